@@ -1,0 +1,86 @@
+# deepfreeze: spec -> Lua generator -> specialized C -> one binary per model.
+#
+#   make demo                                  the bundled tiny model: generate, build, pack, run
+#   make NAME=mymodel HF=path/to/checkpoint    any DeepSeek-V2/V3-family HF checkpoint
+#   make test                                  every test
+#   make generate                              regenerate the committed generated/ sources
+#
+# Builds go to build/<name>/: the binary <name>, its packer <name>-pack and,
+# for models with a checkpoint, the packed <name>.weights.
+
+LUA      := lua5.4
+CC       := cc
+CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+LDLIBS   := -lm -lpthread
+GEN      := $(LUA) gen/main.lua
+GEN_SRC  := $(wildcard gen/*.lua templates/cpu/*)
+
+RUNTIME_SRC := runtime/main.c runtime/generate.c runtime/prompts.c runtime/sample.c runtime/threads.c \
+               runtime/weights_file.c weights/format.c
+RUNTIME_HDR := $(wildcard runtime/*.h runtime/kernels/*.h weights/*.h)
+PACK_SRC    := weights/pack_main.c weights/pack.c weights/safetensors.c weights/json.c weights/convert.c \
+               weights/format.c
+GEN_C       := forward.c kernels.c manifest.c
+
+# The reference models: committed specs, generated sources and HF fixtures.
+REF_MODELS := tiny tiny_fp8 v2_lite v2_group
+
+NAME ?=
+HF   ?=
+
+.PHONY: all demo generate test deps clean user-model
+.DEFAULT_GOAL := $(if $(NAME),user-model,all)
+
+all: $(foreach m,$(REF_MODELS),build/$(m)/$(m))
+
+# ---- one model: binary, packer, weights -----------------------------------------------
+# $(1): name, $(2): generator input (--spec FILE or --hf DIR ...), $(3): HF checkpoint dir
+define MODEL
+generated/$(1)/forward.c: $(GEN_SRC) $(if $(findstring --spec,$(2)),$(word 2,$(2)),$(3)/config.json)
+	$(GEN) $(2) --out generated/$(1)
+
+build/$(1)/$(1): generated/$(1)/forward.c $(RUNTIME_SRC) $(RUNTIME_HDR)
+	@mkdir -p build/$(1)
+	$(CC) $(CFLAGS) -Iruntime -Igenerated/$(1) -o $$@ $(RUNTIME_SRC) $(addprefix generated/$(1)/,$(GEN_C)) $(LDLIBS)
+
+build/$(1)/$(1)-pack: generated/$(1)/forward.c $(PACK_SRC) $(RUNTIME_HDR)
+	@mkdir -p build/$(1)
+	$(CC) $(CFLAGS) -Iruntime -o $$@ $(PACK_SRC) generated/$(1)/manifest.c $(LDLIBS)
+
+build/$(1)/$(1).weights: build/$(1)/$(1)-pack $(wildcard $(3)/*.safetensors)
+	build/$(1)/$(1)-pack --hf $(3) --out $$@
+endef
+
+$(foreach m,$(REF_MODELS),$(eval $(call MODEL,$(m),--spec specs/$(m).lua,tests/fixtures/$(m)/hf)))
+
+ifneq ($(NAME),)
+ifneq ($(filter $(NAME),$(REF_MODELS)),)
+user-model: build/$(NAME)/$(NAME) build/$(NAME)/$(NAME).weights
+else
+ifeq ($(HF),)
+$(error NAME=$(NAME) needs HF=path/to/hf-checkpoint)
+endif
+$(eval $(call MODEL,$(NAME),--hf $(HF) --name $(NAME) $(foreach s,$(SET),--set deploy.$(s)),$(HF)))
+user-model: build/$(NAME)/$(NAME) build/$(NAME)/$(NAME).weights
+	@echo "built build/$(NAME)/$(NAME); run: build/$(NAME)/$(NAME) --weights build/$(NAME)/$(NAME).weights --ids 0,1,2 -n 16 --print-ids"
+endif
+endif
+
+# ---- the demo ----------------------------------------------------------------------------
+DEMO_IDS := 1,15,300,42,7,512,99
+demo: deps build/tiny/tiny build/tiny/tiny.weights
+	build/tiny/tiny --weights build/tiny/tiny.weights --ids $(DEMO_IDS) -n 16 --print-ids
+
+# ---- regenerate the committed sources ------------------------------------------------------
+generate: $(foreach m,$(REF_MODELS),generated/$(m)/forward.c)
+
+# ---- tests ---------------------------------------------------------------------------------
+test: deps all $(foreach m,$(REF_MODELS),build/$(m)/$(m).weights)
+	tests/run.sh
+
+# ---- system packages (Debian) --------------------------------------------------------------
+deps:
+	@tools/install-deps.sh
+
+clean:
+	rm -rf build

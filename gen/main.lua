@@ -1,0 +1,114 @@
+-- main.lua: the generator's command line.
+--
+--   lua5.4 gen/main.lua --spec specs/tiny.lua --out generated/tiny
+--   lua5.4 gen/main.lua --hf path/to/checkpoint --name mymodel --out generated/mymodel
+--                       [--set deploy.max_batch=8 ...]
+--
+-- Stages: spec -> shapes -> manifest -> schedule -> plan -> emit. Output
+-- files are written only after every stage succeeded; the same spec always
+-- gives byte-identical files.
+local here = arg[0]:match("^(.*)/[^/]*$") or "."
+package.path = here .. "/?.lua;" .. package.path
+
+local spec_mod = require("spec")
+local import_hf = require("import_hf")
+local shapes_mod = require("shapes")
+local manifest = require("manifest")
+local schedule = require("schedule")
+local plan_mod = require("plan")
+local emit = require("emit")
+local sha256 = require("sha256")
+local util = require("util")
+
+local USAGE = [[
+usage: gen/main.lua (--spec FILE | --hf DIR --name NAME) --out DIR [--set deploy.KEY=VALUE ...] [--quiet]
+  --spec FILE   a spec (specs/*.lua)
+  --hf DIR      a Hugging Face checkpoint directory (its config.json is imported)
+  --name NAME   the model's name (with --hf)
+  --set K=V     override a deploy field of an imported spec, e.g. deploy.max_batch=8
+  --out DIR     where the generated sources go (created)
+  --print-spec  print the normalized spec and stop]]
+
+local function usage_error(msg)
+  io.stderr:write("gen: " .. msg .. "\n" .. USAGE .. "\n")
+  os.exit(2)
+end
+
+local function parse_args(argv)
+  local a = { set = {} }
+  local i = 1
+  while i <= #argv do
+    local k = argv[i]
+    if k == "--quiet" then a.quiet = true
+    elseif k == "--print-spec" then a.print_spec = true
+    elseif k == "--help" or k == "-h" then print(USAGE) os.exit(0)
+    elseif k == "--spec" or k == "--hf" or k == "--name" or k == "--out" or k == "--set" then
+      local v = argv[i + 1] or usage_error(k .. " needs a value")
+      if k == "--set" then
+        local key, val = v:match("^deploy%.([%w_]+)=(.+)$")
+        if not key then usage_error("--set wants deploy.KEY=VALUE, got " .. v) end
+        a.set[key] = math.tointeger(tonumber(val)) or val
+      else
+        a[k:sub(3)] = v
+      end
+      i = i + 1
+    else
+      usage_error("unknown argument " .. k)
+    end
+    i = i + 1
+  end
+  if (a.spec == nil) == (a.hf == nil) then usage_error("give exactly one of --spec or --hf") end
+  if a.hf and not a.name then usage_error("--hf needs --name") end
+  if not a.out and not a.print_spec then usage_error("--out is required") end
+  return a
+end
+
+local function generate(a)
+  local spec, source
+  if a.spec then
+    spec, source = spec_mod.load(a.spec), a.spec
+    if next(a.set) then usage_error("--set applies to --hf imports; edit the spec's deploy part instead") end
+  else
+    source = a.hf .. "/config.json"
+    spec = import_hf.import(source, a.name, a.set)
+  end
+  local spec_text = spec_mod.serialize(spec)
+  if a.print_spec then io.write(spec_text) os.exit(0) end
+  local shapes = shapes_mod.derive(spec)
+  local man = manifest.build(spec, shapes)
+  local sched = schedule.build(spec, shapes, man)
+  local plan = plan_mod.build(sched)
+  local files = emit.emit({
+    spec = spec, shapes = shapes, manifest = man, schedule = sched, plan = plan,
+    template_dir = here .. "/../templates/" .. spec.deploy.target,
+    -- Only the file's base name: generated code must not depend on where it was run.
+    spec_file = a.spec and a.spec:match("[^/]*$") or "an imported config.json",
+    spec_sha256 = sha256(spec_text),
+  })
+  files["spec.lua"] = spec_text
+  files["manifest.json"] = man.json
+  files["plan.txt"] = plan_mod.describe(plan, spec)
+  return spec, man, plan, files
+end
+
+local a = parse_args(arg)
+local ok, spec, man, plan, files = pcall(generate, a)
+if not ok then
+  local e = spec
+  if type(e) == "table" and e.spec_error then
+    io.stderr:write("gen: " .. e.spec_error .. "\n")
+    os.exit(3)
+  end
+  io.stderr:write("gen: internal error: " .. tostring(e) .. "\n")
+  os.exit(1)
+end
+
+os.execute("mkdir -p '" .. a.out:gsub("'", "'\\''") .. "'")
+local names = {}
+for name in pairs(files) do names[#names + 1] = name end
+table.sort(names)
+for _, name in ipairs(names) do util.write_file(a.out .. "/" .. name, files[name]) end
+if not a.quiet then
+  io.stderr:write(string.format("gen: %s: %d tensors, %.1f MiB of weights; arena %.2f MiB (%.2f MiB unshared); wrote %d files to %s\n",
+    spec.model.name, #man.tensors, man.data_bytes / 1048576, plan.peak / 1048576, plan.unshared / 1048576, #names, a.out))
+end

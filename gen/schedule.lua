@@ -1,0 +1,158 @@
+-- schedule.lua: the fixed op sequence of each phase, backend-neutral.
+--
+-- An op is a record: its kind (`op`), shapes, the weights it reads (packed
+-- names from the manifest) and the arena buffers it reads and writes. The
+-- layer stack is one straight list, every layer written out, dense or MoE
+-- decided here. Phases:
+--   layers   the decoder layers over the step's n tokens (shared by both phases)
+--   prefill  embed, layers, keep the last prompt token of each sequence, head
+--   decode   embed, layers, head over every token
+-- Buffers are declared with their row width and row count; the plan (plan.lua)
+-- places them in the arena.
+local M = {}
+
+function M.build(spec, shapes, man)
+  local s, m = shapes, spec.model
+  local wdt = function(name) return man.by_name[name].dtype end
+  local buffers, order = {}, {}
+  local function buf(name, rows, width, what, opts)
+    if not buffers[name] then
+      buffers[name] = { name = name, rows = rows, width = width, what = what,
+                        elem = opts and opts.elem or "f32", persistent = opts and opts.persistent }
+      order[#order + 1] = name
+    end
+    return name
+  end
+  local N, B = s.chunk, s.max_batch
+
+  -- Activations: one row per token of a step.
+  buf("x", N, s.hidden, "residual stream")
+  buf("h", N, s.hidden, "normed input of a sublayer")
+  buf("proj", N, s.hidden, "output of a sublayer before the residual add")
+  if s.q_lora > 0 then buf("q_a", N, s.q_lora, "low-rank query") end
+  buf("q", N, s.q_out, "queries, per head: nope then rope part")
+  buf("kv_a", N, s.kv_a_out, "latent c_kv then the shared RoPE key")
+  buf("attn", N, s.o_in, "attention output, per head v_head values")
+  buf("attn_ws", 1, 2 * s.kv_lora + s.max_context, "attention scratch: absorbed query, scores, latent sum")
+  buf("xe", B, s.hidden, "rows that produce logits")
+  buf("he", B, s.hidden, "final-normed rows")
+  buf("logits", B, s.vocab, "the step's logits (read by the runtime)", { persistent = true })
+  buf("rope", s.max_context, s.qk_rope, "RoPE cos/sin per position (YaRN frequencies)", { persistent = true })
+
+  local ops = {}
+  local function op(t) ops[#ops + 1] = t end
+
+  local function linear(wname, x, y, rows)
+    local t = man.by_name[wname]
+    op({ op = "linear", w = wname, dtype = t.dtype, din = t.cols, dout = t.rows, x = x, y = y, rows = rows or "n" })
+  end
+  local function rmsnorm(wname, x, out, dim, rows)
+    op({ op = "rmsnorm", w = wname, x = x, out = out, dim = dim, rows = rows or "n" })
+  end
+  local function swiglu(prefix, inter, out, tag)
+    local g = buf(tag .. "_gate", N, inter, tag .. " MLP gate, then silu(gate) * up")
+    local u = buf(tag .. "_up", N, inter, tag .. " MLP up")
+    linear(prefix .. ".gate_proj", "h", g)
+    linear(prefix .. ".up_proj", "h", u)
+    op({ op = "silu_mul", g = g, u = u, dim = inter, rows = "n" })
+    linear(prefix .. ".down_proj", g, out)
+  end
+
+  local function attention(L)
+    local p = "l" .. L.index
+    local cache = buf("kv_cache." .. p, B * s.max_context, s.cache_row,
+      "layer " .. L.index .. " latent KV cache: [slot][position] c_kv then k_pe", { persistent = true })
+    rmsnorm(p .. ".attn_norm", "x", "h", s.hidden)
+    if s.q_lora > 0 then
+      linear(p .. ".q_a_proj", "h", "q_a")
+      rmsnorm(p .. ".q_a_norm", "q_a", "q_a", s.q_lora)
+      linear(p .. ".q_b_proj", "q_a", "q")
+    else
+      linear(p .. ".q_proj", "h", "q")
+    end
+    linear(p .. ".kv_a_proj", "h", "kv_a")
+    op({ op = "rope_heads", x = "q", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope, rows = "n" })
+    op({ op = "mla_cache_write", kv_a = "kv_a", norm = p .. ".kv_a_norm", cache = cache,
+         kv_lora = s.kv_lora, rope_dim = s.qk_rope, max_context = s.max_context, rows = "n" })
+    op({ op = "mla_attend", q = "q", w = p .. ".kv_b_proj", dtype = wdt(p .. ".kv_b_proj"), cache = cache,
+         out = "attn", ws = "attn_ws", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope,
+         v_head = s.v_head, kv_lora = s.kv_lora, max_context = s.max_context, rows = "n" })
+    linear(p .. ".o_proj", "attn", "proj")
+    op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
+  end
+
+  local function moe(L)
+    local p = "l" .. L.index
+    local logits = buf("router_logits", N, s.routed, "router scores per expert")
+    local ids = buf("route_ids", N, s.topk, "chosen experts per token, best first", { elem = "i32" })
+    local wts = buf("route_w", N, s.topk, "their combine weights")
+    local ws = buf("expert_ws", 1, 2 * s.moe_inter + s.hidden, "expert scratch: gate, up, output")
+    linear(p .. ".router", "h", logits)
+    op({ op = "moe_route", logits = logits, bias = man.by_name[p .. ".router_bias"] and (p .. ".router_bias"),
+         ids = ids, weights = wts, experts = s.routed, topk = s.topk, n_group = s.n_group,
+         topk_group = s.topk_group, method = m.topk_method, scoring = m.scoring,
+         norm = m.norm_topk_prob, scaling = m.routed_scaling, rows = "n" })
+    op({ op = "moe_experts", layer = L.index, prefix = p, dtype = wdt(p .. ".e0.gate_proj"), x = "h",
+         ids = ids, weights = wts, ws = ws, out = "proj", experts = s.routed, topk = s.topk,
+         dim = s.hidden, inter = s.moe_inter, rows = "n" })
+    if s.shared > 0 then
+      local sh = buf("shared_out", N, s.hidden, "shared experts' output")
+      swiglu(p .. ".shared", s.shared_inter, sh, "shared")
+      op({ op = "residual_add", x = "proj", y = sh, dim = s.hidden, rows = "n" })
+    end
+  end
+
+  for _, L in ipairs(s.layers) do
+    op({ op = "comment", text = string.format("layer %d: %s", L.index, L.moe and string.format(
+      "MoE, %d routed (%d groups, top-%d groups, top-%d experts) + %d shared",
+      s.routed, s.n_group, s.topk_group, s.topk, s.shared) or "dense FFN") })
+    attention(L)
+    rmsnorm("l" .. L.index .. ".ffn_norm", "x", "h", s.hidden)
+    if L.moe then moe(L) else swiglu("l" .. L.index, s.dense_inter, "proj", "dense") end
+    op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
+  end
+  local layer_ops = ops
+
+  local embed = { op = "embed", w = "embed", dtype = wdt("embed"), vocab = s.vocab, dim = s.hidden, out = "x", rows = "n" }
+  local head = {
+    { op = "rmsnorm", w = "norm", x = "xe", out = "he", dim = s.hidden, rows = "n_emit" },
+    { op = "linear", w = "lm_head", dtype = wdt("lm_head"), din = s.hidden, dout = s.vocab, x = "he", y = "logits", rows = "n_emit" },
+  }
+  local prefill = { embed, { op = "call", fn = "layers" },
+    { op = "gather_rows", x = "x", out = "xe", dim = s.hidden, rows = "n_emit" }, head[1], head[2] }
+  local decode_head = { op = "rmsnorm", w = "norm", x = "x", out = "he", dim = s.hidden, rows = "n" }
+  local decode = { embed, { op = "call", fn = "layers" }, decode_head,
+    { op = "linear", w = "lm_head", dtype = wdt("lm_head"), din = s.hidden, dout = s.vocab, x = "he", y = "logits", rows = "n" } }
+
+  return {
+    buffers = buffers, buffer_order = order,
+    functions = { { name = "layers", ops = layer_ops }, { name = "prefill", ops = prefill }, { name = "decode", ops = decode } },
+  }
+end
+
+-- The buffers an op touches, in argument order.
+local BUF_FIELDS = { "x", "y", "out", "g", "u", "q", "kv_a", "cache", "ws", "logits", "ids", "weights" }
+function M.op_buffers(sched, o)
+  local list = {}
+  for _, f in ipairs(BUF_FIELDS) do
+    local v = o[f]
+    if type(v) == "string" and sched.buffers[v] then list[#list + 1] = v end
+  end
+  return list
+end
+
+-- A phase as one flat op list, calls expanded.
+function M.flatten(sched, fname)
+  local fns = {}
+  for _, f in ipairs(sched.functions) do fns[f.name] = f end
+  local out = {}
+  local function walk(name)
+    for _, o in ipairs(fns[name].ops) do
+      if o.op == "call" then walk(o.fn) elseif o.op ~= "comment" then out[#out + 1] = o end
+    end
+  end
+  walk(fname)
+  return out
+end
+
+return M

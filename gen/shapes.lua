@@ -1,0 +1,42 @@
+-- shapes.lua: every dimension derived from the spec, each computed once by its formula.
+local M = {}
+
+function M.derive(spec)
+  local m, d = spec.model, spec.deploy
+  local s = {
+    vocab = m.vocab, hidden = m.hidden, heads = m.heads,
+    q_lora = m.q_lora_rank, kv_lora = m.kv_lora_rank,
+    qk_nope = m.qk_nope, qk_rope = m.qk_rope, v_head = m.v_head,
+    dense_inter = m.dense_inter, moe_inter = m.moe_inter,
+    routed = m.routed_experts, shared = m.shared_experts, topk = m.experts_per_token,
+    n_group = m.n_group, topk_group = m.topk_group,
+    max_batch = d.max_batch, max_context = d.max_context, chunk = d.prefill_chunk,
+  }
+  s.qk_head = m.qk_nope + m.qk_rope                 -- per-head query/key width
+  s.q_out = m.heads * s.qk_head                      -- q_proj / q_b_proj rows
+  s.kv_a_out = m.kv_lora_rank + m.qk_rope            -- latent c_kv plus the shared RoPE key
+  s.kv_b_out = m.heads * (m.qk_nope + m.v_head)      -- per head: key-nope rows, then value rows
+  s.o_in = m.heads * m.v_head                        -- o_proj columns
+  s.shared_inter = m.moe_inter * m.shared_experts    -- the shared experts as one MLP
+  s.cache_row = m.kv_lora_rank + m.qk_rope           -- floats cached per token per layer
+  -- Softmax scale: qk_head^-0.5, times m^2 where YaRN's m = 0.1 * mscale_all_dim * ln(factor) + 1.
+  local scale = s.qk_head ^ -0.5
+  local y = m.rope.yarn
+  if y and y.factor > 1 and y.mscale_all_dim > 0 then
+    local ms = 0.1 * y.mscale_all_dim * math.log(y.factor) + 1.0
+    scale = scale * ms * ms
+  end
+  s.softmax_scale = scale
+  -- Layers: dense for the first first_k_dense, MoE after (DeepSeek's moe_layer_freq is 1).
+  s.layers = {}
+  for i = 0, m.layers - 1 do
+    s.layers[#s.layers + 1] = { index = i, moe = i >= m.first_k_dense }
+  end
+  s.mtp_layers = {}
+  for i = m.layers, m.layers + m.mtp_layers - 1 do
+    s.mtp_layers[#s.mtp_layers + 1] = { index = i, moe = i >= m.first_k_dense }
+  end
+  return s
+end
+
+return M

@@ -1,0 +1,179 @@
+-- spec.lua: the model spec: its schema, loading from specs/*.lua, validation.
+--
+-- A spec is plain data with two parts, `model` (the architecture) and `deploy`
+-- (how this binary runs it). Every field is listed in SCHEMA below with its type;
+-- anything missing, mistyped, unknown or inconsistent stops generation with one
+-- message naming the source file and the field.
+local util = require("util")
+local M = {}
+
+local function is_int(v) return math.type(v) == "integer" end
+
+local function check_type(kind, v)
+  if kind == "int" then return is_int(v), "an integer" end
+  if kind == "pos" then return is_int(v) and v > 0, "a positive integer" end
+  if kind == "nat" then return is_int(v) and v >= 0, "an integer >= 0" end
+  if kind == "num" then return type(v) == "number" and v == v and v > 0 and v < math.huge, "a positive number" end
+  if kind == "nnum" then return type(v) == "number" and v == v and v >= 0 and v < math.huge, "a number >= 0" end
+  if kind == "bool" then return type(v) == "boolean", "true or false" end
+  if kind == "name" then
+    return type(v) == "string" and v:match("^[a-z][a-z0-9_]*$") ~= nil and #v <= 48,
+      "a lowercase C identifier (letters, digits, _; at most 48 chars)"
+  end
+  if type(kind) == "table" then -- an enumeration
+    for _, ok in ipairs(kind) do
+      if v == ok then return true end
+    end
+    return false, "one of " .. table.concat(kind, ", ")
+  end
+  error("spec schema: unknown kind " .. tostring(kind))
+end
+
+-- Field order here is the order of the normalized spec and of its hash.
+M.SCHEMA = {
+  model = {
+    { "name", "name" }, { "vocab", "pos" }, { "hidden", "pos" }, { "layers", "pos" },
+    { "first_k_dense", "nat" }, { "heads", "pos" },
+    { "q_lora_rank", "nat" }, -- 0: a plain q_proj (V2-Lite)
+    { "kv_lora_rank", "pos" }, { "qk_nope", "pos" }, { "qk_rope", "pos" }, { "v_head", "pos" },
+    { "dense_inter", "pos" }, { "moe_inter", "pos" },
+    { "routed_experts", "pos" }, { "shared_experts", "nat" }, { "experts_per_token", "pos" },
+    { "n_group", "pos" }, { "topk_group", "pos" },
+    { "scoring", { "sigmoid", "softmax" } },
+    { "topk_method", { "greedy", "group_limited_greedy", "noaux_tc" } },
+    { "norm_topk_prob", "bool" }, { "routed_scaling", "num" }, { "rms_eps", "num" },
+    { "mtp_layers", "nat" },
+    { "rope", "table" },
+  },
+  rope = { { "theta", "num" }, { "yarn", "table", optional = true } },
+  yarn = {
+    { "factor", "num" }, { "original_max", "pos" }, { "beta_fast", "num" }, { "beta_slow", "num" },
+    { "mscale", "nnum" }, { "mscale_all_dim", "nnum" }, -- 0: no attention-scale correction
+  },
+  deploy = {
+    { "target", { "cpu", "cuda" } }, { "max_batch", "pos" }, { "max_context", "pos" },
+    { "prefill_chunk", "pos", optional = true },
+    { "weights", { "f32", "bf16", "fp8" } }, { "activations", { "f32" } }, { "kv_cache", { "f32" } },
+  },
+}
+
+-- Raise the one error message generation stops with.
+local function fail(source, field, msg)
+  error({ spec_error = string.format("%s: %s: %s", source, field, msg) }, 0)
+end
+M.fail = fail
+
+local function check_table(source, path, t, schema)
+  if type(t) ~= "table" then fail(source, path, "must be a table") end
+  local known = {}
+  for _, f in ipairs(schema) do
+    local key, kind = f[1], f[2]
+    known[key] = true
+    local v, field = t[key], path .. "." .. key
+    if v == nil then
+      if not f.optional then fail(source, field, "missing") end
+    elseif kind == "table" then
+      if type(v) ~= "table" then fail(source, field, "must be a table") end
+    else
+      local ok, want = check_type(kind, v)
+      if not ok then fail(source, field, string.format("must be %s, got %s", want, M.show(v))) end
+    end
+  end
+  local extra = {}
+  for k in pairs(t) do
+    if not known[k] then extra[#extra + 1] = tostring(k) end
+  end
+  table.sort(extra)
+  if #extra > 0 then fail(source, path .. "." .. extra[1], "unknown field") end
+end
+
+function M.show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  return tostring(v)
+end
+
+-- Rules between fields. Each names the field a user would edit.
+local function check_consistency(source, m, d)
+  local function need(cond, field, msg) if not cond then fail(source, field, msg) end end
+  need(m.first_k_dense <= m.layers, "model.first_k_dense",
+    string.format("%d exceeds model.layers (%d)", m.first_k_dense, m.layers))
+  need(m.qk_rope % 2 == 0, "model.qk_rope", "must be even (RoPE rotates pairs)")
+  need(m.experts_per_token <= m.routed_experts, "model.experts_per_token",
+    string.format("%d exceeds model.routed_experts (%d)", m.experts_per_token, m.routed_experts))
+  need(m.topk_group <= m.n_group, "model.topk_group",
+    string.format("%d exceeds model.n_group (%d)", m.topk_group, m.n_group))
+  need(m.routed_experts % m.n_group == 0, "model.n_group",
+    string.format("model.routed_experts (%d) is not divisible into %d groups", m.routed_experts, m.n_group))
+  need(m.routed_experts <= 1024, "model.routed_experts", "at most 1024 (the runtime's routing scratch)")
+  need(m.n_group <= 64, "model.n_group", "at most 64 (the runtime's routing scratch)")
+  local per_group = m.routed_experts // m.n_group
+  if m.topk_method ~= "greedy" then
+    need(m.experts_per_token <= m.topk_group * per_group, "model.experts_per_token",
+      string.format("%d exceeds the %d experts of the %d allowed groups", m.experts_per_token,
+        m.topk_group * per_group, m.topk_group))
+  end
+  if m.topk_method == "noaux_tc" then
+    need(per_group >= 2, "model.n_group", "noaux_tc scores a group by its top-2 experts: need >= 2 experts per group")
+  end
+  local y = m.rope.yarn
+  if y then
+    need(y.factor >= 1, "model.rope.yarn.factor", "must be >= 1")
+    need(y.beta_fast > y.beta_slow, "model.rope.yarn.beta_fast", "must exceed beta_slow")
+  end
+  need(d.target == "cpu", "deploy.target", string.format("%s backend is not available yet (only cpu)", M.show(d.target)))
+  need(d.max_context >= 2, "deploy.max_context", "must be at least 2")
+  local chunk = d.prefill_chunk
+  need(chunk >= d.max_batch, "deploy.prefill_chunk",
+    string.format("%d is below deploy.max_batch (%d): a decode step must fit in one chunk", chunk, d.max_batch))
+end
+
+-- Validate a spec table in place; fill optional fields with their defaults.
+function M.validate(spec, source)
+  check_table(source, "spec", spec, { { "model", "table" }, { "deploy", "table" } })
+  local m, d = spec.model, spec.deploy
+  check_table(source, "model", m, M.SCHEMA.model)
+  check_table(source, "model.rope", m.rope, M.SCHEMA.rope)
+  if m.rope.yarn then check_table(source, "model.rope.yarn", m.rope.yarn, M.SCHEMA.yarn) end
+  check_table(source, "deploy", d, M.SCHEMA.deploy)
+  if d.prefill_chunk == nil then
+    d.prefill_chunk = math.max(d.max_batch, math.min(d.max_context, 256))
+  end
+  check_consistency(source, m, d)
+  return spec
+end
+
+-- Load specs/<x>.lua: plain data, evaluated with no access to the environment.
+function M.load(path)
+  local chunk, err = loadfile(path, "t", {})
+  if not chunk then fail(path, "spec", err) end
+  local ok, spec = pcall(chunk)
+  if not ok then fail(path, "spec", tostring(spec)) end
+  return M.validate(spec, path)
+end
+
+-- The normalized spec as Lua source: fixed field order, so its hash is stable.
+function M.serialize(spec)
+  local out = { "return {" }
+  local function emit_part(indent, key, t, schema)
+    out[#out + 1] = string.format("%s%s = {", indent, key)
+    for _, f in ipairs(schema) do
+      local k, v = f[1], t[f[1]]
+      if v ~= nil then
+        if type(v) == "table" then
+          emit_part(indent .. "  ", k, v, M.SCHEMA[k])
+        elseif math.type(v) == "float" then
+          out[#out + 1] = string.format("%s  %s = %s,", indent, k, util.num(v))
+        else
+          out[#out + 1] = string.format("%s  %s = %s,", indent, k, M.show(v))
+        end
+      end
+    end
+    out[#out + 1] = indent .. "},"
+  end
+  emit_part("  ", "model", spec.model, M.SCHEMA.model)
+  emit_part("  ", "deploy", spec.deploy, M.SCHEMA.deploy)
+  out[#out + 1] = "}"
+  return table.concat(out, "\n") .. "\n"
+end
+
+return M

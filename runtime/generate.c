@@ -1,0 +1,94 @@
+/* generate.c: the step loop around the generated forward pass.
+ *
+ * Sequence i of the batch owns KV-cache slot i. Prefill packs the prompts'
+ * tokens, sequence by sequence, into steps of at most prefill_chunk tokens;
+ * a sequence's last prompt token asks for logits. Decode then feeds each
+ * sequence its latest token, one step per generated token. */
+#include "generate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int write_row(FILE *f, const float *row, int vocab, long index)
+{
+    if (!f)
+        return 0;
+    if (fseek(f, index * (long)vocab * (long)sizeof(float), SEEK_SET) != 0)
+        return -1;
+    return fwrite(row, sizeof(float), (size_t)vocab, f) == (size_t)vocab ? 0 : -1;
+}
+
+int df_generate(const struct df_engine *e, const struct df_prompts *p, int n_new, struct df_sampler *s,
+                FILE *logits_out, int **out)
+{
+    const struct df_model *m = e->model;
+    const float *logits = (const float *)(const void *)(e->arena + m->logits_offset);
+    const int cap = m->prefill_chunk;
+    int *token = malloc(sizeof(int) * (size_t)cap), *slot = malloc(sizeof(int) * (size_t)cap);
+    int *pos = malloc(sizeof(int) * (size_t)cap), *emit = malloc(sizeof(int) * (size_t)cap);
+    int *emit_seq = malloc(sizeof(int) * (size_t)cap);
+    uint64_t *rng = malloc(sizeof(uint64_t) * (size_t)p->n);
+    int rc = -1;
+    if (!token || !slot || !pos || !emit || !emit_seq || !rng)
+        goto done;
+    for (int i = 0; i < p->n; i++)
+        rng[i] = df_rng_seed(s->cfg.seed, i);
+
+    /* Prefill: the prompts' tokens, in order, cut into steps. */
+    struct df_step step = { 0, token, slot, pos, 0, emit };
+    for (int i = 0, t = 0;;) {
+        const int done_all = i == p->n;
+        if (step.n == cap || (done_all && step.n > 0)) {
+            m->prefill(e->weights, e->arena, &step);
+            for (int k = 0; k < step.n_emit; k++) {
+                const float *row = logits + (size_t)k * m->vocab;
+                const int q = emit_seq[k];
+                out[q][0] = df_sample(s, row, &rng[q]);
+                if (write_row(logits_out, row, m->vocab, (long)q * n_new) != 0)
+                    goto done;
+            }
+            step.n = step.n_emit = 0;
+        }
+        if (done_all)
+            break;
+        token[step.n] = p->ids[i][t];
+        slot[step.n] = i;
+        pos[step.n] = t;
+        if (t == p->len[i] - 1) {
+            emit_seq[step.n_emit] = i;
+            emit[step.n_emit++] = step.n;
+        }
+        step.n++;
+        if (++t == p->len[i]) {
+            i++;
+            t = 0;
+        }
+    }
+
+    /* Decode: one token per sequence per step; logits row i is sequence i. */
+    step.n = p->n;
+    step.n_emit = 0;
+    for (int k = 1; k < n_new; k++) {
+        for (int i = 0; i < p->n; i++) {
+            token[i] = out[i][k - 1];
+            slot[i] = i;
+            pos[i] = p->len[i] + k - 1;
+        }
+        m->decode(e->weights, e->arena, &step);
+        for (int i = 0; i < p->n; i++) {
+            const float *row = logits + (size_t)i * m->vocab;
+            out[i][k] = df_sample(s, row, &rng[i]);
+            if (write_row(logits_out, row, m->vocab, (long)i * n_new + k) != 0)
+                goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(token);
+    free(slot);
+    free(pos);
+    free(emit);
+    free(emit_seq);
+    free(rng);
+    return rc;
+}

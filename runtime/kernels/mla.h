@@ -1,0 +1,85 @@
+/* mla.h: Multi-head Latent Attention over the latent KV cache.
+ *
+ * The cache keeps, per token, only the normalized latent c_kv (kv_lora
+ * floats) and the RoPE'd shared key k_pe (rope_dim floats). Attention runs
+ * in the latent space with kv_b_proj absorbed (DeepSeek-V2 paper, sec. 2.1.2):
+ *   q_lat  = W_uk(h)^T q_nope(h)                 (kv_lora)
+ *   score  = (q_lat . c_kv[p] + q_pe(h) . k_pe[p]) * softmax_scale
+ *   o_lat  = sum_p softmax(score)[p] c_kv[p]     (kv_lora)
+ *   out(h) = W_uv(h) o_lat                       (v_head)
+ * where kv_b_proj's rows for head h are W_uk(h) (nope rows) then W_uv(h)
+ * (v_head rows). Prefill and decode use this same computation, so a token's
+ * result does not depend on how the prompt was split into steps. */
+#ifndef DF_KERNELS_MLA_H
+#define DF_KERNELS_MLA_H
+
+#include "../model.h"
+#include "elementwise.h"
+#include "mat.h"
+#include "rope.h"
+
+struct df_mla_shape {
+    int heads, nope, rope_dim, v_head, kv_lora, max_context;
+    float softmax_scale, eps;
+};
+
+/* Write each token's latent (normed) and rotated shared key to its slot/position. */
+static inline void mla_cache_write(const struct df_mla_shape *s, const float *kv_a, const float *norm_w,
+                                   const float *rope_table, const struct df_step *step, float *cache)
+{
+    const int row = s->kv_lora + s->rope_dim;
+    for (int t = 0; t < step->n; t++) {
+        const float *src = kv_a + (size_t)t * row;
+        float *dst = cache + ((size_t)step->slot[t] * s->max_context + (size_t)step->pos[t]) * row;
+        rmsnorm(src, norm_w, 1, s->kv_lora, s->eps, dst);
+        memcpy(dst + s->kv_lora, src + s->kv_lora, sizeof(float) * (size_t)s->rope_dim);
+        rope_rotate(dst + s->kv_lora, rope_table, step->pos[t], s->rope_dim);
+    }
+}
+
+/* ws: kv_lora (q_lat) + max_context (scores) + kv_lora (o_lat) floats. */
+static inline void mla_attend(const struct df_mla_shape *s, const struct df_mat *kv_b, const float *q,
+                              const float *cache, const struct df_step *step, float *ws, float *out)
+{
+    const int row = s->kv_lora + s->rope_dim, qk_head = s->nope + s->rope_dim;
+    float *q_lat = ws, *score = ws + s->kv_lora, *o_lat = score + s->max_context;
+    for (int t = 0; t < step->n; t++) {
+        const float *kv = cache + (size_t)step->slot[t] * s->max_context * row;
+        const int len = step->pos[t] + 1;
+        for (int h = 0; h < s->heads; h++) {
+            const float *qh = q + ((size_t)t * s->heads + h) * qk_head;
+            const int w_row = h * (s->nope + s->v_head);
+            memset(q_lat, 0, sizeof(float) * (size_t)s->kv_lora);
+            for (int d = 0; d < s->nope; d++)
+                mat_axpy_row(kv_b, w_row + d, qh[d], q_lat);
+            float max = -INFINITY;
+            for (int p = 0; p < len; p++) {
+                const float *e = kv + (size_t)p * row;
+                float a = 0.0f, b = 0.0f;
+                for (int c = 0; c < s->kv_lora; c++)
+                    a += q_lat[c] * e[c];
+                for (int c = 0; c < s->rope_dim; c++)
+                    b += qh[s->nope + c] * e[s->kv_lora + c];
+                score[p] = (a + b) * s->softmax_scale;
+                max = score[p] > max ? score[p] : max;
+            }
+            float sum = 0.0f;
+            for (int p = 0; p < len; p++) {
+                score[p] = expf(score[p] - max);
+                sum += score[p];
+            }
+            memset(o_lat, 0, sizeof(float) * (size_t)s->kv_lora);
+            for (int p = 0; p < len; p++) {
+                const float *e = kv + (size_t)p * row;
+                const float pr = score[p] / sum;
+                for (int c = 0; c < s->kv_lora; c++)
+                    o_lat[c] += pr * e[c];
+            }
+            float *oh = out + ((size_t)t * s->heads + h) * s->v_head;
+            for (int d = 0; d < s->v_head; d++)
+                oh[d] = mat_dot_row(kv_b, w_row + s->nope + d, o_lat);
+        }
+    }
+}
+
+#endif

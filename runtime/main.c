@@ -1,0 +1,219 @@
+/* main.c: the command line of every generated binary.
+ *
+ * Exit codes: 0 success; 2 usage error or a request the model cannot take
+ * (bad ids, too long, too many sequences); 3 the weights file is refused;
+ * 4 an I/O error; 1 anything else (out of memory). */
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "generate.h"
+#include "model.h"
+#include "prompts.h"
+#include "sample.h"
+#include "threads.h"
+#include "weights_file.h"
+
+enum { EXIT_USAGE = 2, EXIT_WEIGHTS = 3, EXIT_IO = 4 };
+
+static void usage(FILE *f, const char *prog)
+{
+    const struct df_model *m = &df_model;
+    fprintf(f,
+            "usage: %s --weights FILE (--ids 1,2,3 | --batch-file FILE) [options]\n"
+            "  model %s: vocab %d, max batch %d, max context %d\n"
+            "  --weights FILE      packed weights for this model (made by %s-pack)\n"
+            "  --ids LIST          one prompt as comma-separated token ids\n"
+            "  --batch-file FILE   one prompt per line, all run together as one batch\n"
+            "  --prompt TEXT       (needs the embedded tokenizer: not in this build)\n"
+            "  -n N                tokens to generate per prompt (default 16)\n"
+            "  --temp T            temperature; 0 is greedy (default 0)\n"
+            "  --top-k K           sample among the K most likely (default 0: all)\n"
+            "  --top-p P           sample among the smallest set holding P of the mass (default 1)\n"
+            "  --seed S            random seed for sampling (default 0)\n"
+            "  --print-ids         print generated ids, one comma-separated line per prompt\n"
+            "  --logits FILE       write raw little-endian float32 logits: per prompt, row 0\n"
+            "                      after the prompt, then one row per generated token but the last\n"
+            "  --threads N         worker threads (default 1)\n"
+            "  --help              this text\n",
+            prog, m->manifest->model_name, m->vocab, m->max_batch, m->max_context, m->manifest->model_name);
+}
+
+struct args {
+    const char *weights, *ids, *batch_file, *logits;
+    int n, threads;
+    bool print_ids;
+    struct df_sampling sampling;
+};
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_float(const char *s, float lo, float hi, float *out)
+{
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Returns 0, or prints why to stderr and returns EXIT_USAGE. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    *a = (struct args){ .n = 16, .threads = 1, .sampling = { 0.0f, 0, 1.0f, 0 } };
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i];
+        if (!strcmp(k, "--help") || !strcmp(k, "-h")) {
+            usage(stdout, argv[0]);
+            exit(0);
+        }
+        if (!strcmp(k, "--print-ids")) {
+            a->print_ids = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "%s: %s needs a value (or is unknown)\n", argv[0], k);
+            return EXIT_USAGE;
+        }
+        const char *v = argv[++i];
+        long l;
+        bool ok = true;
+        if (!strcmp(k, "--weights")) a->weights = v;
+        else if (!strcmp(k, "--ids")) a->ids = v;
+        else if (!strcmp(k, "--batch-file")) a->batch_file = v;
+        else if (!strcmp(k, "--logits")) a->logits = v;
+        else if (!strcmp(k, "-n")) { ok = parse_long(v, 1, INT_MAX, &l); a->n = (int)l; }
+        else if (!strcmp(k, "--threads")) { ok = parse_long(v, 1, DF_MAX_THREADS, &l); a->threads = (int)l; }
+        else if (!strcmp(k, "--top-k")) { ok = parse_long(v, 0, INT_MAX, &l); a->sampling.top_k = (int)l; }
+        else if (!strcmp(k, "--seed")) { ok = parse_long(v, 0, LONG_MAX, &l); a->sampling.seed = (uint64_t)l; }
+        else if (!strcmp(k, "--temp")) ok = parse_float(v, 0.0f, 100.0f, &a->sampling.temperature);
+        else if (!strcmp(k, "--top-p")) ok = parse_float(v, 1e-6f, 1.0f, &a->sampling.top_p);
+        else if (!strcmp(k, "--prompt")) {
+            fprintf(stderr, "%s: --prompt needs the embedded tokenizer, which this build does not have yet; use --ids\n", argv[0]);
+            return EXIT_USAGE;
+        } else {
+            fprintf(stderr, "%s: unknown option %s\n", argv[0], k);
+            return EXIT_USAGE;
+        }
+        if (!ok) {
+            fprintf(stderr, "%s: bad value for %s: \"%s\"\n", argv[0], k, v);
+            return EXIT_USAGE;
+        }
+    }
+    if (!a->weights || (!a->ids == !a->batch_file)) {
+        fprintf(stderr, "%s: need --weights and exactly one of --ids or --batch-file\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The request must fit the binary's fixed shapes. */
+static int check_fits(const char *prog, const struct df_prompts *p, int n)
+{
+    const struct df_model *m = &df_model;
+    if (p->n > m->max_batch) {
+        fprintf(stderr, "%s: %d prompts, but this binary's max batch is %d\n", prog, p->n, m->max_batch);
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < p->n; i++) {
+        if ((long)p->len[i] + n > m->max_context) {
+            fprintf(stderr, "%s: prompt %d: %d tokens + %d to generate exceed the max context of %d\n", prog,
+                    i + 1, p->len[i], n, m->max_context);
+            return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const struct df_model *m = &df_model;
+    struct args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc;
+
+    char err[512];
+    struct df_prompts prompts = { 0 };
+    if (a.ids) {
+        int *ids, len;
+        if (df_parse_ids(a.ids, m->vocab, &ids, &len, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: --ids: %s\n", argv[0], err);
+            return EXIT_USAGE;
+        }
+        if (df_prompts_add(&prompts, ids, len) != 0)
+            return 1;
+    } else if (df_prompts_read_file(a.batch_file, m->vocab, &prompts, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: --batch-file: %s\n", argv[0], err);
+        return EXIT_USAGE;
+    }
+    if ((rc = check_fits(argv[0], &prompts, a.n)))
+        return rc;
+
+    struct df_weights w;
+    int st = df_weights_open(a.weights, m->manifest, &w, err, sizeof err);
+    if (st != DF_OK) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        return st == DF_BAD ? EXIT_WEIGHTS : EXIT_IO;
+    }
+
+    /* The arena: one allocation, the generated plan's size, before any step. */
+    unsigned char *arena = aligned_alloc(64, (m->arena_bytes + 63) / 64 * 64);
+    struct df_sampler sampler;
+    int **out = calloc((size_t)prompts.n, sizeof(int *));
+    if (!arena || !out || df_sampler_init(&sampler, &a.sampling, m->vocab) != 0) {
+        fprintf(stderr, "%s: out of memory\n", argv[0]);
+        return 1;
+    }
+    memset(arena, 0, m->arena_bytes);
+    for (int i = 0; i < prompts.n; i++)
+        if (!(out[i] = malloc(sizeof(int) * (size_t)a.n)))
+            return 1;
+    m->init(arena);
+    if (df_threads_start(a.threads) != 0) {
+        fprintf(stderr, "%s: cannot start %d threads\n", argv[0], a.threads);
+        return 1;
+    }
+
+    FILE *logits = NULL;
+    if (a.logits && !(logits = fopen(a.logits, "wb"))) {
+        fprintf(stderr, "%s: %s: %s\n", argv[0], a.logits, strerror(errno));
+        return EXIT_IO;
+    }
+    const struct df_engine engine = { m, w.data, arena };
+    rc = df_generate(&engine, &prompts, a.n, &sampler, logits, out);
+    if (logits && fclose(logits) != 0)
+        rc = -1;
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s: write error\n", argv[0], a.logits);
+        return EXIT_IO;
+    }
+    if (a.print_ids) {
+        for (int i = 0; i < prompts.n; i++)
+            for (int k = 0; k < a.n; k++)
+                printf("%d%c", out[i][k], k + 1 < a.n ? ',' : '\n');
+    }
+    df_threads_stop();
+    for (int i = 0; i < prompts.n; i++)
+        free(out[i]);
+    free(out);
+    df_sampler_free(&sampler);
+    free(arena);
+    df_weights_close(&w);
+    df_prompts_free(&prompts);
+    return fflush(stdout) == 0 ? 0 : EXIT_IO;
+}

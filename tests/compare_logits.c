@@ -1,0 +1,63 @@
+/* compare_logits.c: compares logits rows with reference rows.
+ *
+ *   compare_logits REF GOT VOCAB ROWS_PER_SEQ SEQS [FIRST_SEQ]
+ *
+ * REF holds ROWS_PER_SEQ rows of VOCAB float32 for each reference sequence;
+ * GOT holds the same for SEQS sequences, matching reference sequences
+ * FIRST_SEQ.. (default 0). Prints max|d| / std(ref) over the compared rows
+ * and exits 1 if it is not below the tolerance (1e-3, see tests/README.md). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TOLERANCE 1e-3
+
+static float *load(const char *path, long *count)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    fseek(f, 0, SEEK_END);
+    long bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    float *v = malloc((size_t)bytes + 1);
+    if (!v || fread(v, 1, (size_t)bytes, f) != (size_t)bytes) {
+        fprintf(stderr, "%s: read error\n", path);
+        exit(2);
+    }
+    fclose(f);
+    *count = bytes / (long)sizeof(float);
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 6) {
+        fprintf(stderr, "usage: compare_logits REF GOT VOCAB ROWS_PER_SEQ SEQS [FIRST_SEQ]\n");
+        return 2;
+    }
+    long nref, ngot;
+    float *ref = load(argv[1], &nref), *got = load(argv[2], &ngot);
+    const long vocab = atol(argv[3]), rows = atol(argv[4]), seqs = atol(argv[5]);
+    const long first = argc > 6 ? atol(argv[6]) : 0;
+    const long n = seqs * rows * vocab;
+    if (ngot != n || nref < (first + seqs) * rows * vocab) {
+        fprintf(stderr, "size mismatch: got %ld floats, want %ld (reference has %ld)\n", ngot, n, nref);
+        return 1;
+    }
+    const float *r = ref + first * rows * vocab;
+    double sum = 0, sum2 = 0, maxd = 0;
+    for (long i = 0; i < n; i++) {
+        sum += r[i];
+        sum2 += (double)r[i] * r[i];
+        double d = fabs((double)got[i] - r[i]);
+        if (!(d <= maxd)) /* NaN counts as infinitely wrong */
+            maxd = isnan(d) ? INFINITY : d;
+    }
+    const double mean = sum / n, std = sqrt(sum2 / n - mean * mean);
+    const double rel = maxd / std;
+    printf("max|d| %.3e, std(ref) %.4f, max|d|/std %.3e (tolerance %.0e)\n", maxd, std, rel, TOLERANCE);
+    return rel < TOLERANCE ? 0 : 1;
+}

@@ -1,0 +1,222 @@
+/* pack.c: see pack.h.
+ *
+ * Two passes over the manifest: the first finds every tensor in the checkpoint
+ * and checks shape and dtype, so a wrong checkpoint is refused in seconds
+ * rather than after hours of writing; the second streams the tensors through
+ * a small conversion buffer into the file. Nothing bigger than that buffer is
+ * ever held in memory: the shards are mapped and read once, in order. */
+#include "pack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "convert.h"
+#include "format_io.h"
+#include "safetensors.h"
+
+#define CHUNK (8u << 20)   /* bytes of converted data per write */
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int shape_matches(const struct df_tensor *t, const struct st_tensor *s)
+{
+    return s->ndim == t->ndim && s->shape[0] == t->shape[0] && (t->ndim == 1 || s->shape[1] == t->shape[1]);
+}
+
+/* When most of the model's tensors are absent or of other shapes, the likely
+ * mistake is the wrong checkpoint: say so after the specific error. */
+static void hint_other_model(const struct df_manifest *m, const struct st_checkpoint *ck, char *err, size_t errlen)
+{
+    int fit = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const struct st_tensor *s = st_find(ck, m->tensors[i].hf_name);
+        fit += s && shape_matches(&m->tensors[i], s);
+    }
+    size_t n = strlen(err);
+    if (2 * fit < m->n_tensors && n < errlen)
+        snprintf(err + n, errlen - n, " (only %d of model '%s''s %d tensors are in the checkpoint with the right "
+                 "shape: is it a checkpoint of another model?)", fit, m->model_name, m->n_tensors);
+}
+
+/* Pass 1: src[i] is manifest tensor i's checkpoint tensor. */
+static int match(const struct df_manifest *m, const struct st_checkpoint *ck, const struct st_tensor **src,
+                 char *err, size_t errlen)
+{
+    for (int i = 0; i < m->n_tensors; i++) {
+        const struct df_tensor *t = &m->tensors[i];
+        const struct st_tensor *s = st_find(ck, t->hf_name);
+        const char *why;
+        if (!s) {
+            fail(err, errlen, DF_BAD, "%s: tensor '%s' (packed as '%s') is not in the checkpoint", ck->dir,
+                 t->hf_name, t->name);
+            hint_other_model(m, ck, err, errlen);
+            return DF_BAD;
+        }
+        if (!shape_matches(t, s)) {
+            char a[200], b[64];
+            st_format_shape(s->shape, s->ndim, a, sizeof a);
+            st_format_shape(t->shape, t->ndim, b, sizeof b);
+            fail(err, errlen, DF_BAD, "%s: tensor '%s' (packed as '%s'): checkpoint shape %s, the model needs %s",
+                 s->file, t->hf_name, t->name, a, b);
+            hint_other_model(m, ck, err, errlen);
+            return DF_BAD;
+        }
+        if ((why = df_convert_refusal(s->dtype, t->dtype)) != NULL)
+            return fail(err, errlen, DF_BAD, "%s: tensor '%s' (packed as '%s'): %s to %s %s", s->file, t->hf_name,
+                        t->name, st_dtype_name(s->dtype), df_dtype_name(t->dtype), why);
+        src[i] = s;
+    }
+    return DF_OK;
+}
+
+static int write_at(int fd, const void *buf, size_t n, uint64_t pos)
+{
+    const unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t k = pwrite(fd, p, n, (off_t)pos);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+        pos += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* Zeros from *pos up to end: the padding between tensors. */
+static int pad_to(int fd, uint64_t *pos, uint64_t end)
+{
+    static const unsigned char zeros[4096];
+    while (*pos < end) {
+        size_t n = end - *pos < sizeof zeros ? (size_t)(end - *pos) : sizeof zeros;
+        if (write_at(fd, zeros, n, *pos))
+            return -1;
+        *pos += n;
+    }
+    return 0;
+}
+
+/* Pass 2: data section, tensor by tensor, then the header last, so that an
+ * interrupted .tmp file never carries a valid header. */
+static int write_file(const struct df_manifest *m, const struct st_tensor **src, int fd, unsigned char *buf)
+{
+    uint64_t pos = DF_HEADER_BYTES;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const struct df_tensor *t = &m->tensors[i];
+        size_t in_size = st_dtype_size(src[i]->dtype), out_size = df_dtype_size(t->dtype);
+        uint64_t n = (uint64_t)t->shape[0] * (uint64_t)t->shape[1], step = CHUNK / out_size;
+        if (pad_to(fd, &pos, DF_HEADER_BYTES + t->offset))
+            return -1;
+        for (uint64_t done = 0; done < n; done += step) {
+            size_t k = (size_t)(n - done < step ? n - done : step);
+            df_convert(buf, t->dtype, src[i]->data + done * in_size, src[i]->dtype, k);
+            if (write_at(fd, buf, k * out_size, pos))
+                return -1;
+            pos += k * out_size;
+        }
+    }
+    if (pad_to(fd, &pos, DF_HEADER_BYTES + m->data_bytes))
+        return -1;
+    struct df_header h;
+    df_header_for(m, &h);
+    df_header_encode(&h, buf);
+    return write_at(fd, buf, DF_HEADER_BYTES, 0);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Checkpoint tensors that no manifest tensor reads: all but the distinct
+ * hf_names (names has room for one per manifest tensor). */
+static int count_unused(const struct df_manifest *m, const struct st_checkpoint *ck, const char **names)
+{
+    int used = 0;
+    for (int i = 0; i < m->n_tensors; i++)
+        names[i] = m->tensors[i].hf_name;
+    qsort(names, (size_t)m->n_tensors, sizeof *names, cmp_str);
+    for (int i = 0; i < m->n_tensors; i++)
+        used += i == 0 || strcmp(names[i - 1], names[i]) != 0;
+    return ck->n_tensors - used;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int df_pack(const struct df_manifest *m, const char *hf_dir, const char *out_path, struct df_pack_stats *stats,
+            char *err, size_t errlen)
+{
+    struct st_checkpoint *ck = NULL;
+    const struct st_tensor **src = NULL;
+    const char **names = NULL;
+    unsigned char *buf = NULL;
+    char *tmp = NULL;
+    int rc;
+    double t0 = now();
+    memset(stats, 0, sizeof *stats);
+    if ((rc = df_manifest_check(m, err, errlen)) != DF_OK)
+        return rc;
+    if ((rc = st_open(hf_dir, &ck, err, errlen)) != DF_OK)
+        return rc;
+    src = calloc((size_t)m->n_tensors + 1, sizeof *src);
+    names = calloc((size_t)m->n_tensors + 1, sizeof *names);
+    buf = malloc(CHUNK);
+    tmp = malloc(strlen(out_path) + 5);
+    if (!src || !names || !buf || !tmp) {
+        rc = fail(err, errlen, DF_IO, "out of memory");
+        goto out;
+    }
+    if ((rc = match(m, ck, src, err, errlen)) != DF_OK)
+        goto out;
+
+    snprintf(tmp, strlen(out_path) + 5, "%s.tmp", out_path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = fail(err, errlen, DF_IO, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    /* fsync before rename: after a crash the name holds all the data or nothing. */
+    int failed = write_file(m, src, fd, buf) || fsync(fd);
+    int saved = errno;
+    if (close(fd) && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    if (failed || rename(tmp, out_path)) {
+        rc = fail(err, errlen, DF_IO, "%s: %s%s", failed ? tmp : out_path, failed ? "write: " : "rename: ",
+                  strerror(failed ? saved : errno));
+        unlink(tmp);
+        goto out;
+    }
+    stats->tensors = m->n_tensors;
+    stats->unused = count_unused(m, ck, names);
+    stats->bytes = DF_HEADER_BYTES + m->data_bytes;
+    stats->seconds = now() - t0;
+out:
+    free(tmp);
+    free(buf);
+    free(names);
+    free(src);
+    st_close(ck);
+    return rc;
+}
