@@ -47,8 +47,8 @@ static void hint_other_model(const struct df_manifest *m, const struct st_checkp
     }
     size_t n = strlen(err);
     if (2 * fit < m->n_tensors && n < errlen)
-        snprintf(err + n, errlen - n, " (only %d of model '%s''s %d tensors are in the checkpoint with the right "
-                 "shape: is it a checkpoint of another model?)", fit, m->model_name, m->n_tensors);
+        snprintf(err + n, errlen - n, " (only %d of the %d tensors of model '%s' are in the checkpoint with the "
+                 "right shape: is it a checkpoint of another model?)", fit, m->n_tensors, m->model_name);
 }
 
 /* Pass 1: src[i] is manifest tensor i's checkpoint tensor. */

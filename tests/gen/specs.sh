@@ -1,0 +1,55 @@
+# specs.sh: every bad spec stops the generator with exit 3, one message naming
+# the file and the field, and nothing written. Sourced by tests/run.sh.
+
+# bad_spec NAME FIELD-PATTERN LUA-EDIT: the tiny spec edited by a gsub on its text
+bad_spec() {
+    name=$1 pattern=$2 from=$3 to=$4
+    spec="$T/bad_$name.lua"
+    lua5.4 -e "local s = io.open('specs/tiny.lua'):read('a'); local n; s, n = s:gsub($from, $to, 1)
+               assert(n == 1, 'edit did not apply'); io.open('$spec', 'w'):write(s)" || { fail "spec/$name" "edit"; return; }
+    rm -rf "$T/out_$name"
+    expect_fail "spec/$name" 3 "bad_$name.lua: $pattern" lua5.4 gen/main.lua --spec "$spec" --out "$T/out_$name"
+    [ ! -e "$T/out_$name" ] || fail "spec/$name/nothing-written"
+}
+
+bad_spec missing-field    "model.heads: missing"               "'heads = 4, '" "''"
+bad_spec mistyped-field   "model.heads: must be a positive integer" "'heads = 4'" "'heads = \"4\"'"
+bad_spec float-for-int    "model.hidden: must be a positive integer" "'hidden = 128'" "'hidden = 128.5'"
+bad_spec unknown-field    "model.hiden: unknown field"         "'hidden = 128'" "'hidden = 128, hiden = 128'"
+bad_spec topk-group       "model.topk_group: 5 exceeds model.n_group" "'topk_group = 2'" "'topk_group = 5'"
+bad_spec indivisible      "model.n_group: model.routed_experts \\(15\\) is not divisible" "'routed_experts = 16'" "'routed_experts = 15'"
+bad_spec too-many-chosen  "model.experts_per_token: 17 exceeds" "'experts_per_token = 4'" "'experts_per_token = 17'"
+bad_spec odd-rope         "model.qk_rope: must be even"        "'qk_rope = 16'" "'qk_rope = 15'"
+bad_spec precision        "deploy.weights: must be one of f32, bf16, fp8" "'weights = \"bf16\"'" "'weights = \"int4\"'"
+bad_spec kv-precision     "deploy.kv_cache: must be one of f32" "'kv_cache = \"f32\"'" "'kv_cache = \"fp8\"'"
+bad_spec scoring          "model.scoring: must be one of sigmoid, softmax" "'\"sigmoid\"'" "'\"relu\"'"
+bad_spec yarn-missing     "model.rope.yarn.beta_fast: missing" "'beta_fast = 32.0, '" "''"
+bad_spec dense-too-many   "model.first_k_dense: 4 exceeds model.layers" "'first_k_dense = 1'" "'first_k_dense = 4'"
+bad_spec cuda-not-yet     "deploy.target: \"cuda\" backend is not available yet" "'target = \"cpu\"'" "'target = \"cuda\"'"
+bad_spec chunk-too-small  "deploy.prefill_chunk: 2 is below deploy.max_batch" "'max_batch = 4,'" "'max_batch = 4, prefill_chunk = 2,'"
+bad_spec syntax           "spec: .*unexpected symbol|spec: .*expected" "'return {'" "'return {{'"
+bad_spec not-a-table      "spec.model: must be a table"        "'model = {'" "'model = 1, m = {'"
+
+# A bad HF config.json: the message names the config key.
+bad_config() {
+    name=$1 pattern=$2 from=$3 to=$4
+    mkdir -p "$T/cfg_$name"
+    sed "s/$from/$to/" tests/fixtures/tiny/hf/config.json > "$T/cfg_$name/config.json"
+    cmp -s "$T/cfg_$name/config.json" tests/fixtures/tiny/hf/config.json && { fail "config/$name" "edit"; return; }
+    expect_fail "config/$name" 3 "config.json: $pattern" lua5.4 gen/main.lua --hf "$T/cfg_$name" --name x --out "$T/cfg_$name/out"
+    [ ! -e "$T/cfg_$name/out" ] || fail "config/$name/nothing-written"
+}
+bad_config missing-key   "kv_lora_rank: missing"              '"kv_lora_rank": 64,' ''
+bad_config not-integer   "qk_rope_head_dim: must be an integer" '"qk_rope_head_dim": 16' '"qk_rope_head_dim": 16.5'
+bad_config tied          "tie_word_embeddings: unsupported value true" '"tie_word_embeddings": false' '"tie_word_embeddings": true'
+bad_config model-type    "model_type: unsupported value \"llama\"" '"model_type": "deepseek_v3"' '"model_type": "llama"'
+bad_config dtype         "torch_dtype: unsupported \"int8\"" '"torch_dtype": "bfloat16"' '"torch_dtype": "int8"'
+bad_config not-json      "not a JSON object"                  '^{' '['
+expect_fail "config/no-file" 3 "config.json: cannot read" lua5.4 gen/main.lua --hf "$T/nowhere" --name x --out "$T/nowhere_out"
+expect_fail "gen/usage" 2 "give exactly one of --spec or --hf" lua5.4 gen/main.lua --out "$T/x"
+
+# An imported config.json gives the committed spec of the same model.
+for m in tiny tiny_fp8 v2_lite v2_group; do
+    check "import/$m" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/$m/hf --name $m --set deploy.max_context=256 --print-spec >'$T/imp.lua' &&
+                             lua5.4 gen/main.lua --spec specs/$m.lua --print-spec | diff - '$T/imp.lua'"
+done
