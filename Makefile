@@ -28,7 +28,7 @@ REF_MODELS := tiny tiny_fp8 v2_lite v2_group
 NAME ?=
 HF   ?=
 
-.PHONY: all demo generate test deps clean user-model
+.PHONY: all demo generate test unit-tests deps clean user-model
 .DEFAULT_GOAL := $(if $(NAME),user-model,all)
 
 all: $(foreach m,$(REF_MODELS),build/$(m)/$(m))
@@ -75,8 +75,34 @@ demo: deps build/tiny/tiny build/tiny/tiny.weights
 generate: $(foreach m,$(REF_MODELS),generated/$(m)/forward.c)
 
 # ---- tests ---------------------------------------------------------------------------------
-test: deps all $(foreach m,$(REF_MODELS),build/$(m)/$(m).weights)
+SAN_CC     := clang
+SAN_CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=all
+UNIT_TESTS := $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/test_*.c))
+UNIT_DEPS  := runtime/threads.c runtime/sample.c runtime/prompts.c
+
+test: deps all $(foreach m,$(REF_MODELS),build/$(m)/$(m).weights) build/compare_logits unit-tests \
+      build/asan/tiny build/asan/tiny-pack
 	tests/run.sh
+
+unit-tests: $(UNIT_TESTS)
+
+build/unit/%: tests/unit/%.c $(UNIT_DEPS) $(RUNTIME_HDR) $(wildcard tests/unit/*.h)
+	@mkdir -p build/unit
+	$(CC) $(CFLAGS) -Iruntime -o $@ $< $(UNIT_DEPS) $(LDLIBS)
+
+build/compare_logits: tests/compare_logits.c
+	@mkdir -p build
+	$(CC) $(CFLAGS) -o $@ $< -lm
+
+# The tiny model and its packer under AddressSanitizer + UBSan (tests/sanitizers.sh).
+build/asan/tiny: generated/tiny/forward.c $(RUNTIME_SRC) $(RUNTIME_HDR)
+	@mkdir -p build/asan
+	$(SAN_CC) $(SAN_CFLAGS) -Iruntime -Igenerated/tiny -o $@ $(RUNTIME_SRC) $(addprefix generated/tiny/,$(GEN_C)) $(LDLIBS)
+
+build/asan/tiny-pack: generated/tiny/forward.c $(PACK_SRC) $(RUNTIME_HDR)
+	@mkdir -p build/asan
+	$(SAN_CC) $(SAN_CFLAGS) -Iruntime -o $@ $(PACK_SRC) generated/tiny/manifest.c $(LDLIBS)
 
 # ---- system packages (Debian) --------------------------------------------------------------
 deps:

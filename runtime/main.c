@@ -149,71 +149,99 @@ int main(int argc, char **argv)
 
     char err[512];
     struct df_prompts prompts = { 0 };
+    struct df_weights w = { 0 };
+    struct df_sampler sampler = { 0 };
+    unsigned char *arena = NULL;
+    int **out = NULL;
+    FILE *logits = NULL;
+    bool weights_open = false, threads_started = false;
+
     if (a.ids) {
         int *ids, len;
         if (df_parse_ids(a.ids, m->vocab, &ids, &len, err, sizeof err) != 0) {
             fprintf(stderr, "%s: --ids: %s\n", argv[0], err);
-            return EXIT_USAGE;
+            rc = EXIT_USAGE;
+            goto done;
         }
-        if (df_prompts_add(&prompts, ids, len) != 0)
-            return 1;
+        if (df_prompts_add(&prompts, ids, len) != 0) {
+            free(ids);
+            rc = 1;
+            goto done;
+        }
     } else if (df_prompts_read_file(a.batch_file, m->vocab, &prompts, err, sizeof err) != 0) {
         fprintf(stderr, "%s: --batch-file: %s\n", argv[0], err);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto done;
     }
     if ((rc = check_fits(argv[0], &prompts, a.n)))
-        return rc;
+        goto done;
 
-    struct df_weights w;
     int st = df_weights_open(a.weights, m->manifest, &w, err, sizeof err);
     if (st != DF_OK) {
         fprintf(stderr, "%s: %s\n", argv[0], err);
-        return st == DF_BAD ? EXIT_WEIGHTS : EXIT_IO;
+        rc = st == DF_BAD ? EXIT_WEIGHTS : EXIT_IO;
+        goto done;
     }
+    weights_open = true;
 
-    /* The arena: one allocation, the generated plan's size, before any step. */
-    unsigned char *arena = aligned_alloc(64, (m->arena_bytes + 63) / 64 * 64);
-    struct df_sampler sampler;
-    int **out = calloc((size_t)prompts.n, sizeof(int *));
+    /* The arena: one allocation of the generated plan's size, before any step. */
+    rc = 1;
+    arena = aligned_alloc(64, (m->arena_bytes + 63) / 64 * 64);
+    out = calloc((size_t)prompts.n, sizeof(int *));
     if (!arena || !out || df_sampler_init(&sampler, &a.sampling, m->vocab) != 0) {
         fprintf(stderr, "%s: out of memory\n", argv[0]);
-        return 1;
+        goto done;
+    }
+    for (int i = 0; i < prompts.n; i++) {
+        if (!(out[i] = malloc(sizeof(int) * (size_t)a.n))) {
+            fprintf(stderr, "%s: out of memory\n", argv[0]);
+            goto done;
+        }
     }
     memset(arena, 0, m->arena_bytes);
-    for (int i = 0; i < prompts.n; i++)
-        if (!(out[i] = malloc(sizeof(int) * (size_t)a.n)))
-            return 1;
     m->init(arena);
     if (df_threads_start(a.threads) != 0) {
         fprintf(stderr, "%s: cannot start %d threads\n", argv[0], a.threads);
-        return 1;
+        goto done;
     }
-
-    FILE *logits = NULL;
+    threads_started = true;
     if (a.logits && !(logits = fopen(a.logits, "wb"))) {
         fprintf(stderr, "%s: %s: %s\n", argv[0], a.logits, strerror(errno));
-        return EXIT_IO;
+        rc = EXIT_IO;
+        goto done;
     }
+
     const struct df_engine engine = { m, w.data, arena };
-    rc = df_generate(&engine, &prompts, a.n, &sampler, logits, out);
-    if (logits && fclose(logits) != 0)
-        rc = -1;
-    if (rc != 0) {
+    int gen = df_generate(&engine, &prompts, a.n, &sampler, logits, out);
+    if (logits) {
+        if (fclose(logits) != 0)
+            gen = -1;
+        logits = NULL;
+    }
+    if (gen != 0) {
         fprintf(stderr, "%s: %s: write error\n", argv[0], a.logits);
-        return EXIT_IO;
+        rc = EXIT_IO;
+        goto done;
     }
     if (a.print_ids) {
         for (int i = 0; i < prompts.n; i++)
             for (int k = 0; k < a.n; k++)
                 printf("%d%c", out[i][k], k + 1 < a.n ? ',' : '\n');
     }
-    df_threads_stop();
-    for (int i = 0; i < prompts.n; i++)
+    rc = fflush(stdout) == 0 ? 0 : EXIT_IO;
+
+done:
+    if (logits)
+        fclose(logits);
+    if (threads_started)
+        df_threads_stop();
+    for (int i = 0; out && i < prompts.n; i++)
         free(out[i]);
     free(out);
     df_sampler_free(&sampler);
     free(arena);
-    df_weights_close(&w);
+    if (weights_open)
+        df_weights_close(&w);
     df_prompts_free(&prompts);
-    return fflush(stdout) == 0 ? 0 : EXIT_IO;
+    return rc;
 }

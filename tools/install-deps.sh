@@ -10,8 +10,8 @@ need() { # need PACKAGE CHECK-COMMAND...
 }
 need lua5.4 command -v lua5.4
 need lua-cjson lua5.4 -e 'require "cjson"'
-need gcc command -v cc
 need make command -v make
+need build-essential command -v gcc
 need libmbedtls-dev test -f /usr/include/mbedtls/sha256.h
 need clang command -v clang
 need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'

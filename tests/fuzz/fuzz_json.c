@@ -17,7 +17,10 @@ static uint32_t walk(const struct json_doc *doc, const struct json_node *n)
     if (n->key && n->key[n->key_len] != 0)
         abort();
     for (const struct json_node *c = json_child(n); c; c = json_next(c)) {
-        if (n->type == JSON_OBJECT ? !c->key || json_get(n, c->key) == NULL : c->key != NULL)
+        /* Keys are unique, so lookup must find this very member (keys with
+         * an embedded \u0000 cannot be looked up by C string). */
+        if (n->type == JSON_OBJECT ? !c->key || (strlen(c->key) == c->key_len && json_get(n, c->key) != c)
+                                   : c->key != NULL)
             abort();
         count += walk(doc, c);
         children++;
