@@ -15,7 +15,7 @@ LDLIBS   := -lm -lpthread
 GEN      := $(LUA) gen/main.lua
 GEN_SRC  := $(wildcard gen/*.lua templates/cpu/*)
 
-RUNTIME_SRC := runtime/main.c runtime/generate.c runtime/prompts.c runtime/sample.c runtime/threads.c \
+RUNTIME_SRC := runtime/main.c runtime/cpu_backend.c runtime/generate.c runtime/prompts.c runtime/sample.c runtime/threads.c \
                runtime/weights_file.c weights/format.c
 RUNTIME_HDR := $(wildcard runtime/*.h runtime/kernels/*.h weights/*.h)
 PACK_SRC    := weights/pack_main.c weights/pack.c weights/safetensors.c weights/json.c weights/convert.c \
@@ -65,6 +65,9 @@ user-model: build/$(NAME)/$(NAME) build/$(NAME)/$(NAME).weights
 	@echo "built build/$(NAME)/$(NAME); run: build/$(NAME)/$(NAME) --weights build/$(NAME)/$(NAME).weights --ids 0,1,2 -n 16 --print-ids"
 endif
 endif
+
+# Backends other than the CPU add their rules here (mk/cuda.mk: TARGET=cuda, the CUDA reference models).
+-include $(wildcard mk/*.mk)
 
 # ---- the demo ----------------------------------------------------------------------------
 DEMO_IDS := 1,15,300,42,7,512,99

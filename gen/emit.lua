@@ -88,8 +88,10 @@ function M.emit(ctx)
   local spec, shapes, man, sched, plan = ctx.spec, ctx.shapes, ctx.manifest, ctx.schedule, ctx.plan
   local tdir = ctx.template_dir
   local ops = dofile(tdir .. "/ops.lua")
+  -- A target's own template, else the target-independent one of templates/common/.
   local function tmpl(name)
-    return assert(util.read_file(tdir .. "/" .. name), "missing template " .. tdir .. "/" .. name)
+    return util.read_file(tdir .. "/" .. name) or util.read_file(ctx.common_dir .. "/" .. name)
+      or error("missing template " .. name .. " in " .. tdir .. " and " .. ctx.common_dir)
   end
 
   local c = {

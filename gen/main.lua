@@ -74,13 +74,18 @@ local function generate(a)
   end
   local spec_text = spec_mod.serialize(spec)
   if a.print_spec then io.write(spec_text) os.exit(0) end
+  local tdir = here .. "/../templates/" .. spec.deploy.target
+  if not util.read_file(tdir .. "/ops.lua") then
+    spec_mod.fail(source, "deploy.target", spec_mod.show(spec.deploy.target) .. " backend is not available in this tree (no templates/" .. spec.deploy.target .. ")")
+  end
   local shapes = shapes_mod.derive(spec)
   local man = manifest.build(spec, shapes)
   local sched = schedule.build(spec, shapes, man)
   local plan = plan_mod.build(sched)
   local files = emit.emit({
     spec = spec, shapes = shapes, manifest = man, schedule = sched, plan = plan,
-    template_dir = here .. "/../templates/" .. spec.deploy.target,
+    template_dir = tdir,
+    common_dir = here .. "/../templates/common",
     -- Only the file's base name: generated code must not depend on where it was run.
     spec_file = a.spec and a.spec:match("[^/]*$") or "an imported config.json",
     spec_sha256 = sha256(spec_text),

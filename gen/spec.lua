@@ -120,7 +120,6 @@ local function check_consistency(source, m, d)
     need(y.factor >= 1, "model.rope.yarn.factor", "must be >= 1")
     need(y.beta_fast > y.beta_slow, "model.rope.yarn.beta_fast", "must exceed beta_slow")
   end
-  need(d.target == "cpu", "deploy.target", string.format("%s backend is not available yet (only cpu)", M.show(d.target)))
   need(d.max_context >= 2, "deploy.max_context", "must be at least 2")
   local chunk = d.prefill_chunk
   need(chunk >= d.max_batch, "deploy.prefill_chunk",

@@ -22,7 +22,6 @@ int df_generate(const struct df_engine *e, const struct df_prompts *p, int n_new
                 FILE *logits_out, int **out)
 {
     const struct df_model *m = e->model;
-    const float *logits = (const float *)(const void *)(e->arena + m->logits_offset);
     const int cap = m->prefill_chunk;
     int *token = malloc(sizeof(int) * (size_t)cap), *slot = malloc(sizeof(int) * (size_t)cap);
     int *pos = malloc(sizeof(int) * (size_t)cap), *emit = malloc(sizeof(int) * (size_t)cap);
@@ -40,6 +39,7 @@ int df_generate(const struct df_engine *e, const struct df_prompts *p, int n_new
         const int done_all = i == p->n;
         if (step.n == cap || (done_all && step.n > 0)) {
             m->prefill(e->weights, e->arena, &step);
+            const float *logits = m->backend->read_logits(e->arena, m->logits_offset, step.n_emit, m->vocab);
             for (int k = 0; k < step.n_emit; k++) {
                 const float *row = logits + (size_t)k * m->vocab;
                 const int q = emit_seq[k];
@@ -75,6 +75,7 @@ int df_generate(const struct df_engine *e, const struct df_prompts *p, int n_new
             pos[i] = p->len[i] + k - 1;
         }
         m->decode(e->weights, e->arena, &step);
+        const float *logits = m->backend->read_logits(e->arena, m->logits_offset, step.n, m->vocab);
         for (int i = 0; i < p->n; i++) {
             const float *row = logits + (size_t)i * m->vocab;
             out[i][k] = df_sample(s, row, &rng[i]);

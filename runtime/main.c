@@ -150,6 +150,7 @@ int main(int argc, char **argv)
     char err[512];
     struct df_prompts prompts = { 0 };
     struct df_weights w = { 0 };
+    const unsigned char *weights = NULL;
     struct df_sampler sampler = { 0 };
     unsigned char *arena = NULL;
     int **out = NULL;
@@ -183,12 +184,18 @@ int main(int argc, char **argv)
         goto done;
     }
     weights_open = true;
-
-    /* The arena: one allocation of the generated plan's size, before any step. */
     rc = 1;
-    arena = aligned_alloc(64, (m->arena_bytes + 63) / 64 * 64);
+    if (!(weights = m->backend->attach_weights(w.data, w.data_bytes, err, sizeof err))) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        goto done;
+    }
+    /* The arena: one allocation of the generated plan's size, before any step. */
+    if (!(arena = m->backend->arena_create(m->arena_bytes, err, sizeof err))) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        goto done;
+    }
     out = calloc((size_t)prompts.n, sizeof(int *));
-    if (!arena || !out || df_sampler_init(&sampler, &a.sampling, m->vocab) != 0) {
+    if (!out || df_sampler_init(&sampler, &a.sampling, m->vocab) != 0) {
         fprintf(stderr, "%s: out of memory\n", argv[0]);
         goto done;
     }
@@ -198,7 +205,6 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    memset(arena, 0, m->arena_bytes);
     m->init(arena);
     if (df_threads_start(a.threads) != 0) {
         fprintf(stderr, "%s: cannot start %d threads\n", argv[0], a.threads);
@@ -211,7 +217,7 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    const struct df_engine engine = { m, w.data, arena };
+    const struct df_engine engine = { m, weights, arena };
     int gen = df_generate(&engine, &prompts, a.n, &sampler, logits, out);
     if (logits) {
         if (fclose(logits) != 0)
@@ -239,7 +245,10 @@ done:
         free(out[i]);
     free(out);
     df_sampler_free(&sampler);
-    free(arena);
+    if (arena)
+        m->backend->arena_destroy(arena);
+    if (weights)
+        m->backend->detach_weights(weights);
     if (weights_open)
         df_weights_close(&w);
     df_prompts_free(&prompts);

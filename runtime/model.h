@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
+
 /* Element types of packed tensors. Values are part of the weight-file format. */
 enum df_dtype { DF_F32 = 0, DF_BF16 = 1, DF_F8E4M3 = 2 };
 
@@ -50,12 +52,14 @@ struct df_manifest {
 
 struct df_model {
     const struct df_manifest *manifest;
+    const struct df_backend *backend;
     const char *spec_sha256;        /* hex, of the normalized spec */
     int vocab, max_batch, max_context;
     int prefill_chunk;              /* most tokens one prefill step takes */
     size_t arena_bytes;
     size_t logits_offset;           /* [max_batch][vocab] floats in the arena */             /* the static memory plan's peak */
-    /* Prepare constant tables (RoPE) inside the arena; once, before any step. */
+    /* Prepare constant tables (RoPE) inside the arena; once, before any step.
+     * Weights and arena pointers are the backend's (device memory on a GPU). */
     void (*init)(unsigned char *arena);
     /* Prefill writes the logits of the step's emit rows to the arena's
      * logits buffer, row i for step->emit[i]. */

@@ -172,6 +172,7 @@ static void init(unsigned char *arena)
 
 const struct df_model df_model = {
     .manifest = &df_manifest,
+    .backend = &df_cpu_backend,
     .spec_sha256 = "38db066cb1480c7c1dbd9072845b31144557571186f26a97c6797a8f5ae2be21",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = 2442368u,

@@ -129,6 +129,7 @@ static void init(unsigned char *arena)
 
 const struct df_model df_model = {
     .manifest = &df_manifest,
+    .backend = &df_cpu_backend,
     .spec_sha256 = "643522e00a2cad72a4ac8623bf159eac6ff3d17589eebfc5eae24df577499b7a",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = 3294976u,

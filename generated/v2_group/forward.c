@@ -172,6 +172,7 @@ static void init(unsigned char *arena)
 
 const struct df_model df_model = {
     .manifest = &df_manifest,
+    .backend = &df_cpu_backend,
     .spec_sha256 = "3521f44dff8a9713b49408aef288b6f177e9c6b8eae30c90da5c3c7ec185e75d",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = 2442368u,

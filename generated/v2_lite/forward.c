@@ -165,6 +165,7 @@ static void init(unsigned char *arena)
 
 const struct df_model df_model = {
     .manifest = &df_manifest,
+    .backend = &df_cpu_backend,
     .spec_sha256 = "78e7a7b37fdd1f8ed146ba9feec93d65773068f8696dd231e14f09f1a6cb9bc9",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = 2344064u,

@@ -52,7 +52,7 @@ lua5.4 -e "local s = io.open('specs/tiny.lua'):read('a'):gsub('weights = \"bf16\
 lua5.4 gen/main.lua --quiet --spec "$T/tiny_f32.lua" --out "$T/tiny_f32"
 mkdir -p "$T/f32"
 if cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iruntime -I"$T/tiny_f32" -o "$T/f32/tiny" \
-      runtime/main.c runtime/generate.c runtime/prompts.c runtime/sample.c runtime/threads.c runtime/weights_file.c \
+      runtime/main.c runtime/cpu_backend.c runtime/generate.c runtime/prompts.c runtime/sample.c runtime/threads.c runtime/weights_file.c \
       weights/format.c "$T/tiny_f32/forward.c" "$T/tiny_f32/kernels.c" "$T/tiny_f32/manifest.c" -lm -lpthread &&
    cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iruntime -o "$T/f32/tiny-pack" \
       weights/pack_main.c weights/pack.c weights/safetensors.c weights/json.c weights/convert.c weights/format.c \

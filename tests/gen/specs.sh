@@ -25,7 +25,7 @@ bad_spec kv-precision     "deploy.kv_cache: must be one of f32" "'kv_cache = \"f
 bad_spec scoring          "model.scoring: must be one of sigmoid, softmax" "'\"sigmoid\"'" "'\"relu\"'"
 bad_spec yarn-missing     "model.rope.yarn.beta_fast: missing" "'beta_fast = 32.0, '" "''"
 bad_spec dense-too-many   "model.first_k_dense: 4 exceeds model.layers" "'first_k_dense = 1'" "'first_k_dense = 4'"
-bad_spec cuda-not-yet     "deploy.target: \"cuda\" backend is not available yet" "'target = \"cpu\"'" "'target = \"cuda\"'"
+bad_spec target           "deploy.target: must be one of cpu, cuda" "'target = \"cpu\"'" "'target = \"tpu\"'"
 bad_spec chunk-too-small  "deploy.prefill_chunk: 2 is below deploy.max_batch" "'max_batch = 4,'" "'max_batch = 4, prefill_chunk = 2,'"
 bad_spec syntax           "spec: .*unexpected symbol|spec: .*expected" "'return {'" "'return {{'"
 bad_spec not-a-table      "spec.model: must be a table"        "'model = {'" "'model = 1, m = {'"

@@ -28,7 +28,7 @@ static const char *case_name;
 static int case_fails;
 static char case_detail[400];
 
-static void case_begin(const char *name)
+static inline void case_begin(const char *name)
 {
     case_name = name;
     case_fails = 0;
@@ -38,7 +38,7 @@ static void case_begin(const char *name)
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))
 #endif
-static void failf(const char *fmt, ...)
+static inline void failf(const char *fmt, ...)
 {
     if (case_fails++ == 0) {
         va_list ap;
@@ -48,7 +48,7 @@ static void failf(const char *fmt, ...)
     }
 }
 
-static void case_end(void)
+static inline void case_end(void)
 {
     if (case_fails == 0) {
         printf("ok %s\n", case_name);
@@ -61,7 +61,7 @@ static void case_end(void)
     fflush(stdout);
 }
 
-static int finish(void)
+static inline int finish(void)
 {
     printf("%d passed, %d failed\n", n_passed, n_failed);
     return n_failed == 0 ? 0 : 1;
@@ -70,7 +70,7 @@ static int finish(void)
 #define CHECK(cond, ...) do { if (!(cond)) failf(__VA_ARGS__); } while (0)
 
 /* |got - want| <= tol, NaN only where NaN is expected. 1 if it holds. */
-static int expect_close(const char *what, long idx, double got, double want, double tol)
+static inline int expect_close(const char *what, long idx, double got, double want, double tol)
 {
     if (isnan(want) || isnan(got)) {
         if (isnan(want) && isnan(got))
@@ -89,12 +89,12 @@ static int expect_close(const char *what, long idx, double got, double want, dou
 /* ---- the tests' own PRNG (xorshift64*), fixed seeds ------------------------------------ */
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
-static void rng_seed(uint64_t s)
+static inline void rng_seed(uint64_t s)
 {
     rng_state = s ? s : 1;
 }
 
-static uint64_t rnd64(void)
+static inline uint64_t rnd64(void)
 {
     rng_state ^= rng_state >> 12;
     rng_state ^= rng_state << 25;
@@ -103,18 +103,18 @@ static uint64_t rnd64(void)
 }
 
 /* uniform in [0, 1) */
-static double rnd_unit(void)
+static inline double rnd_unit(void)
 {
     return (double)(rnd64() >> 11) * 0x1p-53;
 }
 
 /* uniform float in [-a, a) */
-static float rnd_sym(double a)
+static inline float rnd_sym(double a)
 {
     return (float)((2.0 * rnd_unit() - 1.0) * a);
 }
 
-static int rnd_int(int n)
+static inline int rnd_int(int n)
 {
     return (int)(rnd64() % (uint64_t)n);
 }
@@ -122,7 +122,7 @@ static int rnd_int(int n)
 /* ---- the packed formats, decoded from their definitions ------------------------------- */
 
 /* bfloat16: 1 sign, 8 exponent (bias 127), 7 mantissa bits. */
-static double ref_bf16(uint16_t v)
+static inline double ref_bf16(uint16_t v)
 {
     const int s = v >> 15, e = (v >> 7) & 0xff, m = v & 0x7f;
     double x;
@@ -137,7 +137,7 @@ static double ref_bf16(uint16_t v)
 
 /* FP8 e4m3fn: 1 sign, 4 exponent (bias 7), 3 mantissa bits; exponent 0 is
  * subnormal (m/8 * 2^-6); S.1111.111 is NaN; there are no infinities. */
-static double ref_e4m3(uint8_t c)
+static inline double ref_e4m3(uint8_t c)
 {
     const int s = c >> 7, e = (c >> 3) & 15, m = c & 7;
     double x;
@@ -150,14 +150,14 @@ static double ref_e4m3(uint8_t c)
     return s ? -x : x;
 }
 
-static uint16_t bf16_of(float f) /* truncation: any bf16 value will do as test data */
+static inline uint16_t bf16_of(float f) /* truncation: any bf16 value will do as test data */
 {
     uint32_t b;
     memcpy(&b, &f, sizeof b);
     return (uint16_t)(b >> 16);
 }
 
-static uint8_t rnd_e4m3(void) /* a random non-NaN code, all exponents */
+static inline uint8_t rnd_e4m3(void) /* a random non-NaN code, all exponents */
 {
     for (;;) {
         uint8_t c = (uint8_t)rnd64();
@@ -176,7 +176,7 @@ struct tmat {
 
 /* Elements of magnitude about amp (FP8: codes up to 448 times a per-block
  * scale of about amp/448, each block's scale different). */
-static void tmat_init(struct tmat *t, enum df_dtype dt, int rows, int cols, double amp)
+static inline void tmat_init(struct tmat *t, enum df_dtype dt, int rows, int cols, double amp)
 {
     const size_t n = (size_t)rows * (size_t)cols;
     t->rows = rows;
@@ -206,14 +206,14 @@ static void tmat_init(struct tmat *t, enum df_dtype dt, int rows, int cols, doub
     }
 }
 
-static void tmat_free(struct tmat *t)
+static inline void tmat_free(struct tmat *t)
 {
     free(t->w);
     free(t->scale);
 }
 
 /* The exact value of element (r, c): decoded code times its block's scale. */
-static double tmat_ref(const struct tmat *t, int r, int c)
+static inline double tmat_ref(const struct tmat *t, int r, int c)
 {
     const size_t i = (size_t)r * (size_t)t->cols + (size_t)c;
     switch (t->dt) {
@@ -225,12 +225,12 @@ static double tmat_ref(const struct tmat *t, int r, int c)
     return NAN;
 }
 
-static const char *dt_name(enum df_dtype dt)
+static inline const char *dt_name(enum df_dtype dt)
 {
     return dt == DF_F32 ? "f32" : dt == DF_BF16 ? "bf16" : "fp8";
 }
 
-static float *rnd_vec(size_t n, double amp)
+static inline float *rnd_vec(size_t n, double amp)
 {
     float *v = malloc(sizeof(float) * n);
     for (size_t i = 0; i < n; i++)
@@ -238,7 +238,7 @@ static float *rnd_vec(size_t n, double amp)
     return v;
 }
 
-static float *nan_vec(size_t n)
+static inline float *nan_vec(size_t n)
 {
     float *v = malloc(sizeof(float) * n);
     for (size_t i = 0; i < n; i++)

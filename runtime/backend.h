@@ -1,0 +1,25 @@
+/* backend.h: what differs between a CPU and a GPU binary outside the
+ * generated forward pass: where weights and the arena live, and how the
+ * runtime reads a step's logits. The generated df_model names its backend. */
+#ifndef DF_BACKEND_H
+#define DF_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct df_backend {
+    const char *name; /* "cpu", "cuda" */
+    /* Make the packed data section usable by the kernels (the CPU uses the
+     * mapping itself; a GPU uploads it). NULL on failure, with err set. */
+    const unsigned char *(*attach_weights)(const unsigned char *data, uint64_t bytes, char *err, size_t errlen);
+    void (*detach_weights)(const unsigned char *weights);
+    /* One zeroed allocation of the plan's size, made once at start. */
+    unsigned char *(*arena_create)(size_t bytes, char *err, size_t errlen);
+    void (*arena_destroy)(unsigned char *arena);
+    /* A host-readable copy of the first rows of the logits buffer. */
+    const float *(*read_logits)(unsigned char *arena, size_t offset, int rows, int vocab);
+};
+
+extern const struct df_backend df_cpu_backend;
+
+#endif
