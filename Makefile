@@ -34,35 +34,42 @@ HF   ?=
 all: $(foreach m,$(REF_MODELS),build/$(m)/$(m))
 
 # ---- one model: binary, packer, weights -----------------------------------------------
-# $(1): name, $(2): generator input (--spec FILE or --hf DIR ...), $(3): HF checkpoint dir
+# $(1): name, $(2): generator input (--spec FILE or --hf DIR ...), $(3): HF checkpoint dir,
+# $(4): generated-source dir, $(5): build dir
 define MODEL
-generated/$(1)/forward.c: $(GEN_SRC) $(if $(findstring --spec,$(2)),$(word 2,$(2)),$(3)/config.json)
-	$(GEN) $(2) --out generated/$(1)
+$(4)/forward.c: $(GEN_SRC) $(if $(findstring --spec,$(2)),$(word 2,$(2)),$(3)/config.json)
+	$(GEN) $(2) --out $(4)
 
-build/$(1)/$(1): generated/$(1)/forward.c $(RUNTIME_SRC) $(RUNTIME_HDR)
-	@mkdir -p build/$(1)
-	$(CC) $(CFLAGS) -Iruntime -Igenerated/$(1) -o $$@ $(RUNTIME_SRC) $(addprefix generated/$(1)/,$(GEN_C)) $(LDLIBS)
+$(5)/$(1): $(4)/forward.c $(RUNTIME_SRC) $(RUNTIME_HDR)
+	@mkdir -p $(5)
+	$(CC) $(CFLAGS) -Iruntime -I$(4) -o $$@ $(RUNTIME_SRC) $(addprefix $(4)/,$(GEN_C)) $(LDLIBS)
 
-build/$(1)/$(1)-pack: generated/$(1)/forward.c $(PACK_SRC) $(RUNTIME_HDR)
-	@mkdir -p build/$(1)
-	$(CC) $(CFLAGS) -Iruntime -o $$@ $(PACK_SRC) generated/$(1)/manifest.c $(LDLIBS)
+$(5)/$(1)-pack: $(4)/forward.c $(PACK_SRC) $(RUNTIME_HDR)
+	@mkdir -p $(5)
+	$(CC) $(CFLAGS) -Iruntime -o $$@ $(PACK_SRC) $(4)/manifest.c $(LDLIBS)
 
-build/$(1)/$(1).weights: build/$(1)/$(1)-pack $(wildcard $(3)/*.safetensors)
-	build/$(1)/$(1)-pack --hf $(3) --out $$@
+$(5)/$(1).weights: $(5)/$(1)-pack $(wildcard $(3)/*.safetensors)
+	$(5)/$(1)-pack --hf $(3) --out $$@
 endef
 
-$(foreach m,$(REF_MODELS),$(eval $(call MODEL,$(m),--spec specs/$(m).lua,tests/fixtures/$(m)/hf)))
+$(foreach m,$(REF_MODELS),$(eval $(call MODEL,$(m),--spec specs/$(m).lua,tests/fixtures/$(m)/hf,generated/$(m),build/$(m))))
 
+# A model of your own: NAME=x with HF=checkpoint-dir (its config.json is imported, SET="k=v ..."
+# overrides deploy fields) or SPEC=file.lua (+ HF for its weights). OUT=dir puts the generated
+# sources in OUT/src and the build in OUT instead of generated/NAME and build/NAME.
 ifneq ($(NAME),)
-ifneq ($(filter $(NAME),$(REF_MODELS)),)
+ifeq ($(filter $(NAME),$(REF_MODELS))$(HF)$(SPEC)$(OUT),$(NAME))
 user-model: build/$(NAME)/$(NAME) build/$(NAME)/$(NAME).weights
 else
 ifeq ($(HF),)
 $(error NAME=$(NAME) needs HF=path/to/hf-checkpoint)
 endif
-$(eval $(call MODEL,$(NAME),--hf $(HF) --name $(NAME) $(foreach s,$(SET),--set deploy.$(s)),$(HF)))
-user-model: build/$(NAME)/$(NAME) build/$(NAME)/$(NAME).weights
-	@echo "built build/$(NAME)/$(NAME); run: build/$(NAME)/$(NAME) --weights build/$(NAME)/$(NAME).weights --ids 0,1,2 -n 16 --print-ids"
+USER_GEN   := $(if $(SPEC),--spec $(SPEC),--hf $(HF) --name $(NAME) $(foreach s,$(SET),--set deploy.$(s)))
+USER_SRC   := $(if $(OUT),$(OUT)/src,generated/$(NAME))
+USER_BUILD := $(if $(OUT),$(OUT),build/$(NAME))
+$(eval $(call MODEL,$(NAME),$(USER_GEN),$(HF),$(USER_SRC),$(USER_BUILD)))
+user-model: $(USER_BUILD)/$(NAME) $(USER_BUILD)/$(NAME).weights
+	@echo "built $(USER_BUILD)/$(NAME); run: $(USER_BUILD)/$(NAME) --weights $(USER_BUILD)/$(NAME).weights --ids 0,1,2 -n 16 --print-ids"
 endif
 endif
 

@@ -29,7 +29,8 @@ int df_parse_ids(const char *text, int vocab, int **ids, int *len, char *err, si
         errno = 0;
         long v = strtol(c, &end, 10);
         if (errno || v >= vocab) {
-            snprintf(err, errlen, "token %d: id %.20s is outside the vocabulary [0, %d)", n + 1, c, vocab);
+            snprintf(err, errlen, "token %d: id %.*s is outside the vocabulary [0, %d)", n + 1,
+                     (int)(end - c < 24 ? end - c : 24), c, vocab);
             free(out);
             return -1;
         }

@@ -35,3 +35,15 @@ for m in tiny tiny_fp8 v2_lite v2_group; do
     $bin --weights $wts --batch-file $fx/prompts.txt -n $N --threads 2 --logits "$T/$m.t2" >/dev/null
     check "invariance/$m/threads2-equals-threads1" cmp "$T/$m.t2" "$T/$m.b3"
 done
+
+# Chunked prefill: the tiny model with prefill steps of 4 tokens (the 3 prompts
+# of 5, 13 and 29 tokens take 12 steps, some mixing two sequences) computes the
+# same bits as with one 47-token step.
+lua5.4 -e "local s = io.open('specs/tiny.lua'):read('a'):gsub('max_batch = 4,', 'max_batch = 4, prefill_chunk = 4,')
+           io.open('$T/tiny_chunk4.lua', 'w'):write(s)"
+if make -s NAME=tiny SPEC="$T/tiny_chunk4.lua" HF=tests/fixtures/tiny/hf OUT="$T/chunk4" >"$T/chunk4.log" 2>&1; then
+    "$T/chunk4/tiny" --weights build/tiny/tiny.weights --batch-file tests/fixtures/tiny/prompts.txt -n 10 --logits "$T/chunk4.logits"
+    check "invariance/tiny/chunked-prefill-equals-one-step" cmp "$T/chunk4.logits" "$T/tiny.b3"
+else
+    fail "invariance/tiny/chunked-prefill-equals-one-step" "could not build: $(tail -3 "$T/chunk4.log")"
+fi

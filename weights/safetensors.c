@@ -252,18 +252,13 @@ static int open_shard(struct st_checkpoint *ck, const char *name, char *err, siz
         rc = fail(err, errlen, DF_IO, "%s: %s", sh->path, strerror(errno));
     } else if (!S_ISREG(sb.st_mode)) {
         rc = fail(err, errlen, DF_BAD, "%s: not a regular file", sh->path);
+    } else if (sb.st_size > 0 &&
+               (sh->map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+        sh->map = NULL;
+        rc = fail(err, errlen, DF_IO, "%s: mmap: %s", sh->path, strerror(errno));
     } else {
+        /* An empty file is not mapped (mmap refuses 0 bytes); st_parse rejects it. */
         sh->map_bytes = (size_t)sb.st_size;
-        if (sh->map_bytes > 0) {
-            sh->map = mmap(NULL, sh->map_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-            if (sh->map == MAP_FAILED) {
-                sh->map = NULL;
-                close(fd);
-                rc = fail(err, errlen, DF_IO, "%s: mmap: %s", sh->path, strerror(errno));
-                st_shard_free(sh);
-                return rc;
-            }
-        }
         rc = st_parse(sh->map, sh->map_bytes, sh->path, sh, err, errlen);
     }
     if (fd >= 0)

@@ -49,15 +49,7 @@ expect_fail "weights/empty" 3 "empty.weights" $bin --weights "$T/empty.weights" 
 # binary refuses its file.
 lua5.4 -e "local s = io.open('specs/tiny.lua'):read('a'):gsub('weights = \"bf16\"', 'weights = \"f32\"')
            io.open('$T/tiny_f32.lua', 'w'):write(s)"
-lua5.4 gen/main.lua --quiet --spec "$T/tiny_f32.lua" --out "$T/tiny_f32"
-mkdir -p "$T/f32"
-if cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iruntime -I"$T/tiny_f32" -o "$T/f32/tiny" \
-      runtime/main.c runtime/cpu_backend.c runtime/generate.c runtime/prompts.c runtime/sample.c runtime/threads.c runtime/weights_file.c \
-      weights/format.c "$T/tiny_f32/forward.c" "$T/tiny_f32/kernels.c" "$T/tiny_f32/manifest.c" -lm -lpthread &&
-   cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iruntime -o "$T/f32/tiny-pack" \
-      weights/pack_main.c weights/pack.c weights/safetensors.c weights/json.c weights/convert.c weights/format.c \
-      "$T/tiny_f32/manifest.c" -lm &&
-   "$T/f32/tiny-pack" --hf tests/fixtures/tiny/hf --out "$T/f32/tiny.weights" 2>/dev/null; then
+if make -s NAME=tiny SPEC="$T/tiny_f32.lua" HF=tests/fixtures/tiny/hf OUT="$T/f32" >"$T/f32.log" 2>&1; then
     expect_fail "weights/other-layout" 3 "different tensor layout" $bin --weights "$T/f32/tiny.weights" --ids 1
     "$T/f32/tiny" --weights "$T/f32/tiny.weights" --batch-file tests/fixtures/tiny/prompts.txt -n 4 --logits "$T/f32.logits"
     $bin --weights $w --batch-file tests/fixtures/tiny/prompts.txt -n 4 --logits "$T/bf16.logits"
