@@ -72,7 +72,7 @@ static bool parse_float(const char *s, float lo, float hi, float *out)
 }
 
 /* Returns 0, or prints why to stderr and returns EXIT_USAGE. */
-static int parse_args(int argc, char **argv, struct args *a)
+static int parse_options(int argc, char **argv, struct args *a)
 {
     *a = (struct args){ .n = 16, .threads = 1, .sampling = { 0.0f, 0, 1.0f, 0 } };
     for (int i = 1; i < argc; i++) {
@@ -119,6 +119,14 @@ static int parse_args(int argc, char **argv, struct args *a)
         return EXIT_USAGE;
     }
     return 0;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    int rc = parse_options(argc, argv, a);
+    if (rc)
+        usage(stderr, argv[0]);
+    return rc;
 }
 
 /* The request must fit the binary's fixed shapes. */
