@@ -91,8 +91,13 @@ SAN_CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fno-omit-frame-pointer -fsanitize
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_DEPS  := runtime/threads.c runtime/sample.c runtime/prompts.c
 
+WEIGHTS_TESTS := build/weights/test_json build/weights/test_pack
+FUZZERS       := build/fuzz/fuzz_json build/fuzz/fuzz_safetensors build/fuzz/fuzz_header
+FUZZ_CFLAGS   := -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
+                 -fno-sanitize-recover=all
+
 test: deps all $(foreach m,$(REF_MODELS),build/$(m)/$(m).weights) build/compare_logits unit-tests \
-      build/asan/tiny build/asan/tiny-pack
+      build/asan/tiny build/asan/tiny-pack $(WEIGHTS_TESTS) $(FUZZERS)
 	tests/run.sh
 
 unit-tests: $(UNIT_TESTS)
@@ -104,6 +109,22 @@ build/unit/%: tests/unit/%.c $(UNIT_DEPS) $(RUNTIME_HDR) $(wildcard tests/unit/*
 build/compare_logits: tests/compare_logits.c
 	@mkdir -p build
 	$(CC) $(CFLAGS) -o $@ $< -lm
+
+build/weights/test_json: tests/weights/test_json.c weights/json.c weights/json.h
+	@mkdir -p build/weights
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^)
+
+build/weights/test_pack: tests/weights/test_pack.c $(filter-out weights/pack_main.c,$(PACK_SRC)) runtime/weights_file.c $(RUNTIME_HDR)
+	@mkdir -p build/weights
+	$(CC) $(CFLAGS) -Iruntime -o $@ $(filter %.c,$^) $(LDLIBS)
+
+# libFuzzer targets over every parser of untrusted bytes (tests/weights/run.sh runs them briefly).
+build/fuzz/fuzz_json: tests/fuzz/fuzz_json.c weights/json.c
+build/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c weights/safetensors.c weights/json.c
+build/fuzz/fuzz_header: tests/fuzz/fuzz_header.c weights/format.c
+build/fuzz/%: $(wildcard weights/*.h)
+	@mkdir -p build/fuzz
+	$(SAN_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
 
 # The tiny model and its packer under AddressSanitizer + UBSan (tests/sanitizers.sh).
 build/asan/tiny: generated/tiny/forward.c $(RUNTIME_SRC) $(RUNTIME_HDR)

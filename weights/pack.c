@@ -36,24 +36,54 @@ static int shape_matches(const struct df_tensor *t, const struct st_tensor *s)
     return s->ndim == t->ndim && s->shape[0] == t->shape[0] && (t->ndim == 1 || s->shape[1] == t->shape[1]);
 }
 
-/* When most of the model's tensors are absent or of other shapes, the likely
- * mistake is the wrong checkpoint: say so after the specific error. */
-static void hint_other_model(const struct df_manifest *m, const struct st_checkpoint *ck, char *err, size_t errlen)
+static int cmp_str(const void *a, const void *b)
 {
-    int fit = 0;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The distinct hf_names of m, sorted, into names (room for n_tensors). */
+static int distinct_names(const struct df_manifest *m, const char **names)
+{
+    int n = 0;
+    for (int i = 0; i < m->n_tensors; i++)
+        names[i] = m->tensors[i].hf_name;
+    qsort(names, (size_t)m->n_tensors, sizeof *names, cmp_str);
+    for (int i = 0; i < m->n_tensors; i++)
+        if (n == 0 || strcmp(names[n - 1], names[i]) != 0)
+            names[n++] = names[i];
+    return n;
+}
+
+/* The likely mistake behind a missing or misshapen tensor is the wrong
+ * checkpoint: most of the model's tensors do not fit it, or (for a missing
+ * one) it has tensors the model does not know. Say so after the error. */
+static void hint_other_model(const struct df_manifest *m, const struct st_checkpoint *ck, const char **names,
+                             int missing, char *err, size_t errlen)
+{
+    int fit = 0, n = distinct_names(m, names), unused = 0;
+    const char *example = NULL;
     for (int i = 0; i < m->n_tensors; i++) {
         const struct st_tensor *s = st_find(ck, m->tensors[i].hf_name);
         fit += s && shape_matches(&m->tensors[i], s);
     }
-    size_t n = strlen(err);
-    if (2 * fit < m->n_tensors && n < errlen)
-        snprintf(err + n, errlen - n, " (only %d of the %d tensors of model '%s' are in the checkpoint with the "
+    for (int i = 0; i < ck->n_tensors; i++) {
+        if (!bsearch(&ck->tensors[i]->name, names, (size_t)n, sizeof *names, cmp_str)) {
+            example = example ? example : ck->tensors[i]->name;
+            unused++;
+        }
+    }
+    size_t len = strlen(err);
+    if (2 * fit < m->n_tensors)
+        snprintf(err + len, errlen - len, " (only %d of the %d tensors of model '%s' are in the checkpoint with the "
                  "right shape: is it a checkpoint of another model?)", fit, m->n_tensors, m->model_name);
+    else if (missing && unused > 0)
+        snprintf(err + len, errlen - len, " (the checkpoint has %d tensors model '%s' does not use, such as '%s': "
+                 "is it a checkpoint of another model?)", unused, m->model_name, example);
 }
 
 /* Pass 1: src[i] is manifest tensor i's checkpoint tensor. */
 static int match(const struct df_manifest *m, const struct st_checkpoint *ck, const struct st_tensor **src,
-                 char *err, size_t errlen)
+                 const char **names, char *err, size_t errlen)
 {
     for (int i = 0; i < m->n_tensors; i++) {
         const struct df_tensor *t = &m->tensors[i];
@@ -62,7 +92,7 @@ static int match(const struct df_manifest *m, const struct st_checkpoint *ck, co
         if (!s) {
             fail(err, errlen, DF_BAD, "%s: tensor '%s' (packed as '%s') is not in the checkpoint", ck->dir,
                  t->hf_name, t->name);
-            hint_other_model(m, ck, err, errlen);
+            hint_other_model(m, ck, names, 1, err, errlen);
             return DF_BAD;
         }
         if (!shape_matches(t, s)) {
@@ -71,7 +101,7 @@ static int match(const struct df_manifest *m, const struct st_checkpoint *ck, co
             st_format_shape(t->shape, t->ndim, b, sizeof b);
             fail(err, errlen, DF_BAD, "%s: tensor '%s' (packed as '%s'): checkpoint shape %s, the model needs %s",
                  s->file, t->hf_name, t->name, a, b);
-            hint_other_model(m, ck, err, errlen);
+            hint_other_model(m, ck, names, 0, err, errlen);
             return DF_BAD;
         }
         if ((why = df_convert_refusal(s->dtype, t->dtype)) != NULL)
@@ -138,24 +168,6 @@ static int write_file(const struct df_manifest *m, const struct st_tensor **src,
     return write_at(fd, buf, DF_HEADER_BYTES, 0);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Checkpoint tensors that no manifest tensor reads: all but the distinct
- * hf_names (names has room for one per manifest tensor). */
-static int count_unused(const struct df_manifest *m, const struct st_checkpoint *ck, const char **names)
-{
-    int used = 0;
-    for (int i = 0; i < m->n_tensors; i++)
-        names[i] = m->tensors[i].hf_name;
-    qsort(names, (size_t)m->n_tensors, sizeof *names, cmp_str);
-    for (int i = 0; i < m->n_tensors; i++)
-        used += i == 0 || strcmp(names[i - 1], names[i]) != 0;
-    return ck->n_tensors - used;
-}
-
 static double now(void)
 {
     struct timespec ts;
@@ -186,7 +198,7 @@ int df_pack(const struct df_manifest *m, const char *hf_dir, const char *out_pat
         rc = fail(err, errlen, DF_IO, "out of memory");
         goto out;
     }
-    if ((rc = match(m, ck, src, err, errlen)) != DF_OK)
+    if ((rc = match(m, ck, src, names, err, errlen)) != DF_OK)
         goto out;
 
     snprintf(tmp, strlen(out_path) + 5, "%s.tmp", out_path);
@@ -209,7 +221,7 @@ int df_pack(const struct df_manifest *m, const char *hf_dir, const char *out_pat
         goto out;
     }
     stats->tensors = m->n_tensors;
-    stats->unused = count_unused(m, ck, names);
+    stats->unused = ck->n_tensors - distinct_names(m, names);
     stats->bytes = DF_HEADER_BYTES + m->data_bytes;
     stats->seconds = now() - t0;
 out:

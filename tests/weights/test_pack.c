@@ -279,6 +279,14 @@ static void test_pack_refusals(void)
     write_st("missing", "model.safetensors", no_norm, 4);
     pack_fails(&manifest, "missing", DF_BAD, "'" N "' (packed as 'norm') is not in the checkpoint", "missing tensor");
 
+    struct src renamed = s_norm;
+    renamed.name = "model.final_norm.weight";
+    const struct src *other_names[] = { &s_embed, &renamed, &s_down, &s_scale, &s_o };
+    make_dir("renamed");
+    write_st("renamed", "model.safetensors", other_names, 5);
+    pack_fails(&manifest, "renamed", DF_BAD, "(the checkpoint has 1 tensors model 'testmodel' does not use, such as "
+               "'model.final_norm.weight': is it a checkpoint of another model?)", "missing tensor, unknown one present");
+
     struct src e53 = s_embed;
     e53.shape[0] = 5, e53.shape[1] = 3;
     const struct src *wrong_shape[] = { &e53, &s_norm, &s_down, &s_scale, &s_o };
