@@ -15,7 +15,7 @@ LDLIBS   := -lm -lpthread
 GEN      := $(LUA) gen/main.lua
 GEN_SRC  := $(wildcard gen/*.lua templates/cpu/*)
 
-RUNTIME_SRC := runtime/main.c runtime/cpu_backend.c runtime/generate.c runtime/prompts.c runtime/sample.c runtime/threads.c \
+RUNTIME_SRC := runtime/main.c runtime/subcommands.c runtime/cpu_backend.c runtime/generate.c runtime/prompts.c runtime/sample.c runtime/threads.c \
                runtime/weights_file.c weights/format.c
 RUNTIME_HDR := $(wildcard runtime/*.h runtime/kernels/*.h weights/*.h)
 PACK_SRC    := weights/pack_main.c weights/pack.c weights/safetensors.c weights/json.c weights/convert.c \

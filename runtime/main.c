@@ -14,6 +14,7 @@
 #include "model.h"
 #include "prompts.h"
 #include "sample.h"
+#include "subcommands.h"
 #include "threads.h"
 #include "weights_file.h"
 
@@ -40,6 +41,8 @@ static void usage(FILE *f, const char *prog)
             "  --threads N         worker threads (default 1)\n"
             "  --help              this text\n",
             prog, m->manifest->model_name, m->vocab, m->max_batch, m->max_context, m->manifest->model_name);
+    fprintf(f, "subcommands (%s NAME --help for theirs):\n", prog);
+    df_list_subcommands(f);
 }
 
 struct args {
@@ -151,7 +154,10 @@ int main(int argc, char **argv)
 {
     const struct df_model *m = &df_model;
     struct args a;
-    int rc = parse_args(argc, argv, &a);
+    int rc;
+    if (df_run_subcommand(argc, argv, &rc))
+        return rc;
+    rc = parse_args(argc, argv, &a);
     if (rc)
         return rc;
 

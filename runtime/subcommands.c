@@ -1,0 +1,28 @@
+/* subcommands.c: the table of subcommands. */
+#include "subcommands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct df_subcommand table[] = {
+    { NULL, NULL, NULL },
+};
+
+bool df_run_subcommand(int argc, char **argv, int *rc)
+{
+    if (argc < 2)
+        return false;
+    for (const struct df_subcommand *c = table; c->name; c++) {
+        if (!strcmp(argv[1], c->name)) {
+            *rc = c->run(argc, argv);
+            return true;
+        }
+    }
+    return false;
+}
+
+void df_list_subcommands(void *file)
+{
+    for (const struct df_subcommand *c = table; c->name; c++)
+        fprintf((FILE *)file, "  %-18s %s\n", c->name, c->summary);
+}
