@@ -27,10 +27,19 @@ static void range_of(int t, int items, int *begin, int *end)
     *end = (int)((long long)items * (t + 1) / pool.n);
 }
 
+/* A worker is born knowing the generation of the last job posted before it,
+ * so it never runs a job that finished before it started. */
+struct worker_start {
+    int index;
+    unsigned long generation;
+};
+
 static void *worker(void *arg)
 {
-    const int t = (int)(long)arg;
-    unsigned long seen = 0;
+    const struct worker_start start = *(struct worker_start *)arg;
+    const int t = start.index;
+    unsigned long seen = start.generation;
+    free(arg);
     pthread_mutex_lock(&pool.lock);
     for (;;) {
         while (pool.generation == seen && !pool.stopping)
@@ -62,7 +71,13 @@ int df_threads_start(int n)
         return -1;
     pool.stopping = 0;
     for (int t = 1; t < n; t++) {
-        if (pthread_create(&pool.workers[t], NULL, worker, (void *)(long)t) != 0) {
+        struct worker_start *start = malloc(sizeof *start);
+        if (start) {
+            start->index = t;
+            start->generation = pool.generation;
+        }
+        if (!start || pthread_create(&pool.workers[t], NULL, worker, start) != 0) {
+            free(start);
             pool.n = t;
             df_threads_stop();
             return -1;

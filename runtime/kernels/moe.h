@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include "elementwise.h"
+#include "hd.h"
 #include "linear.h"
 #include "mat.h"
 
@@ -27,18 +28,14 @@ enum df_topk_method { DF_GREEDY, DF_GROUP_LIMITED_GREEDY, DF_NOAUX_TC };
 
 struct df_route_shape {
     int experts, topk, n_group, topk_group;
-    /* Limits of the fixed-size routing scratch; the spec validator enforces them. */
-#define DF_MAX_EXPERTS 1024
-#define DF_MAX_GROUPS 64
-
-enum df_topk_method method;
+    enum df_topk_method method;
     bool softmax;         /* else sigmoid */
     bool norm_topk_prob;
     float scaling;
 };
 
 /* Index of the largest v[i] with allowed[i]; ties to the lower index. */
-static inline int argmax_allowed(const float *v, const bool *allowed, int n)
+static inline DF_HD int argmax_allowed(const float *v, const bool *allowed, int n)
 {
     int best = -1;
     for (int i = 0; i < n; i++)
@@ -47,9 +44,9 @@ static inline int argmax_allowed(const float *v, const bool *allowed, int n)
     return best;
 }
 
-static inline void moe_route_token(const struct df_route_shape *s, const float *logit, const float *bias,
-                                   float *score, float *choice, bool *allowed, float *group_score,
-                                   bool *group_ok, int *ids, float *weights)
+static inline DF_HD void moe_route_token(const struct df_route_shape *s, const float *logit, const float *bias,
+                                         float *score, float *choice, bool *allowed, float *group_score,
+                                         bool *group_ok, int *ids, float *weights)
 {
     const int E = s->experts;
     if (s->softmax) {
