@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../model.h"
+#include "hd.h"
 
 #define DF_FP8_BLOCK 128
 
@@ -23,7 +24,7 @@ struct df_mat {
     enum df_dtype dtype;
 };
 
-static inline float bf16_to_f32(uint16_t v)
+static inline DF_HD float bf16_to_f32(uint16_t v)
 {
     uint32_t bits = (uint32_t)v << 16;
     float f;
@@ -32,7 +33,7 @@ static inline float bf16_to_f32(uint16_t v)
 }
 
 /* FP8 e4m3 ("fn": no infinities, S.1111.111 is NaN), exponent bias 7. */
-static inline float e4m3_to_f32(uint8_t c)
+static inline DF_HD float e4m3_to_f32(uint8_t c)
 {
     uint32_t sign = (uint32_t)(c & 0x80) << 24, e = (c >> 3) & 15u, m = c & 7u;
     if (e == 15 && m == 7)

@@ -8,6 +8,8 @@
 
 #include <math.h>
 
+#include "hd.h"
+
 #define DF_PI 3.14159265358979323846
 
 struct df_yarn {
@@ -52,7 +54,7 @@ static inline void rope_table_init(float *table, int max_context, int dim, doubl
 }
 
 /* Rotate the interleaved pairs of v[0..dim) to position pos. */
-static inline void rope_rotate(float *v, const float *table, int pos, int dim)
+static inline DF_HD void rope_rotate(float *v, const float *table, int pos, int dim)
 {
     const float *cs = table + (size_t)pos * dim;
     for (int i = 0; i < dim; i += 2) {
