@@ -10,7 +10,9 @@
 
 LUA      := lua5.4
 CC       := cc
-CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+# -ffile-prefix-map: no path of the build machine in the binary (reproducible builds)
+CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+            -ffile-prefix-map=$(CURDIR)=.
 LDLIBS   := -lm -lpthread
 GEN      := $(LUA) gen/main.lua
 GEN_SRC  := $(wildcard gen/*.lua templates/cpu/*)
