@@ -84,6 +84,14 @@ local function expert_tables(sched, man)
   return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
 end
 
+-- The files a target renders, each from NAME.in: the C set, unless the target
+-- lists its own in templates/<target>/files.lua (CUDA: kernels.cu for kernels.c).
+local C_FILES = { "config.h", "weights.h", "kernels.h", "kernels.c", "forward.c", "manifest.c" }
+local function target_files(tdir)
+  if util.read_file(tdir .. "/files.lua") then return dofile(tdir .. "/files.lua") end
+  return C_FILES
+end
+
 function M.emit(ctx)
   local spec, shapes, man, sched, plan = ctx.spec, ctx.shapes, ctx.manifest, ctx.schedule, ctx.plan
   local tdir = ctx.template_dir
@@ -170,7 +178,7 @@ function M.emit(ctx)
     data_bytes = man.data_bytes,
   }
   local files = {}
-  for _, f in ipairs({ "config.h", "weights.h", "kernels.h", "kernels.c", "forward.c", "manifest.c" }) do
+  for _, f in ipairs(target_files(tdir)) do
     files[f] = render(tmpl(f .. ".in"), vars, f .. ".in")
   end
   return files

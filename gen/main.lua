@@ -17,6 +17,7 @@ local manifest = require("manifest")
 local schedule = require("schedule")
 local plan_mod = require("plan")
 local emit = require("emit")
+local trust = require("trust")
 local sha256 = require("sha256")
 local util = require("util")
 
@@ -25,7 +26,8 @@ usage: gen/main.lua (--spec FILE | --hf DIR --name NAME) --out DIR [--set deploy
   --spec FILE   a spec (specs/*.lua)
   --hf DIR      a Hugging Face checkpoint directory (its config.json is imported)
   --name NAME   the model's name (with --hf)
-  --set K=V     override a deploy field of an imported spec, e.g. deploy.max_batch=8
+  --set K=V     override a deploy field of an imported spec, e.g. deploy.max_batch=8,
+                deploy.trusted_keys=keys/a.pub.pem,keys/b.pub.pem, deploy.allow_no_verify=true
   --out DIR     where the generated sources go (created)
   --print-spec  print the normalized spec and stop]]
 
@@ -47,7 +49,15 @@ local function parse_args(argv)
       if k == "--set" then
         local key, val = v:match("^deploy%.([%w_]+)=(.+)$")
         if not key then usage_error("--set wants deploy.KEY=VALUE, got " .. v) end
-        a.set[key] = math.tointeger(tonumber(val)) or val
+        if key == "trusted_keys" then -- a comma-separated list of PEM paths
+          local list = {}
+          for p in val:gmatch("[^,]+") do list[#list + 1] = p end
+          a.set[key] = list
+        elseif val == "true" or val == "false" then
+          a.set[key] = val == "true"
+        else
+          a.set[key] = math.tointeger(tonumber(val)) or val
+        end
       else
         a[k:sub(3)] = v
       end
@@ -90,6 +100,9 @@ local function generate(a)
     spec_file = a.spec and a.spec:match("[^/]*$") or "an imported config.json",
     spec_sha256 = sha256(spec_text),
   })
+  -- The trusted signing keys and the verify policy (target-independent).
+  files["trust.c"] = trust.render(spec, source, util.read_file(here .. "/../templates/common/trust.c.in"),
+    { name = spec.model.name, spec_file = a.spec and a.spec:match("[^/]*$") or "an imported config.json" })
   files["spec.lua"] = spec_text
   files["manifest.json"] = man.json
   files["plan.txt"] = plan_mod.describe(plan, spec)

@@ -33,7 +33,12 @@ function M.build(spec, shapes, man)
   buf("q", N, s.q_out, "queries, per head: nope then rope part")
   buf("kv_a", N, s.kv_a_out, "latent c_kv then the shared RoPE key")
   buf("attn", N, s.o_in, "attention output, per head v_head values")
-  buf("attn_ws", 1, 2 * s.kv_lora + s.max_context, "attention scratch: absorbed query, scores, latent sum")
+  if spec.deploy.target == "cpu" then -- DF_MLA_WS_FLOATS: every token's absorbed queries and latent outputs
+    buf("attn_ws", 1, 2 * N * s.heads * s.kv_lora + 2 * s.kv_lora + s.max_context,
+      "attention scratch: absorbed queries and latent outputs of the step's tokens")
+  else
+    buf("attn_ws", 1, 2 * s.kv_lora + s.max_context, "attention scratch: absorbed query, scores, latent sum")
+  end
   buf("xe", B, s.hidden, "rows that produce logits")
   buf("he", B, s.hidden, "final-normed rows")
   buf("logits", B, s.vocab, "the step's logits (read by the runtime)", { persistent = true })
@@ -86,7 +91,10 @@ function M.build(spec, shapes, man)
     local logits = buf("router_logits", N, s.routed, "router scores per expert")
     local ids = buf("route_ids", N, s.topk, "chosen experts per token, best first", { elem = "i32" })
     local wts = buf("route_w", N, s.topk, "their combine weights")
-    local ws = buf("expert_ws", 1, 2 * s.moe_inter + s.hidden, "expert scratch: gate, up, output")
+    local ws = spec.deploy.target == "cpu"
+      and buf("expert_ws", N * s.topk, 2 * s.moe_inter + s.hidden + 2,
+        "expert scratch: gate, up, output of each (token, expert) pair, grouped by expert (DF_MOE_WS_FLOATS)")
+      or buf("expert_ws", 1, 2 * s.moe_inter + s.hidden, "expert scratch: gate, up, output")
     linear(p .. ".router", "h", logits)
     op({ op = "moe_route", logits = logits, bias = man.by_name[p .. ".router_bias"] and (p .. ".router_bias"),
          ids = ids, weights = wts, experts = s.routed, topk = s.topk, n_group = s.n_group,

@@ -16,6 +16,17 @@ local function check_type(kind, v)
   if kind == "num" then return type(v) == "number" and v == v and v > 0 and v < math.huge, "a positive number" end
   if kind == "nnum" then return type(v) == "number" and v == v and v >= 0 and v < math.huge, "a number >= 0" end
   if kind == "bool" then return type(v) == "boolean", "true or false" end
+  if kind == "paths" then -- a list of file paths (deploy.trusted_keys)
+    local want = "a list of file paths (letters, digits, . _ - / + @ ~)"
+    if type(v) ~= "table" then return false, want end
+    local n = 0
+    for _ in pairs(v) do n = n + 1 end
+    if n ~= #v then return false, want end
+    for _, p in ipairs(v) do
+      if type(p) ~= "string" or not p:match("^[%w%._/%-+@~]+$") then return false, want end
+    end
+    return true
+  end
   if kind == "name" then
     return type(v) == "string" and v:match("^[a-z][a-z0-9_]*$") ~= nil and #v <= 48,
       "a lowercase C identifier (letters, digits, _; at most 48 chars)"
@@ -54,6 +65,12 @@ M.SCHEMA = {
     { "target", { "cpu", "cuda" } }, { "max_batch", "pos" }, { "max_context", "pos" },
     { "prefill_chunk", "pos", optional = true },
     { "weights", { "f32", "bf16", "fp8" } }, { "activations", { "f32" } }, { "kv_cache", { "f32" } },
+    -- PEM public keys (paths relative to where the generator runs: the repo root
+    -- under make) whose signatures the binary accepts; none: unsigned weights are
+    -- accepted, checked by their chunk hashes only. See docs/signing.md.
+    { "trusted_keys", "paths", optional = true },
+    -- true: the binary offers --no-verify (development only); default false.
+    { "allow_no_verify", "bool", optional = true },
   },
 }
 
@@ -89,6 +106,7 @@ end
 
 function M.show(v)
   if type(v) == "string" then return string.format("%q", v) end
+  if type(v) == "table" then return "a table" end
   return tostring(v)
 end
 
@@ -137,6 +155,8 @@ function M.validate(spec, source)
   if d.prefill_chunk == nil then
     d.prefill_chunk = math.max(d.max_batch, math.min(d.max_context, 256))
   end
+  if d.trusted_keys == nil then d.trusted_keys = {} end
+  if d.allow_no_verify == nil then d.allow_no_verify = false end
   check_consistency(source, m, d)
   return spec
 end
@@ -158,7 +178,12 @@ function M.serialize(spec)
     for _, f in ipairs(schema) do
       local k, v = f[1], t[f[1]]
       if v ~= nil then
-        if type(v) == "table" then
+        if f[2] == "paths" then
+          local items = {}
+          for i, p in ipairs(v) do items[i] = M.show(p) end
+          out[#out + 1] = string.format("%s  %s = {%s},", indent, k,
+            #items > 0 and " " .. table.concat(items, ", ") .. " " or "")
+        elseif type(v) == "table" then
           emit_part(indent .. "  ", k, v, M.SCHEMA[k])
         elseif math.type(v) == "float" then
           out[#out + 1] = string.format("%s  %s = %s,", indent, k, util.num(v))

@@ -21,6 +21,21 @@ static int write_row(FILE *f, const float *row, int vocab, long index)
 int df_generate(const struct df_engine *e, const struct df_prompts *p, int n_new, struct df_sampler *s,
                 FILE *logits_out, int **out)
 {
+    return df_generate_stream(e, p, n_new, s, logits_out, out, NULL, NULL);
+}
+
+/* Hand token k of every sequence to the stream; nonzero: stop. */
+static int stream_step(const struct df_stream *stream, const struct df_prompts *p, int **out, int k)
+{
+    int stop = 0;
+    for (int i = 0; stream && i < p->n; i++)
+        stop |= stream->token(stream->ctx, i, k, out[i][k]);
+    return stop;
+}
+
+int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, int n_new, struct df_sampler *s,
+                       FILE *logits_out, int **out, const struct df_stream *stream, int *n_done)
+{
     const struct df_model *m = e->model;
     const int cap = m->prefill_chunk;
     int *token = malloc(sizeof(int) * (size_t)cap), *slot = malloc(sizeof(int) * (size_t)cap);
@@ -68,7 +83,8 @@ int df_generate(const struct df_engine *e, const struct df_prompts *p, int n_new
     /* Decode: one token per sequence per step; logits row i is sequence i. */
     step.n = p->n;
     step.n_emit = 0;
-    for (int k = 1; k < n_new; k++) {
+    int done_k = 1, stop = stream_step(stream, p, out, 0);
+    for (int k = 1; k < n_new && !stop; k++) {
         for (int i = 0; i < p->n; i++) {
             token[i] = out[i][k - 1];
             slot[i] = i;
@@ -82,7 +98,11 @@ int df_generate(const struct df_engine *e, const struct df_prompts *p, int n_new
             if (write_row(logits_out, row, m->vocab, (long)i * n_new + k) != 0)
                 goto done;
         }
+        done_k = k + 1;
+        stop = stream_step(stream, p, out, k);
     }
+    if (n_done)
+        *n_done = done_k;
     rc = 0;
 done:
     free(token);

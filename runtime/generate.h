@@ -22,4 +22,16 @@ struct df_engine {
 int df_generate(const struct df_engine *e, const struct df_prompts *p, int n_new, struct df_sampler *s,
                 FILE *logits_out, int **out);
 
+/* Streaming: token() is called for each sampled token as soon as it exists
+ * (token k of every sequence, in sequence order, before step k + 1 runs).
+ * When it returns nonzero, generation ends after that step's tokens: *n_done
+ * (if not NULL) receives the tokens generated per sequence (<= n_new), and
+ * logits_out holds that many rows per sequence. */
+struct df_stream {
+    int (*token)(void *ctx, int seq, int k, int id);
+    void *ctx;
+};
+int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, int n_new, struct df_sampler *s,
+                       FILE *logits_out, int **out, const struct df_stream *stream, int *n_done);
+
 #endif

@@ -16,6 +16,8 @@
 #include "sample.h"
 #include "subcommands.h"
 #include "threads.h"
+#include "tokenizer_cli.h"
+#include "verify.h"
 #include "weights_file.h"
 
 enum { EXIT_USAGE = 2, EXIT_WEIGHTS = 3, EXIT_IO = 4 };
@@ -24,12 +26,15 @@ static void usage(FILE *f, const char *prog)
 {
     const struct df_model *m = &df_model;
     fprintf(f,
-            "usage: %s --weights FILE (--ids 1,2,3 | --batch-file FILE) [options]\n"
+            "usage: %s --weights FILE (--ids 1,2,3 | --batch-file FILE | --prompt TEXT [--chat]) [options]\n"
             "  model %s: vocab %d, max batch %d, max context %d\n"
             "  --weights FILE      packed weights for this model (made by %s-pack)\n"
             "  --ids LIST          one prompt as comma-separated token ids\n"
             "  --batch-file FILE   one prompt per line, all run together as one batch\n"
-            "  --prompt TEXT       (needs the embedded tokenizer: not in this build)\n"
+            "  --prompt TEXT       one prompt as text: BOS + its tokens (the embedded tokenizer); the\n"
+            "                      generated text is printed as it is produced, up to EOS or N tokens\n"
+            "  --chat              with --prompt: the text is one user turn of the chat template\n"
+            "  --system TEXT       with --chat: a system prompt\n"
             "  -n N                tokens to generate per prompt (default 16)\n"
             "  --temp T            temperature; 0 is greedy (default 0)\n"
             "  --top-k K           sample among the K most likely (default 0: all)\n"
@@ -41,14 +46,17 @@ static void usage(FILE *f, const char *prog)
             "  --threads N         worker threads (default 1)\n"
             "  --help              this text\n",
             prog, m->manifest->model_name, m->vocab, m->max_batch, m->max_context, m->manifest->model_name);
+    fprintf(f, "  The weights are verified before the first computation (signature, SHA-256 of every chunk;\n"
+               "  this binary trusts %d signing key(s))%s\n", df_trust.n_keys,
+            df_trust.allow_no_verify ? ";\n  --no-verify         skip that (development only: loudly logged)" : ".");
     fprintf(f, "subcommands (%s NAME --help for theirs):\n", prog);
     df_list_subcommands(f);
 }
 
 struct args {
-    const char *weights, *ids, *batch_file, *logits;
+    const char *weights, *ids, *batch_file, *logits, *prompt, *system;
     int n, threads;
-    bool print_ids;
+    bool print_ids, no_verify, chat;
     struct df_sampling sampling;
 };
 
@@ -88,6 +96,19 @@ static int parse_options(int argc, char **argv, struct args *a)
             a->print_ids = true;
             continue;
         }
+        if (!strcmp(k, "--chat")) {
+            a->chat = true;
+            continue;
+        }
+        if (!strcmp(k, "--no-verify")) {
+            if (!df_trust.allow_no_verify) {
+                fprintf(stderr, "%s: --no-verify: this binary always verifies its weights (its spec does not set "
+                        "deploy.allow_no_verify)\n", argv[0]);
+                return EXIT_USAGE;
+            }
+            a->no_verify = true;
+            continue;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "%s: %s needs a value (or is unknown)\n", argv[0], k);
             return EXIT_USAGE;
@@ -105,10 +126,9 @@ static int parse_options(int argc, char **argv, struct args *a)
         else if (!strcmp(k, "--seed")) { ok = parse_long(v, 0, LONG_MAX, &l); a->sampling.seed = (uint64_t)l; }
         else if (!strcmp(k, "--temp")) ok = parse_float(v, 0.0f, 100.0f, &a->sampling.temperature);
         else if (!strcmp(k, "--top-p")) ok = parse_float(v, 1e-6f, 1.0f, &a->sampling.top_p);
-        else if (!strcmp(k, "--prompt")) {
-            fprintf(stderr, "%s: --prompt needs the embedded tokenizer, which this build does not have yet; use --ids\n", argv[0]);
-            return EXIT_USAGE;
-        } else {
+        else if (!strcmp(k, "--prompt")) a->prompt = v;
+        else if (!strcmp(k, "--system")) a->system = v;
+        else {
             fprintf(stderr, "%s: unknown option %s\n", argv[0], k);
             return EXIT_USAGE;
         }
@@ -117,8 +137,12 @@ static int parse_options(int argc, char **argv, struct args *a)
             return EXIT_USAGE;
         }
     }
-    if (!a->weights || (!a->ids == !a->batch_file)) {
-        fprintf(stderr, "%s: need --weights and exactly one of --ids or --batch-file\n", argv[0]);
+    if (!a->weights || (!!a->ids + !!a->batch_file + !!a->prompt) != 1) {
+        fprintf(stderr, "%s: need --weights and exactly one of --ids, --batch-file or --prompt\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    if ((a->chat && !a->prompt) || (a->system && !a->chat)) {
+        fprintf(stderr, "%s: --chat needs --prompt, --system needs --chat\n", argv[0]);
         return EXIT_USAGE;
     }
     return 0;
@@ -171,7 +195,16 @@ int main(int argc, char **argv)
     FILE *logits = NULL;
     bool weights_open = false, threads_started = false;
 
-    if (a.ids) {
+    if (a.prompt) {
+        int *ids, len;
+        if ((rc = df_text_prompt(argv[0], a.prompt, a.chat, a.system, m->vocab, &ids, &len)))
+            goto done;
+        if (df_prompts_add(&prompts, ids, len) != 0) {
+            free(ids);
+            rc = 1;
+            goto done;
+        }
+    } else if (a.ids) {
         int *ids, len;
         if (df_parse_ids(a.ids, m->vocab, &ids, &len, err, sizeof err) != 0) {
             fprintf(stderr, "%s: --ids: %s\n", argv[0], err);
@@ -198,6 +231,9 @@ int main(int argc, char **argv)
         goto done;
     }
     weights_open = true;
+    /* Nothing reads the weights before they are verified. */
+    if ((rc = df_verify_before_run(argv[0], a.weights, &w, a.no_verify)))
+        goto done;
     rc = 1;
     if (!(weights = m->backend->attach_weights(w.data, w.data_bytes, err, sizeof err))) {
         fprintf(stderr, "%s: %s\n", argv[0], err);
@@ -232,7 +268,19 @@ int main(int argc, char **argv)
     }
 
     const struct df_engine engine = { m, weights, arena };
-    int gen = df_generate(&engine, &prompts, a.n, &sampler, logits, out);
+    /* A text prompt: its generated text is printed as it is produced, up to EOS. */
+    struct df_text_out text_out;
+    const struct df_stream text_stream = { df_text_out_token, &text_out };
+    int n_done = a.n;
+    if (a.prompt)
+        df_text_out_init(&text_out, stdout);
+    int gen = df_generate_stream(&engine, &prompts, a.n, &sampler, logits, out, a.prompt ? &text_stream : NULL,
+                                 &n_done);
+    if (a.prompt && (df_text_out_finish(&text_out) != 0 || text_out.error)) {
+        fprintf(stderr, "%s: stdout: write error\n", argv[0]);
+        rc = EXIT_IO;
+        goto done;
+    }
     if (logits) {
         if (fclose(logits) != 0)
             gen = -1;
@@ -245,8 +293,8 @@ int main(int argc, char **argv)
     }
     if (a.print_ids) {
         for (int i = 0; i < prompts.n; i++)
-            for (int k = 0; k < a.n; k++)
-                printf("%d%c", out[i][k], k + 1 < a.n ? ',' : '\n');
+            for (int k = 0; k < n_done; k++)
+                printf("%d%c", out[i][k], k + 1 < n_done ? ',' : '\n');
     }
     rc = fflush(stdout) == 0 ? 0 : EXIT_IO;
 

@@ -4,7 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tokenizer_cli.h"
+#include "verify.h"
+
 static const struct df_subcommand table[] = {
+    { "verify", "check a weights file (signature, every chunk) and print one JSON line", df_verify_command },
+    { "tokenize", "stdin text -> token ids (--bos, --chat, --jsonl); the embedded tokenizer", df_cmd_tokenize },
+    { "detokenize", "stdin token ids -> text", df_cmd_detokenize },
     { NULL, NULL, NULL },
 };
 

@@ -44,7 +44,9 @@ int df_weights_open(const char *path, const struct df_manifest *m, struct df_wei
         snprintf(err, errlen, "%s: mmap: %s", path, strerror(map_errno));
         return DF_IO;
     }
-    if (df_header_check(map, (uint64_t)sb.st_size, m, &w->header, why, sizeof why) != DF_OK) {
+    if (df_header_check(map, (uint64_t)sb.st_size, m, &w->header, why, sizeof why) != DF_OK ||
+        df_integrity_parse((const unsigned char *)map + w->header.integrity_offset, w->header.integrity_bytes,
+                           &w->header, &w->integrity, why, sizeof why) != DF_OK) {
         snprintf(err, errlen, "%s: %s", path, why);
         munmap(map, (size_t)sb.st_size);
         return DF_BAD;

@@ -1,5 +1,6 @@
 -- tiny_fp8: a conformance model, imported from tests/fixtures/tiny_fp8/hf/config.json
--- (lua5.4 gen/main.lua --hf tests/fixtures/tiny_fp8/hf --name tiny_fp8 --set deploy.max_context=256 --print-spec)
+-- (lua5.4 gen/main.lua --hf tests/fixtures/tiny_fp8/hf --name tiny_fp8 --set deploy.max_context=256
+--  --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec)
 return {
   model = {
     name = "tiny_fp8",
@@ -46,5 +47,7 @@ return {
     weights = "fp8",
     activations = "f32",
     kv_cache = "f32",
+    trusted_keys = { "tests/keys/test-signing.pub.pem" }, -- TEST ONLY key (tests/keys/README.md)
+    allow_no_verify = false,
   },
 }

@@ -1,5 +1,6 @@
 -- v2_group: a conformance model, imported from tests/fixtures/v2_group/hf/config.json
--- (lua5.4 gen/main.lua --hf tests/fixtures/v2_group/hf --name v2_group --set deploy.max_context=256 --print-spec)
+-- (lua5.4 gen/main.lua --hf tests/fixtures/v2_group/hf --name v2_group --set deploy.max_context=256
+--  --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec)
 return {
   model = {
     name = "v2_group",
@@ -46,5 +47,7 @@ return {
     weights = "bf16",
     activations = "f32",
     kv_cache = "f32",
+    trusted_keys = { "tests/keys/test-signing.pub.pem" }, -- TEST ONLY key (tests/keys/README.md)
+    allow_no_verify = false,
   },
 }

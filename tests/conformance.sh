@@ -47,3 +47,27 @@ if make -s NAME=tiny SPEC="$T/tiny_chunk4.lua" HF=tests/fixtures/tiny/hf OUT="$T
 else
     fail "invariance/tiny/chunked-prefill-equals-one-step" "could not build: $(tail -3 "$T/chunk4.log")"
 fi
+
+# Every instruction set the machine has (runtime/cpu_features.h; DF_ISA picks a
+# lower one): the plain C reference and AVX2 against the same fixtures and
+# tolerance, AVX2 bit-identical to AVX-512 (docs/cpu-performance.md), and each
+# ISA batch- and thread-invariant on its own.
+has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
+best_isa=scalar
+has avx2 && has fma && has f16c && best_isa=avx2
+[ $best_isa = avx2 ] && has avx512f && has avx512bw && has avx512dq && has avx512vl && has gfni && best_isa=avx512
+for m in tiny tiny_fp8; do
+    bin=build/$m/$m wts=build/$m/$m.weights fx=tests/fixtures/$m
+    vocab=$(sed -n 's/.*"vocab_size": *\([0-9]*\).*/\1/p' $fx/hf/config.json)
+    for isa in scalar avx2 avx512; do
+        case "$best_isa:$isa" in scalar:avx2 | scalar:avx512 | avx2:avx512) continue ;; esac
+        DF_ISA=$isa $bin --weights $wts --batch-file $fx/prompts.txt -n $N --print-ids --logits "$T/$m.$isa" >"$T/$m.$isa.ids"
+        check "conformance/$m/$isa-ids" cmp "$T/$m.$isa.ids" $fx/expected_ids.txt
+        check "conformance/$m/$isa-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.$isa" "$vocab" $N 3
+        DF_ISA=$isa $bin --weights $wts --batch-file $fx/prompts.txt -n $N --threads 2 --logits "$T/$m.$isa.t2" >/dev/null
+        check "invariance/$m/$isa-threads2-equals-threads1" cmp "$T/$m.$isa.t2" "$T/$m.$isa"
+        DF_ISA=$isa $bin --weights $wts --ids "$(sed -n 3p $fx/prompts.txt)" -n $N --logits "$T/$m.$isa.alone2"
+        check "invariance/$m/$isa-prompt2-alone-equals-batch" cmp -n $((vocab * 4 * N)) "$T/$m.$isa.alone2" "$T/$m.$isa" 0 $((2 * vocab * 4 * N))
+    done
+    [ "$best_isa" = avx512 ] && check "isa/$m/avx2-equals-avx512" cmp "$T/$m.avx2" "$T/$m.avx512"
+done

@@ -8,7 +8,7 @@ export T
 . tests/lib.sh
 
 for suite in tests/unit/run.sh tests/gen/specs.sh tests/gen/golden.sh tests/conformance.sh tests/cli/cli.sh \
-             tests/weights/run.sh tests/sanitizers.sh tests/repro.sh; do
+             tests/weights/run.sh tests/sanitizers.sh tests/repro.sh tests/tokenizer/run.sh tests/cuda/run.sh; do
     [ -f "$suite" ] || { fail "$suite" "missing"; continue; }
     echo "== $suite"
     . "./$suite"

@@ -3,7 +3,7 @@
 # input. Any sanitizer report aborts the program, failing the check.
 # Sourced by tests/run.sh.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-check "asan/pack" build/asan/tiny-pack --hf tests/fixtures/tiny/hf --out "$T/asan.weights"
+check "asan/pack" build/asan/tiny-pack --hf tests/fixtures/tiny/hf --out "$T/asan.weights" --sign tests/keys/test-signing.key.pem
 check "asan/same-file-as-normal-build" cmp "$T/asan.weights" build/tiny/tiny.weights
 check "asan/conformance-batch3" sh -c "build/asan/tiny --weights '$T/asan.weights' --batch-file tests/fixtures/tiny/prompts.txt \\
     -n 10 --print-ids --threads 2 --logits '$T/asan.logits' | cmp - tests/fixtures/tiny/expected_ids.txt &&

@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-deps.sh: installs the Debian packages deepfreeze needs, if missing.
-# Build: a C compiler, make, Lua 5.4 with lua-cjson, mbedTLS headers.
-# Tests: clang with its sanitizer/fuzzer runtimes (libFuzzer, ASan, UBSan).
+# Build: a C compiler, make, Lua 5.4 with lua-cjson, mbedTLS headers, xz (the bundled tokenizer).
+# Tests: clang with its sanitizer/fuzzer runtimes (libFuzzer, ASan, UBSan); unicode-data (the
+# Unicode tables of the tokenizer are checked against it).
 set -eu
 missing=""
 need() { # need PACKAGE CHECK-COMMAND...
@@ -14,6 +15,8 @@ need make command -v make
 need build-essential command -v gcc
 need libmbedtls-dev test -f /usr/include/mbedtls/sha256.h
 need clang command -v clang
+need xz-utils command -v xz
+need unicode-data test -f /usr/share/unicode/UnicodeData.txt
 need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'
 [ -z "$missing" ] && exit 0
 echo "install-deps: installing:$missing" >&2

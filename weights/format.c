@@ -1,6 +1,8 @@
 /* format.c: see format_io.h. */
 #include "format_io.h"
 
+#include "integrity.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,7 +81,8 @@ void df_header_for(const struct df_manifest *m, struct df_header *h)
     h->header_bytes = DF_HEADER_BYTES;
     h->data_offset = DF_HEADER_BYTES;
     h->data_bytes = m->data_bytes;
-    h->file_bytes = DF_HEADER_BYTES + m->data_bytes;
+    h->integrity_offset = DF_HEADER_BYTES + m->data_bytes;
+    h->file_bytes = h->integrity_offset;   /* + integrity_bytes, which the packer sets */
     memcpy(h->manifest_sha256, m->sha256, sizeof h->manifest_sha256);
     memcpy(h->model_name, m->model_name, strlen(m->model_name));
     memcpy(h->generator_version, m->generator_version, strlen(m->generator_version));
@@ -121,6 +124,11 @@ int df_header_check(const unsigned char *buf, uint64_t file_bytes, const struct 
         snprintf(err, errlen, "not a deepfreeze weights file");
         return DF_BAD;
     }
+    if (h->format_version == 1) {
+        snprintf(err, errlen, "format version 1 has no integrity section: repack with this binary's packer "
+                 "(format version %u)", DF_FORMAT_VERSION);
+        return DF_BAD;
+    }
     if (h->format_version != DF_FORMAT_VERSION) {
         snprintf(err, errlen, "format version %" PRIu32 ", this binary reads %u", h->format_version,
                  DF_FORMAT_VERSION);
@@ -142,11 +150,12 @@ int df_header_check(const unsigned char *buf, uint64_t file_bytes, const struct 
         snprintf(err, errlen, "corrupt header: model name or generator version is not NUL-padded printable text");
         return DF_BAD;
     }
-    /* No integrity section yet, or one right after the data. */
+    /* The integrity section right after the data: a 256-byte fixed part and
+     * 32 bytes per chunk (weights/integrity.c checks the rest). */
     uint64_t data_end = h->data_offset + h->data_bytes;
-    if (h->data_bytes > UINT64_MAX - h->data_offset ||
-        (h->integrity_offset == 0 ? h->integrity_bytes != 0 : h->integrity_offset != data_end) ||
-        h->integrity_bytes > UINT64_MAX - data_end) {
+    if (h->data_bytes > UINT64_MAX - h->data_offset || h->integrity_offset != data_end ||
+        h->integrity_bytes > UINT64_MAX - data_end || h->integrity_bytes < DF_INTEGRITY_FIXED ||
+        (h->integrity_bytes - DF_INTEGRITY_FIXED) % 32 != 0) {
         snprintf(err, errlen, "corrupt header: data section [%" PRIu64 ", +%" PRIu64 "), integrity section [%" PRIu64
                  ", +%" PRIu64 ") do not fit together", h->data_offset, h->data_bytes, h->integrity_offset,
                  h->integrity_bytes);

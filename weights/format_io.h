@@ -18,7 +18,9 @@
 void df_header_encode(const struct df_header *h, unsigned char out[DF_HEADER_BYTES]);
 void df_header_decode(const unsigned char in[DF_HEADER_BYTES], struct df_header *h);
 
-/* The header a packer writes for manifest m (which passed df_manifest_check). */
+/* The header a packer writes for manifest m (which passed df_manifest_check),
+ * all but the integrity section's size: the packer sets integrity_bytes and
+ * adds it to file_bytes. */
 void df_header_for(const struct df_manifest *m, struct df_header *h);
 
 /* Decodes and validates the header of a file of file_bytes bytes whose first

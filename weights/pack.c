@@ -3,8 +3,10 @@
  * Two passes over the manifest: the first finds every tensor in the checkpoint
  * and checks shape and dtype, so a wrong checkpoint is refused in seconds
  * rather than after hours of writing; the second streams the tensors through
- * a small conversion buffer into the file. Nothing bigger than that buffer is
- * ever held in memory: the shards are mapped and read once, in order. */
+ * a small conversion buffer into the file, hashing each chunk of the data
+ * section on the way. Nothing bigger than that buffer (and the list of chunk
+ * hashes, 32 bytes per 4 MiB) is ever held in memory: the shards are mapped
+ * and read once, in order. */
 #include "pack.h"
 
 #include <errno.h>
@@ -18,7 +20,10 @@
 
 #include "convert.h"
 #include "format_io.h"
+#include "integrity.h"
 #include "safetensors.h"
+#include "sha256.h"
+#include "sign.h"
 
 #define CHUNK (8u << 20)   /* bytes of converted data per write */
 
@@ -128,44 +133,91 @@ static int write_at(int fd, const void *buf, size_t n, uint64_t pos)
     return 0;
 }
 
-/* Zeros from *pos up to end: the padding between tensors. */
-static int pad_to(int fd, uint64_t *pos, uint64_t end)
+/* The data section's writer: every byte goes to the file at pos and into the
+ * hash of its chunk (hashes[i] = SHA-256 of data bytes [i*chunk, (i+1)*chunk)). */
+struct data_out {
+    int fd;
+    uint64_t pos;            /* file offset of the next byte */
+    uint64_t chunk_bytes, in_chunk, index;
+    struct df_sha256 ctx;
+    uint8_t *hashes;
+};
+
+static int emit(struct data_out *o, const unsigned char *p, size_t n)
 {
-    static const unsigned char zeros[4096];
-    while (*pos < end) {
-        size_t n = end - *pos < sizeof zeros ? (size_t)(end - *pos) : sizeof zeros;
-        if (write_at(fd, zeros, n, *pos))
-            return -1;
-        *pos += n;
+    if (write_at(o->fd, p, n, o->pos))
+        return -1;
+    o->pos += n;
+    while (n > 0) {
+        size_t k = o->chunk_bytes - o->in_chunk < n ? (size_t)(o->chunk_bytes - o->in_chunk) : n;
+        df_sha256_update(&o->ctx, p, k);
+        o->in_chunk += k;
+        p += k;
+        n -= k;
+        if (o->in_chunk == o->chunk_bytes) {
+            df_sha256_final(&o->ctx, o->hashes + 32 * o->index++);
+            df_sha256_init(&o->ctx);
+            o->in_chunk = 0;
+        }
     }
     return 0;
 }
 
-/* Pass 2: data section, tensor by tensor, then the header last, so that an
- * interrupted .tmp file never carries a valid header. */
-static int write_file(const struct df_manifest *m, const struct st_tensor **src, int fd, unsigned char *buf)
+/* Zeros up to file offset end: the padding between tensors. */
+static int pad_to(struct data_out *o, uint64_t end)
 {
-    uint64_t pos = DF_HEADER_BYTES;
+    static const unsigned char zeros[4096];
+    while (o->pos < end) {
+        size_t n = end - o->pos < sizeof zeros ? (size_t)(end - o->pos) : sizeof zeros;
+        if (emit(o, zeros, n))
+            return -1;
+    }
+    return 0;
+}
+
+/* Pass 2: data section, tensor by tensor, then the integrity section, then
+ * the header last, so that an interrupted .tmp file never carries a valid
+ * header. */
+static int write_file(const struct df_manifest *m, const struct st_tensor **src, struct data_out *o,
+                      const struct df_key *key, unsigned char *buf, struct df_integrity *in, char *err, size_t errlen)
+{
     for (int i = 0; i < m->n_tensors; i++) {
         const struct df_tensor *t = &m->tensors[i];
         size_t in_size = st_dtype_size(src[i]->dtype), out_size = df_dtype_size(t->dtype);
         uint64_t n = (uint64_t)t->shape[0] * (uint64_t)t->shape[1], step = CHUNK / out_size;
-        if (pad_to(fd, &pos, DF_HEADER_BYTES + t->offset))
-            return -1;
+        if (pad_to(o, DF_HEADER_BYTES + t->offset))
+            goto io;
         for (uint64_t done = 0; done < n; done += step) {
             size_t k = (size_t)(n - done < step ? n - done : step);
             df_convert(buf, t->dtype, src[i]->data + done * in_size, src[i]->dtype, k);
-            if (write_at(fd, buf, k * out_size, pos))
-                return -1;
-            pos += k * out_size;
+            if (emit(o, buf, k * out_size))
+                goto io;
         }
     }
-    if (pad_to(fd, &pos, DF_HEADER_BYTES + m->data_bytes))
-        return -1;
+    if (pad_to(o, DF_HEADER_BYTES + m->data_bytes))
+        goto io;
+    if (o->in_chunk > 0)
+        df_sha256_final(&o->ctx, o->hashes + 32 * o->index++);
+
     struct df_header h;
+    unsigned char header[DF_HEADER_BYTES];
     df_header_for(m, &h);
-    df_header_encode(&h, buf);
-    return write_at(fd, buf, DF_HEADER_BYTES, 0);
+    h.integrity_bytes = df_integrity_bytes(in->n_chunks);
+    h.file_bytes += h.integrity_bytes;
+    df_header_encode(&h, header);
+    in->hashes = o->hashes;
+    int rc = df_seal(header, &h, in, key, err, errlen);
+    if (rc != DF_OK)
+        return rc;
+    df_integrity_encode(in, buf);
+    if (write_at(o->fd, buf, DF_INTEGRITY_FIXED, h.integrity_offset) ||
+        write_at(o->fd, o->hashes, (size_t)(32 * in->n_chunks), h.integrity_offset + DF_INTEGRITY_FIXED) ||
+        write_at(o->fd, header, DF_HEADER_BYTES, 0))
+        goto io;
+    return DF_OK;
+io:
+    snprintf(err, errlen, "write: %s", strerror(errno));
+    return DF_IO;
 }
 
 static double now(void)
@@ -175,26 +227,39 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int df_pack(const struct df_manifest *m, const char *hf_dir, const char *out_path, struct df_pack_stats *stats,
-            char *err, size_t errlen)
+int df_pack(const struct df_manifest *m, const char *hf_dir, const char *out_path, const struct df_pack_options *opt,
+            struct df_pack_stats *stats, char *err, size_t errlen)
 {
     struct st_checkpoint *ck = NULL;
     const struct st_tensor **src = NULL;
     const char **names = NULL;
     unsigned char *buf = NULL;
     char *tmp = NULL;
+    struct df_key *key = NULL;
+    struct df_integrity in = { 0 };
+    struct data_out o = { 0 };
     int rc;
     double t0 = now();
     memset(stats, 0, sizeof *stats);
     if ((rc = df_manifest_check(m, err, errlen)) != DF_OK)
         return rc;
-    if ((rc = st_open(hf_dir, &ck, err, errlen)) != DF_OK)
+    in.chunk_bytes = opt && opt->chunk_bytes ? opt->chunk_bytes : DF_CHUNK_BYTES_DEFAULT;
+    in.n_chunks = df_chunk_count(m->data_bytes, in.chunk_bytes);
+    if (in.n_chunks == 0 && (m->data_bytes > 0 || df_chunk_count(1, in.chunk_bytes) == 0))
+        return fail(err, errlen, DF_BAD, "chunk size %llu is not a power of two in [%u, %u]",
+                    (unsigned long long)in.chunk_bytes, DF_CHUNK_BYTES_MIN, DF_CHUNK_BYTES_MAX);
+    if (opt && opt->sign_key && (rc = df_key_load_private(opt->sign_key, &key, err, errlen)) != DF_OK)
         return rc;
+    if ((rc = st_open(hf_dir, &ck, err, errlen)) != DF_OK) {
+        df_key_free(key);
+        return rc;
+    }
     src = calloc((size_t)m->n_tensors + 1, sizeof *src);
     names = calloc((size_t)m->n_tensors + 1, sizeof *names);
     buf = malloc(CHUNK);
     tmp = malloc(strlen(out_path) + 5);
-    if (!src || !names || !buf || !tmp) {
+    o.hashes = malloc(32 * (size_t)in.n_chunks + 32);
+    if (!src || !names || !buf || !tmp || !o.hashes) {
         rc = fail(err, errlen, DF_IO, "out of memory");
         goto out;
     }
@@ -208,23 +273,39 @@ int df_pack(const struct df_manifest *m, const char *hf_dir, const char *out_pat
         goto out;
     }
     /* fsync before rename: after a crash the name holds all the data or nothing. */
-    int failed = write_file(m, src, fd, buf) || fsync(fd);
-    int saved = errno;
-    if (close(fd) && !failed) {
-        failed = 1;
-        saved = errno;
+    char why[512];
+    o.fd = fd;
+    o.pos = DF_HEADER_BYTES;
+    o.chunk_bytes = in.chunk_bytes;
+    df_sha256_init(&o.ctx);
+    rc = write_file(m, src, &o, key, buf, &in, why, sizeof why);
+    if (rc == DF_OK && fsync(fd) != 0) {
+        rc = DF_IO;
+        snprintf(why, sizeof why, "fsync: %s", strerror(errno));
     }
-    if (failed || rename(tmp, out_path)) {
-        rc = fail(err, errlen, DF_IO, "%s: %s%s", failed ? tmp : out_path, failed ? "write: " : "rename: ",
-                  strerror(failed ? saved : errno));
+    if (close(fd) && rc == DF_OK) {
+        rc = DF_IO;
+        snprintf(why, sizeof why, "close: %s", strerror(errno));
+    }
+    if (rc != DF_OK || rename(tmp, out_path)) {
+        if (rc != DF_OK)
+            fail(err, errlen, rc, "%s: %s", tmp, why);
+        else
+            rc = fail(err, errlen, DF_IO, "%s: rename: %s", out_path, strerror(errno));
         unlink(tmp);
         goto out;
     }
     stats->tensors = m->n_tensors;
     stats->unused = ck->n_tensors - distinct_names(m, names);
-    stats->bytes = DF_HEADER_BYTES + m->data_bytes;
+    stats->bytes = DF_HEADER_BYTES + m->data_bytes + df_integrity_bytes(in.n_chunks);
+    stats->chunks = in.n_chunks;
+    stats->is_signed = key != NULL;
+    if (key)
+        memcpy(stats->key_id, df_key_id(key), 32);
     stats->seconds = now() - t0;
 out:
+    df_key_free(key);
+    free(o.hashes);
     free(tmp);
     free(buf);
     free(names);

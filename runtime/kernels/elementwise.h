@@ -3,6 +3,7 @@
 #define DF_KERNELS_ELEMENTWISE_H
 
 #include "mat.h"
+#include "simd.h"
 
 /* out[t] = x[t] / rms(x[t]) * w; out may alias x. */
 static inline void rmsnorm(const float *x, const float *w, int n, int dim, float eps, float *out)
@@ -29,6 +30,12 @@ static inline void residual_add(float *x, const float *y, int n, int dim)
 /* g = silu(g) * u, the SwiGLU gate */
 static inline void silu_mul(float *g, const float *u, int n, int dim)
 {
+#if DF_SIMD
+    if (df_isa != DF_ISA_SCALAR) { /* vectorized exp: see simd.h */
+        df_simd_silu_mul(g, u, (size_t)n * (size_t)dim);
+        return;
+    }
+#endif
     for (size_t i = 0; i < (size_t)n * dim; i++)
         g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }

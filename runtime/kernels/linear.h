@@ -8,6 +8,7 @@
 
 #include "../threads.h"
 #include "mat.h"
+#include "simd.h"
 
 struct df_linear_job {
     const struct df_mat *m;
@@ -27,9 +28,35 @@ static inline void linear_rows(void *ctx, int r0, int r1)
 /* Below this many multiply-adds a job is not worth waking the pool. */
 #define DF_PARALLEL_MIN_WORK 32768
 
+#if DF_SIMD
+/* Whether the SIMD kernels take this matrix (any DeepSeek shape does). */
+static inline bool df_simd_takes(const struct df_mat *m)
+{
+    return df_isa != DF_ISA_SCALAR && m->cols <= DF_XBUF_FLOATS - 64;
+}
+
+/* The SIMD path: threads take whole blocks of DF_ROW_BLOCK rows. */
+static inline void linear_simd_blocks(void *ctx, int b0, int b1)
+{
+    const struct df_linear_job *j = ctx;
+    const int r1 = b1 * DF_ROW_BLOCK < j->m->rows ? b1 * DF_ROW_BLOCK : j->m->rows;
+    df_simd_gemm(j->m, j->x, (size_t)j->m->cols, NULL, j->n, j->y + b0 * DF_ROW_BLOCK, (size_t)j->m->rows, b0 * DF_ROW_BLOCK, r1);
+}
+#endif
+
 static inline void linear(const struct df_mat *m, const float *x, int n, float *y)
 {
     struct df_linear_job j = { m, x, n, y };
+#if DF_SIMD
+    if (df_simd_takes(m)) {
+        const int blocks = (m->rows + DF_ROW_BLOCK - 1) / DF_ROW_BLOCK;
+        if ((long long)m->rows * m->cols * n < DF_PARALLEL_MIN_WORK)
+            linear_simd_blocks(&j, 0, blocks);
+        else
+            df_parallel_for(blocks, linear_simd_blocks, &j);
+        return;
+    }
+#endif
     if ((long long)m->rows * m->cols * n < DF_PARALLEL_MIN_WORK)
         linear_rows(&j, 0, m->rows);
     else

@@ -18,10 +18,8 @@
 #include "mat.h"
 #include "rope.h"
 
-struct df_mla_shape {
-    int heads, nope, rope_dim, v_head, kv_lora, max_context;
-    float softmax_scale, eps;
-};
+#include "simd.h"
+#include "simd_shapes.h" /* struct df_mla_shape */
 
 /* Write each token's latent (normed) and rotated shared key to its slot/position. */
 static inline void mla_cache_write(const struct df_mla_shape *s, const float *kv_a, const float *norm_w,
@@ -37,10 +35,24 @@ static inline void mla_cache_write(const struct df_mla_shape *s, const float *kv
     }
 }
 
-/* ws: kv_lora (q_lat) + max_context (scores) + kv_lora (o_lat) floats. */
+/* The workspace mla_attend needs for n tokens: the SIMD path keeps every
+ * token's absorbed queries and latent outputs (simd_mla.h); the plain C path
+ * uses kv_lora + max_context + kv_lora floats. */
+#define DF_MLA_WS_FLOATS(n, heads, kv_lora, max_context) \
+    (2 * (size_t)(n) * (size_t)(heads) * (size_t)(kv_lora) + 2 * (size_t)(kv_lora) + (size_t)(max_context))
+
+#include "simd_mla.h"
+
+/* ws: DF_MLA_WS_FLOATS(n, ...) floats. */
 static inline void mla_attend(const struct df_mla_shape *s, const struct df_mat *kv_b, const float *q,
                               const float *cache, const struct df_step *step, float *ws, float *out)
 {
+#if DF_SIMD
+    if (df_isa != DF_ISA_SCALAR && kv_b->cols <= DF_XBUF_FLOATS - 64) {
+        mla_attend_simd(s, kv_b, q, cache, step, ws, out);
+        return;
+    }
+#endif
     const int row = s->kv_lora + s->rope_dim, qk_head = s->nope + s->rope_dim;
     float *q_lat = ws, *score = ws + s->kv_lora, *o_lat = score + s->max_context;
     for (int t = 0; t < step->n; t++) {

@@ -132,13 +132,28 @@ static inline struct df_mat expert_mat(const unsigned char *w, uint64_t off, uin
     return m;
 }
 
+/* The workspace moe_experts needs for n tokens: gate, up and output rows
+ * of every (token, expert) pair, and the pairs grouped by expert (the SIMD
+ * path, simd_moe.h; the plain C path uses the first 2 * inter + dim). */
+#define DF_MOE_WS_FLOATS(n, topk, dim, inter) \
+    ((size_t)(n) * (size_t)(topk) * (2 * (size_t)(inter) + (size_t)(dim) + 2))
+
+#include "simd_moe.h"
+
 /* out[t] = sum over token t's chosen experts, best first, of
- * weight * down(silu(gate(x)) * up(x)). ws: 2 * inter + dim floats. */
+ * weight * down(silu(gate(x)) * up(x)). ws: DF_MOE_WS_FLOATS(n, ...) floats. */
 static inline void moe_experts(const struct df_experts_shape *s, const unsigned char *w,
                                const struct df_expert *table, const float *x, const int *ids,
                                const float *weights, int n, float *ws, float *out)
 {
+#if DF_SIMD
+    if (df_isa != DF_ISA_SCALAR && s->dim <= DF_XBUF_FLOATS - 64 && s->inter <= DF_XBUF_FLOATS - 64 && s->topk <= 64) {
+        moe_experts_simd(s, w, table, x, ids, weights, n, ws, out);
+        return;
+    }
+#endif
     float *g = ws, *u = ws + s->inter, *y = u + s->inter;
+    DF_STAT_EXPERTS(s, n * s->topk); /* each token reads its experts */
     for (int t = 0; t < n; t++) {
         const float *xt = x + (size_t)t * s->dim;
         float *ot = out + (size_t)t * s->dim;

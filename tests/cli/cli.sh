@@ -12,13 +12,13 @@ expect_fail "cli/bad-n" 2 "bad value for -n" $bin --weights $w --ids 1 -n 0
 expect_fail "cli/bad-temp" 2 "bad value for --temp" $bin --weights $w --ids 1 --temp -1
 expect_fail "cli/bad-top-p" 2 "bad value for --top-p" $bin --weights $w --ids 1 --top-p 1.5
 expect_fail "cli/bad-threads" 2 "bad value for --threads" $bin --weights $w --ids 1 --threads 0
-expect_fail "cli/ids-and-batch" 2 "exactly one of --ids or --batch-file" $bin --weights $w --ids 1 --batch-file tests/fixtures/tiny/prompts.txt
+expect_fail "cli/ids-and-batch" 2 "exactly one of --ids, --batch-file or --prompt" $bin --weights $w --ids 1 --batch-file tests/fixtures/tiny/prompts.txt
 expect_fail "cli/ids-empty" 2 "--ids: token 1: expected a decimal id" $bin --weights $w --ids ""
 expect_fail "cli/ids-double-comma" 2 "--ids: token 2: expected a decimal id" $bin --weights $w --ids 1,,2
 expect_fail "cli/ids-negative" 2 "--ids: token 1: expected a decimal id" $bin --weights $w --ids -1
 expect_fail "cli/ids-out-of-vocab" 2 "token 2: id 1000 is outside the vocabulary \\[0, 1000\\)" $bin --weights $w --ids 5,1000
 expect_fail "cli/ids-huge" 2 "outside the vocabulary" $bin --weights $w --ids 99999999999999999999999
-expect_fail "cli/prompt-needs-tokenizer" 2 "needs the embedded tokenizer" $bin --weights $w --prompt hello
+expect_fail "cli/prompt-outside-vocab" 2 "outside this model's vocabulary \\[0, 1000\\)" $bin --weights $w --prompt hello
 printf '1,2\n3\n4\n5\n6\n' > "$T/five.txt"
 expect_fail "cli/batch-too-big" 2 "5 prompts, but this binary's max batch is 4" $bin --weights $w --batch-file "$T/five.txt"
 printf '1,2\n\n3\n' > "$T/blank.txt"

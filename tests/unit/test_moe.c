@@ -332,7 +332,7 @@ static void test_experts(enum df_dtype dt)
     int ids[NTOK * TOPK] = { 0, 5, 2, 5, 1, 3, 4, 0, 5, 2, 3, 1 }; /* best first; experts shared */
     for (int i = 0; i < NTOK * TOPK; i++)
         wts[i] = (float)(0.1 + rnd_unit());
-    float *ws = nan_vec(2 * INTER + DIM), *out = nan_vec((size_t)NTOK * DIM);
+    float *ws = nan_vec(DF_MOE_WS_FLOATS(NTOK, TOPK, DIM, INTER)), *out = nan_vec((size_t)NTOK * DIM);
     const struct df_experts_shape s = { TOPK, DIM, INTER, dt };
     moe_experts(&s, blob, table, x, ids, wts, NTOK, ws, out);
 

@@ -1,12 +1,18 @@
-# weights/run.sh: the JSON parser, safetensors reader, packer and loader
-# (tests/weights/*.c), then a short libFuzzer run of each parser under
-# ASan/UBSan. Long runs: see weights/README.md. Sourced by tests/run.sh.
+# weights/run.sh: the JSON parser, safetensors reader, packer and loader,
+# SHA-256 against mbedTLS, the integrity section and signatures
+# (tests/weights/*.c), signed weights end to end (signing.sh), then a short
+# libFuzzer run of each parser under ASan/UBSan. Long runs: see
+# weights/README.md. Sourced by tests/run.sh.
 check "weights/test_json" build/weights/test_json
 check "weights/test_pack" build/weights/test_pack
+check "weights/test_sha256" build/weights/test_sha256
+check "weights/test_verify" build/weights/test_verify
+. tests/weights/signing.sh
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
-for f in fuzz_json fuzz_safetensors fuzz_header; do
+for f in fuzz_json fuzz_safetensors fuzz_header fuzz_integrity; do
     mkdir -p "$T/corpus_$f"
     extra=""
     [ $f = fuzz_header ] && extra="-max_len=8192"
+    [ $f = fuzz_integrity ] && extra="-max_len=16384"
     check "fuzz/$f-${FUZZ_SECONDS}s" build/fuzz/$f -max_total_time=$FUZZ_SECONDS $extra "$T/corpus_$f" tests/fuzz/corpus/$f
 done

@@ -43,6 +43,8 @@ static const struct df_tensor tensors[] = {
     { "l0.o", O, DF_BF16, 2, { 2, 3 }, -1, 768, 12 },          /* BF16 copy */
 };
 #define DATA_BYTES 832u
+#define INTEGRITY_BYTES (256u + 32u)             /* one 4 MiB chunk */
+#define FILE_BYTES (4096u + DATA_BYTES + INTEGRITY_BYTES)
 
 static const struct df_manifest manifest = {
     "testmodel", "test-gen-1",
@@ -201,7 +203,7 @@ static int pack(const struct df_manifest *m, const char *dir, const char *out, s
     char hf[512], path[512];
     snprintf(hf, sizeof hf, "%s/%s", root, dir);
     snprintf(path, sizeof path, "%s/%s", root, out);
-    return df_pack(m, hf, path, st, err, errlen);
+    return df_pack(m, hf, path, NULL, st, err, errlen);
 }
 
 static void pack_ok(const char *dir, int unused)
@@ -211,7 +213,8 @@ static void pack_ok(const char *dir, int unused)
     struct df_weights w;
     int rc = pack(&manifest, dir, "out.weights", &st, err, sizeof err);
     snprintf(what, sizeof what, "pack %s", dir);
-    check(rc == DF_OK && st.tensors == 5 && st.unused == unused && st.bytes == 4096 + DATA_BYTES, what,
+    check(rc == DF_OK && st.tensors == 5 && st.unused == unused && st.bytes == FILE_BYTES && st.chunks == 1 &&
+          !st.is_signed, what,
           rc ? err : NULL);
     snprintf(path, sizeof path, "%s/out.weights", root);
     rc = df_weights_open(path, &manifest, &w, err, sizeof err);
@@ -223,8 +226,8 @@ static void pack_ok(const char *dir, int unused)
     check(w.data_bytes == DATA_BYTES && memcmp(w.data, expected, DATA_BYTES) == 0, what, NULL);
     snprintf(what, sizeof what, "%s: header fields, 64-byte aligned data", dir);
     const struct df_header *h = &w.header;
-    check(h->data_offset == 4096 && h->file_bytes == 4096 + DATA_BYTES && h->integrity_offset == 0 &&
-          h->integrity_bytes == 0 && strcmp(h->model_name, "testmodel") == 0 &&
+    check(h->data_offset == 4096 && h->file_bytes == FILE_BYTES && h->integrity_offset == 4096 + DATA_BYTES &&
+          h->integrity_bytes == INTEGRITY_BYTES && strcmp(h->model_name, "testmodel") == 0 &&
           strcmp(h->generator_version, "test-gen-1") == 0 &&
           memcmp(h->manifest_sha256, manifest.sha256, 32) == 0 && (uintptr_t)w.data % 64 == 0, what, NULL);
     df_weights_close(&w);
@@ -490,7 +493,7 @@ static void test_header_encoding(void)
     df_header_for(&manifest, &h);
     df_header_encode(&h, buf);
     static const unsigned char start[40] = {
-        'D', 'F', 'W', 'E', 'I', 'G', 'H', 'T', 1, 0, 0, 0, 0, 0x10, 0, 0,
+        'D', 'F', 'W', 'E', 'I', 'G', 'H', 'T', 2, 0, 0, 0, 0, 0x10, 0, 0,
         0, 0x10, 0, 0, 0, 0, 0, 0, 0x40, 0x03, 0, 0, 0, 0, 0, 0, 0x40, 0x13, 0, 0, 0, 0, 0, 0,
     };
     int rest_zero = 1;
@@ -505,7 +508,7 @@ static void test_header_encoding(void)
 
 /* ---- the loader's refusals --------------------------------------------- */
 
-static unsigned char good[4096 + DATA_BYTES];
+static unsigned char good[FILE_BYTES];
 
 static void load_case(const char *label, const unsigned char *bytes, size_t n, const struct df_manifest *m, int want,
                       const char *phrase)
@@ -538,7 +541,7 @@ static void test_loader(void)
     if (f)
         fclose(f);
     unlink(path);
-    check(n == sizeof good, "loader: packed file has header + data bytes", NULL);
+    check(n == sizeof good, "loader: packed file has header + data + integrity bytes", NULL);
 
     unsigned char *b = malloc(sizeof good + 1);
     load_case("a good file", good, sizeof good, &manifest, DF_OK, "");
@@ -546,8 +549,10 @@ static void test_loader(void)
     b[0] = 'X';
     load_case("bad magic", b, sizeof good, &manifest, DF_BAD, ": not a deepfreeze weights file");
     memcpy(b, good, sizeof good);
-    b[8] = 2;
-    load_case("other version", b, sizeof good, &manifest, DF_BAD, "format version 2, this binary reads 1");
+    b[8] = 3;
+    load_case("other version", b, sizeof good, &manifest, DF_BAD, "format version 3, this binary reads 2");
+    b[8] = 1;
+    load_case("version 1", b, sizeof good, &manifest, DF_BAD, "format version 1 has no integrity section: repack");
 
     struct df_manifest other = manifest;
     other.model_name = "othermodel";
@@ -558,10 +563,10 @@ static void test_loader(void)
     load_case("other manifest hash", good, sizeof good, &other, DF_BAD,
               "same model name but a different tensor layout (manifest hash deadbeef0102");
 
-    load_case("truncated file", good, sizeof good - 1, &manifest, DF_BAD, "truncated: 4927 bytes, header says 4928");
+    load_case("truncated file", good, sizeof good - 1, &manifest, DF_BAD, "truncated: 5215 bytes, header says 5216");
     memcpy(b, good, sizeof good);
     b[sizeof good] = 0;
-    load_case("extended file", b, sizeof good + 1, &manifest, DF_BAD, "has extra bytes: 4929 bytes, header says 4928");
+    load_case("extended file", b, sizeof good + 1, &manifest, DF_BAD, "has extra bytes: 5217 bytes, header says 5216");
     load_case("empty file", good, 0, &manifest, DF_BAD, "too short for a deepfreeze weights file (0 bytes");
     load_case("header cut short", good, 100, &manifest, DF_BAD, "too short for a deepfreeze weights file (100 bytes");
 
@@ -576,10 +581,22 @@ static void test_loader(void)
     load_case("unterminated model name", b, sizeof good, &manifest, DF_BAD, "not NUL-padded");
     memcpy(b, good, sizeof good);
     b[32] ^= 1;
-    load_case("file_bytes inconsistent", b, sizeof good, &manifest, DF_BAD, "corrupt header: file_bytes 4929");
+    load_case("file_bytes inconsistent", b, sizeof good, &manifest, DF_BAD, "corrupt header: file_bytes 5217");
     memcpy(b, good, sizeof good);
     b[176] = 8;
-    load_case("integrity bytes without offset", b, sizeof good, &manifest, DF_BAD, "do not fit together");
+    load_case("integrity section of a bad size", b, sizeof good, &manifest, DF_BAD, "do not fit together");
+    memcpy(b, good, sizeof good);
+    memset(b + 168, 0, 8);
+    load_case("no integrity section (offset 0)", b, sizeof good, &manifest, DF_BAD, "do not fit together");
+    memcpy(b, good, sizeof good);
+    b[4096 + DATA_BYTES] = 'X';
+    load_case("integrity section magic", b, sizeof good, &manifest, DF_BAD, "corrupt integrity section: bad magic");
+    memcpy(b, good, sizeof good);
+    b[4096 + DATA_BYTES + 16] = 1;   /* chunk size 4 MiB + 1 */
+    load_case("integrity chunk size", b, sizeof good, &manifest, DF_BAD, "is not a power of two");
+    memcpy(b, good, sizeof good);
+    b[4096 + DATA_BYTES + 24] = 2;   /* 2 chunks claimed */
+    load_case("integrity chunk count", b, sizeof good, &manifest, DF_BAD, "2 chunk hashes in 288 bytes");
     free(b);
 
     snprintf(path, sizeof path, "%s/none.weights", root);

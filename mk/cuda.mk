@@ -1,0 +1,101 @@
+# mk/cuda.mk: the CUDA backend's build (included by the Makefile).
+#
+#   make cuda-all                     the four reference models for CUDA: binary, packer, weights
+#   make build/tiny_cuda/tiny_cuda    one of them (tiny_cuda, tiny_fp8_cuda, v2_lite_cuda, v2_group_cuda)
+#   make cuda-generate                regenerate their committed generated/<m>_cuda sources
+#   make cuda-tests                   the host-side tests and the GPU tools (tests/cuda/)
+#   make gpu-check                    on a machine with a Hopper GPU: tools/gpu-check.sh
+#   make gpu-deps                     headers and static libraries for a GPU machine that lacks them
+#   make NAME=x HF=dir TARGET=cuda    a user model for CUDA (see docs/cuda.md)
+#   make DF_NO_REGEN=1 ...            never regenerate generated/ (a machine without lua5.4)
+#
+# nvcc compiles the kernel instances (generated kernels.cu) and the backend
+# (runtime/cuda/cuda_backend.cu) for sm_90a only, host code under the
+# project's warning standard; the host C (the CLI and step loop of runtime/,
+# the generated forward.c and manifest.c) is compiled by $(CC) with $(CFLAGS),
+# as for the CPU; nvcc links, with the static CUDA runtime. The runtime's C
+# objects and the backend are compiled once and shared by every CUDA model.
+
+CUDA_HOME ?= /usr/local/cuda
+ifeq ($(origin NVCC),undefined)
+NVCC := $(or $(shell command -v nvcc 2>/dev/null),$(CUDA_HOME)/bin/nvcc)
+endif
+CUDA_ARCH := -gencode=arch=compute_90a,code=sm_90a
+NVCCFLAGS := -std=c++20 -O2 -g -lineinfo $(CUDA_ARCH) -Werror all-warnings \
+             -Xcompiler -Wall,-Wextra,-Werror,-ffile-prefix-map=$(CURDIR)=.
+CUDA_INC  := -Iruntime -Iruntime/cuda
+
+CUDA_REF_MODELS := $(addsuffix _cuda,$(REF_MODELS))
+CUDA_GEN_SRC    := $(filter-out templates/cpu/%,$(GEN_SRC)) $(wildcard templates/cuda/* templates/common/*)
+CUDA_HDR        := $(RUNTIME_HDR) $(wildcard runtime/cuda/*.h runtime/cuda/*.cuh)
+CUDA_OBJ        := build/cuda/obj
+# The runtime of the CPU binary, but the CUDA backend for the CPU one.
+CUDA_RT_OBJ     := $(patsubst %.c,$(CUDA_OBJ)/%.o,$(filter-out runtime/cpu_backend.c,$(RUNTIME_SRC))) \
+                   $(CUDA_OBJ)/runtime/cuda/cuda_backend.o
+
+.PHONY: cuda-all cuda-generate cuda-tests gpu-check
+
+cuda-all: $(foreach m,$(CUDA_REF_MODELS),build/$(m)/$(m) build/$(m)/$(m)-pack build/$(m)/$(m).weights)
+
+cuda-generate: $(foreach m,$(CUDA_REF_MODELS),generated/$(m)/forward.c)
+
+cuda-tests: build/cuda/test_hd build/cuda/bandwidth
+
+gpu-check:
+	bash tools/gpu-check.sh
+
+$(CUDA_OBJ)/%.o: %.c $(RUNTIME_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iruntime -c -o $@ $<
+
+$(CUDA_OBJ)/runtime/cuda/cuda_backend.o: runtime/cuda/cuda_backend.cu $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -c -o $@ $<
+
+# ---- one CUDA model: generated sources, binary, packer, weights ----------------------------
+# The Makefile's MODEL arguments: $(1) name, $(2) generator input (--spec FILE or --hf DIR ...),
+# $(3) HF checkpoint dir, $(4) generated-source dir, $(5) build dir. forward.c stands for all
+# generated files (they are written together). The packer and weights rules are the Makefile's
+# MODEL_PACK.
+CUDA_GEN_HOST := $(filter-out kernels.c,$(GEN_C))
+define CUDA_MODEL
+$(4)/forward.c: $(if $(DF_NO_REGEN),,$(CUDA_GEN_SRC) $(if $(findstring --spec,$(2)),$(word 2,$(2)),$(3)/config.json))
+	$(GEN) $(2) --out $(4)
+
+$(addprefix $(5)/obj/,$(CUDA_GEN_HOST:.c=.o)): $(5)/obj/%.o: $(4)/forward.c $(CUDA_HDR)
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) $(CUDA_INC) -I$(4) -c -o $$@ $(4)/$$*.c
+
+$(5)/obj/kernels.o: $(4)/forward.c $(CUDA_HDR)
+	@mkdir -p $$(@D)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -I$(4) -c -o $$@ $(4)/kernels.cu
+
+$(5)/$(1): $(addprefix $(5)/obj/,$(CUDA_GEN_HOST:.c=.o)) $(5)/obj/kernels.o $(CUDA_RT_OBJ) $(call tok_obj,$(3),$(5))
+	$(NVCC) $(CUDA_ARCH) -cudart static -o $$@ $$(filter %.o,$$^) $(LDLIBS)
+
+$(call MODEL_PACK,$(1),$(2),$(3),$(4),$(5))
+endef
+
+$(foreach m,$(REF_MODELS),$(eval $(call CUDA_MODEL,$(m)_cuda,--spec specs/$(m)_cuda.lua,tests/fixtures/$(m)/hf,generated/$(m)_cuda,build/$(m)_cuda)))
+
+# ---- the GPU machine --------------------------------------------------------------------------
+# It can install nothing: the headers and static libraries of LDLIBS's -lmbed* that it lacks are
+# copied to build/gpu-deps/ here (make gpu-deps), carried along, and found there by
+# tools/gpu-check.sh through CPATH and LIBRARY_PATH.
+GPU_DEPS_LIBS := $(patsubst -l%,lib%.a,$(filter -lmbed%,$(LDLIBS)))
+
+.PHONY: gpu-deps
+gpu-deps:
+	rm -rf build/gpu-deps
+	mkdir -p build/gpu-deps/include build/gpu-deps/lib
+	$(if $(GPU_DEPS_LIBS),cp -r /usr/include/mbedtls /usr/include/psa build/gpu-deps/include/)
+	$(foreach l,$(GPU_DEPS_LIBS),cp "$$($(CC) -print-file-name=$(l))" build/gpu-deps/lib/ &&) true
+
+# ---- tests and tools (tests/cuda/) -----------------------------------------------------------
+build/cuda/test_hd: tests/cuda/test_hd.cu $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -o $@ $< -lm
+
+build/cuda/bandwidth: tests/cuda/bandwidth.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -cudart static -o $@ $<

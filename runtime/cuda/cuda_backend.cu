@@ -1,0 +1,380 @@
+/* cuda_backend.cu: the CUDA backend (struct df_backend) and the step driver
+ * the generated forward pass calls (cuda_rt.h).
+ *
+ * Device memory: one cudaMalloc for the packed weights (uploaded once through
+ * two pinned staging buffers, the copy of one chunk overlapping the filling
+ * of the next), one for the arena (the plan's size plus the CUDA regions,
+ * zeroed). Host memory pinned once at start: the step's metadata and the
+ * logits rows. Nothing is allocated during a step.
+ *
+ * All work runs on one stream. A decode step is captured once as a CUDA graph
+ * (its first node copies the step's token/slot/pos from the pinned buffer, so a
+ * replay sees the tokens written there before the launch) and replayed for
+ * every later step with the same number of tokens. Prefill runs its kernels
+ * directly.
+ *
+ * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison);
+ * DF_CUDA_STATS=1 prints, at exit, the steps run and their mean wall time
+ * (from the step's start to its logits on the host). */
+#include <cuda_runtime.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+extern "C" {
+#include "backend.h"
+#include "model.h"
+}
+#include "cuda_rt.h"
+
+namespace {
+
+struct state {
+    cudaStream_t stream = nullptr;
+    bool stream_ok = false;
+    int *step_host = nullptr;        /* pinned: the step's metadata, 4 x cap ints */
+    size_t step_bytes = 0;
+    float *logits_host = nullptr;    /* pinned: max_batch x vocab floats */
+    size_t logits_bytes = 0;
+    cudaGraphExec_t graph = nullptr; /* the decode step, for graph_n tokens */
+    int graph_n = -1;
+    bool use_graph = true;
+    /* DF_CUDA_STATS */
+    bool stats = false;
+    int pending = -1;                /* phase of the step in flight, -1 none */
+    double t_start = 0.0;
+    long steps[2] = { 0, 0 };
+    double seconds[2] = { 0.0, 0.0 };
+    double first_decode = 0.0;
+    int captures = 0;
+};
+
+state g;
+
+double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *model_name(void)
+{
+    return df_model.manifest->model_name;
+}
+
+/* A CUDA error during a step has no way back to the caller: report and exit 1. */
+void fatal(cudaError_t e, const char *what)
+{
+    fprintf(stderr, "%s: CUDA error in %s: %s (%s)\n", model_name(), what, cudaGetErrorString(e), cudaGetErrorName(e));
+    exit(1);
+}
+
+void check(cudaError_t e, const char *what)
+{
+    if (e != cudaSuccess)
+        fatal(e, what);
+}
+
+void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+double gib(size_t bytes)
+{
+    return (double)bytes / (1024.0 * 1024.0 * 1024.0);
+}
+
+/* "cannot allocate ...: out of memory (X GiB free of Y GiB on NAME)" */
+void alloc_error(char *err, size_t errlen, const char *what, size_t bytes, cudaError_t e)
+{
+    size_t free_b = 0, total_b = 0;
+    cudaDeviceProp prop;
+    const char *dev = cudaGetDeviceProperties(&prop, 0) == cudaSuccess ? prop.name : "the GPU";
+    cudaGetLastError();
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+        cudaGetLastError();
+        set_err(err, errlen, "cannot allocate %zu bytes (%.2f GiB) on %s for %s: %s", bytes, gib(bytes), dev, what,
+                cudaGetErrorString(e));
+        return;
+    }
+    set_err(err, errlen, "cannot allocate %zu bytes (%.2f GiB) on %s for %s: %s (%.2f GiB free of %.2f GiB)", bytes,
+            gib(bytes), dev, what, cudaGetErrorString(e), gib(free_b), gib(total_b));
+}
+
+/* The device must exist and be a Hopper (the binary holds sm_90a code only). */
+bool open_device(char *err, size_t errlen)
+{
+    if (g.stream_ok)
+        return true;
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0) {
+        set_err(err, errlen, "no CUDA device: %s%s", e != cudaSuccess ? cudaGetErrorString(e) : "none found",
+                e == cudaErrorInsufficientDriver ? " (no NVIDIA driver, or one older than this CUDA runtime)" : "");
+        return false;
+    }
+    cudaDeviceProp prop;
+    if ((e = cudaGetDeviceProperties(&prop, 0)) != cudaSuccess) {
+        set_err(err, errlen, "cannot query CUDA device 0: %s", cudaGetErrorString(e));
+        return false;
+    }
+    if (prop.major != 9 || prop.minor != 0) {
+        set_err(err, errlen, "CUDA device 0 (%s) has compute capability %d.%d; this binary is built for sm_90a "
+                "(Hopper: H100, H200, H800)", prop.name, prop.major, prop.minor);
+        return false;
+    }
+    if ((e = cudaSetDevice(0)) != cudaSuccess ||
+        (e = cudaStreamCreateWithFlags(&g.stream, cudaStreamNonBlocking)) != cudaSuccess) {
+        set_err(err, errlen, "cannot start CUDA on %s: %s", prop.name, cudaGetErrorString(e));
+        return false;
+    }
+    g.stream_ok = true;
+    const char *gr = getenv("DF_CUDA_GRAPH"), *st = getenv("DF_CUDA_STATS");
+    g.use_graph = !(gr && !strcmp(gr, "0"));
+    g.stats = st && *st && strcmp(st, "0");
+    return true;
+}
+
+/* ---- df_backend ------------------------------------------------------------------------- */
+
+const size_t STAGE_BYTES = (size_t)64 << 20;
+
+const unsigned char *attach_weights(const unsigned char *data, uint64_t bytes, char *err, size_t errlen)
+{
+    if (!open_device(err, errlen))
+        return NULL;
+    unsigned char *dev = NULL;
+    cudaError_t e = cudaMalloc((void **)&dev, bytes ? (size_t)bytes : 1);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        alloc_error(err, errlen, "the weights", (size_t)bytes, e);
+        return NULL;
+    }
+    /* Two pinned buffers: fill one from the mapped file while the other is copied. */
+    const size_t stage = bytes < STAGE_BYTES ? (size_t)bytes : STAGE_BYTES;
+    unsigned char *buf[2] = { NULL, NULL };
+    cudaEvent_t done[2] = { NULL, NULL };
+    const bool progress = bytes >= ((uint64_t)1 << 30) && isatty(2);
+    for (int i = 0; i < 2; i++) {
+        if ((e = cudaHostAlloc((void **)&buf[i], stage ? stage : 1, cudaHostAllocDefault)) != cudaSuccess ||
+            (e = cudaEventCreateWithFlags(&done[i], cudaEventDisableTiming)) != cudaSuccess) {
+            set_err(err, errlen, "cannot allocate %zu bytes of pinned host memory for the weights upload: %s",
+                    stage, cudaGetErrorString(e));
+            goto fail;
+        }
+    }
+    {
+        int shown = -1;
+        uint64_t off = 0;
+        for (int i = 0; off < bytes; i ^= 1) {
+            const size_t len = bytes - off < stage ? (size_t)(bytes - off) : stage;
+            if ((e = cudaEventSynchronize(done[i])) != cudaSuccess)
+                break;
+            memcpy(buf[i], data + off, len);
+            if ((e = cudaMemcpyAsync(dev + off, buf[i], len, cudaMemcpyHostToDevice, g.stream)) != cudaSuccess ||
+                (e = cudaEventRecord(done[i], g.stream)) != cudaSuccess)
+                break;
+            off += len;
+            const int pct = (int)(100.0 * (double)off / (double)bytes);
+            if (progress && pct != shown) {
+                fprintf(stderr, "\r%s: uploading weights %3d%% (%.1f of %.1f GiB)", model_name(), pct, gib(off),
+                        gib(bytes));
+                shown = pct;
+            }
+        }
+        if (e == cudaSuccess)
+            e = cudaStreamSynchronize(g.stream);
+        if (progress)
+            fputc('\n', stderr);
+        if (e != cudaSuccess) {
+            set_err(err, errlen, "uploading the weights to the GPU: %s", cudaGetErrorString(e));
+            goto fail;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        cudaEventDestroy(done[i]);
+        cudaFreeHost(buf[i]);
+    }
+    return dev;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (done[i])
+            cudaEventDestroy(done[i]);
+        if (buf[i])
+            cudaFreeHost(buf[i]);
+    }
+    cudaFree(dev);
+    cudaGetLastError();
+    return NULL;
+}
+
+void detach_weights(const unsigned char *weights)
+{
+    cudaFree((void *)weights);
+    if (g.stream_ok) {
+        cudaStreamDestroy(g.stream);
+        g.stream_ok = false;
+    }
+}
+
+unsigned char *arena_create(size_t bytes, char *err, size_t errlen)
+{
+    if (!open_device(err, errlen))
+        return NULL;
+    unsigned char *a = NULL;
+    cudaError_t e = cudaMalloc((void **)&a, bytes);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        alloc_error(err, errlen, "the arena (activations, KV cache, workspaces)", bytes, e);
+        return NULL;
+    }
+    if ((e = cudaMemset(a, 0, bytes)) != cudaSuccess || (e = cudaDeviceSynchronize()) != cudaSuccess) {
+        set_err(err, errlen, "cannot clear the arena: %s", cudaGetErrorString(e));
+        cudaFree(a);
+        return NULL;
+    }
+    const struct df_model *m = &df_model;
+    g.step_bytes = DF_CUDA_STEP_BYTES(m->prefill_chunk);
+    g.logits_bytes = (size_t)m->max_batch * (size_t)m->vocab * sizeof(float);
+    if ((e = cudaHostAlloc((void **)&g.step_host, g.step_bytes, cudaHostAllocDefault)) != cudaSuccess ||
+        (e = cudaHostAlloc((void **)&g.logits_host, g.logits_bytes, cudaHostAllocDefault)) != cudaSuccess) {
+        set_err(err, errlen, "cannot allocate %zu bytes of pinned host memory: %s", g.step_bytes + g.logits_bytes,
+                cudaGetErrorString(e));
+        if (g.step_host)
+            cudaFreeHost(g.step_host);
+        g.step_host = NULL;
+        cudaFree(a);
+        return NULL;
+    }
+    memset(g.step_host, 0, g.step_bytes);
+    return a;
+}
+
+void print_stats(void)
+{
+    const char *name[2] = { "prefill", "decode" };
+    fprintf(stderr, "%s: cuda stats: graphs %s, %d captured\n", model_name(), g.use_graph ? "on" : "off", g.captures);
+    for (int p = 0; p < 2; p++) {
+        if (!g.steps[p])
+            continue;
+        fprintf(stderr, "%s: cuda stats: %s %ld steps, %.4f ms/step", model_name(), name[p], g.steps[p],
+                1e3 * g.seconds[p] / (double)g.steps[p]);
+        if (p == DF_CUDA_DECODE && g.steps[p] > 1)
+            fprintf(stderr, ", first %.4f ms, after the first %.4f ms/step", 1e3 * g.first_decode,
+                    1e3 * (g.seconds[p] - g.first_decode) / (double)(g.steps[p] - 1));
+        fputc('\n', stderr);
+    }
+}
+
+void arena_destroy(unsigned char *arena)
+{
+    if (g.stats)
+        print_stats();
+    if (g.graph) {
+        cudaGraphExecDestroy(g.graph);
+        g.graph = NULL;
+        g.graph_n = -1;
+    }
+    cudaFree(arena);
+    cudaFreeHost(g.step_host);
+    cudaFreeHost(g.logits_host);
+    g.step_host = NULL;
+    g.logits_host = NULL;
+}
+
+const float *read_logits(unsigned char *arena, size_t offset, int rows, int vocab)
+{
+    const size_t bytes = (size_t)(rows > 0 ? rows : 0) * (size_t)vocab * sizeof(float);
+    if (bytes > g.logits_bytes) {
+        fprintf(stderr, "%s: internal error: %d logits rows exceed the max batch\n", model_name(), rows);
+        exit(1);
+    }
+    if (bytes)
+        check(cudaMemcpyAsync(g.logits_host, arena + offset, bytes, cudaMemcpyDeviceToHost, g.stream),
+              "reading the logits");
+    check(cudaStreamSynchronize(g.stream), "the step");
+    if (g.pending >= 0) {
+        const double dt = now() - g.t_start;
+        if (g.pending == DF_CUDA_DECODE && g.steps[DF_CUDA_DECODE] == 0)
+            g.first_decode = dt;
+        g.steps[g.pending]++;
+        g.seconds[g.pending] += dt;
+        g.pending = -1;
+    }
+    return g.logits_host;
+}
+
+} /* namespace */
+
+/* ---- cuda_rt.h -------------------------------------------------------------------------- */
+
+cudaStream_t df_cuda_stream(void)
+{
+    return g.stream;
+}
+
+extern "C" void df_cuda_launched(const char *kernel)
+{
+    const cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess) {
+        char what[128];
+        snprintf(what, sizeof what, "launching %s", kernel);
+        fatal(e, what);
+    }
+}
+
+extern "C" void df_cuda_upload(void *dst, const void *src, size_t bytes)
+{
+    check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "uploading a table");
+}
+
+extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *step, int cap, size_t step_offset,
+                             df_cuda_ops_fn ops, const unsigned char *w, unsigned char *arena)
+{
+    if (step->n < 1 || step->n > cap || step->n_emit < 0 || step->n_emit > step->n) {
+        fprintf(stderr, "%s: internal error: a step of %d tokens (%d emitting), the chunk is %d\n", model_name(),
+                step->n, step->n_emit, cap);
+        exit(1);
+    }
+    /* The previous step (and its reads of the staging buffer) is over before it is refilled. */
+    check(cudaStreamSynchronize(g.stream), "the previous step");
+    g.pending = phase;
+    g.t_start = now();
+    df_cuda_pack_step(step, cap, g.step_host);
+    const size_t bytes = DF_CUDA_STEP_BYTES(cap);
+    int *dev = (int *)(void *)(arena + step_offset);
+    if (phase == DF_CUDA_DECODE && g.use_graph) {
+        if (g.graph_n != step->n) {
+            if (g.graph) {
+                check(cudaGraphExecDestroy(g.graph), "dropping the decode graph");
+                g.graph = NULL;
+            }
+            cudaGraph_t graph;
+            check(cudaStreamBeginCapture(g.stream, cudaStreamCaptureModeThreadLocal), "capturing the decode step");
+            check(cudaMemcpyAsync(dev, g.step_host, bytes, cudaMemcpyHostToDevice, g.stream), "capturing the step copy");
+            ops(w, arena, step);
+            check(cudaStreamEndCapture(g.stream, &graph), "capturing the decode step");
+            check(cudaGraphInstantiate(&g.graph, graph, 0), "instantiating the decode graph");
+            check(cudaGraphDestroy(graph), "capturing the decode step");
+            g.graph_n = step->n;
+            g.captures++;
+        }
+        check(cudaGraphLaunch(g.graph, g.stream), "launching the decode graph");
+    } else {
+        check(cudaMemcpyAsync(dev, g.step_host, bytes, cudaMemcpyHostToDevice, g.stream), "copying the step");
+        ops(w, arena, step);
+    }
+}
+
+extern "C" const struct df_backend df_cuda_backend = {
+    "cuda", attach_weights, detach_weights, arena_create, arena_destroy, read_logits,
+};

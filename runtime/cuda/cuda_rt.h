@@ -1,0 +1,72 @@
+/* cuda_rt.h: what the generated CUDA forward pass calls in the CUDA runtime
+ * (runtime/cuda/cuda_backend.cu). Plain C, so the generated host code
+ * (forward.c) stays C; kernels.cu (C++) sees the stream too.
+ *
+ * The device arena of a CUDA model is the plan's buffers, then two regions the
+ * CUDA backend adds beyond the plan (laid out by the generated forward.c):
+ *   - the step: token, slot, pos, emit of the step's tokens, `cap` ints each
+ *     (cap = the model's prefill chunk), copied from a pinned host buffer at
+ *     the start of each step (inside the decode graph);
+ *   - the routed experts' scratch (per token and chosen expert). */
+#ifndef DF_CUDA_RT_H
+#define DF_CUDA_RT_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include "backend.h"
+#include "model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Offsets in the arena are rounded up to this. */
+#define DF_CUDA_ALIGN(x) (((size_t)(x) + 255u) / 256u * 256u)
+/* The step region: token[cap], slot[cap], pos[cap], emit[cap]. */
+#define DF_CUDA_STEP_BYTES(cap) ((size_t)4 * (size_t)(cap) * sizeof(int))
+enum { DF_CUDA_STEP_TOKEN = 0, DF_CUDA_STEP_SLOT = 1, DF_CUDA_STEP_POS = 2, DF_CUDA_STEP_EMIT = 3 };
+
+enum df_cuda_phase { DF_CUDA_PREFILL = 0, DF_CUDA_DECODE = 1 };
+
+/* The ops of one phase: enqueue every kernel of the step on the stream. */
+typedef void (*df_cuda_ops_fn)(const unsigned char *w, unsigned char *arena, const struct df_step *step);
+
+/* One step: copy the step's host arrays into the pinned staging buffer, then
+ * on the stream copy them to arena + step_offset and run ops. A decode step
+ * is captured as a CUDA graph at its first call (again whenever n changes)
+ * and replayed afterwards; the copy is the graph's first node. Returns once
+ * the work is enqueued; read_logits waits for it. */
+void df_cuda_step(enum df_cuda_phase phase, const struct df_step *step, int cap, size_t step_offset,
+                  df_cuda_ops_fn ops, const unsigned char *w, unsigned char *arena);
+
+/* Fill the staging layout (token, slot, pos, emit; cap ints each) from a step. */
+static inline void df_cuda_pack_step(const struct df_step *step, int cap, int *staging)
+{
+    memcpy(staging + DF_CUDA_STEP_TOKEN * cap, step->token, sizeof(int) * (size_t)step->n);
+    memcpy(staging + DF_CUDA_STEP_SLOT * cap, step->slot, sizeof(int) * (size_t)step->n);
+    memcpy(staging + DF_CUDA_STEP_POS * cap, step->pos, sizeof(int) * (size_t)step->n);
+    if (step->n_emit > 0)
+        memcpy(staging + DF_CUDA_STEP_EMIT * cap, step->emit, sizeof(int) * (size_t)step->n_emit);
+}
+
+/* Copy bytes from the host to device memory, synchronously (start-up only);
+ * exits with a message on a CUDA error. */
+void df_cuda_upload(void *dst, const void *src, size_t bytes);
+
+/* After a kernel launch: exits with a message if it could not be enqueued. */
+void df_cuda_launched(const char *kernel);
+
+extern const struct df_backend df_cuda_backend;
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifdef __CUDACC__
+#include <cuda_runtime.h>
+/* The one stream every kernel runs on (created when the weights are attached). */
+cudaStream_t df_cuda_stream(void);
+#endif
+
+#endif

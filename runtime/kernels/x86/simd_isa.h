@@ -1,0 +1,683 @@
+/* simd_isa.h: the SIMD matrix kernels, written once over a 16-lane vector
+ * layer and included by simd.h once per instruction set, with
+ *   DF_V(op)   the vector layer's operation (df512_add, df256_add, ...)
+ *   DF_VT      its vector type
+ *   DF_SF(f)   the name of this ISA's copy of f (f_avx512, f_avx2)
+ *   DF_TGT     the target attribute string
+ *   DF_MVR     rows per micro-kernel for one token (matrix-vector)
+ *   DF_OR, DF_OT  rows x tokens per micro-kernel for a few tokens
+ *   DF_PR, DF_PT  rows x tokens per micro-kernel on a converted panel
+ * No include guard, on purpose. The summation order every kernel here
+ * follows is defined in simd.h ("The canonical dot product"). */
+
+#define DF_FN static __attribute__((target(DF_TGT), noinline))
+#define DF_AI static inline __attribute__((target(DF_TGT) DF_ALWAYS_INLINE))
+/* (unused: a file without attention does not call them) */
+#define DF_FNI static __attribute__((target(DF_TGT), noinline, unused))
+
+/* ---- prepared activations -------------------------------------------------------------- */
+
+/* One activation row x[0..K) in the canonical layout of dtype dt, zero
+ * padded to kp: bf16 and f32 take each 32-column span's even columns, then
+ * its odd ones; FP8 multiplies each column by its block's scale times 2^8
+ * (cs: one per 128 columns) in its own column order. */
+DF_AI void DF_SF(prep_row)(enum df_dtype dt, const float *x, int K, int kp, const float *cs, float *xp)
+{
+    if (dt == DF_BF16 || dt == DF_F32) {
+        int c0 = 0;
+        for (; c0 + 32 <= K; c0 += 32)
+            DF_V(prep_bf16)(x + c0, xp + c0);
+        for (; c0 < kp; c0 += 32)
+            for (int j = 0; j < 16; j++) {
+                const int ce = c0 + 2 * j, co = ce + 1;
+                xp[c0 + j] = ce < K ? x[ce] : 0.0f;
+                xp[c0 + 16 + j] = co < K ? x[co] : 0.0f;
+            }
+    } else if (dt == DF_F8E4M3) {
+        /* scaled, then in the vector layer's column order (simd.h) */
+        int c0 = 0;
+        for (; c0 + 64 <= K; c0 += 64)
+            DF_V(prep_fp8)(x + c0, cs[c0 / DF_FP8_BLOCK], xp + c0);
+        for (; c0 < kp; c0 += 64)
+            for (int g = 0; g < 4; g++)
+                for (int j = 0; j < 16; j++) {
+                    const int c = c0 + 32 * (g >> 1) + 8 * (g & 1) + 16 * (j >> 3) + (j & 7);
+                    xp[c0 + 16 * g + j] = c < K ? x[c] * cs[c / DF_FP8_BLOCK] : 0.0f;
+                }
+    }
+}
+
+/* ---- weight chunks: CB bytes of a row -> 16-lane vectors in canonical order ----------- */
+
+/* A chunk: 32 f32 (128 bytes), 32 bf16 or 64 FP8 codes (64 bytes): 2, 2 or 4 vectors. */
+#define DF_CB(dt) ((dt) == DF_F32 ? 128 : 64)
+#define DF_NV(dt) ((dt) == DF_F8E4M3 ? 4 : 2)
+
+DF_AI void DF_SF(chunk)(enum df_dtype dt, const unsigned char *p, DF_VT *v)
+{
+    if (dt == DF_F32)
+        DF_V(f32pair)((const float *)(const void *)p, &v[0], &v[1]);
+    else if (dt == DF_BF16)
+        DF_V(bf16)((const uint16_t *)(const void *)p, &v[0], &v[1]);
+    else
+        DF_V(fp8)((const uint8_t *)p, v);
+}
+
+/* The last, partial chunk of a row: its bytes, then zeros. */
+DF_AI void DF_SF(chunk_tail)(enum df_dtype dt, const unsigned char *p, int bytes, DF_VT *v)
+{
+    unsigned char buf[128] __attribute__((aligned(64)));
+    memcpy(buf, p, (size_t)bytes);
+    memset(buf + bytes, 0, (size_t)(DF_CB(dt) - bytes));
+    DF_SF(chunk)(dt, buf, v);
+}
+
+/* ---- micro-kernels --------------------------------------------------------------------- */
+
+/* y[t * ldy + r] = the canonical sum of acc[r * T + t], eight at a time. */
+DF_AI void DF_SF(store_sums)(const DF_VT *acc, int R, int T, float *y, size_t ldy)
+{
+    const int n = R * T;
+    float s[8];
+    int k = 0;
+DF_UNROLL(4)
+    for (; k + 8 <= n; k += 8) {
+        DF_V(sum8)(acc[k], acc[k + 1], acc[k + 2], acc[k + 3], acc[k + 4], acc[k + 5], acc[k + 6], acc[k + 7], s);
+        for (int i = 0; i < 8; i++)
+            y[(size_t)((k + i) % T) * ldy + (k + i) / T] = s[i];
+    }
+DF_UNROLL(8)
+    for (; k < n; k++)
+        y[(size_t)(k % T) * ldy + k / T] = DF_V(sum)(acc[k]);
+}
+
+/* y[t * ldy + r] = dot(row r, token t) for R rows (row r at w + r * rb bytes)
+ * and T prepared tokens (token t at xp + t * ld), converting the weights in
+ * registers. Every (r, t) has its own accumulator, fed chunk by chunk. */
+DF_AI void DF_SF(mk_otf)(enum df_dtype dt, const unsigned char *w, size_t rb, int ld, const float *xp,
+                         float *y, size_t ldy, size_t pfd, const int R, const int T)
+{
+    const int NV = DF_NV(dt), CB = DF_CB(dt), full = (int)(rb / (size_t)CB), tail = (int)(rb % (size_t)CB);
+    DF_VT acc[DF_MVR * 4];
+DF_UNROLL(32)
+    for (int k = 0; k < R * T; k++)
+        acc[k] = DF_V(zero)();
+    for (int ch = 0; ch <= full; ch++) {
+        if (ch == full && !tail)
+            break;
+        const float *xc = xp + (size_t)ch * 16 * NV;
+DF_UNROLL(8)
+        for (int r = 0; r < R; r++) {
+            DF_VT wv[4];
+            if (pfd) /* decode: the rows pfd bytes on, line by line in address order (a block
+                      * of short rows is one region that R interleaved streams would cover
+                      * in an order neither the hardware prefetcher nor DRAM likes) */
+                for (int l = 0; l < CB; l += 64)
+                    _mm_prefetch((const char *)w + pfd + ((size_t)ch * R + r) * CB + l, _MM_HINT_T1);
+            if (ch < full)
+                DF_SF(chunk)(dt, w + r * rb + (size_t)ch * CB, wv);
+            else
+                DF_SF(chunk_tail)(dt, w + r * rb + (size_t)ch * CB, tail, wv);
+DF_UNROLL(4)
+            for (int v = 0; v < NV; v++)
+DF_UNROLL(8)
+                for (int t = 0; t < T; t++)
+                    acc[r * T + t] = DF_V(fma)(wv[v], DF_V(load)(xc + (size_t)t * ld + 16 * v), acc[r * T + t]);
+        }
+    }
+    DF_SF(store_sums)(acc, R, T, y, ldy);
+}
+
+/* R rows of weights converted to f32 in canonical order: panel[r * ld + c]. */
+DF_AI void DF_SF(to_panel)(enum df_dtype dt, const unsigned char *w, size_t rb, int ld, int R, float *panel)
+{
+    const int NV = DF_NV(dt), CB = DF_CB(dt), full = (int)(rb / (size_t)CB), tail = (int)(rb % (size_t)CB);
+    for (int r = 0; r < R; r++) {
+        float *pr = panel + (size_t)r * ld;
+        DF_VT wv[4];
+        for (int ch = 0; ch < full; ch++) {
+            DF_SF(chunk)(dt, w + r * rb + (size_t)ch * CB, wv);
+            for (int v = 0; v < NV; v++)
+                DF_V(store)(pr + (ch * NV + v) * 16, wv[v]);
+        }
+        if (tail) {
+            DF_SF(chunk_tail)(dt, w + r * rb + (size_t)full * CB, tail, wv);
+            for (int v = 0; v < NV; v++)
+                DF_V(store)(pr + (full * NV + v) * 16, wv[v]);
+        }
+    }
+}
+
+/* The same products from a converted panel: the same FMAs in the same order. */
+DF_AI void DF_SF(mk_panel)(const float *panel, int kp, int ld, const float *xp, float *y, size_t ldy,
+                           const char *pf, int pf_lines, const int R, const int T)
+{
+    DF_VT acc[DF_PR * 6];
+DF_UNROLL(32)
+    for (int k = 0; k < R * T; k++)
+        acc[k] = DF_V(zero)();
+    for (int c = 0, i = 0; c < kp; c += 16, i++) {
+        if (i < pf_lines) /* the next rows' weights, a line per step (a burst would stall) */
+            _mm_prefetch(pf + 64 * (size_t)i, _MM_HINT_T1);
+        DF_VT wv[DF_PR];
+DF_UNROLL(8)
+        for (int r = 0; r < R; r++)
+            wv[r] = DF_V(load)(panel + (size_t)r * ld + c);
+DF_UNROLL(8)
+        for (int t = 0; t < T; t++) {
+            const DF_VT xv = DF_V(load)(xp + (size_t)t * ld + c);
+DF_UNROLL(8)
+            for (int r = 0; r < R; r++)
+                acc[r * T + t] = DF_V(fma)(wv[r], xv, acc[r * T + t]);
+        }
+    }
+    DF_SF(store_sums)(acc, R, T, y, ldy);
+}
+
+/* ---- instantiations: one function per (dtype, R, T) actually used -------------------- */
+
+#define DF_OTF_NAME_(sfx, R, T) otf_##sfx##_##R##x##T
+#define DF_OTF_NAME(sfx, R, T) DF_OTF_NAME_(sfx, R, T)
+#define DF_OTF(dt, sfx, R, T)                                                                         \
+    DF_FN void DF_SF(DF_OTF_NAME(sfx, R, T))(const unsigned char *w, size_t rb, int ld, const float *xp, \
+                                             float *y, size_t ldy, size_t pfd)                       \
+    {                                                                                                 \
+        DF_SF(mk_otf)(dt, w, rb, ld, xp, y, ldy, pfd, R, T);                                          \
+    }
+#define DF_OTF_ALL(dt, sfx)                                                                           \
+    DF_OTF(dt, sfx, DF_MVR, 1)                                                                        \
+    DF_OTF(dt, sfx, 1, 1)                                                                             \
+    DF_OTF(dt, sfx, DF_OR, 1)                                                                         \
+    DF_OTF(dt, sfx, DF_OR, 2)                                                                         \
+    DF_OTF(dt, sfx, DF_OR, 3)                                                                         \
+    DF_OTF(dt, sfx, DF_OR, 4)                                                                         \
+    DF_OTF(dt, sfx, 1, 2)                                                                             \
+    DF_OTF(dt, sfx, 1, 3)                                                                             \
+    DF_OTF(dt, sfx, 1, 4)
+DF_OTF_ALL(DF_F32, f32)
+DF_OTF_ALL(DF_BF16, bf16)
+DF_OTF_ALL(DF_F8E4M3, fp8)
+
+typedef void (*DF_SF(otf_fn))(const unsigned char *, size_t, int, const float *, float *, size_t, size_t);
+
+#define DF_OTF_ROW(sfx)                                                                               \
+    { DF_SF(DF_OTF_NAME(sfx, 1, 1)), DF_SF(DF_OTF_NAME(sfx, 1, 2)), DF_SF(DF_OTF_NAME(sfx, 1, 3)),    \
+      DF_SF(DF_OTF_NAME(sfx, 1, 4)) },                                                                \
+    { DF_SF(DF_OTF_NAME(sfx, DF_OR, 1)), DF_SF(DF_OTF_NAME(sfx, DF_OR, 2)),                           \
+      DF_SF(DF_OTF_NAME(sfx, DF_OR, 3)), DF_SF(DF_OTF_NAME(sfx, DF_OR, 4)) },                         \
+    { DF_SF(DF_OTF_NAME(sfx, DF_MVR, 1)), NULL, NULL, NULL }
+/* [dtype][1 row, DF_OR rows, DF_MVR rows][T - 1] */
+static const DF_SF(otf_fn) DF_SF(otf_table)[3][3][4] = { { DF_OTF_ROW(f32) }, { DF_OTF_ROW(bf16) },
+                                                          { DF_OTF_ROW(fp8) } };
+
+#define DF_PAN_NAME_(R, T) pan_##R##x##T
+#define DF_PAN_NAME(R, T) DF_PAN_NAME_(R, T)
+#define DF_PAN(R, T)                                                                                  \
+    DF_FN void DF_SF(DF_PAN_NAME(R, T))(const float *panel, int kp, int ld, const float *xp, float *y,      \
+                                        size_t ldy, const char *pf, int pf_lines)                     \
+    {                                                                                                 \
+        DF_SF(mk_panel)(panel, kp, ld, xp, y, ldy, pf, pf_lines, R, T);                               \
+    }
+DF_PAN(1, 1) DF_PAN(1, 2) DF_PAN(1, 3) DF_PAN(1, 4) DF_PAN(1, 5) DF_PAN(1, 6)
+DF_PAN(DF_PR, 1) DF_PAN(DF_PR, 2) DF_PAN(DF_PR, 3) DF_PAN(DF_PR, 4) DF_PAN(DF_PR, 5) DF_PAN(DF_PR, 6)
+
+typedef void (*DF_SF(pan_fn))(const float *, int, int, const float *, float *, size_t, const char *, int);
+/* [1 row, DF_PR rows][T - 1] */
+static const DF_SF(pan_fn) DF_SF(pan_table)[2][6] = {
+    { DF_SF(DF_PAN_NAME(1, 1)), DF_SF(DF_PAN_NAME(1, 2)), DF_SF(DF_PAN_NAME(1, 3)), DF_SF(DF_PAN_NAME(1, 4)),
+      DF_SF(DF_PAN_NAME(1, 5)), DF_SF(DF_PAN_NAME(1, 6)) },
+    { DF_SF(DF_PAN_NAME(DF_PR, 1)), DF_SF(DF_PAN_NAME(DF_PR, 2)), DF_SF(DF_PAN_NAME(DF_PR, 3)),
+      DF_SF(DF_PAN_NAME(DF_PR, 4)), DF_SF(DF_PAN_NAME(DF_PR, 5)), DF_SF(DF_PAN_NAME(DF_PR, 6)) },
+};
+
+DF_FN void DF_SF(panel_f32)(const unsigned char *w, size_t rb, int ld, int R, float *panel)
+{
+    DF_SF(to_panel)(DF_F32, w, rb, ld, R, panel);
+}
+DF_FN void DF_SF(panel_bf16)(const unsigned char *w, size_t rb, int ld, int R, float *panel)
+{
+    DF_SF(to_panel)(DF_BF16, w, rb, ld, R, panel);
+}
+DF_FN void DF_SF(panel_fp8)(const unsigned char *w, size_t rb, int ld, int R, float *panel)
+{
+    DF_SF(to_panel)(DF_F8E4M3, w, rb, ld, R, panel);
+}
+static void (*const DF_SF(panel_table)[3])(const unsigned char *, size_t, int, int, float *) = {
+    DF_SF(panel_f32), DF_SF(panel_bf16), DF_SF(panel_fp8),
+};
+
+/* ---- a range of output rows for n tokens ---------------------------------------------- */
+
+/* Rows [a, b) of m (one FP8 row block at most) times the nt prepared tokens
+ * in xp: y[t * ldy + r - a]. */
+static inline __attribute__((target(DF_TGT))) void DF_SF(rows)(const struct df_mat *m, int a, int b,
+                                                                const float *xp, int kp, int ld, int nt,
+                                                                float *y, size_t ldy, bool panel)
+{
+    const int dt = m->dtype, di = dt == DF_F32 ? 0 : dt == DF_BF16 ? 1 : 2;
+    const size_t rb = (size_t)m->cols * (dt == DF_F32 ? 4 : dt == DF_BF16 ? 2 : 1);
+    const unsigned char *w = (const unsigned char *)m->w;
+    if (panel) {
+        float *pan = df_panel_buf;
+        for (int r = a; r < b;) {
+            const int R = b - r >= DF_PR ? DF_PR : 1;
+            DF_SF(panel_table)[di](w + (size_t)r * rb, rb, ld, R, pan);
+            /* meanwhile the next rows' weights come into L2, spread over the calls */
+            const int calls = (nt + DF_PT - 1) / DF_PT, nr = b - r - R < DF_PR ? b - r - R : DF_PR;
+            const int lines = nr > 0 ? (int)(((size_t)nr * rb + 63) / 64) : 0, per = (lines + calls - 1) / calls;
+            const char *next = (const char *)(w + (size_t)(r + R) * rb);
+            for (int t = 0, k = 0; t < nt; t += DF_PT, k++) {
+                const int T = nt - t < DF_PT ? nt - t : DF_PT;
+                const int from = k * per < lines ? k * per : lines, n_pf = lines - from < per ? lines - from : per;
+                DF_SF(pan_table)[R == 1 ? 0 : 1][T - 1](pan, kp, ld, xp + (size_t)t * ld, y + (size_t)t * ldy + (r - a), ldy,
+                                                        next + 64 * (size_t)from, n_pf);
+            }
+            r += R;
+        }
+        return;
+    }
+    /* the register kernels prefetch DF_PF_AHEAD bytes of rows ahead (rows are
+     * contiguous; past the matrix's end that is the next tensor, which the
+     * schedule often reads next: an expert's up after its gate) */
+    const int ahead = (int)((DF_PF_AHEAD + rb - 1) / rb);
+#define DF_PFD(r, R) ((size_t)(ahead > (R) ? ahead : (R)) * rb)
+    if (nt == 1) {
+        int r = a;
+        for (; r + DF_MVR <= b; r += DF_MVR)
+            DF_SF(otf_table)[di][2][0](w + (size_t)r * rb, rb, ld, xp, y + (r - a), ldy, DF_PFD(r, DF_MVR));
+        for (; r + DF_OR <= b; r += DF_OR)
+            DF_SF(otf_table)[di][1][0](w + (size_t)r * rb, rb, ld, xp, y + (r - a), ldy, DF_PFD(r, DF_OR));
+        for (; r < b; r++)
+            DF_SF(otf_table)[di][0][0](w + (size_t)r * rb, rb, ld, xp, y + (r - a), ldy, DF_PFD(r, 1));
+        return;
+    }
+    for (int r = a; r < b;) {
+        const int R = b - r >= DF_OR ? DF_OR : 1;
+        for (int t = 0; t < nt; t += DF_OT) {
+            const int T = nt - t < DF_OT ? nt - t : DF_OT;
+            DF_SF(otf_table)[di][R == 1 ? 0 : 1][T - 1](w + (size_t)r * rb, rb, ld, xp + (size_t)t * ld,
+                                                        y + (size_t)t * ldy + (r - a), ldy, t ? 0 : DF_PFD(r, R));
+        }
+        r += R;
+    }
+#undef DF_PFD
+}
+
+/* y[t * ldy + r - r0] = dot(W row r, x row xrow[t]) (xrow NULL: row t) for
+ * rows [r0, r1) and n tokens. Returns -1 (nothing done) when a row is too long
+ * for the prepared-activation buffer. */
+static __attribute__((target(DF_TGT))) int DF_SF(gemm)(const struct df_mat *m, const float *x, size_t ldx,
+                                                      const int *xrow, int n, float *y, size_t ldy, int r0,
+                                                      int r1)
+{
+    const enum df_dtype dt = m->dtype;
+    const int K = m->cols, per_chunk = dt == DF_F8E4M3 ? 64 : 32;
+    const int kp = (K + per_chunk - 1) / per_chunk * per_chunk;
+    /* rows of the buffers 64 bytes apart from a multiple of 4 KB, so that the
+     * rows a micro-kernel streams do not all fall in the same L1 sets */
+    const int ld = kp % 256 ? kp : kp + 16;
+    if (ld > DF_XBUF_FLOATS)
+        return -1;
+    const int tg = DF_XBUF_FLOATS / ld;
+    const bool panel = n >= DF_PANEL_MIN_TOKENS && (size_t)DF_PR * ld <= DF_PANEL_FLOATS;
+    const int nb = (K + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK;
+    float cs[DF_XBUF_FLOATS / DF_FP8_BLOCK];
+    for (int t0 = 0; t0 < n; t0 += tg) {
+        const int nt = n - t0 < tg ? n - t0 : tg;
+        for (int a = r0; a < r1;) {
+            const int b = dt == DF_F8E4M3 && (a / DF_FP8_BLOCK + 1) * DF_FP8_BLOCK < r1
+                              ? (a / DF_FP8_BLOCK + 1) * DF_FP8_BLOCK : r1;
+            if (dt == DF_F8E4M3) {
+                const float *srow = m->scale + (size_t)(a / DF_FP8_BLOCK) * nb;
+                for (int i = 0; i < nb; i++)
+                    cs[i] = srow[i] * 256.0f;
+            }
+            if (dt == DF_F8E4M3 || a == r0)
+                for (int t = 0; t < nt; t++) {
+                    const int row = xrow ? xrow[t0 + t] : t0 + t;
+                    DF_SF(prep_row)(dt, x + (size_t)row * ldx, K, kp, cs, df_xbuf + (size_t)t * ld);
+                }
+            DF_SF(rows)(m, a, b, df_xbuf, kp, ld, nt, y + (size_t)t0 * ldy + (a - r0), ldy, panel);
+            a = b;
+        }
+    }
+    return 0;
+}
+
+
+/* ---- MLA attention (see simd_mla.h) ----------------------------------------------------- */
+
+/* 64 columns c0.. of kv_b row r in column order, as f32 (FP8: code * 2^-8);
+ * columns past the row's end read as zero. */
+DF_AI void DF_SF(nat64)(const struct df_mat *m, int r, int c0, DF_VT v[4])
+{
+    const int es = m->dtype == DF_F32 ? 4 : m->dtype == DF_BF16 ? 2 : 1, left = m->cols - c0;
+    const unsigned char *p = (const unsigned char *)m->w + ((size_t)r * m->cols + c0) * es;
+    unsigned char buf[256] __attribute__((aligned(64)));
+    if (left < 64) {
+        memcpy(buf, p, (size_t)left * es);
+        memset(buf + left * es, 0, (size_t)(64 - left) * es);
+        p = buf;
+    }
+    if (m->dtype == DF_F32)
+        DF_V(nat64_f32)(p, v);
+    else if (m->dtype == DF_BF16)
+        DF_V(nat64_bf16)(p, v);
+    else
+        DF_V(nat64_fp8)(p, v);
+}
+
+/* q_lat of T tokens (T = 6 or 1) for one 64-column block: each column sums
+ * d = 0 .. nope-1 in order, fma(w, q_d, acc) (FP8: q_d times the block's
+ * scale * 2^8, rounded, as in the dot products). */
+DF_AI void DF_SF(qlat_block)(const struct df_mla_shape *s, const struct df_mat *kv_b, int h, const float *q,
+                             int t0, int c0, float *q_lat, const float *panel, const int T)
+{
+    const int L = s->kv_lora, qk = s->nope + s->rope_dim, row0 = h * (s->nope + s->v_head);
+    const int nb = (L + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK;
+    DF_VT acc[6][4];
+DF_UNROLL(6)
+    for (int t = 0; t < T; t++)
+DF_UNROLL(4)
+        for (int v = 0; v < 4; v++)
+            acc[t][v] = DF_V(zero)();
+    for (int d = 0; d < s->nope; d++) {
+        const int r = row0 + d;
+        DF_VT w[4];
+        if (panel) /* the same values, converted once for all the step's tokens */
+            for (int v = 0; v < 4; v++)
+                w[v] = DF_V(load)(panel + (size_t)d * ((s->kv_lora + 63) / 64 * 64) + c0 + 16 * v);
+        else
+            DF_SF(nat64)(kv_b, r, c0, w);
+        const float f = kv_b->dtype == DF_F8E4M3 ? kv_b->scale[(size_t)(r / DF_FP8_BLOCK) * nb + c0 / DF_FP8_BLOCK] * 256.0f : 1.0f;
+DF_UNROLL(6)
+        for (int t = 0; t < T; t++) {
+            const float qd = q[((size_t)(t0 + t) * s->heads + h) * qk + d];
+            const DF_VT qv = DF_V(set1)(kv_b->dtype == DF_F8E4M3 ? qd * f : qd);
+DF_UNROLL(4)
+            for (int v = 0; v < 4; v++)
+                acc[t][v] = DF_V(fma)(w[v], qv, acc[t][v]);
+        }
+    }
+DF_UNROLL(6)
+    for (int t = 0; t < T; t++) {
+        float *o = q_lat + ((size_t)(t0 + t) * s->heads + h) * L + c0;
+DF_UNROLL(4)
+        for (int v = 0; v < 4; v++) {
+            const int left = L - c0 - 16 * v;
+            if (left >= 16)
+                DF_V(store)(o + 16 * v, acc[t][v]);
+            else if (left > 0)
+                DF_V(store_first)(o + 16 * v, acc[t][v], left);
+        }
+    }
+}
+
+/* The same sums for one token and 256 columns at once (16 accumulators). */
+DF_AI void DF_SF(qlat_wide)(const struct df_mla_shape *s, const struct df_mat *kv_b, int h, const float *q, int t,
+                            int c0, float *q_lat)
+{
+    const int L = s->kv_lora, qk = s->nope + s->rope_dim, row0 = h * (s->nope + s->v_head);
+    const int nb = (L + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK;
+    DF_VT acc[16];
+DF_UNROLL(16)
+    for (int v = 0; v < 16; v++)
+        acc[v] = DF_V(zero)();
+    for (int d = 0; d < s->nope; d++) {
+        const int r = row0 + d;
+        const float qd = q[((size_t)t * s->heads + h) * qk + d];
+DF_UNROLL(4)
+        for (int k = 0; k < 4; k++) {
+            const int c = c0 + 64 * k;
+            if (c >= L)
+                break;
+            DF_VT w[4];
+            DF_SF(nat64)(kv_b, r, c, w);
+            const float f = kv_b->dtype == DF_F8E4M3 ? kv_b->scale[(size_t)(r / DF_FP8_BLOCK) * nb + c / DF_FP8_BLOCK] * 256.0f : 1.0f;
+            const DF_VT qv = DF_V(set1)(kv_b->dtype == DF_F8E4M3 ? qd * f : qd);
+DF_UNROLL(4)
+            for (int v = 0; v < 4; v++)
+                acc[4 * k + v] = DF_V(fma)(w[v], qv, acc[4 * k + v]);
+        }
+    }
+    float *o = q_lat + ((size_t)t * s->heads + h) * L;
+DF_UNROLL(16)
+    for (int v = 0; v < 16; v++) {
+        const int left = L - c0 - 16 * v;
+        if (left >= 16)
+            DF_V(store)(o + c0 + 16 * v, acc[v]);
+        else if (left > 0)
+            DF_V(store_first)(o + c0 + 16 * v, acc[v], left);
+    }
+}
+
+/* q_lat[t][h] = W_uk(h)^T q_nope[t][h] for every token of the step. */
+DF_FNI void DF_SF(mla_qlat)(const struct df_mla_shape *s, const struct df_mat *kv_b, int h, const float *q, int n,
+                           float *q_lat)
+{
+    /* many tokens: W_uk(h) converted once (column order, rows padded to 64) */
+    const int lp = (s->kv_lora + 63) / 64 * 64, row0 = h * (s->nope + s->v_head);
+    const float *panel = NULL;
+    if (n >= DF_PANEL_MIN_TOKENS && (size_t)s->nope * lp <= DF_PANEL_FLOATS) {
+        for (int d = 0; d < s->nope; d++)
+            for (int c0 = 0; c0 < s->kv_lora; c0 += 64) {
+                DF_VT w[4];
+                DF_SF(nat64)(kv_b, row0 + d, c0, w);
+                for (int v = 0; v < 4; v++)
+                    DF_V(store)(df_panel_buf + (size_t)d * lp + c0 + 16 * v, w[v]);
+            }
+        panel = df_panel_buf;
+    }
+    if (!panel) { /* a few tokens: each W_uk row read once per token, in address order */
+        for (int t = 0; t < n; t++)
+            for (int c0 = 0; c0 < s->kv_lora; c0 += 256)
+                DF_SF(qlat_wide)(s, kv_b, h, q, t, c0, q_lat);
+        return;
+    }
+    for (int c0 = 0; c0 < s->kv_lora; c0 += 64) {
+        int t = 0;
+        for (; t + 6 <= n; t += 6)
+            DF_SF(qlat_block)(s, kv_b, h, q, t, c0, q_lat, panel, 6);
+        for (; t < n; t++)
+            DF_SF(qlat_block)(s, kv_b, h, q, t, c0, q_lat, panel, 1);
+    }
+}
+
+/* dot(a, b[i]) and dot(a2, b[i]) over n floats for 8 rows b[i] at once (each
+ * row loaded once for both): 16-lane accumulators, then the canonical tree. */
+DF_AI void DF_SF(dot8x2)(const float *a, const float *a2, const float *const b[8], int n, float out[8], float out2[8])
+{
+    DF_VT acc[8], acc2[8];
+DF_UNROLL(8)
+    for (int i = 0; i < 8; i++)
+        acc[i] = acc2[i] = DF_V(zero)();
+    int c = 0;
+    for (; c + 16 <= n; c += 16) {
+        const DF_VT av = DF_V(load)(a + c), av2 = DF_V(load)(a2 + c);
+DF_UNROLL(8)
+        for (int i = 0; i < 8; i++) {
+            const DF_VT bv = DF_V(load)(b[i] + c);
+            acc[i] = DF_V(fma)(av, bv, acc[i]);
+            acc2[i] = DF_V(fma)(av2, bv, acc2[i]);
+        }
+    }
+    if (c < n) {
+        const DF_VT av = DF_V(load_first)(a + c, n - c), av2 = DF_V(load_first)(a2 + c, n - c);
+DF_UNROLL(8)
+        for (int i = 0; i < 8; i++) {
+            const DF_VT bv = DF_V(load_first)(b[i] + c, n - c);
+            acc[i] = DF_V(fma)(av, bv, acc[i]);
+            acc2[i] = DF_V(fma)(av2, bv, acc2[i]);
+        }
+    }
+    DF_V(sum8)(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7], out);
+    DF_V(sum8)(acc2[0], acc2[1], acc2[2], acc2[3], acc2[4], acc2[5], acc2[6], acc2[7], out2);
+}
+
+/* o[c] = o[c] * corr + sum_i e[i] c[i][c] for two heads' o at once (each cache
+ * row loaded once for both), positions in order. */
+DF_AI void DF_SF(o_update2)(float *o, float *o2, float corr, float corr2, const float *e, const float *e2,
+                            const float *const c[16], int np, int L)
+{
+    const DF_VT cv = DF_V(set1)(corr), cv2 = DF_V(set1)(corr2);
+    int col = 0;
+    for (; col + 128 <= L; col += 128) {
+        DF_VT ov[8], ov2[8];
+DF_UNROLL(8)
+        for (int v = 0; v < 8; v++) {
+            ov[v] = DF_V(mul)(DF_V(load)(o + col + 16 * v), cv);
+            ov2[v] = DF_V(mul)(DF_V(load)(o2 + col + 16 * v), cv2);
+        }
+        for (int i = 0; i < np; i++) {
+            const DF_VT ei = DF_V(set1)(e[i]), ei2 = DF_V(set1)(e2[i]);
+DF_UNROLL(8)
+            for (int v = 0; v < 8; v++) {
+                const DF_VT x = DF_V(load)(c[i] + col + 16 * v);
+                ov[v] = DF_V(fma)(ei, x, ov[v]);
+                ov2[v] = DF_V(fma)(ei2, x, ov2[v]);
+            }
+        }
+DF_UNROLL(8)
+        for (int v = 0; v < 8; v++) {
+            DF_V(store)(o + col + 16 * v, ov[v]);
+            DF_V(store)(o2 + col + 16 * v, ov2[v]);
+        }
+    }
+    for (; col < L; col += 16) {
+        const int left = L - col < 16 ? L - col : 16;
+        DF_VT ov = left == 16 ? DF_V(load)(o + col) : DF_V(load_first)(o + col, left);
+        DF_VT ov2 = left == 16 ? DF_V(load)(o2 + col) : DF_V(load_first)(o2 + col, left);
+        ov = DF_V(mul)(ov, cv);
+        ov2 = DF_V(mul)(ov2, cv2);
+        for (int i = 0; i < np; i++) {
+            const DF_VT x = left == 16 ? DF_V(load)(c[i] + col) : DF_V(load_first)(c[i] + col, left);
+            ov = DF_V(fma)(DF_V(set1)(e[i]), x, ov);
+            ov2 = DF_V(fma)(DF_V(set1)(e2[i]), x, ov2);
+        }
+        if (left == 16) {
+            DF_V(store)(o + col, ov);
+            DF_V(store)(o2 + col, ov2);
+        } else {
+            DF_V(store_first)(o + col, ov, left);
+            DF_V(store_first)(o2 + col, ov2, left);
+        }
+    }
+}
+
+/* Token t, heads [h0, h1): attention over positions 0..pos of its slot in
+ * blocks of 16 positions, each block's cache rows read once for all these
+ * heads (two heads at a time from L1). Per head, online softmax: score =
+ * (q_lat . c_kv + q_pe . k_pe) * scale (each dot: 16-lane accumulators and
+ * the canonical tree); m = running max; block weights e = exp(score - m);
+ * the running sum and latent output are rescaled by exp(m_old - m), then
+ * o += sum_p e_p c_kv[p] in position order; at the end o_lat = o / sum.
+ * Everything is a function of the token and head alone. */
+DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const float *cache, const struct df_step *step,
+                           int t, int h0, int h1, const float *q_lat, float *o_lat)
+{
+    const int L = s->kv_lora, R = s->rope_dim, row = L + R, H = s->heads, qk = s->nope + R, G = h1 - h0;
+    const float *kv = cache + (size_t)step->slot[t] * s->max_context * row;
+    const int len = step->pos[t] + 1;
+    float m[DF_MLA_GROUP], l[DF_MLA_GROUP], corr[DF_MLA_GROUP];
+    float ev[DF_MLA_GROUP][16] __attribute__((aligned(64)));
+    for (int g = 0; g < G; g++) {
+        m[g] = -INFINITY;
+        l[g] = 0.0f;
+        memset(o_lat + ((size_t)t * H + h0 + g) * L, 0, sizeof(float) * (size_t)L);
+    }
+    for (int p0 = 0; p0 < len; p0 += 16) {
+        const int np = len - p0 < 16 ? len - p0 : 16;
+        const float *c[16], *kpe[16];
+        for (int i = 0; i < 16; i++) { /* rows past the last valid one repeat it; their weight is 0 */
+            c[i] = kv + (size_t)(p0 + (i < np ? i : np - 1)) * row;
+            kpe[i] = c[i] + L;
+        }
+        /* scores, two heads at a time (an odd last head pairs with itself) */
+        float a[DF_MLA_GROUP][16], b[DF_MLA_GROUP][16];
+        for (int g = 0; g < G; g += 2) {
+            const int g2 = g + 1 < G ? g + 1 : g;
+            const float *ql = q_lat + ((size_t)t * H + h0 + g) * L, *ql2 = q_lat + ((size_t)t * H + h0 + g2) * L;
+            const float *qpe = q + ((size_t)t * H + h0 + g) * qk + s->nope, *qpe2 = q + ((size_t)t * H + h0 + g2) * qk + s->nope;
+            for (int half = 0; half < (np > 8 ? 2 : 1); half++) {
+                DF_SF(dot8x2)(ql, ql2, c + 8 * half, L, a[g] + 8 * half, a[g2] + 8 * half);
+                DF_SF(dot8x2)(qpe, qpe2, kpe + 8 * half, R, b[g] + 8 * half, b[g2] + 8 * half);
+            }
+        }
+        /* online softmax, per head */
+        for (int g = 0; g < G; g++) {
+            float sc[16] __attribute__((aligned(64))), mb = m[g];
+            for (int i = 0; i < np; i++) {
+                sc[i] = (a[g][i] + b[g][i]) * s->softmax_scale;
+                mb = sc[i] > mb ? sc[i] : mb;
+            }
+            for (int i = np; i < 16; i++)
+                sc[i] = mb;
+            corr[g] = expf(m[g] - mb);
+            m[g] = mb;
+            const DF_VT e = DF_V(first)(DF_V(exp)(DF_V(sub)(DF_V(load)(sc), DF_V(set1)(mb))), np);
+            DF_V(store)(ev[g], e);
+            l[g] = l[g] * corr[g] + DF_V(sum)(e);
+        }
+        /* latent outputs, two heads at a time */
+        for (int g = 0; g < G; g += 2) {
+            float *o = o_lat + ((size_t)t * H + h0 + g) * L;
+            if (g + 1 < G)
+                DF_SF(o_update2)(o, o + L, corr[g], corr[g + 1], ev[g], ev[g + 1], c, np, L);
+            else /* an odd last head as both: the same values computed twice, stored twice */
+                DF_SF(o_update2)(o, o, corr[g], corr[g], ev[g], ev[g], c, np, L);
+        }
+    }
+    for (int g = 0; g < G; g++) {
+        float *o = o_lat + ((size_t)t * H + h0 + g) * L;
+        const DF_VT lv = DF_V(set1)(l[g]);
+        int col = 0;
+        for (; col + 16 <= L; col += 16)
+            DF_V(store)(o + col, DF_V(div)(DF_V(load)(o + col), lv));
+        for (; col < L; col++)
+            o[col] = o[col] / l[g];
+    }
+}
+
+/* ---- elementwise ------------------------------------------------------------------------- */
+
+/* g[i] = silu(g[i]) * u[i] */
+DF_FNI void DF_SF(silu_mul)(float *g, const float *u, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        DF_V(store)(g + i, DF_V(mul)(DF_V(silu)(DF_V(load)(g + i)), DF_V(load)(u + i)));
+    if (i < n) {
+        const int k = (int)(n - i);
+        DF_V(store_first)(g + i, DF_V(mul)(DF_V(silu)(DF_V(load_first)(g + i, k)), DF_V(load_first)(u + i, k)), k);
+    }
+}
+
+/* out = sum over k in order of w[k] * y[k], dim floats each */
+DF_FNI void DF_SF(combine)(float *out, const float *const *y, const float *w, int topk, int dim)
+{
+    int c = 0;
+    for (; c + 16 <= dim; c += 16) {
+        DF_VT acc = DF_V(zero)();
+        for (int k = 0; k < topk; k++)
+            acc = DF_V(fma)(DF_V(set1)(w[k]), DF_V(load)(y[k] + c), acc);
+        DF_V(store)(out + c, acc);
+    }
+    if (c < dim) {
+        DF_VT acc = DF_V(zero)();
+        for (int k = 0; k < topk; k++)
+            acc = DF_V(fma)(DF_V(set1)(w[k]), DF_V(load_first)(y[k] + c, dim - c), acc);
+        DF_V(store_first)(out + c, acc, dim - c);
+    }
+}
+
+#undef DF_FN
+#undef DF_FNI
+#undef DF_AI
+#undef DF_OTF
+#undef DF_OTF_ALL
+#undef DF_OTF_ROW
+#undef DF_OTF_NAME
+#undef DF_OTF_NAME_
+#undef DF_PAN
+#undef DF_PAN_NAME
+#undef DF_PAN_NAME_

@@ -1,0 +1,127 @@
+-- templates/cuda/ops.lua: how each schedule op becomes CUDA for the cuda backend.
+--
+-- As for the CPU (templates/cpu/ops.lua): for every op kind, `name` gives the
+-- kernel instance (one per distinct shape, sizes in the name), `params` and
+-- `body` its definition in kernels.cu (a host function launching the generic
+-- kernel of runtime/cuda/kernels.cuh with the shape as template arguments),
+-- and `args` the arguments at the call site in forward.c. Pointers are device
+-- pointers: `c.weight` gives `w + OFFSET` into the uploaded weights, `c.buf` an
+-- arena buffer; the step's token/slot/pos/emit are the arena's STEP_* arrays
+-- (forward.c), the row counts the host's step->n / step->n_emit.
+local DT = { f32 = "DF_F32", bf16 = "DF_BF16", f8e4m3 = "DF_F8E4M3" }
+local SHORT = { f32 = "f32", bf16 = "bf16", f8e4m3 = "fp8" }
+local fmt = string.format
+
+-- A weight matrix parameter, plus its block scales for FP8.
+local function mat_params(dtype, name)
+  if dtype == "f8e4m3" then return fmt("const unsigned char *%s, const unsigned char *%s_scale", name, name) end
+  return fmt("const unsigned char *%s", name)
+end
+local function scale_arg(dtype, name) return dtype == "f8e4m3" and name .. "_scale" or "NULL" end
+local function mat_args(c, dtype, wname)
+  if dtype == "f8e4m3" then return c.weight(wname) .. ", " .. c.weight(wname .. ".scale") end
+  return c.weight(wname)
+end
+
+return {
+  linear = {
+    name = function(o) return fmt("linear_%s_%dx%d", SHORT[o.dtype], o.din, o.dout) end,
+    params = function(o) return mat_params(o.dtype, "w") .. ", const float *x, int n, float *y" end,
+    body = function(o)
+      return fmt("dfc::linear<%s, %d, %d>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, scale_arg(o.dtype, "w"))
+    end,
+    args = function(o, c) return fmt("%s, %s, %s, %s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y)) end,
+  },
+  rmsnorm = {
+    name = function(o) return fmt("rmsnorm_%d", o.dim) end,
+    params = function() return "const float *x, const unsigned char *w, int n, float *out" end,
+    body = function(o) return fmt("dfc::rmsnorm<%d>(x, w, n, RMS_EPS, out);", o.dim) end,
+    args = function(o, c) return fmt("%s, %s, %s, %s", c.buf(o.x), c.weight(o.w), c.rows(o), c.buf(o.out)) end,
+  },
+  embed = {
+    name = function(o) return fmt("embed_%s_%dx%d", SHORT[o.dtype], o.vocab, o.dim) end,
+    params = function(o) return mat_params(o.dtype, "w") .. ", const int *tokens, int n, float *out" end,
+    body = function(o)
+      return fmt("dfc::embed<%s, %d, %d>(w, %s, tokens, n, out);", DT[o.dtype], o.vocab, o.dim, scale_arg(o.dtype, "w"))
+    end,
+    args = function(o, c) return fmt("%s, STEP_TOKEN, %s, %s", mat_args(c, o.dtype, o.w), c.rows(o), c.buf(o.out)) end,
+  },
+  residual_add = {
+    name = function(o) return fmt("residual_add_%d", o.dim) end,
+    params = function() return "float *x, const float *y, int n" end,
+    body = function(o) return fmt("dfc::residual_add<%d>(x, y, n);", o.dim) end,
+    args = function(o, c) return fmt("%s, %s, %s", c.buf(o.x), c.buf(o.y), c.rows(o)) end,
+  },
+  silu_mul = {
+    name = function(o) return fmt("silu_mul_%d", o.dim) end,
+    params = function() return "float *g, const float *u, int n" end,
+    body = function(o) return fmt("dfc::silu_mul<%d>(g, u, n);", o.dim) end,
+    args = function(o, c) return fmt("%s, %s, %s", c.buf(o.g), c.buf(o.u), c.rows(o)) end,
+  },
+  gather_rows = {
+    name = function(o) return fmt("gather_rows_%d", o.dim) end,
+    params = function() return "const float *x, const int *rows, int n, float *out" end,
+    body = function(o) return fmt("dfc::gather_rows<%d>(x, rows, n, out);", o.dim) end,
+    args = function(o, c) return fmt("%s, STEP_EMIT, %s, %s", c.buf(o.x), c.rows(o), c.buf(o.out)) end,
+  },
+  rope_heads = {
+    name = function(o) return fmt("rope_heads_h%d_%dp%d", o.heads, o.nope, o.rope_dim) end,
+    params = function() return "float *q, const float *rope, const int *pos, int n" end,
+    body = function(o) return fmt("dfc::rope_heads<%d, %d, %d>(q, rope, pos, n);", o.heads, o.nope, o.rope_dim) end,
+    args = function(o, c) return fmt("%s, rope, STEP_POS, %s", c.buf(o.x), c.rows(o)) end,
+  },
+  mla_cache_write = {
+    name = function(o) return fmt("mla_cache_write_%dp%d", o.kv_lora, o.rope_dim) end,
+    params = function()
+      return "const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache"
+    end,
+    body = function(o)
+      return fmt("dfc::mla_cache_write<%d, %d, %d>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);",
+        o.kv_lora, o.rope_dim, o.max_context)
+    end,
+    args = function(o, c)
+      return fmt("%s, %s, rope, STEP_SLOT, STEP_POS, %s, %s", c.buf(o.kv_a), c.weight(o.norm), c.rows(o), c.buf(o.cache))
+    end,
+  },
+  mla_attend = {
+    name = function(o) return fmt("mla_attend_%s_h%d_%dp%d_v%d", SHORT[o.dtype], o.heads, o.kv_lora, o.rope_dim, o.v_head) end,
+    params = function(o)
+      return mat_params(o.dtype, "kv_b") ..
+        ", const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out"
+    end,
+    body = function(o)
+      return fmt("(void)ws; /* the CPU's serial scratch: each (token, head) block keeps its own in shared memory */\n" ..
+        "    dfc::mla_attend<%s, %d, %d, %d, %d, %d, %d>(kv_b, %s, q, cache, slot, pos, n, SOFTMAX_SCALE, out);",
+        DT[o.dtype], o.heads, o.nope, o.rope_dim, o.v_head, o.kv_lora, o.max_context, scale_arg(o.dtype, "kv_b"))
+    end,
+    args = function(o, c)
+      return fmt("%s, %s, %s, STEP_SLOT, STEP_POS, %s, %s, %s", mat_args(c, o.dtype, o.w), c.buf(o.q), c.buf(o.cache),
+        c.rows(o), c.buf(o.ws), c.buf(o.out))
+    end,
+  },
+  moe_route = {
+    name = function(o) return fmt("moe_route_e%d_k%d", o.experts, o.topk) end,
+    params = function() return "const float *logits, const unsigned char *bias, int n, int *ids, float *weights" end,
+    body = function(o)
+      return fmt("dfc::moe_route<%d, %d, %d>(ROUTE, logits, bias, n, ids, weights);", o.experts, o.topk, o.n_group)
+    end,
+    args = function(o, c)
+      return fmt("%s, %s, %s, %s, %s", c.buf(o.logits), o.bias and c.weight(o.bias) or "NULL", c.rows(o), c.buf(o.ids), c.buf(o.weights))
+    end,
+  },
+  moe_experts = {
+    name = function(o) return fmt("moe_experts_%s_%dx%d_k%d", SHORT[o.dtype], o.dim, o.inter, o.topk) end,
+    params = function()
+      return "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out"
+    end,
+    body = function(o)
+      return fmt("(void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */\n" ..
+        "    dfc::moe_experts<%s, %d, %d, %d, %d>(w, table, x, ids, weights, n, scratch, out);",
+        DT[o.dtype], o.dim, o.inter, o.experts, o.topk)
+    end,
+    args = function(o, c)
+      return fmt("w, %s, %s, %s, %s, %s, %s, MOE_WS, %s", c.expert_table(o), c.buf(o.x), c.buf(o.ids), c.buf(o.weights),
+        c.rows(o), c.buf(o.ws), c.buf(o.out))
+    end,
+  },
+}

@@ -1,0 +1,415 @@
+/* test_hd.cu: host-side tests of the CUDA kernels' __host__ __device__
+ * pieces (runtime/cuda/kernels.cuh, cuda_rt.h), run on the CPU in CI, where
+ * there is no GPU. Compiled by nvcc, so the DF_HD functions are the very
+ * ones the device code compiles (their host side).
+ *
+ * What the device adds to these pieces is only the warp's xor butterfly
+ * (__shfl_xor_sync), which butterfly() below reproduces lane for lane, and
+ * vector loads, which the host replaces by memcpy of the same bytes.
+ *
+ * Tolerances: as tests/unit/test_kernels.c, a float32 sum of K terms is within
+ * K u sum|terms| of the exact value (u = 2^-24); bounds are that times 2.
+ * Prints "ok NAME" / "FAIL NAME: detail" per case, then "N passed, M failed". */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vector>
+
+#include "cuda_rt.h"
+#include "kernels.cuh"
+
+using namespace dfc;
+
+static int n_passed, n_failed, case_fails;
+static const char *case_name;
+static char case_detail[400];
+
+static void case_begin(const char *name)
+{
+    case_name = name;
+    case_fails = 0;
+    case_detail[0] = '\0';
+}
+
+__attribute__((format(printf, 1, 2))) static void failf(const char *fmt, ...)
+{
+    if (case_fails++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(case_detail, sizeof case_detail, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static void case_end(void)
+{
+    if (case_fails == 0) {
+        printf("ok %s\n", case_name);
+        n_passed++;
+    } else {
+        printf("FAIL %s: %s%s\n", case_name, case_detail, case_fails > 1 ? " (and more)" : "");
+        n_failed++;
+    }
+}
+
+#define CHECK(cond, ...) do { if (!(cond)) failf(__VA_ARGS__); } while (0)
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd64(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return rng * 0x2545f4914f6cdd1dull;
+}
+static double rnd_unit(void) { return (double)(rnd64() >> 11) * 0x1p-53; }
+static float rnd_sym(double a) { return (float)((2.0 * rnd_unit() - 1.0) * a); }
+
+/* The xor butterfly of warp_sum, lane by lane: returns lane 0's value and
+ * checks that all 32 lanes end with the same bits. */
+static float butterfly(const float *lanes, bool *same)
+{
+    float a[WARP], b[WARP];
+    memcpy(a, lanes, sizeof a);
+    for (int m = WARP / 2; m > 0; m /= 2) {
+        for (int l = 0; l < WARP; l++)
+            b[l] = a[l] + a[l ^ m];
+        memcpy(a, b, sizeof a);
+    }
+    *same = true;
+    for (int l = 1; l < WARP; l++)
+        if (memcmp(&a[l], &a[0], sizeof(float)) != 0)
+            *same = false;
+    return a[0];
+}
+
+/* ---- a random packed matrix and its exact elements --------------------------------------- */
+struct tmat {
+    std::vector<unsigned char> w;
+    std::vector<float> scale;
+    int rows, cols, dt;
+};
+
+static double ref_elem(const tmat &m, int r, int c)
+{
+    const size_t i = (size_t)r * m.cols + c;
+    if (m.dt == DF_F32) {
+        float f;
+        memcpy(&f, &m.w[i * 4], 4);
+        return f;
+    }
+    if (m.dt == DF_BF16) {
+        uint16_t h;
+        memcpy(&h, &m.w[i * 2], 2);
+        uint32_t b = (uint32_t)h << 16;
+        float f;
+        memcpy(&f, &b, 4);
+        return f;
+    }
+    /* e4m3 from its definition: 1 sign, 4 exponent (bias 7), 3 mantissa bits */
+    const uint8_t code = m.w[i];
+    const int s = code >> 7, e = (code >> 3) & 15, mm = code & 7;
+    const double x = e == 0 ? ldexp(mm / 8.0, -6) : ldexp(1.0 + mm / 8.0, e - 7);
+    return (s ? -x : x) * (double)m.scale[(r / 128) * ((m.cols + 127) / 128) + c / 128];
+}
+
+static tmat make_mat(int dt, int rows, int cols)
+{
+    tmat m;
+    m.dt = dt;
+    m.rows = rows;
+    m.cols = cols;
+    const size_t n = (size_t)rows * cols;
+    if (dt == DF_F32) {
+        m.w.resize(n * 4);
+        for (size_t i = 0; i < n; i++) {
+            const float f = rnd_sym(1.0);
+            memcpy(&m.w[i * 4], &f, 4);
+        }
+    } else if (dt == DF_BF16) {
+        m.w.resize(n * 2);
+        for (size_t i = 0; i < n; i++) {
+            const float f = rnd_sym(1.0);
+            uint32_t b;
+            memcpy(&b, &f, 4);
+            const uint16_t h = (uint16_t)(b >> 16);
+            memcpy(&m.w[i * 2], &h, 2);
+        }
+    } else {
+        m.w.resize(n);
+        for (size_t i = 0; i < n; i++) {
+            uint8_t c;
+            do
+                c = (uint8_t)rnd64();
+            while ((c & 0x7f) == 0x7f);
+            m.w[i] = c;
+        }
+        const int nb = ((rows + 127) / 128) * ((cols + 127) / 128);
+        for (int i = 0; i < nb; i++)
+            m.scale.push_back((float)(1.0 / 448.0 * (0.25 + 4.0 * rnd_unit())));
+    }
+    return m;
+}
+
+/* row_dot of the device, one warp emulated: lane_dot per lane, the butterfly,
+ * FP8 block by block with its scale (kernels.cuh's row_dot, step for step). */
+template <int DT, int COLS, int T>
+static void emu_row_dot(const tmat &m, int r, const float *x, int xstride, int nt, float (&acc)[T], bool *same)
+{
+    const unsigned char *wrow = m.w.data() + (size_t)r * COLS * esize<DT>::value;
+    *same = true;
+    for (int t = 0; t < T; t++)
+        acc[t] = 0.0f;
+    const int nb = DT == DF_F8E4M3 ? row_vec<DT, COLS>::BLOCKS : 1;
+    for (int b = 0; b < nb; b++) {
+        const int c0 = DT == DF_F8E4M3 ? b * 128 : 0;
+        const int c1 = DT == DF_F8E4M3 ? (c0 + 128 < COLS ? c0 + 128 : COLS) : COLS;
+        float part[WARP][T];
+        for (int l = 0; l < WARP; l++) {
+            float p[T];
+            for (int t = 0; t < T; t++)
+                p[t] = 0.0f;
+            lane_dot<DT, COLS, T>(wrow, x, xstride, nt, l, c0, c1, p);
+            for (int t = 0; t < T; t++)
+                part[l][t] = p[t];
+        }
+        for (int t = 0; t < T; t++) {
+            float lanes[WARP];
+            bool s;
+            for (int l = 0; l < WARP; l++)
+                lanes[l] = part[l][t];
+            const float sum = butterfly(lanes, &s);
+            *same = *same && s;
+            if (DT == DF_F8E4M3)
+                acc[t] = fmaf(sum, m.scale[(r / 128) * row_vec<DT, COLS>::BLOCKS + b], acc[t]);
+            else
+                acc[t] = sum;
+        }
+    }
+}
+
+/* Every column of every row is read exactly once, by the lane the layout says. */
+template <int DT, int COLS> static void check_coverage(void)
+{
+    constexpr int V = row_vec<DT, COLS>::V;
+    std::vector<int> seen(COLS, 0);
+    for (int b = 0; b < (DT == DF_F8E4M3 ? row_vec<DT, COLS>::BLOCKS : 1); b++) {
+        const int c0 = DT == DF_F8E4M3 ? b * 128 : 0;
+        const int c1 = DT == DF_F8E4M3 ? (c0 + 128 < COLS ? c0 + 128 : COLS) : COLS;
+        for (int l = 0; l < WARP; l++)
+            for (int c = c0 + l * V; c < c1; c += WARP * V)
+                for (int j = 0; j < V; j++) {
+                    CHECK(c + j < c1, "cols %d: lane %d reads column %d past %d", COLS, l, c + j, c1);
+                    if (c + j < COLS)
+                        seen[c + j]++;
+                }
+    }
+    for (int c = 0; c < COLS; c++)
+        CHECK(seen[c] == 1, "cols %d: column %d read %d times", COLS, c, seen[c]);
+    CHECK(COLS % V == 0, "cols %d: V %d does not divide it", COLS, V);
+    CHECK(V * esize<DT>::value <= 16, "cols %d: V %d over 16 bytes", COLS, V);
+    if (DT == DF_F8E4M3)
+        CHECK(128 % (WARP * V) == 0, "cols %d: a warp step of %d columns crosses a scale block", COLS, WARP * V);
+}
+
+template <int DT, int COLS> static void test_row(const char *dtname)
+{
+    char name[96];
+    snprintf(name, sizeof name, "row_dot %s x%d: layout, vs exact, every lane equal, token-invariant", dtname, COLS);
+    case_begin(name);
+    check_coverage<DT, COLS>();
+    const int rows = 131; /* crosses a 128-row scale block */
+    const tmat m = make_mat(DT, rows, COLS);
+    constexpr int T = TOKEN_TILE;
+    std::vector<float> x((size_t)T * COLS);
+    for (auto &v : x)
+        v = rnd_sym(1.0);
+    for (int r = 0; r < rows; r += 13) {
+        float acc[T];
+        bool same;
+        emu_row_dot<DT, COLS, T>(m, r, x.data(), COLS, T, acc, &same);
+        CHECK(same, "row %d: lanes disagree after the butterfly", r);
+        for (int t = 0; t < T; t++) {
+            double exact = 0.0, mag = 0.0;
+            for (int c = 0; c < COLS; c++) {
+                const double p = ref_elem(m, r, c) * (double)x[(size_t)t * COLS + c];
+                exact += p;
+                mag += fabs(p);
+            }
+            const double tol = 2.0 * (COLS + 4) * 0x1p-24 * mag;
+            CHECK(fabs(acc[t] - exact) <= tol, "row %d token %d: got %.9g, want %.9g (tol %.3g)", r, t, acc[t], exact,
+                  tol);
+            /* the same token alone, first in its tile: the same bits */
+            float one[T];
+            emu_row_dot<DT, COLS, T>(m, r, x.data() + (size_t)t * COLS, COLS, 1, one, &same);
+            CHECK(memcmp(&one[0], &acc[t], sizeof(float)) == 0, "row %d token %d: %.9g alone, %.9g in a tile", r, t,
+                  one[0], acc[t]);
+        }
+    }
+    case_end();
+}
+
+static void test_load_w(void)
+{
+    case_begin("load_w: every bf16 and e4m3 code, every vector width, as bf16_to_f32 / e4m3_to_f32");
+    for (int code = 0; code < 256; code++) {
+        unsigned char b[4] = { (unsigned char)code, (unsigned char)(code ^ 0x5a), (unsigned char)(255 - code),
+                               (unsigned char)(code * 7) };
+        float v4[4], v2[2], v1[1];
+        load_w<DF_F8E4M3, 4>(b, v4);
+        load_w<DF_F8E4M3, 2>(b, v2);
+        load_w<DF_F8E4M3, 1>(b, v1);
+        for (int j = 0; j < 4; j++) {
+            const float want = e4m3_to_f32(b[j]);
+            CHECK(memcmp(&v4[j], &want, 4) == 0, "e4m3 V=4 byte %d code 0x%02x", j, b[j]);
+            if (j < 2)
+                CHECK(memcmp(&v2[j], &want, 4) == 0, "e4m3 V=2 byte %d code 0x%02x", j, b[j]);
+            if (j < 1)
+                CHECK(memcmp(&v1[j], &want, 4) == 0, "e4m3 V=1 code 0x%02x", b[j]);
+        }
+    }
+    for (uint32_t h = 0; h < 65536; h += 3) {
+        uint16_t hs[8];
+        for (int j = 0; j < 8; j++)
+            hs[j] = (uint16_t)(h * (j + 1) + j);
+        unsigned char b[16];
+        memcpy(b, hs, sizeof b);
+        float v8[8], v4[4], v2[2], v1[1];
+        load_w<DF_BF16, 8>(b, v8);
+        load_w<DF_BF16, 4>(b, v4);
+        load_w<DF_BF16, 2>(b, v2);
+        load_w<DF_BF16, 1>(b, v1);
+        for (int j = 0; j < 8; j++) {
+            const float want = bf16_to_f32(hs[j]);
+            CHECK(memcmp(&v8[j], &want, 4) == 0, "bf16 V=8 element %d 0x%04x", j, hs[j]);
+            if (j < 4)
+                CHECK(memcmp(&v4[j], &want, 4) == 0, "bf16 V=4 element %d", j);
+            if (j < 2)
+                CHECK(memcmp(&v2[j], &want, 4) == 0, "bf16 V=2 element %d", j);
+            if (j < 1)
+                CHECK(memcmp(&v1[j], &want, 4) == 0, "bf16 V=1 element %d", j);
+        }
+    }
+    case_end();
+}
+
+/* The chunked online softmax of mla_attend_k, done as the block does it, against
+ * the two-pass softmax of runtime/kernels/mla.h, in double. */
+static void test_online_softmax(void)
+{
+    case_begin("online softmax in chunks of ATTN_CHUNK = two-pass softmax (lengths 1..300)");
+    const int D = 8; /* latent columns */
+    for (int len = 1; len <= 300; len += (len < 70 ? 1 : 37)) {
+        std::vector<float> score(len), val((size_t)len * D);
+        for (auto &s : score)
+            s = rnd_sym(8.0);
+        for (auto &v : val)
+            v = rnd_sym(1.0);
+        float m = -INFINITY, s = 0.0f, o[D] = { 0 };
+        float chunk[ATTN_CHUNK];
+        for (int p0 = 0; p0 < len; p0 += ATTN_CHUNK) {
+            const int np = len - p0 < ATTN_CHUNK ? len - p0 : ATTN_CHUNK;
+            memcpy(chunk, &score[p0], sizeof(float) * np);
+            const float mnew = softmax_chunk_max(chunk, np, m);
+            const float corr = expf(m - mnew);
+            for (int i = 0; i < np; i++)
+                chunk[i] = expf(chunk[i] - mnew);
+            s = s * corr + softmax_chunk_sum(chunk, np);
+            for (int c = 0; c < D; c++) {
+                float acc = o[c] * corr;
+                for (int i = 0; i < np; i++)
+                    acc = fmaf(chunk[i], val[(size_t)(p0 + i) * D + c], acc);
+                o[c] = acc;
+            }
+            m = mnew;
+        }
+        double mx = -INFINITY, sum = 0.0;
+        for (int p = 0; p < len; p++)
+            mx = score[p] > mx ? score[p] : mx;
+        for (int p = 0; p < len; p++)
+            sum += exp(score[p] - mx);
+        for (int c = 0; c < D; c++) {
+            double want = 0.0, mag = 0.0;
+            for (int p = 0; p < len; p++) {
+                want += exp(score[p] - mx) / sum * val[(size_t)p * D + c];
+                mag += exp(score[p] - mx) / sum * fabs(val[(size_t)p * D + c]);
+            }
+            const double got = o[c] / s, tol = 2.0 * (len + 16) * 0x1p-24 * (mag + 1e-30) * 4.0;
+            CHECK(fabs(got - want) <= tol, "len %d col %d: got %.9g, want %.9g (tol %.3g)", len, c, got, want, tol);
+        }
+    }
+    case_end();
+}
+
+static void test_step_layout(void)
+{
+    case_begin("step staging: token, slot, pos, emit at cap-int strides; arena alignment");
+    const int cap = 7, token[5] = { 10, 11, 12, 13, 14 }, slot[5] = { 0, 0, 1, 2, 2 }, pos[5] = { 3, 4, 0, 8, 9 };
+    const int emit[2] = { 1, 4 };
+    const struct df_step step = { 5, token, slot, pos, 2, emit };
+    std::vector<int> st(DF_CUDA_STEP_BYTES(cap) / sizeof(int), -1);
+    df_cuda_pack_step(&step, cap, st.data());
+    for (int i = 0; i < 5; i++) {
+        CHECK(st[DF_CUDA_STEP_TOKEN * cap + i] == token[i], "token %d", i);
+        CHECK(st[DF_CUDA_STEP_SLOT * cap + i] == slot[i], "slot %d", i);
+        CHECK(st[DF_CUDA_STEP_POS * cap + i] == pos[i], "pos %d", i);
+    }
+    CHECK(st[DF_CUDA_STEP_EMIT * cap] == 1 && st[DF_CUDA_STEP_EMIT * cap + 1] == 4, "emit");
+    CHECK(st[DF_CUDA_STEP_TOKEN * cap + 5] == -1 && st[DF_CUDA_STEP_EMIT * cap + 2] == -1, "wrote past n");
+    CHECK(DF_CUDA_ALIGN(0) == 0 && DF_CUDA_ALIGN(1) == 256 && DF_CUDA_ALIGN(256) == 256 && DF_CUDA_ALIGN(257) == 512,
+          "DF_CUDA_ALIGN");
+    case_end();
+}
+
+/* moe_route_token and rope_rotate are compiled here as __host__ __device__: their host
+ * side must still be the CPU's function (tests/unit covers the math itself). */
+static void test_shared_math(void)
+{
+    case_begin("rope_rotate and moe_route_token under nvcc (host side) as the C reference");
+    float v[4] = { 1.0f, 2.0f, 3.0f, 4.0f };
+    const float table[2 * 4] = { 1, 0, 1, 0, 0.6f, 0.8f, 0.0f, 1.0f }; /* pos 1: cos .6 sin .8; cos 0 sin 1 */
+    rope_rotate(v, table, 1, 4);
+    CHECK(v[0] == 1.0f * 0.6f - 2.0f * 0.8f && v[1] == 1.0f * 0.8f + 2.0f * 0.6f, "pair 0: %g %g", v[0], v[1]);
+    CHECK(v[2] == -4.0f && v[3] == 3.0f, "pair 1: %g %g", v[2], v[3]);
+    const struct df_route_shape s = { .experts = 8, .topk = 2, .n_group = 4, .topk_group = 2, .method = DF_NOAUX_TC,
+                                      .softmax = false, .norm_topk_prob = true, .scaling = 2.0f };
+    const float logit[8] = { 0.1f, 3.0f, -1.0f, 0.5f, 2.0f, 2.5f, -3.0f, 0.0f };
+    float score[8], choice[8], gs[4], w[2];
+    bool allowed[8], gok[4];
+    int ids[2];
+    moe_route_token(&s, logit, NULL, score, choice, allowed, gs, gok, ids, w);
+    /* groups {0,1} {2,3} {4,5} {6,7}: top-2 sums favour groups 0 and 2; best experts 1 then 5 */
+    CHECK(ids[0] == 1 && ids[1] == 5, "ids %d %d", ids[0], ids[1]);
+    CHECK(fabsf(w[0] + w[1] - 2.0f) < 1e-6f, "weights sum %g", w[0] + w[1]);
+    case_end();
+}
+
+int main(void)
+{
+    test_load_w();
+    test_row<DF_BF16, 128>("bf16");
+    test_row<DF_BF16, 96>("bf16");
+    test_row<DF_BF16, 200>("bf16");
+    test_row<DF_BF16, 72>("bf16");
+    test_row<DF_BF16, 6>("bf16");
+    test_row<DF_BF16, 7>("bf16");
+    test_row<DF_F32, 128>("f32");
+    test_row<DF_F32, 16>("f32");
+    test_row<DF_F32, 5>("f32");
+    test_row<DF_F8E4M3, 200>("fp8");
+    test_row<DF_F8E4M3, 144>("fp8");
+    test_row<DF_F8E4M3, 72>("fp8");
+    test_row<DF_F8E4M3, 328>("fp8");
+    test_row<DF_F8E4M3, 384>("fp8");
+    test_row<DF_F8E4M3, 130>("fp8");
+    test_row<DF_F8E4M3, 131>("fp8");
+    test_online_softmax();
+    test_step_layout();
+    test_shared_math();
+    printf("%d passed, %d failed\n", n_passed, n_failed);
+    return n_failed == 0 ? 0 : 1;
+}
