@@ -195,18 +195,12 @@ int main(int argc, char **argv)
     FILE *logits = NULL;
     bool weights_open = false, threads_started = false;
 
-    if (a.prompt) {
+    if (a.prompt || a.ids) { /* one prompt, as text or as ids */
         int *ids, len;
-        if ((rc = df_text_prompt(argv[0], a.prompt, a.chat, a.system, m->vocab, &ids, &len)))
-            goto done;
-        if (df_prompts_add(&prompts, ids, len) != 0) {
-            free(ids);
-            rc = 1;
-            goto done;
-        }
-    } else if (a.ids) {
-        int *ids, len;
-        if (df_parse_ids(a.ids, m->vocab, &ids, &len, err, sizeof err) != 0) {
+        if (a.prompt) {
+            if ((rc = df_text_prompt(argv[0], a.prompt, a.chat, a.system, m->vocab, &ids, &len)))
+                goto done;
+        } else if (df_parse_ids(a.ids, m->vocab, &ids, &len, err, sizeof err) != 0) {
             fprintf(stderr, "%s: --ids: %s\n", argv[0], err);
             rc = EXIT_USAGE;
             goto done;
