@@ -29,16 +29,16 @@ function r(x, lo, hi, d) { return sprintf("%.*f (%.*f-%.*f)", d, x, d, lo, d, hi
 $1 == "machine_bw1" { b1 = r($2, $3, $4, 2) } $1 == "machine_bw2" { b2 = r($2, $3, $4, 2) }
 $1 == "machine_fma1" { f1 = r($2, $3, $4, 1) } $1 == "machine_fma2" { f2 = r($2, $3, $4, 1) }
 END {
-    printf "%-38s %-28s %-28s\n", "machine", "1 thread", "2 threads"
-    printf "%-38s %-28s %-28s\n", "  read bandwidth, GB/s", b1, b2
-    printf "%-38s %-28s %-28s\n", "  f32 FMA peak, GFLOPS", f1, f2
+    printf "%-44s %-30s %-30s\n", "machine", "1 thread", "2 threads"
+    printf "%-44s %-30s %-30s\n", "  read bandwidth, GB/s", b1, b2
+    printf "%-44s %-30s %-30s\n", "  f32 FMA peak, GFLOPS", f1, f2
 }' "$tmp/machine"
 
 for m in "$@"; do
     echo
     awk '
     function r(x, lo, hi, d) { return sprintf("%.*f (%.*f-%.*f)", d, x, d, lo, d, hi) }
-    function row(label, a, b) { printf "%-38s %-28s %-28s\n", label, a, b }
+    function row(label, a, b) { printf "%-44s %-30s %-30s\n", label, a, b }
     $1 == "model" { head = $0 }
     $1 ~ /^prefill/ { k = $1; t = $2; v[k, t] = r($3, $4, $5, 0); pk[k, t] = sprintf("%.1f GFLOPS, %s%% of peak", $7, $9) }
     $1 ~ /^decode/ { k = $1; t = $2; v[k, t] = r($3, $4, $5, 1); ms[k, t] = sprintf("%.1f ms", $7)

@@ -34,7 +34,7 @@ function M.build(spec, shapes, man)
   buf("kv_a", N, s.kv_a_out, "latent c_kv then the shared RoPE key")
   buf("attn", N, s.o_in, "attention output, per head v_head values")
   if spec.deploy.target == "cpu" then -- DF_MLA_WS_FLOATS: every token's absorbed queries and latent outputs
-    buf("attn_ws", 1, 2 * N * s.heads * s.kv_lora + 2 * s.kv_lora + s.max_context,
+    buf("attn_ws", 1, N * s.heads * (2 * s.kv_lora + s.qk_rope) + 2 * s.kv_lora + s.max_context,
       "attention scratch: absorbed queries and latent outputs of the step's tokens")
   else
     buf("attn_ws", 1, 2 * s.kv_lora + s.max_context, "attention scratch: absorbed query, scores, latent sum")

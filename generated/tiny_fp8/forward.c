@@ -35,12 +35,12 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *x = (float *)(void *)(arena + 3399680); /* [256][200] residual stream */
     float *h = (float *)(void *)(arena + 3604480); /* [256][200] normed input of a sublayer */
     float *proj = (float *)(void *)(arena + 3809280); /* [256][200] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 4341760); /* [256][136] low-rank query */
-    float *q = (float *)(void *)(arena + 1181824); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 4014080); /* [256][160] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 4177920); /* [256][160] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 0); /* [1][295456] attention scratch: absorbed queries and latent outputs of the step's tokens */
-    float *rope = (float *)(void *)(arena + 4481024); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *q_a = (float *)(void *)(arena + 4374528); /* [256][136] low-rank query */
+    float *q = (float *)(void *)(arena + 4014080); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 1247360); /* [256][160] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 4210688); /* [256][160] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 0); /* [1][311840] attention scratch: absorbed queries and latent outputs of the step's tokens */
+    float *rope = (float *)(void *)(arena + 4513792); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 1417216); /* [1024][160] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 2727936); /* [256][328] dense MLP gate, then silu(gate) * up */
     float *dense_up = (float *)(void *)(arena + 3063808); /* [256][328] dense MLP up */
@@ -100,7 +100,7 @@ static void prefill(const unsigned char *w, unsigned char *arena, const struct d
     float *x = (float *)(void *)(arena + 3399680); /* [256][200] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][200] rows that produce logits */
     float *he = (float *)(void *)(arena + 3200); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 4497408); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 4530176); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, step->token, step->n, x);
     layers(w, arena, step);
@@ -114,7 +114,7 @@ static void decode(const unsigned char *w, unsigned char *arena, const struct df
 {
     float *x = (float *)(void *)(arena + 3399680); /* [256][200] residual stream */
     float *he = (float *)(void *)(arena + 3200); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 4497408); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 4530176); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, step->token, step->n, x);
     layers(w, arena, step);
@@ -124,7 +124,7 @@ static void decode(const unsigned char *w, unsigned char *arena, const struct df
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 4481024));
+    rope_init((float *)(void *)(arena + 4513792));
 }
 
 const struct df_model df_model = {
@@ -132,7 +132,7 @@ const struct df_model df_model = {
     .backend = &df_cpu_backend,
     .spec_sha256 = "76f8ef09885535479cde8f10e4caa428857c1a44e93ece736b9721bd7261a77c",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
-    .arena_bytes = 4513408u,
-    .logits_offset = 4497408u,
+    .arena_bytes = 4546176u,
+    .logits_offset = 4530176u,
     .init = init, .prefill = prefill, .decode = decode,
 };

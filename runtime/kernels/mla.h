@@ -36,10 +36,11 @@ static inline void mla_cache_write(const struct df_mla_shape *s, const float *kv
 }
 
 /* The workspace mla_attend needs for n tokens: the SIMD path keeps every
- * token's absorbed queries and latent outputs (simd_mla.h); the plain C path
- * uses kv_lora + max_context + kv_lora floats. */
-#define DF_MLA_WS_FLOATS(n, heads, kv_lora, max_context) \
-    (2 * (size_t)(n) * (size_t)(heads) * (size_t)(kv_lora) + 2 * (size_t)(kv_lora) + (size_t)(max_context))
+ * token's absorbed query (with its RoPE part) and latent output (simd_mla.h);
+ * the plain C path uses kv_lora + max_context + kv_lora floats. */
+#define DF_MLA_WS_FLOATS(n, heads, kv_lora, rope_dim, max_context)                                          \
+    ((size_t)(n) * (size_t)(heads) * (2 * (size_t)(kv_lora) + (size_t)(rope_dim)) + 2 * (size_t)(kv_lora) + \
+     (size_t)(max_context))
 
 #include "simd_mla.h"
 

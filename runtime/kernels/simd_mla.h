@@ -2,7 +2,9 @@
  * parallel phases over the step's tokens:
  *   A  q_lat[t][h] = W_uk(h)^T q_nope[t][h]       threads split the heads;
  *      each column sums the nope rows in order (outer-product form, weights
- *      converted once per token block)
+ *      converted once per step for many tokens), followed in the workspace
+ *      by q_pe[t][h], so that [q_lat | q_pe] . [c_kv | k_pe] is one dot
+ *      product over a cache row
  *   B  per (token, group of DF_MLA_GROUP heads): the token's positions in
  *      blocks of 16, each block of latent cache rows read once for the
  *      group, online softmax per head (simd_isa.h, mla_core); threads take
@@ -71,7 +73,7 @@ static inline void mla_attend_simd(const struct df_mla_shape *s, const struct df
 {
     const int n = step->n, H = s->heads, nt = df_threads_count();
     struct df_mla_job j = { .s = s, .kv_b = kv_b, .q = q, .cache = cache, .step = step, .q_lat = ws,
-                            .o_lat = ws + (size_t)n * H * s->kv_lora, .out = out,
+                            .o_lat = ws + (size_t)n * H * (s->kv_lora + s->rope_dim), .out = out,
                             .groups = (H + DF_MLA_GROUP - 1) / DF_MLA_GROUP };
     const bool par = nt > 1 && (long long)n * H * s->nope * s->kv_lora >= DF_PARALLEL_MIN_WORK;
     if (par)

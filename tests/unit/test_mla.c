@@ -106,7 +106,7 @@ static void run_step(struct fixture *f, const char *label, int n, const int *slo
 
     snprintf(name, sizeof name, "mla %s %s: attend vs non-absorbed reference", dt_name(f->kvb.dt), label);
     case_begin(name);
-    float *ws = nan_vec(DF_MLA_WS_FLOATS(n, HEADS, LORA, CTX));
+    float *ws = nan_vec(DF_MLA_WS_FLOATS(n, HEADS, LORA, ROPE, CTX));
     float *out = nan_vec((size_t)n * HEADS * VH);
     mla_attend(&f->s, &f->m, q, f->cache, &step, ws, out);
     const double scale = f->s.softmax_scale;

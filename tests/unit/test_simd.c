@@ -411,7 +411,7 @@ static void mla_run(const struct mla_fix *f, int t0, int n, float *out)
 {
     int token[AT_N] = { 0 };
     const struct df_step st = { n, token, f->slot + t0, f->pos + t0, 0, NULL };
-    float *ws = nan_vec(DF_MLA_WS_FLOATS(n, AT_H, AT_L, AT_CTX));
+    float *ws = nan_vec(DF_MLA_WS_FLOATS(n, AT_H, AT_L, AT_ROPE, AT_CTX));
     mla_attend(&f->s, &f->m, f->q + (size_t)t0 * AT_H * (AT_NOPE + AT_ROPE), f->cache, &st, ws, out);
     free(ws);
 }

@@ -266,11 +266,13 @@ static inline __attribute__((target(DF_TGT))) void DF_SF(rows)(const struct df_m
             const int calls = (nt + DF_PT - 1) / DF_PT, nr = b - r - R < DF_PR ? b - r - R : DF_PR;
             const int lines = nr > 0 ? (int)(((size_t)nr * rb + 63) / 64) : 0, per = (lines + calls - 1) / calls;
             const char *next = (const char *)(w + (size_t)(r + R) * rb);
-            for (int t = 0, k = 0; t < nt; t += DF_PT, k++) {
-                const int T = nt - t < DF_PT ? nt - t : DF_PT;
+            /* the tokens in calls of sizes as equal as possible (14: 5, 5, 4, not 6, 6, 2) */
+            for (int k = 0, t = 0; k < calls; k++) {
+                const int T = nt / calls + (k < nt % calls ? 1 : 0);
                 const int from = k * per < lines ? k * per : lines, n_pf = lines - from < per ? lines - from : per;
                 DF_SF(pan_table)[R == 1 ? 0 : 1][T - 1](pan, kp, ld, xp + (size_t)t * ld, y + (size_t)t * ldy + (r - a), ldy,
                                                         next + 64 * (size_t)from, n_pf);
+                t += T;
             }
             r += R;
         }
@@ -401,7 +403,7 @@ DF_UNROLL(4)
     }
 DF_UNROLL(6)
     for (int t = 0; t < T; t++) {
-        float *o = q_lat + ((size_t)(t0 + t) * s->heads + h) * L + c0;
+        float *o = q_lat + ((size_t)(t0 + t) * s->heads + h) * (L + s->rope_dim) + c0;
 DF_UNROLL(4)
         for (int v = 0; v < 4; v++) {
             const int left = L - c0 - 16 * v;
@@ -440,7 +442,7 @@ DF_UNROLL(4)
                 acc[4 * k + v] = DF_V(fma)(w[v], qv, acc[4 * k + v]);
         }
     }
-    float *o = q_lat + ((size_t)t * s->heads + h) * L;
+    float *o = q_lat + ((size_t)t * s->heads + h) * (L + s->rope_dim);
 DF_UNROLL(16)
     for (int v = 0; v < 16; v++) {
         const int left = L - c0 - 16 * v;
@@ -451,10 +453,14 @@ DF_UNROLL(16)
     }
 }
 
-/* q_lat[t][h] = W_uk(h)^T q_nope[t][h] for every token of the step. */
+/* q_lat[t][h] = W_uk(h)^T q_nope[t][h] for every token of the step, each
+ * followed by q_pe[t][h] (rows of kv_lora + rope_dim floats). */
 DF_FNI void DF_SF(mla_qlat)(const struct df_mla_shape *s, const struct df_mat *kv_b, int h, const float *q, int n,
                            float *q_lat)
 {
+    for (int t = 0; t < n; t++)
+        memcpy(q_lat + ((size_t)t * s->heads + h) * (s->kv_lora + s->rope_dim) + s->kv_lora,
+               q + ((size_t)t * s->heads + h) * (s->nope + s->rope_dim) + s->nope, sizeof(float) * (size_t)s->rope_dim);
     /* many tokens: W_uk(h) converted once (column order, rows padded to 64) */
     const int lp = (s->kv_lora + 63) / 64 * 64, row0 = h * (s->nope + s->v_head);
     const float *panel = NULL;
@@ -564,6 +570,60 @@ DF_UNROLL(8)
     }
 }
 
+/* o_g = o_g * corr_g + sum_i e_g[i] c[i] for four heads at once, NV column
+ * vectors at a time (4 x NV accumulators: each cache row vector loaded once
+ * for the four), positions in order. */
+DF_AI void DF_SF(o_update4_cols)(float *const o[4], const DF_VT cv[4], const float *const e[4],
+                                 const float *const c[16], int np, int col, const int NV)
+{
+    DF_VT acc[4][6];
+DF_UNROLL(4)
+    for (int g = 0; g < 4; g++)
+DF_UNROLL(6)
+        for (int v = 0; v < NV; v++)
+            acc[g][v] = DF_V(mul)(DF_V(load)(o[g] + col + 16 * v), cv[g]);
+    for (int i = 0; i < np; i++) {
+        DF_VT ei[4];
+DF_UNROLL(4)
+        for (int g = 0; g < 4; g++)
+            ei[g] = DF_V(set1)(e[g][i]);
+DF_UNROLL(6)
+        for (int v = 0; v < NV; v++) {
+            const DF_VT x = DF_V(load)(c[i] + col + 16 * v);
+DF_UNROLL(4)
+            for (int g = 0; g < 4; g++)
+                acc[g][v] = DF_V(fma)(ei[g], x, acc[g][v]);
+        }
+    }
+DF_UNROLL(4)
+    for (int g = 0; g < 4; g++)
+DF_UNROLL(6)
+        for (int v = 0; v < NV; v++)
+            DF_V(store)(o[g] + col + 16 * v, acc[g][v]);
+}
+
+DF_AI void DF_SF(o_update4)(float *const o[4], const float corr[4], const float *const e[4], const float *const c[16],
+                            int np, int L)
+{
+    DF_VT cv[4];
+    for (int g = 0; g < 4; g++)
+        cv[g] = DF_V(set1)(corr[g]);
+    int col = 0;
+    for (; col + 96 <= L; col += 96)
+        DF_SF(o_update4_cols)(o, cv, e, c, np, col, 6);
+    for (; col + 64 <= L; col += 64)
+        DF_SF(o_update4_cols)(o, cv, e, c, np, col, 4);
+    for (; col + 16 <= L; col += 16)
+        DF_SF(o_update4_cols)(o, cv, e, c, np, col, 1);
+    if (col < L) { /* the partial last vector, two heads at a time */
+        const float *ct[16];
+        for (int i = 0; i < 16; i++)
+            ct[i] = c[i] + col;
+        DF_SF(o_update2)(o[0] + col, o[1] + col, corr[0], corr[1], e[0], e[1], ct, np, L - col);
+        DF_SF(o_update2)(o[2] + col, o[3] + col, corr[2], corr[3], e[2], e[3], ct, np, L - col);
+    }
+}
+
 /* Token t, heads [h0, h1): attention over positions 0..pos of its slot in
  * blocks of 16 positions, each block's cache rows read once for all these
  * heads (two heads at a time from L1). Per head, online softmax: score =
@@ -576,6 +636,10 @@ DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const 
                            int t, int h0, int h1, const float *q_lat, float *o_lat)
 {
     const int L = s->kv_lora, R = s->rope_dim, row = L + R, H = s->heads, qk = s->nope + R, G = h1 - h0;
+    /* [q_lat | q_pe] . [c_kv | k_pe] as one dot product over a cache row when
+     * the row is whole vectors (every DeepSeek shape): the panel kernel with
+     * heads as rows and positions as tokens; else q_lat . c_kv + q_pe . k_pe */
+    const bool fused = row % 16 == 0;
     const float *kv = cache + (size_t)step->slot[t] * s->max_context * row;
     const int len = step->pos[t] + 1;
     float m[DF_MLA_GROUP], l[DF_MLA_GROUP], corr[DF_MLA_GROUP];
@@ -592,15 +656,32 @@ DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const 
             c[i] = kv + (size_t)(p0 + (i < np ? i : np - 1)) * row;
             kpe[i] = c[i] + L;
         }
-        /* scores, two heads at a time (an odd last head pairs with itself) */
         float a[DF_MLA_GROUP][16], b[DF_MLA_GROUP][16];
-        for (int g = 0; g < G; g += 2) {
-            const int g2 = g + 1 < G ? g + 1 : g;
-            const float *ql = q_lat + ((size_t)t * H + h0 + g) * L, *ql2 = q_lat + ((size_t)t * H + h0 + g2) * L;
-            const float *qpe = q + ((size_t)t * H + h0 + g) * qk + s->nope, *qpe2 = q + ((size_t)t * H + h0 + g2) * qk + s->nope;
-            for (int half = 0; half < (np > 8 ? 2 : 1); half++) {
-                DF_SF(dot8x2)(ql, ql2, c + 8 * half, L, a[g] + 8 * half, a[g2] + 8 * half);
-                DF_SF(dot8x2)(qpe, qpe2, kpe + 8 * half, R, b[g] + 8 * half, b[g2] + 8 * half);
+        if (fused) {
+            float sc2[16][DF_MLA_GROUP];
+            for (int g = 0; g < G;) {
+                const int Rr = G - g >= DF_PR ? DF_PR : 1;
+                for (int p = 0; p < np; p += DF_PT) {
+                    const int T = np - p < DF_PT ? np - p : DF_PT;
+                    DF_SF(pan_table)[Rr == 1 ? 0 : 1][T - 1](q_lat + ((size_t)t * H + h0 + g) * row, row, row, c[p],
+                                                             &sc2[p][g], DF_MLA_GROUP, NULL, 0);
+                }
+                g += Rr;
+            }
+            for (int g = 0; g < G; g++)
+                for (int i = 0; i < np; i++) {
+                    a[g][i] = sc2[i][g];
+                    b[g][i] = 0.0f;
+                }
+        } else { /* scores, two heads at a time (an odd last head pairs with itself) */
+            for (int g = 0; g < G; g += 2) {
+                const int g2 = g + 1 < G ? g + 1 : g;
+                const float *ql = q_lat + ((size_t)t * H + h0 + g) * row, *ql2 = q_lat + ((size_t)t * H + h0 + g2) * row;
+                const float *qpe = q + ((size_t)t * H + h0 + g) * qk + s->nope, *qpe2 = q + ((size_t)t * H + h0 + g2) * qk + s->nope;
+                for (int half = 0; half < (np > 8 ? 2 : 1); half++) {
+                    DF_SF(dot8x2)(ql, ql2, c + 8 * half, L, a[g] + 8 * half, a[g2] + 8 * half);
+                    DF_SF(dot8x2)(qpe, qpe2, kpe + 8 * half, R, b[g] + 8 * half, b[g2] + 8 * half);
+                }
             }
         }
         /* online softmax, per head */
@@ -618,8 +699,15 @@ DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const 
             DF_V(store)(ev[g], e);
             l[g] = l[g] * corr[g] + DF_V(sum)(e);
         }
-        /* latent outputs, two heads at a time */
-        for (int g = 0; g < G; g += 2) {
+        /* latent outputs: four heads at a time, then two, then one */
+        int g = 0;
+        for (; g + 4 <= G; g += 4) {
+            float *const o4[4] = { o_lat + ((size_t)t * H + h0 + g) * L, o_lat + ((size_t)t * H + h0 + g + 1) * L,
+                                   o_lat + ((size_t)t * H + h0 + g + 2) * L, o_lat + ((size_t)t * H + h0 + g + 3) * L };
+            const float *const e4[4] = { ev[g], ev[g + 1], ev[g + 2], ev[g + 3] };
+            DF_SF(o_update4)(o4, corr + g, e4, c, np, L);
+        }
+        for (; g < G; g += 2) {
             float *o = o_lat + ((size_t)t * H + h0 + g) * L;
             if (g + 1 < G)
                 DF_SF(o_update2)(o, o + L, corr[g], corr[g + 1], ev[g], ev[g + 1], c, np, L);

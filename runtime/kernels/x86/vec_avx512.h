@@ -35,26 +35,23 @@ DF_AI512 float df512_sum(df512_v v)
 /* df512_sum of 8 vectors at once (the same tree, so the same bits), by a
  * transposing network: out[k] = sum of a[k]. */
 DF_AI512 void df512_sum8(df512_v a0, df512_v a1, df512_v a2, df512_v a3, df512_v a4, df512_v a5, df512_v a6,
-                       df512_v a7, float out[8])
+                         df512_v a7, float out[8])
 {
-    const df512_v a[8] = { a0, a1, a2, a3, a4, a5, a6, a7 };
-    __m512 s[4], u[2];
-    for (int i = 0; i < 4; i++) /* j + j+8: [a.lo8 + a.hi8 | b.lo8 + b.hi8] */
-        s[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0x44),
-                             _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0xee));
-    for (int i = 0; i < 2; i++) /* + j+4: quarters [a, b, c, d] of four vectors */
-        u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(s[2 * i], s[2 * i + 1], 0x88),
-                             _mm512_shuffle_f32x4(s[2 * i], s[2 * i + 1], 0xdd));
+    /* j + j+8: [a.lo8 + a.hi8 | b.lo8 + b.hi8] */
+    const __m512 s0 = _mm512_add_ps(_mm512_shuffle_f32x4(a0, a1, 0x44), _mm512_shuffle_f32x4(a0, a1, 0xee));
+    const __m512 s1 = _mm512_add_ps(_mm512_shuffle_f32x4(a2, a3, 0x44), _mm512_shuffle_f32x4(a2, a3, 0xee));
+    const __m512 s2 = _mm512_add_ps(_mm512_shuffle_f32x4(a4, a5, 0x44), _mm512_shuffle_f32x4(a4, a5, 0xee));
+    const __m512 s3 = _mm512_add_ps(_mm512_shuffle_f32x4(a6, a7, 0x44), _mm512_shuffle_f32x4(a6, a7, 0xee));
+    /* + j+4: quarters [a, b, c, d] of four vectors */
+    const __m512 u0 = _mm512_add_ps(_mm512_shuffle_f32x4(s0, s1, 0x88), _mm512_shuffle_f32x4(s0, s1, 0xdd));
+    const __m512 u1 = _mm512_add_ps(_mm512_shuffle_f32x4(s2, s3, 0x88), _mm512_shuffle_f32x4(s2, s3, 0xdd));
     /* + j+2: quarter q = [a_q, a_q, a_q+4, a_q+4] */
-    const __m512 v = _mm512_add_ps(_mm512_shuffle_ps(u[0], u[1], 0x44), _mm512_shuffle_ps(u[0], u[1], 0xee));
-    /* + j+1: quarter q = [a_q, a_q+4, ...] */
+    const __m512 v = _mm512_add_ps(_mm512_shuffle_ps(u0, u1, 0x44), _mm512_shuffle_ps(u0, u1, 0xee));
+    /* + j+1: quarter q = [a_q, a_q+4, ...]; then lanes 0, 4, 8, 12 hold a0..a3, lanes 1, 5, 9, 13 a4..a7 */
     const __m512 w = _mm512_add_ps(_mm512_shuffle_ps(v, v, 0x88), _mm512_shuffle_ps(v, v, 0xdd));
-    float t[16] __attribute__((aligned(64)));
-    _mm512_store_ps(t, w);
-    for (int q = 0; q < 4; q++) {
-        out[q] = t[4 * q];
-        out[q + 4] = t[4 * q + 1];
-    }
+    const __m256 r = _mm512_castps512_ps256(_mm512_permutexvar_ps(
+        _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 13, 9, 5, 1, 12, 8, 4, 0), w));
+    _mm256_storeu_ps(out, r);
 }
 
 /* Activations in the layouts above, for one whole chunk. FP8: 64 columns
