@@ -1,5 +1,6 @@
 /* format.c: see format_io.h. */
 #include "format_io.h"
+#include "le.h"
 
 #include "integrity.h"
 
@@ -13,34 +14,6 @@ enum {
     O_FILE_BYTES = 32, O_SHA = 40, O_MODEL = 72, O_GENERATOR = 136, O_INTEGRITY_OFFSET = 168,
     O_INTEGRITY_BYTES = 176,
 };
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> 8 * i);
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> 8 * i);
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 void df_header_encode(const struct df_header *h, unsigned char out[DF_HEADER_BYTES])
 {

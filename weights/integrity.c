@@ -1,5 +1,6 @@
 /* integrity.c: see integrity.h. */
 #include "integrity.h"
+#include "le.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,34 +24,6 @@ enum {
 _Static_assert(M_END == DF_SIGNED_MESSAGE_BYTES, "signed message size");
 _Static_assert(sizeof DF_SIGNED_DOMAIN == 32, "signed message domain is 32 bytes with its NUL");
 _Static_assert(I_END <= DF_INTEGRITY_FIXED, "integrity fixed part");
-
-static void put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> 8 * i);
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> 8 * i);
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 void df_hex(const uint8_t *bytes, size_t n, char *out)
 {
