@@ -11,9 +11,12 @@
 
 LUA      := lua5.4
 CC       := cc
-# -ffile-prefix-map: no path of the build machine in the binary (reproducible builds)
-CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-            -ffile-prefix-map=$(CURDIR)=.
+BASE_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+# with_flags FLAGS: FLAGS, plus -ffile-prefix-map (no path of the build machine in the binary:
+# reproducible builds) and DF_BUILD_FLAGS, the flags as `<binary> audit` reports them
+# (runtime/audit.c; without the prefix map, which names the build directory).
+with_flags = $(1) -ffile-prefix-map=$(CURDIR)=. -DDF_BUILD_FLAGS='"$(strip $(1))"'
+CFLAGS   := $(call with_flags,$(BASE_CFLAGS))
 LDLIBS   := -lmbedcrypto -lm -lpthread
 GEN      := $(LUA) gen/main.lua
 GEN_SRC  := $(wildcard gen/*.lua templates/cpu/* templates/common/* tests/keys/*.pub.pem)
@@ -30,7 +33,8 @@ SIGN_KEY ?=
 sign_key  = $(or $(SIGN_KEY),$(if $(shell grep -s -F '"$(TEST_PUB)"' $(1)/spec.lua),$(TEST_KEY)))
 
 RUNTIME_SRC := runtime/main.c runtime/subcommands.c runtime/cpu_backend.c runtime/generate.c runtime/prompts.c runtime/sample.c runtime/threads.c \
-               runtime/weights_file.c runtime/verify.c runtime/verify_cmd.c weights/format.c $(SIGN_SRC)
+               runtime/weights_file.c runtime/verify.c runtime/verify_cmd.c weights/format.c $(SIGN_SRC) \
+               runtime/session.c runtime/audit.c runtime/audit_json.c runtime/audit_cmd.c weights/json.c
 RUNTIME_HDR := $(wildcard runtime/*.h runtime/kernels/*.h weights/*.h)
 # The CPU kernels' instruction set, chosen at start (runtime/cpu_features.c; SIMD in runtime/kernels/x86/).
 RUNTIME_SRC += runtime/cpu_features.c
@@ -45,7 +49,7 @@ TOK_OBJ     := build/tokenizers/deepseek-v3.o
 tok_obj      = $(if $(wildcard $(1)/tokenizer.json),$(2)/tokenizer.o,$(TOK_OBJ))
 PACK_SRC    := weights/pack_main.c weights/pack.c weights/safetensors.c weights/json.c weights/convert.c \
                weights/format.c $(SIGN_SRC)
-GEN_C       := forward.c kernels.c manifest.c trust.c
+GEN_C       := forward.c kernels.c manifest.c trust.c provenance.c
 
 # The reference models: committed specs, generated sources and HF fixtures.
 REF_MODELS := tiny tiny_fp8 v2_lite v2_group
@@ -124,13 +128,13 @@ generate: $(foreach m,$(REF_MODELS),generated/$(m)/forward.c)
 
 # ---- tests ---------------------------------------------------------------------------------
 SAN_CC     := clang
-SAN_CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-              -fno-sanitize-recover=all
+SAN_CFLAGS := $(call with_flags,$(filter-out -O2,$(BASE_CFLAGS)) -O1 -fno-omit-frame-pointer \
+              -fsanitize=address,undefined -fno-sanitize-recover=all)
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_DEPS  := runtime/threads.c runtime/sample.c runtime/prompts.c runtime/cpu_features.c
 
 WEIGHTS_TESTS := build/weights/test_json build/weights/test_pack build/weights/test_sha256 build/weights/test_verify
-FUZZERS       := build/fuzz/fuzz_json build/fuzz/fuzz_safetensors build/fuzz/fuzz_header build/fuzz/fuzz_integrity
+FUZZERS       := build/fuzz/fuzz_json build/fuzz/fuzz_safetensors build/fuzz/fuzz_header build/fuzz/fuzz_integrity build/fuzz/fuzz_audit
 FUZZ_CFLAGS   := -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=all
 
@@ -180,6 +184,10 @@ build/fuzz/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c weights/safetensors.c
 build/fuzz/fuzz_header: tests/fuzz/fuzz_header.c weights/format.c
 build/fuzz/fuzz_integrity: tests/fuzz/fuzz_integrity.c weights/format.c runtime/verify.c $(SIGN_SRC) $(wildcard runtime/*.h)
 build/fuzz/fuzz_integrity: FUZZ_LIBS := -lmbedcrypto -lpthread
+build/fuzz/fuzz_audit: tests/fuzz/fuzz_audit.c runtime/audit_json.c weights/json.c weights/integrity.c weights/sha256.c \
+                      generated/tiny/provenance.c $(wildcard runtime/*.h)
+build/fuzz/fuzz_audit: FUZZ_LIBS := -lmbedcrypto
+build/fuzz/fuzz_audit: FUZZ_CFLAGS += -Iruntime
 build/fuzz/%: $(wildcard weights/*.h)
 	@mkdir -p build/fuzz
 	$(SAN_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)

@@ -7,15 +7,6 @@ local schedule = require("schedule")
 local M = {}
 M.GENERATOR_VERSION = "0.1.0"
 
--- ${key} substitution; a key with no value is a generator bug, not a blank.
-local function render(tmpl, vars, tname)
-  return (tmpl:gsub("%${([%w_]+)}", function(k)
-    local v = vars[k]
-    if v == nil then error(string.format("template %s: no value for ${%s}", tname, k)) end
-    return tostring(v)
-  end))
-end
-
 local function cname(packed) return (packed:gsub("%.", "_"):upper()) end
 local function cvar(buffer) return (buffer:gsub("%.", "_")) end
 local function flit(v) return util.num(v) .. (math.type(v) == "integer" and ".0f" or "f") end
@@ -179,7 +170,7 @@ function M.emit(ctx)
   }
   local files = {}
   for _, f in ipairs(target_files(tdir)) do
-    files[f] = render(tmpl(f .. ".in"), vars, f .. ".in")
+    files[f] = util.render(tmpl(f .. ".in"), vars, f .. ".in")
   end
   return files
 end

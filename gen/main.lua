@@ -4,9 +4,9 @@
 --   lua5.4 gen/main.lua --hf path/to/checkpoint --name mymodel --out generated/mymodel
 --                       [--set deploy.max_batch=8 ...]
 --
--- Stages: spec -> shapes -> manifest -> schedule -> plan -> emit. Output
--- files are written only after every stage succeeded; the same spec always
--- gives byte-identical files.
+-- Stages: spec -> shapes -> manifest -> schedule -> plan -> memory (the report,
+-- checked against deploy.gpu_memory_gib) -> emit. Output files are written only
+-- after every stage succeeded; the same spec always gives byte-identical files.
 local here = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = here .. "/?.lua;" .. package.path
 
@@ -16,8 +16,10 @@ local shapes_mod = require("shapes")
 local manifest = require("manifest")
 local schedule = require("schedule")
 local plan_mod = require("plan")
+local memory = require("memory")
 local emit = require("emit")
 local trust = require("trust")
+local provenance = require("provenance")
 local sha256 = require("sha256")
 local util = require("util")
 
@@ -26,10 +28,11 @@ usage: gen/main.lua (--spec FILE | --hf DIR --name NAME) --out DIR [--set deploy
   --spec FILE   a spec (specs/*.lua)
   --hf DIR      a Hugging Face checkpoint directory (its config.json is imported)
   --name NAME   the model's name (with --hf)
-  --set K=V     override a deploy field of an imported spec, e.g. deploy.max_batch=8,
+  --set K=V     override a deploy field of the spec or the imported config, e.g. deploy.max_batch=8,
                 deploy.trusted_keys=keys/a.pub.pem,keys/b.pub.pem, deploy.allow_no_verify=true
   --out DIR     where the generated sources go (created)
-  --print-spec  print the normalized spec and stop]]
+  --print-spec  print the normalized spec and stop
+  --print-memory  print the memory report and stop, whether or not it fits deploy.gpu_memory_gib]]
 
 local function usage_error(msg)
   io.stderr:write("gen: " .. msg .. "\n" .. USAGE .. "\n")
@@ -43,6 +46,7 @@ local function parse_args(argv)
     local k = argv[i]
     if k == "--quiet" then a.quiet = true
     elseif k == "--print-spec" then a.print_spec = true
+    elseif k == "--print-memory" then a.print_memory = true
     elseif k == "--help" or k == "-h" then print(USAGE) os.exit(0)
     elseif k == "--spec" or k == "--hf" or k == "--name" or k == "--out" or k == "--set" then
       local v = argv[i + 1] or usage_error(k .. " needs a value")
@@ -55,8 +59,9 @@ local function parse_args(argv)
           a.set[key] = list
         elseif val == "true" or val == "false" then
           a.set[key] = val == "true"
-        else
-          a.set[key] = math.tointeger(tonumber(val)) or val
+        else -- a number (an integer when it is one: 8, not 8.0) or else the text
+          local n = tonumber(val)
+          a.set[key] = n and (math.tointeger(n) or n) or val
         end
       else
         a[k:sub(3)] = v
@@ -69,15 +74,14 @@ local function parse_args(argv)
   end
   if (a.spec == nil) == (a.hf == nil) then usage_error("give exactly one of --spec or --hf") end
   if a.hf and not a.name then usage_error("--hf needs --name") end
-  if not a.out and not a.print_spec then usage_error("--out is required") end
+  if not a.out and not a.print_spec and not a.print_memory then usage_error("--out is required") end
   return a
 end
 
 local function generate(a)
   local spec, source
   if a.spec then
-    spec, source = spec_mod.load(a.spec), a.spec
-    if next(a.set) then usage_error("--set applies to --hf imports; edit the spec's deploy part instead") end
+    spec, source = spec_mod.load(a.spec, a.set), a.spec
   else
     source = a.hf .. "/config.json"
     spec = import_hf.import(source, a.name, a.set)
@@ -92,6 +96,9 @@ local function generate(a)
   local man = manifest.build(spec, shapes)
   local sched = schedule.build(spec, shapes, man)
   local plan = plan_mod.build(sched)
+  local mem = memory.report(spec, shapes, man, plan)
+  if a.print_memory then io.write(memory.describe(mem, spec)) os.exit(0) end
+  memory.check(mem, spec, source)
   local files = emit.emit({
     spec = spec, shapes = shapes, manifest = man, schedule = sched, plan = plan,
     template_dir = tdir,
@@ -105,12 +112,16 @@ local function generate(a)
     { name = spec.model.name, spec_file = a.spec and a.spec:match("[^/]*$") or "an imported config.json" })
   files["spec.lua"] = spec_text
   files["manifest.json"] = man.json
-  files["plan.txt"] = plan_mod.describe(plan, spec)
-  return spec, man, plan, files
+  files["plan.txt"] = plan_mod.describe(plan, spec) .. "\n" .. memory.describe(mem, spec)
+  -- Last: it hashes every other file (what `<binary> audit` reports).
+  files[provenance.FILE] = provenance.render(files, util.read_file(here .. "/../templates/common/provenance.c.in"),
+    { name = spec.model.name, spec_file = a.spec and a.spec:match("[^/]*$") or "an imported config.json",
+      spec_sha256 = sha256(spec_text), generator_version = emit.GENERATOR_VERSION })
+  return spec, man, plan, files, mem
 end
 
 local a = parse_args(arg)
-local ok, spec, man, plan, files = pcall(generate, a)
+local ok, spec, man, plan, files, mem = pcall(generate, a)
 if not ok then
   local e = spec
   if type(e) == "table" and e.spec_error then
@@ -129,4 +140,5 @@ for _, name in ipairs(names) do util.write_file(a.out .. "/" .. name, files[name
 if not a.quiet then
   io.stderr:write(string.format("gen: %s: %d tensors, %.1f MiB of weights; arena %.2f MiB (%.2f MiB unshared); wrote %d files to %s\n",
     spec.model.name, #man.tensors, man.data_bytes / 1048576, plan.peak / 1048576, plan.unshared / 1048576, #names, a.out))
+  io.stderr:write(memory.describe(mem, spec))
 end

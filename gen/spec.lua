@@ -71,6 +71,12 @@ M.SCHEMA = {
     { "trusted_keys", "paths", optional = true },
     -- true: the binary offers --no-verify (development only); default false.
     { "allow_no_verify", "bool", optional = true },
+    -- The memory of the one GPU this binary runs on, in GiB (2^30 bytes; e.g.
+    -- 80 for an H800). Generation stops if the per-GPU memory report (gen/memory.lua:
+    -- weights, KV cache, activations, workspaces) exceeds it. Absent: nothing is
+    -- checked. Target cpu: not checked either (the report says so), so one spec
+    -- can be generated for both targets.
+    { "gpu_memory_gib", "num", optional = true },
   },
 }
 
@@ -162,11 +168,16 @@ function M.validate(spec, source)
 end
 
 -- Load specs/<x>.lua: plain data, evaluated with no access to the environment.
-function M.load(path)
+-- deploy: overrides of deploy fields (the generator's --set), e.g. { max_batch = 8 };
+-- they are validated as if the file held them.
+function M.load(path, deploy)
   local chunk, err = loadfile(path, "t", {})
   if not chunk then fail(path, "spec", err) end
   local ok, spec = pcall(chunk)
   if not ok then fail(path, "spec", tostring(spec)) end
+  if type(spec) == "table" and type(spec.deploy) == "table" then
+    for k, v in pairs(deploy or {}) do spec.deploy[k] = v end
+  end
   return M.validate(spec, path)
 end
 

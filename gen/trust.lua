@@ -79,10 +79,7 @@ function M.render(spec, source, template, vars)
     keys_ref = #keys > 0 and "keys" or "NULL",
     allow_no_verify = d.allow_no_verify and 1 or 0,
   }
-  return (template:gsub("%${([%w_]+)}", function(k)
-    if v[k] == nil then error("template trust.c.in: no value for ${" .. k .. "}") end
-    return tostring(v[k])
-  end))
+  return util.render(template, v, "trust.c.in")
 end
 
 return M

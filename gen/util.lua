@@ -28,6 +28,16 @@ function M.write_file(path, text)
   f:close()
 end
 
+-- ${key} substitution in a template (tname names it in errors); a key with no
+-- value is a generator bug, not a blank.
+function M.render(tmpl, vars, tname)
+  return (tmpl:gsub("%${([%w_]+)}", function(k)
+    local v = vars[k]
+    if v == nil then error(string.format("template %s: no value for ${%s}", tname, k)) end
+    return tostring(v)
+  end))
+end
+
 function M.ceil_div(a, b) return (a + b - 1) // b end
 
 function M.round_up(a, b) return M.ceil_div(a, b) * b end

@@ -3,7 +3,8 @@
 #   make cuda-all                     the four reference models for CUDA: binary, packer, weights
 #   make build/tiny_cuda/tiny_cuda    one of them (tiny_cuda, tiny_fp8_cuda, v2_lite_cuda, v2_group_cuda)
 #   make cuda-generate                regenerate their committed generated/<m>_cuda sources
-#   make cuda-tests                   the host-side tests and the GPU tools (tests/cuda/)
+#   make cuda-tests                   the host-side tests and the GPU tools (tests/cuda/), among them
+#                                     build/cuda/fp8_gemm_check (cuBLASLt's FP8 GEMMs, docs/cuda-fp8-gemm.md)
 #   make gpu-check                    on a machine with a Hopper GPU: tools/gpu-check.sh
 #   make gpu-deps                     headers and static libraries for a GPU machine that lacks them
 #   make NAME=x HF=dir TARGET=cuda    a user model for CUDA (see docs/cuda.md)
@@ -39,7 +40,7 @@ cuda-all: $(foreach m,$(CUDA_REF_MODELS),build/$(m)/$(m) build/$(m)/$(m)-pack bu
 
 cuda-generate: $(foreach m,$(CUDA_REF_MODELS),generated/$(m)/forward.c)
 
-cuda-tests: build/cuda/test_hd build/cuda/bandwidth
+cuda-tests: build/cuda/test_hd build/cuda/test_quant build/cuda/bandwidth build/cuda/fp8_gemm_check
 
 gpu-check:
 	bash tools/gpu-check.sh
@@ -99,3 +100,23 @@ build/cuda/test_hd: tests/cuda/test_hd.cu $(CUDA_HDR)
 build/cuda/bandwidth: tests/cuda/bandwidth.cu
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -cudart static -o $@ $<
+
+build/cuda/test_quant: tests/cuda/test_quant.cu $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -o $@ $< -lm
+
+# cuBLASLt has no static library here: the shared one, found at run time through the rpath.
+# A machine whose toolkit lacks it names another copy (tools/gpu-check.sh finds the one of
+# PyTorch's nvidia-cublas wheel): CUBLASLT_DIR=dir, and CUBLASLT_LIB=-l:libcublasLt.so.13
+# where the directory has no unversioned libcublasLt.so.
+CUBLASLT_DIR ?= $(CUDA_HOME)/lib64
+CUBLASLT_LIB ?= -lcublasLt
+
+$(CUDA_OBJ)/runtime/cuda/fp8_gemm.o: runtime/cuda/fp8_gemm.cu $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -c -o $@ $<
+
+build/cuda/fp8_gemm_check: tests/cuda/fp8_gemm_check.cu $(CUDA_OBJ)/runtime/cuda/fp8_gemm.o $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -cudart static -o $@ $< $(CUDA_OBJ)/runtime/cuda/fp8_gemm.o \
+	    -L$(CUBLASLT_DIR) -Xlinker -rpath,$(CUBLASLT_DIR) $(CUBLASLT_LIB)

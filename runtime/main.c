@@ -10,17 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exit_codes.h"
 #include "generate.h"
 #include "model.h"
 #include "prompts.h"
 #include "sample.h"
+#include "session.h"
 #include "subcommands.h"
 #include "threads.h"
 #include "tokenizer_cli.h"
 #include "verify.h"
-#include "weights_file.h"
 
-enum { EXIT_USAGE = 2, EXIT_WEIGHTS = 3, EXIT_IO = 4 };
 
 static void usage(FILE *f, const char *prog)
 {
@@ -82,7 +82,7 @@ static bool parse_float(const char *s, float lo, float hi, float *out)
     return true;
 }
 
-/* Returns 0, or prints why to stderr and returns EXIT_USAGE. */
+/* Returns 0, or prints why to stderr and returns DF_EXIT_USAGE. */
 static int parse_options(int argc, char **argv, struct args *a)
 {
     *a = (struct args){ .n = 16, .threads = 1, .sampling = { 0.0f, 0, 1.0f, 0 } };
@@ -104,14 +104,14 @@ static int parse_options(int argc, char **argv, struct args *a)
             if (!df_trust.allow_no_verify) {
                 fprintf(stderr, "%s: --no-verify: this binary always verifies its weights (its spec does not set "
                         "deploy.allow_no_verify)\n", argv[0]);
-                return EXIT_USAGE;
+                return DF_EXIT_USAGE;
             }
             a->no_verify = true;
             continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "%s: %s needs a value (or is unknown)\n", argv[0], k);
-            return EXIT_USAGE;
+            return DF_EXIT_USAGE;
         }
         const char *v = argv[++i];
         long l;
@@ -130,20 +130,20 @@ static int parse_options(int argc, char **argv, struct args *a)
         else if (!strcmp(k, "--system")) a->system = v;
         else {
             fprintf(stderr, "%s: unknown option %s\n", argv[0], k);
-            return EXIT_USAGE;
+            return DF_EXIT_USAGE;
         }
         if (!ok) {
             fprintf(stderr, "%s: bad value for %s: \"%s\"\n", argv[0], k, v);
-            return EXIT_USAGE;
+            return DF_EXIT_USAGE;
         }
     }
     if (!a->weights || (!!a->ids + !!a->batch_file + !!a->prompt) != 1) {
         fprintf(stderr, "%s: need --weights and exactly one of --ids, --batch-file or --prompt\n", argv[0]);
-        return EXIT_USAGE;
+        return DF_EXIT_USAGE;
     }
     if ((a->chat && !a->prompt) || (a->system && !a->chat)) {
         fprintf(stderr, "%s: --chat needs --prompt, --system needs --chat\n", argv[0]);
-        return EXIT_USAGE;
+        return DF_EXIT_USAGE;
     }
     return 0;
 }
@@ -162,13 +162,13 @@ static int check_fits(const char *prog, const struct df_prompts *p, int n)
     const struct df_model *m = &df_model;
     if (p->n > m->max_batch) {
         fprintf(stderr, "%s: %d prompts, but this binary's max batch is %d\n", prog, p->n, m->max_batch);
-        return EXIT_USAGE;
+        return DF_EXIT_USAGE;
     }
     for (int i = 0; i < p->n; i++) {
         if ((long)p->len[i] + n > m->max_context) {
             fprintf(stderr, "%s: prompt %d: %d tokens + %d to generate exceed the max context of %d\n", prog,
                     i + 1, p->len[i], n, m->max_context);
-            return EXIT_USAGE;
+            return DF_EXIT_USAGE;
         }
     }
     return 0;
@@ -187,13 +187,10 @@ int main(int argc, char **argv)
 
     char err[512];
     struct df_prompts prompts = { 0 };
-    struct df_weights w = { 0 };
-    const unsigned char *weights = NULL;
+    struct df_session session = { 0 };
     struct df_sampler sampler = { 0 };
-    unsigned char *arena = NULL;
     int **out = NULL;
     FILE *logits = NULL;
-    bool weights_open = false, threads_started = false;
 
     if (a.prompt || a.ids) { /* one prompt, as text or as ids */
         int *ids, len;
@@ -202,7 +199,7 @@ int main(int argc, char **argv)
                 goto done;
         } else if (df_parse_ids(a.ids, m->vocab, &ids, &len, err, sizeof err) != 0) {
             fprintf(stderr, "%s: --ids: %s\n", argv[0], err);
-            rc = EXIT_USAGE;
+            rc = DF_EXIT_USAGE;
             goto done;
         }
         if (df_prompts_add(&prompts, ids, len) != 0) {
@@ -212,32 +209,15 @@ int main(int argc, char **argv)
         }
     } else if (df_prompts_read_file(a.batch_file, m->vocab, &prompts, err, sizeof err) != 0) {
         fprintf(stderr, "%s: --batch-file: %s\n", argv[0], err);
-        rc = EXIT_USAGE;
+        rc = DF_EXIT_USAGE;
         goto done;
     }
     if ((rc = check_fits(argv[0], &prompts, a.n)))
         goto done;
 
-    int st = df_weights_open(a.weights, m->manifest, &w, err, sizeof err);
-    if (st != DF_OK) {
-        fprintf(stderr, "%s: %s\n", argv[0], err);
-        rc = st == DF_BAD ? EXIT_WEIGHTS : EXIT_IO;
+    if ((rc = df_session_open(&session, argv[0], a.weights, a.no_verify, a.threads)))
         goto done;
-    }
-    weights_open = true;
-    /* Nothing reads the weights before they are verified. */
-    if ((rc = df_verify_before_run(argv[0], a.weights, &w, a.no_verify)))
-        goto done;
-    rc = 1;
-    if (!(weights = m->backend->attach_weights(w.data, w.data_bytes, err, sizeof err))) {
-        fprintf(stderr, "%s: %s\n", argv[0], err);
-        goto done;
-    }
-    /* The arena: one allocation of the generated plan's size, before any step. */
-    if (!(arena = m->backend->arena_create(m->arena_bytes, err, sizeof err))) {
-        fprintf(stderr, "%s: %s\n", argv[0], err);
-        goto done;
-    }
+    rc = DF_EXIT_OTHER;
     out = calloc((size_t)prompts.n, sizeof(int *));
     if (!out || df_sampler_init(&sampler, &a.sampling, m->vocab) != 0) {
         fprintf(stderr, "%s: out of memory\n", argv[0]);
@@ -249,30 +229,23 @@ int main(int argc, char **argv)
             goto done;
         }
     }
-    m->init(arena);
-    if (df_threads_start(a.threads) != 0) {
-        fprintf(stderr, "%s: cannot start %d threads\n", argv[0], a.threads);
-        goto done;
-    }
-    threads_started = true;
     if (a.logits && !(logits = fopen(a.logits, "wb"))) {
         fprintf(stderr, "%s: %s: %s\n", argv[0], a.logits, strerror(errno));
-        rc = EXIT_IO;
+        rc = DF_EXIT_IO;
         goto done;
     }
 
-    const struct df_engine engine = { m, weights, arena };
     /* A text prompt: its generated text is printed as it is produced, up to EOS. */
     struct df_text_out text_out;
     const struct df_stream text_stream = { df_text_out_token, &text_out };
     int n_done = a.n;
     if (a.prompt)
         df_text_out_init(&text_out, stdout);
-    int gen = df_generate_stream(&engine, &prompts, a.n, &sampler, logits, out, a.prompt ? &text_stream : NULL,
+    int gen = df_generate_stream(&session.engine, &prompts, a.n, &sampler, logits, out, a.prompt ? &text_stream : NULL,
                                  &n_done);
     if (a.prompt && (df_text_out_finish(&text_out) != 0 || text_out.error)) {
         fprintf(stderr, "%s: stdout: write error\n", argv[0]);
-        rc = EXIT_IO;
+        rc = DF_EXIT_IO;
         goto done;
     }
     if (logits) {
@@ -282,7 +255,7 @@ int main(int argc, char **argv)
     }
     if (gen != 0) {
         fprintf(stderr, "%s: %s: write error\n", argv[0], a.logits);
-        rc = EXIT_IO;
+        rc = DF_EXIT_IO;
         goto done;
     }
     if (a.print_ids) {
@@ -290,23 +263,16 @@ int main(int argc, char **argv)
             for (int k = 0; k < n_done; k++)
                 printf("%d%c", out[i][k], k + 1 < n_done ? ',' : '\n');
     }
-    rc = fflush(stdout) == 0 ? 0 : EXIT_IO;
+    rc = fflush(stdout) == 0 ? 0 : DF_EXIT_IO;
 
 done:
     if (logits)
         fclose(logits);
-    if (threads_started)
-        df_threads_stop();
     for (int i = 0; out && i < prompts.n; i++)
         free(out[i]);
     free(out);
     df_sampler_free(&sampler);
-    if (arena)
-        m->backend->arena_destroy(arena);
-    if (weights)
-        m->backend->detach_weights(weights);
-    if (weights_open)
-        df_weights_close(&w);
+    df_session_close(&session);
     df_prompts_free(&prompts);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "tokenizer_cli.h"
 #include "verify.h"
 
@@ -11,6 +12,8 @@ static const struct df_subcommand table[] = {
     { "verify", "check a weights file (signature, every chunk) and print one JSON line", df_verify_command },
     { "tokenize", "stdin text -> token ids (--bos, --chat, --jsonl); the embedded tokenizer", df_cmd_tokenize },
     { "detokenize", "stdin token ids -> text", df_cmd_detokenize },
+    { "audit", "a JSON record of this binary, its weights and its outputs; --check RECORD re-derives it",
+      df_audit_command },
     { NULL, NULL, NULL },
 };
 

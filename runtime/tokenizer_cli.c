@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include "chat.h"
+#include "exit_codes.h"
 #include "tokenizer.h"
 #include "tokenizer_unicode.h"
 
-enum { EXIT_USAGE = 2, EXIT_IO = 4 };
 
 static void tokenize_usage(FILE *f, const char *prog)
 {
@@ -65,7 +65,7 @@ static int read_all(FILE *f, struct df_text *out, const char *prog, const char *
     }
     if (ferror(f)) {
         fprintf(stderr, "%s %s: reading stdin: %s\n", prog, cmd, strerror(errno));
-        return EXIT_IO;
+        return DF_EXIT_IO;
     }
     if (!out->p && df_text_append(out, "", 0) != 0)
         return 1;
@@ -295,14 +295,14 @@ static int tokenize_jsonl(const struct df_tokenizer *t, const char *prog)
         const char *why = df_jsonl_parse_line(line, end, &id, &id_len, &text, &scratch);
         if (why) {
             fprintf(stderr, "%s tokenize: stdin:%ld: %s\n", prog, lineno, why);
-            rc = EXIT_USAGE;
+            rc = DF_EXIT_USAGE;
             break;
         }
         ids.n = 0;
         int st = df_encode(t, text.p, text.n, &ids, &bad);
         if (st == DF_TOK_BAD_UTF8) {
             fprintf(stderr, "%s tokenize: stdin:%ld: \"text\" is not valid UTF-8 (byte %zu)\n", prog, lineno, bad);
-            rc = EXIT_USAGE;
+            rc = DF_EXIT_USAGE;
             break;
         }
         if (st != DF_TOK_OK) {
@@ -316,7 +316,7 @@ static int tokenize_jsonl(const struct df_tokenizer *t, const char *prog)
     }
     if (!rc && ferror(stdin)) {
         fprintf(stderr, "%s tokenize: reading stdin: %s\n", prog, strerror(errno));
-        rc = EXIT_IO;
+        rc = DF_EXIT_IO;
     }
     free(line);
     df_text_free(&text);
@@ -345,21 +345,21 @@ int df_cmd_tokenize(int argc, char **argv)
         } else {
             fprintf(stderr, "%s tokenize: unknown option %s\n", prog, k);
             tokenize_usage(stderr, prog);
-            return EXIT_USAGE;
+            return DF_EXIT_USAGE;
         }
     }
     if ((jsonl && (bos || chat)) || (system && !chat) || (bos && chat)) {
         fprintf(stderr, "%s tokenize: --jsonl takes no other option; --system needs --chat; --chat brings its own BOS\n",
                 prog);
-        return EXIT_USAGE;
+        return DF_EXIT_USAGE;
     }
     const struct df_tokenizer *t = get(prog, "tokenize");
     if (!t)
-        return EXIT_USAGE;
+        return DF_EXIT_USAGE;
     if (jsonl) {
         int rc = tokenize_jsonl(t, prog);
         if (fflush(stdout) != 0 && !rc)
-            rc = EXIT_IO;
+            rc = DF_EXIT_IO;
         return rc;
     }
     struct df_text in = { 0 };
@@ -375,7 +375,7 @@ int df_cmd_tokenize(int argc, char **argv)
         print_ids(stdout, &ids);
         putchar('\n');
         if (fflush(stdout) != 0)
-            rc = EXIT_IO;
+            rc = DF_EXIT_IO;
     }
     df_text_free(&in);
     df_ids_free(&ids);
@@ -391,11 +391,11 @@ int df_cmd_detokenize(int argc, char **argv)
             return 0;
         }
         fprintf(stderr, "%s detokenize: unknown option %s\n", prog, argv[i]);
-        return EXIT_USAGE;
+        return DF_EXIT_USAGE;
     }
     const struct df_tokenizer *t = get(prog, "detokenize");
     if (!t)
-        return EXIT_USAGE;
+        return DF_EXIT_USAGE;
     struct df_text in = { 0 }, out = { 0 };
     struct df_ids ids = { 0 };
     int rc = read_all(stdin, &in, prog, "detokenize");
@@ -414,7 +414,7 @@ int df_cmd_detokenize(int argc, char **argv)
         k++;
         if (j == i || v > INT32_MAX || (j < in.n && in.p[j] >= '0' && in.p[j] <= '9')) {
             fprintf(stderr, "%s detokenize: token %zu: expected a decimal id below 2^31\n", prog, k);
-            rc = EXIT_USAGE;
+            rc = DF_EXIT_USAGE;
             break;
         }
         if (df_ids_push(&ids, (int32_t)v) != 0)
@@ -430,7 +430,7 @@ int df_cmd_detokenize(int argc, char **argv)
     if (rc == 1)
         fprintf(stderr, "%s detokenize: out of memory\n", prog);
     if (!rc && ((out.n && fwrite(out.p, 1, out.n, stdout) != out.n) || fflush(stdout) != 0))
-        rc = EXIT_IO;
+        rc = DF_EXIT_IO;
     df_text_free(&in);
     df_text_free(&out);
     df_ids_free(&ids);
@@ -467,7 +467,7 @@ int df_text_prompt(const char *prog, const char *text, bool chat, const char *sy
     if (!t) {
         fprintf(stderr, "%s: --prompt: the tokenizer of this binary (%s) cannot be used: %s\n", prog,
                 df_tokenizer_info(NULL)->name, why);
-        return EXIT_USAGE;
+        return DF_EXIT_USAGE;
     }
     const struct df_tokenizer_data *d = df_tokenizer_info(t);
     struct df_ids ids = { 0 };
@@ -481,7 +481,7 @@ int df_text_prompt(const char *prog, const char *text, bool chat, const char *sy
     if (ids.n == 0 || ids.n > INT32_MAX) {
         fprintf(stderr, "%s: --prompt: the text gives %s tokens\n", prog, ids.n ? "too many" : "no");
         df_ids_free(&ids);
-        return EXIT_USAGE;
+        return DF_EXIT_USAGE;
     }
     for (size_t i = 0; i < ids.n; i++) {
         if (ids.v[i] >= vocab) {
@@ -490,7 +490,7 @@ int df_text_prompt(const char *prog, const char *text, bool chat, const char *sy
             fprintf(stderr, "\"), outside this model's vocabulary [0, %d): its tokenizer (%s, %d ids) is larger than "
                     "the model; give --ids instead\n", vocab, d->name, d->n_ids);
             df_ids_free(&ids);
-            return EXIT_USAGE;
+            return DF_EXIT_USAGE;
         }
     }
     int *v = malloc(sizeof(int) * ids.n);

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exit_codes.h"
 #include "verify.h"
 #include "weights_file.h"
 
-enum { EXIT_USAGE = 2, EXIT_WEIGHTS = 3, EXIT_IO = 4 };
 
 static void verify_usage(FILE *f, const char *prog)
 {
@@ -37,7 +37,7 @@ int df_verify_command(int argc, char **argv)
         if (i + 1 >= argc) {
             fprintf(stderr, "%s verify: %s needs a value (or is unknown)\n", prog, argv[i]);
             verify_usage(stderr, prog);
-            return EXIT_USAGE;
+            return DF_EXIT_USAGE;
         }
         if (!strcmp(argv[i], "--weights") && !path) {
             path = argv[++i];
@@ -47,18 +47,18 @@ int df_verify_command(int argc, char **argv)
             threads = strtol(argv[++i], &end, 10);
             if (errno || *end || threads < 1 || threads > 256) {
                 fprintf(stderr, "%s verify: bad value for --threads: \"%s\"\n", prog, argv[i]);
-                return EXIT_USAGE;
+                return DF_EXIT_USAGE;
             }
         } else {
             fprintf(stderr, "%s verify: unknown or repeated option %s\n", prog, argv[i]);
             verify_usage(stderr, prog);
-            return EXIT_USAGE;
+            return DF_EXIT_USAGE;
         }
     }
     if (!path) {
         fprintf(stderr, "%s verify: --weights FILE is required\n", prog);
         verify_usage(stderr, prog);
-        return EXIT_USAGE;
+        return DF_EXIT_USAGE;
     }
 
     struct df_weights w;
@@ -83,8 +83,8 @@ int df_verify_command(int argc, char **argv)
     else if (r.note[0])
         fprintf(stderr, "%s: warning: %s: %s\n", prog, path, r.note);
     if (fflush(stdout) != 0 && st == DF_OK)
-        st = EXIT_IO;
-    return st == DF_OK ? 0 : st == DF_BAD ? EXIT_WEIGHTS : EXIT_IO;
+        st = DF_EXIT_IO;
+    return st == DF_OK ? 0 : st == DF_BAD ? DF_EXIT_WEIGHTS : DF_EXIT_IO;
 }
 
 int df_verify_before_run(const char *prog, const char *path, const struct df_weights *w, int no_verify)
@@ -101,7 +101,7 @@ int df_verify_before_run(const char *prog, const char *path, const struct df_wei
     char err[900];
     if (df_weights_verify(w, &df_manifest, &df_trust, &opt, &r, err, sizeof err) != DF_OK) {
         fprintf(stderr, "%s: %s: %s; refusing to compute\n", prog, path, err);
-        return r.status == DF_IO ? EXIT_IO : EXIT_WEIGHTS;
+        return r.status == DF_IO ? DF_EXIT_IO : DF_EXIT_WEIGHTS;
     }
     if (r.note[0])
         fprintf(stderr, "%s: warning: %s: %s\n", prog, path, r.note);

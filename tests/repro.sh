@@ -10,5 +10,5 @@ if (cd "$T/repro_a" && touch gen/main.lua && make -s build/tiny/tiny >"$T/repro_
     check "repro/generated-sources-identical" diff -r "$T/repro_a/generated/tiny" "$T/repro_b/generated/tiny"
     check "repro/binary-identical" cmp "$T/repro_a/build/tiny/tiny" "$T/repro_b/build/tiny/tiny"
 else
-    fail "repro/build" "$(tail -3 "$T/repro_a.log" "$T/repro_b.log")"
+    fail "repro/build" "$(tail -n 3 "$T/repro_a.log" "$T/repro_b.log")"
 fi

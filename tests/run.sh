@@ -7,7 +7,7 @@ trap 'rm -rf "$T"' EXIT
 export T
 . tests/lib.sh
 
-for suite in tests/unit/run.sh tests/gen/specs.sh tests/gen/golden.sh tests/conformance.sh tests/cli/cli.sh \
+for suite in tests/unit/run.sh tests/gen/specs.sh tests/gen/golden.sh tests/gen/real_configs.sh tests/conformance.sh tests/invariance.sh tests/cli/cli.sh tests/audit.sh \
              tests/weights/run.sh tests/sanitizers.sh tests/repro.sh tests/tokenizer/run.sh tests/cuda/run.sh; do
     [ -f "$suite" ] || { fail "$suite" "missing"; continue; }
     echo "== $suite"

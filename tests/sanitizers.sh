@@ -12,3 +12,8 @@ check "asan/sampling" build/asan/tiny --weights "$T/asan.weights" --ids 3,4,5 -n
 expect_fail "asan/bad-ids" 2 "outside the vocabulary" build/asan/tiny --weights "$T/asan.weights" --ids 1,5000
 expect_fail "asan/truncated-weights" 3 "truncated" build/asan/tiny --weights "$T/trunc.weights" --ids 1
 expect_fail "asan/wrong-checkpoint" 3 "q_a_proj" build/asan/tiny-pack --hf tests/fixtures/v2_lite/hf --out "$T/x2.weights"
+# The audit record: made, read back and compared under the sanitizers; a file that is not a record.
+check "asan/audit" sh -c "build/asan/tiny audit --weights '$T/asan.weights' --threads 2 >'$T/asan.audit.json' &&
+    build/asan/tiny audit --check '$T/asan.audit.json' --weights '$T/asan.weights'"
+expect_fail "asan/audit-bad-record" 2 "not an audit record" \
+    build/asan/tiny audit --check tests/fixtures/tiny/prompts.txt --weights "$T/asan.weights"

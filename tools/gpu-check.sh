@@ -4,12 +4,15 @@
 #
 # Needs nvcc, make and a C compiler; no lua5.4 (the generated CUDA sources are committed and
 # never regenerated here: DF_NO_REGEN=1), no Python, no network. Libraries the machine lacks
-# (mbedTLS) come from build/gpu-deps/ if it was carried along (make gpu-deps). Under a minute
-# on an H200 (16 s measured).
+# (mbedTLS) come from build/gpu-deps/ if it was carried along (make gpu-deps); cuBLASLt is the
+# toolkit's, else the copy in PyTorch's nvidia-cublas wheel if the machine has one. About a
+# minute and a half on an H200 (20 s measured before the FP8 GEMM check, which is bounded by
+# a timeout that keeps the whole run under 8 minutes).
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
 #   2. build: the 4 CUDA reference models, their packers and weights, the host tests, the
-#      bandwidth probe (make cuda-all cuda-tests); the SASS target (cuobjdump --list-elf);
-#   3. the host-side tests (build/cuda/test_hd);
+#      bandwidth probe, the FP8 GEMM check (make -k cuda-all cuda-tests); the SASS target
+#      (cuobjdump --list-elf);
+#   3. the host-side tests (build/cuda/test_hd, build/cuda/test_quant);
 #   4. conformance against the HF fixtures, as tests/conformance.sh (tests/cuda/conformance.sh):
 #      batch of 3 and batch of 1, -n 10, identical greedy ids, max|d|/std < 1e-3; batch
 #      invariance and graph = no graph, bit for bit; then tiny_cuda against the CPU build of
@@ -18,9 +21,12 @@
 #      graphs (DF_CUDA_STATS=1: the mean wall time of a step, tokens in to logits on the host,
 #      after the first step, which captures the graph);
 #   6. HBM copy bandwidth: cudaMemcpy device to device of 2 GiB (build/cuda/bandwidth);
-#   7. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows.
-# Prints one table at the end. Writes gpu-check.log and gpu-check.md to $OUT if set, else to
-# build/gpu-check/. Exit 0 when every check passed.
+#   7. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
+#   8. the FP8 block-scaled GEMM through cuBLASLt (build/cuda/fp8_gemm_check,
+#      docs/cuda-fp8-gemm.md): correctness against an fp64 reference, TFLOP/s against
+#      cuBLASLt's per-tensor FP8 and bf16 GEMMs, decode sizes against the own `linear`.
+# Prints one table at the end. Writes gpu-check.log, gpu-check.md and fp8_gemm_check.txt to
+# $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 START=$(date +%s)
@@ -66,8 +72,31 @@ if [ -d build/gpu-deps ]; then # made by make gpu-deps where the packages are, c
 fi
 MAKEVARS="DF_NO_REGEN=1"
 command -v cc >/dev/null || MAKEVARS="$MAKEVARS CC=gcc"
+# cuBLASLt (only build/cuda/fp8_gemm_check links it): nvcc's toolkit's, else a copy elsewhere,
+# such as the lib/ of PyTorch's nvidia-cublas wheel (which has only libcublasLt.so.N, and its
+# headers in the include/ beside it).
+cuda_root=$(dirname "$(dirname "$(command -v nvcc)")")
+ltdir=""
+for d in "$cuda_root/lib64" "$cuda_root/lib"; do
+    if ls "$d"/libcublasLt.so* >/dev/null 2>&1; then ltdir=$d; break; fi
+done
+if [ -z "$ltdir" ]; then
+    lt=$( (ldconfig -p 2>/dev/null | sed -n 's/.*libcublasLt\.so[.0-9]* .*=> //p';
+           timeout 20 find /usr /opt -name 'libcublasLt.so*' 2>/dev/null) | head -n 1)
+    [ -n "$lt" ] && ltdir=$(dirname "$lt")
+fi
+if [ -n "$ltdir" ]; then
+    MAKEVARS="$MAKEVARS CUBLASLT_DIR=$ltdir"
+    [ -e "$ltdir/libcublasLt.so" ] ||
+        MAKEVARS="$MAKEVARS CUBLASLT_LIB=-l:$(basename "$(ls "$ltdir"/libcublasLt.so.*[0-9] | head -n 1)")"
+    if [ ! -f "$cuda_root/include/cublasLt.h" ] && [ -f "$ltdir/../include/cublasLt.h" ]; then
+        export CPATH=$ltdir/../include${CPATH:+:$CPATH}
+    fi
+fi
+echo "cuBLASLt: ${ltdir:-not found}"
 t0=$(date +%s)
-if make -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits >"$T/build.log" 2>&1; then
+# -k: a target that fails (say the FP8 check without cuBLASLt) does not stop the others.
+if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits >"$T/build.log" 2>&1; then
     pass "gpu/build"
     row "build (make -j$(nproc) cuda-all cuda-tests)" "ok, $(($(date +%s) - t0)) s"
 else
@@ -88,6 +117,9 @@ section "host tests"
 build/cuda/test_hd >"$T/hd" 2>&1
 check "gpu/host/test_hd" grep -q ' 0 failed' "$T/hd"
 row "host tests (build/cuda/test_hd)" "$(tail -n 1 "$T/hd")"
+build/cuda/test_quant >"$T/quant" 2>&1
+check "gpu/host/test_quant" grep -q ' 0 failed' "$T/quant"
+row "host tests (build/cuda/test_quant)" "$(tail -n 1 "$T/quant")"
 
 section "conformance (tests/cuda/conformance.sh)"
 for m in $MODELS; do
@@ -176,6 +208,29 @@ else
         tail -n 3 "$T/san_$tool"
     done
     row "compute-sanitizer on tiny_cuda (batch 3, -n 3)" "$san"
+fi
+
+section "FP8 block-scaled GEMM (build/cuda/fp8_gemm_check)"
+# About 30 s expected; the timeout keeps the whole gpu-check under 8 minutes even if it hangs.
+budget=$((450 - $(elapsed)))
+[ "$budget" -gt 300 ] && budget=300
+if [ ! -x build/cuda/fp8_gemm_check ]; then
+    fail "gpu/fp8_gemm" "not built (see the build log)"
+    row "FP8 block-scaled GEMM (cuBLASLt)" "NOT BUILT"
+elif [ "$budget" -lt 60 ]; then
+    fail "gpu/fp8_gemm" "no time left"
+    row "FP8 block-scaled GEMM (cuBLASLt)" "skipped: $(elapsed) s spent already"
+else
+    timeout "$budget" build/cuda/fp8_gemm_check >"$T/fp8" 2>&1
+    rc=$?
+    cat "$T/fp8"
+    cp "$T/fp8" "$OUTD/fp8_gemm_check.txt"
+    if [ "$rc" -eq 0 ]; then pass "gpu/fp8_gemm"; else fail "gpu/fp8_gemm" "exit $rc"; fi
+    fp8() { sed -n "s/^fp8_gemm_check: $1//p" "$T/fp8" | head -n 1; }
+    row "FP8 block-scaled GEMM vs fp64 reference (7 shapes x 7 M; table: fp8_gemm_check.txt)" \
+        "$(fp8 'correctness ')$([ "$rc" -eq 124 ] && echo "TIMED OUT after $budget s")"
+    row "FP8 GEMM, prefill 7168x18432 M=4096 TFLOP/s" "$(fp8 'prefill 7168x18432 M=4096 TFLOP\/s: ')"
+    row "FP8 GEMM, decode M <= 16: own linear vs act quant + cuBLASLt" "$(fp8 'decode M <= 16: ')"
 fi
 
 section "result"

@@ -19,54 +19,13 @@
 
 #include <vector>
 
+#include "host_test.h"
+
 #include "cuda_rt.h"
 #include "kernels.cuh"
 
 using namespace dfc;
 
-static int n_passed, n_failed, case_fails;
-static const char *case_name;
-static char case_detail[400];
-
-static void case_begin(const char *name)
-{
-    case_name = name;
-    case_fails = 0;
-    case_detail[0] = '\0';
-}
-
-__attribute__((format(printf, 1, 2))) static void failf(const char *fmt, ...)
-{
-    if (case_fails++ == 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(case_detail, sizeof case_detail, fmt, ap);
-        va_end(ap);
-    }
-}
-
-static void case_end(void)
-{
-    if (case_fails == 0) {
-        printf("ok %s\n", case_name);
-        n_passed++;
-    } else {
-        printf("FAIL %s: %s%s\n", case_name, case_detail, case_fails > 1 ? " (and more)" : "");
-        n_failed++;
-    }
-}
-
-#define CHECK(cond, ...) do { if (!(cond)) failf(__VA_ARGS__); } while (0)
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd64(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 0x2545f4914f6cdd1dull;
-}
-static double rnd_unit(void) { return (double)(rnd64() >> 11) * 0x1p-53; }
 static float rnd_sym(double a) { return (float)((2.0 * rnd_unit() - 1.0) * a); }
 
 /* The xor butterfly of warp_sum, lane by lane: returns lane 0's value and
@@ -410,6 +369,5 @@ int main(void)
     test_online_softmax();
     test_step_layout();
     test_shared_math();
-    printf("%d passed, %d failed\n", n_passed, n_failed);
-    return n_failed == 0 ? 0 : 1;
+    return host_test_summary();
 }
