@@ -14,30 +14,28 @@ local K = {
 
 local M32 = 0xffffffff
 
-local function rotr(x, n)
-  return ((x >> n) | (x << (32 - n))) & M32
-end
-
-local function compress(H, block)
-  local w = {}
-  for i = 1, 16 do
-    w[i] = string.unpack(">I4", block, (i - 1) * 4 + 1)
-  end
+-- The 64 rounds with the rotations written out (a function call per rotation
+-- costs more than the arithmetic in Lua); w is reused from block to block.
+-- About 6 MB/s: the V3 generator hashes 45 MB of sources with it.
+local w = {}
+local function compress(H, msg, pos)
+  w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9], w[10], w[11], w[12], w[13], w[14], w[15], w[16] =
+    string.unpack(">I4I4I4I4I4I4I4I4I4I4I4I4I4I4I4I4", msg, pos)
   for i = 17, 64 do
-    local a, b = w[i - 15], w[i - 2]
-    local s0 = rotr(a, 7) ~ rotr(a, 18) ~ (a >> 3)
-    local s1 = rotr(b, 17) ~ rotr(b, 19) ~ (b >> 10)
+    local x, y = w[i - 15], w[i - 2]
+    local s0 = ((x >> 7) | (x << 25)) ~ ((x >> 18) | (x << 14)) ~ (x >> 3)
+    local s1 = ((y >> 17) | (y << 15)) ~ ((y >> 19) | (y << 13)) ~ (y >> 10)
     w[i] = (w[i - 16] + s0 + w[i - 7] + s1) & M32
   end
   local a, b, c, d, e, f, g, h = H[1], H[2], H[3], H[4], H[5], H[6], H[7], H[8]
   for i = 1, 64 do
-    local S1 = rotr(e, 6) ~ rotr(e, 11) ~ rotr(e, 25)
+    -- x << (32 - n) leaves bits above 32; the & M32 below drops them.
+    local S1 = (((e >> 6) | (e << 26)) ~ ((e >> 11) | (e << 21)) ~ ((e >> 25) | (e << 7))) & M32
     local ch = (e & f) ~ (~e & g)
-    local t1 = (h + S1 + ch + K[i] + w[i]) & M32
-    local S0 = rotr(a, 2) ~ rotr(a, 13) ~ rotr(a, 22)
+    local t1 = h + S1 + ch + K[i] + w[i]
+    local S0 = (((a >> 2) | (a << 30)) ~ ((a >> 13) | (a << 19)) ~ ((a >> 22) | (a << 10))) & M32
     local maj = (a & b) ~ (a & c) ~ (b & c)
-    local t2 = (S0 + maj) & M32
-    h, g, f, e, d, c, b, a = g, f, e, (d + t1) & M32, c, b, a, (t1 + t2) & M32
+    h, g, f, e, d, c, b, a = g, f, e, (d + t1) & M32, c, b, a, (t1 + S0 + maj) & M32
   end
   H[1], H[2], H[3], H[4] = (H[1] + a) & M32, (H[2] + b) & M32, (H[3] + c) & M32, (H[4] + d) & M32
   H[5], H[6], H[7], H[8] = (H[5] + e) & M32, (H[6] + f) & M32, (H[7] + g) & M32, (H[8] + h) & M32
@@ -45,9 +43,14 @@ end
 
 return function(msg)
   local H = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 }
-  local padded = msg .. "\128" .. string.rep("\0", (55 - #msg) % 64) .. string.pack(">I8", #msg * 8)
-  for i = 1, #padded, 64 do
-    compress(H, padded:sub(i, i + 63))
+  -- Whole blocks straight from msg; only the tail is copied to be padded.
+  local whole = #msg - #msg % 64
+  for pos = 1, whole, 64 do
+    compress(H, msg, pos)
+  end
+  local tail = msg:sub(whole + 1) .. "\128" .. string.rep("\0", (55 - #msg) % 64) .. string.pack(">I8", #msg * 8)
+  for pos = 1, #tail, 64 do
+    compress(H, tail, pos)
   end
   local out = {}
   for i = 1, 8 do
