@@ -28,7 +28,7 @@ CUDA_INC  := -Iruntime -Iruntime/cuda
 
 CUDA_REF_MODELS := $(addsuffix _cuda,$(REF_MODELS))
 CUDA_GEN_SRC    := $(filter-out templates/cpu/%,$(GEN_SRC)) $(wildcard templates/cuda/* templates/common/*)
-CUDA_HDR        := $(RUNTIME_HDR) $(wildcard runtime/cuda/*.h runtime/cuda/*.cuh)
+CUDA_HDR        := $(RUNTIME_HDR) $(wildcard runtime/cuda/*.h runtime/cuda/*.cuh tests/cuda/*.h)
 CUDA_OBJ        := build/cuda/obj
 # The runtime of the CPU binary, but the CUDA backend for the CPU one.
 CUDA_RT_OBJ     := $(patsubst %.c,$(CUDA_OBJ)/%.o,$(filter-out runtime/cpu_backend.c,$(RUNTIME_SRC))) \

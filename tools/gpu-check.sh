@@ -2,17 +2,29 @@
 # gpu-check.sh: the CUDA backend on a machine with one Hopper GPU (H100/H200/H800).
 # Run from anywhere in the repository:   bash tools/gpu-check.sh     (or: make gpu-check)
 #
-# Needs nvcc, make and a C compiler; no lua5.4 (the generated CUDA sources are committed and
-# never regenerated here: DF_NO_REGEN=1), no Python, no network. Libraries the machine lacks
-# (mbedTLS) come from build/gpu-deps/ if it was carried along (make gpu-deps); cuBLASLt is the
-# toolkit's, else the copy in PyTorch's nvidia-cublas wheel if the machine has one. About a
-# minute and a half on an H200 (20 s measured before the FP8 GEMM check, which is bounded by
-# a timeout that keeps the whole run under 8 minutes).
+# Needs nvcc, make and a C compiler; no lua5.4 (the reference models' generated CUDA sources are
+# committed, the mid-size models' come from make cuda-bench-prepare, and nothing is regenerated
+# here: DF_NO_REGEN=1), no Python, no network. Libraries the machine lacks (mbedTLS) come from
+# build/gpu-deps/ if it was carried along (make gpu-deps); cuBLASLt is the toolkit's, else the
+# copy in PyTorch's nvidia-cublas wheel if the machine has one. About two to three minutes on an
+# H200 (20 s measured before the FP8 GEMM check and the mid-size models); timeouts keep the whole
+# run under 8 minutes.
+#
+# The device session's call (the lent GPU machine has no lua5.4 and no mbedTLS). Here first:
+#   make cuda-bench-prepare     (generated sources of the mid-size models, the tokenizer object,
+#                                build/gpu-deps; it prints the carry list and its size, 13 MB)
+# then run with
+#   carry:     ["build/gpu-deps", "build/cuda_bench_src",
+#               "build/tokenizers/deepseek-v3.c", "build/tokenizers/deepseek-v3.o"]
+#   command:   bash tools/gpu-check.sh
+#   timeout_s: 540
+# It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt and fp8_gemm_check.txt to $OUT.
+#
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
 #   2. build: the 4 CUDA reference models, their packers and weights, the host tests, the
 #      bandwidth probe, the FP8 GEMM check (make -k cuda-all cuda-tests); the SASS target
 #      (cuobjdump --list-elf);
-#   3. the host-side tests (build/cuda/test_hd, build/cuda/test_quant);
+#   3. the host-side tests (build/cuda/test_hd, build/cuda/test_quant, build/cuda/test_mla_split);
 #   4. conformance against the HF fixtures, as tests/conformance.sh (tests/cuda/conformance.sh):
 #      batch of 3 and batch of 1, -n 10, identical greedy ids, max|d|/std < 1e-3; batch
 #      invariance and graph = no graph, bit for bit; then tiny_cuda against the CPU build of
@@ -21,12 +33,20 @@
 #      graphs (DF_CUDA_STATS=1: the mean wall time of a step, tokens in to logits on the host,
 #      after the first step, which captures the graph);
 #   6. HBM copy bandwidth: cudaMemcpy device to device of 2 GiB (build/cuda/bandwidth);
-#   7. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
-#   8. the FP8 block-scaled GEMM through cuBLASLt (build/cuda/fp8_gemm_check,
+#   7. mid-size decode against the weight-streaming floor (mk/cuda_bench.mk, docs/cuda.md
+#      "Mid-size decode measurement"): bench_v3_cuda (bf16, 1.67 GB) and bench_v3_fp8_cuda (FP8,
+#      1.10 GB), DeepSeek-V3-shaped with random weights written and packed here; decode ms/step
+#      and tok/s at batch 1 and 16, the weight bytes a step reads, the floor (those bytes over
+#      the copy bandwidth of 6) and the ratio (goal at batch 1: <= 1.3x), prefill tok/s of
+#      512-token prompts; greedy ids with graphs = without, and batch-invariant; at most 150 s;
+#   8. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
+#   9. the split-KV MLA decode kernel against mla_attend and fp64, batch invariance, its cache GB/s
+#      against the copy bandwidth (build/cuda/mla_check, docs/cuda-mla.md; under a minute);
+#  10. the FP8 block-scaled GEMM through cuBLASLt (build/cuda/fp8_gemm_check,
 #      docs/cuda-fp8-gemm.md): correctness against an fp64 reference, TFLOP/s against
 #      cuBLASLt's per-tensor FP8 and bf16 GEMMs, decode sizes against the own `linear`.
-# Prints one table at the end. Writes gpu-check.log, gpu-check.md and fp8_gemm_check.txt to
-# $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
+# Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt
+# and fp8_gemm_check.txt to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 START=$(date +%s)
@@ -69,6 +89,12 @@ if [ -d build/gpu-deps ]; then # made by make gpu-deps where the packages are, c
     export CPATH=$PWD/build/gpu-deps/include${CPATH:+:$CPATH}
     export LIBRARY_PATH=$PWD/build/gpu-deps/lib${LIBRARY_PATH:+:$LIBRARY_PATH}
     echo "using build/gpu-deps: $(ls build/gpu-deps/lib | tr '\n' ' ')"
+fi
+# The tokenizer's C data and its object are made from tokenizers/ by gen/tokenizer.lua where
+# lua5.4 is (make cuda-bench-prepare) and carried: newer than their sources, make leaves them be.
+if [ -f build/tokenizers/deepseek-v3.c ] && ! make -q build/tokenizers/deepseek-v3.c 2>/dev/null; then
+    touch build/tokenizers/deepseek-v3.c
+    [ -f build/tokenizers/deepseek-v3.o ] && touch build/tokenizers/deepseek-v3.o
 fi
 MAKEVARS="DF_NO_REGEN=1"
 command -v cc >/dev/null || MAKEVARS="$MAKEVARS CC=gcc"
@@ -120,6 +146,9 @@ row "host tests (build/cuda/test_hd)" "$(tail -n 1 "$T/hd")"
 build/cuda/test_quant >"$T/quant" 2>&1
 check "gpu/host/test_quant" grep -q ' 0 failed' "$T/quant"
 row "host tests (build/cuda/test_quant)" "$(tail -n 1 "$T/quant")"
+build/cuda/test_mla_split >"$T/mla_split" 2>&1
+check "gpu/host/test_mla_split" grep -q ' 0 failed' "$T/mla_split"
+row "host tests (build/cuda/test_mla_split)" "$(tail -n 1 "$T/mla_split")"
 
 section "conformance (tests/cuda/conformance.sh)"
 for m in $MODELS; do
@@ -187,6 +216,112 @@ wbytes=$(sed -n 's/.*\.data_bytes = \([0-9]*\)u.*/\1/p' generated/tiny_cuda/mani
 floor=$(awk -v b="$wbytes" -v g="$bw" 'BEGIN { if (g + 0 > 0) printf "%.2f us", b / (g * 1e9) * 1e6; else print "?" }')
 row "tiny_cuda weight-streaming floor (weights / bandwidth)" "$floor for $wbytes bytes (the step is launch-bound)"
 
+section "mid-size decode against the weight-streaming floor (mk/cuda_bench.mk)"
+# The CPU benchmark's DeepSeek-V3-shaped models for CUDA (specs/bench_v3_cuda.lua, bf16, and
+# specs/bench_v3_fp8_cuda.lua: 8 layers, 64 routed experts, 6 per token, the real vocabulary),
+# their sources from make cuda-bench-prepare (carried: build/cuda_bench_src), their random
+# weights written and packed here. Decode at batch 1 and at the max batch (32-token prompts, 128
+# steps; ms/step from DF_CUDA_STATS, after the first step), prefill of 512-token prompts (one
+# step each). The floor: the weight bytes a decode step reads (build/cuda_bench/<m>/decode_floor,
+# counted as the CPU benchmark counts them; at batch > 1 the expected union of the routed
+# experts) over the copy bandwidth above. At most 150 s, and nothing past 300 s of the whole run.
+MID_MODELS="bench_v3_cuda bench_v3_fp8_cuda"
+MID_END=$((START + 300))
+[ $((MID_END - $(date +%s))) -gt 150 ] && MID_END=$(($(date +%s) + 150))
+mid_left() { echo $((MID_END - $(date +%s))); }
+mid_cap() { local l; l=$(mid_left); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 1 ] && l=1; echo "$l"; } # a step's seconds: <= $1
+mid_ids() { # mid_ids N SEED: N token ids, comma-separated
+    awk -v n="$1" -v s="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", i ? "," : "", 100 + (i * 7919 + s * 104729 + s) % 128000; print "" }'
+}
+mid_run() { # mid_run TAG MODEL GRAPH(1|0) ARGS...: ids to $T/mid_TAG.ids, DF_CUDA_STATS to $T/mid_TAG.err
+    local tag=$1 m=$2 graph=$3 left
+    shift 3
+    left=$(mid_cap 60)
+    if [ "$left" -lt 5 ]; then echo "skipped: no time left" >"$T/mid_$tag.err"; : >"$T/mid_$tag.ids"; return 1; fi
+    CUDA_MODULE_LOADING=EAGER DF_CUDA_STATS=1 DF_CUDA_GRAPH=$graph timeout "$left" build/cuda_bench/$m/$m \
+        --weights build/cuda_bench/$m/$m.weights --print-ids "$@" >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
+}
+mid_decode_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*after the first \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
+mid_prefill_ms() { sed -n 's/.*cuda stats: prefill [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
+MID_TXT=$OUTD/mid_size.txt
+: >"$MID_TXT"
+mid_present="" mid_build="" mid_weights=""
+for m in $MID_MODELS; do
+    if [ -f "build/cuda_bench_src/$m/kernels.cu" ]; then
+        mid_present="$mid_present $m"
+        mid_build="$mid_build $(printf "build/cuda_bench/$m/%s " "$m" "$m-pack" random_checkpoint decode_floor)"
+        mid_weights="$mid_weights build/cuda_bench/$m/$m.weights"
+    else
+        fail "gpu/mid/$m/sources" "build/cuda_bench_src/$m is missing: make cuda-bench-prepare where lua5.4 is, and carry it"
+        row "$m (mid-size decode)" "NOT RUN: build/cuda_bench_src/$m not carried (make cuda-bench-prepare)"
+    fi
+done
+if [ -n "$mid_present" ]; then
+    t0=$(date +%s)
+    timeout "$(mid_cap 100)" make -k -j"$(nproc)" $MAKEVARS $mid_build >"$T/mid_build.log" 2>&1
+    rc=$?
+    t1=$(date +%s)
+    [ "$rc" -eq 0 ] || tail -n 30 "$T/mid_build.log"
+    # the random checkpoints (bench/random_checkpoint.c) and the packer, the models in parallel
+    timeout "$(mid_cap 120)" make -k -j"$(nproc)" $MAKEVARS $mid_weights >"$T/mid_weights.log" 2>&1
+    rcw=$?
+    t2=$(date +%s)
+    [ "$rcw" -eq 0 ] || tail -n 30 "$T/mid_weights.log"
+    grep -h -e '^random_checkpoint:' -e '-pack: .* MB in ' "$T/mid_weights.log" | tee -a "$MID_TXT"
+    packs=$(sed -n 's/^\([A-Za-z0-9_]*\)-pack: [0-9]* tensors.*, \([0-9.]* MB\) in \([0-9.]* s\).*/\1 \2 in \3/p' "$T/mid_weights.log" |
+            tr '\n' ',' | sed 's/,$//; s/,/, /g')
+    row "mid-size build: make (binaries, packers, tools) / random checkpoints + packing, -j$(nproc)" \
+        "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)"), $((t1 - t0)) s / $([ "$rcw" -eq 0 ] && echo ok ||
+          echo "FAILED (exit $rcw)"), $((t2 - t1)) s (packer: ${packs:-nothing to pack})"
+fi
+for m in $mid_present; do
+    if [ ! -x "build/cuda_bench/$m/$m" ] || [ ! -f "build/cuda_bench/$m/$m.weights" ]; then
+        fail "gpu/mid/$m/build" "see the build logs above"
+        row "$m (mid-size decode)" "NOT RUN: the build or the weights failed"
+        continue
+    fi
+    pass "gpu/mid/$m/build"
+    mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' "build/cuda_bench_src/$m/config.h")
+    mid_ids 32 0 >"$T/mid_p1"
+    for s in $(seq 0 $((mb - 1))); do mid_ids 32 "$s"; done >"$T/mid_pb"
+    for s in 0 1 2 3 4 5 6 7; do mid_ids 512 "$((s + 100))"; done >"$T/mid_pf"
+    mid_run "$m.b1" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
+    mid_run "$m.b1n" "$m" 0 --ids "$(cat "$T/mid_p1")" -n 129
+    mid_run "$m.bb" "$m" 1 --batch-file "$T/mid_pb" -n 129
+    mid_run "$m.pf" "$m" 1 --batch-file "$T/mid_pf" -n 2
+    for r in b1 b1n bb pf; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
+    build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$MID_TXT" >"$T/mid_$m.floor"
+    cat "$T/mid_$m.floor"
+    d1=$(mid_decode_ms "$m.b1") d1n=$(mid_decode_ms "$m.b1n") db=$(mid_decode_ms "$m.bb") pf=$(mid_prefill_ms "$m.pf")
+    check "gpu/mid/$m/decode-batch1" test -n "$d1"
+    check "gpu/mid/$m/decode-batch$mb" test -n "$db"
+    check "gpu/mid/$m/prefill" test -n "$pf"
+    # greedy ids: with graphs = without; sequence 0 of the batch = the same prompt alone
+    check "gpu/mid/$m/graph-equals-no-graph" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1n.ids'"
+    check "gpu/mid/$m/batch-invariance" sh -c "test -s '$T/mid_$m.b1.ids' && head -n 1 '$T/mid_$m.bb.ids' | cmp - '$T/mid_$m.b1.ids'"
+    for b in 1 "$mb"; do
+        ms=$([ "$b" = 1 ] && echo "$d1" || echo "$db")
+        bytes="" experts="" lo="" hi="" floor=""
+        read -r bytes experts lo hi floor < <(awk -v b="$b" '$3 == "batch" && $4 == b {
+            print $6, $8, $10, $12, ($13 == "floor_ms" ? $14 : "") }' "$T/mid_$m.floor")
+        line=$(awk -v b="$b" -v ms="$ms" -v ms0="$([ "$b" = 1 ] && echo "$d1n")" -v by="$bytes" -v u="$experts" \
+                   -v lo="$lo" -v hi="$hi" -v f="$floor" -v bw="$bw" 'BEGIN {
+            s = (ms + 0 > 0) ? sprintf("%.3f ms/step, %.0f tok/s", ms, b * 1000 / ms) : "? ms/step"
+            if (ms0 + 0 > 0) s = s sprintf(" (without graphs %.3f ms)", ms0)
+            s = s sprintf("; %.1f MB of weights/step", by / 1e6)
+            if (b > 1) s = s sprintf(" (expected union: %.2f experts per MoE layer; %.1f to %.1f MB)", u, lo / 1e6, hi / 1e6)
+            if (f + 0 > 0) {
+                s = s sprintf(", floor %.3f ms at %s GB/s", f, bw)
+                if (ms + 0 > 0) s = s sprintf("; %.2fx the floor (floor = %.0f%% of the step)%s", ms / f, 100 * f / ms,
+                                              b == 1 ? (ms / f <= 1.3 ? ", goal <= 1.3x met" : ", goal <= 1.3x not met") : "")
+            } else s = s ", floor ? (no bandwidth measured)"
+            print s }')
+        row "$m decode, batch $b (32-token prompts, 128 steps)" "$line"
+    done
+    row "$m prefill, 512-token prompts (8, one step each)" \
+        "$(awk -v ms="$pf" 'BEGIN { if (ms + 0 > 0) printf "%.2f ms/step, %.0f tok/s", ms, 512 * 1000 / ms; else print "?" }')"
+done
+
 section "compute-sanitizer"
 if ! command -v compute-sanitizer >/dev/null; then
     row "compute-sanitizer" "not installed"
@@ -208,6 +343,29 @@ else
         tail -n 3 "$T/san_$tool"
     done
     row "compute-sanitizer on tiny_cuda (batch 3, -n 3)" "$san"
+fi
+
+section "MLA decode (build/cuda/mla_check, docs/cuda-mla.md)"
+# Under a minute expected (30 cases); the timeout bounds gpu-check if it hangs and leaves the
+# FP8 GEMM check its time.
+budget=$((400 - $(elapsed)))
+[ "$budget" -gt 120 ] && budget=120
+if [ ! -x build/cuda/mla_check ]; then
+    fail "gpu/mla_check" "not built (see the build log)"
+    row "MLA decode kernel (mla_check)" "NOT BUILT"
+elif [ "$budget" -lt 60 ]; then
+    fail "gpu/mla_check" "no time left"
+    row "MLA decode kernel (mla_check)" "skipped: $(elapsed) s spent already"
+else
+    timeout "$budget" build/cuda/mla_check >"$T/mla" 2>&1
+    rc=$?
+    cat "$T/mla"
+    cp "$T/mla" "$OUTD/mla_check.txt"
+    if [ "$rc" -eq 0 ]; then pass "gpu/mla_check"; else fail "gpu/mla_check" "exit $rc"; fi
+    row "MLA decode vs mla_attend and fp64, batch invariance (30 cases; table: mla_check.txt)" \
+        "$(sed -n 's/^mla_check: \([0-9]* cases.*\)/\1/p' "$T/mla")$([ "$rc" -eq 124 ] && echo "TIMED OUT after $budget s")"
+    sed -n 's/^mla_check: \(v2lite\|v3\) \([^:]*\): \(.*\)$/\1 \2\t\3/p' "$T/mla" >"$T/mla_rows"
+    while IFS=$'\t' read -r k v; do row "MLA decode, $k (cache GB/s, % of copy)" "$v"; done <"$T/mla_rows"
 fi
 
 section "FP8 block-scaled GEMM (build/cuda/fp8_gemm_check)"

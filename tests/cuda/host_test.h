@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "host_rng.h"
 
@@ -51,6 +52,26 @@ static int host_test_summary(void)
 {
     printf("%d passed, %d failed\n", n_passed, n_failed);
     return n_failed == 0 ? 0 : 1;
+}
+
+/* The xor butterfly of a warp's sum (__shfl_xor_sync over 32 lanes) emulated lane by
+ * lane: lane l adds lane l ^ m's value, m = 16, 8, 4, 2, 1. Returns lane 0's value; *same
+ * tells whether all 32 lanes end with the same bits. */
+static inline float warp_butterfly(const float *lanes, bool *same)
+{
+    enum { LANES = 32 };
+    float a[LANES], b[LANES];
+    memcpy(a, lanes, sizeof a);
+    for (int m = LANES / 2; m > 0; m /= 2) {
+        for (int l = 0; l < LANES; l++)
+            b[l] = a[l] + a[l ^ m];
+        memcpy(a, b, sizeof a);
+    }
+    *same = true;
+    for (int l = 1; l < LANES; l++)
+        if (memcmp(&a[l], &a[0], sizeof(float)) != 0)
+            *same = false;
+    return a[0];
 }
 
 #endif

@@ -5,12 +5,23 @@
 # fresh generation; every CUDA target (the 4 reference models' binaries, packers and
 # weights, the host tests, the bandwidth probe, the FP8 GEMM check with cuBLASLt)
 # compiles and links with nvcc for sm_90a; the host-side tests of the kernels'
-# __host__ __device__ pieces (test_hd) and of the FP8 activation quantization
-# (test_quant) pass; the binaries hold sm_90a machine code; without a GPU a CUDA binary
+# __host__ __device__ pieces (test_hd), of the FP8 activation quantization
+# (test_quant) and of the split-KV MLA decode kernel (test_mla_split) pass; the binaries hold sm_90a machine code; without a GPU a CUDA binary
 # refuses with "no CUDA device", exit 1, and so does the FP8 GEMM check (which shows
 # that cuBLASLt loads). With a GPU: the conformance of tests/cuda/conformance.sh and the
-# FP8 GEMM check. Without one, each of those prints "skip <name>: no CUDA device" and
+# FP8 GEMM and MLA decode checks. Without one, each of those prints "skip <name>: no CUDA device" and
 # counts as neither passed nor failed.
+#
+# The mid-size models that tools/gpu-check.sh measures (mk/cuda_bench.mk: bench_v3_cuda and
+# bench_v3_fp8_cuda, generated into build/cuda_bench_src, not committed): they generate; with
+# DF_NO_REGEN=1 make never runs the generator for them however new the spec and generator (as
+# on the GPU machine); with nvcc, their binaries, packers and tools compile and link (about 5 s
+# on 2 cores beyond the reference models; no weights: those are made on the GPU machine); the
+# weight bytes a decode step reads (build/cuda_bench/<m>/decode_floor, host C) at batch 1 equal
+# the CPU benchmark's "weight bytes read per token" of the same model within 1%
+# (docs/cpu-performance.md: 450.5 MB bf16, 358.6 MB FP8, the routed experts counted by the MoE
+# kernel), and at batch 16 the expected union of the routed experts lies within its bounds and
+# within 2% of the CPU benchmark's measured one (16 x 73.9 MB, 16 x 45.4 MB).
 CUDA_SKIPPED=0
 cuda_skip() { CUDA_SKIPPED=$((CUDA_SKIPPED + 1)); echo "skip $1: $2"; }
 CUDA_MODELS="tiny tiny_fp8 v2_lite v2_group"
@@ -21,30 +32,52 @@ for m in $CUDA_MODELS; do
         diff -r generated/${m}_cuda '$T/gcuda_$m'"
 done
 
+for cb in bench_v3_cuda:450.5:1182.4 bench_v3_fp8_cuda:358.6:726.4; do
+    cb_m=${cb%%:*} cb_rest=${cb#*:}
+    cb_b1=${cb_rest%%:*} cb_b16=${cb_rest#*:}
+    check "cuda/bench/$cb_m/generate" make -s build/cuda_bench_src/$cb_m/forward.c
+    check "cuda/bench/$cb_m/no-regen" sh -c "make -n -W specs/$cb_m.lua -W gen/main.lua DF_NO_REGEN=1 \
+        build/cuda_bench/$cb_m/$cb_m build/cuda_bench/$cb_m/decode_floor >'$T/cb_n' 2>&1 && ! grep 'gen/main.lua' '$T/cb_n'"
+    check "cuda/bench/$cb_m/decode-floor" sh -c "make -s build/cuda_bench/$cb_m/decode_floor &&
+        build/cuda_bench/$cb_m/decode_floor 1 16 --gbs 4000 >'$T/cb_floor' && cat '$T/cb_floor' &&
+        awk -v b1=$cb_b1 -v b16=$cb_b16 '\$4 == 1 { n1++; if (\$6 > b1 * 1.01e6 || \$6 < b1 * 0.99e6) bad = bad \" batch 1\" }
+            \$4 == 16 { n16++; if (\$6 > b16 * 1.02e6 || \$6 < b16 * 0.98e6 || \$6 < \$10 || \$6 > \$12 || !(\$14 > 0)) bad = bad \" batch 16\" }
+            END { if (n1 != 1 || n16 != 1 || bad != \"\") { print \"implausible:\" bad; exit 1 } }' '$T/cb_floor'"
+done
+
 if [ -z "$cuda_nvcc" ]; then
     for m in $CUDA_MODELS; do cuda_skip "cuda/build/${m}_cuda" "no nvcc"; done
     cuda_skip "cuda/host/test_hd" "no nvcc"
     cuda_skip "cuda/host/test_quant" "no nvcc"
+    cuda_skip "cuda/host/test_mla_split" "no nvcc"
+    cuda_skip "cuda/build/bench" "no nvcc"
 else
     for m in $CUDA_MODELS; do
         check "cuda/build/${m}_cuda" make -s build/${m}_cuda/${m}_cuda build/${m}_cuda/${m}_cuda.weights
     done
     check "cuda/build/tests" make -s cuda-tests
+    check "cuda/build/bench" make -s cuda-bench-build
+    check "cuda/sass-sm_90a/bench_v3_cuda" sh -c "grep -c 'sm_90a' build/cuda_bench/bench_v3_cuda/bench_v3_cuda >/dev/null"
     check "cuda/host/test_hd" build/cuda/test_hd
     check "cuda/host/test_quant" build/cuda/test_quant
+    check "cuda/host/test_mla_split" build/cuda/test_mla_split
     # The fat binary's ELF for sm_90a (what cuobjdump --list-elf shows as *.sm_90a.cubin).
     check "cuda/sass-sm_90a" sh -c "grep -c 'sm_90a' build/tiny_cuda/tiny_cuda >/dev/null"
     check "cuda/sass-sm_90a/fp8_gemm_check" sh -c "grep -c 'sm_90a' build/cuda/fp8_gemm_check >/dev/null"
+    check "cuda/sass-sm_90a/mla_check" sh -c "grep -c 'sm_90a' build/cuda/mla_check >/dev/null"
 
     if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
         make -s build/compare_logits
         . tests/cuda/conformance.sh
         check "cuda/gpu/fp8_gemm_check" timeout 300 build/cuda/fp8_gemm_check
+        check "cuda/gpu/mla_check" timeout 150 build/cuda/mla_check
     else
         expect_fail "cuda/no-device-refusal" 1 "no CUDA device" \
             build/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights --ids 1,2,3 -n 2
         expect_fail "cuda/fp8_gemm_check/no-device-refusal" 1 "no CUDA device" build/cuda/fp8_gemm_check
         cuda_skip "cuda/gpu/fp8_gemm_check" "no CUDA device"
+        check "cuda/no-device/mla_check" sh -c "build/cuda/mla_check | grep -q '^skip mla_check: no CUDA device'"
+        cuda_skip "cuda/gpu/mla_check" "no CUDA device"
         for m in $CUDA_MODELS; do
             for c in batch3 batch1 batch-invariance no-graph-equals-graph; do
                 cuda_skip "cuda/conformance/${m}_cuda/$c" "no CUDA device"

@@ -4,7 +4,7 @@
  * ones the device code compiles (their host side).
  *
  * What the device adds to these pieces is only the warp's xor butterfly
- * (__shfl_xor_sync), which butterfly() below reproduces lane for lane, and
+ * (__shfl_xor_sync), which warp_butterfly() (host_test.h) reproduces lane for lane, and
  * vector loads, which the host replaces by memcpy of the same bytes.
  *
  * Tolerances: as tests/unit/test_kernels.c, a float32 sum of K terms is within
@@ -26,25 +26,6 @@
 
 using namespace dfc;
 
-static float rnd_sym(double a) { return (float)((2.0 * rnd_unit() - 1.0) * a); }
-
-/* The xor butterfly of warp_sum, lane by lane: returns lane 0's value and
- * checks that all 32 lanes end with the same bits. */
-static float butterfly(const float *lanes, bool *same)
-{
-    float a[WARP], b[WARP];
-    memcpy(a, lanes, sizeof a);
-    for (int m = WARP / 2; m > 0; m /= 2) {
-        for (int l = 0; l < WARP; l++)
-            b[l] = a[l] + a[l ^ m];
-        memcpy(a, b, sizeof a);
-    }
-    *same = true;
-    for (int l = 1; l < WARP; l++)
-        if (memcmp(&a[l], &a[0], sizeof(float)) != 0)
-            *same = false;
-    return a[0];
-}
 
 /* ---- a random packed matrix and its exact elements --------------------------------------- */
 struct tmat {
@@ -141,7 +122,7 @@ static void emu_row_dot(const tmat &m, int r, const float *x, int xstride, int n
             bool s;
             for (int l = 0; l < WARP; l++)
                 lanes[l] = part[l][t];
-            const float sum = butterfly(lanes, &s);
+            const float sum = warp_butterfly(lanes, &s);
             *same = *same && s;
             if (DT == DF_F8E4M3)
                 acc[t] = fmaf(sum, m.scale[(r / 128) * row_vec<DT, COLS>::BLOCKS + b], acc[t]);

@@ -1,0 +1,64 @@
+# mk/cuda_bench.mk: the mid-size CUDA models that tools/gpu-check.sh measures against the
+# weight-streaming floor (docs/cuda.md, "Mid-size decode measurement"). Included by the
+# Makefile after mk/cuda.mk, whose CUDA_MODEL it uses.
+#
+#   make cuda-bench-prepare   here, where lua5.4 and mbedTLS are: what the GPU machine cannot make
+#                             (the generated sources, the tokenizer object, build/gpu-deps);
+#                             carry its CUDA_BENCH_CARRY paths (tools/gpu-check.sh's header)
+#   make cuda-bench-build     the binaries, packers, random-checkpoint writers and floor tools
+#   make cuda-bench           that and the weights: a random checkpoint, packed (5.6 GB of disk in all)
+#   make DF_NO_REGEN=1 ...    never run the generator (the GPU machine: the sources were carried)
+#
+# The models: specs/bench_v3_cuda.lua and specs/bench_v3_fp8_cuda.lua, the CPU benchmark's
+# DeepSeek-V3-shaped models (bench/README.md: 8 layers, 64 routed experts, 6 per token, the real
+# vocabulary; 1.67 GB of bf16, 1.10 GB of FP8 weights) for the CUDA backend. Their weights are
+# random (bench/random_checkpoint.c, the CPU benchmark's writer, linked with each model's
+# manifest.c), written and packed on the machine that runs them: nothing large travels.
+# Generated sources go to build/cuda_bench_src/<m>/ (0.7 MB bf16, 1.4 MB FP8; not committed), which
+# holds nothing else so that it can be carried whole; everything built goes to
+# build/cuda_bench/<m>/: <m>, <m>-pack, <m>.weights, hf/model.safetensors, random_checkpoint,
+# decode_floor (tests/cuda/decode_floor.c: the weight bytes a decode step reads).
+
+$(if $(value CUDA_MODEL),,$(error mk/cuda_bench.mk needs CUDA_MODEL from mk/cuda.mk, included first))
+
+CUDA_BENCH_MODELS := bench_v3_cuda bench_v3_fp8_cuda
+CUDA_BENCH_SRC    := build/cuda_bench_src
+CUDA_BENCH_DIR    := build/cuda_bench
+# What the GPU machine needs from here, besides the working tree.
+CUDA_BENCH_CARRY  := build/gpu-deps $(CUDA_BENCH_SRC) $(TOK_OBJ:.o=.c) $(TOK_OBJ)
+
+.PHONY: cuda-bench-generate cuda-bench-prepare cuda-bench-build cuda-bench
+
+cuda-bench-generate: $(foreach m,$(CUDA_BENCH_MODELS),$(CUDA_BENCH_SRC)/$(m)/forward.c)
+
+cuda-bench-prepare: cuda-bench-generate $(TOK_OBJ) gpu-deps
+	@echo "carry: $(CUDA_BENCH_CARRY) ($$(du -csh $(CUDA_BENCH_CARRY) | tail -n 1 | cut -f1))"
+
+cuda-bench-build: $(foreach m,$(CUDA_BENCH_MODELS),$(addprefix $(CUDA_BENCH_DIR)/$(m)/,$(m) $(m)-pack random_checkpoint decode_floor))
+
+cuda-bench: cuda-bench-build $(foreach m,$(CUDA_BENCH_MODELS),$(CUDA_BENCH_DIR)/$(m)/$(m).weights)
+
+# $(1): model name
+define CUDA_BENCH_MODEL
+$(eval $(call CUDA_MODEL,$(1),--spec specs/$(1).lua --quiet,$(CUDA_BENCH_DIR)/$(1)/hf,$(CUDA_BENCH_SRC)/$(1),$(CUDA_BENCH_DIR)/$(1)))
+
+$(CUDA_BENCH_DIR)/$(1)/random_checkpoint: bench/random_checkpoint.c $(CUDA_BENCH_SRC)/$(1)/forward.c $(RUNTIME_HDR)
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) -Iruntime -o $$@ bench/random_checkpoint.c $(CUDA_BENCH_SRC)/$(1)/manifest.c -lm
+
+$(CUDA_BENCH_DIR)/$(1)/decode_floor: tests/cuda/decode_floor.c $(CUDA_BENCH_SRC)/$(1)/forward.c $(RUNTIME_HDR)
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) -Iruntime -I$(CUDA_BENCH_SRC)/$(1) -o $$@ tests/cuda/decode_floor.c $(CUDA_BENCH_SRC)/$(1)/manifest.c -lm
+
+# written beside, then moved: a run cut short leaves no checkpoint that looks complete
+$(CUDA_BENCH_DIR)/$(1)/hf/model.safetensors: $(CUDA_BENCH_DIR)/$(1)/random_checkpoint
+	@rm -rf $(CUDA_BENCH_DIR)/$(1)/hf.part
+	@mkdir -p $(CUDA_BENCH_DIR)/$(1)/hf $(CUDA_BENCH_DIR)/$(1)/hf.part
+	$(CUDA_BENCH_DIR)/$(1)/random_checkpoint --out $(CUDA_BENCH_DIR)/$(1)/hf.part
+	mv $(CUDA_BENCH_DIR)/$(1)/hf.part/model.safetensors $$@
+	@rmdir $(CUDA_BENCH_DIR)/$(1)/hf.part
+
+$(CUDA_BENCH_DIR)/$(1)/$(1).weights: $(CUDA_BENCH_DIR)/$(1)/hf/model.safetensors
+endef
+
+$(foreach m,$(CUDA_BENCH_MODELS),$(eval $(call CUDA_BENCH_MODEL,$(m))))

@@ -1,0 +1,511 @@
+/* mla_check.cu: the split-KV MLA decode kernel (runtime/cuda/mla_decode.cuh) on a Hopper GPU:
+ * correctness against today's mla_attend (kernels.cuh) and fp64, batch invariance, and the
+ * bandwidth it reads the latent cache at, against the copy bandwidth measured here.
+ * Run by tools/gpu-check.sh; docs/cuda-mla.md.
+ *
+ *   build/cuda/mla_check        under a minute on an H200; exit 0 if every check passed, 1 on a
+ *                               failure; "skip mla_check: no CUDA device" and exit 0 without a GPU
+ *   build/cuda/mla_check quick  contexts 100 and 1024, batches 1 and 4, checks without timing:
+ *                               for compute-sanitizer (memcheck, racecheck, synccheck)
+ *
+ * Layers: V2-Lite-like (16 heads) and V3-like (128 heads), kv_lora 512 + rope 64, a cache of
+ * 16 slots x 32768 positions (f32, 1.2 GB). Contexts 1, 100, 1024, 4096, 32768 and batches 1,
+ * 4, 16: token t sits in slot t and attends to len_t = ctx - (61 t mod max(1, ctx / 2))
+ * positions (lengths across tile and chunk edges). Two configurations of the kernel per layer
+ * (A, B below). Data: fresh random values for every case (cache uniform in [-1, 1), queries
+ * in +-2.5, scale 0.135 as V3's: scores spread over about +-10, so a few dozen positions carry
+ * most of the weight), plus three rows per token whose key matches one head's query (its
+ * signs): at its last position, at the start of its last 256-chunk and at position 0, so that
+ * dropping or misplacing a chunk edge moves an output by about 1.
+ *
+ * Per case:
+ *  1. mla_attend (the reference path, unchanged) computes o_lat through an identity W_uv: its
+ *     q_nope is one-hot (NOPE = 16 = the batch), W_uk's rows are the tokens' absorbed queries,
+ *     so its q_lat is theirs exactly, and its output is o_lat exactly.
+ *  2. Each configuration: outputs and workspace poisoned (NaN) before the run, every output
+ *     must be finite after it; max |d| against mla_attend over all outputs, and against fp64
+ *     (computed here) for the first and last tokens, 4 heads each (the three spiked ones).
+ *     Tolerance 1e-4 (the values are at most 1): both sides are f32 with different summation
+ *     orders (and 3xTF32 products, 2^-21 relative, in the new kernel); the worst-case bound
+ *     of a 32768-term f32 sum is 2e-3 of its magnitude, typical errors are 1e-6 (fp64 above),
+ *     and a misplaced or dropped position among the few dozen that matter moves an output by
+ *     1e-2 or more (by about 1 at the spikes).
+ *  3. Batch invariance: each token of the batch run alone (its own query, slot and position):
+ *     its output must have the same bits as in the batch.
+ *  4. Times (CUDA events, median of 3 to 25 runs after a warm-up, L2 flushed by a 256 MiB
+ *     memset before each run, outside the events): the new kernel (partial + combine) and
+ *     mla_attend; GB/s = cache bytes / time, cache bytes = sum_t len_t x 576 x 4 (each row
+ *     once), against the device-to-device copy (read + write, best of 10 over 2 GiB, as
+ *     tests/cuda/bandwidth.cu); TFLOP/s = 2 (576 + 512) heads flops per position / time (128
+ *     heads make the f32 kernel arithmetic-bound, docs/cuda-mla.md).
+ * Prints a line per case as it goes, then one table, then the summary lines tools/gpu-check.sh
+ * reads ("mla_check: ..."). */
+#include <cuda_runtime.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "cuda_rt.h"
+#include "kernels.cuh"
+#include "mla_decode.cuh"
+
+/* ---- what the launchers need from the backend -------------------------------------------- */
+static cudaStream_t g_stream;
+cudaStream_t df_cuda_stream(void) { return g_stream; }
+
+static void cuda_ok(cudaError_t e, const char *what, int line)
+{
+    if (e != cudaSuccess) {
+        fprintf(stderr, "mla_check: line %d: %s: %s\n", line, what, cudaGetErrorString(e));
+        exit(1);
+    }
+}
+#define CUDA_OK(call) cuda_ok((call), #call, __LINE__)
+
+extern "C" void df_cuda_launched(const char *kernel) { cuda_ok(cudaGetLastError(), kernel, __LINE__); }
+
+/* ---- shapes -------------------------------------------------------------------------------- */
+constexpr int L = 512, R = 64, ROW = L + R, CTX = 32768, SLOTS = 16, NMAX = 16, NOPE_OLD = NMAX;
+constexpr float SCALE = 0.135f, QAMP = 2.5f;
+constexpr double TOL = 1e-4;
+constexpr size_t FLUSH_BYTES = (size_t)256 << 20;
+static const std::vector<int> CTXS = { 1, 100, 1024, 4096, 32768 }, BATCHES = { 1, 4, 16 };
+static const std::vector<int> QUICK_CTXS = { 100, 1024 }, QUICK_BATCHES = { 1, 4 };
+
+/* A: a 32-position tile, double-buffered; B: 16-position tiles, deeper (and, for V3, 32 heads a
+ * block and 512-position chunks). test_mla_split checks V2A's and V3B's layouts. */
+using V2A = dfc::mla_decode_cfg<16, L, R, CTX, 256, 128, 1, 32, 2>;
+using V2B = dfc::mla_decode_cfg<16, L, R, CTX, 256, 128, 1, 16, 4>;
+using V3A = dfc::mla_decode_cfg<128, L, R, CTX, 256, 128, 1, 32, 2>;
+using V3B = dfc::mla_decode_cfg<128, L, R, CTX, 512, 64, 2, 16, 3>;
+
+typedef void (*new_fn)(const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *o);
+typedef void (*old_fn)(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos,
+                       int n, float *o);
+
+struct variant {
+    const char *what;
+    new_fn run;
+    cudaError_t (*setup)();
+    size_t ws_max, smem;
+};
+
+template <class D> void run_new(const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *o)
+{
+    dfc::mla_decode<D>(q, cache, slot, pos, n, SCALE, ws, o);
+}
+template <class D> variant make_variant(const char *what)
+{
+    return { what, run_new<D>, dfc::mla_decode_setup<D>, D::ws_floats(NMAX), D::SMEM };
+}
+
+template <int H>
+void run_old(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *o)
+{
+    dfc::mla_attend<DF_F32, H, NOPE_OLD, R, L, L, CTX>(kv_b, nullptr, q, cache, slot, pos, n, SCALE, o);
+}
+
+struct layer {
+    const char *name;
+    int heads;
+    old_fn old;
+    variant v[2];
+};
+
+/* ---- device helpers ------------------------------------------------------------------------ */
+__device__ inline float hash_uniform(uint64_t seed, uint64_t i) /* splitmix64 -> [-1, 1) */
+{
+    uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (float)((int64_t)(z >> 40) - (1 << 23)) * 0x1p-23f;
+}
+
+__global__ void fill_k(float *p, size_t n, uint64_t seed, float amp)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        p[i] = amp * hash_uniform(seed, i);
+}
+
+/* mla_attend's inputs for the same o_lat: per head, W_uk rows = the tokens' q_lat (zero rows
+ * past n), then W_uv = I (L x L); q_old[t][h] = [one-hot t (NOPE_OLD) | q_pe]. */
+__global__ void old_inputs_k(const float *q, int n, int heads, float *kv_b, float *q_old)
+{
+    const size_t rows = (size_t)heads * (NOPE_OLD + L), total = rows * L;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        const int c = (int)(i % L), r = (int)(i / L % (NOPE_OLD + L)), h = (int)(i / L / (NOPE_OLD + L));
+        kv_b[i] = r < NOPE_OLD ? (r < n ? q[((size_t)r * heads + h) * ROW + c] : 0.0f) : (r - NOPE_OLD == c ? 1.0f : 0.0f);
+    }
+    constexpr int QK = NOPE_OLD + R;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (size_t)n * heads * QK; i += (size_t)gridDim.x * blockDim.x) {
+        const int d = (int)(i % QK), th = (int)(i / QK), t = th / heads;
+        q_old[i] = d < NOPE_OLD ? (d == t ? 1.0f : 0.0f) : q[(size_t)th * ROW + L + (d - NOPE_OLD)];
+    }
+}
+
+/* ---- host helpers -------------------------------------------------------------------------- */
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void fill(float *p, size_t n, uint64_t seed, float amp)
+{
+    fill_k<<<1024, 256, 0, g_stream>>>(p, n, seed, amp);
+    df_cuda_launched("fill");
+}
+
+static void poison(void *p, size_t bytes) { CUDA_OK(cudaMemsetAsync(p, 0xff, bytes, g_stream)); } /* NaN */
+
+/* Every transfer goes through the one stream (non-blocking: the legacy stream would not order
+ * it against the kernels). From pageable memory the bytes are staged before this returns. */
+static void upload(void *dst, const void *src, size_t bytes)
+{
+    CUDA_OK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, g_stream));
+}
+
+static bool all_finite(const std::vector<float> &v)
+{
+    for (float x : v)
+        if (!isfinite(x))
+            return false;
+    return true;
+}
+
+static std::vector<float> download(const float *d, size_t n)
+{
+    std::vector<float> h(n);
+    CUDA_OK(cudaMemcpyAsync(h.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost, g_stream));
+    CUDA_OK(cudaStreamSynchronize(g_stream));
+    return h;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = std::max(m, fabs((double)a[i] - (double)b[i]));
+    return m;
+}
+
+/* o_lat of one head in fp64 from its query row and the token's cache rows 0..len-1. */
+static void ref_head(const float *qrow, const float *rows, int len, double *o)
+{
+    std::vector<double> s(len);
+    double mx = -INFINITY, sum = 0.0;
+    for (int p = 0; p < len; p++) {
+        double d = 0.0;
+        for (int c = 0; c < ROW; c++)
+            d += (double)qrow[c] * rows[(size_t)p * ROW + c];
+        s[p] = d * (double)SCALE;
+        mx = std::max(mx, s[p]);
+    }
+    for (int c = 0; c < L; c++)
+        o[c] = 0.0;
+    for (int p = 0; p < len; p++) {
+        const double e = exp(s[p] - mx);
+        sum += e;
+        for (int c = 0; c < L; c++)
+            o[c] += e * rows[(size_t)p * ROW + c];
+    }
+    for (int c = 0; c < L; c++)
+        o[c] /= sum;
+}
+
+/* Median time in ms of fn over reps runs, each after an L2 flush; reps from a first run:
+ * about budget_ms in all, 3 to max_reps. */
+template <class F> static double time_ms(F fn, unsigned char *flush, double budget_ms, int max_reps)
+{
+    cudaEvent_t a, b;
+    CUDA_OK(cudaEventCreate(&a));
+    CUDA_OK(cudaEventCreate(&b));
+    fn(); /* warm-up */
+    std::vector<float> ms;
+    int reps = 1;
+    for (int r = 0; r < reps; r++) {
+        CUDA_OK(cudaMemsetAsync(flush, r & 0xff, FLUSH_BYTES, g_stream));
+        CUDA_OK(cudaEventRecord(a, g_stream));
+        fn();
+        CUDA_OK(cudaEventRecord(b, g_stream));
+        CUDA_OK(cudaEventSynchronize(b));
+        float t;
+        CUDA_OK(cudaEventElapsedTime(&t, a, b));
+        ms.push_back(t);
+        if (r == 0)
+            reps = std::max(3, std::min(max_reps, (int)(budget_ms / std::max(t, 1e-3f))));
+    }
+    CUDA_OK(cudaEventDestroy(a));
+    CUDA_OK(cudaEventDestroy(b));
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+}
+
+static double copy_bandwidth(void)
+{
+    const size_t bytes = (size_t)2 << 30;
+    void *a, *b;
+    CUDA_OK(cudaMalloc(&a, bytes));
+    CUDA_OK(cudaMalloc(&b, bytes));
+    CUDA_OK(cudaMemsetAsync(a, 1, bytes, g_stream));
+    CUDA_OK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, g_stream));
+    cudaEvent_t t0, t1;
+    CUDA_OK(cudaEventCreate(&t0));
+    CUDA_OK(cudaEventCreate(&t1));
+    float best = 1e30f;
+    for (int i = 0; i < 10; i++) {
+        CUDA_OK(cudaEventRecord(t0, g_stream));
+        CUDA_OK(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, g_stream));
+        CUDA_OK(cudaEventRecord(t1, g_stream));
+        CUDA_OK(cudaEventSynchronize(t1));
+        float ms;
+        CUDA_OK(cudaEventElapsedTime(&ms, t0, t1));
+        best = std::min(best, ms);
+    }
+    CUDA_OK(cudaEventDestroy(t0));
+    CUDA_OK(cudaEventDestroy(t1));
+    CUDA_OK(cudaFree(a));
+    CUDA_OK(cudaFree(b));
+    return 2.0 * (double)bytes / (best * 1e-3) / 1e9;
+}
+
+/* ---- one case ------------------------------------------------------------------------------ */
+struct result {
+    std::string name;
+    int ctx, n;
+    double mb, gflop, old_ms, ms[2], d_old[2], ref_old, ref[2];
+    bool ok, invariant[2];
+};
+
+struct buffers {
+    float *cache, *q, *q_old, *kv_b, *ws, *out_old, *out[2], *out1;
+    int *slot, *pos;
+    unsigned char *flush;
+};
+
+static int n_failed;
+
+static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64_t seed, bool time_new, bool time_old)
+{
+    const int H = ly.heads;
+    result res = {};
+    res.name = ly.name;
+    res.ctx = ctx;
+    res.n = n;
+    res.ok = true;
+    std::vector<int> slot(n), len(n), pos(n);
+    double bytes = 0.0;
+    for (int t = 0; t < n; t++) {
+        slot[t] = t;
+        len[t] = ctx - (61 * t) % std::max(1, ctx / 2);
+        pos[t] = len[t] - 1;
+        bytes += (double)len[t] * ROW * sizeof(float);
+    }
+    res.mb = bytes / 1e6;
+    res.gflop = bytes / (ROW * sizeof(float)) * 2.0 * (ROW + L) * H / 1e9;
+    fill(B.cache, (size_t)SLOTS * CTX * ROW, seed, 1.0f);
+    fill(B.q, (size_t)NMAX * H * ROW, seed ^ 0x5bd1e995u, QAMP);
+    /* the spikes: key = sign(query) of head t + k at positions len - 1, the last 256-chunk's start, 0 */
+    const std::vector<float> q = download(B.q, (size_t)n * H * ROW);
+    for (int t = 0; t < n; t++) {
+        const int at[3] = { len[t] - 1, (len[t] - 1) / 256 * 256, 0 };
+        for (int k = 0; k < 3; k++) {
+            float row[ROW];
+            const float *qr = &q[((size_t)t * H + (t + k) % H) * ROW];
+            for (int c = 0; c < ROW; c++)
+                row[c] = qr[c] < 0.0f ? -1.0f : 1.0f;
+            upload(B.cache + ((size_t)slot[t] * CTX + at[k]) * ROW, row, sizeof row);
+        }
+    }
+    upload(B.slot, slot.data(), sizeof(int) * n);
+    upload(B.pos, pos.data(), sizeof(int) * n);
+    const size_t outn = (size_t)n * H * L;
+
+    old_inputs_k<<<1024, 256, 0, g_stream>>>(B.q, n, H, B.kv_b, B.q_old);
+    df_cuda_launched("old_inputs");
+    const unsigned char *kv_b = reinterpret_cast<const unsigned char *>(B.kv_b);
+    poison(B.out_old, outn * sizeof(float));
+    ly.old(kv_b, B.q_old, B.cache, B.slot, B.pos, n, B.out_old);
+    const std::vector<float> o_old = download(B.out_old, outn);
+    if (!all_finite(o_old)) {
+        printf("FAIL %s ctx %d batch %d: mla_attend left non-finite outputs\n", ly.name, ctx, n);
+        res.ok = false;
+    }
+
+    std::vector<float> o_new[2];
+    for (int v = 0; v < 2; v++) {
+        const variant &va = ly.v[v];
+        poison(B.ws, va.ws_max * sizeof(float));
+        poison(B.out[v], outn * sizeof(float));
+        va.run(B.q, B.cache, B.slot, B.pos, n, B.ws, B.out[v]);
+        o_new[v] = download(B.out[v], outn);
+        if (!all_finite(o_new[v])) {
+            printf("FAIL %s ctx %d batch %d %s: non-finite outputs (an output or a partial not written)\n", ly.name,
+                   ctx, n, va.what);
+            res.ok = false;
+        }
+        res.d_old[v] = max_abs_diff(o_new[v].data(), o_old.data(), outn);
+        res.invariant[v] = true;
+        for (int t = 0; n > 1 && t < n; t++) {
+            poison(B.out1, (size_t)H * L * sizeof(float));
+            va.run(B.q + (size_t)t * H * ROW, B.cache, B.slot + t, B.pos + t, 1, B.ws, B.out1);
+            const std::vector<float> alone = download(B.out1, (size_t)H * L);
+            if (memcmp(alone.data(), &o_new[v][(size_t)t * H * L], sizeof(float) * H * L) != 0)
+                res.invariant[v] = false;
+        }
+        if (!res.invariant[v]) {
+            printf("FAIL %s ctx %d batch %d %s: a token alone differs from its row in the batch\n", ly.name, ctx, n,
+                   va.what);
+            res.ok = false;
+        }
+    }
+
+    /* fp64 for the first and last tokens, the three spiked heads and the last */
+    std::vector<int> sampled = { 0 };
+    if (n > 1)
+        sampled.push_back(n - 1);
+    for (int t : sampled) {
+        const std::vector<float> rows = download(B.cache + (size_t)slot[t] * CTX * ROW, (size_t)len[t] * ROW);
+        for (int h : { t % H, (t + 1) % H, (t + 2) % H, H - 1 }) {
+            double o[L];
+            ref_head(&q[((size_t)t * H + h) * ROW], rows.data(), len[t], o);
+            const size_t at = ((size_t)t * H + h) * L;
+            for (int c = 0; c < L; c++) {
+                res.ref_old = std::max(res.ref_old, fabs(o_old[at + c] - o[c]));
+                for (int v = 0; v < 2; v++)
+                    res.ref[v] = std::max(res.ref[v], fabs(o_new[v][at + c] - o[c]));
+            }
+        }
+    }
+    for (int v = 0; v < 2; v++)
+        if (!(res.d_old[v] <= TOL && res.ref[v] <= TOL)) {
+            printf("FAIL %s ctx %d batch %d %s: max|d| %.3g against mla_attend, %.3g against fp64 (tolerance %.0e)\n",
+                   ly.name, ctx, n, ly.v[v].what, res.d_old[v], res.ref[v], TOL);
+            res.ok = false;
+        }
+    if (!(res.ref_old <= TOL)) {
+        printf("FAIL %s ctx %d batch %d: mla_attend max|d| %.3g against fp64\n", ly.name, ctx, n, res.ref_old);
+        res.ok = false;
+    }
+
+    for (int v = 0; v < 2; v++)
+        res.ms[v] = time_new ? time_ms([&] { ly.v[v].run(B.q, B.cache, B.slot, B.pos, n, B.ws, B.out[v]); }, B.flush,
+                                       150.0, 25)
+                             : NAN;
+    res.old_ms = time_old ? time_ms([&] { ly.old(kv_b, B.q_old, B.cache, B.slot, B.pos, n, B.out_old); }, B.flush,
+                                    300.0, 5)
+                          : NAN;
+    if (!res.ok)
+        n_failed++;
+    return res;
+}
+
+int main(int argc, char **argv)
+{
+    const bool quick = argc > 1 && strcmp(argv[1], "quick") == 0;
+    if (argc > 1 && !quick) {
+        fprintf(stderr, "usage: %s [quick]\n", argv[0]);
+        return 2;
+    }
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+        printf("skip mla_check: no CUDA device\n");
+        return 0;
+    }
+    cudaDeviceProp prop;
+    CUDA_OK(cudaGetDeviceProperties(&prop, 0));
+    if (prop.major != 9) {
+        printf("mla_check: %s is compute capability %d.%d; the kernels are built for sm_90a (Hopper) only\n", prop.name,
+               prop.major, prop.minor);
+        return 1;
+    }
+    const double t_start = seconds();
+    CUDA_OK(cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
+    const double copy_gbs = copy_bandwidth();
+    printf("mla_check: %s, %d SMs; copy %.1f GB/s (cudaMemcpy D2D 2 GiB, read + write, best of 10)\n", prop.name,
+           prop.multiProcessorCount, copy_gbs);
+
+    const layer layers[2] = {
+        { "v2lite", 16, run_old<16>,
+          { make_variant<V2A>("A: chunk 256, tile 32 x 2 stages"), make_variant<V2B>("B: chunk 256, tile 16 x 4 stages") } },
+        { "v3", 128, run_old<128>,
+          { make_variant<V3A>("A: 16 heads a block, chunk 256, tile 32 x 2 stages"),
+            make_variant<V3B>("B: 32 heads a block, chunk 512, tile 16 x 3 stages") } },
+    };
+    buffers B = {};
+    size_t ws_max = 0;
+    for (const layer &ly : layers)
+        for (const variant &v : ly.v) {
+            CUDA_OK(v.setup());
+            ws_max = std::max(ws_max, v.ws_max);
+            printf("  %s %s: %zu bytes of shared memory, workspace %.1f MB at batch %d\n", ly.name, v.what, v.smem,
+                   v.ws_max * 4.0 / 1e6, NMAX);
+        }
+    const int HMAX = 128;
+    CUDA_OK(cudaMalloc(&B.cache, sizeof(float) * SLOTS * CTX * ROW));
+    CUDA_OK(cudaMalloc(&B.q, sizeof(float) * NMAX * HMAX * ROW));
+    CUDA_OK(cudaMalloc(&B.q_old, sizeof(float) * NMAX * HMAX * (NOPE_OLD + R)));
+    CUDA_OK(cudaMalloc(&B.kv_b, sizeof(float) * HMAX * (NOPE_OLD + L) * L));
+    CUDA_OK(cudaMalloc(&B.ws, sizeof(float) * ws_max));
+    CUDA_OK(cudaMalloc(&B.out_old, sizeof(float) * NMAX * HMAX * L));
+    CUDA_OK(cudaMalloc(&B.out[0], sizeof(float) * NMAX * HMAX * L));
+    CUDA_OK(cudaMalloc(&B.out[1], sizeof(float) * NMAX * HMAX * L));
+    CUDA_OK(cudaMalloc(&B.out1, sizeof(float) * HMAX * L));
+    CUDA_OK(cudaMalloc(&B.slot, sizeof(int) * NMAX));
+    CUDA_OK(cudaMalloc(&B.pos, sizeof(int) * NMAX));
+    CUDA_OK(cudaMalloc(&B.flush, FLUSH_BYTES));
+
+    std::vector<result> rows;
+    uint64_t seed = 0x6d6c615f636865ull ^ (uint64_t)time(NULL);
+    printf("  seed %llu\n", (unsigned long long)seed);
+    for (const layer &ly : layers)
+        for (int ctx : quick ? QUICK_CTXS : CTXS)
+            for (int n : quick ? QUICK_BATCHES : BATCHES) {
+                const bool time_old = !quick && seconds() - t_start < 40.0;
+                const result r = run_case(ly, ctx, n, B, seed++, !quick, time_old);
+                printf("  %s ctx %5d batch %2d: %s; new %.4f / %.4f ms, mla_attend %.4f ms (%.0f s)\n", r.name.c_str(),
+                       ctx, n, r.ok ? "ok" : "FAILED", r.ms[0], r.ms[1], r.old_ms, seconds() - t_start);
+                fflush(stdout);
+                rows.push_back(r);
+            }
+
+    const auto gbs = [](double mb, double ms) { return mb / ms; }; /* MB / ms = GB/s */
+    const auto tfs = [](double gflop, double ms) { return gflop / ms; }; /* GFLOP / ms = TFLOP/s */
+    printf("\n| layer | ctx | batch | cache MB | mla_attend ms (GB/s) | A ms | A GB/s | A %% of copy | B ms | B GB/s | "
+           "B %% of copy | TFLOP/s A / B | max\\|d\\| vs mla_attend A / B | vs fp64 mla_attend / A / B | alone = in batch |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    double worst = 0.0;
+    for (const result &r : rows) {
+        printf("| %s | %d | %d | %.2f | %.3f (%.0f) | %.4f | %.0f | %.1f | %.4f | %.0f | %.1f | %.1f / %.1f | %.1e / %.1e | "
+               "%.1e / %.1e / %.1e | %s |\n",
+               r.name.c_str(), r.ctx, r.n, r.mb, r.old_ms, gbs(r.mb, r.old_ms), r.ms[0], gbs(r.mb, r.ms[0]),
+               100.0 * gbs(r.mb, r.ms[0]) / copy_gbs, r.ms[1], gbs(r.mb, r.ms[1]), 100.0 * gbs(r.mb, r.ms[1]) / copy_gbs,
+               tfs(r.gflop, r.ms[0]), tfs(r.gflop, r.ms[1]), r.d_old[0], r.d_old[1], r.ref_old, r.ref[0], r.ref[1],
+               r.n == 1 ? "-" : r.invariant[0] && r.invariant[1] ? "yes" : "NO");
+        worst = std::max({ worst, r.d_old[0], r.d_old[1], r.ref[0], r.ref[1] });
+    }
+    printf("A and B: the two configurations of each layer (listed at the top); %% of copy: cache GB/s over the copy's;\n"
+           "TFLOP/s: 2 (576 + 512) heads flops per position read (the float32 arithmetic; 3xTF32 issues 3 times that).\n");
+    for (const layer &ly : layers)
+        for (const result &r : rows)
+            if (r.name == ly.name && r.ctx == CTXS.back() && (r.n == 1 || r.n == 16)) {
+                const int b = r.ms[1] < r.ms[0];
+                printf("mla_check: %s %d positions, batch %d: %.0f GB/s = %.1f%% of copy, %.1f TFLOP/s (%c); "
+                       "mla_attend %.0f GB/s\n",
+                       ly.name, r.ctx, r.n, gbs(r.mb, r.ms[b]), 100.0 * gbs(r.mb, r.ms[b]) / copy_gbs,
+                       tfs(r.gflop, r.ms[b]), 'A' + b, gbs(r.mb, r.old_ms));
+            }
+    printf("mla_check: %zu cases, %d failed; largest difference %.1e (tolerance %.0e); %.0f s\n", rows.size(), n_failed,
+           worst, TOL, seconds() - t_start);
+    return n_failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,565 @@
+/* test_mla_split.cu: host-side tests of the split-KV MLA decode kernel's __host__ __device__
+ * pieces (runtime/cuda/mla_decode.cuh), run on the CPU in CI, where there is no GPU.
+ * Compiled by nvcc, so these are the very functions the device code compiles (host side).
+ *
+ *  - chunks: cover 0..pos exactly, at most JMAX, lengths a function of the position alone,
+ *    fixed (C) while the context is short; the blocks' tile streams cover every position once,
+ *    each chunk whole in one block, whatever the grid;
+ *  - 3xTF32: the split's bits and error, and the product's error (2^-20 relative bound);
+ *  - fragments: the mma.m16n8k8 layouts and the fragment-ordered queries are bijections;
+ *  - shared memory: the swizzle is a permutation of each row; the fragment loads and the
+ *    cp.async stores of a warp are free of bank conflicts;
+ *  - one tile's S = Q K^T and P V, built lane by lane from shared memory as the kernel does,
+ *    with an emulated mma (the PTX layouts, exact products rounded once per instruction),
+ *    against fp64;
+ *  - the online softmax over tiles, the partials and their merge in chunk order (the
+ *    kernel's steps, the warp butterfly emulated lane by lane) against a one-pass softmax in
+ *    fp64, for lengths at every tile and chunk edge and past the JMAX cap;
+ *  - a token's result has the same bits alone or in a batch of 16, on any grid, whatever
+ *    order the chunks are computed in.
+ * What the device adds (the mma's internal summation, expf's last bit, the shuffles) is not
+ * modelled bit for bit; tests/cuda/mla_check.cu checks the kernels on a GPU.
+ *
+ * Tolerances: a float32 sum of K terms is within K u sum|terms| of the exact one (u = 2^-24);
+ * expf is within 2 ulps. Prints "ok NAME" / "FAIL NAME: detail" per case, then
+ * "N passed, M failed". */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "host_test.h"
+#include "mla_decode.cuh"
+
+using namespace dfc;
+using namespace dfc::mla;
+
+
+static const double U = 0x1p-24;
+
+/* The configurations the GPU check runs (tests/cuda/mla_check.cu), and a small one whose
+ * JMAX cap is reached at 1024 positions. */
+using V2A = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2>;
+using V3B = mla_decode_cfg<128, 512, 64, 32768, 512, 64, 2, 16, 3>;
+using SMALL = mla_decode_cfg<16, 512, 64, 4096, 64, 16, 1, 32, 2>;
+
+/* ---- chunks ------------------------------------------------------------------------------- */
+static void test_chunks(int C, int JMAX, int max_len, int step)
+{
+    char name[120];
+    snprintf(name, sizeof name, "chunks C=%d JMAX=%d: cover 0..pos once, <= JMAX, multiples of C, C until C x JMAX", C,
+             JMAX);
+    case_begin(name);
+    int prev = C;
+    for (int len = 1; len <= max_len; len += (len < 3 * C ? 1 : step)) {
+        const int cl = chunk_len(len, C, JMAX), nj = chunk_count(len, C, JMAX);
+        CHECK(cl % C == 0 && cl >= C, "len %d: chunk length %d", len, cl);
+        CHECK(nj >= 1 && nj <= JMAX, "len %d: %d chunks", len, nj);
+        CHECK((long)(nj - 1) * cl < len && (long)nj * cl >= len, "len %d: %d chunks of %d", len, nj, cl);
+        CHECK(len > C * JMAX || cl == C, "len %d: chunk %d before the cap", len, cl);
+        CHECK(cl >= prev, "len %d: chunk length %d after %d", len, cl, prev);
+        prev = cl;
+    }
+    case_end();
+}
+
+/* The partial kernel's blocks y = 0..ny-1 stream the tiles of chunks y, y + ny, ... with
+ * next_tile: for any ny the launcher may pick, every position of every token lies in exactly
+ * one tile of one block, a block's tiles go up, and a chunk's tiles are consecutive in one
+ * block (its partial is complete when the block writes it). */
+static void test_tile_stream(void)
+{
+    case_begin("tile stream: each position in one tile of one block, chunks whole, for ny = 1..JMAX");
+    const int lens[] = { 1, 2, 31, 32, 33, 255, 256, 257, 4096, 32768, 32768 + 5, 100000 };
+    for (int len : lens) {
+        const int cl = chunk_len(len, V2A::C, V2A::JMAX), nj = chunk_count(len, V2A::C, V2A::JMAX);
+        for (int ny = 1; ny <= V2A::JMAX; ny++) {
+            std::vector<int> seen(len, 0), chunk_block(nj, -1);
+            for (int y = 0; y < std::min(ny, nj); y++) {
+                int last = -1;
+                for (tile_cursor c = { y, 0 }; c.j < nj; next_tile(c, cl, len, V2A::T, ny)) {
+                    const int p0 = c.j * cl + c.i * V2A::T, p1 = std::min({ p0 + V2A::T, (c.j + 1) * cl, len });
+                    CHECK(p0 > last, "len %d ny %d block %d: tile at %d after %d", len, ny, y, p0, last);
+                    CHECK(chunk_block[c.j] == -1 || chunk_block[c.j] == y, "len %d ny %d: chunk %d in two blocks", len,
+                          ny, c.j);
+                    chunk_block[c.j] = y;
+                    for (int p = p0; p < p1; p++)
+                        seen[p]++;
+                    last = p0;
+                }
+            }
+            for (int p = 0; p < len; p++)
+                CHECK(seen[p] == 1, "len %d ny %d: position %d in %d tiles", len, ny, p, seen[p]);
+        }
+    }
+    case_end();
+}
+
+/* ---- 3xTF32 ------------------------------------------------------------------------------- */
+static float bits_float(uint32_t b)
+{
+    float f;
+    memcpy(&f, &b, 4);
+    return f;
+}
+
+static void test_tf32(void)
+{
+    case_begin("tf32 split: 10-bit parts, ties away, x - hi - lo within 2^-22 |x|; 3-term product within 2^-20");
+    CHECK(tf32_value(tf32_rna(1.0f + 0x1p-11f)) == 1.0f + 0x1p-10f, "1 + 2^-11 should round up (tie, away)");
+    CHECK(tf32_value(tf32_rna(-1.0f - 0x1p-11f)) == -1.0f - 0x1p-10f, "-(1 + 2^-11) should round away");
+    CHECK(tf32_value(tf32_rna(1.0f + 0x1p-11f - 0x1p-23f)) == 1.0f, "1 + 2^-11 - 2^-23 should round down");
+    CHECK(tf32_rna(0.0f) == 0u, "zero");
+    for (int k = 0; k < 200000; k++) {
+        const float x = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
+        const float y = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
+        uint32_t xh, xl, yh, yl;
+        split_tf32(x, xh, xl);
+        split_tf32(y, yh, yl);
+        CHECK((xh & 0x1fffu) == 0 && (xl & 0x1fffu) == 0, "x %a: parts %08x %08x", x, xh, xl);
+        const double hx = bits_float(xh), lx = bits_float(xl), hy = bits_float(yh), ly = bits_float(yl);
+        CHECK((double)(x - (float)hx) == (double)x - hx, "x %a: x - hi not exact", x);
+        CHECK(fabs((double)x - hx - lx) <= 0x1p-22 * fabs((double)x), "x %a: hi %a lo %a", x, hx, lx);
+        const double p = hx * hy + hx * ly + lx * hy, want = (double)x * (double)y;
+        CHECK(fabs(p - want) <= 0x1p-20 * fabs(want), "%a * %a: 3xTF32 %.17g, exact %.17g", x, y, p, want);
+    }
+    case_end();
+}
+
+/* ---- fragments and shared memory ----------------------------------------------------------- */
+static void test_fragments(void)
+{
+    case_begin("mma.m16n8k8 fragments (A 16x8, B 8x8, C 16x8) and the fragment-ordered queries: bijections");
+    int a[16][8] = {}, b[8][8] = {}, c[16][8] = {};
+    for (int lane = 0; lane < WARP; lane++) {
+        for (int i = 0; i < 4; i++) {
+            a[frag_a_row(lane, i)][frag_a_col(lane, i)]++;
+            c[frag_c_row(lane, i)][frag_c_col(lane, i)]++;
+        }
+        for (int i = 0; i < 2; i++)
+            b[frag_b_k(lane, i)][frag_b_n(lane)]++;
+    }
+    for (int r = 0; r < 16; r++)
+        for (int k = 0; k < 8; k++) {
+            CHECK(a[r][k] == 1, "A (%d, %d) held %d times", r, k, a[r][k]);
+            CHECK(c[r][k] == 1, "C (%d, %d) held %d times", r, k, c[r][k]);
+            if (r < 8)
+                CHECK(b[r][k] == 1, "B (%d, %d) held %d times", r, k, b[r][k]);
+        }
+    /* the C layout pairs columns 2t, 2t + 1 in elements (0, 1) and (2, 3): the kernel's float2 stores */
+    for (int lane = 0; lane < WARP; lane++)
+        CHECK(frag_c_col(lane, 1) == frag_c_col(lane, 0) + 1 && frag_c_row(lane, 1) == frag_c_row(lane, 0) &&
+                  frag_c_col(lane, 0) % 2 == 0, "lane %d: C elements 0, 1 not a pair", lane);
+    for (int mt = 1; mt <= 2; mt++) {
+        const int HG = 16 * mt, ROW = 576, KS = ROW / 8;
+        std::vector<int> seen((size_t)HG * ROW, 0);
+        for (int idx = 0; idx < HG * ROW; idx++) {
+            int h, col;
+            qfrag_source<KS>(idx, h, col);
+            CHECK(h >= 0 && h < HG && col >= 0 && col < ROW, "MT %d: index %d -> (%d, %d)", mt, idx, h, col);
+            if (h >= 0 && h < HG && col >= 0 && col < ROW)
+                seen[(size_t)h * ROW + col]++;
+        }
+        for (size_t e = 0; e < seen.size(); e++)
+            CHECK(seen[e] == 1, "MT %d: query (%zu, %zu) held %d times", mt, e / ROW, e % ROW, seen[e]);
+    }
+    case_end();
+}
+
+/* 32 lanes' 4-byte words at these float indices: 32 different banks (one wavefront). */
+static bool banks_distinct(const int (&idx)[WARP])
+{
+    bool used[32] = {};
+    for (int l = 0; l < WARP; l++) {
+        const int bank = ((idx[l] % 32) + 32) % 32;
+        if (used[bank])
+            return false;
+        used[bank] = true;
+    }
+    return true;
+}
+
+template <class D> static void test_banks(const char *what)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s (T=%d): swizzle permutes each row; K, V, P fragment loads and cp.async stores conflict-free",
+             what, D::T);
+    case_begin(name);
+    constexpr int ROW = D::ROW, T = D::T;
+    for (int r = 0; r < T; r++) {
+        std::vector<int> seen(ROW, 0);
+        for (int col = 0; col < ROW; col++) {
+            const int at = tile_at<ROW>(r, col) - r * ROW;
+            CHECK(at >= 0 && at < ROW, "row %d col %d -> %d", r, col, at);
+            if (at >= 0 && at < ROW)
+                seen[at]++;
+            CHECK(col % 4 != 0 || at % 4 == 0, "row %d col %d: a group does not start 16-byte aligned", r, col);
+        }
+        for (int e = 0; e < ROW; e++)
+            CHECK(seen[e] == 1, "row %d: slot %d used %d times", r, e, seen[e]);
+    }
+    /* the loaders read these addresses: recover them through a tile of indices */
+    std::vector<float> tile((size_t)T * ROW);
+    for (size_t e = 0; e < tile.size(); e++)
+        tile[e] = (float)e;
+    int idx[WARP];
+    for (int i = 0; i < 2; i++) {
+        for (int n0 = 0; n0 < T; n0 += 8)
+            for (int k0 = 0; k0 < ROW; k0 += 8) {
+                for (int l = 0; l < WARP; l++) {
+                    float bk[2];
+                    frag_k<ROW>(tile.data(), n0, k0, l, bk);
+                    idx[l] = (int)bk[i];
+                }
+                CHECK(banks_distinct(idx), "K fragment n0 %d k0 %d element %d: bank conflict", n0, k0, i);
+            }
+        for (int k0 = 0; k0 < T; k0 += 8)
+            for (int n0 = 0; n0 < D::L; n0 += 8) {
+                for (int l = 0; l < WARP; l++) {
+                    float bv[2];
+                    frag_v<ROW>(tile.data(), k0, n0, l, bv);
+                    idx[l] = (int)bv[i];
+                }
+                CHECK(banks_distinct(idx), "V fragment k0 %d n0 %d element %d: bank conflict", k0, n0, i);
+            }
+    }
+    std::vector<float> p((size_t)D::HG * D::SP);
+    for (size_t e = 0; e < p.size(); e++)
+        p[e] = (float)e;
+    for (int i = 0; i < 4; i++)
+        for (int h0 = 0; h0 < D::HG; h0 += 16)
+            for (int k0 = 0; k0 < T; k0 += 8) {
+                for (int l = 0; l < WARP; l++) {
+                    float a[4];
+                    frag_p<D::SP>(p.data(), h0, k0, l, a);
+                    idx[l] = (int)a[i];
+                }
+                CHECK(banks_distinct(idx), "P fragment h0 %d k0 %d element %d: bank conflict", h0, k0, i);
+            }
+    /* load_tile: thread i copies 16-byte group i, i + THREADS, ...; a 16-byte store wavefront is
+     * 8 lanes, conflict-free when their 8 slots are 8 different 16-byte columns of the banks */
+    constexpr int GPR = ROW / 4, N = T * GPR;
+    for (int base = 0; base < N; base += 8) {
+        bool used[8] = {};
+        for (int l = 0; l < 8 && base + l < N; l++) {
+            const int gi = base + l, r = gi / GPR, g = gi % GPR, slot16 = tile_at<ROW>(r, 4 * g) / 4 % 8;
+            CHECK(!used[slot16], "cp.async groups %d..%d: bank conflict", base, base + 7);
+            used[slot16] = true;
+        }
+    }
+    case_end();
+}
+
+/* ---- one tile's products, lane by lane ----------------------------------------------------- */
+
+/* mma.m16n8k8 on a warp's fragments: gather A and B through the layouts, D = C + A B with the
+ * products exact and one rounding, scatter D back. */
+static void emu_mma(uint32_t (&a)[WARP][4], uint32_t (&b)[WARP][2], float (&c)[WARP][4])
+{
+    double A[16][8], B[8][8], Cm[16][8];
+    for (int l = 0; l < WARP; l++) {
+        for (int i = 0; i < 4; i++) {
+            A[frag_a_row(l, i)][frag_a_col(l, i)] = bits_float(a[l][i]);
+            Cm[frag_c_row(l, i)][frag_c_col(l, i)] = c[l][i];
+        }
+        for (int i = 0; i < 2; i++)
+            B[frag_b_k(l, i)][frag_b_n(l)] = bits_float(b[l][i]);
+    }
+    for (int l = 0; l < WARP; l++)
+        for (int i = 0; i < 4; i++) {
+            const int r = frag_c_row(l, i), n = frag_c_col(l, i);
+            double s = Cm[r][n];
+            for (int k = 0; k < 8; k++)
+                s += A[r][k] * B[k][n];
+            c[l][i] = (float)s;
+        }
+}
+
+static void emu_mma3(uint32_t (&ah)[WARP][4], uint32_t (&al)[WARP][4], uint32_t (&bh)[WARP][2], uint32_t (&bl)[WARP][2],
+                     float (&c)[WARP][4])
+{
+    emu_mma(al, bh, c);
+    emu_mma(ah, bl, c);
+    emu_mma(ah, bh, c);
+}
+
+/* S = Q K^T (tile_scores, then the 8 parts added in order as tile_softmax does) and O = P V
+ * (tile_pv's per-tile sum), for D's head group, against fp64. */
+template <class D> static void test_tile_products(const char *what)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s: one tile's S = Q K^T and P V through shared memory and emulated 3xTF32 mma vs fp64",
+             what);
+    case_begin(name);
+    constexpr int ROW = D::ROW, T = D::T, HG = D::HG;
+    std::vector<float> q((size_t)HG * ROW), sQ(D::Q_F), tile((size_t)T * ROW), kv((size_t)T * ROW);
+    for (auto &v : q)
+        v = rnd_sym(2.5);
+    for (auto &v : kv)
+        v = rnd_sym(1.0);
+    for (int i = 0; i < D::Q_F; i++) {
+        int h, c;
+        qfrag_source<D::KS>(i, h, c);
+        sQ[i] = q[(size_t)h * ROW + c];
+    }
+    for (int r = 0; r < T; r++)
+        for (int c = 0; c < ROW; c++)
+            tile[tile_at<ROW>(r, c)] = kv[(size_t)r * ROW + c];
+
+    /* scores: part[w][h][p] per warp, as tile_scores leaves them */
+    std::vector<float> part((size_t)WARPS * HG * D::SP, 0.0f);
+    for (int w = 0; w < WARPS; w++) {
+        for (int mt = 0; mt < D::MT; mt++)
+            for (int nt = 0; nt < D::NTS; nt++) {
+                float acc[WARP][4] = {};
+                for (int ks = w * D::KSW; ks < (w + 1) * D::KSW; ks++) {
+                    uint32_t ah[WARP][4], al[WARP][4], bh[WARP][2], bl[WARP][2];
+                    for (int l = 0; l < WARP; l++) {
+                        for (int i = 0; i < 4; i++)
+                            split_tf32(sQ[((size_t)(mt * D::KS + ks) * WARP + l) * 4 + i], ah[l][i], al[l][i]);
+                        float b[2];
+                        frag_k<ROW>(tile.data(), nt * 8, ks * 8, l, b);
+                        for (int i = 0; i < 2; i++)
+                            split_tf32(b[i], bh[l][i], bl[l][i]);
+                    }
+                    emu_mma3(ah, al, bh, bl, acc);
+                }
+                for (int l = 0; l < WARP; l++)
+                    for (int i = 0; i < 4; i++)
+                        part[((size_t)w * HG + mt * 16 + frag_c_row(l, i)) * D::SP + nt * 8 + frag_c_col(l, i)] = acc[l][i];
+            }
+    }
+    double worst = 0.0;
+    for (int h = 0; h < HG; h++)
+        for (int p = 0; p < T; p++) {
+            float s = 0.0f;
+            for (int w = 0; w < WARPS; w++)
+                s += part[((size_t)w * HG + h) * D::SP + p];
+            double want = 0.0, mag = 0.0;
+            for (int c = 0; c < ROW; c++) {
+                want += (double)q[(size_t)h * ROW + c] * kv[(size_t)p * ROW + c];
+                mag += fabs((double)q[(size_t)h * ROW + c] * kv[(size_t)p * ROW + c]);
+            }
+            /* 3xTF32 products within 2^-20; the mma chain and the 8 parts: 4 (KSW + 8) roundings */
+            const double tol = (0x1p-20 + 4.0 * (D::KSW + 8) * U) * mag;
+            worst = std::max(worst, fabs(s - want) / mag);
+            CHECK(fabs(s - want) <= tol, "S[%d][%d]: %.9g, fp64 %.9g (tol %.3g)", h, p, s, want, tol);
+        }
+
+    /* P V: P in [0, 1] as tile_softmax writes it, o per 8 columns as tile_pv sums it */
+    std::vector<float> sp((size_t)HG * D::SP, 0.0f);
+    for (int h = 0; h < HG; h++)
+        for (int p = 0; p < T; p++)
+            sp[(size_t)h * D::SP + p] = (float)rnd_unit();
+    for (int w = 0; w < WARPS; w++)
+        for (int nt = 0; nt < D::NTO; nt++)
+            for (int mt = 0; mt < D::MT; mt++) {
+                float acc[WARP][4] = {};
+                for (int kk = 0; kk < T / 8; kk++) {
+                    uint32_t ah[WARP][4], al[WARP][4], bh[WARP][2], bl[WARP][2];
+                    for (int l = 0; l < WARP; l++) {
+                        float a[4], b[2];
+                        frag_p<D::SP>(sp.data(), mt * 16, kk * 8, l, a);
+                        for (int i = 0; i < 4; i++)
+                            split_tf32(a[i], ah[l][i], al[l][i]);
+                        frag_v<ROW>(tile.data(), kk * 8, (w * D::NTO + nt) * 8, l, b);
+                        for (int i = 0; i < 2; i++)
+                            split_tf32(b[i], bh[l][i], bl[l][i]);
+                    }
+                    emu_mma3(ah, al, bh, bl, acc);
+                }
+                for (int l = 0; l < WARP; l++)
+                    for (int i = 0; i < 4; i++) {
+                        const int h = mt * 16 + frag_c_row(l, i), c = (w * D::NTO + nt) * 8 + frag_c_col(l, i);
+                        double want = 0.0, mag = 0.0;
+                        for (int p = 0; p < T; p++) {
+                            want += (double)sp[(size_t)h * D::SP + p] * kv[(size_t)p * ROW + c];
+                            mag += fabs((double)sp[(size_t)h * D::SP + p] * kv[(size_t)p * ROW + c]);
+                        }
+                        const double tol = (0x1p-20 + 4.0 * T / 8 * U) * mag + 1e-30;
+                        CHECK(fabs(acc[l][i] - want) <= tol, "O[%d][%d]: %.9g, fp64 %.9g (tol %.3g)", h, c, acc[l][i],
+                              want, tol);
+                    }
+            }
+    case_end();
+    printf("   (S: worst |error| / sum|q k| = %.2e)\n", worst);
+}
+
+/* ---- the online softmax, the partials and the merge ---------------------------------------- */
+
+
+constexpr int NCOL = 8; /* value columns the model carries (of D::L) */
+
+struct token_data {
+    int len;
+    std::vector<float> s, v;
+};
+
+/* One token, one head (scores s[0..len), values v[p][NCOL]): block y of ny in partial_k, tile
+ * by tile, step for step (the tile's P V summed in position order: the model of the mma's
+ * sum), each chunk's partial into its workspace record. */
+template <class D> static void model_block(const token_data &d, int y, int ny, int t, int h, float *ws)
+{
+    const int len = d.len, cl = chunk_len(len, D::C, D::JMAX), nj = (len + cl - 1) / cl;
+    run st = run_start();
+    float o[NCOL] = {};
+    for (tile_cursor cur = { y, 0 }; cur.j < nj; next_tile(cur, cl, len, D::T, ny)) {
+        const int p_end = std::min((cur.j + 1) * cl, len), tp = cur.j * cl + cur.i * D::T;
+        float sc[WARP], e[WARP], tmax = -INFINITY;
+        for (int l = 0; l < WARP; l++) {
+            sc[l] = l < D::T && tp + l < p_end ? d.s[tp + l] : -INFINITY;
+            tmax = fmaxf(tmax, sc[l]);
+        }
+        float mnew;
+        const float corr = run_corr(st, tmax, &mnew);
+        for (int l = 0; l < WARP; l++)
+            e[l] = l < D::T && tp + l < p_end ? expf(sc[l] - mnew) : 0.0f;
+        bool same;
+        run_add(st, mnew, corr, warp_butterfly(e, &same));
+        for (int c = 0; c < NCOL; c++) {
+            float acc = 0.0f;
+            for (int l = 0; l < D::T; l++)
+                acc += e[l] * (tp + l < p_end ? d.v[(size_t)(tp + l) * NCOL + c] : 0.0f);
+            o[c] = fmaf(o[c], corr, acc);
+        }
+        if (cur.i == chunk_tiles(cur.j, cl, len, D::T) - 1) {
+            float *rec = ws + D::rec_at(t, cur.j);
+            for (int c = 0; c < NCOL; c++) {
+                rec[(size_t)h * D::L + c] = o[c];
+                o[c] = 0.0f;
+            }
+            rec[(size_t)D::HEADS * D::L + 2 * h] = st.m;
+            rec[(size_t)D::HEADS * D::L + 2 * h + 1] = st.l;
+            st = run_start();
+        }
+    }
+}
+
+/* combine_k for one (token, head). */
+template <class D> static void model_combine(const float *ws, int len, int t, int h, float *out)
+{
+    const int nj = chunk_count(len, D::C, D::JMAX);
+    std::vector<float> w(nj);
+    const float *rec = ws + D::rec_at(t, 0);
+    const float L = combine_weights(rec + (size_t)D::HEADS * D::L + 2 * h, nj, D::REC, w.data());
+    for (int c = 0; c < NCOL; c++)
+        out[c] = combine_column(w.data(), rec + (size_t)h * D::L + c, nj, D::REC) / L;
+}
+
+/* Scores random in +-8, plus slope x position: a slope of 1/2 makes later chunks' maxima
+ * exceed the first's by far more than expf's range (the merge must scale by the largest). */
+static token_data random_token(int len, float slope = 0.0f)
+{
+    token_data d;
+    d.len = len;
+    d.s.resize(len);
+    d.v.resize((size_t)len * NCOL);
+    for (int p = 0; p < len; p++)
+        d.s[p] = rnd_sym(8.0) + slope * (float)p;
+    for (auto &x : d.v)
+        x = rnd_sym(1.0);
+    return d;
+}
+
+template <class D> static void test_softmax_split(const char *what, int max_len)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s: tiles of %d, chunks of %d (cap %d): partials merged in chunk order = fp64 softmax, also rising scores",
+             what, D::T, D::C, D::JMAX);
+    case_begin(name);
+    std::vector<int> lens;
+    for (int e : { 1, 2, D::T - 1, D::T, D::T + 1, D::C - 1, D::C, D::C + 1, 3 * D::C + 5, D::C * D::JMAX - 1,
+                   D::C * D::JMAX, D::C * D::JMAX + 1, 2 * D::C * D::JMAX + 3 })
+        if (e >= 1 && e <= max_len)
+            lens.push_back(e);
+    for (int k = 0; k < 6; k++)
+        lens.push_back(1 + (int)(rnd64() % (uint64_t)max_len));
+    const size_t rising = lens.size();
+    lens.push_back(4 * D::C + 3);
+    std::vector<float> ws(D::ws_floats(1));
+    double worst = 0.0;
+    for (size_t k = 0; k < lens.size(); k++) {
+        const int len = lens[k];
+        const token_data d = random_token(len, k == rising ? 0.5f : 0.0f);
+        const int nj = chunk_count(len, D::C, D::JMAX), h = 3;
+        model_block<D>(d, 0, 1, 0, h, ws.data());
+        float got[NCOL];
+        model_combine<D>(ws.data(), len, 0, h, got);
+        double mx = -INFINITY, sum = 0.0;
+        for (int p = 0; p < len; p++)
+            mx = std::max(mx, (double)d.s[p]);
+        for (int p = 0; p < len; p++)
+            sum += exp(d.s[p] - mx);
+        const int tiles = (chunk_len(len, D::C, D::JMAX) + D::T - 1) / D::T;
+        for (int c = 0; c < NCOL; c++) {
+            double want = 0.0, mag = 0.0;
+            for (int p = 0; p < len; p++) {
+                const double pr = exp(d.s[p] - mx) / sum;
+                want += pr * d.v[(size_t)p * NCOL + c];
+                mag += pr * fabs(d.v[(size_t)p * NCOL + c]);
+            }
+            /* roundings on a term's way: its exp (2 ulps), the tile sum (T), the fold over the
+             * chunk's tiles (2 per tile), the merge (exp, 2 per chunk), the division; the sums
+             * of the weights see the same: twice that, relative to sum p |v| */
+            const double tol = 2.0 * (D::T + 2 * tiles + 2 * nj + 8) * U * mag;
+            worst = std::max(worst, fabs(got[c] - want) / mag);
+            CHECK(fabs(got[c] - want) <= tol, "len %d col %d: %.9g, fp64 %.9g (tol %.3g)", len, c, got[c], want, tol);
+        }
+    }
+    case_end();
+    printf("   (worst |error| / sum p|v| = %.2e)\n", worst);
+}
+
+/* A batch of 16 tokens of different lengths in one workspace, their chunks streamed by the
+ * blocks of a grid of ny = 3, against each token alone (record 0) on a grid of ny = 7, the
+ * blocks run last to first: the same bits. */
+template <class D> static void test_invariance(const char *what)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s: a token alone = in a batch of 16, bit for bit, whatever grid and chunk order", what);
+    case_begin(name);
+    const int n = 16;
+    std::vector<token_data> tok;
+    for (int t = 0; t < n; t++)
+        tok.push_back(random_token(1 + (int)(rnd64() % (uint64_t)(3 * D::C * D::JMAX / 2))));
+    std::vector<float> ws(D::ws_floats(n)), ws1(D::ws_floats(1));
+    for (int y = 0; y < 3; y++)
+        for (int t = 0; t < n; t++)
+            for (int h = 0; h < 2; h++)
+                model_block<D>(tok[t], y, 3, t, h, ws.data());
+    for (int t = 0; t < n; t++)
+        for (int h = 0; h < 2; h++) {
+            float batch[NCOL], alone[NCOL];
+            model_combine<D>(ws.data(), tok[t].len, t, h, batch);
+            for (int y = 6; y >= 0; y--)
+                model_block<D>(tok[t], y, 7, 0, h, ws1.data());
+            model_combine<D>(ws1.data(), tok[t].len, 0, h, alone);
+            CHECK(memcmp(batch, alone, sizeof batch) == 0, "token %d (len %d) head %d: %.9g in the batch, %.9g alone", t,
+                  tok[t].len, h, batch[0], alone[0]);
+        }
+    case_end();
+}
+
+int main(void)
+{
+    rng = 0x243f6a8885a308d3ull;
+    test_chunks(8, 4, 200, 1);
+    test_chunks(V2A::C, V2A::JMAX, 300000, 97);
+    test_chunks(V3B::C, V3B::JMAX, 300000, 97);
+    test_tile_stream();
+    test_tf32();
+    test_fragments();
+    test_banks<V2A>("V2-Lite shape, MT=1");
+    test_banks<V3B>("V3 shape, MT=2");
+    test_tile_products<V2A>("16 heads, T=32");
+    test_tile_products<V3B>("32 heads, T=16");
+    test_softmax_split<V2A>("chunk 256", 40000);
+    test_softmax_split<SMALL>("chunk 64, cap 16", 5000);
+    test_invariance<SMALL>("chunk 64, cap 16");
+    return host_test_summary();
+}
