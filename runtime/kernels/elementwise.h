@@ -2,42 +2,120 @@
 #ifndef DF_KERNELS_ELEMENTWISE_H
 #define DF_KERNELS_ELEMENTWISE_H
 
+#include "../threads.h"
 #include "mat.h"
 #include "simd.h"
 
-/* out[t] = x[t] / rms(x[t]) * w; out may alias x. */
-static inline void rmsnorm(const float *x, const float *w, int n, int dim, float eps, float *out)
+/* A row-wise op on many rows is split across the pool (whole rows per
+ * thread: each row computed as alone, the same bits for any thread count);
+ * below this many elements it is not worth waking the pool. */
+#define DF_ROWS_MIN_WORK 32768
+
+static inline void df_rows(int n, long long work, df_range_fn fn, void *ctx)
 {
-    for (int t = 0; t < n; t++) {
-        const float *xr = x + (size_t)t * dim;
-        float *o = out + (size_t)t * dim;
-        float ss = 0.0f;
+    if (work >= DF_ROWS_MIN_WORK)
+        df_parallel_for(n, fn, ctx);
+    else
+        fn(ctx, 0, n);
+}
+
+/* Rows [t0, t1) of rmsnorm: out[t] = x[t] / rms(x[t]) * w; out may alias x.
+ * Each row's sum of squares runs in order; eight rows' sums side by side,
+ * so that the eight dependent chains overlap (the same bits as one by one). */
+static inline void rmsnorm_rows(const float *x, const float *w, int t0, int t1, int dim, float eps, float *out)
+{
+    for (int t = t0; t < t1;) {
+        const int k = t1 - t < 8 ? t1 - t : 8;
+        float ss[8] = { 0.0f };
         for (int i = 0; i < dim; i++)
-            ss += xr[i] * xr[i];
-        const float inv = 1.0f / sqrtf(ss / (float)dim + eps);
-        for (int i = 0; i < dim; i++)
-            o[i] = xr[i] * inv * w[i];
+            for (int j = 0; j < k; j++)
+                ss[j] += x[(size_t)(t + j) * dim + i] * x[(size_t)(t + j) * dim + i];
+        for (int j = 0; j < k; j++, t++) {
+            const float *xr = x + (size_t)t * dim;
+            float *o = out + (size_t)t * dim;
+            const float inv = 1.0f / sqrtf(ss[j] / (float)dim + eps);
+#if DF_SIMD
+            if (df_isa != DF_ISA_SCALAR) { /* the same products, 16 at a time */
+                df_simd_scale_mul(o, xr, inv, w, (size_t)dim);
+                continue;
+            }
+#endif
+            for (int i = 0; i < dim; i++)
+                o[i] = xr[i] * inv * w[i];
+        }
     }
 }
 
-/* x += y */
-static inline void residual_add(float *x, const float *y, int n, int dim)
+struct df_rmsnorm_job {
+    const float *x, *w;
+    int dim;
+    float eps;
+    float *out;
+};
+
+static inline void rmsnorm_job(void *ctx, int t0, int t1)
 {
-    for (size_t i = 0; i < (size_t)n * dim; i++)
-        x[i] += y[i];
+    const struct df_rmsnorm_job *j = (const struct df_rmsnorm_job *)ctx;
+    rmsnorm_rows(j->x, j->w, t0, t1, j->dim, j->eps, j->out);
 }
 
-/* g = silu(g) * u, the SwiGLU gate */
-static inline void silu_mul(float *g, const float *u, int n, int dim)
+static inline void rmsnorm(const float *x, const float *w, int n, int dim, float eps, float *out)
 {
+    struct df_rmsnorm_job j = { x, w, dim, eps, out };
+    df_rows(n, (long long)n * dim, rmsnorm_job, &j);
+}
+
+/* Two arrays of rows, x and y (dim floats each), for the ops below. */
+struct df_rows2_job {
+    float *x;
+    const float *y;
+    int dim;
+};
+
+/* x += y */
+static inline void residual_add_job(void *ctx, int t0, int t1)
+{
+    const struct df_rows2_job *j = (const struct df_rows2_job *)ctx;
+    float *x = j->x + (size_t)t0 * j->dim;
+    const float *y = j->y + (size_t)t0 * j->dim;
+    const size_t n = (size_t)(t1 - t0) * j->dim;
 #if DF_SIMD
-    if (df_isa != DF_ISA_SCALAR) { /* vectorized exp: see simd.h */
-        df_simd_silu_mul(g, u, (size_t)n * (size_t)dim);
+    if (df_isa != DF_ISA_SCALAR) { /* the same sums, 16 at a time */
+        df_simd_add(x, y, n);
         return;
     }
 #endif
-    for (size_t i = 0; i < (size_t)n * dim; i++)
+    for (size_t i = 0; i < n; i++)
+        x[i] += y[i];
+}
+
+static inline void residual_add(float *x, const float *y, int n, int dim)
+{
+    struct df_rows2_job j = { x, y, dim };
+    df_rows(n, (long long)n * dim, residual_add_job, &j);
+}
+
+/* g = silu(g) * u, the SwiGLU gate */
+static inline void silu_mul_job(void *ctx, int t0, int t1)
+{
+    const struct df_rows2_job *j = (const struct df_rows2_job *)ctx;
+    float *g = j->x + (size_t)t0 * j->dim;
+    const float *u = j->y + (size_t)t0 * j->dim;
+    const size_t n = (size_t)(t1 - t0) * j->dim;
+#if DF_SIMD
+    if (df_isa != DF_ISA_SCALAR) { /* vectorized exp: see simd.h */
+        df_simd_silu_mul(g, u, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++)
         g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+static inline void silu_mul(float *g, const float *u, int n, int dim)
+{
+    struct df_rows2_job j = { g, u, dim };
+    df_rows(n, (long long)n * dim, silu_mul_job, &j);
 }
 
 /* out[i] = x[rows[i]] */

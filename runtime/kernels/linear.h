@@ -32,7 +32,7 @@ static inline void linear_rows(void *ctx, int r0, int r1)
 /* Whether the SIMD kernels take this matrix (any DeepSeek shape does). */
 static inline bool df_simd_takes(const struct df_mat *m)
 {
-    return df_isa != DF_ISA_SCALAR && m->cols <= DF_XBUF_FLOATS - 64;
+    return df_isa != DF_ISA_SCALAR && m->cols <= DF_SIMD_MAX_K;
 }
 
 /* The SIMD path: threads take whole blocks of DF_ROW_BLOCK rows. */

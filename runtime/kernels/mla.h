@@ -21,18 +21,34 @@
 #include "simd.h"
 #include "simd_shapes.h" /* struct df_mla_shape */
 
-/* Write each token's latent (normed) and rotated shared key to its slot/position. */
+/* Write each token's latent (normed) and rotated shared key to its
+ * slot/position (each token's own cache row: rows split across the pool). */
+struct df_cache_write_job {
+    const struct df_mla_shape *s;
+    const float *kv_a, *norm_w, *rope_table;
+    const struct df_step *step;
+    float *cache;
+};
+
+static inline void mla_cache_write_rows(void *ctx, int t0, int t1)
+{
+    const struct df_cache_write_job *j = (const struct df_cache_write_job *)ctx;
+    const struct df_mla_shape *s = j->s;
+    const int row = s->kv_lora + s->rope_dim;
+    for (int t = t0; t < t1; t++) {
+        const float *src = j->kv_a + (size_t)t * row;
+        float *dst = j->cache + ((size_t)j->step->slot[t] * s->max_context + (size_t)j->step->pos[t]) * row;
+        rmsnorm_rows(src, j->norm_w, 0, 1, s->kv_lora, s->eps, dst);
+        memcpy(dst + s->kv_lora, src + s->kv_lora, sizeof(float) * (size_t)s->rope_dim);
+        rope_rotate(dst + s->kv_lora, j->rope_table, j->step->pos[t], s->rope_dim);
+    }
+}
+
 static inline void mla_cache_write(const struct df_mla_shape *s, const float *kv_a, const float *norm_w,
                                    const float *rope_table, const struct df_step *step, float *cache)
 {
-    const int row = s->kv_lora + s->rope_dim;
-    for (int t = 0; t < step->n; t++) {
-        const float *src = kv_a + (size_t)t * row;
-        float *dst = cache + ((size_t)step->slot[t] * s->max_context + (size_t)step->pos[t]) * row;
-        rmsnorm(src, norm_w, 1, s->kv_lora, s->eps, dst);
-        memcpy(dst + s->kv_lora, src + s->kv_lora, sizeof(float) * (size_t)s->rope_dim);
-        rope_rotate(dst + s->kv_lora, rope_table, step->pos[t], s->rope_dim);
-    }
+    struct df_cache_write_job j = { s, kv_a, norm_w, rope_table, step, cache };
+    df_rows(step->n, (long long)step->n * (s->kv_lora + s->rope_dim), mla_cache_write_rows, &j);
 }
 
 /* The workspace mla_attend needs for n tokens: the SIMD path keeps every
@@ -49,7 +65,7 @@ static inline void mla_attend(const struct df_mla_shape *s, const struct df_mat 
                               const float *cache, const struct df_step *step, float *ws, float *out)
 {
 #if DF_SIMD
-    if (df_isa != DF_ISA_SCALAR && kv_b->cols <= DF_XBUF_FLOATS - 64) {
+    if (df_isa != DF_ISA_SCALAR && kv_b->cols <= DF_SIMD_MAX_K) {
         mla_attend_simd(s, kv_b, q, cache, step, ws, out);
         return;
     }

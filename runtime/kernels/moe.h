@@ -103,14 +103,31 @@ static inline DF_HD void moe_route_token(const struct df_route_shape *s, const f
         weights[k] = (s->norm_topk_prob ? weights[k] / sum : weights[k]) * s->scaling;
 }
 
+/* Tokens are routed independently: rows split across the pool. */
+struct df_route_job {
+    const struct df_route_shape *s;
+    const float *logits, *bias;
+    int *ids;
+    float *weights;
+};
+
+static inline void moe_route_rows(void *ctx, int t0, int t1)
+{
+    const struct df_route_job *j = (const struct df_route_job *)ctx;
+    const struct df_route_shape *s = j->s;
+    float score[DF_MAX_EXPERTS], choice[DF_MAX_EXPERTS], group_score[DF_MAX_GROUPS];
+    bool allowed[DF_MAX_EXPERTS], group_ok[DF_MAX_GROUPS];
+    for (int t = t0; t < t1; t++)
+        moe_route_token(s, j->logits + (size_t)t * s->experts, j->bias, score, choice, allowed, group_score,
+                        group_ok, j->ids + (size_t)t * s->topk, j->weights + (size_t)t * s->topk);
+}
+
 static inline void moe_route(const struct df_route_shape *s, const float *logits, const float *bias, int n,
                              int *ids, float *weights)
 {
-    float score[DF_MAX_EXPERTS], choice[DF_MAX_EXPERTS], group_score[DF_MAX_GROUPS];
-    bool allowed[DF_MAX_EXPERTS], group_ok[DF_MAX_GROUPS];
-    for (int t = 0; t < n; t++)
-        moe_route_token(s, logits + (size_t)t * s->experts, bias, score, choice, allowed, group_score,
-                        group_ok, ids + (size_t)t * s->topk, weights + (size_t)t * s->topk);
+    struct df_route_job j = { s, logits, bias, ids, weights };
+    /* routing a token costs about what normalizing a few hundred floats does */
+    df_rows(n, (long long)n * s->experts * 8, moe_route_rows, &j);
 }
 
 /* The routed experts of one MoE layer: offsets of each expert's matrices in
@@ -147,7 +164,7 @@ static inline void moe_experts(const struct df_experts_shape *s, const unsigned 
                                const float *weights, int n, float *ws, float *out)
 {
 #if DF_SIMD
-    if (df_isa != DF_ISA_SCALAR && s->dim <= DF_XBUF_FLOATS - 64 && s->inter <= DF_XBUF_FLOATS - 64 && s->topk <= 64) {
+    if (df_isa != DF_ISA_SCALAR && s->dim <= DF_SIMD_MAX_K && s->inter <= DF_SIMD_MAX_K && s->topk <= 64) {
         moe_experts_simd(s, w, table, x, ids, weights, n, ws, out);
         return;
     }

@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "elementwise.h"
 #include "hd.h"
 
 #define DF_PI 3.14159265358979323846
@@ -65,14 +66,29 @@ static inline DF_HD void rope_rotate(float *v, const float *table, int pos, int 
 }
 
 /* The rope part of every head of every query row, in place:
- * row layout per head = [nope | rope]. */
+ * row layout per head = [nope | rope]. Rows split across the pool as the
+ * other row-wise ops (elementwise.h). */
+struct df_rope_job {
+    float *q;
+    const float *table;
+    const int *pos;
+    int heads, nope, rope_dim;
+};
+
+static inline void rope_heads_rows(void *ctx, int t0, int t1)
+{
+    const struct df_rope_job *j = (const struct df_rope_job *)ctx;
+    const int head = j->nope + j->rope_dim;
+    for (int t = t0; t < t1; t++)
+        for (int h = 0; h < j->heads; h++)
+            rope_rotate(j->q + ((size_t)t * j->heads + h) * head + j->nope, j->table, j->pos[t], j->rope_dim);
+}
+
 static inline void rope_heads(float *q, const float *table, const int *pos, int n, int heads,
                               int nope, int rope_dim)
 {
-    const int head = nope + rope_dim;
-    for (int t = 0; t < n; t++)
-        for (int h = 0; h < heads; h++)
-            rope_rotate(q + (size_t)t * heads * head + (size_t)h * head + nope, table, pos[t], rope_dim);
+    struct df_rope_job j = { q, table, pos, heads, nope, rope_dim };
+    df_rows(n, (long long)n * heads * (nope + rope_dim), rope_heads_rows, &j);
 }
 
 #endif

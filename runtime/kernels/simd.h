@@ -61,9 +61,12 @@
 #define DF_UNROLL(n) DF_PRAGMA(GCC unroll n)
 #endif
 
+/* The longest row (columns) the SIMD kernels take. */
+#define DF_SIMD_MAX_K 65472
 /* Per-thread scratch, fixed size (no allocation while running): prepared
- * activations of a group of tokens, and a panel of converted weights. */
-#define DF_XBUF_FLOATS 65536
+ * activations of a group of tokens (512 KB: ~128 tokens of 1024 columns),
+ * and panels of converted weights. */
+#define DF_XBUF_FLOATS 131072
 #define DF_PANEL_FLOATS 65536
 /* From this many tokens on, rows are converted once into a panel and reused
  * for every token; below, weights are converted in registers. */
@@ -126,16 +129,42 @@ static _Thread_local float df_panel_buf[DF_PANEL_FLOATS] __attribute__((aligned(
 #undef DF_PR
 #undef DF_PT
 
-/* y[t * ldy + r - r0] = dot(W row r, x row xrow[t] (or t)) for rows [r0, r1)
- * and n tokens, in the ISA in effect. -1 if there is no SIMD path for this shape. */
+/* y[i][t * ldy + r - r0] = dot(row r of m[i], x row xrow[t] (or t)) for rows
+ * [r0, r1), n tokens and nm matrices of one shape and type, in the ISA in
+ * effect. -1 if there is no SIMD path for this shape. */
+static inline int df_simd_gemm_n(const struct df_mat *m, int nm, const float *x, size_t ldx, const int *xrow, int n,
+                                 float *const *y, size_t ldy, int r0, int r1)
+{
+    if (df_isa == DF_ISA_AVX512)
+        return gemm_avx512(m, nm, x, ldx, xrow, n, y, ldy, r0, r1);
+    if (df_isa == DF_ISA_AVX2)
+        return gemm_avx2(m, nm, x, ldx, xrow, n, y, ldy, r0, r1);
+    return -1;
+}
+
+/* The same for one matrix: y[t * ldy + r - r0]. */
 static inline int df_simd_gemm(const struct df_mat *m, const float *x, size_t ldx, const int *xrow, int n,
                                float *y, size_t ldy, int r0, int r1)
 {
+    return df_simd_gemm_n(m, 1, x, ldx, xrow, n, &y, ldy, r0, r1);
+}
+
+/* x += y over n floats. */
+static inline void df_simd_add(float *x, const float *y, size_t n)
+{
     if (df_isa == DF_ISA_AVX512)
-        return gemm_avx512(m, x, ldx, xrow, n, y, ldy, r0, r1);
-    if (df_isa == DF_ISA_AVX2)
-        return gemm_avx2(m, x, ldx, xrow, n, y, ldy, r0, r1);
-    return -1;
+        add_avx512(x, y, n);
+    else
+        add_avx2(x, y, n);
+}
+
+/* o = x * s * w over n floats (o may be x): each product as in plain C. */
+static inline void df_simd_scale_mul(float *o, const float *x, float s, const float *w, size_t n)
+{
+    if (df_isa == DF_ISA_AVX512)
+        scale_mul_avx512(o, x, s, w, n);
+    else
+        scale_mul_avx2(o, x, s, w, n);
 }
 
 /* g = silu(g) * u over n floats (vectorized exp: not expf's bits). */

@@ -52,11 +52,11 @@ static inline void moe_phase_rows(const struct df_moe_job *j, int phase, int a, 
     const int e = j->active[a], p0 = j->start[a], np = j->start[a + 1] - p0;
     const struct df_expert *ex = &j->table[e];
     if (phase == 1) {
-        const struct df_mat gm = expert_mat(j->w, ex->gate, ex->gate_scale, s->inter, s->dim, s->dtype);
-        const struct df_mat um = expert_mat(j->w, ex->up, ex->up_scale, s->inter, s->dim, s->dtype);
+        const struct df_mat gu[2] = { expert_mat(j->w, ex->gate, ex->gate_scale, s->inter, s->dim, s->dtype),
+                                      expert_mat(j->w, ex->up, ex->up_scale, s->inter, s->dim, s->dtype) };
         float *g = j->g + (size_t)p0 * s->inter, *u = j->u + (size_t)p0 * s->inter;
-        df_simd_gemm(&gm, j->x, (size_t)s->dim, j->pair_tok + p0, np, g + r0, (size_t)s->inter, r0, r1);
-        df_simd_gemm(&um, j->x, (size_t)s->dim, j->pair_tok + p0, np, u + r0, (size_t)s->inter, r0, r1);
+        float *const y[2] = { g + r0, u + r0 }; /* gate and up: their activations prepared once */
+        df_simd_gemm_n(gu, 2, j->x, (size_t)s->dim, j->pair_tok + p0, np, y, (size_t)s->inter, r0, r1);
         for (int p = 0; p < np; p++) /* silu_mul's computation */
             df_simd_silu_mul(g + (size_t)p * s->inter + r0, u + (size_t)p * s->inter + r0, (size_t)(r1 - r0));
     } else {

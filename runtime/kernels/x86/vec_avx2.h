@@ -49,19 +49,19 @@ DF_AI256 void df256_sum8(df256_v a0, df256_v a1, df256_v a2, df256_v a3, df256_v
         out[k] = df256_sum(a[k]);
 }
 
-DF_AI256 void df256_prep_fp8(const float *x, float s, float *xp)
+DF_AI256 void df256_prep_fp8(const float *x, float s, float *xp, size_t vs)
 {
     const __m256 sv = _mm256_set1_ps(s);
     static const int src[8] = { 0, 16, 8, 24, 32, 48, 40, 56 }; /* columns of each 8-lane half */
     for (int i = 0; i < 8; i++)
-        _mm256_storeu_ps(xp + 8 * i, _mm256_mul_ps(_mm256_loadu_ps(x + src[i]), sv));
+        _mm256_storeu_ps(xp + vs * (size_t)(i / 2) + 8 * (i % 2), _mm256_mul_ps(_mm256_loadu_ps(x + src[i]), sv));
 }
 
-DF_AI256 void df256_prep_bf16(const float *x, float *xp)
+DF_AI256 void df256_prep_bf16(const float *x, float *xp, size_t vs)
 {
     for (int j = 0; j < 16; j++) {
         xp[j] = x[2 * j];
-        xp[16 + j] = x[2 * j + 1];
+        xp[vs + j] = x[2 * j + 1];
     }
 }
 
@@ -71,6 +71,16 @@ DF_AI256 float df256_hmax(df256_v v)
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     return _mm_cvtss_f32(_mm_max_ss(m, _mm_shuffle_ps(m, m, 1)));
+}
+
+/* The largest of lanes 0..n-1, n >= 1 (the others replaced by -inf). */
+DF_AI256 float df256_max_first(df256_v v, int n)
+{
+    const __m256i i0 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), i1 = _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15);
+    const __m256i nn = _mm256_set1_epi32(n);
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    return df256_hmax((df256_v){ _mm256_blendv_ps(ninf, v.a, _mm256_castsi256_ps(_mm256_cmpgt_epi32(nn, i0))),
+                                 _mm256_blendv_ps(ninf, v.b, _mm256_castsi256_ps(_mm256_cmpgt_epi32(nn, i1))) });
 }
 
 DF_AI256 void df256_bf16(const uint16_t *p, df256_v *e, df256_v *o)

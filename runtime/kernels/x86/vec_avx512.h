@@ -54,30 +54,33 @@ DF_AI512 void df512_sum8(df512_v a0, df512_v a1, df512_v a2, df512_v a3, df512_v
     _mm256_storeu_ps(out, r);
 }
 
-/* Activations in the layouts above, for one whole chunk. FP8: 64 columns
- * times s, in df512_fp8's column order. bf16: 32 columns, even then odd. */
-DF_AI512 void df512_prep_fp8(const float *x, float s, float *xp)
+/* Activations in the layouts above, for one whole chunk, its vectors vs
+ * floats apart (16: contiguous). FP8: 64 columns times s, in df512_fp8's
+ * column order. bf16: 32 columns, even then odd. */
+DF_AI512 void df512_prep_fp8(const float *x, float s, float *xp, size_t vs)
 {
     const __m512 sv = _mm512_set1_ps(s);
     const __m512 x0 = _mm512_mul_ps(_mm512_loadu_ps(x), sv), x1 = _mm512_mul_ps(_mm512_loadu_ps(x + 16), sv);
     const __m512 x2 = _mm512_mul_ps(_mm512_loadu_ps(x + 32), sv), x3 = _mm512_mul_ps(_mm512_loadu_ps(x + 48), sv);
     _mm512_storeu_ps(xp, _mm512_shuffle_f32x4(x0, x1, 0x44));
-    _mm512_storeu_ps(xp + 16, _mm512_shuffle_f32x4(x0, x1, 0xee));
-    _mm512_storeu_ps(xp + 32, _mm512_shuffle_f32x4(x2, x3, 0x44));
-    _mm512_storeu_ps(xp + 48, _mm512_shuffle_f32x4(x2, x3, 0xee));
+    _mm512_storeu_ps(xp + vs, _mm512_shuffle_f32x4(x0, x1, 0xee));
+    _mm512_storeu_ps(xp + 2 * vs, _mm512_shuffle_f32x4(x2, x3, 0x44));
+    _mm512_storeu_ps(xp + 3 * vs, _mm512_shuffle_f32x4(x2, x3, 0xee));
 }
 
-DF_AI512 void df512_prep_bf16(const float *x, float *xp)
+DF_AI512 void df512_prep_bf16(const float *x, float *xp, size_t vs)
 {
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
     _mm512_storeu_ps(xp, _mm512_permutex2var_ps(x0, even, x1));
-    _mm512_storeu_ps(xp + 16, _mm512_permutex2var_ps(x0, odd, x1));
+    _mm512_storeu_ps(xp + vs, _mm512_permutex2var_ps(x0, odd, x1));
 }
 
 /* The largest lane (exact whatever the order). */
 DF_AI512 float df512_hmax(df512_v v) { return _mm512_reduce_max_ps(v); }
+/* The largest of lanes 0..n-1, n >= 1 (exact whatever the order). */
+DF_AI512 float df512_max_first(df512_v v, int n) { return _mm512_mask_reduce_max_ps((__mmask16)((1u << n) - 1u), v); }
 
 /* 32 bf16 values: e = the even columns, o = the odd ones, as f32. */
 DF_AI512 void df512_bf16(const uint16_t *p, df512_v *e, df512_v *o)
