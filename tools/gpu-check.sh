@@ -345,48 +345,46 @@ else
     row "compute-sanitizer on tiny_cuda (batch 3, -n 3)" "$san"
 fi
 
+# timed_check NAME LABEL CAP END: runs build/cuda/NAME with a timeout of at most CAP seconds that
+# ends by END seconds into gpu-check (so a hang cannot eat the device session), its output in
+# $T/NAME and $OUTD/NAME.txt; passes on exit 0. Returns 1 (after a failing row under LABEL) when
+# it could not run; sets rc (124: timed out) and budget.
+timed_check() {
+    budget=$(($4 - $(elapsed)))
+    [ "$budget" -gt "$3" ] && budget=$3
+    if [ ! -x "build/cuda/$1" ]; then
+        fail "gpu/$1" "not built (see the build log)"
+        row "$2" "NOT BUILT"
+        return 1
+    elif [ "$budget" -lt 60 ]; then
+        fail "gpu/$1" "no time left"
+        row "$2" "skipped: $(elapsed) s spent already"
+        return 1
+    fi
+    timeout "$budget" "build/cuda/$1" >"$T/$1" 2>&1
+    rc=$?
+    cat "$T/$1"
+    cp "$T/$1" "$OUTD/$1.txt"
+    if [ "$rc" -eq 0 ]; then pass "gpu/$1"; else fail "gpu/$1" "exit $rc"; fi
+}
+timed_out() { [ "$rc" -eq 124 ] && echo "TIMED OUT after $budget s"; }
+
 section "MLA decode (build/cuda/mla_check, docs/cuda-mla.md)"
 # Under a minute expected (30 cases); the timeout bounds gpu-check if it hangs and leaves the
 # FP8 GEMM check its time.
-budget=$((400 - $(elapsed)))
-[ "$budget" -gt 120 ] && budget=120
-if [ ! -x build/cuda/mla_check ]; then
-    fail "gpu/mla_check" "not built (see the build log)"
-    row "MLA decode kernel (mla_check)" "NOT BUILT"
-elif [ "$budget" -lt 60 ]; then
-    fail "gpu/mla_check" "no time left"
-    row "MLA decode kernel (mla_check)" "skipped: $(elapsed) s spent already"
-else
-    timeout "$budget" build/cuda/mla_check >"$T/mla" 2>&1
-    rc=$?
-    cat "$T/mla"
-    cp "$T/mla" "$OUTD/mla_check.txt"
-    if [ "$rc" -eq 0 ]; then pass "gpu/mla_check"; else fail "gpu/mla_check" "exit $rc"; fi
+if timed_check mla_check "MLA decode kernel (mla_check)" 120 400; then
     row "MLA decode vs mla_attend and fp64, batch invariance (30 cases; table: mla_check.txt)" \
-        "$(sed -n 's/^mla_check: \([0-9]* cases.*\)/\1/p' "$T/mla")$([ "$rc" -eq 124 ] && echo "TIMED OUT after $budget s")"
-    sed -n 's/^mla_check: \(v2lite\|v3\) \([^:]*\): \(.*\)$/\1 \2\t\3/p' "$T/mla" >"$T/mla_rows"
+        "$(sed -n 's/^mla_check: \([0-9]* cases.*\)/\1/p' "$T/mla_check")$(timed_out)"
+    sed -n 's/^mla_check: \(v2lite\|v3\) \([^:]*\): \(.*\)$/\1 \2\t\3/p' "$T/mla_check" >"$T/mla_rows"
     while IFS=$'\t' read -r k v; do row "MLA decode, $k (cache GB/s, % of copy)" "$v"; done <"$T/mla_rows"
 fi
 
 section "FP8 block-scaled GEMM (build/cuda/fp8_gemm_check)"
 # About 30 s expected; the timeout keeps the whole gpu-check under 8 minutes even if it hangs.
-budget=$((450 - $(elapsed)))
-[ "$budget" -gt 300 ] && budget=300
-if [ ! -x build/cuda/fp8_gemm_check ]; then
-    fail "gpu/fp8_gemm" "not built (see the build log)"
-    row "FP8 block-scaled GEMM (cuBLASLt)" "NOT BUILT"
-elif [ "$budget" -lt 60 ]; then
-    fail "gpu/fp8_gemm" "no time left"
-    row "FP8 block-scaled GEMM (cuBLASLt)" "skipped: $(elapsed) s spent already"
-else
-    timeout "$budget" build/cuda/fp8_gemm_check >"$T/fp8" 2>&1
-    rc=$?
-    cat "$T/fp8"
-    cp "$T/fp8" "$OUTD/fp8_gemm_check.txt"
-    if [ "$rc" -eq 0 ]; then pass "gpu/fp8_gemm"; else fail "gpu/fp8_gemm" "exit $rc"; fi
-    fp8() { sed -n "s/^fp8_gemm_check: $1//p" "$T/fp8" | head -n 1; }
+if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
+    fp8() { sed -n "s/^fp8_gemm_check: $1//p" "$T/fp8_gemm_check" | head -n 1; }
     row "FP8 block-scaled GEMM vs fp64 reference (7 shapes x 7 M; table: fp8_gemm_check.txt)" \
-        "$(fp8 'correctness ')$([ "$rc" -eq 124 ] && echo "TIMED OUT after $budget s")"
+        "$(fp8 'correctness ')$(timed_out)"
     row "FP8 GEMM, prefill 7168x18432 M=4096 TFLOP/s" "$(fp8 'prefill 7168x18432 M=4096 TFLOP\/s: ')"
     row "FP8 GEMM, decode M <= 16: own linear vs act quant + cuBLASLt" "$(fp8 'decode M <= 16: ')"
 fi
