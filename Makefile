@@ -88,8 +88,9 @@ endef
 
 $(foreach m,$(REF_MODELS),$(eval $(call MODEL,$(m),--spec specs/$(m).lua,tests/fixtures/$(m)/hf,generated/$(m),build/$(m))))
 
-# Backends other than the CPU add their rules here (mk/cuda.mk: TARGET=cuda, the CUDA reference models).
--include $(wildcard mk/*.mk)
+# Backends other than the CPU add their rules here (mk/cuda.mk: TARGET=cuda, the CUDA reference models),
+# sorted: mk/cuda_bench.mk needs mk/cuda.mk first, and make before 4.3 does not sort wildcard.
+-include $(sort $(wildcard mk/*.mk))
 
 # A model of your own: NAME=x with HF=checkpoint-dir (its config.json is imported, SET="k=v ..."
 # overrides deploy fields) or SPEC=file.lua (+ HF for its weights). OUT=dir puts the generated

@@ -289,7 +289,10 @@ for m in $mid_present; do
     mid_run "$m.b1n" "$m" 0 --ids "$(cat "$T/mid_p1")" -n 129
     mid_run "$m.bb" "$m" 1 --batch-file "$T/mid_pb" -n 129
     mid_run "$m.pf" "$m" 1 --batch-file "$T/mid_pf" -n 2
-    for r in b1 b1n bb pf; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
+    # where a decode step's device time goes: DF_CUDA_PROFILE=1 (graphs off, an event per launch)
+    DF_CUDA_PROFILE=1 mid_run "$m.p1" "$m" 0 --ids "$(cat "$T/mid_p1")" -n 33
+    DF_CUDA_PROFILE=1 mid_run "$m.pb" "$m" 0 --batch-file "$T/mid_pb" -n 17
+    for r in b1 b1n bb pf p1 pb; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
     build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$MID_TXT" >"$T/mid_$m.floor"
     cat "$T/mid_$m.floor"
     d1=$(mid_decode_ms "$m.b1") d1n=$(mid_decode_ms "$m.b1n") db=$(mid_decode_ms "$m.bb") pf=$(mid_prefill_ms "$m.pf")
@@ -317,6 +320,13 @@ for m in $mid_present; do
             } else s = s ", floor ? (no bandwidth measured)"
             print s }')
         row "$m decode, batch $b (32-token prompts, 128 steps)" "$line"
+    done
+    for r in p1 pb; do
+        b=$([ "$r" = p1 ] && echo 1 || echo "$mb")
+        top=$(sed -n 's/.*cuda profile: decode \(.*[^ ]\)  *\([0-9.]*%\)  *\([0-9.]*\) ms\/step.*/\1 \2 (\3 ms)/p' \
+              "$T/mid_$m.$r.err" | head -n 4 | tr '\n' ';' | sed 's/;$//; s/;/; /g')
+        tot=$(sed -n 's/.*cuda profile: decode, [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$m.$r.err")
+        row "$m decode profile, batch $b (DF_CUDA_PROFILE, graphs off): kernels ms/step; largest" "${tot:-?} ms; ${top:-?}"
     done
     row "$m prefill, 512-token prompts (8, one step each)" \
         "$(awk -v ms="$pf" 'BEGIN { if (ms + 0 > 0) printf "%.2f ms/step, %.0f tok/s", ms, 512 * 1000 / ms; else print "?" }')"

@@ -15,7 +15,9 @@
  *
  * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison);
  * DF_CUDA_STATS=1 prints, at exit, the steps run and their mean wall time
- * (from the step's start to its logits on the host). */
+ * (from the step's start to its logits on the host). DF_CUDA_PROFILE=1 (which
+ * turns graphs off) times every kernel with events between launches and
+ * prints, at exit, each kernel's share of the steps' device time. */
 #include <cuda_runtime.h>
 
 #include <stdarg.h>
@@ -54,6 +56,27 @@ struct state {
 };
 
 state g;
+
+/* DF_CUDA_PROFILE: an event after each launch of a step; at the step's end the time
+ * between consecutive events goes to the kernel launched between them (per phase and
+ * kernel name). The events are created once; a step with more launches than events
+ * leaves the rest untimed and says so. */
+struct profile {
+    static constexpr int EVENTS = 8192, NAMES = 64;
+    bool on = false;
+    cudaEvent_t ev[EVENTS];
+    const char *of[EVENTS];
+    int n = 0;                       /* events recorded in the step in flight */
+    long untimed = 0;
+    struct entry {
+        const char *name;
+        double ms;
+        long calls;
+    } e[2][NAMES];
+    int names[2] = { 0, 0 };
+};
+
+profile prof;
 
 double now(void)
 {
@@ -139,8 +162,19 @@ bool open_device(char *err, size_t errlen)
     }
     g.stream_ok = true;
     const char *gr = getenv("DF_CUDA_GRAPH"), *st = getenv("DF_CUDA_STATS");
+    const char *pr = getenv("DF_CUDA_PROFILE");
     g.use_graph = !(gr && !strcmp(gr, "0"));
     g.stats = st && *st && strcmp(st, "0");
+    prof.on = pr && *pr && strcmp(pr, "0");
+    if (prof.on) {
+        g.use_graph = false;
+        g.stats = true;
+        for (int i = 0; i < profile::EVENTS; i++)
+            if ((e = cudaEventCreate(&prof.ev[i])) != cudaSuccess) {
+                set_err(err, errlen, "DF_CUDA_PROFILE: cannot create its events: %s", cudaGetErrorString(e));
+                return false;
+            }
+    }
     return true;
 }
 
@@ -275,10 +309,60 @@ void print_stats(void)
     }
 }
 
+/* The time between the step's events, to the kernels launched between them. */
+void profile_step(int phase)
+{
+    for (int i = 1; i < prof.n; i++) {
+        float ms = 0.0f;
+        check(cudaEventElapsedTime(&ms, prof.ev[i - 1], prof.ev[i]), "timing a kernel");
+        profile::entry *e = prof.e[phase];
+        int k = 0;
+        while (k < prof.names[phase] && strcmp(e[k].name, prof.of[i]))
+            k++;
+        if (k == profile::NAMES)
+            continue;
+        if (k == prof.names[phase])
+            e[prof.names[phase]++] = { prof.of[i], 0.0, 0 };
+        e[k].ms += ms;
+        e[k].calls++;
+    }
+    prof.n = 0;
+}
+
+void print_profile(void)
+{
+    const char *name[2] = { "prefill", "decode" };
+    for (int p = 0; p < 2; p++) {
+        if (!g.steps[p])
+            continue;
+        double total = 0.0;
+        for (int k = 0; k < prof.names[p]; k++)
+            total += prof.e[p][k].ms;
+        fprintf(stderr, "%s: cuda profile: %s, %ld steps, %.4f ms/step of kernels (events between launches, "
+                "graphs off)\n", model_name(), name[p], g.steps[p], total / (double)g.steps[p]);
+        for (int done = 0; done < prof.names[p]; done++) { /* largest first */
+            int best = -1;
+            for (int k = 0; k < prof.names[p]; k++)
+                if (prof.e[p][k].calls >= 0 && (best < 0 || prof.e[p][k].ms > prof.e[p][best].ms))
+                    best = k;
+            profile::entry &b = prof.e[p][best];
+            fprintf(stderr, "%s: cuda profile: %s %-16s %6.1f%%  %.4f ms/step  %.1f launches/step\n", model_name(),
+                    name[p], b.name, 100.0 * b.ms / (total > 0 ? total : 1), b.ms / (double)g.steps[p],
+                    (double)b.calls / (double)g.steps[p]);
+            b.calls = -1;
+        }
+    }
+    if (prof.untimed)
+        fprintf(stderr, "%s: cuda profile: %ld launches past %d events per step were not timed\n", model_name(),
+                prof.untimed, profile::EVENTS);
+}
+
 void arena_destroy(unsigned char *arena)
 {
     if (g.stats)
         print_stats();
+    if (prof.on)
+        print_profile();
     if (g.graph) {
         cudaGraphExecDestroy(g.graph);
         g.graph = NULL;
@@ -306,6 +390,8 @@ const float *read_logits(unsigned char *arena, size_t offset, int rows, int voca
         const double dt = now() - g.t_start;
         if (g.pending == DF_CUDA_DECODE && g.steps[DF_CUDA_DECODE] == 0)
             g.first_decode = dt;
+        if (prof.on)
+            profile_step(g.pending);
         g.steps[g.pending]++;
         g.seconds[g.pending] += dt;
         g.pending = -1;
@@ -329,6 +415,14 @@ extern "C" void df_cuda_launched(const char *kernel)
         char what[128];
         snprintf(what, sizeof what, "launching %s", kernel);
         fatal(e, what);
+    }
+    if (prof.on && prof.n > 0) {
+        if (prof.n == profile::EVENTS) {
+            prof.untimed++;
+            return;
+        }
+        prof.of[prof.n] = kernel;
+        check(cudaEventRecord(prof.ev[prof.n++], g.stream), "DF_CUDA_PROFILE");
     }
 }
 
@@ -371,6 +465,10 @@ extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *ste
         check(cudaGraphLaunch(g.graph, g.stream), "launching the decode graph");
     } else {
         check(cudaMemcpyAsync(dev, g.step_host, bytes, cudaMemcpyHostToDevice, g.stream), "copying the step");
+        if (prof.on) {
+            check(cudaEventRecord(prof.ev[0], g.stream), "DF_CUDA_PROFILE");
+            prof.n = 1;
+        }
         ops(w, arena, step);
     }
 }

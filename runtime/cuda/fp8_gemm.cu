@@ -119,6 +119,11 @@ struct df_lt_gemm *df_lt_plan(struct df_lt *lt, enum df_lt_kind kind, enum df_lt
         snprintf(err, errlen, "n %d, k %d, m %d: need n, m >= 1 and k a multiple of 16", n, k, m);
         return NULL;
     }
+    if (kind == DF_LT_FP8_BLOCK && m != df_fp8_gemm_rows(m)) {
+        snprintf(err, errlen, "m %d: the block-scaled FP8 GEMM runs on a multiple of 4 rows (df_fp8_gemm_rows: %d)",
+                 m, df_fp8_gemm_rows(m));
+        return NULL;
+    }
     struct df_lt_gemm *g = (struct df_lt_gemm *)calloc(1, sizeof *g);
     if (!g) {
         snprintf(err, errlen, "out of memory");

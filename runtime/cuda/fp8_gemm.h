@@ -82,6 +82,15 @@ DF_HD static inline size_t df_fp8_xscale_count(int m, int k)
     return (size_t)df_fp8_kblocks(k) * (size_t)m;
 }
 
+/* Rows a DF_LT_FP8_BLOCK GEMM is planned and run for: m rounded up to a multiple of 4.
+ * cuBLASLt 13.1 on an H200 offers no algorithm for m = 1 or 7 and does for 4, 16, 128, ...
+ * (tests/cuda/fp8_gemm_check, 2026-11-28), so x, its scales (stride df_fp8_gemm_rows(m)) and
+ * y hold that many rows; the extra rows' outputs are not used. */
+DF_HD static inline int df_fp8_gemm_rows(int m)
+{
+    return (m + 3) / 4 * 4;
+}
+
 /* ---- plans ------------------------------------------------------------------------------ */
 
 enum df_lt_kind {
@@ -105,7 +114,8 @@ void df_lt_destroy(struct df_lt *lt);
 size_t df_lt_version(void);
 
 /* The plan of y = x W^T for W [n x k], x [m x k]: descriptors and up to 8 heuristic candidates,
- * the first one chosen. k must be a multiple of 16 (cuBLASLt's 16-byte alignment of FP8 rows).
+ * the first one chosen. k must be a multiple of 16 (cuBLASLt's 16-byte alignment of FP8 rows);
+ * for DF_LT_FP8_BLOCK m must be a multiple of 4 (df_fp8_gemm_rows).
  * NULL with the reason in err when cuBLASLt offers no algorithm for it. */
 struct df_lt_gemm *df_lt_plan(struct df_lt *lt, enum df_lt_kind kind, enum df_lt_out out, int n, int k, int m,
                               char *err, size_t errlen);

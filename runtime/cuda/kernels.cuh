@@ -9,13 +9,16 @@
  * and every reduction in an order fixed by the shapes alone, so a token's
  * result does not depend on the batch, its place in the step, or its slot:
  *   - row . vector: one warp per output row; lane l takes the V-wide column
- *     vectors l, l+32, ... in order, then the 32 lane sums meet in a fixed
- *     xor butterfly. FP8: each 128-column block is summed that way, then
- *     multiplied by its scale, then the blocks are added in order;
- *   - RMSNorm: the same lane/butterfly order for the sum of squares;
+ *     vectors l, l+32, ... in order (16 bytes of weights each, four of them
+ *     loaded ahead), then the 32 lane sums meet in a fixed xor butterfly.
+ *     FP8: each vector's sum is multiplied by its block's scale as it is
+ *     added into the lane's sum;
+ *   - RMSNorm: a block per token; the threads' sums of squares meet in the
+ *     butterfly, then the 8 warps' sums are added in order;
  *   - attention: one block per (token, head), absorbed MLA as in mla.h, the
  *     positions in chunks of 64 with an online softmax (running max and sum);
- *   - MoE: routing per token with moe_route_token itself; each (token, chosen
+ *   - MoE: routing with a warp per token, choosing as moe_route_token does
+ *     (every argmax a butterfly of a total order); each (token, chosen
  *     expert) runs alone; the outputs are combined best-first.
  * Only the summation order differs from the CPU (and FMA contraction), which
  * is float32 rounding: the conformance tolerance is the CPU's.
@@ -68,33 +71,39 @@ static inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 /* Bytes per element of a packed dtype. */
 template <int DT> struct esize { static constexpr int value = DT == DF_F32 ? 4 : DT == DF_BF16 ? 2 : 1; };
 
-/* Columns each lane reads per step along a row of COLS columns: the widest of 8, 4, 2, 1
+/* Columns each lane reads per step along a row of COLS columns: the widest of 16, 8, 4, 2, 1
  * that divides COLS (so every row of a row-major matrix, and every activation row, starts
- * aligned for it) within 16 bytes of weights; at most 4 for FP8, so that one warp step
- * (32 x V columns) never crosses a 128-column scale block. */
+ * aligned for it) within 16 bytes of weights. Every width divides 128, so a lane's vector
+ * never crosses an FP8 scale block. U steps are loaded before the first is used: a lane
+ * keeps U x 16 bytes in flight, which a row stream needs to approach HBM bandwidth (one
+ * 16-byte load per lane at a time reached under a fifth of it on an H200). */
 template <int DT, int COLS> struct row_vec {
-    static constexpr int MAXV = DT == DF_F8E4M3 ? 4 : 16 / esize<DT>::value;
-    static constexpr int V = (MAXV >= 8 && COLS % 8 == 0) ? 8
+    static constexpr int MAXV = 16 / esize<DT>::value;
+    static constexpr int V = (MAXV >= 16 && COLS % 16 == 0) ? 16
+                             : (MAXV >= 8 && COLS % 8 == 0) ? 8
                              : (MAXV >= 4 && COLS % 4 == 0) ? 4
                              : (COLS % 2 == 0) ? 2 : 1;
     static constexpr int STEP = WARP * V;           /* columns per warp step */
+    static constexpr int U = 4;                     /* steps in flight per lane */
+    static constexpr int WORDS = (V * esize<DT>::value + 3) / 4; /* 32-bit words of one lane's vector */
     static constexpr int BLOCKS = (COLS + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK; /* FP8 scale blocks per row */
 };
 
-/* V floats from p (aligned for V). */
+/* V floats from p (aligned for V): 16-byte loads where V allows. */
 template <int V> DF_HD inline void load_x(const float *p, float *v)
 {
 #ifdef __CUDA_ARCH__
-    if constexpr (V == 8) {
-        const float4 a = reinterpret_cast<const float4 *>(p)[0], b = reinterpret_cast<const float4 *>(p)[1];
-        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
-    } else if constexpr (V == 4) {
-        const float4 a = *reinterpret_cast<const float4 *>(p);
-        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+    if constexpr (V % 4 == 0) {
+DF_UNROLL
+        for (int i = 0; i < V / 4; i++) {
+            const float4 a = reinterpret_cast<const float4 *>(p)[i];
+            v[4 * i] = a.x; v[4 * i + 1] = a.y; v[4 * i + 2] = a.z; v[4 * i + 3] = a.w;
+        }
     } else if constexpr (V == 2) {
         const float2 a = *reinterpret_cast<const float2 *>(p);
         v[0] = a.x; v[1] = a.y;
     } else {
+        static_assert(V == 1, "load_x: V is 1, 2 or a multiple of 4");
         v[0] = p[0];
     }
 #else
@@ -102,65 +111,107 @@ template <int V> DF_HD inline void load_x(const float *p, float *v)
 #endif
 }
 
-/* V weights of a packed row from p (aligned for V), widened to f32; FP8 as bare codes
- * (the caller applies the block scale to the block's sum, as mat_dot_row does). The
- * V * esize bytes are read as one access (little-endian words), then split. */
-template <int DT, int V> DF_HD inline void load_w(const unsigned char *p, float *v)
+/* The V * esize bytes of V packed weights at p (aligned for V), read as one access
+ * (little-endian words). */
+template <int DT, int V> DF_HD inline void load_raw(const unsigned char *p, uint32_t *wd)
 {
-    if constexpr (DT == DF_F32) {
-        load_x<V>(reinterpret_cast<const float *>(p), v);
-    } else {
-        constexpr int B = V * esize<DT>::value, NW = B >= 4 ? B / 4 : 1;
-        uint32_t wd[NW];
+    constexpr int B = V * esize<DT>::value;
 #ifdef __CUDA_ARCH__
-        if constexpr (B == 16) {
-            const uint4 u = *reinterpret_cast<const uint4 *>(p);
-            wd[0] = u.x; wd[1] = u.y; wd[2] = u.z; wd[3] = u.w;
-        } else if constexpr (B == 8) {
-            const uint2 u = *reinterpret_cast<const uint2 *>(p);
-            wd[0] = u.x; wd[1] = u.y;
-        } else if constexpr (B == 4) {
-            wd[0] = *reinterpret_cast<const uint32_t *>(p);
-        } else if constexpr (B == 2) {
-            wd[0] = *reinterpret_cast<const uint16_t *>(p);
-        } else {
-            wd[0] = *p;
-        }
+    if constexpr (B == 16) {
+        const uint4 u = *reinterpret_cast<const uint4 *>(p);
+        wd[0] = u.x; wd[1] = u.y; wd[2] = u.z; wd[3] = u.w;
+    } else if constexpr (B == 8) {
+        const uint2 u = *reinterpret_cast<const uint2 *>(p);
+        wd[0] = u.x; wd[1] = u.y;
+    } else if constexpr (B == 4) {
+        wd[0] = *reinterpret_cast<const uint32_t *>(p);
+    } else if constexpr (B == 2) {
+        wd[0] = *reinterpret_cast<const uint16_t *>(p);
+    } else {
+        wd[0] = *p;
+    }
 #else
-        wd[0] = 0;
-        memcpy(wd, p, B);
+    wd[0] = 0;
+    memcpy(wd, p, B);
 #endif
+}
+
+/* The words of load_raw widened to V floats; FP8 as bare codes (the caller applies the
+ * block scale to the vector's sum). */
+template <int DT, int V> DF_HD inline void widen(const uint32_t *wd, float *v)
+{
 DF_UNROLL
-        for (int j = 0; j < V; j++) {
-            if constexpr (DT == DF_BF16)
-                v[j] = bf16_to_f32((uint16_t)(wd[j / 2] >> (16 * (j % 2))));
-            else
-                v[j] = e4m3_to_f32((uint8_t)(wd[j / 4] >> (8 * (j % 4))));
-        }
+    for (int j = 0; j < V; j++) {
+        if constexpr (DT == DF_F32)
+            memcpy(&v[j], &wd[j], sizeof(float));
+        else if constexpr (DT == DF_BF16)
+            v[j] = bf16_to_f32((uint16_t)(wd[j / 2] >> (16 * (j % 2))));
+        else
+            v[j] = e4m3_to_f32((uint8_t)(wd[j / 4] >> (8 * (j % 4))));
     }
 }
 
-/* One lane's share of row . x for nt <= T vectors (x + t * xstride): the V-column vectors
- * c = c0 + lane * V + k * 32 * V below c1, in order, added into part[t]. c0 is 0 or a
- * block start; c1 is COLS or a block end. */
+/* V weights of a packed row from p (aligned for V), widened to f32. */
+template <int DT, int V> DF_HD inline void load_w(const unsigned char *p, float *v)
+{
+    uint32_t wd[(V * esize<DT>::value + 3) / 4];
+    load_raw<DT, V>(p, wd);
+    widen<DT, V>(wd, v);
+}
+
+/* One V-column vector of a row (its words wd, at column c) times nt <= T activation
+ * vectors, added into part[t]: column by column, or for FP8 the vector's sum times the
+ * scale of its block (srow: the row's block scales). */
 template <int DT, int COLS, int T>
-DF_HD inline void lane_dot(const unsigned char *wrow, const float *x, int xstride, int nt, int lane, int c0, int c1,
-                           float (&part)[T])
+DF_HD inline void vec_fma(const uint32_t *wd, const float *srow, const float *x, int xstride, int nt, int c,
+                          float (&part)[T])
 {
     constexpr int V = row_vec<DT, COLS>::V;
-    for (int c = c0 + lane * V; c < c1; c += WARP * V) {
-        float wv[V];
-        load_w<DT, V>(wrow + (size_t)c * esize<DT>::value, wv);
+    float wv[V];
+    widen<DT, V>(wd, wv);
 DF_UNROLL
-        for (int t = 0; t < T; t++) {
-            if (t < nt) {
-                float xv[V];
-                load_x<V>(x + (size_t)t * xstride + c, xv);
+    for (int t = 0; t < T; t++) {
+        if (t < nt) {
+            float xv[V];
+            load_x<V>(x + (size_t)t * xstride + c, xv);
+            if constexpr (DT == DF_F8E4M3) {
+                float s = 0.0f;
+DF_UNROLL
+                for (int j = 0; j < V; j++)
+                    s = fmaf(wv[j], xv[j], s);
+                part[t] = fmaf(s, srow[c / DF_FP8_BLOCK], part[t]);
+            } else {
 DF_UNROLL
                 for (int j = 0; j < V; j++)
                     part[t] = fmaf(wv[j], xv[j], part[t]);
             }
         }
+    }
+}
+
+/* One lane's share of row . x for nt <= T vectors (x + t * xstride): the V-column vectors
+ * c = lane * V + k * 32 * V below COLS, in order, added into part[t]; U of them are loaded
+ * before any is used. The order depends on the shape alone, never on nt. */
+template <int DT, int COLS, int T>
+DF_HD inline void lane_dot(const unsigned char *wrow, const float *srow, const float *x, int xstride, int nt,
+                           int lane, float (&part)[T])
+{
+    using RV = row_vec<DT, COLS>;
+    constexpr int V = RV::V, U = RV::U, STEP = RV::STEP;
+    int c = lane * V;
+    for (; c + (U - 1) * STEP < COLS; c += U * STEP) {
+        uint32_t wd[U][RV::WORDS];
+DF_UNROLL
+        for (int u = 0; u < U; u++)
+            load_raw<DT, V>(wrow + (size_t)(c + u * STEP) * esize<DT>::value, wd[u]);
+DF_UNROLL
+        for (int u = 0; u < U; u++)
+            vec_fma<DT, COLS, T>(wd[u], srow, x, xstride, nt, c + u * STEP, part);
+    }
+    for (; c < COLS; c += STEP) {
+        uint32_t wd[RV::WORDS];
+        load_raw<DT, V>(wrow + (size_t)c * esize<DT>::value, wd);
+        vec_fma<DT, COLS, T>(wd, srow, x, xstride, nt, c, part);
     }
 }
 
@@ -205,30 +256,14 @@ __device__ __forceinline__ void row_dot(const unsigned char *w, const float *sca
                                         int nt, int lane, float (&acc)[T])
 {
     const unsigned char *wrow = w + (size_t)r * COLS * esize<DT>::value;
+    const float *srow = DT == DF_F8E4M3 ? scale + (size_t)(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::BLOCKS : nullptr;
 #pragma unroll
     for (int t = 0; t < T; t++)
         acc[t] = 0.0f;
-    if constexpr (DT != DF_F8E4M3) {
-        lane_dot<DT, COLS, T>(wrow, x, xstride, nt, lane, 0, COLS, acc);
+    lane_dot<DT, COLS, T>(wrow, srow, x, xstride, nt, lane, acc);
 #pragma unroll
-        for (int t = 0; t < T; t++)
-            acc[t] = warp_sum(acc[t]);
-    } else {
-        constexpr int NB = row_vec<DT, COLS>::BLOCKS;
-        const float *srow = scale + (size_t)(r / DF_FP8_BLOCK) * NB;
-        for (int b = 0; b < NB; b++) {
-            float part[T];
-#pragma unroll
-            for (int t = 0; t < T; t++)
-                part[t] = 0.0f;
-            const int c0 = b * DF_FP8_BLOCK, c1 = c0 + DF_FP8_BLOCK < COLS ? c0 + DF_FP8_BLOCK : COLS;
-            lane_dot<DT, COLS, T>(wrow, x, xstride, nt, lane, c0, c1, part);
-            const float sc = srow[b];
-#pragma unroll
-            for (int t = 0; t < T; t++)
-                acc[t] = fmaf(warp_sum(part[t]), sc, acc[t]);
-        }
-    }
+    for (int t = 0; t < T; t++)
+        acc[t] = warp_sum(acc[t]);
 }
 
 /* Element (r, c) of a packed matrix, scaled: mat_elem. */
@@ -249,42 +284,69 @@ template <int DIM>
 __device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, float eps, float *out, int lane)
 {
     float ss = 0.0f;
+#pragma unroll 8
     for (int i = lane; i < DIM; i += WARP)
         ss = fmaf(x[i], x[i], ss);
     ss = warp_sum(ss);
     const float inv = 1.0f / sqrtf(ss / (float)DIM + eps);
+#pragma unroll 8
     for (int i = lane; i < DIM; i += WARP)
         out[i] = x[i] * inv * w[i];
 }
 
 /* ---- kernels ---------------------------------------------------------------------------- */
 
-/* y[t][r] = W[r] . x[t]: a warp per row, TOKEN_TILE tokens per read of the row. */
-template <int DT, int ROWS, int COLS>
+/* y[t][r] = W[r] . x[t]: a warp per row, T tokens per read of the row (1 for a lone
+ * token, else TOKEN_TILE: a token's sum is the same either way). */
+template <int DT, int ROWS, int COLS, int T>
 __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, const float *scale, const float *x, int n,
                                                     float *y)
 {
     const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP;
-    const int t0 = blockIdx.y * TOKEN_TILE;
+    const int t0 = blockIdx.y * T;
     if (r >= ROWS)
         return;
-    const int nt = n - t0 < TOKEN_TILE ? n - t0 : TOKEN_TILE;
-    float acc[TOKEN_TILE];
-    row_dot<DT, COLS, TOKEN_TILE>(w, scale, r, x + (size_t)t0 * COLS, COLS, nt, lane, acc);
+    const int nt = n - t0 < T ? n - t0 : T;
+    float acc[T];
+    row_dot<DT, COLS, T>(w, scale, r, x + (size_t)t0 * COLS, COLS, nt, lane, acc);
 #pragma unroll
-    for (int t = 0; t < TOKEN_TILE; t++)
+    for (int t = 0; t < T; t++)
         if (lane == t && t < nt)
             y[(size_t)(t0 + t) * ROWS + r] = acc[t];
 }
 
-/* A warp per row. */
+/* out = x / rms(x) * w, a block per token (out may alias x): each thread squares DIM / THREADS
+ * elements held in registers, the warps' sums meet in shared memory and every thread adds
+ * the WARPS of them in the same order. One token's row is read once, all of it in flight. */
 template <int DIM>
-__global__ void __launch_bounds__(THREADS) rmsnorm_k(const float *x, const float *w, int n, float eps, float *out)
+__global__ void __launch_bounds__(THREADS) rmsnorm_k(const float *x, const float *w, float eps, float *out)
 {
-    const int t = blockIdx.x * WARPS + threadIdx.x / WARP;
-    if (t >= n)
-        return;
-    warp_rmsnorm<DIM>(x + (size_t)t * DIM, w, eps, out + (size_t)t * DIM, threadIdx.x % WARP);
+    constexpr int PER = (DIM + THREADS - 1) / THREADS;
+    __shared__ float s_warp[WARPS];
+    const float *xt = x + (size_t)blockIdx.x * DIM;
+    float v[PER], ss = 0.0f;
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        const int i = threadIdx.x + j * THREADS;
+        v[j] = i < DIM ? xt[i] : 0.0f;
+        ss = fmaf(v[j], v[j], ss);
+    }
+    ss = warp_sum(ss);
+    if (threadIdx.x % WARP == 0)
+        s_warp[threadIdx.x / WARP] = ss;
+    __syncthreads();
+    ss = 0.0f;
+#pragma unroll
+    for (int k = 0; k < WARPS; k++)
+        ss += s_warp[k];
+    const float inv = 1.0f / sqrtf(ss / (float)DIM + eps);
+    float *ot = out + (size_t)blockIdx.x * DIM;
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        const int i = threadIdx.x + j * THREADS;
+        if (i < DIM)
+            ot[i] = v[j] * inv * w[i];
+    }
 }
 
 /* A block per token. */
@@ -442,18 +504,147 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
     }
 }
 
-/* A thread per token: moe_route_token, with its scratch in registers/local memory. */
+/* The better of two routing candidates (value v, expert i; i < 0: none): the larger value,
+ * ties to the lower expert, as argmax_allowed picks. The order is total (for values that are
+ * not NaN), so a butterfly of it leaves every lane with the same winner. */
+DF_HD inline void route_pick(float &v, int &i, float v2, int i2)
+{
+    if (i2 >= 0 && (i < 0 || v2 > v || (v2 == v && i2 < i))) {
+        v = v2;
+        i = i2;
+    }
+}
+
+#ifdef __CUDACC__
+__device__ __forceinline__ void warp_route_pick(float &v, int &i)
+{
+#pragma unroll
+    for (int m = WARP / 2; m > 0; m /= 2)
+        route_pick(v, i, __shfl_xor_sync(0xffffffffu, v, m), __shfl_xor_sync(0xffffffffu, i, m));
+}
+#endif
+
+/* moe_route_token with a warp per token: lane l holds experts l, l + 32, ...; every argmax
+ * of the serial version is a warp_route_pick, so the same experts are chosen in the same
+ * order (for scores that are not NaN). Softmax sums (V2) add in the butterfly's order. */
 template <int E, int K, int G>
 __global__ void __launch_bounds__(THREADS) moe_route_k(const struct df_route_shape shape, const float *logits,
                                                        const float *bias, int n, int *ids, float *weights)
 {
-    const int t = blockIdx.x * THREADS + threadIdx.x;
+    constexpr int NE = (E + WARP - 1) / WARP;
+    const int lane = threadIdx.x % WARP, t = blockIdx.x * WARPS + threadIdx.x / WARP;
     if (t >= n)
         return;
-    float score[E], choice[E], group_score[G];
-    bool allowed[E], group_ok[G];
-    moe_route_token(&shape, logits + (size_t)t * E, bias, score, choice, allowed, group_score, group_ok,
-                    ids + (size_t)t * K, weights + (size_t)t * K);
+    const float *lg = logits + (size_t)t * E;
+    float score[NE], choice[NE];
+    bool allowed[NE];
+#pragma unroll
+    for (int j = 0; j < NE; j++) {
+        const int e = lane + j * WARP;
+        score[j] = e < E ? lg[e] : -INFINITY;
+    }
+    if (shape.softmax) {
+        float mx = -INFINITY, sum = 0.0f;
+#pragma unroll
+        for (int j = 0; j < NE; j++)
+            mx = score[j] > mx ? score[j] : mx;
+#pragma unroll
+        for (int m = WARP / 2; m > 0; m /= 2) {
+            const float o = __shfl_xor_sync(0xffffffffu, mx, m);
+            mx = o > mx ? o : mx;
+        }
+#pragma unroll
+        for (int j = 0; j < NE; j++) {
+            score[j] = lane + j * WARP < E ? expf(score[j] - mx) : 0.0f;
+            sum += score[j];
+        }
+        sum = warp_sum(sum);
+#pragma unroll
+        for (int j = 0; j < NE; j++)
+            score[j] /= sum;
+    } else {
+#pragma unroll
+        for (int j = 0; j < NE; j++)
+            score[j] = 1.0f / (1.0f + expf(-score[j]));
+    }
+#pragma unroll
+    for (int j = 0; j < NE; j++) {
+        const int e = lane + j * WARP;
+        choice[j] = e < E && bias ? score[j] + bias[e] : score[j];
+        allowed[j] = e < E;
+    }
+    if (shape.method != DF_GREEDY && G > 1) {
+        constexpr int PER = E / G;
+        float group_score[G];
+        bool group_ok[G];
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+            float v1 = 0.0f, v2 = 0.0f;
+            int b1 = -1, b2 = -1;
+#pragma unroll
+            for (int j = 0; j < NE; j++)
+                if (allowed[j] && (lane + j * WARP) / PER == g)
+                    route_pick(v1, b1, choice[j], lane + j * WARP);
+            warp_route_pick(v1, b1);
+            if (shape.method == DF_NOAUX_TC) {
+#pragma unroll
+                for (int j = 0; j < NE; j++)
+                    if (allowed[j] && (lane + j * WARP) / PER == g && lane + j * WARP != b1)
+                        route_pick(v2, b2, choice[j], lane + j * WARP);
+                warp_route_pick(v2, b2);
+                group_score[g] = v1 + v2;
+            } else {
+                group_score[g] = v1;
+            }
+            group_ok[g] = true;
+        }
+        bool keep[G];
+#pragma unroll
+        for (int g = 0; g < G; g++)
+            keep[g] = false;
+        for (int k = 0; k < shape.topk_group; k++) {
+            const int g = argmax_allowed(group_score, group_ok, G);
+            keep[g] = true;
+            group_ok[g] = false;
+        }
+#pragma unroll
+        for (int j = 0; j < NE; j++) {
+            bool kept = false;
+#pragma unroll
+            for (int g = 0; g < G; g++)
+                kept = kept || (keep[g] && (lane + j * WARP) / PER == g);
+            allowed[j] = allowed[j] && kept;
+        }
+    }
+    float sum = 0.0f, w[K];
+    int id[K];
+#pragma unroll
+    for (int k = 0; k < K; k++) {
+        float v = 0.0f;
+        int e = -1;
+#pragma unroll
+        for (int j = 0; j < NE; j++)
+            if (allowed[j])
+                route_pick(v, e, choice[j], lane + j * WARP);
+        warp_route_pick(v, e);
+        float sc = 0.0f;
+#pragma unroll
+        for (int j = 0; j < NE; j++)
+            if (lane + j * WARP == e) {
+                sc = score[j];
+                allowed[j] = false;
+            }
+        sc = __shfl_sync(0xffffffffu, sc, e % WARP);
+        id[k] = e;
+        w[k] = sc;
+        sum += sc;
+    }
+    if (lane == 0)
+#pragma unroll
+        for (int k = 0; k < K; k++) {
+            ids[(size_t)t * K + k] = id[k];
+            weights[(size_t)t * K + k] = (shape.norm_topk_prob ? w[k] / sum : w[k]) * shape.scaling;
+        }
 }
 
 /* The routed experts' weight offsets, passed by value (kernel parameter space). */
@@ -524,9 +715,12 @@ void linear(const unsigned char *w, const unsigned char *scale, const float *x, 
 {
     if (n <= 0)
         return;
-    const dim3 grid(ceil_div(ROWS, WARPS), ceil_div(n, TOKEN_TILE));
-    linear_k<DT, ROWS, COLS><<<grid, THREADS, 0, df_cuda_stream()>>>(
-        w, reinterpret_cast<const float *>(scale), x, n, y);
+    const float *sc = reinterpret_cast<const float *>(scale);
+    if (n == 1)
+        linear_k<DT, ROWS, COLS, 1><<<ceil_div(ROWS, WARPS), THREADS, 0, df_cuda_stream()>>>(w, sc, x, n, y);
+    else
+        linear_k<DT, ROWS, COLS, TOKEN_TILE><<<dim3(ceil_div(ROWS, WARPS), ceil_div(n, TOKEN_TILE)), THREADS, 0,
+                                               df_cuda_stream()>>>(w, sc, x, n, y);
     df_cuda_launched("linear");
 }
 
@@ -534,8 +728,7 @@ template <int DIM> void rmsnorm(const float *x, const unsigned char *w, int n, f
 {
     if (n <= 0)
         return;
-    rmsnorm_k<DIM><<<ceil_div(n, WARPS), THREADS, 0, df_cuda_stream()>>>(x, reinterpret_cast<const float *>(w), n,
-                                                                         eps, out);
+    rmsnorm_k<DIM><<<n, THREADS, 0, df_cuda_stream()>>>(x, reinterpret_cast<const float *>(w), eps, out);
     df_cuda_launched("rmsnorm");
 }
 
@@ -609,7 +802,7 @@ void moe_route(const struct df_route_shape &shape, const float *logits, const un
 {
     if (n <= 0)
         return;
-    moe_route_k<E, K, G><<<ceil_div(n, THREADS), THREADS, 0, df_cuda_stream()>>>(
+    moe_route_k<E, K, G><<<ceil_div(n, WARPS), THREADS, 0, df_cuda_stream()>>>(
         shape, logits, reinterpret_cast<const float *>(bias), n, ids, weights);
     df_cuda_launched("moe_route");
 }

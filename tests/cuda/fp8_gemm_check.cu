@@ -507,26 +507,28 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
     const int n = d.n, k = d.k, nkb = d.nkb;
     const size_t wbytes = (size_t)n * k;
 
-    /* 1. quantization: device = host, bit for bit */
-    CUDA_OK((cudaError_t)df_fp8_act_quant(d.d_x, m, k, d.d_xq, d.d_xs, g_stream));
-    std::vector<uint8_t> xq((size_t)m * k), xq_dev((size_t)m * k);
-    std::vector<float> xs_dev(df_fp8_xscale_count(m, k)), xs_host(xs_dev.size());
-    act_quant_host(d.x.data(), m, k, xq.data(), xs_host.data());
+    /* 1. quantization: device = host, bit for bit, of the mq rows the block GEMM runs on
+     * (m rounded up to 4; the first m are the tokens, the outputs of the others unused) */
+    const int mq = df_fp8_gemm_rows(m);
+    CUDA_OK((cudaError_t)df_fp8_act_quant(d.d_x, mq, k, d.d_xq, d.d_xs, g_stream));
+    std::vector<uint8_t> xq((size_t)mq * k), xq_dev((size_t)mq * k);
+    std::vector<float> xs_dev(df_fp8_xscale_count(mq, k)), xs_host(xs_dev.size());
+    act_quant_host(d.x.data(), mq, k, xq.data(), xs_host.data());
     download(xq_dev.data(), d.d_xq, xq_dev.size());
     download(xs_dev.data(), d.d_xs, xs_dev.size() * sizeof(float));
     r.quant_ok = xq == xq_dev && memcmp(xs_host.data(), xs_dev.data(), xs_dev.size() * sizeof(float)) == 0;
     if (!r.quant_ok)
         printf("  FAIL %dx%d M=%d: df_fp8_act_quant differs from act_quant_host\n", n, k, m);
-    std::vector<float> xs((size_t)m * nkb); /* logical [t][kb] */
-    for (int t = 0; t < m; t++)
+    std::vector<float> xs((size_t)mq * nkb); /* logical [t][kb] */
+    for (int t = 0; t < mq; t++)
         for (int kb = 0; kb < nkb; kb++)
-            xs[(size_t)t * nkb + kb] = xs_host[df_fp8_xscale_index(t, kb, m)];
+            xs[(size_t)t * nkb + kb] = xs_host[df_fp8_xscale_index(t, kb, mq)];
     sample s;
     make_sample(s, d, m, xq);
     std::vector<uint8_t> y;
 
     /* 2, 3. the block GEMM */
-    struct df_lt_gemm *g = plan(lt, DF_LT_FP8_BLOCK, DF_LT_OUT_BF16, n, k, m, "block FP8");
+    struct df_lt_gemm *g = plan(lt, DF_LT_FP8_BLOCK, DF_LT_OUT_BF16, n, k, mq, "block FP8");
     r.planned = g != nullptr;
     r.ok_bf16 = k % DF_FP8_K_BLOCK != 0; /* without a plan: a failure only where k is whole blocks */
     if (g) {
@@ -534,7 +536,7 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
         df_lt_describe(g, desc, sizeof desc);
         printf("  block FP8 %dx%d M=%d: %s\n", n, k, m, desc);
         r.n_cand = df_lt_candidates(g);
-        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)m * n * 2, g_stream));
+        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)mq * n * 2, g_stream));
         if (ran(df_lt_run(g, d.d_w, d.d_ws, d.d_xq, d.d_xs, d.d_y, g_stream), "block FP8 run", d, m)) {
             r.nonfinite = fetch(y, d.d_y, m, n, true);
             const errors e = compare(s, d, xs, y.data(), true, REF_BLOCK, TOL_REL_BF16);
@@ -547,7 +549,7 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
                        n, k, m, e.norm, e.ratio, r.nonfinite);
                 static int probes_left = 3; /* enough to name the layout; each costs 12 GEMMs */
                 if (probes_left-- > 0)
-                    probe_layouts(g, d, m, s, xs);
+                    probe_layouts(g, d, mq, s, xs);
             }
         } else {
             df_lt_plan_destroy(g);
@@ -555,10 +557,10 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
             r.planned = r.ok_bf16 = false;
         }
     }
-    struct df_lt_gemm *gf = plan(lt, DF_LT_FP8_BLOCK, DF_LT_OUT_F32, n, k, m, "block FP8 f32 out");
+    struct df_lt_gemm *gf = plan(lt, DF_LT_FP8_BLOCK, DF_LT_OUT_F32, n, k, mq, "block FP8 f32 out");
     r.has_f32 = gf != nullptr;
     if (gf) {
-        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)m * n * 4, g_stream));
+        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)mq * n * 4, g_stream));
         if (ran(df_lt_run(gf, d.d_w, d.d_ws, d.d_xq, d.d_xs, d.d_y, g_stream), "block FP8 f32 run", d, m)) {
             const long bad = fetch(y, d.d_y, m, n, false);
             const errors e = compare(s, d, xs, y.data(), false, REF_BLOCK, TOL_REL_F32);
@@ -622,7 +624,7 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
     /* 6. times */
     const double nan = NAN;
     r.t_block = r.t_tensor = r.t_bf16 = r.t_lin = r.t_best = nan;
-    r.t_quant = time_us([&](int) { CUDA_OK((cudaError_t)df_fp8_act_quant(d.d_x, m, k, d.d_xq, d.d_xs, g_stream)); },
+    r.t_quant = time_us([&](int) { CUDA_OK((cudaError_t)df_fp8_act_quant(d.d_x, mq, k, d.d_xq, d.d_xs, g_stream)); },
                         50);
     auto block = [&](int i) {
         lt_ok(df_lt_run(g, d.d_w + (size_t)(i % d.ncopy) * wbytes, d.d_ws, d.d_xq, d.d_xs, d.d_y, g_stream), "block");

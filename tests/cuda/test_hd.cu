@@ -95,65 +95,51 @@ static tmat make_mat(int dt, int rows, int cols)
     return m;
 }
 
-/* row_dot of the device, one warp emulated: lane_dot per lane, the butterfly,
- * FP8 block by block with its scale (kernels.cuh's row_dot, step for step). */
+/* row_dot of the device, one warp emulated: lane_dot per lane (FP8: each vector's sum
+ * times its block's scale), then the butterfly (kernels.cuh's row_dot, step for step). */
 template <int DT, int COLS, int T>
 static void emu_row_dot(const tmat &m, int r, const float *x, int xstride, int nt, float (&acc)[T], bool *same)
 {
     const unsigned char *wrow = m.w.data() + (size_t)r * COLS * esize<DT>::value;
+    const float *srow = DT == DF_F8E4M3 ? m.scale.data() + (size_t)(r / 128) * row_vec<DT, COLS>::BLOCKS : nullptr;
     *same = true;
-    for (int t = 0; t < T; t++)
-        acc[t] = 0.0f;
-    const int nb = DT == DF_F8E4M3 ? row_vec<DT, COLS>::BLOCKS : 1;
-    for (int b = 0; b < nb; b++) {
-        const int c0 = DT == DF_F8E4M3 ? b * 128 : 0;
-        const int c1 = DT == DF_F8E4M3 ? (c0 + 128 < COLS ? c0 + 128 : COLS) : COLS;
-        float part[WARP][T];
-        for (int l = 0; l < WARP; l++) {
-            float p[T];
-            for (int t = 0; t < T; t++)
-                p[t] = 0.0f;
-            lane_dot<DT, COLS, T>(wrow, x, xstride, nt, l, c0, c1, p);
-            for (int t = 0; t < T; t++)
-                part[l][t] = p[t];
-        }
-        for (int t = 0; t < T; t++) {
-            float lanes[WARP];
-            bool s;
-            for (int l = 0; l < WARP; l++)
-                lanes[l] = part[l][t];
-            const float sum = warp_butterfly(lanes, &s);
-            *same = *same && s;
-            if (DT == DF_F8E4M3)
-                acc[t] = fmaf(sum, m.scale[(r / 128) * row_vec<DT, COLS>::BLOCKS + b], acc[t]);
-            else
-                acc[t] = sum;
-        }
+    float part[WARP][T];
+    for (int l = 0; l < WARP; l++) {
+        float p[T];
+        for (int t = 0; t < T; t++)
+            p[t] = 0.0f;
+        lane_dot<DT, COLS, T>(wrow, srow, x, xstride, nt, l, p);
+        for (int t = 0; t < T; t++)
+            part[l][t] = p[t];
+    }
+    for (int t = 0; t < T; t++) {
+        float lanes[WARP];
+        bool s;
+        for (int l = 0; l < WARP; l++)
+            lanes[l] = part[l][t];
+        acc[t] = warp_butterfly(lanes, &s);
+        *same = *same && s;
     }
 }
 
-/* Every column of every row is read exactly once, by the lane the layout says. */
+/* Every column of every row is read exactly once, by the lane the layout says, in
+ * aligned vectors of at most 16 bytes that stay inside one FP8 scale block. */
 template <int DT, int COLS> static void check_coverage(void)
 {
     constexpr int V = row_vec<DT, COLS>::V;
     std::vector<int> seen(COLS, 0);
-    for (int b = 0; b < (DT == DF_F8E4M3 ? row_vec<DT, COLS>::BLOCKS : 1); b++) {
-        const int c0 = DT == DF_F8E4M3 ? b * 128 : 0;
-        const int c1 = DT == DF_F8E4M3 ? (c0 + 128 < COLS ? c0 + 128 : COLS) : COLS;
-        for (int l = 0; l < WARP; l++)
-            for (int c = c0 + l * V; c < c1; c += WARP * V)
-                for (int j = 0; j < V; j++) {
-                    CHECK(c + j < c1, "cols %d: lane %d reads column %d past %d", COLS, l, c + j, c1);
-                    if (c + j < COLS)
-                        seen[c + j]++;
-                }
-    }
+    for (int l = 0; l < WARP; l++)
+        for (int c = l * V; c < COLS; c += WARP * V)
+            for (int j = 0; j < V; j++) {
+                CHECK(c + j < COLS, "cols %d: lane %d reads column %d", COLS, l, c + j);
+                if (c + j < COLS)
+                    seen[c + j]++;
+            }
     for (int c = 0; c < COLS; c++)
         CHECK(seen[c] == 1, "cols %d: column %d read %d times", COLS, c, seen[c]);
     CHECK(COLS % V == 0, "cols %d: V %d does not divide it", COLS, V);
     CHECK(V * esize<DT>::value <= 16, "cols %d: V %d over 16 bytes", COLS, V);
-    if (DT == DF_F8E4M3)
-        CHECK(128 % (WARP * V) == 0, "cols %d: a warp step of %d columns crosses a scale block", COLS, WARP * V);
+    CHECK(128 % V == 0, "cols %d: a vector of %d columns crosses a scale block", COLS, V);
 }
 
 template <int DT, int COLS> static void test_row(const char *dtname)
@@ -188,6 +174,11 @@ template <int DT, int COLS> static void test_row(const char *dtname)
             emu_row_dot<DT, COLS, T>(m, r, x.data() + (size_t)t * COLS, COLS, 1, one, &same);
             CHECK(memcmp(&one[0], &acc[t], sizeof(float)) == 0, "row %d token %d: %.9g alone, %.9g in a tile", r, t,
                   one[0], acc[t]);
+            /* and in a tile of one (linear_k's T = 1 for a lone token) */
+            float solo[1];
+            emu_row_dot<DT, COLS, 1>(m, r, x.data() + (size_t)t * COLS, COLS, 1, solo, &same);
+            CHECK(memcmp(&solo[0], &acc[t], sizeof(float)) == 0, "row %d token %d: %.9g with T = 1, %.9g in a tile", r,
+                  t, solo[0], acc[t]);
         }
     }
     case_end();
@@ -197,15 +188,22 @@ static void test_load_w(void)
 {
     case_begin("load_w: every bf16 and e4m3 code, every vector width, as bf16_to_f32 / e4m3_to_f32");
     for (int code = 0; code < 256; code++) {
-        unsigned char b[4] = { (unsigned char)code, (unsigned char)(code ^ 0x5a), (unsigned char)(255 - code),
-                               (unsigned char)(code * 7) };
-        float v4[4], v2[2], v1[1];
+        unsigned char b[16];
+        for (int j = 0; j < 16; j++)
+            b[j] = (unsigned char)(j == 0 ? code : code * (2 * j + 1) + 0x5a * j);
+        float v16[16], v8[8], v4[4], v2[2], v1[1];
+        load_w<DF_F8E4M3, 16>(b, v16);
+        load_w<DF_F8E4M3, 8>(b, v8);
         load_w<DF_F8E4M3, 4>(b, v4);
         load_w<DF_F8E4M3, 2>(b, v2);
         load_w<DF_F8E4M3, 1>(b, v1);
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < 16; j++) {
             const float want = e4m3_to_f32(b[j]);
-            CHECK(memcmp(&v4[j], &want, 4) == 0, "e4m3 V=4 byte %d code 0x%02x", j, b[j]);
+            CHECK(memcmp(&v16[j], &want, 4) == 0, "e4m3 V=16 byte %d code 0x%02x", j, b[j]);
+            if (j < 8)
+                CHECK(memcmp(&v8[j], &want, 4) == 0, "e4m3 V=8 byte %d code 0x%02x", j, b[j]);
+            if (j < 4)
+                CHECK(memcmp(&v4[j], &want, 4) == 0, "e4m3 V=4 byte %d code 0x%02x", j, b[j]);
             if (j < 2)
                 CHECK(memcmp(&v2[j], &want, 4) == 0, "e4m3 V=2 byte %d code 0x%02x", j, b[j]);
             if (j < 1)
@@ -285,6 +283,47 @@ static void test_online_softmax(void)
     case_end();
 }
 
+/* moe_route_k's argmax: lane l's best of experts l, l + 32, ... (route_pick), then the
+ * xor butterfly of route_pick: every lane ends with argmax_allowed's expert, ties included. */
+static void test_route_pick(void)
+{
+    case_begin("route_pick: the warp's butterfly argmax = argmax_allowed, ties to the lower expert");
+    for (int trial = 0; trial < 2000; trial++) {
+        const int E = trial % 3 == 0 ? 256 : trial % 3 == 1 ? 64 : 20;
+        float v[256];
+        bool allowed[256];
+        for (int e = 0; e < E; e++) {
+            v[e] = (float)(rnd64() % 7) * 0.25f; /* few values: many ties */
+            allowed[e] = rnd64() % 4 != 0;
+        }
+        allowed[rnd64() % E] = true;
+        float lv[WARP];
+        int li[WARP];
+        for (int l = 0; l < WARP; l++) {
+            lv[l] = 0.0f;
+            li[l] = -1;
+            for (int e = l; e < E; e += WARP)
+                if (allowed[e])
+                    route_pick(lv[l], li[l], v[e], e);
+        }
+        for (int m = WARP / 2; m > 0; m /= 2) {
+            float nv[WARP];
+            int ni[WARP];
+            for (int l = 0; l < WARP; l++) {
+                nv[l] = lv[l];
+                ni[l] = li[l];
+                route_pick(nv[l], ni[l], lv[l ^ m], li[l ^ m]);
+            }
+            memcpy(lv, nv, sizeof lv);
+            memcpy(li, ni, sizeof li);
+        }
+        const int want = argmax_allowed(v, allowed, E);
+        for (int l = 0; l < WARP; l++)
+            CHECK(li[l] == want, "trial %d (E %d) lane %d: expert %d, argmax_allowed %d", trial, E, l, li[l], want);
+    }
+    case_end();
+}
+
 static void test_step_layout(void)
 {
     case_begin("step staging: token, slot, pos, emit at cap-int strides; arena alignment");
@@ -331,12 +370,15 @@ static void test_shared_math(void)
 int main(void)
 {
     test_load_w();
+    test_route_pick();
     test_row<DF_BF16, 128>("bf16");
     test_row<DF_BF16, 96>("bf16");
     test_row<DF_BF16, 200>("bf16");
     test_row<DF_BF16, 72>("bf16");
     test_row<DF_BF16, 6>("bf16");
     test_row<DF_BF16, 7>("bf16");
+    test_row<DF_BF16, 1408>("bf16"); /* one U x STEP group and a tail of steps */
+    test_row<DF_BF16, 2048>("bf16");
     test_row<DF_F32, 128>("f32");
     test_row<DF_F32, 16>("f32");
     test_row<DF_F32, 5>("f32");
@@ -347,6 +389,8 @@ int main(void)
     test_row<DF_F8E4M3, 384>("fp8");
     test_row<DF_F8E4M3, 130>("fp8");
     test_row<DF_F8E4M3, 131>("fp8");
+    test_row<DF_F8E4M3, 1408>("fp8");
+    test_row<DF_F8E4M3, 7168>("fp8");
     test_online_softmax();
     test_step_layout();
     test_shared_math();
