@@ -395,6 +395,7 @@ if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
     fp8() { sed -n "s/^fp8_gemm_check: $1//p" "$T/fp8_gemm_check" | head -n 1; }
     row "FP8 block-scaled GEMM vs fp64 reference (7 shapes x 7 M; table: fp8_gemm_check.txt)" \
         "$(fp8 'correctness ')$(timed_out)"
+    row "FP8 e4m3 widening in kernels.cuh on the device (all 256 codes)" "$(fp8 'e4m3 widening on the device (all 256 codes) ')"
     row "FP8 GEMM, prefill 7168x18432 M=4096 TFLOP/s" "$(fp8 'prefill 7168x18432 M=4096 TFLOP\/s: ')"
     row "FP8 GEMM, decode M <= 16: own linear vs act quant + cuBLASLt" "$(fp8 'decode M <= 16: ')"
 fi

@@ -136,18 +136,45 @@ template <int DT, int V> DF_HD inline void load_raw(const unsigned char *p, uint
 #endif
 }
 
+#ifdef __CUDA_ARCH__
+/* Two e4m3 codes (the low byte first) to floats by the hardware's e4m3x2 -> f16x2 conversion
+ * (sm_89 and later), then f16 -> f32: every e4m3 value, subnormals included, is an f16 value,
+ * so both steps are exact and this is e4m3_to_f32, in 3 instructions instead of about 24. */
+__device__ __forceinline__ void e4m3x2_to_f32(uint32_t codes, float &lo, float &hi)
+{
+    asm("{\n\t.reg .b32 h2;\n\t.reg .b16 l, h;\n\t"
+        "cvt.rn.f16x2.e4m3x2 h2, %2;\n\tmov.b32 {l, h}, h2;\n\t"
+        "cvt.f32.f16 %0, l;\n\tcvt.f32.f16 %1, h;\n\t}"
+        : "=f"(lo), "=f"(hi)
+        : "h"((unsigned short)codes));
+}
+#endif
+
 /* The words of load_raw widened to V floats; FP8 as bare codes (the caller applies the
  * block scale to the vector's sum). */
 template <int DT, int V> DF_HD inline void widen(const uint32_t *wd, float *v)
 {
+#ifdef __CUDA_ARCH__
+    constexpr bool HW_FP8 = DT == DF_F8E4M3 && V % 2 == 0;
+#else
+    constexpr bool HW_FP8 = false;
+#endif
+    if constexpr (HW_FP8) {
+#ifdef __CUDA_ARCH__
 DF_UNROLL
-    for (int j = 0; j < V; j++) {
-        if constexpr (DT == DF_F32)
-            memcpy(&v[j], &wd[j], sizeof(float));
-        else if constexpr (DT == DF_BF16)
-            v[j] = bf16_to_f32((uint16_t)(wd[j / 2] >> (16 * (j % 2))));
-        else
-            v[j] = e4m3_to_f32((uint8_t)(wd[j / 4] >> (8 * (j % 4))));
+        for (int j = 0; j < V; j += 2)
+            e4m3x2_to_f32(wd[j / 4] >> (8 * (j % 4)), v[j], v[j + 1]);
+#endif
+    } else {
+DF_UNROLL
+        for (int j = 0; j < V; j++) {
+            if constexpr (DT == DF_F32)
+                memcpy(&v[j], &wd[j], sizeof(float));
+            else if constexpr (DT == DF_BF16)
+                v[j] = bf16_to_f32((uint16_t)(wd[j / 2] >> (16 * (j % 2))));
+            else
+                v[j] = e4m3_to_f32((uint8_t)(wd[j / 4] >> (8 * (j % 4))));
+        }
     }
 }
 
@@ -212,6 +239,66 @@ DF_UNROLL
         uint32_t wd[RV::WORDS];
         load_raw<DT, V>(wrow + (size_t)c * esize<DT>::value, wd);
         vec_fma<DT, COLS, T>(wd, srow, x, xstride, nt, c, part);
+    }
+}
+
+/* Rows that share one read of the activations in lane_dot_rows: R x V widened weights stay in
+ * registers (32 floats: 4 bf16 rows, 2 FP8 rows), the loads of the R rows in flight together. */
+template <int DT, int COLS> struct rows_per_warp {
+    static constexpr int R = 32 / row_vec<DT, COLS>::V > 4 ? 4 : 32 / row_vec<DT, COLS>::V < 1 ? 1
+                             : 32 / row_vec<DT, COLS>::V;
+};
+
+/* lane_dot for rows r0 .. r0 + R - 1 of w (the first nr of them exist) and nt <= T vectors,
+ * over the columns [c0, c1) (c0 a multiple of STEP): each activation vector is read once for
+ * the R rows, column c of token t at x[t * xstride + c - c0]. Every (row, token) sum takes
+ * lane_dot's vectors in lane_dot's order with lane_dot's arithmetic, so calls over consecutive
+ * column ranges, in order, give lane_dot's bits. */
+template <int DT, int COLS, int T, int R>
+DF_HD inline void lane_dot_rows(const unsigned char *w, const float *scale, int r0, int nr, const float *x,
+                                int xstride, int nt, int lane, int c0, int c1, float (&part)[R][T])
+{
+    using RV = row_vec<DT, COLS>;
+    constexpr int V = RV::V, STEP = RV::STEP;
+    for (int c = c0 + lane * V; c < c1; c += STEP) {
+        uint32_t wd[R][RV::WORDS];
+DF_UNROLL
+        for (int r = 0; r < R; r++)
+            if (r < nr)
+                load_raw<DT, V>(w + ((size_t)(r0 + r) * COLS + c) * esize<DT>::value, wd[r]);
+        float wv[R][V], sc[R];
+DF_UNROLL
+        for (int r = 0; r < R; r++) {
+            sc[r] = 0.0f;
+            if (r < nr) {
+                widen<DT, V>(wd[r], wv[r]);
+                if constexpr (DT == DF_F8E4M3)
+                    sc[r] = scale[(size_t)((r0 + r) / DF_FP8_BLOCK) * RV::BLOCKS + c / DF_FP8_BLOCK];
+            }
+        }
+DF_UNROLL
+        for (int t = 0; t < T; t++) {
+            if (t < nt) {
+                float xv[V];
+                load_x<V>(x + (size_t)t * xstride + (c - c0), xv);
+DF_UNROLL
+                for (int r = 0; r < R; r++) {
+                    if (r < nr) {
+                        if constexpr (DT == DF_F8E4M3) {
+                            float s = 0.0f;
+DF_UNROLL
+                            for (int j = 0; j < V; j++)
+                                s = fmaf(wv[r][j], xv[j], s);
+                            part[r][t] = fmaf(s, sc[r], part[r][t]);
+                        } else {
+DF_UNROLL
+                            for (int j = 0; j < V; j++)
+                                part[r][t] = fmaf(wv[r][j], xv[j], part[r][t]);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -296,8 +383,8 @@ __device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, flo
 
 /* ---- kernels ---------------------------------------------------------------------------- */
 
-/* y[t][r] = W[r] . x[t]: a warp per row, T tokens per read of the row (1 for a lone
- * token, else TOKEN_TILE: a token's sum is the same either way). */
+/* y[t][r] = W[r] . x[t]: a warp per row, T tokens per read of the row (the launcher uses it
+ * for a lone token, T = 1, and linear_rows_k for more). */
 template <int DT, int ROWS, int COLS, int T>
 __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, const float *scale, const float *x, int n,
                                                     float *y)
@@ -313,6 +400,64 @@ __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, cons
     for (int t = 0; t < T; t++)
         if (lane == t && t < nt)
             y[(size_t)(t0 + t) * ROWS + r] = acc[t];
+}
+
+/* Columns of the activations a block stages in shared memory at a time (T x KCOLS floats):
+ * a multiple of every STEP. */
+constexpr int KCOLS = 1024;
+
+/* y[t][r] = W[r] . x[t] for several tokens: a warp per R rows (rows_per_warp), T tokens per
+ * read of the rows. The block stages the T tokens' activations KCOLS columns at a time in
+ * shared memory, where its 8 warps read them (a tile of x for a large K would not stay in
+ * L1: 8 tokens of 18432 columns are 590 KB). Each (row, token) has linear_k's bits
+ * (lane_dot_rows over consecutive ranges). */
+template <int DT, int ROWS, int COLS, int T>
+__global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w, const float *scale, const float *x,
+                                                         int n, float *y)
+{
+    constexpr int R = rows_per_warp<DT, COLS>::R, KC = COLS < KCOLS ? COLS : KCOLS;
+    static_assert(KC == COLS || KCOLS % row_vec<DT, COLS>::STEP == 0, "KCOLS: a multiple of the warp's step");
+    __shared__ __align__(16) float xs[T * KC];
+    const int lane = threadIdx.x % WARP, r0 = (blockIdx.x * WARPS + threadIdx.x / WARP) * R;
+    const int t0 = blockIdx.y * T;
+    const int nt = n - t0 < T ? n - t0 : T, nr = ROWS - r0 < R ? (ROWS - r0 > 0 ? ROWS - r0 : 0) : R;
+    float acc[R][T];
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < T; t++)
+            acc[r][t] = 0.0f;
+    for (int c0 = 0; c0 < COLS; c0 += KC) {
+        const int kc = COLS - c0 < KC ? COLS - c0 : KC;
+        __syncthreads(); /* the previous range is read */
+        if constexpr (COLS % 4 == 0) { /* 16-byte loads: rows and ranges start aligned */
+            for (int i = threadIdx.x; i < nt * KC / 4; i += THREADS) {
+                const int t = i / (KC / 4), c = 4 * (i % (KC / 4));
+                if (c < kc)
+                    *reinterpret_cast<float4 *>(&xs[t * KC + c]) =
+                        *reinterpret_cast<const float4 *>(&x[(size_t)(t0 + t) * COLS + c0 + c]);
+            }
+        } else {
+            for (int i = threadIdx.x; i < nt * KC; i += THREADS) {
+                const int t = i / KC, c = i % KC;
+                if (c < kc)
+                    xs[i] = x[(size_t)(t0 + t) * COLS + c0 + c];
+            }
+        }
+        __syncthreads();
+        if (nr > 0)
+            lane_dot_rows<DT, COLS, T, R>(w, scale, r0, nr, xs, KC, nt, lane, c0, c0 + kc, acc);
+    }
+    if (nr == 0)
+        return;
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < T; t++) {
+            const float v = warp_sum(acc[r][t]);
+            if (lane == (r * T + t) % WARP && r < nr && t < nt)
+                y[(size_t)(t0 + t) * ROWS + r0 + r] = v;
+        }
 }
 
 /* out = x / rms(x) * w, a block per token (out may alias x): each thread squares DIM / THREADS
@@ -440,6 +585,7 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
     const int w_row = h * (NOPE + VH);
     for (int c = tid; c < L; c += THREADS) {
         float a = 0.0f;
+#pragma unroll 16
         for (int d = 0; d < NOPE; d++)
             a = fmaf(s_q[d], elem<DT, L>(kv_b, kv_b_scale, w_row + d, c), a);
         s_qlat[c] = a;
@@ -454,6 +600,7 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
         o[k] = 0.0f;
     for (int p0 = 0; p0 < len; p0 += P) {
         const int np = len - p0 < P ? len - p0 : P;
+#pragma unroll 4
         for (int i = warp; i < np; i += WARPS) {
             const float *e = kv + (size_t)(p0 + i) * ROW;
             float a = 0.0f, b = 0.0f;
@@ -479,6 +626,7 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
             const int c = tid + k * THREADS;
             if (c < L) {
                 float acc = o[k] * corr;
+#pragma unroll 8
                 for (int i = 0; i < np; i++)
                     acc = fmaf(s_p[i], kv[(size_t)(p0 + i) * ROW + c], acc);
                 o[k] = acc;
@@ -719,8 +867,9 @@ void linear(const unsigned char *w, const unsigned char *scale, const float *x, 
     if (n == 1)
         linear_k<DT, ROWS, COLS, 1><<<ceil_div(ROWS, WARPS), THREADS, 0, df_cuda_stream()>>>(w, sc, x, n, y);
     else
-        linear_k<DT, ROWS, COLS, TOKEN_TILE><<<dim3(ceil_div(ROWS, WARPS), ceil_div(n, TOKEN_TILE)), THREADS, 0,
-                                               df_cuda_stream()>>>(w, sc, x, n, y);
+        linear_rows_k<DT, ROWS, COLS, TOKEN_TILE>
+            <<<dim3(ceil_div(ROWS, WARPS * rows_per_warp<DT, COLS>::R), ceil_div(n, TOKEN_TILE)), THREADS, 0,
+               df_cuda_stream()>>>(w, sc, x, n, y);
     df_cuda_launched("linear");
 }
 

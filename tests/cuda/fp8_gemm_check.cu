@@ -439,6 +439,43 @@ static bool ran(int status, const char *what, const data &d, int m)
     return status == 0;
 }
 
+/* ---- the device's e4m3 widening ------------------------------------------------------------ */
+/* Every code through kernels.cuh's device widen (the hardware e4m3x2 -> f16x2 conversion),
+ * 16 codes a thread as linear reads them, out[c] for code c. */
+__global__ void widen_all_k(float *out)
+{
+    uint32_t wd[4];
+    for (int k = 0; k < 4; k++) {
+        const uint32_t c = 16u * threadIdx.x + 4u * k;
+        wd[k] = c | (c + 1) << 8 | (c + 2) << 16 | (c + 3) << 24;
+    }
+    float v[16];
+    dfc::widen<DF_F8E4M3, 16>(wd, v);
+    for (int j = 0; j < 16; j++)
+        out[16 * threadIdx.x + j] = v[j];
+}
+
+/* The device's widening = e4m3_to_f32 for all 256 codes (NaN for NaN); 0 or the mismatches. */
+static int check_widen(void)
+{
+    float *d = dalloc<float>(256);
+    widen_all_k<<<1, 16, 0, g_stream>>>(d);
+    CUDA_OK(cudaGetLastError());
+    float got[256];
+    download(got, d, sizeof got);
+    CUDA_OK(cudaFree(d));
+    int bad = 0;
+    for (int c = 0; c < 256; c++) {
+        const float want = e4m3_to_f32((uint8_t)c);
+        if (isnan(want) ? !isnan(got[c]) : memcmp(&got[c], &want, sizeof want) != 0) {
+            if (bad++ < 4)
+                printf("  FAIL e4m3 code 0x%02x: device %.9g, e4m3_to_f32 %.9g\n", c, got[c], want);
+        }
+    }
+    printf("fp8_gemm_check: e4m3 widening on the device (all 256 codes) %s\n", bad ? "FAIL" : "= e4m3_to_f32");
+    return bad;
+}
+
 /* ---- the layout probe (only after a failure) ---------------------------------------------- */
 static const char *W_LAYOUTS[] = { "documented (row of k-blocks padded to 4)", "k-blocks unpadded",
                                    "n-blocks fastest", "n-blocks fastest, padded to 4" };
@@ -763,6 +800,7 @@ int main(void)
         return 1;
     }
 
+    const int widen_bad = check_widen();
     std::vector<result> res;
     for (const shape &sh : SHAPES) {
         data d = {};
@@ -777,7 +815,7 @@ int main(void)
     }
     df_lt_destroy(lt);
 
-    const int failed = report(res);
+    const int failed = report(res) + widen_bad;
     printf("fp8_gemm_check: %.0f s\n", seconds() - t_start);
     return failed ? 1 : 0;
 }

@@ -122,6 +122,34 @@ static void emu_row_dot(const tmat &m, int r, const float *x, int xstride, int n
     }
 }
 
+/* linear_rows_k's warp emulated: lane_dot_rows per lane over rows r0 .. r0 + nr - 1, then the
+ * butterfly of each (row, token). */
+template <int DT, int COLS, int T>
+static void emu_rows_dot(const tmat &m, int r0, int nr, const float *x, int nt,
+                         float (&acc)[rows_per_warp<DT, COLS>::R][T])
+{
+    constexpr int R = rows_per_warp<DT, COLS>::R;
+    static float part[WARP][R][T];
+    for (int l = 0; l < WARP; l++) {
+        float p[R][T];
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < T; t++)
+                p[r][t] = 0.0f;
+        for (int c0 = 0; c0 < COLS; c0 += KCOLS) /* linear_rows_k's column ranges */
+            lane_dot_rows<DT, COLS, T, R>(m.w.data(), m.scale.data(), r0, nr, x + c0, COLS, nt, l, c0,
+                                          COLS - c0 < KCOLS ? COLS : c0 + KCOLS, p);
+        memcpy(part[l], p, sizeof p);
+    }
+    for (int r = 0; r < R; r++)
+        for (int t = 0; t < T; t++) {
+            float lanes[WARP];
+            bool same;
+            for (int l = 0; l < WARP; l++)
+                lanes[l] = part[l][r][t];
+            acc[r][t] = warp_butterfly(lanes, &same);
+        }
+}
+
 /* Every column of every row is read exactly once, by the lane the layout says, in
  * aligned vectors of at most 16 bytes that stay inside one FP8 scale block. */
 template <int DT, int COLS> static void check_coverage(void)
@@ -145,7 +173,7 @@ template <int DT, int COLS> static void check_coverage(void)
 template <int DT, int COLS> static void test_row(const char *dtname)
 {
     char name[96];
-    snprintf(name, sizeof name, "row_dot %s x%d: layout, vs exact, every lane equal, token-invariant", dtname, COLS);
+    snprintf(name, sizeof name, "row_dot %s x%d: layout, vs exact, every lane equal, token- and row-group-invariant", dtname, COLS);
     case_begin(name);
     check_coverage<DT, COLS>();
     const int rows = 131; /* crosses a 128-row scale block */
@@ -179,6 +207,19 @@ template <int DT, int COLS> static void test_row(const char *dtname)
             emu_row_dot<DT, COLS, 1>(m, r, x.data() + (size_t)t * COLS, COLS, 1, solo, &same);
             CHECK(memcmp(&solo[0], &acc[t], sizeof(float)) == 0, "row %d token %d: %.9g with T = 1, %.9g in a tile", r,
                   t, solo[0], acc[t]);
+        }
+        /* the same row among R rows of linear_rows_k (first, or last of a short group), all tokens */
+        constexpr int R = rows_per_warp<DT, COLS>::R;
+        for (int first = 0; first < 2; first++) {
+            const int r0 = first ? r : (r - (R - 1) > 0 ? r - (R - 1) : 0), nr = first ? R : r - r0 + 1;
+            if (r0 + nr > rows)
+                continue;
+            float rows_acc[R][T];
+            emu_rows_dot<DT, COLS, T>(m, r0, nr, x.data(), T, rows_acc);
+            for (int t = 0; t < T; t++)
+                CHECK(memcmp(&rows_acc[r - r0][t], &acc[t], sizeof(float)) == 0,
+                      "row %d token %d: %.9g among rows %d..%d, %.9g alone", r, t, rows_acc[r - r0][t], r0,
+                      r0 + nr - 1, acc[t]);
         }
     }
     case_end();
