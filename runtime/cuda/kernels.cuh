@@ -62,6 +62,11 @@ constexpr int WARP = 32;
 constexpr int THREADS = 256;            /* every kernel's block size */
 constexpr int WARPS = THREADS / WARP;   /* rows (or tokens) per block in warp-per-row kernels */
 constexpr int TOKEN_TILE = 8;           /* tokens that share one read of a weight row in linear */
+constexpr int MOE_GROUPED_MAX_TOKENS = 2048; /* the grouped MoE's pair list: n ints of shared memory */
+/* The grouped MoE from this many (token, expert) pairs per expert on average: on the H200 it
+ * lost at 1.5 (decode at batch 16: 0.66 against 0.43 ms a step) and won at 48 (512-token
+ * prefill: 6.8 against 9.7 ms); a full tile of 8 sits between. Both give the same bits. */
+constexpr int MOE_GROUPED_MIN_PAIRS_PER_EXPERT = 8;
 constexpr int ATTN_CHUNK = 64;          /* positions per online-softmax chunk in mla_attend */
 
 static inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
@@ -406,58 +411,83 @@ __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, cons
  * a multiple of every STEP. */
 constexpr int KCOLS = 1024;
 
-/* y[t][r] = W[r] . x[t] for several tokens: a warp per R rows (rows_per_warp), T tokens per
- * read of the rows. The block stages the T tokens' activations KCOLS columns at a time in
- * shared memory, where its 8 warps read them (a tile of x for a large K would not stay in
- * L1: 8 tokens of 18432 columns are 590 KB). Each (row, token) has linear_k's bits
- * (lane_dot_rows over consecutive ranges). */
-template <int DT, int ROWS, int COLS, int T>
-__global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w, const float *scale, const float *x,
-                                                         int n, float *y)
+/* acc[r][t] += W[r0 + r] . xrow[t] for the nr <= R rows of this warp and nt <= T activation
+ * rows (xrow: T row pointers in shared memory, the first nt set). The block stages the rows
+ * KCOLS columns at a time in xs, where its warps read them (a tile of x for a large K would
+ * not stay in L1: 8 tokens of 18432 columns are 590 KB). Every thread of the block calls it
+ * (nr may be 0); each (row, token) sum has linear_k's bits (lane_dot_rows over consecutive
+ * column ranges). */
+template <int DT, int COLS, int T, int R>
+__device__ __forceinline__ void block_rows_dot(const unsigned char *w, const float *scale, int r0, int nr,
+                                               const float *const *xrow, int nt, float *xs, float (&acc)[R][T])
 {
-    constexpr int R = rows_per_warp<DT, COLS>::R, KC = COLS < KCOLS ? COLS : KCOLS;
+    constexpr int KC = COLS < KCOLS ? COLS : KCOLS;
     static_assert(KC == COLS || KCOLS % row_vec<DT, COLS>::STEP == 0, "KCOLS: a multiple of the warp's step");
-    __shared__ __align__(16) float xs[T * KC];
-    const int lane = threadIdx.x % WARP, r0 = (blockIdx.x * WARPS + threadIdx.x / WARP) * R;
-    const int t0 = blockIdx.y * T;
-    const int nt = n - t0 < T ? n - t0 : T, nr = ROWS - r0 < R ? (ROWS - r0 > 0 ? ROWS - r0 : 0) : R;
-    float acc[R][T];
-#pragma unroll
-    for (int r = 0; r < R; r++)
-#pragma unroll
-        for (int t = 0; t < T; t++)
-            acc[r][t] = 0.0f;
+    const int lane = threadIdx.x % WARP;
     for (int c0 = 0; c0 < COLS; c0 += KC) {
         const int kc = COLS - c0 < KC ? COLS - c0 : KC;
-        __syncthreads(); /* the previous range is read */
+        __syncthreads(); /* the previous range (or the caller's xrow) is ready */
         if constexpr (COLS % 4 == 0) { /* 16-byte loads: rows and ranges start aligned */
             for (int i = threadIdx.x; i < nt * KC / 4; i += THREADS) {
                 const int t = i / (KC / 4), c = 4 * (i % (KC / 4));
                 if (c < kc)
                     *reinterpret_cast<float4 *>(&xs[t * KC + c]) =
-                        *reinterpret_cast<const float4 *>(&x[(size_t)(t0 + t) * COLS + c0 + c]);
+                        *reinterpret_cast<const float4 *>(&xrow[t][c0 + c]);
             }
         } else {
             for (int i = threadIdx.x; i < nt * KC; i += THREADS) {
                 const int t = i / KC, c = i % KC;
                 if (c < kc)
-                    xs[i] = x[(size_t)(t0 + t) * COLS + c0 + c];
+                    xs[i] = xrow[t][c0 + c];
             }
         }
         __syncthreads();
         if (nr > 0)
             lane_dot_rows<DT, COLS, T, R>(w, scale, r0, nr, xs, KC, nt, lane, c0, c0 + kc, acc);
     }
-    if (nr == 0)
-        return;
 #pragma unroll
     for (int r = 0; r < R; r++)
 #pragma unroll
-        for (int t = 0; t < T; t++) {
-            const float v = warp_sum(acc[r][t]);
+        for (int t = 0; t < T; t++)
+            acc[r][t] = warp_sum(acc[r][t]);
+}
+
+/* This warp's rows in a kernel of R rows per warp over ROWS rows: r0, and how many of the R
+ * exist (0 past the end; such warps still join their block's barriers). */
+template <int ROWS, int R> __device__ __forceinline__ int warp_rows(int &r0)
+{
+    r0 = (blockIdx.x * WARPS + threadIdx.x / WARP) * R;
+    return ROWS - r0 < R ? (ROWS - r0 > 0 ? ROWS - r0 : 0) : R;
+}
+
+/* Shared memory of block_rows_dot: the staged columns and the row pointers. */
+template <int COLS, int T> struct rows_smem {
+    static constexpr int KC = COLS < KCOLS ? COLS : KCOLS;
+    __align__(16) float xs[T * KC];
+    const float *xrow[T];
+};
+
+/* y[t][r] = W[r] . x[t] for several tokens: a warp per R rows (rows_per_warp), T tokens per
+ * read of the rows (block_rows_dot). */
+template <int DT, int ROWS, int COLS, int T>
+__global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w, const float *scale, const float *x,
+                                                         int n, float *y)
+{
+    constexpr int R = rows_per_warp<DT, COLS>::R;
+    __shared__ rows_smem<COLS, T> sm;
+    const int lane = threadIdx.x % WARP, t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
+    int r0;
+    const int nr = warp_rows<ROWS, R>(r0);
+    if (threadIdx.x < T)
+        sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
+    float acc[R][T] = {};
+    block_rows_dot<DT, COLS, T, R>(w, scale, r0, nr, sm.xrow, nt, sm.xs, acc);
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < T; t++)
             if (lane == (r * T + t) % WARP && r < nr && t < nt)
-                y[(size_t)(t0 + t) * ROWS + r0 + r] = v;
-        }
+                y[(size_t)(t0 + t) * ROWS + r0 + r] = acc[r][t];
 }
 
 /* out = x / rms(x) * w, a block per token (out may alias x): each thread squares DIM / THREADS
@@ -834,6 +864,80 @@ __global__ void __launch_bounds__(THREADS) moe_down_k(const unsigned char *w, co
         y[(size_t)pair * DIM + r] = acc[0];
 }
 
+/* ---- MoE grouped by expert (steps of several tokens) --------------------------------------
+ * A block per (expert, group of rows): it finds the (token, expert) pairs that chose its
+ * expert, in pair order, and runs them through block_rows_dot T at a time, so an expert's
+ * rows are read once per T of its tokens instead of once per pair. Every (pair, row) sum has
+ * the bits of the per-pair kernels above (lane_dot's order), so the launcher may choose either
+ * by the step's size. */
+
+/* The pairs p = t * K + k with ids[p] == e, in increasing order, into list (shared memory,
+ * at most n of them: a token picks an expert once); returns their count to every thread of
+ * the block, which all call it. */
+template <int K>
+__device__ int expert_pairs(const int *ids, int n, int e, int *list, int *warp_count)
+{
+    const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, np = n * K;
+    int total = 0;
+    for (int base = 0; base < np; base += THREADS) {
+        const int p = base + threadIdx.x;
+        const bool mine = p < np && ids[p] == e;
+        const unsigned ballot = __ballot_sync(0xffffffffu, mine);
+        if (lane == 0)
+            warp_count[warp] = __popc(ballot);
+        __syncthreads();
+        int at = total;
+        for (int v = 0; v < warp; v++)
+            at += warp_count[v];
+        if (mine)
+            list[at + __popc(ballot & ((1u << lane) - 1u))] = p;
+        for (int v = 0; v < WARPS; v++)
+            total += warp_count[v];
+        __syncthreads();
+    }
+    return total;
+}
+
+/* The pairs of expert blockIdx.y through one of its matrices: DOWN false, the gate and up rows
+ * (act[pair][r] = silu(gate_r . x_t) * (up_r . x_t), r < INTER); DOWN true, the down rows
+ * (out[pair][r] = down_r . act[pair], r < DIM). */
+template <int DT, int DIM, int INTER, int E, int K, int T, bool DOWN>
+__global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
+                                                         const float *in, const int *ids, int n, float *out)
+{
+    constexpr int ROWS = DOWN ? DIM : INTER, COLS = DOWN ? INTER : DIM, R = rows_per_warp<DT, COLS>::R;
+    __shared__ rows_smem<COLS, T> sm;
+    __shared__ int warp_count[WARPS];
+    extern __shared__ int list[];
+    const int count = expert_pairs<K>(ids, n, blockIdx.y, list, warp_count);
+    const struct df_expert &e = tab.e[blockIdx.y];
+    const int lane = threadIdx.x % WARP;
+    int r0;
+    const int nr = warp_rows<ROWS, R>(r0);
+    for (int p0 = 0; p0 < count; p0 += T) {
+        const int nt = count - p0 < T ? count - p0 : T;
+        if (threadIdx.x < nt) /* down reads the pair's act row, gate and up its token's x row */
+            sm.xrow[threadIdx.x] = in + (size_t)(DOWN ? list[p0 + threadIdx.x] : list[p0 + threadIdx.x] / K) * COLS;
+        float a[R][T] = {}, u[R][T] = {};
+        if constexpr (DOWN) {
+            block_rows_dot<DT, COLS, T, R>(w + e.down, reinterpret_cast<const float *>(w + e.down_scale), r0, nr,
+                                           sm.xrow, nt, sm.xs, a);
+        } else {
+            block_rows_dot<DT, COLS, T, R>(w + e.gate, reinterpret_cast<const float *>(w + e.gate_scale), r0, nr,
+                                           sm.xrow, nt, sm.xs, a);
+            block_rows_dot<DT, COLS, T, R>(w + e.up, reinterpret_cast<const float *>(w + e.up_scale), r0, nr,
+                                           sm.xrow, nt, sm.xs, u);
+        }
+#pragma unroll
+        for (int r = 0; r < R; r++)
+#pragma unroll
+            for (int t = 0; t < T; t++)
+                if (lane == (r * T + t) % WARP && r < nr && t < nt)
+                    out[(size_t)list[p0 + t] * ROWS + r0 + r] = DOWN ? a[r][t]
+                                                                     : a[r][t] / (1.0f + expf(-a[r][t])) * u[r][t];
+    }
+}
+
 /* out[t] = sum over k, best first, of weight[t][k] * y[t][k]. */
 template <int DIM, int K>
 __global__ void __launch_bounds__(THREADS) moe_combine_k(const float *y, const float *weights, int n, float *out)
@@ -966,12 +1070,25 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     expert_table<E> tab;
     memcpy(tab.e, table, sizeof tab.e);
     float *act = scratch, *y = scratch + (size_t)n * K * INTER;
-    moe_gate_up_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(INTER, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
-        w, tab, x, ids, act);
-    df_cuda_launched("moe_experts (gate, up)");
-    moe_down_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(DIM, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
-        w, tab, ids, act, y);
-    df_cuda_launched("moe_experts (down)");
+    if (n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E || n > MOE_GROUPED_MAX_TOKENS) {
+        /* few tokens per expert: each (token, expert) alone, a warp per row (fills the GPU better) */
+        moe_gate_up_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(INTER, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
+            w, tab, x, ids, act);
+        df_cuda_launched("moe_experts (gate, up)");
+        moe_down_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(DIM, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
+            w, tab, ids, act, y);
+        df_cuda_launched("moe_experts (down)");
+    } else {
+        const size_t list_bytes = sizeof(int) * (size_t)n;
+        moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, false>
+            <<<dim3(ceil_div(INTER, WARPS * rows_per_warp<DT, DIM>::R), E), THREADS, list_bytes, df_cuda_stream()>>>(
+                w, tab, x, ids, n, act);
+        df_cuda_launched("moe_experts (gate, up; by expert)");
+        moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, true>
+            <<<dim3(ceil_div(DIM, WARPS * rows_per_warp<DT, INTER>::R), E), THREADS, list_bytes, df_cuda_stream()>>>(
+                w, tab, act, ids, n, y);
+        df_cuda_launched("moe_experts (down; by expert)");
+    }
     moe_combine_k<DIM, K><<<elementwise_blocks((size_t)n * DIM), THREADS, 0, df_cuda_stream()>>>(y, weights, n, out);
     df_cuda_launched("moe_experts (combine)");
 }
