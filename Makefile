@@ -207,8 +207,9 @@ build/asan/tiny-pack: generated/tiny/forward.c $(PACK_SRC) $(RUNTIME_HDR)
 # C data (gen/tokenizer.lua) once; every binary links the object. NAME=x HF=dir with a
 # dir/tokenizer.json: that one, as build/x/tokenizer.o (gen/tokenizer.lua warns, and the binary
 # refuses to tokenize, when its shape is not one the runtime implements).
-build/tokenizers/deepseek-v3.c: $(TOK_DIR)/tokenizer.json.xz $(TOK_DIR)/SHA256SUMS $(TOK_DIR)/tokenizer_config.json \
-                                gen/tokenizer.lua gen/sha256.lua
+# DF_NO_REGEN=1 (a machine without lua5.4, given the C data): never remade once it exists.
+build/tokenizers/deepseek-v3.c: $(if $(DF_NO_REGEN),,$(TOK_DIR)/tokenizer.json.xz $(TOK_DIR)/SHA256SUMS \
+                                $(TOK_DIR)/tokenizer_config.json gen/tokenizer.lua gen/sha256.lua)
 	@mkdir -p build/tokenizers/deepseek-v3
 	xz -dc $(TOK_DIR)/tokenizer.json.xz > build/tokenizers/deepseek-v3/tokenizer.json
 	cd build/tokenizers/deepseek-v3 && sha256sum --check --quiet $(CURDIR)/$(TOK_DIR)/SHA256SUMS

@@ -91,11 +91,9 @@ if [ -d build/gpu-deps ]; then # made by make gpu-deps where the packages are, c
     echo "using build/gpu-deps: $(ls build/gpu-deps/lib | tr '\n' ' ')"
 fi
 # The tokenizer's C data and its object are made from tokenizers/ by gen/tokenizer.lua where
-# lua5.4 is (make cuda-bench-prepare) and carried: newer than their sources, make leaves them be.
-if [ -f build/tokenizers/deepseek-v3.c ] && ! make -q build/tokenizers/deepseek-v3.c 2>/dev/null; then
-    touch build/tokenizers/deepseek-v3.c
-    [ -f build/tokenizers/deepseek-v3.o ] && touch build/tokenizers/deepseek-v3.o
-fi
+# lua5.4 is (make cuda-bench-prepare) and carried; with DF_NO_REGEN=1 make never remakes the C
+# data, and the touch keeps it from recompiling the carried object (older than the checkout).
+[ -f build/tokenizers/deepseek-v3.o ] && touch build/tokenizers/deepseek-v3.o
 MAKEVARS="DF_NO_REGEN=1"
 command -v cc >/dev/null || MAKEVARS="$MAKEVARS CC=gcc"
 # cuBLASLt (only build/cuda/fp8_gemm_check links it): nvcc's toolkit's, else a copy elsewhere,

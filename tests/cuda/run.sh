@@ -36,8 +36,9 @@ for cb in bench_v3_cuda:450.5:1182.4 bench_v3_fp8_cuda:358.6:726.4; do
     cb_m=${cb%%:*} cb_rest=${cb#*:}
     cb_b1=${cb_rest%%:*} cb_b16=${cb_rest#*:}
     check "cuda/bench/$cb_m/generate" make -s build/cuda_bench_src/$cb_m/forward.c
-    check "cuda/bench/$cb_m/no-regen" sh -c "make -n -W specs/$cb_m.lua -W gen/main.lua DF_NO_REGEN=1 \
-        build/cuda_bench/$cb_m/$cb_m build/cuda_bench/$cb_m/decode_floor >'$T/cb_n' 2>&1 && ! grep 'gen/main.lua' '$T/cb_n'"
+    check "cuda/bench/$cb_m/no-regen" sh -c "make -n -W specs/$cb_m.lua -W gen/main.lua -W gen/tokenizer.lua DF_NO_REGEN=1 \
+        build/cuda_bench/$cb_m/$cb_m build/cuda_bench/$cb_m/decode_floor >'$T/cb_n' 2>&1 &&
+        ! grep -e 'gen/main.lua' -e 'gen/tokenizer.lua' '$T/cb_n'"
     check "cuda/bench/$cb_m/decode-floor" sh -c "make -s build/cuda_bench/$cb_m/decode_floor &&
         build/cuda_bench/$cb_m/decode_floor 1 16 --gbs 4000 >'$T/cb_floor' && cat '$T/cb_floor' &&
         awk -v b1=$cb_b1 -v b16=$cb_b16 '\$4 == 1 { n1++; if (\$6 > b1 * 1.01e6 || \$6 < b1 * 0.99e6) bad = bad \" batch 1\" }
