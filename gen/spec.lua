@@ -148,6 +148,11 @@ local function check_consistency(source, m, d)
   local chunk = d.prefill_chunk
   need(chunk >= d.max_batch, "deploy.prefill_chunk",
     string.format("%d is below deploy.max_batch (%d): a decode step must fit in one chunk", chunk, d.max_batch))
+  if d.target == "cuda" then -- the per-(token, expert) MoE kernels put the pairs on a grid's y (runtime/cuda/kernels.cuh)
+    need(chunk * m.experts_per_token <= 65535, "deploy.prefill_chunk",
+      string.format("%d tokens x %d experts per token = %d (token, expert) pairs in a step, over the CUDA backend's 65535",
+        chunk, m.experts_per_token, chunk * m.experts_per_token))
+  end
 end
 
 -- Validate a spec table in place; fill optional fields with their defaults.

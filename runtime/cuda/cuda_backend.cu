@@ -160,7 +160,6 @@ bool open_device(char *err, size_t errlen)
         set_err(err, errlen, "cannot start CUDA on %s: %s", prop.name, cudaGetErrorString(e));
         return false;
     }
-    g.stream_ok = true;
     const char *gr = getenv("DF_CUDA_GRAPH"), *st = getenv("DF_CUDA_STATS");
     const char *pr = getenv("DF_CUDA_PROFILE");
     g.use_graph = !(gr && !strcmp(gr, "0"));
@@ -172,9 +171,13 @@ bool open_device(char *err, size_t errlen)
         for (int i = 0; i < profile::EVENTS; i++)
             if ((e = cudaEventCreate(&prof.ev[i])) != cudaSuccess) {
                 set_err(err, errlen, "DF_CUDA_PROFILE: cannot create its events: %s", cudaGetErrorString(e));
+                while (i-- > 0)
+                    cudaEventDestroy(prof.ev[i]);
+                cudaStreamDestroy(g.stream);
                 return false;
             }
     }
+    g.stream_ok = true;
     return true;
 }
 
@@ -255,6 +258,9 @@ void detach_weights(const unsigned char *weights)
 {
     cudaFree((void *)weights);
     if (g.stream_ok) {
+        if (prof.on)
+            for (int i = 0; i < profile::EVENTS; i++)
+                cudaEventDestroy(prof.ev[i]);
         cudaStreamDestroy(g.stream);
         g.stream_ok = false;
     }

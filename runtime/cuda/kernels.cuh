@@ -683,11 +683,14 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
 }
 
 /* The better of two routing candidates (value v, expert i; i < 0: none): the larger value,
- * ties to the lower expert, as argmax_allowed picks. The order is total (for values that are
- * not NaN), so a butterfly of it leaves every lane with the same winner. */
+ * ties to the lower expert, as argmax_allowed picks. A NaN counts as -inf (never above
+ * another value), which keeps the order total: a butterfly of it leaves every lane with the
+ * same winner even for NaN scores, so a token never gets one expert twice (argmax_allowed
+ * itself keeps a NaN only where it comes first; the outputs are NaN either way). */
 DF_HD inline void route_pick(float &v, int &i, float v2, int i2)
 {
-    if (i2 >= 0 && (i < 0 || v2 > v || (v2 == v && i2 < i))) {
+    const float a = v2 != v2 ? -INFINITY : v2, b = v != v ? -INFINITY : v;
+    if (i2 >= 0 && (i < 0 || a > b || (a == b && i2 < i))) {
         v = v2;
         i = i2;
     }

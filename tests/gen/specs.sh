@@ -27,6 +27,8 @@ bad_spec yarn-missing     "model.rope.yarn.beta_fast: missing" "'beta_fast = 32.
 bad_spec dense-too-many   "model.first_k_dense: 4 exceeds model.layers" "'first_k_dense = 1'" "'first_k_dense = 4'"
 bad_spec target           "deploy.target: must be one of cpu, cuda" "'target = \"cpu\"'" "'target = \"tpu\"'"
 bad_spec chunk-too-small  "deploy.prefill_chunk: 2 is below deploy.max_batch" "'max_batch = 4,'" "'max_batch = 4, prefill_chunk = 2,'"
+bad_spec cuda-chunk       "deploy.prefill_chunk: 16384 tokens x 4 experts per token = 65536 \\(token, expert\\) pairs in a step, over the CUDA backend's 65535" \
+    "'target = \"cpu\", max_batch = 4,'" "'target = \"cuda\", max_batch = 4, prefill_chunk = 16384,'"
 bad_spec syntax           "spec: .*unexpected symbol|spec: .*expected" "'return {'" "'return {{'"
 bad_spec not-a-table      "spec.model: must be a table"        "'model = {'" "'model = 1, m = {'"
 bad_spec gpu-memory-zero  "deploy.gpu_memory_gib: must be a positive number, got 0" "'kv_cache = \"f32\"'" "'kv_cache = \"f32\", gpu_memory_gib = 0'"
