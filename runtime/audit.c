@@ -122,6 +122,9 @@ static void describe(struct df_audit_record *r, const struct df_session *s, int 
     copy(r->arithmetic, sizeof r->arithmetic, !cpu ? m->backend->name : df_isa == DF_ISA_SCALAR ? "scalar" : "simd16");
     copy(r->kernels, sizeof r->kernels, cpu ? df_isa_name(df_isa) : m->backend->name);
     cpu_model(r->cpu_model, sizeof r->cpu_model);
+    r->device[0] = '\0';
+    if (m->backend->device_name)
+        m->backend->device_name(r->device, sizeof r->device);
     r->threads = threads;
 }
 

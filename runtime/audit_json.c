@@ -100,7 +100,9 @@ void df_audit_write_json(FILE *f, const struct df_audit_record *r)
     put_string(f, r->kernels);
     fputs(", \"model\": ", f);
     put_string(f, r->cpu_model);
-    fprintf(f, ", \"threads\": %d },\n", r->threads);
+    fprintf(f, ", \"threads\": %d },\n  \"device\": ", r->threads);
+    put_string_or_null(f, r->device);
+    fputs(",\n", f);
     fprintf(f, "  \"outputs\": {\n    \"tokens\": %d,\n", r->n_new);
     fputs("    \"sampling\": { \"temperature\": ", f);
     put_float(f, r->sampling.temperature);
@@ -151,6 +153,7 @@ static const struct field fields[] = {
     FIELD("cpu.arithmetic", arithmetic, true, false),
     FIELD("cpu.kernels", kernels, false, false),
     FIELD("cpu.model", cpu_model, false, false),
+    FIELD("device", device, false, true),
     FIELD("outputs.fingerprint", fingerprint, true, false),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])

@@ -18,6 +18,9 @@ struct df_backend {
     void (*arena_destroy)(unsigned char *arena);
     /* A host-readable copy of the first rows of the logits buffer. */
     const float *(*read_logits)(unsigned char *arena, size_t offset, int rows, int vocab);
+    /* The accelerator's name and properties for the audit record, into buf (len bytes);
+     * NULL for the CPU backend, which has none. */
+    void (*device_name)(char *buf, size_t len);
 };
 
 extern const struct df_backend df_cpu_backend;

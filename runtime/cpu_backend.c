@@ -43,5 +43,5 @@ static const float *read_logits(unsigned char *arena, size_t offset, int rows, i
 }
 
 const struct df_backend df_cpu_backend = {
-    "cpu", attach_weights, detach_weights, arena_create, arena_destroy, read_logits,
+    "cpu", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, NULL,
 };

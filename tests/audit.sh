@@ -20,7 +20,8 @@ for m in tiny tiny_fp8 v2_lite v2_group; do
         fail "audit/$m/record" "$(cat "$T/err")"
         continue
     fi
-    check "audit/$m/record-is-json" field "$rec" "r.deepfreeze_audit == 1 and r.model == '$m'"
+    check "audit/$m/record-is-json" field "$rec" "r.deepfreeze_audit == 2 and r.model == '$m'"
+    check "audit/$m/no-device-on-cpu" field "$rec" "r.device == require('cjson').null"
     check "audit/$m/binary-sha256" test "$(field "$rec" r.binary.sha256)" = "$(sha256sum <$bin | cut -c1-64)"
     check "audit/$m/sources-sha256" test "$(field "$rec" r.generator.sources_sha256)" = \
         "$(cd generated/$m && ls | LC_ALL=C sort | grep -vx provenance.c | xargs sha256sum | sha256sum | cut -c1-64)"
@@ -92,7 +93,7 @@ expect_fail "audit/usage/no-weights" 2 'weights FILE is required' build/tiny/tin
 expect_fail "audit/usage/seed-with-check" 2 'uses the record' \
     build/tiny/tiny audit --check "$rec" --seed 3 --weights build/tiny/tiny.weights
 expect_fail "audit/record/missing" 4 'No such file' build/tiny/tiny audit --check "$T/nonexistent" --weights build/tiny/tiny.weights
-printf '{"deepfreeze_audit": 1,' >"$T/broken.json"
+printf '{"deepfreeze_audit": 2,' >"$T/broken.json"
 expect_fail "audit/record/not-json" 2 'not an audit record: not JSON' \
     build/tiny/tiny audit --check "$T/broken.json" --weights build/tiny/tiny.weights
 # Any JSON layout of the same record checks (here lua-cjson's: one line, keys reordered, "\/").

@@ -405,6 +405,20 @@ const float *read_logits(unsigned char *arena, size_t offset, int rows, int voca
     return g.logits_host;
 }
 
+/* "NVIDIA H200, compute capability 9.0, 132 SMs, driver 13000" (device 0, which the backend uses). */
+void device_name(char *buf, size_t len)
+{
+    cudaDeviceProp prop;
+    int driver = 0;
+    if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess || cudaDriverGetVersion(&driver) != cudaSuccess) {
+        cudaGetLastError();
+        snprintf(buf, len, "unknown CUDA device");
+        return;
+    }
+    snprintf(buf, len, "%s, compute capability %d.%d, %d SMs, driver %d", prop.name, prop.major, prop.minor,
+             prop.multiProcessorCount, driver);
+}
+
 } /* namespace */
 
 /* ---- cuda_rt.h -------------------------------------------------------------------------- */
@@ -480,5 +494,5 @@ extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *ste
 }
 
 extern "C" const struct df_backend df_cuda_backend = {
-    "cuda", attach_weights, detach_weights, arena_create, arena_destroy, read_logits,
+    "cuda", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, device_name,
 };
