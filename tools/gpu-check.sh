@@ -6,9 +6,9 @@
 # committed, the mid-size models' come from make cuda-bench-prepare, and nothing is regenerated
 # here: DF_NO_REGEN=1), no Python, no network. Libraries the machine lacks (mbedTLS) come from
 # build/gpu-deps/ if it was carried along (make gpu-deps); cuBLASLt is the toolkit's, else the
-# copy in PyTorch's nvidia-cublas wheel if the machine has one. About two to three minutes on an
-# H200 (20 s measured before the FP8 GEMM check and the mid-size models); timeouts keep the whole
-# run under 8 minutes.
+# copy in PyTorch's nvidia-cublas wheel if the machine has one. 82 to 96 s on an H200 (7 runs,
+# 2026-11-28; a device call costs about 35 s more to start); timeouts keep the whole run under
+# 8 minutes.
 #
 # The device session's call (the lent GPU machine has no lua5.4 and no mbedTLS). Here first:
 #   make cuda-bench-prepare     (generated sources of the mid-size models, the tokenizer object,
@@ -17,7 +17,7 @@
 #   carry:     ["build/gpu-deps", "build/cuda_bench_src",
 #               "build/tokenizers/deepseek-v3.c", "build/tokenizers/deepseek-v3.o"]
 #   command:   bash tools/gpu-check.sh
-#   timeout_s: 540
+#   timeout_s: 300 (540 leaves no second try in a 15-minute session)
 # It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt and fp8_gemm_check.txt to $OUT.
 #
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
