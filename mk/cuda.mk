@@ -1,7 +1,7 @@
 # mk/cuda.mk: the CUDA backend's build (included by the Makefile).
 #
-#   make cuda-all                     the four reference models for CUDA: binary, packer, weights
-#   make build/tiny_cuda/tiny_cuda    one of them (tiny_cuda, tiny_fp8_cuda, v2_lite_cuda, v2_group_cuda)
+#   make cuda-all                     the five reference models for CUDA: binary, packer, weights
+#   make build/tiny_cuda/tiny_cuda    one of them (tiny_cuda, tiny_fp8_cuda, v2_lite_cuda, v2_group_cuda, v3_h16_cuda)
 #   make cuda-generate                regenerate their committed generated/<m>_cuda sources
 #   make cuda-tests                   the host-side tests and the GPU tools (tests/cuda/), among them
 #                                     build/cuda/fp8_gemm_check (cuBLASLt's FP8 GEMMs, docs/cuda-fp8-gemm.md)

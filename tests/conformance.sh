@@ -9,7 +9,7 @@
 # summation order (and absorbed vs. explicit attention), about 1e-5 measured.
 # Greedy ids must be identical. Sourced by tests/run.sh.
 N=10
-for m in tiny tiny_fp8 v2_lite v2_group; do
+for m in tiny tiny_fp8 v2_lite v2_group v3_h16; do
     bin=build/$m/$m
     wts=build/$m/$m.weights
     fx=tests/fixtures/$m

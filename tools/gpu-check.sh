@@ -21,7 +21,7 @@
 # It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt and fp8_gemm_check.txt to $OUT.
 #
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
-#   2. build: the 4 CUDA reference models, their packers and weights, the host tests, the
+#   2. build: the 5 CUDA reference models, their packers and weights, the host tests, the
 #      bandwidth probe, the FP8 GEMM check (make -k cuda-all cuda-tests); the SASS target
 #      (cuobjdump --list-elf);
 #   3. the host-side tests (build/cuda/test_hd, build/cuda/test_quant, build/cuda/test_mla_split);
@@ -64,7 +64,7 @@ ROWS=()
 row() { ROWS+=("| $1 | $2 |"); }
 elapsed() { echo $(($(date +%s) - START)); }
 section() { echo; echo "== $* ($(elapsed) s)"; }
-MODELS="tiny tiny_fp8 v2_lite v2_group"
+MODELS="tiny tiny_fp8 v2_lite v2_group v3_h16"
 
 section "machine"
 date -u '+%Y-%m-%d %H:%M UTC'

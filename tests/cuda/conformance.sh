@@ -10,7 +10,7 @@
 # present and by tools/gpu-check.sh. Leaves each comparison's line in
 # $T/cuda_<m>.b3.cmp and $T/cuda_<m>.b1.cmp for the report.
 N=10
-for m in ${CUDA_MODELS:-tiny tiny_fp8 v2_lite v2_group}; do
+for m in ${CUDA_MODELS:-tiny tiny_fp8 v2_lite v2_group v3_h16}; do
     mc=${m}_cuda
     bin=build/$mc/$mc
     wts=build/$mc/$mc.weights

@@ -64,7 +64,7 @@ expect_fail "config/no-file" 3 "config.json: cannot read" lua5.4 gen/main.lua --
 expect_fail "gen/usage" 2 "give exactly one of --spec or --hf" lua5.4 gen/main.lua --out "$T/x"
 
 # An imported config.json gives the committed spec of the same model.
-for m in tiny tiny_fp8 v2_lite v2_group; do
+for m in tiny tiny_fp8 v2_lite v2_group v3_h16; do
     check "import/$m" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/$m/hf --name $m --set deploy.max_context=256 --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec >'$T/imp.lua' &&
                              lua5.4 gen/main.lua --spec specs/$m.lua --print-spec | diff - '$T/imp.lua'"
 done

@@ -27,7 +27,7 @@ check "sign/reference-file-is-signed" sh -c "$bin verify --weights $w >'$T/v.jso
     grep -q '\"verified\":true,\"exit\":0,\"stage\":\"done\",\"signed\":true,\"trusted_signature\":true' '$T/v.json' &&
     grep -q '\"key_id\":\"3abc789992e92c2c18747aed51fa16b0a46a4c39784ae90b7190f15db473a74e\"' '$T/v.json'"
 check "sign/verify-threads-1" sh -c "$bin verify --weights $w --threads 1 | grep -q '\"threads\":1'"
-for m in tiny_fp8 v2_lite v2_group; do
+for m in tiny_fp8 v2_lite v2_group v3_h16; do
     check "sign/$m-verifies" build/$m/$m verify --weights build/$m/$m.weights
 done
 

@@ -1,0 +1,84 @@
+/* weights.h: byte offset of every tensor of v3_h16's packed weights
+ * (data section; see manifest.json). Generated; do not edit. */
+#ifndef DF_GENERATED_WEIGHTS_H
+#define DF_GENERATED_WEIGHTS_H
+
+#define EMBED                           0u /* model.embed_tokens.weight bf16 [1000][128] */
+#define L0_ATTN_NORM               256000u /* model.layers.0.input_layernorm.weight f32 [128] */
+#define L0_Q_A_PROJ                256512u /* model.layers.0.self_attn.q_a_proj.weight bf16 [96][128] */
+#define L0_Q_A_NORM                281088u /* model.layers.0.self_attn.q_a_layernorm.weight f32 [96] */
+#define L0_Q_B_PROJ                281472u /* model.layers.0.self_attn.q_b_proj.weight bf16 [1536][96] */
+#define L0_KV_A_PROJ               576384u /* model.layers.0.self_attn.kv_a_proj_with_mqa.weight bf16 [128][128] */
+#define L0_KV_A_NORM               609152u /* model.layers.0.self_attn.kv_a_layernorm.weight f32 [64] */
+#define L0_KV_B_PROJ               609408u /* model.layers.0.self_attn.kv_b_proj.weight bf16 [1024][64] */
+#define L0_O_PROJ                  740480u /* model.layers.0.self_attn.o_proj.weight bf16 [128][512] */
+#define L0_FFN_NORM                871552u /* model.layers.0.post_attention_layernorm.weight f32 [128] */
+#define L0_GATE_PROJ               872064u /* model.layers.0.mlp.gate_proj.weight bf16 [256][128] */
+#define L0_UP_PROJ                 937600u /* model.layers.0.mlp.up_proj.weight bf16 [256][128] */
+#define L0_DOWN_PROJ              1003136u /* model.layers.0.mlp.down_proj.weight bf16 [128][256] */
+#define L1_ATTN_NORM              1068672u /* model.layers.1.input_layernorm.weight f32 [128] */
+#define L1_Q_A_PROJ               1069184u /* model.layers.1.self_attn.q_a_proj.weight bf16 [96][128] */
+#define L1_Q_A_NORM               1093760u /* model.layers.1.self_attn.q_a_layernorm.weight f32 [96] */
+#define L1_Q_B_PROJ               1094144u /* model.layers.1.self_attn.q_b_proj.weight bf16 [1536][96] */
+#define L1_KV_A_PROJ              1389056u /* model.layers.1.self_attn.kv_a_proj_with_mqa.weight bf16 [128][128] */
+#define L1_KV_A_NORM              1421824u /* model.layers.1.self_attn.kv_a_layernorm.weight f32 [64] */
+#define L1_KV_B_PROJ              1422080u /* model.layers.1.self_attn.kv_b_proj.weight bf16 [1024][64] */
+#define L1_O_PROJ                 1553152u /* model.layers.1.self_attn.o_proj.weight bf16 [128][512] */
+#define L1_FFN_NORM               1684224u /* model.layers.1.post_attention_layernorm.weight f32 [128] */
+#define L1_ROUTER                 1684736u /* model.layers.1.mlp.gate.weight f32 [16][128] */
+#define L1_ROUTER_BIAS            1692928u /* model.layers.1.mlp.gate.e_score_correction_bias f32 [16] */
+#define L1_E0_GATE_PROJ           1692992u /* model.layers.1.mlp.experts.0.gate_proj.weight bf16 [64][128] */
+#define L1_E0_UP_PROJ             1709376u /* model.layers.1.mlp.experts.0.up_proj.weight bf16 [64][128] */
+#define L1_E0_DOWN_PROJ           1725760u /* model.layers.1.mlp.experts.0.down_proj.weight bf16 [128][64] */
+#define L1_E1_GATE_PROJ           1742144u /* model.layers.1.mlp.experts.1.gate_proj.weight bf16 [64][128] */
+#define L1_E1_UP_PROJ             1758528u /* model.layers.1.mlp.experts.1.up_proj.weight bf16 [64][128] */
+#define L1_E1_DOWN_PROJ           1774912u /* model.layers.1.mlp.experts.1.down_proj.weight bf16 [128][64] */
+#define L1_E2_GATE_PROJ           1791296u /* model.layers.1.mlp.experts.2.gate_proj.weight bf16 [64][128] */
+#define L1_E2_UP_PROJ             1807680u /* model.layers.1.mlp.experts.2.up_proj.weight bf16 [64][128] */
+#define L1_E2_DOWN_PROJ           1824064u /* model.layers.1.mlp.experts.2.down_proj.weight bf16 [128][64] */
+#define L1_E3_GATE_PROJ           1840448u /* model.layers.1.mlp.experts.3.gate_proj.weight bf16 [64][128] */
+#define L1_E3_UP_PROJ             1856832u /* model.layers.1.mlp.experts.3.up_proj.weight bf16 [64][128] */
+#define L1_E3_DOWN_PROJ           1873216u /* model.layers.1.mlp.experts.3.down_proj.weight bf16 [128][64] */
+#define L1_E4_GATE_PROJ           1889600u /* model.layers.1.mlp.experts.4.gate_proj.weight bf16 [64][128] */
+#define L1_E4_UP_PROJ             1905984u /* model.layers.1.mlp.experts.4.up_proj.weight bf16 [64][128] */
+#define L1_E4_DOWN_PROJ           1922368u /* model.layers.1.mlp.experts.4.down_proj.weight bf16 [128][64] */
+#define L1_E5_GATE_PROJ           1938752u /* model.layers.1.mlp.experts.5.gate_proj.weight bf16 [64][128] */
+#define L1_E5_UP_PROJ             1955136u /* model.layers.1.mlp.experts.5.up_proj.weight bf16 [64][128] */
+#define L1_E5_DOWN_PROJ           1971520u /* model.layers.1.mlp.experts.5.down_proj.weight bf16 [128][64] */
+#define L1_E6_GATE_PROJ           1987904u /* model.layers.1.mlp.experts.6.gate_proj.weight bf16 [64][128] */
+#define L1_E6_UP_PROJ             2004288u /* model.layers.1.mlp.experts.6.up_proj.weight bf16 [64][128] */
+#define L1_E6_DOWN_PROJ           2020672u /* model.layers.1.mlp.experts.6.down_proj.weight bf16 [128][64] */
+#define L1_E7_GATE_PROJ           2037056u /* model.layers.1.mlp.experts.7.gate_proj.weight bf16 [64][128] */
+#define L1_E7_UP_PROJ             2053440u /* model.layers.1.mlp.experts.7.up_proj.weight bf16 [64][128] */
+#define L1_E7_DOWN_PROJ           2069824u /* model.layers.1.mlp.experts.7.down_proj.weight bf16 [128][64] */
+#define L1_E8_GATE_PROJ           2086208u /* model.layers.1.mlp.experts.8.gate_proj.weight bf16 [64][128] */
+#define L1_E8_UP_PROJ             2102592u /* model.layers.1.mlp.experts.8.up_proj.weight bf16 [64][128] */
+#define L1_E8_DOWN_PROJ           2118976u /* model.layers.1.mlp.experts.8.down_proj.weight bf16 [128][64] */
+#define L1_E9_GATE_PROJ           2135360u /* model.layers.1.mlp.experts.9.gate_proj.weight bf16 [64][128] */
+#define L1_E9_UP_PROJ             2151744u /* model.layers.1.mlp.experts.9.up_proj.weight bf16 [64][128] */
+#define L1_E9_DOWN_PROJ           2168128u /* model.layers.1.mlp.experts.9.down_proj.weight bf16 [128][64] */
+#define L1_E10_GATE_PROJ          2184512u /* model.layers.1.mlp.experts.10.gate_proj.weight bf16 [64][128] */
+#define L1_E10_UP_PROJ            2200896u /* model.layers.1.mlp.experts.10.up_proj.weight bf16 [64][128] */
+#define L1_E10_DOWN_PROJ          2217280u /* model.layers.1.mlp.experts.10.down_proj.weight bf16 [128][64] */
+#define L1_E11_GATE_PROJ          2233664u /* model.layers.1.mlp.experts.11.gate_proj.weight bf16 [64][128] */
+#define L1_E11_UP_PROJ            2250048u /* model.layers.1.mlp.experts.11.up_proj.weight bf16 [64][128] */
+#define L1_E11_DOWN_PROJ          2266432u /* model.layers.1.mlp.experts.11.down_proj.weight bf16 [128][64] */
+#define L1_E12_GATE_PROJ          2282816u /* model.layers.1.mlp.experts.12.gate_proj.weight bf16 [64][128] */
+#define L1_E12_UP_PROJ            2299200u /* model.layers.1.mlp.experts.12.up_proj.weight bf16 [64][128] */
+#define L1_E12_DOWN_PROJ          2315584u /* model.layers.1.mlp.experts.12.down_proj.weight bf16 [128][64] */
+#define L1_E13_GATE_PROJ          2331968u /* model.layers.1.mlp.experts.13.gate_proj.weight bf16 [64][128] */
+#define L1_E13_UP_PROJ            2348352u /* model.layers.1.mlp.experts.13.up_proj.weight bf16 [64][128] */
+#define L1_E13_DOWN_PROJ          2364736u /* model.layers.1.mlp.experts.13.down_proj.weight bf16 [128][64] */
+#define L1_E14_GATE_PROJ          2381120u /* model.layers.1.mlp.experts.14.gate_proj.weight bf16 [64][128] */
+#define L1_E14_UP_PROJ            2397504u /* model.layers.1.mlp.experts.14.up_proj.weight bf16 [64][128] */
+#define L1_E14_DOWN_PROJ          2413888u /* model.layers.1.mlp.experts.14.down_proj.weight bf16 [128][64] */
+#define L1_E15_GATE_PROJ          2430272u /* model.layers.1.mlp.experts.15.gate_proj.weight bf16 [64][128] */
+#define L1_E15_UP_PROJ            2446656u /* model.layers.1.mlp.experts.15.up_proj.weight bf16 [64][128] */
+#define L1_E15_DOWN_PROJ          2463040u /* model.layers.1.mlp.experts.15.down_proj.weight bf16 [128][64] */
+#define L1_SHARED_GATE_PROJ       2479424u /* model.layers.1.mlp.shared_experts.gate_proj.weight bf16 [64][128] */
+#define L1_SHARED_UP_PROJ         2495808u /* model.layers.1.mlp.shared_experts.up_proj.weight bf16 [64][128] */
+#define L1_SHARED_DOWN_PROJ       2512192u /* model.layers.1.mlp.shared_experts.down_proj.weight bf16 [128][64] */
+#define NORM                      2528576u /* model.norm.weight f32 [128] */
+#define LM_HEAD                   2529088u /* lm_head.weight bf16 [1000][128] */
+
+#endif
