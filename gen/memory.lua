@@ -43,8 +43,9 @@ function M.report(spec, shapes, man, plan)
         #s.layers, s.max_batch, s.max_context, s.cache_row, d.kv_cache) },
     { "activations", plan_end - kv - ws, string.format(
         "the plan's other buffers: a %d-token step's activations, logits, RoPE table", s.chunk) },
-    { "workspaces", ws, cuda and "the plan's serial attn_ws, expert_ws (unused on the GPU)"
-                               or "the plan's attn_ws, expert_ws (attention and expert scratch)" },
+    { "workspaces", ws, not cuda and "the plan's attn_ws, expert_ws (attention and expert scratch)"
+                        or s.mla_split and "the plan's attn_ws (split-KV attention of max_batch tokens), expert_ws (unused)"
+                        or "the plan's serial attn_ws, expert_ws (unused on the GPU)" },
   }
   if cuda then
     local step_end = util.round_up(plan_end + STEP_ARRAYS * s.chunk * INT, CUDA_ALIGN)

@@ -36,6 +36,9 @@ function M.build(spec, shapes, man)
   if spec.deploy.target == "cpu" then -- DF_MLA_WS_FLOATS: every token's absorbed queries and latent outputs
     buf("attn_ws", 1, N * s.heads * (2 * s.kv_lora + s.qk_rope) + 2 * s.kv_lora + s.max_context,
       "attention scratch: absorbed queries and latent outputs of the step's tokens")
+  elseif s.mla_split then
+    buf("attn_ws", 1, s.mla_split_floats,
+      "attention scratch: absorbed queries, latent outputs and split-KV partials of a slice of max_batch tokens")
   else
     buf("attn_ws", 1, 2 * s.kv_lora + s.max_context, "attention scratch: absorbed query, scores, latent sum")
   end
@@ -81,7 +84,8 @@ function M.build(spec, shapes, man)
          kv_lora = s.kv_lora, rope_dim = s.qk_rope, max_context = s.max_context, rows = "n" })
     op({ op = "mla_attend", q = "q", w = p .. ".kv_b_proj", dtype = wdt(p .. ".kv_b_proj"), cache = cache,
          out = "attn", ws = "attn_ws", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope,
-         v_head = s.v_head, kv_lora = s.kv_lora, max_context = s.max_context, rows = "n" })
+         v_head = s.v_head, kv_lora = s.kv_lora, max_context = s.max_context, rows = "n",
+         split = s.mla_split and { slice = B, ws_floats = s.mla_split_floats } or nil })
     linear(p .. ".o_proj", "attn", "proj")
     op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
   end

@@ -19,6 +19,12 @@ function M.derive(spec)
   s.o_in = m.heads * m.v_head                        -- o_proj columns
   s.shared_inter = m.moe_inter * m.shared_experts    -- the shared experts as one MLP
   s.cache_row = m.kv_lora_rank + m.qk_rope           -- floats cached per token per layer
+  -- CUDA attention through the split-KV decode kernel (runtime/cuda/mla_split.cuh) where its
+  -- shapes allow, in slices of max_batch tokens: their absorbed queries and latent outputs, and
+  -- the kernel's partials (chunks of 256 positions); mla_split_floats there, checked at compile time.
+  s.mla_split = d.target == "cuda" and m.heads % 16 == 0 and m.kv_lora_rank % 256 == 0 and s.cache_row % 64 == 0
+  s.mla_split_floats = d.max_batch * m.heads * (2 * m.kv_lora_rank + m.qk_rope)
+    + d.max_batch * math.ceil(d.max_context / 256) * m.heads * (m.kv_lora_rank + 2)
   -- Softmax scale: qk_head^-0.5, times m^2 where YaRN's m = 0.1 * mscale_all_dim * ln(factor) + 1.
   local scale = s.qk_head ^ -0.5
   local y = m.rope.yarn

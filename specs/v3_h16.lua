@@ -1,7 +1,7 @@
 -- v3_h16: a conformance model, imported from tests/fixtures/v3_h16/hf/config.json
 -- (lua5.4 gen/main.lua --hf tests/fixtures/v3_h16/hf --name v3_h16 --set deploy.max_context=256
 --  --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec). Its attention has the
--- shapes of the split-KV MLA decode kernel (runtime/cuda/mla_decode.cuh): 16 heads, kv_lora 64, rope 64.
+-- shapes of the split-KV MLA decode kernel (runtime/cuda/mla_split.cuh): 16 heads, kv_lora 256, rope 64.
 return {
   model = {
     name = "v3_h16",
@@ -11,7 +11,7 @@ return {
     first_k_dense = 1,
     heads = 16,
     q_lora_rank = 96,
-    kv_lora_rank = 64,
+    kv_lora_rank = 256,
     qk_nope = 32,
     qk_rope = 64,
     v_head = 32,

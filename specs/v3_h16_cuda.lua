@@ -9,7 +9,7 @@ return {
     first_k_dense = 1,
     heads = 16,
     q_lora_rank = 96,
-    kv_lora_rank = 64,
+    kv_lora_rank = 256,
     qk_nope = 32,
     qk_rope = 64,
     v_head = 32,

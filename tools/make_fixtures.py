@@ -87,7 +87,7 @@ V2_LITE = dict(
 )
 V2_GROUP = dict(V2_LITE, topk_method="group_limited_greedy", n_group=4, topk_group=2,
                 routed_scaling_factor=2.0, q_lora_rank=96, num_experts_per_tok=4)
-V3_H16 = dict(V3_TINY, num_attention_heads=16, num_key_value_heads=16, qk_rope_head_dim=64,
+V3_H16 = dict(V3_TINY, num_attention_heads=16, num_key_value_heads=16, kv_lora_rank=256, qk_rope_head_dim=64,
               num_hidden_layers=2, num_nextn_predict_layers=0)
 
 FIXTURES = {
@@ -108,10 +108,10 @@ FIXTURES = {
                     what="DeepseekV2ForCausalLM, V2-Lite style: plain q_proj (q_lora_rank null), MLA kv, "
                          "YaRN factor 40 with mscale = mscale_all_dim = 0.707, softmax router, greedy "
                          "top-4 of 16, not normalized, x1.0, 2 shared experts, 1 dense + 2 MoE layers."),
-    "v3_h16": dict(cfg=V3_H16, seed=1005, mtp=False, fp8=False, shards=False,
+    "v3_h16": dict(cfg=V3_H16, seed=1006, mtp=False, fp8=False, shards=False,
                    what="DeepseekV3ForCausalLM with the attention shapes of the split-KV MLA decode kernel "
-                        "(runtime/cuda/mla_decode.cuh: heads a multiple of 16, kv_lora_rank and kv_lora_rank "
-                        "+ qk_rope_head_dim multiples of 64): 16 heads, kv_lora 64, rope 64 (the released "
+                        "(runtime/cuda/mla_split.cuh: heads a multiple of 16, kv_lora_rank a multiple of 256, "
+                        "kv_lora_rank + qk_rope_head_dim of 64): 16 heads, kv_lora 256, rope 64 (the released "
                         "models' rope width), nope 32, v_head 32; otherwise tiny's model (noaux_tc routing, "
                         "YaRN factor 4), 1 dense + 1 MoE layer, no MTP."),
     "v2_group": dict(cfg=V2_GROUP, seed=1004, mtp=False, fp8=False, shards=False,

@@ -3,6 +3,7 @@
  * arguments, so the compiler specializes it, on the backend's one stream.
  * Generated; do not edit. */
 #include "kernels.cuh"
+#include "mla_split.cuh"
 
 #include "config.h"
 #include "kernels.h"

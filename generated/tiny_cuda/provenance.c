@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "2b109d424487913356add927ebfc415a7af3d1169d5e2c972b8c02c023850d7b" },
     { "forward.c", "84e333f416d25f42bb23ad8e5cfce1a35e0ffd1407a89b3f84afa2452fabf1a5" },
-    { "kernels.cu", "c3597f24a517f3dfe65c8021e2176f4609dec0d9caa0c097aa788e952762a7b3" },
+    { "kernels.cu", "9a90ae5466a3d9fecf986c02b7eeaf4f10eb02d35af6ab9e7a387cb16b252040" },
     { "kernels.h", "c9907d9f0b8c7e8b1665f7090d7cdff842138708b42313776bf93b1b8a2e49a0" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "4fb18e78c746ffc0d648b02e6eecffd8c361bf6e040367eb43c142a7e5165467",
+    .sources_sha256 = "62284d698f78b6ae0751e2b2a13ef6f672adff5965e48268a12b1535c9c51f83",
     .n_sources = 10,
     .sources = sources,
 };

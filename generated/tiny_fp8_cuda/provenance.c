@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "d64a6a64dbafa4ee7f092ee4815e28a80c7362fdcd6a3924c5d2ecf58a080b53" },
     { "forward.c", "214de9cfcfa0b1fd93fbcf9e72a91db5168a38c28c9649099d117a48f39bcc16" },
-    { "kernels.cu", "a1d658e6cd87a043250801fd4111ae17ceb216e5f75e589c96b848bece58b49e" },
+    { "kernels.cu", "b55081384e83ea1b1fd7d2aa271becd880a02c1840dae05c9d9f3ad68b1bdc57" },
     { "kernels.h", "a30d9549627ecb5c9bf79d6266397289887df002765f1bf14fc29208ea457c0e" },
     { "manifest.c", "d8b47d9f81eb86708e6f133a23583998fa71325f5dfea32957e4992fdb5ce7e7" },
     { "manifest.json", "681a22d10459dd1c9cd1db717baeeb8aefaacc078f27040de478ac7bf2a0ab40" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "6bd321805d8101115cf96588deb88f36faf38302c8d99693dcadde87697b1797",
+    .sources_sha256 = "d982acc4bd14ef4de20441e272df6f4a1495adc88f7332376a8a8048f57d33b7",
     .n_sources = 10,
     .sources = sources,
 };

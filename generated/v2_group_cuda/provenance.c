@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "599a3c38825eab853034f4d9de2b4f342f7e14609a5f39743a6300f2ed9a1dcb" },
     { "forward.c", "9c7c57b15af0784414fe5a5f65eaf4b0a576bd2d739a337442db40531ae13c5b" },
-    { "kernels.cu", "0ec63d4ac4237b054e73bb4d4d109885cad5faf03e79d465ac3eaebd66701c99" },
+    { "kernels.cu", "b0bb2ea39131bd670097b61664afa773a60f456af249acf51737b5d541424570" },
     { "kernels.h", "28fcea5f37db44e155865d694bc9ab607992c47072ad0051d7b84a411576e4e2" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9dbaf204c0f3efd005af62d39d2d993a33756bbcb7b10cebcad8e86889515b4a",
+    .sources_sha256 = "6295848eb8b56a9223baead7e54f6214680f06dc14b233b45c7ff8cd4990cea1",
     .n_sources = 10,
     .sources = sources,
 };

@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "8a8fc88ef9fd37b139fcc85967a89d0c07686a99dfe182564dfab694e6fd1c5f" },
     { "forward.c", "292dee97ba2888da45c1e95769e637081ceb1e0c4eb4aca635d3cd3ce46d53ee" },
-    { "kernels.cu", "b1c490686992d6823dab0b93943b2659dff3394d56a7df38d4a5d8656d71c089" },
+    { "kernels.cu", "d07b32fa679448014561335a5bad8702c5639320130abeabb596a9660da79c9f" },
     { "kernels.h", "5f658d634b9d16cabcfb956b3e09216f262e5dff4dff4392e4d1278d9ba8736b" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9d59326d7253963d3732c310f85b5654937e91acb31200a2eb62463053eac751",
+    .sources_sha256 = "5763ec13649f48df2d6f6153e84b87f1f67cd74f932d14a717ce485cfb78d148",
     .n_sources = 10,
     .sources = sources,
 };

@@ -48,9 +48,9 @@ void linear_bf16_96x1536(const unsigned char *w, const float *x, int n, float *y
     linear(&m, x, n, y);
 }
 
-void linear_bf16_128x128(const unsigned char *w, const float *x, int n, float *y)
+void linear_bf16_128x320(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 128, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 320, 128, DF_BF16 };
     linear(&m, x, n, y);
 }
 
@@ -59,14 +59,14 @@ void rope_heads_h16_32p64(float *q, const float *rope, const struct df_step *ste
     rope_heads(q, rope, step->pos, step->n, 16, 32, 64);
 }
 
-void mla_cache_write_64p64(const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, float *cache)
+void mla_cache_write_256p64(const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, float *cache)
 {
     mla_cache_write(&MLA, kv_a, (const float *)(const void *)norm, rope, step, cache);
 }
 
-void mla_attend_bf16_h16_64p64_v32(const unsigned char *kv_b, const float *q, const float *cache, const struct df_step *step, float *ws, float *out)
+void mla_attend_bf16_h16_256p64_v32(const unsigned char *kv_b, const float *q, const float *cache, const struct df_step *step, float *ws, float *out)
 {
-    const struct df_mat m = { kv_b, NULL, 1024, 64, DF_BF16 };
+    const struct df_mat m = { kv_b, NULL, 1024, 256, DF_BF16 };
     mla_attend(&MLA, &m, q, cache, step, ws, out);
 }
 

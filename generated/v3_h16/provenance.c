@@ -5,21 +5,21 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "4c59550491a07e6d5d40dba14093db141203151697c8ffc992009873d497161e" },
-    { "forward.c", "0c395169d550ffe67da022a325c66ad061651477852ef2be98c597fb96d3c19b" },
-    { "kernels.c", "f7947ea21ff24a9162f1e8a74d70b5e2298a7c2434032bfd9e6436504445b5dd" },
-    { "kernels.h", "f9b60fd0aecb9f8ae34c2422116c8b153b2af9f6879a805e2c4a45726ba0a8ef" },
-    { "manifest.c", "e120babfd45dd16825ae63a3d52481cfdec2f3b2c1da7c1e27536611ec0c66ff" },
-    { "manifest.json", "dcc068e22b57701250537a9e157c2a94774f226c835f96708b320787d0d9aa1e" },
-    { "plan.txt", "6cdcd4be97757147a0619e20a3790b67100e826f2e7424f43cccfae248d8f84d" },
-    { "spec.lua", "bfc60b8327c45da3c9e4c51300bc6499a4d6722b654666c5ae3f202a45e11304" },
+    { "config.h", "356e3ec844cc616e3e02458635f92dedd27db42f2a99fa78cd508ba3b873ce68" },
+    { "forward.c", "fba47b44741290b013434990c1dc276829a451388ce194bd9fc19917218f6f10" },
+    { "kernels.c", "637a3067c9fbed31a9c1120ae586f56e705de9935abdad467311b5946b4e3d41" },
+    { "kernels.h", "e96e64ef8c96cf587e748505fe56617ce7f054b6157728f5dbced117ee4a88c2" },
+    { "manifest.c", "57f802b473e4d5cd9d77649cb7c06ac23038d6472080bb6a12e15a89d0afcc3c" },
+    { "manifest.json", "dd61c388a18b0089ec53cc2428e02f41e95615444e444d80814016daf660e0e7" },
+    { "plan.txt", "2769ebe8eb6b28e1e9a65d2e28ea59a674239c02328466d79372dbd98b834105" },
+    { "spec.lua", "bc46f7f1b7dcdb5d6c1ca68b5b527f06469a0515be84365b2219fbdf51522505" },
     { "trust.c", "6584e29db56175a65c0e315e4cfa13e61ef96314027a650c9935d2683b1c76d3" },
-    { "weights.h", "9ac6f935fd42f9d8336915c3ed05869084c3ca40ee4579297dd10f986a763e95" },
+    { "weights.h", "daeaac084c0b5ee9e71ddba6bf94675c424ea43e1c9114f928c93db43893f60d" },
 };
 
 const struct df_provenance df_provenance = {
     .generator_version = "0.1.0",
-    .spec_sha256 = "bfc60b8327c45da3c9e4c51300bc6499a4d6722b654666c5ae3f202a45e11304",
+    .spec_sha256 = "bc46f7f1b7dcdb5d6c1ca68b5b527f06469a0515be84365b2219fbdf51522505",
     /* the normalized spec (spec.lua) */
     .spec_text =
     "return {\n"
@@ -31,7 +31,7 @@ const struct df_provenance df_provenance = {
     "    first_k_dense = 1,\n"
     "    heads = 16,\n"
     "    q_lora_rank = 96,\n"
-    "    kv_lora_rank = 64,\n"
+    "    kv_lora_rank = 256,\n"
     "    qk_nope = 32,\n"
     "    qk_rope = 64,\n"
     "    v_head = 32,\n"
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "3876d66a873389dcea676919fd3a7827a6a7347e100d22a7b40f40ffebdeed70",
+    .sources_sha256 = "1b7c88c4d507defd115e6824194c9d5bf8ab02acac2e34a490d7098032d6330a",
     .n_sources = 10,
     .sources = sources,
 };

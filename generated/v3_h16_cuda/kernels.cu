@@ -3,6 +3,7 @@
  * arguments, so the compiler specializes it, on the backend's one stream.
  * Generated; do not edit. */
 #include "kernels.cuh"
+#include "mla_split.cuh"
 
 #include "config.h"
 #include "kernels.h"
@@ -33,9 +34,9 @@ void linear_bf16_96x1536(const unsigned char *w, const float *x, int n, float *y
     dfc::linear<DF_BF16, 1536, 96>(w, NULL, x, n, y);
 }
 
-void linear_bf16_128x128(const unsigned char *w, const float *x, int n, float *y)
+void linear_bf16_128x320(const unsigned char *w, const float *x, int n, float *y)
 {
-    dfc::linear<DF_BF16, 128, 128>(w, NULL, x, n, y);
+    dfc::linear<DF_BF16, 320, 128>(w, NULL, x, n, y);
 }
 
 void rope_heads_h16_32p64(float *q, const float *rope, const int *pos, int n)
@@ -43,15 +44,15 @@ void rope_heads_h16_32p64(float *q, const float *rope, const int *pos, int n)
     dfc::rope_heads<16, 32, 64>(q, rope, pos, n);
 }
 
-void mla_cache_write_64p64(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
+void mla_cache_write_256p64(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
 {
-    dfc::mla_cache_write<64, 64, 256>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
+    dfc::mla_cache_write<256, 64, 256>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
 }
 
-void mla_attend_bf16_h16_64p64_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out)
+void mla_attend_split_bf16_h16_256p64_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out)
 {
-    (void)ws; /* the CPU's serial scratch: each (token, head) block keeps its own in shared memory */
-    dfc::mla_attend<DF_BF16, 16, 32, 64, 32, 64, 256>(kv_b, NULL, q, cache, slot, pos, n, SOFTMAX_SCALE, out);
+    static_assert(dfc::mla_split_floats<16, 256, 64, 256>(4) == 53376u, "the plan's attn_ws");
+    dfc::mla_attend_split<DF_BF16, 16, 32, 64, 32, 256, 256, 4>(kv_b, NULL, q, cache, slot, pos, n, SOFTMAX_SCALE, ws, out);
 }
 
 void linear_bf16_512x128(const unsigned char *w, const float *x, int n, float *y)

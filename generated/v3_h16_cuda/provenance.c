@@ -5,21 +5,21 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "6304f204d69890c29a5d1e820bacd22e76620c557dfabd99435d8851cf78dadd" },
-    { "forward.c", "e7dfc9cd504a022f1c1455e72e38c3fa24683c0e28ea1f5fec4404fdcac93598" },
-    { "kernels.cu", "7135caeb9ea13487cf39f5a254b1c022ea71c8fb30b4a294985ea356dacf90f4" },
-    { "kernels.h", "04b2324bf3b704e2064f96986cd7f3dd3003c7b0955744d4934e778020f9a0b7" },
-    { "manifest.c", "4d64490fffdf76da2da2384c06a9e43f4f326289cf5aa6fd1a3dee3f9d13fd4a" },
-    { "manifest.json", "93d658b635224b27678e198c5a46ae1d2dcf520b1b07d8719b71243a1e9c03ad" },
-    { "plan.txt", "6ff641c77e9e8d58dba3a6c8144f9645702c8df9f10a1b86ef85206b49e23eba" },
-    { "spec.lua", "dfe7f37c5240f45d3777d34523873b4f231e902ed88724cedbe4243799c14f69" },
+    { "config.h", "138ad5e9b518ba5d3be09f573121366cfd025628bb91056d903f46510e5eb72c" },
+    { "forward.c", "642d100d32ae1f85c7388479fa235ba4c0d1a7d66377c7773d8c94711178caa0" },
+    { "kernels.cu", "8e00e37c8b0ddf8bc3be5ac37b3e6b6b25b0fe147add8a57bd7437383fd26f12" },
+    { "kernels.h", "a91428c9f022971914240ee46a9f83c6cd567f36c771152d84ad057532c40ef8" },
+    { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
+    { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
+    { "plan.txt", "b92a416c8b7d47072d1a498efda599ff9fd0e8eaaf831ef928ff3154cb5f7721" },
+    { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
-    { "weights.h", "95f8cfea9b8f77c7d04ba63d4b129ddaeea13c64a110d27dc814b96e8cdc9332" },
+    { "weights.h", "0cea52d2e5fd9745a5176e911bd7021cbbedf785b9deaebdef6132518a711d66" },
 };
 
 const struct df_provenance df_provenance = {
     .generator_version = "0.1.0",
-    .spec_sha256 = "dfe7f37c5240f45d3777d34523873b4f231e902ed88724cedbe4243799c14f69",
+    .spec_sha256 = "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566",
     /* the normalized spec (spec.lua) */
     .spec_text =
     "return {\n"
@@ -31,7 +31,7 @@ const struct df_provenance df_provenance = {
     "    first_k_dense = 1,\n"
     "    heads = 16,\n"
     "    q_lora_rank = 96,\n"
-    "    kv_lora_rank = 64,\n"
+    "    kv_lora_rank = 256,\n"
     "    qk_nope = 32,\n"
     "    qk_rope = 64,\n"
     "    v_head = 32,\n"
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "6db847c68d95e9090a489f6a487c101d9ff8bf020fccb58d18b0d933b34f46e8",
+    .sources_sha256 = "1b24c19b710df3dca34d3da034b5bc3382c05ddbe656f0a197d22f2a6d984448",
     .n_sources = 10,
     .sources = sources,
 };

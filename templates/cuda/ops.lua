@@ -84,12 +84,22 @@ return {
     end,
   },
   mla_attend = {
-    name = function(o) return fmt("mla_attend_%s_h%d_%dp%d_v%d", SHORT[o.dtype], o.heads, o.kv_lora, o.rope_dim, o.v_head) end,
+    name = function(o)
+      return fmt("mla_attend%s_%s_h%d_%dp%d_v%d", o.split and "_split" or "", SHORT[o.dtype], o.heads, o.kv_lora,
+        o.rope_dim, o.v_head)
+    end,
     params = function(o)
       return mat_params(o.dtype, "kv_b") ..
         ", const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out"
     end,
     body = function(o)
+      if o.split then
+        return fmt("static_assert(dfc::mla_split_floats<%d, %d, %d, %d>(%d) == %du, \"the plan's attn_ws\");\n" ..
+          "    dfc::mla_attend_split<%s, %d, %d, %d, %d, %d, %d, %d>(kv_b, %s, q, cache, slot, pos, n, SOFTMAX_SCALE, ws, out);",
+          o.heads, o.kv_lora, o.rope_dim, o.max_context, o.split.slice, o.split.ws_floats,
+          DT[o.dtype], o.heads, o.nope, o.rope_dim, o.v_head, o.kv_lora, o.max_context, o.split.slice,
+          scale_arg(o.dtype, "kv_b"))
+      end
       return fmt("(void)ws; /* the CPU's serial scratch: each (token, head) block keeps its own in shared memory */\n" ..
         "    dfc::mla_attend<%s, %d, %d, %d, %d, %d, %d>(kv_b, %s, q, cache, slot, pos, n, SOFTMAX_SCALE, out);",
         DT[o.dtype], o.heads, o.nope, o.rope_dim, o.v_head, o.kv_lora, o.max_context, scale_arg(o.dtype, "kv_b"))

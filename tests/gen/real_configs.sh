@@ -86,7 +86,7 @@ check "real/deepseek_v3/over-80" grep -q 'does NOT fit deploy.gpu_memory_gib = 8
 
 # On its declared 80 GiB, V3 is refused: exit 3, the field, the numbers, nothing written.
 expect_fail "real/deepseek_v3/refused-at-80-gib" 3 \
-    'deepseek_v3.lua: deploy.gpu_memory_gib: needs 650.2 GiB \(weights 641.5 GiB, KV cache 8.6 GiB, .*expert scratch 72.0 MiB\) but deploy.gpu_memory_gib is 80; .*needs several GPUs \(multi-GPU is not supported yet\)' \
+    'deepseek_v3.lua: deploy.gpu_memory_gib: needs 650.3 GiB \(weights 641.5 GiB, KV cache 8.6 GiB, .*expert scratch 72.0 MiB\) but deploy.gpu_memory_gib is 80; .*needs several GPUs \(multi-GPU is not supported yet\)' \
     lua5.4 gen/main.lua --spec specs/deepseek_v3.lua --out "$T/v3_refused"
 [ ! -e "$T/v3_refused" ] || fail "real/deepseek_v3/refused/nothing-written"
 

@@ -1,0 +1,112 @@
+/* mla_split.cuh: a step's absorbed MLA attention through the split-KV decode kernel
+ * (mla_decode.cuh), for the layers whose shapes its configuration below takes (heads a
+ * multiple of 16, L a multiple of 256, L + R of 64; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three
+ * kernels per slice of at most S tokens:
+ *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)], each of the L columns summed over
+ *      the nope dimensions in order, exactly as mla_attend's absorbed query;
+ *   2. mla_decode: o_lat[t][h], the softmax-weighted sum of the latent cache rows 0..pos;
+ *   3. out[t][h][d] = W_uv(h)[d] . o_lat[t][h] by row_dot, as mla_attend's last phase.
+ * A token's result depends on its position and slot alone (mla_decode's chunks are a function
+ * of the position), so the slicing changes no bit and prefill gives decode's bits. */
+#ifndef DF_CUDA_MLA_SPLIT_CUH
+#define DF_CUDA_MLA_SPLIT_CUH
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kernels.cuh"
+#include "mla_decode.cuh"
+
+namespace dfc {
+
+/* The configuration: chunks of 256 positions, as many as CTX needs (so every chunk is 256
+ * long), a block per 16 heads, tiles of 32 positions two in flight (mla_check's
+ * configuration A, measured on an H200: docs/cuda-mla.md). */
+template <int H, int L, int R, int CTX>
+using mla_split_cfg = mla_decode_cfg<H, L, R, CTX, 256, (CTX + 255) / 256, 1, 32, 2>;
+
+/* Floats of the workspace for slices of S tokens: the absorbed queries, o_lat, mla_decode's
+ * partials (gen/schedule.lua sizes the plan's attn_ws by the same count). */
+template <int H, int L, int R, int CTX> constexpr size_t mla_split_floats(int S)
+{
+    return (size_t)S * H * (L + R) + (size_t)S * H * L + mla_split_cfg<H, L, R, CTX>::ws_floats(S);
+}
+
+#ifdef __CUDACC__
+
+/* 1: a block per (token, head). */
+template <int DT, int H, int NOPE, int R, int VH, int L>
+__global__ void __launch_bounds__(THREADS) mla_absorb_k(const unsigned char *kv_b, const float *kv_b_scale,
+                                                        const float *q, float *q_abs)
+{
+    constexpr int QK = NOPE + R;
+    __shared__ float s_q[QK];
+    const int t = blockIdx.x / H, h = blockIdx.x % H;
+    const float *qh = q + ((size_t)t * H + h) * QK;
+    for (int i = threadIdx.x; i < QK; i += THREADS)
+        s_q[i] = qh[i];
+    __syncthreads();
+    float *qa = q_abs + ((size_t)t * H + h) * (L + R);
+    const int w_row = h * (NOPE + VH);
+    for (int c = threadIdx.x; c < L; c += THREADS) {
+        float a = 0.0f;
+#pragma unroll 16
+        for (int d = 0; d < NOPE; d++)
+            a = fmaf(s_q[d], elem<DT, L>(kv_b, kv_b_scale, w_row + d, c), a);
+        qa[c] = a;
+    }
+    for (int j = threadIdx.x; j < R; j += THREADS)
+        qa[L + j] = s_q[NOPE + j];
+}
+
+/* 3: a warp per output (token, head, d). */
+template <int DT, int H, int NOPE, int VH, int L>
+__global__ void __launch_bounds__(THREADS) mla_out_k(const unsigned char *kv_b, const float *kv_b_scale,
+                                                     const float *o_lat, int n, float *out)
+{
+    const int lane = threadIdx.x % WARP, i = blockIdx.x * WARPS + threadIdx.x / WARP;
+    if (i >= n * H * VH)
+        return;
+    const int d = i % VH, th = i / VH, h = th % H;
+    float acc[1];
+    row_dot<DT, L, 1>(kv_b, kv_b_scale, h * (NOPE + VH) + NOPE + d, o_lat + (size_t)th * L, 0, 1, lane, acc);
+    if (lane == 0)
+        out[(size_t)th * VH + d] = acc[0];
+}
+
+/* The step's n tokens in slices of at most S; ws: mla_split_floats<H, L, R, CTX>(S) floats.
+ * mla_decode's shared-memory opt-in is made on the first call, which is a prefill (a decode
+ * step, the one captured as a graph, always follows one). */
+template <int DT, int H, int NOPE, int R, int VH, int L, int CTX, int S>
+void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache,
+                      const int *slot, const int *pos, int n, float sm_scale, float *ws, float *out)
+{
+    using D = mla_split_cfg<H, L, R, CTX>;
+    static bool ready = false;
+    if (!ready) {
+        const cudaError_t e = mla_decode_setup<D>();
+        if (e != cudaSuccess) {
+            fprintf(stderr, "CUDA error in the split-KV MLA kernel's setup: %s\n", cudaGetErrorString(e));
+            exit(1);
+        }
+        ready = true;
+    }
+    const float *sc = reinterpret_cast<const float *>(kv_b_scale);
+    float *q_abs = ws, *o_lat = ws + (size_t)S * H * (L + R), *part = o_lat + (size_t)S * H * L;
+    for (int t0 = 0; t0 < n; t0 += S) {
+        const int ns = n - t0 < S ? n - t0 : S;
+        mla_absorb_k<DT, H, NOPE, R, VH, L><<<ns * H, THREADS, 0, df_cuda_stream()>>>(
+            kv_b, sc, q + (size_t)t0 * H * (NOPE + R), q_abs);
+        df_cuda_launched("mla_split (absorb)");
+        mla_decode<D>(q_abs, cache, slot + t0, pos + t0, ns, sm_scale, part, o_lat);
+        mla_out_k<DT, H, NOPE, VH, L><<<ceil_div(ns * H * VH, WARPS), THREADS, 0, df_cuda_stream()>>>(
+            kv_b, sc, o_lat, ns, out + (size_t)t0 * H * VH);
+        df_cuda_launched("mla_split (out)");
+    }
+}
+
+#endif /* __CUDACC__ */
+
+} /* namespace dfc */
+
+#endif
