@@ -22,7 +22,9 @@ function M.derive(spec)
   -- CUDA attention through the split-KV decode kernel (runtime/cuda/mla_split.cuh) where its
   -- shapes allow, in slices of max_batch tokens: their absorbed queries and latent outputs, and
   -- the kernel's partials (chunks of 256 positions); mla_split_floats there, checked at compile time.
+  -- Its shared memory, (80 cache_row + 5200) floats at tiles of 32 positions, must fit 227 KB.
   s.mla_split = d.target == "cuda" and m.heads % 16 == 0 and m.kv_lora_rank % 256 == 0 and s.cache_row % 64 == 0
+    and (80 * s.cache_row + 5200) * 4 <= 227 * 1024
   s.mla_split_floats = d.max_batch * m.heads * (2 * m.kv_lora_rank + m.qk_rope)
     + d.max_batch * math.ceil(d.max_context / 256) * m.heads * (m.kv_lora_rank + 2)
   -- Softmax scale: qk_head^-0.5, times m^2 where YaRN's m = 0.1 * mscale_all_dim * ln(factor) + 1.
