@@ -346,17 +346,16 @@ void print_profile(void)
             total += prof.e[p][k].ms;
         fprintf(stderr, "%s: cuda profile: %s, %ld steps, %.4f ms/step of kernels (events between launches, "
                 "graphs off)\n", model_name(), name[p], g.steps[p], total / (double)g.steps[p]);
-        for (int done = 0; done < prof.names[p]; done++) { /* largest first */
-            int best = -1;
-            for (int k = 0; k < prof.names[p]; k++)
-                if (prof.e[p][k].calls >= 0 && (best < 0 || prof.e[p][k].ms > prof.e[p][best].ms))
-                    best = k;
-            profile::entry &b = prof.e[p][best];
+        profile::entry sorted[profile::NAMES];
+        memcpy(sorted, prof.e[p], sizeof(profile::entry) * (size_t)prof.names[p]);
+        qsort(sorted, (size_t)prof.names[p], sizeof sorted[0], [](const void *a, const void *b) { /* largest first */
+            const double x = ((const profile::entry *)a)->ms, y = ((const profile::entry *)b)->ms;
+            return (x < y) - (x > y);
+        });
+        for (int k = 0; k < prof.names[p]; k++)
             fprintf(stderr, "%s: cuda profile: %s %-16s %6.1f%%  %.4f ms/step  %.1f launches/step\n", model_name(),
-                    name[p], b.name, 100.0 * b.ms / (total > 0 ? total : 1), b.ms / (double)g.steps[p],
-                    (double)b.calls / (double)g.steps[p]);
-            b.calls = -1;
-        }
+                    name[p], sorted[k].name, 100.0 * sorted[k].ms / (total > 0 ? total : 1),
+                    sorted[k].ms / (double)g.steps[p], (double)sorted[k].calls / (double)g.steps[p]);
     }
     if (prof.untimed)
         fprintf(stderr, "%s: cuda profile: %ld launches past %d events per step were not timed\n", model_name(),

@@ -183,14 +183,6 @@ DF_UNROLL
     }
 }
 
-/* V weights of a packed row from p (aligned for V), widened to f32. */
-template <int DT, int V> DF_HD inline void load_w(const unsigned char *p, float *v)
-{
-    uint32_t wd[(V * esize<DT>::value + 3) / 4];
-    load_raw<DT, V>(p, wd);
-    widen<DT, V>(wd, v);
-}
-
 /* One V-column vector of a row (its words wd, at column c) times nt <= T activation
  * vectors, added into part[t]: column by column, or for FP8 the vector's sum times the
  * scale of its block (srow: the row's block scales). */
@@ -388,23 +380,17 @@ __device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, flo
 
 /* ---- kernels ---------------------------------------------------------------------------- */
 
-/* y[t][r] = W[r] . x[t]: a warp per row, T tokens per read of the row (the launcher uses it
- * for a lone token, T = 1, and linear_rows_k for more). */
-template <int DT, int ROWS, int COLS, int T>
-__global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, const float *scale, const float *x, int n,
-                                                    float *y)
+/* y[r] = W[r] . x for a lone token: a warp per row (linear_rows_k takes several tokens). */
+template <int DT, int ROWS, int COLS>
+__global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, const float *scale, const float *x, float *y)
 {
     const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP;
-    const int t0 = blockIdx.y * T;
     if (r >= ROWS)
         return;
-    const int nt = n - t0 < T ? n - t0 : T;
-    float acc[T];
-    row_dot<DT, COLS, T>(w, scale, r, x + (size_t)t0 * COLS, COLS, nt, lane, acc);
-#pragma unroll
-    for (int t = 0; t < T; t++)
-        if (lane == t && t < nt)
-            y[(size_t)(t0 + t) * ROWS + r] = acc[t];
+    float acc[1];
+    row_dot<DT, COLS, 1>(w, scale, r, x, COLS, 1, lane, acc);
+    if (lane == 0)
+        y[r] = acc[0];
 }
 
 /* Columns of the activations a block stages in shared memory at a time (T x KCOLS floats):
@@ -972,7 +958,7 @@ void linear(const unsigned char *w, const unsigned char *scale, const float *x, 
         return;
     const float *sc = reinterpret_cast<const float *>(scale);
     if (n == 1)
-        linear_k<DT, ROWS, COLS, 1><<<ceil_div(ROWS, WARPS), THREADS, 0, df_cuda_stream()>>>(w, sc, x, n, y);
+        linear_k<DT, ROWS, COLS><<<ceil_div(ROWS, WARPS), THREADS, 0, df_cuda_stream()>>>(w, sc, x, y);
     else
         linear_rows_k<DT, ROWS, COLS, TOKEN_TILE>
             <<<dim3(ceil_div(ROWS, WARPS * rows_per_warp<DT, COLS>::R), ceil_div(n, TOKEN_TILE)), THREADS, 0,

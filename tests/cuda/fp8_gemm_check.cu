@@ -302,7 +302,7 @@ static void make_data(data &d, int n, int k)
     const float one = 1.0f;
     upload(d.d_one, &one, sizeof one);
     d.d_ws_probe = dalloc<float>((size_t)((d.nnb + 3) / 4 * 4) * ((d.nkb + 3) / 4 * 4));
-    d.d_xs_probe = dalloc<float>((size_t)d.nkb * ((MMAX + 3) / 4 * 4));
+    d.d_xs_probe = dalloc<float>((size_t)d.nkb * MMAX);
     CUDA_OK(cudaStreamSynchronize(g_stream));
 }
 
@@ -479,16 +479,16 @@ static int check_widen(void)
 /* ---- the layout probe (only after a failure) ---------------------------------------------- */
 static const char *W_LAYOUTS[] = { "documented (row of k-blocks padded to 4)", "k-blocks unpadded",
                                    "n-blocks fastest", "n-blocks fastest, padded to 4" };
-static const char *X_LAYOUTS[] = { "documented (tokens fastest, stride m)", "k-blocks fastest per token",
-                                   "tokens fastest, stride m padded to 4" };
+/* (m is already a multiple of 4 here: df_fp8_gemm_rows) */
+static const char *X_LAYOUTS[] = { "documented (tokens fastest, stride m)", "k-blocks fastest per token" };
 
 static void probe_layouts(struct df_lt_gemm *g, const data &d, int m, const sample &s, const std::vector<float> &xs)
 {
-    const int nkb = d.nkb, nnb = d.nnb, nkb4 = (nkb + 3) / 4 * 4, nnb4 = (nnb + 3) / 4 * 4, m4 = (m + 3) / 4 * 4;
+    const int nkb = d.nkb, nnb = d.nnb, nkb4 = (nkb + 3) / 4 * 4, nnb4 = (nnb + 3) / 4 * 4;
     std::vector<uint8_t> y;
     for (int wl = 0; wl < 4; wl++)
-        for (int xl = 0; xl < 3; xl++) {
-            std::vector<float> wv((size_t)nnb4 * nkb4, 0.0f), xv((size_t)nkb * m4, 0.0f);
+        for (int xl = 0; xl < 2; xl++) {
+            std::vector<float> wv((size_t)nnb4 * nkb4, 0.0f), xv((size_t)nkb * m, 0.0f);
             for (int nb = 0; nb < nnb; nb++)
                 for (int kb = 0; kb < nkb; kb++) {
                     const size_t i = wl == 0   ? (size_t)nb * nkb4 + kb
@@ -499,9 +499,7 @@ static void probe_layouts(struct df_lt_gemm *g, const data &d, int m, const samp
                 }
             for (int t = 0; t < m; t++)
                 for (int kb = 0; kb < nkb; kb++) {
-                    const size_t i = xl == 0   ? (size_t)kb * m + t
-                                     : xl == 1 ? (size_t)t * nkb + kb
-                                               : (size_t)kb * m4 + t;
+                    const size_t i = xl == 0 ? (size_t)kb * m + t : (size_t)t * nkb + kb;
                     xv[i] = xs[(size_t)t * nkb + kb];
                 }
             upload(d.d_ws_probe, wv.data(), wv.size() * sizeof(float));

@@ -226,6 +226,14 @@ template <int DT, int COLS> static void test_row(const char *dtname)
     case_end();
 }
 
+/* V weights of a packed row from p, as the kernels read them: load_raw, then widen. */
+template <int DT, int V> static void load_w(const unsigned char *p, float *v)
+{
+    uint32_t wd[(V * esize<DT>::value + 3) / 4];
+    load_raw<DT, V>(p, wd);
+    widen<DT, V>(wd, v);
+}
+
 static void test_load_w(void)
 {
     case_begin("load_w: every bf16 and e4m3 code, every vector width, as bf16_to_f32 / e4m3_to_f32");
