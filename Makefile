@@ -52,7 +52,7 @@ PACK_SRC    := weights/pack_main.c weights/pack.c weights/safetensors.c weights/
 GEN_C       := forward.c kernels.c manifest.c trust.c provenance.c
 
 # The reference models: committed specs, generated sources and HF fixtures.
-REF_MODELS := tiny tiny_fp8 v2_lite v2_group v3_h16
+REF_MODELS := tiny tiny_fp8 v2_lite v2_group v3_h16 tiny_bf16act
 
 NAME ?=
 HF   ?=

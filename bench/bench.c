@@ -1,12 +1,15 @@
 /* bench.c: the CPU benchmark behind `make bench` (bench/README.md).
  *
  *   bench --machine [--runs R]
- *       the machine's read bandwidth and f32 FMA peak, 1 and 2 threads
- *   bench --weights FILE [--threads LIST] [--runs R] [--bw1 GB/s --bw2 GB/s --fma1 GF --fma2 GF]
+ *       the machine's read bandwidth and f32 FMA peak, 1 and 2 threads, and
+ *       its bf16 dot-product peak (vdpbf16ps) where the CPU has AVX-512 BF16
+ *   bench --weights FILE [--threads LIST] [--runs R] [--bw1 GB/s --bw2 GB/s --fma1 GF --fma2 GF
+ *         [--dot1 GF --dot2 GF]]
  *       the model it is linked with: prefill of 128 and 512 tokens, decode
  *       at batch 1 (after 128 and after 512 prompt tokens) and at max batch,
  *       the weight bytes each decoded token reads, effective bandwidth and
- *       the share of the measured bandwidth (--bw*) and FMA peak (--fma*)
+ *       the share of the measured bandwidth (--bw*) and FMA peak (--fma*;
+ *       a model with bf16 activations: also of the bf16 dot peak, --dot*)
  *
  * Every figure is the median of R runs (decode: of R steps per run, every
  * step timed), shown with its spread (min-max). The model is driven through
@@ -16,6 +19,7 @@
  * MoE kernel (-DDF_STATS), so bytes per token are the bytes actually read. */
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +115,24 @@ __attribute__((target("avx512f,fma"))) static float fma512(long iters)
 #pragma GCC unroll 24
         for (int i = 0; i < 24; i++)
             a[i] = _mm512_fmadd_ps(a[i], b, c);
+    __m512 s = a[0];
+    for (int i = 1; i < 24; i++)
+        s = _mm512_add_ps(s, a[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+/* bf16 dot-product chains (vdpbf16ps: 2 multiply-adds per f32 lane), as fma512. */
+__attribute__((target("avx512f,avx512bf16"))) static float dot512(long iters)
+{
+    __m512 a[24];
+    for (int i = 0; i < 24; i++)
+        a[i] = _mm512_set1_ps((float)i * 1e-3f);
+    const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.5f), _mm512_set1_ps(0.25f));
+    const __m512bh c = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-4f), _mm512_set1_ps(-1e-4f));
+    for (long k = 0; k < iters; k++)
+#pragma GCC unroll 24
+        for (int i = 0; i < 24; i++)
+            a[i] = _mm512_dpbf16_ps(a[i], b, c);
     __m512 s = a[0];
     for (int i = 1; i < 24; i++)
         s = _mm512_add_ps(s, a[i]);
@@ -258,6 +280,20 @@ static int machine(int runs)
         const struct stat3 fs = stats(f, runs);
         printf("machine_bw%d %.2f %.2f %.2f\n", nt, bs.med, bs.lo, bs.hi);
         printf("machine_fma%d %.1f %.1f %.1f\n", nt, fs.med, fs.lo, fs.hi);
+#if defined(__x86_64__) || defined(__i386__)
+        if (df_isa_supported() >= DF_ISA_AVX512BF16) {
+            float (*const f32_fn)(long) = fma_fn;
+            const double f32_flops = flops_per_iter;
+            fma_fn = dot512;
+            flops_per_iter = 24 * 16 * 4;
+            for (int k = 0; k < runs; k++)
+                f[k] = measure(nt, 1, NULL, 0, 0, 0, 20000000);
+            const struct stat3 ds = stats(f, runs);
+            printf("machine_dot%d %.1f %.1f %.1f\n", nt, ds.med, ds.lo, ds.hi);
+            fma_fn = f32_fn;
+            flops_per_iter = f32_flops;
+        }
+#endif
     }
     free(buf);
     return 0;
@@ -383,7 +419,7 @@ int main(int argc, char **argv)
 {
     const char *weights = NULL, *threads = "1,2", *what = "all";
     int runs = 5, mach = 0;
-    double bw[3] = { 0 }, fmap[3] = { 0 };
+    double bw[3] = { 0 }, fmap[3] = { 0 }, dotp[3] = { 0 };
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--machine"))
             mach = 1;
@@ -403,8 +439,12 @@ int main(int argc, char **argv)
             fmap[1] = atof(argv[++i]);
         else if (!strcmp(argv[i], "--fma2") && i + 1 < argc)
             fmap[2] = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--dot1") && i + 1 < argc)
+            dotp[1] = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--dot2") && i + 1 < argc)
+            dotp[2] = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s --machine | --weights FILE [--threads 1,2] [--runs R] [--only prefill|decode] [--bw1 X --bw2 X --fma1 X --fma2 X]\n",
+            fprintf(stderr, "usage: %s --machine | --weights FILE [--threads 1,2] [--runs R] [--only prefill|decode] [--bw1 X --bw2 X --fma1 X --fma2 X [--dot1 X --dot2 X]]\n",
                     argv[0]);
             return 2;
         }
@@ -471,8 +511,11 @@ int main(int argc, char **argv)
                 v[r] = plens[k] / prefill(1, plens[k]);
             const struct stat3 s = stats(v, runs);
             const double gf = flops_prefill(plens[k], 0) / (plens[k] / s.med) / 1e9;
-            printf("prefill%d t%d %.1f %.1f %.1f gflops %.1f peak %.0f\n", plens[k], nt, s.med, s.lo, s.hi, gf,
+            printf("prefill%d t%d %.1f %.1f %.1f gflops %.1f peak %.0f", plens[k], nt, s.med, s.lo, s.hi, gf,
                    fmap[nt] > 0 ? 100.0 * gf / fmap[nt] : 0.0);
+            if (ACTIVATIONS_BF16 && dotp[nt] > 0)
+                printf(" dotpeak %.0f", 100.0 * gf / dotp[nt]);
+            printf("\n");
         }
         /* decode at batch 1, after 128 and after 512 prompt tokens */
         const int ctx[2] = { 128, 512 };

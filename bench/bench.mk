@@ -1,11 +1,12 @@
 # bench/bench.mk: `make bench` (included by the Makefile; see bench/README.md).
 #
-# Two DeepSeek-V3-shaped models of random weights, bf16 (specs/bench_v3.lua) and
-# FP8 blocks (specs/bench_v3_fp8.lua): generated, built and packed under build/bench/,
-# then bench/run.sh measures the machine and both models and prints one table.
+# Three DeepSeek-V3-shaped models of random weights, bf16 (specs/bench_v3.lua), FP8
+# blocks (specs/bench_v3_fp8.lua) and bf16 with bf16 activations (specs/bench_v3_bf16act.lua):
+# generated, built and packed under build/bench/, then bench/run.sh measures the machine
+# and the models and prints one table.
 # Not part of `make test` (it takes a few minutes and 3 GB of disk).
 
-BENCH_MODELS := bench_v3 bench_v3_fp8
+BENCH_MODELS := bench_v3 bench_v3_fp8 bench_v3_bf16act
 BENCH_DIR    := build/bench
 BENCH_RT     := $(filter-out runtime/main.c,$(RUNTIME_SRC))
 BENCH_RUNS   ?= 5

@@ -29,6 +29,8 @@ local function constants(spec, shapes)
     { "YARN_ORIGINAL_MAX", dlit(y and y.original_max or 0) }, { "YARN_BETA_FAST", dlit(y and y.beta_fast or 0) },
     { "YARN_BETA_SLOW", dlit(y and y.beta_slow or 0) }, { "MTP_LAYERS", m.mtp_layers },
     { "MAX_BATCH", s.max_batch }, { "MAX_CONTEXT", s.max_context }, { "PREFILL_CHUNK", s.chunk },
+    { "ACTIVATIONS_BF16", (spec.deploy.activations == "bf16" and "true" or "false")
+      .. " /* deploy.activations: products with bf16 weights take bf16 inputs */" },
   }
   local out = {}
   for _, r in ipairs(rows) do out[#out + 1] = string.format("#define %-18s %s", r[1], tostring(r[2])) end

@@ -14,6 +14,10 @@ local M = {}
 function M.build(spec, shapes, man)
   local s, m = shapes, spec.model
   local wdt = function(name) return man.by_name[name].dtype end
+  -- The activations a product with weights of this dtype takes: deploy.activations
+  -- for bf16 weights; f32 otherwise (f32 weights are the router's, which DeepSeek
+  -- computes in f32 whatever the model's precision).
+  local act = function(dtype) return dtype == "bf16" and spec.deploy.activations or "f32" end
   local buffers, order = {}, {}
   local function buf(name, rows, width, what, opts)
     if not buffers[name] then
@@ -52,7 +56,8 @@ function M.build(spec, shapes, man)
 
   local function linear(wname, x, y, rows)
     local t = man.by_name[wname]
-    op({ op = "linear", w = wname, dtype = t.dtype, din = t.cols, dout = t.rows, x = x, y = y, rows = rows or "n" })
+    op({ op = "linear", w = wname, dtype = t.dtype, act = act(t.dtype), din = t.cols, dout = t.rows, x = x, y = y,
+         rows = rows or "n" })
   end
   local function rmsnorm(wname, x, out, dim, rows)
     op({ op = "rmsnorm", w = wname, x = x, out = out, dim = dim, rows = rows or "n" })
@@ -104,7 +109,8 @@ function M.build(spec, shapes, man)
          ids = ids, weights = wts, experts = s.routed, topk = s.topk, n_group = s.n_group,
          topk_group = s.topk_group, method = m.topk_method, scoring = m.scoring,
          norm = m.norm_topk_prob, scaling = m.routed_scaling, rows = "n" })
-    op({ op = "moe_experts", layer = L.index, prefix = p, dtype = wdt(p .. ".e0.gate_proj"), x = "h",
+    op({ op = "moe_experts", layer = L.index, prefix = p, dtype = wdt(p .. ".e0.gate_proj"),
+         act = act(wdt(p .. ".e0.gate_proj")), x = "h",
          ids = ids, weights = wts, ws = ws, out = "proj", experts = s.routed, topk = s.topk,
          dim = s.hidden, inter = s.moe_inter, rows = "n" })
     if s.shared > 0 then
@@ -128,13 +134,13 @@ function M.build(spec, shapes, man)
   local embed = { op = "embed", w = "embed", dtype = wdt("embed"), vocab = s.vocab, dim = s.hidden, out = "x", rows = "n" }
   local head = {
     { op = "rmsnorm", w = "norm", x = "xe", out = "he", dim = s.hidden, rows = "n_emit" },
-    { op = "linear", w = "lm_head", dtype = wdt("lm_head"), din = s.hidden, dout = s.vocab, x = "he", y = "logits", rows = "n_emit" },
+    { op = "linear", w = "lm_head", dtype = wdt("lm_head"), act = act(wdt("lm_head")), din = s.hidden, dout = s.vocab, x = "he", y = "logits", rows = "n_emit" },
   }
   local prefill = { embed, { op = "call", fn = "layers" },
     { op = "gather_rows", x = "x", out = "xe", dim = s.hidden, rows = "n_emit" }, head[1], head[2] }
   local decode_head = { op = "rmsnorm", w = "norm", x = "x", out = "he", dim = s.hidden, rows = "n" }
   local decode = { embed, { op = "call", fn = "layers" }, decode_head,
-    { op = "linear", w = "lm_head", dtype = wdt("lm_head"), din = s.hidden, dout = s.vocab, x = "he", y = "logits", rows = "n" } }
+    { op = "linear", w = "lm_head", dtype = wdt("lm_head"), act = act(wdt("lm_head")), din = s.hidden, dout = s.vocab, x = "he", y = "logits", rows = "n" } }
 
   return {
     buffers = buffers, buffer_order = order,

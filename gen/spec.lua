@@ -64,7 +64,7 @@ M.SCHEMA = {
   deploy = {
     { "target", { "cpu", "cuda" } }, { "max_batch", "pos" }, { "max_context", "pos" },
     { "prefill_chunk", "pos", optional = true },
-    { "weights", { "f32", "bf16", "fp8" } }, { "activations", { "f32" } }, { "kv_cache", { "f32" } },
+    { "weights", { "f32", "bf16", "fp8" } }, { "activations", { "f32", "bf16" } }, { "kv_cache", { "f32" } },
     -- PEM public keys (paths relative to where the generator runs: the repo root
     -- under make) whose signatures the binary accepts; none: unsigned weights are
     -- accepted, checked by their chunk hashes only. See docs/signing.md.
@@ -148,6 +148,13 @@ local function check_consistency(source, m, d)
   local chunk = d.prefill_chunk
   need(chunk >= d.max_batch, "deploy.prefill_chunk",
     string.format("%d is below deploy.max_batch (%d): a decode step must fit in one chunk", chunk, d.max_batch))
+  if d.activations == "bf16" then -- docs/numerics.md: bf16 activations
+    need(d.target == "cpu", "deploy.activations",
+      "\"bf16\" is a CPU precision mode (AVX-512 BF16 dot products); the CUDA backend computes in \"f32\"")
+    need(d.weights == "bf16", "deploy.activations",
+      string.format("\"bf16\" needs deploy.weights = \"bf16\" (got %s): FP8 and f32 weights take f32 activations",
+        M.show(d.weights)))
+  end
   if d.target == "cuda" then -- the per-(token, expert) MoE kernels put the pairs on a grid's y (runtime/cuda/kernels.cuh)
     need(chunk * m.experts_per_token <= 65535, "deploy.prefill_chunk",
       string.format("%d tokens x %d experts per token = %d (token, expert) pairs in a step, over the CUDA backend's 65535",

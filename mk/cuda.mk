@@ -26,7 +26,9 @@ NVCCFLAGS := -std=c++20 -O2 -g -lineinfo $(CUDA_ARCH) -Werror all-warnings \
              -Xcompiler -Wall,-Wextra,-Werror,-ffile-prefix-map=$(CURDIR)=.
 CUDA_INC  := -Iruntime -Iruntime/cuda
 
-CUDA_REF_MODELS := $(addsuffix _cuda,$(REF_MODELS))
+# The reference models but tiny_bf16act (bf16 activations are a CPU precision mode).
+CUDA_BASE_MODELS := $(filter-out tiny_bf16act,$(REF_MODELS))
+CUDA_REF_MODELS := $(addsuffix _cuda,$(CUDA_BASE_MODELS))
 CUDA_GEN_SRC    := $(filter-out templates/cpu/%,$(GEN_SRC)) $(wildcard templates/cuda/* templates/common/*)
 CUDA_HDR        := $(RUNTIME_HDR) $(wildcard runtime/cuda/*.h runtime/cuda/*.cuh tests/cuda/*.h)
 CUDA_OBJ        := build/cuda/obj
@@ -77,7 +79,7 @@ $(5)/$(1): $(addprefix $(5)/obj/,$(CUDA_GEN_HOST:.c=.o)) $(5)/obj/kernels.o $(CU
 $(call MODEL_PACK,$(1),$(2),$(3),$(4),$(5))
 endef
 
-$(foreach m,$(REF_MODELS),$(eval $(call CUDA_MODEL,$(m)_cuda,--spec specs/$(m)_cuda.lua,tests/fixtures/$(m)/hf,generated/$(m)_cuda,build/$(m)_cuda)))
+$(foreach m,$(CUDA_BASE_MODELS),$(eval $(call CUDA_MODEL,$(m)_cuda,--spec specs/$(m)_cuda.lua,tests/fixtures/$(m)/hf,generated/$(m)_cuda,build/$(m)_cuda)))
 
 # ---- the GPU machine --------------------------------------------------------------------------
 # It can install nothing: the headers and static libraries of LDLIBS's -lmbed* that it lacks are

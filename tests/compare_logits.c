@@ -1,16 +1,25 @@
 /* compare_logits.c: compares logits rows with reference rows.
  *
- *   compare_logits REF GOT VOCAB ROWS_PER_SEQ SEQS [FIRST_SEQ]
+ *   compare_logits REF GOT VOCAB ROWS_PER_SEQ SEQS [FIRST_SEQ [MAX_TOL [MEDIAN_TOL]]]
  *
  * REF holds ROWS_PER_SEQ rows of VOCAB float32 for each reference sequence;
  * GOT holds the same for SEQS sequences, matching reference sequences
  * FIRST_SEQ.. (default 0). Prints max|d| / std(ref) over the compared rows
- * and exits 1 if it is not below the tolerance (1e-3, see tests/README.md). */
+ * and exits 1 if it is not below MAX_TOL (default 1e-3, the reference
+ * precision's, see tests/README.md); with MEDIAN_TOL, also the median of
+ * |d| / std(ref) over all compared logits (a precision mode whose rounding
+ * makes rare larger differences legitimate, tests/conformance.sh). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define TOLERANCE 1e-3
+
+static int by_value(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
 
 static float *load(const char *path, long *count)
 {
@@ -35,13 +44,14 @@ static float *load(const char *path, long *count)
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: compare_logits REF GOT VOCAB ROWS_PER_SEQ SEQS [FIRST_SEQ]\n");
+        fprintf(stderr, "usage: compare_logits REF GOT VOCAB ROWS_PER_SEQ SEQS [FIRST_SEQ [MAX_TOL [MEDIAN_TOL]]]\n");
         return 2;
     }
     long nref, ngot;
     float *ref = load(argv[1], &nref), *got = load(argv[2], &ngot);
     const long vocab = atol(argv[3]), rows = atol(argv[4]), seqs = atol(argv[5]);
     const long first = argc > 6 ? atol(argv[6]) : 0;
+    const double tol = argc > 7 ? atof(argv[7]) : TOLERANCE, median_tol = argc > 8 ? atof(argv[8]) : 0.0;
     const long n = seqs * rows * vocab;
     if (ngot != n || nref < (first + seqs) * rows * vocab) {
         fprintf(stderr, "size mismatch: got %ld floats, want %ld (reference has %ld)\n", ngot, n, nref);
@@ -58,6 +68,22 @@ int main(int argc, char **argv)
     }
     const double mean = sum / n, std = sqrt(sum2 / n - mean * mean);
     const double rel = maxd / std;
-    printf("max|d| %.3e, std(ref) %.4f, max|d|/std %.3e (tolerance %.0e)\n", maxd, std, rel, TOLERANCE);
-    return rel < TOLERANCE ? 0 : 1;
+    printf("max|d| %.3e, std(ref) %.4f, max|d|/std %.3e (tolerance %.0e)", maxd, std, rel, tol);
+    int ok = rel < tol;
+    if (median_tol > 0) {
+        double *d = malloc(sizeof(double) * (size_t)n);
+        if (!d) {
+            fprintf(stderr, "out of memory\n");
+            return 2;
+        }
+        for (long i = 0; i < n; i++)
+            d[i] = fabs((double)got[i] - r[i]);
+        qsort(d, (size_t)n, sizeof *d, by_value);
+        const double med = d[n / 2] / std;
+        printf(", median |d|/std %.3e (tolerance %.0e)", med, median_tol);
+        ok = ok && med < median_tol;
+        free(d);
+    }
+    printf("\n");
+    return ok ? 0 : 1;
 }

@@ -8,8 +8,22 @@
 # reference is float32 too; what remains is float32 rounding in a different
 # summation order (and absorbed vs. explicit attention), about 1e-5 measured.
 # Greedy ids must be identical. Sourced by tests/run.sh.
+#
+# tiny_bf16act (deploy.activations = "bf16") against transformers with every
+# bf16-weight product's input rounded to bf16 the same way: the float32 parts
+# still agree to ~1e-6 relative, but rounding to bf16 is a step function, so
+# those tiny differences move the odd activation across a rounding boundary,
+# a change of one bf16 unit (2^-8 relative), which then propagates through
+# the layers and the KV cache. Measured: max|d|/std 1.7e-2, median |d|/std
+# 8.1e-4 (the rows before any such flip agree to ~1e-5); the precision's own
+# cost, bf16 vs f32 activations on this model, is a median of 4.5e-3 and a
+# max of 1.3 (tests/fixtures/tiny_bf16act/README.md). So: max < 5e-2 (3x the
+# measured, 26x below the cost) and median < 2e-3 (2.5x the measured, 2x
+# below the cost: running in f32, or rounding wrongly, fails it), ids
+# identical.
 N=10
-for m in tiny tiny_fp8 v2_lite v2_group v3_h16; do
+tolerance() { [ "$1" = tiny_bf16act ] && echo "5e-2 2e-3"; }
+for m in tiny tiny_fp8 v2_lite v2_group v3_h16 tiny_bf16act; do
     bin=build/$m/$m
     wts=build/$m/$m.weights
     fx=tests/fixtures/$m
@@ -19,10 +33,10 @@ for m in tiny tiny_fp8 v2_lite v2_group v3_h16; do
         continue
     fi
     check "conformance/$m/batch3-ids" cmp "$T/$m.b3.ids" $fx/expected_ids.txt
-    check "conformance/$m/batch3-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.b3" "$vocab" $N 3
+    check "conformance/$m/batch3-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.b3" "$vocab" $N 3 0 $(tolerance $m)
     $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --print-ids --logits "$T/$m.b1" >"$T/$m.b1.ids"
     check "conformance/$m/batch1-ids" sh -c "head -n 1 $fx/expected_ids.txt | cmp - '$T/$m.b1.ids'"
-    check "conformance/$m/batch1-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.b1" "$vocab" $N 1
+    check "conformance/$m/batch1-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.b1" "$vocab" $N 1 0 $(tolerance $m)
 
     # Batch invariance: each prompt alone gives the same bits as in the batch.
     row_bytes=$((vocab * 4 * N))
@@ -51,23 +65,29 @@ fi
 # Every instruction set the machine has (runtime/cpu_features.h; DF_ISA picks a
 # lower one): the plain C reference and AVX2 against the same fixtures and
 # tolerance, AVX2 bit-identical to AVX-512 (docs/cpu-performance.md), and each
-# ISA batch- and thread-invariant on its own.
+# ISA batch- and thread-invariant on its own; with bf16 activations, AVX-512
+# BF16's dot products bit-identical to AVX-512's and AVX2's emulation of them.
 has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
 best_isa=scalar
 has avx2 && has fma && has f16c && best_isa=avx2
 [ $best_isa = avx2 ] && has avx512f && has avx512bw && has avx512dq && has avx512vl && has gfni && best_isa=avx512
-for m in tiny tiny_fp8; do
+[ $best_isa = avx512 ] && has avx512_bf16 && best_isa=avx512bf16
+for m in tiny tiny_fp8 tiny_bf16act; do
     bin=build/$m/$m wts=build/$m/$m.weights fx=tests/fixtures/$m
     vocab=$(sed -n 's/.*"vocab_size": *\([0-9]*\).*/\1/p' $fx/hf/config.json)
-    for isa in scalar avx2 avx512; do
-        case "$best_isa:$isa" in scalar:avx2 | scalar:avx512 | avx2:avx512) continue ;; esac
+    isas="scalar avx2 avx512"
+    [ $m = tiny_bf16act ] && isas="$isas avx512bf16"
+    for isa in $isas; do
+        case "$best_isa:$isa" in scalar:avx* | avx2:avx512* | avx512:avx512bf16) continue ;; esac
         DF_ISA=$isa $bin --weights $wts --batch-file $fx/prompts.txt -n $N --print-ids --logits "$T/$m.$isa" >"$T/$m.$isa.ids"
         check "conformance/$m/$isa-ids" cmp "$T/$m.$isa.ids" $fx/expected_ids.txt
-        check "conformance/$m/$isa-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.$isa" "$vocab" $N 3
+        check "conformance/$m/$isa-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.$isa" "$vocab" $N 3 0 $(tolerance $m)
         DF_ISA=$isa $bin --weights $wts --batch-file $fx/prompts.txt -n $N --threads 2 --logits "$T/$m.$isa.t2" >/dev/null
         check "invariance/$m/$isa-threads2-equals-threads1" cmp "$T/$m.$isa.t2" "$T/$m.$isa"
         DF_ISA=$isa $bin --weights $wts --ids "$(sed -n 3p $fx/prompts.txt)" -n $N --logits "$T/$m.$isa.alone2"
         check "invariance/$m/$isa-prompt2-alone-equals-batch" cmp -n $((vocab * 4 * N)) "$T/$m.$isa.alone2" "$T/$m.$isa" 0 $((2 * vocab * 4 * N))
     done
-    [ "$best_isa" = avx512 ] && check "isa/$m/avx2-equals-avx512" cmp "$T/$m.avx2" "$T/$m.avx512"
+    case $best_isa in avx512*) check "isa/$m/avx2-equals-avx512" cmp "$T/$m.avx2" "$T/$m.avx512" ;; esac
+    [ $m = tiny_bf16act ] && [ $best_isa = avx512bf16 ] &&
+        check "isa/$m/avx512bf16-equals-avx512" cmp "$T/$m.avx512bf16" "$T/$m.avx512"
 done

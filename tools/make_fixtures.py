@@ -114,6 +114,10 @@ FIXTURES = {
                         "kv_lora_rank + qk_rope_head_dim of 64): 16 heads, kv_lora 256, rope 64 (the released "
                         "models' rope width), nope 32, v_head 32; otherwise tiny's model (noaux_tc routing, "
                         "YaRN factor 4), 1 dense + 1 MoE layer, no MTP."),
+    "tiny_bf16act": dict(base="tiny",
+                         what="`tiny` with bf16 activations (`deploy.activations = \"bf16\"`, specs/tiny_bf16act.lua): "
+                              "tiny's checkpoint and prompts, every matrix product with bf16 weights taking its "
+                              "input rounded to bf16; the router and the attention (kv_b_proj) in float32."),
     "v2_group": dict(cfg=V2_GROUP, seed=1004, mtp=False, fp8=False, shards=False,
                      what="DeepseekV2ForCausalLM, V2 (236B) style routing: group_limited_greedy (4 groups, "
                           "keep 2, group score = max softmax score), top-4 of 16, not normalized, x2.0, "
@@ -737,6 +741,117 @@ def self_check(name, spec, C, d, prompts):
         assert np.array_equal(r.numpy(), exp[i]), (name, i, float((torch.from_numpy(exp[i]) - r).abs().max()))
 
 
+class Bf16LinearInputs(torch.overrides.TorchFunctionMode):
+    """Every F.linear (nn.Linear and transformers' routed experts alike) takes its input rounded to bf16
+    (round to nearest even), except the products whose weights are in `keep` (by storage), which stay f32."""
+
+    def __init__(self, keep):
+        super().__init__()
+        self.keep = {w.data_ptr() for w in keep}
+        self.rounded = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is F.linear and args[1].data_ptr() not in self.keep:
+            self.rounded += 1
+            args = (args[0].to(torch.bfloat16).to(torch.float32),) + tuple(args[1:])
+        return func(*args, **kwargs)
+
+
+def fixture_bf16act(name, spec, out_dir):
+    """The base fixture's model (its checkpoint, loaded by from_pretrained in float32) and prompts, with
+    deploy.activations = "bf16": the input of every matrix product with bf16 weights rounded to bf16; the
+    router (f32 weights) and kv_b_proj (the attention, which the runtime computes absorbed, in f32) keep
+    f32 inputs. Everything else float32, as in the base fixture."""
+    base = spec["base"]
+    C = FIXTURES[base]["cfg"]
+    d, bd = os.path.join(out_dir, name), os.path.join(out_dir, base)
+    if os.path.exists(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    log(f"== {name} (from {base})")
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(bd, "hf"), dtype=torch.float32,
+                                                 attn_implementation="eager", experts_implementation="eager").eval()
+    assert_f32(model)
+    keep = [mod.weight for n, mod in model.named_modules() if n.endswith("mlp.gate") or n.endswith("kv_b_proj")]
+    assert len(keep) == C["num_hidden_layers"] + (C["num_hidden_layers"] - C["first_k_dense_replace"])
+    with open(os.path.join(bd, "prompts.txt")) as f:
+        prompts = [list(map(int, line.split(","))) for line in f.read().splitlines()]
+    # Routing margins under this precision: each MoE gate's input, through the independent gate.
+    W = hf_to_deepseek(model.state_dict())
+    route_gap = [float("inf")]
+
+    def gate_hook(prefix):
+        def hook(_mod, inp):
+            x = inp[0].reshape(-1, C["hidden_size"]).to(torch.float32)
+            route_gap[0] = min(route_gap[0], official_gate(x, W, prefix, C)[2])
+        return hook
+    for i in range(C["first_k_dense_replace"], C["num_hidden_layers"]):
+        model.model.layers[i].mlp.gate.register_forward_pre_hook(gate_hook(f"model.layers.{i}.mlp."))
+    mode = Bf16LinearInputs(keep)
+    gen, rows = [], []
+    with mode:
+        for p in prompts:
+            g, r = greedy(model, p)
+            gen.append(g)
+            rows.append(r)
+    assert mode.rounded > 0
+    logits = torch.stack(rows)
+    std = float(logits.std())
+    top2 = logits.topk(2, -1)[0]
+    argmax_gap = float((top2[..., 0] - top2[..., 1]).min()) / std
+    assert argmax_gap > MIN_ARGMAX_GAP, f"near-tie in greedy pick: {argmax_gap:.3g} std"
+    assert route_gap[0] > MIN_ROUTE_GAP, f"near-tie in routing: {route_gap[0]:.3g}"
+    # The cost of the precision: against the base fixture's float32 reference (same prompts; rows after a
+    # differing greedy pick continue different sequences and are not comparable).
+    f32 = torch.from_numpy(np.fromfile(os.path.join(bd, "expected_logits.bin"), dtype="<f4")
+                           ).reshape(logits.shape)
+    with open(os.path.join(bd, "expected_ids.txt")) as f:
+        f32_ids = [list(map(int, line.split(","))) for line in f.read().splitlines()]
+    same = [min([k for k in range(N_GEN) if gen[i][k] != f32_ids[i][k]] + [N_GEN - 1]) + 1 for i in range(3)]
+    cost = sorted(float((logits[i, k] - f32[i, k]).abs().max()) / float(f32.std())
+                  for i in range(3) for k in range(same[i]))
+    cost_med, cost_max, cost_big = cost[len(cost) // 2], cost[-1], sum(c > 0.1 for c in cost)
+
+    with open(os.path.join(d, "prompts.txt"), "w") as f:
+        f.write("".join(",".join(map(str, p)) + "\n" for p in prompts))
+    with open(os.path.join(d, "expected_ids.txt"), "w") as f:
+        f.write("".join(",".join(map(str, g)) + "\n" for g in gen))
+    logits.numpy().astype("<f4").tofile(os.path.join(d, "expected_logits.bin"))
+    os.symlink(os.path.join("..", base, "hf"), os.path.join(d, "hf"))
+    lines = [
+        f"# Fixture `{name}`", "", spec["what"], "",
+        "## How it was made", "",
+        f"`{base}`'s checkpoint (`hf/` is a link to `../{base}/hf`), loaded by transformers' from_pretrained in "
+        f"float32, and `{base}`'s prompts. While it runs, a `torch.overrides.TorchFunctionMode` rounds the input "
+        "of every `F.linear` call to bf16 (`x.to(torch.bfloat16)`: round to nearest even): the attention "
+        "projections q_a, q_b, kv_a, o, the dense and shared MLPs, transformers' routed experts (which call "
+        "`F.linear` on their 3-D weights) and lm_head; "
+        f"it leaves the router (`mlp.gate`, float32 weights) and `kv_b_proj` in float32 ({mode.rounded} products "
+        "rounded). Everything else (norms, RoPE, attention scores and softmax, SwiGLU, residuals) is float32.",
+        "",
+        "## Scale and margins", "",
+        f"- std of all expected logits: **{std:.6g}**.",
+        f"- smallest top-1 minus top-2 logit over all rows: {argmax_gap:.3g} std.",
+        f"- smallest routing margin under this precision (each MoE gate's input through the tool's "
+        f"independent gate): {route_gap[0]:.3g}.",
+        f"- against `{base}`'s float32 reference: greedy ids "
+        + ("identical" if gen == f32_ids else "differ") + f"; per row max|d|/std(f32 logits): median "
+        f"{cost_med:.3g}, largest {cost_max:.3g}, {cost_big} of {len(cost)} rows above 0.1 (a routing decision "
+        "that differs between the two precisions changes a row that much), over the rows before any differing "
+        "pick: what bf16 activations cost on this model.",
+        "",
+        "## Made with", "",
+        f"transformers {transformers.__version__}, torch {torch.__version__}, numpy {np.__version__}, "
+        f"Python {sys.version.split()[0]}, CPU, 1 thread. Remake: `python tools/make_fixtures.py --only {name}` "
+        f"(after `{base}`).", "",
+    ]
+    with open(os.path.join(d, "README.md"), "w") as f:
+        f.write("\n".join(lines))
+    log(f"   ok: std(logits) = {std:.6g}, min argmax gap = {argmax_gap:.3g} std, min routing gap = "
+        f"{route_gap[0]:.3g}, vs f32 reference median {cost_med:.3g} max {cost_max:.3g} std, ids {'same' if gen == f32_ids else 'differ'}")
+
+
 def make_stored_names(C, spec):
     names = set()
     for n in deepseek_shapes(C, spec["mtp"]):
@@ -874,7 +989,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     names = args.only or list(FIXTURES)
     for n in names:
-        fixture(n, FIXTURES[n], out)
+        (fixture_bf16act if "base" in FIXTURES[n] else fixture)(n, FIXTURES[n], out)
     write_index(out, [n for n in FIXTURES if os.path.isdir(os.path.join(out, n))])
     log("done")
 

@@ -5,9 +5,9 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "8d3bb71faea22bbb315688097824a1613a4ea9b7518eb62293aaad53fbda9284" },
+    { "config.h", "4f2ca8bff51c123d4d7bd963cbb6d759e517cc4fc5d9fe56927a12849effb61e" },
     { "forward.c", "89672eef04cd763fecdf7c0751547cb745dab2fa7fe8a570fb4a577d6c397417" },
-    { "kernels.c", "6fc29987a0f7e501df01232ce0b8a63ee4c183553d153a6e049db2e59e5773d9" },
+    { "kernels.c", "1d90422d2c8cd4139200b97700e9b93f7e2a450089e33f7a8fcb79707044ae8e" },
     { "kernels.h", "a958e034a6f2146fae9d810800418e76f06a69d88c6eb72c0bfb721bbcd3879a" },
     { "manifest.c", "3d90ef1f7af634e6075d799a3c96c383626f4e0c261627d5912db3b9ef1009ea" },
     { "manifest.json", "729bf9a893ccc3b4262a1ab84464254afe1ff9414732cc73ecae4493d5dfe290" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "879274bdc1f0fbf9df0de763dbe7f816f2290ad3f95e1b90339060a8af77119a",
+    .sources_sha256 = "47128a818386a1dbe25788b0655f6039193423991c14929b00e21f393d87b133",
     .n_sources = 10,
     .sources = sources,
 };

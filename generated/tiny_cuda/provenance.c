@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "2b109d424487913356add927ebfc415a7af3d1169d5e2c972b8c02c023850d7b" },
+    { "config.h", "6c13af1e74a61a19bcb8898665aa81737648fab84627e298361584792d14de5d" },
     { "forward.c", "84e333f416d25f42bb23ad8e5cfce1a35e0ffd1407a89b3f84afa2452fabf1a5" },
     { "kernels.cu", "9a90ae5466a3d9fecf986c02b7eeaf4f10eb02d35af6ab9e7a387cb16b252040" },
     { "kernels.h", "c9907d9f0b8c7e8b1665f7090d7cdff842138708b42313776bf93b1b8a2e49a0" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "62284d698f78b6ae0751e2b2a13ef6f672adff5965e48268a12b1535c9c51f83",
+    .sources_sha256 = "6c555e5e3db5b8da4ae0d2469860505156c22fa2a59de2ba28c9c4889b226ee7",
     .n_sources = 10,
     .sources = sources,
 };

@@ -33,7 +33,7 @@ void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out)
 
 void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 136, 200, DF_F8E4M3 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 136, 200, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -44,13 +44,13 @@ void rmsnorm_136(const float *x, const unsigned char *w, int n, float *out)
 
 void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 192, 136, DF_F8E4M3 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 192, 136, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
 void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 160, 200, DF_F8E4M3 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 160, 200, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -66,13 +66,13 @@ void mla_cache_write_144p16(const float *kv_a, const unsigned char *norm, const 
 
 void mla_attend_fp8_h4_144p16_v40(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache, const struct df_step *step, float *ws, float *out)
 {
-    const struct df_mat m = { kv_b, (const float *)(const void *)kv_b_scale, 288, 144, DF_F8E4M3 };
+    const struct df_mat m = { kv_b, (const float *)(const void *)kv_b_scale, 288, 144, DF_F8E4M3, DF_ACT_F32 };
     mla_attend(&MLA, &m, q, cache, step, ws, out);
 }
 
 void linear_fp8_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 160, DF_F8E4M3 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 160, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -83,7 +83,7 @@ void residual_add_200(float *x, const float *y, int n)
 
 void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 328, 200, DF_F8E4M3 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 328, 200, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -94,13 +94,13 @@ void silu_mul_328(float *g, const float *u, int n)
 
 void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 328, DF_F8E4M3 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 328, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
 void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 16, 200, DF_F32 };
+    const struct df_mat m = { w, NULL, 16, 200, DF_F32, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -111,13 +111,13 @@ void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int
 
 void moe_experts_fp8_200x72_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
 {
-    const struct df_experts_shape s = { 4, 200, 72, DF_F8E4M3 };
+    const struct df_experts_shape s = { 4, 200, 72, DF_F8E4M3, DF_ACT_F32 };
     moe_experts(&s, w, table, x, ids, weights, n, ws, out);
 }
 
 void linear_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 72, 200, DF_F8E4M3 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 72, 200, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -128,13 +128,13 @@ void silu_mul_72(float *g, const float *u, int n)
 
 void linear_fp8_72x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 72, DF_F8E4M3 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 72, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
 void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float *out)
 {
-    const struct df_mat m = { w, NULL, 1000, 200, DF_BF16 };
+    const struct df_mat m = { w, NULL, 1000, 200, DF_BF16, DF_ACT_F32 };
     embed(&m, tokens, n, out);
 }
 
@@ -145,7 +145,7 @@ void gather_rows_200(const float *x, const int *rows, int n, float *out)
 
 void linear_bf16_200x1000(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 1000, 200, DF_BF16 };
+    const struct df_mat m = { w, NULL, 1000, 200, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 

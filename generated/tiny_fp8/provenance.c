@@ -5,9 +5,9 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "b93beb3670f199a57a0b42eda6e170125c0039c94b2fb995ca251f32e50e7327" },
+    { "config.h", "3fd91d29dcf2f1658bd2d3fac317d0278274fa17c717eaf577494e4c46304964" },
     { "forward.c", "da03aba0ba2e0dd5cf9be50740c2bb44c79846e3bcca0ce585bbe8f0ab2e59f5" },
-    { "kernels.c", "c8acbeabbbf4e4fa39f57a177febeb6b0abf6faa430a3f1528cbc1fdd1f1d389" },
+    { "kernels.c", "24d3289ab168dc1023a7bdbdfec1227fca12ee8ae05ca702ad813d1d92ba545f" },
     { "kernels.h", "4782c584ce2c5fff4bde3137e63da734e21207e20e6ed1dab072e8d800bd3238" },
     { "manifest.c", "f69764a9ee7e9781764321d526154e0fb7455ca3996d5b676613e6f80cea1512" },
     { "manifest.json", "2d3b19622b127236903b652b07806dd41529afec0c85697f4a10bb9606287dfb" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "b303835e988c5098d6a9a94dceee94805343568f66f1ef551907e0f8c371d528",
+    .sources_sha256 = "a5ecc5c35f5db2bf7c06887d4037c68a1b90cdb4ff3d9bfce29f37efae1e029b",
     .n_sources = 10,
     .sources = sources,
 };

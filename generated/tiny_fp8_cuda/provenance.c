@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "d64a6a64dbafa4ee7f092ee4815e28a80c7362fdcd6a3924c5d2ecf58a080b53" },
+    { "config.h", "dbe470115bd5b12993f058a2c365289d23883220d8fd03dedf64703488cdc406" },
     { "forward.c", "214de9cfcfa0b1fd93fbcf9e72a91db5168a38c28c9649099d117a48f39bcc16" },
     { "kernels.cu", "b55081384e83ea1b1fd7d2aa271becd880a02c1840dae05c9d9f3ad68b1bdc57" },
     { "kernels.h", "a30d9549627ecb5c9bf79d6266397289887df002765f1bf14fc29208ea457c0e" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "d982acc4bd14ef4de20441e272df6f4a1495adc88f7332376a8a8048f57d33b7",
+    .sources_sha256 = "26ad501bec68d3c837b99fb5249d0d8441686e29b009a514cb9dca6ffc9325ae",
     .n_sources = 10,
     .sources = sources,
 };

@@ -5,9 +5,9 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "f1ab90b59eed29cf5c1a513d8b4de8200dbd646a37024d26214c13399ea32591" },
+    { "config.h", "668a756dbc941b093668c66f871fb6484d7f2d62b83c050a17fc909b4e25311e" },
     { "forward.c", "8ee07f474ba4101d22e9a3139f2048467c9703e4f75d0196e5a0a365f2be5c13" },
-    { "kernels.c", "4cdc5b95cffb94f167836d64b81b040ca2017aa1812e6f47873ba59c608111f1" },
+    { "kernels.c", "9e0c5be1b7d9469465df7daf69ae3fcbd3ff26531cf1f24202a03234f8369462" },
     { "kernels.h", "0cec40fd197ff2bbcaa0643a99b66dd275c80774a9d3fc83b0483784215e6c45" },
     { "manifest.c", "203b11f39d5c41162a20f6d8a98750f78b2ffac9020034cc85d72ee32d33cfef" },
     { "manifest.json", "750268c28c6d754c225d599b8955fd265c6b748b82dbe96caa63bd1a243eab1c" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "7a0de358d6d4a6105b84718c1b4c8c12c072e384fcb1c820140fd9c27e1fd7fe",
+    .sources_sha256 = "9d541e0fd87bf5ae41493a18b51116c34eb4063c885260c5af0f0012dbed5878",
     .n_sources = 10,
     .sources = sources,
 };

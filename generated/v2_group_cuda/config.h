@@ -37,5 +37,6 @@
 #define MAX_BATCH          4
 #define MAX_CONTEXT        256
 #define PREFILL_CHUNK      256
+#define ACTIVATIONS_BF16   false /* deploy.activations: products with bf16 weights take bf16 inputs */
 
 #endif

@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "599a3c38825eab853034f4d9de2b4f342f7e14609a5f39743a6300f2ed9a1dcb" },
+    { "config.h", "ec6911ce26bbd1e724ad890d25d11b55cabb7a99d203f1b31bc3992ecf7c50a1" },
     { "forward.c", "9c7c57b15af0784414fe5a5f65eaf4b0a576bd2d739a337442db40531ae13c5b" },
     { "kernels.cu", "b0bb2ea39131bd670097b61664afa773a60f456af249acf51737b5d541424570" },
     { "kernels.h", "28fcea5f37db44e155865d694bc9ab607992c47072ad0051d7b84a411576e4e2" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "6295848eb8b56a9223baead7e54f6214680f06dc14b233b45c7ff8cd4990cea1",
+    .sources_sha256 = "258f0f1171ed05fae00a92fcf4ac24b379fa17b9bc918b52e70a94d77a0e3978",
     .n_sources = 10,
     .sources = sources,
 };

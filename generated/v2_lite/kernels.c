@@ -33,13 +33,13 @@ void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out)
 
 void linear_bf16_128x192(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 192, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 192, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
 void linear_bf16_128x80(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 80, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 80, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -55,13 +55,13 @@ void mla_cache_write_64p16(const float *kv_a, const unsigned char *norm, const f
 
 void mla_attend_bf16_h4_64p16_v32(const unsigned char *kv_b, const float *q, const float *cache, const struct df_step *step, float *ws, float *out)
 {
-    const struct df_mat m = { kv_b, NULL, 256, 64, DF_BF16 };
+    const struct df_mat m = { kv_b, NULL, 256, 64, DF_BF16, DF_ACT_F32 };
     mla_attend(&MLA, &m, q, cache, step, ws, out);
 }
 
 void linear_bf16_128x128(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 128, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 128, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -72,7 +72,7 @@ void residual_add_128(float *x, const float *y, int n)
 
 void linear_bf16_128x256(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 256, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 256, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -83,13 +83,13 @@ void silu_mul_256(float *g, const float *u, int n)
 
 void linear_bf16_256x128(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 128, 256, DF_BF16 };
+    const struct df_mat m = { w, NULL, 128, 256, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
 void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 16, 128, DF_F32 };
+    const struct df_mat m = { w, NULL, 16, 128, DF_F32, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -100,7 +100,7 @@ void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int
 
 void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
 {
-    const struct df_experts_shape s = { 4, 128, 64, DF_BF16 };
+    const struct df_experts_shape s = { 4, 128, 64, DF_BF16, DF_ACT_F32 };
     moe_experts(&s, w, table, x, ids, weights, n, ws, out);
 }
 
@@ -111,7 +111,7 @@ void silu_mul_128(float *g, const float *u, int n)
 
 void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out)
 {
-    const struct df_mat m = { w, NULL, 1000, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 1000, 128, DF_BF16, DF_ACT_F32 };
     embed(&m, tokens, n, out);
 }
 
@@ -122,7 +122,7 @@ void gather_rows_128(const float *x, const int *rows, int n, float *out)
 
 void linear_bf16_128x1000(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 1000, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 1000, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 

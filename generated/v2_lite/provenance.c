@@ -5,9 +5,9 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "92d3380e13cc71fe64b30055bb7782ab965d2de5d07bf87295d884cce1ef9e80" },
+    { "config.h", "08c4203ac33355d57d0e942e81e278cb86fc5010a6b6742162713a9b2d91791a" },
     { "forward.c", "2f2be4dc79c875a5c4e017427c2a14f3376026d914f22e1f3d7173742ca82049" },
-    { "kernels.c", "0e98d7e54e622cb67f4e39e26d900e66a3d4bb6106d8401ec12cce4236578133" },
+    { "kernels.c", "567bf4328daa4428c7f22277f2c5c0701348d9cea10c5931df3310a3a0f9c5be" },
     { "kernels.h", "da2a8f134b2c552b79a1a27bff79ca4a2372d9d623112139e032e8e29de88fc9" },
     { "manifest.c", "494c745633f162a476a6a015f7a251decea2882c0b1251f3bc00d07723d1a46b" },
     { "manifest.json", "65819c551f411ab4a8aacb4c8fcac094b3f15f5598ac299f1a57220510ac6201" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "cc6cc408a5eec8db80763411dc2e67dd60607daa87a9be8106161fce9215ea65",
+    .sources_sha256 = "9a1fcc0187e43a2775995766945abe32d8aa6893690ec87ec4f8cb3f10fe579a",
     .n_sources = 10,
     .sources = sources,
 };

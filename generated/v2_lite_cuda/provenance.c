@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "8a8fc88ef9fd37b139fcc85967a89d0c07686a99dfe182564dfab694e6fd1c5f" },
+    { "config.h", "1976ab4d61035744c6b87716ecf8b4cf9a841ae44b38a8bf9aac882221e8087a" },
     { "forward.c", "292dee97ba2888da45c1e95769e637081ceb1e0c4eb4aca635d3cd3ce46d53ee" },
     { "kernels.cu", "d07b32fa679448014561335a5bad8702c5639320130abeabb596a9660da79c9f" },
     { "kernels.h", "5f658d634b9d16cabcfb956b3e09216f262e5dff4dff4392e4d1278d9ba8736b" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "5763ec13649f48df2d6f6153e84b87f1f67cd74f932d14a717ce485cfb78d148",
+    .sources_sha256 = "203a51413bd2000ac0593510464558a4a0d68dd89d251c1d37ee8007aa1b8c6e",
     .n_sources = 10,
     .sources = sources,
 };

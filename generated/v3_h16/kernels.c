@@ -33,7 +33,7 @@ void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out)
 
 void linear_bf16_128x96(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 96, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 96, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -44,13 +44,13 @@ void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
 
 void linear_bf16_96x1536(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 1536, 96, DF_BF16 };
+    const struct df_mat m = { w, NULL, 1536, 96, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
 void linear_bf16_128x320(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 320, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 320, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -66,13 +66,13 @@ void mla_cache_write_256p64(const float *kv_a, const unsigned char *norm, const 
 
 void mla_attend_bf16_h16_256p64_v32(const unsigned char *kv_b, const float *q, const float *cache, const struct df_step *step, float *ws, float *out)
 {
-    const struct df_mat m = { kv_b, NULL, 1024, 256, DF_BF16 };
+    const struct df_mat m = { kv_b, NULL, 1024, 256, DF_BF16, DF_ACT_F32 };
     mla_attend(&MLA, &m, q, cache, step, ws, out);
 }
 
 void linear_bf16_512x128(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 128, 512, DF_BF16 };
+    const struct df_mat m = { w, NULL, 128, 512, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -83,7 +83,7 @@ void residual_add_128(float *x, const float *y, int n)
 
 void linear_bf16_128x256(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 256, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 256, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -94,13 +94,13 @@ void silu_mul_256(float *g, const float *u, int n)
 
 void linear_bf16_256x128(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 128, 256, DF_BF16 };
+    const struct df_mat m = { w, NULL, 128, 256, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
 void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 16, 128, DF_F32 };
+    const struct df_mat m = { w, NULL, 16, 128, DF_F32, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -111,13 +111,13 @@ void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int
 
 void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
 {
-    const struct df_experts_shape s = { 4, 128, 64, DF_BF16 };
+    const struct df_experts_shape s = { 4, 128, 64, DF_BF16, DF_ACT_F32 };
     moe_experts(&s, w, table, x, ids, weights, n, ws, out);
 }
 
 void linear_bf16_128x64(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 64, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 64, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -128,13 +128,13 @@ void silu_mul_64(float *g, const float *u, int n)
 
 void linear_bf16_64x128(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 128, 64, DF_BF16 };
+    const struct df_mat m = { w, NULL, 128, 64, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
 void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out)
 {
-    const struct df_mat m = { w, NULL, 1000, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 1000, 128, DF_BF16, DF_ACT_F32 };
     embed(&m, tokens, n, out);
 }
 
@@ -145,7 +145,7 @@ void gather_rows_128(const float *x, const int *rows, int n, float *out)
 
 void linear_bf16_128x1000(const unsigned char *w, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, NULL, 1000, 128, DF_BF16 };
+    const struct df_mat m = { w, NULL, 1000, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 

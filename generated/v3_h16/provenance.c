@@ -5,9 +5,9 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "356e3ec844cc616e3e02458635f92dedd27db42f2a99fa78cd508ba3b873ce68" },
+    { "config.h", "829195488f60e67aacea57c5a71c05e9f58a64bf76f1e1d9c61fc6ae893653eb" },
     { "forward.c", "fba47b44741290b013434990c1dc276829a451388ce194bd9fc19917218f6f10" },
-    { "kernels.c", "637a3067c9fbed31a9c1120ae586f56e705de9935abdad467311b5946b4e3d41" },
+    { "kernels.c", "7bb06fcb090bc4a4bc22952970779f1a26ab08df9ea56fb04faa564e7de08f93" },
     { "kernels.h", "e96e64ef8c96cf587e748505fe56617ce7f054b6157728f5dbced117ee4a88c2" },
     { "manifest.c", "57f802b473e4d5cd9d77649cb7c06ac23038d6472080bb6a12e15a89d0afcc3c" },
     { "manifest.json", "dd61c388a18b0089ec53cc2428e02f41e95615444e444d80814016daf660e0e7" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "1b7c88c4d507defd115e6824194c9d5bf8ab02acac2e34a490d7098032d6330a",
+    .sources_sha256 = "c1abd0953054024bd951db8a3bce46af21d05148cbac74427e0389007238a09d",
     .n_sources = 10,
     .sources = sources,
 };

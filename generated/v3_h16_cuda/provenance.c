@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "138ad5e9b518ba5d3be09f573121366cfd025628bb91056d903f46510e5eb72c" },
+    { "config.h", "5d70f478ea7956ba63ab98bdcb7bd34fae91e95f6110b61b1e4351062024b32e" },
     { "forward.c", "642d100d32ae1f85c7388479fa235ba4c0d1a7d66377c7773d8c94711178caa0" },
     { "kernels.cu", "8e00e37c8b0ddf8bc3be5ac37b3e6b6b25b0fe147add8a57bd7437383fd26f12" },
     { "kernels.h", "a91428c9f022971914240ee46a9f83c6cd567f36c771152d84ad057532c40ef8" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "1b24c19b710df3dca34d3da034b5bc3382c05ddbe656f0a197d22f2a6d984448",
+    .sources_sha256 = "2bf535daa5fc8a9c269b4d40f66586bb7bb4b4bb7e0d0365f7cc91ae2d99b7af",
     .n_sources = 10,
     .sources = sources,
 };

@@ -17,11 +17,17 @@
 
 #define DF_FP8_BLOCK 128
 
+/* The activations a product takes (the spec's deploy.activations): f32 as
+ * they are, or each rounded to bf16 first (DF_ACT_BF16, bf16 weights only;
+ * see f32_round_bf16 and docs/numerics.md). */
+enum df_act { DF_ACT_F32 = 0, DF_ACT_BF16 = 1 };
+
 struct df_mat {
     const void *w;        /* rows x cols elements, row-major */
     const float *scale;   /* FP8 only: [ceil(rows/128)][ceil(cols/128)] */
     int rows, cols;
     enum df_dtype dtype;
+    enum df_act act;
 };
 
 static inline DF_HD float bf16_to_f32(uint16_t v)
@@ -30,6 +36,26 @@ static inline DF_HD float bf16_to_f32(uint16_t v)
     float f;
     memcpy(&f, &bits, sizeof f);
     return f;
+}
+
+/* x rounded to bf16 as the AVX-512 BF16 conversions round it (tested against
+ * vcvtne2ps2bf16 bit for bit): to nearest even; an input or a result below
+ * the normal range becomes a zero of its sign; NaN stays NaN. */
+static inline DF_HD float f32_round_bf16(float x)
+{
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    if ((b & 0x7f800000u) == 0x7f800000u)
+        b = b & 0x7fffffu ? (b | 0x400000u) & 0xffff0000u : b;
+    else if ((b & 0x7f800000u) == 0)
+        b &= 0x80000000u;
+    else {
+        b = (b + 0x7fffu + ((b >> 16) & 1u)) & 0xffff0000u;
+        if ((b & 0x7f800000u) == 0)
+            b &= 0x80000000u;
+    }
+    memcpy(&x, &b, sizeof x);
+    return x;
 }
 
 /* FP8 e4m3 ("fn": no infinities, S.1111.111 is NaN), exponent bias 7. */
@@ -73,6 +99,10 @@ static inline float mat_dot_row(const struct df_mat *m, int r, const float *x)
         const float *w = (const float *)m->w + (size_t)r * cols;
         for (int c = 0; c < cols; c++)
             acc += w[c] * x[c];
+    } else if (m->dtype == DF_BF16 && m->act == DF_ACT_BF16) {
+        const uint16_t *w = (const uint16_t *)m->w + (size_t)r * cols;
+        for (int c = 0; c < cols; c++)
+            acc += bf16_to_f32(w[c]) * f32_round_bf16(x[c]);
     } else if (m->dtype == DF_BF16) {
         const uint16_t *w = (const uint16_t *)m->w + (size_t)r * cols;
         for (int c = 0; c < cols; c++)

@@ -139,13 +139,14 @@ struct df_expert {
 struct df_experts_shape {
     int topk, dim, inter;
     enum df_dtype dtype;
+    enum df_act act;
 };
 
-static inline struct df_mat expert_mat(const unsigned char *w, uint64_t off, uint64_t scale_off, int rows,
-                                       int cols, enum df_dtype dt)
+static inline struct df_mat expert_mat(const struct df_experts_shape *s, const unsigned char *w, uint64_t off,
+                                       uint64_t scale_off, int rows, int cols)
 {
-    struct df_mat m = { w + off, dt == DF_F8E4M3 ? (const float *)(const void *)(w + scale_off) : NULL,
-                        rows, cols, dt };
+    struct df_mat m = { w + off, s->dtype == DF_F8E4M3 ? (const float *)(const void *)(w + scale_off) : NULL,
+                        rows, cols, s->dtype, s->act };
     return m;
 }
 
@@ -177,9 +178,9 @@ static inline void moe_experts(const struct df_experts_shape *s, const unsigned 
         memset(ot, 0, sizeof(float) * (size_t)s->dim);
         for (int k = 0; k < s->topk; k++) {
             const struct df_expert *e = &table[ids[t * s->topk + k]];
-            const struct df_mat gm = expert_mat(w, e->gate, e->gate_scale, s->inter, s->dim, s->dtype);
-            const struct df_mat um = expert_mat(w, e->up, e->up_scale, s->inter, s->dim, s->dtype);
-            const struct df_mat dm = expert_mat(w, e->down, e->down_scale, s->dim, s->inter, s->dtype);
+            const struct df_mat gm = expert_mat(s, w, e->gate, e->gate_scale, s->inter, s->dim);
+            const struct df_mat um = expert_mat(s, w, e->up, e->up_scale, s->inter, s->dim);
+            const struct df_mat dm = expert_mat(s, w, e->down, e->down_scale, s->dim, s->inter);
             linear(&gm, xt, 1, g);
             linear(&um, xt, 1, u);
             silu_mul(g, u, 1, s->inter);

@@ -22,7 +22,15 @@
  * not on how many tokens share the step, their order, the micro-kernel that
  * computed it (one token in registers, a few tokens, or a panel of weights
  * converted to f32 for many tokens: the same FMAs in the same order), nor on
- * the threads, which split whole rows. */
+ * the threads, which split whole rows.
+ *
+ * bf16 activations (a matrix's act, bf16 weights only): the activations are
+ * rounded to bf16 (f32_round_bf16) and each chunk's two vectors are taken
+ * odd columns first, then even, with denormals read as zero and results
+ * flushed (MXCSR's DAZ and FTZ during the call, for the lane sums too): the
+ * order and arithmetic of AVX-512 BF16's vdpbf16ps, which computes these
+ * products where the CPU has it (x86/simd_bf16dot.h) and which the other
+ * ISAs emulate exactly. */
 #ifndef DF_KERNELS_SIMD_H
 #define DF_KERNELS_SIMD_H
 
@@ -77,6 +85,11 @@
 #define DF_PF_AHEAD 16384
 #endif
 
+/* The kernel kind of bf16 weights with bf16 activations, beside the dtypes
+ * (DF_F32, DF_BF16, DF_F8E4M3), which index the kernel tables. */
+#define DF_BF16A 3
+#define DF_KIND(m) ((m)->dtype == DF_BF16 && (m)->act == DF_ACT_BF16 ? DF_BF16A : (int)(m)->dtype)
+
 /* Heads of one token whose attention shares one pass over the latent cache. */
 #define DF_MLA_GROUP 8
 
@@ -96,6 +109,7 @@ static _Thread_local float df_panel_buf[DF_PANEL_FLOATS] __attribute__((aligned(
 #define DF_PR 4
 #define DF_PT 6
 #include "x86/simd_isa.h"
+#include "x86/simd_bf16dot.h"
 #undef DF_V
 #undef DF_VT
 #undef DF_SF_
@@ -135,11 +149,19 @@ static _Thread_local float df_panel_buf[DF_PANEL_FLOATS] __attribute__((aligned(
 static inline int df_simd_gemm_n(const struct df_mat *m, int nm, const float *x, size_t ldx, const int *xrow, int n,
                                  float *const *y, size_t ldy, int r0, int r1)
 {
-    if (df_isa == DF_ISA_AVX512)
-        return gemm_avx512(m, nm, x, ldx, xrow, n, y, ldy, r0, r1);
-    if (df_isa == DF_ISA_AVX2)
-        return gemm_avx2(m, nm, x, ldx, xrow, n, y, ldy, r0, r1);
-    return -1;
+    if (DF_KIND(m) != DF_BF16A) {
+        if (df_isa >= DF_ISA_AVX512)
+            return gemm_avx512(m, nm, x, ldx, xrow, n, y, ldy, r0, r1);
+        return df_isa == DF_ISA_AVX2 ? gemm_avx2(m, nm, x, ldx, xrow, n, y, ldy, r0, r1) : -1;
+    }
+    const unsigned int csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040u); /* FTZ, DAZ */
+    const int rc = df_isa >= DF_ISA_AVX512BF16 ? gemm_bf16dot(m, nm, x, ldx, xrow, n, y, ldy, r0, r1)
+                   : df_isa == DF_ISA_AVX512 ? gemm_avx512(m, nm, x, ldx, xrow, n, y, ldy, r0, r1)
+                   : df_isa == DF_ISA_AVX2   ? gemm_avx2(m, nm, x, ldx, xrow, n, y, ldy, r0, r1)
+                                             : -1;
+    _mm_setcsr(csr);
+    return rc;
 }
 
 /* The same for one matrix: y[t * ldy + r - r0]. */
@@ -152,7 +174,7 @@ static inline int df_simd_gemm(const struct df_mat *m, const float *x, size_t ld
 /* x += y over n floats. */
 static inline void df_simd_add(float *x, const float *y, size_t n)
 {
-    if (df_isa == DF_ISA_AVX512)
+    if (df_isa >= DF_ISA_AVX512)
         add_avx512(x, y, n);
     else
         add_avx2(x, y, n);
@@ -161,7 +183,7 @@ static inline void df_simd_add(float *x, const float *y, size_t n)
 /* o = x * s * w over n floats (o may be x): each product as in plain C. */
 static inline void df_simd_scale_mul(float *o, const float *x, float s, const float *w, size_t n)
 {
-    if (df_isa == DF_ISA_AVX512)
+    if (df_isa >= DF_ISA_AVX512)
         scale_mul_avx512(o, x, s, w, n);
     else
         scale_mul_avx2(o, x, s, w, n);
@@ -170,7 +192,7 @@ static inline void df_simd_scale_mul(float *o, const float *x, float s, const fl
 /* g = silu(g) * u over n floats (vectorized exp: not expf's bits). */
 static inline void df_simd_silu_mul(float *g, const float *u, size_t n)
 {
-    if (df_isa == DF_ISA_AVX512)
+    if (df_isa >= DF_ISA_AVX512)
         silu_mul_avx512(g, u, n);
     else
         silu_mul_avx2(g, u, n);

@@ -34,7 +34,7 @@ static inline void mla_phase_a(void *ctx, int h0, int h1)
 {
     const struct df_mla_job *j = ctx;
     for (int h = h0; h < h1; h++) {
-        if (df_isa == DF_ISA_AVX512)
+        if (df_isa >= DF_ISA_AVX512)
             mla_qlat_avx512(j->s, j->kv_b, h, j->q, j->step->n, j->q_lat);
         else
             mla_qlat_avx2(j->s, j->kv_b, h, j->q, j->step->n, j->q_lat);
@@ -49,7 +49,7 @@ static inline void mla_phase_b(void *ctx, int i0, int i1)
         for (int it = j->cut[i]; it < j->cut[i + 1]; it++) {
             const int t = it / j->groups, h0 = it % j->groups * DF_MLA_GROUP;
             const int h1 = h0 + DF_MLA_GROUP < H ? h0 + DF_MLA_GROUP : H;
-            if (df_isa == DF_ISA_AVX512)
+            if (df_isa >= DF_ISA_AVX512)
                 mla_core_avx512(j->s, j->q, j->cache, j->step, t, h0, h1, j->q_lat, j->o_lat);
             else
                 mla_core_avx2(j->s, j->q, j->cache, j->step, t, h0, h1, j->q_lat, j->o_lat);

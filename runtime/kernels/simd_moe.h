@@ -52,15 +52,15 @@ static inline void moe_phase_rows(const struct df_moe_job *j, int phase, int a, 
     const int e = j->active[a], p0 = j->start[a], np = j->start[a + 1] - p0;
     const struct df_expert *ex = &j->table[e];
     if (phase == 1) {
-        const struct df_mat gu[2] = { expert_mat(j->w, ex->gate, ex->gate_scale, s->inter, s->dim, s->dtype),
-                                      expert_mat(j->w, ex->up, ex->up_scale, s->inter, s->dim, s->dtype) };
+        const struct df_mat gu[2] = { expert_mat(s, j->w, ex->gate, ex->gate_scale, s->inter, s->dim),
+                                      expert_mat(s, j->w, ex->up, ex->up_scale, s->inter, s->dim) };
         float *g = j->g + (size_t)p0 * s->inter, *u = j->u + (size_t)p0 * s->inter;
         float *const y[2] = { g + r0, u + r0 }; /* gate and up: their activations prepared once */
         df_simd_gemm_n(gu, 2, j->x, (size_t)s->dim, j->pair_tok + p0, np, y, (size_t)s->inter, r0, r1);
         for (int p = 0; p < np; p++) /* silu_mul's computation */
             df_simd_silu_mul(g + (size_t)p * s->inter + r0, u + (size_t)p * s->inter + r0, (size_t)(r1 - r0));
     } else {
-        const struct df_mat dm = expert_mat(j->w, ex->down, ex->down_scale, s->dim, s->inter, s->dtype);
+        const struct df_mat dm = expert_mat(s, j->w, ex->down, ex->down_scale, s->dim, s->inter);
         df_simd_gemm(&dm, j->g + (size_t)p0 * s->inter, (size_t)s->inter, NULL, np, j->y + (size_t)p0 * s->dim + r0,
                      (size_t)s->dim, r0, r1);
     }
@@ -182,7 +182,7 @@ static inline void moe_combine_tokens(void *ctx, int t0, int t1)
         const float *yk[64];
         for (int k = 0; k < K; k++)
             yk[k] = c->y + (size_t)c->pair_of[t * K + k] * c->s->dim;
-        if (df_isa == DF_ISA_AVX512)
+        if (df_isa >= DF_ISA_AVX512)
             combine_avx512(c->out + (size_t)t * c->s->dim, yk, c->weights + t * K, K, c->s->dim);
         else
             combine_avx2(c->out + (size_t)t * c->s->dim, yk, c->weights + t * K, K, c->s->dim);

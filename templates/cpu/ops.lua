@@ -6,6 +6,7 @@
 -- `args` the arguments at the call site in forward.c. `c` gives a weight's
 -- C expression (`w + L1_Q_A_PROJ`), `b` a buffer's, `rows` the row count.
 local DT = { f32 = "DF_F32", bf16 = "DF_BF16", f8e4m3 = "DF_F8E4M3" }
+local ACT = { f32 = "DF_ACT_F32", bf16 = "DF_ACT_BF16" }
 local SHORT = { f32 = "f32", bf16 = "bf16", f8e4m3 = "fp8" }
 local fmt = string.format
 
@@ -14,10 +15,13 @@ local function mat_params(dtype, name)
   if dtype == "f8e4m3" then return fmt("const unsigned char *%s, const unsigned char *%s_scale", name, name) end
   return fmt("const unsigned char *%s", name)
 end
-local function mat_value(dtype, name, rows, cols)
+-- act: the activations the products take (f32 where absent: embedding, attention).
+local function mat_value(dtype, name, rows, cols, act)
   local scale = dtype == "f8e4m3" and fmt("(const float *)(const void *)%s_scale", name) or "NULL"
-  return fmt("{ %s, %s, %s, %s, %s }", name, scale, rows, cols, DT[dtype])
+  return fmt("{ %s, %s, %s, %s, %s, %s }", name, scale, rows, cols, DT[dtype], ACT[act or "f32"])
 end
+-- Instances with bf16 activations say so in their name.
+local function act_suffix(o) return o.act == "bf16" and "_bf16act" or "" end
 local function mat_args(c, dtype, wname)
   if dtype == "f8e4m3" then return c.weight(wname) .. ", " .. c.weight(wname .. ".scale") end
   return c.weight(wname)
@@ -26,9 +30,11 @@ local F32 = "(const float *)(const void *)"
 
 return {
   linear = {
-    name = function(o) return fmt("linear_%s_%dx%d", SHORT[o.dtype], o.din, o.dout) end,
+    name = function(o) return fmt("linear_%s_%dx%d%s", SHORT[o.dtype], o.din, o.dout, act_suffix(o)) end,
     params = function(o) return mat_params(o.dtype, "w") .. ", const float *x, int n, float *y" end,
-    body = function(o) return fmt("const struct df_mat m = %s;\n    linear(&m, x, n, y);", mat_value(o.dtype, "w", o.dout, o.din)) end,
+    body = function(o)
+      return fmt("const struct df_mat m = %s;\n    linear(&m, x, n, y);", mat_value(o.dtype, "w", o.dout, o.din, o.act))
+    end,
     args = function(o, c) return fmt("%s, %s, %s, %s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y)) end,
   },
   rmsnorm = {
@@ -95,13 +101,13 @@ return {
     end,
   },
   moe_experts = {
-    name = function(o) return fmt("moe_experts_%s_%dx%d_k%d", SHORT[o.dtype], o.dim, o.inter, o.topk) end,
+    name = function(o) return fmt("moe_experts_%s_%dx%d_k%d%s", SHORT[o.dtype], o.dim, o.inter, o.topk, act_suffix(o)) end,
     params = function()
       return "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out"
     end,
     body = function(o)
-      return fmt("const struct df_experts_shape s = { %d, %d, %d, %s };\n    moe_experts(&s, w, table, x, ids, weights, n, ws, out);",
-        o.topk, o.dim, o.inter, DT[o.dtype])
+      return fmt("const struct df_experts_shape s = { %d, %d, %d, %s, %s };\n    moe_experts(&s, w, table, x, ids, weights, n, ws, out);",
+        o.topk, o.dim, o.inter, DT[o.dtype], ACT[o.act])
     end,
     args = function(o, c)
       return fmt("w, %s, %s, %s, %s, %s, %s, %s", c.expert_table(o), c.buf(o.x), c.buf(o.ids), c.buf(o.weights), c.rows(o), c.buf(o.ws), c.buf(o.out))

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/mat.h"
 #include "model.h"
 
 /* One float32 rounding: unit roundoff 2^-24. */
@@ -172,6 +173,7 @@ struct tmat {
     float *scale;     /* FP8: [ceil(rows/128)][ceil(cols/128)] */
     int rows, cols, sbc; /* sbc: scale blocks per row of blocks */
     enum df_dtype dt;
+    enum df_act act;  /* the activations the products take (tmat_init: f32) */
 };
 
 /* Elements of magnitude about amp (FP8: codes up to 448 times a per-block
@@ -182,6 +184,7 @@ static inline void tmat_init(struct tmat *t, enum df_dtype dt, int rows, int col
     t->rows = rows;
     t->cols = cols;
     t->dt = dt;
+    t->act = DF_ACT_F32;
     t->scale = NULL;
     t->sbc = (cols + 127) / 128;
     if (dt == DF_F32) {

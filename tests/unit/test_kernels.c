@@ -17,7 +17,7 @@
 
 static struct df_mat as_mat(const struct tmat *t)
 {
-    struct df_mat m = { t->w, t->scale, t->rows, t->cols, t->dt };
+    struct df_mat m = { t->w, t->scale, t->rows, t->cols, t->dt, t->act };
     return m;
 }
 

@@ -181,7 +181,7 @@ static void test_mla(enum df_dtype dt)
     struct fixture f;
     /* magnitudes that keep the scores of order 1..10: a real softmax, not one-hot */
     tmat_init(&f.kvb, dt, HEADS * (NOPE + VH), LORA, 0.3);
-    f.m = (struct df_mat){ f.kvb.w, f.kvb.scale, f.kvb.rows, f.kvb.cols, dt };
+    f.m = (struct df_mat){ f.kvb.w, f.kvb.scale, f.kvb.rows, f.kvb.cols, dt, DF_ACT_F32 };
     for (int c = 0; c < LORA; c++)
         f.norm_w[c] = (float)(0.5 + rnd_unit());
     const struct df_yarn y = { 4.0, 64, 32, 1 };

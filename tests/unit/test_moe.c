@@ -333,7 +333,7 @@ static void test_experts(enum df_dtype dt)
     for (int i = 0; i < NTOK * TOPK; i++)
         wts[i] = (float)(0.1 + rnd_unit());
     float *ws = nan_vec(DF_MOE_WS_FLOATS(NTOK, TOPK, DIM, INTER)), *out = nan_vec((size_t)NTOK * DIM);
-    const struct df_experts_shape s = { TOPK, DIM, INTER, dt };
+    const struct df_experts_shape s = { TOPK, DIM, INTER, dt, DF_ACT_F32 };
     moe_experts(&s, blob, table, x, ids, wts, NTOK, ws, out);
 
     /* reference with a first-order error bound (every sum gamma_(K+2), margin 2):

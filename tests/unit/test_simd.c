@@ -28,7 +28,7 @@
 
 static struct df_mat as_mat(const struct tmat *t)
 {
-    struct df_mat m = { t->w, t->scale, t->rows, t->cols, t->dt };
+    struct df_mat m = { t->w, t->scale, t->rows, t->cols, t->dt, t->act };
     return m;
 }
 
@@ -64,6 +64,66 @@ __attribute__((target(DF_T256))) static void bf16_256(const uint16_t *p, float *
     df256_bf16(p, &a, &b);
     df256_store(e, a);
     df256_store(o, b);
+}
+
+/* 32 floats rounded to bf16 by the path each ISA's bf16-activation products
+ * take: vcvtne2ps2bf16 (AVX-512 BF16), the vector layers' emulation. */
+__attribute__((target(DF_T512 ",avx512bf16"))) static void round_dot(const float *x, float *out)
+{
+    uint16_t h[32];
+    dot_prep32(x, 32, h);
+    for (int j = 0; j < 32; j++)
+        out[j] = bf16_to_f32(h[j]);
+}
+
+__attribute__((target(DF_T512))) static void round_512(const float *x, float *out)
+{
+    float p[32];
+    df512_prep_bf16a(x, p, 16);
+    for (int j = 0; j < 16; j++) { /* odd columns first */
+        out[2 * j + 1] = p[j];
+        out[2 * j] = p[16 + j];
+    }
+}
+
+__attribute__((target(DF_T256))) static void round_256(const float *x, float *out)
+{
+    float p[32];
+    df256_prep_bf16a(x, p, 16);
+    for (int j = 0; j < 16; j++) {
+        out[2 * j + 1] = p[j];
+        out[2 * j] = p[16 + j];
+    }
+}
+
+/* Rounding to bf16 (mat.h's f32_round_bf16: nearest even, denormal inputs
+ * and results to zero, NaN kept) in every path, on random bit patterns
+ * (every exponent, denormals, infinities, NaNs, exact halfway cases). */
+static void test_round_bf16(int isa)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s: activations rounded to bf16 as f32_round_bf16", df_isa_name(isa));
+    case_begin(name);
+    for (int k = 0; k < 20000; k++) {
+        float x[32], got[32];
+        for (int j = 0; j < 32; j++) {
+            uint32_t b = (uint32_t)rnd64();
+            if (j % 4 == 1)
+                b &= 0x807fffffu; /* denormal or zero */
+            else if (j % 4 == 2)
+                b = (b & 0xffff0000u) | (j % 8 == 2 ? 0x8000u : 0x7fffu); /* halfway, just below */
+            else if (j % 16 == 3)
+                b |= 0x7f800000u; /* infinity or NaN */
+            memcpy(&x[j], &b, sizeof b);
+        }
+        (isa >= DF_ISA_AVX512BF16 ? round_dot : isa >= DF_ISA_AVX512 ? round_512 : round_256)(x, got);
+        for (int j = 0; j < 32; j++) {
+            const float want = f32_round_bf16(x[j]);
+            CHECK((isnan(want) && isnan(got[j])) || memcmp(&want, &got[j], sizeof want) == 0,
+                  "%a: got %a, want %a", (double)x[j], (double)got[j], (double)want);
+        }
+    }
+    case_end();
 }
 
 static void test_conversions(int isa)
@@ -153,11 +213,12 @@ static void test_exp_silu(int isa, int n_isa)
 /* ---- the canonical order, modelled from its description ------------------------------- */
 
 /* Column c's (step, lane): bf16 and f32: within each 32-column chunk the
- * even columns are one step, the odd ones the next;
+ * even columns are one step, the odd ones the next (bf16 activations: the
+ * odd columns first, as vdpbf16ps adds them);
  * FP8: within each 64-column chunk, 8-column groups: step g holds columns
  * 32(g / 2) + 8(g % 2) + [0, 8) in lanes 0-7 and the 8 columns 16 further on
  * in lanes 8-15. */
-static void step_lane(enum df_dtype dt, int c, int *step, int *lane)
+static void step_lane(enum df_dtype dt, enum df_act act, int c, int *step, int *lane)
 {
     if (dt == DF_F8E4M3) {
         const int i = c / 64, o = c % 64;
@@ -165,7 +226,7 @@ static void step_lane(enum df_dtype dt, int c, int *step, int *lane)
         *lane = 8 * ((o / 16) % 2) + o % 8;
     } else {
         const int i = c / 32, o = c % 32;
-        *step = 2 * i + (o & 1);
+        *step = 2 * i + (act == DF_ACT_BF16 ? 1 - (o & 1) : (o & 1));
         *lane = o >> 1;
     }
 }
@@ -179,26 +240,31 @@ static float model_dot(const struct tmat *t, int r, const float *x)
     float *w = calloc((size_t)steps * 16, sizeof(float)), *xv = calloc((size_t)steps * 16, sizeof(float));
     for (int c = 0; c < K; c++) {
         int s, l;
-        step_lane(t->dt, c, &s, &l);
+        step_lane(t->dt, t->act, c, &s, &l);
         const size_t i = (size_t)r * K + c;
         if (t->dt == DF_F32) {
             w[s * 16 + l] = ((const float *)t->w)[i];
             xv[s * 16 + l] = x[c];
         } else if (t->dt == DF_BF16) {
             w[s * 16 + l] = (float)ref_bf16(((const uint16_t *)t->w)[i]);
-            xv[s * 16 + l] = x[c];
+            xv[s * 16 + l] = t->act == DF_ACT_BF16 ? f32_round_bf16(x[c]) : x[c];
         } else {
             w[s * 16 + l] = (float)(ref_e4m3(((const uint8_t *)t->w)[i]) * 0x1p-8);
             const float sc = t->scale[(r / 128) * t->sbc + c / 128] * 256.0f;
             xv[s * 16 + l] = x[c] * sc;
         }
     }
+    /* bf16 activations: the products' denormals read as zero and flushed */
+    const unsigned int csr = _mm_getcsr();
+    if (t->act == DF_ACT_BF16)
+        _mm_setcsr(csr | 0x8040u);
     for (int s = 0; s < steps; s++)
         for (int l = 0; l < 16; l++)
             acc[l] = fmaf(w[s * 16 + l], xv[s * 16 + l], acc[l]);
     for (int h = 8; h >= 1; h /= 2)
         for (int l = 0; l < h; l++)
             acc[l] = acc[l] + acc[l + h];
+    _mm_setcsr(csr);
     free(w);
     free(xv);
     return acc[0];
@@ -208,7 +274,7 @@ static double ref_dot(const struct tmat *t, int r, const float *x, double *mag)
 {
     double s = 0.0, a = 0.0;
     for (int c = 0; c < t->cols; c++) {
-        const double p = tmat_ref(t, r, c) * x[c];
+        const double p = tmat_ref(t, r, c) * (t->act == DF_ACT_BF16 ? f32_round_bf16(x[c]) : x[c]);
         s += p;
         a += fabs(p);
     }
@@ -241,8 +307,9 @@ static void test_linear(struct lin *L, int isa, int first)
 {
     char name[128];
     const int rows = L->t.rows, cols = L->t.cols;
-    snprintf(name, sizeof name, "%s: linear %s %dx%d, n = 1..%d: canonical order bit for bit, exact bound%s",
-             df_isa_name(isa), dt_name(L->t.dt), rows, cols, MAXN, first ? "" : ", equals the first ISA");
+    snprintf(name, sizeof name, "%s: linear %s%s %dx%d, n = 1..%d: canonical order bit for bit, exact bound%s",
+             df_isa_name(isa), dt_name(L->t.dt), L->t.act == DF_ACT_BF16 ? " (bf16 activations)" : "", rows, cols,
+             MAXN, first ? "" : ", equals the first ISA");
     case_begin(name);
     df_isa_set(isa);
     float *y[NNS];
@@ -273,8 +340,8 @@ static void test_linear(struct lin *L, int isa, int first)
 static void test_linear_threads(struct lin *L, int isa)
 {
     char name[128];
-    snprintf(name, sizeof name, "%s: linear %s %dx%d, 3 threads bit-identical to 1", df_isa_name(isa),
-             dt_name(L->t.dt), L->t.rows, L->t.cols);
+    snprintf(name, sizeof name, "%s: linear %s%s %dx%d, 3 threads bit-identical to 1", df_isa_name(isa),
+             dt_name(L->t.dt), L->t.act == DF_ACT_BF16 ? " (bf16 activations)" : "", L->t.rows, L->t.cols);
     case_begin(name);
     df_isa_set(isa);
     float *y[NNS];
@@ -296,6 +363,7 @@ static void test_linear_threads(struct lin *L, int isa)
 
 struct moe_fix {
     enum df_dtype dt;
+    enum df_act act;
     unsigned char *blob;
     struct df_expert table[MX_E];
     float *x, wts[MX_N * MX_K];
@@ -311,10 +379,11 @@ static uint64_t blob_put(unsigned char *blob, uint64_t *at, const void *src, siz
     return off;
 }
 
-static void moe_fix_init(struct moe_fix *f, enum df_dtype dt)
+static void moe_fix_init(struct moe_fix *f, enum df_dtype dt, enum df_act act)
 {
     const size_t es = dt == DF_BF16 ? 2 : 1, mb = (size_t)MX_DIM * MX_INTER * es;
     f->dt = dt;
+    f->act = act;
     f->blob = calloc((size_t)MX_E * 3 * (mb + 4096), 1);
     uint64_t at = 64;
     for (int e = 0; e < MX_E; e++) {
@@ -347,7 +416,7 @@ static void moe_fix_init(struct moe_fix *f, enum df_dtype dt)
 
 static void moe_run(const struct moe_fix *f, const int *ids, const float *x, const float *wts, int n, float *out)
 {
-    const struct df_experts_shape s = { MX_K, MX_DIM, MX_INTER, f->dt };
+    const struct df_experts_shape s = { MX_K, MX_DIM, MX_INTER, f->dt, f->act };
     float *ws = nan_vec(DF_MOE_WS_FLOATS(n, MX_K, MX_DIM, MX_INTER));
     moe_experts(&s, f->blob, f->table, x, ids, wts, n, ws, out);
     free(ws);
@@ -356,8 +425,9 @@ static void moe_run(const struct moe_fix *f, const int *ids, const float *x, con
 static void test_moe_invariance(struct moe_fix *f, int isa, int first, int threads)
 {
     char name[128];
-    snprintf(name, sizeof name, "%s: moe_experts %s, %d threads: each token alone = in the batch%s", df_isa_name(isa),
-             dt_name(f->dt), threads, first ? "" : " = the first ISA, 1 thread");
+    snprintf(name, sizeof name, "%s: moe_experts %s%s, %d threads: each token alone = in the batch%s",
+             df_isa_name(isa), dt_name(f->dt), f->act == DF_ACT_BF16 ? " (bf16 activations)" : "", threads,
+             first ? "" : " = the first ISA, 1 thread");
     case_begin(name);
     df_isa_set(isa);
     float *out = nan_vec((size_t)MX_N * MX_DIM), *one = nan_vec(MX_DIM);
@@ -397,7 +467,7 @@ struct mla_fix {
 static void mla_fix_init(struct mla_fix *f, enum df_dtype dt)
 {
     tmat_init(&f->kvb, dt, AT_H * (AT_NOPE + AT_V), AT_L, 0.3);
-    f->m = (struct df_mat){ f->kvb.w, f->kvb.scale, f->kvb.rows, f->kvb.cols, dt };
+    f->m = (struct df_mat){ f->kvb.w, f->kvb.scale, f->kvb.rows, f->kvb.cols, dt, DF_ACT_F32 };
     f->s = (struct df_mla_shape){ AT_H, AT_NOPE, AT_ROPE, AT_V, AT_L, AT_CTX, 0.17f, 1e-6f };
     f->cache = rnd_vec((size_t)AT_SLOTS * AT_CTX * (AT_L + AT_ROPE), 1.0);
     f->q = rnd_vec((size_t)AT_N * AT_H * (AT_NOPE + AT_ROPE), 1.0);
@@ -447,42 +517,54 @@ int main(void)
     rng_seed(7);
     const int best = df_isa_supported();
     printf("# this CPU supports: %s\n", df_isa_name(best));
-    int isas[2], n_isa = 0;
+    int isas[3], n_isa = 0;
+    if (best >= DF_ISA_AVX512BF16)
+        isas[n_isa++] = DF_ISA_AVX512BF16;
     if (best >= DF_ISA_AVX512)
         isas[n_isa++] = DF_ISA_AVX512;
     if (best >= DF_ISA_AVX2)
         isas[n_isa++] = DF_ISA_AVX2;
-    for (int i = 0; i < n_isa; i++) {
+    const int n_vec = best >= DF_ISA_AVX512BF16 ? n_isa - 1 : n_isa; /* the vector layers: AVX-512, AVX2 */
+    for (int i = n_isa - n_vec; i < n_isa; i++) {
         test_conversions(isas[i]);
-        test_exp_silu(isas[i], n_isa);
+        test_exp_silu(isas[i], n_vec);
     }
+    for (int i = 0; i < n_isa; i++)
+        test_round_bf16(isas[i]);
 
-    static const struct { enum df_dtype dt; int rows, cols; } shapes[] = {
-        { DF_F32, 37, 200 },   { DF_BF16, 37, 200 },  { DF_F8E4M3, 37, 200 },  /* tails everywhere */
-        { DF_F32, 64, 16 },    { DF_BF16, 40, 32 },   { DF_F8E4M3, 40, 64 },   /* one whole chunk */
-        { DF_BF16, 9, 1 },     { DF_F8E4M3, 9, 1 },   { DF_F32, 9, 3 },        /* one column */
-        { DF_F8E4M3, 300, 328 },                                             /* three row blocks */
-        { DF_BF16, 260, 1024 }, { DF_F8E4M3, 130, 1000 }, { DF_F32, 130, 513 },
+    static const struct { enum df_dtype dt; int rows, cols; enum df_act act; } shapes[] = {
+        { DF_F32, 37, 200, DF_ACT_F32 },   { DF_BF16, 37, 200, DF_ACT_F32 },  { DF_F8E4M3, 37, 200, DF_ACT_F32 },  /* tails everywhere */
+        { DF_F32, 64, 16, DF_ACT_F32 },    { DF_BF16, 40, 32, DF_ACT_F32 },   { DF_F8E4M3, 40, 64, DF_ACT_F32 },   /* one whole chunk */
+        { DF_BF16, 9, 1, DF_ACT_F32 },     { DF_F8E4M3, 9, 1, DF_ACT_F32 },   { DF_F32, 9, 3, DF_ACT_F32 },        /* one column */
+        { DF_F8E4M3, 300, 328, DF_ACT_F32 },                                             /* three row blocks */
+        { DF_BF16, 260, 1024, DF_ACT_F32 }, { DF_F8E4M3, 130, 1000, DF_ACT_F32 }, { DF_F32, 130, 513, DF_ACT_F32 },
+        /* bf16 activations: tails, one chunk, one column, long rows, 4 KB rows */
+        { DF_BF16, 37, 200, DF_ACT_BF16 }, { DF_BF16, 40, 32, DF_ACT_BF16 }, { DF_BF16, 9, 1, DF_ACT_BF16 },
+        { DF_BF16, 260, 1024, DF_ACT_BF16 }, { DF_BF16, 70, 2048, DF_ACT_BF16 },
     };
     const int n_shapes = (int)(sizeof shapes / sizeof shapes[0]);
     struct lin *L = calloc((size_t)n_shapes, sizeof *L);
     for (int s = 0; s < n_shapes; s++) {
         tmat_init(&L[s].t, shapes[s].dt, shapes[s].rows, shapes[s].cols, 1.0);
+        L[s].t.act = shapes[s].act;
         L[s].x = rnd_vec((size_t)MAXN * shapes[s].cols, 1.0);
         for (int i = 0; i < n_isa; i++)
             test_linear(&L[s], isas[i], i == 0);
     }
-    struct moe_fix mf[2];
+    struct moe_fix mf[3];
     struct mla_fix af[2];
     const enum df_dtype mdt[2] = { DF_BF16, DF_F8E4M3 };
     for (int d = 0; d < 2; d++) {
-        moe_fix_init(&mf[d], mdt[d]);
+        moe_fix_init(&mf[d], mdt[d], DF_ACT_F32);
         mla_fix_init(&af[d], mdt[d]);
         for (int i = 0; i < n_isa; i++) {
             test_moe_invariance(&mf[d], isas[i], i == 0, 1);
             test_mla_invariance(&af[d], isas[i], i == 0, 1);
         }
     }
+    moe_fix_init(&mf[2], DF_BF16, DF_ACT_BF16);
+    for (int i = 0; i < n_isa; i++)
+        test_moe_invariance(&mf[2], isas[i], i == 0, 1);
     case_begin("df_threads_start(3)");
     CHECK(df_threads_start(3) == 0, "start failed");
     case_end();
@@ -495,11 +577,15 @@ int main(void)
             test_moe_invariance(&mf[d], isas[i], 0, 3);
             test_mla_invariance(&af[d], isas[i], 0, 3);
         }
+    for (int i = 0; i < n_isa; i++)
+        test_moe_invariance(&mf[2], isas[i], 0, 3);
     df_threads_stop();
-    for (int d = 0; d < 2; d++) {
+    for (int d = 0; d < 3; d++) {
         free(mf[d].blob);
         free(mf[d].x);
         free(mf[d].ref);
+    }
+    for (int d = 0; d < 2; d++) {
         tmat_free(&af[d].kvb);
         free(af[d].cache);
         free(af[d].q);

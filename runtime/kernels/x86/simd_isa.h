@@ -17,15 +17,27 @@
 
 /* ---- prepared activations -------------------------------------------------------------- */
 
-/* One activation row x[0..K) in the canonical layout of dtype dt, zero
- * padded to kp, its 16-float vectors vs floats apart (16: contiguous; a tile
- * of T tokens: 16 T): bf16 and f32 take each 32-column span's even columns,
- * then its odd ones; FP8 multiplies each column by its block's scale times
- * 2^8 (cs: one per 128 columns) in its own column order. */
-DF_AI void DF_SF(prep_row)(enum df_dtype dt, const float *x, int K, int kp, const float *cs, float *xp, size_t vs)
+/* One activation row x[0..K) in the canonical layout of kernel kind dt (a
+ * dtype, or DF_BF16A), zero padded to kp, its 16-float vectors vs floats
+ * apart (16: contiguous; a tile of T tokens: 16 T): bf16 and f32 take each
+ * 32-column span's even columns, then its odd ones; DF_BF16A its odd
+ * columns, then its even ones, rounded to bf16; FP8 multiplies each column
+ * by its block's scale times 2^8 (cs: one per 128 columns) in its own
+ * column order. */
+DF_AI void DF_SF(prep_row)(int dt, const float *x, int K, int kp, const float *cs, float *xp, size_t vs)
 {
 #define DF_XP(c) xp[(size_t)(c) / 16 * vs + (c) % 16]
-    if (dt == DF_BF16 || dt == DF_F32) {
+    if (dt == DF_BF16A) {
+        int c0 = 0;
+        for (; c0 + 32 <= K; c0 += 32)
+            DF_V(prep_bf16a)(x + c0, &DF_XP(c0), vs);
+        for (; c0 < kp; c0 += 32)
+            for (int j = 0; j < 16; j++) {
+                const int ce = c0 + 2 * j, co = ce + 1;
+                DF_XP(c0 + j) = co < K ? f32_round_bf16(x[co]) : 0.0f;
+                DF_XP(c0 + 16 + j) = ce < K ? f32_round_bf16(x[ce]) : 0.0f;
+            }
+    } else if (dt == DF_BF16 || dt == DF_F32) {
         int c0 = 0;
         for (; c0 + 32 <= K; c0 += 32)
             DF_V(prep_bf16)(x + c0, &DF_XP(c0), vs);
@@ -56,18 +68,20 @@ DF_AI void DF_SF(prep_row)(enum df_dtype dt, const float *x, int K, int kp, cons
 #define DF_CB(dt) ((dt) == DF_F32 ? 128 : 64)
 #define DF_NV(dt) ((dt) == DF_F8E4M3 ? 4 : 2)
 
-DF_AI void DF_SF(chunk)(enum df_dtype dt, const unsigned char *p, DF_VT *v)
+DF_AI void DF_SF(chunk)(int dt, const unsigned char *p, DF_VT *v)
 {
     if (dt == DF_F32)
         DF_V(f32pair)((const float *)(const void *)p, &v[0], &v[1]);
     else if (dt == DF_BF16)
         DF_V(bf16)((const uint16_t *)(const void *)p, &v[0], &v[1]);
+    else if (dt == DF_BF16A) /* odd columns first, as vdpbf16ps sums them */
+        DF_V(bf16)((const uint16_t *)(const void *)p, &v[1], &v[0]);
     else
         DF_V(fp8)((const uint8_t *)p, v);
 }
 
 /* The last, partial chunk of a row: its bytes, then zeros. */
-DF_AI void DF_SF(chunk_tail)(enum df_dtype dt, const unsigned char *p, int bytes, DF_VT *v)
+DF_AI void DF_SF(chunk_tail)(int dt, const unsigned char *p, int bytes, DF_VT *v)
 {
     unsigned char buf[128] __attribute__((aligned(64)));
     memcpy(buf, p, (size_t)bytes);
@@ -104,7 +118,7 @@ DF_UNROLL(8)
 /* y[t * ldy + r] = dot(row r, token t) for R rows (row r at w + r * rb bytes)
  * and T prepared tokens (token t at xp + t * ld), converting the weights in
  * registers. Every (r, t) has its own accumulator, fed chunk by chunk. */
-DF_AI void DF_SF(mk_otf)(enum df_dtype dt, const unsigned char *w, size_t rb, int ld, const float *xp,
+DF_AI void DF_SF(mk_otf)(int dt, const unsigned char *w, size_t rb, int ld, const float *xp,
                          float *y, size_t ldy, size_t pfd, const int R, const int T)
 {
     const int NV = DF_NV(dt), CB = DF_CB(dt), full = (int)(rb / (size_t)CB), tail = (int)(rb % (size_t)CB);
@@ -191,7 +205,7 @@ DF_UNROLL(32)
 /* Chunk ch of R rows converted to f32 into the panel: vector s of row r
  * (columns 16s.. in the chunk order) at panel[(s * R + r) * 16], the layout
  * mk_panel reads. */
-DF_AI void DF_SF(panel_chunk)(enum df_dtype dt, const unsigned char *w, size_t rb, int ch, float *panel, const int R)
+DF_AI void DF_SF(panel_chunk)(int dt, const unsigned char *w, size_t rb, int ch, float *panel, const int R)
 {
     const int NV = DF_NV(dt), CB = DF_CB(dt), full = (int)(rb / (size_t)CB), tail = (int)(rb % (size_t)CB);
 DF_UNROLL(8)
@@ -212,7 +226,7 @@ DF_UNROLL(4)
  * panel, so that the conversion's stores overlap the FMAs instead of taking
  * a pass of their own; FP8 (whose conversion needs more registers than the
  * 24 accumulators leave) converts all first. */
-DF_AI void DF_SF(mk_panel_first)(enum df_dtype dt, const unsigned char *w, size_t rb, float *panel, const float *x,
+DF_AI void DF_SF(mk_panel_first)(int dt, const unsigned char *w, size_t rb, float *panel, const float *x,
                                  float *y, size_t ldy, const char *pf, int pf_lines, const int R, const int T)
 {
     const int NV = DF_NV(dt), CB = DF_CB(dt), chunks = (int)((rb + (size_t)CB - 1) / (size_t)CB);
@@ -262,6 +276,7 @@ DF_UNROLL(4)
 DF_OTF_ALL(DF_F32, f32)
 DF_OTF_ALL(DF_BF16, bf16)
 DF_OTF_ALL(DF_F8E4M3, fp8)
+DF_OTF_ALL(DF_BF16A, bf16a)
 
 typedef void (*DF_SF(otf_fn))(const unsigned char *, size_t, int, const float *, float *, size_t, size_t);
 
@@ -271,9 +286,9 @@ typedef void (*DF_SF(otf_fn))(const unsigned char *, size_t, int, const float *,
     { DF_SF(DF_OTF_NAME(sfx, DF_OR, 1)), DF_SF(DF_OTF_NAME(sfx, DF_OR, 2)),                           \
       DF_SF(DF_OTF_NAME(sfx, DF_OR, 3)), DF_SF(DF_OTF_NAME(sfx, DF_OR, 4)) },                         \
     { DF_SF(DF_OTF_NAME(sfx, DF_MVR, 1)), NULL, NULL, NULL }
-/* [dtype][1 row, DF_OR rows, DF_MVR rows][T - 1] */
-static const DF_SF(otf_fn) DF_SF(otf_table)[3][3][4] = { { DF_OTF_ROW(f32) }, { DF_OTF_ROW(bf16) },
-                                                          { DF_OTF_ROW(fp8) } };
+/* [kind][1 row, DF_OR rows, DF_MVR rows][T - 1] */
+static const DF_SF(otf_fn) DF_SF(otf_table)[4][3][4] = { { DF_OTF_ROW(f32) }, { DF_OTF_ROW(bf16) },
+                                                          { DF_OTF_ROW(fp8) }, { DF_OTF_ROW(bf16a) } };
 
 #define DF_PAN_NAME_(R, T) pan_##R##x##T
 #define DF_PAN_NAME(R, T) DF_PAN_NAME_(R, T)
@@ -333,17 +348,19 @@ __attribute__((unused)) static const DF_SF(pans_fn) DF_SF(pans_table)[2][6] = {
 DF_PANF_ALL(DF_F32, f32)
 DF_PANF_ALL(DF_BF16, bf16)
 DF_PANF_ALL(DF_F8E4M3, fp8)
+DF_PANF_ALL(DF_BF16A, bf16a)
 
 typedef void (*DF_SF(panf_fn))(const unsigned char *, size_t, float *, const float *, float *, size_t, const char *,
                                int);
 #define DF_PANF_ROW(sfx, R)                                                                           \
     { DF_SF(DF_PANF_NAME(sfx, R, 1)), DF_SF(DF_PANF_NAME(sfx, R, 2)), DF_SF(DF_PANF_NAME(sfx, R, 3)),  \
       DF_SF(DF_PANF_NAME(sfx, R, 4)), DF_SF(DF_PANF_NAME(sfx, R, 5)), DF_SF(DF_PANF_NAME(sfx, R, 6)) }
-/* [dtype][1 row, DF_PR rows][T - 1] */
-static const DF_SF(panf_fn) DF_SF(panf_table)[3][2][6] = {
+/* [kind][1 row, DF_PR rows][T - 1] */
+static const DF_SF(panf_fn) DF_SF(panf_table)[4][2][6] = {
     { DF_PANF_ROW(f32, 1), DF_PANF_ROW(f32, DF_PR) },
     { DF_PANF_ROW(bf16, 1), DF_PANF_ROW(bf16, DF_PR) },
     { DF_PANF_ROW(fp8, 1), DF_PANF_ROW(fp8, DF_PR) },
+    { DF_PANF_ROW(bf16a, 1), DF_PANF_ROW(bf16a, DF_PR) },
 };
 
 /* ---- a range of output rows for n tokens ---------------------------------------------- */
@@ -370,11 +387,11 @@ DF_AI int DF_SF(panels_per_block)(int kp)
  * may be single rows), each converted once, by the first tile's kernel, and
  * multiplied by every tile; meanwhile the next block's weights come into L2,
  * spread over the calls. */
-static inline __attribute__((target(DF_TGT))) void DF_SF(rows_panel)(const struct df_mat *m, int a, int b,
+static inline __attribute__((target(DF_TGT))) void DF_SF(rows_panel)(const struct df_mat *m, int di, int a, int b,
                                                                       const float *xp, int kp, int nt, float *y,
                                                                       size_t ldy)
 {
-    const int dt = m->dtype, di = dt == DF_F32 ? 0 : dt == DF_BF16 ? 1 : 2, tiles = DF_SF(tiles)(nt);
+    const int dt = m->dtype, tiles = DF_SF(tiles)(nt);
     const int P = DF_SF(panels_per_block)(kp);
     const size_t rb = (size_t)m->cols * (dt == DF_F32 ? 4 : dt == DF_BF16 ? 2 : 1);
     const unsigned char *w = (const unsigned char *)m->w;
@@ -409,11 +426,11 @@ static inline __attribute__((target(DF_TGT))) void DF_SF(rows_panel)(const struc
 
 /* Rows [a, b) of m times the nt tokens prepared in xp (token t at xp + t * ld),
  * the weights converted in registers: y[t * ldy + r - a]. */
-static inline __attribute__((target(DF_TGT))) void DF_SF(rows_otf)(const struct df_mat *m, int a, int b,
+static inline __attribute__((target(DF_TGT))) void DF_SF(rows_otf)(const struct df_mat *m, int di, int a, int b,
                                                                     const float *xp, int ld, int nt, float *y,
                                                                     size_t ldy)
 {
-    const int dt = m->dtype, di = dt == DF_F32 ? 0 : dt == DF_BF16 ? 1 : 2;
+    const int dt = m->dtype;
     const size_t rb = (size_t)m->cols * (dt == DF_F32 ? 4 : dt == DF_BF16 ? 2 : 1);
     const unsigned char *w = (const unsigned char *)m->w;
     /* the register kernels prefetch DF_PF_AHEAD bytes of rows ahead (rows are
@@ -446,7 +463,7 @@ static inline __attribute__((target(DF_TGT))) void DF_SF(rows_otf)(const struct 
 /* The activations of tokens t0 .. t0 + nt - 1 (x rows xrow[t], or t) into
  * df_xbuf: in tiles for the panel kernel (step s of token i of a tile of T
  * at tile + (s * T + i) * 16), else a row per token, ld floats apart. */
-static inline __attribute__((target(DF_TGT))) void DF_SF(prep_group)(enum df_dtype dt, const float *x, size_t ldx,
+static inline __attribute__((target(DF_TGT))) void DF_SF(prep_group)(int dt, const float *x, size_t ldx,
                                                                       const int *xrow, int t0, int nt, int K, int kp,
                                                                       const float *cs, bool panel, int ld)
 {
@@ -476,7 +493,7 @@ static __attribute__((target(DF_TGT))) int DF_SF(gemm)(const struct df_mat *m, i
                                                       int r1)
 {
     const enum df_dtype dt = m->dtype;
-    const int K = m->cols, per_chunk = dt == DF_F8E4M3 ? 64 : 32;
+    const int kind = DF_KIND(m), K = m->cols, per_chunk = dt == DF_F8E4M3 ? 64 : 32;
     const int kp = (K + per_chunk - 1) / per_chunk * per_chunk;
     if (K > DF_SIMD_MAX_K)
         return -1;
@@ -509,11 +526,11 @@ static __attribute__((target(DF_TGT))) int DF_SF(gemm)(const struct df_mat *m, i
                         cs[i] = srow[i] * 256.0f;
                 }
                 if (prep)
-                    DF_SF(prep_group)(dt, x, ldx, xrow, t0, nt, K, kp, cs, panel, ld);
+                    DF_SF(prep_group)(kind, x, ldx, xrow, t0, nt, K, kp, cs, panel, ld);
                 if (panel)
-                    DF_SF(rows_panel)(&m[mi], a, b, df_xbuf, kp, nt, y[mi] + (size_t)t0 * ldy + (a - r0), ldy);
+                    DF_SF(rows_panel)(&m[mi], kind, a, b, df_xbuf, kp, nt, y[mi] + (size_t)t0 * ldy + (a - r0), ldy);
                 else
-                    DF_SF(rows_otf)(&m[mi], a, b, df_xbuf, ld, nt, y[mi] + (size_t)t0 * ldy + (a - r0), ldy);
+                    DF_SF(rows_otf)(&m[mi], kind, a, b, df_xbuf, ld, nt, y[mi] + (size_t)t0 * ldy + (a - r0), ldy);
                 a = b;
             }
     }

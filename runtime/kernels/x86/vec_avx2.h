@@ -65,6 +65,16 @@ DF_AI256 void df256_prep_bf16(const float *x, float *xp, size_t vs)
     }
 }
 
+/* 32 activations rounded to bf16, the odd columns, then the even ones (as
+ * df512_prep_bf16a). */
+DF_AI256 void df256_prep_bf16a(const float *x, float *xp, size_t vs)
+{
+    for (int j = 0; j < 16; j++) {
+        xp[j] = f32_round_bf16(x[2 * j + 1]);
+        xp[vs + j] = f32_round_bf16(x[2 * j]);
+    }
+}
+
 DF_AI256 float df256_hmax(df256_v v)
 {
     const __m256 m8 = _mm256_max_ps(v.a, v.b);

@@ -77,6 +77,31 @@ DF_AI512 void df512_prep_bf16(const float *x, float *xp, size_t vs)
     _mm512_storeu_ps(xp + vs, _mm512_permutex2var_ps(x0, odd, x1));
 }
 
+/* Each lane rounded to bf16 (f32_round_bf16 in mat.h, lane by lane), as f32. */
+DF_AI512 __m512 df512_round_bf16(__m512 x)
+{
+    const __m512i b = _mm512_castps_si512(x), em = _mm512_set1_epi32(0x7f800000), hi = _mm512_set1_epi32((int)0xffff0000u);
+    const __m512i e = _mm512_and_si512(b, em);
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_and_si512(_mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff))), hi);
+    const __mmask16 nan = _mm512_cmpeq_epi32_mask(e, em) & _mm512_test_epi32_mask(b, _mm512_set1_epi32(0x7fffff));
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_and_si512(_mm512_or_si512(b, _mm512_set1_epi32(0x400000)), hi));
+    const __mmask16 zero = _mm512_testn_epi32_mask(b, em) | _mm512_testn_epi32_mask(r, em);
+    r = _mm512_mask_mov_epi32(r, zero, _mm512_and_si512(b, _mm512_set1_epi32((int)0x80000000u)));
+    return _mm512_castsi512_ps(r);
+}
+
+/* 32 activations rounded to bf16 in the order of the bf16-activation
+ * products (simd.h): the odd columns, then the even ones. */
+DF_AI512 void df512_prep_bf16a(const float *x, float *xp, size_t vs)
+{
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 x0 = df512_round_bf16(_mm512_loadu_ps(x)), x1 = df512_round_bf16(_mm512_loadu_ps(x + 16));
+    _mm512_storeu_ps(xp, _mm512_permutex2var_ps(x0, odd, x1));
+    _mm512_storeu_ps(xp + vs, _mm512_permutex2var_ps(x0, even, x1));
+}
+
 /* The largest lane (exact whatever the order). */
 DF_AI512 float df512_hmax(df512_v v) { return _mm512_reduce_max_ps(v); }
 /* The largest of lanes 0..n-1, n >= 1 (exact whatever the order). */
