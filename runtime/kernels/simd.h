@@ -90,8 +90,11 @@
 #define DF_BF16A 3
 #define DF_KIND(m) ((m)->dtype == DF_BF16 && (m)->act == DF_ACT_BF16 ? DF_BF16A : (int)(m)->dtype)
 
-/* Heads of one token whose attention shares one pass over the latent cache. */
+/* Heads of one token whose scores and outputs are computed together, and
+ * the most heads of one token a thread takes in one pass over the latent
+ * cache (each block of positions once for all of them, group by group). */
 #define DF_MLA_GROUP 8
+#define DF_MLA_PASS 128
 
 static _Thread_local float df_xbuf[DF_XBUF_FLOATS] __attribute__((aligned(64)));
 static _Thread_local float df_panel_buf[DF_PANEL_FLOATS] __attribute__((aligned(64)));

@@ -6,9 +6,10 @@
  *      by q_pe[t][h], so that [q_lat | q_pe] . [c_kv | k_pe] is one dot
  *      product over a cache row
  *   B  per (token, group of DF_MLA_GROUP heads): the token's positions in
- *      blocks of 16, each block of latent cache rows read once for the
- *      group, online softmax per head (simd_isa.h, mla_core); threads take
- *      contiguous ranges of (token, group) of about equal work (positions)
+ *      blocks of 16, online softmax per head (simd_isa.h, mla_core); threads
+ *      take contiguous ranges of (token, group) of about equal work
+ *      (positions), and the groups of a token in one thread's range share
+ *      each block of latent cache rows: one pass over the cache for them
  *   C  out[t][h] = W_uv(h) o_lat[t][h]             canonical dot products
  * Each (token, head) is computed whole, in an order fixed by its position
  * alone, so prefill and decode, any batch and any thread count agree. */
@@ -41,18 +42,25 @@ static inline void mla_phase_a(void *ctx, int h0, int h1)
     }
 }
 
+/* Thread i's items [cut[i], cut[i + 1]): the groups of one token that fall
+ * in its range go in one call (up to DF_MLA_PASS heads), one pass over the
+ * token's cache for all of them. */
 static inline void mla_phase_b(void *ctx, int i0, int i1)
 {
     const struct df_mla_job *j = ctx;
-    const int H = j->s->heads;
+    const int H = j->s->heads, per_pass = DF_MLA_PASS / DF_MLA_GROUP;
     for (int i = i0; i < i1; i++)
-        for (int it = j->cut[i]; it < j->cut[i + 1]; it++) {
-            const int t = it / j->groups, h0 = it % j->groups * DF_MLA_GROUP;
-            const int h1 = h0 + DF_MLA_GROUP < H ? h0 + DF_MLA_GROUP : H;
+        for (int it = j->cut[i]; it < j->cut[i + 1];) {
+            const int t = it / j->groups, g0 = it % j->groups;
+            int g1 = g0 + 1;
+            while (g1 < j->groups && g1 - g0 < per_pass && it + (g1 - g0) < j->cut[i + 1])
+                g1++;
+            const int h0 = g0 * DF_MLA_GROUP, h1 = g1 * DF_MLA_GROUP < H ? g1 * DF_MLA_GROUP : H;
             if (df_isa >= DF_ISA_AVX512)
                 mla_core_avx512(j->s, j->q, j->cache, j->step, t, h0, h1, j->q_lat, j->o_lat);
             else
                 mla_core_avx2(j->s, j->q, j->cache, j->step, t, h0, h1, j->q_lat, j->o_lat);
+            it += g1 - g0;
         }
 }
 

@@ -845,26 +845,87 @@ DF_AI void DF_SF(o_update4)(float *o, int L, const float corr[4], const float *e
     }
 }
 
-/* Token t, heads [h0, h1): attention over positions 0..pos of its slot in
- * blocks of 16 positions, each block's cache rows brought in once for all
- * these heads (then read from L1, four heads at a time). Per head, online
- * softmax: score = (q_lat . c_kv + q_pe . k_pe) * scale (each dot: 16-lane
- * accumulators and the canonical tree); m = running max; block weights
- * e = exp(score - m); the running sum and latent output are rescaled by
- * exp(m_old - m), then o += sum_p e_p c_kv[p] in position order; at the end
- * o_lat = o / sum. Everything is a function of the token and head alone. */
-DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const float *cache, const struct df_step *step,
-                           int t, int h0, int h1, const float *q_lat, float *o_lat)
+/* One block of np (<= 16) positions (cache rows c[i], their k_pe kpe[i];
+ * c0 the first) for token t's heads [h0, h1), at most DF_MLA_GROUP: the
+ * scores, one online-softmax step per head (m, l: the heads' running max and
+ * sum), and the latent outputs o_lat += weights x rows (first: the first
+ * block, o_lat not yet written). Per head, score = (q_lat . c_kv + q_pe .
+ * k_pe) * scale (each dot: 16-lane accumulators and the canonical tree);
+ * m = running max; block weights e = exp(score - m); the running sum and
+ * latent output are rescaled by exp(m_old - m), then o += sum_p e_p c_kv[p]
+ * in position order. */
+DF_AI void DF_SF(mla_block)(const struct df_mla_shape *s, const float *q, int t, int h0, int h1, const float *const *c,
+                            const float *const *kpe, const float *c0, int np, bool first, const float *q_lat,
+                            float *o_lat, float *m, float *l)
 {
     const int L = s->kv_lora, R = s->rope_dim, row = L + R, H = s->heads, qk = s->nope + R, G = h1 - h0;
     /* [q_lat | q_pe] . [c_kv | k_pe] as one dot product over a cache row when
      * the row is whole vectors (every DeepSeek shape): the panel kernel with
      * heads as rows and positions as tokens; else q_lat . c_kv + q_pe . k_pe */
     const bool fused = row % 16 == 0;
+    float corr[DF_MLA_GROUP], ev[DF_MLA_GROUP][16] __attribute__((aligned(64)));
+    /* scores: a[g][i] (+ b[g][i]) for the first np positions */
+    float a[DF_MLA_GROUP][16] __attribute__((aligned(64))), b[DF_MLA_GROUP][16] __attribute__((aligned(64)));
+    if (fused) {
+        for (int g = 0; g < G;) {
+            const int Rr = G - g >= DF_PR ? DF_PR : 1;
+            for (int p = 0; p < np; p += DF_PT) {
+                const int T = np - p < DF_PT ? np - p : DF_PT;
+                DF_SF(pans_table)[Rr == 1 ? 0 : 1][T - 1](q_lat + ((size_t)t * H + h0 + g) * row, c[p], row, row / 16,
+                                                          &a[g][p], 16);
+            }
+            g += Rr;
+        }
+    } else { /* scores, two heads at a time (an odd last head pairs with itself) */
+        for (int g = 0; g < G; g += 2) {
+            const int g2 = g + 1 < G ? g + 1 : g;
+            const float *ql = q_lat + ((size_t)t * H + h0 + g) * row, *ql2 = q_lat + ((size_t)t * H + h0 + g2) * row;
+            const float *qpe = q + ((size_t)t * H + h0 + g) * qk + s->nope, *qpe2 = q + ((size_t)t * H + h0 + g2) * qk + s->nope;
+            for (int half = 0; half < (np > 8 ? 2 : 1); half++) {
+                DF_SF(dot8x2)(ql, ql2, c + 8 * half, L, a[g] + 8 * half, a[g2] + 8 * half);
+                DF_SF(dot8x2)(qpe, qpe2, kpe + 8 * half, R, b[g] + 8 * half, b[g2] + 8 * half);
+            }
+        }
+    }
+    /* online softmax, per head, on one vector of the block's scores
+     * (lanes past np read as 0 and are left out) */
+    for (int g = 0; g < G; g++) {
+        const DF_VT sc = DF_V(mul)(DF_V(add)(DF_V(load_first)(a[g], np), fused ? DF_V(zero)() : DF_V(load_first)(b[g], np)),
+                                   DF_V(set1)(s->softmax_scale));
+        const float bm = DF_V(max_first)(sc, np), mb = bm > m[g] ? bm : m[g];
+        corr[g] = mb == m[g] ? 1.0f : expf(m[g] - mb); /* (e^0 = 1 exactly: no call) */
+        m[g] = mb;
+        const DF_VT e = DF_V(first)(DF_V(exp)(DF_V(sub)(sc, DF_V(set1)(mb))), np);
+        DF_V(store)(ev[g], e);
+        l[g] = l[g] * corr[g] + DF_V(sum)(e);
+    }
+    /* latent outputs: four heads at a time, then two, then one */
+    int g = 0;
+    for (; g + 4 <= G; g += 4)
+        DF_SF(o_update4)(o_lat + ((size_t)t * H + h0 + g) * L, L, corr + g, ev[g], c0, row, np, first);
+    for (; g < G; g += 2) {
+        float *o = o_lat + ((size_t)t * H + h0 + g) * L;
+        if (g + 1 < G)
+            DF_SF(o_update2)(o, o + L, corr[g], corr[g + 1], ev[g], ev[g + 1], c0, row, np, L, first);
+        else /* an odd last head as both: the same values computed twice, stored twice */
+            DF_SF(o_update2)(o, o, corr[g], corr[g], ev[g], ev[g], c0, row, np, L, first);
+    }
+}
+
+/* Token t, heads [h0, h1) (h0 a multiple of DF_MLA_GROUP, at most
+ * DF_MLA_PASS heads): attention over positions 0..pos of its slot in blocks
+ * of 16 positions, each block's cache rows brought in once for all these
+ * heads, so that the call streams the latent cache once, then read from L1
+ * or L2 by each group of DF_MLA_GROUP heads in turn (mla_block); at the end
+ * o_lat = o / sum. Everything is a function of the token and head alone:
+ * how heads are grouped into calls changes no bit. */
+DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const float *cache, const struct df_step *step,
+                           int t, int h0, int h1, const float *q_lat, float *o_lat)
+{
+    const int L = s->kv_lora, row = L + s->rope_dim, H = s->heads, G = h1 - h0;
     const float *kv = cache + (size_t)step->slot[t] * s->max_context * row;
     const int len = step->pos[t] + 1;
-    float m[DF_MLA_GROUP], l[DF_MLA_GROUP], corr[DF_MLA_GROUP];
-    float ev[DF_MLA_GROUP][16] __attribute__((aligned(64)));
+    float m[DF_MLA_PASS], l[DF_MLA_PASS];
     for (int g = 0; g < G; g++) {
         m[g] = -INFINITY;
         l[g] = 0.0f;
@@ -876,53 +937,9 @@ DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const 
             c[i] = kv + (size_t)(p0 + (i < np ? i : np - 1)) * row;
             kpe[i] = c[i] + L;
         }
-        /* scores: a[g][i] (+ b[g][i]) for the first np positions */
-        float a[DF_MLA_GROUP][16] __attribute__((aligned(64))), b[DF_MLA_GROUP][16] __attribute__((aligned(64)));
-        if (fused) {
-            for (int g = 0; g < G;) {
-                const int Rr = G - g >= DF_PR ? DF_PR : 1;
-                for (int p = 0; p < np; p += DF_PT) {
-                    const int T = np - p < DF_PT ? np - p : DF_PT;
-                    DF_SF(pans_table)[Rr == 1 ? 0 : 1][T - 1](q_lat + ((size_t)t * H + h0 + g) * row, c[p], row, row / 16,
-                                                              &a[g][p], 16);
-                }
-                g += Rr;
-            }
-        } else { /* scores, two heads at a time (an odd last head pairs with itself) */
-            for (int g = 0; g < G; g += 2) {
-                const int g2 = g + 1 < G ? g + 1 : g;
-                const float *ql = q_lat + ((size_t)t * H + h0 + g) * row, *ql2 = q_lat + ((size_t)t * H + h0 + g2) * row;
-                const float *qpe = q + ((size_t)t * H + h0 + g) * qk + s->nope, *qpe2 = q + ((size_t)t * H + h0 + g2) * qk + s->nope;
-                for (int half = 0; half < (np > 8 ? 2 : 1); half++) {
-                    DF_SF(dot8x2)(ql, ql2, c + 8 * half, L, a[g] + 8 * half, a[g2] + 8 * half);
-                    DF_SF(dot8x2)(qpe, qpe2, kpe + 8 * half, R, b[g] + 8 * half, b[g2] + 8 * half);
-                }
-            }
-        }
-        /* online softmax, per head, on one vector of the block's scores
-         * (lanes past np read as 0 and are left out) */
-        for (int g = 0; g < G; g++) {
-            const DF_VT sc = DF_V(mul)(DF_V(add)(DF_V(load_first)(a[g], np), fused ? DF_V(zero)() : DF_V(load_first)(b[g], np)),
-                                       DF_V(set1)(s->softmax_scale));
-            const float bm = DF_V(max_first)(sc, np), mb = bm > m[g] ? bm : m[g];
-            corr[g] = mb == m[g] ? 1.0f : expf(m[g] - mb); /* (e^0 = 1 exactly: no call) */
-            m[g] = mb;
-            const DF_VT e = DF_V(first)(DF_V(exp)(DF_V(sub)(sc, DF_V(set1)(mb))), np);
-            DF_V(store)(ev[g], e);
-            l[g] = l[g] * corr[g] + DF_V(sum)(e);
-        }
-        /* latent outputs: four heads at a time, then two, then one */
-        const float *c0 = kv + (size_t)p0 * row;
-        int g = 0;
-        for (; g + 4 <= G; g += 4)
-            DF_SF(o_update4)(o_lat + ((size_t)t * H + h0 + g) * L, L, corr + g, ev[g], c0, row, np, p0 == 0);
-        for (; g < G; g += 2) {
-            float *o = o_lat + ((size_t)t * H + h0 + g) * L;
-            if (g + 1 < G)
-                DF_SF(o_update2)(o, o + L, corr[g], corr[g + 1], ev[g], ev[g + 1], c0, row, np, L, p0 == 0);
-            else /* an odd last head as both: the same values computed twice, stored twice */
-                DF_SF(o_update2)(o, o, corr[g], corr[g], ev[g], ev[g], c0, row, np, L, p0 == 0);
-        }
+        for (int hg = h0; hg < h1; hg += DF_MLA_GROUP)
+            DF_SF(mla_block)(s, q, t, hg, hg + DF_MLA_GROUP < h1 ? hg + DF_MLA_GROUP : h1, c, kpe, kv + (size_t)p0 * row,
+                             np, p0 == 0, q_lat, o_lat, m + (hg - h0), l + (hg - h0));
     }
     for (int g = 0; g < G; g++) {
         float *o = o_lat + ((size_t)t * H + h0 + g) * L;
