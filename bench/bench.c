@@ -9,7 +9,8 @@
  *       at batch 1 (after 128 and after 512 prompt tokens) and at max batch,
  *       the weight bytes each decoded token reads, effective bandwidth and
  *       the share of the measured bandwidth (--bw*) and FMA peak (--fma*;
- *       a model with bf16 activations: also of the bf16 dot peak, --dot*)
+ *       a model with bf16 activations computed with vdpbf16ps: also of the
+ *       bf16 dot peak, --dot*)
  *
  * Every figure is the median of R runs (decode: of R steps per run, every
  * step timed), shown with its spread (min-max). The model is driven through
@@ -513,7 +514,7 @@ int main(int argc, char **argv)
             const double gf = flops_prefill(plens[k], 0) / (plens[k] / s.med) / 1e9;
             printf("prefill%d t%d %.1f %.1f %.1f gflops %.1f peak %.0f", plens[k], nt, s.med, s.lo, s.hi, gf,
                    fmap[nt] > 0 ? 100.0 * gf / fmap[nt] : 0.0);
-            if (ACTIVATIONS_BF16 && dotp[nt] > 0)
+            if (ACTIVATIONS_BF16 && dotp[nt] > 0 && df_isa >= DF_ISA_AVX512BF16) /* the dot product in use */
                 printf(" dotpeak %.0f", 100.0 * gf / dotp[nt]);
             printf("\n");
         }

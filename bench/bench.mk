@@ -4,7 +4,7 @@
 # blocks (specs/bench_v3_fp8.lua) and bf16 with bf16 activations (specs/bench_v3_bf16act.lua):
 # generated, built and packed under build/bench/, then bench/run.sh measures the machine
 # and the models and prints one table.
-# Not part of `make test` (it takes a few minutes and 3 GB of disk).
+# Not part of `make test` (it takes a few minutes and ~9 GB of disk).
 
 BENCH_MODELS := bench_v3 bench_v3_fp8 bench_v3_bf16act
 BENCH_DIR    := build/bench

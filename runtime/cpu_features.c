@@ -1,6 +1,7 @@
 /* cpu_features.c: detect the instruction set once, before main. */
 #include "cpu_features.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,8 @@ static unsigned long long xcr0(void)
     return ((unsigned long long)hi << 32) | lo;
 }
 
+static int bf16dot_exact(void);
+
 static int detect(void)
 {
     unsigned int a, b, c, d;
@@ -30,6 +33,7 @@ static int detect(void)
     if (__get_cpuid_max(0, NULL) < 7)
         return DF_ISA_SCALAR;
     __cpuid_count(7, 0, a, b, c, d);
+    const unsigned int subleaves = a;
     const int avx2 = (b >> 5) & 1;
     if (!avx2)
         return DF_ISA_SCALAR;
@@ -37,10 +41,10 @@ static int detect(void)
               avx512vl = (b >> 31) & 1, gfni = (c >> 8) & 1;
     if (!(avx512f && avx512dq && avx512bw && avx512vl && gfni && (x & 0xe6) == 0xe6)) /* + opmask, ZMM */
         return DF_ISA_AVX2;
+    if (subleaves < 1)
+        return DF_ISA_AVX512;
     __cpuid_count(7, 1, a, b, c, d);
-    if ((a >> 5) & 1) /* AVX512_BF16 */
-        return DF_ISA_AVX512BF16;
-    return DF_ISA_AVX512;
+    return (a >> 5) & 1 && bf16dot_exact() ? DF_ISA_AVX512BF16 : DF_ISA_AVX512; /* AVX512_BF16 */
 }
 
 #include <immintrin.h>
@@ -93,25 +97,71 @@ __attribute__((target("avx512f,avx512bf16"))) static float dot_chains(int n)
  * run it at a quarter of the FMA's rate (the Intel Xeon of our development
  * VMs: 0.59 ns against 0.15, half the multiply-adds). About 0.2 ms at start:
  * 512-bit FMAs until the core runs them at full width (it starts slower),
- * then each timed alternately five times, the fastest kept. */
+ * then each timed three times, alternately (6 and 25 us here), the fastest
+ * kept; the dot product is taken only if 1.25 times faster. */
 static volatile float calibration_sink; /* the timed results, kept */
+
+/* Whether this CPU's vdpbf16ps computes what the other ISAs emulate (per f32
+ * lane: acc + w[2j+1] x[2j+1], then + w[2j] x[2j], fused multiply-adds with
+ * denormal inputs read as zero and denormal results flushed; kernels/simd.h),
+ * on operands that tell the candidates apart: cancellations, products and
+ * sums in the denormal range, a denormal weight. Checked once; if not, the
+ * instruction is never used, so a bf16-activation result is the same on
+ * every machine. */
+__attribute__((target("avx512f,avx512bf16,fma"))) static int bf16dot_exact(void)
+{
+    static const uint32_t acc_bits[16] = { 0x3f800000u, 0x00000000u, 0x80000000u, 0x00400000u, 0x4b800000u,
+                                           0x3f800001u, 0x00800000u, 0x7f000000u, 0xbf800000u, 0x00000001u,
+                                           0x3c000000u, 0x80800000u, 0x40490fdbu, 0x00000000u, 0x3a000000u,
+                                           0x0d800000u };
+    static const uint16_t w_bits[32] = { 0x3f80, 0x3f80, 0x3f81, 0xbf80, 0x0040, 0x3f80, 0x0080, 0x0080,
+                                         0x4b80, 0xcb80, 0x3f80, 0x3380, 0x0080, 0x8080, 0x7f00, 0x4000,
+                                         0x3f80, 0xbf80, 0x0001, 0x3f80, 0x3c00, 0x3c00, 0x0080, 0x0000,
+                                         0x4049, 0x3f80, 0x2000, 0x2000, 0x3a00, 0xba00, 0x0d80, 0x0d80 };
+    static const uint16_t x_bits[32] = { 0x3380, 0xb380, 0x3f80, 0x3f80, 0x3f80, 0x3f80, 0x0080, 0x3f00,
+                                         0x3f80, 0x3f80, 0x3f80, 0xbf80, 0x3e80, 0x3e80, 0x4000, 0xc000,
+                                         0x3f80, 0x3f80, 0x3f80, 0x3f80, 0x0100, 0x8100, 0x3f80, 0x3f80,
+                                         0x3f81, 0x0001, 0x1f00, 0x9f00, 0x3a00, 0x3a00, 0x3380, 0xb380 };
+    float acc[16], w[32], x[32], got[16];
+    for (int i = 0; i < 32; i++) {
+        const uint32_t wb = (uint32_t)w_bits[i] << 16, xb = (uint32_t)x_bits[i] << 16;
+        memcpy(&w[i], &wb, sizeof wb);
+        memcpy(&x[i], &xb, sizeof xb);
+    }
+    memcpy(acc, acc_bits, sizeof acc);
+    __m512bh wv, xv;
+    memcpy(&wv, w_bits, sizeof wv);
+    memcpy(&xv, x_bits, sizeof xv);
+    _mm512_storeu_ps(got, _mm512_dpbf16_ps(_mm512_loadu_ps(acc), wv, xv));
+    const unsigned int csr = _mm_getcsr();
+    _mm_setcsr(csr | 0x8040u); /* FTZ, DAZ: the emulation's arithmetic */
+    const __m512 odd = _mm512_setr_ps(w[1], w[3], w[5], w[7], w[9], w[11], w[13], w[15], w[17], w[19], w[21], w[23],
+                                      w[25], w[27], w[29], w[31]);
+    const __m512 even = _mm512_setr_ps(w[0], w[2], w[4], w[6], w[8], w[10], w[12], w[14], w[16], w[18], w[20], w[22],
+                                       w[24], w[26], w[28], w[30]);
+    const __m512 xo = _mm512_setr_ps(x[1], x[3], x[5], x[7], x[9], x[11], x[13], x[15], x[17], x[19], x[21], x[23],
+                                     x[25], x[27], x[29], x[31]);
+    const __m512 xe = _mm512_setr_ps(x[0], x[2], x[4], x[6], x[8], x[10], x[12], x[14], x[16], x[18], x[20], x[22],
+                                     x[24], x[26], x[28], x[30]);
+    float want[16];
+    _mm512_storeu_ps(want, _mm512_fmadd_ps(even, xe, _mm512_fmadd_ps(odd, xo, _mm512_loadu_ps(acc))));
+    _mm_setcsr(csr);
+    return memcmp(got, want, sizeof got) == 0;
+}
 
 static int bf16dot_pays(void)
 {
-    double tf = 1e9, td = 1e9;
+    double t[2] = { 1e9, 1e9 }; /* FMAs, dot products */
     for (double t0 = seconds(); seconds() - t0 < 1e-4;)
         calibration_sink = fma_chains(1000);
-    for (int r = 0; r < 5; r++) {
-        double t0 = seconds();
-        calibration_sink = fma_chains(1000);
-        const double f = seconds() - t0;
-        t0 = seconds();
-        calibration_sink = dot_chains(1000);
+    for (int r = 0; r < 6; r++) { /* each first in turn */
+        const int k = r & 1;
+        const double t0 = seconds();
+        calibration_sink = k ? dot_chains(3000) : fma_chains(3000);
         const double d = seconds() - t0;
-        tf = f < tf ? f : tf;
-        td = d < td ? d : td;
+        t[k] = d < t[k] ? d : t[k];
     }
-    return 32.0 / td > 1.25 * (16.0 / tf); /* multiply-adds per second, with a margin */
+    return 32.0 / t[1] > 1.25 * (16.0 / t[0]); /* multiply-adds per second, with a margin */
 }
 #else
 static int detect(void)

@@ -812,6 +812,8 @@ def fixture_bf16act(name, spec, out_dir):
     cost = sorted(float((logits[i, k] - f32[i, k]).abs().max()) / float(f32.std())
                   for i in range(3) for k in range(same[i]))
     cost_med, cost_max, cost_big = cost[len(cost) // 2], cost[-1], sum(c > 0.1 for c in cost)
+    every = torch.cat([(logits[i, :same[i]] - f32[i, :same[i]]).abs().flatten() for i in range(3)])
+    cost_all = float(every.median()) / float(f32.std())
 
     with open(os.path.join(d, "prompts.txt"), "w") as f:
         f.write("".join(",".join(map(str, p)) + "\n" for p in prompts))
@@ -839,7 +841,7 @@ def fixture_bf16act(name, spec, out_dir):
         + ("identical" if gen == f32_ids else "differ") + f"; per row max|d|/std(f32 logits): median "
         f"{cost_med:.3g}, largest {cost_max:.3g}, {cost_big} of {len(cost)} rows above 0.1 (a routing decision "
         "that differs between the two precisions changes a row that much), over the rows before any differing "
-        "pick: what bf16 activations cost on this model.",
+        f"pick: what bf16 activations cost on this model; over all their logits, median |d|/std {cost_all:.2g}.",
         "",
         "## Made with", "",
         f"transformers {transformers.__version__}, torch {torch.__version__}, numpy {np.__version__}, "

@@ -39,8 +39,9 @@ static inline DF_HD float bf16_to_f32(uint16_t v)
 }
 
 /* x rounded to bf16 as the AVX-512 BF16 conversions round it (tested against
- * vcvtne2ps2bf16 bit for bit): to nearest even; an input or a result below
- * the normal range becomes a zero of its sign; NaN stays NaN. */
+ * vcvtne2ps2bf16 bit for bit): to nearest even; an input below the normal
+ * range becomes a zero of its sign (a normal one never rounds below it);
+ * NaN stays NaN. */
 static inline DF_HD float f32_round_bf16(float x)
 {
     uint32_t b;
@@ -49,11 +50,8 @@ static inline DF_HD float f32_round_bf16(float x)
         b = b & 0x7fffffu ? (b | 0x400000u) & 0xffff0000u : b;
     else if ((b & 0x7f800000u) == 0)
         b &= 0x80000000u;
-    else {
+    else
         b = (b + 0x7fffu + ((b >> 16) & 1u)) & 0xffff0000u;
-        if ((b & 0x7f800000u) == 0)
-            b &= 0x80000000u;
-    }
     memcpy(&x, &b, sizeof x);
     return x;
 }

@@ -108,9 +108,9 @@ static const dot_fn dot_table[2][6] = {
 
 /* Rows [a, b) times the nt tokens in df_xbuf: y[t * ldy + r - a]. Decode
  * (no tiles): 8 rows (one token) or 4 rows x up to 4 tokens a call, the
- * next rows prefetched; prefill: blocks of rows that stay in L1 (16 rows of
- * K <= 1024), each multiplied by every tile in turn, 4 rows x a tile a
- * call. */
+ * next rows prefetched; prefill: blocks of 16 rows (32 KB at K = 1024, in
+ * L1; 8 rows beyond, in L2), each multiplied by every tile in turn, 4 rows
+ * x a tile a call. */
 DF_DAI void dot_rows(const struct df_mat *m, int a, int b, int kp, int nt, bool panel, int ld, float *y, size_t ldy)
 {
     const size_t rb = (size_t)m->cols * 2;
@@ -161,7 +161,7 @@ static __attribute__((target(DF_TDOT))) int gemm_bf16dot(const struct df_mat *m,
     if (K > DF_SIMD_MAX_K)
         return -1;
     const bool panel = n >= DF_PANEL_MIN_TOKENS && DF_PT * kp <= cap;
-    const int ld = panel ? kp : kp % 512 ? kp : kp + 32; /* rows off multiples of 4 KB (as gemm) */
+    const int ld = panel ? kp : kp % 512 ? kp : kp + 32; /* rows of a multiple of 1 KB 64 bytes longer (as gemm) */
     int tg = cap / ld;
     if (panel) {
         tg -= tg % DF_PT;

@@ -86,7 +86,7 @@ DF_AI512 __m512 df512_round_bf16(__m512 x)
     __m512i r = _mm512_and_si512(_mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff))), hi);
     const __mmask16 nan = _mm512_cmpeq_epi32_mask(e, em) & _mm512_test_epi32_mask(b, _mm512_set1_epi32(0x7fffff));
     r = _mm512_mask_mov_epi32(r, nan, _mm512_and_si512(_mm512_or_si512(b, _mm512_set1_epi32(0x400000)), hi));
-    const __mmask16 zero = _mm512_testn_epi32_mask(b, em) | _mm512_testn_epi32_mask(r, em);
+    const __mmask16 zero = _mm512_testn_epi32_mask(b, em);
     r = _mm512_mask_mov_epi32(r, zero, _mm512_and_si512(b, _mm512_set1_epi32((int)0x80000000u)));
     return _mm512_castsi512_ps(r);
 }
