@@ -18,3 +18,5 @@ check "asan/audit" sh -c "build/asan/tiny audit --weights '$T/asan.weights' --th
     build/asan/tiny audit --check '$T/asan.audit.json' --weights '$T/asan.weights'"
 expect_fail "asan/audit-bad-record" 2 "not an audit record" \
     build/asan/tiny audit --check tests/fixtures/tiny/prompts.txt --weights "$T/asan.weights"
+# The SIMD kernels' unit test (every ISA this machine has, AVX-512 BF16's dot products included).
+check "asan/test_simd" build/asan/test_simd
