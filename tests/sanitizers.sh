@@ -1,6 +1,7 @@
 # sanitizers.sh: the tiny model's binary and packer built with AddressSanitizer
 # and UBSan (make build/asan/tiny), run on the conformance batch and on bad
-# input. Any sanitizer report aborts the program, failing the check.
+# input, and the SIMD kernels' unit test. Any sanitizer report aborts the program,
+# failing the check.
 # Sourced by tests/run.sh.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 check "asan/pack" build/asan/tiny-pack --hf tests/fixtures/tiny/hf --out "$T/asan.weights" --sign tests/keys/test-signing.key.pem
