@@ -16,5 +16,7 @@ return {
                       mscale = 1.0, mscale_all_dim = 1.0 } },
   },
   deploy = { target = "cpu", max_batch = 4, max_context = 256,
-             weights = "bf16", activations = "bf16", kv_cache = "f32" },
+             weights = "bf16", activations = "bf16", kv_cache = "f32",
+             -- its weights are signed with the TEST ONLY key pair (tests/keys/README.md)
+             trusted_keys = { "tests/keys/test-signing.pub.pem" } },
 }

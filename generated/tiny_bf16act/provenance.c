@@ -5,21 +5,21 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "96f52af7677fd1e4fe5edc03cd906790de1a4880221cadc9992bda288221d3f7" },
-    { "forward.c", "b3f907b2933688ef089de0f18c3c96b951c7d8efacdd186e510460d07635cac5" },
+    { "config.h", "0f323ad735795aebf03f145041b65c68fa2ca5aac7c7bbb77bcf948848223722" },
+    { "forward.c", "f6fa087c4d5ccfe9c540ee68a3ce3f0707d8b398c693b532bfb71a61243a4a1c" },
     { "kernels.c", "c806066eb575f768b6fc9a0e51fda008cf8e876d71de41ee64bafc9e2827d4c2" },
     { "kernels.h", "1864f99af58963094b58c30b2cfd4df3c149598e9b929991c6e751fa9116bd10" },
     { "manifest.c", "8164bb614fc06e848564167a411f87e930f24cd82b8ff498b03ac7b27eb2fc6d" },
     { "manifest.json", "de00a7adc90d2ec2167689576243582c2d0a33421c83570f56f3d8c6839a62d6" },
     { "plan.txt", "a2eb50d67e2cfaa7c31253964fdfc292f58003118f456892b616d6ef6201b170" },
-    { "spec.lua", "03ae54088aea0727fc01a7fa6221742a97be1f8458d6098a8e321da28c7460c2" },
-    { "trust.c", "28bd4c6fdb149e86a4550a21338f5145233ae6deefc5dc424bd0e15f6e6f87d0" },
+    { "spec.lua", "8f72c70fd51c35e0e3ef73506ee58d6b163ddcf48ce47d572959859a87c35ce4" },
+    { "trust.c", "167a386f69658571655669cac3c5d09917a77b727d0faff2257d1950cf879754" },
     { "weights.h", "9acfb5e55038888088e60d0ac8d88e745a1007a77c4cbf215aee3646a4a9bf16" },
 };
 
 const struct df_provenance df_provenance = {
     .generator_version = "0.1.0",
-    .spec_sha256 = "03ae54088aea0727fc01a7fa6221742a97be1f8458d6098a8e321da28c7460c2",
+    .spec_sha256 = "8f72c70fd51c35e0e3ef73506ee58d6b163ddcf48ce47d572959859a87c35ce4",
     /* the normalized spec (spec.lua) */
     .spec_text =
     "return {\n"
@@ -68,12 +68,12 @@ const struct df_provenance df_provenance = {
     "    weights = \"bf16\",\n"
     "    activations = \"bf16\",\n"
     "    kv_cache = \"f32\",\n"
-    "    trusted_keys = {},\n"
+    "    trusted_keys = { \"tests/keys/test-signing.pub.pem\" },\n"
     "    allow_no_verify = false,\n"
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "5809c39c408dc93273b1f35257b92c9d330f46dfbc595a071df1a7d2925f989e",
+    .sources_sha256 = "9a3d715a9e34e317e14dff214aa277ea468885884d54808375d5eff1a3b972ea",
     .n_sources = 10,
     .sources = sources,
 };

@@ -44,7 +44,7 @@ return {
     weights = "bf16",
     activations = "bf16",
     kv_cache = "f32",
-    trusted_keys = {},
+    trusted_keys = { "tests/keys/test-signing.pub.pem" },
     allow_no_verify = false,
   },
 }

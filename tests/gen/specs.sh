@@ -72,5 +72,5 @@ for m in tiny tiny_fp8 v2_lite v2_group v3_h16; do
     check "import/$m" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/$m/hf --name $m --set deploy.max_context=256 --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec >'$T/imp.lua' &&
                              lua5.4 gen/main.lua --spec specs/$m.lua --print-spec | diff - '$T/imp.lua'"
 done
-check "import/tiny_bf16act" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/tiny_bf16act/hf --name tiny_bf16act --set deploy.max_context=256 --set deploy.activations=bf16 --print-spec >'$T/imp.lua' &&
+check "import/tiny_bf16act" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/tiny_bf16act/hf --name tiny_bf16act --set deploy.max_context=256 --set deploy.activations=bf16 --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec >'$T/imp.lua' &&
                                    lua5.4 gen/main.lua --spec specs/tiny_bf16act.lua --print-spec | diff - '$T/imp.lua'"
