@@ -122,29 +122,24 @@ __attribute__((target("avx512f,avx512bf16,fma"))) static int bf16dot_exact(void)
                                          0x3f80, 0x3f80, 0x3f80, 0xbf80, 0x3e80, 0x3e80, 0x4000, 0xc000,
                                          0x3f80, 0x3f80, 0x3f80, 0x3f80, 0x0100, 0x8100, 0x3f80, 0x3f80,
                                          0x3f81, 0x0001, 0x1f00, 0x9f00, 0x3a00, 0x3a00, 0x3380, 0xb380 };
-    float acc[16], w[32], x[32], got[16];
-    for (int i = 0; i < 32; i++) {
-        const uint32_t wb = (uint32_t)w_bits[i] << 16, xb = (uint32_t)x_bits[i] << 16;
-        memcpy(&w[i], &wb, sizeof wb);
-        memcpy(&x[i], &xb, sizeof xb);
-    }
+    float acc[16], got[16], want[16], w_odd[16], w_even[16], x_odd[16], x_even[16];
     memcpy(acc, acc_bits, sizeof acc);
+    for (int j = 0; j < 16; j++) { /* the operands as f32, each lane's pair split */
+        const uint32_t wo = (uint32_t)w_bits[2 * j + 1] << 16, we = (uint32_t)w_bits[2 * j] << 16;
+        const uint32_t xo = (uint32_t)x_bits[2 * j + 1] << 16, xe = (uint32_t)x_bits[2 * j] << 16;
+        memcpy(&w_odd[j], &wo, sizeof wo);
+        memcpy(&w_even[j], &we, sizeof we);
+        memcpy(&x_odd[j], &xo, sizeof xo);
+        memcpy(&x_even[j], &xe, sizeof xe);
+    }
     __m512bh wv, xv;
     memcpy(&wv, w_bits, sizeof wv);
     memcpy(&xv, x_bits, sizeof xv);
     _mm512_storeu_ps(got, _mm512_dpbf16_ps(_mm512_loadu_ps(acc), wv, xv));
     const unsigned int csr = _mm_getcsr();
     _mm_setcsr(csr | 0x8040u); /* FTZ, DAZ: the emulation's arithmetic */
-    const __m512 odd = _mm512_setr_ps(w[1], w[3], w[5], w[7], w[9], w[11], w[13], w[15], w[17], w[19], w[21], w[23],
-                                      w[25], w[27], w[29], w[31]);
-    const __m512 even = _mm512_setr_ps(w[0], w[2], w[4], w[6], w[8], w[10], w[12], w[14], w[16], w[18], w[20], w[22],
-                                       w[24], w[26], w[28], w[30]);
-    const __m512 xo = _mm512_setr_ps(x[1], x[3], x[5], x[7], x[9], x[11], x[13], x[15], x[17], x[19], x[21], x[23],
-                                     x[25], x[27], x[29], x[31]);
-    const __m512 xe = _mm512_setr_ps(x[0], x[2], x[4], x[6], x[8], x[10], x[12], x[14], x[16], x[18], x[20], x[22],
-                                     x[24], x[26], x[28], x[30]);
-    float want[16];
-    _mm512_storeu_ps(want, _mm512_fmadd_ps(even, xe, _mm512_fmadd_ps(odd, xo, _mm512_loadu_ps(acc))));
+    const __m512 odd = _mm512_fmadd_ps(_mm512_loadu_ps(w_odd), _mm512_loadu_ps(x_odd), _mm512_loadu_ps(acc));
+    _mm512_storeu_ps(want, _mm512_fmadd_ps(_mm512_loadu_ps(w_even), _mm512_loadu_ps(x_even), odd));
     _mm_setcsr(csr);
     return memcmp(got, want, sizeof got) == 0;
 }

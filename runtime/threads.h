@@ -19,4 +19,17 @@ int df_threads_count(void);
 
 void df_parallel_for(int n, df_range_fn fn, void *ctx);
 
+/* Below this much work (multiply-adds, or elements of a row-wise op) a job
+ * is not worth waking the pool. */
+#define DF_PARALLEL_MIN_WORK 32768
+
+/* fn over [0, n) on the pool, or on the caller alone when work is small. */
+static inline void df_rows(int n, long long work, df_range_fn fn, void *ctx)
+{
+    if (work >= DF_PARALLEL_MIN_WORK)
+        df_parallel_for(n, fn, ctx);
+    else
+        fn(ctx, 0, n);
+}
+
 #endif

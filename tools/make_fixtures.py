@@ -610,6 +610,21 @@ def greedy(model, prompt):
     return ids[len(prompt):], torch.stack(rows)
 
 
+def greedy_margin(logits, std):
+    """The smallest top-1 minus top-2 logit over all rows, in units of std."""
+    top2 = logits.topk(2, -1)[0]
+    return float((top2[..., 0] - top2[..., 1]).min()) / std
+
+
+def write_expected(d, prompts, gen, logits):
+    """prompts.txt, expected_ids.txt and expected_logits.bin of a fixture."""
+    with open(os.path.join(d, "prompts.txt"), "w") as f:
+        f.write("".join(",".join(map(str, p)) + "\n" for p in prompts))
+    with open(os.path.join(d, "expected_ids.txt"), "w") as f:
+        f.write("".join(",".join(map(str, g)) + "\n" for g in gen))
+    logits.numpy().astype("<f4").tofile(os.path.join(d, "expected_logits.bin"))
+
+
 def make_prompts(seed, vocab):
     g = torch.Generator().manual_seed(seed + 500)
     return [torch.randint(0, vocab, (n,), generator=g).tolist() for n in PROMPT_LENS]
@@ -666,17 +681,12 @@ def fixture(name, spec, out_dir):
             lo = official_forward(ref_main, C, seq[:len(p) + k], stats)[-1]
             worst = max(worst, float((lo - r[k]).abs().max()) / std)
     assert worst < 1e-5, f"transformers disagrees with DeepSeek semantics: max|d|/std = {worst:.3g}"
-    top2 = logits.topk(2, -1)[0]
-    argmax_gap = float((top2[..., 0] - top2[..., 1]).min()) / std
+    argmax_gap = greedy_margin(logits, std)
     assert argmax_gap > MIN_ARGMAX_GAP, f"near-tie in greedy pick: {argmax_gap:.3g} std"
     assert stats["route_gap"] > MIN_ROUTE_GAP, f"near-tie in routing: {stats['route_gap']:.3g}"
 
     # Files.
-    with open(os.path.join(d, "prompts.txt"), "w") as f:
-        f.write("".join(",".join(map(str, p)) + "\n" for p in prompts))
-    with open(os.path.join(d, "expected_ids.txt"), "w") as f:
-        f.write("".join(",".join(map(str, g)) + "\n" for g in gen))
-    logits.numpy().astype("<f4").tofile(os.path.join(d, "expected_logits.bin"))
+    write_expected(d, prompts, gen, logits)
 
     self_check(name, spec, C, d, prompts)
     write_readme(name, spec, C, d, cj, std, worst, argmax_gap, stats["route_gap"], notes)
@@ -798,8 +808,7 @@ def fixture_bf16act(name, spec, out_dir):
     assert mode.rounded > 0
     logits = torch.stack(rows)
     std = float(logits.std())
-    top2 = logits.topk(2, -1)[0]
-    argmax_gap = float((top2[..., 0] - top2[..., 1]).min()) / std
+    argmax_gap = greedy_margin(logits, std)
     assert argmax_gap > MIN_ARGMAX_GAP, f"near-tie in greedy pick: {argmax_gap:.3g} std"
     assert route_gap[0] > MIN_ROUTE_GAP, f"near-tie in routing: {route_gap[0]:.3g}"
     # The cost of the precision: against the base fixture's float32 reference (same prompts; rows after a
@@ -815,11 +824,7 @@ def fixture_bf16act(name, spec, out_dir):
     every = torch.cat([(logits[i, :same[i]] - f32[i, :same[i]]).abs().flatten() for i in range(3)])
     cost_all = float(every.median()) / float(f32.std())
 
-    with open(os.path.join(d, "prompts.txt"), "w") as f:
-        f.write("".join(",".join(map(str, p)) + "\n" for p in prompts))
-    with open(os.path.join(d, "expected_ids.txt"), "w") as f:
-        f.write("".join(",".join(map(str, g)) + "\n" for g in gen))
-    logits.numpy().astype("<f4").tofile(os.path.join(d, "expected_logits.bin"))
+    write_expected(d, prompts, gen, logits)
     os.symlink(os.path.join("..", base, "hf"), os.path.join(d, "hf"))
     lines = [
         f"# Fixture `{name}`", "", spec["what"], "",

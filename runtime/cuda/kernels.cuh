@@ -183,6 +183,26 @@ DF_UNROLL
     }
 }
 
+/* part + the V products wv[j] xv[j], summed as every row product here sums them: in
+ * column order, or for FP8 the vector's own sum times its block's scale. One function
+ * for the one-row and several-row kernels, whose sums must agree bit for bit. */
+template <int DT, int V>
+DF_HD inline float vec_acc(const float *wv, const float *xv, float scale, float part)
+{
+    if constexpr (DT == DF_F8E4M3) {
+        float s = 0.0f;
+DF_UNROLL
+        for (int j = 0; j < V; j++)
+            s = fmaf(wv[j], xv[j], s);
+        return fmaf(s, scale, part);
+    } else {
+DF_UNROLL
+        for (int j = 0; j < V; j++)
+            part = fmaf(wv[j], xv[j], part);
+        return part;
+    }
+}
+
 /* One V-column vector of a row (its words wd, at column c) times nt <= T activation
  * vectors, added into part[t]: column by column, or for FP8 the vector's sum times the
  * scale of its block (srow: the row's block scales). */
@@ -198,17 +218,7 @@ DF_UNROLL
         if (t < nt) {
             float xv[V];
             load_x<V>(x + (size_t)t * xstride + c, xv);
-            if constexpr (DT == DF_F8E4M3) {
-                float s = 0.0f;
-DF_UNROLL
-                for (int j = 0; j < V; j++)
-                    s = fmaf(wv[j], xv[j], s);
-                part[t] = fmaf(s, srow[c / DF_FP8_BLOCK], part[t]);
-            } else {
-DF_UNROLL
-                for (int j = 0; j < V; j++)
-                    part[t] = fmaf(wv[j], xv[j], part[t]);
-            }
+            part[t] = vec_acc<DT, V>(wv, xv, DT == DF_F8E4M3 ? srow[c / DF_FP8_BLOCK] : 0.0f, part[t]);
         }
     }
 }
@@ -279,21 +289,9 @@ DF_UNROLL
                 float xv[V];
                 load_x<V>(x + (size_t)t * xstride + (c - c0), xv);
 DF_UNROLL
-                for (int r = 0; r < R; r++) {
-                    if (r < nr) {
-                        if constexpr (DT == DF_F8E4M3) {
-                            float s = 0.0f;
-DF_UNROLL
-                            for (int j = 0; j < V; j++)
-                                s = fmaf(wv[r][j], xv[j], s);
-                            part[r][t] = fmaf(s, sc[r], part[r][t]);
-                        } else {
-DF_UNROLL
-                            for (int j = 0; j < V; j++)
-                                part[r][t] = fmaf(wv[r][j], xv[j], part[r][t]);
-                        }
-                    }
-                }
+                for (int r = 0; r < R; r++)
+                    if (r < nr)
+                        part[r][t] = vec_acc<DT, V>(wv[r], xv, sc[r], part[r][t]);
             }
         }
     }
@@ -576,6 +574,22 @@ __global__ void __launch_bounds__(THREADS) mla_cache_write_k(const float *kv_a, 
     }
 }
 
+/* Head h's absorbed query q_lat = W_uk(h)^T q_nope: column c the sum over the nope rows
+ * d in order of q_nope[d] W[d][c], a thread per column (mla_attend_k, mla_absorb_k). */
+template <int DT, int NOPE, int VH, int L>
+__device__ inline void absorb_query(const unsigned char *kv_b, const float *kv_b_scale, const float *q_nope, int h,
+                                    float *q_lat)
+{
+    const int w_row = h * (NOPE + VH);
+    for (int c = threadIdx.x; c < L; c += THREADS) {
+        float a = 0.0f;
+#pragma unroll 16
+        for (int d = 0; d < NOPE; d++)
+            a = fmaf(q_nope[d], elem<DT, L>(kv_b, kv_b_scale, w_row + d, c), a);
+        q_lat[c] = a;
+    }
+}
+
 /* Absorbed MLA (runtime/kernels/mla.h), a block per (token, head):
  *   q_lat = W_uk(h)^T q_nope            (thread per latent column, heads' nope rows in order)
  *   score = (q_lat . c_kv[p] + q_pe . k_pe[p]) * scale   (warp per position)
@@ -597,15 +611,8 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
     for (int i = tid; i < QK; i += THREADS)
         s_q[i] = qh[i];
     __syncthreads();
-
     const int w_row = h * (NOPE + VH);
-    for (int c = tid; c < L; c += THREADS) {
-        float a = 0.0f;
-#pragma unroll 16
-        for (int d = 0; d < NOPE; d++)
-            a = fmaf(s_q[d], elem<DT, L>(kv_b, kv_b_scale, w_row + d, c), a);
-        s_qlat[c] = a;
-    }
+    absorb_query<DT, NOPE, VH, L>(kv_b, kv_b_scale, s_q, h, s_qlat);
     __syncthreads();
 
     const int len = pos[t] + 1;

@@ -3,7 +3,7 @@
  * multiple of 16, L a multiple of 256, L + R of 64; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three
  * kernels per slice of at most S tokens:
  *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)], each of the L columns summed over
- *      the nope dimensions in order, exactly as mla_attend's absorbed query;
+ *      the nope dimensions in order, by absorb_query, as mla_attend's;
  *   2. mla_decode: o_lat[t][h], the softmax-weighted sum of the latent cache rows 0..pos;
  *   3. out[t][h][d] = W_uv(h)[d] . o_lat[t][h] by row_dot, as mla_attend's last phase.
  * A token's result depends on its position and slot alone (mla_decode's chunks are a function
@@ -26,7 +26,7 @@ template <int H, int L, int R, int CTX>
 using mla_split_cfg = mla_decode_cfg<H, L, R, CTX, 256, (CTX + 255) / 256, 1, 32, 2>;
 
 /* Floats of the workspace for slices of S tokens: the absorbed queries, o_lat, mla_decode's
- * partials (gen/schedule.lua sizes the plan's attn_ws by the same count). */
+ * partials (gen/shapes.lua sizes the plan's attn_ws by the same count). */
 template <int H, int L, int R, int CTX> constexpr size_t mla_split_floats(int S)
 {
     return (size_t)S * H * (L + R) + (size_t)S * H * L + mla_split_cfg<H, L, R, CTX>::ws_floats(S);
@@ -47,14 +47,7 @@ __global__ void __launch_bounds__(THREADS) mla_absorb_k(const unsigned char *kv_
         s_q[i] = qh[i];
     __syncthreads();
     float *qa = q_abs + ((size_t)t * H + h) * (L + R);
-    const int w_row = h * (NOPE + VH);
-    for (int c = threadIdx.x; c < L; c += THREADS) {
-        float a = 0.0f;
-#pragma unroll 16
-        for (int d = 0; d < NOPE; d++)
-            a = fmaf(s_q[d], elem<DT, L>(kv_b, kv_b_scale, w_row + d, c), a);
-        qa[c] = a;
-    }
+    absorb_query<DT, NOPE, VH, L>(kv_b, kv_b_scale, s_q, h, qa);
     for (int j = threadIdx.x; j < R; j += THREADS)
         qa[L + j] = s_q[NOPE + j];
 }

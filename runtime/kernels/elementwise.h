@@ -6,18 +6,9 @@
 #include "mat.h"
 #include "simd.h"
 
-/* A row-wise op on many rows is split across the pool (whole rows per
- * thread: each row computed as alone, the same bits for any thread count);
- * below this many elements it is not worth waking the pool. */
-#define DF_ROWS_MIN_WORK 32768
-
-static inline void df_rows(int n, long long work, df_range_fn fn, void *ctx)
-{
-    if (work >= DF_ROWS_MIN_WORK)
-        df_parallel_for(n, fn, ctx);
-    else
-        fn(ctx, 0, n);
-}
+/* A row-wise op on many rows is split across the pool by df_rows (whole
+ * rows per thread: each row computed as alone, the same bits for any thread
+ * count). */
 
 /* Rows [t0, t1) of rmsnorm: out[t] = x[t] / rms(x[t]) * w; out may alias x.
  * Each row's sum of squares runs in order; eight rows' sums side by side,

@@ -25,9 +25,6 @@ static inline void linear_rows(void *ctx, int r0, int r1)
             j->y[(size_t)t * j->m->rows + r] = mat_dot_row(j->m, r, j->x + (size_t)t * j->m->cols);
 }
 
-/* Below this many multiply-adds a job is not worth waking the pool. */
-#define DF_PARALLEL_MIN_WORK 32768
-
 #if DF_SIMD
 /* Whether the SIMD kernels take this matrix (any DeepSeek shape does). */
 static inline bool df_simd_takes(const struct df_mat *m)
@@ -49,18 +46,11 @@ static inline void linear(const struct df_mat *m, const float *x, int n, float *
     struct df_linear_job j = { m, x, n, y };
 #if DF_SIMD
     if (df_simd_takes(m)) {
-        const int blocks = (m->rows + DF_ROW_BLOCK - 1) / DF_ROW_BLOCK;
-        if ((long long)m->rows * m->cols * n < DF_PARALLEL_MIN_WORK)
-            linear_simd_blocks(&j, 0, blocks);
-        else
-            df_parallel_for(blocks, linear_simd_blocks, &j);
+        df_rows((m->rows + DF_ROW_BLOCK - 1) / DF_ROW_BLOCK, (long long)m->rows * m->cols * n, linear_simd_blocks, &j);
         return;
     }
 #endif
-    if ((long long)m->rows * m->cols * n < DF_PARALLEL_MIN_WORK)
-        linear_rows(&j, 0, m->rows);
-    else
-        df_parallel_for(m->rows, linear_rows, &j);
+    df_rows(m->rows, (long long)m->rows * m->cols * n, linear_rows, &j);
 }
 
 #endif

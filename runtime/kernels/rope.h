@@ -8,7 +8,7 @@
 
 #include <math.h>
 
-#include "elementwise.h"
+#include "../threads.h"
 #include "hd.h"
 
 #define DF_PI 3.14159265358979323846
@@ -67,7 +67,7 @@ static inline DF_HD void rope_rotate(float *v, const float *table, int pos, int 
 
 /* The rope part of every head of every query row, in place:
  * row layout per head = [nope | rope]. Rows split across the pool as the
- * other row-wise ops (elementwise.h). */
+ * other row-wise ops (df_rows). */
 struct df_rope_job {
     float *q;
     const float *table;

@@ -146,23 +146,29 @@ static _Thread_local float df_panel_buf[DF_PANEL_FLOATS] __attribute__((aligned(
 #undef DF_PR
 #undef DF_PT
 
+/* df_simd_gemm_n's kernels in the ISA in effect. */
+static inline int df_simd_gemm_isa(const struct df_mat *m, int nm, const float *x, size_t ldx, const int *xrow,
+                                   int n, float *const *y, size_t ldy, int r0, int r1)
+{
+    if (DF_KIND(m) == DF_BF16A && df_isa >= DF_ISA_AVX512BF16)
+        return gemm_bf16dot(m, nm, x, ldx, xrow, n, y, ldy, r0, r1);
+    if (df_isa >= DF_ISA_AVX512)
+        return gemm_avx512(m, nm, x, ldx, xrow, n, y, ldy, r0, r1);
+    return df_isa == DF_ISA_AVX2 ? gemm_avx2(m, nm, x, ldx, xrow, n, y, ldy, r0, r1) : -1;
+}
+
 /* y[i][t * ldy + r - r0] = dot(row r of m[i], x row xrow[t] (or t)) for rows
- * [r0, r1), n tokens and nm matrices of one shape and type, in the ISA in
- * effect. -1 if there is no SIMD path for this shape. */
+ * [r0, r1), n tokens and nm matrices of one shape and type (bf16 activations:
+ * under MXCSR's FTZ and DAZ for the call). -1 if there is no SIMD path for
+ * this shape. */
 static inline int df_simd_gemm_n(const struct df_mat *m, int nm, const float *x, size_t ldx, const int *xrow, int n,
                                  float *const *y, size_t ldy, int r0, int r1)
 {
-    if (DF_KIND(m) != DF_BF16A) {
-        if (df_isa >= DF_ISA_AVX512)
-            return gemm_avx512(m, nm, x, ldx, xrow, n, y, ldy, r0, r1);
-        return df_isa == DF_ISA_AVX2 ? gemm_avx2(m, nm, x, ldx, xrow, n, y, ldy, r0, r1) : -1;
-    }
+    if (DF_KIND(m) != DF_BF16A)
+        return df_simd_gemm_isa(m, nm, x, ldx, xrow, n, y, ldy, r0, r1);
     const unsigned int csr = _mm_getcsr();
     _mm_setcsr(csr | 0x8040u); /* FTZ, DAZ */
-    const int rc = df_isa >= DF_ISA_AVX512BF16 ? gemm_bf16dot(m, nm, x, ldx, xrow, n, y, ldy, r0, r1)
-                   : df_isa == DF_ISA_AVX512 ? gemm_avx512(m, nm, x, ldx, xrow, n, y, ldy, r0, r1)
-                   : df_isa == DF_ISA_AVX2   ? gemm_avx2(m, nm, x, ldx, xrow, n, y, ldy, r0, r1)
-                                             : -1;
+    const int rc = df_simd_gemm_isa(m, nm, x, ldx, xrow, n, y, ldy, r0, r1);
     _mm_setcsr(csr);
     return rc;
 }

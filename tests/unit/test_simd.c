@@ -76,24 +76,27 @@ __attribute__((target(DF_T512 ",avx512bf16"))) static void round_dot(const float
         out[j] = bf16_to_f32(h[j]);
 }
 
+/* The bf16-activation layout (odd columns, then even) back in column order. */
+static void column_order(const float *p, float *out)
+{
+    for (int j = 0; j < 16; j++) {
+        out[2 * j + 1] = p[j];
+        out[2 * j] = p[16 + j];
+    }
+}
+
 __attribute__((target(DF_T512))) static void round_512(const float *x, float *out)
 {
     float p[32];
     df512_prep_bf16a(x, p, 16);
-    for (int j = 0; j < 16; j++) { /* odd columns first */
-        out[2 * j + 1] = p[j];
-        out[2 * j] = p[16 + j];
-    }
+    column_order(p, out);
 }
 
 __attribute__((target(DF_T256))) static void round_256(const float *x, float *out)
 {
     float p[32];
     df256_prep_bf16a(x, p, 16);
-    for (int j = 0; j < 16; j++) {
-        out[2 * j + 1] = p[j];
-        out[2 * j] = p[16 + j];
-    }
+    column_order(p, out);
 }
 
 /* Rounding to bf16 (mat.h's f32_round_bf16: nearest even, denormal inputs

@@ -162,12 +162,7 @@ static __attribute__((target(DF_TDOT))) int gemm_bf16dot(const struct df_mat *m,
         return -1;
     const bool panel = n >= DF_PANEL_MIN_TOKENS && DF_PT * kp <= cap;
     const int ld = panel ? kp : kp % 512 ? kp : kp + 32; /* rows of a multiple of 1 KB 64 bytes longer (as gemm) */
-    int tg = cap / ld;
-    if (panel) {
-        tg -= tg % DF_PT;
-        const int groups = (n + tg - 1) / tg, per = (n + groups - 1) / groups;
-        tg = (per + DF_PT - 1) / DF_PT * DF_PT < tg ? (per + DF_PT - 1) / DF_PT * DF_PT : tg;
-    }
+    const int tg = group_tokens_avx512(n, ld, cap, panel);
     for (int t0 = 0; t0 < n; t0 += tg) {
         const int nt = n - t0 < tg ? n - t0 : tg;
         dot_prep_group(x, ldx, xrow, t0, nt, K, kp, panel, ld);

@@ -371,6 +371,20 @@ static const DF_SF(panf_fn) DF_SF(panf_table)[4][2][6] = {
 DF_AI int DF_SF(tiles)(int nt) { return (nt + DF_PT - 1) / DF_PT; }
 DF_AI int DF_SF(tile_size)(int nt, int k) { return nt / DF_SF(tiles)(nt) + (k < nt % DF_SF(tiles)(nt) ? 1 : 0); }
 
+/* Tokens per group for n tokens of ld values each in a buffer of cap: as
+ * many as fit, and a panel path's group whole tiles of DF_PT, the groups as
+ * equal as possible. */
+DF_AI int DF_SF(group_tokens)(int n, int ld, int cap, bool panel)
+{
+    int tg = cap / ld;
+    if (panel) {
+        tg -= tg % DF_PT;
+        const int groups = (n + tg - 1) / tg, per = (n + groups - 1) / groups;
+        tg = (per + DF_PT - 1) / DF_PT * DF_PT < tg ? (per + DF_PT - 1) / DF_PT * DF_PT : tg;
+    }
+    return tg;
+}
+
 /* Panels of DF_PR rows that share each visit of a tile of tokens: as many
  * as fit in L1 with the tile (about 32 KB of the 48), so that short rows
  * (K = 256 to 512) read each tile from L2 once per several panels. */
@@ -502,15 +516,7 @@ static __attribute__((target(DF_TGT))) int DF_SF(gemm)(const struct df_mat *m, i
     /* the register kernels: rows of the buffer 64 bytes apart from a multiple
      * of 4 KB, so that the rows a micro-kernel streams do not all fall in the
      * same L1 sets; the panel kernel: tiles of whole steps (one stream each) */
-    const int ld = panel ? kp : kp % 256 ? kp : kp + 16;
-    /* tokens in groups that fit the buffer (a panel path's group: whole tiles
-     * of DF_PT, as equal as possible) */
-    int tg = DF_XBUF_FLOATS / ld;
-    if (panel) {
-        tg -= tg % DF_PT;
-        const int groups = (n + tg - 1) / tg, per = (n + groups - 1) / groups;
-        tg = (per + DF_PT - 1) / DF_PT * DF_PT < tg ? (per + DF_PT - 1) / DF_PT * DF_PT : tg;
-    }
+    const int ld = panel ? kp : kp % 256 ? kp : kp + 16, tg = DF_SF(group_tokens)(n, ld, DF_XBUF_FLOATS, panel);
     const int nb = (K + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK;
     float cs[DF_SIMD_MAX_K / DF_FP8_BLOCK + 1];
     for (int t0 = 0; t0 < n; t0 += tg) {
@@ -845,8 +851,8 @@ DF_AI void DF_SF(o_update4)(float *o, int L, const float corr[4], const float *e
     }
 }
 
-/* One block of np (<= 16) positions (cache rows c[i], their k_pe kpe[i];
- * c0 the first) for token t's heads [h0, h1), at most DF_MLA_GROUP: the
+/* One block of np (<= 16) positions (cache rows c[i], consecutive from c[0],
+ * their k_pe kpe[i]) for token t's heads [h0, h1), at most DF_MLA_GROUP: the
  * scores, one online-softmax step per head (m, l: the heads' running max and
  * sum), and the latent outputs o_lat += weights x rows (first: the first
  * block, o_lat not yet written). Per head, score = (q_lat . c_kv + q_pe .
@@ -855,7 +861,7 @@ DF_AI void DF_SF(o_update4)(float *o, int L, const float corr[4], const float *e
  * latent output are rescaled by exp(m_old - m), then o += sum_p e_p c_kv[p]
  * in position order. */
 DF_AI void DF_SF(mla_block)(const struct df_mla_shape *s, const float *q, int t, int h0, int h1, const float *const *c,
-                            const float *const *kpe, const float *c0, int np, bool first, const float *q_lat,
+                            const float *const *kpe, int np, bool first, const float *q_lat,
                             float *o_lat, float *m, float *l)
 {
     const int L = s->kv_lora, R = s->rope_dim, row = L + R, H = s->heads, qk = s->nope + R, G = h1 - h0;
@@ -902,13 +908,13 @@ DF_AI void DF_SF(mla_block)(const struct df_mla_shape *s, const float *q, int t,
     /* latent outputs: four heads at a time, then two, then one */
     int g = 0;
     for (; g + 4 <= G; g += 4)
-        DF_SF(o_update4)(o_lat + ((size_t)t * H + h0 + g) * L, L, corr + g, ev[g], c0, row, np, first);
+        DF_SF(o_update4)(o_lat + ((size_t)t * H + h0 + g) * L, L, corr + g, ev[g], c[0], row, np, first);
     for (; g < G; g += 2) {
         float *o = o_lat + ((size_t)t * H + h0 + g) * L;
         if (g + 1 < G)
-            DF_SF(o_update2)(o, o + L, corr[g], corr[g + 1], ev[g], ev[g + 1], c0, row, np, L, first);
+            DF_SF(o_update2)(o, o + L, corr[g], corr[g + 1], ev[g], ev[g + 1], c[0], row, np, L, first);
         else /* an odd last head as both: the same values computed twice, stored twice */
-            DF_SF(o_update2)(o, o, corr[g], corr[g], ev[g], ev[g], c0, row, np, L, first);
+            DF_SF(o_update2)(o, o, corr[g], corr[g], ev[g], ev[g], c[0], row, np, L, first);
     }
 }
 
@@ -938,8 +944,8 @@ DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const 
             kpe[i] = c[i] + L;
         }
         for (int hg = h0; hg < h1; hg += DF_MLA_GROUP)
-            DF_SF(mla_block)(s, q, t, hg, hg + DF_MLA_GROUP < h1 ? hg + DF_MLA_GROUP : h1, c, kpe, kv + (size_t)p0 * row,
-                             np, p0 == 0, q_lat, o_lat, m + (hg - h0), l + (hg - h0));
+            DF_SF(mla_block)(s, q, t, hg, hg + DF_MLA_GROUP < h1 ? hg + DF_MLA_GROUP : h1, c, kpe, np, p0 == 0, q_lat,
+                             o_lat, m + (hg - h0), l + (hg - h0));
     }
     for (int g = 0; g < G; g++) {
         float *o = o_lat + ((size_t)t * H + h0 + g) * L;
