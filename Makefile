@@ -51,8 +51,9 @@ PACK_SRC    := weights/pack_main.c weights/pack.c weights/safetensors.c weights/
                weights/format.c $(SIGN_SRC)
 GEN_C       := forward.c kernels.c manifest.c trust.c provenance.c
 
-# The reference models: committed specs, generated sources and HF fixtures.
-REF_MODELS := tiny tiny_fp8 v2_lite v2_group v3_h16 tiny_bf16act
+# The reference models: committed specs, generated sources and HF fixtures (tests/models).
+ref_models  = $(shell sed -n 's/^\([a-z0-9_]*\) .*\<$(1)\>.*/\1/p' tests/models)
+REF_MODELS := $(call ref_models,cpu)
 
 NAME ?=
 HF   ?=

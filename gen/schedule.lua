@@ -15,9 +15,12 @@ function M.build(spec, shapes, man)
   local s, m = shapes, spec.model
   local wdt = function(name) return man.by_name[name].dtype end
   -- The activations a product with weights of this dtype takes: deploy.activations
-  -- for bf16 weights; f32 otherwise (f32 weights are the router's, which DeepSeek
-  -- computes in f32 whatever the model's precision).
-  local act = function(dtype) return dtype == "bf16" and spec.deploy.activations or "f32" end
+  -- where it names the weights' own type ("bf16" for bf16 weights, "fp8" for FP8
+  -- ones); f32 otherwise (f32 weights are the router's, which DeepSeek computes in
+  -- f32 whatever the model's precision; with FP8 activations, the bf16 lm_head
+  -- takes f32 as DeepSeek's takes bf16, unquantized).
+  local ACT_OF = { bf16 = "bf16", f8e4m3 = "fp8" }
+  local act = function(dtype) return ACT_OF[dtype] == spec.deploy.activations and spec.deploy.activations or "f32" end
   local buffers, order = {}, {}
   local function buf(name, rows, width, what, opts)
     if not buffers[name] then
@@ -54,13 +57,29 @@ function M.build(spec, shapes, man)
   local ops = {}
   local function op(t) ops[#ops + 1] = t end
 
+  -- FP8 activations: a buffer is quantized in place (act_quant) once, before the
+  -- first product with FP8 weights that reads it; the ops that write it make it
+  -- unquantized again. A product with other weights never reads a quantized one.
+  local quantized = {}
+  local function written(b) quantized[b] = nil end
+  local function act_quant(x)
+    if not quantized[x] then
+      op({ op = "act_quant", x = x, dim = buffers[x].width, rows = "n" })
+      quantized[x] = true
+    end
+  end
   local function linear(wname, x, y, rows)
     local t = man.by_name[wname]
-    op({ op = "linear", w = wname, dtype = t.dtype, act = act(t.dtype), din = t.cols, dout = t.rows, x = x, y = y,
+    local a = act(t.dtype)
+    if a == "fp8" then act_quant(x) end
+    assert(a == "fp8" or not quantized[x], "schedule: " .. wname .. " would read the quantized " .. x)
+    op({ op = "linear", w = wname, dtype = t.dtype, act = a, din = t.cols, dout = t.rows, x = x, y = y,
          rows = rows or "n" })
+    written(y)
   end
   local function rmsnorm(wname, x, out, dim, rows)
     op({ op = "rmsnorm", w = wname, x = x, out = out, dim = dim, rows = rows or "n" })
+    written(out)
   end
   local function swiglu(prefix, inter, out, tag)
     local g = buf(tag .. "_gate", N, inter, tag .. " MLP gate, then silu(gate) * up")
@@ -68,6 +87,7 @@ function M.build(spec, shapes, man)
     linear(prefix .. ".gate_proj", "h", g)
     linear(prefix .. ".up_proj", "h", u)
     op({ op = "silu_mul", g = g, u = u, dim = inter, rows = "n" })
+    written(g)
     linear(prefix .. ".down_proj", g, out)
   end
 
@@ -91,6 +111,7 @@ function M.build(spec, shapes, man)
          out = "attn", ws = "attn_ws", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope,
          v_head = s.v_head, kv_lora = s.kv_lora, max_context = s.max_context, rows = "n",
          split = s.mla_split and { slice = B, ws_floats = s.mla_split_floats } or nil })
+    written("attn")
     linear(p .. ".o_proj", "attn", "proj")
     op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
   end
@@ -109,8 +130,10 @@ function M.build(spec, shapes, man)
          ids = ids, weights = wts, experts = s.routed, topk = s.topk, n_group = s.n_group,
          topk_group = s.topk_group, method = m.topk_method, scoring = m.scoring,
          norm = m.norm_topk_prob, scaling = m.routed_scaling, rows = "n" })
+    local eact = act(wdt(p .. ".e0.gate_proj"))
+    if eact == "fp8" then act_quant("h") end -- after the router, which reads h unquantized
     op({ op = "moe_experts", layer = L.index, prefix = p, dtype = wdt(p .. ".e0.gate_proj"),
-         act = act(wdt(p .. ".e0.gate_proj")), x = "h",
+         act = eact, x = "h",
          ids = ids, weights = wts, ws = ws, out = "proj", experts = s.routed, topk = s.topk,
          dim = s.hidden, inter = s.moe_inter, rows = "n" })
     if s.shared > 0 then

@@ -64,7 +64,7 @@ M.SCHEMA = {
   deploy = {
     { "target", { "cpu", "cuda" } }, { "max_batch", "pos" }, { "max_context", "pos" },
     { "prefill_chunk", "pos", optional = true },
-    { "weights", { "f32", "bf16", "fp8" } }, { "activations", { "f32", "bf16" } }, { "kv_cache", { "f32" } },
+    { "weights", { "f32", "bf16", "fp8" } }, { "activations", { "f32", "bf16", "fp8" } }, { "kv_cache", { "f32" } },
     -- PEM public keys (paths relative to where the generator runs: the repo root
     -- under make) whose signatures the binary accepts; none: unsigned weights are
     -- accepted, checked by their chunk hashes only. See docs/signing.md.
@@ -153,6 +153,11 @@ local function check_consistency(source, m, d)
       "\"bf16\" is a CPU precision mode (AVX-512 BF16 dot products); the CUDA backend computes in \"f32\"")
     need(d.weights == "bf16", "deploy.activations",
       string.format("\"bf16\" needs deploy.weights = \"bf16\" (got %s): FP8 and f32 weights take f32 activations",
+        M.show(d.weights)))
+  end
+  if d.activations == "fp8" then -- docs/numerics.md: FP8 activations
+    need(d.weights == "fp8", "deploy.activations",
+      string.format("\"fp8\" needs deploy.weights = \"fp8\" (got %s): only products with FP8 weights quantize their input",
         M.show(d.weights)))
   end
   if d.target == "cuda" then -- the per-(token, expert) MoE kernels put the pairs on a grid's y (runtime/cuda/kernels.cuh)

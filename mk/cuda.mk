@@ -1,7 +1,7 @@
 # mk/cuda.mk: the CUDA backend's build (included by the Makefile).
 #
-#   make cuda-all                     the five reference models for CUDA: binary, packer, weights
-#   make build/tiny_cuda/tiny_cuda    one of them (tiny_cuda, tiny_fp8_cuda, v2_lite_cuda, v2_group_cuda, v3_h16_cuda)
+#   make cuda-all                     the reference models for CUDA (tests/models): binary, packer, weights
+#   make build/tiny_cuda/tiny_cuda    one of them (<name>_cuda)
 #   make cuda-generate                regenerate their committed generated/<m>_cuda sources
 #   make cuda-tests                   the host-side tests and the GPU tools (tests/cuda/), among them
 #                                     build/cuda/fp8_gemm_check (cuBLASLt's FP8 GEMMs, docs/cuda-fp8-gemm.md)
@@ -26,8 +26,9 @@ NVCCFLAGS := -std=c++20 -O2 -g -lineinfo $(CUDA_ARCH) -Werror all-warnings \
              -Xcompiler -Wall,-Wextra,-Werror,-ffile-prefix-map=$(CURDIR)=.
 CUDA_INC  := -Iruntime -Iruntime/cuda
 
-# The reference models but tiny_bf16act (bf16 activations are a CPU precision mode).
-CUDA_BASE_MODELS := $(filter-out tiny_bf16act,$(REF_MODELS))
+# The reference models built for CUDA too (tests/models: all but tiny_bf16act, whose bf16
+# activations are a CPU precision mode).
+CUDA_BASE_MODELS := $(call ref_models,cuda)
 CUDA_REF_MODELS := $(addsuffix _cuda,$(CUDA_BASE_MODELS))
 CUDA_GEN_SRC    := $(filter-out templates/cpu/%,$(GEN_SRC)) $(wildcard templates/cuda/* templates/common/*)
 CUDA_HDR        := $(RUNTIME_HDR) $(wildcard runtime/cuda/*.h runtime/cuda/*.cuh tests/cuda/*.h)

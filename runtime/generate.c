@@ -21,7 +21,7 @@ static int write_row(FILE *f, const float *row, int vocab, long index)
 int df_generate(const struct df_engine *e, const struct df_prompts *p, int n_new, struct df_sampler *s,
                 FILE *logits_out, int **out)
 {
-    return df_generate_stream(e, p, n_new, s, logits_out, out, NULL, NULL);
+    return df_generate_stream(e, p, n_new, s, logits_out, out, NULL, NULL, NULL);
 }
 
 /* Hand token k of every sequence to the stream; nonzero: stop. */
@@ -34,7 +34,8 @@ static int stream_step(const struct df_stream *stream, const struct df_prompts *
 }
 
 int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, int n_new, struct df_sampler *s,
-                       FILE *logits_out, int **out, const struct df_stream *stream, int *n_done)
+                       FILE *logits_out, int **out, const struct df_stream *stream, int *n_done,
+                       const struct df_prompts *force)
 {
     const struct df_model *m = e->model;
     const int cap = m->prefill_chunk;
@@ -86,7 +87,7 @@ int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, in
     int done_k = 1, stop = stream_step(stream, p, out, 0);
     for (int k = 1; k < n_new && !stop; k++) {
         for (int i = 0; i < p->n; i++) {
-            token[i] = out[i][k - 1];
+            token[i] = force ? force->ids[i][k - 1] : out[i][k - 1];
             slot[i] = i;
             pos[i] = p->len[i] + k - 1;
         }

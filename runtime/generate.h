@@ -31,7 +31,12 @@ struct df_stream {
     int (*token)(void *ctx, int seq, int k, int id);
     void *ctx;
 };
+/* force (NULL: none): teacher forcing. Decode step k feeds sequence i the token
+ * force->ids[i][k - 1] instead of its generated one (force->len[i] >= n_new - 1),
+ * so the logits rows are the model's scores of that continuation; out still
+ * receives the model's own picks. */
 int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, int n_new, struct df_sampler *s,
-                       FILE *logits_out, int **out, const struct df_stream *stream, int *n_done);
+                       FILE *logits_out, int **out, const struct df_stream *stream, int *n_done,
+                       const struct df_prompts *force);
 
 #endif

@@ -41,6 +41,9 @@ static void usage(FILE *f, const char *prog)
             "  --top-p P           sample among the smallest set holding P of the mass (default 1)\n"
             "  --seed S            random seed for sampling (default 0)\n"
             "  --print-ids         print generated ids, one comma-separated line per prompt\n"
+            "  --force-file FILE   teacher forcing: one line of ids per prompt (at least N - 1); each\n"
+            "                      decode step feeds the next id of its line instead of the generated\n"
+            "                      one, so --logits scores that continuation (--print-ids: the model's picks)\n"
             "  --logits FILE       write raw little-endian float32 logits: per prompt, row 0\n"
             "                      after the prompt, then one row per generated token but the last\n"
             "  --threads N         worker threads (default 1)\n"
@@ -54,7 +57,7 @@ static void usage(FILE *f, const char *prog)
 }
 
 struct args {
-    const char *weights, *ids, *batch_file, *logits, *prompt, *system;
+    const char *weights, *ids, *batch_file, *force_file, *logits, *prompt, *system;
     int n, threads;
     bool print_ids, no_verify, chat;
     struct df_sampling sampling;
@@ -119,6 +122,7 @@ static int parse_options(int argc, char **argv, struct args *a)
         if (!strcmp(k, "--weights")) a->weights = v;
         else if (!strcmp(k, "--ids")) a->ids = v;
         else if (!strcmp(k, "--batch-file")) a->batch_file = v;
+        else if (!strcmp(k, "--force-file")) a->force_file = v;
         else if (!strcmp(k, "--logits")) a->logits = v;
         else if (!strcmp(k, "-n")) { ok = parse_long(v, 1, INT_MAX, &l); a->n = (int)l; }
         else if (!strcmp(k, "--threads")) { ok = parse_long(v, 1, DF_MAX_THREADS, &l); a->threads = (int)l; }
@@ -139,6 +143,10 @@ static int parse_options(int argc, char **argv, struct args *a)
     }
     if (!a->weights || (!!a->ids + !!a->batch_file + !!a->prompt) != 1) {
         fprintf(stderr, "%s: need --weights and exactly one of --ids, --batch-file or --prompt\n", argv[0]);
+        return DF_EXIT_USAGE;
+    }
+    if (a->force_file && a->prompt) {
+        fprintf(stderr, "%s: --force-file takes token ids: use --ids or --batch-file\n", argv[0]);
         return DF_EXIT_USAGE;
     }
     if ((a->chat && !a->prompt) || (a->system && !a->chat)) {
@@ -174,6 +182,27 @@ static int check_fits(const char *prog, const struct df_prompts *p, int n)
     return 0;
 }
 
+/* --force-file: a line of at least n - 1 ids per prompt (teacher forcing, generate.h). */
+static int read_force(const char *prog, const char *path, const struct df_prompts *p, int n, struct df_prompts *force)
+{
+    char err[512];
+    if (df_prompts_read_file(path, df_model.vocab, force, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: --force-file: %s\n", prog, err);
+        return DF_EXIT_USAGE;
+    }
+    if (force->n != p->n) {
+        fprintf(stderr, "%s: --force-file: %d lines for %d prompts\n", prog, force->n, p->n);
+        return DF_EXIT_USAGE;
+    }
+    for (int i = 0; i < p->n; i++)
+        if (force->len[i] < n - 1) {
+            fprintf(stderr, "%s: --force-file: line %d has %d ids; -n %d needs %d\n", prog, i + 1, force->len[i], n,
+                    n - 1);
+            return DF_EXIT_USAGE;
+        }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const struct df_model *m = &df_model;
@@ -186,7 +215,7 @@ int main(int argc, char **argv)
         return rc;
 
     char err[512];
-    struct df_prompts prompts = { 0 };
+    struct df_prompts prompts = { 0 }, force = { 0 };
     struct df_session session = { 0 };
     struct df_sampler sampler = { 0 };
     int **out = NULL;
@@ -213,6 +242,8 @@ int main(int argc, char **argv)
         goto done;
     }
     if ((rc = check_fits(argv[0], &prompts, a.n)))
+        goto done;
+    if (a.force_file && (rc = read_force(argv[0], a.force_file, &prompts, a.n, &force)))
         goto done;
 
     if ((rc = df_session_open(&session, argv[0], a.weights, a.no_verify, a.threads)))
@@ -242,7 +273,7 @@ int main(int argc, char **argv)
     if (a.prompt)
         df_text_out_init(&text_out, stdout);
     int gen = df_generate_stream(&session.engine, &prompts, a.n, &sampler, logits, out, a.prompt ? &text_stream : NULL,
-                                 &n_done);
+                                 &n_done, a.force_file ? &force : NULL);
     if (a.prompt && (df_text_out_finish(&text_out) != 0 || text_out.error)) {
         fprintf(stderr, "%s: stdout: write error\n", argv[0]);
         rc = DF_EXIT_IO;
@@ -274,5 +305,6 @@ done:
     df_sampler_free(&sampler);
     df_session_close(&session);
     df_prompts_free(&prompts);
+    df_prompts_free(&force);
     return rc;
 }

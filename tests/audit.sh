@@ -14,7 +14,7 @@ field() { lua5.4 -e "local r = require('cjson').decode(io.open('$1'):read('a'))
                                            return table.concat(s, ',') end
                      io.write(tostring($2))"; }
 
-for m in tiny tiny_fp8 v2_lite v2_group v3_h16 tiny_bf16act; do
+for m in $REF_MODELS; do
     bin=build/$m/$m wts=build/$m/$m.weights rec="$T/$m.audit.json"
     if ! $bin audit --weights $wts >"$rec" 2>"$T/err"; then
         fail "audit/$m/record" "$(cat "$T/err")"

@@ -1,6 +1,6 @@
 /* compare_logits.c: compares logits rows with reference rows.
  *
- *   compare_logits REF GOT VOCAB ROWS_PER_SEQ SEQS [FIRST_SEQ [MAX_TOL [MEDIAN_TOL]]]
+ *   compare_logits REF GOT VOCAB ROWS_PER_SEQ SEQS [FIRST_SEQ [MAX_TOL [MEDIAN_TOL [ARGMAX_MIN]]]]
  *
  * REF holds ROWS_PER_SEQ rows of VOCAB float32 for each reference sequence;
  * GOT holds the same for SEQS sequences, matching reference sequences
@@ -8,7 +8,10 @@
  * and exits 1 if it is not below MAX_TOL (default 1e-3, the reference
  * precision's, see tests/README.md); with MEDIAN_TOL, also the median of
  * |d| / std(ref) over all compared logits (a precision mode whose rounding
- * makes rare larger differences legitimate, tests/conformance.sh). */
+ * makes rare larger differences legitimate, tests/conformance.sh); with
+ * ARGMAX_MIN, also the fraction of rows whose largest logit (the first, on a
+ * tie) is the reference's, which must be at least ARGMAX_MIN (a teacher-forced
+ * comparison, where the reference's ids were fed whatever the rows picked). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,15 @@ static int by_value(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+static long argmax(const float *row, long n)
+{
+    long best = 0;
+    for (long i = 1; i < n; i++)
+        if (row[i] > row[best])
+            best = i;
+    return best;
 }
 
 static float *load(const char *path, long *count)
@@ -44,7 +56,7 @@ static float *load(const char *path, long *count)
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: compare_logits REF GOT VOCAB ROWS_PER_SEQ SEQS [FIRST_SEQ [MAX_TOL [MEDIAN_TOL]]]\n");
+        fprintf(stderr, "usage: compare_logits REF GOT VOCAB ROWS_PER_SEQ SEQS [FIRST_SEQ [MAX_TOL [MEDIAN_TOL [ARGMAX_MIN]]]]\n");
         return 2;
     }
     long nref, ngot;
@@ -52,6 +64,7 @@ int main(int argc, char **argv)
     const long vocab = atol(argv[3]), rows = atol(argv[4]), seqs = atol(argv[5]);
     const long first = argc > 6 ? atol(argv[6]) : 0;
     const double tol = argc > 7 ? atof(argv[7]) : TOLERANCE, median_tol = argc > 8 ? atof(argv[8]) : 0.0;
+    const double argmax_min = argc > 9 ? atof(argv[9]) : 0.0;
     const long n = seqs * rows * vocab;
     if (ngot != n || nref < (first + seqs) * rows * vocab) {
         fprintf(stderr, "size mismatch: got %ld floats, want %ld (reference has %ld)\n", ngot, n, nref);
@@ -83,6 +96,13 @@ int main(int argc, char **argv)
         printf(", median |d|/std %.3e (tolerance %.0e)", med, median_tol);
         ok = ok && med < median_tol;
         free(d);
+    }
+    if (argmax_min > 0) {
+        long same = 0;
+        for (long row = 0; row < seqs * rows; row++)
+            same += argmax(r + row * vocab, vocab) == argmax(got + row * vocab, vocab);
+        printf(", argmax agrees on %ld of %ld rows (at least %.0f%%)", same, seqs * rows, argmax_min * 100.0);
+        ok = ok && (double)same >= argmax_min * (double)(seqs * rows);
     }
     printf("\n");
     return ok ? 0 : 1;

@@ -9,7 +9,7 @@ seed=${DF_TEST_SEED:-$(od -An -tu4 -N4 /dev/urandom | tr -d ' ')}
 echo "invariance: random prompts from seed $seed (DF_TEST_SEED=$seed repeats this run)"
 N=6        # tokens generated per prompt
 P=4        # prompts: the reference models' max batch
-for m in tiny tiny_fp8 v2_lite v2_group v3_h16 tiny_bf16act; do
+for m in $REF_MODELS; do
     bin=build/$m/$m wts=build/$m/$m.weights
     vocab=$(sed -n 's/.*"vocab_size": *\([0-9]*\).*/\1/p' tests/fixtures/$m/hf/config.json)
     # P prompts of 1 to 60 ids below the vocab, one per line.

@@ -6,6 +6,21 @@ PASSED=${PASSED:-0}
 FAILED=${FAILED:-0}
 FAILED_NAMES=${FAILED_NAMES:-}
 T=${T:-$(mktemp -d)}
+# The reference models (tests/models): all, and those built for CUDA too.
+ref_models() { sed -n "s/^\([a-z0-9_]*\) .*\<$1\>.*/\1/p" tests/models; }
+REF_MODELS=$(ref_models cpu)
+CUDA_BASE_MODELS=$(ref_models cuda)
+# A model's conformance bounds beyond the reference precision's (build/compare_logits's
+# MAX_TOL MEDIAN_TOL [ARGMAX_MIN]; justified in tests/conformance.sh), and whether its
+# comparison is teacher-forced (the fixture's ids fed back: --force-file FILE).
+tolerance() {
+    case $1 in
+    tiny_bf16act) echo "5e-2 1.5e-3" ;;
+    tiny_fp8act) echo "2 1e-2 0.9" ;;
+    esac
+}
+forced() { [ "$1" = tiny_fp8act ]; }
+force_args() { forced "$1" && echo "--force-file $2"; }
 
 pass() { PASSED=$((PASSED + 1)); echo "ok   $1"; }
 fail() { FAILED=$((FAILED + 1)); FAILED_NAMES="$FAILED_NAMES $1"; echo "FAIL $1${2:+: $2}"; }

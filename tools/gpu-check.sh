@@ -64,7 +64,7 @@ ROWS=()
 row() { ROWS+=("| $1 | $2 |"); }
 elapsed() { echo $(($(date +%s) - START)); }
 section() { echo; echo "== $* ($(elapsed) s)"; }
-MODELS="tiny tiny_fp8 v2_lite v2_group v3_h16"
+MODELS=$CUDA_BASE_MODELS # tests/models
 
 section "machine"
 date -u '+%Y-%m-%d %H:%M UTC'

@@ -114,10 +114,15 @@ FIXTURES = {
                         "kv_lora_rank + qk_rope_head_dim of 64): 16 heads, kv_lora 256, rope 64 (the released "
                         "models' rope width), nope 32, v_head 32; otherwise tiny's model (noaux_tc routing, "
                         "YaRN factor 4), 1 dense + 1 MoE layer, no MTP."),
-    "tiny_bf16act": dict(base="tiny",
+    "tiny_bf16act": dict(base="tiny", precision="bf16",
                          what="`tiny` with bf16 activations (`deploy.activations = \"bf16\"`, specs/tiny_bf16act.lua): "
                               "tiny's checkpoint and prompts, every matrix product with bf16 weights taking its "
                               "input rounded to bf16; the router and the attention (kv_b_proj) in float32."),
+    "tiny_fp8act": dict(base="tiny_fp8", precision="fp8",
+                        what="`tiny_fp8` with FP8 activations (`deploy.activations = \"fp8\"`, specs/tiny_fp8act.lua): "
+                             "tiny_fp8's checkpoint and prompts, every matrix product with FP8 weights taking its "
+                             "input quantized per 1x128 block as DeepSeek-V3's act_quant does; the router, the "
+                             "attention (kv_b_proj) and lm_head in float32."),
     "v2_group": dict(cfg=V2_GROUP, seed=1004, mtp=False, fp8=False, shards=False,
                      what="DeepseekV2ForCausalLM, V2 (236B) style routing: group_limited_greedy (4 groups, "
                           "keep 2, group score = max softmax score), top-4 of 16, not normalized, x2.0, "
@@ -695,6 +700,18 @@ def fixture(name, spec, out_dir):
     del model
 
 
+def dequantized_model(hf_dir, T):
+    """An FP8 checkpoint's model in float32 with our own dequantization, built from the on-disk config (never
+    transformers' FP8 path), and its float32 weights in DeepSeek names."""
+    cfg = AutoConfig.from_pretrained(hf_dir)
+    if hasattr(cfg, "quantization_config"):
+        del cfg.quantization_config
+    model = build_model(cfg)
+    W = decode_stored(T)
+    model.load_state_dict(deepseek_to_hf(W, list(model.state_dict().keys())), strict=True)
+    return model, W
+
+
 def self_check(name, spec, C, d, prompts):
     """Reload from disk as a user would and reproduce the stored logits and ids exactly."""
     hf_dir = os.path.join(d, "hf")
@@ -723,16 +740,10 @@ def self_check(name, spec, C, d, prompts):
                 assert t.dtype == torch.float32, n
             else:
                 assert t.dtype == torch.bfloat16, n
-        # Our own dequantization into a model built from the on-disk config (never transformers' FP8 path).
-        cfg = AutoConfig.from_pretrained(hf_dir)
-        if hasattr(cfg, "quantization_config"):
-            del cfg.quantization_config
-        model = build_model(cfg)
-        W = decode_stored(T)
+        model, W = dequantized_model(hf_dir, T)
         # Re-dequantizing the file reproduces the reference weights bit for bit.
         _, ref = make_stored(random_weights(deepseek_shapes(C, spec["mtp"]), spec["seed"]), C, True)
         assert all(torch.equal(W[k], ref[k]) for k in ref)
-        model.load_state_dict(deepseek_to_hf(W, list(model.state_dict().keys())), strict=True)
     else:
         assert all(t.dtype == torch.bfloat16 for t in T.values())
         model, info = AutoModelForCausalLM.from_pretrained(
@@ -751,40 +762,85 @@ def self_check(name, spec, C, d, prompts):
         assert np.array_equal(r.numpy(), exp[i]), (name, i, float((torch.from_numpy(exp[i]) - r).abs().max()))
 
 
-class Bf16LinearInputs(torch.overrides.TorchFunctionMode):
-    """Every F.linear (nn.Linear and transformers' routed experts alike) takes its input rounded to bf16
-    (round to nearest even), except the products whose weights are in `keep` (by storage), which stay f32."""
+class LinearInputs(torch.overrides.TorchFunctionMode):
+    """Every F.linear (nn.Linear and transformers' routed experts alike) takes its input through `f`, except the
+    products whose weights are in `keep` (by storage), which take it as it is."""
 
-    def __init__(self, keep):
+    def __init__(self, f, keep):
         super().__init__()
+        self.f = f
         self.keep = {w.data_ptr() for w in keep}
-        self.rounded = 0
+        self.changed = 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func is F.linear and args[1].data_ptr() not in self.keep:
-            self.rounded += 1
-            args = (args[0].to(torch.bfloat16).to(torch.float32),) + tuple(args[1:])
+            self.changed += 1
+            args = (self.f(args[0]),) + tuple(args[1:])
         return func(*args, **kwargs)
 
 
-def fixture_bf16act(name, spec, out_dir):
-    """The base fixture's model (its checkpoint, loaded by from_pretrained in float32) and prompts, with
-    deploy.activations = "bf16": the input of every matrix product with bf16 weights rounded to bf16; the
-    router (f32 weights) and kv_b_proj (the attention, which the runtime computes absorbed, in f32) keep
-    f32 inputs. Everything else float32, as in the base fixture."""
-    base = spec["base"]
+def bf16_input(x):
+    """Rounded to bf16 (round to nearest even)."""
+    return x.to(torch.bfloat16).to(torch.float32)
+
+
+def fp8_input(x):
+    """DeepSeek-V3's act_quant (inference/kernel.py) along the last dimension, each value replaced by what its
+    code stands for: per 1x128 block (the last one k % 128 wide), scale = max(amax, 2^-100) / 448, code = e4m3(x /
+    scale) rounded to nearest even (saturating at 448: the clamp), value = float32(code) * scale. The floor on amax
+    gives a block of zeros a finite scale (runtime/kernels/quant.h, the same arithmetic)."""
+    out = torch.empty_like(x)
+    for c0 in range(0, x.shape[-1], BLOCK):
+        b = x[..., c0:c0 + BLOCK]
+        s = b.abs().amax(dim=-1, keepdim=True).clamp(min=2.0 ** -100) / FP8_MAX
+        code = (b / s).clamp(-FP8_MAX, FP8_MAX).to(torch.float8_e4m3fn)
+        out[..., c0:c0 + BLOCK] = code.to(torch.float32) * s
+    return out
+
+
+# deploy.activations modes: the input transform, and the products that keep float32 inputs (by module name
+# suffix): the router (float32 weights) and kv_b_proj (the attention, which the runtime computes absorbed, in
+# float32) always; with FP8 activations also lm_head, whose weights are bf16 (DeepSeek quantizes only the input
+# of its FP8 GEMMs).
+PRECISIONS = {
+    "bf16": dict(f=bf16_input, keep=("mlp.gate", "kv_b_proj"),
+                 how="rounds the input of every `F.linear` call to bf16 (`x.to(torch.bfloat16)`: round to nearest "
+                     "even): the attention projections q_a, q_b, kv_a, o, the dense and shared MLPs, transformers' "
+                     "routed experts (which call `F.linear` on their 3-D weights) and lm_head; it leaves the router "
+                     "(`mlp.gate`, float32 weights) and `kv_b_proj` in float32"),
+    "fp8": dict(f=fp8_input, keep=("mlp.gate", "kv_b_proj", "lm_head"),
+                how="quantizes the input of every `F.linear` call with FP8 weights as DeepSeek-V3's `act_quant` "
+                    "does (per 1x128 block of a token's row, the last block `k % 128` wide: scale = max(amax, "
+                    "2^-100) / 448, code = `(x / scale).clamp(-448, 448).to(torch.float8_e4m3fn)`, round to "
+                    "nearest even) and passes on `float32(code) * scale`: the attention projections q_a, q_b, kv_a, "
+                    "o, the dense and shared MLPs, and transformers' routed experts (which call `F.linear` on their "
+                    "3-D weights: gate and up, then down on `silu(gate) * up`); it leaves the router (`mlp.gate`), "
+                    "`kv_b_proj` and lm_head (bf16 weights) in float32"),
+}
+
+
+def fixture_precision(name, spec, out_dir):
+    """The base fixture's model (float32, as self_check loads it) and prompts, under a deploy.activations mode
+    (PRECISIONS): the input of every matrix product but the kept ones transformed. Everything else float32, as
+    in the base fixture."""
+    base, prec = spec["base"], PRECISIONS[spec["precision"]]
     C = FIXTURES[base]["cfg"]
     d, bd = os.path.join(out_dir, name), os.path.join(out_dir, base)
     if os.path.exists(d):
         shutil.rmtree(d)
     os.makedirs(d)
     log(f"== {name} (from {base})")
-    model = AutoModelForCausalLM.from_pretrained(os.path.join(bd, "hf"), dtype=torch.float32,
-                                                 attn_implementation="eager", experts_implementation="eager").eval()
+    if FIXTURES[base]["fp8"]:
+        model, _ = dequantized_model(os.path.join(bd, "hf"), read_checkpoint(os.path.join(bd, "hf")))
+    else:
+        model = AutoModelForCausalLM.from_pretrained(os.path.join(bd, "hf"), dtype=torch.float32,
+                                                     attn_implementation="eager", experts_implementation="eager")
+    model.eval()
     assert_f32(model)
-    keep = [mod.weight for n, mod in model.named_modules() if n.endswith("mlp.gate") or n.endswith("kv_b_proj")]
-    assert len(keep) == C["num_hidden_layers"] + (C["num_hidden_layers"] - C["first_k_dense_replace"])
+    keep = [mod.weight for n, mod in model.named_modules() if n.endswith(prec["keep"])]
+    moe_layers = C["num_hidden_layers"] - C["first_k_dense_replace"]
+    assert len(keep) == C["num_hidden_layers"] + moe_layers + ("lm_head" in prec["keep"])
     with open(os.path.join(bd, "prompts.txt")) as f:
         prompts = [list(map(int, line.split(","))) for line in f.read().splitlines()]
     # Routing margins under this precision: each MoE gate's input, through the independent gate.
@@ -798,14 +854,14 @@ def fixture_bf16act(name, spec, out_dir):
         return hook
     for i in range(C["first_k_dense_replace"], C["num_hidden_layers"]):
         model.model.layers[i].mlp.gate.register_forward_pre_hook(gate_hook(f"model.layers.{i}.mlp."))
-    mode = Bf16LinearInputs(keep)
+    mode = LinearInputs(prec["f"], keep)
     gen, rows = [], []
     with mode:
         for p in prompts:
             g, r = greedy(model, p)
             gen.append(g)
             rows.append(r)
-    assert mode.rounded > 0
+    assert mode.changed > 0
     logits = torch.stack(rows)
     std = float(logits.std())
     argmax_gap = greedy_margin(logits, std)
@@ -826,16 +882,15 @@ def fixture_bf16act(name, spec, out_dir):
 
     write_expected(d, prompts, gen, logits)
     os.symlink(os.path.join("..", base, "hf"), os.path.join(d, "hf"))
+    load = ("loaded as the base fixture's self-check loads it (float32 weights by our own FP8 dequantization, "
+            "never transformers' FP8 path)" if FIXTURES[base]["fp8"] else
+            "loaded by transformers' from_pretrained in float32")
     lines = [
         f"# Fixture `{name}`", "", spec["what"], "",
         "## How it was made", "",
-        f"`{base}`'s checkpoint (`hf/` is a link to `../{base}/hf`), loaded by transformers' from_pretrained in "
-        f"float32, and `{base}`'s prompts. While it runs, a `torch.overrides.TorchFunctionMode` rounds the input "
-        "of every `F.linear` call to bf16 (`x.to(torch.bfloat16)`: round to nearest even): the attention "
-        "projections q_a, q_b, kv_a, o, the dense and shared MLPs, transformers' routed experts (which call "
-        "`F.linear` on their 3-D weights) and lm_head; "
-        f"it leaves the router (`mlp.gate`, float32 weights) and `kv_b_proj` in float32 ({mode.rounded} products "
-        "rounded). Everything else (norms, RoPE, attention scores and softmax, SwiGLU, residuals) is float32.",
+        f"`{base}`'s checkpoint (`hf/` is a link to `../{base}/hf`), {load}, and `{base}`'s prompts. While it "
+        f"runs, a `torch.overrides.TorchFunctionMode` {prec['how']} ({mode.changed} products changed). "
+        "Everything else (norms, RoPE, attention scores and softmax, SwiGLU, residuals) is float32.",
         "",
         "## Scale and margins", "",
         f"- std of all expected logits: **{std:.6g}**.",
@@ -846,7 +901,8 @@ def fixture_bf16act(name, spec, out_dir):
         + ("identical" if gen == f32_ids else "differ") + f"; per row max|d|/std(f32 logits): median "
         f"{cost_med:.3g}, largest {cost_max:.3g}, {cost_big} of {len(cost)} rows above 0.1 (a routing decision "
         "that differs between the two precisions changes a row that much), over the rows before any differing "
-        f"pick: what bf16 activations cost on this model; over all their logits, median |d|/std {cost_all:.2g}.",
+        f"pick: what {spec['precision']} activations cost on this model; over all their logits, median |d|/std "
+        f"{cost_all:.2g}.",
         "",
         "## Made with", "",
         f"transformers {transformers.__version__}, torch {torch.__version__}, numpy {np.__version__}, "
@@ -996,7 +1052,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     names = args.only or list(FIXTURES)
     for n in names:
-        (fixture_bf16act if "base" in FIXTURES[n] else fixture)(n, FIXTURES[n], out)
+        (fixture_precision if "base" in FIXTURES[n] else fixture)(n, FIXTURES[n], out)
     write_index(out, [n for n in FIXTURES if os.path.isdir(os.path.join(out, n))])
     log("done")
 

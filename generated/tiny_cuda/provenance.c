@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "6c13af1e74a61a19bcb8898665aa81737648fab84627e298361584792d14de5d" },
     { "forward.c", "84e333f416d25f42bb23ad8e5cfce1a35e0ffd1407a89b3f84afa2452fabf1a5" },
-    { "kernels.cu", "9a90ae5466a3d9fecf986c02b7eeaf4f10eb02d35af6ab9e7a387cb16b252040" },
+    { "kernels.cu", "88965bcdca58310c0ca56b9547c6ee83317225d966b379f844dea62dce1f756b" },
     { "kernels.h", "c9907d9f0b8c7e8b1665f7090d7cdff842138708b42313776bf93b1b8a2e49a0" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "6c555e5e3db5b8da4ae0d2469860505156c22fa2a59de2ba28c9c4889b226ee7",
+    .sources_sha256 = "dedbb54705e5de58aa35ee73534cf4cd3ae5afaa14f13ef1b7ccc3ba4ec41174",
     .n_sources = 10,
     .sources = sources,
 };

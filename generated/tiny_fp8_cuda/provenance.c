@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "dbe470115bd5b12993f058a2c365289d23883220d8fd03dedf64703488cdc406" },
     { "forward.c", "214de9cfcfa0b1fd93fbcf9e72a91db5168a38c28c9649099d117a48f39bcc16" },
-    { "kernels.cu", "b55081384e83ea1b1fd7d2aa271becd880a02c1840dae05c9d9f3ad68b1bdc57" },
+    { "kernels.cu", "9c81fe0d2107d9a889c385a12530cb57779e0c24a682c8c96a2091cb00a77278" },
     { "kernels.h", "a30d9549627ecb5c9bf79d6266397289887df002765f1bf14fc29208ea457c0e" },
     { "manifest.c", "d8b47d9f81eb86708e6f133a23583998fa71325f5dfea32957e4992fdb5ce7e7" },
     { "manifest.json", "681a22d10459dd1c9cd1db717baeeb8aefaacc078f27040de478ac7bf2a0ab40" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "26ad501bec68d3c837b99fb5249d0d8441686e29b009a514cb9dca6ffc9325ae",
+    .sources_sha256 = "5787fb93d0d363b4f617ac173a6dda19037a4391e05f87cce97d918c5195e8fd",
     .n_sources = 10,
     .sources = sources,
 };

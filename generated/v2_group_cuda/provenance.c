@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "ec6911ce26bbd1e724ad890d25d11b55cabb7a99d203f1b31bc3992ecf7c50a1" },
     { "forward.c", "9c7c57b15af0784414fe5a5f65eaf4b0a576bd2d739a337442db40531ae13c5b" },
-    { "kernels.cu", "b0bb2ea39131bd670097b61664afa773a60f456af249acf51737b5d541424570" },
+    { "kernels.cu", "a5e7540be0990efb5e831896fcb455f5abb526195fca8ef8e01022082b531f86" },
     { "kernels.h", "28fcea5f37db44e155865d694bc9ab607992c47072ad0051d7b84a411576e4e2" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "258f0f1171ed05fae00a92fcf4ac24b379fa17b9bc918b52e70a94d77a0e3978",
+    .sources_sha256 = "df151f3954dc08c784e6fdc4b53cac73d101b87a193e597c7f1fb9d6778ea2cf",
     .n_sources = 10,
     .sources = sources,
 };

@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "1976ab4d61035744c6b87716ecf8b4cf9a841ae44b38a8bf9aac882221e8087a" },
     { "forward.c", "292dee97ba2888da45c1e95769e637081ceb1e0c4eb4aca635d3cd3ce46d53ee" },
-    { "kernels.cu", "d07b32fa679448014561335a5bad8702c5639320130abeabb596a9660da79c9f" },
+    { "kernels.cu", "7ae1e1cb0756b76799bdbe795bde45a09e8dc563f043fb97145c821df43fd75f" },
     { "kernels.h", "5f658d634b9d16cabcfb956b3e09216f262e5dff4dff4392e4d1278d9ba8736b" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "203a51413bd2000ac0593510464558a4a0d68dd89d251c1d37ee8007aa1b8c6e",
+    .sources_sha256 = "fec536d7ef4aa7ac2278158e8268145080b9b3405213bcb04e45e4e6ea535dcd",
     .n_sources = 10,
     .sources = sources,
 };

@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "5d70f478ea7956ba63ab98bdcb7bd34fae91e95f6110b61b1e4351062024b32e" },
     { "forward.c", "642d100d32ae1f85c7388479fa235ba4c0d1a7d66377c7773d8c94711178caa0" },
-    { "kernels.cu", "8e00e37c8b0ddf8bc3be5ac37b3e6b6b25b0fe147add8a57bd7437383fd26f12" },
+    { "kernels.cu", "cc45c954ed558cbe3e7de2c6a9d281d617006dcc1de8fb1714e3be817b3e2598" },
     { "kernels.h", "a91428c9f022971914240ee46a9f83c6cd567f36c771152d84ad057532c40ef8" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "2bf535daa5fc8a9c269b4d40f66586bb7bb4b4bb7e0d0365f7cc91ae2d99b7af",
+    .sources_sha256 = "e7df5e0f7340f8954274df1226d11cbeee7cc9e28d890a0a352e4b9c9fc5f460",
     .n_sources = 10,
     .sources = sources,
 };

@@ -534,6 +534,34 @@ __global__ void __launch_bounds__(THREADS) silu_mul_k(float *g, const float *u, 
         g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+/* The FP8-activation precision's quantization (kernels/quant.h) in place: a warp per (row,
+ * 128-column block), lane l on columns l, l + 32, l + 64, l + 96 of the block. The block's amax
+ * is the warp's max, exact in any order, and every value is act_quant_fp8_block's. */
+template <int DIM>
+__global__ void __launch_bounds__(THREADS) act_quant_fp8_k(float *x, int n)
+{
+    constexpr int NB = (DIM + DF_ACT_BLOCK - 1) / DF_ACT_BLOCK;
+    const int item = blockIdx.x * WARPS + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    if (item >= n * NB)
+        return;
+    const int c0 = item % NB * DF_ACT_BLOCK, width = DIM - c0 < DF_ACT_BLOCK ? DIM - c0 : DF_ACT_BLOCK;
+    float *b = x + (size_t)(item / NB) * DIM + c0;
+    float v[DF_ACT_BLOCK / WARP], amax = 0.0f;
+#pragma unroll
+    for (int i = 0; i < DF_ACT_BLOCK / WARP; i++) {
+        v[i] = lane + WARP * i < width ? b[lane + WARP * i] : 0.0f;
+        amax = fmaxf(amax, fabsf(v[i]));
+    }
+#pragma unroll
+    for (int o = WARP / 2; o > 0; o /= 2)
+        amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    const float s = act_scale(amax);
+#pragma unroll
+    for (int i = 0; i < DF_ACT_BLOCK / WARP; i++)
+        if (lane + WARP * i < width)
+            b[lane + WARP * i] = act_value(act_code(v[i], s), s);
+}
+
 /* A block per emitted row. */
 template <int DIM>
 __global__ void __launch_bounds__(THREADS) gather_rows_k(const float *x, const int *rows, float *out)
@@ -1007,6 +1035,14 @@ template <int DIM> void silu_mul(float *g, const float *u, int n)
     df_cuda_launched("silu_mul");
 }
 
+template <int DIM> void act_quant_fp8(float *x, int n)
+{
+    if (n <= 0)
+        return;
+    act_quant_fp8_k<DIM><<<ceil_div(n * ceil_div(DIM, DF_ACT_BLOCK), WARPS), THREADS, 0, df_cuda_stream()>>>(x, n);
+    df_cuda_launched("act_quant_fp8");
+}
+
 template <int DIM> void gather_rows(const float *x, const int *rows, int n, float *out)
 {
     if (n <= 0)
@@ -1056,8 +1092,9 @@ void moe_route(const struct df_route_shape &shape, const float *logits, const un
     df_cuda_launched("moe_route");
 }
 
-/* scratch: n * K * (INTER + DIM) floats (the arena's region beyond the plan). */
-template <int DT, int DIM, int INTER, int E, int K>
+/* scratch: n * K * (INTER + DIM) floats (the arena's region beyond the plan). ACT_FP8: the FP8
+ * activation precision, in which down's input (silu(gate) * up) is quantized first. */
+template <int DT, int DIM, int INTER, int E, int K, bool ACT_FP8>
 void moe_experts(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids,
                  const float *weights, int n, float *scratch, float *out)
 {
@@ -1071,6 +1108,8 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
         moe_gate_up_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(INTER, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
             w, tab, x, ids, act);
         df_cuda_launched("moe_experts (gate, up)");
+        if constexpr (ACT_FP8)
+            act_quant_fp8<INTER>(act, n * K);
         moe_down_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(DIM, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
             w, tab, ids, act, y);
         df_cuda_launched("moe_experts (down)");
@@ -1080,6 +1119,8 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
             <<<dim3(ceil_div(INTER, WARPS * rows_per_warp<DT, DIM>::R), E), THREADS, list_bytes, df_cuda_stream()>>>(
                 w, tab, x, ids, n, act);
         df_cuda_launched("moe_experts (gate, up; by expert)");
+        if constexpr (ACT_FP8)
+            act_quant_fp8<INTER>(act, n * K);
         moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, true>
             <<<dim3(ceil_div(DIM, WARPS * rows_per_warp<DT, INTER>::R), E), THREADS, list_bytes, df_cuda_stream()>>>(
                 w, tab, act, ids, n, y);

@@ -4,6 +4,7 @@
 
 #include "../threads.h"
 #include "mat.h"
+#include "quant.h"
 #include "simd.h"
 
 /* A row-wise op on many rows is split across the pool by df_rows (whole
@@ -107,6 +108,27 @@ static inline void silu_mul(float *g, const float *u, int n, int dim)
 {
     struct df_rows2_job j = { g, u, dim };
     df_rows(n, (long long)n * dim, silu_mul_job, &j);
+}
+
+/* The FP8-activation precision's quantization (quant.h), in place: each 1x128
+ * block of a row replaced by the values of its e4m3 codes. */
+struct df_act_quant_job {
+    float *x;
+    int dim;
+};
+
+static inline void act_quant_fp8_job(void *ctx, int t0, int t1)
+{
+    const struct df_act_quant_job *j = (const struct df_act_quant_job *)ctx;
+    for (int t = t0; t < t1; t++)
+        act_quant_fp8_row(j->x + (size_t)t * j->dim, j->dim);
+}
+
+static inline void act_quant_fp8(float *x, int n, int dim)
+{
+    struct df_act_quant_job j = { x, dim };
+    /* a division and a conversion per value: worth a few multiply-adds each */
+    df_rows(n, (long long)n * dim * 4, act_quant_fp8_job, &j);
 }
 
 /* out[i] = x[rows[i]] */

@@ -19,8 +19,12 @@
 
 /* The activations a product takes (the spec's deploy.activations): f32 as
  * they are, or each rounded to bf16 first (DF_ACT_BF16, bf16 weights only;
- * see f32_round_bf16 and docs/numerics.md). */
-enum df_act { DF_ACT_F32 = 0, DF_ACT_BF16 = 1 };
+ * see f32_round_bf16 and docs/numerics.md), or quantized to e4m3 per 1x128
+ * block (DF_ACT_FP8, FP8 weights only). The FP8 quantization is an op of its
+ * own before the product (act_quant_fp8, quant.h), which then computes as
+ * with f32 inputs; the routed experts quantize their down projection's input
+ * themselves (moe.h). */
+enum df_act { DF_ACT_F32 = 0, DF_ACT_BF16 = 1, DF_ACT_FP8 = 2 };
 
 struct df_mat {
     const void *w;        /* rows x cols elements, row-major */

@@ -3,7 +3,8 @@
  * The step's (token, rank) pairs are sorted by expert (counting sort, tokens
  * in order); each chosen expert then runs once over all its tokens, so its
  * weights are read once per step however many tokens chose it:
- *   phase 1: g = gate x, u = up x, h = silu(g) * u   (rows of every chosen expert)
+ *   phase 1: g = gate x, u = up x, h = silu(g) * u   (rows of every chosen expert;
+ *            FP8 activations: h quantized, quant.h)
  *   phase 2: y = down h                               (rows of every chosen expert)
  *   phase 3: out[t] = sum over k in rank order of weight[t][k] * y[t][k]
  * With at least two chosen experts per thread, each thread takes whole
@@ -133,6 +134,9 @@ static inline void moe_whole_share(void *ctx, int i0, int i1)
                     _mm_prefetch(next + l, _MM_HINT_T1);
             }
             moe_phase_rows(j, 1, a, 0, s->inter);
+            if (s->act == DF_ACT_FP8) /* down's input, quantized row by row */
+                for (int p = j->start[a]; p < j->start[a + 1]; p++)
+                    act_quant_fp8_row(j->g + (size_t)p * s->inter, s->inter);
             moe_phase_rows(j, 2, a, 0, s->dim);
         }
 }
@@ -229,6 +233,8 @@ static inline void moe_experts_simd(const struct df_experts_shape *s, const unsi
         moe_whole_run(&j);
     } else {
         moe_phase_run(&j, 1, s->dim);
+        if (s->act == DF_ACT_FP8)
+            act_quant_fp8(g, P, s->inter);
         moe_phase_run(&j, 2, s->inter);
     }
     struct df_moe_combine c = { s, y, pair_of, weights, out };

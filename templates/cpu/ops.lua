@@ -6,7 +6,7 @@
 -- `args` the arguments at the call site in forward.c. `c` gives a weight's
 -- C expression (`w + L1_Q_A_PROJ`), `b` a buffer's, `rows` the row count.
 local DT = { f32 = "DF_F32", bf16 = "DF_BF16", f8e4m3 = "DF_F8E4M3" }
-local ACT = { f32 = "DF_ACT_F32", bf16 = "DF_ACT_BF16" }
+local ACT = { f32 = "DF_ACT_F32", bf16 = "DF_ACT_BF16", fp8 = "DF_ACT_FP8" }
 local SHORT = { f32 = "f32", bf16 = "bf16", f8e4m3 = "fp8" }
 local fmt = string.format
 
@@ -20,8 +20,8 @@ local function mat_value(dtype, name, rows, cols, act)
   local scale = dtype == "f8e4m3" and fmt("(const float *)(const void *)%s_scale", name) or "NULL"
   return fmt("{ %s, %s, %s, %s, %s, %s }", name, scale, rows, cols, DT[dtype], ACT[act or "f32"])
 end
--- Instances with bf16 activations say so in their name.
-local function act_suffix(o) return o.act == "bf16" and "_bf16act" or "" end
+-- Instances with bf16 or FP8 activations say so in their name.
+local function act_suffix(o) return (o.act == "bf16" or o.act == "fp8") and "_" .. o.act .. "act" or "" end
 local function mat_args(c, dtype, wname)
   if dtype == "f8e4m3" then return c.weight(wname) .. ", " .. c.weight(wname .. ".scale") end
   return c.weight(wname)
@@ -54,6 +54,12 @@ return {
     params = function() return "float *x, const float *y, int n" end,
     body = function(o) return fmt("residual_add(x, y, n, %d);", o.dim) end,
     args = function(o, c) return fmt("%s, %s, %s", c.buf(o.x), c.buf(o.y), c.rows(o)) end,
+  },
+  act_quant = {
+    name = function(o) return fmt("act_quant_fp8_%d", o.dim) end,
+    params = function() return "float *x, int n" end,
+    body = function(o) return fmt("act_quant_fp8(x, n, %d);", o.dim) end,
+    args = function(o, c) return fmt("%s, %s", c.buf(o.x), c.rows(o)) end,
   },
   silu_mul = {
     name = function(o) return fmt("silu_mul_%d", o.dim) end,

@@ -52,6 +52,12 @@ return {
     body = function(o) return fmt("dfc::residual_add<%d>(x, y, n);", o.dim) end,
     args = function(o, c) return fmt("%s, %s, %s", c.buf(o.x), c.buf(o.y), c.rows(o)) end,
   },
+  act_quant = {
+    name = function(o) return fmt("act_quant_fp8_%d", o.dim) end,
+    params = function() return "float *x, int n" end,
+    body = function(o) return fmt("dfc::act_quant_fp8<%d>(x, n);", o.dim) end,
+    args = function(o, c) return fmt("%s, %s", c.buf(o.x), c.rows(o)) end,
+  },
   silu_mul = {
     name = function(o) return fmt("silu_mul_%d", o.dim) end,
     params = function() return "float *g, const float *u, int n" end,
@@ -120,14 +126,16 @@ return {
     end,
   },
   moe_experts = {
-    name = function(o) return fmt("moe_experts_%s_%dx%d_k%d", SHORT[o.dtype], o.dim, o.inter, o.topk) end,
+    name = function(o)
+      return fmt("moe_experts_%s_%dx%d_k%d%s", SHORT[o.dtype], o.dim, o.inter, o.topk, o.act == "fp8" and "_fp8act" or "")
+    end,
     params = function()
       return "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out"
     end,
     body = function(o)
       return fmt("(void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */\n" ..
-        "    dfc::moe_experts<%s, %d, %d, %d, %d>(w, table, x, ids, weights, n, scratch, out);",
-        DT[o.dtype], o.dim, o.inter, o.experts, o.topk)
+        "    dfc::moe_experts<%s, %d, %d, %d, %d, %s>(w, table, x, ids, weights, n, scratch, out);",
+        DT[o.dtype], o.dim, o.inter, o.experts, o.topk, o.act == "fp8" and "true" or "false")
     end,
     args = function(o, c)
       return fmt("w, %s, %s, %s, %s, %s, %s, MOE_WS, %s", c.expert_table(o), c.buf(o.x), c.buf(o.ids), c.buf(o.weights),

@@ -24,7 +24,7 @@
 # within 2% of the CPU benchmark's measured one (16 x 73.9 MB, 16 x 45.4 MB).
 CUDA_SKIPPED=0
 cuda_skip() { CUDA_SKIPPED=$((CUDA_SKIPPED + 1)); echo "skip $1: $2"; }
-CUDA_MODELS="tiny tiny_fp8 v2_lite v2_group v3_h16"
+CUDA_MODELS=$CUDA_BASE_MODELS # tests/models
 cuda_nvcc=$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })
 
 for m in $CUDA_MODELS; do

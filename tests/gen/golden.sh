@@ -1,6 +1,6 @@
 # golden.sh: the committed generated/ sources equal a fresh generation, and
 # generating twice gives byte-identical files. Sourced by tests/run.sh.
-for m in tiny tiny_fp8 v2_lite v2_group v3_h16 tiny_bf16act; do
+for m in $REF_MODELS; do
     check "golden/$m" sh -c "lua5.4 gen/main.lua --quiet --spec specs/$m.lua --out '$T/g1_$m' && diff -r generated/$m '$T/g1_$m'"
     check "deterministic/$m" sh -c "lua5.4 gen/main.lua --quiet --spec specs/$m.lua --out '$T/g2_$m' && diff -r '$T/g1_$m' '$T/g2_$m'"
 done
@@ -19,3 +19,32 @@ products_take() { # KERNELS.C f32|bf16
 }
 check "precision/tiny-f32-activations" products_take generated/tiny/kernels.c f32
 check "precision/tiny_bf16act-bf16-activations" products_take generated/tiny_bf16act/kernels.c bf16
+
+# FP8 activations, read from the generated forward pass: with deploy.activations
+# = "fp8", every product with FP8 weights (the routed experts' too) reads a
+# buffer quantized by act_quant_fp8_* since that buffer was last written, and no
+# other product reads a quantized one; with "f32", nothing is quantized. The
+# experts quantize their down projection's input themselves (DF_ACT_FP8 in
+# kernels.c). The logits tolerance alone would not see the last layer's shared
+# expert left unquantized (tests/conformance.sh).
+fp8_inputs() { # FORWARD.C f32|fp8
+    awk -v act="$2" '
+        match($0, /^ *[a-z0-9_]+\(/) {
+            fn = substr($0, RSTART, RLENGTH - 1); sub(/^ */, "", fn)
+            args = substr($0, RSTART + RLENGTH); sub(/\);.*/, "", args); n = split(args, a, /, /)
+            if (fn ~ /^act_quant_fp8_/) { q[a[1]] = 1; quants++; next }
+            x = fn ~ /^linear_fp8_|^moe_experts_/ ? a[3] : fn ~ /^linear_/ ? a[2] : ""
+            if (x != "") {
+                products++
+                want = act == "fp8" && fn ~ /^(linear|moe_experts)_fp8_/
+                if (want != (x in q)) { print fn " reads " x (want ? " unquantized" : " quantized"); bad++ }
+            }
+            delete q[fn ~ /^(residual_add|silu_mul|rope_heads)_/ ? a[1] : a[n]]
+        }
+        END { exit bad || !products || (act == "fp8") != (quants > 0) }' "$1"
+}
+check "precision/tiny_fp8-f32-activations" fp8_inputs generated/tiny_fp8/forward.c f32
+check "precision/tiny_fp8act-fp8-activations" fp8_inputs generated/tiny_fp8act/forward.c fp8
+check "precision/tiny_fp8act_cuda-fp8-activations" fp8_inputs generated/tiny_fp8act_cuda/forward.c fp8
+check "precision/tiny_fp8act-experts-quantize-down-input" grep -q "DF_F8E4M3, DF_ACT_FP8 }" generated/tiny_fp8act/kernels.c
+check "precision/tiny_fp8act_cuda-experts-quantize-down-input" grep -q "DF_F8E4M3, 200, 72, 16, 4, true>" generated/tiny_fp8act_cuda/kernels.cu

@@ -21,7 +21,8 @@ bad_spec indivisible      "model.n_group: model.routed_experts \\(15\\) is not d
 bad_spec too-many-chosen  "model.experts_per_token: 17 exceeds" "'experts_per_token = 4'" "'experts_per_token = 17'"
 bad_spec odd-rope         "model.qk_rope: must be even"        "'qk_rope = 16'" "'qk_rope = 15'"
 bad_spec precision        "deploy.weights: must be one of f32, bf16, fp8" "'weights = \"bf16\"'" "'weights = \"int4\"'"
-bad_spec act-precision    "deploy.activations: must be one of f32, bf16" "'activations = \"f32\"'" "'activations = \"fp8\"'"
+bad_spec act-precision    "deploy.activations: must be one of f32, bf16, fp8" "'activations = \"f32\"'" "'activations = \"int8\"'"
+bad_spec act-fp8-bf16     "deploy.activations: \"fp8\" needs deploy.weights = \"fp8\" \\(got \"bf16\"\\)" "'activations = \"f32\"'" "'activations = \"fp8\"'"
 bad_spec act-bf16-fp8     "deploy.activations: \"bf16\" needs deploy.weights = \"bf16\" \\(got \"fp8\"\\)" "'weights = \"bf16\", activations = \"f32\"'" "'weights = \"fp8\", activations = \"bf16\"'"
 bad_spec act-bf16-cuda    "deploy.activations: \"bf16\" is a CPU precision mode" "'target = \"cpu\"(.-)activations = \"f32\"'" "'target = \"cuda\"%1activations = \"bf16\"'"
 bad_spec kv-precision     "deploy.kv_cache: must be one of f32" "'kv_cache = \"f32\"'" "'kv_cache = \"fp8\"'"
@@ -66,11 +67,13 @@ bad_config not-json      "not a JSON object"                  '^{' '['
 expect_fail "config/no-file" 3 "config.json: cannot read" lua5.4 gen/main.lua --hf "$T/nowhere" --name x --out "$T/nowhere_out"
 expect_fail "gen/usage" 2 "give exactly one of --spec or --hf" lua5.4 gen/main.lua --out "$T/x"
 
-# An imported config.json gives the committed spec of the same model (tiny_bf16act:
-# tiny's checkpoint with bf16 activations asked for).
+# An imported config.json gives the committed spec of the same model (tiny_bf16act and
+# tiny_fp8act: tiny's and tiny_fp8's checkpoints with bf16 and FP8 activations asked for).
 for m in tiny tiny_fp8 v2_lite v2_group v3_h16; do
     check "import/$m" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/$m/hf --name $m --set deploy.max_context=256 --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec >'$T/imp.lua' &&
                              lua5.4 gen/main.lua --spec specs/$m.lua --print-spec | diff - '$T/imp.lua'"
 done
 check "import/tiny_bf16act" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/tiny_bf16act/hf --name tiny_bf16act --set deploy.max_context=256 --set deploy.activations=bf16 --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec >'$T/imp.lua' &&
                                    lua5.4 gen/main.lua --spec specs/tiny_bf16act.lua --print-spec | diff - '$T/imp.lua'"
+check "import/tiny_fp8act" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/tiny_fp8act/hf --name tiny_fp8act --set deploy.max_context=256 --set deploy.activations=fp8 --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec >'$T/imp.lua' &&
+                                  lua5.4 gen/main.lua --spec specs/tiny_fp8act.lua --print-spec | diff - '$T/imp.lua'"

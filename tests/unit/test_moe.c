@@ -375,11 +375,32 @@ static void test_experts(enum df_dtype dt)
         for (int j = 0; j < DIM; j++)
             expect_close("out", (long)t * DIM + j, out[t * DIM + j], want[j], 2.0 * tol[j]);
     }
+    case_end();
+
+    if (dt == DF_F8E4M3) {
+        /* FP8 activations (x quantized by the caller, down's input by the experts): the
+         * whole-expert path (1 thread) and the phase path (4 threads, 6 experts: fewer than 2 per thread) quantize
+         * at the same point, so they agree bit for bit; and the quantization happened. */
+        case_begin("moe_experts fp8 with FP8 activations: 1 thread = 4 threads, != f32 activations");
+        const struct df_experts_shape sq = { TOPK, DIM, INTER, dt, DF_ACT_FP8 };
+        float *xq = malloc(sizeof(float) * NTOK * DIM), *o1 = nan_vec((size_t)NTOK * DIM);
+        float *o3 = nan_vec((size_t)NTOK * DIM), *of = nan_vec((size_t)NTOK * DIM);
+        memcpy(xq, x, sizeof(float) * NTOK * DIM);
+        act_quant_fp8(xq, NTOK, DIM);
+        moe_experts(&sq, blob, table, xq, ids, wts, NTOK, ws, o1);
+        moe_experts(&s, blob, table, xq, ids, wts, NTOK, ws, of);
+        CHECK(df_threads_start(4) == 0, "threads");
+        moe_experts(&sq, blob, table, xq, ids, wts, NTOK, ws, o3);
+        df_threads_stop();
+        CHECK(memcmp(o1, o3, sizeof(float) * NTOK * DIM) == 0, "1 and 4 threads differ");
+        CHECK(memcmp(o1, of, sizeof(float) * NTOK * DIM) != 0, "down's input was not quantized");
+        free(xq); free(o1); free(o3); free(of);
+        case_end();
+    }
     for (int e = 0; e < NEXP; e++) {
         tmat_free(&g[e]); tmat_free(&u[e]); tmat_free(&d[e]);
     }
     free(blob); free(x); free(ws); free(out);
-    case_end();
 }
 
 int main(void)

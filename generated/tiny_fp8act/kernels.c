@@ -1,0 +1,176 @@
+/* kernels.c: tiny_fp8act's kernel instances. Each fixes the shape of a generic
+ * kernel from runtime/kernels/ as constants, so the compiler specializes its
+ * loops. Generated; do not edit. */
+#include "config.h"
+#include "kernels.h"
+#include "kernels/elementwise.h"
+#include "kernels/linear.h"
+#include "kernels/mla.h"
+#include "kernels/moe.h"
+#include "kernels/rope.h"
+
+static const struct df_mla_shape MLA = {
+    .heads = HEADS, .nope = QK_NOPE, .rope_dim = QK_ROPE, .v_head = V_HEAD, .kv_lora = KV_LORA_RANK,
+    .max_context = MAX_CONTEXT, .softmax_scale = SOFTMAX_SCALE, .eps = RMS_EPS,
+};
+
+static const struct df_route_shape ROUTE = {
+    .experts = ROUTED_EXPERTS, .topk = EXPERTS_PER_TOKEN, .n_group = N_GROUP, .topk_group = TOPK_GROUP,
+    .method = TOPK_METHOD, .softmax = SCORING_SOFTMAX, .norm_topk_prob = NORM_TOPK_PROB,
+    .scaling = ROUTED_SCALING,
+};
+
+void rope_init(float *rope)
+{
+    const struct df_yarn yarn = { YARN_FACTOR, YARN_ORIGINAL_MAX, YARN_BETA_FAST, YARN_BETA_SLOW };
+    rope_table_init(rope, MAX_CONTEXT, QK_ROPE, ROPE_THETA, &yarn);
+}
+
+void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out)
+{
+    rmsnorm(x, (const float *)(const void *)w, n, 200, RMS_EPS, out);
+}
+
+void act_quant_fp8_200(float *x, int n)
+{
+    act_quant_fp8(x, n, 200);
+}
+
+void linear_fp8_200x136_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 136, 200, DF_F8E4M3, DF_ACT_FP8 };
+    linear(&m, x, n, y);
+}
+
+void rmsnorm_136(const float *x, const unsigned char *w, int n, float *out)
+{
+    rmsnorm(x, (const float *)(const void *)w, n, 136, RMS_EPS, out);
+}
+
+void act_quant_fp8_136(float *x, int n)
+{
+    act_quant_fp8(x, n, 136);
+}
+
+void linear_fp8_136x192_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 192, 136, DF_F8E4M3, DF_ACT_FP8 };
+    linear(&m, x, n, y);
+}
+
+void linear_fp8_200x160_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 160, 200, DF_F8E4M3, DF_ACT_FP8 };
+    linear(&m, x, n, y);
+}
+
+void rope_heads_h4_32p16(float *q, const float *rope, const struct df_step *step)
+{
+    rope_heads(q, rope, step->pos, step->n, 4, 32, 16);
+}
+
+void mla_cache_write_144p16(const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, float *cache)
+{
+    mla_cache_write(&MLA, kv_a, (const float *)(const void *)norm, rope, step, cache);
+}
+
+void mla_attend_fp8_h4_144p16_v40(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache, const struct df_step *step, float *ws, float *out)
+{
+    const struct df_mat m = { kv_b, (const float *)(const void *)kv_b_scale, 288, 144, DF_F8E4M3, DF_ACT_F32 };
+    mla_attend(&MLA, &m, q, cache, step, ws, out);
+}
+
+void act_quant_fp8_160(float *x, int n)
+{
+    act_quant_fp8(x, n, 160);
+}
+
+void linear_fp8_160x200_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 160, DF_F8E4M3, DF_ACT_FP8 };
+    linear(&m, x, n, y);
+}
+
+void residual_add_200(float *x, const float *y, int n)
+{
+    residual_add(x, y, n, 200);
+}
+
+void linear_fp8_200x328_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 328, 200, DF_F8E4M3, DF_ACT_FP8 };
+    linear(&m, x, n, y);
+}
+
+void silu_mul_328(float *g, const float *u, int n)
+{
+    silu_mul(g, u, n, 328);
+}
+
+void act_quant_fp8_328(float *x, int n)
+{
+    act_quant_fp8(x, n, 328);
+}
+
+void linear_fp8_328x200_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 328, DF_F8E4M3, DF_ACT_FP8 };
+    linear(&m, x, n, y);
+}
+
+void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, NULL, 16, 200, DF_F32, DF_ACT_F32 };
+    linear(&m, x, n, y);
+}
+
+void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights)
+{
+    moe_route(&ROUTE, logits, bias ? (const float *)(const void *)bias : NULL, n, ids, weights);
+}
+
+void moe_experts_fp8_200x72_k4_fp8act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
+{
+    const struct df_experts_shape s = { 4, 200, 72, DF_F8E4M3, DF_ACT_FP8 };
+    moe_experts(&s, w, table, x, ids, weights, n, ws, out);
+}
+
+void linear_fp8_200x72_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 72, 200, DF_F8E4M3, DF_ACT_FP8 };
+    linear(&m, x, n, y);
+}
+
+void silu_mul_72(float *g, const float *u, int n)
+{
+    silu_mul(g, u, n, 72);
+}
+
+void act_quant_fp8_72(float *x, int n)
+{
+    act_quant_fp8(x, n, 72);
+}
+
+void linear_fp8_72x200_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 72, DF_F8E4M3, DF_ACT_FP8 };
+    linear(&m, x, n, y);
+}
+
+void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float *out)
+{
+    const struct df_mat m = { w, NULL, 1000, 200, DF_BF16, DF_ACT_F32 };
+    embed(&m, tokens, n, out);
+}
+
+void gather_rows_200(const float *x, const int *rows, int n, float *out)
+{
+    gather_rows(x, rows, n, 200, out);
+}
+
+void linear_bf16_200x1000(const unsigned char *w, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, NULL, 1000, 200, DF_BF16, DF_ACT_F32 };
+    linear(&m, x, n, y);
+}
+

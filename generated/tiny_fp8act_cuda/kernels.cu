@@ -1,0 +1,153 @@
+/* kernels.cu: tiny_fp8act_cuda's kernel instances for CUDA (sm_90a). Each launches a
+ * generic kernel of runtime/cuda/kernels.cuh with its shape as template
+ * arguments, so the compiler specializes it, on the backend's one stream.
+ * Generated; do not edit. */
+#include "kernels.cuh"
+#include "mla_split.cuh"
+
+#include "config.h"
+#include "kernels.h"
+
+static const struct df_route_shape ROUTE = {
+    .experts = ROUTED_EXPERTS, .topk = EXPERTS_PER_TOKEN, .n_group = N_GROUP, .topk_group = TOPK_GROUP,
+    .method = TOPK_METHOD, .softmax = SCORING_SOFTMAX, .norm_topk_prob = NORM_TOPK_PROB,
+    .scaling = ROUTED_SCALING,
+};
+
+void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out)
+{
+    dfc::rmsnorm<200>(x, w, n, RMS_EPS, out);
+}
+
+void act_quant_fp8_200(float *x, int n)
+{
+    dfc::act_quant_fp8<200>(x, n);
+}
+
+void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F8E4M3, 136, 200>(w, w_scale, x, n, y);
+}
+
+void rmsnorm_136(const float *x, const unsigned char *w, int n, float *out)
+{
+    dfc::rmsnorm<136>(x, w, n, RMS_EPS, out);
+}
+
+void act_quant_fp8_136(float *x, int n)
+{
+    dfc::act_quant_fp8<136>(x, n);
+}
+
+void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F8E4M3, 192, 136>(w, w_scale, x, n, y);
+}
+
+void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F8E4M3, 160, 200>(w, w_scale, x, n, y);
+}
+
+void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n)
+{
+    dfc::rope_heads<4, 32, 16>(q, rope, pos, n);
+}
+
+void mla_cache_write_144p16(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
+{
+    dfc::mla_cache_write<144, 16, 256>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
+}
+
+void mla_attend_fp8_h4_144p16_v40(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out)
+{
+    (void)ws; /* the CPU's serial scratch: each (token, head) block keeps its own in shared memory */
+    dfc::mla_attend<DF_F8E4M3, 4, 32, 16, 40, 144, 256>(kv_b, kv_b_scale, q, cache, slot, pos, n, SOFTMAX_SCALE, out);
+}
+
+void act_quant_fp8_160(float *x, int n)
+{
+    dfc::act_quant_fp8<160>(x, n);
+}
+
+void linear_fp8_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F8E4M3, 200, 160>(w, w_scale, x, n, y);
+}
+
+void residual_add_200(float *x, const float *y, int n)
+{
+    dfc::residual_add<200>(x, y, n);
+}
+
+void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F8E4M3, 328, 200>(w, w_scale, x, n, y);
+}
+
+void silu_mul_328(float *g, const float *u, int n)
+{
+    dfc::silu_mul<328>(g, u, n);
+}
+
+void act_quant_fp8_328(float *x, int n)
+{
+    dfc::act_quant_fp8<328>(x, n);
+}
+
+void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F8E4M3, 200, 328>(w, w_scale, x, n, y);
+}
+
+void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F32, 16, 200>(w, NULL, x, n, y);
+}
+
+void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights)
+{
+    dfc::moe_route<16, 4, 4>(ROUTE, logits, bias, n, ids, weights);
+}
+
+void moe_experts_fp8_200x72_k4_fp8act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out)
+{
+    (void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */
+    dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, true>(w, table, x, ids, weights, n, scratch, out);
+}
+
+void linear_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F8E4M3, 72, 200>(w, w_scale, x, n, y);
+}
+
+void silu_mul_72(float *g, const float *u, int n)
+{
+    dfc::silu_mul<72>(g, u, n);
+}
+
+void act_quant_fp8_72(float *x, int n)
+{
+    dfc::act_quant_fp8<72>(x, n);
+}
+
+void linear_fp8_72x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F8E4M3, 200, 72>(w, w_scale, x, n, y);
+}
+
+void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float *out)
+{
+    dfc::embed<DF_BF16, 1000, 200>(w, NULL, tokens, n, out);
+}
+
+void gather_rows_200(const float *x, const int *rows, int n, float *out)
+{
+    dfc::gather_rows<200>(x, rows, n, out);
+}
+
+void linear_bf16_200x1000(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 1000, 200>(w, NULL, x, n, y);
+}
+
