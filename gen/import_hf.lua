@@ -132,6 +132,14 @@ function M.import(config_path, name, deploy)
     weights = weights_precision(config_path, cfg), activations = "f32", kv_cache = "f32",
   }
   for k, v in pairs(deploy or {}) do d[k] = v end
+  -- FP8 activations are DeepSeek's act_quant with scale amax / 448 (runtime/kernels/quant.h);
+  -- checkpoints whose quantization_config sets scale_fmt (V3.1: "ue8m0", scales rounded up to
+  -- powers of two) quantize activations with other scales.
+  local q = cfg.quantization_config
+  if d.activations == "fp8" and type(q) == "table" and q.scale_fmt ~= nil and q.scale_fmt ~= cjson.null then
+    spec.fail(config_path, "quantization_config.scale_fmt", string.format(
+      "%s: deploy.activations = \"fp8\" computes scales as amax / 448 only; use \"f32\"", spec.show(q.scale_fmt)))
+  end
   return spec.validate({ model = m, deploy = d }, config_path)
 end
 

@@ -17,7 +17,7 @@ local M = {}
 
 local GIB = 1 << 30
 local CUDA_ALIGN = 256  -- DF_CUDA_ALIGN, runtime/cuda/cuda_rt.h
-local STEP_ARRAYS = 4   -- token, slot, pos, emit: DF_CUDA_STEP_BYTES, runtime/cuda/cuda_rt.h
+local STEP_ARRAYS = 5   -- token, slot, pos, emit, next: DF_CUDA_STEP_BYTES, runtime/cuda/cuda_rt.h
 local INT, FLOAT = 4, 4
 
 -- Plan buffers counted on a line of their own, by name; the rest of the plan
@@ -51,7 +51,7 @@ function M.report(spec, shapes, man, plan)
     local step_end = util.round_up(plan_end + STEP_ARRAYS * s.chunk * INT, CUDA_ALIGN)
     local experts = s.chunk * s.topk * (s.moe_inter + s.hidden) * FLOAT
     table.insert(lines, { "step arrays", step_end - plan_end,
-      string.format("token, slot, pos, emit: %d x %d ints (CUDA, beyond the plan)", STEP_ARRAYS, s.chunk) })
+      string.format("token, slot, pos, emit, next: %d x %d ints (CUDA, beyond the plan)", STEP_ARRAYS, s.chunk) })
     table.insert(lines, { "expert scratch", experts, string.format(
       "%d tokens x %d experts x (%d + %d) floats (CUDA, beyond the plan)", s.chunk, s.topk, s.moe_inter, s.hidden) })
     table.insert(lines, { "cuBLASLt workspace", 0, "none: no cuBLASLt GEMMs yet (docs/cuda.md)" })

@@ -54,14 +54,16 @@ function M.build(spec, shapes, man)
   buf("logits", B, s.vocab, "the step's logits (read by the runtime)", { persistent = true })
   buf("rope", s.max_context, s.qk_rope, "RoPE cos/sin per position (YaRN frequencies)", { persistent = true })
 
-  local ops = {}
-  local function op(t) ops[#ops + 1] = t end
-
   -- FP8 activations: a buffer is quantized in place (act_quant) once, before the
-  -- first product with FP8 weights that reads it; the ops that write it make it
-  -- unquantized again. A product with other weights never reads a quantized one.
+  -- first product with FP8 weights that reads it; any op that writes it makes it
+  -- unquantized again (op below). A product with other weights never reads a
+  -- quantized one.
   local quantized = {}
-  local function written(b) quantized[b] = nil end
+  local ops = {}
+  local function op(t)
+    ops[#ops + 1] = t
+    for _, b in ipairs(M.op_writes(t)) do quantized[b] = nil end
+  end
   local function act_quant(x)
     if not quantized[x] then
       op({ op = "act_quant", x = x, dim = buffers[x].width, rows = "n" })
@@ -75,11 +77,9 @@ function M.build(spec, shapes, man)
     assert(a == "fp8" or not quantized[x], "schedule: " .. wname .. " would read the quantized " .. x)
     op({ op = "linear", w = wname, dtype = t.dtype, act = a, din = t.cols, dout = t.rows, x = x, y = y,
          rows = rows or "n" })
-    written(y)
   end
   local function rmsnorm(wname, x, out, dim, rows)
     op({ op = "rmsnorm", w = wname, x = x, out = out, dim = dim, rows = rows or "n" })
-    written(out)
   end
   local function swiglu(prefix, inter, out, tag)
     local g = buf(tag .. "_gate", N, inter, tag .. " MLP gate, then silu(gate) * up")
@@ -87,7 +87,6 @@ function M.build(spec, shapes, man)
     linear(prefix .. ".gate_proj", "h", g)
     linear(prefix .. ".up_proj", "h", u)
     op({ op = "silu_mul", g = g, u = u, dim = inter, rows = "n" })
-    written(g)
     linear(prefix .. ".down_proj", g, out)
   end
 
@@ -111,7 +110,6 @@ function M.build(spec, shapes, man)
          out = "attn", ws = "attn_ws", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope,
          v_head = s.v_head, kv_lora = s.kv_lora, max_context = s.max_context, rows = "n",
          split = s.mla_split and { slice = B, ws_floats = s.mla_split_floats } or nil })
-    written("attn")
     linear(p .. ".o_proj", "attn", "proj")
     op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
   end
@@ -154,6 +152,11 @@ function M.build(spec, shapes, man)
   end
   local layer_ops = ops
 
+  -- The head's product takes f32 inputs (lm_head is bf16 in every DeepSeek checkpoint); an FP8
+  -- lm_head with FP8 activations would need its input quantized here.
+  if act(wdt("lm_head")) == "fp8" then
+    error("gen: an FP8 lm_head with deploy.activations = \"fp8\" is not supported (DeepSeek's lm_head is bf16)", 0)
+  end
   local embed = { op = "embed", w = "embed", dtype = wdt("embed"), vocab = s.vocab, dim = s.hidden, out = "x", rows = "n" }
   local head = {
     { op = "rmsnorm", w = "norm", x = "xe", out = "he", dim = s.hidden, rows = "n_emit" },
@@ -169,6 +172,20 @@ function M.build(spec, shapes, man)
     buffers = buffers, buffer_order = order,
     functions = { { name = "layers", ops = layer_ops }, { name = "prefill", ops = prefill }, { name = "decode", ops = decode } },
   }
+end
+
+-- The buffers an op writes: its output fields, and x for the ops that work in place (ids and
+-- weights are moe_experts' inputs, moe_route's outputs: listing them for both is harmless, as
+-- no product reads them).
+local WRITE_FIELDS = { "y", "out", "g", "cache", "ids", "weights", "ws" }
+local IN_PLACE = { residual_add = true, rope_heads = true, act_quant = true }
+function M.op_writes(o)
+  local list = {}
+  for _, f in ipairs(WRITE_FIELDS) do
+    if type(o[f]) == "string" then list[#list + 1] = o[f] end
+  end
+  if IN_PLACE[o.op] then list[#list + 1] = o.x end
+  return list
 end
 
 -- The buffers an op touches, in argument order.

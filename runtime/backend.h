@@ -1,6 +1,6 @@
 /* backend.h: what differs between a CPU and a GPU binary outside the
  * generated forward pass: where weights and the arena live, and how the
- * runtime reads a step's logits. The generated df_model names its backend. */
+ * runtime reads a step's logits or greedy tokens. The generated df_model names its backend. */
 #ifndef DF_BACKEND_H
 #define DF_BACKEND_H
 
@@ -18,6 +18,9 @@ struct df_backend {
     void (*arena_destroy)(unsigned char *arena);
     /* A host-readable copy of the first rows of the logits buffer. */
     const float *(*read_logits)(unsigned char *arena, size_t offset, int rows, int vocab);
+    /* The greedy token of each of those rows into out[rows] (df_argmax's pick), without
+     * bringing the rows themselves to the host: what greedy decoding needs of a step. */
+    void (*greedy_tokens)(unsigned char *arena, size_t offset, int rows, int vocab, int *out);
     /* The accelerator's name and properties for the audit record, into buf (len bytes);
      * NULL for the CPU backend, which has none. */
     void (*device_name)(char *buf, size_t len);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "sample.h"
 
 static const unsigned char *attach_weights(const unsigned char *data, uint64_t bytes, char *err, size_t errlen)
 {
@@ -42,6 +43,12 @@ static const float *read_logits(unsigned char *arena, size_t offset, int rows, i
     return (const float *)(const void *)(arena + offset);
 }
 
+static void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int *out)
+{
+    for (int r = 0; r < rows; r++)
+        out[r] = df_argmax(read_logits(arena, offset, rows, vocab) + (size_t)r * (size_t)vocab, vocab);
+}
+
 const struct df_backend df_cpu_backend = {
-    "cpu", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, NULL,
+    "cpu", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, greedy_tokens, NULL,
 };

@@ -6,6 +6,7 @@
  * sequence its latest token, one step per generated token. */
 #include "generate.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,10 +42,13 @@ int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, in
     const int cap = m->prefill_chunk;
     int *token = malloc(sizeof(int) * (size_t)cap), *slot = malloc(sizeof(int) * (size_t)cap);
     int *pos = malloc(sizeof(int) * (size_t)cap), *emit = malloc(sizeof(int) * (size_t)cap);
-    int *emit_seq = malloc(sizeof(int) * (size_t)cap);
+    int *emit_seq = malloc(sizeof(int) * (size_t)cap), *picked = malloc(sizeof(int) * (size_t)cap);
     uint64_t *rng = malloc(sizeof(uint64_t) * (size_t)p->n);
+    /* Greedy without logits to write: only the picked tokens come back from the backend
+     * (a GPU then copies a few ints a step instead of the logits rows). */
+    const bool greedy = s->cfg.temperature <= 0.0f && !logits_out;
     int rc = -1;
-    if (!token || !slot || !pos || !emit || !emit_seq || !rng)
+    if (!token || !slot || !pos || !emit || !emit_seq || !picked || !rng)
         goto done;
     for (int i = 0; i < p->n; i++)
         rng[i] = df_rng_seed(s->cfg.seed, i);
@@ -55,13 +59,19 @@ int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, in
         const int done_all = i == p->n;
         if (step.n == cap || (done_all && step.n > 0)) {
             m->prefill(e->weights, e->arena, &step);
-            const float *logits = m->backend->read_logits(e->arena, m->logits_offset, step.n_emit, m->vocab);
-            for (int k = 0; k < step.n_emit; k++) {
-                const float *row = logits + (size_t)k * m->vocab;
-                const int q = emit_seq[k];
-                out[q][0] = df_sample(s, row, &rng[q]);
-                if (write_row(logits_out, row, m->vocab, (long)q * n_new) != 0)
-                    goto done;
+            if (greedy) {
+                m->backend->greedy_tokens(e->arena, m->logits_offset, step.n_emit, m->vocab, picked);
+                for (int k = 0; k < step.n_emit; k++)
+                    out[emit_seq[k]][0] = picked[k];
+            } else {
+                const float *logits = m->backend->read_logits(e->arena, m->logits_offset, step.n_emit, m->vocab);
+                for (int k = 0; k < step.n_emit; k++) {
+                    const float *row = logits + (size_t)k * m->vocab;
+                    const int q = emit_seq[k];
+                    out[q][0] = df_sample(s, row, &rng[q]);
+                    if (write_row(logits_out, row, m->vocab, (long)q * n_new) != 0)
+                        goto done;
+                }
             }
             step.n = step.n_emit = 0;
         }
@@ -92,12 +102,18 @@ int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, in
             pos[i] = p->len[i] + k - 1;
         }
         m->decode(e->weights, e->arena, &step);
-        const float *logits = m->backend->read_logits(e->arena, m->logits_offset, step.n, m->vocab);
-        for (int i = 0; i < p->n; i++) {
-            const float *row = logits + (size_t)i * m->vocab;
-            out[i][k] = df_sample(s, row, &rng[i]);
-            if (write_row(logits_out, row, m->vocab, (long)i * n_new + k) != 0)
-                goto done;
+        if (greedy) {
+            m->backend->greedy_tokens(e->arena, m->logits_offset, step.n, m->vocab, picked);
+            for (int i = 0; i < p->n; i++)
+                out[i][k] = picked[i];
+        } else {
+            const float *logits = m->backend->read_logits(e->arena, m->logits_offset, step.n, m->vocab);
+            for (int i = 0; i < p->n; i++) {
+                const float *row = logits + (size_t)i * m->vocab;
+                out[i][k] = df_sample(s, row, &rng[i]);
+                if (write_row(logits_out, row, m->vocab, (long)i * n_new + k) != 0)
+                    goto done;
+            }
         }
         done_k = k + 1;
         stop = stream_step(stream, p, out, k);
@@ -111,6 +127,7 @@ done:
     free(pos);
     free(emit);
     free(emit_seq);
+    free(picked);
     free(rng);
     return rc;
 }

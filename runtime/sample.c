@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "kernels/argmax.h"
+
 int df_sampler_init(struct df_sampler *s, const struct df_sampling *cfg, int vocab)
 {
     s->cfg = *cfg;
@@ -45,10 +47,10 @@ static float uniform01(uint64_t *rng)
 
 int df_argmax(const float *v, int n)
 {
+    float bv = v[0];
     int best = 0;
     for (int i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
+        argmax_pick(&bv, &best, v[i], i);
     return best;
 }
 

@@ -29,7 +29,8 @@ uint64_t df_rng_seed(uint64_t seed, int sequence);
 /* The next token; *rng advances only when sampling (temperature > 0). */
 int df_sample(struct df_sampler *s, const float *logits, uint64_t *rng);
 
-/* Index of the largest logit; ties to the lower index. */
+/* Index of the largest logit; ties to the lower index, a NaN counts as -inf
+ * (kernels/argmax.h: the GPU's greedy pick is the same). */
 int df_argmax(const float *v, int n);
 
 #endif

@@ -4,8 +4,10 @@
 -- mapped as gen/import_hf.lua maps it: the same shapes as DeepSeek-V3
 -- (specs/deepseek_v3.lua has them spelled out), only the name differs. Its
 -- quantization_config adds scale_fmt "ue8m0" (block scales that are powers of
--- two, still stored as f32 weight_scale_inv), which the generator does not need:
--- weights are FP8 e4m3 with 128x128 block scales, as V3.
+-- two, still stored as f32 weight_scale_inv), which the reference precision does
+-- not need: weights are FP8 e4m3 with 128x128 block scales, as V3. FP8
+-- activations (deploy.activations = "fp8") would need power-of-two activation
+-- scales too; importing this config with them is refused.
 --
 -- deploy: one H800 (80 GiB), refused as V3 is (about 642 GiB of weights); see
 -- specs/deepseek_v3.lua and mk/real.mk.

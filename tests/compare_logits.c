@@ -65,6 +65,10 @@ int main(int argc, char **argv)
     const long first = argc > 6 ? atol(argv[6]) : 0;
     const double tol = argc > 7 ? atof(argv[7]) : TOLERANCE, median_tol = argc > 8 ? atof(argv[8]) : 0.0;
     const double argmax_min = argc > 9 ? atof(argv[9]) : 0.0;
+    if (argc > 9 && !(argmax_min > 0.0 && argmax_min <= 1.0)) {
+        fprintf(stderr, "ARGMAX_MIN must be a fraction in (0, 1], got \"%s\"\n", argv[9]);
+        return 2;
+    }
     const long n = seqs * rows * vocab;
     if (ngot != n || nref < (first + seqs) * rows * vocab) {
         fprintf(stderr, "size mismatch: got %ld floats, want %ld (reference has %ld)\n", ngot, n, nref);

@@ -52,7 +52,7 @@ for m in $REF_MODELS; do
     wts=build/$m/$m.weights
     fx=tests/fixtures/$m
     vocab=$(sed -n 's/.*"vocab_size": *\([0-9]*\).*/\1/p' $fx/hf/config.json)
-    head -n 1 $fx/expected_ids.txt >"$T/$m.force1"
+    head -n 1 $fx/expected_ids.txt >"$T/$m.force.0"
     if ! $bin --weights $wts --batch-file $fx/prompts.txt -n $N --print-ids --logits "$T/$m.b3" \
         $(force_args $m $fx/expected_ids.txt) >"$T/$m.b3.ids" 2>"$T/err"; then
         fail "conformance/$m/run" "$(cat "$T/err")"
@@ -61,7 +61,7 @@ for m in $REF_MODELS; do
     forced $m || check "conformance/$m/batch3-ids" cmp "$T/$m.b3.ids" $fx/expected_ids.txt
     check "conformance/$m/batch3-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.b3" "$vocab" $N 3 0 $(tolerance $m)
     $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --print-ids --logits "$T/$m.b1" \
-        $(force_args $m "$T/$m.force1") >"$T/$m.b1.ids"
+        $(force_args $m "$T/$m.force.0") >"$T/$m.b1.ids"
     forced $m || check "conformance/$m/batch1-ids" sh -c "head -n 1 $fx/expected_ids.txt | cmp - '$T/$m.b1.ids'"
     check "conformance/$m/batch1-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.b1" "$vocab" $N 1 0 $(tolerance $m)
 

@@ -155,7 +155,7 @@ for m in $MODELS; do
     b3=$(sed -n 's/.*max|d|\/std \([^ ]*\).*/\1/p' "$T/cuda_${m}_cuda.b3.cmp" 2>/dev/null)
     b1=$(sed -n 's/.*max|d|\/std \([^ ]*\).*/\1/p' "$T/cuda_${m}_cuda.b1.cmp" 2>/dev/null)
     verdict=$([ "$FAILED" -eq "$f0" ] && echo pass || echo "FAIL ($((FAILED - f0)) of $((FAILED - f0 + PASSED - p0)))")
-    row "conformance ${m}_cuda: ids, max\\|d\\|/std batch 3 / batch 1, invariance, graph = no graph" \
+    row "conformance ${m}_cuda: ids (teacher-forced: argmax), max\\|d\\|/std batch 3 / batch 1, invariance, graph = no graph" \
         "$verdict; ${b3:-?} / ${b1:-?}"
 done
 
@@ -394,8 +394,10 @@ if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
     row "FP8 block-scaled GEMM vs fp64 reference (7 shapes x 7 M; table: fp8_gemm_check.txt)" \
         "$(fp8 'correctness ')$(timed_out)"
     row "FP8 e4m3 widening in kernels.cuh on the device (all 256 codes)" "$(fp8 'e4m3 widening on the device (all 256 codes) ')"
+    row "FP8-activation quantization on the device = the CPU's" "$(fp8 'FP8-activation quantization on the device ')"
     row "FP8 GEMM, prefill 7168x18432 M=4096 TFLOP/s" "$(fp8 'prefill 7168x18432 M=4096 TFLOP\/s: ')"
     row "FP8 GEMM, decode M <= 16: own linear vs act quant + cuBLASLt" "$(fp8 'decode M <= 16: ')"
+    row "FP8 GEMM, batch invariance (tokens 0-3 at larger M = at M = 4, f32 out)" "$(fp8 'batch invariance ')"
 fi
 
 section "result"

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "c9907d9f0b8c7e8b1665f7090d7cdff842138708b42313776bf93b1b8a2e49a0" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
-    { "plan.txt", "139167052d53df31994f48398e3527c9e0af11117475bdf392bf3517ad8a5d60" },
+    { "plan.txt", "5c7269d29b6229e362f99748070938ec84fa4833f966fcb25cf1f9db9265d037" },
     { "spec.lua", "5cde04f0cb55add36a42401b7e4f95e99faee0b76d317da072c0a09a7066fe69" },
     { "trust.c", "1b0f18bed890fe7b92c83846c73622d443f27f38ffc82995a57a0a289095a86c" },
     { "weights.h", "be6639fcfc23c29b5375587f31aad1a7f97b5741de999ce1e41101909eb3c425" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "dedbb54705e5de58aa35ee73534cf4cd3ae5afaa14f13ef1b7ccc3ba4ec41174",
+    .sources_sha256 = "89d468445eba39153d7f49cd654553505b310b4b4ee942879ea3b21a262169c9",
     .n_sources = 10,
     .sources = sources,
 };

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "a30d9549627ecb5c9bf79d6266397289887df002765f1bf14fc29208ea457c0e" },
     { "manifest.c", "d8b47d9f81eb86708e6f133a23583998fa71325f5dfea32957e4992fdb5ce7e7" },
     { "manifest.json", "681a22d10459dd1c9cd1db717baeeb8aefaacc078f27040de478ac7bf2a0ab40" },
-    { "plan.txt", "a50aa20daf7e32dc91f5b095c8f72c3e43f56f5017a1b9f8bf5ae3e0ecc64cbc" },
+    { "plan.txt", "8b2249b035adde1cb018b2ad8a1d7c25ed7a7da087818a2817acfdf09b1a6b9e" },
     { "spec.lua", "556aa850377e20554dde38683d0bd16c72c997567df5e7ea9d99460a5191afdc" },
     { "trust.c", "fd29c84f39a38c67db4bccabc3f3b2482a6eefba908679f2abe947e94ba604ff" },
     { "weights.h", "605dc5b0dbcbfa6368b4bad3ef789df4f315aa5f0956cb955eb6aa9968a97982" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "5787fb93d0d363b4f617ac173a6dda19037a4391e05f87cce97d918c5195e8fd",
+    .sources_sha256 = "e749532c83e796d276c38ff976259646d769a2e2dd8e091b9f465a8b4366cdc2",
     .n_sources = 10,
     .sources = sources,
 };

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "15b255b2f7f05bfad81e1d53c1fa3f37e580400574737c4ff020c4fadd34eea3" },
     { "manifest.c", "bec4d248b522d1826349f1ef2f147251a4836a6b6031b8e6722e2a7425f06a3c" },
     { "manifest.json", "23d38b1e6917b98607181a6e9b377cf391939ce49249d4da7096f3d5c7cad1d0" },
-    { "plan.txt", "3be1ab983967a34a6dfb5e3a69f01304f3eb25ecda46e11e18db10db738ba51f" },
+    { "plan.txt", "8067b3bc8bceb2d2873ee373221e5a6e72afe8c1c19cd534bc363e4ba9bbbedc" },
     { "spec.lua", "c62d3ba3e3166c5caf45ce00aad04bb9548abbe087e7364d175eca32e6c595ef" },
     { "trust.c", "54db14cb588ce87b73111a7a38b1e4db6b2ac8373fd9e75d7e20718b8b7fc645" },
     { "weights.h", "9ea1bfb6d7bb09f0368e885845cc089f2eef68f4bf3172e03bb8683d911a84a7" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "580ae0b4b6e5fb5c9095611344e1b065fbb1afd43079ab06d8d5cccb1c27092f",
+    .sources_sha256 = "902e611aa2fe5ffcf5d08b8aa8fe1b9179a1cbeb4005eacf01969092dbb301a2",
     .n_sources = 10,
     .sources = sources,
 };

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "28fcea5f37db44e155865d694bc9ab607992c47072ad0051d7b84a411576e4e2" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
-    { "plan.txt", "ef20cb1e0dd7b9c2da30f6a739f8b9e9693163bdc10aeac5452e19528f3eec67" },
+    { "plan.txt", "3afadd2da90760c9b11bec4f8726dce1b970e4efe3c0b85c1dbae86f61ba4311" },
     { "spec.lua", "f0a4b6dfd4c8238cc74897ad0c4c299c24fa746cff1c3c5cfd00bcb1fe69403e" },
     { "trust.c", "03d13b15be6c5d97f4fe86faca90a094865a5dc96000376ad92af0e200234819" },
     { "weights.h", "bfb600029a4cebd0d9237828ffd7b27ce0b92a418b27f2daaa21d764d2abd164" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "df151f3954dc08c784e6fdc4b53cac73d101b87a193e597c7f1fb9d6778ea2cf",
+    .sources_sha256 = "b151250a54dba098527dbc7ccd04fb412db2c773f3a23010b45f8c6ccd5c02bd",
     .n_sources = 10,
     .sources = sources,
 };

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "5f658d634b9d16cabcfb956b3e09216f262e5dff4dff4392e4d1278d9ba8736b" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
-    { "plan.txt", "302c9739fa16d5f7c4f4f425614533ee326c06c8a4a9edc33598d7c59907a605" },
+    { "plan.txt", "ce9a101e08391dc5e7b1fe33b6ecf29d74ac19b41c064f7b7d2647e351b2816e" },
     { "spec.lua", "ae4b1236ee4ce182d7ec5d7c88a4650de44e412131ffe39da17258dcba421ada" },
     { "trust.c", "fc4eb78519d6d644a7617238a503803bb846f0ea5c6133ba56c1828fce67a10b" },
     { "weights.h", "52a7df22c0e93b7ddd59abcc537099bf4dc6e1d4e24c3134b3d4dd68debaf286" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "fec536d7ef4aa7ac2278158e8268145080b9b3405213bcb04e45e4e6ea535dcd",
+    .sources_sha256 = "3043508fcfac5f223cf599704f3a015ee0ca5576ca6eaaad7cffa1c83e19cf9b",
     .n_sources = 10,
     .sources = sources,
 };

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "a91428c9f022971914240ee46a9f83c6cd567f36c771152d84ad057532c40ef8" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "b92a416c8b7d47072d1a498efda599ff9fd0e8eaaf831ef928ff3154cb5f7721" },
+    { "plan.txt", "51319bdaa5892fef851656374525f6caf8200c3c1a1b64a1181300f59ff1c0d3" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
     { "weights.h", "0cea52d2e5fd9745a5176e911bd7021cbbedf785b9deaebdef6132518a711d66" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e7df5e0f7340f8954274df1226d11cbeee7cc9e28d890a0a352e4b9c9fc5f460",
+    .sources_sha256 = "c0c937c48f6db7ee1cfb12642af68e275f1641a118a88c5c18308db22b9a72f2",
     .n_sources = 10,
     .sources = sources,
 };

@@ -4,8 +4,9 @@
  * Device memory: one cudaMalloc for the packed weights (uploaded once through
  * two pinned staging buffers, the copy of one chunk overlapping the filling
  * of the next), one for the arena (the plan's size plus the CUDA regions,
- * zeroed). Host memory pinned once at start: the step's metadata and the
- * logits rows. Nothing is allocated during a step.
+ * zeroed). Host memory pinned once at start: the step's metadata (and the
+ * greedy tokens picked on the device) and the logits rows. Nothing is
+ * allocated during a step.
  *
  * All work runs on one stream. A decode step is captured once as a CUDA graph
  * (its first node copies the step's token/slot/pos from the pinned buffer, so a
@@ -15,7 +16,7 @@
  *
  * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison);
  * DF_CUDA_STATS=1 prints, at exit, the steps run and their mean wall time
- * (from the step's start to its logits on the host). DF_CUDA_PROFILE=1 (which
+ * (from the step's start to its logits, or greedy tokens, on the host). DF_CUDA_PROFILE=1 (which
  * turns graphs off) times every kernel with events between launches and
  * prints, at exit, each kernel's share of the steps' device time. */
 #include <cuda_runtime.h>
@@ -32,14 +33,17 @@ extern "C" {
 #include "model.h"
 }
 #include "cuda_rt.h"
+#include "kernels/argmax.h"
 
 namespace {
 
 struct state {
     cudaStream_t stream = nullptr;
     bool stream_ok = false;
-    int *step_host = nullptr;        /* pinned: the step's metadata, 4 x cap ints */
+    int *step_host = nullptr;        /* pinned: the step region's layout (cuda_rt.h), 5 x cap ints */
     size_t step_bytes = 0;
+    size_t step_offset = 0;          /* the last step's region in the arena, and its cap */
+    int step_cap = 0;
     float *logits_host = nullptr;    /* pinned: max_batch x vocab floats */
     size_t logits_bytes = 0;
     cudaGraphExec_t graph = nullptr; /* the decode step, for graph_n tokens */
@@ -380,16 +384,9 @@ void arena_destroy(unsigned char *arena)
     g.logits_host = NULL;
 }
 
-const float *read_logits(unsigned char *arena, size_t offset, int rows, int vocab)
+/* The end of a step: wait for it (and the copies enqueued after it); DF_CUDA_STATS. */
+void step_done(void)
 {
-    const size_t bytes = (size_t)(rows > 0 ? rows : 0) * (size_t)vocab * sizeof(float);
-    if (bytes > g.logits_bytes) {
-        fprintf(stderr, "%s: internal error: %d logits rows exceed the max batch\n", model_name(), rows);
-        exit(1);
-    }
-    if (bytes)
-        check(cudaMemcpyAsync(g.logits_host, arena + offset, bytes, cudaMemcpyDeviceToHost, g.stream),
-              "reading the logits");
     check(cudaStreamSynchronize(g.stream), "the step");
     if (g.pending >= 0) {
         const double dt = now() - g.t_start;
@@ -401,7 +398,68 @@ const float *read_logits(unsigned char *arena, size_t offset, int rows, int voca
         g.seconds[g.pending] += dt;
         g.pending = -1;
     }
+}
+
+const float *read_logits(unsigned char *arena, size_t offset, int rows, int vocab)
+{
+    const size_t bytes = (size_t)(rows > 0 ? rows : 0) * (size_t)vocab * sizeof(float);
+    if (bytes > g.logits_bytes) {
+        fprintf(stderr, "%s: internal error: %d logits rows exceed the max batch\n", model_name(), rows);
+        exit(1);
+    }
+    if (bytes)
+        check(cudaMemcpyAsync(g.logits_host, arena + offset, bytes, cudaMemcpyDeviceToHost, g.stream),
+              "reading the logits");
+    step_done();
     return g.logits_host;
+}
+
+/* greedy_tokens: a block per row; each thread scans columns t, t + 256, ..., then the warps'
+ * butterflies and thread 0 across the warps, all in kernels/argmax.h's total order, so the
+ * pick is df_argmax's whatever the reduction order. */
+constexpr int PICK_THREADS = 256, PICK_WARPS = PICK_THREADS / 32;
+
+__global__ void __launch_bounds__(PICK_THREADS) greedy_k(const float *logits, int vocab, int *next)
+{
+    const float *row = logits + (size_t)blockIdx.x * (size_t)vocab;
+    float v = -INFINITY;
+    int i = -1;
+    for (int c = threadIdx.x; c < vocab; c += PICK_THREADS)
+        argmax_pick(&v, &i, row[c], c);
+    for (int m = 16; m > 0; m /= 2)
+        argmax_pick(&v, &i, __shfl_xor_sync(0xffffffffu, v, m), __shfl_xor_sync(0xffffffffu, i, m));
+    __shared__ float wv[PICK_WARPS];
+    __shared__ int wi[PICK_WARPS];
+    if (threadIdx.x % 32 == 0) {
+        wv[threadIdx.x / 32] = v;
+        wi[threadIdx.x / 32] = i;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < PICK_WARPS; w++)
+            argmax_pick(&v, &i, wv[w], wi[w]);
+        next[blockIdx.x] = i;
+    }
+}
+
+/* The greedy tokens of the first rows of the logits: picked on the device into the step
+ * region's next[], and only those ints copied back. */
+void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int *out)
+{
+    if (rows > g.step_cap) {
+        fprintf(stderr, "%s: internal error: %d logits rows exceed the step's %d\n", model_name(), rows, g.step_cap);
+        exit(1);
+    }
+    int *next_host = g.step_host + DF_CUDA_STEP_NEXT * g.step_cap;
+    if (rows > 0) {
+        int *next = (int *)(void *)(arena + g.step_offset) + DF_CUDA_STEP_NEXT * g.step_cap;
+        greedy_k<<<rows, PICK_THREADS, 0, g.stream>>>((const float *)(const void *)(arena + offset), vocab, next);
+        check(cudaGetLastError(), "launching greedy_k");
+        check(cudaMemcpyAsync(next_host, next, sizeof(int) * (size_t)rows, cudaMemcpyDeviceToHost, g.stream),
+              "reading the greedy tokens");
+    }
+    step_done();
+    memcpy(out, next_host, sizeof(int) * (size_t)(rows > 0 ? rows : 0));
 }
 
 /* "NVIDIA H200, compute capability 9.0, 132 SMs, driver 13000" (device 0, which the backend uses). */
@@ -463,7 +521,9 @@ extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *ste
     g.pending = phase;
     g.t_start = now();
     df_cuda_pack_step(step, cap, g.step_host);
-    const size_t bytes = DF_CUDA_STEP_BYTES(cap);
+    g.step_offset = step_offset;
+    g.step_cap = cap;
+    const size_t bytes = DF_CUDA_STEP_IN_BYTES(cap);
     int *dev = (int *)(void *)(arena + step_offset);
     if (phase == DF_CUDA_DECODE && g.use_graph) {
         if (g.graph_n != step->n) {
@@ -493,5 +553,5 @@ extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *ste
 }
 
 extern "C" const struct df_backend df_cuda_backend = {
-    "cuda", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, device_name,
+    "cuda", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, greedy_tokens, device_name,
 };

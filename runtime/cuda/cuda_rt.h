@@ -6,7 +6,8 @@
  * CUDA backend adds beyond the plan (laid out by the generated forward.c):
  *   - the step: token, slot, pos, emit of the step's tokens, `cap` ints each
  *     (cap = the model's prefill chunk), copied from a pinned host buffer at
- *     the start of each step (inside the decode graph);
+ *     the start of each step (inside the decode graph); then next, `cap` ints,
+ *     the greedy tokens the device picks from the logits (greedy_tokens);
  *   - the routed experts' scratch (per token and chosen expert). */
 #ifndef DF_CUDA_RT_H
 #define DF_CUDA_RT_H
@@ -23,9 +24,10 @@ extern "C" {
 
 /* Offsets in the arena are rounded up to this. */
 #define DF_CUDA_ALIGN(x) (((size_t)(x) + 255u) / 256u * 256u)
-/* The step region: token[cap], slot[cap], pos[cap], emit[cap]. */
-#define DF_CUDA_STEP_BYTES(cap) ((size_t)4 * (size_t)(cap) * sizeof(int))
-enum { DF_CUDA_STEP_TOKEN = 0, DF_CUDA_STEP_SLOT = 1, DF_CUDA_STEP_POS = 2, DF_CUDA_STEP_EMIT = 3 };
+/* The step region: token[cap], slot[cap], pos[cap], emit[cap] (the part copied in), next[cap]. */
+#define DF_CUDA_STEP_IN_BYTES(cap) ((size_t)4 * (size_t)(cap) * sizeof(int))
+#define DF_CUDA_STEP_BYTES(cap) ((size_t)5 * (size_t)(cap) * sizeof(int))
+enum { DF_CUDA_STEP_TOKEN = 0, DF_CUDA_STEP_SLOT = 1, DF_CUDA_STEP_POS = 2, DF_CUDA_STEP_EMIT = 3, DF_CUDA_STEP_NEXT = 4 };
 
 enum df_cuda_phase { DF_CUDA_PREFILL = 0, DF_CUDA_DECODE = 1 };
 
@@ -36,7 +38,7 @@ typedef void (*df_cuda_ops_fn)(const unsigned char *w, unsigned char *arena, con
  * on the stream copy them to arena + step_offset and run ops. A decode step
  * is captured as a CUDA graph at its first call (again whenever n changes)
  * and replayed afterwards; the copy is the graph's first node. Returns once
- * the work is enqueued; read_logits waits for it. */
+ * the work is enqueued; read_logits or greedy_tokens waits for it. */
 void df_cuda_step(enum df_cuda_phase phase, const struct df_step *step, int cap, size_t step_offset,
                   df_cuda_ops_fn ops, const unsigned char *w, unsigned char *arena);
 

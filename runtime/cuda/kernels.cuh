@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "cuda_rt.h"
+#include "kernels/argmax.h"
 #include "kernels/hd.h"
 #include "kernels/mat.h"
 #include "kernels/rope.h"
@@ -703,31 +704,20 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
     }
 }
 
-/* The better of two routing candidates (value v, expert i; i < 0: none): the larger value,
- * ties to the lower expert, as argmax_allowed picks. A NaN counts as -inf (never above
- * another value), which keeps the order total: a butterfly of it leaves every lane with the
- * same winner even for NaN scores, so a token never gets one expert twice (argmax_allowed
- * itself keeps a NaN only where it comes first; the outputs are NaN either way). */
-DF_HD inline void route_pick(float &v, int &i, float v2, int i2)
-{
-    const float a = v2 != v2 ? -INFINITY : v2, b = v != v ? -INFINITY : v;
-    if (i2 >= 0 && (i < 0 || a > b || (a == b && i2 < i))) {
-        v = v2;
-        i = i2;
-    }
-}
-
+/* The routing's argmax across a warp (kernels/argmax.h's order: argmax_allowed's, but a NaN
+ * never wins, so every lane ends with the same winner and a token never gets one expert twice;
+ * argmax_allowed keeps a NaN only where it comes first, and the outputs are NaN either way). */
 #ifdef __CUDACC__
-__device__ __forceinline__ void warp_route_pick(float &v, int &i)
+__device__ __forceinline__ void warp_argmax_pick(float &v, int &i)
 {
 #pragma unroll
     for (int m = WARP / 2; m > 0; m /= 2)
-        route_pick(v, i, __shfl_xor_sync(0xffffffffu, v, m), __shfl_xor_sync(0xffffffffu, i, m));
+        argmax_pick(&v, &i, __shfl_xor_sync(0xffffffffu, v, m), __shfl_xor_sync(0xffffffffu, i, m));
 }
 #endif
 
 /* moe_route_token with a warp per token: lane l holds experts l, l + 32, ...; every argmax
- * of the serial version is a warp_route_pick, so the same experts are chosen in the same
+ * of the serial version is a warp_argmax_pick, so the same experts are chosen in the same
  * order (for scores that are not NaN). Softmax sums (V2) add in the butterfly's order. */
 template <int E, int K, int G>
 __global__ void __launch_bounds__(THREADS) moe_route_k(const struct df_route_shape shape, const float *logits,
@@ -786,14 +776,14 @@ __global__ void __launch_bounds__(THREADS) moe_route_k(const struct df_route_sha
 #pragma unroll
             for (int j = 0; j < NE; j++)
                 if (allowed[j] && (lane + j * WARP) / PER == g)
-                    route_pick(v1, b1, choice[j], lane + j * WARP);
-            warp_route_pick(v1, b1);
+                    argmax_pick(&v1, &b1, choice[j], lane + j * WARP);
+            warp_argmax_pick(v1, b1);
             if (shape.method == DF_NOAUX_TC) {
 #pragma unroll
                 for (int j = 0; j < NE; j++)
                     if (allowed[j] && (lane + j * WARP) / PER == g && lane + j * WARP != b1)
-                        route_pick(v2, b2, choice[j], lane + j * WARP);
-                warp_route_pick(v2, b2);
+                        argmax_pick(&v2, &b2, choice[j], lane + j * WARP);
+                warp_argmax_pick(v2, b2);
                 group_score[g] = v1 + v2;
             } else {
                 group_score[g] = v1;
@@ -827,8 +817,8 @@ __global__ void __launch_bounds__(THREADS) moe_route_k(const struct df_route_sha
 #pragma unroll
         for (int j = 0; j < NE; j++)
             if (allowed[j])
-                route_pick(v, e, choice[j], lane + j * WARP);
-        warp_route_pick(v, e);
+                argmax_pick(&v, &e, choice[j], lane + j * WARP);
+        warp_argmax_pick(v, e);
         float sc = 0.0f;
 #pragma unroll
         for (int j = 0; j < NE; j++)

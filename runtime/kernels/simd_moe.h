@@ -3,8 +3,8 @@
  * The step's (token, rank) pairs are sorted by expert (counting sort, tokens
  * in order); each chosen expert then runs once over all its tokens, so its
  * weights are read once per step however many tokens chose it:
- *   phase 1: g = gate x, u = up x, h = silu(g) * u   (rows of every chosen expert;
- *            FP8 activations: h quantized, quant.h)
+ *   phase 1: g = gate x, u = up x, h = silu(g) * u   (rows of every chosen expert)
+ *            FP8 activations: then h quantized (quant.h), row by row, before phase 2
  *   phase 2: y = down h                               (rows of every chosen expert)
  *   phase 3: out[t] = sum over k in rank order of weight[t][k] * y[t][k]
  * With at least two chosen experts per thread, each thread takes whole

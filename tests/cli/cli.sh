@@ -24,6 +24,21 @@ expect_fail "cli/batch-too-big" 2 "5 prompts, but this binary's max batch is 4" 
 printf '1,2\n\n3\n' > "$T/blank.txt"
 expect_fail "cli/batch-blank-line" 2 "blank.txt:2: token 1" $bin --weights $w --batch-file "$T/blank.txt"
 expect_fail "cli/batch-missing-file" 2 "nope.txt: No such file" $bin --weights $w --batch-file "$T/nope.txt"
+# --force-file (teacher forcing): a line of at least N - 1 ids per prompt, ids only.
+printf '5,6,7\n' > "$T/force1.txt"
+printf '5,6,7\n8,9,10\n' > "$T/force2.txt"
+printf '5,1000\n' > "$T/force_oov.txt"
+expect_fail "cli/force-lines" 2 "--force-file: 2 lines for 1 prompts" $bin --weights $w --ids 1,2 -n 3 --force-file "$T/force2.txt"
+expect_fail "cli/force-short" 2 "--force-file: line 1 has 3 ids; -n 5 needs 4" $bin --weights $w --ids 1,2 -n 5 --force-file "$T/force1.txt"
+expect_fail "cli/force-out-of-vocab" 2 "--force-file: .*id 1000 is outside the vocabulary" $bin --weights $w --ids 1,2 -n 3 --force-file "$T/force_oov.txt"
+expect_fail "cli/force-missing" 2 "--force-file: .*nope.txt" $bin --weights $w --ids 1,2 -n 3 --force-file "$T/nope.txt"
+expect_fail "cli/force-with-text" 2 "--force-file takes token ids" $bin --weights $w --prompt hi --force-file "$T/force1.txt"
+# Forcing the model's own greedy continuation changes nothing; forcing another one changes the
+# rows after the first forced token only.
+check "cli/force-own-continuation" sh -c "$bin --weights $w --ids 1,2,3 -n 4 --print-ids --logits '$T/free.bin' >'$T/free.ids' &&
+    $bin --weights $w --ids 1,2,3 -n 4 --force-file '$T/free.ids' --logits '$T/forced.bin' >/dev/null && cmp '$T/free.bin' '$T/forced.bin'"
+check "cli/force-other-continuation" sh -c "$bin --weights $w --ids 1,2,3 -n 4 --force-file '$T/force1.txt' --logits '$T/other.bin' >/dev/null &&
+    cmp -n 4000 '$T/free.bin' '$T/other.bin' && ! cmp -s '$T/free.bin' '$T/other.bin'"
 long=$(seq -s, 1 250)
 expect_fail "cli/too-long" 2 "prompt 1: 250 tokens \\+ 10 to generate exceed the max context of 256" $bin --weights $w --ids "$long" -n 10
 check "cli/fits-exactly" $bin --weights $w --ids "$long" -n 6

@@ -4,7 +4,8 @@
 # max|logit - reference| / std(reference) < 1e-3 (build/compare_logits), in the
 # reference precision. Then, bit for bit on the GPU: each prompt alone equals
 # its rows in the batch (batch invariance), and decode without CUDA graphs
-# (DF_CUDA_GRAPH=0) equals decode with them.
+# (DF_CUDA_GRAPH=0) equals decode with them; greedy tokens picked on the device (no
+# --logits) equal those picked on the host from the copied logits.
 #
 # tiny_fp8act_cuda (FP8 activations) is compared as the CPU's tiny_fp8act is,
 # teacher-forced and with that precision's bounds (tests/lib.sh, tolerance;
@@ -28,6 +29,9 @@ for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
         continue
     fi
     forced $m || check "cuda/conformance/$mc/batch3-ids" cmp "$T/$mc.b3.ids" $fx/expected_ids.txt
+    # Without --logits, greedy decoding picks the tokens on the device (greedy_tokens): the same ids.
+    $bin --weights $wts --batch-file $fx/prompts.txt -n $N --print-ids $(force_args $m $fx/expected_ids.txt) >"$T/$mc.dev.ids"
+    check "cuda/greedy/$mc/device-pick-equals-host-pick" cmp "$T/$mc.dev.ids" "$T/$mc.b3.ids"
     check "cuda/conformance/$mc/batch3-logits" sh -c "build/compare_logits $fx/expected_logits.bin '$T/$mc.b3' $vocab $N 3 0 $(tolerance $m) >'$T/cuda_$mc.b3.cmp' 2>&1"
     $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --print-ids --logits "$T/$mc.b1" \
         $(force_args $m "$T/$mc.force.0") >"$T/$mc.b1.ids"

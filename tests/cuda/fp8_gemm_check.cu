@@ -237,6 +237,7 @@ struct data {
     float *d_x, *d_xs, *d_y, *d_one;
     uint8_t *d_xq;
     float *d_ws_probe, *d_xs_probe;
+    std::vector<uint8_t> y4;       /* the f32-out GEMM's rows at M = 4 (batch invariance) */
 };
 
 static void make_data(data &d, int n, int k)
@@ -476,6 +477,41 @@ static int check_widen(void)
     return bad;
 }
 
+/* The FP8-activation precision's in-place quantization (kernels.cuh, act_quant_fp8) = the
+ * CPU's act_quant_fp8_row, bit for bit: rows of DIM values across many binades, zeros and a
+ * zero block included (DIM: tiny_fp8act's widths with partial blocks, and V3's hidden). */
+template <int DIM> static int check_act_quant_rows(void)
+{
+    constexpr int ROWS = 37;
+    std::vector<float> x((size_t)ROWS * DIM), want;
+    for (size_t i = 0; i < x.size(); i++)
+        x[i] = rnd64() % 17 == 0 ? 0.0f : rnd_tri() * (float)ldexp(1.0, (int)(rnd64() % 24) - 12);
+    for (int c = 0; c < (DIM < 128 ? DIM : 128); c++)
+        x[(size_t)DIM + c] = 0.0f;
+    want = x;
+    for (int t = 0; t < ROWS; t++)
+        act_quant_fp8_row(want.data() + (size_t)t * DIM, DIM);
+    float *d = dalloc<float>(x.size());
+    upload(d, x.data(), x.size() * sizeof(float));
+    dfc::act_quant_fp8<DIM>(d, ROWS);
+    download(x.data(), d, x.size() * sizeof(float));
+    CUDA_OK(cudaFree(d));
+    int bad = 0;
+    for (size_t i = 0; i < x.size(); i++)
+        if (memcmp(&x[i], &want[i], sizeof(float)) != 0 && bad++ < 4)
+            printf("  FAIL act_quant_fp8<%d> value %zu: device %.9g, host %.9g\n", DIM, i, x[i], want[i]);
+    return bad;
+}
+
+static int check_act_quant(void)
+{
+    const int bad = check_act_quant_rows<72>() + check_act_quant_rows<200>() + check_act_quant_rows<328>() +
+                    check_act_quant_rows<7168>();
+    printf("fp8_gemm_check: FP8-activation quantization on the device (act_quant_fp8, widths 72, 200, 328, 7168) %s\n",
+           bad ? "FAIL" : "= act_quant_fp8_row");
+    return bad;
+}
+
 /* ---- the layout probe (only after a failure) ---------------------------------------------- */
 static const char *W_LAYOUTS[] = { "documented (row of k-blocks padded to 4)", "k-blocks unpadded",
                                    "n-blocks fastest", "n-blocks fastest, padded to 4" };
@@ -522,6 +558,7 @@ struct result {
     long nonfinite;
     double err_bf16, ratio_bf16, err_f32, cost, t_block, t_quant, t_tensor, t_bf16, t_lin, t_best;
     int best, n_cand;
+    int invariant; /* f32 out: the first 4 tokens' rows = M = 4's, bit for bit (1), not (0), not compared (-1) */
 };
 
 static struct df_lt_gemm *plan(struct df_lt *lt, df_lt_kind kind, df_lt_out out, int n, int k, int m, const char *name)
@@ -539,6 +576,7 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
     r.n = d.n;
     r.k = d.k;
     r.m = m;
+    r.invariant = -1;
     const int n = d.n, k = d.k, nkb = d.nkb;
     const size_t wbytes = (size_t)n * k;
 
@@ -598,6 +636,13 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
         CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)mq * n * 4, g_stream));
         if (ran(df_lt_run(gf, d.d_w, d.d_ws, d.d_xq, d.d_xs, d.d_y, g_stream), "block FP8 f32 run", d, m)) {
             const long bad = fetch(y, d.d_y, m, n, false);
+            /* Batch invariance: do tokens 0-3 get the same bits whatever M the GEMM runs at
+             * (the heuristic's algorithm, tile and split-K may change with M)? MS runs M = 4
+             * before the larger M of a shape. */
+            if (m == 4)
+                d.y4.assign(y.begin(), y.begin() + (size_t)4 * n * 4);
+            else if (m > 4 && !d.y4.empty())
+                r.invariant = memcmp(y.data(), d.y4.data(), d.y4.size()) == 0;
             const errors e = compare(s, d, xs, y.data(), false, REF_BLOCK, TOL_REL_F32);
             r.err_f32 = e.norm;
             r.ok_f32 = bad == 0 && e.norm <= TOL_NORM_F32 && e.ratio <= 1.0;
@@ -761,6 +806,18 @@ static int report(const std::vector<result> &res)
             printf("fp8_gemm_check: prefill 7168x18432 M=%d TFLOP/s: block FP8 %.0f (best candidate %.0f), "
                    "tensor FP8 %.0f, bf16 %.0f\n",
                    r.m, tflops(r, r.t_block), tflops(r, r.t_best), tflops(r, r.t_tensor), tflops(r, r.t_bf16));
+    int inv_same = 0, inv_cases = 0;
+    for (const result &r : res)
+        if (r.invariant >= 0) {
+            inv_cases++;
+            inv_same += r.invariant;
+        }
+    printf("fp8_gemm_check: batch invariance (f32 out; tokens 0-3 at M = 7 .. %d bit-identical to M = 4): %d of %d "
+           "cases;", MMAX, inv_same, inv_cases);
+    for (const result &r : res)
+        if (r.invariant == 0)
+            printf(" differ %dx%d M=%d;", r.n, r.k, r.m);
+    printf("\n");
     printf("fp8_gemm_check: decode M <= %d: linear faster than act quant + block FP8 in %d of %d cases; M=1 us, "
            "linear / quant + block:", DECODE_M, lin_wins, decode_cases);
     for (const result &r : res)
@@ -798,7 +855,7 @@ int main(void)
         return 1;
     }
 
-    const int widen_bad = check_widen();
+    const int widen_bad = check_widen() + check_act_quant();
     std::vector<result> res;
     for (const shape &sh : SHAPES) {
         data d = {};

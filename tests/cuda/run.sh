@@ -80,7 +80,7 @@ else
         check "cuda/no-device/mla_check" sh -c "build/cuda/mla_check | grep -q '^skip mla_check: no CUDA device'"
         cuda_skip "cuda/gpu/mla_check" "no CUDA device"
         for m in $CUDA_MODELS; do
-            for c in batch3 batch1 batch-invariance no-graph-equals-graph; do
+            for c in batch3 batch1 batch-invariance no-graph-equals-graph device-greedy-pick; do
                 cuda_skip "cuda/conformance/${m}_cuda/$c" "no CUDA device"
             done
         done

@@ -56,6 +56,10 @@ real_model_part() { lua5.4 gen/main.lua "$@" --print-spec | grep -Ev '^    (targ
 real_same_model() ( real_model_part --spec "specs/$1.lua" > "$T/spec_$1" && real_model_part --hf "$T/hf_$1" --name "$1" > "$T/imp_$1" &&
                diff "$T/spec_$1" "$T/imp_$1" )
 for m in $REAL_MODELS; do check "real/$m/is-its-config.json" real_same_model "$m"; done
+# FP8 activations: V3's config takes them; V3.1's power-of-two scales (scale_fmt) are refused.
+check "real/deepseek_v3/fp8-activations" sh -c "lua5.4 gen/main.lua --hf '$T/hf_deepseek_v3' --name v3 --set deploy.activations=fp8 --print-spec | grep -q 'activations = \"fp8\"'"
+expect_fail "real/deepseek_v3_1/fp8-activations-refused" 3 "quantization_config.scale_fmt: \"ue8m0\"" \
+    lua5.4 gen/main.lua --hf "$T/hf_deepseek_v3_1" --name v3_1 --set deploy.activations=fp8 --print-spec
 
 # ---- the memory report ------------------------------------------------------------------
 real_report() ( lua5.4 gen/main.lua --spec "specs/$1.lua" --print-memory > "$T/mem_$1" &&

@@ -69,6 +69,11 @@ static void test_greedy(void)
     CHECK(df_argmax(l, 6) == 1, "df_argmax %d", df_argmax(l, 6));
     const float neg[] = { -5.0f, -1.0f, -1.0f };
     CHECK(df_argmax(neg, 3) == 1, "df_argmax all negative: %d", df_argmax(neg, 3));
+    /* a NaN counts as -inf, first or not (the GPU's greedy pick agrees: kernels/argmax.h) */
+    const float nan0[] = { NAN, -2.0f, 4.0f, NAN, 4.0f }, nans[] = { NAN, NAN }, ninf[] = { -INFINITY, NAN, -INFINITY };
+    CHECK(df_argmax(nan0, 5) == 2, "df_argmax with NaNs: %d", df_argmax(nan0, 5));
+    CHECK(df_argmax(nans, 2) == 0 && df_argmax(ninf, 3) == 0, "all NaN: %d; -inf, NaN, -inf: %d", df_argmax(nans, 2),
+          df_argmax(ninf, 3));
     df_sampler_free(&s);
     s = make(100, 0.0f, 0, 1.0f, 1);
     float v[100];

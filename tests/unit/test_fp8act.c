@@ -1,4 +1,4 @@
-/* test_quant.c: the FP8-activation precision's quantization (kernels/quant.h,
+/* test_fp8act.c: the FP8-activation precision's quantization (kernels/quant.h,
  * act_quant_fp8: deploy.activations = "fp8") against a reference written from
  * its definition, DeepSeek-V3's act_quant: per 1x128 block of a row (the last
  * one dim % 128 wide), scale s = max(amax, 2^-100) / 448 in float32; each
