@@ -21,14 +21,15 @@
 # It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt and fp8_gemm_check.txt to $OUT.
 #
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
-#   2. build: the 5 CUDA reference models, their packers and weights, the host tests, the
+#   2. build: the CUDA reference models (tests/models), their packers and weights, the host tests, the
 #      bandwidth probe, the FP8 GEMM check (make -k cuda-all cuda-tests); the SASS target
 #      (cuobjdump --list-elf);
 #   3. the host-side tests (build/cuda/test_hd, build/cuda/test_quant, build/cuda/test_mla_split);
 #   4. conformance against the HF fixtures, as tests/conformance.sh (tests/cuda/conformance.sh):
-#      batch of 3 and batch of 1, -n 10, identical greedy ids, max|d|/std < 1e-3; batch
-#      invariance and graph = no graph, bit for bit; then tiny_cuda against the CPU build of
-#      tiny on a 200-token prompt (attention past several chunks);
+#      batch of 3 and batch of 1, -n 10, identical greedy ids, max|d|/std < 1e-3 (tiny_fp8act_cuda:
+#      teacher-forced, with the FP8-activation bounds); batch invariance, graph = no graph and
+#      device greedy = host greedy, bit for bit; then tiny_cuda against the CPU build of tiny on
+#      a 200-token prompt (attention past several chunks);
 #   5. decode ms/step of tiny_cuda at batch 1 and at its max batch (4), with and without CUDA
 #      graphs (DF_CUDA_STATS=1: the mean wall time of a step, tokens in to logits on the host,
 #      after the first step, which captures the graph);
@@ -38,13 +39,16 @@
 #      1.10 GB), DeepSeek-V3-shaped with random weights written and packed here; decode ms/step
 #      and tok/s at batch 1 and 16, the weight bytes a step reads, the floor (those bytes over
 #      the copy bandwidth of 6) and the ratio (goal at batch 1: <= 1.3x), prefill tok/s of
-#      512-token prompts; greedy ids with graphs = without, and batch-invariant; at most 150 s;
+#      512-token prompts; greedy ids with graphs = without, batch-invariant, and picked on the
+#      device = picked on the host (--logits, whose step time is shown too); at most 150 s;
 #   8. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
 #   9. the split-KV MLA decode kernel against mla_attend and fp64, batch invariance, its cache GB/s
 #      against the copy bandwidth (build/cuda/mla_check, docs/cuda-mla.md; under a minute);
 #  10. the FP8 block-scaled GEMM through cuBLASLt (build/cuda/fp8_gemm_check,
 #      docs/cuda-fp8-gemm.md): correctness against an fp64 reference, TFLOP/s against
-#      cuBLASLt's per-tensor FP8 and bf16 GEMMs, decode sizes against the own `linear`.
+#      cuBLASLt's per-tensor FP8 and bf16 GEMMs, decode sizes against the own `linear`, whether
+#      a token's rows depend on M (batch invariance); the FP8-activation quantization kernel
+#      against the CPU's, bit for bit.
 # Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt
 # and fp8_gemm_check.txt to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
 set -u
@@ -286,11 +290,14 @@ for m in $mid_present; do
     mid_run "$m.b1" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
     mid_run "$m.b1n" "$m" 0 --ids "$(cat "$T/mid_p1")" -n 129
     mid_run "$m.bb" "$m" 1 --batch-file "$T/mid_pb" -n 129
+    # the same with --logits: every step's logits rows copied to the host, the tokens picked there
+    # (without it, greedy_tokens picks them on the device and copies back only the ids)
+    mid_run "$m.bbl" "$m" 1 --batch-file "$T/mid_pb" -n 129 --logits /dev/null
     mid_run "$m.pf" "$m" 1 --batch-file "$T/mid_pf" -n 2
     # where a decode step's device time goes: DF_CUDA_PROFILE=1 (graphs off, an event per launch)
     DF_CUDA_PROFILE=1 mid_run "$m.p1" "$m" 0 --ids "$(cat "$T/mid_p1")" -n 33
     DF_CUDA_PROFILE=1 mid_run "$m.pb" "$m" 0 --batch-file "$T/mid_pb" -n 17
-    for r in b1 b1n bb pf p1 pb; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
+    for r in b1 b1n bb bbl pf p1 pb; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
     build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$MID_TXT" >"$T/mid_$m.floor"
     cat "$T/mid_$m.floor"
     d1=$(mid_decode_ms "$m.b1") d1n=$(mid_decode_ms "$m.b1n") db=$(mid_decode_ms "$m.bb") pf=$(mid_prefill_ms "$m.pf")
@@ -300,6 +307,10 @@ for m in $mid_present; do
     # greedy ids: with graphs = without; sequence 0 of the batch = the same prompt alone
     check "gpu/mid/$m/graph-equals-no-graph" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1n.ids'"
     check "gpu/mid/$m/batch-invariance" sh -c "test -s '$T/mid_$m.b1.ids' && head -n 1 '$T/mid_$m.bb.ids' | cmp - '$T/mid_$m.b1.ids'"
+    check "gpu/mid/$m/device-greedy-equals-host-greedy" sh -c "test -s '$T/mid_$m.bb.ids' && cmp '$T/mid_$m.bb.ids' '$T/mid_$m.bbl.ids'"
+    dbl=$(mid_decode_ms "$m.bbl")
+    row "$m decode, batch $mb: tokens picked on the device / logits copied to the host (--logits)" \
+        "$(awk -v a="$db" -v b="$dbl" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f / %.3f ms/step", a, b; else print "? / ?" }')"
     for b in 1 "$mb"; do
         ms=$([ "$b" = 1 ] && echo "$d1" || echo "$db")
         bytes="" experts="" lo="" hi="" floor=""
