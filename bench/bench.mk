@@ -1,12 +1,13 @@
 # bench/bench.mk: `make bench` (included by the Makefile; see bench/README.md).
 #
-# Three DeepSeek-V3-shaped models of random weights, bf16 (specs/bench_v3.lua), FP8
-# blocks (specs/bench_v3_fp8.lua) and bf16 with bf16 activations (specs/bench_v3_bf16act.lua):
+# Four DeepSeek-V3-shaped models of random weights, bf16 (specs/bench_v3.lua), FP8
+# blocks (specs/bench_v3_fp8.lua), bf16 with bf16 activations (specs/bench_v3_bf16act.lua)
+# and FP8 with FP8 activations (specs/bench_v3_fp8act.lua):
 # generated, built and packed under build/bench/, then bench/run.sh measures the machine
 # and the models and prints one table.
-# Not part of `make test` (it takes a few minutes and ~9 GB of disk).
+# Not part of `make test` (it takes a few minutes and ~11 GB of disk).
 
-BENCH_MODELS := bench_v3 bench_v3_fp8 bench_v3_bf16act
+BENCH_MODELS := bench_v3 bench_v3_fp8 bench_v3_bf16act bench_v3_fp8act
 BENCH_DIR    := build/bench
 BENCH_RT     := $(filter-out runtime/main.c,$(RUNTIME_SRC))
 BENCH_RUNS   ?= 5

@@ -11,6 +11,24 @@
 -- places them in the arena.
 local M = {}
 
+-- A residual add that the next sublayer's norm follows (only a comment between) becomes
+-- part of it: add_rmsnorm (x += y, then out = rmsnorm(x)), one pass over the rows instead
+-- of two, and on a GPU one launch instead of two. Each row's arithmetic is unchanged.
+local function fuse_add_norm(list)
+  local out, pending = {}, nil -- pending: the position in out of a residual add not yet consumed
+  for _, o in ipairs(list) do
+    if o.op == "rmsnorm" and pending and out[pending].x == o.x and o.out ~= o.x then
+      local a = table.remove(out, pending)
+      out[#out + 1] = { op = "add_rmsnorm", w = o.w, x = o.x, y = a.y, out = o.out, dim = o.dim, rows = o.rows }
+      pending = nil
+    else
+      out[#out + 1] = o
+      if o.op == "residual_add" then pending = #out elseif o.op ~= "comment" then pending = nil end
+    end
+  end
+  return out
+end
+
 function M.build(spec, shapes, man)
   local s, m = shapes, spec.model
   local wdt = function(name) return man.by_name[name].dtype end
@@ -150,7 +168,7 @@ function M.build(spec, shapes, man)
     if L.moe then moe(L) else swiglu("l" .. L.index, s.dense_inter, "proj", "dense") end
     op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
   end
-  local layer_ops = ops
+  local layer_ops = fuse_add_norm(ops)
 
   -- The head's product takes f32 inputs (lm_head is bf16 in every DeepSeek checkpoint); an FP8
   -- lm_head with FP8 activations would need its input quantized here.
@@ -178,7 +196,7 @@ end
 -- weights are moe_experts' inputs, moe_route's outputs: listing them for both is harmless, as
 -- no product reads them).
 local WRITE_FIELDS = { "y", "out", "g", "cache", "ids", "weights", "ws" }
-local IN_PLACE = { residual_add = true, rope_heads = true, act_quant = true }
+local IN_PLACE = { residual_add = true, rope_heads = true, act_quant = true, add_rmsnorm = true }
 function M.op_writes(o)
   local list = {}
   for _, f in ipairs(WRITE_FIELDS) do

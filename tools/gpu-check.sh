@@ -159,7 +159,7 @@ for m in $MODELS; do
     b3=$(sed -n 's/.*max|d|\/std \([^ ]*\).*/\1/p' "$T/cuda_${m}_cuda.b3.cmp" 2>/dev/null)
     b1=$(sed -n 's/.*max|d|\/std \([^ ]*\).*/\1/p' "$T/cuda_${m}_cuda.b1.cmp" 2>/dev/null)
     verdict=$([ "$FAILED" -eq "$f0" ] && echo pass || echo "FAIL ($((FAILED - f0)) of $((FAILED - f0 + PASSED - p0)))")
-    row "conformance ${m}_cuda: ids (teacher-forced: argmax), max\\|d\\|/std batch 3 / batch 1, invariance, graph = no graph" \
+    row "conformance ${m}_cuda: $(forced $m && echo "argmax (teacher-forced)" || echo ids), max\\|d\\|/std batch 3 / batch 1, invariance, graph = no graph" \
         "$verdict; ${b3:-?} / ${b1:-?}"
 done
 

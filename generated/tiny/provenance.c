@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "4f2ca8bff51c123d4d7bd963cbb6d759e517cc4fc5d9fe56927a12849effb61e" },
-    { "forward.c", "89672eef04cd763fecdf7c0751547cb745dab2fa7fe8a570fb4a577d6c397417" },
-    { "kernels.c", "1d90422d2c8cd4139200b97700e9b93f7e2a450089e33f7a8fcb79707044ae8e" },
-    { "kernels.h", "a958e034a6f2146fae9d810800418e76f06a69d88c6eb72c0bfb721bbcd3879a" },
+    { "forward.c", "b715f2406626a8230ee87d762501ea0336138aa4e629ea7b58fed2d77bac7777" },
+    { "kernels.c", "f705c4e846add3ab9fd790fb009ac6fa7bd7083babe32067ec74c9af2805903b" },
+    { "kernels.h", "b7d50dbc9d1b6c999e6d1fa8ec3a11bfed2ac8e3b29de67ded4e278e192c7c13" },
     { "manifest.c", "3d90ef1f7af634e6075d799a3c96c383626f4e0c261627d5912db3b9ef1009ea" },
     { "manifest.json", "729bf9a893ccc3b4262a1ab84464254afe1ff9414732cc73ecae4493d5dfe290" },
     { "plan.txt", "450baf9da94424ae20d4c1b455e44bcc5ccc8c25ce56abf61ea7481ec166b8b7" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "47128a818386a1dbe25788b0655f6039193423991c14929b00e21f393d87b133",
+    .sources_sha256 = "5f0f4caad473c755d07dc58480da2cba8d3fb8317c1632300090fef99bab3511",
     .n_sources = 10,
     .sources = sources,
 };

@@ -16,7 +16,7 @@ void rope_heads_h4_32p16(float *q, const float *rope, const struct df_step *step
 void mla_cache_write_64p16(const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, float *cache);
 void mla_attend_bf16_h4_64p16_v32(const unsigned char *kv_b, const float *q, const float *cache, const struct df_step *step, float *ws, float *out);
 void linear_bf16_128x128_bf16act(const unsigned char *w, const float *x, int n, float *y);
-void residual_add_128(float *x, const float *y, int n);
+void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out);
 void linear_bf16_128x256_bf16act(const unsigned char *w, const float *x, int n, float *y);
 void silu_mul_256(float *g, const float *u, int n);
 void linear_bf16_256x128_bf16act(const unsigned char *w, const float *x, int n, float *y);
@@ -26,6 +26,7 @@ void moe_experts_bf16_128x64_k4_bf16act(const unsigned char *w, const struct df_
 void linear_bf16_128x64_bf16act(const unsigned char *w, const float *x, int n, float *y);
 void silu_mul_64(float *g, const float *u, int n);
 void linear_bf16_64x128_bf16act(const unsigned char *w, const float *x, int n, float *y);
+void residual_add_128(float *x, const float *y, int n);
 void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out);
 void gather_rows_128(const float *x, const int *rows, int n, float *out);
 void linear_bf16_128x1000_bf16act(const unsigned char *w, const float *x, int n, float *y);

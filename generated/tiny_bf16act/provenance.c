@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "0f323ad735795aebf03f145041b65c68fa2ca5aac7c7bbb77bcf948848223722" },
-    { "forward.c", "f6fa087c4d5ccfe9c540ee68a3ce3f0707d8b398c693b532bfb71a61243a4a1c" },
-    { "kernels.c", "c806066eb575f768b6fc9a0e51fda008cf8e876d71de41ee64bafc9e2827d4c2" },
-    { "kernels.h", "1864f99af58963094b58c30b2cfd4df3c149598e9b929991c6e751fa9116bd10" },
+    { "forward.c", "ddc43e8fc4d68d807a6da8f1647cea213f2828e93f8263e5972b243bf321cb61" },
+    { "kernels.c", "eeee98260f8aeb20a674b582249850b943194043ac900ee80de00c419732e944" },
+    { "kernels.h", "17f8d93b0b19231c44b9c58e2fefaa1daad7cd97d5ada2378a282e4ada0f890c" },
     { "manifest.c", "8164bb614fc06e848564167a411f87e930f24cd82b8ff498b03ac7b27eb2fc6d" },
     { "manifest.json", "de00a7adc90d2ec2167689576243582c2d0a33421c83570f56f3d8c6839a62d6" },
     { "plan.txt", "a2eb50d67e2cfaa7c31253964fdfc292f58003118f456892b616d6ef6201b170" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9a3d715a9e34e317e14dff214aa277ea468885884d54808375d5eff1a3b972ea",
+    .sources_sha256 = "a294d04055dec0afbbba6b7c3e972e6825a3c5f3ac44926c710419557296bc2d",
     .n_sources = 10,
     .sources = sources,
 };

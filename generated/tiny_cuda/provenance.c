@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6c13af1e74a61a19bcb8898665aa81737648fab84627e298361584792d14de5d" },
-    { "forward.c", "84e333f416d25f42bb23ad8e5cfce1a35e0ffd1407a89b3f84afa2452fabf1a5" },
-    { "kernels.cu", "88965bcdca58310c0ca56b9547c6ee83317225d966b379f844dea62dce1f756b" },
-    { "kernels.h", "c9907d9f0b8c7e8b1665f7090d7cdff842138708b42313776bf93b1b8a2e49a0" },
+    { "forward.c", "cef54b6a2bff3c82ffbe9de372200330a02c2c214189e7607e38686bc0d48b7c" },
+    { "kernels.cu", "2a96dc74925f32b536d76f3abfc4421ed2beaa66cc4ba51b10e3441ca734e21a" },
+    { "kernels.h", "8cf774d612524e6dc7ddf17d078d1ca9ce4314d25e15b223f317d78fbc5d51f1" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
     { "plan.txt", "5c7269d29b6229e362f99748070938ec84fa4833f966fcb25cf1f9db9265d037" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "89d468445eba39153d7f49cd654553505b310b4b4ee942879ea3b21a262169c9",
+    .sources_sha256 = "59dc17ee9bc9cd735c47ef7cf15fb2d4f9a2bc79a972b4b30091c45dd9d44fc3",
     .n_sources = 10,
     .sources = sources,
 };

@@ -16,7 +16,7 @@ void rope_heads_h4_32p16(float *q, const float *rope, const struct df_step *step
 void mla_cache_write_144p16(const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, float *cache);
 void mla_attend_fp8_h4_144p16_v40(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache, const struct df_step *step, float *ws, float *out);
 void linear_fp8_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
-void residual_add_200(float *x, const float *y, int n);
+void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out);
 void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void silu_mul_328(float *g, const float *u, int n);
 void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
@@ -26,6 +26,7 @@ void moe_experts_fp8_200x72_k4(const unsigned char *w, const struct df_expert *t
 void linear_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void silu_mul_72(float *g, const float *u, int n);
 void linear_fp8_72x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
+void residual_add_200(float *x, const float *y, int n);
 void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float *out);
 void gather_rows_200(const float *x, const int *rows, int n, float *out);
 void linear_bf16_200x1000(const unsigned char *w, const float *x, int n, float *y);

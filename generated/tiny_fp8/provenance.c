@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "3fd91d29dcf2f1658bd2d3fac317d0278274fa17c717eaf577494e4c46304964" },
-    { "forward.c", "da03aba0ba2e0dd5cf9be50740c2bb44c79846e3bcca0ce585bbe8f0ab2e59f5" },
-    { "kernels.c", "24d3289ab168dc1023a7bdbdfec1227fca12ee8ae05ca702ad813d1d92ba545f" },
-    { "kernels.h", "4782c584ce2c5fff4bde3137e63da734e21207e20e6ed1dab072e8d800bd3238" },
+    { "forward.c", "4ef55b2fa3cbe250dd51cdff5f77404f20553d32b57b9f0421154c8fd4be7897" },
+    { "kernels.c", "e5c382406eec04d48b80612639f4991534595f18f4a494278cf70f0a605b6610" },
+    { "kernels.h", "3941ca92ee464b0b0111b62d11c4dc86804fd231a0f4c8a4248d879dd9484c20" },
     { "manifest.c", "f69764a9ee7e9781764321d526154e0fb7455ca3996d5b676613e6f80cea1512" },
     { "manifest.json", "2d3b19622b127236903b652b07806dd41529afec0c85697f4a10bb9606287dfb" },
     { "plan.txt", "b7181908d3167d6986d5888797e705657befefc78d38869c3d3a1694319f3d61" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "a5ecc5c35f5db2bf7c06887d4037c68a1b90cdb4ff3d9bfce29f37efae1e029b",
+    .sources_sha256 = "3da94476a83207817e75d6227e3cc9033ce0f490b98b62e8f88bc460cb491440",
     .n_sources = 10,
     .sources = sources,
 };

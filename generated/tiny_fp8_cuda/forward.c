@@ -88,16 +88,14 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_cache_write_144p16(kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_fp8_h4_144p16_v40(w + L0_KV_B_PROJ, w + L0_KV_B_PROJ_SCALE, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_fp8_160x200(w + L0_O_PROJ, w + L0_O_PROJ_SCALE, attn, step->n, proj);
-    residual_add_200(x, proj, step->n);
-    rmsnorm_200(x, w + L0_FFN_NORM, step->n, h);
+    add_rmsnorm_200(x, proj, w + L0_FFN_NORM, step->n, h);
     linear_fp8_200x328(w + L0_GATE_PROJ, w + L0_GATE_PROJ_SCALE, h, step->n, dense_gate);
     linear_fp8_200x328(w + L0_UP_PROJ, w + L0_UP_PROJ_SCALE, h, step->n, dense_up);
     silu_mul_328(dense_gate, dense_up, step->n);
     linear_fp8_328x200(w + L0_DOWN_PROJ, w + L0_DOWN_PROJ_SCALE, dense_gate, step->n, proj);
-    residual_add_200(x, proj, step->n);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared */
-    rmsnorm_200(x, w + L1_ATTN_NORM, step->n, h);
+    add_rmsnorm_200(x, proj, w + L1_ATTN_NORM, step->n, h);
     linear_fp8_200x136(w + L1_Q_A_PROJ, w + L1_Q_A_PROJ_SCALE, h, step->n, q_a);
     rmsnorm_136(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L1_Q_B_PROJ, w + L1_Q_B_PROJ_SCALE, q_a, step->n, q);
@@ -106,8 +104,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_cache_write_144p16(kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_fp8_h4_144p16_v40(w + L1_KV_B_PROJ, w + L1_KV_B_PROJ_SCALE, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_fp8_160x200(w + L1_O_PROJ, w + L1_O_PROJ_SCALE, attn, step->n, proj);
-    residual_add_200(x, proj, step->n);
-    rmsnorm_200(x, w + L1_FFN_NORM, step->n, h);
+    add_rmsnorm_200(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_200x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
     moe_experts_fp8_200x72_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);

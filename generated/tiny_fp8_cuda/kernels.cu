@@ -60,9 +60,9 @@ void linear_fp8_160x200(const unsigned char *w, const unsigned char *w_scale, co
     dfc::linear<DF_F8E4M3, 200, 160>(w, w_scale, x, n, y);
 }
 
-void residual_add_200(float *x, const float *y, int n)
+void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out)
 {
-    dfc::residual_add<200>(x, y, n);
+    dfc::add_rmsnorm<200>(x, y, w, n, RMS_EPS, out);
 }
 
 void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -109,6 +109,11 @@ void silu_mul_72(float *g, const float *u, int n)
 void linear_fp8_72x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
     dfc::linear<DF_F8E4M3, 200, 72>(w, w_scale, x, n, y);
+}
+
+void residual_add_200(float *x, const float *y, int n)
+{
+    dfc::residual_add<200>(x, y, n);
 }
 
 void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float *out)

@@ -91,9 +91,9 @@ void linear_fp8_160x200_fp8act(const unsigned char *w, const unsigned char *w_sc
     linear(&m, x, n, y);
 }
 
-void residual_add_200(float *x, const float *y, int n)
+void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out)
 {
-    residual_add(x, y, n, 200);
+    add_rmsnorm(x, y, (const float *)(const void *)w, n, 200, RMS_EPS, out);
 }
 
 void linear_fp8_200x328_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -155,6 +155,11 @@ void linear_fp8_72x200_fp8act(const unsigned char *w, const unsigned char *w_sca
 {
     const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 72, DF_F8E4M3, DF_ACT_FP8 };
     linear(&m, x, n, y);
+}
+
+void residual_add_200(float *x, const float *y, int n)
+{
+    residual_add(x, y, n, 200);
 }
 
 void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float *out)

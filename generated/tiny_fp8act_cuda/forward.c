@@ -91,18 +91,16 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_attend_fp8_h4_144p16_v40(w + L0_KV_B_PROJ, w + L0_KV_B_PROJ_SCALE, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_quant_fp8_160(attn, step->n);
     linear_fp8_160x200(w + L0_O_PROJ, w + L0_O_PROJ_SCALE, attn, step->n, proj);
-    residual_add_200(x, proj, step->n);
-    rmsnorm_200(x, w + L0_FFN_NORM, step->n, h);
+    add_rmsnorm_200(x, proj, w + L0_FFN_NORM, step->n, h);
     act_quant_fp8_200(h, step->n);
     linear_fp8_200x328(w + L0_GATE_PROJ, w + L0_GATE_PROJ_SCALE, h, step->n, dense_gate);
     linear_fp8_200x328(w + L0_UP_PROJ, w + L0_UP_PROJ_SCALE, h, step->n, dense_up);
     silu_mul_328(dense_gate, dense_up, step->n);
     act_quant_fp8_328(dense_gate, step->n);
     linear_fp8_328x200(w + L0_DOWN_PROJ, w + L0_DOWN_PROJ_SCALE, dense_gate, step->n, proj);
-    residual_add_200(x, proj, step->n);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared */
-    rmsnorm_200(x, w + L1_ATTN_NORM, step->n, h);
+    add_rmsnorm_200(x, proj, w + L1_ATTN_NORM, step->n, h);
     act_quant_fp8_200(h, step->n);
     linear_fp8_200x136(w + L1_Q_A_PROJ, w + L1_Q_A_PROJ_SCALE, h, step->n, q_a);
     rmsnorm_136(q_a, w + L1_Q_A_NORM, step->n, q_a);
@@ -114,8 +112,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_attend_fp8_h4_144p16_v40(w + L1_KV_B_PROJ, w + L1_KV_B_PROJ_SCALE, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_quant_fp8_160(attn, step->n);
     linear_fp8_160x200(w + L1_O_PROJ, w + L1_O_PROJ_SCALE, attn, step->n, proj);
-    residual_add_200(x, proj, step->n);
-    rmsnorm_200(x, w + L1_FFN_NORM, step->n, h);
+    add_rmsnorm_200(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_200x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
     act_quant_fp8_200(h, step->n);

@@ -84,16 +84,14 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_cache_write_64p16(kv_a, w + L0_KV_A_NORM, rope, step, kv_cache_l0);
     mla_attend_bf16_h4_64p16_v32(w + L0_KV_B_PROJ, q, kv_cache_l0, step, attn_ws, attn);
     linear_bf16_128x128(w + L0_O_PROJ, attn, step->n, proj);
-    residual_add_128(x, proj, step->n);
-    rmsnorm_128(x, w + L0_FFN_NORM, step->n, h);
+    add_rmsnorm_128(x, proj, w + L0_FFN_NORM, step->n, h);
     linear_bf16_128x256(w + L0_GATE_PROJ, h, step->n, dense_gate);
     linear_bf16_128x256(w + L0_UP_PROJ, h, step->n, dense_up);
     silu_mul_256(dense_gate, dense_up, step->n);
     linear_bf16_256x128(w + L0_DOWN_PROJ, dense_gate, step->n, proj);
-    residual_add_128(x, proj, step->n);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 2 shared */
-    rmsnorm_128(x, w + L1_ATTN_NORM, step->n, h);
+    add_rmsnorm_128(x, proj, w + L1_ATTN_NORM, step->n, h);
     linear_bf16_128x96(w + L1_Q_A_PROJ, h, step->n, q_a);
     rmsnorm_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_bf16_96x192(w + L1_Q_B_PROJ, q_a, step->n, q);
@@ -102,8 +100,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_cache_write_64p16(kv_a, w + L1_KV_A_NORM, rope, step, kv_cache_l1);
     mla_attend_bf16_h4_64p16_v32(w + L1_KV_B_PROJ, q, kv_cache_l1, step, attn_ws, attn);
     linear_bf16_128x128(w + L1_O_PROJ, attn, step->n, proj);
-    residual_add_128(x, proj, step->n);
-    rmsnorm_128(x, w + L1_FFN_NORM, step->n, h);
+    add_rmsnorm_128(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, NULL, step->n, route_ids, route_w);
     moe_experts_bf16_128x64_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
@@ -112,10 +109,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     silu_mul_128(shared_gate, shared_up, step->n);
     linear_bf16_128x128(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out);
     residual_add_128(proj, shared_out, step->n);
-    residual_add_128(x, proj, step->n);
 
     /* layer 2: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 2 shared */
-    rmsnorm_128(x, w + L2_ATTN_NORM, step->n, h);
+    add_rmsnorm_128(x, proj, w + L2_ATTN_NORM, step->n, h);
     linear_bf16_128x96(w + L2_Q_A_PROJ, h, step->n, q_a);
     rmsnorm_96(q_a, w + L2_Q_A_NORM, step->n, q_a);
     linear_bf16_96x192(w + L2_Q_B_PROJ, q_a, step->n, q);
@@ -124,8 +120,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_cache_write_64p16(kv_a, w + L2_KV_A_NORM, rope, step, kv_cache_l2);
     mla_attend_bf16_h4_64p16_v32(w + L2_KV_B_PROJ, q, kv_cache_l2, step, attn_ws, attn);
     linear_bf16_128x128(w + L2_O_PROJ, attn, step->n, proj);
-    residual_add_128(x, proj, step->n);
-    rmsnorm_128(x, w + L2_FFN_NORM, step->n, h);
+    add_rmsnorm_128(x, proj, w + L2_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L2_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, NULL, step->n, route_ids, route_w);
     moe_experts_bf16_128x64_k4(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);

@@ -76,9 +76,9 @@ void linear_bf16_128x128(const unsigned char *w, const float *x, int n, float *y
     linear(&m, x, n, y);
 }
 
-void residual_add_128(float *x, const float *y, int n)
+void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out)
 {
-    residual_add(x, y, n, 128);
+    add_rmsnorm(x, y, (const float *)(const void *)w, n, 128, RMS_EPS, out);
 }
 
 void linear_bf16_128x256(const unsigned char *w, const float *x, int n, float *y)
@@ -118,6 +118,11 @@ void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *
 void silu_mul_128(float *g, const float *u, int n)
 {
     silu_mul(g, u, n, 128);
+}
+
+void residual_add_128(float *x, const float *y, int n)
+{
+    residual_add(x, y, n, 128);
 }
 
 void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out)

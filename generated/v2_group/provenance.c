@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "668a756dbc941b093668c66f871fb6484d7f2d62b83c050a17fc909b4e25311e" },
-    { "forward.c", "8ee07f474ba4101d22e9a3139f2048467c9703e4f75d0196e5a0a365f2be5c13" },
-    { "kernels.c", "9e0c5be1b7d9469465df7daf69ae3fcbd3ff26531cf1f24202a03234f8369462" },
-    { "kernels.h", "0cec40fd197ff2bbcaa0643a99b66dd275c80774a9d3fc83b0483784215e6c45" },
+    { "forward.c", "3da45573db5eff432fee47c13350458f10cb01bdc0e402d67424490518b74713" },
+    { "kernels.c", "736e7837a2d0693560746cc53a1984b742fa4db450eac0e40ad40db103c15025" },
+    { "kernels.h", "4513452361d6a6dcf62bee92678fd0407300edefba9e14a5b7a15ea0811d7300" },
     { "manifest.c", "203b11f39d5c41162a20f6d8a98750f78b2ffac9020034cc85d72ee32d33cfef" },
     { "manifest.json", "750268c28c6d754c225d599b8955fd265c6b748b82dbe96caa63bd1a243eab1c" },
     { "plan.txt", "62298a0137244c5ef314b248eb40f7a42dc21b34726aaf92e84262bd4ced42d8" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9d541e0fd87bf5ae41493a18b51116c34eb4063c885260c5af0f0012dbed5878",
+    .sources_sha256 = "64ab66c869f8a1fe9860a624c62dae91fa384a6f9f2cbdce51fb9d67fa61593a",
     .n_sources = 10,
     .sources = sources,
 };

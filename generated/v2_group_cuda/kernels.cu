@@ -60,9 +60,9 @@ void linear_bf16_128x128(const unsigned char *w, const float *x, int n, float *y
     dfc::linear<DF_BF16, 128, 128>(w, NULL, x, n, y);
 }
 
-void residual_add_128(float *x, const float *y, int n)
+void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out)
 {
-    dfc::residual_add<128>(x, y, n);
+    dfc::add_rmsnorm<128>(x, y, w, n, RMS_EPS, out);
 }
 
 void linear_bf16_128x256(const unsigned char *w, const float *x, int n, float *y)
@@ -99,6 +99,11 @@ void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *
 void silu_mul_128(float *g, const float *u, int n)
 {
     dfc::silu_mul<128>(g, u, n);
+}
+
+void residual_add_128(float *x, const float *y, int n)
+{
+    dfc::residual_add<128>(x, y, n);
 }
 
 void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out)

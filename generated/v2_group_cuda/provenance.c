@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "ec6911ce26bbd1e724ad890d25d11b55cabb7a99d203f1b31bc3992ecf7c50a1" },
-    { "forward.c", "9c7c57b15af0784414fe5a5f65eaf4b0a576bd2d739a337442db40531ae13c5b" },
-    { "kernels.cu", "a5e7540be0990efb5e831896fcb455f5abb526195fca8ef8e01022082b531f86" },
-    { "kernels.h", "28fcea5f37db44e155865d694bc9ab607992c47072ad0051d7b84a411576e4e2" },
+    { "forward.c", "90d0db5acf3b05a0d34f5f69d60cb69d7e2546d87be5590495a5f57ad021aad1" },
+    { "kernels.cu", "d8e953357bffa2b03985dbdd3e1792578cf40cfed8db3f8ae3b4f6f7042c2119" },
+    { "kernels.h", "0575ba536898a39ec4d01a754a7c74e06909891f923b51050641edd657db7682" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
     { "plan.txt", "3afadd2da90760c9b11bec4f8726dce1b970e4efe3c0b85c1dbae86f61ba4311" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "b151250a54dba098527dbc7ccd04fb412db2c773f3a23010b45f8c6ccd5c02bd",
+    .sources_sha256 = "ec3b854a1ea90bd0e8e9f892fd38b48b954acf58c5cc848bc8147b9d5f736d6d",
     .n_sources = 10,
     .sources = sources,
 };

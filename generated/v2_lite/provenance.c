@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "08c4203ac33355d57d0e942e81e278cb86fc5010a6b6742162713a9b2d91791a" },
-    { "forward.c", "2f2be4dc79c875a5c4e017427c2a14f3376026d914f22e1f3d7173742ca82049" },
-    { "kernels.c", "567bf4328daa4428c7f22277f2c5c0701348d9cea10c5931df3310a3a0f9c5be" },
-    { "kernels.h", "da2a8f134b2c552b79a1a27bff79ca4a2372d9d623112139e032e8e29de88fc9" },
+    { "forward.c", "d11c3764bc41f1a282337b7af6d3931b495a6d1484667c1552b4af5c753ac220" },
+    { "kernels.c", "232f141bae78a0c5348519c0c2a760548820fd5a7f048debc766ee77a3a1da6c" },
+    { "kernels.h", "2855b9a24aa2e3805d1c27af2499f1ff58d37e3afc7703ad3702269182af416c" },
     { "manifest.c", "494c745633f162a476a6a015f7a251decea2882c0b1251f3bc00d07723d1a46b" },
     { "manifest.json", "65819c551f411ab4a8aacb4c8fcac094b3f15f5598ac299f1a57220510ac6201" },
     { "plan.txt", "64f13e0f7f26350bf6bfa2c46c13df554167519da09f817840b4918d4ce6dc82" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9a1fcc0187e43a2775995766945abe32d8aa6893690ec87ec4f8cb3f10fe579a",
+    .sources_sha256 = "d4b2f15566e8346c429c5e3adad973d55521d530ea3e7f463dfaa20b59cbfa19",
     .n_sources = 10,
     .sources = sources,
 };

@@ -16,7 +16,7 @@ void rope_heads_h16_32p64(float *q, const float *rope, const struct df_step *ste
 void mla_cache_write_256p64(const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, float *cache);
 void mla_attend_bf16_h16_256p64_v32(const unsigned char *kv_b, const float *q, const float *cache, const struct df_step *step, float *ws, float *out);
 void linear_bf16_512x128(const unsigned char *w, const float *x, int n, float *y);
-void residual_add_128(float *x, const float *y, int n);
+void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out);
 void linear_bf16_128x256(const unsigned char *w, const float *x, int n, float *y);
 void silu_mul_256(float *g, const float *u, int n);
 void linear_bf16_256x128(const unsigned char *w, const float *x, int n, float *y);
@@ -26,6 +26,7 @@ void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *
 void linear_bf16_128x64(const unsigned char *w, const float *x, int n, float *y);
 void silu_mul_64(float *g, const float *u, int n);
 void linear_bf16_64x128(const unsigned char *w, const float *x, int n, float *y);
+void residual_add_128(float *x, const float *y, int n);
 void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out);
 void gather_rows_128(const float *x, const int *rows, int n, float *out);
 void linear_bf16_128x1000(const unsigned char *w, const float *x, int n, float *y);

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "829195488f60e67aacea57c5a71c05e9f58a64bf76f1e1d9c61fc6ae893653eb" },
-    { "forward.c", "fba47b44741290b013434990c1dc276829a451388ce194bd9fc19917218f6f10" },
-    { "kernels.c", "7bb06fcb090bc4a4bc22952970779f1a26ab08df9ea56fb04faa564e7de08f93" },
-    { "kernels.h", "e96e64ef8c96cf587e748505fe56617ce7f054b6157728f5dbced117ee4a88c2" },
+    { "forward.c", "19bcf1c10bb10c491508f139bcaf9683948b546b0ff08f5f0b0436c7dfb6d1d5" },
+    { "kernels.c", "296c0d38b7dce60936b2b7920b9d2a173798a3bd73ace6bca4a297c9a3990be5" },
+    { "kernels.h", "73a956f46985cf92b41594c396820fbdf225b6b8a2b4e71c31225b159a94c76d" },
     { "manifest.c", "57f802b473e4d5cd9d77649cb7c06ac23038d6472080bb6a12e15a89d0afcc3c" },
     { "manifest.json", "dd61c388a18b0089ec53cc2428e02f41e95615444e444d80814016daf660e0e7" },
     { "plan.txt", "2769ebe8eb6b28e1e9a65d2e28ea59a674239c02328466d79372dbd98b834105" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "c1abd0953054024bd951db8a3bce46af21d05148cbac74427e0389007238a09d",
+    .sources_sha256 = "e1bc062d5e56b879904a7264e0a8d496621b6b75552dfaf4c34873fbcf977f58",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "5d70f478ea7956ba63ab98bdcb7bd34fae91e95f6110b61b1e4351062024b32e" },
-    { "forward.c", "642d100d32ae1f85c7388479fa235ba4c0d1a7d66377c7773d8c94711178caa0" },
-    { "kernels.cu", "cc45c954ed558cbe3e7de2c6a9d281d617006dcc1de8fb1714e3be817b3e2598" },
-    { "kernels.h", "a91428c9f022971914240ee46a9f83c6cd567f36c771152d84ad057532c40ef8" },
+    { "forward.c", "66543ba482f6a60e3e7b7b0b17c485b627056c73bdd0cb357e8af3f31e50a313" },
+    { "kernels.cu", "2546e8e4a8462cd5a1c828747fe6bdb7de3323f336b31e55bc3d094b26866259" },
+    { "kernels.h", "3c34351d1438e43ea4c3615c6e4aa55f1c2f5cde58a4e3491aefa69a80103067" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
     { "plan.txt", "51319bdaa5892fef851656374525f6caf8200c3c1a1b64a1181300f59ff1c0d3" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "c0c937c48f6db7ee1cfb12642af68e275f1641a118a88c5c18308db22b9a72f2",
+    .sources_sha256 = "620a016d7f64ac41bef56e73fe5be13e62c394db2e42334f69d2d3ecfa3150da",
     .n_sources = 10,
     .sources = sources,
 };

@@ -477,18 +477,24 @@ __global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w,
 
 /* out = x / rms(x) * w, a block per token (out may alias x): each thread squares DIM / THREADS
  * elements held in registers, the warps' sums meet in shared memory and every thread adds
- * the WARPS of them in the same order. One token's row is read once, all of it in flight. */
-template <int DIM>
-__global__ void __launch_bounds__(THREADS) rmsnorm_k(const float *x, const float *w, float eps, float *out)
+ * the WARPS of them in the same order. One token's row is read once, all of it in flight.
+ * ADD: first x += y (residual_add's sum, written back), the residual add fused into the norm
+ * that follows it; out must not alias x then. */
+template <int DIM, bool ADD>
+__global__ void __launch_bounds__(THREADS) rmsnorm_k(float *x, const float *y, const float *w, float eps, float *out)
 {
     constexpr int PER = (DIM + THREADS - 1) / THREADS;
     __shared__ float s_warp[WARPS];
-    const float *xt = x + (size_t)blockIdx.x * DIM;
+    float *xt = x + (size_t)blockIdx.x * DIM;
     float v[PER], ss = 0.0f;
 #pragma unroll
     for (int j = 0; j < PER; j++) {
         const int i = threadIdx.x + j * THREADS;
         v[j] = i < DIM ? xt[i] : 0.0f;
+        if (ADD && i < DIM) {
+            v[j] += y[(size_t)blockIdx.x * DIM + i];
+            xt[i] = v[j];
+        }
         ss = fmaf(v[j], v[j], ss);
     }
     ss = warp_sum(ss);
@@ -995,8 +1001,18 @@ template <int DIM> void rmsnorm(const float *x, const unsigned char *w, int n, f
 {
     if (n <= 0)
         return;
-    rmsnorm_k<DIM><<<n, THREADS, 0, df_cuda_stream()>>>(x, reinterpret_cast<const float *>(w), eps, out);
+    /* x is only read (ADD false) */
+    rmsnorm_k<DIM, false><<<n, THREADS, 0, df_cuda_stream()>>>(const_cast<float *>(x), nullptr,
+                                                              reinterpret_cast<const float *>(w), eps, out);
     df_cuda_launched("rmsnorm");
+}
+
+template <int DIM> void add_rmsnorm(float *x, const float *y, const unsigned char *w, int n, float eps, float *out)
+{
+    if (n <= 0)
+        return;
+    rmsnorm_k<DIM, true><<<n, THREADS, 0, df_cuda_stream()>>>(x, y, reinterpret_cast<const float *>(w), eps, out);
+    df_cuda_launched("add_rmsnorm");
 }
 
 template <int DT, int NVOCAB, int DIM>

@@ -57,6 +57,39 @@ static inline void rmsnorm(const float *x, const float *w, int n, int dim, float
     df_rows(n, (long long)n * dim, rmsnorm_job, &j);
 }
 
+/* x += y, then out = rmsnorm(x) (the residual add and the next sublayer's norm in one pass
+ * over the rows): each row's arithmetic is residual_add's and then rmsnorm's, so the bits
+ * are those of the two ops one after the other. */
+struct df_add_rmsnorm_job {
+    float *x;
+    const float *y, *w;
+    int dim;
+    float eps;
+    float *out;
+};
+
+static inline void add_rmsnorm_job(void *ctx, int t0, int t1)
+{
+    const struct df_add_rmsnorm_job *j = (const struct df_add_rmsnorm_job *)ctx;
+    float *x = j->x + (size_t)t0 * j->dim;
+    const float *y = j->y + (size_t)t0 * j->dim;
+    const size_t n = (size_t)(t1 - t0) * j->dim;
+#if DF_SIMD
+    if (df_isa != DF_ISA_SCALAR)
+        df_simd_add(x, y, n);
+    else
+#endif
+        for (size_t i = 0; i < n; i++)
+            x[i] += y[i];
+    rmsnorm_rows(j->x, j->w, t0, t1, j->dim, j->eps, j->out);
+}
+
+static inline void add_rmsnorm(float *x, const float *y, const float *w, int n, int dim, float eps, float *out)
+{
+    struct df_add_rmsnorm_job j = { x, y, w, dim, eps, out };
+    df_rows(n, (long long)n * dim * 2, add_rmsnorm_job, &j);
+}
+
 /* Two arrays of rows, x and y (dim floats each), for the ops below. */
 struct df_rows2_job {
     float *x;

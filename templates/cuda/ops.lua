@@ -38,6 +38,12 @@ return {
     body = function(o) return fmt("dfc::rmsnorm<%d>(x, w, n, RMS_EPS, out);", o.dim) end,
     args = function(o, c) return fmt("%s, %s, %s, %s", c.buf(o.x), c.weight(o.w), c.rows(o), c.buf(o.out)) end,
   },
+  add_rmsnorm = {
+    name = function(o) return fmt("add_rmsnorm_%d", o.dim) end,
+    params = function() return "float *x, const float *y, const unsigned char *w, int n, float *out" end,
+    body = function(o) return fmt("dfc::add_rmsnorm<%d>(x, y, w, n, RMS_EPS, out);", o.dim) end,
+    args = function(o, c) return fmt("%s, %s, %s, %s, %s", c.buf(o.x), c.buf(o.y), c.weight(o.w), c.rows(o), c.buf(o.out)) end,
+  },
   embed = {
     name = function(o) return fmt("embed_%s_%dx%d", SHORT[o.dtype], o.vocab, o.dim) end,
     params = function(o) return mat_params(o.dtype, "w") .. ", const int *tokens, int n, float *out" end,
