@@ -68,19 +68,26 @@ struct df_add_rmsnorm_job {
     float *out;
 };
 
+/* Rows [t0, t1) of x += y. */
+static inline void add_rows(float *x, const float *y, int t0, int t1, int dim)
+{
+    x += (size_t)t0 * dim;
+    y += (size_t)t0 * dim;
+    const size_t n = (size_t)(t1 - t0) * dim;
+#if DF_SIMD
+    if (df_isa != DF_ISA_SCALAR) { /* the same sums, 16 at a time */
+        df_simd_add(x, y, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++)
+        x[i] += y[i];
+}
+
 static inline void add_rmsnorm_job(void *ctx, int t0, int t1)
 {
     const struct df_add_rmsnorm_job *j = (const struct df_add_rmsnorm_job *)ctx;
-    float *x = j->x + (size_t)t0 * j->dim;
-    const float *y = j->y + (size_t)t0 * j->dim;
-    const size_t n = (size_t)(t1 - t0) * j->dim;
-#if DF_SIMD
-    if (df_isa != DF_ISA_SCALAR)
-        df_simd_add(x, y, n);
-    else
-#endif
-        for (size_t i = 0; i < n; i++)
-            x[i] += y[i];
+    add_rows(j->x, j->y, t0, t1, j->dim);
     rmsnorm_rows(j->x, j->w, t0, t1, j->dim, j->eps, j->out);
 }
 
@@ -101,17 +108,7 @@ struct df_rows2_job {
 static inline void residual_add_job(void *ctx, int t0, int t1)
 {
     const struct df_rows2_job *j = (const struct df_rows2_job *)ctx;
-    float *x = j->x + (size_t)t0 * j->dim;
-    const float *y = j->y + (size_t)t0 * j->dim;
-    const size_t n = (size_t)(t1 - t0) * j->dim;
-#if DF_SIMD
-    if (df_isa != DF_ISA_SCALAR) { /* the same sums, 16 at a time */
-        df_simd_add(x, y, n);
-        return;
-    }
-#endif
-    for (size_t i = 0; i < n; i++)
-        x[i] += y[i];
+    add_rows(j->x, j->y, t0, t1, j->dim);
 }
 
 static inline void residual_add(float *x, const float *y, int n, int dim)
