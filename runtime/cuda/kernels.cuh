@@ -566,7 +566,7 @@ __global__ void __launch_bounds__(THREADS) act_quant_fp8_k(float *x, int n)
 #pragma unroll
     for (int i = 0; i < DF_ACT_BLOCK / WARP; i++)
         if (lane + WARP * i < width)
-            b[lane + WARP * i] = act_value(act_code(v[i], s), s);
+            b[lane + WARP * i] = e4m3_round(v[i] / s) * s;
 }
 
 /* A block per emitted row. */

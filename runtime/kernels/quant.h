@@ -78,10 +78,26 @@ static inline DF_HD float act_block_scale(const float *x, int n)
     return act_scale(amax);
 }
 
-/* The value code c stands for in a block of scale s: what the block-scaled GEMM multiplies. */
-static inline DF_HD float act_value(uint8_t c, float s)
+/* e4m3_to_f32(f32_to_e4m3(y)), the value of y's code, in float arithmetic and without a
+ * branch, so that the quantization loop below vectorizes (test_fp8act checks it against the
+ * two functions on every code's neighbourhood and a sweep of the floats):
+ *   from 2^-6 (e4m3's smallest normal) up: y's significand rounded to 3 fraction bits, ties to
+ *   even (a carry moves into the exponent, as the next code), then at most 448 (saturation,
+ *   infinity included);
+ *   below: a multiple of 2^-9 (the subnormals' spacing), rounded to nearest even by rintf;
+ *   the sign kept (-0 too), NaN as NaN. */
+static inline DF_HD float e4m3_round(float y)
 {
-    return e4m3_to_f32(c) * s;
+    const float a = fabsf(y);
+    uint32_t b;
+    memcpy(&b, &a, sizeof b);
+    b = (b + 0x7ffffu + ((b >> 20) & 1u)) & 0xfff00000u;
+    float normal;
+    memcpy(&normal, &b, sizeof normal);
+    normal = fminf(normal, DF_E4M3_MAX);
+    const float sub = rintf(a * 512.0f) * 0x1p-9f;
+    const float v = copysignf(a >= 0x1p-6f ? normal : sub, y);
+    return y != y ? NAN : v;
 }
 
 /* One block of n <= 128 values replaced in place by the values of their codes. */
@@ -89,7 +105,7 @@ static inline DF_HD void act_quant_fp8_block(float *x, int n)
 {
     const float s = act_block_scale(x, n);
     for (int i = 0; i < n; i++)
-        x[i] = act_value(act_code(x[i], s), s);
+        x[i] = e4m3_round(x[i] / s) * s;
 }
 
 /* A row of dim values, block by block (the last one dim % 128 wide when 128 does not divide dim). */

@@ -8,6 +8,7 @@
  * tests' own ref_e4m3. Bit-exact: the definition fixes every rounding. */
 #include "check.h"
 #include "kernels/elementwise.h"
+#include "kernels/quant.h"
 #include "threads.h"
 
 /* The value of x / s's nearest e4m3 code, times s. */
@@ -88,9 +89,51 @@ static void test_edges(void)
     case_end();
 }
 
+/* e4m3_round(y) = e4m3_to_f32(f32_to_e4m3(y)) bit for bit (NaN: NaN): around every code and
+ * every midpoint (8 floats each way), the edges, and a sweep of all floats below 2^10 in
+ * magnitude (every 61st bit pattern, both signs). */
+static void test_round(void)
+{
+    case_begin("e4m3_round = e4m3_to_f32(f32_to_e4m3(y)): codes, midpoints, edges, a sweep of the floats");
+    long bad = 0, n = 0;
+#define ROUND_CHECK(y)                                                                                        \
+    do {                                                                                                     \
+        const float y_ = (y), got_ = e4m3_round(y_), want_ = e4m3_to_f32(f32_to_e4m3(y_));                  \
+        n++;                                                                                                 \
+        if (isnan(want_) ? !isnan(got_) : memcmp(&got_, &want_, sizeof got_) != 0) {                         \
+            if (bad++ == 0)                                                                                  \
+                failf("y %a: %a, want %a", (double)y_, (double)got_, (double)want_);                         \
+        }                                                                                                    \
+    } while (0)
+    for (int c = 0; c < 0x7e; c++) {
+        const float lo = e4m3_to_f32((uint8_t)c), hi = e4m3_to_f32((uint8_t)(c + 1)), mid = (lo + hi) / 2;
+        float u = mid, d = mid, p = lo;
+        for (int k = 0; k < 8; k++, u = nextafterf(u, INFINITY), d = nextafterf(d, 0.0f), p = nextafterf(p, INFINITY)) {
+            ROUND_CHECK(u); ROUND_CHECK(-u); ROUND_CHECK(d); ROUND_CHECK(-d); ROUND_CHECK(p); ROUND_CHECK(-p);
+        }
+    }
+    const float edges[] = { 0.0f, 448.0f, 447.99997f, 448.00003f, 464.0f, 463.99997f, 480.0f, 1e30f, INFINITY,
+                            0x1p-6f, 0x1.fffffep-7f, 0x1p-9f, 0x1p-10f, 0x1.000002p-10f, 0x1p-11f, 0x1p-149f,
+                            0x1p-126f, NAN };
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        ROUND_CHECK(edges[i]);
+        ROUND_CHECK(-edges[i]);
+    }
+    for (uint32_t b = 0; b < 0x44800000u; b += 61) {
+        float y;
+        memcpy(&y, &b, sizeof y);
+        ROUND_CHECK(y);
+        ROUND_CHECK(-y);
+    }
+#undef ROUND_CHECK
+    CHECK(bad == 0, "%ld of %ld differ", bad, n);
+    case_end();
+}
+
 int main(void)
 {
     rng_seed(8128);
+    test_round();
     test_edges();
     test_rows(1, 1);
     test_rows(3, 5);
