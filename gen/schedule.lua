@@ -11,16 +11,25 @@
 -- places them in the arena.
 local M = {}
 
--- A residual add that the next sublayer's norm follows (only a comment between) becomes
--- part of it: add_rmsnorm (x += y, then out = rmsnorm(x)), one pass over the rows instead
--- of two, and on a GPU one launch instead of two. Each row's arithmetic is unchanged.
-local function fuse_add_norm(list)
+-- Ops fused into the norms, one pass over the rows instead of two (and on a GPU one launch
+-- instead of two); each row's arithmetic is unchanged:
+--   a residual add that the next sublayer's norm follows (only a comment between) becomes
+--   part of it: add_rmsnorm (x += y, then out = rmsnorm(x));
+--   an act_quant right after a norm, of the norm's output, becomes its quant flag.
+local function fuse_into_norms(list)
   local out, pending = {}, nil -- pending: the position in out of a residual add not yet consumed
   for _, o in ipairs(list) do
-    if o.op == "rmsnorm" and pending and out[pending].x == o.x and o.out ~= o.x then
+    local last = out[#out]
+    if o.op == "rmsnorm" and pending and out[pending].x == o.x and o.out ~= o.x and out[pending].rows == o.rows
+        and out[pending].dim == o.dim then
       local a = table.remove(out, pending)
+      for k = pending, #out do -- the comment of the next layer, which the add now follows
+        out[k].text = out[k].text .. "; its first op adds the previous layer's output to the residual stream"
+      end
       out[#out + 1] = { op = "add_rmsnorm", w = o.w, x = o.x, y = a.y, out = o.out, dim = o.dim, rows = o.rows }
       pending = nil
+    elseif o.op == "act_quant" and last and (last.op == "rmsnorm" or last.op == "add_rmsnorm") and last.out == o.x then
+      last.quant = true
     else
       out[#out + 1] = o
       if o.op == "residual_add" then pending = #out elseif o.op ~= "comment" then pending = nil end
@@ -168,7 +177,7 @@ function M.build(spec, shapes, man)
     if L.moe then moe(L) else swiglu("l" .. L.index, s.dense_inter, "proj", "dense") end
     op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
   end
-  local layer_ops = fuse_add_norm(ops)
+  local layer_ops = fuse_into_norms(ops)
 
   -- The head's product takes f32 inputs (lm_head is bf16 in every DeepSeek checkpoint); an FP8
   -- lm_head with FP8 activations would need its input quantized here.

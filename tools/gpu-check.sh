@@ -31,7 +31,7 @@
 #      device greedy = host greedy, bit for bit; then tiny_cuda against the CPU build of tiny on
 #      a 200-token prompt (attention past several chunks);
 #   5. decode ms/step of tiny_cuda at batch 1 and at its max batch (4), with and without CUDA
-#      graphs (DF_CUDA_STATS=1: the mean wall time of a step, tokens in to logits on the host,
+#      graphs (DF_CUDA_STATS=1: the mean wall time of a step, tokens in to greedy ids on the host,
 #      after the first step, which captures the graph);
 #   6. HBM copy bandwidth: cudaMemcpy device to device of 2 GiB (build/cuda/bandwidth);
 #   7. mid-size decode against the weight-streaming floor (mk/cuda_bench.mk, docs/cuda.md

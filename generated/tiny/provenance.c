@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "4f2ca8bff51c123d4d7bd963cbb6d759e517cc4fc5d9fe56927a12849effb61e" },
-    { "forward.c", "b715f2406626a8230ee87d762501ea0336138aa4e629ea7b58fed2d77bac7777" },
+    { "forward.c", "321695000bef93af388529aeee7144eee6b0c3e3fd8197dbfa98b32296ab8180" },
     { "kernels.c", "f705c4e846add3ab9fd790fb009ac6fa7bd7083babe32067ec74c9af2805903b" },
     { "kernels.h", "b7d50dbc9d1b6c999e6d1fa8ec3a11bfed2ac8e3b29de67ded4e278e192c7c13" },
     { "manifest.c", "3d90ef1f7af634e6075d799a3c96c383626f4e0c261627d5912db3b9ef1009ea" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "5f0f4caad473c755d07dc58480da2cba8d3fb8317c1632300090fef99bab3511",
+    .sources_sha256 = "e244c97ce1e02205a92a55188fae553552b391b027ac5770452fdc85eeddbfc0",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "0f323ad735795aebf03f145041b65c68fa2ca5aac7c7bbb77bcf948848223722" },
-    { "forward.c", "ddc43e8fc4d68d807a6da8f1647cea213f2828e93f8263e5972b243bf321cb61" },
+    { "forward.c", "c58a73003f551ffdc1294d1a7dc9f39f5c35b81cb24caa600f31684b4a829d11" },
     { "kernels.c", "eeee98260f8aeb20a674b582249850b943194043ac900ee80de00c419732e944" },
     { "kernels.h", "17f8d93b0b19231c44b9c58e2fefaa1daad7cd97d5ada2378a282e4ada0f890c" },
     { "manifest.c", "8164bb614fc06e848564167a411f87e930f24cd82b8ff498b03ac7b27eb2fc6d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "a294d04055dec0afbbba6b7c3e972e6825a3c5f3ac44926c710419557296bc2d",
+    .sources_sha256 = "bb6929bd6e07fe60dc1cb017ff51a60bc34e42d383e6acf3bcd0e63913ff4d47",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,8 +6,8 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6c13af1e74a61a19bcb8898665aa81737648fab84627e298361584792d14de5d" },
-    { "forward.c", "cef54b6a2bff3c82ffbe9de372200330a02c2c214189e7607e38686bc0d48b7c" },
-    { "kernels.cu", "2a96dc74925f32b536d76f3abfc4421ed2beaa66cc4ba51b10e3441ca734e21a" },
+    { "forward.c", "60182433a0e6e1e8276e2bac43591e08a7a8213e1ec3d1783acea9f535ace84c" },
+    { "kernels.cu", "cf3d54e3c9441480958e0af4174a788c5d99b2001e26f18c08b886ddbee2554a" },
     { "kernels.h", "8cf774d612524e6dc7ddf17d078d1ca9ce4314d25e15b223f317d78fbc5d51f1" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "59dc17ee9bc9cd735c47ef7cf15fb2d4f9a2bc79a972b4b30091c45dd9d44fc3",
+    .sources_sha256 = "fbf925b9bf780f44e584a38842ffe6d8ba62034c4850b9d8d5c7a0c813cb346d",
     .n_sources = 10,
     .sources = sources,
 };

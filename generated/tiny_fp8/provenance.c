@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "3fd91d29dcf2f1658bd2d3fac317d0278274fa17c717eaf577494e4c46304964" },
-    { "forward.c", "4ef55b2fa3cbe250dd51cdff5f77404f20553d32b57b9f0421154c8fd4be7897" },
+    { "forward.c", "bab47899cd2028111ef7f4f198db7f77a27da04cb95f8bced8683ffd4886f0b4" },
     { "kernels.c", "e5c382406eec04d48b80612639f4991534595f18f4a494278cf70f0a605b6610" },
     { "kernels.h", "3941ca92ee464b0b0111b62d11c4dc86804fd231a0f4c8a4248d879dd9484c20" },
     { "manifest.c", "f69764a9ee7e9781764321d526154e0fb7455ca3996d5b676613e6f80cea1512" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "3da94476a83207817e75d6227e3cc9033ce0f490b98b62e8f88bc460cb491440",
+    .sources_sha256 = "d33b5f1f8fcb5bcde2a45105a6f135c4e0eae769ed3f710e8f00c0d8965927d4",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,8 +6,8 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "dbe470115bd5b12993f058a2c365289d23883220d8fd03dedf64703488cdc406" },
-    { "forward.c", "f4999d89e5b4a3e738ea65dc6e2e30680ed45e404638d9cbe942fee35aa859fa" },
-    { "kernels.cu", "7bed8d0683f499393785fe4e01b85429d0a715e3d21b3648fdaaba6c88fc1597" },
+    { "forward.c", "7cf5c29f684e02b53413fd4d782a5d575af23d3c0d5c26130bd82f7781d98ff6" },
+    { "kernels.cu", "b3c9c133aec1b7cc0b2f316365fd90a20796a0039268d7d0e93bf9b8c3d85e3a" },
     { "kernels.h", "f32f47587996a6267a80f2517d71359b418de6a2216fa26e0fe6b89e527b0854" },
     { "manifest.c", "d8b47d9f81eb86708e6f133a23583998fa71325f5dfea32957e4992fdb5ce7e7" },
     { "manifest.json", "681a22d10459dd1c9cd1db717baeeb8aefaacc078f27040de478ac7bf2a0ab40" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "917985a1e9b2b0c9dbd409a423f98c63ed6f0a7ba37551deab7c9ebef09d1a6f",
+    .sources_sha256 = "7b4bd86dcd247f2d21a9d5773ea7ff77ddd0711501b4844cdc286925d371fa7b",
     .n_sources = 10,
     .sources = sources,
 };

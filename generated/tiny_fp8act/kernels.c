@@ -26,14 +26,9 @@ void rope_init(float *rope)
     rope_table_init(rope, MAX_CONTEXT, QK_ROPE, ROPE_THETA, &yarn);
 }
 
-void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out)
+void rmsnorm_quant_200(const float *x, const unsigned char *w, int n, float *out)
 {
-    rmsnorm(x, (const float *)(const void *)w, n, 200, RMS_EPS, out);
-}
-
-void act_quant_fp8_200(float *x, int n)
-{
-    act_quant_fp8(x, n, 200);
+    rmsnorm_quant(x, (const float *)(const void *)w, n, 200, RMS_EPS, out);
 }
 
 void linear_fp8_200x136_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -42,14 +37,9 @@ void linear_fp8_200x136_fp8act(const unsigned char *w, const unsigned char *w_sc
     linear(&m, x, n, y);
 }
 
-void rmsnorm_136(const float *x, const unsigned char *w, int n, float *out)
+void rmsnorm_quant_136(const float *x, const unsigned char *w, int n, float *out)
 {
-    rmsnorm(x, (const float *)(const void *)w, n, 136, RMS_EPS, out);
-}
-
-void act_quant_fp8_136(float *x, int n)
-{
-    act_quant_fp8(x, n, 136);
+    rmsnorm_quant(x, (const float *)(const void *)w, n, 136, RMS_EPS, out);
 }
 
 void linear_fp8_136x192_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -91,9 +81,9 @@ void linear_fp8_160x200_fp8act(const unsigned char *w, const unsigned char *w_sc
     linear(&m, x, n, y);
 }
 
-void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out)
+void add_rmsnorm_quant_200(float *x, const float *y, const unsigned char *w, int n, float *out)
 {
-    add_rmsnorm(x, y, (const float *)(const void *)w, n, 200, RMS_EPS, out);
+    add_rmsnorm_quant(x, y, (const float *)(const void *)w, n, 200, RMS_EPS, out);
 }
 
 void linear_fp8_200x328_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -118,6 +108,11 @@ void linear_fp8_328x200_fp8act(const unsigned char *w, const unsigned char *w_sc
     linear(&m, x, n, y);
 }
 
+void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out)
+{
+    add_rmsnorm(x, y, (const float *)(const void *)w, n, 200, RMS_EPS, out);
+}
+
 void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y)
 {
     const struct df_mat m = { w, NULL, 16, 200, DF_F32, DF_ACT_F32 };
@@ -127,6 +122,11 @@ void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y)
 void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights)
 {
     moe_route(&ROUTE, logits, bias ? (const float *)(const void *)bias : NULL, n, ids, weights);
+}
+
+void act_quant_fp8_200(float *x, int n)
+{
+    act_quant_fp8(x, n, 200);
 }
 
 void moe_experts_fp8_200x72_k4_fp8act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
@@ -171,6 +171,11 @@ void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float
 void gather_rows_200(const float *x, const int *rows, int n, float *out)
 {
     gather_rows(x, rows, n, 200, out);
+}
+
+void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out)
+{
+    rmsnorm(x, (const float *)(const void *)w, n, 200, RMS_EPS, out);
 }
 
 void linear_bf16_200x1000(const unsigned char *w, const float *x, int n, float *y)

@@ -7,11 +7,9 @@
 #include "kernels/moe.h"
 
 void rope_init(float *rope);
-void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out);
-void act_quant_fp8_200(float *x, int n);
+void rmsnorm_quant_200(const float *x, const unsigned char *w, int n, float *out);
 void linear_fp8_200x136_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
-void rmsnorm_136(const float *x, const unsigned char *w, int n, float *out);
-void act_quant_fp8_136(float *x, int n);
+void rmsnorm_quant_136(const float *x, const unsigned char *w, int n, float *out);
 void linear_fp8_136x192_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void linear_fp8_200x160_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void rope_heads_h4_32p16(float *q, const float *rope, const struct df_step *step);
@@ -19,13 +17,15 @@ void mla_cache_write_144p16(const float *kv_a, const unsigned char *norm, const 
 void mla_attend_fp8_h4_144p16_v40(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache, const struct df_step *step, float *ws, float *out);
 void act_quant_fp8_160(float *x, int n);
 void linear_fp8_160x200_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
-void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out);
+void add_rmsnorm_quant_200(float *x, const float *y, const unsigned char *w, int n, float *out);
 void linear_fp8_200x328_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void silu_mul_328(float *g, const float *u, int n);
 void act_quant_fp8_328(float *x, int n);
 void linear_fp8_328x200_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
+void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out);
 void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y);
 void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights);
+void act_quant_fp8_200(float *x, int n);
 void moe_experts_fp8_200x72_k4_fp8act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out);
 void linear_fp8_200x72_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void silu_mul_72(float *g, const float *u, int n);
@@ -34,6 +34,7 @@ void linear_fp8_72x200_fp8act(const unsigned char *w, const unsigned char *w_sca
 void residual_add_200(float *x, const float *y, int n);
 void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float *out);
 void gather_rows_200(const float *x, const int *rows, int n, float *out);
+void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out);
 void linear_bf16_200x1000(const unsigned char *w, const float *x, int n, float *y);
 
 #endif

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "325d82b59549add0882b9b6b5d9b54dcb8361eeba0edec743cbdf0d295e91933" },
-    { "forward.c", "fca221205e64354e4a4bdc980dcc1ff03da3e6ed31c8bef507e5e8e4c0ec2dfb" },
-    { "kernels.c", "8fe6cc32dc356f6c0f43da2ed226e3a944c4918ab4fcb6292cde061880ebd6a0" },
-    { "kernels.h", "e813a0e884d2e69fdd1bef48658aff000d83b21029d7ffa8e6225ff4354c2734" },
+    { "forward.c", "3bdd68156c71b06e62679d60c60023ec50667c511d832b8c70305fdf26c120dd" },
+    { "kernels.c", "a350f596257d2eb2609360bec2dd6496516490a52ef84520c58b7bbac66abbb6" },
+    { "kernels.h", "27c7a9fc579e090a4d06a6c8fd46ea794f61c842f52042e5105ba685397806ab" },
     { "manifest.c", "d51d6f36c175e773eb32273b4b68de271fe5974cc03a5e8839c291dd3beb4123" },
     { "manifest.json", "4a7fbd0af8b27ba790b8109d36ea7f80e71b0ca5aae043b5915c6bce5ce0627d" },
     { "plan.txt", "88b85b09c4a41c9aef339c7ceab43c1a5a2c7c69233e7e2b8aebbfa35dc8dda8" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "a4eed0d877e15bcbbc889ecbb0122307764e89d2020e76f9a618fb38dad6b5dc",
+    .sources_sha256 = "2638f4e658d8503a04a09f7213d7df44c8422447af23aceb4a27b6c0d9bdef3a",
     .n_sources = 10,
     .sources = sources,
 };

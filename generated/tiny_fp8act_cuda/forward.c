@@ -19,8 +19,8 @@
 #include "weights.h"
 
 /* The arena: the plan's buffers (plan.txt), then the CUDA regions beyond the
- * plan: the step's token, slot, pos and emit arrays (PREFILL_CHUNK ints
- * each), and the routed experts' scratch (per token and chosen expert:
+ * plan: the step's token, slot, pos and emit arrays and the greedy tokens
+ * picked on the device (PREFILL_CHUNK ints each), and the routed experts' scratch (per token and chosen expert:
  * silu(gate) * up, then the expert's output). */
 #define PLAN_BYTES    3294976u
 #define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
@@ -79,11 +79,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *shared_up = (float *)(void *)(arena + 1310720); /* [256][72] shared MLP up */
 
     /* layer 0: dense FFN */
-    rmsnorm_200(x, w + L0_ATTN_NORM, step->n, h);
-    act_quant_fp8_200(h, step->n);
+    rmsnorm_quant_200(x, w + L0_ATTN_NORM, step->n, h);
     linear_fp8_200x136(w + L0_Q_A_PROJ, w + L0_Q_A_PROJ_SCALE, h, step->n, q_a);
-    rmsnorm_136(q_a, w + L0_Q_A_NORM, step->n, q_a);
-    act_quant_fp8_136(q_a, step->n);
+    rmsnorm_quant_136(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L0_Q_B_PROJ, w + L0_Q_B_PROJ_SCALE, q_a, step->n, q);
     linear_fp8_200x160(w + L0_KV_A_PROJ, w + L0_KV_A_PROJ_SCALE, h, step->n, kv_a);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -91,20 +89,17 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_attend_fp8_h4_144p16_v40(w + L0_KV_B_PROJ, w + L0_KV_B_PROJ_SCALE, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_quant_fp8_160(attn, step->n);
     linear_fp8_160x200(w + L0_O_PROJ, w + L0_O_PROJ_SCALE, attn, step->n, proj);
-    add_rmsnorm_200(x, proj, w + L0_FFN_NORM, step->n, h);
-    act_quant_fp8_200(h, step->n);
+    add_rmsnorm_quant_200(x, proj, w + L0_FFN_NORM, step->n, h);
     linear_fp8_200x328(w + L0_GATE_PROJ, w + L0_GATE_PROJ_SCALE, h, step->n, dense_gate);
     linear_fp8_200x328(w + L0_UP_PROJ, w + L0_UP_PROJ_SCALE, h, step->n, dense_up);
     silu_mul_328(dense_gate, dense_up, step->n);
     act_quant_fp8_328(dense_gate, step->n);
     linear_fp8_328x200(w + L0_DOWN_PROJ, w + L0_DOWN_PROJ_SCALE, dense_gate, step->n, proj);
 
-    /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared */
-    add_rmsnorm_200(x, proj, w + L1_ATTN_NORM, step->n, h);
-    act_quant_fp8_200(h, step->n);
+    /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
+    add_rmsnorm_quant_200(x, proj, w + L1_ATTN_NORM, step->n, h);
     linear_fp8_200x136(w + L1_Q_A_PROJ, w + L1_Q_A_PROJ_SCALE, h, step->n, q_a);
-    rmsnorm_136(q_a, w + L1_Q_A_NORM, step->n, q_a);
-    act_quant_fp8_136(q_a, step->n);
+    rmsnorm_quant_136(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L1_Q_B_PROJ, w + L1_Q_B_PROJ_SCALE, q_a, step->n, q);
     linear_fp8_200x160(w + L1_KV_A_PROJ, w + L1_KV_A_PROJ_SCALE, h, step->n, kv_a);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);

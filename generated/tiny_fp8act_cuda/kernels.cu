@@ -14,14 +14,9 @@ static const struct df_route_shape ROUTE = {
     .scaling = ROUTED_SCALING,
 };
 
-void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out)
+void rmsnorm_quant_200(const float *x, const unsigned char *w, int n, float *out)
 {
-    dfc::rmsnorm<200>(x, w, n, RMS_EPS, out);
-}
-
-void act_quant_fp8_200(float *x, int n)
-{
-    dfc::act_quant_fp8<200>(x, n);
+    dfc::rmsnorm<200, true>(x, w, n, RMS_EPS, out);
 }
 
 void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -29,14 +24,9 @@ void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, co
     dfc::linear<DF_F8E4M3, 136, 200>(w, w_scale, x, n, y);
 }
 
-void rmsnorm_136(const float *x, const unsigned char *w, int n, float *out)
+void rmsnorm_quant_136(const float *x, const unsigned char *w, int n, float *out)
 {
-    dfc::rmsnorm<136>(x, w, n, RMS_EPS, out);
-}
-
-void act_quant_fp8_136(float *x, int n)
-{
-    dfc::act_quant_fp8<136>(x, n);
+    dfc::rmsnorm<136, true>(x, w, n, RMS_EPS, out);
 }
 
 void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -75,9 +65,9 @@ void linear_fp8_160x200(const unsigned char *w, const unsigned char *w_scale, co
     dfc::linear<DF_F8E4M3, 200, 160>(w, w_scale, x, n, y);
 }
 
-void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out)
+void add_rmsnorm_quant_200(float *x, const float *y, const unsigned char *w, int n, float *out)
 {
-    dfc::add_rmsnorm<200>(x, y, w, n, RMS_EPS, out);
+    dfc::add_rmsnorm<200, true>(x, y, w, n, RMS_EPS, out);
 }
 
 void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -100,6 +90,11 @@ void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, co
     dfc::linear<DF_F8E4M3, 200, 328>(w, w_scale, x, n, y);
 }
 
+void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out)
+{
+    dfc::add_rmsnorm<200, false>(x, y, w, n, RMS_EPS, out);
+}
+
 void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y)
 {
     dfc::linear<DF_F32, 16, 200>(w, NULL, x, n, y);
@@ -108,6 +103,11 @@ void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y)
 void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights)
 {
     dfc::moe_route<16, 4, 4>(ROUTE, logits, bias, n, ids, weights);
+}
+
+void act_quant_fp8_200(float *x, int n)
+{
+    dfc::act_quant_fp8<200>(x, n);
 }
 
 void moe_experts_fp8_200x72_k4_fp8act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out)
@@ -149,6 +149,11 @@ void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float
 void gather_rows_200(const float *x, const int *rows, int n, float *out)
 {
     dfc::gather_rows<200>(x, rows, n, out);
+}
+
+void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out)
+{
+    dfc::rmsnorm<200, false>(x, w, n, RMS_EPS, out);
 }
 
 void linear_bf16_200x1000(const unsigned char *w, const float *x, int n, float *y)

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "0ab343d78da4f9b31333e80e0fd38c20bd1d5364dbafaa40dcd4958d768d126a" },
-    { "forward.c", "aa095d63a404bc85c8642bc1c1f883fa993e9445f47fcc245e160ec0a284adef" },
-    { "kernels.cu", "9c9eab086182ae33dcb01b2ecc5018c1e992bc10df6777dc0b73c26e27cace74" },
-    { "kernels.h", "d96fbd4ac9701cff25703fad111bd068d28e307733e1b9463790e364f71c354a" },
+    { "forward.c", "75bd3ecd67ed135746dd7c52435b436743fbb2556a369a71e0931ff5badf79fb" },
+    { "kernels.cu", "12241e23ab8a0d2dfd4d84b5d518a37543ad41996e27935bf2f11bc7fdd6621b" },
+    { "kernels.h", "f4349338c8c49da1345287a5b6639e5d9e24a1ab206f15664357922ab7732b46" },
     { "manifest.c", "bec4d248b522d1826349f1ef2f147251a4836a6b6031b8e6722e2a7425f06a3c" },
     { "manifest.json", "23d38b1e6917b98607181a6e9b377cf391939ce49249d4da7096f3d5c7cad1d0" },
     { "plan.txt", "8067b3bc8bceb2d2873ee373221e5a6e72afe8c1c19cd534bc363e4ba9bbbedc" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "bf79dee5c6eba4fcc56259f354eed23644cbe4ddb3a6a1aa0b76a7aba84a8b4f",
+    .sources_sha256 = "3075ef6e393b6736bd53737e5ba9d0d0e6f55389288eb516c297c4964da58869",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "668a756dbc941b093668c66f871fb6484d7f2d62b83c050a17fc909b4e25311e" },
-    { "forward.c", "3da45573db5eff432fee47c13350458f10cb01bdc0e402d67424490518b74713" },
+    { "forward.c", "ec935a12270c316aa37ef8402a7f69f2ed69c66d76cfeca584d136921883b26d" },
     { "kernels.c", "736e7837a2d0693560746cc53a1984b742fa4db450eac0e40ad40db103c15025" },
     { "kernels.h", "4513452361d6a6dcf62bee92678fd0407300edefba9e14a5b7a15ea0811d7300" },
     { "manifest.c", "203b11f39d5c41162a20f6d8a98750f78b2ffac9020034cc85d72ee32d33cfef" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "64ab66c869f8a1fe9860a624c62dae91fa384a6f9f2cbdce51fb9d67fa61593a",
+    .sources_sha256 = "b3b14b9479e278b2dd0566077df1b4361f42effe9d683b658ec66fa48cc6f302",
     .n_sources = 10,
     .sources = sources,
 };

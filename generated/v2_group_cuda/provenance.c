@@ -6,8 +6,8 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "ec6911ce26bbd1e724ad890d25d11b55cabb7a99d203f1b31bc3992ecf7c50a1" },
-    { "forward.c", "90d0db5acf3b05a0d34f5f69d60cb69d7e2546d87be5590495a5f57ad021aad1" },
-    { "kernels.cu", "d8e953357bffa2b03985dbdd3e1792578cf40cfed8db3f8ae3b4f6f7042c2119" },
+    { "forward.c", "7af990522123551983b59286b9ce2d6aba4cf4f507a37cd0204834eb787c1b3f" },
+    { "kernels.cu", "39caad95264344c15fe30f0309d1eea894acfed1ef7d174c8265d6426eecb7ae" },
     { "kernels.h", "0575ba536898a39ec4d01a754a7c74e06909891f923b51050641edd657db7682" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "ec3b854a1ea90bd0e8e9f892fd38b48b954acf58c5cc848bc8147b9d5f736d6d",
+    .sources_sha256 = "ee16cb3f5c6f47c734fd1465a16f11695ffac47524d46c8f07b24dcfab0b8e66",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "08c4203ac33355d57d0e942e81e278cb86fc5010a6b6742162713a9b2d91791a" },
-    { "forward.c", "d11c3764bc41f1a282337b7af6d3931b495a6d1484667c1552b4af5c753ac220" },
+    { "forward.c", "cb50a5f105bd5ef458c95bf4facd4b96bbcbf9fdff5d7dbf305d48f88310c945" },
     { "kernels.c", "232f141bae78a0c5348519c0c2a760548820fd5a7f048debc766ee77a3a1da6c" },
     { "kernels.h", "2855b9a24aa2e3805d1c27af2499f1ff58d37e3afc7703ad3702269182af416c" },
     { "manifest.c", "494c745633f162a476a6a015f7a251decea2882c0b1251f3bc00d07723d1a46b" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "d4b2f15566e8346c429c5e3adad973d55521d530ea3e7f463dfaa20b59cbfa19",
+    .sources_sha256 = "282dd60e34d9f8eab3194f2d0d165a54af2ce29239a262922f68b6236fa0e3d5",
     .n_sources = 10,
     .sources = sources,
 };

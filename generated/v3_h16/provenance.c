@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "829195488f60e67aacea57c5a71c05e9f58a64bf76f1e1d9c61fc6ae893653eb" },
-    { "forward.c", "19bcf1c10bb10c491508f139bcaf9683948b546b0ff08f5f0b0436c7dfb6d1d5" },
+    { "forward.c", "99d03320606f72c524afb31a0ceac044e06ada11e3e6a1f9afd2138dd07be76d" },
     { "kernels.c", "296c0d38b7dce60936b2b7920b9d2a173798a3bd73ace6bca4a297c9a3990be5" },
     { "kernels.h", "73a956f46985cf92b41594c396820fbdf225b6b8a2b4e71c31225b159a94c76d" },
     { "manifest.c", "57f802b473e4d5cd9d77649cb7c06ac23038d6472080bb6a12e15a89d0afcc3c" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e1bc062d5e56b879904a7264e0a8d496621b6b75552dfaf4c34873fbcf977f58",
+    .sources_sha256 = "99209bb49b40b333770e7691459b892e2daf2a16f8387b46263f64cc3fa65fa9",
     .n_sources = 10,
     .sources = sources,
 };

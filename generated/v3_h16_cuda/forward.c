@@ -19,8 +19,8 @@
 #include "weights.h"
 
 /* The arena: the plan's buffers (plan.txt), then the CUDA regions beyond the
- * plan: the step's token, slot, pos and emit arrays (PREFILL_CHUNK ints
- * each), and the routed experts' scratch (per token and chosen expert:
+ * plan: the step's token, slot, pos and emit arrays and the greedy tokens
+ * picked on the device (PREFILL_CHUNK ints each), and the routed experts' scratch (per token and chosen expert:
  * silu(gate) * up, then the expert's output). */
 #define PLAN_BYTES    6357120u
 #define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
@@ -94,7 +94,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     silu_mul_256(dense_gate, dense_up, step->n);
     linear_bf16_256x128(w + L0_DOWN_PROJ, dense_gate, step->n, proj);
 
-    /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared */
+    /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L1_ATTN_NORM, step->n, h);
     linear_bf16_128x96(w + L1_Q_A_PROJ, h, step->n, q_a);
     rmsnorm_96(q_a, w + L1_Q_A_NORM, step->n, q_a);

@@ -6,8 +6,8 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "5d70f478ea7956ba63ab98bdcb7bd34fae91e95f6110b61b1e4351062024b32e" },
-    { "forward.c", "66543ba482f6a60e3e7b7b0b17c485b627056c73bdd0cb357e8af3f31e50a313" },
-    { "kernels.cu", "2546e8e4a8462cd5a1c828747fe6bdb7de3323f336b31e55bc3d094b26866259" },
+    { "forward.c", "02840ac468b18e386a886271960f999d278e21ef51983de710b151ec0393e8ac" },
+    { "kernels.cu", "053f057e3403d2d383eecbfb1047770bc6b9a8b8fed855445da9db61de3ff5b5" },
     { "kernels.h", "3c34351d1438e43ea4c3615c6e4aa55f1c2f5cde58a4e3491aefa69a80103067" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "620a016d7f64ac41bef56e73fe5be13e62c394db2e42334f69d2d3ecfa3150da",
+    .sources_sha256 = "e0d722819c4dc30396f21a3612c226933fcee491c88e63636c73966dd3020bbb",
     .n_sources = 10,
     .sources = sources,
 };

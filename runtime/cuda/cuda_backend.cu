@@ -446,15 +446,16 @@ __global__ void __launch_bounds__(PICK_THREADS) greedy_k(const float *logits, in
  * region's next[], and only those ints copied back. */
 void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int *out)
 {
-    if (rows > g.step_cap) {
-        fprintf(stderr, "%s: internal error: %d logits rows exceed the step's %d\n", model_name(), rows, g.step_cap);
+    if (rows > g.step_cap || (size_t)(rows > 0 ? rows : 0) * (size_t)vocab * sizeof(float) > g.logits_bytes) {
+        fprintf(stderr, "%s: internal error: %d logits rows exceed the step's %d or the max batch\n", model_name(), rows,
+                g.step_cap);
         exit(1);
     }
     int *next_host = g.step_host + DF_CUDA_STEP_NEXT * g.step_cap;
     if (rows > 0) {
         int *next = (int *)(void *)(arena + g.step_offset) + DF_CUDA_STEP_NEXT * g.step_cap;
         greedy_k<<<rows, PICK_THREADS, 0, g.stream>>>((const float *)(const void *)(arena + offset), vocab, next);
-        check(cudaGetLastError(), "launching greedy_k");
+        df_cuda_launched("greedy_k");
         check(cudaMemcpyAsync(next_host, next, sizeof(int) * (size_t)rows, cudaMemcpyDeviceToHost, g.stream),
               "reading the greedy tokens");
     }

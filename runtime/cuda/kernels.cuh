@@ -478,12 +478,16 @@ __global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w,
 /* out = x / rms(x) * w, a block per token (out may alias x): each thread squares DIM / THREADS
  * elements held in registers, the warps' sums meet in shared memory and every thread adds
  * the WARPS of them in the same order. One token's row is read once, all of it in flight.
- * ADD: first x += y (residual_add's sum, written back), the residual add fused into the norm
- * that follows it; out must not alias x then. */
-template <int DIM, bool ADD>
+ * What the schedule fuses into it (the same bits as the separate ops):
+ *   ADD: first x += y (residual_add's sum, written back); out must not alias x then;
+ *   QUANT: out quantized as act_quant_fp8 does (FP8 activations): thread t holds columns
+ *   t + 256 j, which lie in 128-column block 2 j + t / 128, so a block's amax is the max of
+ *   four warps' maxima (exact in any order), then kernels/quant.h's arithmetic. */
+template <int DIM, bool ADD, bool QUANT>
 __global__ void __launch_bounds__(THREADS) rmsnorm_k(float *x, const float *y, const float *w, float eps, float *out)
 {
     constexpr int PER = (DIM + THREADS - 1) / THREADS;
+    static_assert(!QUANT || THREADS == 2 * DF_ACT_BLOCK, "a thread's columns 256 apart: blocks 2 j and 2 j + 1");
     __shared__ float s_warp[WARPS];
     float *xt = x + (size_t)blockIdx.x * DIM;
     float v[PER], ss = 0.0f;
@@ -507,11 +511,40 @@ __global__ void __launch_bounds__(THREADS) rmsnorm_k(float *x, const float *y, c
         ss += s_warp[k];
     const float inv = 1.0f / sqrtf(ss / (float)DIM + eps);
     float *ot = out + (size_t)blockIdx.x * DIM;
+    if constexpr (QUANT) {
+        __shared__ float s_amax[PER][WARPS];
+        float o[PER];
 #pragma unroll
-    for (int j = 0; j < PER; j++) {
-        const int i = threadIdx.x + j * THREADS;
-        if (i < DIM)
-            ot[i] = v[j] * inv * w[i];
+        for (int j = 0; j < PER; j++) {
+            const int i = threadIdx.x + j * THREADS;
+            o[j] = i < DIM ? v[j] * inv * w[i] : 0.0f;
+            float m = fabsf(o[j]);
+#pragma unroll
+            for (int d = WARP / 2; d > 0; d /= 2)
+                m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, d));
+            if (threadIdx.x % WARP == 0)
+                s_amax[j][threadIdx.x / WARP] = m;
+        }
+        __syncthreads();
+        const int w0 = threadIdx.x / DF_ACT_BLOCK * (DF_ACT_BLOCK / WARP); /* the first warp of my blocks */
+#pragma unroll
+        for (int j = 0; j < PER; j++) {
+            const int i = threadIdx.x + j * THREADS;
+            float amax = s_amax[j][w0];
+#pragma unroll
+            for (int k = 1; k < DF_ACT_BLOCK / WARP; k++)
+                amax = fmaxf(amax, s_amax[j][w0 + k]);
+            const float s = act_scale(amax);
+            if (i < DIM)
+                ot[i] = e4m3_round(o[j] / s) * s;
+        }
+    } else {
+#pragma unroll
+        for (int j = 0; j < PER; j++) {
+            const int i = threadIdx.x + j * THREADS;
+            if (i < DIM)
+                ot[i] = v[j] * inv * w[i];
+        }
     }
 }
 
@@ -997,22 +1030,23 @@ void linear(const unsigned char *w, const unsigned char *scale, const float *x, 
     df_cuda_launched("linear");
 }
 
-template <int DIM> void rmsnorm(const float *x, const unsigned char *w, int n, float eps, float *out)
+/* QUANT: the output quantized (FP8 activations); x is only read (ADD false). */
+template <int DIM, bool QUANT> void rmsnorm(const float *x, const unsigned char *w, int n, float eps, float *out)
 {
     if (n <= 0)
         return;
-    /* x is only read (ADD false) */
-    rmsnorm_k<DIM, false><<<n, THREADS, 0, df_cuda_stream()>>>(const_cast<float *>(x), nullptr,
-                                                              reinterpret_cast<const float *>(w), eps, out);
-    df_cuda_launched("rmsnorm");
+    rmsnorm_k<DIM, false, QUANT><<<n, THREADS, 0, df_cuda_stream()>>>(const_cast<float *>(x), nullptr,
+                                                                     reinterpret_cast<const float *>(w), eps, out);
+    df_cuda_launched(QUANT ? "rmsnorm_quant" : "rmsnorm");
 }
 
-template <int DIM> void add_rmsnorm(float *x, const float *y, const unsigned char *w, int n, float eps, float *out)
+template <int DIM, bool QUANT>
+void add_rmsnorm(float *x, const float *y, const unsigned char *w, int n, float eps, float *out)
 {
     if (n <= 0)
         return;
-    rmsnorm_k<DIM, true><<<n, THREADS, 0, df_cuda_stream()>>>(x, y, reinterpret_cast<const float *>(w), eps, out);
-    df_cuda_launched("add_rmsnorm");
+    rmsnorm_k<DIM, true, QUANT><<<n, THREADS, 0, df_cuda_stream()>>>(x, y, reinterpret_cast<const float *>(w), eps, out);
+    df_cuda_launched(QUANT ? "add_rmsnorm_quant" : "add_rmsnorm");
 }
 
 template <int DT, int NVOCAB, int DIM>

@@ -38,36 +38,6 @@ static inline void rmsnorm_rows(const float *x, const float *w, int t0, int t1, 
     }
 }
 
-struct df_rmsnorm_job {
-    const float *x, *w;
-    int dim;
-    float eps;
-    float *out;
-};
-
-static inline void rmsnorm_job(void *ctx, int t0, int t1)
-{
-    const struct df_rmsnorm_job *j = (const struct df_rmsnorm_job *)ctx;
-    rmsnorm_rows(j->x, j->w, t0, t1, j->dim, j->eps, j->out);
-}
-
-static inline void rmsnorm(const float *x, const float *w, int n, int dim, float eps, float *out)
-{
-    struct df_rmsnorm_job j = { x, w, dim, eps, out };
-    df_rows(n, (long long)n * dim, rmsnorm_job, &j);
-}
-
-/* x += y, then out = rmsnorm(x) (the residual add and the next sublayer's norm in one pass
- * over the rows): each row's arithmetic is residual_add's and then rmsnorm's, so the bits
- * are those of the two ops one after the other. */
-struct df_add_rmsnorm_job {
-    float *x;
-    const float *y, *w;
-    int dim;
-    float eps;
-    float *out;
-};
-
 /* Rows [t0, t1) of x += y. */
 static inline void add_rows(float *x, const float *y, int t0, int t1, int dim)
 {
@@ -84,17 +54,62 @@ static inline void add_rows(float *x, const float *y, int t0, int t1, int dim)
         x[i] += y[i];
 }
 
-static inline void add_rmsnorm_job(void *ctx, int t0, int t1)
+/* The norm of the step's rows, with what the schedule fuses into it (gen/schedule.lua): the
+ * residual add before it (x += y, add_rows) and the FP8 activations' quantization of its output
+ * after it (quant.h). Each row's arithmetic is that of the separate ops one after the other,
+ * so the bits are theirs. */
+struct df_norm_job {
+    float *x_add; /* x, when y is added to it first; NULL otherwise */
+    const float *x, *y, *w;
+    int dim;
+    float eps;
+    bool quant;
+    float *out;
+};
+
+static inline void norm_job(void *ctx, int t0, int t1)
 {
-    const struct df_add_rmsnorm_job *j = (const struct df_add_rmsnorm_job *)ctx;
-    add_rows(j->x, j->y, t0, t1, j->dim);
+    const struct df_norm_job *j = (const struct df_norm_job *)ctx;
+    if (j->x_add)
+        add_rows(j->x_add, j->y, t0, t1, j->dim);
     rmsnorm_rows(j->x, j->w, t0, t1, j->dim, j->eps, j->out);
+    if (j->quant)
+        for (int t = t0; t < t1; t++)
+            act_quant_fp8_row(j->out + (size_t)t * j->dim, j->dim);
 }
 
+static inline void norm_run(struct df_norm_job *j, int n)
+{
+    /* the add as much again as the norm; a quantization a few multiply-adds a value */
+    df_rows(n, (long long)n * j->dim * (1 + (j->x_add ? 1 : 0) + (j->quant ? 4 : 0)), norm_job, j);
+}
+
+/* out = rmsnorm(x) (out may alias x) */
+static inline void rmsnorm(const float *x, const float *w, int n, int dim, float eps, float *out)
+{
+    struct df_norm_job j = { NULL, x, NULL, w, dim, eps, false, out };
+    norm_run(&j, n);
+}
+
+/* x += y, then out = rmsnorm(x): the residual add and the next sublayer's norm in one pass */
 static inline void add_rmsnorm(float *x, const float *y, const float *w, int n, int dim, float eps, float *out)
 {
-    struct df_add_rmsnorm_job j = { x, y, w, dim, eps, out };
-    df_rows(n, (long long)n * dim * 2, add_rmsnorm_job, &j);
+    struct df_norm_job j = { x, x, y, w, dim, eps, false, out };
+    norm_run(&j, n);
+}
+
+/* rmsnorm, then out quantized (act_quant_fp8): the norm of an FP8 product's input */
+static inline void rmsnorm_quant(const float *x, const float *w, int n, int dim, float eps, float *out)
+{
+    struct df_norm_job j = { NULL, x, NULL, w, dim, eps, true, out };
+    norm_run(&j, n);
+}
+
+/* add_rmsnorm, then out quantized */
+static inline void add_rmsnorm_quant(float *x, const float *y, const float *w, int n, int dim, float eps, float *out)
+{
+    struct df_norm_job j = { x, x, y, w, dim, eps, true, out };
+    norm_run(&j, n);
 }
 
 /* Two arrays of rows, x and y (dim floats each), for the ops below. */

@@ -22,6 +22,8 @@ local function mat_value(dtype, name, rows, cols, act)
 end
 -- Instances with bf16 or FP8 activations say so in their name.
 local function act_suffix(o) return (o.act == "bf16" or o.act == "fp8") and "_" .. o.act .. "act" or "" end
+-- A norm whose output the schedule quantizes (FP8 activations) says so in its name.
+local function quant_suffix(o) return o.quant and "_quant" or "" end
 local function mat_args(c, dtype, wname)
   if dtype == "f8e4m3" then return c.weight(wname) .. ", " .. c.weight(wname .. ".scale") end
   return c.weight(wname)
@@ -38,15 +40,15 @@ return {
     args = function(o, c) return fmt("%s, %s, %s, %s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y)) end,
   },
   rmsnorm = {
-    name = function(o) return fmt("rmsnorm_%d", o.dim) end,
+    name = function(o) return fmt("rmsnorm%s_%d", quant_suffix(o), o.dim) end,
     params = function() return "const float *x, const unsigned char *w, int n, float *out" end,
-    body = function(o) return fmt("rmsnorm(x, %sw, n, %d, RMS_EPS, out);", F32, o.dim) end,
+    body = function(o) return fmt("rmsnorm%s(x, %sw, n, %d, RMS_EPS, out);", quant_suffix(o), F32, o.dim) end,
     args = function(o, c) return fmt("%s, %s, %s, %s", c.buf(o.x), c.weight(o.w), c.rows(o), c.buf(o.out)) end,
   },
   add_rmsnorm = {
-    name = function(o) return fmt("add_rmsnorm_%d", o.dim) end,
+    name = function(o) return fmt("add_rmsnorm%s_%d", quant_suffix(o), o.dim) end,
     params = function() return "float *x, const float *y, const unsigned char *w, int n, float *out" end,
-    body = function(o) return fmt("add_rmsnorm(x, y, %sw, n, %d, RMS_EPS, out);", F32, o.dim) end,
+    body = function(o) return fmt("add_rmsnorm%s(x, y, %sw, n, %d, RMS_EPS, out);", quant_suffix(o), F32, o.dim) end,
     args = function(o, c) return fmt("%s, %s, %s, %s, %s", c.buf(o.x), c.buf(o.y), c.weight(o.w), c.rows(o), c.buf(o.out)) end,
   },
   embed = {

@@ -396,6 +396,48 @@ static void test_greedy_pick(void)
     case_end();
 }
 
+/* rmsnorm_k<DIM, ADD, true>'s quantization of its output: thread t holds columns t + 256 j, and a
+ * 128-column block's amax is the max over warps 4 (t / 128) .. + 3 of each warp's max: emulated
+ * thread by thread for widths with partial blocks, against the CPU's act_quant_fp8_row. */
+static void test_norm_quant_layout(void)
+{
+    case_begin("rmsnorm_k's fused quantization: each 128-column block's amax from 4 warps = act_quant_fp8_row");
+    const int dims[] = { 72, 200, 328, 1000, 7168 };
+    for (int dim : dims) {
+        const int per = (dim + THREADS - 1) / THREADS;
+        std::vector<float> o(dim), want, got(dim, NAN), s_amax((size_t)per * WARPS);
+        for (int i = 0; i < dim; i++)
+            o[i] = rnd64() % 13 == 0 ? 0.0f : (float)(((double)(rnd64() >> 11) * 0x1p-53 - 0.5) * ldexp(1.0, (int)(rnd64() % 16) - 8));
+        want = o;
+        act_quant_fp8_row(want.data(), dim);
+        for (int j = 0; j < per; j++)
+            for (int w = 0; w < WARPS; w++) {
+                float m = 0.0f;
+                for (int lane = 0; lane < WARP; lane++) {
+                    const int i = WARP * w + lane + j * THREADS;
+                    m = fmaxf(m, fabsf(i < dim ? o[i] : 0.0f));
+                }
+                s_amax[(size_t)j * WARPS + w] = m;
+            }
+        for (int t = 0; t < THREADS; t++) {
+            const int w0 = t / DF_ACT_BLOCK * (DF_ACT_BLOCK / WARP);
+            for (int j = 0; j < per; j++) {
+                const int i = t + j * THREADS;
+                float amax = s_amax[(size_t)j * WARPS + w0];
+                for (int k = 1; k < DF_ACT_BLOCK / WARP; k++)
+                    amax = fmaxf(amax, s_amax[(size_t)j * WARPS + w0 + k]);
+                const float sc = act_scale(amax);
+                if (i < dim)
+                    got[i] = e4m3_round(o[i] / sc) * sc;
+            }
+        }
+        for (int i = 0; i < dim; i++)
+            CHECK(memcmp(&got[i], &want[i], sizeof(float)) == 0, "dim %d column %d: %a, want %a", dim, i, (double)got[i],
+                  (double)want[i]);
+    }
+    case_end();
+}
+
 /* moe_route_k's argmax: lane l's best of experts l, l + 32, ... (argmax_pick), then the
  * xor butterfly of argmax_pick: every lane ends with argmax_allowed's expert, ties included. */
 static void test_route_pick(void)
@@ -494,6 +536,7 @@ int main(void)
     test_load_w();
     test_route_pick();
     test_greedy_pick();
+    test_norm_quant_layout();
     test_row<DF_BF16, 128>("bf16");
     test_row<DF_BF16, 96>("bf16");
     test_row<DF_BF16, 200>("bf16");
