@@ -15,7 +15,8 @@ local M = {}
 -- instead of two); each row's arithmetic is unchanged:
 --   a residual add that the next sublayer's norm follows (only a comment between) becomes
 --   part of it: add_rmsnorm (x += y, then out = rmsnorm(x));
---   an act_quant right after a norm, of the norm's output, becomes its quant flag.
+--   an act_quant right after a norm or a SwiGLU gate (silu_mul), of its output, becomes its
+--   quant flag.
 local function fuse_into_norms(list)
   local out, pending = {}, nil -- pending: the position in out of a residual add not yet consumed
   for _, o in ipairs(list) do
@@ -28,7 +29,8 @@ local function fuse_into_norms(list)
       end
       out[#out + 1] = { op = "add_rmsnorm", w = o.w, x = o.x, y = a.y, out = o.out, dim = o.dim, rows = o.rows }
       pending = nil
-    elseif o.op == "act_quant" and last and (last.op == "rmsnorm" or last.op == "add_rmsnorm") and last.out == o.x then
+    elseif o.op == "act_quant" and last and ((last.op == "rmsnorm" or last.op == "add_rmsnorm") and last.out == o.x
+        or last.op == "silu_mul" and last.g == o.x) then
       last.quant = true
     else
       out[#out + 1] = o

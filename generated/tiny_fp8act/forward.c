@@ -67,8 +67,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     add_rmsnorm_quant_200(x, proj, w + L0_FFN_NORM, step->n, h);
     linear_fp8_200x328_fp8act(w + L0_GATE_PROJ, w + L0_GATE_PROJ_SCALE, h, step->n, dense_gate);
     linear_fp8_200x328_fp8act(w + L0_UP_PROJ, w + L0_UP_PROJ_SCALE, h, step->n, dense_up);
-    silu_mul_328(dense_gate, dense_up, step->n);
-    act_quant_fp8_328(dense_gate, step->n);
+    silu_mul_quant_328(dense_gate, dense_up, step->n);
     linear_fp8_328x200_fp8act(w + L0_DOWN_PROJ, w + L0_DOWN_PROJ_SCALE, dense_gate, step->n, proj);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
@@ -89,8 +88,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     moe_experts_fp8_200x72_k4_fp8act(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
     linear_fp8_200x72_fp8act(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_GATE_PROJ_SCALE, h, step->n, shared_gate);
     linear_fp8_200x72_fp8act(w + L1_SHARED_UP_PROJ, w + L1_SHARED_UP_PROJ_SCALE, h, step->n, shared_up);
-    silu_mul_72(shared_gate, shared_up, step->n);
-    act_quant_fp8_72(shared_gate, step->n);
+    silu_mul_quant_72(shared_gate, shared_up, step->n);
     linear_fp8_72x200_fp8act(w + L1_SHARED_DOWN_PROJ, w + L1_SHARED_DOWN_PROJ_SCALE, shared_gate, step->n, shared_out);
     residual_add_200(proj, shared_out, step->n);
     residual_add_200(x, proj, step->n);

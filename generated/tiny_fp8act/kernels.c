@@ -92,14 +92,9 @@ void linear_fp8_200x328_fp8act(const unsigned char *w, const unsigned char *w_sc
     linear(&m, x, n, y);
 }
 
-void silu_mul_328(float *g, const float *u, int n)
+void silu_mul_quant_328(float *g, const float *u, int n)
 {
-    silu_mul(g, u, n, 328);
-}
-
-void act_quant_fp8_328(float *x, int n)
-{
-    act_quant_fp8(x, n, 328);
+    silu_mul_quant(g, u, n, 328);
 }
 
 void linear_fp8_328x200_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -141,14 +136,9 @@ void linear_fp8_200x72_fp8act(const unsigned char *w, const unsigned char *w_sca
     linear(&m, x, n, y);
 }
 
-void silu_mul_72(float *g, const float *u, int n)
+void silu_mul_quant_72(float *g, const float *u, int n)
 {
-    silu_mul(g, u, n, 72);
-}
-
-void act_quant_fp8_72(float *x, int n)
-{
-    act_quant_fp8(x, n, 72);
+    silu_mul_quant(g, u, n, 72);
 }
 
 void linear_fp8_72x200_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)

@@ -75,14 +75,9 @@ void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, co
     dfc::linear<DF_F8E4M3, 328, 200>(w, w_scale, x, n, y);
 }
 
-void silu_mul_328(float *g, const float *u, int n)
+void silu_mul_quant_328(float *g, const float *u, int n)
 {
-    dfc::silu_mul<328>(g, u, n);
-}
-
-void act_quant_fp8_328(float *x, int n)
-{
-    dfc::act_quant_fp8<328>(x, n);
+    dfc::silu_mul_quant<328>(g, u, n);
 }
 
 void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -121,14 +116,9 @@ void linear_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, con
     dfc::linear<DF_F8E4M3, 72, 200>(w, w_scale, x, n, y);
 }
 
-void silu_mul_72(float *g, const float *u, int n)
+void silu_mul_quant_72(float *g, const float *u, int n)
 {
-    dfc::silu_mul<72>(g, u, n);
-}
-
-void act_quant_fp8_72(float *x, int n)
-{
-    dfc::act_quant_fp8<72>(x, n);
+    dfc::silu_mul_quant<72>(g, u, n);
 }
 
 void linear_fp8_72x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "0ab343d78da4f9b31333e80e0fd38c20bd1d5364dbafaa40dcd4958d768d126a" },
-    { "forward.c", "75bd3ecd67ed135746dd7c52435b436743fbb2556a369a71e0931ff5badf79fb" },
-    { "kernels.cu", "12241e23ab8a0d2dfd4d84b5d518a37543ad41996e27935bf2f11bc7fdd6621b" },
-    { "kernels.h", "f4349338c8c49da1345287a5b6639e5d9e24a1ab206f15664357922ab7732b46" },
+    { "forward.c", "79b4e8d8b0d83355d4f69d86a05521df4917919f8a912edf41cea9a319b47005" },
+    { "kernels.cu", "c3c5e6c4cd63f222f33999483f103e055c7600383de54e3deadcadc5133d63cf" },
+    { "kernels.h", "4c1575af13d803e62f9b6b588d2bd27a762a3cc47fa1a09cbbe22e912f2bc02a" },
     { "manifest.c", "bec4d248b522d1826349f1ef2f147251a4836a6b6031b8e6722e2a7425f06a3c" },
     { "manifest.json", "23d38b1e6917b98607181a6e9b377cf391939ce49249d4da7096f3d5c7cad1d0" },
     { "plan.txt", "8067b3bc8bceb2d2873ee373221e5a6e72afe8c1c19cd534bc363e4ba9bbbedc" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "3075ef6e393b6736bd53737e5ba9d0d0e6f55389288eb516c297c4964da58869",
+    .sources_sha256 = "1b734acaad884a942efb4236c2fed6ceff4a4122efb3627c279f222b7afa3539",
     .n_sources = 10,
     .sources = sources,
 };

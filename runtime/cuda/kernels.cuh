@@ -576,9 +576,10 @@ __global__ void __launch_bounds__(THREADS) silu_mul_k(float *g, const float *u, 
 
 /* The FP8-activation precision's quantization (kernels/quant.h) in place: a warp per (row,
  * 128-column block), lane l on columns l, l + 32, l + 64, l + 96 of the block. The block's amax
- * is the warp's max, exact in any order, and every value is act_quant_fp8_block's. */
-template <int DIM>
-__global__ void __launch_bounds__(THREADS) act_quant_fp8_k(float *x, int n)
+ * is the warp's max, exact in any order, and every value is act_quant_fp8_block's.
+ * SILU (silu_mul fused before it): the block first becomes silu(x) * u as silu_mul_k computes it. */
+template <int DIM, bool SILU>
+__global__ void __launch_bounds__(THREADS) act_quant_fp8_k(float *x, const float *u, int n)
 {
     constexpr int NB = (DIM + DF_ACT_BLOCK - 1) / DF_ACT_BLOCK;
     const int item = blockIdx.x * WARPS + threadIdx.x / WARP, lane = threadIdx.x % WARP;
@@ -590,6 +591,8 @@ __global__ void __launch_bounds__(THREADS) act_quant_fp8_k(float *x, int n)
 #pragma unroll
     for (int i = 0; i < DF_ACT_BLOCK / WARP; i++) {
         v[i] = lane + WARP * i < width ? b[lane + WARP * i] : 0.0f;
+        if (SILU && lane + WARP * i < width)
+            v[i] = v[i] / (1.0f + expf(-v[i])) * u[(size_t)(item / NB) * DIM + c0 + lane + WARP * i];
         amax = fmaxf(amax, fabsf(v[i]));
     }
 #pragma unroll
@@ -1079,8 +1082,19 @@ template <int DIM> void act_quant_fp8(float *x, int n)
 {
     if (n <= 0)
         return;
-    act_quant_fp8_k<DIM><<<ceil_div(n * ceil_div(DIM, DF_ACT_BLOCK), WARPS), THREADS, 0, df_cuda_stream()>>>(x, n);
+    act_quant_fp8_k<DIM, false><<<ceil_div(n * ceil_div(DIM, DF_ACT_BLOCK), WARPS), THREADS, 0, df_cuda_stream()>>>(
+        x, nullptr, n);
     df_cuda_launched("act_quant_fp8");
+}
+
+/* g = silu(g) * u, then g quantized (FP8 activations): silu_mul and act_quant_fp8 in one launch. */
+template <int DIM> void silu_mul_quant(float *g, const float *u, int n)
+{
+    if (n <= 0)
+        return;
+    act_quant_fp8_k<DIM, true><<<ceil_div(n * ceil_div(DIM, DF_ACT_BLOCK), WARPS), THREADS, 0, df_cuda_stream()>>>(
+        g, u, n);
+    df_cuda_launched("silu_mul_quant");
 }
 
 template <int DIM> void gather_rows(const float *x, const int *rows, int n, float *out)

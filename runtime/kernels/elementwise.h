@@ -112,11 +112,13 @@ static inline void add_rmsnorm_quant(float *x, const float *y, const float *w, i
     norm_run(&j, n);
 }
 
-/* Two arrays of rows, x and y (dim floats each), for the ops below. */
+/* Two arrays of rows, x and y (dim floats each), for the ops below; quant: silu_mul's
+ * output then quantized (FP8 activations, fused by the schedule: the same bits). */
 struct df_rows2_job {
     float *x;
     const float *y;
     int dim;
+    bool quant;
 };
 
 /* x += y */
@@ -128,7 +130,7 @@ static inline void residual_add_job(void *ctx, int t0, int t1)
 
 static inline void residual_add(float *x, const float *y, int n, int dim)
 {
-    struct df_rows2_job j = { x, y, dim };
+    struct df_rows2_job j = { x, y, dim, false };
     df_rows(n, (long long)n * dim, residual_add_job, &j);
 }
 
@@ -140,19 +142,28 @@ static inline void silu_mul_job(void *ctx, int t0, int t1)
     const float *u = j->y + (size_t)t0 * j->dim;
     const size_t n = (size_t)(t1 - t0) * j->dim;
 #if DF_SIMD
-    if (df_isa != DF_ISA_SCALAR) { /* vectorized exp: see simd.h */
+    if (df_isa != DF_ISA_SCALAR) /* vectorized exp: see simd.h */
         df_simd_silu_mul(g, u, n);
-        return;
-    }
+    else
 #endif
-    for (size_t i = 0; i < n; i++)
-        g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+        for (size_t i = 0; i < n; i++)
+            g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    if (j->quant)
+        for (int t = t0; t < t1; t++)
+            act_quant_fp8_row(j->x + (size_t)t * j->dim, j->dim);
 }
 
 static inline void silu_mul(float *g, const float *u, int n, int dim)
 {
-    struct df_rows2_job j = { g, u, dim };
+    struct df_rows2_job j = { g, u, dim, false };
     df_rows(n, (long long)n * dim, silu_mul_job, &j);
+}
+
+/* silu_mul, then g quantized (act_quant_fp8): the input of an FP8 down projection */
+static inline void silu_mul_quant(float *g, const float *u, int n, int dim)
+{
+    struct df_rows2_job j = { g, u, dim, true };
+    df_rows(n, (long long)n * dim * 5, silu_mul_job, &j);
 }
 
 /* The FP8-activation precision's quantization (quant.h), in place: each 1x128

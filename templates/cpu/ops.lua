@@ -22,7 +22,7 @@ local function mat_value(dtype, name, rows, cols, act)
 end
 -- Instances with bf16 or FP8 activations say so in their name.
 local function act_suffix(o) return (o.act == "bf16" or o.act == "fp8") and "_" .. o.act .. "act" or "" end
--- A norm whose output the schedule quantizes (FP8 activations) says so in its name.
+-- A norm or SwiGLU whose output the schedule quantizes (FP8 activations) says so in its name.
 local function quant_suffix(o) return o.quant and "_quant" or "" end
 local function mat_args(c, dtype, wname)
   if dtype == "f8e4m3" then return c.weight(wname) .. ", " .. c.weight(wname .. ".scale") end
@@ -70,9 +70,9 @@ return {
     args = function(o, c) return fmt("%s, %s", c.buf(o.x), c.rows(o)) end,
   },
   silu_mul = {
-    name = function(o) return fmt("silu_mul_%d", o.dim) end,
+    name = function(o) return fmt("silu_mul%s_%d", quant_suffix(o), o.dim) end,
     params = function() return "float *g, const float *u, int n" end,
-    body = function(o) return fmt("silu_mul(g, u, n, %d);", o.dim) end,
+    body = function(o) return fmt("silu_mul%s(g, u, n, %d);", quant_suffix(o), o.dim) end,
     args = function(o, c) return fmt("%s, %s, %s", c.buf(o.g), c.buf(o.u), c.rows(o)) end,
   },
   gather_rows = {

@@ -17,7 +17,7 @@ local function mat_params(dtype, name)
   if dtype == "f8e4m3" then return fmt("const unsigned char *%s, const unsigned char *%s_scale", name, name) end
   return fmt("const unsigned char *%s", name)
 end
--- A norm whose output the schedule quantizes (FP8 activations) says so in its name.
+-- A norm or SwiGLU whose output the schedule quantizes (FP8 activations) says so in its name.
 local function quant_suffix(o) return o.quant and "_quant" or "" end
 local function scale_arg(dtype, name) return dtype == "f8e4m3" and name .. "_scale" or "NULL" end
 local function mat_args(c, dtype, wname)
@@ -69,9 +69,9 @@ return {
     args = function(o, c) return fmt("%s, %s", c.buf(o.x), c.rows(o)) end,
   },
   silu_mul = {
-    name = function(o) return fmt("silu_mul_%d", o.dim) end,
+    name = function(o) return fmt("silu_mul%s_%d", quant_suffix(o), o.dim) end,
     params = function() return "float *g, const float *u, int n" end,
-    body = function(o) return fmt("dfc::silu_mul<%d>(g, u, n);", o.dim) end,
+    body = function(o) return fmt("dfc::silu_mul%s<%d>(g, u, n);", quant_suffix(o), o.dim) end,
     args = function(o, c) return fmt("%s, %s, %s", c.buf(o.g), c.buf(o.u), c.rows(o)) end,
   },
   gather_rows = {

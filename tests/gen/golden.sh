@@ -22,12 +22,12 @@ check "precision/tiny_bf16act-bf16-activations" products_take generated/tiny_bf1
 
 # FP8 activations, read from the generated forward pass: with deploy.activations
 # = "fp8", every product with FP8 weights (the routed experts' too) reads a
-# buffer quantized by act_quant_fp8_* (or by a norm that quantizes its output,
-# *rmsnorm_quant_*) since that buffer was last written, and no
-# other product reads a quantized one; with "f32", nothing is quantized. The
-# experts quantize their down projection's input themselves (DF_ACT_FP8 in
-# kernels.c). The logits tolerance alone would not see the last layer's shared
-# expert left unquantized (tests/conformance.sh).
+# buffer quantized by act_quant_fp8_* (or by a norm or SwiGLU gate that quantizes
+# its output, *rmsnorm_quant_*, silu_mul_quant_*) since that buffer was last
+# written, and no other product reads a quantized one; with "f32", nothing is
+# quantized. The experts quantize their down projection's input themselves
+# (DF_ACT_FP8 in kernels.c). The logits tolerance alone would not see the last
+# layer's shared expert left unquantized (tests/conformance.sh).
 fp8_inputs() { # FORWARD.C f32|fp8
     awk -v act="$2" '
         match($0, /^ *[a-z0-9_]+\(/) {
@@ -43,6 +43,7 @@ fp8_inputs() { # FORWARD.C f32|fp8
             delete q[fn ~ /^(residual_add|silu_mul|rope_heads)_/ ? a[1] : a[n]]
             if (fn ~ /^add_rmsnorm/) delete q[a[1]] # it adds to x too
             if (fn ~ /rmsnorm_quant_/) { q[a[n]] = 1; quants++ } # a norm that quantizes its output
+            if (fn ~ /^silu_mul_quant_/) { q[a[1]] = 1; quants++ } # a SwiGLU gate that quantizes its output
         }
         END { exit bad || !products || (act == "fp8") != (quants > 0) }' "$1"
 }
