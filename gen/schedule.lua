@@ -104,8 +104,9 @@ function M.build(spec, shapes, man)
     local a = act(t.dtype)
     if a == "fp8" then act_quant(x) end
     assert(a == "fp8" or not quantized[x], "schedule: " .. wname .. " would read the quantized " .. x)
-    op({ op = "linear", w = wname, dtype = t.dtype, act = a, din = t.cols, dout = t.rows, x = x, y = y,
-         rows = rows or "n" })
+    -- act: what the product does with its input; an FP8 one takes the act_quant'ed buffer as it is
+    op({ op = "linear", w = wname, dtype = t.dtype, act = a == "fp8" and "f32" or a, din = t.cols, dout = t.rows,
+         x = x, y = y, rows = rows or "n" })
   end
   local function rmsnorm(wname, x, out, dim, rows)
     op({ op = "rmsnorm", w = wname, x = x, out = out, dim = dim, rows = rows or "n" })

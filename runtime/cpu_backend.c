@@ -45,8 +45,9 @@ static const float *read_logits(unsigned char *arena, size_t offset, int rows, i
 
 static void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int *out)
 {
+    const float *logits = read_logits(arena, offset, rows, vocab);
     for (int r = 0; r < rows; r++)
-        out[r] = df_argmax(read_logits(arena, offset, rows, vocab) + (size_t)r * (size_t)vocab, vocab);
+        out[r] = df_argmax(logits + (size_t)r * (size_t)vocab, vocab);
 }
 
 const struct df_backend df_cpu_backend = {

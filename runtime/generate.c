@@ -34,6 +34,31 @@ static int stream_step(const struct df_stream *stream, const struct df_prompts *
     return stop;
 }
 
+/* Token k of the sequences whose logits are the step's first rows (row r: sequence seq[r], or r
+ * when seq is NULL). Greedy: the backend's picks alone (picked: rows ints of scratch); else each
+ * row read back, sampled, and written to logits_out (row k of its sequence). 0, or -1 on a
+ * write error. */
+static int step_tokens(const struct df_engine *e, struct df_sampler *s, bool greedy, int rows, const int *seq, int k,
+                       int n_new, uint64_t *rng, FILE *logits_out, int *picked, int **out)
+{
+    const struct df_model *m = e->model;
+    if (greedy) {
+        m->backend->greedy_tokens(e->arena, m->logits_offset, rows, m->vocab, picked);
+        for (int r = 0; r < rows; r++)
+            out[seq ? seq[r] : r][k] = picked[r];
+        return 0;
+    }
+    const float *logits = m->backend->read_logits(e->arena, m->logits_offset, rows, m->vocab);
+    for (int r = 0; r < rows; r++) {
+        const float *row = logits + (size_t)r * m->vocab;
+        const int q = seq ? seq[r] : r;
+        out[q][k] = df_sample(s, row, &rng[q]);
+        if (write_row(logits_out, row, m->vocab, (long)q * n_new + k) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, int n_new, struct df_sampler *s,
                        FILE *logits_out, int **out, const struct df_stream *stream, int *n_done,
                        const struct df_prompts *force)
@@ -59,20 +84,8 @@ int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, in
         const int done_all = i == p->n;
         if (step.n == cap || (done_all && step.n > 0)) {
             m->prefill(e->weights, e->arena, &step);
-            if (greedy) {
-                m->backend->greedy_tokens(e->arena, m->logits_offset, step.n_emit, m->vocab, picked);
-                for (int k = 0; k < step.n_emit; k++)
-                    out[emit_seq[k]][0] = picked[k];
-            } else {
-                const float *logits = m->backend->read_logits(e->arena, m->logits_offset, step.n_emit, m->vocab);
-                for (int k = 0; k < step.n_emit; k++) {
-                    const float *row = logits + (size_t)k * m->vocab;
-                    const int q = emit_seq[k];
-                    out[q][0] = df_sample(s, row, &rng[q]);
-                    if (write_row(logits_out, row, m->vocab, (long)q * n_new) != 0)
-                        goto done;
-                }
-            }
+            if (step_tokens(e, s, greedy, step.n_emit, emit_seq, 0, n_new, rng, logits_out, picked, out) != 0)
+                goto done;
             step.n = step.n_emit = 0;
         }
         if (done_all)
@@ -102,19 +115,8 @@ int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, in
             pos[i] = p->len[i] + k - 1;
         }
         m->decode(e->weights, e->arena, &step);
-        if (greedy) {
-            m->backend->greedy_tokens(e->arena, m->logits_offset, step.n, m->vocab, picked);
-            for (int i = 0; i < p->n; i++)
-                out[i][k] = picked[i];
-        } else {
-            const float *logits = m->backend->read_logits(e->arena, m->logits_offset, step.n, m->vocab);
-            for (int i = 0; i < p->n; i++) {
-                const float *row = logits + (size_t)i * m->vocab;
-                out[i][k] = df_sample(s, row, &rng[i]);
-                if (write_row(logits_out, row, m->vocab, (long)i * n_new + k) != 0)
-                    goto done;
-            }
-        }
+        if (step_tokens(e, s, greedy, step.n, NULL, k, n_new, rng, logits_out, picked, out) != 0)
+            goto done;
         done_k = k + 1;
         stop = stream_step(stream, p, out, k);
     }

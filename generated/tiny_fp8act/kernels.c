@@ -31,9 +31,9 @@ void rmsnorm_quant_200(const float *x, const unsigned char *w, int n, float *out
     rmsnorm_quant(x, (const float *)(const void *)w, n, 200, RMS_EPS, out);
 }
 
-void linear_fp8_200x136_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 136, 200, DF_F8E4M3, DF_ACT_FP8 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 136, 200, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -42,15 +42,15 @@ void rmsnorm_quant_136(const float *x, const unsigned char *w, int n, float *out
     rmsnorm_quant(x, (const float *)(const void *)w, n, 136, RMS_EPS, out);
 }
 
-void linear_fp8_136x192_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 192, 136, DF_F8E4M3, DF_ACT_FP8 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 192, 136, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
-void linear_fp8_200x160_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 160, 200, DF_F8E4M3, DF_ACT_FP8 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 160, 200, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -75,9 +75,9 @@ void act_quant_fp8_160(float *x, int n)
     act_quant_fp8(x, n, 160);
 }
 
-void linear_fp8_160x200_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void linear_fp8_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 160, DF_F8E4M3, DF_ACT_FP8 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 160, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -86,9 +86,9 @@ void add_rmsnorm_quant_200(float *x, const float *y, const unsigned char *w, int
     add_rmsnorm_quant(x, y, (const float *)(const void *)w, n, 200, RMS_EPS, out);
 }
 
-void linear_fp8_200x328_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 328, 200, DF_F8E4M3, DF_ACT_FP8 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 328, 200, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -97,9 +97,9 @@ void silu_mul_quant_328(float *g, const float *u, int n)
     silu_mul_quant(g, u, n, 328);
 }
 
-void linear_fp8_328x200_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 328, DF_F8E4M3, DF_ACT_FP8 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 328, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -130,9 +130,9 @@ void moe_experts_fp8_200x72_k4_fp8act(const unsigned char *w, const struct df_ex
     moe_experts(&s, w, table, x, ids, weights, n, ws, out);
 }
 
-void linear_fp8_200x72_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void linear_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 72, 200, DF_F8E4M3, DF_ACT_FP8 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 72, 200, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 
@@ -141,9 +141,9 @@ void silu_mul_quant_72(float *g, const float *u, int n)
     silu_mul_quant(g, u, n, 72);
 }
 
-void linear_fp8_72x200_fp8act(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void linear_fp8_72x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 72, DF_F8E4M3, DF_ACT_FP8 };
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 200, 72, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 

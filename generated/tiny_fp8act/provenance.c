@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "325d82b59549add0882b9b6b5d9b54dcb8361eeba0edec743cbdf0d295e91933" },
-    { "forward.c", "08c48729f040fe60dcf5c20edd597234120e3d21647f0ba265506d7ac20413ab" },
-    { "kernels.c", "2224b5d314f4f3e1a7a0a2f03dea44d0f53bf123fd9eb3c12337261ffd136b7f" },
-    { "kernels.h", "f07ae8faae91c6506ea74453725e52753cb5f97ea80af639cf16118d085374ad" },
+    { "forward.c", "61cf11494d2a52e1b0d273770f1c5de0fce1c5ea85269cba91619d33e85e912f" },
+    { "kernels.c", "3215c1c1ffaecbfbf764be883b210720664328452383e43592f76c18290d81ca" },
+    { "kernels.h", "0f605e367a48f783d4f362fdd90596050a7a9ec762a2e436665b45f786f2524a" },
     { "manifest.c", "d51d6f36c175e773eb32273b4b68de271fe5974cc03a5e8839c291dd3beb4123" },
     { "manifest.json", "4a7fbd0af8b27ba790b8109d36ea7f80e71b0ca5aae043b5915c6bce5ce0627d" },
     { "plan.txt", "88b85b09c4a41c9aef339c7ceab43c1a5a2c7c69233e7e2b8aebbfa35dc8dda8" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9441fa81bdf8c57cb00e18afdfa4c01c889d1aa252cbbd67e46b76d8f5aab4dd",
+    .sources_sha256 = "89a2f254c7b738c058d2467d6187c746d99cd47a70739981f72e38ae2d8fe73d",
     .n_sources = 10,
     .sources = sources,
 };

@@ -586,13 +586,14 @@ __global__ void __launch_bounds__(THREADS) act_quant_fp8_k(float *x, const float
     if (item >= n * NB)
         return;
     const int c0 = item % NB * DF_ACT_BLOCK, width = DIM - c0 < DF_ACT_BLOCK ? DIM - c0 : DF_ACT_BLOCK;
-    float *b = x + (size_t)(item / NB) * DIM + c0;
+    const size_t at = (size_t)(item / NB) * DIM + c0; /* the block's first value */
+    float *b = x + at;
     float v[DF_ACT_BLOCK / WARP], amax = 0.0f;
 #pragma unroll
     for (int i = 0; i < DF_ACT_BLOCK / WARP; i++) {
         v[i] = lane + WARP * i < width ? b[lane + WARP * i] : 0.0f;
         if (SILU && lane + WARP * i < width)
-            v[i] = v[i] / (1.0f + expf(-v[i])) * u[(size_t)(item / NB) * DIM + c0 + lane + WARP * i];
+            v[i] = v[i] / (1.0f + expf(-v[i])) * u[at + lane + WARP * i];
         amax = fmaxf(amax, fabsf(v[i]));
     }
 #pragma unroll
@@ -1157,24 +1158,27 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     expert_table<E> tab;
     memcpy(tab.e, table, sizeof tab.e);
     float *act = scratch, *y = scratch + (size_t)n * K * INTER;
-    if (n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E || n > MOE_GROUPED_MAX_TOKENS) {
-        /* few tokens per expert: each (token, expert) alone, a warp per row (fills the GPU better) */
+    /* few tokens per expert: each (token, expert) alone, a warp per row (fills the GPU better);
+     * else grouped by expert */
+    const bool per_pair = n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E || n > MOE_GROUPED_MAX_TOKENS;
+    const size_t list_bytes = sizeof(int) * (size_t)n;
+    if (per_pair) {
         moe_gate_up_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(INTER, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
             w, tab, x, ids, act);
         df_cuda_launched("moe_experts (gate, up)");
-        if constexpr (ACT_FP8)
-            act_quant_fp8<INTER>(act, n * K);
-        moe_down_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(DIM, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
-            w, tab, ids, act, y);
-        df_cuda_launched("moe_experts (down)");
     } else {
-        const size_t list_bytes = sizeof(int) * (size_t)n;
         moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, false>
             <<<dim3(ceil_div(INTER, WARPS * rows_per_warp<DT, DIM>::R), E), THREADS, list_bytes, df_cuda_stream()>>>(
                 w, tab, x, ids, n, act);
         df_cuda_launched("moe_experts (gate, up; by expert)");
-        if constexpr (ACT_FP8)
-            act_quant_fp8<INTER>(act, n * K);
+    }
+    if constexpr (ACT_FP8)
+        act_quant_fp8<INTER>(act, n * K);
+    if (per_pair) {
+        moe_down_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(DIM, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
+            w, tab, ids, act, y);
+        df_cuda_launched("moe_experts (down)");
+    } else {
         moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, true>
             <<<dim3(ceil_div(DIM, WARPS * rows_per_warp<DT, INTER>::R), E), THREADS, list_bytes, df_cuda_stream()>>>(
                 w, tab, act, ids, n, y);

@@ -22,8 +22,8 @@
  * see f32_round_bf16 and docs/numerics.md), or quantized to e4m3 per 1x128
  * block (DF_ACT_FP8, FP8 weights only). The FP8 quantization is an op of its
  * own before the product (act_quant_fp8, quant.h), which then computes as
- * with f32 inputs; the routed experts quantize their down projection's input
- * themselves (moe.h). */
+ * with f32 inputs (DF_ACT_F32); only the routed experts take DF_ACT_FP8, as
+ * they quantize their down projection's input themselves (moe.h). */
 enum df_act { DF_ACT_F32 = 0, DF_ACT_BF16 = 1, DF_ACT_FP8 = 2 };
 
 struct df_mat {

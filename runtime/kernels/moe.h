@@ -183,9 +183,7 @@ static inline void moe_experts(const struct df_experts_shape *s, const unsigned 
             const struct df_mat dm = expert_mat(s, w, e->down, e->down_scale, s->dim, s->inter);
             linear(&gm, xt, 1, g);
             linear(&um, xt, 1, u);
-            silu_mul(g, u, 1, s->inter);
-            if (s->act == DF_ACT_FP8)
-                act_quant_fp8_row(g, s->inter);
+            (s->act == DF_ACT_FP8 ? silu_mul_quant : silu_mul)(g, u, 1, s->inter);
             linear(&dm, g, 1, y);
             const float wk = weights[t * s->topk + k];
             for (int i = 0; i < s->dim; i++)
