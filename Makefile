@@ -135,7 +135,8 @@ SAN_CFLAGS := $(call with_flags,$(filter-out -O2,$(BASE_CFLAGS)) -O1 -fno-omit-f
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_DEPS  := runtime/threads.c runtime/sample.c runtime/prompts.c runtime/cpu_features.c
 
-WEIGHTS_TESTS := build/weights/test_json build/weights/test_pack build/weights/test_sha256 build/weights/test_verify
+WEIGHTS_TESTS := build/weights/test_json build/weights/test_pack build/weights/test_sha256 build/weights/test_verify \
+                 build/weights/random_checkpoint_tiny_fp8
 FUZZERS       := build/fuzz/fuzz_json build/fuzz/fuzz_safetensors build/fuzz/fuzz_header build/fuzz/fuzz_integrity build/fuzz/fuzz_audit
 FUZZ_CFLAGS   := -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=all
@@ -161,6 +162,12 @@ build/weights/test_json: tests/weights/test_json.c weights/json.c weights/json.h
 build/weights/test_pack: tests/weights/test_pack.c $(filter-out weights/pack_main.c,$(PACK_SRC)) runtime/weights_file.c $(RUNTIME_HDR)
 	@mkdir -p build/weights
 	$(CC) $(CFLAGS) -Iruntime -o $@ $(filter %.c,$^) $(LDLIBS)
+
+# the benchmarks' random-checkpoint writer (bench/random_checkpoint.c) for tiny_fp8's manifest:
+# tests/weights/run.sh packs what it writes
+build/weights/random_checkpoint_tiny_fp8: bench/random_checkpoint.c generated/tiny_fp8/forward.c $(RUNTIME_HDR)
+	@mkdir -p build/weights
+	$(CC) $(CFLAGS) -Iruntime -o $@ bench/random_checkpoint.c generated/tiny_fp8/manifest.c -lm
 
 build/weights/test_sha256: tests/weights/test_sha256.c weights/sha256.c weights/sha256.h
 	@mkdir -p build/weights

@@ -135,9 +135,14 @@ int main(int argc, char **argv)
     init_code_table();
     const struct df_manifest *m = &df_manifest;
     int64_t *wcols = calloc((size_t)m->n_tensors, sizeof *wcols); /* scale tensor -> its weight's columns */
+    int64_t *ck_cols = calloc((size_t)m->n_tensors, sizeof *ck_cols); /* the tensor's columns in the checkpoint */
     for (int i = 0; i < m->n_tensors; i++)
-        if (m->tensors[i].scale >= 0)
+        ck_cols[i] = m->tensors[i].ndim == 2 ? m->tensors[i].shape[1] : 1;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].scale >= 0) { /* a checkpoint's weight_scale_inv rows are unpadded (the packer pads them) */
             wcols[m->tensors[i].scale] = m->tensors[i].shape[1];
+            ck_cols[m->tensors[i].scale] = (m->tensors[i].shape[1] + 127) / 128;
+        }
 
     /* header: tensors in manifest order, data back to back */
     size_t cap = 256 + (size_t)m->n_tensors * 320, len = 0;
@@ -146,10 +151,10 @@ int main(int argc, char **argv)
     len += (size_t)snprintf(hdr + len, cap - len, "{\"__metadata__\":{\"format\":\"pt\",\"source\":\"deepfreeze bench/random_checkpoint\"}");
     for (int i = 0; i < m->n_tensors; i++) {
         const struct df_tensor *t = &m->tensors[i];
-        const uint64_t bytes = (uint64_t)t->shape[0] * (uint64_t)(t->ndim == 2 ? t->shape[1] : 1) * esize(t->dtype);
+        const uint64_t bytes = (uint64_t)t->shape[0] * (uint64_t)ck_cols[i] * esize(t->dtype);
         if (t->ndim == 2)
             len += (size_t)snprintf(hdr + len, cap - len, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%lld,%lld],\"data_offsets\":[%llu,%llu]}",
-                                    t->hf_name, st_dtype(t->dtype), (long long)t->shape[0], (long long)t->shape[1],
+                                    t->hf_name, st_dtype(t->dtype), (long long)t->shape[0], (long long)ck_cols[i],
                                     (unsigned long long)off, (unsigned long long)(off + bytes));
         else
             len += (size_t)snprintf(hdr + len, cap - len, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%lld],\"data_offsets\":[%llu,%llu]}",
@@ -176,7 +181,7 @@ int main(int argc, char **argv)
     unsigned char *buf = malloc(chunk);
     for (int i = 0; ok && i < m->n_tensors; i++) {
         const struct df_tensor *t = &m->tensors[i];
-        uint64_t left = (uint64_t)t->shape[0] * (uint64_t)(t->ndim == 2 ? t->shape[1] : 1) * esize(t->dtype);
+        uint64_t left = (uint64_t)t->shape[0] * (uint64_t)ck_cols[i] * esize(t->dtype);
         while (ok && left) {
             const size_t n = left < chunk ? (size_t)left : chunk;
             fill(t, wcols[i], buf, n / esize(t->dtype));
@@ -193,5 +198,6 @@ int main(int argc, char **argv)
     free(buf);
     free(hdr);
     free(wcols);
+    free(ck_cols);
     return 0;
 }

@@ -96,7 +96,7 @@ local function generate(a)
   local man = manifest.build(spec, shapes)
   local sched = schedule.build(spec, shapes, man)
   local plan = plan_mod.build(sched)
-  local mem = memory.report(spec, shapes, man, plan)
+  local mem = memory.report(spec, shapes, man, plan, sched)
   if a.print_memory then io.write(memory.describe(mem, spec)) os.exit(0) end
   memory.check(mem, spec, source)
   local files = emit.emit({

@@ -2,6 +2,9 @@
 --
 -- Each entry: packed name, HF checkpoint name, packed dtype, shape {rows, cols},
 -- its block-scale tensor (fp8 only), byte offset in the data section and size.
+-- A block-scale tensor is [ceil(rows/128)][ceil(cols/128) rounded up to 4]:
+-- the checkpoint's weight_scale_inv with each row padded to 16 bytes (zeros),
+-- the layout cuBLASLt's block-scaled GEMM reads (runtime/kernels/mat.h).
 -- The packer and the binary both obey this table; its JSON form's SHA-256
 -- identifies the layout (a binary refuses a file packed by another manifest).
 local util = require("util")
@@ -11,6 +14,7 @@ local M = {}
 
 M.ALIGN = 64          -- every tensor starts on a cache line (and an AVX-512 vector)
 M.FP8_BLOCK = 128     -- DeepSeek-V3's weight quantization block, 128 x 128
+M.FP8_SCALE_ROW_ALIGN = 4  -- floats: a row of block scales is padded to 16 bytes
 local ELEM_BYTES = { f32 = 4, bf16 = 2, f8e4m3 = 1 }
 M.ELEM_BYTES = ELEM_BYTES
 
@@ -35,7 +39,8 @@ function M.build(spec, shapes)
     by_name[name] = t
     if t.dtype == "f8e4m3" then
       local sc = { name = name .. ".scale", hf_name = hf:gsub("%.weight$", ".weight_scale_inv"), dtype = "f32",
-                   rows = util.ceil_div(rows, M.FP8_BLOCK), cols = util.ceil_div(cols, M.FP8_BLOCK), ndim = 2 }
+                   rows = util.ceil_div(rows, M.FP8_BLOCK),
+                   cols = util.round_up(util.ceil_div(cols, M.FP8_BLOCK), M.FP8_SCALE_ROW_ALIGN), ndim = 2 }
       list[#list + 1] = sc
       by_name[sc.name] = sc
       t.scale = sc

@@ -6,8 +6,10 @@
 -- the plan's buffers (plan.txt) and, for target cuda, the regions forward.c
 -- adds after them, laid out as templates/cuda/forward.c.in lays them out:
 --   STEP_OFFSET   = DF_CUDA_ALIGN(plan bytes)
---   MOE_WS_OFFSET = DF_CUDA_ALIGN(STEP_OFFSET + 4 x prefill_chunk ints)
---   ARENA_BYTES   = MOE_WS_OFFSET + prefill_chunk x topk x (moe_inter + hidden) floats
+--   MOE_WS_OFFSET = DF_CUDA_ALIGN(STEP_OFFSET + 5 x prefill_chunk ints)
+--   GEMM_OFFSET   = DF_CUDA_ALIGN(MOE_WS_OFFSET + prefill_chunk x topk x (moe_inter + hidden) floats)
+--   ARENA_BYTES   = GEMM_OFFSET + DF_CUDA_GEMM_BYTES(prefill_chunk, k_max): the FP8 GEMMs'
+--                   input codes and scales, and cuBLASLt's workspace (none when k_max is 0)
 -- Not counted: what CUDA itself takes (context, graphs: a few hundred MiB) and
 -- pinned host memory.
 local spec_mod = require("spec")
@@ -18,6 +20,7 @@ local M = {}
 local GIB = 1 << 30
 local CUDA_ALIGN = 256  -- DF_CUDA_ALIGN, runtime/cuda/cuda_rt.h
 local STEP_ARRAYS = 5   -- token, slot, pos, emit, next: DF_CUDA_STEP_BYTES, runtime/cuda/cuda_rt.h
+local GEMM_WS = 32 << 20 -- DF_CUDA_GEMM_WS_BYTES, runtime/cuda/cuda_rt.h
 local INT, FLOAT = 4, 4
 
 -- Plan buffers counted on a line of their own, by name; the rest of the plan
@@ -31,7 +34,7 @@ local function plan_sum(plan, pattern)
 end
 
 -- The report: { title, lines = { {label, bytes, what}, ... }, total, weights }.
-function M.report(spec, shapes, man, plan)
+function M.report(spec, shapes, man, plan, sched)
   local s, d = shapes, spec.deploy
   local kv = plan_sum(plan, "^kv_cache%.")
   local ws = plan_sum(plan, "_ws$")
@@ -49,12 +52,20 @@ function M.report(spec, shapes, man, plan)
   }
   if cuda then
     local step_end = util.round_up(plan_end + STEP_ARRAYS * s.chunk * INT, CUDA_ALIGN)
-    local experts = s.chunk * s.topk * (s.moe_inter + s.hidden) * FLOAT
+    local experts = util.round_up(s.chunk * s.topk * (s.moe_inter + s.hidden) * FLOAT, CUDA_ALIGN)
     table.insert(lines, { "step arrays", step_end - plan_end,
       string.format("token, slot, pos, emit, next: %d x %d ints (CUDA, beyond the plan)", STEP_ARRAYS, s.chunk) })
     table.insert(lines, { "expert scratch", experts, string.format(
       "%d tokens x %d experts x (%d + %d) floats (CUDA, beyond the plan)", s.chunk, s.topk, s.moe_inter, s.hidden) })
-    table.insert(lines, { "cuBLASLt workspace", 0, "none: no cuBLASLt GEMMs yet (docs/cuda.md)" })
+    local k, rows = sched.gemm_k_max, util.round_up(s.chunk, 4)
+    if k > 0 then
+      table.insert(lines, { "FP8 GEMM input", util.round_up(rows * k, CUDA_ALIGN)
+        + util.round_up(rows * util.ceil_div(k, 128) * FLOAT, CUDA_ALIGN), string.format(
+        "e4m3 codes and 1x128 scales of %d tokens x %d columns (cuBLASLt's FP8 GEMMs; CUDA, beyond the plan)", rows, k) })
+    end
+    table.insert(lines, { "cuBLASLt workspace", k > 0 and GEMM_WS or 0, k > 0
+      and "cuBLASLt's FP8 GEMMs (FP8 activations; CUDA, beyond the plan)"
+      or "none: cuBLASLt's FP8 GEMMs serve deploy.activations = \"fp8\" only" })
   end
   local total = 0
   for _, l in ipairs(lines) do total = total + l[2] end

@@ -89,6 +89,7 @@ function M.build(spec, shapes, man)
   -- quantized one.
   local quantized = {}
   local ops = {}
+  local gemm_k_max = 0 -- the widest input of a product through cuBLASLt's FP8 GEMM (its arena region)
   local function op(t)
     ops[#ops + 1] = t
     for _, b in ipairs(M.op_writes(t)) do quantized[b] = nil end
@@ -105,8 +106,10 @@ function M.build(spec, shapes, man)
     if a == "fp8" then act_quant(x) end
     assert(a == "fp8" or not quantized[x], "schedule: " .. wname .. " would read the quantized " .. x)
     -- act: what the product does with its input; an FP8 one takes the act_quant'ed buffer as it is
+    -- (on CUDA, where the shape allows, through cuBLASLt's FP8 GEMM: gemm)
     op({ op = "linear", w = wname, dtype = t.dtype, act = a == "fp8" and "f32" or a, din = t.cols, dout = t.rows,
-         x = x, y = y, rows = rows or "n" })
+         x = x, y = y, rows = rows or "n", gemm = a == "fp8" and s.fp8_gemm(t.cols, t.rows) or nil })
+    if a == "fp8" and s.fp8_gemm(t.cols, t.rows) then gemm_k_max = math.max(gemm_k_max, t.cols) end
   end
   local function rmsnorm(wname, x, out, dim, rows)
     op({ op = "rmsnorm", w = wname, x = x, out = out, dim = dim, rows = rows or "n" })
@@ -199,7 +202,7 @@ function M.build(spec, shapes, man)
     { op = "linear", w = "lm_head", dtype = wdt("lm_head"), act = act(wdt("lm_head")), din = s.hidden, dout = s.vocab, x = "he", y = "logits", rows = "n" } }
 
   return {
-    buffers = buffers, buffer_order = order,
+    buffers = buffers, buffer_order = order, gemm_k_max = gemm_k_max,
     functions = { { name = "layers", ops = layer_ops }, { name = "prefill", ops = prefill }, { name = "decode", ops = decode } },
   }
 end

@@ -27,6 +27,12 @@ function M.derive(spec)
     and (80 * s.cache_row + 5200) * 4 <= 227 * 1024
   s.mla_split_floats = d.max_batch * m.heads * (2 * m.kv_lora_rank + m.qk_rope)
     + d.max_batch * math.ceil(d.max_context / 256) * m.heads * (m.kv_lora_rank + 2)
+  -- CUDA with FP8 activations: a product with FP8 weights runs through cuBLASLt's block-scaled FP8
+  -- GEMM (runtime/cuda/fp8_linear.cu) where cuBLASLt takes its shape: rows of e4m3 codes 16-byte
+  -- aligned (din % 16) and of f32 outputs too (dout % 4). The others keep the backend's kernel.
+  s.fp8_gemm = function(din, dout)
+    return d.target == "cuda" and d.activations == "fp8" and din % 16 == 0 and dout % 4 == 0
+  end
   -- Softmax scale: qk_head^-0.5, times m^2 where YaRN's m = 0.1 * mscale_all_dim * ln(factor) + 1.
   local scale = s.qk_head ^ -0.5
   local y = m.rope.yarn

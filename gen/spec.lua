@@ -160,6 +160,11 @@ local function check_consistency(source, m, d)
       string.format("\"fp8\" needs deploy.weights = \"fp8\" (got %s): only products with FP8 weights quantize their input",
         M.show(d.weights)))
   end
+  if d.target == "cuda" and d.activations == "fp8" then -- cuBLASLt's FP8 GEMM runs on multiples of 4 rows
+    need(chunk % 4 == 0, "deploy.prefill_chunk",
+      string.format("%d is not a multiple of 4: with FP8 activations on CUDA, cuBLASLt's FP8 GEMMs run on "
+        .. "multiples of 4 tokens, and every activation buffer must hold them", chunk))
+  end
   if d.target == "cuda" then -- the per-(token, expert) MoE kernels put the pairs on a grid's y (runtime/cuda/kernels.cuh)
     need(chunk * m.experts_per_token <= 65535, "deploy.prefill_chunk",
       string.format("%d tokens x %d experts per token = %d (token, expert) pairs in a step, over the CUDA backend's 65535",
@@ -177,6 +182,9 @@ function M.validate(spec, source)
   check_table(source, "deploy", d, M.SCHEMA.deploy)
   if d.prefill_chunk == nil then
     d.prefill_chunk = math.max(d.max_batch, math.min(d.max_context, 256))
+    if d.target == "cuda" and d.activations == "fp8" then -- a multiple of 4 (check_consistency)
+      d.prefill_chunk = (d.prefill_chunk + 3) // 4 * 4
+    end
   end
   if d.trusted_keys == nil then d.trusted_keys = {} end
   if d.allow_no_verify == nil then d.allow_no_verify = false end

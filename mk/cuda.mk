@@ -35,7 +35,15 @@ CUDA_HDR        := $(RUNTIME_HDR) $(wildcard runtime/cuda/*.h runtime/cuda/*.cuh
 CUDA_OBJ        := build/cuda/obj
 # The runtime of the CPU binary, but the CUDA backend for the CPU one.
 CUDA_RT_OBJ     := $(patsubst %.c,$(CUDA_OBJ)/%.o,$(filter-out runtime/cpu_backend.c,$(RUNTIME_SRC))) \
-                   $(CUDA_OBJ)/runtime/cuda/cuda_backend.o
+                   $(patsubst %.cu,$(CUDA_OBJ)/%.o,$(wildcard runtime/cuda/*.cu))
+# cuBLASLt (every CUDA binary links it: the FP8-activation products, runtime/cuda/fp8_linear.cu)
+# has no static library here: the shared one, found at run time through the rpath. A machine
+# whose toolkit lacks it names another copy (tools/gpu-check.sh finds the one of PyTorch's
+# nvidia-cublas wheel): CUBLASLT_DIR=dir, and CUBLASLT_LIB=-l:libcublasLt.so.13 where the
+# directory has no unversioned libcublasLt.so.
+CUBLASLT_DIR ?= $(CUDA_HOME)/lib64
+CUBLASLT_LIB ?= -lcublasLt
+CUBLASLT_LINK = -L$(CUBLASLT_DIR) -Xlinker -rpath,$(CUBLASLT_DIR) $(CUBLASLT_LIB)
 
 .PHONY: cuda-all cuda-generate cuda-tests gpu-check
 
@@ -52,7 +60,7 @@ $(CUDA_OBJ)/%.o: %.c $(RUNTIME_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iruntime -c -o $@ $<
 
-$(CUDA_OBJ)/runtime/cuda/cuda_backend.o: runtime/cuda/cuda_backend.cu $(CUDA_HDR)
+$(CUDA_OBJ)/runtime/cuda/%.o: runtime/cuda/%.cu $(CUDA_HDR)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -c -o $@ $<
 
@@ -75,7 +83,7 @@ $(5)/obj/kernels.o: $(4)/forward.c $(CUDA_HDR)
 	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -I$(4) -c -o $$@ $(4)/kernels.cu
 
 $(5)/$(1): $(addprefix $(5)/obj/,$(CUDA_GEN_HOST:.c=.o)) $(5)/obj/kernels.o $(CUDA_RT_OBJ) $(call tok_obj,$(3),$(5))
-	$(NVCC) $(CUDA_ARCH) -cudart static -o $$@ $$(filter %.o,$$^) $(LDLIBS)
+	$(NVCC) $(CUDA_ARCH) -cudart static -o $$@ $$(filter %.o,$$^) $(CUBLASLT_LINK) $(LDLIBS)
 
 $(call MODEL_PACK,$(1),$(2),$(3),$(4),$(5))
 endef
@@ -108,18 +116,6 @@ build/cuda/test_quant: tests/cuda/test_quant.cu $(CUDA_HDR)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -o $@ $< -lm
 
-# cuBLASLt has no static library here: the shared one, found at run time through the rpath.
-# A machine whose toolkit lacks it names another copy (tools/gpu-check.sh finds the one of
-# PyTorch's nvidia-cublas wheel): CUBLASLT_DIR=dir, and CUBLASLT_LIB=-l:libcublasLt.so.13
-# where the directory has no unversioned libcublasLt.so.
-CUBLASLT_DIR ?= $(CUDA_HOME)/lib64
-CUBLASLT_LIB ?= -lcublasLt
-
-$(CUDA_OBJ)/runtime/cuda/fp8_gemm.o: runtime/cuda/fp8_gemm.cu $(CUDA_HDR)
-	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -c -o $@ $<
-
 build/cuda/fp8_gemm_check: tests/cuda/fp8_gemm_check.cu $(CUDA_OBJ)/runtime/cuda/fp8_gemm.o $(CUDA_HDR)
 	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -cudart static -o $@ $< $(CUDA_OBJ)/runtime/cuda/fp8_gemm.o \
-	    -L$(CUBLASLT_DIR) -Xlinker -rpath,$(CUBLASLT_DIR) $(CUBLASLT_LIB)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -cudart static -o $@ $< $(CUDA_OBJ)/runtime/cuda/fp8_gemm.o $(CUBLASLT_LINK)

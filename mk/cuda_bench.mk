@@ -11,9 +11,11 @@
 #
 # The models: specs/bench_v3_cuda.lua and specs/bench_v3_fp8_cuda.lua, the CPU benchmark's
 # DeepSeek-V3-shaped models (bench/README.md: 8 layers, 64 routed experts, 6 per token, the real
-# vocabulary; 1.67 GB of bf16, 1.10 GB of FP8 weights) for the CUDA backend. Their weights are
-# random (bench/random_checkpoint.c, the CPU benchmark's writer, linked with each model's
-# manifest.c), written and packed on the machine that runs them: nothing large travels.
+# vocabulary; 1.67 GB of bf16, 1.10 GB of FP8 weights) for the CUDA backend, and
+# specs/bench_v3_fp8act_cuda.lua, the FP8 one with FP8 activations (cuBLASLt's FP8 GEMMs), which
+# packs the FP8 one's checkpoint (CUDA_BENCH_CHECKPOINT_<m>). Their weights are random
+# (bench/random_checkpoint.c, the CPU benchmark's writer, linked with each model's manifest.c),
+# written and packed on the machine that runs them: nothing large travels.
 # Generated sources go to build/cuda_bench_src/<m>/ (0.7 MB bf16, 1.4 MB FP8; not committed), which
 # holds nothing else so that it can be carried whole; everything built goes to
 # build/cuda_bench/<m>/: <m>, <m>-pack, <m>.weights, hf/model.safetensors, random_checkpoint,
@@ -21,7 +23,8 @@
 
 $(if $(value CUDA_MODEL),,$(error mk/cuda_bench.mk needs CUDA_MODEL from mk/cuda.mk, included first))
 
-CUDA_BENCH_MODELS := bench_v3_cuda bench_v3_fp8_cuda
+CUDA_BENCH_MODELS := bench_v3_cuda bench_v3_fp8_cuda bench_v3_fp8act_cuda
+CUDA_BENCH_CHECKPOINT_bench_v3_fp8act_cuda := bench_v3_fp8_cuda
 CUDA_BENCH_SRC    := build/cuda_bench_src
 CUDA_BENCH_DIR    := build/cuda_bench
 # What the GPU machine needs from here, besides the working tree.
@@ -38,9 +41,10 @@ cuda-bench-build: $(foreach m,$(CUDA_BENCH_MODELS),$(addprefix $(CUDA_BENCH_DIR)
 
 cuda-bench: cuda-bench-build $(foreach m,$(CUDA_BENCH_MODELS),$(CUDA_BENCH_DIR)/$(m)/$(m).weights)
 
-# $(1): model name
+# $(1): model name; $(2): the model whose random checkpoint it packs (itself, or one with the
+# same tensors)
 define CUDA_BENCH_MODEL
-$(eval $(call CUDA_MODEL,$(1),--spec specs/$(1).lua --quiet,$(CUDA_BENCH_DIR)/$(1)/hf,$(CUDA_BENCH_SRC)/$(1),$(CUDA_BENCH_DIR)/$(1)))
+$(eval $(call CUDA_MODEL,$(1),--spec specs/$(1).lua --quiet,$(CUDA_BENCH_DIR)/$(2)/hf,$(CUDA_BENCH_SRC)/$(1),$(CUDA_BENCH_DIR)/$(1)))
 
 $(CUDA_BENCH_DIR)/$(1)/random_checkpoint: bench/random_checkpoint.c $(CUDA_BENCH_SRC)/$(1)/forward.c $(RUNTIME_HDR)
 	@mkdir -p $$(@D)
@@ -58,7 +62,7 @@ $(CUDA_BENCH_DIR)/$(1)/hf/model.safetensors: $(CUDA_BENCH_DIR)/$(1)/random_check
 	mv $(CUDA_BENCH_DIR)/$(1)/hf.part/model.safetensors $$@
 	@rmdir $(CUDA_BENCH_DIR)/$(1)/hf.part
 
-$(CUDA_BENCH_DIR)/$(1)/$(1).weights: $(CUDA_BENCH_DIR)/$(1)/hf/model.safetensors
+$(CUDA_BENCH_DIR)/$(1)/$(1).weights: $(CUDA_BENCH_DIR)/$(2)/hf/model.safetensors
 endef
 
-$(foreach m,$(CUDA_BENCH_MODELS),$(eval $(call CUDA_BENCH_MODEL,$(m))))
+$(foreach m,$(CUDA_BENCH_MODELS),$(eval $(call CUDA_BENCH_MODEL,$(m),$(or $(CUDA_BENCH_CHECKPOINT_$(m)),$(m)))))

@@ -36,7 +36,8 @@
 #   6. HBM copy bandwidth: cudaMemcpy device to device of 2 GiB (build/cuda/bandwidth);
 #   7. mid-size decode against the weight-streaming floor (mk/cuda_bench.mk, docs/cuda.md
 #      "Mid-size decode measurement"): bench_v3_cuda (bf16, 1.67 GB) and bench_v3_fp8_cuda (FP8,
-#      1.10 GB), DeepSeek-V3-shaped with random weights written and packed here; decode ms/step
+#      1.10 GB; and bench_v3_fp8act_cuda, the same with FP8 activations through cuBLASLt's FP8
+#      GEMMs, each shape's algorithm printed), DeepSeek-V3-shaped with random weights written and packed here; decode ms/step
 #      and tok/s at batch 1 and 16, the weight bytes a step reads, the floor (those bytes over
 #      the copy bandwidth of 6) and the ratio (goal at batch 1: <= 1.3x), prefill tok/s of
 #      512-token prompts; greedy ids with graphs = without, batch-invariant, and picked on the
@@ -47,7 +48,8 @@
 #  10. the FP8 block-scaled GEMM through cuBLASLt (build/cuda/fp8_gemm_check,
 #      docs/cuda-fp8-gemm.md): correctness against an fp64 reference, TFLOP/s against
 #      cuBLASLt's per-tensor FP8 and bf16 GEMMs, decode sizes against the own `linear`, whether
-#      a token's rows depend on M (batch invariance); the FP8-activation quantization kernel
+#      a token's rows depend on M (batch invariance: the heuristic's algorithm per M, and the
+#      backend's one algorithm per shape); the FP8-activation quantization kernel
 #      against the CPU's, bit for bit.
 # Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt
 # and fp8_gemm_check.txt to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
@@ -100,7 +102,7 @@ fi
 [ -f build/tokenizers/deepseek-v3.o ] && touch build/tokenizers/deepseek-v3.o
 MAKEVARS="DF_NO_REGEN=1"
 command -v cc >/dev/null || MAKEVARS="$MAKEVARS CC=gcc"
-# cuBLASLt (only build/cuda/fp8_gemm_check links it): nvcc's toolkit's, else a copy elsewhere,
+# cuBLASLt (every CUDA binary links it): nvcc's toolkit's, else a copy elsewhere,
 # such as the lib/ of PyTorch's nvidia-cublas wheel (which has only libcublasLt.so.N, and its
 # headers in the include/ beside it).
 cuda_root=$(dirname "$(dirname "$(command -v nvcc)")")
@@ -220,14 +222,15 @@ row "tiny_cuda weight-streaming floor (weights / bandwidth)" "$floor for $wbytes
 
 section "mid-size decode against the weight-streaming floor (mk/cuda_bench.mk)"
 # The CPU benchmark's DeepSeek-V3-shaped models for CUDA (specs/bench_v3_cuda.lua, bf16, and
-# specs/bench_v3_fp8_cuda.lua: 8 layers, 64 routed experts, 6 per token, the real vocabulary),
+# specs/bench_v3_fp8_cuda.lua: 8 layers, 64 routed experts, 6 per token, the real vocabulary;
+# specs/bench_v3_fp8act_cuda.lua, the FP8 one with FP8 activations through cuBLASLt's GEMMs),
 # their sources from make cuda-bench-prepare (carried: build/cuda_bench_src), their random
 # weights written and packed here. Decode at batch 1 and at the max batch (32-token prompts, 128
 # steps; ms/step from DF_CUDA_STATS, after the first step), prefill of 512-token prompts (one
 # step each). The floor: the weight bytes a decode step reads (build/cuda_bench/<m>/decode_floor,
 # counted as the CPU benchmark counts them; at batch > 1 the expected union of the routed
 # experts) over the copy bandwidth above. At most 150 s, and nothing past 300 s of the whole run.
-MID_MODELS="bench_v3_cuda bench_v3_fp8_cuda"
+MID_MODELS="bench_v3_cuda bench_v3_fp8_cuda bench_v3_fp8act_cuda"
 MID_END=$((START + 300))
 [ $((MID_END - $(date +%s))) -gt 150 ] && MID_END=$(($(date +%s) + 150))
 mid_left() { echo $((MID_END - $(date +%s))); }
@@ -409,6 +412,8 @@ if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
     row "FP8 GEMM, prefill 7168x18432 M=4096 TFLOP/s" "$(fp8 'prefill 7168x18432 M=4096 TFLOP\/s: ')"
     row "FP8 GEMM, decode M <= 16: own linear vs act quant + cuBLASLt" "$(fp8 'decode M <= 16: ')"
     row "FP8 GEMM, batch invariance (tokens 0-3 at larger M = at M = 4, f32 out)" "$(fp8 'batch invariance ')"
+    row "FP8 GEMM, the backend's fixed algorithm per shape (runtime/cuda/fp8_linear.cu): batch invariance" \
+        "$(fp8 'fixed algorithm ')"
 fi
 
 section "result"

@@ -194,6 +194,11 @@ static int64_t ceil128(int64_t n)
     return (n + 127) / 128;
 }
 
+int64_t df_fp8_scale_cols(int64_t cols)
+{
+    return (ceil128(cols) + 3) / 4 * 4;
+}
+
 static int check_tensor(const struct df_manifest *m, int i, uint64_t prev_end, char *err, size_t errlen)
 {
     const struct df_tensor *t = &m->tensors[i];
@@ -226,8 +231,9 @@ static int check_tensor(const struct df_manifest *m, int i, uint64_t prev_end, c
     if (t->scale >= 0) {
         const struct df_tensor *s = t->scale < m->n_tensors ? &m->tensors[t->scale] : NULL;
         if (t->dtype != DF_F8E4M3 || !s || s->dtype != DF_F32 || s->ndim != 2 ||
-            s->shape[0] != ceil128(t->shape[0]) || s->shape[1] != ceil128(t->shape[1])) {
-            snprintf(err, errlen, "manifest: tensor '%s': scale %d is not an F32 tensor of its 128x128 blocks",
+            s->shape[0] != ceil128(t->shape[0]) || s->shape[1] != df_fp8_scale_cols(t->shape[1])) {
+            snprintf(err, errlen, "manifest: tensor '%s': scale %d is not an F32 tensor of its 128x128 blocks "
+                     "(rows padded to 4)",
                      t->name, t->scale);
             return DF_BAD;
         }

@@ -36,9 +36,22 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
-static int shape_matches(const struct df_tensor *t, const struct st_tensor *s)
+/* cols: the columns the checkpoint's tensor has (source_cols). */
+static int shape_matches(const struct df_tensor *t, int64_t cols, const struct st_tensor *s)
 {
-    return s->ndim == t->ndim && s->shape[0] == t->shape[0] && (t->ndim == 1 || s->shape[1] == t->shape[1]);
+    return s->ndim == t->ndim && s->shape[0] == t->shape[0] && (t->ndim == 1 || s->shape[1] == cols);
+}
+
+/* cols[i]: the columns manifest tensor i has in the checkpoint. They are its
+ * own, except for an FP8 weight's scales, whose rows the packed file pads to a
+ * multiple of 4 (df_fp8_scale_cols): the checkpoint has ceil(cols / 128). */
+static void source_cols(const struct df_manifest *m, int64_t *cols)
+{
+    for (int i = 0; i < m->n_tensors; i++)
+        cols[i] = m->tensors[i].shape[1];
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].scale >= 0)
+            cols[m->tensors[i].scale] = (m->tensors[i].shape[1] + 127) / 128;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -62,14 +75,14 @@ static int distinct_names(const struct df_manifest *m, const char **names)
 /* The likely mistake behind a missing or misshapen tensor is the wrong
  * checkpoint: most of the model's tensors do not fit it, or (for a missing
  * one) it has tensors the model does not know. Say so after the error. */
-static void hint_other_model(const struct df_manifest *m, const struct st_checkpoint *ck, const char **names,
-                             int missing, char *err, size_t errlen)
+static void hint_other_model(const struct df_manifest *m, const int64_t *cols, const struct st_checkpoint *ck,
+                             const char **names, int missing, char *err, size_t errlen)
 {
     int fit = 0, n = distinct_names(m, names), unused = 0;
     const char *example = NULL;
     for (int i = 0; i < m->n_tensors; i++) {
         const struct st_tensor *s = st_find(ck, m->tensors[i].hf_name);
-        fit += s && shape_matches(&m->tensors[i], s);
+        fit += s && shape_matches(&m->tensors[i], cols[i], s);
     }
     for (int i = 0; i < ck->n_tensors; i++) {
         if (!bsearch(&ck->tensors[i]->name, names, (size_t)n, sizeof *names, cmp_str)) {
@@ -87,8 +100,8 @@ static void hint_other_model(const struct df_manifest *m, const struct st_checkp
 }
 
 /* Pass 1: src[i] is manifest tensor i's checkpoint tensor. */
-static int match(const struct df_manifest *m, const struct st_checkpoint *ck, const struct st_tensor **src,
-                 const char **names, char *err, size_t errlen)
+static int match(const struct df_manifest *m, const int64_t *cols, const struct st_checkpoint *ck,
+                 const struct st_tensor **src, const char **names, char *err, size_t errlen)
 {
     for (int i = 0; i < m->n_tensors; i++) {
         const struct df_tensor *t = &m->tensors[i];
@@ -97,16 +110,17 @@ static int match(const struct df_manifest *m, const struct st_checkpoint *ck, co
         if (!s) {
             fail(err, errlen, DF_BAD, "%s: tensor '%s' (packed as '%s') is not in the checkpoint", ck->dir,
                  t->hf_name, t->name);
-            hint_other_model(m, ck, names, 1, err, errlen);
+            hint_other_model(m, cols, ck, names, 1, err, errlen);
             return DF_BAD;
         }
-        if (!shape_matches(t, s)) {
+        if (!shape_matches(t, cols[i], s)) {
             char a[200], b[64];
+            const int64_t want[2] = { t->shape[0], cols[i] };
             st_format_shape(s->shape, s->ndim, a, sizeof a);
-            st_format_shape(t->shape, t->ndim, b, sizeof b);
+            st_format_shape(want, t->ndim, b, sizeof b);
             fail(err, errlen, DF_BAD, "%s: tensor '%s' (packed as '%s'): checkpoint shape %s, the model needs %s",
                  s->file, t->hf_name, t->name, a, b);
-            hint_other_model(m, ck, names, 0, err, errlen);
+            hint_other_model(m, cols, ck, names, 0, err, errlen);
             return DF_BAD;
         }
         if ((why = df_convert_refusal(s->dtype, t->dtype)) != NULL)
@@ -178,8 +192,9 @@ static int pad_to(struct data_out *o, uint64_t end)
 /* Pass 2: data section, tensor by tensor, then the integrity section, then
  * the header last, so that an interrupted .tmp file never carries a valid
  * header. */
-static int write_file(const struct df_manifest *m, const struct st_tensor **src, struct data_out *o,
-                      const struct df_key *key, unsigned char *buf, struct df_integrity *in, char *err, size_t errlen)
+static int write_file(const struct df_manifest *m, const int64_t *cols, const struct st_tensor **src,
+                      struct data_out *o, const struct df_key *key, unsigned char *buf, struct df_integrity *in,
+                      char *err, size_t errlen)
 {
     for (int i = 0; i < m->n_tensors; i++) {
         const struct df_tensor *t = &m->tensors[i];
@@ -187,6 +202,17 @@ static int write_file(const struct df_manifest *m, const struct st_tensor **src,
         uint64_t n = (uint64_t)t->shape[0] * (uint64_t)t->shape[1], step = CHUNK / out_size;
         if (pad_to(o, DF_HEADER_BYTES + t->offset))
             goto io;
+        if (cols[i] != t->shape[1]) {
+            /* FP8 scales (small): each row, then zeros to the padded width */
+            for (int64_t r = 0; r < t->shape[0]; r++) {
+                df_convert(buf, t->dtype, src[i]->data + (size_t)(r * cols[i]) * in_size, src[i]->dtype,
+                           (size_t)cols[i]);
+                if (emit(o, buf, (size_t)cols[i] * out_size) ||
+                    pad_to(o, o->pos + (uint64_t)(t->shape[1] - cols[i]) * out_size))
+                    goto io;
+            }
+            continue;
+        }
         for (uint64_t done = 0; done < n; done += step) {
             size_t k = (size_t)(n - done < step ? n - done : step);
             df_convert(buf, t->dtype, src[i]->data + done * in_size, src[i]->dtype, k);
@@ -232,6 +258,7 @@ int df_pack(const struct df_manifest *m, const char *hf_dir, const char *out_pat
 {
     struct st_checkpoint *ck = NULL;
     const struct st_tensor **src = NULL;
+    int64_t *cols = NULL;
     const char **names = NULL;
     unsigned char *buf = NULL;
     char *tmp = NULL;
@@ -255,15 +282,17 @@ int df_pack(const struct df_manifest *m, const char *hf_dir, const char *out_pat
         return rc;
     }
     src = calloc((size_t)m->n_tensors + 1, sizeof *src);
+    cols = calloc((size_t)m->n_tensors + 1, sizeof *cols);
     names = calloc((size_t)m->n_tensors + 1, sizeof *names);
     buf = malloc(CHUNK);
     tmp = malloc(strlen(out_path) + 5);
     o.hashes = malloc(32 * (size_t)in.n_chunks + 32);
-    if (!src || !names || !buf || !tmp || !o.hashes) {
+    if (!src || !cols || !names || !buf || !tmp || !o.hashes) {
         rc = fail(err, errlen, DF_IO, "out of memory");
         goto out;
     }
-    if ((rc = match(m, ck, src, names, err, errlen)) != DF_OK)
+    source_cols(m, cols);
+    if ((rc = match(m, cols, ck, src, names, err, errlen)) != DF_OK)
         goto out;
 
     snprintf(tmp, strlen(out_path) + 5, "%s.tmp", out_path);
@@ -278,7 +307,7 @@ int df_pack(const struct df_manifest *m, const char *hf_dir, const char *out_pat
     o.pos = DF_HEADER_BYTES;
     o.chunk_bytes = in.chunk_bytes;
     df_sha256_init(&o.ctx);
-    rc = write_file(m, src, &o, key, buf, &in, why, sizeof why);
+    rc = write_file(m, cols, src, &o, key, buf, &in, why, sizeof why);
     if (rc == DF_OK && fsync(fd) != 0) {
         rc = DF_IO;
         snprintf(why, sizeof why, "fsync: %s", strerror(errno));
@@ -310,6 +339,7 @@ out:
     free(buf);
     free(names);
     free(src);
+    free(cols);
     st_close(ck);
     return rc;
 }

@@ -14,7 +14,7 @@ static const struct df_source_file sources[10] = {
     { "plan.txt", "450baf9da94424ae20d4c1b455e44bcc5ccc8c25ce56abf61ea7481ec166b8b7" },
     { "spec.lua", "60a08fecc9d7f2da297b4f04b9ea29480d0e1a76be7c719e95aab9e207b6376f" },
     { "trust.c", "8f00a004dd8f4c570649d74313a3839ae56f1f19633e012ea87f6476b3cd1000" },
-    { "weights.h", "43ccdb4aab97e37015c60e05e6a68acb5b53a54f6a02bee4c35a0a8fe96e1fe5" },
+    { "weights.h", "9045af8bfba7abba3bed5da11497b4f68a1a9a72b34ceb4845261c0240742676" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e244c97ce1e02205a92a55188fae553552b391b027ac5770452fdc85eeddbfc0",
+    .sources_sha256 = "f14bc8f553665cafa8017a9e9cd0d167ef384396c08abc6488136c1dbd0a780d",
     .n_sources = 10,
     .sources = sources,
 };

@@ -14,7 +14,7 @@ static const struct df_source_file sources[10] = {
     { "plan.txt", "a2eb50d67e2cfaa7c31253964fdfc292f58003118f456892b616d6ef6201b170" },
     { "spec.lua", "8f72c70fd51c35e0e3ef73506ee58d6b163ddcf48ce47d572959859a87c35ce4" },
     { "trust.c", "167a386f69658571655669cac3c5d09917a77b727d0faff2257d1950cf879754" },
-    { "weights.h", "9acfb5e55038888088e60d0ac8d88e745a1007a77c4cbf215aee3646a4a9bf16" },
+    { "weights.h", "51232bf8a91a36f4e5ebe5e24cac17f1e15e8cb50cfcab1111d9361292aa8d48" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "bb6929bd6e07fe60dc1cb017ff51a60bc34e42d383e6acf3bcd0e63913ff4d47",
+    .sources_sha256 = "50e0c2e96c38c72538084eeac6c75e5b1cac29b870c3a873aefad331e730f26f",
     .n_sources = 10,
     .sources = sources,
 };

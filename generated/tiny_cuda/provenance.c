@@ -6,15 +6,15 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6c13af1e74a61a19bcb8898665aa81737648fab84627e298361584792d14de5d" },
-    { "forward.c", "60182433a0e6e1e8276e2bac43591e08a7a8213e1ec3d1783acea9f535ace84c" },
+    { "forward.c", "3b9a215e04b0f4f8317c147693cbab0cf756348cf21e22cc67192411b06ef2f4" },
     { "kernels.cu", "cf3d54e3c9441480958e0af4174a788c5d99b2001e26f18c08b886ddbee2554a" },
     { "kernels.h", "8cf774d612524e6dc7ddf17d078d1ca9ce4314d25e15b223f317d78fbc5d51f1" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
-    { "plan.txt", "5c7269d29b6229e362f99748070938ec84fa4833f966fcb25cf1f9db9265d037" },
+    { "plan.txt", "d9a052057a2f35e900f85428036928d07eb18973265727153a8e0397664af291" },
     { "spec.lua", "5cde04f0cb55add36a42401b7e4f95e99faee0b76d317da072c0a09a7066fe69" },
     { "trust.c", "1b0f18bed890fe7b92c83846c73622d443f27f38ffc82995a57a0a289095a86c" },
-    { "weights.h", "be6639fcfc23c29b5375587f31aad1a7f97b5741de999ce1e41101909eb3c425" },
+    { "weights.h", "9fa90ea34ba48ad29d701b4b2fb2748d4f99f142e75e40af23916e3ee3698232" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "fbf925b9bf780f44e584a38842ffe6d8ba62034c4850b9d8d5c7a0c813cb346d",
+    .sources_sha256 = "b9dc4a506e9687068baafe2e7b5adae13a58dacbcce7ce510f88f145156ae576",
     .n_sources = 10,
     .sources = sources,
 };

@@ -9,12 +9,12 @@ static const struct df_source_file sources[10] = {
     { "forward.c", "bab47899cd2028111ef7f4f198db7f77a27da04cb95f8bced8683ffd4886f0b4" },
     { "kernels.c", "e5c382406eec04d48b80612639f4991534595f18f4a494278cf70f0a605b6610" },
     { "kernels.h", "3941ca92ee464b0b0111b62d11c4dc86804fd231a0f4c8a4248d879dd9484c20" },
-    { "manifest.c", "f69764a9ee7e9781764321d526154e0fb7455ca3996d5b676613e6f80cea1512" },
-    { "manifest.json", "2d3b19622b127236903b652b07806dd41529afec0c85697f4a10bb9606287dfb" },
+    { "manifest.c", "ffd2c3235a8d620e90bb5da3fa6d4f136476b879691acf77a8898db28918e7cf" },
+    { "manifest.json", "67dbb26c6aa21fe8d00ebdffa6fc9441cfe485cef6f91a0d814d49f36fb3412d" },
     { "plan.txt", "b7181908d3167d6986d5888797e705657befefc78d38869c3d3a1694319f3d61" },
     { "spec.lua", "76f8ef09885535479cde8f10e4caa428857c1a44e93ece736b9721bd7261a77c" },
     { "trust.c", "37ca09a1ac9b26cf7093b974c86144b99462e483c93d5fb4558bb57a82ab4203" },
-    { "weights.h", "947808ee0edd71fb1268db430126f134a4202eadd8821a00227e91953b67b254" },
+    { "weights.h", "947d5a8466f1bc8e53c88123c7eebcf1ad7d55f52c5a5864eb6ec5c0ac909b64" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "d33b5f1f8fcb5bcde2a45105a6f135c4e0eae769ed3f710e8f00c0d8965927d4",
+    .sources_sha256 = "354215434f1b02111d62fa8a51d2d0b80d2b4f03fae14809368b59cc8c9ba731",
     .n_sources = 10,
     .sources = sources,
 };

@@ -9,12 +9,12 @@ static const struct df_source_file sources[10] = {
     { "forward.c", "61cf11494d2a52e1b0d273770f1c5de0fce1c5ea85269cba91619d33e85e912f" },
     { "kernels.c", "3215c1c1ffaecbfbf764be883b210720664328452383e43592f76c18290d81ca" },
     { "kernels.h", "0f605e367a48f783d4f362fdd90596050a7a9ec762a2e436665b45f786f2524a" },
-    { "manifest.c", "d51d6f36c175e773eb32273b4b68de271fe5974cc03a5e8839c291dd3beb4123" },
-    { "manifest.json", "4a7fbd0af8b27ba790b8109d36ea7f80e71b0ca5aae043b5915c6bce5ce0627d" },
+    { "manifest.c", "88e40a21ae5094b6cc6f79c7111231777ee710d38ec645bea4304187d09a0e87" },
+    { "manifest.json", "272175db1de497cd28f83fba8743d0ed078d08219b06966e774dd38f83c84236" },
     { "plan.txt", "88b85b09c4a41c9aef339c7ceab43c1a5a2c7c69233e7e2b8aebbfa35dc8dda8" },
     { "spec.lua", "b295944dda0eb5c42736dbcb82db53e123ec378395bd3de016a7958fe7a52c16" },
     { "trust.c", "9ad1daab105cf5d01b57565dff14ed179573cda01fcc4150367b00091a9642ac" },
-    { "weights.h", "0aa59e48413a632d3c13bdf94bb91b48de9b15b49a31a6810d36aea6fb16b2ad" },
+    { "weights.h", "f4cc860c4ab9157c818b631dcb0b057dff600943eb099475dc82094300597494" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "89a2f254c7b738c058d2467d6187c746d99cd47a70739981f72e38ae2d8fe73d",
+    .sources_sha256 = "8f4206f3d29306e5cbf03c6bee3c7da8ad931b98fe2e7a53fc71a88628f50a22",
     .n_sources = 10,
     .sources = sources,
 };

@@ -60,9 +60,9 @@ void act_quant_fp8_160(float *x, int n)
     dfc::act_quant_fp8<160>(x, n);
 }
 
-void linear_fp8_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *codes, float *scales, void *workspace)
 {
-    dfc::linear<DF_F8E4M3, 200, 160>(w, w_scale, x, n, y);
+    df_cuda_fp8_linear(200, 160, PREFILL_CHUNK, w, w_scale, x, n, y, codes, scales, workspace);
 }
 
 void add_rmsnorm_quant_200(float *x, const float *y, const unsigned char *w, int n, float *out)

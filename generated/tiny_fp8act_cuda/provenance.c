@@ -6,15 +6,15 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "0ab343d78da4f9b31333e80e0fd38c20bd1d5364dbafaa40dcd4958d768d126a" },
-    { "forward.c", "79b4e8d8b0d83355d4f69d86a05521df4917919f8a912edf41cea9a319b47005" },
-    { "kernels.cu", "c3c5e6c4cd63f222f33999483f103e055c7600383de54e3deadcadc5133d63cf" },
-    { "kernels.h", "4c1575af13d803e62f9b6b588d2bd27a762a3cc47fa1a09cbbe22e912f2bc02a" },
-    { "manifest.c", "bec4d248b522d1826349f1ef2f147251a4836a6b6031b8e6722e2a7425f06a3c" },
-    { "manifest.json", "23d38b1e6917b98607181a6e9b377cf391939ce49249d4da7096f3d5c7cad1d0" },
-    { "plan.txt", "8067b3bc8bceb2d2873ee373221e5a6e72afe8c1c19cd534bc363e4ba9bbbedc" },
+    { "forward.c", "6e7068597879311867dec624b5063c7e34166ff3c18e7c8c9f1042a4719ea750" },
+    { "kernels.cu", "50b859142e47c8c9f5372750bd0c6c0c887b2b106991da0aa5a19f06da07229d" },
+    { "kernels.h", "5ae68db7e33103ca5cd2820790ffe031f6c4cbf691084a7fa790776ec433f55f" },
+    { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
+    { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
+    { "plan.txt", "fba995b8fac865181138f2c304815025b7f0de1f17d2b600a58792e2939f7b50" },
     { "spec.lua", "c62d3ba3e3166c5caf45ce00aad04bb9548abbe087e7364d175eca32e6c595ef" },
     { "trust.c", "54db14cb588ce87b73111a7a38b1e4db6b2ac8373fd9e75d7e20718b8b7fc645" },
-    { "weights.h", "9ea1bfb6d7bb09f0368e885845cc089f2eef68f4bf3172e03bb8683d911a84a7" },
+    { "weights.h", "2eb822730c817d167061f5445b24da74634e7473734e0b8b769043e3d1979190" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "1b734acaad884a942efb4236c2fed6ceff4a4122efb3627c279f222b7afa3539",
+    .sources_sha256 = "f26b9012c7780ef0ff131c96819d54094abfd2b0f710d06864aa3ac6144d9699",
     .n_sources = 10,
     .sources = sources,
 };

@@ -14,7 +14,7 @@ static const struct df_source_file sources[10] = {
     { "plan.txt", "62298a0137244c5ef314b248eb40f7a42dc21b34726aaf92e84262bd4ced42d8" },
     { "spec.lua", "26b50860246328ce28c9ccd14f69c85608f9b51f3125dbb86af0b12e30541d1b" },
     { "trust.c", "a32c70b98df0bfdd526fbe1f92288281e7b0a1d7321322f8674c6ae36fe42ad9" },
-    { "weights.h", "2fdd7d631a17ef2171adb15558367b80462054b63f310245d0df50c9d54f9d0f" },
+    { "weights.h", "a267233bcd53748a8b54d0a85b2f4492d93018b95079f1bd104eed390ec3ea3e" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "b3b14b9479e278b2dd0566077df1b4361f42effe9d683b658ec66fa48cc6f302",
+    .sources_sha256 = "95b8169fc123da18945921db6cbd083446aa246cce5354d4696081d29f9e0d8b",
     .n_sources = 10,
     .sources = sources,
 };

@@ -1,5 +1,7 @@
 /* weights.h: byte offset of every tensor of v2_group_cuda's packed weights
- * (data section; see manifest.json). Generated; do not edit. */
+ * (data section; see manifest.json), with the checkpoint tensor it comes from
+ * and its packed dtype and shape (an FP8 weight's scale rows padded to a
+ * multiple of 4: docs/weights-format.md). Generated; do not edit. */
 #ifndef DF_GENERATED_WEIGHTS_H
 #define DF_GENERATED_WEIGHTS_H
 

@@ -14,7 +14,7 @@ static const struct df_source_file sources[10] = {
     { "plan.txt", "64f13e0f7f26350bf6bfa2c46c13df554167519da09f817840b4918d4ce6dc82" },
     { "spec.lua", "eb2cb5a30c7a104ea43763b94ab1682d27e67a140915787551959f3a3782ecb8" },
     { "trust.c", "11c892bfa576f0cb89ea5f49f3fbbeab6404259aaf5c862f5931383a9cc26b41" },
-    { "weights.h", "6df408e8239415f5c29eab04f1b2d96e674941c5931170c86b7365cebba6d3ba" },
+    { "weights.h", "81d8440579a5e5b424fddeafa41db970679c01bf7f82139dbc2a57daebd9869d" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "282dd60e34d9f8eab3194f2d0d165a54af2ce29239a262922f68b6236fa0e3d5",
+    .sources_sha256 = "fc23640e2028d5f0a3a410be59d7cc5d5cd21857e5140054c8336d979a46dda6",
     .n_sources = 10,
     .sources = sources,
 };

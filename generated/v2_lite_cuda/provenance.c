@@ -6,15 +6,15 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "1976ab4d61035744c6b87716ecf8b4cf9a841ae44b38a8bf9aac882221e8087a" },
-    { "forward.c", "97695761b5c6383de9feee53e860839da3563755a756c848512aac4d647be973" },
+    { "forward.c", "86c659818d070e9810a22a90b97a2d929b36c7240bf318389e98fe645a6d47c3" },
     { "kernels.cu", "6c54c88bb58454654d18044c664daac6ef329681fe90e9b8c9892b5c336e217e" },
     { "kernels.h", "bf66c0cffa046af96147621808242e7dc77e90c6999308a4a44b4fa7e98d7a62" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
-    { "plan.txt", "ce9a101e08391dc5e7b1fe33b6ecf29d74ac19b41c064f7b7d2647e351b2816e" },
+    { "plan.txt", "c2cb1b4eb9c1655daf159180d8db6a3785b23400169561871b4fb3889ae26ed3" },
     { "spec.lua", "ae4b1236ee4ce182d7ec5d7c88a4650de44e412131ffe39da17258dcba421ada" },
     { "trust.c", "fc4eb78519d6d644a7617238a503803bb846f0ea5c6133ba56c1828fce67a10b" },
-    { "weights.h", "52a7df22c0e93b7ddd59abcc537099bf4dc6e1d4e24c3134b3d4dd68debaf286" },
+    { "weights.h", "da4909d2c0ff78ca527919828c00062757f9b78ff5600aa8cb03ca618782cf2d" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "b974e01c40636ede64f08c3fe05e07d71079ece8400e8dd4fdfde44807dfb08e",
+    .sources_sha256 = "06beb48f88bd150a0b3edbec26e38efb2a41cc84509efac47b195807eef6a61b",
     .n_sources = 10,
     .sources = sources,
 };

@@ -14,7 +14,7 @@ static const struct df_source_file sources[10] = {
     { "plan.txt", "2769ebe8eb6b28e1e9a65d2e28ea59a674239c02328466d79372dbd98b834105" },
     { "spec.lua", "bc46f7f1b7dcdb5d6c1ca68b5b527f06469a0515be84365b2219fbdf51522505" },
     { "trust.c", "6584e29db56175a65c0e315e4cfa13e61ef96314027a650c9935d2683b1c76d3" },
-    { "weights.h", "daeaac084c0b5ee9e71ddba6bf94675c424ea43e1c9114f928c93db43893f60d" },
+    { "weights.h", "0ffc51b8a75b740d4ecdc9a65dae11a3f6ac6e37102b8eeaf1f3bbfb7ccf79c6" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "99209bb49b40b333770e7691459b892e2daf2a16f8387b46263f64cc3fa65fa9",
+    .sources_sha256 = "b6beb86872b3e2ff12664938b8c52e29682ac66b50ddf450e35b427f76b7c543",
     .n_sources = 10,
     .sources = sources,
 };

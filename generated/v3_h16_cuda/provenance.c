@@ -6,15 +6,15 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "5d70f478ea7956ba63ab98bdcb7bd34fae91e95f6110b61b1e4351062024b32e" },
-    { "forward.c", "02840ac468b18e386a886271960f999d278e21ef51983de710b151ec0393e8ac" },
+    { "forward.c", "9e1435d0f59478d72d30f8e756d5ddc046882aabd4ca3e9fa1a9010e8c8efad6" },
     { "kernels.cu", "053f057e3403d2d383eecbfb1047770bc6b9a8b8fed855445da9db61de3ff5b5" },
     { "kernels.h", "3c34351d1438e43ea4c3615c6e4aa55f1c2f5cde58a4e3491aefa69a80103067" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "51319bdaa5892fef851656374525f6caf8200c3c1a1b64a1181300f59ff1c0d3" },
+    { "plan.txt", "dac5806221548e274c7f20e67bc75c6cb4dcdeff4a3f4d707a4df9a2e23a528a" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
-    { "weights.h", "0cea52d2e5fd9745a5176e911bd7021cbbedf785b9deaebdef6132518a711d66" },
+    { "weights.h", "eda4ccfc64543b6ed71dd8faac815854397eb8781b0ef81f9f6a4e9b50658dbf" },
 };
 
 const struct df_provenance df_provenance = {
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e0d722819c4dc30396f21a3612c226933fcee491c88e63636c73966dd3020bbb",
+    .sources_sha256 = "67cc28d60a5de0c181176b1751120dd24e26f3d7ec55cb7e3e91e6cd954a9ea6",
     .n_sources = 10,
     .sources = sources,
 };

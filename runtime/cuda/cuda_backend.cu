@@ -33,6 +33,7 @@ extern "C" {
 #include "model.h"
 }
 #include "cuda_rt.h"
+#include "fp8_gemm.h"
 #include "kernels/argmax.h"
 
 namespace {
@@ -377,6 +378,7 @@ void arena_destroy(unsigned char *arena)
         g.graph = NULL;
         g.graph_n = -1;
     }
+    df_cuda_fp8_linear_release(g.stats); /* its workspace is in the arena */
     cudaFree(arena);
     cudaFreeHost(g.step_host);
     cudaFreeHost(g.logits_host);
@@ -473,8 +475,9 @@ void device_name(char *buf, size_t len)
         snprintf(buf, len, "unknown CUDA device");
         return;
     }
-    snprintf(buf, len, "%s, compute capability %d.%d, %d SMs, driver %d", prop.name, prop.major, prop.minor,
-             prop.multiProcessorCount, driver);
+    /* cuBLASLt's version too: with FP8 activations its GEMMs' algorithms, so the bits, are its */
+    snprintf(buf, len, "%s, compute capability %d.%d, %d SMs, driver %d, cuBLASLt %zu", prop.name, prop.major,
+             prop.minor, prop.multiProcessorCount, driver, df_lt_version());
 }
 
 } /* namespace */

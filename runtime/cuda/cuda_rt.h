@@ -8,7 +8,10 @@
  *     (cap = the model's prefill chunk), copied from a pinned host buffer at
  *     the start of each step (inside the decode graph); then next, `cap` ints,
  *     the greedy tokens the device picks from the logits (greedy_tokens);
- *   - the routed experts' scratch (per token and chosen expert). */
+ *   - the routed experts' scratch (per token and chosen expert);
+ *   - with FP8 activations, the input of cuBLASLt's FP8 GEMMs (df_cuda_fp8_linear below): e4m3
+ *     codes [rows][k_max] and 1x128 block scales [ceil(k_max / 128)][rows], rows the chunk
+ *     rounded up to 4, then cuBLASLt's workspace; empty (k_max 0) where no product uses it. */
 #ifndef DF_CUDA_RT_H
 #define DF_CUDA_RT_H
 
@@ -28,6 +31,16 @@ extern "C" {
 #define DF_CUDA_STEP_IN_BYTES(cap) ((size_t)4 * (size_t)(cap) * sizeof(int))
 #define DF_CUDA_STEP_BYTES(cap) ((size_t)5 * (size_t)(cap) * sizeof(int))
 enum { DF_CUDA_STEP_TOKEN = 0, DF_CUDA_STEP_SLOT = 1, DF_CUDA_STEP_POS = 2, DF_CUDA_STEP_EMIT = 3, DF_CUDA_STEP_NEXT = 4 };
+
+/* The FP8 GEMM region (k_max: the largest k of the products that use it). 32 MiB of workspace is
+ * cuBLAS's advice for Hopper. */
+#define DF_CUDA_GEMM_WS_BYTES ((size_t)32 << 20)
+#define DF_CUDA_GEMM_ROWS(cap) (((size_t)(cap) + 3u) / 4u * 4u)
+#define DF_CUDA_GEMM_CODES_BYTES(cap, k_max) DF_CUDA_ALIGN(DF_CUDA_GEMM_ROWS(cap) * (size_t)(k_max))
+#define DF_CUDA_GEMM_SCALES_BYTES(cap, k_max) \
+    DF_CUDA_ALIGN(DF_CUDA_GEMM_ROWS(cap) * (((size_t)(k_max) + 127u) / 128u) * sizeof(float))
+#define DF_CUDA_GEMM_BYTES(cap, k_max) \
+    ((k_max) ? DF_CUDA_GEMM_CODES_BYTES(cap, k_max) + DF_CUDA_GEMM_SCALES_BYTES(cap, k_max) + DF_CUDA_GEMM_WS_BYTES : 0)
 
 enum df_cuda_phase { DF_CUDA_PREFILL = 0, DF_CUDA_DECODE = 1 };
 
@@ -58,6 +71,21 @@ void df_cuda_upload(void *dst, const void *src, size_t bytes);
 
 /* After a kernel launch: exits with a message if it could not be enqueued. */
 void df_cuda_launched(const char *kernel);
+
+/* y[n][n_out] = x[n][k] W^T, W an FP8 weight [n_out x k] with its packed block scales, x holding
+ * values the schedule has quantized per 1x128 block (act_quant): x's codes and scales into codes
+ * and scales (quantizing quantized values gives back their codes and scales: test_fp8act), then
+ * cuBLASLt's block-scaled GEMM with f32 output on n rounded up to 4 rows (x and y hold that
+ * many: the chunk is a multiple of 4, and the extra rows' outputs are not used). Each shape's
+ * algorithm is chosen once, by cuBLASLt's heuristic for cap rows (the chunk), and run with
+ * split-K off for every n, so that a token's outputs do not depend on the batch
+ * (runtime/cuda/fp8_linear.cu, docs/cuda-fp8-gemm.md). Exits with a message if cuBLASLt fails. */
+void df_cuda_fp8_linear(int n_out, int k, int cap, const unsigned char *w, const unsigned char *w_scale, const float *x,
+                        int n, float *y, unsigned char *codes, float *scales, void *workspace);
+
+/* Drop the GEMM plans and cuBLASLt's handle (before the arena goes); with report, first print
+ * each shape's algorithm to stderr. */
+void df_cuda_fp8_linear_release(int report);
 
 extern const struct df_backend df_cuda_backend;
 

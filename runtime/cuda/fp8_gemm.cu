@@ -36,6 +36,7 @@ struct df_lt {
 struct df_lt_gemm {
     struct df_lt *lt;
     enum df_lt_kind kind;
+    int m;                  /* the rows it was planned for */
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, d;
     cublasLtMatmulHeuristicResult_t cand[MAX_CANDIDATES];
@@ -54,7 +55,7 @@ const char *df_lt_status(int status)
     return cublasLtGetStatusString((cublasStatus_t)status);
 }
 
-struct df_lt *df_lt_create(size_t workspace_bytes, char *err, size_t errlen)
+struct df_lt *df_lt_create(void *workspace, size_t workspace_bytes, char *err, size_t errlen)
 {
     struct df_lt *lt = (struct df_lt *)calloc(1, sizeof *lt);
     if (!lt) {
@@ -67,13 +68,7 @@ struct df_lt *df_lt_create(size_t workspace_bytes, char *err, size_t errlen)
         free(lt);
         return NULL;
     }
-    cudaError_t e = cudaMalloc(&lt->workspace, workspace_bytes);
-    if (e != cudaSuccess) {
-        snprintf(err, errlen, "workspace of %zu bytes: %s", workspace_bytes, cudaGetErrorString(e));
-        cublasLtDestroy(lt->handle);
-        free(lt);
-        return NULL;
-    }
+    lt->workspace = workspace;
     lt->workspace_bytes = workspace_bytes;
     return lt;
 }
@@ -82,7 +77,6 @@ void df_lt_destroy(struct df_lt *lt)
 {
     if (!lt)
         return;
-    cudaFree(lt->workspace);
     cublasLtDestroy(lt->handle);
     free(lt);
 }
@@ -100,6 +94,16 @@ void df_lt_plan_destroy(struct df_lt_gemm *g)
     if (g->desc)
         cublasLtMatmulDescDestroy(g->desc);
     free(g);
+}
+
+/* The alignment a matrix's pointer and leading dimension (ld_bytes) promise: DF_LT_ALIGN, or
+ * less where the leading dimension has less (the largest power of two dividing it). */
+static uint32_t promised_alignment(uint64_t ld_bytes)
+{
+    uint32_t a = DF_LT_ALIGN;
+    while (ld_bytes % a)
+        a /= 2;
+    return a;
 }
 
 /* The A and B scale pointers of the descriptor. */
@@ -131,6 +135,7 @@ struct df_lt_gemm *df_lt_plan(struct df_lt *lt, enum df_lt_kind kind, enum df_lt
     }
     g->lt = lt;
     g->kind = kind;
+    g->m = m;
     const cudaDataType_t in = kind == DF_LT_BF16 ? CUDA_R_16BF : CUDA_R_8F_E4M3;
     const cudaDataType_t dt = out == DF_LT_OUT_F32 ? CUDA_R_32F : CUDA_R_16BF;
     const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
@@ -173,6 +178,16 @@ struct df_lt_gemm *df_lt_plan(struct df_lt *lt, enum df_lt_kind kind, enum df_lt
         if (s == CUBLAS_STATUS_SUCCESS) {
             s = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                      &lt->workspace_bytes, sizeof lt->workspace_bytes);
+            /* cuBLASLt assumes 256-byte aligned matrices unless told: only algorithms that
+             * work at the alignment df_lt_run's pointers have */
+            const uint32_t in_align = promised_alignment((uint64_t)k * (kind == DF_LT_BF16 ? 2u : 1u)),
+                           out_align = promised_alignment((uint64_t)n * (out == DF_LT_OUT_F32 ? 4u : 2u));
+            const cublasLtMatmulPreferenceAttributes_t which[4] = {
+                CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES };
+            const uint32_t align[4] = { in_align, in_align, out_align, out_align };
+            for (int i = 0; i < 4 && s == CUBLAS_STATUS_SUCCESS; i++)
+                s = cublasLtMatmulPreferenceSetAttribute(pref, which[i], &align[i], sizeof align[i]);
             if (s == CUBLAS_STATUS_SUCCESS)
                 s = cublasLtMatmulAlgoGetHeuristic(lt->handle, g->desc, g->a, g->b, g->d, g->d, pref, MAX_CANDIDATES,
                                                    g->cand, &g->n_cand);
@@ -199,6 +214,46 @@ int df_lt_choose(struct df_lt_gemm *g, int i)
         return -1;
     g->chosen = i;
     return 0;
+}
+
+int df_lt_set_rows(struct df_lt_gemm *g, int m)
+{
+    cublasLtMatmulAlgo_t *algo = &g->cand[g->chosen].algo;
+    const int32_t splitk = 1;
+    const uint32_t reduction = CUBLASLT_REDUCTION_SCHEME_NONE;
+    const uint64_t cols = (uint64_t)m;
+    cublasStatus_t s = cublasLtMatmulAlgoConfigSetAttribute(algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk,
+                                                            sizeof splitk);
+    if (s == CUBLAS_STATUS_SUCCESS)
+        s = cublasLtMatmulAlgoConfigSetAttribute(algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &reduction,
+                                                 sizeof reduction);
+    if (s == CUBLAS_STATUS_SUCCESS)
+        s = cublasLtMatrixLayoutSetAttribute(g->b, CUBLASLT_MATRIX_LAYOUT_COLS, &cols, sizeof cols);
+    if (s == CUBLAS_STATUS_SUCCESS)
+        s = cublasLtMatrixLayoutSetAttribute(g->d, CUBLASLT_MATRIX_LAYOUT_COLS, &cols, sizeof cols);
+    if (s == CUBLAS_STATUS_SUCCESS) {
+        cublasLtMatmulHeuristicResult_t check;
+        s = cublasLtMatmulAlgoCheck(g->lt->handle, g->desc, g->a, g->b, g->d, g->d, algo, &check);
+        if (s == CUBLAS_STATUS_SUCCESS && check.workspaceSize > g->lt->workspace_bytes)
+            s = CUBLAS_STATUS_NOT_SUPPORTED;
+        if (s == CUBLAS_STATUS_SUCCESS) { /* what df_lt_describe prints: this row count's */
+            g->cand[g->chosen].workspaceSize = check.workspaceSize;
+            g->cand[g->chosen].wavesCount = check.wavesCount;
+        }
+    }
+    return (int)s;
+}
+
+int df_lt_fix(struct df_lt_gemm *g, int min_rows)
+{
+    int s = (int)CUBLAS_STATUS_NOT_SUPPORTED;
+    for (int i = 0; i < g->n_cand; i++) {
+        g->chosen = i;
+        if ((s = df_lt_set_rows(g, min_rows)) == 0 && (s = df_lt_set_rows(g, g->m)) == 0)
+            return 0;
+    }
+    g->chosen = 0;
+    return s;
 }
 
 /* One algo configuration attribute, as an integer (-1 if it cannot be read). */

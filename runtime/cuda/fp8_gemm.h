@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "kernels/hd.h"
+#include "kernels/mat.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,10 +54,11 @@ DF_HD static inline int df_fp8_kblocks(int k)
 
 /* Weights (128x128 blocks): the checkpoint's weight_scale_inv order, one row of k blocks per
  * 128 rows of W, but each row padded to a multiple of 4 floats (16 bytes). The checkpoint's
- * own rows are unpadded: they differ when ceil(k / 128) % 4 != 0 (k = 1408: 11 blocks, 12). */
+ * own rows are unpadded: they differ when ceil(k / 128) % 4 != 0 (k = 1408: 11 blocks, 12).
+ * It is the packed file's layout (kernels/mat.h, DF_FP8_SCALE_LD). */
 DF_HD static inline int df_fp8_wscale_ld(int k)
 {
-    return (df_fp8_kblocks(k) + 3) / 4 * 4;
+    return DF_FP8_SCALE_LD(k);
 }
 
 DF_HD static inline size_t df_fp8_wscale_count(int n, int k)
@@ -105,13 +107,17 @@ struct CUstream_st;     /* cudaStream_t, without the CUDA headers */
 struct df_lt;           /* the cuBLASLt handle and the workspace */
 struct df_lt_gemm;      /* one shape's plan */
 
-/* The handle and a workspace of workspace_bytes (32 MiB is cuBLAS's advice for Hopper).
- * NULL with a message in err on failure. */
-struct df_lt *df_lt_create(size_t workspace_bytes, char *err, size_t errlen);
+/* The handle, working in the caller's workspace: device memory of workspace_bytes (32 MiB is
+ * cuBLAS's advice for Hopper), which must outlive it. NULL with a message in err on failure. */
+struct df_lt *df_lt_create(void *workspace, size_t workspace_bytes, char *err, size_t errlen);
 void df_lt_destroy(struct df_lt *lt);
 
 /* cuBLASLt's version, as cublasLtGetVersion (13.1.0 is 130100). */
 size_t df_lt_version(void);
+
+/* The pointers df_lt_run takes (matrices, not scales) are aligned to this many bytes; the plans
+ * ask cuBLASLt for algorithms that need no more (nor more than the rows' strides give). */
+#define DF_LT_ALIGN 64u
 
 /* The plan of y = x W^T for W [n x k], x [m x k]: descriptors and up to 8 heuristic candidates,
  * the first one chosen. k must be a multiple of 16 (cuBLASLt's 16-byte alignment of FP8 rows);
@@ -125,6 +131,18 @@ void df_lt_plan_destroy(struct df_lt_gemm *g);
  * choice). Returns 0, or -1 if i is out of range. */
 int df_lt_candidates(const struct df_lt_gemm *g);
 int df_lt_choose(struct df_lt_gemm *g, int i);
+
+/* From now on, run the chosen algorithm on m rows (a multiple of 4, any m: the planned one
+ * too) with split-K off: one algorithm, so one order of every output's sum, whatever the
+ * number of rows (the batch invariance of the FP8-activation products on the GPU,
+ * runtime/cuda/fp8_linear.cu). Returns 0, or the cublasStatus_t of cublasLtMatmulAlgoCheck
+ * when the algorithm cannot run m rows. */
+int df_lt_set_rows(struct df_lt_gemm *g, int m);
+
+/* One algorithm for every row count from min_rows to the planned m: the first candidate, in the
+ * heuristic's order, that runs both with split-K off (df_lt_set_rows), left chosen and set to the
+ * planned rows. Returns 0, or the cublasStatus_t of the last refusal when no candidate does. */
+int df_lt_fix(struct df_lt_gemm *g, int min_rows);
 
 /* The chosen algorithm, one line: "cand I/N algo ID tile T stages S splitk K swizzle W cluster C
  * ws BYTES waves X"; tile, stages and cluster are the values of cuBLASLt's enums

@@ -92,7 +92,7 @@ template <int DT, int COLS> struct row_vec {
     static constexpr int STEP = WARP * V;           /* columns per warp step */
     static constexpr int U = 4;                     /* steps in flight per lane */
     static constexpr int WORDS = (V * esize<DT>::value + 3) / 4; /* 32-bit words of one lane's vector */
-    static constexpr int BLOCKS = (COLS + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK; /* FP8 scale blocks per row */
+    static constexpr int SCALE_LD = DF_FP8_SCALE_LD(COLS); /* FP8: floats per row of block scales */
 };
 
 /* V floats from p (aligned for V): 16-byte loads where V allows. */
@@ -281,7 +281,7 @@ DF_UNROLL
             if (r < nr) {
                 widen<DT, V>(wd[r], wv[r]);
                 if constexpr (DT == DF_F8E4M3)
-                    sc[r] = scale[(size_t)((r0 + r) / DF_FP8_BLOCK) * RV::BLOCKS + c / DF_FP8_BLOCK];
+                    sc[r] = scale[(size_t)((r0 + r) / DF_FP8_BLOCK) * RV::SCALE_LD + c / DF_FP8_BLOCK];
             }
         }
 DF_UNROLL
@@ -339,7 +339,7 @@ __device__ __forceinline__ void row_dot(const unsigned char *w, const float *sca
                                         int nt, int lane, float (&acc)[T])
 {
     const unsigned char *wrow = w + (size_t)r * COLS * esize<DT>::value;
-    const float *srow = DT == DF_F8E4M3 ? scale + (size_t)(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::BLOCKS : nullptr;
+    const float *srow = DT == DF_F8E4M3 ? scale + (size_t)(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::SCALE_LD : nullptr;
 #pragma unroll
     for (int t = 0; t < T; t++)
         acc[t] = 0.0f;
@@ -359,7 +359,7 @@ __device__ __forceinline__ float elem(const unsigned char *w, const float *scale
     else if constexpr (DT == DF_BF16)
         return bf16_to_f32(reinterpret_cast<const uint16_t *>(w)[i]);
     else
-        return e4m3_to_f32(w[i]) * scale[(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::BLOCKS + c / DF_FP8_BLOCK];
+        return e4m3_to_f32(w[i]) * scale[(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::SCALE_LD + c / DF_FP8_BLOCK];
 }
 
 /* out = x / rms(x) * w over one row of DIM, by one warp (out may alias x). */

@@ -17,6 +17,16 @@
 
 #define DF_FP8_BLOCK 128
 
+/* An FP8 matrix's f32 scales, one per 128x128 block: row r / 128 of blocks
+ * holds its ceil(cols / 128) column blocks in order, and every such row is
+ * padded to a multiple of 4 floats (16 bytes) with zeros. That is the layout
+ * cuBLASLt's 128x128 block-scaled FP8 GEMM reads (docs/cuda-fp8-gemm.md), so
+ * the packer writes it and the GPU uses the weights' scales as they are; the
+ * checkpoint's weight_scale_inv rows are unpadded (they differ where
+ * ceil(cols / 128) is not a multiple of 4: V2-Lite's experts, the fixtures).
+ * A macro, so that CUDA templates can use it as a constant. */
+#define DF_FP8_SCALE_LD(cols) ((((cols) + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK + 3) / 4 * 4)
+
 /* The activations a product takes (the spec's deploy.activations): f32 as
  * they are, or each rounded to bf16 first (DF_ACT_BF16, bf16 weights only;
  * see f32_round_bf16 and docs/numerics.md), or quantized to e4m3 per 1x128
@@ -28,7 +38,7 @@ enum df_act { DF_ACT_F32 = 0, DF_ACT_BF16 = 1, DF_ACT_FP8 = 2 };
 
 struct df_mat {
     const void *w;        /* rows x cols elements, row-major */
-    const float *scale;   /* FP8 only: [ceil(rows/128)][ceil(cols/128)] */
+    const float *scale;   /* FP8 only: [ceil(rows/128)][DF_FP8_SCALE_LD(cols)] */
     int rows, cols;
     enum df_dtype dtype;
     enum df_act act;
@@ -84,9 +94,8 @@ static inline float mat_elem(const struct df_mat *m, int r, int c)
     case DF_F32: return ((const float *)m->w)[i];
     case DF_BF16: return bf16_to_f32(((const uint16_t *)m->w)[i]);
     case DF_F8E4M3: {
-        int nb = (m->cols + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK;
         return e4m3_to_f32(((const uint8_t *)m->w)[i]) *
-               m->scale[(r / DF_FP8_BLOCK) * nb + c / DF_FP8_BLOCK];
+               m->scale[(size_t)(r / DF_FP8_BLOCK) * DF_FP8_SCALE_LD(m->cols) + c / DF_FP8_BLOCK];
     }
     }
     return NAN;
@@ -114,7 +123,7 @@ static inline float mat_dot_row(const struct df_mat *m, int r, const float *x)
          * so sum code * x over the block, then scale the partial sum. */
         const uint8_t *w = (const uint8_t *)m->w + (size_t)r * cols;
         const int nb = (cols + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK;
-        const float *srow = m->scale + (size_t)(r / DF_FP8_BLOCK) * nb;
+        const float *srow = m->scale + (size_t)(r / DF_FP8_BLOCK) * DF_FP8_SCALE_LD(cols);
         for (int b = 0; b < nb; b++) {
             const int c0 = b * DF_FP8_BLOCK;
             const int c1 = c0 + DF_FP8_BLOCK < cols ? c0 + DF_FP8_BLOCK : cols;

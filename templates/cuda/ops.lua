@@ -26,13 +26,25 @@ local function mat_args(c, dtype, wname)
 end
 
 return {
+  -- o.gemm (FP8 activations, gen/shapes.lua): through cuBLASLt's FP8 GEMM, its input's codes,
+  -- scales and workspace in the arena's GEMM region (forward.c).
   linear = {
-    name = function(o) return fmt("linear_%s_%dx%d", SHORT[o.dtype], o.din, o.dout) end,
-    params = function(o) return mat_params(o.dtype, "w") .. ", const float *x, int n, float *y" end,
+    name = function(o) return fmt("linear_%s_%dx%d", o.gemm and "fp8gemm" or SHORT[o.dtype], o.din, o.dout) end,
+    params = function(o)
+      return mat_params(o.dtype, "w") .. ", const float *x, int n, float *y" ..
+        (o.gemm and ", unsigned char *codes, float *scales, void *workspace" or "")
+    end,
     body = function(o)
+      if o.gemm then
+        return fmt("df_cuda_fp8_linear(%d, %d, PREFILL_CHUNK, w, w_scale, x, n, y, codes, scales, workspace);",
+          o.dout, o.din)
+      end
       return fmt("dfc::linear<%s, %d, %d>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, scale_arg(o.dtype, "w"))
     end,
-    args = function(o, c) return fmt("%s, %s, %s, %s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y)) end,
+    args = function(o, c)
+      return fmt("%s, %s, %s, %s%s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y),
+        o.gemm and ", GEMM_CODES, GEMM_SCALES, GEMM_WS" or "")
+    end,
   },
   rmsnorm = {
     name = function(o) return fmt("rmsnorm%s_%d", quant_suffix(o), o.dim) end,

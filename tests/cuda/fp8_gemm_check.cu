@@ -232,7 +232,7 @@ struct data {
     std::vector<float> ws;         /* logical scales [nnb][nkb] */
     std::vector<float> x;          /* [MMAX x k] */
     uint8_t *d_w;                  /* ncopy copies of the codes */
-    float *d_ws, *d_ws_cpu;        /* scales: fp8_gemm.h's layout; the checkpoint's (for linear) */
+    float *d_ws;                   /* scales: fp8_gemm.h's layout, the packed file's (linear reads it too) */
     __nv_bfloat16 *d_wb, *d_xb;    /* ncopy_b copies of W dequantized; x rounded */
     float *d_x, *d_xs, *d_y, *d_one;
     uint8_t *d_xq;
@@ -284,8 +284,6 @@ static void make_data(data &d, int n, int k)
             wsl[df_fp8_wscale_index(nb * 128, kb * 128, k)] = d.ws[(size_t)nb * d.nkb + kb];
     d.d_ws = dalloc<float>(wsl.size());
     upload(d.d_ws, wsl.data(), wsl.size() * sizeof(float));
-    d.d_ws_cpu = dalloc<float>(d.ws.size());
-    upload(d.d_ws_cpu, d.ws.data(), d.ws.size() * sizeof(float));
     d.d_wb = dalloc<__nv_bfloat16>(wbytes * d.ncopy_b);
     dequant_bf16_k<<<1024, 256, 0, g_stream>>>(d.d_w, d.d_ws, n, k, d.d_wb);
     df_cuda_launched("dequant_bf16");
@@ -309,7 +307,7 @@ static void make_data(data &d, int n, int k)
 
 static void free_data(data &d)
 {
-    void *ptrs[] = { d.d_w, d.d_ws, d.d_ws_cpu, d.d_wb, d.d_xb, d.d_x, d.d_xs, d.d_y, d.d_one, d.d_xq,
+    void *ptrs[] = { d.d_w, d.d_ws, d.d_wb, d.d_xb, d.d_x, d.d_xs, d.d_y, d.d_one, d.d_xq,
                      d.d_ws_probe, d.d_xs_probe };
     for (void *p : ptrs)
         CUDA_OK(cudaFree(p));
@@ -693,7 +691,7 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
     r.lin_ok = true;
     if (m <= DECODE_M) {
         CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)m * n * 4, g_stream));
-        sh.linear(d.d_w, reinterpret_cast<const unsigned char *>(d.d_ws_cpu), d.d_x, m, d.d_y);
+        sh.linear(d.d_w, reinterpret_cast<const unsigned char *>(d.d_ws), d.d_x, m, d.d_y);
         const long bad = fetch(y, d.d_y, m, n, false);
         const errors e = compare(s, d, xs, y.data(), false, REF_X, 0.0);
         r.lin_ok = bad == 0 && e.ratio <= 1.0;
@@ -723,7 +721,7 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
         }, 50);
     if (m <= DECODE_M)
         r.t_lin = time_us([&](int i) {
-            sh.linear(d.d_w + (size_t)(i % d.ncopy) * wbytes, reinterpret_cast<const unsigned char *>(d.d_ws_cpu),
+            sh.linear(d.d_w + (size_t)(i % d.ncopy) * wbytes, reinterpret_cast<const unsigned char *>(d.d_ws),
                       d.d_x, m, d.d_y);
         }, 50);
     r.best = 0;
@@ -751,6 +749,67 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
     df_lt_plan_destroy(gt);
     df_lt_plan_destroy(gb);
     return r;
+}
+
+/* 7. The backend's way (runtime/cuda/fp8_linear.cu): one plan at the chunk's M (plan_m: 256,
+ * the default chunk, or 512, the mid-size models'), f32 out, the algorithm df_lt_fix keeps,
+ * run at every M with split-K off (df_lt_set_rows). Are tokens 0-3's rows at every M
+ * bit-identical to M = 4's, and what does the fixed algorithm cost at decode sizes against the
+ * heuristic's choice for that M (res: this shape's cases)? Returns 1 if invariant, 0 if not,
+ * -1 if it could not run. */
+static int fixed_algorithm(struct df_lt *lt, data &d, const std::vector<result> &res, int plan_m)
+{
+    const int n = d.n, k = d.k;
+    struct df_lt_gemm *g = plan(lt, DF_LT_FP8_BLOCK, DF_LT_OUT_F32, n, k, plan_m, "fixed algorithm");
+    if (!g)
+        return -1;
+    const int fixed = df_lt_fix(g, 4);
+    if (fixed != 0) {
+        printf("  fixed algorithm %dx%d planned at M=%d: no candidate runs M=4 and M=%d: %s\n", n, k, plan_m, plan_m,
+               df_lt_status(fixed));
+        df_lt_plan_destroy(g);
+        return -1;
+    }
+    std::vector<uint8_t> y, y4;
+    int invariant = 1;
+    for (int m : MS) {
+        const int mq = df_fp8_gemm_rows(m);
+        const int rc = df_lt_set_rows(g, mq);
+        if (rc != 0) {
+            printf("  fixed algorithm %dx%d planned at M=%d: cannot run M=%d: %s\n", n, k, plan_m, mq, df_lt_status(rc));
+            invariant = -1;
+            break;
+        }
+        CUDA_OK((cudaError_t)df_fp8_act_quant(d.d_x, mq, k, d.d_xq, d.d_xs, g_stream));
+        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)mq * n * 4, g_stream));
+        if (!ran(df_lt_run(g, d.d_w, d.d_ws, d.d_xq, d.d_xs, d.d_y, g_stream), "fixed algorithm run", d, m)) {
+            invariant = -1;
+            break;
+        }
+        fetch(y, d.d_y, m, n, false);
+        if (m == 4)
+            y4.assign(y.begin(), y.begin() + (size_t)4 * n * 4);
+        else if (m > 4 && memcmp(y.data(), y4.data(), y4.size()) != 0) {
+            printf("  fixed algorithm %dx%d planned at M=%d: tokens 0-3 differ at M=%d from M=4\n", n, k, plan_m, m);
+            invariant = 0;
+        }
+        if (m <= DECODE_M) {
+            const double t = time_us([&](int i) {
+                lt_ok(df_lt_run(g, d.d_w + (size_t)(i % d.ncopy) * (size_t)n * k, d.d_ws, d.d_xq, d.d_xs, d.d_y,
+                                g_stream), "fixed");
+            }, 50);
+            for (const result &r : res)
+                if (r.n == n && r.k == k && r.m == m)
+                    printf("  fixed algorithm %dx%d planned at M=%d, run at M=%d: %.1f us (the heuristic's for M=%d: "
+                           "%.1f us)\n", n, k, plan_m, m, t, m, r.t_block);
+        }
+    }
+    char desc[256];
+    df_lt_describe(g, desc, sizeof desc);
+    printf("  fixed algorithm %dx%d planned at M=%d: %s: %s\n", n, k, plan_m, desc,
+           invariant > 0 ? "invariant" : invariant == 0 ? "NOT invariant" : "did not run");
+    df_lt_plan_destroy(g);
+    return invariant;
 }
 
 /* ---- main ---------------------------------------------------------------------------------- */
@@ -849,7 +908,9 @@ int main(void)
     for (int c = 0; c < 256; c++)
         e4m3_lut[c] = e4m3_to_f32((uint8_t)c);
     char err[256];
-    struct df_lt *lt = df_lt_create((size_t)64 << 20, err, sizeof err);
+    const size_t ws_bytes = (size_t)64 << 20;
+    void *ws = dalloc<unsigned char>(ws_bytes);
+    struct df_lt *lt = df_lt_create(ws, ws_bytes, err, sizeof err);
     if (!lt) {
         fprintf(stderr, "fp8_gemm_check: %s\n", err);
         return 1;
@@ -857,6 +918,7 @@ int main(void)
 
     const int widen_bad = check_widen() + check_act_quant();
     std::vector<result> res;
+    int fixed_same = 0, fixed_bad = 0;
     for (const shape &sh : SHAPES) {
         data d = {};
         make_data(d, sh.n, sh.k);
@@ -866,11 +928,20 @@ int main(void)
             res.push_back(run_case(lt, d, sh, m, t_start));
             fflush(stdout);
         }
+        for (int plan_m : { 256, 512 }) {
+            const int fixed = fixed_algorithm(lt, d, res, plan_m);
+            fixed_same += fixed > 0;
+            fixed_bad += fixed < 0;
+        }
         free_data(d);
     }
     df_lt_destroy(lt);
+    CUDA_OK(cudaFree(ws));
 
-    const int failed = report(res) + widen_bad;
+    printf("fp8_gemm_check: fixed algorithm (the backend's: planned at M = 256 and 512, split-K off, run at every "
+           "M): tokens 0-3 bit-identical at M = 7 .. %d to M = 4 in %d of %zu cases, %d could not run\n", MMAX,
+           fixed_same, 2 * (sizeof SHAPES / sizeof SHAPES[0]), fixed_bad);
+    const int failed = report(res) + widen_bad + fixed_bad;
     printf("fp8_gemm_check: %.0f s\n", seconds() - t_start);
     return failed ? 1 : 0;
 }

@@ -32,7 +32,7 @@ for m in $CUDA_MODELS; do
         diff -r generated/${m}_cuda '$T/gcuda_$m'"
 done
 
-for cb in bench_v3_cuda:450.5:1182.4 bench_v3_fp8_cuda:358.6:726.4; do
+for cb in bench_v3_cuda:450.5:1182.4 bench_v3_fp8_cuda:358.6:726.4 bench_v3_fp8act_cuda:358.6:726.4; do
     cb_m=${cb%%:*} cb_rest=${cb#*:}
     cb_b1=${cb_rest%%:*} cb_b16=${cb_rest#*:}
     check "cuda/bench/$cb_m/generate" make -s build/cuda_bench_src/$cb_m/forward.c

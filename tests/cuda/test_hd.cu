@@ -34,6 +34,12 @@ struct tmat {
     int rows, cols, dt;
 };
 
+/* Floats per row of 128x128 block scales: the blocks, padded to 4 (the packed file's layout). */
+static int scale_ld(int cols)
+{
+    return ((cols + 127) / 128 + 3) / 4 * 4;
+}
+
 static double ref_elem(const tmat &m, int r, int c)
 {
     const size_t i = (size_t)r * m.cols + c;
@@ -54,7 +60,7 @@ static double ref_elem(const tmat &m, int r, int c)
     const uint8_t code = m.w[i];
     const int s = code >> 7, e = (code >> 3) & 15, mm = code & 7;
     const double x = e == 0 ? ldexp(mm / 8.0, -6) : ldexp(1.0 + mm / 8.0, e - 7);
-    return (s ? -x : x) * (double)m.scale[(r / 128) * ((m.cols + 127) / 128) + c / 128];
+    return (s ? -x : x) * (double)m.scale[(r / 128) * scale_ld(m.cols) + c / 128];
 }
 
 static tmat make_mat(int dt, int rows, int cols)
@@ -88,9 +94,10 @@ static tmat make_mat(int dt, int rows, int cols)
             while ((c & 0x7f) == 0x7f);
             m.w[i] = c;
         }
-        const int nb = ((rows + 127) / 128) * ((cols + 127) / 128);
-        for (int i = 0; i < nb; i++)
-            m.scale.push_back((float)(1.0 / 448.0 * (0.25 + 4.0 * rnd_unit())));
+        /* the padding of each row of scales NaN: a reader with the wrong stride shows */
+        for (int i = 0; i < (rows + 127) / 128 * scale_ld(cols); i++)
+            m.scale.push_back(i % scale_ld(cols) < (cols + 127) / 128 ? (float)(1.0 / 448.0 * (0.25 + 4.0 * rnd_unit()))
+                                                                     : NAN);
     }
     return m;
 }
@@ -101,7 +108,7 @@ template <int DT, int COLS, int T>
 static void emu_row_dot(const tmat &m, int r, const float *x, int xstride, int nt, float (&acc)[T], bool *same)
 {
     const unsigned char *wrow = m.w.data() + (size_t)r * COLS * esize<DT>::value;
-    const float *srow = DT == DF_F8E4M3 ? m.scale.data() + (size_t)(r / 128) * row_vec<DT, COLS>::BLOCKS : nullptr;
+    const float *srow = DT == DF_F8E4M3 ? m.scale.data() + (size_t)(r / 128) * row_vec<DT, COLS>::SCALE_LD : nullptr;
     *same = true;
     float part[WARP][T];
     for (int l = 0; l < WARP; l++) {

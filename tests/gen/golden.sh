@@ -34,13 +34,13 @@ fp8_inputs() { # FORWARD.C f32|fp8
             fn = substr($0, RSTART, RLENGTH - 1); sub(/^ */, "", fn)
             args = substr($0, RSTART + RLENGTH); sub(/\);.*/, "", args); n = split(args, a, /, /)
             if (fn ~ /^act_quant_fp8_/) { q[a[1]] = 1; quants++; next }
-            x = fn ~ /^linear_fp8_|^moe_experts_/ ? a[3] : fn ~ /^linear_/ ? a[2] : ""
+            x = fn ~ /^linear_fp8(gemm)?_|^moe_experts_/ ? a[3] : fn ~ /^linear_/ ? a[2] : ""
             if (x != "") {
                 products++
-                want = act == "fp8" && fn ~ /^(linear|moe_experts)_fp8_/
+                want = act == "fp8" && fn ~ /^(linear|moe_experts)_fp8(gemm)?_/
                 if (want != (x in q)) { print fn " reads " x (want ? " unquantized" : " quantized"); bad++ }
             }
-            delete q[fn ~ /^(residual_add|silu_mul|rope_heads)_/ ? a[1] : a[n]]
+            delete q[fn ~ /^(residual_add|silu_mul|rope_heads)_/ ? a[1] : fn ~ /^linear_fp8gemm_/ ? a[5] : a[n]]
             if (fn ~ /^add_rmsnorm/) delete q[a[1]] # it adds to x too
             if (fn ~ /rmsnorm_quant_/) { q[a[n]] = 1; quants++ } # a norm that quantizes its output
             if (fn ~ /^silu_mul_quant_/) { q[a[1]] = 1; quants++ } # a SwiGLU gate that quantizes its output
@@ -50,5 +50,21 @@ fp8_inputs() { # FORWARD.C f32|fp8
 check "precision/tiny_fp8-f32-activations" fp8_inputs generated/tiny_fp8/forward.c f32
 check "precision/tiny_fp8act-fp8-activations" fp8_inputs generated/tiny_fp8act/forward.c fp8
 check "precision/tiny_fp8act_cuda-fp8-activations" fp8_inputs generated/tiny_fp8act_cuda/forward.c fp8
+
+# Which FP8 products run through cuBLASLt's FP8 GEMM (linear_fp8gemm_DINxDOUT): on CUDA with
+# FP8 activations, exactly those whose shape it takes (din % 16 == 0, dout % 4 == 0: gen/shapes.lua);
+# nowhere else.
+fp8_gemms() { # KERNELS yes|no
+    awk -v on="$2" '
+        match($0, /^void linear_fp8(gemm)?_[0-9]+x[0-9]+\(/) {
+            name = substr($0, RSTART + 5, RLENGTH - 6); split(name, p, "_"); split(p[3], d, "x")
+            want = on == "yes" && d[1] % 16 == 0 && d[2] % 4 == 0
+            if (want != (p[2] == "fp8gemm")) { print name (want ? ": not through the GEMM" : ": through the GEMM"); bad++ }
+            gemms += p[2] == "fp8gemm"
+        }
+        END { exit bad || (on == "yes") != (gemms > 0) }' "$1"
+}
+check "cuda/tiny_fp8act_cuda-fp8-gemms" fp8_gemms generated/tiny_fp8act_cuda/kernels.cu yes
+check "cuda/tiny_fp8_cuda-no-fp8-gemms" fp8_gemms generated/tiny_fp8_cuda/kernels.cu no
 check "precision/tiny_fp8act-experts-quantize-down-input" grep -q "DF_F8E4M3, DF_ACT_FP8 }" generated/tiny_fp8act/kernels.c
 check "precision/tiny_fp8act_cuda-experts-quantize-down-input" grep -q "DF_F8E4M3, 200, 72, 16, 4, true>" generated/tiny_fp8act_cuda/kernels.cu

@@ -170,8 +170,8 @@ static inline uint8_t rnd_e4m3(void) /* a random non-NaN code, all exponents */
 /* ---- random weight matrices with a double-precision element reference ----------------- */
 struct tmat {
     void *w;
-    float *scale;     /* FP8: [ceil(rows/128)][ceil(cols/128)] */
-    int rows, cols, sbc; /* sbc: scale blocks per row of blocks */
+    float *scale;     /* FP8: [ceil(rows/128)][sbc] */
+    int rows, cols, sbc; /* sbc: floats per row of block scales, ceil(cols/128) padded to 4 */
     enum df_dtype dt;
     enum df_act act;  /* the activations the products take (tmat_init: f32) */
 };
@@ -186,7 +186,7 @@ static inline void tmat_init(struct tmat *t, enum df_dtype dt, int rows, int col
     t->dt = dt;
     t->act = DF_ACT_F32;
     t->scale = NULL;
-    t->sbc = (cols + 127) / 128;
+    t->sbc = ((cols + 127) / 128 + 3) / 4 * 4; /* the packed file's scale rows: 16-byte aligned */
     if (dt == DF_F32) {
         float *w = malloc(sizeof(float) * n);
         for (size_t i = 0; i < n; i++)
@@ -204,9 +204,16 @@ static inline void tmat_init(struct tmat *t, enum df_dtype dt, int rows, int col
         t->w = w;
         const int sbr = (rows + 127) / 128;
         t->scale = malloc(sizeof(float) * (size_t)(sbr * t->sbc));
+        /* the padding NaN, so that a reader with the wrong stride shows */
         for (int i = 0; i < sbr * t->sbc; i++)
-            t->scale[i] = (float)(amp / 448.0 * (0.25 + 4.0 * rnd_unit()));
+            t->scale[i] = i % t->sbc < (cols + 127) / 128 ? (float)(amp / 448.0 * (0.25 + 4.0 * rnd_unit())) : NAN;
     }
+}
+
+/* Bytes of an FP8 matrix's block scales. */
+static inline size_t tmat_scale_bytes(const struct tmat *t)
+{
+    return sizeof(float) * (size_t)((t->rows + 127) / 128) * (size_t)t->sbc;
 }
 
 static inline void tmat_free(struct tmat *t)

@@ -316,14 +316,14 @@ static void test_experts(enum df_dtype dt)
         tmat_init(&g[e], dt, INTER, DIM, 0.2);
         tmat_init(&u[e], dt, INTER, DIM, 0.2);
         tmat_init(&d[e], dt, DIM, INTER, 0.2);
-        const size_t mb = (size_t)DIM * INTER * elem_bytes(dt), sb = sizeof(float) * 2 * 2;
+        const size_t mb = (size_t)DIM * INTER * elem_bytes(dt);
         table[e].gate = put(blob, &at, g[e].w, mb);
         table[e].up = put(blob, &at, u[e].w, mb);
         table[e].down = put(blob, &at, d[e].w, mb);
         if (dt == DF_F8E4M3) {
-            table[e].gate_scale = put(blob, &at, g[e].scale, sb);
-            table[e].up_scale = put(blob, &at, u[e].scale, sb);
-            table[e].down_scale = put(blob, &at, d[e].scale, sb);
+            table[e].gate_scale = put(blob, &at, g[e].scale, tmat_scale_bytes(&g[e]));
+            table[e].up_scale = put(blob, &at, u[e].scale, tmat_scale_bytes(&u[e]));
+            table[e].down_scale = put(blob, &at, d[e].scale, tmat_scale_bytes(&d[e]));
         } else {
             table[e].gate_scale = table[e].up_scale = table[e].down_scale = 0;
         }

@@ -402,10 +402,9 @@ static void moe_fix_init(struct moe_fix *f, enum df_dtype dt, enum df_act act)
         f->table[e].down = blob_put(f->blob, &at, d.w, mb);
         f->table[e].gate_scale = f->table[e].up_scale = f->table[e].down_scale = 0;
         if (dt == DF_F8E4M3) {
-            const size_t sb = sizeof(float) * 4;
-            f->table[e].gate_scale = blob_put(f->blob, &at, g.scale, sb);
-            f->table[e].up_scale = blob_put(f->blob, &at, u.scale, sb);
-            f->table[e].down_scale = blob_put(f->blob, &at, d.scale, sb);
+            f->table[e].gate_scale = blob_put(f->blob, &at, g.scale, tmat_scale_bytes(&g));
+            f->table[e].up_scale = blob_put(f->blob, &at, u.scale, tmat_scale_bytes(&u));
+            f->table[e].down_scale = blob_put(f->blob, &at, d.scale, tmat_scale_bytes(&d));
         }
         tmat_free(&g);
         tmat_free(&u);

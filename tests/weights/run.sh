@@ -7,6 +7,11 @@ check "weights/test_json" build/weights/test_json
 check "weights/test_pack" build/weights/test_pack
 check "weights/test_sha256" build/weights/test_sha256
 check "weights/test_verify" build/weights/test_verify
+# bench/random_checkpoint.c writes checkpoints as Hugging Face's are (FP8 scale rows unpadded):
+# tiny_fp8's, with scales the packed file pads, packs.
+check "weights/random-checkpoint-packs" sh -c "mkdir -p '$T/rc_hf' &&
+    build/weights/random_checkpoint_tiny_fp8 --out '$T/rc_hf' >/dev/null &&
+    build/tiny_fp8/tiny_fp8-pack --hf '$T/rc_hf' --out '$T/rc.weights' >/dev/null 2>&1"
 . tests/weights/signing.sh
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 for f in fuzz_json fuzz_safetensors fuzz_header fuzz_integrity; do

@@ -39,7 +39,7 @@ static const struct df_tensor tensors[] = {
     { "embed", E, DF_F32, 2, { 3, 5 }, -1, 0, 60 },            /* BF16 -> F32 */
     { "norm", N, DF_F32, 1, { 5, 1 }, -1, 64, 20 },            /* F16 -> F32 */
     { "l0.down", D, DF_F8E4M3, 2, { 130, 4 }, 3, 128, 520 },   /* F8 copy, scale below */
-    { "l0.down.scale", S, DF_F32, 2, { 2, 1 }, -1, 704, 8 },   /* F32 copy */
+    { "l0.down.scale", S, DF_F32, 2, { 2, 4 }, -1, 704, 32 },  /* F32, rows padded from 1 to 4 */
     { "l0.o", O, DF_BF16, 2, { 2, 3 }, -1, 768, 12 },          /* BF16 copy */
 };
 #define DATA_BYTES 832u
@@ -76,7 +76,8 @@ static void make_data(void)
     }
     memcpy(expected + 64, norm_f32, 20);
     memcpy(expected + 128, down_f8, 520);
-    memcpy(expected + 704, scale_f32, 8);
+    memcpy(expected + 704, &scale_f32[0], 4);   /* a row of block scales, then 3 zeros */
+    memcpy(expected + 720, &scale_f32[1], 4);
     memcpy(expected + 768, o_bf16, 12);
 }
 
@@ -297,6 +298,14 @@ static void test_pack_refusals(void)
     write_st("shape", "model.safetensors", wrong_shape, 5);
     pack_fails(&manifest, "shape", DF_BAD, "checkpoint shape [5, 3], the model needs [3, 5]", "wrong shape");
 
+    static const float scale_padded[8] = { 0.5f, 0, 0, 0, 2.0f, 0, 0, 0 };
+    struct src sp = { S, "F32", 2, { 2, 4 }, scale_padded, 32 };
+    const struct src *padded[] = { &s_embed, &s_norm, &s_down, &sp, &s_o };
+    make_dir("padded");
+    write_st("padded", "model.safetensors", padded, 5);
+    pack_fails(&manifest, "padded", DF_BAD, "'" S "' (packed as 'l0.down.scale'): checkpoint shape [2, 4], the model "
+               "needs [2, 1]", "FP8 scales already padded: the checkpoint's are not");
+
     struct src n2 = s_norm;
     n2.ndim = 2, n2.shape[1] = 1;
     const struct src *wrong_ndim[] = { &s_embed, &n2, &s_down, &s_scale, &s_o };
@@ -342,7 +351,7 @@ static void test_pack_refusals(void)
     bad.tensors = bad_tensors;
     pack_fails(&bad, "single", DF_BAD, "manifest: tensor 'norm': offset 72 is unaligned", "misaligned manifest");
     bad_tensors[1].offset = 64;
-    bad_tensors[3].shape[0] = 1, bad_tensors[3].bytes = 4;
+    bad_tensors[3].shape[0] = 1, bad_tensors[3].bytes = 16;
     pack_fails(&bad, "single", DF_BAD, "manifest: tensor 'l0.down': scale 3 is not", "manifest scale of wrong shape");
 }
 

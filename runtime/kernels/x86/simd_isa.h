@@ -527,7 +527,7 @@ static __attribute__((target(DF_TGT))) int DF_SF(gemm)(const struct df_mat *m, i
                                   ? (a / DF_FP8_BLOCK + 1) * DF_FP8_BLOCK : r1;
                 const bool prep = dt == DF_F8E4M3 || (a == r0 && mi == 0);
                 if (dt == DF_F8E4M3) {
-                    const float *srow = m[mi].scale + (size_t)(a / DF_FP8_BLOCK) * nb;
+                    const float *srow = m[mi].scale + (size_t)(a / DF_FP8_BLOCK) * DF_FP8_SCALE_LD(K);
                     for (int i = 0; i < nb; i++)
                         cs[i] = srow[i] * 256.0f;
                 }
@@ -575,7 +575,7 @@ DF_AI void DF_SF(qlat_block)(const struct df_mla_shape *s, const struct df_mat *
                              int t0, int c0, float *q_lat, const float *panel, int lp, const int T)
 {
     const int L = s->kv_lora, qk = s->nope + s->rope_dim, row0 = h * (s->nope + s->v_head);
-    const int nb = (L + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK;
+    const int ld = DF_FP8_SCALE_LD(L);
     const bool fp8 = kv_b->dtype == DF_F8E4M3;
     DF_VT acc[6][4];
 DF_UNROLL(6)
@@ -593,7 +593,7 @@ DF_UNROLL(6)
         for (int t = 0; t < T; t++) {
             qd[t] = q + ((size_t)(t0 + t) * s->heads + h) * qk;
             if (fp8) {
-                const DF_VT f = DF_V(set1)(kv_b->scale[(size_t)rb * nb + c0 / DF_FP8_BLOCK] * 256.0f);
+                const DF_VT f = DF_V(set1)(kv_b->scale[(size_t)rb * ld + c0 / DF_FP8_BLOCK] * 256.0f);
                 int d = d0;
                 for (; d + 16 <= d1; d += 16)
                     DF_V(store)(qs[t] + d - d0, DF_V(mul)(DF_V(load)(qd[t] + d), f));
@@ -636,7 +636,7 @@ DF_AI void DF_SF(qlat_wide)(const struct df_mla_shape *s, const struct df_mat *k
                             int c0, float *q_lat)
 {
     const int L = s->kv_lora, qk = s->nope + s->rope_dim, row0 = h * (s->nope + s->v_head);
-    const int nb = (L + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK;
+    const int ld = DF_FP8_SCALE_LD(L);
     DF_VT acc[16];
 DF_UNROLL(16)
     for (int v = 0; v < 16; v++)
@@ -651,7 +651,7 @@ DF_UNROLL(4)
                 break;
             DF_VT w[4];
             DF_SF(nat64)(kv_b, r, c, w);
-            const float f = kv_b->dtype == DF_F8E4M3 ? kv_b->scale[(size_t)(r / DF_FP8_BLOCK) * nb + c / DF_FP8_BLOCK] * 256.0f : 1.0f;
+            const float f = kv_b->dtype == DF_F8E4M3 ? kv_b->scale[(size_t)(r / DF_FP8_BLOCK) * ld + c / DF_FP8_BLOCK] * 256.0f : 1.0f;
             const DF_VT qv = DF_V(set1)(kv_b->dtype == DF_F8E4M3 ? qd * f : qd);
 DF_UNROLL(4)
             for (int v = 0; v < 4; v++)
