@@ -166,7 +166,7 @@ function M.emit(ctx)
     expert_tables = expert_tables(sched, man),
     fn_layers = fn.layers, fn_prefill = fn.prefill, fn_decode = fn.decode,
     rope_offset = sched.buffers.rope.offset, logits_offset = sched.buffers.logits.offset,
-    arena_bytes = plan.peak, gemm_k_max = sched.gemm_k_max,
+    arena_bytes = plan.peak, gemm_row_bytes = sched.gemm_row_bytes, gemm_scale_blocks = sched.gemm_scale_blocks,
     n_tensors = #man.tensors, rows = manifest_rows(man), sha_bytes = table.concat(sha_bytes, ", "),
     data_bytes = man.data_bytes,
   }

@@ -8,8 +8,9 @@
 --   STEP_OFFSET   = DF_CUDA_ALIGN(plan bytes)
 --   MOE_WS_OFFSET = DF_CUDA_ALIGN(STEP_OFFSET + 5 x prefill_chunk ints)
 --   GEMM_OFFSET   = DF_CUDA_ALIGN(MOE_WS_OFFSET + prefill_chunk x topk x (moe_inter + hidden) floats)
---   ARENA_BYTES   = GEMM_OFFSET + DF_CUDA_GEMM_BYTES(prefill_chunk, k_max): the FP8 GEMMs'
---                   input codes and scales, and cuBLASLt's workspace (none when k_max is 0)
+--   ARENA_BYTES   = GEMM_OFFSET + DF_CUDA_GEMM_BYTES(prefill_chunk, row_bytes, scale_blocks): the
+--                   cuBLASLt GEMMs' prepared input (and FP8 scales) and cuBLASLt's workspace
+--                   (none when no product uses them: row_bytes 0)
 -- Not counted: what CUDA itself takes (context, graphs: a few hundred MiB) and
 -- pinned host memory.
 local spec_mod = require("spec")
@@ -57,15 +58,16 @@ function M.report(spec, shapes, man, plan, sched)
       string.format("token, slot, pos, emit, next: %d x %d ints (CUDA, beyond the plan)", STEP_ARRAYS, s.chunk) })
     table.insert(lines, { "expert scratch", experts, string.format(
       "%d tokens x %d experts x (%d + %d) floats (CUDA, beyond the plan)", s.chunk, s.topk, s.moe_inter, s.hidden) })
-    local k, rows = sched.gemm_k_max, util.round_up(s.chunk, 4)
-    if k > 0 then
-      table.insert(lines, { "FP8 GEMM input", util.round_up(rows * k, CUDA_ALIGN)
-        + util.round_up(rows * util.ceil_div(k, 128) * FLOAT, CUDA_ALIGN), string.format(
-        "e4m3 codes and 1x128 scales of %d tokens x %d columns (cuBLASLt's FP8 GEMMs; CUDA, beyond the plan)", rows, k) })
+    local row, blocks, rows = sched.gemm_row_bytes, sched.gemm_scale_blocks, util.round_up(s.chunk, 4)
+    if row > 0 then
+      table.insert(lines, { "GEMM input", util.round_up(rows * row, CUDA_ALIGN)
+        + util.round_up(rows * blocks * FLOAT, CUDA_ALIGN), string.format(
+        "%d tokens x %d bytes, %s (cuBLASLt's GEMMs; CUDA, beyond the plan)", rows, row,
+        blocks > 0 and string.format("e4m3 codes, and %d 1x128 scales each", blocks) or "bf16 values") })
     end
-    table.insert(lines, { "cuBLASLt workspace", k > 0 and GEMM_WS or 0, k > 0
-      and "cuBLASLt's FP8 GEMMs (FP8 activations; CUDA, beyond the plan)"
-      or "none: cuBLASLt's FP8 GEMMs serve deploy.activations = \"fp8\" only" })
+    table.insert(lines, { "cuBLASLt workspace", row > 0 and GEMM_WS or 0, row > 0
+      and string.format("cuBLASLt's GEMMs (%s activations; CUDA, beyond the plan)", d.activations)
+      or "none: cuBLASLt's GEMMs serve deploy.activations = \"fp8\" or \"bf16\" only" })
   end
   local total = 0
   for _, l in ipairs(lines) do total = total + l[2] end

@@ -83,33 +83,45 @@ function M.build(spec, shapes, man)
   buf("logits", B, s.vocab, "the step's logits (read by the runtime)", { persistent = true })
   buf("rope", s.max_context, s.qk_rope, "RoPE cos/sin per position (YaRN frequencies)", { persistent = true })
 
-  -- FP8 activations: a buffer is quantized in place (act_quant) once, before the
-  -- first product with FP8 weights that reads it; any op that writes it makes it
-  -- unquantized again (op below). A product with other weights never reads a
-  -- quantized one.
-  local quantized = {}
+  -- Inputs prepared in place: with FP8 activations a buffer is quantized (act_quant),
+  -- with bf16 ones on CUDA rounded (act_round_bf16, gen/shapes.lua), once, before the
+  -- first product of that precision that reads it; any op that writes it makes it
+  -- plain again (op below). No other product reads a prepared one.
+  local prepared = {} -- buffer -> "fp8" | "bf16"
   local ops = {}
-  local gemm_k_max = 0 -- the widest input of a product through cuBLASLt's FP8 GEMM (its arena region)
+  -- cuBLASLt's GEMMs (CUDA): their widest input row in bytes and its 1x128 scale blocks (FP8),
+  -- which size their arena region
+  local gemm_row_bytes, gemm_scale_blocks = 0, 0
   local function op(t)
     ops[#ops + 1] = t
-    for _, b in ipairs(M.op_writes(t)) do quantized[b] = nil end
+    for _, b in ipairs(M.op_writes(t)) do prepared[b] = nil end
   end
-  local function act_quant(x)
-    if not quantized[x] then
-      op({ op = "act_quant", x = x, dim = buffers[x].width, rows = "n" })
-      quantized[x] = true
+  local function preparation(a) return (a == "fp8" or a == "bf16" and s.round_bf16_inputs) and a or nil end
+  local function prepare(x, kind, rows)
+    if prepared[x] ~= kind then
+      op({ op = kind == "fp8" and "act_quant" or "act_round_bf16", x = x, dim = buffers[x].width, rows = rows or "n" })
+      prepared[x] = kind
     end
   end
-  local function linear(wname, x, y, rows)
+  -- The op record of a product (its input prepared by the caller).
+  local function linear_op(wname, x, y, rows)
     local t = man.by_name[wname]
     local a = act(t.dtype)
-    if a == "fp8" then act_quant(x) end
-    assert(a == "fp8" or not quantized[x], "schedule: " .. wname .. " would read the quantized " .. x)
+    local gemm = s.gemm(a, t.cols, t.rows)
+    if gemm then
+      gemm_row_bytes = math.max(gemm_row_bytes, t.cols * (gemm == "fp8" and 1 or 2))
+      if gemm == "fp8" then gemm_scale_blocks = math.max(gemm_scale_blocks, (t.cols + 127) // 128) end
+    end
     -- act: what the product does with its input; an FP8 one takes the act_quant'ed buffer as it is
-    -- (on CUDA, where the shape allows, through cuBLASLt's FP8 GEMM: gemm)
-    op({ op = "linear", w = wname, dtype = t.dtype, act = a == "fp8" and "f32" or a, din = t.cols, dout = t.rows,
-         x = x, y = y, rows = rows or "n", gemm = a == "fp8" and s.fp8_gemm(t.cols, t.rows) or nil })
-    if a == "fp8" and s.fp8_gemm(t.cols, t.rows) then gemm_k_max = math.max(gemm_k_max, t.cols) end
+    -- gemm: on CUDA, where the shape allows, through cuBLASLt's GEMM of that kind
+    return { op = "linear", w = wname, dtype = t.dtype, act = a == "fp8" and "f32" or a, din = t.cols, dout = t.rows,
+             x = x, y = y, rows = rows or "n", gemm = gemm }
+  end
+  local function linear(wname, x, y, rows)
+    local kind = preparation(act(wdt(wname)))
+    if kind then prepare(x, kind, rows) end
+    assert(prepared[x] == kind, "schedule: " .. wname .. " would read the prepared " .. x)
+    op(linear_op(wname, x, y, rows))
   end
   local function rmsnorm(wname, x, out, dim, rows)
     op({ op = "rmsnorm", w = wname, x = x, out = out, dim = dim, rows = rows or "n" })
@@ -162,7 +174,7 @@ function M.build(spec, shapes, man)
          topk_group = s.topk_group, method = m.topk_method, scoring = m.scoring,
          norm = m.norm_topk_prob, scaling = m.routed_scaling, rows = "n" })
     local eact = act(wdt(p .. ".e0.gate_proj"))
-    if eact == "fp8" then act_quant("h") end -- after the router, which reads h unquantized
+    if preparation(eact) then prepare("h", preparation(eact)) end -- after the router, which reads h as it is
     op({ op = "moe_experts", layer = L.index, prefix = p, dtype = wdt(p .. ".e0.gate_proj"),
          act = eact, x = "h",
          ids = ids, weights = wts, ws = ws, out = "proj", experts = s.routed, topk = s.topk,
@@ -191,18 +203,20 @@ function M.build(spec, shapes, man)
     error("gen: an FP8 lm_head with deploy.activations = \"fp8\" is not supported (DeepSeek's lm_head is bf16)", 0)
   end
   local embed = { op = "embed", w = "embed", dtype = wdt("embed"), vocab = s.vocab, dim = s.hidden, out = "x", rows = "n" }
-  local head = {
-    { op = "rmsnorm", w = "norm", x = "xe", out = "he", dim = s.hidden, rows = "n_emit" },
-    { op = "linear", w = "lm_head", dtype = wdt("lm_head"), act = act(wdt("lm_head")), din = s.hidden, dout = s.vocab, x = "he", y = "logits", rows = "n_emit" },
-  }
+  -- The final norm of x's rows, then lm_head (its input rounded first with bf16 activations on CUDA).
+  local function head(x, rows)
+    local kind = preparation(act(wdt("lm_head")))
+    local list = { { op = "rmsnorm", w = "norm", x = x, out = "he", dim = s.hidden, rows = rows } }
+    if kind then list[2] = { op = "act_round_bf16", x = "he", dim = s.hidden, rows = rows } end
+    list[#list + 1] = linear_op("lm_head", "he", "logits", rows)
+    return table.unpack(list)
+  end
   local prefill = { embed, { op = "call", fn = "layers" },
-    { op = "gather_rows", x = "x", out = "xe", dim = s.hidden, rows = "n_emit" }, head[1], head[2] }
-  local decode_head = { op = "rmsnorm", w = "norm", x = "x", out = "he", dim = s.hidden, rows = "n" }
-  local decode = { embed, { op = "call", fn = "layers" }, decode_head,
-    { op = "linear", w = "lm_head", dtype = wdt("lm_head"), act = act(wdt("lm_head")), din = s.hidden, dout = s.vocab, x = "he", y = "logits", rows = "n" } }
+    { op = "gather_rows", x = "x", out = "xe", dim = s.hidden, rows = "n_emit" }, head("xe", "n_emit") }
+  local decode = { embed, { op = "call", fn = "layers" }, head("x", "n") }
 
   return {
-    buffers = buffers, buffer_order = order, gemm_k_max = gemm_k_max,
+    buffers = buffers, buffer_order = order, gemm_row_bytes = gemm_row_bytes, gemm_scale_blocks = gemm_scale_blocks,
     functions = { { name = "layers", ops = layer_ops }, { name = "prefill", ops = prefill }, { name = "decode", ops = decode } },
   }
 end
@@ -211,7 +225,7 @@ end
 -- weights are moe_experts' inputs, moe_route's outputs: listing them for both is harmless, as
 -- no product reads them).
 local WRITE_FIELDS = { "y", "out", "g", "cache", "ids", "weights", "ws" }
-local IN_PLACE = { residual_add = true, rope_heads = true, act_quant = true, add_rmsnorm = true }
+local IN_PLACE = { residual_add = true, rope_heads = true, act_quant = true, act_round_bf16 = true, add_rmsnorm = true }
 function M.op_writes(o)
   local list = {}
   for _, f in ipairs(WRITE_FIELDS) do

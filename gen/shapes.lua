@@ -27,12 +27,21 @@ function M.derive(spec)
     and (80 * s.cache_row + 5200) * 4 <= 227 * 1024
   s.mla_split_floats = d.max_batch * m.heads * (2 * m.kv_lora_rank + m.qk_rope)
     + d.max_batch * math.ceil(d.max_context / 256) * m.heads * (m.kv_lora_rank + 2)
-  -- CUDA with FP8 activations: a product with FP8 weights runs through cuBLASLt's block-scaled FP8
-  -- GEMM (runtime/cuda/fp8_linear.cu) where cuBLASLt takes its shape: rows of e4m3 codes 16-byte
-  -- aligned (din % 16) and of f32 outputs too (dout % 4). The others keep the backend's kernel.
-  s.fp8_gemm = function(din, dout)
-    return d.target == "cuda" and d.activations == "fp8" and din % 16 == 0 and dout % 4 == 0
+  -- CUDA: a product in a reduced-precision activation mode (act: "fp8" or "bf16") runs through
+  -- cuBLASLt (runtime/cuda/lt_linear.cu) where cuBLASLt takes its shape: the block-scaled FP8
+  -- GEMM for "fp8" (rows of e4m3 codes 16-byte aligned: din % 16), the bf16 GEMM for "bf16"
+  -- (din % 8), f32 output rows 16-byte aligned (dout % 4). Returns the GEMM's kind, or nil: the
+  -- backend's own kernel.
+  s.gemm = function(act, din, dout)
+    if d.target ~= "cuda" or dout % 4 ~= 0 then return nil end
+    if act == "fp8" and din % 16 == 0 then return "fp8" end
+    if act == "bf16" and din % 8 == 0 then return "bf16" end
+    return nil
   end
+  -- CUDA with bf16 activations: the inputs of those products are rounded to bf16 in place first
+  -- (act_round_bf16), as FP8 ones are quantized, since the CUDA kernels take f32 inputs; the CPU
+  -- rounds them as it multiplies.
+  s.round_bf16_inputs = d.target == "cuda" and d.activations == "bf16"
   -- Softmax scale: qk_head^-0.5, times m^2 where YaRN's m = 0.1 * mscale_all_dim * ln(factor) + 1.
   local scale = s.qk_head ^ -0.5
   local y = m.rope.yarn

@@ -149,8 +149,6 @@ local function check_consistency(source, m, d)
   need(chunk >= d.max_batch, "deploy.prefill_chunk",
     string.format("%d is below deploy.max_batch (%d): a decode step must fit in one chunk", chunk, d.max_batch))
   if d.activations == "bf16" then -- docs/numerics.md: bf16 activations
-    need(d.target == "cpu", "deploy.activations",
-      "\"bf16\" is a CPU precision mode (AVX-512 BF16 dot products); the CUDA backend computes in \"f32\"")
     need(d.weights == "bf16", "deploy.activations",
       string.format("\"bf16\" needs deploy.weights = \"bf16\" (got %s): FP8 and f32 weights take f32 activations",
         M.show(d.weights)))

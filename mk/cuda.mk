@@ -26,8 +26,7 @@ NVCCFLAGS := -std=c++20 -O2 -g -lineinfo $(CUDA_ARCH) -Werror all-warnings \
              -Xcompiler -Wall,-Wextra,-Werror,-ffile-prefix-map=$(CURDIR)=.
 CUDA_INC  := -Iruntime -Iruntime/cuda
 
-# The reference models built for CUDA too (tests/models: all but tiny_bf16act, whose bf16
-# activations are a CPU precision mode).
+# The reference models built for CUDA too (tests/models).
 CUDA_BASE_MODELS := $(call ref_models,cuda)
 CUDA_REF_MODELS := $(addsuffix _cuda,$(CUDA_BASE_MODELS))
 CUDA_GEN_SRC    := $(filter-out templates/cpu/%,$(GEN_SRC)) $(wildcard templates/cuda/* templates/common/*)
@@ -36,7 +35,7 @@ CUDA_OBJ        := build/cuda/obj
 # The runtime of the CPU binary, but the CUDA backend for the CPU one.
 CUDA_RT_OBJ     := $(patsubst %.c,$(CUDA_OBJ)/%.o,$(filter-out runtime/cpu_backend.c,$(RUNTIME_SRC))) \
                    $(patsubst %.cu,$(CUDA_OBJ)/%.o,$(wildcard runtime/cuda/*.cu))
-# cuBLASLt (every CUDA binary links it: the FP8-activation products, runtime/cuda/fp8_linear.cu)
+# cuBLASLt (every CUDA binary links it: the FP8/bf16-activation products, runtime/cuda/lt_linear.cu)
 # has no static library here: the shared one, found at run time through the rpath. A machine
 # whose toolkit lacks it names another copy (tools/gpu-check.sh finds the one of PyTorch's
 # nvidia-cublas wheel): CUBLASLT_DIR=dir, and CUBLASLT_LIB=-l:libcublasLt.so.13 where the

@@ -27,7 +27,8 @@
 #   3. the host-side tests (build/cuda/test_hd, build/cuda/test_quant, build/cuda/test_mla_split);
 #   4. conformance against the HF fixtures, as tests/conformance.sh (tests/cuda/conformance.sh):
 #      batch of 3 and batch of 1, -n 10, identical greedy ids, max|d|/std < 1e-3 (tiny_fp8act_cuda:
-#      teacher-forced, with the FP8-activation bounds); batch invariance, graph = no graph and
+#      teacher-forced, with the FP8-activation bounds; tiny_bf16act_cuda: the bf16-activation
+#      bounds; both through cuBLASLt's GEMMs); batch invariance, graph = no graph and
 #      device greedy = host greedy, bit for bit; then tiny_cuda against the CPU build of tiny on
 #      a 200-token prompt (attention past several chunks);
 #   5. decode ms/step of tiny_cuda at batch 1 and at its max batch (4), with and without CUDA
@@ -412,7 +413,7 @@ if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
     row "FP8 GEMM, prefill 7168x18432 M=4096 TFLOP/s" "$(fp8 'prefill 7168x18432 M=4096 TFLOP\/s: ')"
     row "FP8 GEMM, decode M <= 16: own linear vs act quant + cuBLASLt" "$(fp8 'decode M <= 16: ')"
     row "FP8 GEMM, batch invariance (tokens 0-3 at larger M = at M = 4, f32 out)" "$(fp8 'batch invariance ')"
-    row "FP8 GEMM, the backend's fixed algorithm per shape (runtime/cuda/fp8_linear.cu): batch invariance" \
+    row "FP8 GEMM, the backend's fixed algorithm per shape, FP8 and bf16 (runtime/cuda/lt_linear.cu): batch invariance" \
         "$(fp8 'fixed algorithm ')"
 fi
 

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6c13af1e74a61a19bcb8898665aa81737648fab84627e298361584792d14de5d" },
-    { "forward.c", "3b9a215e04b0f4f8317c147693cbab0cf756348cf21e22cc67192411b06ef2f4" },
-    { "kernels.cu", "cf3d54e3c9441480958e0af4174a788c5d99b2001e26f18c08b886ddbee2554a" },
+    { "forward.c", "fe028266232da1d02fac2c3a5ca1132c324cbc32a08176540f7490f9712359a0" },
+    { "kernels.cu", "2488aec2d5a48efb9ca1943100b640f1afc8f94bb83afd4510312503908ce6d8" },
     { "kernels.h", "8cf774d612524e6dc7ddf17d078d1ca9ce4314d25e15b223f317d78fbc5d51f1" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
-    { "plan.txt", "d9a052057a2f35e900f85428036928d07eb18973265727153a8e0397664af291" },
+    { "plan.txt", "1fe58c16e755238e877118c13f176ab76a9dc740dc207006e2761ffc56097a98" },
     { "spec.lua", "5cde04f0cb55add36a42401b7e4f95e99faee0b76d317da072c0a09a7066fe69" },
     { "trust.c", "1b0f18bed890fe7b92c83846c73622d443f27f38ffc82995a57a0a289095a86c" },
     { "weights.h", "9fa90ea34ba48ad29d701b4b2fb2748d4f99f142e75e40af23916e3ee3698232" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "b9dc4a506e9687068baafe2e7b5adae13a58dacbcce7ce510f88f145156ae576",
+    .sources_sha256 = "dc5c8bac9688f1c159f073711ecfac53d31fb26d08c808edeb30ebf078df3798",
     .n_sources = 10,
     .sources = sources,
 };

@@ -22,24 +22,25 @@
  * plan: the step's token, slot, pos and emit arrays and the greedy tokens
  * picked on the device (PREFILL_CHUNK ints each), the routed experts' scratch
  * (per token and chosen expert: silu(gate) * up, then the expert's output),
- * and the input of cuBLASLt's FP8 GEMMs (cuda_rt.h; empty when GEMM_K_MAX,
- * the widest input of a product through it, is 0). */
+ * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
+ * the widest input row of a product through them, is 0). */
 #define PLAN_BYTES    3294976u
 #define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
 #define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
 #define MOE_WS_BYTES  ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
-#define GEMM_K_MAX    0
+#define GEMM_ROW_BYTES    0
+#define GEMM_SCALE_BLOCKS 0
 #define GEMM_OFFSET   DF_CUDA_ALIGN(MOE_WS_OFFSET + MOE_WS_BYTES)
-#define ARENA_BYTES   (GEMM_OFFSET + DF_CUDA_GEMM_BYTES(PREFILL_CHUNK, GEMM_K_MAX))
+#define ARENA_BYTES   (GEMM_OFFSET + DF_CUDA_GEMM_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES, GEMM_SCALE_BLOCKS))
 
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
 #define STEP_POS   ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_POS * PREFILL_CHUNK)
 #define STEP_EMIT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_EMIT * PREFILL_CHUNK)
 #define MOE_WS     ((float *)(void *)(arena + MOE_WS_OFFSET))
-#define GEMM_CODES  (arena + GEMM_OFFSET)
-#define GEMM_SCALES ((float *)(void *)(GEMM_CODES + DF_CUDA_GEMM_CODES_BYTES(PREFILL_CHUNK, GEMM_K_MAX)))
-#define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_K_MAX) / sizeof(float)))
+#define GEMM_IN     (arena + GEMM_OFFSET)
+#define GEMM_SCALES ((float *)(void *)(GEMM_IN + DF_CUDA_GEMM_IN_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES)))
+#define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_SCALE_BLOCKS) / sizeof(float)))
 
 /* layer 1 routed experts: gate, up, down, then their block scales */
 static const struct df_expert L1_EXPERTS[16] = {

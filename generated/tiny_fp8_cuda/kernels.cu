@@ -93,7 +93,7 @@ void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int
 void moe_experts_fp8_200x72_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out)
 {
     (void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */
-    dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, false>(w, table, x, ids, weights, n, scratch, out);
+    dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, scratch, out);
 }
 
 void linear_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "dbe470115bd5b12993f058a2c365289d23883220d8fd03dedf64703488cdc406" },
-    { "forward.c", "dcda8227b2e1de577e2bc01845c1a2629dcf1453990796f6f54ec9eb450ea2f8" },
-    { "kernels.cu", "b3c9c133aec1b7cc0b2f316365fd90a20796a0039268d7d0e93bf9b8c3d85e3a" },
+    { "forward.c", "06917dd3804599c16d2d194bfd729e1b5f0a09f8e62bf225f1155210c23a4d01" },
+    { "kernels.cu", "70784e6ac1a0dab022f3aa74151c6e3b8e572544eee034e4ad94ff5de9b67ad8" },
     { "kernels.h", "f32f47587996a6267a80f2517d71359b418de6a2216fa26e0fe6b89e527b0854" },
     { "manifest.c", "e229972b1bc23a8951e7c1b9ff126701a9b8f31934b6837796cb7aed3e43e92f" },
     { "manifest.json", "481e7562b30562af0ca7ed7e65ec27284176b472408de3cb9c4d72122be0fc0f" },
-    { "plan.txt", "b049caabdf57039e37d4c84c287672e302b34da22c83ccdb14186a83f737b043" },
+    { "plan.txt", "30fcb169ea41c9edef33f02d5401573b804f947aeab6af89ac80480e64db9c78" },
     { "spec.lua", "556aa850377e20554dde38683d0bd16c72c997567df5e7ea9d99460a5191afdc" },
     { "trust.c", "fd29c84f39a38c67db4bccabc3f3b2482a6eefba908679f2abe947e94ba604ff" },
     { "weights.h", "23fd1549398d4a1dc9701ff9f0472729be49cd9e3367e3de8bef6f5a2efd1d46" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "1a4295f03b7c3b415ceb9a958de42f4a371e92dc747f859c0f605832f63bae44",
+    .sources_sha256 = "ca2333425afa5f4761b5103cd14c3913ba2855fc5a85588023173e2188fec7e8",
     .n_sources = 10,
     .sources = sources,
 };

@@ -22,24 +22,25 @@
  * plan: the step's token, slot, pos and emit arrays and the greedy tokens
  * picked on the device (PREFILL_CHUNK ints each), the routed experts' scratch
  * (per token and chosen expert: silu(gate) * up, then the expert's output),
- * and the input of cuBLASLt's FP8 GEMMs (cuda_rt.h; empty when GEMM_K_MAX,
- * the widest input of a product through it, is 0). */
+ * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
+ * the widest input row of a product through them, is 0). */
 #define PLAN_BYTES    3294976u
 #define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
 #define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
 #define MOE_WS_BYTES  ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
-#define GEMM_K_MAX    160
+#define GEMM_ROW_BYTES    160
+#define GEMM_SCALE_BLOCKS 2
 #define GEMM_OFFSET   DF_CUDA_ALIGN(MOE_WS_OFFSET + MOE_WS_BYTES)
-#define ARENA_BYTES   (GEMM_OFFSET + DF_CUDA_GEMM_BYTES(PREFILL_CHUNK, GEMM_K_MAX))
+#define ARENA_BYTES   (GEMM_OFFSET + DF_CUDA_GEMM_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES, GEMM_SCALE_BLOCKS))
 
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
 #define STEP_POS   ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_POS * PREFILL_CHUNK)
 #define STEP_EMIT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_EMIT * PREFILL_CHUNK)
 #define MOE_WS     ((float *)(void *)(arena + MOE_WS_OFFSET))
-#define GEMM_CODES  (arena + GEMM_OFFSET)
-#define GEMM_SCALES ((float *)(void *)(GEMM_CODES + DF_CUDA_GEMM_CODES_BYTES(PREFILL_CHUNK, GEMM_K_MAX)))
-#define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_K_MAX) / sizeof(float)))
+#define GEMM_IN     (arena + GEMM_OFFSET)
+#define GEMM_SCALES ((float *)(void *)(GEMM_IN + DF_CUDA_GEMM_IN_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES)))
+#define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_SCALE_BLOCKS) / sizeof(float)))
 
 /* layer 1 routed experts: gate, up, down, then their block scales */
 static const struct df_expert L1_EXPERTS[16] = {
@@ -95,7 +96,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_cache_write_144p16(kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_fp8_h4_144p16_v40(w + L0_KV_B_PROJ, w + L0_KV_B_PROJ_SCALE, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_quant_fp8_160(attn, step->n);
-    linear_fp8gemm_160x200(w + L0_O_PROJ, w + L0_O_PROJ_SCALE, attn, step->n, proj, GEMM_CODES, GEMM_SCALES, GEMM_WS);
+    linear_fp8gemm_160x200(w + L0_O_PROJ, w + L0_O_PROJ_SCALE, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS);
     add_rmsnorm_quant_200(x, proj, w + L0_FFN_NORM, step->n, h);
     linear_fp8_200x328(w + L0_GATE_PROJ, w + L0_GATE_PROJ_SCALE, h, step->n, dense_gate);
     linear_fp8_200x328(w + L0_UP_PROJ, w + L0_UP_PROJ_SCALE, h, step->n, dense_up);
@@ -112,7 +113,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_cache_write_144p16(kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_fp8_h4_144p16_v40(w + L1_KV_B_PROJ, w + L1_KV_B_PROJ_SCALE, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_quant_fp8_160(attn, step->n);
-    linear_fp8gemm_160x200(w + L1_O_PROJ, w + L1_O_PROJ_SCALE, attn, step->n, proj, GEMM_CODES, GEMM_SCALES, GEMM_WS);
+    linear_fp8gemm_160x200(w + L1_O_PROJ, w + L1_O_PROJ_SCALE, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS);
     add_rmsnorm_200(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_200x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);

@@ -60,9 +60,9 @@ void act_quant_fp8_160(float *x, int n)
     dfc::act_quant_fp8<160>(x, n);
 }
 
-void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *codes, float *scales, void *workspace)
+void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
 {
-    df_cuda_fp8_linear(200, 160, PREFILL_CHUNK, w, w_scale, x, n, y, codes, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_FP8, 200, 160, PREFILL_CHUNK, w, w_scale, x, n, y, in, scales, workspace);
 }
 
 void add_rmsnorm_quant_200(float *x, const float *y, const unsigned char *w, int n, float *out)
@@ -108,7 +108,7 @@ void act_quant_fp8_200(float *x, int n)
 void moe_experts_fp8_200x72_k4_fp8act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out)
 {
     (void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */
-    dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, true>(w, table, x, ids, weights, n, scratch, out);
+    dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, DF_ACT_FP8>(w, table, x, ids, weights, n, scratch, out);
 }
 
 void linear_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "0ab343d78da4f9b31333e80e0fd38c20bd1d5364dbafaa40dcd4958d768d126a" },
-    { "forward.c", "6e7068597879311867dec624b5063c7e34166ff3c18e7c8c9f1042a4719ea750" },
-    { "kernels.cu", "50b859142e47c8c9f5372750bd0c6c0c887b2b106991da0aa5a19f06da07229d" },
-    { "kernels.h", "5ae68db7e33103ca5cd2820790ffe031f6c4cbf691084a7fa790776ec433f55f" },
+    { "forward.c", "0008bd771bc769b801dfc8efc2e2dbbba6982e456420c2493fdc2f41fc8e974c" },
+    { "kernels.cu", "ee89b4bf2519fb1ee93ce25bb6dea6a6c83904421f189e998c8fcb06b96a03ec" },
+    { "kernels.h", "126dd5ec1c5b5f43cf38eac336554ee43e9d0d98b59cfc5285142e511a144322" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
-    { "plan.txt", "fba995b8fac865181138f2c304815025b7f0de1f17d2b600a58792e2939f7b50" },
+    { "plan.txt", "7ae31996eb5c3fa744f390a8067e983fa52020046d02323ce769cb4555c93cb5" },
     { "spec.lua", "c62d3ba3e3166c5caf45ce00aad04bb9548abbe087e7364d175eca32e6c595ef" },
     { "trust.c", "54db14cb588ce87b73111a7a38b1e4db6b2ac8373fd9e75d7e20718b8b7fc645" },
     { "weights.h", "2eb822730c817d167061f5445b24da74634e7473734e0b8b769043e3d1979190" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "f26b9012c7780ef0ff131c96819d54094abfd2b0f710d06864aa3ac6144d9699",
+    .sources_sha256 = "f47327b302d5f142d7c1b3846953994c4614eac08d62fb757feb2dbd3ed4327b",
     .n_sources = 10,
     .sources = sources,
 };

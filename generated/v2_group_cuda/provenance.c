@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "ec6911ce26bbd1e724ad890d25d11b55cabb7a99d203f1b31bc3992ecf7c50a1" },
-    { "forward.c", "38601ae6e763afbd931c816154c9e62f23aa0b397fe5ec11fec5a81d671ea056" },
-    { "kernels.cu", "39caad95264344c15fe30f0309d1eea894acfed1ef7d174c8265d6426eecb7ae" },
+    { "forward.c", "3314c5ac5c12f40c9797eae3385327d1c452a7d23fe787d352e115cd70453caa" },
+    { "kernels.cu", "a3b6ad5f5273b7f22832eea79c2f04c6c15290c6aa707b3d112dd81200058b8e" },
     { "kernels.h", "0575ba536898a39ec4d01a754a7c74e06909891f923b51050641edd657db7682" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
-    { "plan.txt", "5e1367bc272ad2eba88522cfaf92e3c4bbdaf8a93ef1fca3942e08d4b80df23f" },
+    { "plan.txt", "b71e4068907daefc5c90139fb0cd7670b8584153e09b37eb518a57e1e529e823" },
     { "spec.lua", "f0a4b6dfd4c8238cc74897ad0c4c299c24fa746cff1c3c5cfd00bcb1fe69403e" },
     { "trust.c", "03d13b15be6c5d97f4fe86faca90a094865a5dc96000376ad92af0e200234819" },
     { "weights.h", "d829277861746f73f465526dadae84f04c634d13712fdfdd1ed02c7798e7f229" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "5d5f70b2dea659b79a6cd98d437a6fedbc701efdda2209d739b866f9c8edbbb1",
+    .sources_sha256 = "2455ea33dfe90a774bd1e914649d7f39daccd41c23b5e23c832a158611ac2ce3",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "1976ab4d61035744c6b87716ecf8b4cf9a841ae44b38a8bf9aac882221e8087a" },
-    { "forward.c", "86c659818d070e9810a22a90b97a2d929b36c7240bf318389e98fe645a6d47c3" },
-    { "kernels.cu", "6c54c88bb58454654d18044c664daac6ef329681fe90e9b8c9892b5c336e217e" },
+    { "forward.c", "887520c6c85b79773d146c7e10b8a8ca9fc2379fafa3eaf3a40e40bb75bfb9f2" },
+    { "kernels.cu", "ce8477c12c6195388e9a2b7cf81734e704ac66fb4540678ff2a1f521c3dbde0d" },
     { "kernels.h", "bf66c0cffa046af96147621808242e7dc77e90c6999308a4a44b4fa7e98d7a62" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
-    { "plan.txt", "c2cb1b4eb9c1655daf159180d8db6a3785b23400169561871b4fb3889ae26ed3" },
+    { "plan.txt", "bda187f8f60bffaa99d82d6c1adceb3354917b04d4c557a3004e9a1580833d25" },
     { "spec.lua", "ae4b1236ee4ce182d7ec5d7c88a4650de44e412131ffe39da17258dcba421ada" },
     { "trust.c", "fc4eb78519d6d644a7617238a503803bb846f0ea5c6133ba56c1828fce67a10b" },
     { "weights.h", "da4909d2c0ff78ca527919828c00062757f9b78ff5600aa8cb03ca618782cf2d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "06beb48f88bd150a0b3edbec26e38efb2a41cc84509efac47b195807eef6a61b",
+    .sources_sha256 = "8f9b1a890d7f360dab669cbe5841a65392fe941582f34f756741590b3ad25039",
     .n_sources = 10,
     .sources = sources,
 };

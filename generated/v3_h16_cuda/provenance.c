@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "5d70f478ea7956ba63ab98bdcb7bd34fae91e95f6110b61b1e4351062024b32e" },
-    { "forward.c", "9e1435d0f59478d72d30f8e756d5ddc046882aabd4ca3e9fa1a9010e8c8efad6" },
-    { "kernels.cu", "053f057e3403d2d383eecbfb1047770bc6b9a8b8fed855445da9db61de3ff5b5" },
+    { "forward.c", "b830834e3a8d2a2c6077ea27b8f56d9230491bee61a20731b1adaefd5da408b4" },
+    { "kernels.cu", "50514a327cc594012ef8f50778cac1c19ba7767cb7de81a8c57c3ce95d5be456" },
     { "kernels.h", "3c34351d1438e43ea4c3615c6e4aa55f1c2f5cde58a4e3491aefa69a80103067" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "dac5806221548e274c7f20e67bc75c6cb4dcdeff4a3f4d707a4df9a2e23a528a" },
+    { "plan.txt", "f5e5fa0ca25c4cbe3ae28bff5f885ee7f50908212af6ca290ebac7acf95022e7" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
     { "weights.h", "eda4ccfc64543b6ed71dd8faac815854397eb8781b0ef81f9f6a4e9b50658dbf" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "67cc28d60a5de0c181176b1751120dd24e26f3d7ec55cb7e3e91e6cd954a9ea6",
+    .sources_sha256 = "3b137fe0e2985c6f7bc777636a5e24e68f1883ef70fe8da6533d5ef743ad6a97",
     .n_sources = 10,
     .sources = sources,
 };

@@ -378,7 +378,7 @@ void arena_destroy(unsigned char *arena)
         g.graph = NULL;
         g.graph_n = -1;
     }
-    df_cuda_fp8_linear_release(g.stats); /* its workspace is in the arena */
+    df_cuda_lt_linear_release(g.stats); /* its workspace is in the arena */
     cudaFree(arena);
     cudaFreeHost(g.step_host);
     cudaFreeHost(g.logits_host);

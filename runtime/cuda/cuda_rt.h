@@ -9,9 +9,10 @@
  *     the start of each step (inside the decode graph); then next, `cap` ints,
  *     the greedy tokens the device picks from the logits (greedy_tokens);
  *   - the routed experts' scratch (per token and chosen expert);
- *   - with FP8 activations, the input of cuBLASLt's FP8 GEMMs (df_cuda_fp8_linear below): e4m3
- *     codes [rows][k_max] and 1x128 block scales [ceil(k_max / 128)][rows], rows the chunk
- *     rounded up to 4, then cuBLASLt's workspace; empty (k_max 0) where no product uses it. */
+ *   - with FP8 or bf16 activations, the input of cuBLASLt's GEMMs (df_cuda_lt_linear below):
+ *     rows of e4m3 codes or bf16 values ([rows][row_bytes]) and for FP8 their 1x128 block
+ *     scales ([scale_blocks][rows]), rows the chunk rounded up to 4, then cuBLASLt's
+ *     workspace; empty (row_bytes 0) where no product uses it. */
 #ifndef DF_CUDA_RT_H
 #define DF_CUDA_RT_H
 
@@ -32,15 +33,20 @@ extern "C" {
 #define DF_CUDA_STEP_BYTES(cap) ((size_t)5 * (size_t)(cap) * sizeof(int))
 enum { DF_CUDA_STEP_TOKEN = 0, DF_CUDA_STEP_SLOT = 1, DF_CUDA_STEP_POS = 2, DF_CUDA_STEP_EMIT = 3, DF_CUDA_STEP_NEXT = 4 };
 
-/* The FP8 GEMM region (k_max: the largest k of the products that use it). 32 MiB of workspace is
- * cuBLAS's advice for Hopper. */
+/* The GEMM region (row_bytes: the widest input row of the products that use it; scale_blocks:
+ * its 1x128 blocks, FP8 only, else 0). 32 MiB of workspace is cuBLAS's advice for Hopper. */
 #define DF_CUDA_GEMM_WS_BYTES ((size_t)32 << 20)
 #define DF_CUDA_GEMM_ROWS(cap) (((size_t)(cap) + 3u) / 4u * 4u)
-#define DF_CUDA_GEMM_CODES_BYTES(cap, k_max) DF_CUDA_ALIGN(DF_CUDA_GEMM_ROWS(cap) * (size_t)(k_max))
-#define DF_CUDA_GEMM_SCALES_BYTES(cap, k_max) \
-    DF_CUDA_ALIGN(DF_CUDA_GEMM_ROWS(cap) * (((size_t)(k_max) + 127u) / 128u) * sizeof(float))
-#define DF_CUDA_GEMM_BYTES(cap, k_max) \
-    ((k_max) ? DF_CUDA_GEMM_CODES_BYTES(cap, k_max) + DF_CUDA_GEMM_SCALES_BYTES(cap, k_max) + DF_CUDA_GEMM_WS_BYTES : 0)
+#define DF_CUDA_GEMM_IN_BYTES(cap, row_bytes) DF_CUDA_ALIGN(DF_CUDA_GEMM_ROWS(cap) * (size_t)(row_bytes))
+#define DF_CUDA_GEMM_SCALES_BYTES(cap, scale_blocks) \
+    DF_CUDA_ALIGN(DF_CUDA_GEMM_ROWS(cap) * (size_t)(scale_blocks) * sizeof(float))
+#define DF_CUDA_GEMM_BYTES(cap, row_bytes, scale_blocks)                                                     \
+    ((row_bytes) ? DF_CUDA_GEMM_IN_BYTES(cap, row_bytes) + DF_CUDA_GEMM_SCALES_BYTES(cap, scale_blocks) + \
+                       DF_CUDA_GEMM_WS_BYTES                                                              \
+                 : 0)
+
+/* The kinds of GEMM df_cuda_lt_linear runs. */
+enum df_cuda_gemm { DF_CUDA_GEMM_FP8 = 0, DF_CUDA_GEMM_BF16 = 1 };
 
 enum df_cuda_phase { DF_CUDA_PREFILL = 0, DF_CUDA_DECODE = 1 };
 
@@ -72,20 +78,25 @@ void df_cuda_upload(void *dst, const void *src, size_t bytes);
 /* After a kernel launch: exits with a message if it could not be enqueued. */
 void df_cuda_launched(const char *kernel);
 
-/* y[n][n_out] = x[n][k] W^T, W an FP8 weight [n_out x k] with its packed block scales, x holding
- * values the schedule has quantized per 1x128 block (act_quant): x's codes and scales into codes
- * and scales (quantizing quantized values gives back their codes and scales: test_fp8act), then
- * cuBLASLt's block-scaled GEMM with f32 output on n rounded up to 4 rows (x and y hold that
- * many: the chunk is a multiple of 4, and the extra rows' outputs are not used). Each shape's
- * algorithm is chosen once, by cuBLASLt's heuristic for cap rows (the chunk), and run with
- * split-K off for every n, so that a token's outputs do not depend on the batch
- * (runtime/cuda/fp8_linear.cu, docs/cuda-fp8-gemm.md). Exits with a message if cuBLASLt fails. */
-void df_cuda_fp8_linear(int n_out, int k, int cap, const unsigned char *w, const unsigned char *w_scale, const float *x,
-                        int n, float *y, unsigned char *codes, float *scales, void *workspace);
+/* y[n][n_out] = x[n][k] W^T through cuBLASLt, f32 output (runtime/cuda/lt_linear.cu,
+ * docs/cuda-fp8-gemm.md). x holds values the schedule has prepared in place:
+ *   DF_CUDA_GEMM_FP8: W an FP8 weight with its packed block scales (w_scale), x quantized per
+ *     1x128 block (act_quant): x's codes and scales into in and scales (quantizing quantized
+ *     values gives back their codes and scales: test_fp8act), then the block-scaled FP8 GEMM on
+ *     n rounded up to 4 rows (x and y hold that many: the chunk is a multiple of 4, and the
+ *     extra rows' outputs are not used);
+ *   DF_CUDA_GEMM_BF16: W a bf16 weight (w_scale NULL), x rounded to bf16 (act_round_bf16): x as
+ *     bf16 into in (exact), then the bf16 GEMM on n rows (scales unused).
+ * Each shape's algorithm is chosen once, by cuBLASLt's heuristic for cap rows (the chunk), and
+ * run with split-K off for every n, so that a token's outputs do not depend on the batch.
+ * Exits with a message if cuBLASLt fails. */
+void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int cap, const unsigned char *w,
+                       const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales,
+                       void *workspace);
 
 /* Drop the GEMM plans and cuBLASLt's handle (before the arena goes); with report, first print
  * each shape's algorithm to stderr. */
-void df_cuda_fp8_linear_release(int report);
+void df_cuda_lt_linear_release(int report);
 
 extern const struct df_backend df_cuda_backend;
 

@@ -1,5 +1,6 @@
-/* fp8_gemm.cu: the cuBLASLt plans of fp8_gemm.h and the activation
- * quantization kernel (quant.cuh's arithmetic, a warp per 1x128 block).
+/* fp8_gemm.cu: the cuBLASLt plans of fp8_gemm.h, the activation
+ * quantization kernel (quant.cuh's arithmetic, a warp per 1x128 block) and the
+ * bf16 GEMMs' input conversion.
  *
  * cuBLASLt facts relied on (cublasLt.h of CUDA 13.0, cuBLAS 13.1; the
  * CUDALibrarySamples sample cuBLASLt/LtBlk128x128Fp8Matmul):
@@ -17,6 +18,7 @@
  *     refuses fast accumulation with these modes), the per-tensor ceiling
  *     with it. */
 #include <cublasLt.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <stdio.h>
@@ -119,8 +121,9 @@ static cublasStatus_t set_scales(cublasLtMatmulDesc_t desc, const void *a_scale,
 struct df_lt_gemm *df_lt_plan(struct df_lt *lt, enum df_lt_kind kind, enum df_lt_out out, int n, int k, int m,
                               char *err, size_t errlen)
 {
-    if (n < 1 || m < 1 || k < 16 || k % 16 != 0) {
-        snprintf(err, errlen, "n %d, k %d, m %d: need n, m >= 1 and k a multiple of 16", n, k, m);
+    const int k_align = kind == DF_LT_BF16 ? 8 : 16; /* a row of k elements: a multiple of 16 bytes */
+    if (n < 1 || m < 1 || k < k_align || k % k_align != 0) {
+        snprintf(err, errlen, "n %d, k %d, m %d: need n, m >= 1 and k a multiple of %d", n, k, m, k_align);
         return NULL;
     }
     if (kind == DF_LT_FP8_BLOCK && m != df_fp8_gemm_rows(m)) {
@@ -341,5 +344,27 @@ extern "C" int df_fp8_act_quant(const float *x, int m, int k, uint8_t *q, float 
         return (int)cudaErrorInvalidValue;
     const long items = (long)m * df_fp8_kblocks(k);
     act_quant_k<<<(unsigned)((items + QUANT_WARPS - 1) / QUANT_WARPS), QUANT_THREADS, 0, stream>>>(x, m, k, q, scale);
+    return (int)cudaGetLastError();
+}
+
+/* ---- bf16 input ------------------------------------------------------------------------------ */
+
+namespace {
+
+__global__ void __launch_bounds__(QUANT_THREADS) bf16_convert_k(const float *x, size_t count, __nv_bfloat16 *out)
+{
+    for (size_t i = (size_t)blockIdx.x * QUANT_THREADS + threadIdx.x; i < count; i += (size_t)gridDim.x * QUANT_THREADS)
+        out[i] = __float2bfloat16_rn(x[i]);
+}
+
+} /* namespace */
+
+extern "C" int df_bf16_convert(const float *x, size_t count, uint8_t *out, struct CUstream_st *stream)
+{
+    if (count == 0)
+        return 0;
+    const size_t blocks = (count + QUANT_THREADS - 1) / QUANT_THREADS;
+    bf16_convert_k<<<(unsigned)(blocks < 65535 ? blocks : 65535), QUANT_THREADS, 0, stream>>>(
+        x, count, reinterpret_cast<__nv_bfloat16 *>(out));
     return (int)cudaGetLastError();
 }

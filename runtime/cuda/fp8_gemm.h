@@ -11,12 +11,14 @@
  * accumulation, bf16 or f32 output. cuBLAS 12.9 or later, Hopper only.
  * DF_LT_FP8_TENSOR (one scale per tensor) and DF_LT_BF16 are the same GEMM
  * in the plain types: the ceilings that tests/cuda/fp8_gemm_check.cu times
- * it against.
+ * it against; DF_LT_BF16 is also the bf16-activation products' GEMM
+ * (runtime/cuda/lt_linear.cu).
  *
  * A plan is made once per shape (n, k, m): its descriptors, and the algorithm
- * cublasLtMatmulAlgoGetHeuristic chose then (df_lt_describe prints it). The
- * workspace is allocated once, with the handle (df_lt_create). Running a plan
- * allocates nothing and only enqueues work on the given stream.
+ * cublasLtMatmulAlgoGetHeuristic chose then (df_lt_describe prints it);
+ * df_lt_fix and df_lt_set_rows run one algorithm at other m. The workspace is
+ * the caller's, given to the handle (df_lt_create). Running a plan allocates
+ * nothing and only enqueues work on the given stream.
  *
  * Plain C: the generated host code can call it. Details, sources and the
  * GPU check: docs/cuda-fp8-gemm.md. */
@@ -120,7 +122,8 @@ size_t df_lt_version(void);
 #define DF_LT_ALIGN 64u
 
 /* The plan of y = x W^T for W [n x k], x [m x k]: descriptors and up to 8 heuristic candidates,
- * the first one chosen. k must be a multiple of 16 (cuBLASLt's 16-byte alignment of FP8 rows);
+ * the first one chosen. k must make a row 16 bytes or a multiple (cuBLASLt's alignment): a
+ * multiple of 16 for FP8, of 8 for bf16;
  * for DF_LT_FP8_BLOCK m must be a multiple of 4 (df_fp8_gemm_rows).
  * NULL with the reason in err when cuBLASLt offers no algorithm for it. */
 struct df_lt_gemm *df_lt_plan(struct df_lt *lt, enum df_lt_kind kind, enum df_lt_out out, int n, int k, int m,
@@ -134,8 +137,8 @@ int df_lt_choose(struct df_lt_gemm *g, int i);
 
 /* From now on, run the chosen algorithm on m rows (a multiple of 4, any m: the planned one
  * too) with split-K off: one algorithm, so one order of every output's sum, whatever the
- * number of rows (the batch invariance of the FP8-activation products on the GPU,
- * runtime/cuda/fp8_linear.cu). Returns 0, or the cublasStatus_t of cublasLtMatmulAlgoCheck
+ * number of rows (the batch invariance of the FP8/bf16-activation products on the GPU,
+ * runtime/cuda/lt_linear.cu). Returns 0, or the cublasStatus_t of cublasLtMatmulAlgoCheck
  * when the algorithm cannot run m rows. */
 int df_lt_set_rows(struct df_lt_gemm *g, int m);
 
@@ -161,6 +164,12 @@ const char *df_lt_status(int status);
 /* x [m x k] f32 (device) to e4m3 codes q [m x k] and scales at df_fp8_xscale_index, as
  * act_quant_host (quant.cuh). k a multiple of 4. Returns the launch's cudaError_t (0: ok). */
 int df_fp8_act_quant(const float *x, int m, int k, uint8_t *q, float *scale, struct CUstream_st *stream);
+
+/* ---- bf16 input ------------------------------------------------------------------------------ */
+
+/* count floats x (device) as bf16 into out (2 bytes each), rounded to nearest even: exact for
+ * values already rounded to bf16 (act_round_bf16). Returns the launch's cudaError_t (0: ok). */
+int df_bf16_convert(const float *x, size_t count, uint8_t *out, struct CUstream_st *stream);
 
 #ifdef __cplusplus
 }

@@ -574,6 +574,16 @@ __global__ void __launch_bounds__(THREADS) silu_mul_k(float *g, const float *u, 
         g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+/* The bf16-activation precision's rounding in place (f32_round_bf16, mat.h: the CPU's rounding of
+ * a product's input, bit for bit). */
+template <int DIM>
+__global__ void __launch_bounds__(THREADS) act_round_bf16_k(float *x, int n)
+{
+    const size_t total = (size_t)n * DIM;
+    for (size_t i = (size_t)blockIdx.x * THREADS + threadIdx.x; i < total; i += (size_t)gridDim.x * THREADS)
+        x[i] = f32_round_bf16(x[i]);
+}
+
 /* The FP8-activation precision's quantization (kernels/quant.h) in place: a warp per (row,
  * 128-column block), lane l on columns l, l + 32, l + 64, l + 96 of the block. The block's amax
  * is the warp's max, exact in any order, and every value is act_quant_fp8_block's.
@@ -1088,6 +1098,14 @@ template <int DIM> void act_quant_fp8(float *x, int n)
     df_cuda_launched("act_quant_fp8");
 }
 
+template <int DIM> void act_round_bf16(float *x, int n)
+{
+    if (n <= 0)
+        return;
+    act_round_bf16_k<DIM><<<elementwise_blocks((size_t)n * DIM), THREADS, 0, df_cuda_stream()>>>(x, n);
+    df_cuda_launched("act_round_bf16");
+}
+
 /* g = silu(g) * u, then g quantized (FP8 activations): silu_mul and act_quant_fp8 in one launch. */
 template <int DIM> void silu_mul_quant(float *g, const float *u, int n)
 {
@@ -1147,9 +1165,10 @@ void moe_route(const struct df_route_shape &shape, const float *logits, const un
     df_cuda_launched("moe_route");
 }
 
-/* scratch: n * K * (INTER + DIM) floats (the arena's region beyond the plan). ACT_FP8: the FP8
- * activation precision, in which down's input (silu(gate) * up) is quantized first. */
-template <int DT, int DIM, int INTER, int E, int K, bool ACT_FP8>
+/* scratch: n * K * (INTER + DIM) floats (the arena's region beyond the plan). ACT: the precision
+ * of the products' inputs (enum df_act): x comes prepared (quantized or rounded by the schedule),
+ * and down's input (silu(gate) * up) is quantized (DF_ACT_FP8) or rounded (DF_ACT_BF16) here. */
+template <int DT, int DIM, int INTER, int E, int K, int ACT>
 void moe_experts(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids,
                  const float *weights, int n, float *scratch, float *out)
 {
@@ -1172,8 +1191,10 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
                 w, tab, x, ids, n, act);
         df_cuda_launched("moe_experts (gate, up; by expert)");
     }
-    if constexpr (ACT_FP8)
+    if constexpr (ACT == DF_ACT_FP8)
         act_quant_fp8<INTER>(act, n * K);
+    else if constexpr (ACT == DF_ACT_BF16)
+        act_round_bf16<INTER>(act, n * K);
     if (per_pair) {
         moe_down_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(DIM, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
             w, tab, ids, act, y);

@@ -10,6 +10,8 @@
 -- (forward.c), the row counts the host's step->n / step->n_emit.
 local DT = { f32 = "DF_F32", bf16 = "DF_BF16", f8e4m3 = "DF_F8E4M3" }
 local SHORT = { f32 = "f32", bf16 = "bf16", f8e4m3 = "fp8" }
+local GEMM_KIND = { fp8 = "DF_CUDA_GEMM_FP8", bf16 = "DF_CUDA_GEMM_BF16" }
+local ACT = { f32 = "DF_ACT_F32", bf16 = "DF_ACT_BF16", fp8 = "DF_ACT_FP8" }
 local fmt = string.format
 
 -- A weight matrix parameter, plus its block scales for FP8.
@@ -26,24 +28,24 @@ local function mat_args(c, dtype, wname)
 end
 
 return {
-  -- o.gemm (FP8 activations, gen/shapes.lua): through cuBLASLt's FP8 GEMM, its input's codes,
-  -- scales and workspace in the arena's GEMM region (forward.c).
+  -- o.gemm ("fp8" or "bf16", gen/shapes.lua): through cuBLASLt's GEMM of that kind, its prepared
+  -- input (and FP8 scales) and workspace in the arena's GEMM region (forward.c).
   linear = {
-    name = function(o) return fmt("linear_%s_%dx%d", o.gemm and "fp8gemm" or SHORT[o.dtype], o.din, o.dout) end,
+    name = function(o) return fmt("linear_%s_%dx%d", o.gemm and o.gemm .. "gemm" or SHORT[o.dtype], o.din, o.dout) end,
     params = function(o)
       return mat_params(o.dtype, "w") .. ", const float *x, int n, float *y" ..
-        (o.gemm and ", unsigned char *codes, float *scales, void *workspace" or "")
+        (o.gemm and ", unsigned char *in, float *scales, void *workspace" or "")
     end,
     body = function(o)
       if o.gemm then
-        return fmt("df_cuda_fp8_linear(%d, %d, PREFILL_CHUNK, w, w_scale, x, n, y, codes, scales, workspace);",
-          o.dout, o.din)
+        return fmt("df_cuda_lt_linear(%s, %d, %d, PREFILL_CHUNK, w, %s, x, n, y, in, scales, workspace);",
+          GEMM_KIND[o.gemm], o.dout, o.din, scale_arg(o.dtype, "w"))
       end
       return fmt("dfc::linear<%s, %d, %d>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, scale_arg(o.dtype, "w"))
     end,
     args = function(o, c)
       return fmt("%s, %s, %s, %s%s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y),
-        o.gemm and ", GEMM_CODES, GEMM_SCALES, GEMM_WS" or "")
+        o.gemm and ", GEMM_IN, GEMM_SCALES, GEMM_WS" or "")
     end,
   },
   rmsnorm = {
@@ -78,6 +80,12 @@ return {
     name = function(o) return fmt("act_quant_fp8_%d", o.dim) end,
     params = function() return "float *x, int n" end,
     body = function(o) return fmt("dfc::act_quant_fp8<%d>(x, n);", o.dim) end,
+    args = function(o, c) return fmt("%s, %s", c.buf(o.x), c.rows(o)) end,
+  },
+  act_round_bf16 = {
+    name = function(o) return fmt("act_round_bf16_%d", o.dim) end,
+    params = function() return "float *x, int n" end,
+    body = function(o) return fmt("dfc::act_round_bf16<%d>(x, n);", o.dim) end,
     args = function(o, c) return fmt("%s, %s", c.buf(o.x), c.rows(o)) end,
   },
   silu_mul = {
@@ -149,7 +157,7 @@ return {
   },
   moe_experts = {
     name = function(o)
-      return fmt("moe_experts_%s_%dx%d_k%d%s", SHORT[o.dtype], o.dim, o.inter, o.topk, o.act == "fp8" and "_fp8act" or "")
+      return fmt("moe_experts_%s_%dx%d_k%d%s", SHORT[o.dtype], o.dim, o.inter, o.topk, o.act ~= "f32" and "_" .. o.act .. "act" or "")
     end,
     params = function()
       return "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out"
@@ -157,7 +165,7 @@ return {
     body = function(o)
       return fmt("(void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */\n" ..
         "    dfc::moe_experts<%s, %d, %d, %d, %d, %s>(w, table, x, ids, weights, n, scratch, out);",
-        DT[o.dtype], o.dim, o.inter, o.experts, o.topk, o.act == "fp8" and "true" or "false")
+        DT[o.dtype], o.dim, o.inter, o.experts, o.topk, ACT[o.act])
     end,
     args = function(o, c)
       return fmt("w, %s, %s, %s, %s, %s, %s, MOE_WS, %s", c.expert_table(o), c.buf(o.x), c.buf(o.ids), c.buf(o.weights),

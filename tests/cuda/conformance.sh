@@ -10,7 +10,10 @@
 # tiny_fp8act_cuda (FP8 activations) is compared as the CPU's tiny_fp8act is,
 # teacher-forced and with that precision's bounds (tests/lib.sh, tolerance;
 # the reasons in tests/conformance.sh): its float32 parts differ from HF's as
-# the CPU's do, so the same quantization steps can flip.
+# the CPU's do, so the same quantization steps can flip. tiny_bf16act_cuda
+# (bf16 activations) with the CPU's tiny_bf16act bounds and identical ids. Both
+# run their products through cuBLASLt's GEMMs, so their invariance checks are
+# also cuBLASLt's (one algorithm per shape for every batch: lt_linear.cu).
 #
 # Sourced (tests/lib.sh's check/fail, $T) by tests/cuda/run.sh when a GPU is
 # present and by tools/gpu-check.sh. Leaves each comparison's line in

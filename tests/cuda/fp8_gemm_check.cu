@@ -751,62 +751,74 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
     return r;
 }
 
-/* 7. The backend's way (runtime/cuda/fp8_linear.cu): one plan at the chunk's M (plan_m: 256,
- * the default chunk, or 512, the mid-size models'), f32 out, the algorithm df_lt_fix keeps,
- * run at every M with split-K off (df_lt_set_rows). Are tokens 0-3's rows at every M
- * bit-identical to M = 4's, and what does the fixed algorithm cost at decode sizes against the
- * heuristic's choice for that M (res: this shape's cases)? Returns 1 if invariant, 0 if not,
- * -1 if it could not run. */
-static int fixed_algorithm(struct df_lt *lt, data &d, const std::vector<result> &res, int plan_m)
+/* 7. The backend's way (runtime/cuda/lt_linear.cu): one plan at the chunk's M (plan_m: 256, the
+ * default chunk, or 512, the mid-size models'), f32 out, the candidate df_lt_fix keeps, run at
+ * every M with split-K off (df_lt_set_rows); the block-scaled FP8 GEMM (FP8 activations) or, with
+ * bf16, the bf16 GEMM on the dequantized weights (bf16 activations). Are tokens 0-3's rows at
+ * every M bit-identical to M = 4's (token 0 at M = 1 too, for bf16, which runs 1 row), and what
+ * does the fixed algorithm cost at decode sizes against the heuristic's choice for that M (res:
+ * this shape's cases; for bf16 the heuristic's bf16-output GEMM)? Returns 1 if invariant, 0 if
+ * not, -1 if it could not run. */
+static int fixed_algorithm(struct df_lt *lt, data &d, const std::vector<result> &res, int plan_m, bool bf16)
 {
     const int n = d.n, k = d.k;
-    struct df_lt_gemm *g = plan(lt, DF_LT_FP8_BLOCK, DF_LT_OUT_F32, n, k, plan_m, "fixed algorithm");
+    const char *what = bf16 ? "bf16" : "FP8";
+    struct df_lt_gemm *g = plan(lt, bf16 ? DF_LT_BF16 : DF_LT_FP8_BLOCK, DF_LT_OUT_F32, n, k, plan_m,
+                                "fixed algorithm");
     if (!g)
         return -1;
-    const int fixed = df_lt_fix(g, 4);
+    const int fixed = df_lt_fix(g, bf16 ? 1 : 4);
     if (fixed != 0) {
-        printf("  fixed algorithm %dx%d planned at M=%d: no candidate runs M=4 and M=%d: %s\n", n, k, plan_m, plan_m,
-               df_lt_status(fixed));
+        printf("  fixed %s algorithm %dx%d planned at M=%d: no candidate runs one token and M=%d: %s\n", what, n, k,
+               plan_m, plan_m, df_lt_status(fixed));
         df_lt_plan_destroy(g);
         return -1;
     }
     std::vector<uint8_t> y, y4;
     int invariant = 1;
-    for (int m : MS) {
-        const int mq = df_fp8_gemm_rows(m);
-        const int rc = df_lt_set_rows(g, mq);
+    for (int m : { 4, 1, 7, 16, 128, 512, 4096 }) { /* M = 4 first: the others compare with it */
+        const int rows = bf16 ? m : df_fp8_gemm_rows(m);
+        const int rc = df_lt_set_rows(g, rows);
         if (rc != 0) {
-            printf("  fixed algorithm %dx%d planned at M=%d: cannot run M=%d: %s\n", n, k, plan_m, mq, df_lt_status(rc));
+            printf("  fixed %s algorithm %dx%d planned at M=%d: cannot run M=%d: %s\n", what, n, k, plan_m, rows,
+                   df_lt_status(rc));
             invariant = -1;
             break;
         }
-        CUDA_OK((cudaError_t)df_fp8_act_quant(d.d_x, mq, k, d.d_xq, d.d_xs, g_stream));
-        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)mq * n * 4, g_stream));
-        if (!ran(df_lt_run(g, d.d_w, d.d_ws, d.d_xq, d.d_xs, d.d_y, g_stream), "fixed algorithm run", d, m)) {
+        const unsigned char *w = bf16 ? (const unsigned char *)d.d_wb : d.d_w;
+        const void *x = bf16 ? (const void *)d.d_xb : d.d_xq;
+        const float *ws = bf16 ? nullptr : d.d_ws, *xs = bf16 ? nullptr : d.d_xs;
+        const size_t wbytes = (size_t)n * k * (bf16 ? 2 : 1);
+        const int copies = bf16 ? d.ncopy_b : d.ncopy;
+        if (!bf16)
+            CUDA_OK((cudaError_t)df_fp8_act_quant(d.d_x, rows, k, d.d_xq, d.d_xs, g_stream));
+        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)rows * n * 4, g_stream));
+        if (!ran(df_lt_run(g, w, ws, x, xs, d.d_y, g_stream), "fixed algorithm run", d, m)) {
             invariant = -1;
             break;
         }
         fetch(y, d.d_y, m, n, false);
+        const size_t common = (size_t)(m < 4 ? m : 4) * n * 4;
         if (m == 4)
-            y4.assign(y.begin(), y.begin() + (size_t)4 * n * 4);
-        else if (m > 4 && memcmp(y.data(), y4.data(), y4.size()) != 0) {
-            printf("  fixed algorithm %dx%d planned at M=%d: tokens 0-3 differ at M=%d from M=4\n", n, k, plan_m, m);
+            y4.assign(y.begin(), y.begin() + common);
+        else if (memcmp(y.data(), y4.data(), common) != 0) {
+            printf("  fixed %s algorithm %dx%d planned at M=%d: tokens 0-%d differ at M=%d from M=4\n", what, n, k,
+                   plan_m, (m < 4 ? m : 4) - 1, m);
             invariant = 0;
         }
         if (m <= DECODE_M) {
             const double t = time_us([&](int i) {
-                lt_ok(df_lt_run(g, d.d_w + (size_t)(i % d.ncopy) * (size_t)n * k, d.d_ws, d.d_xq, d.d_xs, d.d_y,
-                                g_stream), "fixed");
+                lt_ok(df_lt_run(g, w + (size_t)(i % copies) * wbytes, ws, x, xs, d.d_y, g_stream), "fixed");
             }, 50);
             for (const result &r : res)
                 if (r.n == n && r.k == k && r.m == m)
-                    printf("  fixed algorithm %dx%d planned at M=%d, run at M=%d: %.1f us (the heuristic's for M=%d: "
-                           "%.1f us)\n", n, k, plan_m, m, t, m, r.t_block);
+                    printf("  fixed %s algorithm %dx%d planned at M=%d, run at M=%d: %.1f us (the heuristic's for "
+                           "M=%d: %.1f us)\n", what, n, k, plan_m, m, t, m, bf16 ? r.t_bf16 : r.t_block);
         }
     }
     char desc[256];
     df_lt_describe(g, desc, sizeof desc);
-    printf("  fixed algorithm %dx%d planned at M=%d: %s: %s\n", n, k, plan_m, desc,
+    printf("  fixed %s algorithm %dx%d planned at M=%d: %s: %s\n", what, n, k, plan_m, desc,
            invariant > 0 ? "invariant" : invariant == 0 ? "NOT invariant" : "did not run");
     df_lt_plan_destroy(g);
     return invariant;
@@ -928,19 +940,20 @@ int main(void)
             res.push_back(run_case(lt, d, sh, m, t_start));
             fflush(stdout);
         }
-        for (int plan_m : { 256, 512 }) {
-            const int fixed = fixed_algorithm(lt, d, res, plan_m);
-            fixed_same += fixed > 0;
-            fixed_bad += fixed < 0;
-        }
+        for (bool bf16 : { false, true })
+            for (int plan_m : { 256, 512 }) {
+                const int fixed = fixed_algorithm(lt, d, res, plan_m, bf16);
+                fixed_same += fixed > 0;
+                fixed_bad += fixed < 0;
+            }
         free_data(d);
     }
     df_lt_destroy(lt);
     CUDA_OK(cudaFree(ws));
 
-    printf("fp8_gemm_check: fixed algorithm (the backend's: planned at M = 256 and 512, split-K off, run at every "
-           "M): tokens 0-3 bit-identical at M = 7 .. %d to M = 4 in %d of %zu cases, %d could not run\n", MMAX,
-           fixed_same, 2 * (sizeof SHAPES / sizeof SHAPES[0]), fixed_bad);
+    printf("fp8_gemm_check: fixed algorithm (the backend's: FP8 and bf16, planned at M = 256 and 512, split-K off, "
+           "run at every M): tokens 0-3 bit-identical at M = 1 .. %d to M = 4 in %d of %zu cases, %d could not run\n",
+           MMAX, fixed_same, 4 * (sizeof SHAPES / sizeof SHAPES[0]), fixed_bad);
     const int failed = report(res) + widen_bad + fixed_bad;
     printf("fp8_gemm_check: %.0f s\n", seconds() - t_start);
     return failed ? 1 : 0;

@@ -20,51 +20,59 @@ products_take() { # KERNELS.C f32|bf16
 check "precision/tiny-f32-activations" products_take generated/tiny/kernels.c f32
 check "precision/tiny_bf16act-bf16-activations" products_take generated/tiny_bf16act/kernels.c bf16
 
-# FP8 activations, read from the generated forward pass: with deploy.activations
-# = "fp8", every product with FP8 weights (the routed experts' too) reads a
-# buffer quantized by act_quant_fp8_* (or by a norm or SwiGLU gate that quantizes
-# its output, *rmsnorm_quant_*, silu_mul_quant_*) since that buffer was last
-# written, and no other product reads a quantized one; with "f32", nothing is
-# quantized. The experts quantize their down projection's input themselves
-# (DF_ACT_FP8 in kernels.c). The logits tolerance alone would not see the last
-# layer's shared expert left unquantized (tests/conformance.sh).
-fp8_inputs() { # FORWARD.C f32|fp8
-    awk -v act="$2" '
+# FP8 activations (and bf16 ones on CUDA), read from the generated forward pass: with
+# deploy.activations = "fp8", every product with FP8 weights (the routed experts' too) reads a
+# buffer quantized by act_quant_fp8_* (or by a norm or SwiGLU gate that quantizes its output,
+# *rmsnorm_quant_*, silu_mul_quant_*) since that buffer was last written, and no other product
+# reads a quantized one; with "bf16" on CUDA, the same of bf16 products and act_round_bf16_*
+# (the CPU rounds as it multiplies: products_take above); with "f32", nothing is prepared. The
+# experts quantize or round their down projection's input themselves (DF_ACT_FP8, DF_ACT_BF16 in
+# kernels.c/.cu). The logits tolerance alone would not see the last layer's shared expert left
+# unquantized (tests/conformance.sh).
+prepared_inputs() { # FORWARD.C fp8|bf16 (the weights) f32|fp8|bf16 (the activations)
+    awk -v t="$2" -v act="$3" '
         match($0, /^ *[a-z0-9_]+\(/) {
             fn = substr($0, RSTART, RLENGTH - 1); sub(/^ */, "", fn)
             args = substr($0, RSTART + RLENGTH); sub(/\);.*/, "", args); n = split(args, a, /, /)
-            if (fn ~ /^act_quant_fp8_/) { q[a[1]] = 1; quants++; next }
+            if (fn ~ /^act_(quant_fp8|round_bf16)_/) { q[a[1]] = 1; quants++; next }
             x = fn ~ /^linear_fp8(gemm)?_|^moe_experts_/ ? a[3] : fn ~ /^linear_/ ? a[2] : ""
             if (x != "") {
                 products++
-                want = act == "fp8" && fn ~ /^(linear|moe_experts)_fp8(gemm)?_/
-                if (want != (x in q)) { print fn " reads " x (want ? " unquantized" : " quantized"); bad++ }
+                want = act == t && fn ~ ("^(linear|moe_experts)_" t "(gemm)?_")
+                if (want != (x in q)) { print fn " reads " x (want ? " unprepared" : " prepared"); bad++ }
             }
-            delete q[fn ~ /^(residual_add|silu_mul|rope_heads)_/ ? a[1] : fn ~ /^linear_fp8gemm_/ ? a[5] : a[n]]
+            out = fn ~ /^(residual_add|silu_mul|rope_heads)_/ ? a[1] : fn ~ /^linear_fp8gemm_/ ? a[5] : \
+                  fn ~ /^linear_bf16gemm_/ ? a[4] : a[n]
+            delete q[out]
             if (fn ~ /^add_rmsnorm/) delete q[a[1]] # it adds to x too
             if (fn ~ /rmsnorm_quant_/) { q[a[n]] = 1; quants++ } # a norm that quantizes its output
             if (fn ~ /^silu_mul_quant_/) { q[a[1]] = 1; quants++ } # a SwiGLU gate that quantizes its output
         }
-        END { exit bad || !products || (act == "fp8") != (quants > 0) }' "$1"
+        END { exit bad || !products || (act == t) != (quants > 0) }' "$1"
 }
-check "precision/tiny_fp8-f32-activations" fp8_inputs generated/tiny_fp8/forward.c f32
-check "precision/tiny_fp8act-fp8-activations" fp8_inputs generated/tiny_fp8act/forward.c fp8
-check "precision/tiny_fp8act_cuda-fp8-activations" fp8_inputs generated/tiny_fp8act_cuda/forward.c fp8
+check "precision/tiny_fp8-f32-activations" prepared_inputs generated/tiny_fp8/forward.c fp8 f32
+check "precision/tiny_fp8act-fp8-activations" prepared_inputs generated/tiny_fp8act/forward.c fp8 fp8
+check "precision/tiny_fp8act_cuda-fp8-activations" prepared_inputs generated/tiny_fp8act_cuda/forward.c fp8 fp8
+check "precision/tiny_cuda-f32-activations" prepared_inputs generated/tiny_cuda/forward.c bf16 f32
+check "precision/tiny_bf16act_cuda-bf16-activations" prepared_inputs generated/tiny_bf16act_cuda/forward.c bf16 bf16
 
-# Which FP8 products run through cuBLASLt's FP8 GEMM (linear_fp8gemm_DINxDOUT): on CUDA with
-# FP8 activations, exactly those whose shape it takes (din % 16 == 0, dout % 4 == 0: gen/shapes.lua);
-# nowhere else.
-fp8_gemms() { # KERNELS yes|no
-    awk -v on="$2" '
-        match($0, /^void linear_fp8(gemm)?_[0-9]+x[0-9]+\(/) {
+# Which products run through cuBLASLt (linear_<t>gemm_DINxDOUT): on CUDA with FP8 or bf16
+# activations, exactly those whose shape it takes (din % 16 == 0 for FP8, % 8 for bf16;
+# dout % 4 == 0: gen/shapes.lua); nowhere else.
+lt_gemms() { # KERNELS fp8|bf16 yes|no
+    awk -v t="$2" -v on="$3" '
+        match($0, "^void linear_" t "(gemm)?_[0-9]+x[0-9]+\\(") {
             name = substr($0, RSTART + 5, RLENGTH - 6); split(name, p, "_"); split(p[3], d, "x")
-            want = on == "yes" && d[1] % 16 == 0 && d[2] % 4 == 0
-            if (want != (p[2] == "fp8gemm")) { print name (want ? ": not through the GEMM" : ": through the GEMM"); bad++ }
-            gemms += p[2] == "fp8gemm"
+            want = on == "yes" && d[1] % (t == "fp8" ? 16 : 8) == 0 && d[2] % 4 == 0
+            if (want != (p[2] == t "gemm")) { print name (want ? ": not through the GEMM" : ": through the GEMM"); bad++ }
+            gemms += p[2] == t "gemm"
         }
         END { exit bad || (on == "yes") != (gemms > 0) }' "$1"
 }
-check "cuda/tiny_fp8act_cuda-fp8-gemms" fp8_gemms generated/tiny_fp8act_cuda/kernels.cu yes
-check "cuda/tiny_fp8_cuda-no-fp8-gemms" fp8_gemms generated/tiny_fp8_cuda/kernels.cu no
+check "cuda/tiny_fp8act_cuda-fp8-gemms" lt_gemms generated/tiny_fp8act_cuda/kernels.cu fp8 yes
+check "cuda/tiny_fp8_cuda-no-fp8-gemms" lt_gemms generated/tiny_fp8_cuda/kernels.cu fp8 no
+check "cuda/tiny_bf16act_cuda-bf16-gemms" lt_gemms generated/tiny_bf16act_cuda/kernels.cu bf16 yes
+check "cuda/tiny_cuda-no-bf16-gemms" lt_gemms generated/tiny_cuda/kernels.cu bf16 no
 check "precision/tiny_fp8act-experts-quantize-down-input" grep -q "DF_F8E4M3, DF_ACT_FP8 }" generated/tiny_fp8act/kernels.c
-check "precision/tiny_fp8act_cuda-experts-quantize-down-input" grep -q "DF_F8E4M3, 200, 72, 16, 4, true>" generated/tiny_fp8act_cuda/kernels.cu
+check "precision/tiny_fp8act_cuda-experts-quantize-down-input" grep -q "DF_F8E4M3, 200, 72, 16, 4, DF_ACT_FP8>" generated/tiny_fp8act_cuda/kernels.cu
+check "precision/tiny_bf16act_cuda-experts-round-down-input" grep -q "DF_BF16, 128, 64, 16, 4, DF_ACT_BF16>" generated/tiny_bf16act_cuda/kernels.cu

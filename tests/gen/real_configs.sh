@@ -113,15 +113,17 @@ check "real/deepseek_v3/cpu-build" make -s build/real/cpu/deepseek_v3/deepseek_v
 # (SRC: the generated sources).
 real_cuda_arena() ( d=$1
     { echo '#include <stdio.h>'; echo '#include "config.h"'; echo '#include "cuda_rt.h"'
-      grep -E '^#define (PLAN_BYTES|STEP_OFFSET|MOE_WS_OFFSET|MOE_WS_BYTES|GEMM_K_MAX|GEMM_OFFSET|ARENA_BYTES) ' "$d/forward.c"
+      grep -E '^#define (PLAN_BYTES|STEP_OFFSET|MOE_WS_OFFSET|MOE_WS_BYTES|GEMM_ROW_BYTES|GEMM_SCALE_BLOCKS|GEMM_OFFSET|ARENA_BYTES) ' "$d/forward.c"
       printf '%s\n' 'int main(void) { printf("%zu\n", (size_t)ARENA_BYTES); return 0; }'; } > "$T/arena.c" &&
     cc -std=c11 -Wall -Wextra -Werror -Iruntime -Iruntime/cuda -I"$d" -o "$T/arena" "$T/arena.c" &&
     sed -n '/^memory per GPU/,$p' "$d/plan.txt" > "$T/arena_report" &&
     w=$(sed -n 's/^  weights  *\([0-9][0-9]*\) .*/\1/p' "$T/arena_report") &&
     real_mem_is "$T/arena_report" total "b - $w == $("$T/arena")" )
-# With FP8 activations the arena also holds the FP8 GEMMs' input and cuBLASLt's workspace.
-check "real/tiny_fp8act_cuda/cuda-arena-is-the-report" real_cuda_arena generated/tiny_fp8act_cuda
-check "real/tiny_fp8act_cuda/gemm-region-reported" grep -q '^  cuBLASLt workspace  *33554432 ' generated/tiny_fp8act_cuda/plan.txt
+# With FP8 or bf16 activations the arena also holds the cuBLASLt GEMMs' input and workspace.
+for m in tiny_fp8act_cuda tiny_bf16act_cuda; do
+    check "real/$m/cuda-arena-is-the-report" real_cuda_arena generated/$m
+    check "real/$m/gemm-region-reported" grep -q '^  cuBLASLt workspace  *33554432 ' generated/$m/plan.txt
+done
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
     check "real/deepseek_v2_lite/cuda-build" make -s build/real/deepseek_v2_lite/deepseek_v2_lite
     check "real/deepseek_v2_lite/cuda-arena-is-the-report" real_cuda_arena build/real/deepseek_v2_lite/src

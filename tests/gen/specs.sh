@@ -25,7 +25,6 @@ bad_spec act-precision    "deploy.activations: must be one of f32, bf16, fp8" "'
 bad_spec act-fp8-bf16     "deploy.activations: \"fp8\" needs deploy.weights = \"fp8\" \\(got \"bf16\"\\)" "'activations = \"f32\"'" "'activations = \"fp8\"'"
 bad_spec act-bf16-fp8     "deploy.activations: \"bf16\" needs deploy.weights = \"bf16\" \\(got \"fp8\"\\)" "'weights = \"bf16\", activations = \"f32\"'" "'weights = \"fp8\", activations = \"bf16\"'"
 bad_spec fp8-gemm-chunk   "deploy.prefill_chunk: 6 is not a multiple of 4: with FP8 activations on CUDA" "'target = \"cpu\", max_batch = 4,(.-)weights = \"bf16\", activations = \"f32\"'" "'target = \"cuda\", max_batch = 4, prefill_chunk = 6,%1weights = \"fp8\", activations = \"fp8\"'"
-bad_spec act-bf16-cuda    "deploy.activations: \"bf16\" is a CPU precision mode" "'target = \"cpu\"(.-)activations = \"f32\"'" "'target = \"cuda\"%1activations = \"bf16\"'"
 bad_spec kv-precision     "deploy.kv_cache: must be one of f32" "'kv_cache = \"f32\"'" "'kv_cache = \"fp8\"'"
 bad_spec scoring          "model.scoring: must be one of sigmoid, softmax" "'\"sigmoid\"'" "'\"relu\"'"
 bad_spec yarn-missing     "model.rope.yarn.beta_fast: missing" "'beta_fast = 32.0, '" "''"

@@ -132,7 +132,7 @@ static void test_round(void)
 
 /* Quantizing quantized values gives back their codes and their scales, bit for bit: the CUDA
  * backend's cuBLASLt GEMMs re-quantize the buffers act_quant_fp8 has quantized in place
- * (runtime/cuda/fp8_linear.cu), so they multiply exactly the codes and scales computed here.
+ * (runtime/cuda/lt_linear.cu), so they multiply exactly the codes and scales computed here.
  * Why the scale comes back: s = amax / 448 rounded; the largest value's code is 448 and its
  * value 448 s rounded, whose quotient by 448 rounds back to s. Not true of every float s (of
  * the 2^23 significands, about a fifth do not come back), but of every s that is amax / 448

@@ -1,0 +1,129 @@
+/* lt_linear.cu: the products of the reduced-precision activation modes through cuBLASLt
+ * (cuda_rt.h, df_cuda_lt_linear; the plans are fp8_gemm.h's): FP8 activations through the
+ * block-scaled FP8 GEMM, bf16 activations through the bf16 GEMM.
+ *
+ * Which products: those the generator renders as linear_fp8gemm_* or linear_bf16gemm_*
+ * (gen/shapes.lua, gemm: CUDA, deploy.activations "fp8" or "bf16", a weight of that type whose
+ * k is a multiple of 16 (FP8) or 8 (bf16) and whose rows are a multiple of 4). The others keep
+ * the backend's own kernels, on the same prepared inputs.
+ *
+ * Batch invariance. cuBLASLt's heuristic picks its algorithm (tile, split-K) per shape AND per
+ * number of rows, so a token's sums could change with the batch. Here each shape has one plan,
+ * made at its first call for the chunk's rows: the first of the heuristic's candidates that runs
+ * with split-K off at the fewest rows a step can have (4 for FP8, 1 for bf16) and at the
+ * chunk's (df_lt_fix, cublasLtMatmulAlgoCheck), then run at every row count (df_lt_set_rows,
+ * checked again at each new count): the tile over the k dimension and its order are the
+ * algorithm's, whatever the rows. Whether that makes a token's outputs bit-identical at every
+ * row count is a property of cuBLASLt's kernels that only a GPU can show:
+ * tests/cuda/fp8_gemm_check ("fixed algorithm") and the conformance's invariance checks of
+ * tiny_fp8act_cuda and tiny_bf16act_cuda measure it.
+ *
+ * Nothing is allocated on the device: the prepared input, its scales and cuBLASLt's workspace
+ * are the arena's GEMM region. The plans are host objects, made on first use (a prefill, which
+ * always runs before the first decode step is captured; making one during a capture would be
+ * host work only, which capture allows). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cuda_rt.h"
+#include "fp8_gemm.h"
+
+namespace {
+
+constexpr int MAX_SHAPES = 64;
+const char *const KIND_NAME[2] = { "FP8", "bf16" };
+
+struct gemm_shape {
+    enum df_cuda_gemm kind;
+    int n_out, k;
+    int rows;                 /* the rows the plan is set to run now */
+    struct df_lt_gemm *plan;
+};
+
+struct {
+    struct df_lt *lt;
+    gemm_shape shapes[MAX_SHAPES];
+    int count;
+} st;
+
+/* No way back to the caller from inside a step: report and exit 1, as a CUDA error does. */
+[[noreturn]] void fail(enum df_cuda_gemm kind, int n_out, int k, int rows, const char *what, const char *why)
+{
+    fprintf(stderr, "%s: cuBLASLt %s GEMM %dx%d on %d rows: %s%s%s\n", df_model.manifest->model_name,
+            KIND_NAME[kind], n_out, k, rows, what, why ? ": " : "", why ? why : "");
+    exit(1);
+}
+
+/* The rows a GEMM of this kind runs for n tokens: the block-scaled FP8 one needs a multiple of 4. */
+int gemm_rows(enum df_cuda_gemm kind, int n)
+{
+    return kind == DF_CUDA_GEMM_FP8 ? df_fp8_gemm_rows(n) : n;
+}
+
+gemm_shape *shape_of(enum df_cuda_gemm kind, int n_out, int k, int cap, void *workspace)
+{
+    char err[256];
+    if (!st.lt && !(st.lt = df_lt_create(workspace, DF_CUDA_GEMM_WS_BYTES, err, sizeof err)))
+        fail(kind, n_out, k, 0, "cannot create cuBLASLt's handle", err);
+    for (int i = 0; i < st.count; i++)
+        if (st.shapes[i].kind == kind && st.shapes[i].n_out == n_out && st.shapes[i].k == k)
+            return &st.shapes[i];
+    if (st.count == MAX_SHAPES)
+        fail(kind, n_out, k, 0, "more distinct shapes than the backend's table holds", NULL);
+    const int rows = gemm_rows(kind, cap);
+    struct df_lt_gemm *plan = df_lt_plan(st.lt, kind == DF_CUDA_GEMM_FP8 ? DF_LT_FP8_BLOCK : DF_LT_BF16,
+                                         DF_LT_OUT_F32, n_out, k, rows, err, sizeof err);
+    if (!plan)
+        fail(kind, n_out, k, rows, "no plan", err);
+    /* one algorithm for every step, from a decode of one token to a whole chunk */
+    const int rc = df_lt_fix(plan, gemm_rows(kind, 1));
+    if (rc != 0)
+        fail(kind, n_out, k, rows, "no candidate of the heuristic runs both one token's rows and the chunk's",
+             df_lt_status(rc));
+    gemm_shape *s = &st.shapes[st.count++];
+    *s = gemm_shape{ kind, n_out, k, rows, plan };
+    return s;
+}
+
+} /* namespace */
+
+extern "C" void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int cap, const unsigned char *w,
+                                  const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in,
+                                  float *scales, void *workspace)
+{
+    gemm_shape *s = shape_of(kind, n_out, k, cap, workspace);
+    const int rows = gemm_rows(kind, n);
+    if (s->rows != rows) {
+        const int rc = df_lt_set_rows(s->plan, rows);
+        if (rc != 0)
+            fail(kind, n_out, k, rows, "the shape's algorithm cannot run this many rows", df_lt_status(rc));
+        s->rows = rows;
+    }
+    cudaStream_t stream = df_cuda_stream();
+    const int e = kind == DF_CUDA_GEMM_FP8 ? df_fp8_act_quant(x, rows, k, in, scales, stream)
+                                           : df_bf16_convert(x, (size_t)rows * (size_t)k, in, stream);
+    if (e != 0)
+        fail(kind, n_out, k, rows, "its input could not be prepared", cudaGetErrorString((cudaError_t)e));
+    df_cuda_launched(kind == DF_CUDA_GEMM_FP8 ? "fp8_act_quant" : "bf16_convert");
+    const int rc = df_lt_run(s->plan, w, (const float *)(const void *)w_scale, in, scales, y, stream);
+    if (rc != 0)
+        fail(kind, n_out, k, rows, "cublasLtMatmul", df_lt_status(rc));
+    df_cuda_launched(kind == DF_CUDA_GEMM_FP8 ? "cublasLt_fp8_gemm" : "cublasLt_bf16_gemm");
+}
+
+extern "C" void df_cuda_lt_linear_release(int report)
+{
+    for (int i = 0; i < st.count; i++) {
+        const gemm_shape *s = &st.shapes[i];
+        if (report) {
+            char desc[256];
+            df_lt_describe(s->plan, desc, sizeof desc);
+            fprintf(stderr, "%s: cuda stats: %s GEMM %dx%d (planned at the chunk's rows, split-K off): %s\n",
+                    df_model.manifest->model_name, KIND_NAME[s->kind], s->n_out, s->k, desc);
+        }
+        df_lt_plan_destroy(s->plan);
+    }
+    st.count = 0;
+    df_lt_destroy(st.lt);
+    st.lt = NULL;
+}
