@@ -87,9 +87,10 @@ void df_cuda_launched(const char *kernel);
  *     extra rows' outputs are not used);
  *   DF_CUDA_GEMM_BF16: W a bf16 weight (w_scale NULL), x rounded to bf16 (act_round_bf16): x as
  *     bf16 into in (exact), then the bf16 GEMM on n rows (scales unused).
- * Each shape's algorithm is chosen once, by cuBLASLt's heuristic for cap rows (the chunk), and
- * run with split-K off for every n, so that a token's outputs do not depend on the batch.
- * Exits with a message if cuBLASLt fails. */
+ * Each shape's algorithm is chosen once, by cuBLASLt's heuristic for cap rows (the most it runs:
+ * the chunk, or the batch for the output head), and run with split-K off for every n, so that a
+ * token's outputs do not depend on the batch. Nothing for n = 0 (a prefill chunk in which no
+ * prompt ends has no logits rows). Exits with a message if cuBLASLt fails. */
 void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int cap, const unsigned char *w,
                        const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales,
                        void *workspace);

@@ -135,8 +135,8 @@ void df_lt_plan_destroy(struct df_lt_gemm *g);
 int df_lt_candidates(const struct df_lt_gemm *g);
 int df_lt_choose(struct df_lt_gemm *g, int i);
 
-/* From now on, run the chosen algorithm on m rows (a multiple of 4, any m: the planned one
- * too) with split-K off: one algorithm, so one order of every output's sum, whatever the
+/* From now on, run the chosen algorithm on m rows (any m >= 1, the planned one too; a multiple
+ * of 4 for DF_LT_FP8_BLOCK) with split-K off: one algorithm, so one order of every output's sum, whatever the
  * number of rows (the batch invariance of the FP8/bf16-activation products on the GPU,
  * runtime/cuda/lt_linear.cu). Returns 0, or the cublasStatus_t of cublasLtMatmulAlgoCheck
  * when the algorithm cannot run m rows. */

@@ -91,6 +91,8 @@ extern "C" void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int 
                                   const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in,
                                   float *scales, void *workspace)
 {
+    if (n <= 0) /* a prefill chunk in which no prompt ends has no logits rows */
+        return;
     gemm_shape *s = shape_of(kind, n_out, k, cap, workspace);
     const int rows = gemm_rows(kind, n);
     if (s->rows != rows) {

@@ -37,9 +37,9 @@ return {
         (o.gemm and ", unsigned char *in, float *scales, void *workspace" or "")
     end,
     body = function(o)
-      if o.gemm then
-        return fmt("df_cuda_lt_linear(%s, %d, %d, PREFILL_CHUNK, w, %s, x, n, y, in, scales, workspace);",
-          GEMM_KIND[o.gemm], o.dout, o.din, scale_arg(o.dtype, "w"))
+      if o.gemm then -- planned for the most rows it runs: the head's are at most a batch
+        return fmt("df_cuda_lt_linear(%s, %d, %d, %s, w, %s, x, n, y, in, scales, workspace);",
+          GEMM_KIND[o.gemm], o.dout, o.din, o.w == "lm_head" and "MAX_BATCH" or "PREFILL_CHUNK", scale_arg(o.dtype, "w"))
       end
       return fmt("dfc::linear<%s, %d, %d>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, scale_arg(o.dtype, "w"))
     end,

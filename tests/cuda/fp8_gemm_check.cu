@@ -686,6 +686,23 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
             r.ceil_ok = false;
         }
     }
+    /* the bf16 GEMM with f32 output: the bf16-activation products' (runtime/cuda/lt_linear.cu) */
+    struct df_lt_gemm *gbf = plan(lt, DF_LT_BF16, DF_LT_OUT_F32, n, k, m, "bf16 f32 out");
+    r.ceil_ok = r.ceil_ok && gbf;
+    if (gbf) {
+        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)m * n * 4, g_stream));
+        if (ran(df_lt_run(gbf, d.d_wb, nullptr, d.d_xb, nullptr, d.d_y, g_stream), "bf16 f32 run", d, m)) {
+            const long bad = fetch(y, d.d_y, m, n, false);
+            const double e = compare(s, d, xs, y.data(), false, REF_X, 0.0).norm;
+            if (bad || e > TOL_NORM_CEILING) {
+                printf("  FAIL %dx%d M=%d bf16 GEMM, f32 out: err %.2e, %ld not finite\n", n, k, m, e, bad);
+                r.ceil_ok = false;
+            }
+        } else {
+            r.ceil_ok = false;
+        }
+        df_lt_plan_destroy(gbf);
+    }
 
     /* 5. linear at decode sizes */
     r.lin_ok = true;

@@ -1,0 +1,153 @@
+/* kernels.cu: tiny_bf16act_cuda's kernel instances for CUDA (sm_90a). Each launches a
+ * generic kernel of runtime/cuda/kernels.cuh with its shape as template
+ * arguments, so the compiler specializes it, on the backend's one stream.
+ * Generated; do not edit. */
+#include "kernels.cuh"
+#include "mla_split.cuh"
+
+#include "config.h"
+#include "kernels.h"
+
+static const struct df_route_shape ROUTE = {
+    .experts = ROUTED_EXPERTS, .topk = EXPERTS_PER_TOKEN, .n_group = N_GROUP, .topk_group = TOPK_GROUP,
+    .method = TOPK_METHOD, .softmax = SCORING_SOFTMAX, .norm_topk_prob = NORM_TOPK_PROB,
+    .scaling = ROUTED_SCALING,
+};
+
+void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out)
+{
+    dfc::rmsnorm<128, false>(x, w, n, RMS_EPS, out);
+}
+
+void act_round_bf16_128(float *x, int n)
+{
+    dfc::act_round_bf16<128>(x, n);
+}
+
+void linear_bf16gemm_128x96(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+{
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 96, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+}
+
+void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
+{
+    dfc::rmsnorm<96, false>(x, w, n, RMS_EPS, out);
+}
+
+void act_round_bf16_96(float *x, int n)
+{
+    dfc::act_round_bf16<96>(x, n);
+}
+
+void linear_bf16gemm_96x192(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+{
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 192, 96, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+}
+
+void linear_bf16gemm_128x80(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+{
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 80, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+}
+
+void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n)
+{
+    dfc::rope_heads<4, 32, 16>(q, rope, pos, n);
+}
+
+void mla_cache_write_64p16(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
+{
+    dfc::mla_cache_write<64, 16, 256>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
+}
+
+void mla_attend_bf16_h4_64p16_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out)
+{
+    (void)ws; /* the CPU's serial scratch: each (token, head) block keeps its own in shared memory */
+    dfc::mla_attend<DF_BF16, 4, 32, 16, 32, 64, 256>(kv_b, NULL, q, cache, slot, pos, n, SOFTMAX_SCALE, out);
+}
+
+void linear_bf16gemm_128x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+{
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+}
+
+void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out)
+{
+    dfc::add_rmsnorm<128, false>(x, y, w, n, RMS_EPS, out);
+}
+
+void linear_bf16gemm_128x256(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+{
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 256, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+}
+
+void silu_mul_256(float *g, const float *u, int n)
+{
+    dfc::silu_mul<256>(g, u, n);
+}
+
+void act_round_bf16_256(float *x, int n)
+{
+    dfc::act_round_bf16<256>(x, n);
+}
+
+void linear_bf16gemm_256x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+{
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 256, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+}
+
+void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F32, 16, 128>(w, NULL, x, n, y);
+}
+
+void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights)
+{
+    dfc::moe_route<16, 4, 4>(ROUTE, logits, bias, n, ids, weights);
+}
+
+void moe_experts_bf16_128x64_k4_bf16act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out)
+{
+    (void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */
+    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_BF16>(w, table, x, ids, weights, n, scratch, out);
+}
+
+void linear_bf16gemm_128x64(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+{
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 64, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+}
+
+void silu_mul_64(float *g, const float *u, int n)
+{
+    dfc::silu_mul<64>(g, u, n);
+}
+
+void act_round_bf16_64(float *x, int n)
+{
+    dfc::act_round_bf16<64>(x, n);
+}
+
+void linear_bf16gemm_64x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+{
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 64, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+}
+
+void residual_add_128(float *x, const float *y, int n)
+{
+    dfc::residual_add<128>(x, y, n);
+}
+
+void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out)
+{
+    dfc::embed<DF_BF16, 1000, 128>(w, NULL, tokens, n, out);
+}
+
+void gather_rows_128(const float *x, const int *rows, int n, float *out)
+{
+    dfc::gather_rows<128>(x, rows, n, out);
+}
+
+void linear_bf16gemm_128x1000(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+{
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 1000, 128, MAX_BATCH, w, NULL, x, n, y, in, scales, workspace);
+}
+
