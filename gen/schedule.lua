@@ -92,9 +92,15 @@ function M.build(spec, shapes, man)
   -- cuBLASLt's GEMMs (CUDA): their widest input row in bytes and its 1x128 scale blocks (FP8),
   -- which size their arena region
   local gemm_row_bytes, gemm_scale_blocks = 0, 0
+  -- The buffer whose prepared copy the GEMM region holds: the input of the last product through
+  -- cuBLASLt, until an op writes that buffer. The next such product reading it reuses the copy.
+  local staged
   local function op(t)
     ops[#ops + 1] = t
-    for _, b in ipairs(M.op_writes(t)) do prepared[b] = nil end
+    for _, b in ipairs(M.op_writes(t)) do
+      prepared[b] = nil
+      if b == staged then staged = nil end
+    end
   end
   local function preparation(a) return (a == "fp8" or a == "bf16" and s.round_bf16_inputs) and a or nil end
   local function prepare(x, kind, rows)
@@ -121,7 +127,12 @@ function M.build(spec, shapes, man)
     local kind = preparation(act(wdt(wname)))
     if kind then prepare(x, kind, rows) end
     assert(prepared[x] == kind, "schedule: " .. wname .. " would read the prepared " .. x)
-    op(linear_op(wname, x, y, rows))
+    local o = linear_op(wname, x, y, rows)
+    if o.gemm then
+      o.reuse_input = staged == x or nil -- (a layer's products all run the step's n rows)
+      staged = x
+    end
+    op(o)
   end
   local function rmsnorm(wname, x, out, dim, rows)
     op({ op = "rmsnorm", w = wname, x = x, out = out, dim = dim, rows = rows or "n" })

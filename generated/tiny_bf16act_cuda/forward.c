@@ -41,6 +41,10 @@
 #define GEMM_IN     (arena + GEMM_OFFSET)
 #define GEMM_SCALES ((float *)(void *)(GEMM_IN + DF_CUDA_GEMM_IN_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES)))
 #define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_SCALE_BLOCKS) / sizeof(float)))
+/* A GEMM's input: prepared into the region (NEW), or there already (REUSE: the product before
+ * read the same buffer, unwritten since). */
+#define GEMM_INPUT_NEW   0
+#define GEMM_INPUT_REUSE 1
 
 /* layer 1 routed experts: gate, up, down */
 static const struct df_expert L1_EXPERTS[16] = {
@@ -110,72 +114,72 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     /* layer 0: dense FFN */
     rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
     act_round_bf16_128(h, step->n);
-    linear_bf16gemm_128x96(w + L0_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x96(w + L0_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     rmsnorm_96(q_a, w + L0_Q_A_NORM, step->n, q_a);
     act_round_bf16_96(q_a, step->n);
-    linear_bf16gemm_96x192(w + L0_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS);
-    linear_bf16gemm_128x80(w + L0_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_96x192(w + L0_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x80(w + L0_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_64p16(kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_bf16_h4_64p16_v32(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_round_bf16_128(attn, step->n);
-    linear_bf16gemm_128x128(w + L0_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x128(w + L0_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     add_rmsnorm_128(x, proj, w + L0_FFN_NORM, step->n, h);
     act_round_bf16_128(h, step->n);
-    linear_bf16gemm_128x256(w + L0_GATE_PROJ, h, step->n, dense_gate, GEMM_IN, GEMM_SCALES, GEMM_WS);
-    linear_bf16gemm_128x256(w + L0_UP_PROJ, h, step->n, dense_up, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x256(w + L0_GATE_PROJ, h, step->n, dense_gate, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x256(w + L0_UP_PROJ, h, step->n, dense_up, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
     silu_mul_256(dense_gate, dense_up, step->n);
     act_round_bf16_256(dense_gate, step->n);
-    linear_bf16gemm_256x128(w + L0_DOWN_PROJ, dense_gate, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_256x128(w + L0_DOWN_PROJ, dense_gate, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L1_ATTN_NORM, step->n, h);
     act_round_bf16_128(h, step->n);
-    linear_bf16gemm_128x96(w + L1_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x96(w + L1_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     rmsnorm_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
     act_round_bf16_96(q_a, step->n);
-    linear_bf16gemm_96x192(w + L1_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS);
-    linear_bf16gemm_128x80(w + L1_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_96x192(w + L1_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x80(w + L1_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_64p16(kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_bf16_h4_64p16_v32(w + L1_KV_B_PROJ, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_round_bf16_128(attn, step->n);
-    linear_bf16gemm_128x128(w + L1_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x128(w + L1_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     add_rmsnorm_128(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
     act_round_bf16_128(h, step->n);
     moe_experts_bf16_128x64_k4_bf16act(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_bf16gemm_128x64(w + L1_SHARED_GATE_PROJ, h, step->n, shared_gate, GEMM_IN, GEMM_SCALES, GEMM_WS);
-    linear_bf16gemm_128x64(w + L1_SHARED_UP_PROJ, h, step->n, shared_up, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x64(w + L1_SHARED_GATE_PROJ, h, step->n, shared_gate, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x64(w + L1_SHARED_UP_PROJ, h, step->n, shared_up, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
     silu_mul_64(shared_gate, shared_up, step->n);
     act_round_bf16_64(shared_gate, step->n);
-    linear_bf16gemm_64x128(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_64x128(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     residual_add_128(proj, shared_out, step->n);
 
     /* layer 2: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L2_ATTN_NORM, step->n, h);
     act_round_bf16_128(h, step->n);
-    linear_bf16gemm_128x96(w + L2_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x96(w + L2_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     rmsnorm_96(q_a, w + L2_Q_A_NORM, step->n, q_a);
     act_round_bf16_96(q_a, step->n);
-    linear_bf16gemm_96x192(w + L2_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS);
-    linear_bf16gemm_128x80(w + L2_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_96x192(w + L2_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x80(w + L2_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_64p16(kv_a, w + L2_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l2);
     mla_attend_bf16_h4_64p16_v32(w + L2_KV_B_PROJ, q, kv_cache_l2, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_round_bf16_128(attn, step->n);
-    linear_bf16gemm_128x128(w + L2_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x128(w + L2_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     add_rmsnorm_128(x, proj, w + L2_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L2_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L2_ROUTER_BIAS, step->n, route_ids, route_w);
     act_round_bf16_128(h, step->n);
     moe_experts_bf16_128x64_k4_bf16act(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_bf16gemm_128x64(w + L2_SHARED_GATE_PROJ, h, step->n, shared_gate, GEMM_IN, GEMM_SCALES, GEMM_WS);
-    linear_bf16gemm_128x64(w + L2_SHARED_UP_PROJ, h, step->n, shared_up, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x64(w + L2_SHARED_GATE_PROJ, h, step->n, shared_gate, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x64(w + L2_SHARED_UP_PROJ, h, step->n, shared_up, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
     silu_mul_64(shared_gate, shared_up, step->n);
     act_round_bf16_64(shared_gate, step->n);
-    linear_bf16gemm_64x128(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_64x128(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     residual_add_128(proj, shared_out, step->n);
     residual_add_128(x, proj, step->n);
 }
@@ -193,7 +197,7 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
     gather_rows_128(x, STEP_EMIT, step->n_emit, xe);
     rmsnorm_128(xe, w + NORM, step->n_emit, he);
     act_round_bf16_128(he, step->n_emit);
-    linear_bf16gemm_128x1000(w + LM_HEAD, he, step->n_emit, logits, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x1000(w + LM_HEAD, he, step->n_emit, logits, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
 }
 
 /* One new token per sequence; logits for every token. */
@@ -207,7 +211,7 @@ static void decode_ops(const unsigned char *w, unsigned char *arena, const struc
     layers(w, arena, step);
     rmsnorm_128(x, w + NORM, step->n, he);
     act_round_bf16_128(he, step->n);
-    linear_bf16gemm_128x1000(w + LM_HEAD, he, step->n, logits, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_bf16gemm_128x1000(w + LM_HEAD, he, step->n, logits, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
 }
 
 static void prefill(const unsigned char *w, unsigned char *arena, const struct df_step *step)

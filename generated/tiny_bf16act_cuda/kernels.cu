@@ -24,9 +24,9 @@ void act_round_bf16_128(float *x, int n)
     dfc::act_round_bf16<128>(x, n);
 }
 
-void linear_bf16gemm_128x96(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+void linear_bf16gemm_128x96(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
-    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 96, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 96, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
@@ -39,14 +39,14 @@ void act_round_bf16_96(float *x, int n)
     dfc::act_round_bf16<96>(x, n);
 }
 
-void linear_bf16gemm_96x192(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+void linear_bf16gemm_96x192(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
-    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 192, 96, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 192, 96, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
-void linear_bf16gemm_128x80(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+void linear_bf16gemm_128x80(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
-    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 80, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 80, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n)
@@ -65,9 +65,9 @@ void mla_attend_bf16_h4_64p16_v32(const unsigned char *kv_b, const float *q, con
     dfc::mla_attend<DF_BF16, 4, 32, 16, 32, 64, 256>(kv_b, NULL, q, cache, slot, pos, n, SOFTMAX_SCALE, out);
 }
 
-void linear_bf16gemm_128x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+void linear_bf16gemm_128x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
-    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out)
@@ -75,9 +75,9 @@ void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, fl
     dfc::add_rmsnorm<128, false>(x, y, w, n, RMS_EPS, out);
 }
 
-void linear_bf16gemm_128x256(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+void linear_bf16gemm_128x256(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
-    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 256, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 256, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void silu_mul_256(float *g, const float *u, int n)
@@ -90,9 +90,9 @@ void act_round_bf16_256(float *x, int n)
     dfc::act_round_bf16<256>(x, n);
 }
 
-void linear_bf16gemm_256x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+void linear_bf16gemm_256x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
-    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 256, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 256, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y)
@@ -111,9 +111,9 @@ void moe_experts_bf16_128x64_k4_bf16act(const unsigned char *w, const struct df_
     dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_BF16>(w, table, x, ids, weights, n, scratch, out);
 }
 
-void linear_bf16gemm_128x64(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+void linear_bf16gemm_128x64(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
-    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 64, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 64, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void silu_mul_64(float *g, const float *u, int n)
@@ -126,9 +126,9 @@ void act_round_bf16_64(float *x, int n)
     dfc::act_round_bf16<64>(x, n);
 }
 
-void linear_bf16gemm_64x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+void linear_bf16gemm_64x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
-    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 64, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 64, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void residual_add_128(float *x, const float *y, int n)
@@ -146,8 +146,8 @@ void gather_rows_128(const float *x, const int *rows, int n, float *out)
     dfc::gather_rows<128>(x, rows, n, out);
 }
 
-void linear_bf16gemm_128x1000(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+void linear_bf16gemm_128x1000(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
-    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 1000, 128, MAX_BATCH, w, NULL, x, n, y, in, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 1000, 128, MAX_BATCH, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 

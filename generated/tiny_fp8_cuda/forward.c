@@ -41,6 +41,10 @@
 #define GEMM_IN     (arena + GEMM_OFFSET)
 #define GEMM_SCALES ((float *)(void *)(GEMM_IN + DF_CUDA_GEMM_IN_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES)))
 #define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_SCALE_BLOCKS) / sizeof(float)))
+/* A GEMM's input: prepared into the region (NEW), or there already (REUSE: the product before
+ * read the same buffer, unwritten since). */
+#define GEMM_INPUT_NEW   0
+#define GEMM_INPUT_REUSE 1
 
 /* layer 1 routed experts: gate, up, down, then their block scales */
 static const struct df_expert L1_EXPERTS[16] = {

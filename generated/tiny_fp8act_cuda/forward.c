@@ -41,6 +41,10 @@
 #define GEMM_IN     (arena + GEMM_OFFSET)
 #define GEMM_SCALES ((float *)(void *)(GEMM_IN + DF_CUDA_GEMM_IN_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES)))
 #define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_SCALE_BLOCKS) / sizeof(float)))
+/* A GEMM's input: prepared into the region (NEW), or there already (REUSE: the product before
+ * read the same buffer, unwritten since). */
+#define GEMM_INPUT_NEW   0
+#define GEMM_INPUT_REUSE 1
 
 /* layer 1 routed experts: gate, up, down, then their block scales */
 static const struct df_expert L1_EXPERTS[16] = {
@@ -96,7 +100,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_cache_write_144p16(kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_fp8_h4_144p16_v40(w + L0_KV_B_PROJ, w + L0_KV_B_PROJ_SCALE, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_quant_fp8_160(attn, step->n);
-    linear_fp8gemm_160x200(w + L0_O_PROJ, w + L0_O_PROJ_SCALE, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_fp8gemm_160x200(w + L0_O_PROJ, w + L0_O_PROJ_SCALE, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     add_rmsnorm_quant_200(x, proj, w + L0_FFN_NORM, step->n, h);
     linear_fp8_200x328(w + L0_GATE_PROJ, w + L0_GATE_PROJ_SCALE, h, step->n, dense_gate);
     linear_fp8_200x328(w + L0_UP_PROJ, w + L0_UP_PROJ_SCALE, h, step->n, dense_up);
@@ -113,7 +117,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_cache_write_144p16(kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_fp8_h4_144p16_v40(w + L1_KV_B_PROJ, w + L1_KV_B_PROJ_SCALE, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_quant_fp8_160(attn, step->n);
-    linear_fp8gemm_160x200(w + L1_O_PROJ, w + L1_O_PROJ_SCALE, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS);
+    linear_fp8gemm_160x200(w + L1_O_PROJ, w + L1_O_PROJ_SCALE, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     add_rmsnorm_200(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_200x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);

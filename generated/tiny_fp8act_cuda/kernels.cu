@@ -60,9 +60,9 @@ void act_quant_fp8_160(float *x, int n)
     dfc::act_quant_fp8<160>(x, n);
 }
 
-void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace)
+void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
-    df_cuda_lt_linear(DF_CUDA_GEMM_FP8, 200, 160, PREFILL_CHUNK, w, w_scale, x, n, y, in, scales, workspace);
+    df_cuda_lt_linear(DF_CUDA_GEMM_FP8, 200, 160, PREFILL_CHUNK, w, w_scale, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void add_rmsnorm_quant_200(float *x, const float *y, const unsigned char *w, int n, float *out)

@@ -23,7 +23,7 @@ void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n);
 void mla_cache_write_144p16(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache);
 void mla_attend_fp8_h4_144p16_v40(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out);
 void act_quant_fp8_160(float *x, int n);
-void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace);
+void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input);
 void add_rmsnorm_quant_200(float *x, const float *y, const unsigned char *w, int n, float *out);
 void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void silu_mul_quant_328(float *g, const float *u, int n);

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "0ab343d78da4f9b31333e80e0fd38c20bd1d5364dbafaa40dcd4958d768d126a" },
-    { "forward.c", "0008bd771bc769b801dfc8efc2e2dbbba6982e456420c2493fdc2f41fc8e974c" },
-    { "kernels.cu", "ee89b4bf2519fb1ee93ce25bb6dea6a6c83904421f189e998c8fcb06b96a03ec" },
-    { "kernels.h", "126dd5ec1c5b5f43cf38eac336554ee43e9d0d98b59cfc5285142e511a144322" },
+    { "forward.c", "51631db9e3e6ab9cd613381aff1ff02eeeccd7ba0109d0d9542c604d987c6457" },
+    { "kernels.cu", "eb360d22347a0c2637967e2036caeec1302865d39be5ce3d2e71aaa15f2e0616" },
+    { "kernels.h", "077d4fef426106383e99531fa4c77059702a8b4e9e3b368a1eb229a343939785" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
     { "plan.txt", "7ae31996eb5c3fa744f390a8067e983fa52020046d02323ce769cb4555c93cb5" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "f47327b302d5f142d7c1b3846953994c4614eac08d62fb757feb2dbd3ed4327b",
+    .sources_sha256 = "0d154cb5d590209d510541cf8b7dd5e24dccbe66b90749e7f117392f7d0e99b0",
     .n_sources = 10,
     .sources = sources,
 };

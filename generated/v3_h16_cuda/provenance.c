@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "5d70f478ea7956ba63ab98bdcb7bd34fae91e95f6110b61b1e4351062024b32e" },
-    { "forward.c", "b830834e3a8d2a2c6077ea27b8f56d9230491bee61a20731b1adaefd5da408b4" },
+    { "forward.c", "dba1c5b4f80a19f2822dd9c51c301c3fc1dcf26eefb9d305be1bf2f682760e6b" },
     { "kernels.cu", "50514a327cc594012ef8f50778cac1c19ba7767cb7de81a8c57c3ce95d5be456" },
     { "kernels.h", "3c34351d1438e43ea4c3615c6e4aa55f1c2f5cde58a4e3491aefa69a80103067" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "3b137fe0e2985c6f7bc777636a5e24e68f1883ef70fe8da6533d5ef743ad6a97",
+    .sources_sha256 = "e89e011e490943e739f5dc1080cd02ecd34dcf14dd5da878142cdd6c5d36cf13",
     .n_sources = 10,
     .sources = sources,
 };

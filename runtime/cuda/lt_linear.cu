@@ -89,7 +89,7 @@ gemm_shape *shape_of(enum df_cuda_gemm kind, int n_out, int k, int cap, void *wo
 
 extern "C" void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int cap, const unsigned char *w,
                                   const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in,
-                                  float *scales, void *workspace)
+                                  float *scales, void *workspace, int reuse_input)
 {
     if (n <= 0) /* a prefill chunk in which no prompt ends has no logits rows */
         return;
@@ -102,11 +102,13 @@ extern "C" void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int 
         s->rows = rows;
     }
     cudaStream_t stream = df_cuda_stream();
-    const int e = kind == DF_CUDA_GEMM_FP8 ? df_fp8_act_quant(x, rows, k, in, scales, stream)
-                                           : df_bf16_convert(x, (size_t)rows * (size_t)k, in, stream);
-    if (e != 0)
-        fail(kind, n_out, k, rows, "its input could not be prepared", cudaGetErrorString((cudaError_t)e));
-    df_cuda_launched(kind == DF_CUDA_GEMM_FP8 ? "fp8_act_quant" : "bf16_convert");
+    if (!reuse_input) {
+        const int e = kind == DF_CUDA_GEMM_FP8 ? df_fp8_act_quant(x, rows, k, in, scales, stream)
+                                               : df_bf16_convert(x, (size_t)rows * (size_t)k, in, stream);
+        if (e != 0)
+            fail(kind, n_out, k, rows, "its input could not be prepared", cudaGetErrorString((cudaError_t)e));
+        df_cuda_launched(kind == DF_CUDA_GEMM_FP8 ? "fp8_act_quant" : "bf16_convert");
+    }
     const int rc = df_lt_run(s->plan, w, (const float *)(const void *)w_scale, in, scales, y, stream);
     if (rc != 0)
         fail(kind, n_out, k, rows, "cublasLtMatmul", df_lt_status(rc));

@@ -29,23 +29,25 @@ end
 
 return {
   -- o.gemm ("fp8" or "bf16", gen/shapes.lua): through cuBLASLt's GEMM of that kind, its prepared
-  -- input (and FP8 scales) and workspace in the arena's GEMM region (forward.c).
+  -- input (and FP8 scales) and workspace in the arena's GEMM region (forward.c); o.reuse_input:
+  -- the region holds this input already (the product before read the same buffer).
   linear = {
     name = function(o) return fmt("linear_%s_%dx%d", o.gemm and o.gemm .. "gemm" or SHORT[o.dtype], o.din, o.dout) end,
     params = function(o)
       return mat_params(o.dtype, "w") .. ", const float *x, int n, float *y" ..
-        (o.gemm and ", unsigned char *in, float *scales, void *workspace" or "")
+        (o.gemm and ", unsigned char *in, float *scales, void *workspace, int reuse_input" or "")
     end,
     body = function(o)
       if o.gemm then -- planned for the most rows it runs: the head's are at most a batch
-        return fmt("df_cuda_lt_linear(%s, %d, %d, %s, w, %s, x, n, y, in, scales, workspace);",
+        return fmt("df_cuda_lt_linear(%s, %d, %d, %s, w, %s, x, n, y, in, scales, workspace, reuse_input);",
           GEMM_KIND[o.gemm], o.dout, o.din, o.w == "lm_head" and "MAX_BATCH" or "PREFILL_CHUNK", scale_arg(o.dtype, "w"))
       end
       return fmt("dfc::linear<%s, %d, %d>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, scale_arg(o.dtype, "w"))
     end,
     args = function(o, c)
       return fmt("%s, %s, %s, %s%s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y),
-        o.gemm and ", GEMM_IN, GEMM_SCALES, GEMM_WS" or "")
+        o.gemm and (", GEMM_IN, GEMM_SCALES, GEMM_WS, " .. (o.reuse_input and "GEMM_INPUT_REUSE" or "GEMM_INPUT_NEW"))
+        or "")
     end,
   },
   rmsnorm = {

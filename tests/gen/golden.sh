@@ -69,6 +69,27 @@ lt_gemms() { # KERNELS fp8|bf16 yes|no
         }
         END { exit bad || (on == "yes") != (gemms > 0) }' "$1"
 }
+# A GEMM that reuses the region's input (GEMM_INPUT_REUSE) reads the buffer the GEMM before read,
+# unwritten since (within one function), and every GEMM that could reuse does.
+gemm_reuse() { # FORWARD.C
+    awk '
+        /^static void / { last = "" }
+        match($0, /^ *[a-z0-9_]+\(/) {
+            fn = substr($0, RSTART, RLENGTH - 1); sub(/^ */, "", fn)
+            args = substr($0, RSTART + RLENGTH); sub(/\);.*/, "", args); n = split(args, a, /, /)
+            if (fn ~ /^linear_(fp8|bf16)gemm_/) {
+                x = fn ~ /fp8gemm/ ? a[3] : a[2]; out = fn ~ /fp8gemm/ ? a[5] : a[4]
+                if (a[n] == "GEMM_INPUT_REUSE") { reuses++; if (last != x) { print fn " reuses " last "'"'"'s input for " x; bad++ } }
+                else if (last == x) { print fn " could reuse " x; bad++ }
+                last = out == x ? "" : x
+                next
+            }
+            if (a[n] == last || (fn ~ /^(residual_add|silu_mul|rope_heads|add_rmsnorm|act_quant_fp8|act_round_bf16)/ && a[1] == last))
+                last = ""
+        }
+        END { exit bad || !reuses }' "$1"
+}
+check "cuda/tiny_bf16act_cuda-gemm-input-reuse" gemm_reuse generated/tiny_bf16act_cuda/forward.c
 check "cuda/tiny_fp8act_cuda-fp8-gemms" lt_gemms generated/tiny_fp8act_cuda/kernels.cu fp8 yes
 check "cuda/tiny_fp8_cuda-no-fp8-gemms" lt_gemms generated/tiny_fp8_cuda/kernels.cu fp8 no
 check "cuda/tiny_bf16act_cuda-bf16-gemms" lt_gemms generated/tiny_bf16act_cuda/kernels.cu bf16 yes
