@@ -15,8 +15,8 @@ local M = {}
 -- instead of two); each row's arithmetic is unchanged:
 --   a residual add that the next sublayer's norm follows (only a comment between) becomes
 --   part of it: add_rmsnorm (x += y, then out = rmsnorm(x));
---   an act_quant right after a norm or a SwiGLU gate (silu_mul), of its output, becomes its
---   quant flag.
+--   an act_quant (act_round_bf16) right after a norm or a SwiGLU gate (silu_mul), of its
+--   output, becomes its quant (round) flag.
 local function fuse_into_norms(list)
   local out, pending = {}, nil -- pending: the position in out of a residual add not yet consumed
   for _, o in ipairs(list) do
@@ -29,9 +29,9 @@ local function fuse_into_norms(list)
       end
       out[#out + 1] = { op = "add_rmsnorm", w = o.w, x = o.x, y = a.y, out = o.out, dim = o.dim, rows = o.rows }
       pending = nil
-    elseif o.op == "act_quant" and last and ((last.op == "rmsnorm" or last.op == "add_rmsnorm") and last.out == o.x
-        or last.op == "silu_mul" and last.g == o.x) then
-      last.quant = true
+    elseif (o.op == "act_quant" or o.op == "act_round_bf16") and last
+        and ((last.op == "rmsnorm" or last.op == "add_rmsnorm") and last.out == o.x or last.op == "silu_mul" and last.g == o.x) then
+      if o.op == "act_quant" then last.quant = true else last.round = true end
     else
       out[#out + 1] = o
       if o.op == "residual_add" then pending = #out elseif o.op ~= "comment" then pending = nil end
@@ -214,13 +214,12 @@ function M.build(spec, shapes, man)
     error("gen: an FP8 lm_head with deploy.activations = \"fp8\" is not supported (DeepSeek's lm_head is bf16)", 0)
   end
   local embed = { op = "embed", w = "embed", dtype = wdt("embed"), vocab = s.vocab, dim = s.hidden, out = "x", rows = "n" }
-  -- The final norm of x's rows, then lm_head (its input rounded first with bf16 activations on CUDA).
+  -- The final norm of x's rows (rounding its output, as fuse_into_norms would, with bf16
+  -- activations on CUDA), then lm_head.
   local function head(x, rows)
-    local kind = preparation(act(wdt("lm_head")))
-    local list = { { op = "rmsnorm", w = "norm", x = x, out = "he", dim = s.hidden, rows = rows } }
-    if kind then list[2] = { op = "act_round_bf16", x = "he", dim = s.hidden, rows = rows } end
-    list[#list + 1] = linear_op("lm_head", "he", "logits", rows)
-    return table.unpack(list)
+    return { op = "rmsnorm", w = "norm", x = x, out = "he", dim = s.hidden, rows = rows,
+             round = preparation(act(wdt("lm_head"))) == "bf16" or nil },
+      linear_op("lm_head", "he", "logits", rows)
   end
   local prefill = { embed, { op = "call", fn = "layers" },
     { op = "gather_rows", x = "x", out = "xe", dim = s.hidden, rows = "n_emit" }, head("xe", "n_emit") }

@@ -112,11 +112,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *kv_cache_l2 = (float *)(void *)(arena + 655360); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
 
     /* layer 0: dense FFN */
-    rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
-    act_round_bf16_128(h, step->n);
+    rmsnorm_round_128(x, w + L0_ATTN_NORM, step->n, h);
     linear_bf16gemm_128x96(w + L0_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    rmsnorm_96(q_a, w + L0_Q_A_NORM, step->n, q_a);
-    act_round_bf16_96(q_a, step->n);
+    rmsnorm_round_96(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_bf16gemm_96x192(w + L0_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     linear_bf16gemm_128x80(w + L0_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -124,20 +122,16 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_attend_bf16_h4_64p16_v32(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_round_bf16_128(attn, step->n);
     linear_bf16gemm_128x128(w + L0_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    add_rmsnorm_128(x, proj, w + L0_FFN_NORM, step->n, h);
-    act_round_bf16_128(h, step->n);
+    add_rmsnorm_round_128(x, proj, w + L0_FFN_NORM, step->n, h);
     linear_bf16gemm_128x256(w + L0_GATE_PROJ, h, step->n, dense_gate, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     linear_bf16gemm_128x256(w + L0_UP_PROJ, h, step->n, dense_up, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
-    silu_mul_256(dense_gate, dense_up, step->n);
-    act_round_bf16_256(dense_gate, step->n);
+    silu_mul_round_256(dense_gate, dense_up, step->n);
     linear_bf16gemm_256x128(w + L0_DOWN_PROJ, dense_gate, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
-    add_rmsnorm_128(x, proj, w + L1_ATTN_NORM, step->n, h);
-    act_round_bf16_128(h, step->n);
+    add_rmsnorm_round_128(x, proj, w + L1_ATTN_NORM, step->n, h);
     linear_bf16gemm_128x96(w + L1_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    rmsnorm_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
-    act_round_bf16_96(q_a, step->n);
+    rmsnorm_round_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_bf16gemm_96x192(w + L1_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     linear_bf16gemm_128x80(w + L1_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -152,17 +146,14 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     moe_experts_bf16_128x64_k4_bf16act(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
     linear_bf16gemm_128x64(w + L1_SHARED_GATE_PROJ, h, step->n, shared_gate, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     linear_bf16gemm_128x64(w + L1_SHARED_UP_PROJ, h, step->n, shared_up, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
-    silu_mul_64(shared_gate, shared_up, step->n);
-    act_round_bf16_64(shared_gate, step->n);
+    silu_mul_round_64(shared_gate, shared_up, step->n);
     linear_bf16gemm_64x128(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     residual_add_128(proj, shared_out, step->n);
 
     /* layer 2: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
-    add_rmsnorm_128(x, proj, w + L2_ATTN_NORM, step->n, h);
-    act_round_bf16_128(h, step->n);
+    add_rmsnorm_round_128(x, proj, w + L2_ATTN_NORM, step->n, h);
     linear_bf16gemm_128x96(w + L2_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    rmsnorm_96(q_a, w + L2_Q_A_NORM, step->n, q_a);
-    act_round_bf16_96(q_a, step->n);
+    rmsnorm_round_96(q_a, w + L2_Q_A_NORM, step->n, q_a);
     linear_bf16gemm_96x192(w + L2_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     linear_bf16gemm_128x80(w + L2_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -177,8 +168,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     moe_experts_bf16_128x64_k4_bf16act(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
     linear_bf16gemm_128x64(w + L2_SHARED_GATE_PROJ, h, step->n, shared_gate, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     linear_bf16gemm_128x64(w + L2_SHARED_UP_PROJ, h, step->n, shared_up, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
-    silu_mul_64(shared_gate, shared_up, step->n);
-    act_round_bf16_64(shared_gate, step->n);
+    silu_mul_round_64(shared_gate, shared_up, step->n);
     linear_bf16gemm_64x128(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     residual_add_128(proj, shared_out, step->n);
     residual_add_128(x, proj, step->n);
@@ -195,8 +185,7 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
     gather_rows_128(x, STEP_EMIT, step->n_emit, xe);
-    rmsnorm_128(xe, w + NORM, step->n_emit, he);
-    act_round_bf16_128(he, step->n_emit);
+    rmsnorm_round_128(xe, w + NORM, step->n_emit, he);
     linear_bf16gemm_128x1000(w + LM_HEAD, he, step->n_emit, logits, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
 }
 
@@ -209,8 +198,7 @@ static void decode_ops(const unsigned char *w, unsigned char *arena, const struc
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
-    rmsnorm_128(x, w + NORM, step->n, he);
-    act_round_bf16_128(he, step->n);
+    rmsnorm_round_128(x, w + NORM, step->n, he);
     linear_bf16gemm_128x1000(w + LM_HEAD, he, step->n, logits, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
 }
 

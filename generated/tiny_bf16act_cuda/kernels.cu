@@ -14,14 +14,9 @@ static const struct df_route_shape ROUTE = {
     .scaling = ROUTED_SCALING,
 };
 
-void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out)
+void rmsnorm_round_128(const float *x, const unsigned char *w, int n, float *out)
 {
-    dfc::rmsnorm<128, false>(x, w, n, RMS_EPS, out);
-}
-
-void act_round_bf16_128(float *x, int n)
-{
-    dfc::act_round_bf16<128>(x, n);
+    dfc::rmsnorm<128, DF_ACT_BF16>(x, w, n, RMS_EPS, out);
 }
 
 void linear_bf16gemm_128x96(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
@@ -29,14 +24,9 @@ void linear_bf16gemm_128x96(const unsigned char *w, const float *x, int n, float
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 96, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
-void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
+void rmsnorm_round_96(const float *x, const unsigned char *w, int n, float *out)
 {
-    dfc::rmsnorm<96, false>(x, w, n, RMS_EPS, out);
-}
-
-void act_round_bf16_96(float *x, int n)
-{
-    dfc::act_round_bf16<96>(x, n);
+    dfc::rmsnorm<96, DF_ACT_BF16>(x, w, n, RMS_EPS, out);
 }
 
 void linear_bf16gemm_96x192(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
@@ -65,14 +55,19 @@ void mla_attend_bf16_h4_64p16_v32(const unsigned char *kv_b, const float *q, con
     dfc::mla_attend<DF_BF16, 4, 32, 16, 32, 64, 256>(kv_b, NULL, q, cache, slot, pos, n, SOFTMAX_SCALE, out);
 }
 
+void act_round_bf16_128(float *x, int n)
+{
+    dfc::act_round_bf16<128>(x, n);
+}
+
 void linear_bf16gemm_128x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
-void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out)
+void add_rmsnorm_round_128(float *x, const float *y, const unsigned char *w, int n, float *out)
 {
-    dfc::add_rmsnorm<128, false>(x, y, w, n, RMS_EPS, out);
+    dfc::add_rmsnorm<128, DF_ACT_BF16>(x, y, w, n, RMS_EPS, out);
 }
 
 void linear_bf16gemm_128x256(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
@@ -80,19 +75,19 @@ void linear_bf16gemm_128x256(const unsigned char *w, const float *x, int n, floa
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 256, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
-void silu_mul_256(float *g, const float *u, int n)
+void silu_mul_round_256(float *g, const float *u, int n)
 {
-    dfc::silu_mul<256>(g, u, n);
-}
-
-void act_round_bf16_256(float *x, int n)
-{
-    dfc::act_round_bf16<256>(x, n);
+    dfc::silu_mul_round<256>(g, u, n);
 }
 
 void linear_bf16gemm_256x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 256, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
+}
+
+void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out)
+{
+    dfc::add_rmsnorm<128, DF_ACT_F32>(x, y, w, n, RMS_EPS, out);
 }
 
 void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y)
@@ -116,14 +111,9 @@ void linear_bf16gemm_128x64(const unsigned char *w, const float *x, int n, float
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 64, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
-void silu_mul_64(float *g, const float *u, int n)
+void silu_mul_round_64(float *g, const float *u, int n)
 {
-    dfc::silu_mul<64>(g, u, n);
-}
-
-void act_round_bf16_64(float *x, int n)
-{
-    dfc::act_round_bf16<64>(x, n);
+    dfc::silu_mul_round<64>(g, u, n);
 }
 
 void linear_bf16gemm_64x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)

@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "6c13af1e74a61a19bcb8898665aa81737648fab84627e298361584792d14de5d" },
     { "forward.c", "4bf7c5eab0a066044ed12747cf16cd805d6a9d8029dab5395431732d4cd81c45" },
-    { "kernels.cu", "2488aec2d5a48efb9ca1943100b640f1afc8f94bb83afd4510312503908ce6d8" },
+    { "kernels.cu", "4b7722dd3becd7cfa245a8d34a629882ee68996588b3a1e26f15a4f206f344da" },
     { "kernels.h", "8cf774d612524e6dc7ddf17d078d1ca9ce4314d25e15b223f317d78fbc5d51f1" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e13ddfb09e9e52fbfc89c5199ef02db6f61f6982a8699984d18b9456e0295f37",
+    .sources_sha256 = "78d6d57791de3de20bf4f1f30592943f020240614a8d012c1e9dfe4c04781d13",
     .n_sources = 10,
     .sources = sources,
 };

@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "dbe470115bd5b12993f058a2c365289d23883220d8fd03dedf64703488cdc406" },
     { "forward.c", "cc7ee6a729028b8716820e1aaddfef6f2a704b708e00b18b079433c83d837ac1" },
-    { "kernels.cu", "70784e6ac1a0dab022f3aa74151c6e3b8e572544eee034e4ad94ff5de9b67ad8" },
+    { "kernels.cu", "0ce391318025f60ab5871d05c525748273a292d58207dddbb8048597d0accf88" },
     { "kernels.h", "f32f47587996a6267a80f2517d71359b418de6a2216fa26e0fe6b89e527b0854" },
     { "manifest.c", "e229972b1bc23a8951e7c1b9ff126701a9b8f31934b6837796cb7aed3e43e92f" },
     { "manifest.json", "481e7562b30562af0ca7ed7e65ec27284176b472408de3cb9c4d72122be0fc0f" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "09214f87464995614075822dfb3bd4552e165f832704867b3f4622438a5ecf59",
+    .sources_sha256 = "d8377d391bbc8e94d1d3349890c9f069aded0cf4b673a337181e488b21072b4d",
     .n_sources = 10,
     .sources = sources,
 };

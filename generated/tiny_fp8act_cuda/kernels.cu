@@ -16,7 +16,7 @@ static const struct df_route_shape ROUTE = {
 
 void rmsnorm_quant_200(const float *x, const unsigned char *w, int n, float *out)
 {
-    dfc::rmsnorm<200, true>(x, w, n, RMS_EPS, out);
+    dfc::rmsnorm<200, DF_ACT_FP8>(x, w, n, RMS_EPS, out);
 }
 
 void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -26,7 +26,7 @@ void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, co
 
 void rmsnorm_quant_136(const float *x, const unsigned char *w, int n, float *out)
 {
-    dfc::rmsnorm<136, true>(x, w, n, RMS_EPS, out);
+    dfc::rmsnorm<136, DF_ACT_FP8>(x, w, n, RMS_EPS, out);
 }
 
 void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -67,7 +67,7 @@ void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale
 
 void add_rmsnorm_quant_200(float *x, const float *y, const unsigned char *w, int n, float *out)
 {
-    dfc::add_rmsnorm<200, true>(x, y, w, n, RMS_EPS, out);
+    dfc::add_rmsnorm<200, DF_ACT_FP8>(x, y, w, n, RMS_EPS, out);
 }
 
 void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -87,7 +87,7 @@ void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, co
 
 void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out)
 {
-    dfc::add_rmsnorm<200, false>(x, y, w, n, RMS_EPS, out);
+    dfc::add_rmsnorm<200, DF_ACT_F32>(x, y, w, n, RMS_EPS, out);
 }
 
 void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y)
@@ -143,7 +143,7 @@ void gather_rows_200(const float *x, const int *rows, int n, float *out)
 
 void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out)
 {
-    dfc::rmsnorm<200, false>(x, w, n, RMS_EPS, out);
+    dfc::rmsnorm<200, DF_ACT_F32>(x, w, n, RMS_EPS, out);
 }
 
 void linear_bf16_200x1000(const unsigned char *w, const float *x, int n, float *y)

@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "0ab343d78da4f9b31333e80e0fd38c20bd1d5364dbafaa40dcd4958d768d126a" },
     { "forward.c", "51631db9e3e6ab9cd613381aff1ff02eeeccd7ba0109d0d9542c604d987c6457" },
-    { "kernels.cu", "eb360d22347a0c2637967e2036caeec1302865d39be5ce3d2e71aaa15f2e0616" },
+    { "kernels.cu", "cd4afe276a95cf0aa3c4ca2dfee263b24f34b8ad30b13fba6290b3595dc7b5e3" },
     { "kernels.h", "077d4fef426106383e99531fa4c77059702a8b4e9e3b368a1eb229a343939785" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "0d154cb5d590209d510541cf8b7dd5e24dccbe66b90749e7f117392f7d0e99b0",
+    .sources_sha256 = "ae45e1f059ed28a40e280dbecf78cfc6c410158a222a0fe94b9cedf210b3ffad",
     .n_sources = 10,
     .sources = sources,
 };

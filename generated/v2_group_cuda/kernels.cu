@@ -16,7 +16,7 @@ static const struct df_route_shape ROUTE = {
 
 void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out)
 {
-    dfc::rmsnorm<128, false>(x, w, n, RMS_EPS, out);
+    dfc::rmsnorm<128, DF_ACT_F32>(x, w, n, RMS_EPS, out);
 }
 
 void linear_bf16_128x96(const unsigned char *w, const float *x, int n, float *y)
@@ -26,7 +26,7 @@ void linear_bf16_128x96(const unsigned char *w, const float *x, int n, float *y)
 
 void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
 {
-    dfc::rmsnorm<96, false>(x, w, n, RMS_EPS, out);
+    dfc::rmsnorm<96, DF_ACT_F32>(x, w, n, RMS_EPS, out);
 }
 
 void linear_bf16_96x192(const unsigned char *w, const float *x, int n, float *y)
@@ -62,7 +62,7 @@ void linear_bf16_128x128(const unsigned char *w, const float *x, int n, float *y
 
 void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out)
 {
-    dfc::add_rmsnorm<128, false>(x, y, w, n, RMS_EPS, out);
+    dfc::add_rmsnorm<128, DF_ACT_F32>(x, y, w, n, RMS_EPS, out);
 }
 
 void linear_bf16_128x256(const unsigned char *w, const float *x, int n, float *y)

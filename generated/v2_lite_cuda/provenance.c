@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "1976ab4d61035744c6b87716ecf8b4cf9a841ae44b38a8bf9aac882221e8087a" },
     { "forward.c", "d5852f17e02549f74063743c7f1144d9b39d15cbd167980bc3155a171aac2c7d" },
-    { "kernels.cu", "ce8477c12c6195388e9a2b7cf81734e704ac66fb4540678ff2a1f521c3dbde0d" },
+    { "kernels.cu", "e78e1237f58ad16ae3cdd9d960d8b1dccf0fed1ed3daa3bf365acd720b9626f1" },
     { "kernels.h", "bf66c0cffa046af96147621808242e7dc77e90c6999308a4a44b4fa7e98d7a62" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "8863ba3a6c3251b65ed078cffa7eadf613bf278e4efedba6108c5f797c1d1bf2",
+    .sources_sha256 = "826a41f3a1f5306206815b787700d1d76977df90909705cb984bf327f0749586",
     .n_sources = 10,
     .sources = sources,
 };

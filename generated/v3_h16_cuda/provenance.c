@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "5d70f478ea7956ba63ab98bdcb7bd34fae91e95f6110b61b1e4351062024b32e" },
     { "forward.c", "dba1c5b4f80a19f2822dd9c51c301c3fc1dcf26eefb9d305be1bf2f682760e6b" },
-    { "kernels.cu", "50514a327cc594012ef8f50778cac1c19ba7767cb7de81a8c57c3ce95d5be456" },
+    { "kernels.cu", "8875aa15b840fc71e8f57ab85ca651e72c7d198261abd635537049e7dab62184" },
     { "kernels.h", "3c34351d1438e43ea4c3615c6e4aa55f1c2f5cde58a4e3491aefa69a80103067" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e89e011e490943e739f5dc1080cd02ecd34dcf14dd5da878142cdd6c5d36cf13",
+    .sources_sha256 = "cf047a7f8a7d8dfe65f93573f7d8773f9b76182dc8e463f2d1d8e7960b32eae0",
     .n_sources = 10,
     .sources = sources,
 };

@@ -480,14 +480,16 @@ __global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w,
  * the WARPS of them in the same order. One token's row is read once, all of it in flight.
  * What the schedule fuses into it (the same bits as the separate ops):
  *   ADD: first x += y (residual_add's sum, written back); out must not alias x then;
- *   QUANT: out quantized as act_quant_fp8 does (FP8 activations): thread t holds columns
- *   t + 256 j, which lie in 128-column block 2 j + t / 128, so a block's amax is the max of
- *   four warps' maxima (exact in any order), then kernels/quant.h's arithmetic. */
-template <int DIM, bool ADD, bool QUANT>
+ *   OUT (enum df_act): what the output is prepared for. DF_ACT_FP8: quantized as act_quant_fp8
+ *   does (FP8 activations): thread t holds columns t + 256 j, which lie in 128-column block
+ *   2 j + t / 128, so a block's amax is the max of four warps' maxima (exact in any order),
+ *   then kernels/quant.h's arithmetic. DF_ACT_BF16: rounded as act_round_bf16 does (bf16
+ *   activations). DF_ACT_F32: as it is. */
+template <int DIM, bool ADD, int OUT>
 __global__ void __launch_bounds__(THREADS) rmsnorm_k(float *x, const float *y, const float *w, float eps, float *out)
 {
     constexpr int PER = (DIM + THREADS - 1) / THREADS;
-    static_assert(!QUANT || THREADS == 2 * DF_ACT_BLOCK, "a thread's columns 256 apart: blocks 2 j and 2 j + 1");
+    static_assert(OUT != DF_ACT_FP8 || THREADS == 2 * DF_ACT_BLOCK, "a thread's columns 256 apart: blocks 2 j and 2 j + 1");
     __shared__ float s_warp[WARPS];
     float *xt = x + (size_t)blockIdx.x * DIM;
     float v[PER], ss = 0.0f;
@@ -511,7 +513,7 @@ __global__ void __launch_bounds__(THREADS) rmsnorm_k(float *x, const float *y, c
         ss += s_warp[k];
     const float inv = 1.0f / sqrtf(ss / (float)DIM + eps);
     float *ot = out + (size_t)blockIdx.x * DIM;
-    if constexpr (QUANT) {
+    if constexpr (OUT == DF_ACT_FP8) {
         __shared__ float s_amax[PER][WARPS];
         float o[PER];
 #pragma unroll
@@ -543,7 +545,7 @@ __global__ void __launch_bounds__(THREADS) rmsnorm_k(float *x, const float *y, c
         for (int j = 0; j < PER; j++) {
             const int i = threadIdx.x + j * THREADS;
             if (i < DIM)
-                ot[i] = v[j] * inv * w[i];
+                ot[i] = OUT == DF_ACT_BF16 ? f32_round_bf16(v[j] * inv * w[i]) : v[j] * inv * w[i];
         }
     }
 }
@@ -566,12 +568,15 @@ __global__ void __launch_bounds__(THREADS) residual_add_k(float *x, const float 
         x[i] += y[i];
 }
 
-template <int DIM>
+/* ROUND: the result rounded as act_round_bf16 does (bf16 activations). */
+template <int DIM, bool ROUND>
 __global__ void __launch_bounds__(THREADS) silu_mul_k(float *g, const float *u, int n)
 {
     const size_t total = (size_t)n * DIM;
-    for (size_t i = (size_t)blockIdx.x * THREADS + threadIdx.x; i < total; i += (size_t)gridDim.x * THREADS)
-        g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    for (size_t i = (size_t)blockIdx.x * THREADS + threadIdx.x; i < total; i += (size_t)gridDim.x * THREADS) {
+        const float v = g[i] / (1.0f + expf(-g[i])) * u[i];
+        g[i] = ROUND ? f32_round_bf16(v) : v;
+    }
 }
 
 /* The bf16-activation precision's rounding in place (f32_round_bf16, mat.h: the CPU's rounding of
@@ -1044,23 +1049,23 @@ void linear(const unsigned char *w, const unsigned char *scale, const float *x, 
     df_cuda_launched("linear");
 }
 
-/* QUANT: the output quantized (FP8 activations); x is only read (ADD false). */
-template <int DIM, bool QUANT> void rmsnorm(const float *x, const unsigned char *w, int n, float eps, float *out)
+/* OUT: what the output is prepared for (rmsnorm_k); x is only read (ADD false). */
+template <int DIM, int OUT> void rmsnorm(const float *x, const unsigned char *w, int n, float eps, float *out)
 {
     if (n <= 0)
         return;
-    rmsnorm_k<DIM, false, QUANT><<<n, THREADS, 0, df_cuda_stream()>>>(const_cast<float *>(x), nullptr,
-                                                                     reinterpret_cast<const float *>(w), eps, out);
-    df_cuda_launched(QUANT ? "rmsnorm_quant" : "rmsnorm");
+    rmsnorm_k<DIM, false, OUT><<<n, THREADS, 0, df_cuda_stream()>>>(const_cast<float *>(x), nullptr,
+                                                                   reinterpret_cast<const float *>(w), eps, out);
+    df_cuda_launched(OUT == DF_ACT_FP8 ? "rmsnorm_quant" : OUT == DF_ACT_BF16 ? "rmsnorm_round" : "rmsnorm");
 }
 
-template <int DIM, bool QUANT>
+template <int DIM, int OUT>
 void add_rmsnorm(float *x, const float *y, const unsigned char *w, int n, float eps, float *out)
 {
     if (n <= 0)
         return;
-    rmsnorm_k<DIM, true, QUANT><<<n, THREADS, 0, df_cuda_stream()>>>(x, y, reinterpret_cast<const float *>(w), eps, out);
-    df_cuda_launched(QUANT ? "add_rmsnorm_quant" : "add_rmsnorm");
+    rmsnorm_k<DIM, true, OUT><<<n, THREADS, 0, df_cuda_stream()>>>(x, y, reinterpret_cast<const float *>(w), eps, out);
+    df_cuda_launched(OUT == DF_ACT_FP8 ? "add_rmsnorm_quant" : OUT == DF_ACT_BF16 ? "add_rmsnorm_round" : "add_rmsnorm");
 }
 
 template <int DT, int NVOCAB, int DIM>
@@ -1085,8 +1090,17 @@ template <int DIM> void silu_mul(float *g, const float *u, int n)
 {
     if (n <= 0)
         return;
-    silu_mul_k<DIM><<<elementwise_blocks((size_t)n * DIM), THREADS, 0, df_cuda_stream()>>>(g, u, n);
+    silu_mul_k<DIM, false><<<elementwise_blocks((size_t)n * DIM), THREADS, 0, df_cuda_stream()>>>(g, u, n);
     df_cuda_launched("silu_mul");
+}
+
+/* g = silu(g) * u, then g rounded to bf16 (bf16 activations): silu_mul and act_round_bf16 in one launch. */
+template <int DIM> void silu_mul_round(float *g, const float *u, int n)
+{
+    if (n <= 0)
+        return;
+    silu_mul_k<DIM, true><<<elementwise_blocks((size_t)n * DIM), THREADS, 0, df_cuda_stream()>>>(g, u, n);
+    df_cuda_launched("silu_mul_round");
 }
 
 template <int DIM> void act_quant_fp8(float *x, int n)

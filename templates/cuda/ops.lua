@@ -19,8 +19,10 @@ local function mat_params(dtype, name)
   if dtype == "f8e4m3" then return fmt("const unsigned char *%s, const unsigned char *%s_scale", name, name) end
   return fmt("const unsigned char *%s", name)
 end
--- A norm or SwiGLU whose output the schedule quantizes (FP8 activations) says so in its name.
-local function quant_suffix(o) return o.quant and "_quant" or "" end
+-- A norm or SwiGLU whose output the schedule quantizes (FP8 activations) or rounds (bf16
+-- activations) says so in its name; OUT is the kernels' name of that (enum df_act).
+local function quant_suffix(o) return o.quant and "_quant" or o.round and "_round" or "" end
+local function out_prep(o) return o.quant and "DF_ACT_FP8" or o.round and "DF_ACT_BF16" or "DF_ACT_F32" end
 local function scale_arg(dtype, name) return dtype == "f8e4m3" and name .. "_scale" or "NULL" end
 local function mat_args(c, dtype, wname)
   if dtype == "f8e4m3" then return c.weight(wname) .. ", " .. c.weight(wname .. ".scale") end
@@ -53,14 +55,14 @@ return {
   rmsnorm = {
     name = function(o) return fmt("rmsnorm%s_%d", quant_suffix(o), o.dim) end,
     params = function() return "const float *x, const unsigned char *w, int n, float *out" end,
-    body = function(o) return fmt("dfc::rmsnorm<%d, %s>(x, w, n, RMS_EPS, out);", o.dim, tostring(o.quant == true)) end,
+    body = function(o) return fmt("dfc::rmsnorm<%d, %s>(x, w, n, RMS_EPS, out);", o.dim, out_prep(o)) end,
     args = function(o, c) return fmt("%s, %s, %s, %s", c.buf(o.x), c.weight(o.w), c.rows(o), c.buf(o.out)) end,
   },
   add_rmsnorm = {
     name = function(o) return fmt("add_rmsnorm%s_%d", quant_suffix(o), o.dim) end,
     params = function() return "float *x, const float *y, const unsigned char *w, int n, float *out" end,
     body = function(o)
-      return fmt("dfc::add_rmsnorm<%d, %s>(x, y, w, n, RMS_EPS, out);", o.dim, tostring(o.quant == true))
+      return fmt("dfc::add_rmsnorm<%d, %s>(x, y, w, n, RMS_EPS, out);", o.dim, out_prep(o))
     end,
     args = function(o, c) return fmt("%s, %s, %s, %s, %s", c.buf(o.x), c.buf(o.y), c.weight(o.w), c.rows(o), c.buf(o.out)) end,
   },

@@ -25,7 +25,7 @@ check "precision/tiny_bf16act-bf16-activations" products_take generated/tiny_bf1
 # buffer quantized by act_quant_fp8_* (or by a norm or SwiGLU gate that quantizes its output,
 # *rmsnorm_quant_*, silu_mul_quant_*) since that buffer was last written, and no other product
 # reads a quantized one; with "bf16" on CUDA, the same of bf16 products and act_round_bf16_*
-# (the CPU rounds as it multiplies: products_take above); with "f32", nothing is prepared. The
+# (*rmsnorm_round_*, silu_mul_round_*; the CPU rounds as it multiplies: products_take above); with "f32", nothing is prepared. The
 # experts quantize or round their down projection's input themselves (DF_ACT_FP8, DF_ACT_BF16 in
 # kernels.c/.cu). The logits tolerance alone would not see the last layer's shared expert left
 # unquantized (tests/conformance.sh).
@@ -45,8 +45,8 @@ prepared_inputs() { # FORWARD.C fp8|bf16 (the weights) f32|fp8|bf16 (the activat
                   fn ~ /^linear_bf16gemm_/ ? a[4] : a[n]
             delete q[out]
             if (fn ~ /^add_rmsnorm/) delete q[a[1]] # it adds to x too
-            if (fn ~ /rmsnorm_quant_/) { q[a[n]] = 1; quants++ } # a norm that quantizes its output
-            if (fn ~ /^silu_mul_quant_/) { q[a[1]] = 1; quants++ } # a SwiGLU gate that quantizes its output
+            if (fn ~ /rmsnorm_(quant|round)_/) { q[a[n]] = 1; quants++ } # a norm that prepares its output
+            if (fn ~ /^silu_mul_(quant|round)_/) { q[a[1]] = 1; quants++ } # a SwiGLU gate that prepares its output
         }
         END { exit bad || !products || (act == t) != (quants > 0) }' "$1"
 }
