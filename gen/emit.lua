@@ -105,14 +105,20 @@ function M.emit(ctx)
     expert_table = function(o) return o.prefix:upper() .. "_EXPERTS" end,
   }
 
-  -- Kernel instances, in order of first use.
+  -- Kernel instances, in order of first use. Ops that share an instance (its name) must
+  -- render it the same way: a template whose name leaves out something its body depends on
+  -- stops the generator here.
   local instances, inst_order = {}, {}
   local function instance(o)
     local k = assert(ops[o.op], "templates: no op " .. o.op)
     local name = k.name(o)
-    if not instances[name] then
-      instances[name] = string.format("void %s(%s)", name, k.params(o))
-      inst_order[#inst_order + 1] = { name = name, sig = instances[name], body = k.body(o) }
+    local inst = { name = name, sig = string.format("void %s(%s)", name, k.params(o)), body = k.body(o) }
+    local seen = instances[name]
+    if not seen then
+      instances[name] = inst
+      inst_order[#inst_order + 1] = inst
+    else
+      assert(seen.sig == inst.sig and seen.body == inst.body, "templates: two different instances named " .. name)
     end
     return name, k
   end

@@ -109,8 +109,9 @@ function M.build(spec, shapes, man)
       prepared[x] = kind
     end
   end
-  -- The op record of a product (its input prepared by the caller).
-  local function linear_op(wname, x, y, rows)
+  -- The op record of a product (its input prepared by the caller); cap: "batch" where it never
+  -- runs more rows than a batch (the head), which a GEMM is planned for.
+  local function linear_op(wname, x, y, rows, cap)
     local t = man.by_name[wname]
     local a = act(t.dtype)
     local gemm = s.gemm(a, t.cols, t.rows)
@@ -121,7 +122,7 @@ function M.build(spec, shapes, man)
     -- act: what the product does with its input; an FP8 one takes the act_quant'ed buffer as it is
     -- gemm: on CUDA, where the shape allows, through cuBLASLt's GEMM of that kind
     return { op = "linear", w = wname, dtype = t.dtype, act = a == "fp8" and "f32" or a, din = t.cols, dout = t.rows,
-             x = x, y = y, rows = rows or "n", gemm = gemm }
+             x = x, y = y, rows = rows or "n", gemm = gemm, cap = gemm and cap or nil }
   end
   local function linear(wname, x, y, rows)
     local kind = preparation(act(wdt(wname)))
@@ -219,7 +220,7 @@ function M.build(spec, shapes, man)
   local function head(x, rows)
     return { op = "rmsnorm", w = "norm", x = x, out = "he", dim = s.hidden, rows = rows,
              round = preparation(act(wdt("lm_head"))) == "bf16" or nil },
-      linear_op("lm_head", "he", "logits", rows)
+      linear_op("lm_head", "he", "logits", rows, "batch")
   end
   local prefill = { embed, { op = "call", fn = "layers" },
     { op = "gather_rows", x = "x", out = "xe", dim = s.hidden, rows = "n_emit" }, head("xe", "n_emit") }

@@ -1,6 +1,6 @@
 -- bench_v3_fp8act_cuda: specs/bench_v3_fp8_cuda.lua with FP8 activations (deploy.activations =
 -- "fp8", docs/numerics.md): its products with FP8 weights take their input quantized per 1x128
--- block, and those cuBLASLt takes run through its block-scaled FP8 GEMM (runtime/cuda/fp8_linear.cu).
+-- block, and those cuBLASLt takes run through its block-scaled FP8 GEMM (runtime/cuda/lt_linear.cu).
 -- It packs bench_v3_fp8_cuda's random checkpoint (the same tensors); tools/gpu-check.sh measures
 -- it beside that model (mk/cuda_bench.mk). Only its speed means anything.
 return {

@@ -475,7 +475,7 @@ void device_name(char *buf, size_t len)
         snprintf(buf, len, "unknown CUDA device");
         return;
     }
-    /* cuBLASLt's version too: with FP8 activations its GEMMs' algorithms, so the bits, are its */
+    /* cuBLASLt's version too: with FP8 or bf16 activations its GEMMs' algorithms, so the bits, are its */
     snprintf(buf, len, "%s, compute capability %d.%d, %d SMs, driver %d, cuBLASLt %zu", prop.name, prop.major,
              prop.minor, prop.multiProcessorCount, driver, df_lt_version());
 }

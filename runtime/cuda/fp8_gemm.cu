@@ -247,12 +247,15 @@ int df_lt_set_rows(struct df_lt_gemm *g, int m)
     return (int)s;
 }
 
-int df_lt_fix(struct df_lt_gemm *g, int min_rows)
+int df_lt_fix(struct df_lt_gemm *g, int min_rows, int step)
 {
     int s = (int)CUBLAS_STATUS_NOT_SUPPORTED;
     for (int i = 0; i < g->n_cand; i++) {
         g->chosen = i;
-        if ((s = df_lt_set_rows(g, min_rows)) == 0 && (s = df_lt_set_rows(g, g->m)) == 0)
+        int rows = min_rows;
+        while (rows < g->m && (s = df_lt_set_rows(g, rows)) == 0)
+            rows += step;
+        if (rows >= g->m && (s = df_lt_set_rows(g, g->m)) == 0)
             return 0;
     }
     g->chosen = 0;

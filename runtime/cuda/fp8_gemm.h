@@ -142,10 +142,11 @@ int df_lt_choose(struct df_lt_gemm *g, int i);
  * when the algorithm cannot run m rows. */
 int df_lt_set_rows(struct df_lt_gemm *g, int m);
 
-/* One algorithm for every row count from min_rows to the planned m: the first candidate, in the
- * heuristic's order, that runs both with split-K off (df_lt_set_rows), left chosen and set to the
+/* One algorithm for every row count a run can have, min_rows, min_rows + step, ... and the
+ * planned m: the first candidate, in the heuristic's order, that runs all of them with split-K
+ * off (df_lt_set_rows: cublasLtMatmulAlgoCheck, host work only), left chosen and set to the
  * planned rows. Returns 0, or the cublasStatus_t of the last refusal when no candidate does. */
-int df_lt_fix(struct df_lt_gemm *g, int min_rows);
+int df_lt_fix(struct df_lt_gemm *g, int min_rows, int step);
 
 /* The chosen algorithm, one line: "cand I/N algo ID tile T stages S splitk K swizzle W cluster C
  * ws BYTES waves X"; tile, stages and cluster are the values of cuBLASLt's enums

@@ -9,10 +9,10 @@
  *
  * Batch invariance. cuBLASLt's heuristic picks its algorithm (tile, split-K) per shape AND per
  * number of rows, so a token's sums could change with the batch. Here each shape has one plan,
- * made at its first call for the chunk's rows: the first of the heuristic's candidates that runs
- * with split-K off at the fewest rows a step can have (4 for FP8, 1 for bf16) and at the
- * chunk's (df_lt_fix, cublasLtMatmulAlgoCheck), then run at every row count (df_lt_set_rows,
- * checked again at each new count): the tile over the k dimension and its order are the
+ * made at its first call for the most rows it runs (the chunk's; a batch's for the head): the
+ * first of the heuristic's candidates that runs with split-K off at every row count a step can
+ * have, from one token's (4 rows for FP8, 1 for bf16) up (df_lt_fix, cublasLtMatmulAlgoCheck),
+ * then run at every row count (df_lt_set_rows, checked again at each new count): the tile over the k dimension and its order are the
  * algorithm's, whatever the rows. Whether that makes a token's outputs bit-identical at every
  * row count is a property of cuBLASLt's kernels that only a GPU can show:
  * tests/cuda/fp8_gemm_check ("fixed algorithm") and the conformance's invariance checks of
@@ -75,11 +75,11 @@ gemm_shape *shape_of(enum df_cuda_gemm kind, int n_out, int k, int cap, void *wo
                                          DF_LT_OUT_F32, n_out, k, rows, err, sizeof err);
     if (!plan)
         fail(kind, n_out, k, rows, "no plan", err);
-    /* one algorithm for every step, from a decode of one token to a whole chunk */
-    const int rc = df_lt_fix(plan, gemm_rows(kind, 1));
+    /* one algorithm for every step, from a decode of one token to a whole chunk, checked at every
+     * row count a step can have (so that no step finds it refused) */
+    const int rc = df_lt_fix(plan, gemm_rows(kind, 1), kind == DF_CUDA_GEMM_FP8 ? 4 : 1);
     if (rc != 0)
-        fail(kind, n_out, k, rows, "no candidate of the heuristic runs both one token's rows and the chunk's",
-             df_lt_status(rc));
+        fail(kind, n_out, k, rows, "no candidate of the heuristic runs every row count up to the most", df_lt_status(rc));
     gemm_shape *s = &st.shapes[st.count++];
     *s = gemm_shape{ kind, n_out, k, rows, plan };
     return s;
@@ -122,7 +122,7 @@ extern "C" void df_cuda_lt_linear_release(int report)
         if (report) {
             char desc[256];
             df_lt_describe(s->plan, desc, sizeof desc);
-            fprintf(stderr, "%s: cuda stats: %s GEMM %dx%d (planned at the chunk's rows, split-K off): %s\n",
+            fprintf(stderr, "%s: cuda stats: %s GEMM %dx%d (one algorithm for every row count, split-K off): %s\n",
                     df_model.manifest->model_name, KIND_NAME[s->kind], s->n_out, s->k, desc);
         }
         df_lt_plan_destroy(s->plan);

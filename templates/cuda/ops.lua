@@ -21,7 +21,7 @@ local function mat_params(dtype, name)
 end
 -- A norm or SwiGLU whose output the schedule quantizes (FP8 activations) or rounds (bf16
 -- activations) says so in its name; OUT is the kernels' name of that (enum df_act).
-local function quant_suffix(o) return o.quant and "_quant" or o.round and "_round" or "" end
+local function prep_suffix(o) return o.quant and "_quant" or o.round and "_round" or "" end
 local function out_prep(o) return o.quant and "DF_ACT_FP8" or o.round and "DF_ACT_BF16" or "DF_ACT_F32" end
 local function scale_arg(dtype, name) return dtype == "f8e4m3" and name .. "_scale" or "NULL" end
 local function mat_args(c, dtype, wname)
@@ -42,7 +42,7 @@ return {
     body = function(o)
       if o.gemm then -- planned for the most rows it runs: the head's are at most a batch
         return fmt("df_cuda_lt_linear(%s, %d, %d, %s, w, %s, x, n, y, in, scales, workspace, reuse_input);",
-          GEMM_KIND[o.gemm], o.dout, o.din, o.w == "lm_head" and "MAX_BATCH" or "PREFILL_CHUNK", scale_arg(o.dtype, "w"))
+          GEMM_KIND[o.gemm], o.dout, o.din, o.cap == "batch" and "MAX_BATCH" or "PREFILL_CHUNK", scale_arg(o.dtype, "w"))
       end
       return fmt("dfc::linear<%s, %d, %d>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, scale_arg(o.dtype, "w"))
     end,
@@ -53,13 +53,13 @@ return {
     end,
   },
   rmsnorm = {
-    name = function(o) return fmt("rmsnorm%s_%d", quant_suffix(o), o.dim) end,
+    name = function(o) return fmt("rmsnorm%s_%d", prep_suffix(o), o.dim) end,
     params = function() return "const float *x, const unsigned char *w, int n, float *out" end,
     body = function(o) return fmt("dfc::rmsnorm<%d, %s>(x, w, n, RMS_EPS, out);", o.dim, out_prep(o)) end,
     args = function(o, c) return fmt("%s, %s, %s, %s", c.buf(o.x), c.weight(o.w), c.rows(o), c.buf(o.out)) end,
   },
   add_rmsnorm = {
-    name = function(o) return fmt("add_rmsnorm%s_%d", quant_suffix(o), o.dim) end,
+    name = function(o) return fmt("add_rmsnorm%s_%d", prep_suffix(o), o.dim) end,
     params = function() return "float *x, const float *y, const unsigned char *w, int n, float *out" end,
     body = function(o)
       return fmt("dfc::add_rmsnorm<%d, %s>(x, y, w, n, RMS_EPS, out);", o.dim, out_prep(o))
@@ -93,9 +93,9 @@ return {
     args = function(o, c) return fmt("%s, %s", c.buf(o.x), c.rows(o)) end,
   },
   silu_mul = {
-    name = function(o) return fmt("silu_mul%s_%d", quant_suffix(o), o.dim) end,
+    name = function(o) return fmt("silu_mul%s_%d", prep_suffix(o), o.dim) end,
     params = function() return "float *g, const float *u, int n" end,
-    body = function(o) return fmt("dfc::silu_mul%s<%d>(g, u, n);", quant_suffix(o), o.dim) end,
+    body = function(o) return fmt("dfc::silu_mul%s<%d>(g, u, n);", prep_suffix(o), o.dim) end,
     args = function(o, c) return fmt("%s, %s, %s", c.buf(o.g), c.buf(o.u), c.rows(o)) end,
   },
   gather_rows = {

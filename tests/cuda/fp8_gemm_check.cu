@@ -784,7 +784,7 @@ static int fixed_algorithm(struct df_lt *lt, data &d, const std::vector<result> 
                                 "fixed algorithm");
     if (!g)
         return -1;
-    const int fixed = df_lt_fix(g, bf16 ? 1 : 4);
+    const int fixed = df_lt_fix(g, bf16 ? 1 : 4, bf16 ? 1 : 4);
     if (fixed != 0) {
         printf("  fixed %s algorithm %dx%d planned at M=%d: no candidate runs one token and M=%d: %s\n", what, n, k,
                plan_m, plan_m, df_lt_status(fixed));

@@ -403,7 +403,7 @@ static void test_greedy_pick(void)
     case_end();
 }
 
-/* rmsnorm_k<DIM, ADD, true>'s quantization of its output: thread t holds columns t + 256 j, and a
+/* rmsnorm_k<DIM, ADD, DF_ACT_FP8>'s quantization of its output: thread t holds columns t + 256 j, and a
  * 128-column block's amax is the max over warps 4 (t / 128) .. + 3 of each warp's max: emulated
  * thread by thread for widths with partial blocks, against the CPU's act_quant_fp8_row. */
 static void test_norm_quant_layout(void)

@@ -94,6 +94,19 @@ check "cuda/tiny_fp8act_cuda-fp8-gemms" lt_gemms generated/tiny_fp8act_cuda/kern
 check "cuda/tiny_fp8_cuda-no-fp8-gemms" lt_gemms generated/tiny_fp8_cuda/kernels.cu fp8 no
 check "cuda/tiny_bf16act_cuda-bf16-gemms" lt_gemms generated/tiny_bf16act_cuda/kernels.cu bf16 yes
 check "cuda/tiny_cuda-no-bf16-gemms" lt_gemms generated/tiny_cuda/kernels.cu bf16 no
+# The same on real shapes, where every FP8 (bf16) weight but the experts' takes the GEMM and the
+# MLPs' up projections reuse their gate's input: DeepSeek-V3 with FP8 activations, V2-Lite with
+# bf16 ones, on CUDA (generated here, not committed).
+check "cuda/deepseek_v3-fp8act-generates" lua5.4 gen/main.lua --quiet --spec specs/deepseek_v3.lua \
+    --set deploy.activations=fp8 --set deploy.gpu_memory_gib=1000 --out "$T/v3fp8"
+check "precision/deepseek_v3_cuda-fp8-activations" prepared_inputs "$T/v3fp8/forward.c" fp8 fp8
+check "cuda/deepseek_v3_cuda-fp8-gemms" lt_gemms "$T/v3fp8/kernels.cu" fp8 yes
+check "cuda/deepseek_v3_cuda-gemm-input-reuse" gemm_reuse "$T/v3fp8/forward.c"
+check "cuda/deepseek_v2_lite-bf16act-generates" lua5.4 gen/main.lua --quiet --spec specs/deepseek_v2_lite.lua \
+    --set deploy.activations=bf16 --out "$T/v2lbf16"
+check "precision/deepseek_v2_lite_cuda-bf16-activations" prepared_inputs "$T/v2lbf16/forward.c" bf16 bf16
+check "cuda/deepseek_v2_lite_cuda-bf16-gemms" lt_gemms "$T/v2lbf16/kernels.cu" bf16 yes
+check "cuda/deepseek_v2_lite_cuda-gemm-input-reuse" gemm_reuse "$T/v2lbf16/forward.c"
 check "precision/tiny_fp8act-experts-quantize-down-input" grep -q "DF_F8E4M3, DF_ACT_FP8 }" generated/tiny_fp8act/kernels.c
 check "precision/tiny_fp8act_cuda-experts-quantize-down-input" grep -q "DF_F8E4M3, 200, 72, 16, 4, DF_ACT_FP8>" generated/tiny_fp8act_cuda/kernels.cu
 check "precision/tiny_bf16act_cuda-experts-round-down-input" grep -q "DF_BF16, 128, 64, 16, 4, DF_ACT_BF16>" generated/tiny_bf16act_cuda/kernels.cu
