@@ -23,7 +23,8 @@
  * cuBLASLt's 128x128 block-scaled FP8 GEMM reads (docs/cuda-fp8-gemm.md), so
  * the packer writes it and the GPU uses the weights' scales as they are; the
  * checkpoint's weight_scale_inv rows are unpadded (they differ where
- * ceil(cols / 128) is not a multiple of 4: V2-Lite's experts, the fixtures).
+ * ceil(cols / 128) is not a multiple of 4: the tiny FP8 fixtures; V2-Lite's expert shapes,
+ * k = 1408, were they FP8).
  * A macro, so that CUDA templates can use it as a constant. */
 #define DF_FP8_SCALE_LD(cols) ((((cols) + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK + 3) / 4 * 4)
 
