@@ -186,7 +186,8 @@ function M.build(spec, shapes, man)
          topk_group = s.topk_group, method = m.topk_method, scoring = m.scoring,
          norm = m.norm_topk_prob, scaling = m.routed_scaling, rows = "n" })
     local eact = act(wdt(p .. ".e0.gate_proj"))
-    if preparation(eact) then prepare("h", preparation(eact)) end -- after the router, which reads h as it is
+    local ekind = preparation(eact)
+    if ekind then prepare("h", ekind) end -- after the router, which reads h as it is
     op({ op = "moe_experts", layer = L.index, prefix = p, dtype = wdt(p .. ".e0.gate_proj"),
          act = eact, x = "h",
          ids = ids, weights = wts, ws = ws, out = "proj", experts = s.routed, topk = s.topk,

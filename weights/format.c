@@ -194,6 +194,11 @@ static int64_t ceil128(int64_t n)
     return (n + 127) / 128;
 }
 
+int64_t df_fp8_scale_blocks(int64_t cols)
+{
+    return ceil128(cols);
+}
+
 int64_t df_fp8_scale_cols(int64_t cols)
 {
     return (ceil128(cols) + 3) / 4 * 4;

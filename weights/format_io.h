@@ -40,9 +40,13 @@ int df_manifest_check(const struct df_manifest *m, char *err, size_t errlen);
 size_t df_dtype_size(enum df_dtype t);       /* 0 for an unknown value */
 const char *df_dtype_name(enum df_dtype t);  /* "F32", "BF16", "F8_E4M3" */
 
-/* The columns of the scale tensor of an FP8 weight of cols columns: its
- * 128-column blocks rounded up to a multiple of 4 (each row of scales padded
- * to 16 bytes with zeros, as cuBLASLt reads them; runtime/kernels/mat.h). */
+/* The 128-column blocks of an FP8 weight of cols columns: the columns of its
+ * scale tensor in a checkpoint (weight_scale_inv). */
+int64_t df_fp8_scale_blocks(int64_t cols);
+
+/* The columns of its scale tensor in the packed file: those blocks rounded up
+ * to a multiple of 4 (each row of scales padded to 16 bytes with zeros, as
+ * cuBLASLt reads them; runtime/kernels/mat.h). */
 int64_t df_fp8_scale_cols(int64_t cols);
 
 #endif

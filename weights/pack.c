@@ -51,7 +51,7 @@ static void source_cols(const struct df_manifest *m, int64_t *cols)
         cols[i] = m->tensors[i].shape[1];
     for (int i = 0; i < m->n_tensors; i++)
         if (m->tensors[i].scale >= 0)
-            cols[m->tensors[i].scale] = (m->tensors[i].shape[1] + 127) / 128;
+            cols[m->tensors[i].scale] = df_fp8_scale_blocks(m->tensors[i].shape[1]);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -316,7 +316,7 @@ __global__ void __launch_bounds__(QUANT_THREADS) act_quant_k(const float *x, int
     if (item >= (long)m * kblocks)
         return;
     const int t = (int)(item / kblocks), kb = (int)(item % kblocks);
-    const int c = kb * DF_FP8_K_BLOCK + lane * 4;
+    const int c = kb * DF_FP8_BLOCK + lane * 4;
     const bool in = c < k; /* k % 4 == 0: a lane's 4 columns are all in or all out */
     float v[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
     if (in) {

@@ -35,8 +35,6 @@
 extern "C" {
 #endif
 
-#define DF_FP8_K_BLOCK 128
-
 /* ---- the scale layouts of DF_LT_FP8_BLOCK ------------------------------------------------ *
  * Sources: cuBLAS documentation, "Scaling factors layouts"
  * (https://docs.nvidia.com/cuda/cublas/#scaling-factors-layouts), as PyTorch applies it
@@ -51,7 +49,7 @@ extern "C" {
 /* 128-column blocks of a row of k. */
 DF_HD static inline int df_fp8_kblocks(int k)
 {
-    return (k + DF_FP8_K_BLOCK - 1) / DF_FP8_K_BLOCK;
+    return (k + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK;
 }
 
 /* Weights (128x128 blocks): the checkpoint's weight_scale_inv order, one row of k blocks per
@@ -65,13 +63,13 @@ DF_HD static inline int df_fp8_wscale_ld(int k)
 
 DF_HD static inline size_t df_fp8_wscale_count(int n, int k)
 {
-    return (size_t)((n + DF_FP8_K_BLOCK - 1) / DF_FP8_K_BLOCK) * (size_t)df_fp8_wscale_ld(k);
+    return (size_t)((n + DF_FP8_BLOCK - 1) / DF_FP8_BLOCK) * (size_t)df_fp8_wscale_ld(k);
 }
 
 /* The scale of W[row][col]. */
 DF_HD static inline size_t df_fp8_wscale_index(int row, int col, int k)
 {
-    return (size_t)(row / DF_FP8_K_BLOCK) * (size_t)df_fp8_wscale_ld(k) + (size_t)(col / DF_FP8_K_BLOCK);
+    return (size_t)(row / DF_FP8_BLOCK) * (size_t)df_fp8_wscale_ld(k) + (size_t)(col / DF_FP8_BLOCK);
 }
 
 /* Activations (1x128 blocks), "outer-dim-major": block kb of every token, then block kb + 1;

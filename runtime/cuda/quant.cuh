@@ -34,7 +34,7 @@ static inline void act_quant_host(const float *x, int m, int k, uint8_t *q, floa
 {
     for (int t = 0; t < m; t++)
         for (int kb = 0; kb < df_fp8_kblocks(k); kb++) {
-            const int c0 = kb * DF_FP8_K_BLOCK, n = k - c0 < DF_FP8_K_BLOCK ? k - c0 : DF_FP8_K_BLOCK;
+            const int c0 = kb * DF_FP8_BLOCK, n = k - c0 < DF_FP8_BLOCK ? k - c0 : DF_FP8_BLOCK;
             scale[df_fp8_xscale_index(t, kb, m)] = act_quant_block(x + (size_t)t * k + c0, n, q + (size_t)t * k + c0);
         }
 }

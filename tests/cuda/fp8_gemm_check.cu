@@ -601,7 +601,7 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
     /* 2, 3. the block GEMM */
     struct df_lt_gemm *g = plan(lt, DF_LT_FP8_BLOCK, DF_LT_OUT_BF16, n, k, mq, "block FP8");
     r.planned = g != nullptr;
-    r.ok_bf16 = k % DF_FP8_K_BLOCK != 0; /* without a plan: a failure only where k is whole blocks */
+    r.ok_bf16 = k % DF_FP8_BLOCK != 0; /* without a plan: a failure only where k is whole blocks */
     if (g) {
         char desc[256];
         df_lt_describe(g, desc, sizeof desc);
