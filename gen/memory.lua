@@ -6,7 +6,7 @@
 -- the plan's buffers (plan.txt) and, for target cuda, the regions forward.c
 -- adds after them, laid out as templates/cuda/forward.c.in lays them out:
 --   STEP_OFFSET   = DF_CUDA_ALIGN(plan bytes)
---   MOE_WS_OFFSET = DF_CUDA_ALIGN(STEP_OFFSET + 5 x prefill_chunk ints)
+--   MOE_WS_OFFSET = DF_CUDA_ALIGN(STEP_OFFSET + 6 x prefill_chunk ints)
 --   GEMM_OFFSET   = DF_CUDA_ALIGN(MOE_WS_OFFSET + prefill_chunk x topk x (moe_inter + hidden) floats)
 --   ARENA_BYTES   = GEMM_OFFSET + DF_CUDA_GEMM_BYTES(prefill_chunk, row_bytes, scale_blocks): the
 --                   cuBLASLt GEMMs' prepared input (and FP8 scales) and cuBLASLt's workspace
@@ -20,7 +20,7 @@ local M = {}
 
 local GIB = 1 << 30
 local CUDA_ALIGN = 256  -- DF_CUDA_ALIGN, runtime/cuda/cuda_rt.h
-local STEP_ARRAYS = 5   -- token, slot, pos, emit, next: DF_CUDA_STEP_BYTES, runtime/cuda/cuda_rt.h
+local STEP_ARRAYS = 6   -- token, slot, pos, emit, next, draw: DF_CUDA_STEP_BYTES, runtime/cuda/cuda_rt.h
 local GEMM_WS = 32 << 20 -- DF_CUDA_GEMM_WS_BYTES, runtime/cuda/cuda_rt.h
 local INT, FLOAT = 4, 4
 
@@ -55,7 +55,7 @@ function M.report(spec, shapes, man, plan, sched)
     local step_end = util.round_up(plan_end + STEP_ARRAYS * s.chunk * INT, CUDA_ALIGN)
     local experts = util.round_up(s.chunk * s.topk * (s.moe_inter + s.hidden) * FLOAT, CUDA_ALIGN)
     table.insert(lines, { "step arrays", step_end - plan_end,
-      string.format("token, slot, pos, emit, next: %d x %d ints (CUDA, beyond the plan)", STEP_ARRAYS, s.chunk) })
+      string.format("token, slot, pos, emit, next, draw: %d x %d ints (CUDA, beyond the plan)", STEP_ARRAYS, s.chunk) })
     table.insert(lines, { "expert scratch", experts, string.format(
       "%d tokens x %d experts x (%d + %d) floats (CUDA, beyond the plan)", s.chunk, s.topk, s.moe_inter, s.hidden) })
     local row, blocks, rows = sched.gemm_row_bytes, sched.gemm_scale_blocks, util.round_up(s.chunk, 4)

@@ -50,7 +50,7 @@ cuda-all: $(foreach m,$(CUDA_REF_MODELS),build/$(m)/$(m) build/$(m)/$(m)-pack bu
 
 cuda-generate: $(foreach m,$(CUDA_REF_MODELS),generated/$(m)/forward.c)
 
-cuda-tests: build/cuda/test_hd build/cuda/test_quant build/cuda/bandwidth build/cuda/fp8_gemm_check
+cuda-tests: build/cuda/test_hd build/cuda/test_quant build/cuda/bandwidth build/cuda/fp8_gemm_check build/cuda/sample_check
 
 gpu-check:
 	bash tools/gpu-check.sh
@@ -114,6 +114,10 @@ build/cuda/bandwidth: tests/cuda/bandwidth.cu
 build/cuda/test_quant: tests/cuda/test_quant.cu $(CUDA_HDR)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -o $@ $< -lm
+
+build/cuda/sample_check: tests/cuda/sample_check.cu $(CUDA_OBJ)/runtime/sample.o $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -cudart static -o $@ $< $(CUDA_OBJ)/runtime/sample.o -lm
 
 build/cuda/fp8_gemm_check: tests/cuda/fp8_gemm_check.cu $(CUDA_OBJ)/runtime/cuda/fp8_gemm.o $(CUDA_HDR)
 	@mkdir -p $(@D)

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct df_sample_params; /* kernels/sample_select.h */
+
 struct df_backend {
     const char *name; /* "cpu", "cuda" */
     /* Make the packed data section usable by the kernels (the CPU uses the
@@ -21,6 +23,12 @@ struct df_backend {
     /* The greedy token of each of those rows into out[rows] (df_argmax's pick), without
      * bringing the rows themselves to the host: what greedy decoding needs of a step. */
     void (*greedy_tokens)(unsigned char *arena, size_t offset, int rows, int vocab, int *out);
+    /* The sampled token of each of those rows into out[rows], row r with the random draw
+     * draw[r] (df_sample_with's pick), again without bringing the rows to the host; the rows
+     * are used up. NULL where the runtime samples the rows read_logits gives (the CPU's cost
+     * nothing to read). */
+    void (*sample_tokens)(unsigned char *arena, size_t offset, int rows, int vocab, const struct df_sample_params *p,
+                          const uint32_t *draw, int *out);
     /* The accelerator's name and properties for the audit record, into buf (len bytes);
      * NULL for the CPU backend, which has none. */
     void (*device_name)(char *buf, size_t len);

@@ -35,20 +35,28 @@ static int stream_step(const struct df_stream *stream, const struct df_prompts *
 }
 
 /* Token k of the sequences whose logits are the step's first rows (row r: sequence seq[r], or r
- * when seq is NULL). Greedy: the backend's picks alone (picked: rows ints of scratch); else each
- * row read back, sampled, and written to logits_out (row k of its sequence). 0, or -1 on a
- * write error. */
+ * when seq is NULL). Greedy: the backend's picks alone; sampled without logits to write, the
+ * backend's picks with each sequence's next random draw, where it samples itself; else each row
+ * read back, sampled here, and written to logits_out (row k of its sequence). picked and draw:
+ * rows of scratch. 0, or -1 on a write error. */
 static int step_tokens(const struct df_engine *e, struct df_sampler *s, bool greedy, int rows, const int *seq, int k,
-                       int n_new, uint64_t *rng, FILE *logits_out, int *picked, int **out)
+                       int n_new, uint64_t *rng, FILE *logits_out, int *picked, uint32_t *draw, int **out)
 {
     const struct df_model *m = e->model;
-    if (greedy) {
-        m->backend->greedy_tokens(e->arena, m->logits_offset, rows, m->vocab, picked);
+    const struct df_backend *b = m->backend;
+    if (greedy || (!logits_out && b->sample_tokens)) {
+        if (greedy)
+            b->greedy_tokens(e->arena, m->logits_offset, rows, m->vocab, picked);
+        else {
+            for (int r = 0; r < rows; r++)
+                draw[r] = df_sample_draw(&rng[seq ? seq[r] : r]);
+            b->sample_tokens(e->arena, m->logits_offset, rows, m->vocab, &s->params, draw, picked);
+        }
         for (int r = 0; r < rows; r++)
             out[seq ? seq[r] : r][k] = picked[r];
         return 0;
     }
-    const float *logits = m->backend->read_logits(e->arena, m->logits_offset, rows, m->vocab);
+    const float *logits = b->read_logits(e->arena, m->logits_offset, rows, m->vocab);
     for (int r = 0; r < rows; r++) {
         const float *row = logits + (size_t)r * m->vocab;
         const int q = seq ? seq[r] : r;
@@ -68,12 +76,13 @@ int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, in
     int *token = malloc(sizeof(int) * (size_t)cap), *slot = malloc(sizeof(int) * (size_t)cap);
     int *pos = malloc(sizeof(int) * (size_t)cap), *emit = malloc(sizeof(int) * (size_t)cap);
     int *emit_seq = malloc(sizeof(int) * (size_t)cap), *picked = malloc(sizeof(int) * (size_t)cap);
+    uint32_t *draw = malloc(sizeof(uint32_t) * (size_t)cap);
     uint64_t *rng = malloc(sizeof(uint64_t) * (size_t)p->n);
     /* Greedy without logits to write: only the picked tokens come back from the backend
      * (a GPU then copies a few ints a step instead of the logits rows). */
     const bool greedy = s->cfg.temperature <= 0.0f && !logits_out;
     int rc = -1;
-    if (!token || !slot || !pos || !emit || !emit_seq || !picked || !rng)
+    if (!token || !slot || !pos || !emit || !emit_seq || !picked || !draw || !rng)
         goto done;
     for (int i = 0; i < p->n; i++)
         rng[i] = df_rng_seed(s->cfg.seed, i);
@@ -84,7 +93,7 @@ int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, in
         const int done_all = i == p->n;
         if (step.n == cap || (done_all && step.n > 0)) {
             m->prefill(e->weights, e->arena, &step);
-            if (step_tokens(e, s, greedy, step.n_emit, emit_seq, 0, n_new, rng, logits_out, picked, out) != 0)
+            if (step_tokens(e, s, greedy, step.n_emit, emit_seq, 0, n_new, rng, logits_out, picked, draw, out) != 0)
                 goto done;
             step.n = step.n_emit = 0;
         }
@@ -115,7 +124,7 @@ int df_generate_stream(const struct df_engine *e, const struct df_prompts *p, in
             pos[i] = p->len[i] + k - 1;
         }
         m->decode(e->weights, e->arena, &step);
-        if (step_tokens(e, s, greedy, step.n, NULL, k, n_new, rng, logits_out, picked, out) != 0)
+        if (step_tokens(e, s, greedy, step.n, NULL, k, n_new, rng, logits_out, picked, draw, out) != 0)
             goto done;
         done_k = k + 1;
         stop = stream_step(stream, p, out, k);
@@ -130,6 +139,7 @@ done:
     free(emit);
     free(emit_seq);
     free(picked);
+    free(draw);
     free(rng);
     return rc;
 }

@@ -1,27 +1,47 @@
-/* sample.c: greedy, temperature, top-k and top-p sampling with a seeded
- * random stream per sequence. */
+/* sample.c: greedy, temperature, top-k and top-p sampling with a seeded random stream per
+ * sequence. The sampled token is kernels/sample_select.h's: integer weights, a radix selection
+ * of the top-k and top-p cuts (a few passes over the row, no sort), a draw in id order. */
 #include "sample.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/argmax.h"
 
+static struct df_sample_params params_of(const struct df_sampling *cfg, int vocab)
+{
+    struct df_sample_params p;
+    p.scale = cfg->temperature > 0.0f ? 1.4426950408889634 / (double)cfg->temperature : 0.0; /* log2(e) / T */
+    p.top_k = cfg->top_k > 0 ? (uint64_t)cfg->top_k : UINT64_MAX;
+    const double p24 = cfg->top_p >= 1.0f ? (double)DF_SAMPLE_P_ONE : nearbyint((double)cfg->top_p * 0x1p24);
+    p.p24 = p24 > 0.0 ? (uint32_t)p24 : 0;
+    p.index_bits = df_sample_index_bits(vocab);
+    return p;
+}
+
 int df_sampler_init(struct df_sampler *s, const struct df_sampling *cfg, int vocab)
 {
+    memset(s, 0, sizeof *s);
+    if (vocab < 1 || vocab > DF_SAMPLE_MAX_VOCAB)
+        return -1;
     s->cfg = *cfg;
+    s->params = params_of(cfg, vocab);
     s->vocab = vocab;
-    s->prob = malloc(sizeof(float) * (size_t)vocab);
-    s->order = malloc(sizeof(int) * (size_t)vocab);
-    return s->prob && s->order ? 0 : -1;
+    s->weight = malloc(sizeof(uint32_t) * (size_t)vocab);
+    s->count = malloc(sizeof(uint32_t) * DF_SAMPLE_BUCKETS);
+    s->sum = malloc(sizeof(uint64_t) * DF_SAMPLE_BUCKETS);
+    return s->weight && s->count && s->sum ? 0 : -1;
 }
 
 void df_sampler_free(struct df_sampler *s)
 {
-    free(s->prob);
-    free(s->order);
-    s->prob = NULL;
-    s->order = NULL;
+    free(s->weight);
+    free(s->count);
+    free(s->sum);
+    s->weight = NULL;
+    s->count = NULL;
+    s->sum = NULL;
 }
 
 /* splitmix64: a small, well-mixed generator; the state is one integer. */
@@ -39,10 +59,9 @@ uint64_t df_rng_seed(uint64_t seed, int sequence)
     return splitmix64(&state);
 }
 
-/* Uniform in [0, 1) with 24 random bits, exact in a float. */
-static float uniform01(uint64_t *rng)
+uint32_t df_sample_draw(uint64_t *rng)
 {
-    return (float)(splitmix64(rng) >> 40) * 0x1p-24f;
+    return (uint32_t)(splitmix64(rng) >> 40);
 }
 
 int df_argmax(const float *v, int n)
@@ -54,56 +73,59 @@ int df_argmax(const float *v, int n)
     return best;
 }
 
-static const float *sort_prob; /* qsort has no context argument */
-
-static int by_prob_desc(const void *a, const void *b)
+/* The cut of a radix selection over the row's keys >= low: by count (by_sum 0) or by weight. */
+static struct df_sample_cut select_cut(struct df_sampler *s, uint64_t low, int by_sum, uint64_t need)
 {
-    const int i = *(const int *)a, j = *(const int *)b;
-    if (sort_prob[i] != sort_prob[j])
-        return sort_prob[i] > sort_prob[j] ? -1 : 1;
-    return i - j; /* a total order: same input, same result */
+    const int bits = s->params.index_bits;
+    struct df_select sel;
+    df_select_begin(&sel, bits);
+    while (!sel.done) {
+        memset(s->count, 0, sizeof(uint32_t) * DF_SAMPLE_BUCKETS);
+        memset(s->sum, 0, sizeof(uint64_t) * DF_SAMPLE_BUCKETS);
+        for (int i = 0; i < s->vocab; i++) {
+            const uint64_t key = df_sample_key(s->weight[i], i, bits);
+            if (key >= low && df_select_in(&sel, key)) {
+                const int d = df_select_digit(&sel, key);
+                s->count[d]++;
+                s->sum[d] += s->weight[i];
+            }
+        }
+        uint64_t count = 0, sum = 0;
+        for (int d = 0; d < DF_SAMPLE_BUCKETS; d++) {
+            count += s->count[d];
+            sum += s->sum[d];
+        }
+        if (df_select_short(&sel, by_sum, need, low, count, sum))
+            break;
+        const int d = df_select_pick(s->count, s->sum, by_sum, df_select_need(&sel, by_sum, need), &count, &sum);
+        df_select_take(&sel, d, count, sum, s->count[d], s->sum[d]);
+    }
+    return sel.cut;
+}
+
+int df_sample_with(struct df_sampler *s, const float *logits, uint32_t u24)
+{
+    const int n = s->vocab, bits = s->params.index_bits;
+    const int best = df_argmax(logits, n);
+    for (int i = 0; i < n; i++)
+        s->weight[i] = df_sample_weight(logits[i], logits[best], s->params.scale);
+    /* top-k (or, without it, the total of every token that can be drawn), then top-p */
+    struct df_sample_cut cut = select_cut(s, df_sample_key_min(bits), 0, s->params.top_k);
+    if (cut.sum == 0)
+        return best; /* no token can be drawn: a row of NaNs */
+    if (s->params.p24 < DF_SAMPLE_P_ONE)
+        cut = select_cut(s, cut.key, 1, df_sample_top_p_target(s->params.p24, cut.sum));
+    const uint64_t r = df_sample_point(u24, cut.sum);
+    uint64_t run = 0;
+    for (int i = 0; i < n; i++)
+        if (df_sample_key(s->weight[i], i, bits) >= cut.key && (run += s->weight[i]) > r)
+            return i;
+    return best; /* not reached: the kept weights sum to more than r */
 }
 
 int df_sample(struct df_sampler *s, const float *logits, uint64_t *rng)
 {
-    const int n = s->vocab;
     if (s->cfg.temperature <= 0.0f)
-        return df_argmax(logits, n);
-    const float max = logits[df_argmax(logits, n)];
-    double total = 0.0;
-    for (int i = 0; i < n; i++) {
-        s->prob[i] = expf((logits[i] - max) / s->cfg.temperature);
-        total += s->prob[i];
-        s->order[i] = i;
-    }
-    int keep = n;
-    if (s->cfg.top_k > 0 || s->cfg.top_p < 1.0f) {
-        sort_prob = s->prob;
-        qsort(s->order, (size_t)n, sizeof(int), by_prob_desc);
-        if (s->cfg.top_k > 0 && s->cfg.top_k < keep)
-            keep = s->cfg.top_k;
-        double kept = 0.0;
-        for (int i = 0; i < keep; i++)
-            kept += s->prob[s->order[i]];
-        total = kept;
-        if (s->cfg.top_p < 1.0f) { /* the smallest prefix holding top_p of the mass */
-            double cum = 0.0;
-            for (int i = 0; i < keep; i++) {
-                cum += s->prob[s->order[i]];
-                if (cum >= s->cfg.top_p * kept) {
-                    keep = i + 1;
-                    break;
-                }
-            }
-            total = cum;
-        }
-    }
-    const double r = (double)uniform01(rng) * total;
-    double cum = 0.0;
-    for (int i = 0; i < keep; i++) {
-        cum += s->prob[s->order[i]];
-        if (r < cum)
-            return s->order[i];
-    }
-    return s->order[keep - 1];
+        return df_argmax(logits, s->vocab);
+    return df_sample_with(s, logits, df_sample_draw(rng));
 }

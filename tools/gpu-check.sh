@@ -18,7 +18,8 @@
 #               "build/tokenizers/deepseek-v3.c", "build/tokenizers/deepseek-v3.o"]
 #   command:   bash tools/gpu-check.sh
 #   timeout_s: 300 (540 leaves no second try in a 15-minute session)
-# It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt and fp8_gemm_check.txt to $OUT.
+# It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt, sample_check.txt and
+# fp8_gemm_check.txt to $OUT.
 #
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
 #   2. build: the CUDA reference models (tests/models), their packers and weights, the host tests, the
@@ -28,8 +29,8 @@
 #   4. conformance against the HF fixtures, as tests/conformance.sh (tests/cuda/conformance.sh):
 #      batch of 3 and batch of 1, -n 10, identical greedy ids, max|d|/std < 1e-3 (tiny_fp8act_cuda:
 #      teacher-forced, with the FP8-activation bounds; tiny_bf16act_cuda: the bf16-activation
-#      bounds; both through cuBLASLt's GEMMs); batch invariance, graph = no graph and
-#      device greedy = host greedy, bit for bit; then tiny_cuda against the CPU build of tiny on
+#      bounds; both through cuBLASLt's GEMMs); batch invariance, graph = no graph,
+#      device greedy = host greedy and device sampling = host sampling, bit for bit; then tiny_cuda against the CPU build of tiny on
 #      a 200-token prompt (attention past several chunks);
 #   5. decode ms/step of tiny_cuda at batch 1 and at its max batch (4), with and without CUDA
 #      graphs (DF_CUDA_STATS=1: the mean wall time of a step, tokens in to greedy ids on the host,
@@ -46,14 +47,17 @@
 #   8. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
 #   9. the split-KV MLA decode kernel against mla_attend and fp64, batch invariance, its cache GB/s
 #      against the copy bandwidth (build/cuda/mla_check, docs/cuda-mla.md; under a minute);
-#  10. the FP8 block-scaled GEMM through cuBLASLt (build/cuda/fp8_gemm_check,
+#  10. the token picks on the device (build/cuda/sample_check): sample_k and greedy_k against the
+#      host's df_sample_with and df_argmax on the same rows and draws, every row the same token;
+#      sample_k's time for V3's vocabulary;
+#  11. the FP8 block-scaled GEMM through cuBLASLt (build/cuda/fp8_gemm_check,
 #      docs/cuda-fp8-gemm.md): correctness against an fp64 reference, TFLOP/s against
 #      cuBLASLt's per-tensor FP8 and bf16 GEMMs, decode sizes against the own `linear`, whether
 #      a token's rows depend on M (batch invariance: the heuristic's algorithm per M, and the
 #      backend's one algorithm per shape); the FP8-activation quantization kernel
 #      against the CPU's, bit for bit.
-# Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt
-# and fp8_gemm_check.txt to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
+# Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt,
+# sample_check.txt and fp8_gemm_check.txt to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 START=$(date +%s)
@@ -400,6 +404,15 @@ if timed_check mla_check "MLA decode kernel (mla_check)" 120 400; then
         "$(sed -n 's/^mla_check: \([0-9]* cases.*\)/\1/p' "$T/mla_check")$(timed_out)"
     sed -n 's/^mla_check: \(v2lite\|v3\) \([^:]*\): \(.*\)$/\1 \2\t\3/p' "$T/mla_check" >"$T/mla_rows"
     while IFS=$'\t' read -r k v; do row "MLA decode, $k (cache GB/s, % of copy)" "$v"; done <"$T/mla_rows"
+fi
+
+section "device sampling (build/cuda/sample_check)"
+# A few seconds expected: every row's device pick (sample_k, greedy_k) = the host's, and a time.
+if timed_check sample_check "device sampling (sample_check)" 60 420; then
+    row "token picks on the device = on the host (sample_k vs df_sample_with, greedy_k vs df_argmax)" \
+        "$(sed -n 's/^sample_check: \([0-9]* rows sampled.*\)/\1/p' "$T/sample_check")$(timed_out)"
+    row "sample_k time, vocab 129280, top-k 40, top-p 0.95" \
+        "$(sed -n 's/^sample_check: time [^:]*: //p' "$T/sample_check")"
 fi
 
 section "FP8 block-scaled GEMM (build/cuda/fp8_gemm_check)"

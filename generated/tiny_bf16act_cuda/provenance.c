@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "a99805d9627dbb6899e2516107b4ac842f6a1e02fd28b094b9a706f289cc93cc" },
     { "manifest.c", "aa296553a8ef9ba4c7988e3c52322ba7185fdd75c13bb321c4caab6d5b98d6a0" },
     { "manifest.json", "99f160da98c4835b5351ce1bcf5657fa3d0cc02fe0367587dcb790aa9662e468" },
-    { "plan.txt", "4537b843515c573253b2b3a8c3d12b752e2a71f42b50124e0fc5530075d0405d" },
+    { "plan.txt", "e18e0a5e05514a9ffceb017dc69153c47a6a9a23967fe5eee4fb895e2bef247f" },
     { "spec.lua", "2ddddc0f0543576f08ac3ee961509d6eedebffae5c4a31044960e2a85eae5881" },
     { "trust.c", "c5b1420c5d443bad6475cce6132fa6e091ce2710a959d8b469080b2b50009433" },
     { "weights.h", "e93cbd6fda579c8e0ab6027d32897a538cef733fffa1b569f5335533692d5cef" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "3bb1676a9dc2ba6882ae037ee5aa13154ff2687ea4169fde0e4601883e5b3c04",
+    .sources_sha256 = "2e235904a8d212b21028afe8d8a7e6dc7a478959eae4f72771cdd1e75907aaae",
     .n_sources = 10,
     .sources = sources,
 };

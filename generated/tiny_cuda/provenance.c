@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "8cf774d612524e6dc7ddf17d078d1ca9ce4314d25e15b223f317d78fbc5d51f1" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
-    { "plan.txt", "1fe58c16e755238e877118c13f176ab76a9dc740dc207006e2761ffc56097a98" },
+    { "plan.txt", "4af8e6d10497c7b928036a999b6cbb356e62f41fbd6de8446839c60bd98cce3a" },
     { "spec.lua", "5cde04f0cb55add36a42401b7e4f95e99faee0b76d317da072c0a09a7066fe69" },
     { "trust.c", "1b0f18bed890fe7b92c83846c73622d443f27f38ffc82995a57a0a289095a86c" },
     { "weights.h", "9fa90ea34ba48ad29d701b4b2fb2748d4f99f142e75e40af23916e3ee3698232" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "78d6d57791de3de20bf4f1f30592943f020240614a8d012c1e9dfe4c04781d13",
+    .sources_sha256 = "029b87c5eea72c4f7e4f102ac58c96dc1b15d130266ca54d7b7d6b6523e6bfbd",
     .n_sources = 10,
     .sources = sources,
 };

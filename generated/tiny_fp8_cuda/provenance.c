@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "f32f47587996a6267a80f2517d71359b418de6a2216fa26e0fe6b89e527b0854" },
     { "manifest.c", "e229972b1bc23a8951e7c1b9ff126701a9b8f31934b6837796cb7aed3e43e92f" },
     { "manifest.json", "481e7562b30562af0ca7ed7e65ec27284176b472408de3cb9c4d72122be0fc0f" },
-    { "plan.txt", "30fcb169ea41c9edef33f02d5401573b804f947aeab6af89ac80480e64db9c78" },
+    { "plan.txt", "f39ae2e4d09f1bb37f15766fd81a14157982742a2e12c868e07a12dfe3fb9216" },
     { "spec.lua", "556aa850377e20554dde38683d0bd16c72c997567df5e7ea9d99460a5191afdc" },
     { "trust.c", "fd29c84f39a38c67db4bccabc3f3b2482a6eefba908679f2abe947e94ba604ff" },
     { "weights.h", "23fd1549398d4a1dc9701ff9f0472729be49cd9e3367e3de8bef6f5a2efd1d46" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "d8377d391bbc8e94d1d3349890c9f069aded0cf4b673a337181e488b21072b4d",
+    .sources_sha256 = "e288f3c11761fcd96c0ca7cbb414ad5aa6441fff9bcb0fe48300fc5191b32471",
     .n_sources = 10,
     .sources = sources,
 };

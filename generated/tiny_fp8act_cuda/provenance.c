@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "077d4fef426106383e99531fa4c77059702a8b4e9e3b368a1eb229a343939785" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
-    { "plan.txt", "7ae31996eb5c3fa744f390a8067e983fa52020046d02323ce769cb4555c93cb5" },
+    { "plan.txt", "90db69abf62fe68676553f67c58b5ddbcadf85c0cecc1a62b96867d733a884ac" },
     { "spec.lua", "c62d3ba3e3166c5caf45ce00aad04bb9548abbe087e7364d175eca32e6c595ef" },
     { "trust.c", "54db14cb588ce87b73111a7a38b1e4db6b2ac8373fd9e75d7e20718b8b7fc645" },
     { "weights.h", "2eb822730c817d167061f5445b24da74634e7473734e0b8b769043e3d1979190" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "ae45e1f059ed28a40e280dbecf78cfc6c410158a222a0fe94b9cedf210b3ffad",
+    .sources_sha256 = "7790b93caae5ac65eaff27c66011fafa9d3400545ce79630ad44df02862173fc",
     .n_sources = 10,
     .sources = sources,
 };

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "0575ba536898a39ec4d01a754a7c74e06909891f923b51050641edd657db7682" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
-    { "plan.txt", "b71e4068907daefc5c90139fb0cd7670b8584153e09b37eb518a57e1e529e823" },
+    { "plan.txt", "4bb3a9b48357add4d8c5c2626ed91268e1eba96a706404da82f4a1c3d1e70fe7" },
     { "spec.lua", "f0a4b6dfd4c8238cc74897ad0c4c299c24fa746cff1c3c5cfd00bcb1fe69403e" },
     { "trust.c", "03d13b15be6c5d97f4fe86faca90a094865a5dc96000376ad92af0e200234819" },
     { "weights.h", "d829277861746f73f465526dadae84f04c634d13712fdfdd1ed02c7798e7f229" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "3dd6d2a0897351f197bfc9cb64bdb51d0869d831a872db2ed12044638710c8a8",
+    .sources_sha256 = "0ec2edb0851a929a11f8d169b07569321c428fa755de1ea0cbf844c9ed731fb2",
     .n_sources = 10,
     .sources = sources,
 };

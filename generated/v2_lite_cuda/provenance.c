@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "bf66c0cffa046af96147621808242e7dc77e90c6999308a4a44b4fa7e98d7a62" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
-    { "plan.txt", "bda187f8f60bffaa99d82d6c1adceb3354917b04d4c557a3004e9a1580833d25" },
+    { "plan.txt", "346845948109498f20f2e67480763ecd7691f1672178b980821df97944bada00" },
     { "spec.lua", "ae4b1236ee4ce182d7ec5d7c88a4650de44e412131ffe39da17258dcba421ada" },
     { "trust.c", "fc4eb78519d6d644a7617238a503803bb846f0ea5c6133ba56c1828fce67a10b" },
     { "weights.h", "da4909d2c0ff78ca527919828c00062757f9b78ff5600aa8cb03ca618782cf2d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "826a41f3a1f5306206815b787700d1d76977df90909705cb984bf327f0749586",
+    .sources_sha256 = "35c7df7b076d373f70c4afa12b8692f53bcaba52b7c7d59e0348e746eff74f79",
     .n_sources = 10,
     .sources = sources,
 };

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "3c34351d1438e43ea4c3615c6e4aa55f1c2f5cde58a4e3491aefa69a80103067" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "f5e5fa0ca25c4cbe3ae28bff5f885ee7f50908212af6ca290ebac7acf95022e7" },
+    { "plan.txt", "dec63fa87f520c0b3d77af06ac23ea250507b303224c5f6ecb1a4701347912a4" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
     { "weights.h", "eda4ccfc64543b6ed71dd8faac815854397eb8781b0ef81f9f6a4e9b50658dbf" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "cf047a7f8a7d8dfe65f93573f7d8773f9b76182dc8e463f2d1d8e7960b32eae0",
+    .sources_sha256 = "f45251f22db7335a308ea92f8c124cdcf513f9b853456813a9a0def8e759868d",
     .n_sources = 10,
     .sources = sources,
 };

@@ -5,7 +5,7 @@
  * two pinned staging buffers, the copy of one chunk overlapping the filling
  * of the next), one for the arena (the plan's size plus the CUDA regions,
  * zeroed). Host memory pinned once at start: the step's metadata (and the
- * greedy tokens picked on the device) and the logits rows. Nothing is
+ * tokens picked on the device, and the random draws of sampled ones) and the logits rows. Nothing is
  * allocated during a step.
  *
  * All work runs on one stream. A decode step is captured once as a CUDA graph
@@ -34,14 +34,14 @@ extern "C" {
 }
 #include "cuda_rt.h"
 #include "fp8_gemm.h"
-#include "kernels/argmax.h"
+#include "pick.cuh"
 
 namespace {
 
 struct state {
     cudaStream_t stream = nullptr;
     bool stream_ok = false;
-    int *step_host = nullptr;        /* pinned: the step region's layout (cuda_rt.h), 5 x cap ints */
+    int *step_host = nullptr;        /* pinned: the step region's layout (cuda_rt.h), 6 x cap ints */
     size_t step_bytes = 0;
     size_t step_offset = 0;          /* the last step's region in the arena, and its cap */
     int step_cap = 0;
@@ -416,53 +416,65 @@ const float *read_logits(unsigned char *arena, size_t offset, int rows, int voca
     return g.logits_host;
 }
 
-/* greedy_tokens: a block per row; each thread scans columns t, t + 256, ..., then the warps'
- * butterflies and thread 0 across the warps, all in kernels/argmax.h's total order, so the
- * pick is df_argmax's whatever the reduction order. */
-constexpr int PICK_THREADS = 256, PICK_WARPS = PICK_THREADS / 32;
-
-__global__ void __launch_bounds__(PICK_THREADS) greedy_k(const float *logits, int vocab, int *next)
-{
-    const float *row = logits + (size_t)blockIdx.x * (size_t)vocab;
-    float v = -INFINITY;
-    int i = -1;
-    for (int c = threadIdx.x; c < vocab; c += PICK_THREADS)
-        argmax_pick(&v, &i, row[c], c);
-    for (int m = 16; m > 0; m /= 2)
-        argmax_pick(&v, &i, __shfl_xor_sync(0xffffffffu, v, m), __shfl_xor_sync(0xffffffffu, i, m));
-    __shared__ float wv[PICK_WARPS];
-    __shared__ int wi[PICK_WARPS];
-    if (threadIdx.x % 32 == 0) {
-        wv[threadIdx.x / 32] = v;
-        wi[threadIdx.x / 32] = i;
-    }
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        for (int w = 1; w < PICK_WARPS; w++)
-            argmax_pick(&v, &i, wv[w], wi[w]);
-        next[blockIdx.x] = i;
-    }
-}
-
-/* The greedy tokens of the first rows of the logits: picked on the device into the step
- * region's next[], and only those ints copied back. */
-void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int *out)
+/* The rows a pick reads: within the step's cap and the pinned logits buffer's max batch. */
+void check_pick_rows(int rows, int vocab)
 {
     if (rows > g.step_cap || (size_t)(rows > 0 ? rows : 0) * (size_t)vocab * sizeof(float) > g.logits_bytes) {
         fprintf(stderr, "%s: internal error: %d logits rows exceed the step's %d or the max batch\n", model_name(), rows,
                 g.step_cap);
         exit(1);
     }
+}
+
+/* The step region's next[] (on the device) and the pinned buffer's, where a pick's tokens go. */
+int *step_slot(unsigned char *arena, int slot)
+{
+    return (int *)(void *)(arena + g.step_offset) + slot * g.step_cap;
+}
+
+/* After a pick kernel wrote next[rows]: those ints (and nothing else) to the host, into out. */
+void read_picks(unsigned char *arena, int rows, int *out)
+{
     int *next_host = g.step_host + DF_CUDA_STEP_NEXT * g.step_cap;
-    if (rows > 0) {
-        int *next = (int *)(void *)(arena + g.step_offset) + DF_CUDA_STEP_NEXT * g.step_cap;
-        greedy_k<<<rows, PICK_THREADS, 0, g.stream>>>((const float *)(const void *)(arena + offset), vocab, next);
-        df_cuda_launched("greedy_k");
-        check(cudaMemcpyAsync(next_host, next, sizeof(int) * (size_t)rows, cudaMemcpyDeviceToHost, g.stream),
-              "reading the greedy tokens");
-    }
+    if (rows > 0)
+        check(cudaMemcpyAsync(next_host, step_slot(arena, DF_CUDA_STEP_NEXT), sizeof(int) * (size_t)rows,
+                              cudaMemcpyDeviceToHost, g.stream),
+              "reading the picked tokens");
     step_done();
     memcpy(out, next_host, sizeof(int) * (size_t)(rows > 0 ? rows : 0));
+}
+
+/* The greedy tokens of the first rows of the logits: picked on the device (dfc::greedy_k). */
+void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int *out)
+{
+    check_pick_rows(rows, vocab);
+    if (rows > 0) {
+        dfc::greedy_k<<<rows, dfc::PICK_THREADS, 0, g.stream>>>((const float *)(const void *)(arena + offset), vocab,
+                                                                step_slot(arena, DF_CUDA_STEP_NEXT));
+        df_cuda_launched("greedy_k");
+    }
+    read_picks(arena, rows, out);
+}
+
+/* The sampled tokens of the first rows of the logits, row r with draw[r]: the draws go to the
+ * step region's draw[] (through the pinned buffer), dfc::sample_k picks on the device and uses
+ * the rows up. */
+void sample_tokens(unsigned char *arena, size_t offset, int rows, int vocab, const struct df_sample_params *p,
+                   const uint32_t *draw, int *out)
+{
+    check_pick_rows(rows, vocab);
+    if (rows > 0) {
+        int *draw_host = g.step_host + DF_CUDA_STEP_DRAW * g.step_cap;
+        memcpy(draw_host, draw, sizeof(uint32_t) * (size_t)rows);
+        int *draw_dev = step_slot(arena, DF_CUDA_STEP_DRAW);
+        check(cudaMemcpyAsync(draw_dev, draw_host, sizeof(uint32_t) * (size_t)rows, cudaMemcpyHostToDevice, g.stream),
+              "copying the random draws");
+        dfc::sample_k<<<rows, dfc::SAMPLE_THREADS, 0, g.stream>>>((float *)(void *)(arena + offset), vocab, *p,
+                                                                  (const uint32_t *)(const void *)draw_dev,
+                                                                  step_slot(arena, DF_CUDA_STEP_NEXT));
+        df_cuda_launched("sample_k");
+    }
+    read_picks(arena, rows, out);
 }
 
 /* "NVIDIA H200, compute capability 9.0, 132 SMs, driver 13000" (device 0, which the backend uses). */
@@ -557,5 +569,6 @@ extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *ste
 }
 
 extern "C" const struct df_backend df_cuda_backend = {
-    "cuda", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, greedy_tokens, device_name,
+    "cuda", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, greedy_tokens, sample_tokens,
+    device_name,
 };

@@ -7,7 +7,8 @@
  *   - the step: token, slot, pos, emit of the step's tokens, `cap` ints each
  *     (cap = the model's prefill chunk), copied from a pinned host buffer at
  *     the start of each step (inside the decode graph); then next, `cap` ints,
- *     the greedy tokens the device picks from the logits (greedy_tokens);
+ *     the tokens the device picks from the logits (greedy_tokens, sample_tokens), and draw,
+ *     `cap` 24-bit random draws for sample_tokens;
  *   - the routed experts' scratch (per token and chosen expert);
  *   - with FP8 or bf16 activations, the input of cuBLASLt's GEMMs (df_cuda_lt_linear below):
  *     rows of e4m3 codes or bf16 values ([rows][row_bytes]) and for FP8 their 1x128 block
@@ -28,10 +29,18 @@ extern "C" {
 
 /* Offsets in the arena are rounded up to this. */
 #define DF_CUDA_ALIGN(x) (((size_t)(x) + 255u) / 256u * 256u)
-/* The step region: token[cap], slot[cap], pos[cap], emit[cap] (the part copied in), next[cap]. */
+/* The step region: token[cap], slot[cap], pos[cap], emit[cap] (the part copied in at each step),
+ * next[cap], draw[cap]. */
 #define DF_CUDA_STEP_IN_BYTES(cap) ((size_t)4 * (size_t)(cap) * sizeof(int))
-#define DF_CUDA_STEP_BYTES(cap) ((size_t)5 * (size_t)(cap) * sizeof(int))
-enum { DF_CUDA_STEP_TOKEN = 0, DF_CUDA_STEP_SLOT = 1, DF_CUDA_STEP_POS = 2, DF_CUDA_STEP_EMIT = 3, DF_CUDA_STEP_NEXT = 4 };
+#define DF_CUDA_STEP_BYTES(cap) ((size_t)6 * (size_t)(cap) * sizeof(int))
+enum {
+    DF_CUDA_STEP_TOKEN = 0,
+    DF_CUDA_STEP_SLOT = 1,
+    DF_CUDA_STEP_POS = 2,
+    DF_CUDA_STEP_EMIT = 3,
+    DF_CUDA_STEP_NEXT = 4,
+    DF_CUDA_STEP_DRAW = 5
+};
 
 /* The GEMM region (row_bytes: the widest input row of the products that use it; scale_blocks:
  * its 1x128 blocks, FP8 only, else 0). 32 MiB of workspace is cuBLAS's advice for Hopper. */

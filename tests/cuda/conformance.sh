@@ -5,7 +5,8 @@
 # reference precision. Then, bit for bit on the GPU: each prompt alone equals
 # its rows in the batch (batch invariance), and decode without CUDA graphs
 # (DF_CUDA_GRAPH=0) equals decode with them; greedy tokens picked on the device (no
-# --logits) equal those picked on the host from the copied logits.
+# --logits) equal those picked on the host from the copied logits, and so do sampled ones
+# (temperature, top-k and top-p: sample_tokens against df_sample, the same definition).
 #
 # tiny_fp8act_cuda (FP8 activations) is compared as the CPU's tiny_fp8act is,
 # teacher-forced and with that precision's bounds (tests/lib.sh, tolerance;
@@ -35,6 +36,15 @@ for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
     # Without --logits, greedy decoding picks the tokens on the device (greedy_tokens): the same ids.
     $bin --weights $wts --batch-file $fx/prompts.txt -n $N --print-ids $(force_args $m $fx/expected_ids.txt) >"$T/$mc.dev.ids"
     check "cuda/greedy/$mc/device-pick-equals-host-pick" cmp "$T/$mc.dev.ids" "$T/$mc.b3.ids"
+    # Sampled: on the device without --logits, on the host from the copied rows with it.
+    for cut in temperature:"--temp 1.5" cuts:"--temp 0.8 --top-k 5 --top-p 0.9"; do
+        name=${cut%%:*} cut=${cut#*:}
+        $bin --weights $wts --batch-file $fx/prompts.txt -n $N --print-ids $cut --seed 3 \
+            $(force_args $m $fx/expected_ids.txt) >"$T/$mc.sdev.ids"
+        $bin --weights $wts --batch-file $fx/prompts.txt -n $N --print-ids $cut --seed 3 --logits "$T/$mc.srows" \
+            $(force_args $m $fx/expected_ids.txt) >"$T/$mc.shost.ids"
+        check "cuda/sample/$mc/device-sample-equals-host-sample/$name" cmp "$T/$mc.sdev.ids" "$T/$mc.shost.ids"
+    done
     check "cuda/conformance/$mc/batch3-logits" sh -c "build/compare_logits $fx/expected_logits.bin '$T/$mc.b3' $vocab $N 3 0 $(tolerance $m) >'$T/cuda_$mc.b3.cmp' 2>&1"
     $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --print-ids --logits "$T/$mc.b1" \
         $(force_args $m "$T/$mc.force.0") >"$T/$mc.b1.ids"

@@ -72,6 +72,7 @@ else
         . tests/cuda/conformance.sh
         check "cuda/gpu/fp8_gemm_check" timeout 300 build/cuda/fp8_gemm_check
         check "cuda/gpu/mla_check" timeout 150 build/cuda/mla_check
+        check "cuda/gpu/sample_check" timeout 60 build/cuda/sample_check
     else
         expect_fail "cuda/no-device-refusal" 1 "no CUDA device" \
             build/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights --ids 1,2,3 -n 2
@@ -79,8 +80,10 @@ else
         cuda_skip "cuda/gpu/fp8_gemm_check" "no CUDA device"
         check "cuda/no-device/mla_check" sh -c "build/cuda/mla_check | grep -q '^skip mla_check: no CUDA device'"
         cuda_skip "cuda/gpu/mla_check" "no CUDA device"
+        check "cuda/no-device/sample_check" sh -c "build/cuda/sample_check | grep -q '^skip sample_check: no CUDA device'"
+        cuda_skip "cuda/gpu/sample_check" "no CUDA device"
         for m in $CUDA_MODELS; do
-            for c in batch3 batch1 batch-invariance no-graph-equals-graph device-greedy-pick; do
+            for c in batch3 batch1 batch-invariance no-graph-equals-graph device-greedy-pick device-sample-temperature device-sample-cuts; do
                 cuda_skip "cuda/conformance/${m}_cuda/$c" "no CUDA device"
             done
         done

@@ -5,7 +5,11 @@
  * Binomial(N, p) times: mean N p, sigma sqrt(N p (1 - p)); a count is
  * accepted within 3 sigma. The seeds are fixed, so the outcome is
  * deterministic; a correct sampler fails a single 3-sigma check with
- * probability 0.27% over the choice of seed. */
+ * probability 0.27% over the choice of seed.
+ *
+ * Exactness: the sampled token is defined on integers (kernels/sample_select.h), so the sampler
+ * (a radix selection, no sort) must pick exactly the token of the definition written out with a
+ * sort (ref_sample below), and the weights must be floor(2^30 2^y) within one unit. */
 #include <unistd.h>
 
 #include "check.h"
@@ -219,6 +223,155 @@ static void test_restrict(void)
     case_end();
 }
 
+/* ---- the integer definition, written out with a sort ------------------------------------- */
+
+static const uint64_t *sort_keys; /* qsort has no context argument */
+
+static int by_key_desc(const void *a, const void *b)
+{
+    const uint64_t x = sort_keys[*(const int *)a], y = sort_keys[*(const int *)b];
+    return x > y ? -1 : x < y;
+}
+
+/* sample_select.h's steps 1-5: sort by key, keep the first top_k of positive weight, then the
+ * shortest prefix reaching the top-p target, then draw in id order. */
+static int ref_sample(const float *l, int n, const struct df_sample_params *p, uint32_t u24)
+{
+    const int best = df_argmax(l, n); /* tested above against a scan */
+    uint32_t *w = malloc(sizeof *w * (size_t)n);
+    uint64_t *key = malloc(sizeof *key * (size_t)n);
+    int *order = malloc(sizeof *order * (size_t)n);
+    char *kept = calloc((size_t)n, 1);
+    for (int i = 0; i < n; i++) {
+        w[i] = df_sample_weight(l[i], l[best], p->scale);
+        key[i] = ((uint64_t)w[i] << 32) | (uint32_t)~(uint32_t)i; /* a key of its own: w, then the lower id */
+        order[i] = i;
+    }
+    sort_keys = key;
+    qsort(order, (size_t)n, sizeof *order, by_key_desc);
+    int keep = 0;
+    unsigned __int128 total = 0;
+    while (keep < n && (uint64_t)keep < p->top_k && w[order[keep]] > 0)
+        total += w[order[keep++]];
+    if (keep > 0 && p->p24 < DF_SAMPLE_P_ONE) {
+        unsigned __int128 target = (total * p->p24 + DF_SAMPLE_P_ONE - 1) / DF_SAMPLE_P_ONE, run = 0;
+        if (target == 0)
+            target = 1;
+        int j = 0;
+        while ((run += w[order[j]]) < target)
+            j++;
+        keep = j + 1;
+        total = run;
+    }
+    for (int j = 0; j < keep; j++)
+        kept[order[j]] = 1;
+    int got = best;
+    if (keep > 0) {
+        const unsigned __int128 r = total * u24 / DF_SAMPLE_P_ONE;
+        unsigned __int128 run = 0;
+        for (int i = 0; i < n; i++)
+            if (kept[i] && (run += w[i]) > r) {
+                got = i;
+                break;
+            }
+    }
+    free(w);
+    free(key);
+    free(order);
+    free(kept);
+    return got;
+}
+
+/* A row of one of several shapes: smooth, many ties, with -inf and NaN, all NaN, with +inf. */
+static void fill_row(float *l, int n, int kind)
+{
+    for (int i = 0; i < n; i++) {
+        switch (kind) {
+        case 0: l[i] = rnd_sym(6.0); break;
+        case 1: l[i] = (float)rnd_int(8) * 0.25f; break;
+        case 2: l[i] = rnd_int(10) == 0 ? (rnd_int(2) ? -INFINITY : NAN) : rnd_sym(30.0); break;
+        case 3: l[i] = NAN; break;
+        case 4: l[i] = rnd_int(50) == 0 ? INFINITY : rnd_sym(3.0); break;
+        default: l[i] = -INFINITY; break;
+        }
+    }
+}
+
+static void test_definition(void)
+{
+    case_begin("df_sample_with = the definition written with a sort (6000 rows, all shapes and cuts)");
+    static const int vocab[] = { 1, 2, 3, 17, 100, 2047, 2049, 5000, 40000 };
+    static const float temp[] = { 0.05f, 0.7f, 1.0f, 3.0f, 1000.0f };
+    static const int top_k[] = { 0, 1, 2, 40, 1999, 1 << 30 };
+    static const float top_p[] = { 1.0f, 0.999999f, 0.95f, 0.5f, 1e-6f, 0.0f };
+    int rows = 0, differ = 0;
+    for (int trial = 0; trial < 6000; trial++) {
+        const int n = vocab[rnd_int(9)], kind = rnd_int(6);
+        float *l = malloc(sizeof *l * (size_t)n);
+        fill_row(l, n, kind);
+        struct df_sampler s = make(n, temp[rnd_int(5)], top_k[rnd_int(6)], top_p[rnd_int(6)], 1);
+        const uint32_t u24 = (uint32_t)(rnd64() >> 40);
+        const int got = df_sample_with(&s, l, u24), want = ref_sample(l, n, &s.params, u24);
+        if (got != want && differ++ == 0)
+            failf("trial %d (vocab %d, kind %d, T %g, top_k %d, top_p %g, u %u): got %d, want %d", trial, n, kind,
+                  (double)s.cfg.temperature, s.cfg.top_k, (double)s.cfg.top_p, u24, got, want);
+        rows++;
+        df_sampler_free(&s);
+        free(l);
+    }
+    CHECK(differ == 0, "%d of %d rows differ", differ, rows);
+    case_end();
+
+    case_begin("the extreme draws: u = 0 takes the first kept token, u = 2^24 - 1 the last");
+    {
+        const float l[6] = { 0.0f, 1.0f, NAN, 2.0f, 0.5f, -INFINITY };
+        struct df_sampler s = make(6, 1.0f, 3, 1.0f, 1); /* keeps tokens 3, 1 and 4 */
+        CHECK(df_sample_with(&s, l, 0) == 1, "u = 0: %d", df_sample_with(&s, l, 0));
+        CHECK(df_sample_with(&s, l, (1u << 24) - 1) == 4, "u = max: %d", df_sample_with(&s, l, (1u << 24) - 1));
+        df_sampler_free(&s);
+    }
+    case_end();
+}
+
+static void test_weights(void)
+{
+    case_begin("weights: floor(2^30 2^y) within 1, monotone in the logit, 0 below 2^-31");
+    const double scale = 1.4426950408889634 / 0.8; /* log2(e) / T, T = 0.8 */
+    double worst = 0.0;
+    uint32_t prev = 0;
+    int bad_order = 0;
+    for (int k = 0; k <= 400000; k++) {
+        const float l = -25.0f + 25.0f * (float)k / 400000.0f; /* rising to the largest, 0 */
+        const uint32_t w = df_sample_weight(l, 0.0f, scale);
+        const long double exact = 0x1p30L * exp2l((long double)l * (long double)scale);
+        const double err = (double)fabsl((long double)w - floorl(exact));
+        worst = err > worst ? err : worst;
+        bad_order += w < prev;
+        prev = w;
+    }
+    CHECK(worst <= 1.0, "a weight %.0f from floor(2^30 2^y)", worst);
+    CHECK(bad_order == 0, "%d weights below the one of a smaller logit", bad_order);
+    CHECK(df_sample_weight(0.0f, 0.0f, scale) == DF_SAMPLE_ONE && df_sample_weight(INFINITY, INFINITY, scale) ==
+          DF_SAMPLE_ONE, "the largest logit's weight is not 2^30");
+    CHECK(df_sample_weight(-22.0f, 0.0f, 1.4426950408889634) == 0 && df_sample_weight(NAN, 0.0f, scale) == 0 &&
+          df_sample_weight(-INFINITY, 0.0f, scale) == 0 && df_sample_weight(1.0f, INFINITY, scale) == 0 &&
+          df_sample_weight(1.0f, NAN, scale) == 0, "a weight of e^-22, a NaN or below an infinity is not 0");
+    case_end();
+
+    case_begin("top-p target and draw point: exact against 128-bit arithmetic");
+    int wrong = 0;
+    for (int k = 0; k < 200000; k++) {
+        const uint64_t kept = rnd64() >> (9 + rnd_int(54)), p24 = rnd64() % (DF_SAMPLE_P_ONE + 1);
+        const uint32_t u24 = (uint32_t)(rnd64() >> 40);
+        unsigned __int128 t = ((unsigned __int128)kept * p24 + DF_SAMPLE_P_ONE - 1) / DF_SAMPLE_P_ONE;
+        t = t ? t : 1;
+        wrong += df_sample_top_p_target((uint32_t)p24, kept) != (uint64_t)t;
+        wrong += kept > 0 && df_sample_point(u24, kept) != (uint64_t)((unsigned __int128)kept * u24 / DF_SAMPLE_P_ONE);
+    }
+    CHECK(wrong == 0, "%d of 400000 results differ", wrong);
+    case_end();
+}
+
 /* ---- df_parse_ids ----------------------------------------------------------------------- */
 
 static void test_parse(void)
@@ -309,6 +462,8 @@ int main(void)
     test_freq(1.0f);
     test_freq(0.5f);
     test_restrict();
+    test_definition();
+    test_weights();
     test_parse();
     return finish();
 }

@@ -1,0 +1,213 @@
+/* pick.cuh: the kernels that pick each row's next token from the logits on the device, one
+ * block per row: greedy_k (df_argmax's token) and sample_k (df_sample_with's token for the
+ * row's 24-bit draw: kernels/sample_select.h's definition, on the same integers, so it is the
+ * token the host's sampler picks from the same row and draw).
+ *
+ * sample_k first turns the row's logits, in place, into the integer weights (the rows are used
+ * up: they are not read again in the step), then finds the top-k and top-p cuts by radix
+ * selection, one pass over the row per 11-bit digit of the keys (5 passes for a vocabulary
+ * below 2^17; histograms in shared memory; warp 0 picks the bucket), then draws in id order:
+ * each thread sums a contiguous run of ids, a block scan, and the thread whose run holds the
+ * point finds the token. Every sum is an integer, so no reduction order changes the pick. */
+#ifndef DF_CUDA_PICK_CUH
+#define DF_CUDA_PICK_CUH
+
+#include <stdint.h>
+
+#include "kernels/argmax.h"
+#include "kernels/sample_select.h"
+
+namespace dfc {
+
+constexpr unsigned PICK_FULL_MASK = 0xffffffffu;
+
+/* The row's argmax in kernels/argmax.h's total order (so any reduction order picks df_argmax's
+ * token): each thread scans columns t, t + THREADS, ..., then the warps' butterflies, then every
+ * thread across the warps' winners. Every thread gets the index, and the value in *value. */
+template <int THREADS>
+__device__ int block_argmax(const float *row, int vocab, float *value)
+{
+    __shared__ float wv[THREADS / 32];
+    __shared__ int wi[THREADS / 32];
+    float v = -INFINITY;
+    int i = -1;
+    for (int c = threadIdx.x; c < vocab; c += THREADS)
+        argmax_pick(&v, &i, row[c], c);
+    for (int m = 16; m > 0; m /= 2)
+        argmax_pick(&v, &i, __shfl_xor_sync(PICK_FULL_MASK, v, m), __shfl_xor_sync(PICK_FULL_MASK, i, m));
+    if (threadIdx.x % 32 == 0) {
+        wv[threadIdx.x / 32] = v;
+        wi[threadIdx.x / 32] = i;
+    }
+    __syncthreads();
+    v = wv[0];
+    i = wi[0];
+    for (int w = 1; w < THREADS / 32; w++)
+        argmax_pick(&v, &i, wv[w], wi[w]);
+    __syncthreads(); /* every thread has read wv, wi (and the row) */
+    *value = v;
+    return i;
+}
+
+constexpr int PICK_THREADS = 256;
+
+__global__ void __launch_bounds__(PICK_THREADS) greedy_k(const float *logits, int vocab, int *next)
+{
+    float v;
+    const int i = block_argmax<PICK_THREADS>(logits + (size_t)blockIdx.x * (size_t)vocab, vocab, &v);
+    if (threadIdx.x == 0)
+        next[blockIdx.x] = i;
+}
+
+constexpr int SAMPLE_THREADS = 1024, SAMPLE_WARPS = SAMPLE_THREADS / 32;
+constexpr int SAMPLE_LANE_BUCKETS = DF_SAMPLE_BUCKETS / 32;
+
+struct sample_smem {
+    uint32_t count[DF_SAMPLE_BUCKETS];
+    unsigned long long sum[DF_SAMPLE_BUCKETS];
+    unsigned long long warp_sum[SAMPLE_WARPS];
+    struct df_select sel;
+};
+
+/* A weight stored in a logits row's place. */
+__device__ __forceinline__ uint32_t weight_at(const float *row, int i)
+{
+    return __float_as_uint(row[i]);
+}
+
+/* Warp 0's pick at the end of a pass, df_select_pick's result: lane l adds up the 64 buckets
+ * 2047 - 64 l down to 1984 - 64 l, an inclusive scan across the lanes (lane 0 holds the largest
+ * digits), and the one lane whose range reaches what is needed walks it. */
+__device__ __forceinline__ void warp_pick(sample_smem &sh, int by_sum, uint64_t need, uint64_t low)
+{
+    const int lane = threadIdx.x, top = DF_SAMPLE_BUCKETS - 1 - lane * SAMPLE_LANE_BUCKETS;
+    struct df_select sel = sh.sel; /* read before the shuffles, which every lane passes before one writes it */
+    uint64_t c = 0, s = 0;
+#pragma unroll 4
+    for (int j = 0; j < SAMPLE_LANE_BUCKETS; j++) {
+        c += sh.count[top - j];
+        s += sh.sum[top - j];
+    }
+    uint64_t ci = c, si = s;
+    for (int o = 1; o < 32; o *= 2) {
+        const uint64_t cu = __shfl_up_sync(PICK_FULL_MASK, ci, o), su = __shfl_up_sync(PICK_FULL_MASK, si, o);
+        if (lane >= o) {
+            ci += cu;
+            si += su;
+        }
+    }
+    const uint64_t total_count = __shfl_sync(PICK_FULL_MASK, ci, 31), total_sum = __shfl_sync(PICK_FULL_MASK, si, 31);
+    if (df_select_short(&sel, by_sum, need, low, total_count, total_sum)) {
+        if (lane == 0)
+            sh.sel = sel;
+        return;
+    }
+    const uint64_t left = df_select_need(&sel, by_sum, need);
+    uint64_t ac = ci - c, as = si - s;
+    if (df_select_measure(by_sum, ac, as) < left && left <= df_select_measure(by_sum, ci, si)) {
+        int d = top;
+#pragma unroll 1
+        for (int j = 0; j < SAMPLE_LANE_BUCKETS; j++) {
+            d = top - j;
+            if (df_select_measure(by_sum, ac + sh.count[d], as + sh.sum[d]) >= left)
+                break;
+            ac += sh.count[d];
+            as += sh.sum[d];
+        }
+        df_select_take(&sel, d, ac, as, sh.count[d], sh.sum[d]);
+        sh.sel = sel;
+    }
+}
+
+/* The cut of a radix selection over the row's keys >= low, by count (by_sum 0) or weight: the
+ * block's version of sample.c's select_cut. */
+__device__ __forceinline__ struct df_sample_cut select_cut(const float *row, int vocab, int bits, uint64_t low, int by_sum,
+                                           uint64_t need, sample_smem &sh)
+{
+    if (threadIdx.x == 0)
+        df_select_begin(&sh.sel, bits);
+    for (;;) {
+        for (int d = threadIdx.x; d < DF_SAMPLE_BUCKETS; d += SAMPLE_THREADS) {
+            sh.count[d] = 0;
+            sh.sum[d] = 0;
+        }
+        __syncthreads();
+        const struct df_select sel = sh.sel;
+        for (int i = threadIdx.x; i < vocab; i += SAMPLE_THREADS) {
+            const uint32_t w = weight_at(row, i);
+            const uint64_t key = df_sample_key(w, i, bits);
+            if (key >= low && df_select_in(&sel, key)) {
+                const int d = df_select_digit(&sel, key);
+                atomicAdd(&sh.count[d], 1u);
+                atomicAdd(&sh.sum[d], (unsigned long long)w);
+            }
+        }
+        __syncthreads();
+        if (threadIdx.x < 32)
+            warp_pick(sh, by_sum, need, low);
+        __syncthreads();
+        if (sh.sel.done)
+            break;
+    }
+    const struct df_sample_cut cut = sh.sel.cut;
+    __syncthreads(); /* every thread has read the cut before another selection begins */
+    return cut;
+}
+
+/* The sum of v over the threads before this one (an exclusive block scan, integers). */
+__device__ __forceinline__ uint64_t block_exclusive_sum(uint64_t v, sample_smem &sh)
+{
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    uint64_t incl = v;
+    for (int o = 1; o < 32; o *= 2) {
+        const uint64_t u = __shfl_up_sync(PICK_FULL_MASK, incl, o);
+        if (lane >= o)
+            incl += u;
+    }
+    if (lane == 31)
+        sh.warp_sum[warp] = incl;
+    __syncthreads();
+    uint64_t before = incl - v;
+    for (int w = 0; w < warp; w++)
+        before += sh.warp_sum[w];
+    return before;
+}
+
+__global__ void __launch_bounds__(SAMPLE_THREADS)
+    sample_k(float *logits, int vocab, struct df_sample_params p, const uint32_t *draw, int *next)
+{
+    __shared__ sample_smem sh;
+    float *row = logits + (size_t)blockIdx.x * (size_t)vocab;
+    float largest;
+    const int best = block_argmax<SAMPLE_THREADS>(row, vocab, &largest);
+    for (int i = threadIdx.x; i < vocab; i += SAMPLE_THREADS)
+        row[i] = __uint_as_float(df_sample_weight(row[i], largest, p.scale));
+    __syncthreads();
+    const int bits = p.index_bits;
+    struct df_sample_cut cut = select_cut(row, vocab, bits, df_sample_key_min(bits), 0, p.top_k, sh);
+    if (cut.sum == 0) { /* no token can be drawn: a row of NaNs */
+        if (threadIdx.x == 0)
+            next[blockIdx.x] = best;
+        return;
+    }
+    if (p.p24 < DF_SAMPLE_P_ONE)
+        cut = select_cut(row, vocab, bits, cut.key, 1, df_sample_top_p_target(p.p24, cut.sum), sh);
+    const uint64_t point = df_sample_point(draw[blockIdx.x], cut.sum);
+    const int run = (vocab + SAMPLE_THREADS - 1) / SAMPLE_THREADS;
+    const int lo = min(vocab, (int)threadIdx.x * run), hi = min(vocab, lo + run);
+    uint64_t mine = 0;
+    for (int i = lo; i < hi; i++)
+        if (df_sample_key(weight_at(row, i), i, bits) >= cut.key)
+            mine += weight_at(row, i);
+    uint64_t sum = block_exclusive_sum(mine, sh);
+    if (sum <= point && point < sum + mine)
+        for (int i = lo; i < hi; i++)
+            if (df_sample_key(weight_at(row, i), i, bits) >= cut.key && (sum += weight_at(row, i)) > point) {
+                next[blockIdx.x] = i;
+                break;
+            }
+}
+
+} // namespace dfc
+
+#endif
