@@ -23,6 +23,13 @@
 
 $(if $(value CUDA_MODEL),,$(error mk/cuda_bench.mk needs CUDA_MODEL from mk/cuda.mk, included first))
 
+# Beside them, three CUDA reference models again with deploy.prefill_chunk = 4, generated here
+# too (build/cuda_bench_src/<m>_chunk4_cuda), built and packed (from their fixtures) on the GPU
+# machine, where tools/gpu-check.sh runs the fixtures' prompts in several prefill steps against
+# the reference build's single step, bit for bit. With cuBLASLt's GEMMs (tiny_fp8act,
+# tiny_bf16act) a step in which no prompt ends runs the output head on 0 rows.
+CUDA_CHUNK_MODELS := tiny tiny_fp8act tiny_bf16act
+
 CUDA_BENCH_MODELS := bench_v3_cuda bench_v3_fp8_cuda bench_v3_fp8act_cuda
 CUDA_BENCH_CHECKPOINT_bench_v3_fp8act_cuda := bench_v3_fp8_cuda
 CUDA_BENCH_SRC    := build/cuda_bench_src
@@ -32,12 +39,14 @@ CUDA_BENCH_CARRY  := build/gpu-deps $(CUDA_BENCH_SRC) $(TOK_OBJ:.o=.c) $(TOK_OBJ
 
 .PHONY: cuda-bench-generate cuda-bench-prepare cuda-bench-build cuda-bench
 
-cuda-bench-generate: $(foreach m,$(CUDA_BENCH_MODELS),$(CUDA_BENCH_SRC)/$(m)/forward.c)
+cuda-bench-generate: $(foreach m,$(CUDA_BENCH_MODELS),$(CUDA_BENCH_SRC)/$(m)/forward.c) \
+                     $(foreach m,$(CUDA_CHUNK_MODELS),$(CUDA_BENCH_SRC)/$(m)_chunk4_cuda/forward.c)
 
 cuda-bench-prepare: cuda-bench-generate $(TOK_OBJ) gpu-deps
 	@echo "carry: $(CUDA_BENCH_CARRY) ($$(du -csh $(CUDA_BENCH_CARRY) | tail -n 1 | cut -f1))"
 
-cuda-bench-build: $(foreach m,$(CUDA_BENCH_MODELS),$(addprefix $(CUDA_BENCH_DIR)/$(m)/,$(m) $(m)-pack random_checkpoint decode_floor))
+cuda-bench-build: $(foreach m,$(CUDA_BENCH_MODELS),$(addprefix $(CUDA_BENCH_DIR)/$(m)/,$(m) $(m)-pack random_checkpoint decode_floor)) \
+                  $(foreach m,$(CUDA_CHUNK_MODELS),$(addprefix $(CUDA_BENCH_DIR)/$(m)_chunk4_cuda/,$(m)_cuda $(m)_cuda-pack))
 
 cuda-bench: cuda-bench-build $(foreach m,$(CUDA_BENCH_MODELS),$(CUDA_BENCH_DIR)/$(m)/$(m).weights)
 
@@ -66,3 +75,5 @@ $(CUDA_BENCH_DIR)/$(1)/$(1).weights: $(CUDA_BENCH_DIR)/$(2)/hf/model.safetensors
 endef
 
 $(foreach m,$(CUDA_BENCH_MODELS),$(eval $(call CUDA_BENCH_MODEL,$(m),$(or $(CUDA_BENCH_CHECKPOINT_$(m)),$(m)))))
+
+$(foreach m,$(CUDA_CHUNK_MODELS),$(eval $(call CUDA_MODEL,$(m)_cuda,--spec specs/$(m)_cuda.lua --set deploy.prefill_chunk=4 --quiet,tests/fixtures/$(m)/hf,$(CUDA_BENCH_SRC)/$(m)_chunk4_cuda,$(CUDA_BENCH_DIR)/$(m)_chunk4_cuda)))

@@ -30,8 +30,10 @@
 #      batch of 3 and batch of 1, -n 10, identical greedy ids, max|d|/std < 1e-3 (tiny_fp8act_cuda:
 #      teacher-forced, with the FP8-activation bounds; tiny_bf16act_cuda: the bf16-activation
 #      bounds; both through cuBLASLt's GEMMs); batch invariance, graph = no graph,
-#      device greedy = host greedy and device sampling = host sampling, bit for bit; then tiny_cuda against the CPU build of tiny on
-#      a 200-token prompt (attention past several chunks);
+#      device greedy = host greedy and device sampling = host sampling, bit for bit; the
+#      fixtures' prompts in 4-token prefill steps = in one step (tiny, tiny_fp8act and
+#      tiny_bf16act again with prefill_chunk 4, mk/cuda_bench.mk); then tiny_cuda against the
+#      CPU build of tiny on a 200-token prompt (attention past several chunks);
 #   5. decode ms/step of tiny_cuda at batch 1 and at its max batch (4), with and without CUDA
 #      graphs (DF_CUDA_STATS=1: the mean wall time of a step, tokens in to greedy ids on the host,
 #      after the first step, which captures the graph);
@@ -131,7 +133,11 @@ fi
 echo "cuBLASLt: ${ltdir:-not found}"
 t0=$(date +%s)
 # -k: a target that fails (say the FP8 check without cuBLASLt) does not stop the others.
-if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits >"$T/build.log" 2>&1; then
+# The reference models again with 4-token prefill steps (mk/cuda_bench.mk, sources carried).
+CHUNK_MODELS="tiny tiny_fp8act tiny_bf16act"
+chunk_bin() { echo "build/cuda_bench/$1_chunk4_cuda/$1_cuda"; }
+CHUNK_TARGETS=$(for m in $CHUNK_MODELS; do [ -d "build/cuda_bench_src/${m}_chunk4_cuda" ] && echo "$(chunk_bin $m) $(chunk_bin $m).weights"; done)
+if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits $CHUNK_TARGETS >"$T/build.log" 2>&1; then
     pass "gpu/build"
     row "build (make -j$(nproc) cuda-all cuda-tests)" "ok, $(($(date +%s) - t0)) s"
 else
@@ -168,6 +174,23 @@ for m in $MODELS; do
     verdict=$([ "$FAILED" -eq "$f0" ] && echo pass || echo "FAIL ($((FAILED - f0)) of $((FAILED - f0 + PASSED - p0)))")
     row "conformance ${m}_cuda: $(forced $m && echo "argmax (teacher-forced)" || echo ids), max\\|d\\|/std batch 3 / batch 1, invariance, graph = no graph" \
         "$verdict; ${b3:-?} / ${b1:-?}"
+done
+
+section "chunked prefill: the fixtures' prompts in 4-token steps = in one step, bit for bit"
+# With FP8 or bf16 activations the products run through cuBLASLt's GEMMs at 4 rows, and a step in
+# which no prompt ends runs the output head on 0 rows.
+for m in $CHUNK_MODELS; do
+    bin=$(chunk_bin $m) fx=tests/fixtures/$m
+    if [ ! -x "$bin" ] || [ ! -f "$T/${m}_cuda.b3" ]; then
+        fail "gpu/chunked-prefill/${m}_cuda" "not built, or no one-step logits (build/cuda_bench_src/${m}_chunk4_cuda carried?)"
+        row "${m}_cuda: prefill in 4-token steps = one step" "NOT RUN"
+        continue
+    fi
+    $bin --weights "$bin.weights" --batch-file $fx/prompts.txt -n 10 --logits "$T/$m.chunk4" \
+        $(force_args $m $fx/expected_ids.txt) >/dev/null
+    check "gpu/chunked-prefill/${m}_cuda" cmp "$T/$m.chunk4" "$T/${m}_cuda.b3"
+    row "${m}_cuda: prefill in 4-token steps = one step (logits, bit for bit)" \
+        "$(cmp -s "$T/$m.chunk4" "$T/${m}_cuda.b3" && echo same || echo DIFFER)"
 done
 
 section "long context: tiny_cuda against the CPU build of tiny (attention over several chunks)"

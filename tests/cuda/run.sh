@@ -16,7 +16,8 @@
 # bench_v3_fp8_cuda, generated into build/cuda_bench_src, not committed): they generate; with
 # DF_NO_REGEN=1 make never runs the generator for them however new the spec and generator (as
 # on the GPU machine); with nvcc, their binaries, packers and tools compile and link (about 5 s
-# on 2 cores beyond the reference models; no weights: those are made on the GPU machine); the
+# on 2 cores beyond the reference models; no weights: those are made on the GPU machine), and so
+# do tiny, tiny_fp8act and tiny_bf16act with 4-token prefill steps (gpu-check's chunked prefill); the
 # weight bytes a decode step reads (build/cuda_bench/<m>/decode_floor, host C) at batch 1 equal
 # the CPU benchmark's "weight bytes read per token" of the same model within 1%
 # (docs/cpu-performance.md: 450.5 MB bf16, 358.6 MB FP8, the routed experts counted by the MoE
