@@ -119,6 +119,6 @@ build/cuda/sample_check: tests/cuda/sample_check.cu $(CUDA_OBJ)/runtime/sample.o
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -cudart static -o $@ $< $(CUDA_OBJ)/runtime/sample.o -lm
 
-build/cuda/fp8_gemm_check: tests/cuda/fp8_gemm_check.cu $(CUDA_OBJ)/runtime/cuda/fp8_gemm.o $(CUDA_HDR)
+build/cuda/fp8_gemm_check: tests/cuda/fp8_gemm_check.cu $(CUDA_OBJ)/runtime/cuda/lt_gemm.o $(CUDA_HDR)
 	@mkdir -p $(@D)
-	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -cudart static -o $@ $< $(CUDA_OBJ)/runtime/cuda/fp8_gemm.o $(CUBLASLT_LINK)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -cudart static -o $@ $< $(CUDA_OBJ)/runtime/cuda/lt_gemm.o $(CUBLASLT_LINK)

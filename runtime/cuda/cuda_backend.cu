@@ -33,7 +33,7 @@ extern "C" {
 #include "model.h"
 }
 #include "cuda_rt.h"
-#include "fp8_gemm.h"
+#include "lt_gemm.h"
 #include "pick.cuh"
 
 namespace {

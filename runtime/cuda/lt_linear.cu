@@ -1,5 +1,5 @@
 /* lt_linear.cu: the products of the reduced-precision activation modes through cuBLASLt
- * (cuda_rt.h, df_cuda_lt_linear; the plans are fp8_gemm.h's): FP8 activations through the
+ * (cuda_rt.h, df_cuda_lt_linear; the plans are lt_gemm.h's): FP8 activations through the
  * block-scaled FP8 GEMM, bf16 activations through the bf16 GEMM.
  *
  * Which products: those the generator renders as linear_fp8gemm_* or linear_bf16gemm_*
@@ -26,7 +26,7 @@
 #include <stdlib.h>
 
 #include "cuda_rt.h"
-#include "fp8_gemm.h"
+#include "lt_gemm.h"
 
 namespace {
 

@@ -1,10 +1,10 @@
 /* quant.cuh: activations to FP8 e4m3 with one f32 scale per 1x128 block, as
  * DeepSeek-V3 quantizes them for its FP8 GEMMs (inference/kernel.py, act_quant:
  * scale = amax / 448, code = e4m3(x / scale)): operand B of the block-scaled
- * GEMM of fp8_gemm.h, whose layout of the scales (df_fp8_xscale_index) it writes.
+ * GEMM of lt_gemm.h, whose layout of the scales (df_fp8_xscale_index) it writes.
  *
  * The arithmetic is runtime/kernels/quant.h's (DF_HD, shared with the CPU's
- * FP8-activation precision): the device kernel (fp8_gemm.cu, a warp per
+ * FP8-activation precision): the device kernel (lt_gemm.cu, a warp per
  * block) and the host run the same code, so CI tests it on the CPU
  * (tests/cuda/test_quant.cu) and the GPU check compares the kernel's output
  * with act_quant_host bit for bit. The warp's amax is a max, exact in any
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "fp8_gemm.h"
+#include "lt_gemm.h"
 #include "kernels/quant.h"
 
 /* One block of n <= 128 values: its codes, and its scale returned. */

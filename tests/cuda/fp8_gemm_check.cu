@@ -1,4 +1,4 @@
-/* fp8_gemm_check.cu: the FP8 block-scaled GEMM path (runtime/cuda/fp8_gemm.h) on a
+/* fp8_gemm_check.cu: the FP8 block-scaled GEMM path (runtime/cuda/lt_gemm.h) on a
  * Hopper GPU: correctness against an fp64 reference, speed against cuBLASLt's
  * plain FP8 and bf16 GEMMs of the same shape and, at decode's few tokens, against
  * the backend's own warp-per-row `linear` (kernels.cuh). Run by tools/gpu-check.sh.
@@ -61,7 +61,7 @@
 
 #include "host_rng.h"
 #include "cuda_rt.h"
-#include "fp8_gemm.h"
+#include "lt_gemm.h"
 #include "kernels.cuh"
 #include "quant.cuh"
 
@@ -232,7 +232,7 @@ struct data {
     std::vector<float> ws;         /* logical scales [nnb][nkb] */
     std::vector<float> x;          /* [MMAX x k] */
     uint8_t *d_w;                  /* ncopy copies of the codes */
-    float *d_ws;                   /* scales: fp8_gemm.h's layout, the packed file's (linear reads it too) */
+    float *d_ws;                   /* scales: lt_gemm.h's layout, the packed file's (linear reads it too) */
     __nv_bfloat16 *d_wb, *d_xb;    /* ncopy_b copies of W dequantized; x rounded */
     float *d_x, *d_xs, *d_y, *d_one;
     uint8_t *d_xq;

@@ -1,5 +1,5 @@
 /* test_quant.cu: host tests of the activation quantization (runtime/cuda/quant.cuh)
- * and of the scale layouts of fp8_gemm.h, run on the CPU in CI. Compiled by nvcc,
+ * and of the scale layouts of lt_gemm.h, run on the CPU in CI. Compiled by nvcc,
  * so the DF_HD functions are the very ones the device kernel compiles.
  *
  * The e4m3 rounding is checked against two references: the nearest code found by

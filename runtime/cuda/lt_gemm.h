@@ -1,4 +1,4 @@
-/* fp8_gemm.h: cuBLASLt GEMMs on Hopper (sm_90) for the linear layers,
+/* lt_gemm.h: cuBLASLt GEMMs on Hopper (sm_90) for the linear layers,
  * y[m][n] = sum_k x[m][k] W[n][k]: W is the packed weight [n x k] row-major,
  * x the m tokens' activations [m x k] row-major, y [m x n] row-major. In
  * cuBLAS's column-major terms this is the "TN" GEMM D[n x m] = A^T B with
@@ -22,8 +22,8 @@
  *
  * Plain C: the generated host code can call it. Details, sources and the
  * GPU check: docs/cuda-fp8-gemm.md. */
-#ifndef DF_CUDA_FP8_GEMM_H
-#define DF_CUDA_FP8_GEMM_H
+#ifndef DF_CUDA_LT_GEMM_H
+#define DF_CUDA_LT_GEMM_H
 
 #include <stddef.h>
 #include <stdint.h>

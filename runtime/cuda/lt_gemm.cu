@@ -1,4 +1,4 @@
-/* fp8_gemm.cu: the cuBLASLt plans of fp8_gemm.h, the activation
+/* lt_gemm.cu: the cuBLASLt plans of lt_gemm.h, the activation
  * quantization kernel (quant.cuh's arithmetic, a warp per 1x128 block) and the
  * bf16 GEMMs' input conversion.
  *
@@ -24,7 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "fp8_gemm.h"
+#include "lt_gemm.h"
 #include "quant.cuh"
 
 enum { MAX_CANDIDATES = 8 };
