@@ -44,8 +44,9 @@
 #      GEMMs, each shape's algorithm printed), DeepSeek-V3-shaped with random weights written and packed here; decode ms/step
 #      and tok/s at batch 1 and 16, the weight bytes a step reads, the floor (those bytes over
 #      the copy bandwidth of 6) and the ratio (goal at batch 1: <= 1.3x), prefill tok/s of
-#      512-token prompts; greedy ids with graphs = without, batch-invariant, and picked on the
-#      device = picked on the host (--logits, whose step time is shown too); at most 150 s;
+#      512-token prompts and where a prefill step's time goes (DF_CUDA_PROFILE); greedy ids with graphs = without, batch-invariant, and picked on the
+#      device = picked on the host (--logits, whose step time is shown too), sampled on the device
+#      = sampled on the host (the step times of both too); at most 150 s;
 #   8. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
 #   9. the split-KV MLA decode kernel against mla_attend and fp64, batch invariance, its cache GB/s
 #      against the copy bandwidth (build/cuda/mla_check, docs/cuda-mla.md; under a minute);
@@ -275,6 +276,7 @@ mid_run() { # mid_run TAG MODEL GRAPH(1|0) ARGS...: ids to $T/mid_TAG.ids, DF_CU
         --weights build/cuda_bench/$m/$m.weights --print-ids "$@" >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
 }
 mid_decode_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*after the first \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
+mid_wall_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*, wall \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
 mid_prefill_ms() { sed -n 's/.*cuda stats: prefill [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
 MID_TXT=$OUTD/mid_size.txt
 : >"$MID_TXT"
@@ -324,11 +326,17 @@ for m in $mid_present; do
     # the same with --logits: every step's logits rows copied to the host, the tokens picked there
     # (without it, greedy_tokens picks them on the device and copies back only the ids)
     mid_run "$m.bbl" "$m" 1 --batch-file "$T/mid_pb" -n 129 --logits /dev/null
+    # sampled (temperature, top-k, top-p): on the device (sample_tokens), then on the host from the
+    # copied rows (--logits): the same ids
+    mid_run "$m.bs" "$m" 1 --batch-file "$T/mid_pb" -n 65 --temp 0.8 --top-k 40 --top-p 0.95 --seed 1
+    mid_run "$m.bsl" "$m" 1 --batch-file "$T/mid_pb" -n 65 --temp 0.8 --top-k 40 --top-p 0.95 --seed 1 --logits /dev/null
     mid_run "$m.pf" "$m" 1 --batch-file "$T/mid_pf" -n 2
     # where a decode step's device time goes: DF_CUDA_PROFILE=1 (graphs off, an event per launch)
     DF_CUDA_PROFILE=1 mid_run "$m.p1" "$m" 0 --ids "$(cat "$T/mid_p1")" -n 33
     DF_CUDA_PROFILE=1 mid_run "$m.pb" "$m" 0 --batch-file "$T/mid_pb" -n 17
-    for r in b1 b1n bb bbl pf p1 pb; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
+    # and a prefill step's (one 512-token prompt): what a prefill attention kernel would gain
+    DF_CUDA_PROFILE=1 mid_run "$m.pp" "$m" 0 --ids "$(head -n 1 "$T/mid_pf")" -n 1
+    for r in b1 b1n bb bbl bs bsl pf p1 pb pp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
     build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$MID_TXT" >"$T/mid_$m.floor"
     cat "$T/mid_$m.floor"
     d1=$(mid_decode_ms "$m.b1") d1n=$(mid_decode_ms "$m.b1n") db=$(mid_decode_ms "$m.bb") pf=$(mid_prefill_ms "$m.pf")
@@ -339,9 +347,12 @@ for m in $mid_present; do
     check "gpu/mid/$m/graph-equals-no-graph" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1n.ids'"
     check "gpu/mid/$m/batch-invariance" sh -c "test -s '$T/mid_$m.b1.ids' && head -n 1 '$T/mid_$m.bb.ids' | cmp - '$T/mid_$m.b1.ids'"
     check "gpu/mid/$m/device-greedy-equals-host-greedy" sh -c "test -s '$T/mid_$m.bb.ids' && cmp '$T/mid_$m.bb.ids' '$T/mid_$m.bbl.ids'"
-    dbl=$(mid_decode_ms "$m.bbl")
+    check "gpu/mid/$m/device-sample-equals-host-sample" sh -c "test -s '$T/mid_$m.bs.ids' && cmp '$T/mid_$m.bs.ids' '$T/mid_$m.bsl.ids'"
+    two_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f / %.3f ms/step", a, b; else print "? / ?" }'; }
     row "$m decode, batch $mb: tokens picked on the device / logits copied to the host (--logits)" \
-        "$(awk -v a="$db" -v b="$dbl" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f / %.3f ms/step", a, b; else print "? / ?" }')"
+        "$(two_ms "$db" "$(mid_decode_ms "$m.bbl")")"
+    row "$m decode, batch $mb, sampled (T 0.8, top-k 40, top-p 0.95): on the device / on the host (--logits), wall per step" \
+        "$(two_ms "$(mid_wall_ms "$m.bs")" "$(mid_wall_ms "$m.bsl")"); ids $(cmp -s "$T/mid_$m.bs.ids" "$T/mid_$m.bsl.ids" && echo same || echo DIFFER)"
     for b in 1 "$mb"; do
         ms=$([ "$b" = 1 ] && echo "$d1" || echo "$db")
         bytes="" experts="" lo="" hi="" floor=""
@@ -368,6 +379,10 @@ for m in $mid_present; do
         tot=$(sed -n 's/.*cuda profile: decode, [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$m.$r.err")
         row "$m decode profile, batch $b (DF_CUDA_PROFILE, graphs off): kernels ms/step; largest" "${tot:-?} ms; ${top:-?}"
     done
+    top=$(sed -n 's/.*cuda profile: prefill \(.*[^ ]\)  *\([0-9.]*%\)  *\([0-9.]*\) ms\/step.*/\1 \2 (\3 ms)/p' \
+          "$T/mid_$m.pp.err" | head -n 4 | tr '\n' ';' | sed 's/;$//; s/;/; /g')
+    tot=$(sed -n 's/.*cuda profile: prefill, [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$m.pp.err")
+    row "$m prefill profile, one 512-token prompt (DF_CUDA_PROFILE): kernels ms/step; largest" "${tot:-?} ms; ${top:-?}"
     row "$m prefill, 512-token prompts (8, one step each)" \
         "$(awk -v ms="$pf" 'BEGIN { if (ms + 0 > 0) printf "%.2f ms/step, %.0f tok/s", ms, 512 * 1000 / ms; else print "?" }')"
 done

@@ -16,7 +16,9 @@
  *
  * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison);
  * DF_CUDA_STATS=1 prints, at exit, the steps run and their mean wall time
- * (from the step's start to its logits, or greedy tokens, on the host). DF_CUDA_PROFILE=1 (which
+ * (from the step's start to its logits, or picked tokens, on the host), and for decode the
+ * wall time per step from the second step's start to the last one's end, which also holds the
+ * host's work between steps (sampling the copied rows, with --logits). DF_CUDA_PROFILE=1 (which
  * turns graphs off) times every kernel with events between launches and
  * prints, at exit, each kernel's share of the steps' device time. */
 #include <cuda_runtime.h>
@@ -57,6 +59,7 @@ struct state {
     long steps[2] = { 0, 0 };
     double seconds[2] = { 0.0, 0.0 };
     double first_decode = 0.0;
+    double wall_from = 0.0, wall_to = 0.0; /* the second decode step's start, the last one's end */
     int captures = 0;
 };
 
@@ -314,8 +317,9 @@ void print_stats(void)
         fprintf(stderr, "%s: cuda stats: %s %ld steps, %.4f ms/step", model_name(), name[p], g.steps[p],
                 1e3 * g.seconds[p] / (double)g.steps[p]);
         if (p == DF_CUDA_DECODE && g.steps[p] > 1)
-            fprintf(stderr, ", first %.4f ms, after the first %.4f ms/step", 1e3 * g.first_decode,
-                    1e3 * (g.seconds[p] - g.first_decode) / (double)(g.steps[p] - 1));
+            fprintf(stderr, ", first %.4f ms, after the first %.4f ms/step, wall %.4f ms/step", 1e3 * g.first_decode,
+                    1e3 * (g.seconds[p] - g.first_decode) / (double)(g.steps[p] - 1),
+                    1e3 * (g.wall_to - g.wall_from) / (double)(g.steps[p] - 1));
         fputc('\n', stderr);
     }
 }
@@ -391,9 +395,11 @@ void step_done(void)
 {
     check(cudaStreamSynchronize(g.stream), "the step");
     if (g.pending >= 0) {
-        const double dt = now() - g.t_start;
+        const double t = now(), dt = t - g.t_start;
         if (g.pending == DF_CUDA_DECODE && g.steps[DF_CUDA_DECODE] == 0)
             g.first_decode = dt;
+        if (g.pending == DF_CUDA_DECODE)
+            g.wall_to = t;
         if (prof.on)
             profile_step(g.pending);
         g.steps[g.pending]++;
@@ -536,6 +542,8 @@ extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *ste
     check(cudaStreamSynchronize(g.stream), "the previous step");
     g.pending = phase;
     g.t_start = now();
+    if (phase == DF_CUDA_DECODE && g.steps[DF_CUDA_DECODE] == 1)
+        g.wall_from = g.t_start; /* the second decode step's start */
     df_cuda_pack_step(step, cap, g.step_host);
     g.step_offset = step_offset;
     g.step_cap = cap;
