@@ -11,7 +11,10 @@
 
 LUA      := lua5.4
 CC       := cc
-BASE_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+# -ffp-contract=off: no a * b + c fused into an fma behind the source's back (ISO C mode already
+# says so to gcc; the flag keeps it in any mode and for clang), which the sampler's weights
+# (runtime/kernels/sample_select.h) need to round as the GPU's do.
+BASE_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -ffp-contract=off -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 # with_flags FLAGS: FLAGS, plus -ffile-prefix-map (no path of the build machine in the binary:
 # reproducible builds) and DF_BUILD_FLAGS, the flags as `<binary> audit` reports them
 # (runtime/audit.c; without the prefix map, which names the build directory).

@@ -23,7 +23,7 @@ NVCC := $(or $(shell command -v nvcc 2>/dev/null),$(CUDA_HOME)/bin/nvcc)
 endif
 CUDA_ARCH := -gencode=arch=compute_90a,code=sm_90a
 NVCCFLAGS := -std=c++20 -O2 -g -lineinfo $(CUDA_ARCH) -Werror all-warnings \
-             -Xcompiler -Wall,-Wextra,-Werror,-ffile-prefix-map=$(CURDIR)=.
+             -Xcompiler -Wall,-Wextra,-Werror,-ffp-contract=off,-ffile-prefix-map=$(CURDIR)=.
 CUDA_INC  := -Iruntime -Iruntime/cuda
 
 # The reference models built for CUDA too (tests/models).
@@ -50,7 +50,8 @@ cuda-all: $(foreach m,$(CUDA_REF_MODELS),build/$(m)/$(m) build/$(m)/$(m)-pack bu
 
 cuda-generate: $(foreach m,$(CUDA_REF_MODELS),generated/$(m)/forward.c)
 
-cuda-tests: build/cuda/test_hd build/cuda/test_quant build/cuda/bandwidth build/cuda/fp8_gemm_check build/cuda/sample_check
+cuda-tests: build/cuda/test_hd build/cuda/test_quant build/cuda/test_pick build/cuda/bandwidth build/cuda/fp8_gemm_check \
+            build/cuda/sample_check
 
 gpu-check:
 	bash tools/gpu-check.sh
@@ -114,6 +115,10 @@ build/cuda/bandwidth: tests/cuda/bandwidth.cu
 build/cuda/test_quant: tests/cuda/test_quant.cu $(CUDA_HDR)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -o $@ $< -lm
+
+build/cuda/test_pick: tests/cuda/test_pick.cu $(CUDA_OBJ)/runtime/sample.o $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -o $@ $< $(CUDA_OBJ)/runtime/sample.o -lm
 
 build/cuda/sample_check: tests/cuda/sample_check.cu $(CUDA_OBJ)/runtime/sample.o $(CUDA_HDR)
 	@mkdir -p $(@D)

@@ -6,7 +6,7 @@
  * sample_k first turns the row's logits, in place, into the integer weights (the rows are used
  * up: they are not read again in the step), then finds the top-k and top-p cuts by radix
  * selection, one pass over the row per 11-bit digit of the keys (5 passes for a vocabulary
- * below 2^17; histograms in shared memory; warp 0 picks the bucket), then draws in id order:
+ * of up to 2^17; histograms in shared memory; warp 0 picks the bucket), then draws in id order:
  * each thread sums a contiguous run of ids, a block scan, and the thread whose run holds the
  * point finds the token. Every sum is an integer, so no reduction order changes the pick. */
 #ifndef DF_CUDA_PICK_CUH
@@ -81,7 +81,7 @@ __device__ __forceinline__ uint32_t weight_at(const float *row, int i)
 __device__ __forceinline__ void warp_pick(sample_smem &sh, int by_sum, uint64_t need, uint64_t low)
 {
     const int lane = threadIdx.x, top = DF_SAMPLE_BUCKETS - 1 - lane * SAMPLE_LANE_BUCKETS;
-    struct df_select sel = sh.sel; /* read before the shuffles, which every lane passes before one writes it */
+    struct df_select sel = sh.sel;
     uint64_t c = 0, s = 0;
 #pragma unroll 4
     for (int j = 0; j < SAMPLE_LANE_BUCKETS; j++) {
@@ -98,13 +98,15 @@ __device__ __forceinline__ void warp_pick(sample_smem &sh, int by_sum, uint64_t 
     }
     const uint64_t total_count = __shfl_sync(PICK_FULL_MASK, ci, 31), total_sum = __shfl_sync(PICK_FULL_MASK, si, 31);
     if (df_select_short(&sel, by_sum, need, low, total_count, total_sum)) {
+        __syncwarp(); /* as below */
         if (lane == 0)
             sh.sel = sel;
         return;
     }
     const uint64_t left = df_select_need(&sel, by_sum, need);
     uint64_t ac = ci - c, as = si - s;
-    if (df_select_measure(by_sum, ac, as) < left && left <= df_select_measure(by_sum, ci, si)) {
+    const bool crossing = df_select_measure(by_sum, ac, as) < left && left <= df_select_measure(by_sum, ci, si);
+    if (crossing) {
         int d = top;
 #pragma unroll 1
         for (int j = 0; j < SAMPLE_LANE_BUCKETS; j++) {
@@ -115,8 +117,10 @@ __device__ __forceinline__ void warp_pick(sample_smem &sh, int by_sum, uint64_t 
             as += sh.sum[d];
         }
         df_select_take(&sel, d, ac, as, sh.count[d], sh.sum[d]);
-        sh.sel = sel;
     }
+    __syncwarp(); /* every lane's read of sh.sel (above) is done before one lane writes it */
+    if (crossing)
+        sh.sel = sel;
 }
 
 /* The cut of a radix selection over the row's keys >= low, by count (by_sum 0) or weight: the

@@ -1,5 +1,5 @@
 /* sample_select.h: the arithmetic of sampling with temperature, top-k and top-p, shared by the
- * host's sampler (runtime/sample.c) and the CUDA backend's (runtime/cuda/sample_k.cuh), so that
+ * host's sampler (runtime/sample.c) and the CUDA backend's (runtime/cuda/pick.cuh), so that
  * both draw the same token from the same logits row and the same random draw.
  *
  * Every decision is made on integers, so no summation order can change it:
@@ -14,7 +14,7 @@
  *   5. r = floor(u * total), u = a 24-bit draw / 2^24 and total the kept weight; the token is the
  *      kept one, in id order, where the running sum of kept weights first exceeds r.
  * Steps 4 find a key threshold ("keep keys >= cut") by radix selection over 11-bit digits of the
- * key, most significant first: a histogram of the digit over the keys still in play, then the
+ * key, most significant first (the last one narrower): a histogram of the digit over the keys still in play, then the
  * bucket where the running count (top-k) or weight (top-p), from the largest digit down, reaches
  * what is needed. That takes one pass over the row per digit instead of a sort. */
 #ifndef DF_KERNELS_SAMPLE_SELECT_H
@@ -45,16 +45,25 @@ struct df_sample_cut {
 };
 
 /* The state of one radix selection: the digits chosen so far (prefix), the count and weight of
- * the keys above the prefix's range, the shift of the digit the next pass histograms. */
+ * the keys above the prefix's range, the shift and width of the digit the next pass histograms
+ * (11 bits from the top down, the last pass what is left). */
 struct df_select {
     uint64_t prefix, above_count, above_sum;
-    int shift;
+    int shift, width;
     int done;
     struct df_sample_cut cut;
 };
 
 /* Double arithmetic that no compiler fuses into an fma (which would round differently on the
- * two sides): separate calls, and the device's explicit round-to-nearest intrinsics. */
+ * two sides): the device's explicit round-to-nearest intrinsics; on the host plain operations,
+ * which the build keeps unfused (-ffp-contract=off: inlined, separate calls alone would not
+ * stop gcc in GNU mode) and in double precision (checked below). */
+#if !defined(__CUDA_ARCH__)
+#include <float.h>
+#if FLT_EVAL_METHOD != 0
+#error "sample_select.h: the weights need double arithmetic without excess precision (FLT_EVAL_METHOD 0)"
+#endif
+#endif
 static inline DF_HD double df_dmul(double a, double b)
 {
 #ifdef __CUDA_ARCH__
@@ -79,9 +88,9 @@ static inline DF_HD uint32_t df_sample_weight(float l, float m, double scale)
     if (l == m)
         return DF_SAMPLE_ONE; /* the largest itself, an infinite one included */
     const double y = df_dmul(df_dadd((double)l, -(double)m), scale); /* < 0 */
-    if (!(y > -31.5))
-        return 0; /* NaN, or under 2^-31 of the largest (-inf included) */
-    /* 2^y = 2^n 2^f with n the nearest integer to y (n in [-31, 0]; y + 0.5 and y - n are
+    if (!(y > -30.5))
+        return 0; /* NaN, or under 2^-30 of the largest (-inf included): floor(2^30 2^y) = 0 */
+    /* 2^y = 2^n 2^f with n the nearest integer to y (n in [-30, 0]; y + 0.5 and y - n are
      * exact) and f in [-0.5, 0.5]; 2^f = e^(f ln 2) by its Taylor series to degree 9, whose
      * remainder there is below 2^-37: far more precision than the weight keeps. */
     const double n = floor(df_dadd(y, 0.5)), f = df_dadd(y, -n);
@@ -139,9 +148,9 @@ static inline DF_HD uint64_t df_sample_point(uint32_t u24, uint64_t total)
 
 static inline DF_HD void df_select_begin(struct df_select *s, int index_bits)
 {
-    const int bits = 31 + index_bits, passes = (bits + DF_SAMPLE_DIGIT_BITS - 1) / DF_SAMPLE_DIGIT_BITS;
     s->prefix = s->above_count = s->above_sum = 0;
-    s->shift = passes * DF_SAMPLE_DIGIT_BITS - DF_SAMPLE_DIGIT_BITS;
+    s->width = DF_SAMPLE_DIGIT_BITS;
+    s->shift = 31 + index_bits - DF_SAMPLE_DIGIT_BITS; /* keys have 31 + index_bits bits */
     s->done = 0;
     s->cut.key = s->cut.count = s->cut.sum = 0;
 }
@@ -149,12 +158,12 @@ static inline DF_HD void df_select_begin(struct df_select *s, int index_bits)
 /* Whether a key is still in play: its digits above the next pass's equal the prefix. */
 static inline DF_HD int df_select_in(const struct df_select *s, uint64_t key)
 {
-    return (key >> (s->shift + DF_SAMPLE_DIGIT_BITS)) == s->prefix;
+    return (key >> (s->shift + s->width)) == s->prefix;
 }
 
 static inline DF_HD int df_select_digit(const struct df_select *s, uint64_t key)
 {
-    return (int)((key >> s->shift) & (DF_SAMPLE_BUCKETS - 1));
+    return (int)((key >> s->shift) & (((uint64_t)1 << s->width) - 1u));
 }
 
 /* Counted or weighed: the measure a selection reaches. */
@@ -191,14 +200,16 @@ static inline DF_HD void df_select_take(struct df_select *s, int d, uint64_t cou
 {
     s->above_count += count;
     s->above_sum += sum;
-    s->prefix = (s->prefix << DF_SAMPLE_DIGIT_BITS) | (uint64_t)d;
+    s->prefix = (s->prefix << s->width) | (uint64_t)d;
     if (s->shift == 0) {
         s->done = 1;
         s->cut.key = s->prefix;
         s->cut.count = s->above_count + count_d;
         s->cut.sum = s->above_sum + sum_d;
-    } else
-        s->shift -= DF_SAMPLE_DIGIT_BITS;
+    } else {
+        s->width = s->shift < DF_SAMPLE_DIGIT_BITS ? s->shift : DF_SAMPLE_DIGIT_BITS;
+        s->shift -= s->width;
+    }
 }
 
 /* The serial pick of a pass (the device's is a warp's, with the same result): from the largest

@@ -6,7 +6,8 @@
 # weights, the host tests, the bandwidth probe, the FP8 GEMM check with cuBLASLt)
 # compiles and links with nvcc for sm_90a; the host-side tests of the kernels'
 # __host__ __device__ pieces (test_hd), of the FP8 activation quantization
-# (test_quant) and of the split-KV MLA decode kernel (test_mla_split) pass; the binaries hold sm_90a machine code; without a GPU a CUDA binary
+# (test_quant), of the split-KV MLA decode kernel (test_mla_split) and of the device sampler's
+# plan emulated thread by thread (test_pick) pass; the binaries hold sm_90a machine code; without a GPU a CUDA binary
 # refuses with "no CUDA device", exit 1, and so does the FP8 GEMM check (which shows
 # that cuBLASLt loads). With a GPU: the conformance of tests/cuda/conformance.sh and the
 # FP8 GEMM and MLA decode checks. Without one, each of those prints "skip <name>: no CUDA device" and
@@ -52,6 +53,7 @@ if [ -z "$cuda_nvcc" ]; then
     cuda_skip "cuda/host/test_hd" "no nvcc"
     cuda_skip "cuda/host/test_quant" "no nvcc"
     cuda_skip "cuda/host/test_mla_split" "no nvcc"
+    cuda_skip "cuda/host/test_pick" "no nvcc"
     cuda_skip "cuda/build/bench" "no nvcc"
 else
     for m in $CUDA_MODELS; do
@@ -63,6 +65,7 @@ else
     check "cuda/host/test_hd" build/cuda/test_hd
     check "cuda/host/test_quant" build/cuda/test_quant
     check "cuda/host/test_mla_split" build/cuda/test_mla_split
+    check "cuda/host/test_pick" build/cuda/test_pick
     # The fat binary's ELF for sm_90a (what cuobjdump --list-elf shows as *.sm_90a.cubin).
     check "cuda/sass-sm_90a" sh -c "grep -c 'sm_90a' build/tiny_cuda/tiny_cuda >/dev/null"
     check "cuda/sass-sm_90a/fp8_gemm_check" sh -c "grep -c 'sm_90a' build/cuda/fp8_gemm_check >/dev/null"
@@ -84,8 +87,11 @@ else
         check "cuda/no-device/sample_check" sh -c "build/cuda/sample_check | grep -q '^skip sample_check: no CUDA device'"
         cuda_skip "cuda/gpu/sample_check" "no CUDA device"
         for m in $CUDA_MODELS; do
-            for c in batch3 batch1 batch-invariance no-graph-equals-graph device-greedy-pick device-sample-temperature device-sample-cuts; do
+            for c in batch3 batch1 batch-invariance no-graph-equals-graph device-greedy-pick; do
                 cuda_skip "cuda/conformance/${m}_cuda/$c" "no CUDA device"
+            done
+            for c in temperature cuts; do
+                cuda_skip "cuda/sample/${m}_cuda/device-sample-equals-host-sample/$c" "no CUDA device"
             done
         done
     fi

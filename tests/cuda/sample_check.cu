@@ -6,8 +6,8 @@
  *   build/cuda/sample_check   a few seconds; exit 0 if every row agreed, 1 otherwise;
  *                             "skip sample_check: no CUDA device" and exit 0 without a GPU
  *
- * Rows (batches of 16, each row its own shape and draw): vocabularies 1, 3, 2049, 40000 and
- * DeepSeek-V3's 129280; logits smooth (+-6), on a coarse grid (many equal weights), with -inf
+ * Rows (batches of 16, each row its own shape and draw): vocabularies 1, 3, 100, 1024, 2049,
+ * 40000 and DeepSeek-V3's 129280; logits smooth (+-6), on a coarse grid (many equal weights), with -inf
  * and NaN, all NaN, with +inf; temperatures 0.05 to 1000, top-k 0 (none), 1, 40, 1999, 2^30,
  * top-p 1 (none), 0.95, 0.5, 1e-6, 0. Then the time of one sample_k launch (CUDA events, median
  * of 20) for 1 and 16 rows of V3's vocabulary with temperature 0.8, top-k 40 and top-p 0.95,
@@ -155,11 +155,11 @@ int main(void)
         printf("skip sample_check: no CUDA device\n");
         return 0;
     }
-    static const int vocab[] = { 1, 3, 2049, 40000, 129280 };
+    static const int vocab[] = { 1, 3, 100, 1024, 2049, 40000, 129280 };
     device_rows d((size_t)16 * 129280);
     int differ = 0, batches = 0;
-    for (int v = 0; v < 5; v++)
-        for (int k = 0; k < (vocab[v] > 40000 ? 8 : 40); k++, batches++)
+    for (int v = 0; v < 7; v++)
+        for (int k = 0; k < (vocab[v] > 40000 ? 8 : 30); k++, batches++)
             differ += batch(d, vocab[v]);
     const std::vector<uint32_t> draws(16, 0x5a5a5a);
     cuda_ok(cudaMemcpy(d.draw, draws.data(), 16 * sizeof(uint32_t), cudaMemcpyHostToDevice), "upload");

@@ -1,0 +1,258 @@
+/* test_pick.cu: the device sampler's plan (runtime/cuda/pick.cuh, sample_k) run on the CPU,
+ * thread by thread and lane by lane, against the host's sampler (df_sample_with): in CI, where
+ * there is no GPU, the check that the kernel's way of splitting the work gives the host's
+ * token. Compiled by nvcc, with pick.cuh's constants and the shared kernels/sample_select.h
+ * pieces (the very functions the kernel calls); what the device adds is emulated here:
+ *   - block_argmax: each of the 1024 threads' strided scan, the warps' xor butterflies, every
+ *     thread across the 32 warps' winners;
+ *   - a pass's histogram (integer atomics: their order cannot matter; the threads are run
+ *     last to first anyway);
+ *   - warp_pick: each lane's sum of its 64 buckets, the inclusive __shfl_up scan across the
+ *     lanes, df_select_short, and the one crossing lane's walk (exactly one lane must write);
+ *   - the draw: each thread's contiguous run of ids, the warp scans and warp totals of
+ *     block_exclusive_sum, and the one thread whose run holds the point (exactly one).
+ * The GPU check of the kernel itself is build/cuda/sample_check.
+ *
+ * Rows: vocabularies at every edge of the 1024-thread runs and 32-lane warps (1 to 2049, 40000,
+ * 129280), logits smooth, coarse (ties), with infinities and NaNs, all NaN, all -inf, all
+ * equal, one spike, arbitrary bit patterns, denormals, +-3e38; temperatures 1e-20 to 1e30;
+ * top-k 0 (none), 1 to 2^30; top-p 1 (none) to 0; draws random, 0 and 2^24 - 1. Every row must
+ * give the host's token: no tolerance. Prints "ok NAME" / "FAIL NAME: detail", then
+ * "N passed, M failed". */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "host_test.h"
+#include "pick.cuh"
+extern "C" {
+#include "sample.h"
+}
+
+using dfc::SAMPLE_LANE_BUCKETS;
+using dfc::SAMPLE_THREADS;
+constexpr int WARPS = SAMPLE_THREADS / 32;
+
+static int anomalies; /* a pick written by no lane or thread, or by several */
+
+struct emu_smem {
+    uint32_t count[DF_SAMPLE_BUCKETS];
+    uint64_t sum[DF_SAMPLE_BUCKETS];
+    struct df_select sel;
+};
+
+static int block_argmax(const float *row, int vocab, float *value)
+{
+    std::vector<float> v(SAMPLE_THREADS, -INFINITY);
+    std::vector<int> id(SAMPLE_THREADS, -1);
+    for (int t = 0; t < SAMPLE_THREADS; t++)
+        for (int c = t; c < vocab; c += SAMPLE_THREADS)
+            argmax_pick(&v[t], &id[t], row[c], c);
+    for (int m = 16; m > 0; m /= 2) {
+        const std::vector<float> ov = v;
+        const std::vector<int> oi = id;
+        for (int t = 0; t < SAMPLE_THREADS; t++)
+            argmax_pick(&v[t], &id[t], ov[t ^ m], oi[t ^ m]);
+    }
+    float bv = v[0];
+    int bi = id[0];
+    for (int w = 1; w < WARPS; w++)
+        argmax_pick(&bv, &bi, v[w * 32], id[w * 32]);
+    *value = bv;
+    return bi;
+}
+
+static void warp_pick(emu_smem &sh, int by_sum, uint64_t need, uint64_t low)
+{
+    struct df_select sel[32];
+    uint64_t c[32], s[32], ci[32], si[32];
+    int top[32];
+    for (int lane = 0; lane < 32; lane++) {
+        top[lane] = DF_SAMPLE_BUCKETS - 1 - lane * SAMPLE_LANE_BUCKETS;
+        sel[lane] = sh.sel;
+        c[lane] = s[lane] = 0;
+        for (int j = 0; j < SAMPLE_LANE_BUCKETS; j++) {
+            c[lane] += sh.count[top[lane] - j];
+            s[lane] += sh.sum[top[lane] - j];
+        }
+        ci[lane] = c[lane];
+        si[lane] = s[lane];
+    }
+    for (int o = 1; o < 32; o *= 2) { /* __shfl_up_sync: lanes below o keep their value */
+        uint64_t oc[32], os[32];
+        memcpy(oc, ci, sizeof ci);
+        memcpy(os, si, sizeof si);
+        for (int lane = o; lane < 32; lane++) {
+            ci[lane] += oc[lane - o];
+            si[lane] += os[lane - o];
+        }
+    }
+    int writers = 0;
+    struct df_select out = sh.sel;
+    for (int lane = 0; lane < 32; lane++) {
+        if (df_select_short(&sel[lane], by_sum, need, low, ci[31], si[31])) {
+            if (lane == 0) {
+                out = sel[lane];
+                writers++;
+            }
+            continue;
+        }
+        const uint64_t left = df_select_need(&sel[lane], by_sum, need);
+        uint64_t ac = ci[lane] - c[lane], as = si[lane] - s[lane];
+        if (df_select_measure(by_sum, ac, as) < left && left <= df_select_measure(by_sum, ci[lane], si[lane])) {
+            int d = top[lane];
+            for (int j = 0; j < SAMPLE_LANE_BUCKETS; j++) {
+                d = top[lane] - j;
+                if (df_select_measure(by_sum, ac + sh.count[d], as + sh.sum[d]) >= left)
+                    break;
+                ac += sh.count[d];
+                as += sh.sum[d];
+            }
+            df_select_take(&sel[lane], d, ac, as, sh.count[d], sh.sum[d]);
+            out = sel[lane];
+            writers++;
+        }
+    }
+    anomalies += writers != 1;
+    if (writers == 0)
+        out.done = 1; /* stop: the row fails anyway */
+    sh.sel = out;
+}
+
+static struct df_sample_cut select_cut(const uint32_t *w, int vocab, int bits, uint64_t low, int by_sum,
+                                       uint64_t need, emu_smem &sh)
+{
+    df_select_begin(&sh.sel, bits);
+    for (int pass = 0; !sh.sel.done; pass++) {
+        if (pass > 8) { /* a 55-bit key has at most 5 digits */
+            anomalies++;
+            break;
+        }
+        memset(sh.count, 0, sizeof sh.count);
+        memset(sh.sum, 0, sizeof sh.sum);
+        const struct df_select sel = sh.sel;
+        for (int t = SAMPLE_THREADS - 1; t >= 0; t--)
+            for (int i = t; i < vocab; i += SAMPLE_THREADS) {
+                const uint64_t key = df_sample_key(w[i], i, bits);
+                if (key >= low && df_select_in(&sel, key)) {
+                    const int d = df_select_digit(&sel, key);
+                    sh.count[d]++;
+                    sh.sum[d] += w[i];
+                }
+            }
+        warp_pick(sh, by_sum, need, low);
+    }
+    return sh.sel.cut;
+}
+
+static int emulated_sample_k(const float *logits, int vocab, const struct df_sample_params &p, uint32_t draw)
+{
+    static emu_smem sh;
+    float largest;
+    const int best = block_argmax(logits, vocab, &largest);
+    std::vector<uint32_t> w(vocab);
+    for (int i = 0; i < vocab; i++)
+        w[i] = df_sample_weight(logits[i], largest, p.scale);
+    const int bits = p.index_bits;
+    struct df_sample_cut cut = select_cut(w.data(), vocab, bits, df_sample_key_min(bits), 0, p.top_k, sh);
+    if (cut.sum == 0)
+        return best;
+    if (p.p24 < DF_SAMPLE_P_ONE)
+        cut = select_cut(w.data(), vocab, bits, cut.key, 1, df_sample_top_p_target(p.p24, cut.sum), sh);
+    const uint64_t point = df_sample_point(draw, cut.sum);
+    const int run = (vocab + SAMPLE_THREADS - 1) / SAMPLE_THREADS;
+    std::vector<uint64_t> mine(SAMPLE_THREADS), incl(SAMPLE_THREADS);
+    for (int t = 0; t < SAMPLE_THREADS; t++) {
+        const int lo = std::min(vocab, t * run), hi = std::min(vocab, lo + run);
+        mine[t] = 0;
+        for (int i = lo; i < hi; i++)
+            if (df_sample_key(w[i], i, bits) >= cut.key)
+                mine[t] += w[i];
+    }
+    incl = mine;
+    for (int o = 1; o < 32; o *= 2) {
+        const std::vector<uint64_t> old = incl;
+        for (int t = 0; t < SAMPLE_THREADS; t++)
+            if (t % 32 >= o)
+                incl[t] += old[t - o];
+    }
+    int next = -1, writers = 0;
+    for (int t = 0; t < SAMPLE_THREADS; t++) {
+        uint64_t sum = incl[t] - mine[t];
+        for (int v = 0; v < t / 32; v++)
+            sum += incl[v * 32 + 31];
+        const int lo = std::min(vocab, t * run), hi = std::min(vocab, lo + run);
+        if (sum <= point && point < sum + mine[t])
+            for (int i = lo; i < hi; i++)
+                if (df_sample_key(w[i], i, bits) >= cut.key && (sum += w[i]) > point) {
+                    next = i;
+                    writers++;
+                    break;
+                }
+    }
+    anomalies += writers != 1;
+    return next;
+}
+
+static float logit(int kind, int i, int n)
+{
+    switch (kind) {
+    case 0: return rnd_sym(6.0);
+    case 1: return (float)(rnd64() % 8) * 0.25f;
+    case 2: return rnd64() % 10 == 0 ? (rnd64() % 2 ? -INFINITY : NAN) : rnd_sym(30.0);
+    case 3: return NAN;
+    case 4: return rnd64() % 50 == 0 ? INFINITY : rnd_sym(3.0);
+    case 5: return -INFINITY;
+    case 6: return 1.5f;
+    case 7: return i == (int)(rnd64() % (uint64_t)n) ? 10.0f : (rnd64() % 3 ? -INFINITY : rnd_sym(40.0));
+    case 8: {
+        const uint32_t b = (uint32_t)rnd64();
+        float f;
+        memcpy(&f, &b, 4);
+        return f;
+    }
+    case 9: return (rnd64() % 2 ? 1.0f : -1.0f) * (float)ldexp(rnd_unit(), -140);
+    default: return rnd64() % 4 ? -3.0e38f : 3.0e38f;
+    }
+}
+
+int main(void)
+{
+    static const int vocab[] = { 1, 2, 3, 5, 31, 32, 33, 100, 1023, 1024, 1025, 2047, 2048, 2049, 40000, 129280 };
+    static const float temp[] = { 1e-20f, 0.05f, 0.7f, 1.0f, 3.0f, 1000.0f, 1e30f };
+    static const int top_k[] = { 0, 1, 2, 3, 40, 64, 1024, 1999, 1 << 30 };
+    static const float top_p[] = { 1.0f, 0.99999999f, 0.999999f, 0.95f, 0.5f, 1e-6f, 1e-9f, 0.0f };
+    const int rows = 2500;
+
+    case_begin("sample_k's plan emulated thread by thread = df_sample_with (2500 rows)");
+    int differ = 0;
+    for (int r = 0; r < rows; r++) {
+        const int n = vocab[rnd64() % 16], kind = (int)(rnd64() % 11);
+        std::vector<float> l(n);
+        for (int i = 0; i < n; i++)
+            l[i] = logit(kind, i, n);
+        const struct df_sampling cfg = { temp[rnd64() % 7], top_k[rnd64() % 9], top_p[rnd64() % 8], 1 };
+        struct df_sampler s;
+        if (df_sampler_init(&s, &cfg, n) != 0) {
+            failf("df_sampler_init(%d) failed", n);
+            break;
+        }
+        uint32_t u = (uint32_t)(rnd64() >> 40);
+        if (r % 8 == 0)
+            u = r % 16 ? 0 : (1u << 24) - 1;
+        const int want = df_sample_with(&s, l.data(), u), got = emulated_sample_k(l.data(), n, s.params, u);
+        if (got != want && differ++ == 0)
+            failf("row %d (vocab %d, kind %d, T %g, top-k %d, top-p %g, draw %u): emulated %d, host %d", r, n, kind,
+                  (double)cfg.temperature, cfg.top_k, (double)cfg.top_p, u, got, want);
+        df_sampler_free(&s);
+    }
+    CHECK(differ == 0, "%d of %d rows differ", differ, rows);
+    CHECK(anomalies == 0, "%d picks written by no lane or thread, or by several", anomalies);
+    case_end();
+    return host_test_summary();
+}
