@@ -152,14 +152,16 @@ function M.build(spec, shapes, man)
     local cache = buf("kv_cache." .. p, B * s.max_context, s.cache_row,
       "layer " .. L.index .. " latent KV cache: [slot][position] c_kv then k_pe", { persistent = true })
     rmsnorm(p .. ".attn_norm", "x", "h", s.hidden)
+    -- kv_a right after the other product of h: with cuBLASLt's GEMMs it reuses h's prepared input
     if s.q_lora > 0 then
       linear(p .. ".q_a_proj", "h", "q_a")
+      linear(p .. ".kv_a_proj", "h", "kv_a")
       rmsnorm(p .. ".q_a_norm", "q_a", "q_a", s.q_lora)
       linear(p .. ".q_b_proj", "q_a", "q")
     else
       linear(p .. ".q_proj", "h", "q")
+      linear(p .. ".kv_a_proj", "h", "kv_a")
     end
-    linear(p .. ".kv_a_proj", "h", "kv_a")
     op({ op = "rope_heads", x = "q", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope, rows = "n" })
     op({ op = "mla_cache_write", kv_a = "kv_a", norm = p .. ".kv_a_norm", cache = cache,
          kv_lora = s.kv_lora, rope_dim = s.qk_rope, max_context = s.max_context, rows = "n" })

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "4f2ca8bff51c123d4d7bd963cbb6d759e517cc4fc5d9fe56927a12849effb61e" },
-    { "forward.c", "321695000bef93af388529aeee7144eee6b0c3e3fd8197dbfa98b32296ab8180" },
-    { "kernels.c", "f705c4e846add3ab9fd790fb009ac6fa7bd7083babe32067ec74c9af2805903b" },
-    { "kernels.h", "b7d50dbc9d1b6c999e6d1fa8ec3a11bfed2ac8e3b29de67ded4e278e192c7c13" },
+    { "forward.c", "3d0f3a136db3b6dadcdcc3c7a5153645b0b33d957f8631bf89f497a0a36a5a62" },
+    { "kernels.c", "5272065e1d6145e3880d7639c9a3874837db56f34bcb17017b2505e57c44925d" },
+    { "kernels.h", "f291c318f7ad15dceab26ddb5e3903ffd9577790e0c5a23846be60bd65040b38" },
     { "manifest.c", "3d90ef1f7af634e6075d799a3c96c383626f4e0c261627d5912db3b9ef1009ea" },
     { "manifest.json", "729bf9a893ccc3b4262a1ab84464254afe1ff9414732cc73ecae4493d5dfe290" },
     { "plan.txt", "450baf9da94424ae20d4c1b455e44bcc5ccc8c25ce56abf61ea7481ec166b8b7" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "f14bc8f553665cafa8017a9e9cd0d167ef384396c08abc6488136c1dbd0a780d",
+    .sources_sha256 = "884cf27666dd107f524996d4d184d3b88524841e687443d9e72254830df926ef",
     .n_sources = 10,
     .sources = sources,
 };

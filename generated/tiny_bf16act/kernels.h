@@ -9,9 +9,9 @@
 void rope_init(float *rope);
 void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out);
 void linear_bf16_128x96_bf16act(const unsigned char *w, const float *x, int n, float *y);
+void linear_bf16_128x80_bf16act(const unsigned char *w, const float *x, int n, float *y);
 void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out);
 void linear_bf16_96x192_bf16act(const unsigned char *w, const float *x, int n, float *y);
-void linear_bf16_128x80_bf16act(const unsigned char *w, const float *x, int n, float *y);
 void rope_heads_h4_32p16(float *q, const float *rope, const struct df_step *step);
 void mla_cache_write_64p16(const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, float *cache);
 void mla_attend_bf16_h4_64p16_v32(const unsigned char *kv_b, const float *q, const float *cache, const struct df_step *step, float *ws, float *out);

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "0f323ad735795aebf03f145041b65c68fa2ca5aac7c7bbb77bcf948848223722" },
-    { "forward.c", "c58a73003f551ffdc1294d1a7dc9f39f5c35b81cb24caa600f31684b4a829d11" },
-    { "kernels.c", "eeee98260f8aeb20a674b582249850b943194043ac900ee80de00c419732e944" },
-    { "kernels.h", "17f8d93b0b19231c44b9c58e2fefaa1daad7cd97d5ada2378a282e4ada0f890c" },
+    { "forward.c", "dca10a7f547466c18a1cc0fc62f3256d4f274aa81074b4cfcd5a1a631e64e196" },
+    { "kernels.c", "0cfb224ab79e5e5f4faef34b4491e047c7140f7f888ad3d2db1b8b6fb85df1fc" },
+    { "kernels.h", "6a04ab660ed336ca0d525ee6c9e7545e5a4d29d24cee54797ce906866b107cd8" },
     { "manifest.c", "8164bb614fc06e848564167a411f87e930f24cd82b8ff498b03ac7b27eb2fc6d" },
     { "manifest.json", "de00a7adc90d2ec2167689576243582c2d0a33421c83570f56f3d8c6839a62d6" },
     { "plan.txt", "a2eb50d67e2cfaa7c31253964fdfc292f58003118f456892b616d6ef6201b170" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "50e0c2e96c38c72538084eeac6c75e5b1cac29b870c3a873aefad331e730f26f",
+    .sources_sha256 = "77b12b102a9cc5722557d7a10905b99488c8644459863255678d6e36832a21da",
     .n_sources = 10,
     .sources = sources,
 };

@@ -24,6 +24,11 @@ void linear_bf16gemm_128x96(const unsigned char *w, const float *x, int n, float
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 96, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
+void linear_bf16gemm_128x80(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
+{
+    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 80, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
+}
+
 void rmsnorm_round_96(const float *x, const unsigned char *w, int n, float *out)
 {
     dfc::rmsnorm<96, DF_ACT_BF16>(x, w, n, RMS_EPS, out);
@@ -32,11 +37,6 @@ void rmsnorm_round_96(const float *x, const unsigned char *w, int n, float *out)
 void linear_bf16gemm_96x192(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 192, 96, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
-}
-
-void linear_bf16gemm_128x80(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
-{
-    df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 80, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n)

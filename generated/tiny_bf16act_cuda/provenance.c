@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "062f197e0f94848bd69aad7d3eba2c4aa82f2933d8f727b1f0f675731321c01d" },
-    { "forward.c", "333d12be48b3b11c0eb46e10fb5ac7816e164321eb7c2f2e65c2e3bd0a11cc92" },
-    { "kernels.cu", "1615506025304768a32641b69fcbbe0bc36145f93113be9a14a2211a35527987" },
-    { "kernels.h", "a99805d9627dbb6899e2516107b4ac842f6a1e02fd28b094b9a706f289cc93cc" },
+    { "forward.c", "a4058fec1bbaf0253fce2af06ee2af9cfc2605eb6b5f52f444cc2b6cfab0515d" },
+    { "kernels.cu", "8d77d0209421a45bccdc1e973e8eb2c8438232c60c67c9898624c510ae70b490" },
+    { "kernels.h", "f353ac09662df798b4425a9f875678f71ffabc95c78781972809ecf012fd6d4f" },
     { "manifest.c", "aa296553a8ef9ba4c7988e3c52322ba7185fdd75c13bb321c4caab6d5b98d6a0" },
     { "manifest.json", "99f160da98c4835b5351ce1bcf5657fa3d0cc02fe0367587dcb790aa9662e468" },
     { "plan.txt", "e18e0a5e05514a9ffceb017dc69153c47a6a9a23967fe5eee4fb895e2bef247f" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "2e235904a8d212b21028afe8d8a7e6dc7a478959eae4f72771cdd1e75907aaae",
+    .sources_sha256 = "fdc457aa24df4cb8adef92bc5be496ca7d7e5a18346c074e8d4d95b6cc390ed1",
     .n_sources = 10,
     .sources = sources,
 };

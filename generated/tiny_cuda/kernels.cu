@@ -24,6 +24,11 @@ void linear_bf16_128x96(const unsigned char *w, const float *x, int n, float *y)
     dfc::linear<DF_BF16, 96, 128>(w, NULL, x, n, y);
 }
 
+void linear_bf16_128x80(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 80, 128>(w, NULL, x, n, y);
+}
+
 void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
 {
     dfc::rmsnorm<96, DF_ACT_F32>(x, w, n, RMS_EPS, out);
@@ -32,11 +37,6 @@ void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
 void linear_bf16_96x192(const unsigned char *w, const float *x, int n, float *y)
 {
     dfc::linear<DF_BF16, 192, 96>(w, NULL, x, n, y);
-}
-
-void linear_bf16_128x80(const unsigned char *w, const float *x, int n, float *y)
-{
-    dfc::linear<DF_BF16, 80, 128>(w, NULL, x, n, y);
 }
 
 void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n)

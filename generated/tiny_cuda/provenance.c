@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6c13af1e74a61a19bcb8898665aa81737648fab84627e298361584792d14de5d" },
-    { "forward.c", "4bf7c5eab0a066044ed12747cf16cd805d6a9d8029dab5395431732d4cd81c45" },
-    { "kernels.cu", "4b7722dd3becd7cfa245a8d34a629882ee68996588b3a1e26f15a4f206f344da" },
-    { "kernels.h", "8cf774d612524e6dc7ddf17d078d1ca9ce4314d25e15b223f317d78fbc5d51f1" },
+    { "forward.c", "bdcc88dd3f74383a2ea9926f9fd39f5c938cf4abe254a43dd2d85219e760dce2" },
+    { "kernels.cu", "049eae3c7971d81b1e9cebe94653f192dfe304e20edcbc20f3f41e8a566fb44c" },
+    { "kernels.h", "db60b5608def592b1841b63824355fe2b453cdb93f5105181f32280e88ca264c" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
     { "plan.txt", "4af8e6d10497c7b928036a999b6cbb356e62f41fbd6de8446839c60bd98cce3a" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "029b87c5eea72c4f7e4f102ac58c96dc1b15d130266ca54d7b7d6b6523e6bfbd",
+    .sources_sha256 = "f8029e4aae33872368d6f9f5c55bb8bc8852a6d548dee062fc3f2de01194491a",
     .n_sources = 10,
     .sources = sources,
 };

@@ -37,6 +37,12 @@ void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, co
     linear(&m, x, n, y);
 }
 
+void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, (const float *)(const void *)w_scale, 160, 200, DF_F8E4M3, DF_ACT_F32 };
+    linear(&m, x, n, y);
+}
+
 void rmsnorm_136(const float *x, const unsigned char *w, int n, float *out)
 {
     rmsnorm(x, (const float *)(const void *)w, n, 136, RMS_EPS, out);
@@ -45,12 +51,6 @@ void rmsnorm_136(const float *x, const unsigned char *w, int n, float *out)
 void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
     const struct df_mat m = { w, (const float *)(const void *)w_scale, 192, 136, DF_F8E4M3, DF_ACT_F32 };
-    linear(&m, x, n, y);
-}
-
-void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
-{
-    const struct df_mat m = { w, (const float *)(const void *)w_scale, 160, 200, DF_F8E4M3, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "3fd91d29dcf2f1658bd2d3fac317d0278274fa17c717eaf577494e4c46304964" },
-    { "forward.c", "bab47899cd2028111ef7f4f198db7f77a27da04cb95f8bced8683ffd4886f0b4" },
-    { "kernels.c", "e5c382406eec04d48b80612639f4991534595f18f4a494278cf70f0a605b6610" },
-    { "kernels.h", "3941ca92ee464b0b0111b62d11c4dc86804fd231a0f4c8a4248d879dd9484c20" },
+    { "forward.c", "329bba44f6ab4135caa0f514486fcf2aceb8f31a9336686f5b57f1a123a8d2b9" },
+    { "kernels.c", "f5eb87e1d2ee5631358084cc61af6bf05757a195dab31a9a989e93338b92a3e3" },
+    { "kernels.h", "42a1de72c32de5f33d88170a606d86771700929b3d3452380a055656241ea513" },
     { "manifest.c", "ffd2c3235a8d620e90bb5da3fa6d4f136476b879691acf77a8898db28918e7cf" },
     { "manifest.json", "67dbb26c6aa21fe8d00ebdffa6fc9441cfe485cef6f91a0d814d49f36fb3412d" },
     { "plan.txt", "b7181908d3167d6986d5888797e705657befefc78d38869c3d3a1694319f3d61" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "354215434f1b02111d62fa8a51d2d0b80d2b4f03fae14809368b59cc8c9ba731",
+    .sources_sha256 = "ae90c7cc2b332463142f9dc5738dedd8699eb6e7a3d145db186082038495f280",
     .n_sources = 10,
     .sources = sources,
 };

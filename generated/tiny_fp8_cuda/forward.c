@@ -93,9 +93,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     /* layer 0: dense FFN */
     rmsnorm_200(x, w + L0_ATTN_NORM, step->n, h);
     linear_fp8_200x136(w + L0_Q_A_PROJ, w + L0_Q_A_PROJ_SCALE, h, step->n, q_a);
+    linear_fp8_200x160(w + L0_KV_A_PROJ, w + L0_KV_A_PROJ_SCALE, h, step->n, kv_a);
     rmsnorm_136(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L0_Q_B_PROJ, w + L0_Q_B_PROJ_SCALE, q_a, step->n, q);
-    linear_fp8_200x160(w + L0_KV_A_PROJ, w + L0_KV_A_PROJ_SCALE, h, step->n, kv_a);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_144p16(kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_fp8_h4_144p16_v40(w + L0_KV_B_PROJ, w + L0_KV_B_PROJ_SCALE, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
@@ -109,9 +109,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_200(x, proj, w + L1_ATTN_NORM, step->n, h);
     linear_fp8_200x136(w + L1_Q_A_PROJ, w + L1_Q_A_PROJ_SCALE, h, step->n, q_a);
+    linear_fp8_200x160(w + L1_KV_A_PROJ, w + L1_KV_A_PROJ_SCALE, h, step->n, kv_a);
     rmsnorm_136(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L1_Q_B_PROJ, w + L1_Q_B_PROJ_SCALE, q_a, step->n, q);
-    linear_fp8_200x160(w + L1_KV_A_PROJ, w + L1_KV_A_PROJ_SCALE, h, step->n, kv_a);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_144p16(kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_fp8_h4_144p16_v40(w + L1_KV_B_PROJ, w + L1_KV_B_PROJ_SCALE, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "dbe470115bd5b12993f058a2c365289d23883220d8fd03dedf64703488cdc406" },
-    { "forward.c", "cc7ee6a729028b8716820e1aaddfef6f2a704b708e00b18b079433c83d837ac1" },
-    { "kernels.cu", "0ce391318025f60ab5871d05c525748273a292d58207dddbb8048597d0accf88" },
-    { "kernels.h", "f32f47587996a6267a80f2517d71359b418de6a2216fa26e0fe6b89e527b0854" },
+    { "forward.c", "f986aa1e119000533d2efc7a54ead6ee17114fd77ea42402329018fc33baa246" },
+    { "kernels.cu", "f3a0c81e491513f83aca10d7fbb21f060c036e3456c93592c849d175ae23fcd2" },
+    { "kernels.h", "fee2a21048c43a513d7af26a0b4d5cbd20c29ebcf906701b0f9344cf7376f76b" },
     { "manifest.c", "e229972b1bc23a8951e7c1b9ff126701a9b8f31934b6837796cb7aed3e43e92f" },
     { "manifest.json", "481e7562b30562af0ca7ed7e65ec27284176b472408de3cb9c4d72122be0fc0f" },
     { "plan.txt", "f39ae2e4d09f1bb37f15766fd81a14157982742a2e12c868e07a12dfe3fb9216" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e288f3c11761fcd96c0ca7cbb414ad5aa6441fff9bcb0fe48300fc5191b32471",
+    .sources_sha256 = "5cb008348cc8420602906a0808c3b38fb6f0f324d0e7f4affe37c9ec82ad64ba",
     .n_sources = 10,
     .sources = sources,
 };

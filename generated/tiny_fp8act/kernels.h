@@ -9,9 +9,9 @@
 void rope_init(float *rope);
 void rmsnorm_quant_200(const float *x, const unsigned char *w, int n, float *out);
 void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
+void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void rmsnorm_quant_136(const float *x, const unsigned char *w, int n, float *out);
 void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
-void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void rope_heads_h4_32p16(float *q, const float *rope, const struct df_step *step);
 void mla_cache_write_144p16(const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, float *cache);
 void mla_attend_fp8_h4_144p16_v40(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache, const struct df_step *step, float *ws, float *out);

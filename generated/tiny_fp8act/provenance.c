@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "325d82b59549add0882b9b6b5d9b54dcb8361eeba0edec743cbdf0d295e91933" },
-    { "forward.c", "61cf11494d2a52e1b0d273770f1c5de0fce1c5ea85269cba91619d33e85e912f" },
-    { "kernels.c", "3215c1c1ffaecbfbf764be883b210720664328452383e43592f76c18290d81ca" },
-    { "kernels.h", "0f605e367a48f783d4f362fdd90596050a7a9ec762a2e436665b45f786f2524a" },
+    { "forward.c", "395447b0f031810e34e2b8e396fbe49dc3f70ece9e774d00b332e864f78d02b2" },
+    { "kernels.c", "a163f9ba5f2717b0f073f02b098e55283127b3f8c20b0cf81f6d82e42ec7a260" },
+    { "kernels.h", "397b2fb95c6b7d5168e565e93fd8cfe9ba238dcf28ab99a42b23333aaab7c20d" },
     { "manifest.c", "88e40a21ae5094b6cc6f79c7111231777ee710d38ec645bea4304187d09a0e87" },
     { "manifest.json", "272175db1de497cd28f83fba8743d0ed078d08219b06966e774dd38f83c84236" },
     { "plan.txt", "88b85b09c4a41c9aef339c7ceab43c1a5a2c7c69233e7e2b8aebbfa35dc8dda8" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "8f4206f3d29306e5cbf03c6bee3c7da8ad931b98fe2e7a53fc71a88628f50a22",
+    .sources_sha256 = "080785a2647913349f8de0de96e16230de9952cc57639e63f9bbf583dd2fc4f8",
     .n_sources = 10,
     .sources = sources,
 };

@@ -24,6 +24,11 @@ void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, co
     dfc::linear<DF_F8E4M3, 136, 200>(w, w_scale, x, n, y);
 }
 
+void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F8E4M3, 160, 200>(w, w_scale, x, n, y);
+}
+
 void rmsnorm_quant_136(const float *x, const unsigned char *w, int n, float *out)
 {
     dfc::rmsnorm<136, DF_ACT_FP8>(x, w, n, RMS_EPS, out);
@@ -32,11 +37,6 @@ void rmsnorm_quant_136(const float *x, const unsigned char *w, int n, float *out
 void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
     dfc::linear<DF_F8E4M3, 192, 136>(w, w_scale, x, n, y);
-}
-
-void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
-{
-    dfc::linear<DF_F8E4M3, 160, 200>(w, w_scale, x, n, y);
 }
 
 void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n)

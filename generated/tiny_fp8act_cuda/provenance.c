@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "0ab343d78da4f9b31333e80e0fd38c20bd1d5364dbafaa40dcd4958d768d126a" },
-    { "forward.c", "51631db9e3e6ab9cd613381aff1ff02eeeccd7ba0109d0d9542c604d987c6457" },
-    { "kernels.cu", "cd4afe276a95cf0aa3c4ca2dfee263b24f34b8ad30b13fba6290b3595dc7b5e3" },
-    { "kernels.h", "077d4fef426106383e99531fa4c77059702a8b4e9e3b368a1eb229a343939785" },
+    { "forward.c", "ff4b664018511d8d13488a9794486be62a860bfc4d3d08d7f17ad98bd059a230" },
+    { "kernels.cu", "712c81bf40b83c0703315d6e921d7d2c7099f87c47b77761b4ec7ac2b742c7b0" },
+    { "kernels.h", "d0ac998a16f01de51316d767741375f691d4ac5a76dbbd2244f5a08b74707d48" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
     { "plan.txt", "90db69abf62fe68676553f67c58b5ddbcadf85c0cecc1a62b96867d733a884ac" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "7790b93caae5ac65eaff27c66011fafa9d3400545ce79630ad44df02862173fc",
+    .sources_sha256 = "9544d5e9c0f199dc6119da44f44db0aaf9c96b9b816d9d4a984a0145b662aead",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "668a756dbc941b093668c66f871fb6484d7f2d62b83c050a17fc909b4e25311e" },
-    { "forward.c", "ec935a12270c316aa37ef8402a7f69f2ed69c66d76cfeca584d136921883b26d" },
-    { "kernels.c", "736e7837a2d0693560746cc53a1984b742fa4db450eac0e40ad40db103c15025" },
-    { "kernels.h", "4513452361d6a6dcf62bee92678fd0407300edefba9e14a5b7a15ea0811d7300" },
+    { "forward.c", "d0bad20639d41b3c14bb6c3f15c966a7fda687eb7e934146bdaa3daa6ca22edf" },
+    { "kernels.c", "4845413f70a5d787b551a35dbb61df70f07fb1e978c44ae06632616cd36bebfa" },
+    { "kernels.h", "a455a23ed95d2dc3e0cadc43501ef8c6ecf945f0e2fea004d8b2dbcaa1e330bc" },
     { "manifest.c", "203b11f39d5c41162a20f6d8a98750f78b2ffac9020034cc85d72ee32d33cfef" },
     { "manifest.json", "750268c28c6d754c225d599b8955fd265c6b748b82dbe96caa63bd1a243eab1c" },
     { "plan.txt", "62298a0137244c5ef314b248eb40f7a42dc21b34726aaf92e84262bd4ced42d8" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "95b8169fc123da18945921db6cbd083446aa246cce5354d4696081d29f9e0d8b",
+    .sources_sha256 = "9438ac8e9cf7bbc3c3224c065269c6da2e16de926d7675462d35eaa0d1deeb73",
     .n_sources = 10,
     .sources = sources,
 };

@@ -114,9 +114,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     /* layer 0: dense FFN */
     rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
     linear_bf16_128x96(w + L0_Q_A_PROJ, h, step->n, q_a);
+    linear_bf16_128x80(w + L0_KV_A_PROJ, h, step->n, kv_a);
     rmsnorm_96(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_bf16_96x192(w + L0_Q_B_PROJ, q_a, step->n, q);
-    linear_bf16_128x80(w + L0_KV_A_PROJ, h, step->n, kv_a);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_64p16(kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_bf16_h4_64p16_v32(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
@@ -130,9 +130,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 2 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L1_ATTN_NORM, step->n, h);
     linear_bf16_128x96(w + L1_Q_A_PROJ, h, step->n, q_a);
+    linear_bf16_128x80(w + L1_KV_A_PROJ, h, step->n, kv_a);
     rmsnorm_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_bf16_96x192(w + L1_Q_B_PROJ, q_a, step->n, q);
-    linear_bf16_128x80(w + L1_KV_A_PROJ, h, step->n, kv_a);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_64p16(kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_bf16_h4_64p16_v32(w + L1_KV_B_PROJ, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
@@ -150,9 +150,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     /* layer 2: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 2 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L2_ATTN_NORM, step->n, h);
     linear_bf16_128x96(w + L2_Q_A_PROJ, h, step->n, q_a);
+    linear_bf16_128x80(w + L2_KV_A_PROJ, h, step->n, kv_a);
     rmsnorm_96(q_a, w + L2_Q_A_NORM, step->n, q_a);
     linear_bf16_96x192(w + L2_Q_B_PROJ, q_a, step->n, q);
-    linear_bf16_128x80(w + L2_KV_A_PROJ, h, step->n, kv_a);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_64p16(kv_a, w + L2_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l2);
     mla_attend_bf16_h4_64p16_v32(w + L2_KV_B_PROJ, q, kv_cache_l2, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "ec6911ce26bbd1e724ad890d25d11b55cabb7a99d203f1b31bc3992ecf7c50a1" },
-    { "forward.c", "fc8295afce322e195c208fecdb561a7f2763293535bb40d790a434d4dd41cbb4" },
-    { "kernels.cu", "cbf1aacce15de64d4eb85967cec943926d7bee63f5ae3f3e44984fc4b9a159cc" },
-    { "kernels.h", "0575ba536898a39ec4d01a754a7c74e06909891f923b51050641edd657db7682" },
+    { "forward.c", "417ab265ec8f949ac592f85b75e6e58bea93dd8bd3f9c0e250ae16e2f8f3b863" },
+    { "kernels.cu", "90fb208ce07ee2f0f5d5a64010e90f87973782a375367f4c0544b4f76b2d4ad4" },
+    { "kernels.h", "f011f9996ec0a8a54392e1b960929c3b70a4fdc6fb05e952941d96b0ab2b3118" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
     { "plan.txt", "4bb3a9b48357add4d8c5c2626ed91268e1eba96a706404da82f4a1c3d1e70fe7" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "0ec2edb0851a929a11f8d169b07569321c428fa755de1ea0cbf844c9ed731fb2",
+    .sources_sha256 = "615fc63e5472da0a726a74dc6b89b80c39243e07f17c79f3b65c0c050b794d91",
     .n_sources = 10,
     .sources = sources,
 };

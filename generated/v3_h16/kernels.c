@@ -37,6 +37,12 @@ void linear_bf16_128x96(const unsigned char *w, const float *x, int n, float *y)
     linear(&m, x, n, y);
 }
 
+void linear_bf16_128x320(const unsigned char *w, const float *x, int n, float *y)
+{
+    const struct df_mat m = { w, NULL, 320, 128, DF_BF16, DF_ACT_F32 };
+    linear(&m, x, n, y);
+}
+
 void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
 {
     rmsnorm(x, (const float *)(const void *)w, n, 96, RMS_EPS, out);
@@ -45,12 +51,6 @@ void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
 void linear_bf16_96x1536(const unsigned char *w, const float *x, int n, float *y)
 {
     const struct df_mat m = { w, NULL, 1536, 96, DF_BF16, DF_ACT_F32 };
-    linear(&m, x, n, y);
-}
-
-void linear_bf16_128x320(const unsigned char *w, const float *x, int n, float *y)
-{
-    const struct df_mat m = { w, NULL, 320, 128, DF_BF16, DF_ACT_F32 };
     linear(&m, x, n, y);
 }
 

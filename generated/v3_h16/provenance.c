@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "829195488f60e67aacea57c5a71c05e9f58a64bf76f1e1d9c61fc6ae893653eb" },
-    { "forward.c", "99d03320606f72c524afb31a0ceac044e06ada11e3e6a1f9afd2138dd07be76d" },
-    { "kernels.c", "296c0d38b7dce60936b2b7920b9d2a173798a3bd73ace6bca4a297c9a3990be5" },
-    { "kernels.h", "73a956f46985cf92b41594c396820fbdf225b6b8a2b4e71c31225b159a94c76d" },
+    { "forward.c", "1f288c957e488ecac6a89a8bed4ecd22fae0da104dd1b87667a9df1b459f76f3" },
+    { "kernels.c", "48ca7ef06f336b782d7fa0d49b9fc5ba8c18c25209a233a91f6e996d1ec34c95" },
+    { "kernels.h", "edb9520467b7fe475c7fbdf16162eab8059a55ee2352cb88dfb3c29f96131d32" },
     { "manifest.c", "57f802b473e4d5cd9d77649cb7c06ac23038d6472080bb6a12e15a89d0afcc3c" },
     { "manifest.json", "dd61c388a18b0089ec53cc2428e02f41e95615444e444d80814016daf660e0e7" },
     { "plan.txt", "2769ebe8eb6b28e1e9a65d2e28ea59a674239c02328466d79372dbd98b834105" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "b6beb86872b3e2ff12664938b8c52e29682ac66b50ddf450e35b427f76b7c543",
+    .sources_sha256 = "5386909cfb3ed4e7b44e6701868f1ff83b82cac6534cc4138b43afa4981f52e6",
     .n_sources = 10,
     .sources = sources,
 };

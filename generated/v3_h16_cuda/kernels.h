@@ -16,9 +16,9 @@ extern "C" {
 void rope_init(float *rope);
 void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out);
 void linear_bf16_128x96(const unsigned char *w, const float *x, int n, float *y);
+void linear_bf16_128x320(const unsigned char *w, const float *x, int n, float *y);
 void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out);
 void linear_bf16_96x1536(const unsigned char *w, const float *x, int n, float *y);
-void linear_bf16_128x320(const unsigned char *w, const float *x, int n, float *y);
 void rope_heads_h16_32p64(float *q, const float *rope, const int *pos, int n);
 void mla_cache_write_256p64(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache);
 void mla_attend_split_bf16_h16_256p64_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out);

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "5d70f478ea7956ba63ab98bdcb7bd34fae91e95f6110b61b1e4351062024b32e" },
-    { "forward.c", "dba1c5b4f80a19f2822dd9c51c301c3fc1dcf26eefb9d305be1bf2f682760e6b" },
-    { "kernels.cu", "8875aa15b840fc71e8f57ab85ca651e72c7d198261abd635537049e7dab62184" },
-    { "kernels.h", "3c34351d1438e43ea4c3615c6e4aa55f1c2f5cde58a4e3491aefa69a80103067" },
+    { "forward.c", "136fb86100bb3055e26d344cb999c11c396c0c7b3ee493e6d6054e2703cd8e38" },
+    { "kernels.cu", "168cb85ea0cdb3e7c25b4d46dc5c6217568444acaf2b8bf209bdd13ab87761c2" },
+    { "kernels.h", "b0f9905a503ffaccd79489b83e44504a84702fa7eea7d81d2fb1ffafb451a922" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
     { "plan.txt", "dec63fa87f520c0b3d77af06ac23ea250507b303224c5f6ecb1a4701347912a4" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "f45251f22db7335a308ea92f8c124cdcf513f9b853456813a9a0def8e759868d",
+    .sources_sha256 = "e43f0ecc8ab9570a3587609a93bce49132f30a932d43ec9fe62acaac1728f33f",
     .n_sources = 10,
     .sources = sources,
 };
