@@ -6,7 +6,8 @@
  * sample_k first turns the row's logits, in place, into the integer weights (the rows are used
  * up: they are not read again in the step), then finds the top-k and top-p cuts by radix
  * selection, one pass over the row per 11-bit digit of the keys (5 passes for a vocabulary
- * of up to 2^17; histograms in shared memory; warp 0 picks the bucket), then draws in id order:
+ * of up to 2^17; histograms in shared memory, digit 0's counted a warp at a time; warp 0 picks
+ * the bucket), then draws in id order:
  * each thread sums a contiguous run of ids, a block scan, and the thread whose run holds the
  * point finds the token. Every sum is an integer, so no reduction order changes the pick. */
 #ifndef DF_CUDA_PICK_CUH
@@ -137,11 +138,24 @@ __device__ __forceinline__ struct df_sample_cut select_cut(const float *row, int
         }
         __syncthreads();
         const struct df_select sel = sh.sel;
-        for (int i = threadIdx.x; i < vocab; i += SAMPLE_THREADS) {
-            const uint32_t w = weight_at(row, i);
+        for (int base = 0; base < vocab; base += SAMPLE_THREADS) { /* as many rounds for every thread */
+            const int i = base + (int)threadIdx.x;
+            const uint32_t w = i < vocab ? weight_at(row, i) : 0;
             const uint64_t key = df_sample_key(w, i, bits);
-            if (key >= low && df_select_in(&sel, key)) {
-                const int d = df_select_digit(&sel, key);
+            const int d = i < vocab && key >= low && df_select_in(&sel, key) ? df_select_digit(&sel, key) : -1;
+            /* Digit 0, where most of a peaked row's tokens fall: one pair of atomics per warp
+             * (one address hit by every lane would serialize them), the rest one per token. */
+            const unsigned zero = __ballot_sync(PICK_FULL_MASK, d == 0);
+            if (zero) {
+                uint64_t v = d == 0 ? w : 0;
+                for (int m = 16; m > 0; m /= 2)
+                    v += __shfl_xor_sync(PICK_FULL_MASK, v, m);
+                if ((int)(threadIdx.x % 32) == __ffs(zero) - 1) {
+                    atomicAdd(&sh.count[0], (unsigned)__popc(zero));
+                    atomicAdd(&sh.sum[0], (unsigned long long)v);
+                }
+            }
+            if (d > 0) {
                 atomicAdd(&sh.count[d], 1u);
                 atomicAdd(&sh.sum[d], (unsigned long long)w);
             }
