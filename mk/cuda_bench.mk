@@ -27,7 +27,8 @@ $(if $(value CUDA_MODEL),,$(error mk/cuda_bench.mk needs CUDA_MODEL from mk/cuda
 # too (build/cuda_bench_src/<m>_chunk4_cuda), built and packed (from their fixtures) on the GPU
 # machine, where tools/gpu-check.sh runs the fixtures' prompts in several prefill steps against
 # the reference build's single step, bit for bit. With cuBLASLt's GEMMs (tiny_fp8act,
-# tiny_bf16act) a step in which no prompt ends runs the output head on 0 rows.
+# tiny_bf16act) the products run at 4 rows, and in tiny_bf16act (whose output head is a GEMM
+# too) a step in which no prompt ends runs the head on 0 rows.
 CUDA_CHUNK_MODELS := tiny tiny_fp8act tiny_bf16act
 
 CUDA_BENCH_MODELS := bench_v3_cuda bench_v3_fp8_cuda bench_v3_fp8act_cuda

@@ -17,8 +17,8 @@
  * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison);
  * DF_CUDA_STATS=1 prints, at exit, the steps run and their mean wall time
  * (from the step's start to its logits, or picked tokens, on the host), and for decode the
- * wall time per step from the second step's start to the last one's end, which also holds the
- * host's work between steps (sampling the copied rows, with --logits). DF_CUDA_PROFILE=1 (which
+ * wall time per step from one decode step's end to the next one's, which also holds the host's
+ * work between steps (sampling the copied rows, with --logits). DF_CUDA_PROFILE=1 (which
  * turns graphs off) times every kernel with events between launches and
  * prints, at exit, each kernel's share of the steps' device time. */
 #include <cuda_runtime.h>
@@ -59,7 +59,10 @@ struct state {
     long steps[2] = { 0, 0 };
     double seconds[2] = { 0.0, 0.0 };
     double first_decode = 0.0;
-    double wall_from = 0.0, wall_to = 0.0; /* the second decode step's start, the last one's end */
+    /* decode's wall time: from one decode step's end to the next one's (host work between them
+     * included), over the steps that follow a decode step */
+    double wall = 0.0, last_decode_end = -1.0;
+    long wall_steps = 0;
     int captures = 0;
 };
 
@@ -82,6 +85,7 @@ struct profile {
         long calls;
     } e[2][NAMES];
     int names[2] = { 0, 0 };
+    long steps[2] = { 0, 0 };        /* steps timed: each phase's first is not (it holds set-up) */
 };
 
 profile prof;
@@ -319,7 +323,7 @@ void print_stats(void)
         if (p == DF_CUDA_DECODE && g.steps[p] > 1)
             fprintf(stderr, ", first %.4f ms, after the first %.4f ms/step, wall %.4f ms/step", 1e3 * g.first_decode,
                     1e3 * (g.seconds[p] - g.first_decode) / (double)(g.steps[p] - 1),
-                    1e3 * (g.wall_to - g.wall_from) / (double)(g.steps[p] - 1));
+                    g.wall_steps ? 1e3 * g.wall / (double)g.wall_steps : 0.0);
         fputc('\n', stderr);
     }
 }
@@ -327,6 +331,11 @@ void print_stats(void)
 /* The time between the step's events, to the kernels launched between them. */
 void profile_step(int phase)
 {
+    if (g.steps[phase] == 0) { /* the phase's first step: one-time work (cuBLASLt's plans) in its gaps */
+        prof.n = 0;
+        return;
+    }
+    prof.steps[phase]++;
     for (int i = 1; i < prof.n; i++) {
         float ms = 0.0f;
         check(cudaEventElapsedTime(&ms, prof.ev[i - 1], prof.ev[i]), "timing a kernel");
@@ -348,13 +357,18 @@ void print_profile(void)
 {
     const char *name[2] = { "prefill", "decode" };
     for (int p = 0; p < 2; p++) {
-        if (!g.steps[p])
+        const long steps = prof.steps[p];
+        if (!steps) {
+            if (g.steps[p])
+                fprintf(stderr, "%s: cuda profile: %s, 1 step, not timed (a phase's first step is not)\n",
+                        model_name(), name[p]);
             continue;
+        }
         double total = 0.0;
         for (int k = 0; k < prof.names[p]; k++)
             total += prof.e[p][k].ms;
         fprintf(stderr, "%s: cuda profile: %s, %ld steps, %.4f ms/step of kernels (events between launches, "
-                "graphs off)\n", model_name(), name[p], g.steps[p], total / (double)g.steps[p]);
+                "graphs off; the phase's first step left out)\n", model_name(), name[p], steps, total / (double)steps);
         profile::entry sorted[profile::NAMES];
         memcpy(sorted, prof.e[p], sizeof(profile::entry) * (size_t)prof.names[p]);
         qsort(sorted, (size_t)prof.names[p], sizeof sorted[0], [](const void *a, const void *b) { /* largest first */
@@ -364,7 +378,7 @@ void print_profile(void)
         for (int k = 0; k < prof.names[p]; k++)
             fprintf(stderr, "%s: cuda profile: %s %-16s %6.1f%%  %.4f ms/step  %.1f launches/step\n", model_name(),
                     name[p], sorted[k].name, 100.0 * sorted[k].ms / (total > 0 ? total : 1),
-                    sorted[k].ms / (double)g.steps[p], (double)sorted[k].calls / (double)g.steps[p]);
+                    sorted[k].ms / (double)steps, (double)sorted[k].calls / (double)steps);
     }
     if (prof.untimed)
         fprintf(stderr, "%s: cuda profile: %ld launches past %d events per step were not timed\n", model_name(),
@@ -398,8 +412,11 @@ void step_done(void)
         const double t = now(), dt = t - g.t_start;
         if (g.pending == DF_CUDA_DECODE && g.steps[DF_CUDA_DECODE] == 0)
             g.first_decode = dt;
-        if (g.pending == DF_CUDA_DECODE)
-            g.wall_to = t;
+        if (g.pending == DF_CUDA_DECODE && g.last_decode_end >= 0.0) {
+            g.wall += t - g.last_decode_end;
+            g.wall_steps++;
+        }
+        g.last_decode_end = g.pending == DF_CUDA_DECODE ? t : -1.0;
         if (prof.on)
             profile_step(g.pending);
         g.steps[g.pending]++;
@@ -542,8 +559,6 @@ extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *ste
     check(cudaStreamSynchronize(g.stream), "the previous step");
     g.pending = phase;
     g.t_start = now();
-    if (phase == DF_CUDA_DECODE && g.steps[DF_CUDA_DECODE] == 1)
-        g.wall_from = g.t_start; /* the second decode step's start */
     df_cuda_pack_step(step, cap, g.step_host);
     g.step_offset = step_offset;
     g.step_cap = cap;

@@ -98,9 +98,10 @@ void df_cuda_launched(const char *kernel);
  *     bf16 into in (exact), then the bf16 GEMM on n rows (scales unused).
  * With reuse_input, in (and scales) already hold this x, prepared by the call before on the
  * same rows (the generator says so: gen/schedule.lua), and are not prepared again.
- * Each shape's algorithm is chosen once, by cuBLASLt's heuristic for cap rows (the most it runs:
- * the chunk, or the batch for the output head), and run with split-K off for every n, so that a
- * token's outputs do not depend on the batch. Nothing for n = 0 (a prefill chunk in which no
+ * Each shape's algorithm is chosen once, by cuBLASLt's heuristic for 512 rows or cap (the most it
+ * runs: the chunk, or the batch for the output head) where that is more, and run with split-K
+ * off for every n, so that a token's outputs do not depend on the batch, nor on the chunk the
+ * binary was built with (up to 512). Nothing for n = 0 (a prefill chunk in which no
  * prompt ends has no logits rows). Exits with a message if cuBLASLt fails. */
 void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int cap, const unsigned char *w,
                        const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales,

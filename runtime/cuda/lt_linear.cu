@@ -9,9 +9,11 @@
  *
  * Batch invariance. cuBLASLt's heuristic picks its algorithm (tile, split-K) per shape AND per
  * number of rows, so a token's sums could change with the batch. Here each shape has one plan,
- * made at its first call for the most rows it runs (the chunk's; a batch's for the head): the
- * first of the heuristic's candidates that runs with split-K off at every row count a step can
- * have, from one token's (4 rows for FP8, 1 for bf16) up (df_lt_fix, cublasLtMatmulAlgoCheck),
+ * made at its first call, the heuristic asked for PLAN_ROWS rows (or the most the shape runs,
+ * the chunk's or the batch's, where that is more), so that builds of one model with different
+ * prefill chunks up to PLAN_ROWS pick the same algorithm: the first of the heuristic's
+ * candidates that runs with split-K off at every row count up to those, from one token's (4
+ * rows for FP8, 1 for bf16) (df_lt_fix, cublasLtMatmulAlgoCheck),
  * then run at every row count (df_lt_set_rows, checked again at each new count): the tile over the k dimension and its order are the
  * algorithm's, whatever the rows. Whether that makes a token's outputs bit-identical at every
  * row count is a property of cuBLASLt's kernels that only a GPU can show:
@@ -31,6 +33,7 @@
 namespace {
 
 constexpr int MAX_SHAPES = 64;
+constexpr int PLAN_ROWS = 512; /* the rows every plan is made for, at least (a common prefill chunk) */
 const char *const KIND_NAME[2] = { "FP8", "bf16" };
 
 struct gemm_shape {
@@ -70,13 +73,13 @@ gemm_shape *shape_of(enum df_cuda_gemm kind, int n_out, int k, int cap, void *wo
             return &st.shapes[i];
     if (st.count == MAX_SHAPES)
         fail(kind, n_out, k, 0, "more distinct shapes than the backend's table holds", NULL);
-    const int rows = gemm_rows(kind, cap);
+    const int rows = gemm_rows(kind, cap > PLAN_ROWS ? cap : PLAN_ROWS);
     struct df_lt_gemm *plan = df_lt_plan(st.lt, kind == DF_CUDA_GEMM_FP8 ? DF_LT_FP8_BLOCK : DF_LT_BF16,
                                          DF_LT_OUT_F32, n_out, k, rows, err, sizeof err);
     if (!plan)
         fail(kind, n_out, k, rows, "no plan", err);
     /* one algorithm for every step, from a decode of one token to a whole chunk, checked at every
-     * row count a step can have (so that no step finds it refused) */
+     * row count a step can have and more (so that no step finds it refused) */
     const int rc = df_lt_fix(plan, gemm_rows(kind, 1), kind == DF_CUDA_GEMM_FP8 ? 4 : 1);
     if (rc != 0)
         fail(kind, n_out, k, rows, "no candidate of the heuristic runs every row count up to the most", df_lt_status(rc));
