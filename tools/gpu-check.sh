@@ -359,7 +359,8 @@ for m in $mid_present; do
     row "$m decode, batch $mb: tokens picked on the device / logits copied to the host (--logits)" \
         "$(two_ms "$db" "$(mid_decode_ms "$m.bbl")")"
     row "$m decode, batch $mb, sampled (T 0.8, top-k 40, top-p 0.95): on the device / on the host (--logits), wall per step" \
-        "$(two_ms "$(mid_wall_ms "$m.bs")" "$(mid_wall_ms "$m.bsl")"); ids $(cmp -s "$T/mid_$m.bs.ids" "$T/mid_$m.bsl.ids" && echo same || echo DIFFER)"
+        "$(two_ms "$(mid_wall_ms "$m.bs")" "$(mid_wall_ms "$m.bsl")"); ids $(! [ -s "$T/mid_$m.bs.ids" ] && echo "?" ||
+                 { cmp -s "$T/mid_$m.bs.ids" "$T/mid_$m.bsl.ids" && echo same || echo DIFFER; })"
     for b in 1 "$mb"; do
         ms=$([ "$b" = 1 ] && echo "$d1" || echo "$db")
         bytes="" experts="" lo="" hi="" floor=""
