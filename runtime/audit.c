@@ -213,6 +213,10 @@ int df_audit_make(struct df_audit_record *r, struct df_session *s, const char *p
         rc = run(r, s, prog, &r->sampling, sampled, false);
     if (rc)
         return rc;
+    /* after the runs: a GPU makes its GEMM plans at their first call */
+    r->gemms[0] = '\0';
+    if (s->engine.model->backend->gemm_algorithms)
+        s->engine.model->backend->gemm_algorithms(r->gemms, sizeof r->gemms);
     for (int i = 0; i < r->n_prompts; i++) {
         memcpy(r->out[i].greedy, greedy[i], sizeof greedy[i]);
         memcpy(r->out[i].sampled, sampled[i], sizeof sampled[i]);

@@ -20,7 +20,7 @@
 #include "sample.h"
 #include "session.h"
 
-#define DF_AUDIT_FORMAT 2     /* 2: with "device" */
+#define DF_AUDIT_FORMAT 3     /* 2: with "device"; 3: with "gemms" */
 #define DF_AUDIT_PROMPTS 3      /* built-in prompts of 1, 7 and 29 tokens */
 #define DF_AUDIT_MAX_PROMPT 29
 #define DF_AUDIT_NEW 8          /* tokens generated per prompt, greedy and sampled */
@@ -47,6 +47,8 @@ struct df_audit_record {
     char arithmetic[16];              /* what fixes the bits: "simd16", "scalar" or the GPU backend's name */
     char kernels[16], cpu_model[96];  /* informational: the ISA in use, the CPU's name */
     char device[160];                 /* informational: the GPU's name and properties, "" on the CPU */
+    char gemms[4096];                 /* informational: the algorithm of each GEMM shape the runs used
+                                       * (cuBLASLt's, on a GPU), "" where there is none */
     int threads;                      /* informational */
     struct df_sampling sampling;
     int n_new, n_prompts;

@@ -102,6 +102,8 @@ void df_audit_write_json(FILE *f, const struct df_audit_record *r)
     put_string(f, r->cpu_model);
     fprintf(f, ", \"threads\": %d },\n  \"device\": ", r->threads);
     put_string_or_null(f, r->device);
+    fputs(",\n  \"gemms\": ", f);
+    put_string_or_null(f, r->gemms);
     fputs(",\n", f);
     fprintf(f, "  \"outputs\": {\n    \"tokens\": %d,\n", r->n_new);
     fputs("    \"sampling\": { \"temperature\": ", f);
@@ -154,6 +156,7 @@ static const struct field fields[] = {
     FIELD("cpu.kernels", kernels, false, false),
     FIELD("cpu.model", cpu_model, false, false),
     FIELD("device", device, false, true),
+    FIELD("gemms", gemms, false, true),
     FIELD("outputs.fingerprint", fingerprint, true, false),
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])

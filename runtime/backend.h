@@ -32,6 +32,9 @@ struct df_backend {
     /* The accelerator's name and properties for the audit record, into buf (len bytes);
      * NULL for the CPU backend, which has none. */
     void (*device_name)(char *buf, size_t len);
+    /* For the audit record: the algorithm of each GEMM shape run so far, "; "-separated, into
+     * buf (len bytes, cut short with "..." if it does not fit); NULL for the CPU backend. */
+    void (*gemm_algorithms)(char *buf, size_t len);
 };
 
 extern const struct df_backend df_cpu_backend;

@@ -51,5 +51,5 @@ static void greedy_tokens(unsigned char *arena, size_t offset, int rows, int voc
 }
 
 const struct df_backend df_cpu_backend = {
-    "cpu", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, greedy_tokens, NULL, NULL,
+    "cpu", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, greedy_tokens, NULL, NULL, NULL,
 };

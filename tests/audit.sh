@@ -20,8 +20,9 @@ for m in $REF_MODELS; do
         fail "audit/$m/record" "$(cat "$T/err")"
         continue
     fi
-    check "audit/$m/record-is-json" field "$rec" "r.deepfreeze_audit == 2 and r.model == '$m'"
+    check "audit/$m/record-is-json" field "$rec" "r.deepfreeze_audit == 3 and r.model == '$m'"
     check "audit/$m/no-device-on-cpu" field "$rec" "r.device == require('cjson').null"
+    check "audit/$m/no-gemms-on-cpu" field "$rec" "r.gemms == require('cjson').null"
     check "audit/$m/binary-sha256" test "$(field "$rec" r.binary.sha256)" = "$(sha256sum <$bin | cut -c1-64)"
     check "audit/$m/sources-sha256" test "$(field "$rec" r.generator.sources_sha256)" = \
         "$(cd generated/$m && ls | LC_ALL=C sort | grep -vx provenance.c | xargs sha256sum | sha256sum | cut -c1-64)"
@@ -93,7 +94,7 @@ expect_fail "audit/usage/no-weights" 2 'weights FILE is required' build/tiny/tin
 expect_fail "audit/usage/seed-with-check" 2 'uses the record' \
     build/tiny/tiny audit --check "$rec" --seed 3 --weights build/tiny/tiny.weights
 expect_fail "audit/record/missing" 4 'No such file' build/tiny/tiny audit --check "$T/nonexistent" --weights build/tiny/tiny.weights
-printf '{"deepfreeze_audit": 2,' >"$T/broken.json"
+printf '{"deepfreeze_audit": 3,' >"$T/broken.json"
 expect_fail "audit/record/not-json" 2 'not an audit record: not JSON' \
     build/tiny/tiny audit --check "$T/broken.json" --weights build/tiny/tiny.weights
 # Any JSON layout of the same record checks (here lua-cjson's: one line, keys reordered, "\/").
@@ -104,6 +105,12 @@ check "audit/record/any-json-layout" build/tiny/tiny audit --check "$T/reencoded
 reencode "r.weights = nil" "$T/noweights.json"
 expect_fail "audit/record/missing-field" 2 'weights.root_sha256: missing' \
     build/tiny/tiny audit --check "$T/noweights.json" --weights build/tiny/tiny.weights
+# gemms is informational: another GPU's algorithms do not fail a check whose outputs agree
+reencode "r.gemms = 'FP8 7168x2048: cand 0/4 algo 1'" "$T/gemms.json"
+check "audit/record/gemms-informational" build/tiny/tiny audit --check "$T/gemms.json" --weights build/tiny/tiny.weights
+reencode "r.deepfreeze_audit = 2; r.gemms = nil" "$T/format2.json"
+expect_fail "audit/record/format-2-refused" 2 'deepfreeze_audit' \
+    build/tiny/tiny audit --check "$T/format2.json" --weights build/tiny/tiny.weights
 
 # The record reader under libFuzzer (ASan/UBSan), seeded with this run's record.
 mkdir -p "$T/corpus_fuzz_audit" && cp "$rec" "$T/corpus_fuzz_audit/"

@@ -18,8 +18,8 @@
 #               "build/tokenizers/deepseek-v3.c", "build/tokenizers/deepseek-v3.o"]
 #   command:   bash tools/gpu-check.sh
 #   timeout_s: 300 (540 leaves no second try in a 15-minute session)
-# It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt, sample_check.txt and
-# fp8_gemm_check.txt to $OUT.
+# It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt, sample_check.txt,
+# fp8_gemm_check.txt and three audit records (<m>_cuda.audit.json) to $OUT.
 #
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
 #   2. build: the CUDA reference models (tests/models), their packers and weights, the host tests, the
@@ -33,7 +33,9 @@
 #      device greedy = host greedy and device sampling = host sampling, bit for bit; the
 #      fixtures' prompts in 4-token prefill steps = in one step (tiny, tiny_fp8act and
 #      tiny_bf16act again with prefill_chunk 4, mk/cuda_bench.mk); then tiny_cuda against the
-#      CPU build of tiny on a 200-token prompt (attention past several chunks);
+#      CPU build of tiny on a 200-token prompt (attention past several chunks); audit records of
+#      tiny, tiny_fp8act and tiny_bf16act on the GPU, re-derived by --check (written to $OUT,
+#      with each cuBLASLt shape's algorithm in "gemms");
 #   5. decode ms/step of tiny_cuda at batch 1 and at its max batch (4), with and without CUDA
 #      graphs (DF_CUDA_STATS=1: the mean wall time of a step, tokens in to greedy ids on the host,
 #      after the first step, which captures the graph);
@@ -60,7 +62,8 @@
 #      backend's one algorithm per shape); the FP8-activation quantization kernel
 #      against the CPU's, bit for bit.
 # Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt,
-# sample_check.txt and fp8_gemm_check.txt to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
+# sample_check.txt, fp8_gemm_check.txt and the audit records to $OUT if set, else to
+# build/gpu-check/. Exit 0 when every check passed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 START=$(date +%s)
@@ -197,6 +200,24 @@ for m in $CHUNK_MODELS; do
     check "gpu/chunked-prefill/${m}_cuda" cmp "$T/$m.chunk4" "$T/${m}_cuda.b3"
     row "${m}_cuda: prefill in 4-token steps = one step (logits, bit for bit)" \
         "$(cmp -s "$T/$m.chunk4" "$T/${m}_cuda.b3" && echo same || echo DIFFER)"
+done
+
+section "audit records on the GPU: made, then re-derived by a second process (--check)"
+# The record's runs take greedy ids with their logits, then sampled ids picked on the device
+# (sample_tokens); --check runs them again and compares every output. gemms: the algorithm each
+# cuBLASLt shape kept (tiny_fp8act_cuda, tiny_bf16act_cuda).
+for m in tiny tiny_fp8act tiny_bf16act; do
+    mc=${m}_cuda
+    if build/$mc/$mc audit --weights build/$mc/$mc.weights >"$T/$mc.audit.json" 2>"$T/$mc.audit.err" &&
+        build/$mc/$mc audit --check "$T/$mc.audit.json" --weights build/$mc/$mc.weights >"$T/$mc.check.out" 2>&1; then
+        pass "gpu/audit/$mc"
+        cp "$T/$mc.audit.json" "$OUTD/$mc.audit.json"
+        row "$mc audit record re-derived (--check); gemms" \
+            "reproduced; $(sed -n 's/^  "gemms": \(.*\),$/\1/p' "$T/$mc.audit.json" | cut -c1-300)"
+    else
+        fail "gpu/audit/$mc" "$(tail -n 3 "$T/$mc.audit.err" "$T/$mc.check.out" 2>/dev/null)"
+        row "$mc audit record re-derived (--check)" "FAILED: $(tail -n 1 "$T/$mc.check.out" "$T/$mc.audit.err" 2>/dev/null | tr '\n' ' ' | cut -c1-200)"
+    fi
 done
 
 section "long context: tiny_cuda against the CPU build of tiny (attention over several chunks)"

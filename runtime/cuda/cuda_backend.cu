@@ -593,5 +593,5 @@ extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *ste
 
 extern "C" const struct df_backend df_cuda_backend = {
     "cuda", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, greedy_tokens, sample_tokens,
-    device_name,
+    device_name, df_cuda_lt_linear_describe,
 };

@@ -26,6 +26,7 @@
  * host work only, which capture allows). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cuda_rt.h"
 #include "lt_gemm.h"
@@ -116,6 +117,26 @@ extern "C" void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int 
     if (rc != 0)
         fail(kind, n_out, k, rows, "cublasLtMatmul", df_lt_status(rc));
     df_cuda_launched(kind == DF_CUDA_GEMM_FP8 ? "cublasLt_fp8_gemm" : "cublasLt_bf16_gemm");
+}
+
+extern "C" void df_cuda_lt_linear_describe(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < st.count; i++) {
+        const gemm_shape *s = &st.shapes[i];
+        char desc[256], item[320];
+        df_lt_describe(s->plan, desc, sizeof desc);
+        const int n = snprintf(item, sizeof item, "%s%s %dx%d: %s", i ? "; " : "", KIND_NAME[s->kind], s->n_out, s->k,
+                               desc);
+        if (n < 0 || used + (size_t)n + 4 > len) { /* room for "..." and the NUL */
+            if (used + 4 <= len)
+                memcpy(buf + used, "...", 4);
+            return;
+        }
+        memcpy(buf + used, item, (size_t)n + 1);
+        used += (size_t)n;
+    }
 }
 
 extern "C" void df_cuda_lt_linear_release(int report)
