@@ -48,7 +48,9 @@
 #      the copy bandwidth of 6) and the ratio (goal at batch 1: <= 1.3x), prefill tok/s of
 #      512-token prompts and where a prefill step's time goes (DF_CUDA_PROFILE); greedy ids with graphs = without, batch-invariant, and picked on the
 #      device = picked on the host (--logits, whose step time is shown too), sampled on the device
-#      = sampled on the host (the step times of both too); at most 150 s;
+#      = sampled on the host (the step times of both too); batch 1 again with the other
+#      one-token linear kernel (DF_CUDA_LINEAR_ONE=rows: the same ids, which is faster); at most
+#      150 s;
 #   8. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
 #   9. the split-KV MLA decode kernel against mla_attend and fp64, batch invariance, its cache GB/s
 #      against the copy bandwidth (build/cuda/mla_check, docs/cuda-mla.md; under a minute);
@@ -302,6 +304,7 @@ mid_run() { # mid_run TAG MODEL GRAPH(1|0) ARGS...: ids to $T/mid_TAG.ids, DF_CU
         --weights build/cuda_bench/$m/$m.weights --print-ids "$@" >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
 }
 mid_decode_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*after the first \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
+two_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f / %.3f ms/step", a, b; else print "? / ?" }'; }
 mid_wall_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*, wall \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
 mid_prefill_ms() { sed -n 's/.*cuda stats: prefill [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
 MID_TXT=$OUTD/mid_size.txt
@@ -348,6 +351,8 @@ for m in $mid_present; do
     for s in 0 1 2 3 4 5 6 7; do mid_ids 512 "$((s + 100))"; done >"$T/mid_pf"
     mid_run "$m.b1" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
     mid_run "$m.b1n" "$m" 0 --ids "$(cat "$T/mid_p1")" -n 129
+    # the other one-token kernel (kernels.cuh, linear): the same ids, which is faster
+    DF_CUDA_LINEAR_ONE=rows mid_run "$m.b1r" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
     mid_run "$m.bb" "$m" 1 --batch-file "$T/mid_pb" -n 129
     # the same with --logits: every step's logits rows copied to the host, the tokens picked there
     # (without it, greedy_tokens picks them on the device and copies back only the ids)
@@ -364,7 +369,7 @@ for m in $mid_present; do
     # which makes cuBLASLt's plans): what a prefill attention kernel would gain
     head -n 2 "$T/mid_pf" >"$T/mid_pf2"
     DF_CUDA_PROFILE=1 mid_run "$m.pp" "$m" 0 --batch-file "$T/mid_pf2" -n 1
-    for r in b1 b1n bb bbl bs bsl pf p1 pb pp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
+    for r in b1 b1n b1r bb bbl bs bsl pf p1 pb pp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
     build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$MID_TXT" >"$T/mid_$m.floor"
     cat "$T/mid_$m.floor"
     d1=$(mid_decode_ms "$m.b1") d1n=$(mid_decode_ms "$m.b1n") db=$(mid_decode_ms "$m.bb") pf=$(mid_prefill_ms "$m.pf")
@@ -373,10 +378,13 @@ for m in $mid_present; do
     check "gpu/mid/$m/prefill" test -n "$pf"
     # greedy ids: with graphs = without; sequence 0 of the batch = the same prompt alone
     check "gpu/mid/$m/graph-equals-no-graph" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1n.ids'"
+    check "gpu/mid/$m/linear-one-rows-same-ids" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1r.ids'"
+    row "$m decode, batch 1: linear_k / linear_rows_k at one token (DF_CUDA_LINEAR_ONE=rows)" \
+        "$(two_ms "$d1" "$(mid_decode_ms "$m.b1r")"); ids $(! [ -s "$T/mid_$m.b1r.ids" ] && echo "?" ||
+                 { cmp -s "$T/mid_$m.b1.ids" "$T/mid_$m.b1r.ids" && echo same || echo DIFFER; })"
     check "gpu/mid/$m/batch-invariance" sh -c "test -s '$T/mid_$m.b1.ids' && head -n 1 '$T/mid_$m.bb.ids' | cmp - '$T/mid_$m.b1.ids'"
     check "gpu/mid/$m/device-greedy-equals-host-greedy" sh -c "test -s '$T/mid_$m.bb.ids' && cmp '$T/mid_$m.bb.ids' '$T/mid_$m.bbl.ids'"
     check "gpu/mid/$m/device-sample-equals-host-sample" sh -c "test -s '$T/mid_$m.bs.ids' && cmp '$T/mid_$m.bs.ids' '$T/mid_$m.bsl.ids'"
-    two_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f / %.3f ms/step", a, b; else print "? / ?" }'; }
     row "$m decode, batch $mb: tokens picked on the device / logits copied to the host (--logits)" \
         "$(two_ms "$db" "$(mid_decode_ms "$m.bbl")")"
     row "$m decode, batch $mb, sampled (T 0.8, top-k 40, top-p 0.95): on the device / on the host (--logits), wall per step" \
@@ -492,6 +500,7 @@ if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
     row "FP8-activation quantization on the device = the CPU's" "$(fp8 'FP8-activation quantization on the device ')"
     row "FP8 GEMM, prefill 7168x18432 M=4096 TFLOP/s" "$(fp8 'prefill 7168x18432 M=4096 TFLOP\/s: ')"
     row "FP8 GEMM, decode M <= 16: own linear vs act quant + cuBLASLt" "$(fp8 'decode M <= 16: ')"
+    row "one token: linear_k / linear_rows_k (DF_CUDA_LINEAR_ONE=rows), FP8 shapes" "$(fp8 'one token, linear_k \/ linear_rows_k (DF_CUDA_LINEAR_ONE=rows): ')"
     row "FP8 GEMM, batch invariance (tokens 0-3 at larger M = at M = 4, f32 out)" "$(fp8 'batch invariance ')"
     row "FP8 GEMM, the backend's fixed algorithm per shape, FP8 and bf16 (runtime/cuda/lt_linear.cu): batch invariance" \
         "$(fp8 'fixed algorithm ')"

@@ -31,6 +31,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cuda_rt.h"
@@ -1034,14 +1035,34 @@ static inline unsigned elementwise_blocks(size_t count)
     return (unsigned)(b < 1024 ? (b ? b : 1) : 1024);
 }
 
+/* One token's product: linear_k (a warp per row, the token read through L1 by every warp) or,
+ * with DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, the token staged in
+ * shared memory once per block). Both give the same bits (block_rows_dot), so which one stays
+ * is a matter of speed, to be measured on a GPU (gpu-check's mid-size decode at batch 1 and
+ * fp8_gemm_check's M = 1 line time both) before one is kept. -1: read the variable at the first
+ * call; a test sets it directly. */
+inline int linear_one_rows = -1;
+
+inline bool linear_one_by_rows()
+{
+    if (linear_one_rows < 0) {
+        const char *v = getenv("DF_CUDA_LINEAR_ONE");
+        linear_one_rows = v && !strcmp(v, "rows");
+    }
+    return linear_one_rows == 1;
+}
+
 template <int DT, int ROWS, int COLS>
 void linear(const unsigned char *w, const unsigned char *scale, const float *x, int n, float *y)
 {
     if (n <= 0)
         return;
     const float *sc = reinterpret_cast<const float *>(scale);
-    if (n == 1)
+    if (n == 1 && !linear_one_by_rows())
         linear_k<DT, ROWS, COLS><<<ceil_div(ROWS, WARPS), THREADS, 0, df_cuda_stream()>>>(w, sc, x, y);
+    else if (n == 1)
+        linear_rows_k<DT, ROWS, COLS, 1>
+            <<<ceil_div(ROWS, WARPS * rows_per_warp<DT, COLS>::R), THREADS, 0, df_cuda_stream()>>>(w, sc, x, n, y);
     else
         linear_rows_k<DT, ROWS, COLS, TOKEN_TILE>
             <<<dim3(ceil_div(ROWS, WARPS * rows_per_warp<DT, COLS>::R), ceil_div(n, TOKEN_TILE)), THREADS, 0,
