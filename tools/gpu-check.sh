@@ -217,8 +217,9 @@ for m in tiny tiny_fp8act tiny_bf16act; do
         row "$mc audit record re-derived (--check); gemms" \
             "reproduced; $(sed -n 's/^  "gemms": \(.*\),$/\1/p' "$T/$mc.audit.json" | cut -c1-300)"
     else
-        fail "gpu/audit/$mc" "$(tail -n 3 "$T/$mc.audit.err" "$T/$mc.check.out" 2>/dev/null)"
-        row "$mc audit record re-derived (--check)" "FAILED: $(tail -n 1 "$T/$mc.check.out" "$T/$mc.audit.err" 2>/dev/null | tr '\n' ' ' | cut -c1-200)"
+        why=$(cat "$T/$mc.audit.err" "$T/$mc.check.out" 2>/dev/null | tail -n 3 | tr '\n' ' ' | cut -c1-200)
+        fail "gpu/audit/$mc" "$why"
+        row "$mc audit record re-derived (--check)" "FAILED: $why"
     fi
 done
 
