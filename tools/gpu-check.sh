@@ -7,17 +7,18 @@
 # here: DF_NO_REGEN=1), no Python, no network. Libraries the machine lacks (mbedTLS) come from
 # build/gpu-deps/ if it was carried along (make gpu-deps); cuBLASLt is the toolkit's, else the
 # copy in PyTorch's nvidia-cublas wheel if the machine has one. 82 to 96 s on an H200 (7 runs,
-# 2026-11-28; a device call costs about 35 s more to start); timeouts keep the whole run under
-# 8 minutes.
+# 2026-11-28; a device call costs about 35 s more to start) before the chunked-prefill builds,
+# audits, sampling and one-token checks were added (not yet run: about 2 to 3 minutes
+# expected); timeouts keep the whole run under 8 minutes.
 #
 # The device session's call (the lent GPU machine has no lua5.4 and no mbedTLS). Here first:
 #   make cuda-bench-prepare     (generated sources of the mid-size models, the tokenizer object,
-#                                build/gpu-deps; it prints the carry list and its size, 13 MB)
+#                                build/gpu-deps; it prints the carry list and its size, 15 MB)
 # then run with
 #   carry:     ["build/gpu-deps", "build/cuda_bench_src",
 #               "build/tokenizers/deepseek-v3.c", "build/tokenizers/deepseek-v3.o"]
 #   command:   bash tools/gpu-check.sh
-#   timeout_s: 300 (540 leaves no second try in a 15-minute session)
+#   timeout_s: 360 (540 leaves no second try in a 15-minute session)
 # It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt, sample_check.txt,
 # fp8_gemm_check.txt and three audit records (<m>_cuda.audit.json) to $OUT.
 #
