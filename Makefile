@@ -145,7 +145,7 @@ FUZZ_CFLAGS   := -std=c11 -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,add
                  -fno-sanitize-recover=all
 
 test: deps all $(foreach m,$(REF_MODELS),build/$(m)/$(m).weights) build/compare_logits unit-tests \
-      build/asan/tiny build/asan/tiny-pack build/asan/test_simd $(WEIGHTS_TESTS) $(FUZZERS) build/df-sign
+      build/asan/tiny build/asan/tiny-pack build/asan/test_simd build/asan/test_sample $(WEIGHTS_TESTS) $(FUZZERS) build/df-sign
 	tests/run.sh
 
 unit-tests: $(UNIT_TESTS)
@@ -213,8 +213,9 @@ build/asan/tiny-pack: generated/tiny/forward.c $(PACK_SRC) $(RUNTIME_HDR)
 	@mkdir -p build/asan
 	$(SAN_CC) $(SAN_CFLAGS) -Iruntime -o $@ $(PACK_SRC) generated/tiny/manifest.c generated/tiny/trust.c $(LDLIBS)
 
-# The SIMD kernels' unit test too: every ISA's paths (AVX-512 BF16 among them) under the sanitizers.
-build/asan/test_simd: tests/unit/test_simd.c $(UNIT_DEPS) $(RUNTIME_HDR) $(wildcard tests/unit/*.h)
+# Unit tests too: the SIMD kernels' (every ISA's paths, AVX-512 BF16 among them) and the
+# sampler's (its radix selection's shifts and sums) under the sanitizers.
+build/asan/test_%: tests/unit/test_%.c $(UNIT_DEPS) $(RUNTIME_HDR) $(wildcard tests/unit/*.h)
 	@mkdir -p build/asan
 	$(SAN_CC) $(SAN_CFLAGS) -Iruntime -o $@ $< $(UNIT_DEPS) $(LDLIBS)
 

@@ -1,6 +1,6 @@
 # sanitizers.sh: the tiny model's binary and packer built with AddressSanitizer
 # and UBSan (make build/asan/tiny), run on the conformance batch and on bad
-# input, and the SIMD kernels' unit test. Any sanitizer report aborts the program,
+# input, and the SIMD kernels' and the sampler's unit tests. Any sanitizer report aborts the program,
 # failing the check.
 # Sourced by tests/run.sh.
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -21,3 +21,5 @@ expect_fail "asan/audit-bad-record" 2 "not an audit record" \
     build/asan/tiny audit --check tests/fixtures/tiny/prompts.txt --weights "$T/asan.weights"
 # The SIMD kernels' unit test (every ISA this machine has, AVX-512 BF16's dot products included).
 check "asan/test_simd" build/asan/test_simd
+# The sampler's unit test: its definition against a sort on 6000 rows, the integer arithmetic.
+check "asan/test_sample" build/asan/test_sample
