@@ -133,8 +133,11 @@ generate: $(foreach m,$(REF_MODELS),generated/$(m)/forward.c)
 
 # ---- tests ---------------------------------------------------------------------------------
 SAN_CC     := clang
+# $(comma): a literal comma inside $(call)'s argument (a bare one would split it there and drop
+# UBSan, as it once did)
+comma      := ,
 SAN_CFLAGS := $(call with_flags,$(filter-out -O2,$(BASE_CFLAGS)) -O1 -fno-omit-frame-pointer \
-              -fsanitize=address,undefined -fno-sanitize-recover=all)
+              -fsanitize=address$(comma)undefined -fno-sanitize-recover=all)
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_DEPS  := runtime/threads.c runtime/sample.c runtime/prompts.c runtime/cpu_features.c
 

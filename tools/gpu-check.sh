@@ -18,7 +18,8 @@
 #   carry:     ["build/gpu-deps", "build/cuda_bench_src",
 #               "build/tokenizers/deepseek-v3.c", "build/tokenizers/deepseek-v3.o"]
 #   command:   bash tools/gpu-check.sh
-#   timeout_s: 360 (540 leaves no second try in a 15-minute session)
+#   timeout_s: 480 (the script's own deadlines end by 450 s; the table is written row by row,
+#               so a run stopped earlier still returns what it measured)
 # It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt, sample_check.txt,
 # fp8_gemm_check.txt and three audit records (<m>_cuda.audit.json) to $OUT.
 #
@@ -80,8 +81,10 @@ export T
 trap 'rm -rf "$T"' EXIT
 . tests/lib.sh
 
-ROWS=()
-row() { ROWS+=("| $1 | $2 |"); }
+# The table is written row by row as the run goes, so that a run stopped from outside (the device
+# call's timeout) still leaves what it measured.
+printf '| gpu-check | result |\n|---|---|\n' >"$TABLE"
+row() { echo "| $1 | $2 |" >>"$TABLE"; }
 elapsed() { echo $(($(date +%s) - START)); }
 section() { echo; echo "== $* ($(elapsed) s)"; }
 MODELS=$CUDA_BASE_MODELS # tests/models
@@ -214,7 +217,6 @@ for m in tiny tiny_fp8act tiny_bf16act; do
     if build/$mc/$mc audit --weights build/$mc/$mc.weights >"$T/$mc.audit.json" 2>"$T/$mc.audit.err" &&
         build/$mc/$mc audit --check "$T/$mc.audit.json" --weights build/$mc/$mc.weights >"$T/$mc.check.out" 2>&1; then
         pass "gpu/audit/$mc"
-        cp "$T/$mc.audit.json" "$OUTD/$mc.audit.json"
         row "$mc audit record re-derived (--check); gemms" \
             "reproduced; $(sed -n 's/^  "gemms": \(.*\),$/\1/p' "$T/$mc.audit.json" | cut -c1-300)"
     else
@@ -222,6 +224,7 @@ for m in tiny tiny_fp8act tiny_bf16act; do
         fail "gpu/audit/$mc" "$why"
         row "$mc audit record re-derived (--check)" "FAILED: $why"
     fi
+    [ -s "$T/$mc.audit.json" ] && cp "$T/$mc.audit.json" "$OUTD/$mc.audit.json"
 done
 
 section "long context: tiny_cuda against the CPU build of tiny (attention over several chunks)"
@@ -510,11 +513,6 @@ fi
 
 section "result"
 row "checks" "$PASSED passed, $FAILED failed${FAILED_NAMES:+:$FAILED_NAMES}; $(elapsed) s in all"
-{
-    echo "| gpu-check | result |"
-    echo "|---|---|"
-    printf '%s\n' "${ROWS[@]}"
-} >"$TABLE"
 cat "$TABLE"
 echo "log: $LOG, table: $TABLE"
 [ "$FAILED" -eq 0 ]

@@ -111,7 +111,8 @@ void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int cap, const 
  * each shape's algorithm to stderr. */
 void df_cuda_lt_linear_release(int report);
 
-/* Each planned shape's algorithm, "FP8 7168x2048: cand 0/8 algo ...; bf16 ...", into buf (len
+/* Each planned shape's algorithm (df_lt_describe_algo: not the heuristic's workspace and waves
+ * figures), "FP8 7168x2048: cand 0/8 algo ...; bf16 ...", into buf (len
  * bytes; "..." ends it where it does not fit); "" before any plan. For the audit record. */
 void df_cuda_lt_linear_describe(char *buf, size_t len);
 

@@ -23,6 +23,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lt_gemm.h"
 #include "quant.cuh"
@@ -274,15 +275,23 @@ static long algo_attr(const cublasLtMatmulAlgo_t *algo, cublasLtMatmulAlgoConfig
     return (long)v;
 }
 
+void df_lt_describe_algo(const struct df_lt_gemm *g, char *buf, size_t len)
+{
+    const cublasLtMatmulHeuristicResult_t *c = &g->cand[g->chosen];
+    snprintf(buf, len, "cand %d/%d algo %ld tile %ld stages %ld splitk %ld swizzle %ld cluster %ld", g->chosen,
+             g->n_cand, algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_ID), algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_TILE_ID),
+             algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_STAGES_ID), algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM),
+             algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING),
+             algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID));
+}
+
 void df_lt_describe(const struct df_lt_gemm *g, char *buf, size_t len)
 {
     const cublasLtMatmulHeuristicResult_t *c = &g->cand[g->chosen];
-    snprintf(buf, len, "cand %d/%d algo %ld tile %ld stages %ld splitk %ld swizzle %ld cluster %ld ws %zu waves %.2f",
-             g->chosen, g->n_cand, algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_ID),
-             algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_TILE_ID), algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_STAGES_ID),
-             algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM),
-             algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING),
-             algo_attr(&c->algo, CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID), c->workspaceSize, (double)c->wavesCount);
+    df_lt_describe_algo(g, buf, len);
+    const size_t used = strlen(buf);
+    if (used < len)
+        snprintf(buf + used, len - used, " ws %zu waves %.2f", c->workspaceSize, (double)c->wavesCount);
 }
 
 int df_lt_run(struct df_lt_gemm *g, const void *w, const float *w_scale, const void *x, const float *x_scale, void *y,

@@ -148,8 +148,11 @@ int df_lt_fix(struct df_lt_gemm *g, int min_rows, int step);
 
 /* The chosen algorithm, one line: "cand I/N algo ID tile T stages S splitk K swizzle W cluster C
  * ws BYTES waves X"; tile, stages and cluster are the values of cuBLASLt's enums
- * cublasLtMatmulTile_t, cublasLtMatmulStages_t, cublasLtClusterShape_t (cublasLt.h). */
+ * cublasLtMatmulTile_t, cublasLtMatmulStages_t, cublasLtClusterShape_t (cublasLt.h). ws and
+ * waves are the heuristic's figures for the rows last set; df_lt_describe_algo stops before
+ * them: what fixes the order of the sums, and nothing else. */
 void df_lt_describe(const struct df_lt_gemm *g, char *buf, size_t len);
+void df_lt_describe_algo(const struct df_lt_gemm *g, char *buf, size_t len);
 
 /* Enqueue y = x W^T on stream (device pointers). w_scale, x_scale: DF_LT_FP8_BLOCK the layouts
  * above, DF_LT_FP8_TENSOR one float each, DF_LT_BF16 ignored (NULL). Returns 0 or the

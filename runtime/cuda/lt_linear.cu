@@ -126,10 +126,10 @@ extern "C" void df_cuda_lt_linear_describe(char *buf, size_t len)
     for (int i = 0; i < st.count; i++) {
         const gemm_shape *s = &st.shapes[i];
         char desc[256], item[320];
-        df_lt_describe(s->plan, desc, sizeof desc);
+        df_lt_describe_algo(s->plan, desc, sizeof desc); /* the algorithm alone: what fixes the sums' order */
         const int n = snprintf(item, sizeof item, "%s%s %dx%d: %s", i ? "; " : "", KIND_NAME[s->kind], s->n_out, s->k,
                                desc);
-        if (n < 0 || used + (size_t)n + 4 > len) { /* room for "..." and the NUL */
+        if (n < 0 || (size_t)n >= sizeof item || used + (size_t)n + 4 > len) { /* room for "..." and the NUL */
             if (used + 4 <= len)
                 memcpy(buf + used, "...", 4);
             return;

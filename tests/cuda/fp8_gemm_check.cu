@@ -950,6 +950,7 @@ static int report(const std::vector<result> &res)
 int main(void)
 {
     const double t_start = seconds();
+    dfc::linear_one_rows = 0; /* linear_k at one token unless a case says otherwise, whatever DF_CUDA_LINEAR_ONE says */
     const size_t v = df_lt_version();
     printf("fp8_gemm_check: cuBLASLt %zu.%zu.%zu\n", v / 10000, v / 100 % 100, v % 100);
     cudaDeviceProp prop;

@@ -228,6 +228,12 @@ template <int DT, int COLS> static void test_row(const char *dtname)
                 CHECK(memcmp(&rows_acc[r - r0][t], &acc[t], sizeof(float)) == 0,
                       "row %d token %d: %.9g among rows %d..%d (%d tokens), %.9g alone", r, t, rows_acc[r - r0][t],
                       r0, r0 + nr - 1, nt, acc[t]);
+            /* linear_rows_k for one token (DF_CUDA_LINEAR_ONE=rows): token 0 in a tile of one */
+            float one_acc[R][1];
+            emu_rows_dot<DT, COLS, 1>(m, r0, nr, x.data(), 1, one_acc);
+            CHECK(memcmp(&one_acc[r - r0][0], &acc[0], sizeof(float)) == 0,
+                  "row %d: %.9g among rows %d..%d for one token (T = 1), %.9g alone", r, one_acc[r - r0][0], r0,
+                  r0 + nr - 1, acc[0]);
         }
     }
     case_end();
