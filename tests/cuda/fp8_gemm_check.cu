@@ -653,55 +653,38 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
         df_lt_plan_destroy(gf);
     }
 
-    /* 4. the ceilings, once for correctness */
+    /* 4. the ceilings, once for correctness: within TOL_NORM_CEILING of ref, every output finite
+     * (r.ceil_ok false otherwise); false if the GEMM did not run at all */
+    auto ceiling_ran = [&](struct df_lt_gemm *g, const void *w, const float *w_scale, const void *x,
+                           const float *x_scale, bool bf16_out, ref_kind ref, const char *name) {
+        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)m * n * (bf16_out ? 2 : 4), g_stream));
+        if (!ran(df_lt_run(g, w, w_scale, x, x_scale, d.d_y, g_stream), name, d, m)) {
+            r.ceil_ok = false;
+            return false;
+        }
+        const long bad = fetch(y, d.d_y, m, n, bf16_out);
+        const double e = compare(s, d, xs, y.data(), bf16_out, ref, 0.0).norm;
+        if (bad || e > TOL_NORM_CEILING) {
+            printf("  FAIL %dx%d M=%d %s: err %.2e, %ld not finite\n", n, k, m, name, e, bad);
+            r.ceil_ok = false;
+        }
+        return true;
+    };
     struct df_lt_gemm *gt = plan(lt, DF_LT_FP8_TENSOR, DF_LT_OUT_BF16, n, k, m, "tensor FP8");
     struct df_lt_gemm *gb = plan(lt, DF_LT_BF16, DF_LT_OUT_BF16, n, k, m, "bf16");
-    r.ceil_ok = gt && gb;
-    if (gt) {
-        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)m * n * 2, g_stream));
-        if (ran(df_lt_run(gt, d.d_w, d.d_one, d.d_xq, d.d_one, d.d_y, g_stream), "tensor FP8 run", d, m)) {
-            const long bad = fetch(y, d.d_y, m, n, true);
-            const double e = compare(s, d, xs, y.data(), true, REF_CODES, 0.0).norm;
-            if (bad || e > TOL_NORM_CEILING) {
-                printf("  FAIL %dx%d M=%d tensor FP8: err %.2e, %ld not finite\n", n, k, m, e, bad);
-                r.ceil_ok = false;
-            }
-        } else {
-            df_lt_plan_destroy(gt);
-            gt = nullptr;
-            r.ceil_ok = false;
-        }
-    }
-    if (gb) {
-        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)m * n * 2, g_stream));
-        if (ran(df_lt_run(gb, d.d_wb, nullptr, d.d_xb, nullptr, d.d_y, g_stream), "bf16 run", d, m)) {
-            const long bad = fetch(y, d.d_y, m, n, true);
-            const double e = compare(s, d, xs, y.data(), true, REF_X, 0.0).norm;
-            if (bad || e > TOL_NORM_CEILING) {
-                printf("  FAIL %dx%d M=%d bf16 GEMM: err %.2e, %ld not finite\n", n, k, m, e, bad);
-                r.ceil_ok = false;
-            }
-        } else {
-            df_lt_plan_destroy(gb);
-            gb = nullptr;
-            r.ceil_ok = false;
-        }
-    }
     /* the bf16 GEMM with f32 output: the bf16-activation products' (runtime/cuda/lt_linear.cu) */
     struct df_lt_gemm *gbf = plan(lt, DF_LT_BF16, DF_LT_OUT_F32, n, k, m, "bf16 f32 out");
-    r.ceil_ok = r.ceil_ok && gbf;
+    r.ceil_ok = gt && gb && gbf;
+    if (gt && !ceiling_ran(gt, d.d_w, d.d_one, d.d_xq, d.d_one, true, REF_CODES, "tensor FP8")) {
+        df_lt_plan_destroy(gt); /* not timed below */
+        gt = nullptr;
+    }
+    if (gb && !ceiling_ran(gb, d.d_wb, nullptr, d.d_xb, nullptr, true, REF_X, "bf16 GEMM")) {
+        df_lt_plan_destroy(gb);
+        gb = nullptr;
+    }
     if (gbf) {
-        CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)m * n * 4, g_stream));
-        if (ran(df_lt_run(gbf, d.d_wb, nullptr, d.d_xb, nullptr, d.d_y, g_stream), "bf16 f32 run", d, m)) {
-            const long bad = fetch(y, d.d_y, m, n, false);
-            const double e = compare(s, d, xs, y.data(), false, REF_X, 0.0).norm;
-            if (bad || e > TOL_NORM_CEILING) {
-                printf("  FAIL %dx%d M=%d bf16 GEMM, f32 out: err %.2e, %ld not finite\n", n, k, m, e, bad);
-                r.ceil_ok = false;
-            }
-        } else {
-            r.ceil_ok = false;
-        }
+        ceiling_ran(gbf, d.d_wb, nullptr, d.d_xb, nullptr, false, REF_X, "bf16 GEMM, f32 out");
         df_lt_plan_destroy(gbf);
     }
 
