@@ -7,8 +7,8 @@
  *                             "skip sample_check: no CUDA device" and exit 0 without a GPU
  *
  * Rows (batches of 16, each row its own shape and draw): vocabularies 1, 3, 100, 1024, 2049,
- * 40000 and DeepSeek-V3's 129280; logits smooth (+-6), on a coarse grid (many equal weights), with -inf
- * and NaN, all NaN, with +inf; temperatures 0.05 to 1000, top-k 0 (none), 1, 40, 1999, 2^30,
+ * 40000 and DeepSeek-V3's 129280; logits of sample_rows.h's shapes (ties, infinities, NaNs,
+ * denormals, ...); temperatures 0.05 to 1000, top-k 0 (none), 1, 40, 1999, 2^30,
  * top-p 1 (none), 0.95, 0.5, 1e-6, 0. Then the time of one sample_k launch (CUDA events, median
  * of 20) for 1 and 16 rows of V3's vocabulary with temperature 0.8, top-k 40 and top-p 0.95,
  * printed as "sample_check: time ...", which tools/gpu-check.sh reports. */
@@ -27,24 +27,13 @@ extern "C" {
 #include "sample.h"
 }
 
-#include "host_rng.h"
+#include "sample_rows.h"
 
 static void cuda_ok(cudaError_t e, const char *what)
 {
     if (e != cudaSuccess) {
         fprintf(stderr, "sample_check: %s: %s\n", what, cudaGetErrorString(e));
         exit(1);
-    }
-}
-
-static float logit(int kind)
-{
-    switch (kind) {
-    case 0: return rnd_sym(6.0);
-    case 1: return (float)(rnd64() % 8) * 0.25f;
-    case 2: return rnd64() % 10 == 0 ? (rnd64() % 2 ? -INFINITY : NAN) : rnd_sym(30.0);
-    case 3: return NAN;
-    default: return rnd64() % 50 == 0 ? INFINITY : rnd_sym(3.0);
     }
 }
 
@@ -92,9 +81,9 @@ static int batch(device_rows &d, int vocab)
     /* one configuration for the batch (sample_k takes one), a shape and a draw per row */
     struct df_sampler s = sampler(vocab, temp[rnd64() % 5], top_k[rnd64() % 5], top_p[rnd64() % 5]);
     for (int r = 0; r < rows; r++) {
-        const int kind = (int)(rnd64() % 5);
+        const int kind = (int)(rnd64() % SAMPLE_ROW_KINDS);
         for (int i = 0; i < vocab; i++)
-            l[(size_t)r * vocab + i] = logit(kind);
+            l[(size_t)r * vocab + i] = sample_row_logit(kind, i, vocab);
         draw[r] = (uint32_t)(rnd64() >> 40);
     }
     for (int pass = 0; pass < 2; pass++) {

@@ -14,8 +14,8 @@
  * The GPU check of the kernel itself is build/cuda/sample_check.
  *
  * Rows: vocabularies at every edge of the 1024-thread runs and 32-lane warps (1 to 2049, 40000,
- * 129280), logits smooth, coarse (ties), with infinities and NaNs, all NaN, all -inf, all
- * equal, one spike, arbitrary bit patterns, denormals, +-3e38; temperatures 1e-20 to 1e30;
+ * 129280), logits of sample_rows.h's shapes (ties, infinities, NaNs, denormals, ...);
+ * temperatures 1e-20 to 1e30;
  * top-k 0 (none), 1 to 2^30; top-p 1 (none) to 0; draws random, 0 and 2^24 - 1. Every row must
  * give the host's token: no tolerance. Prints "ok NAME" / "FAIL NAME: detail", then
  * "N passed, M failed". */
@@ -30,6 +30,7 @@
 
 #include "host_test.h"
 #include "pick.cuh"
+#include "sample_rows.h"
 extern "C" {
 #include "sample.h"
 }
@@ -199,28 +200,6 @@ static int emulated_sample_k(const float *logits, int vocab, const struct df_sam
     return next;
 }
 
-static float logit(int kind, int i, int n)
-{
-    switch (kind) {
-    case 0: return rnd_sym(6.0);
-    case 1: return (float)(rnd64() % 8) * 0.25f;
-    case 2: return rnd64() % 10 == 0 ? (rnd64() % 2 ? -INFINITY : NAN) : rnd_sym(30.0);
-    case 3: return NAN;
-    case 4: return rnd64() % 50 == 0 ? INFINITY : rnd_sym(3.0);
-    case 5: return -INFINITY;
-    case 6: return 1.5f;
-    case 7: return i == (int)(rnd64() % (uint64_t)n) ? 10.0f : (rnd64() % 3 ? -INFINITY : rnd_sym(40.0));
-    case 8: {
-        const uint32_t b = (uint32_t)rnd64();
-        float f;
-        memcpy(&f, &b, 4);
-        return f;
-    }
-    case 9: return (rnd64() % 2 ? 1.0f : -1.0f) * (float)ldexp(rnd_unit(), -140);
-    default: return rnd64() % 4 ? -3.0e38f : 3.0e38f;
-    }
-}
-
 int main(void)
 {
     static const int vocab[] = { 1, 2, 3, 5, 31, 32, 33, 100, 1023, 1024, 1025, 2047, 2048, 2049, 40000, 129280 };
@@ -232,10 +211,10 @@ int main(void)
     case_begin("sample_k's plan emulated thread by thread = df_sample_with (2500 rows)");
     int differ = 0;
     for (int r = 0; r < rows; r++) {
-        const int n = vocab[rnd64() % 16], kind = (int)(rnd64() % 11);
+        const int n = vocab[rnd64() % 16], kind = (int)(rnd64() % SAMPLE_ROW_KINDS);
         std::vector<float> l(n);
         for (int i = 0; i < n; i++)
-            l[i] = logit(kind, i, n);
+            l[i] = sample_row_logit(kind, i, n);
         const struct df_sampling cfg = { temp[rnd64() % 7], top_k[rnd64() % 9], top_p[rnd64() % 8], 1 };
         struct df_sampler s;
         if (df_sampler_init(&s, &cfg, n) != 0) {
