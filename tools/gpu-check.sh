@@ -85,6 +85,8 @@ trap 'rm -rf "$T"' EXIT
 # call's timeout) still leaves what it measured.
 printf '| gpu-check | result |\n|---|---|\n' >"$TABLE"
 row() { echo "| $1 | $2 |" >>"$TABLE"; }
+# same / DIFFER for two files, "?" when either is missing or empty
+same_ids() { if [ -s "$1" ] && [ -s "$2" ]; then cmp -s "$1" "$2" && echo same || echo DIFFER; else echo "?"; fi; }
 elapsed() { echo $(($(date +%s) - START)); }
 section() { echo; echo "== $* ($(elapsed) s)"; }
 MODELS=$CUDA_BASE_MODELS # tests/models
@@ -205,7 +207,7 @@ for m in $CHUNK_MODELS; do
     fi
     check "gpu/chunked-prefill/${m}_cuda" cmp "$T/$m.chunk4" "$T/${m}_cuda.b3"
     row "${m}_cuda: prefill in 4-token steps = one step (logits, bit for bit)" \
-        "$(cmp -s "$T/$m.chunk4" "$T/${m}_cuda.b3" && echo same || echo DIFFER)"
+        "$(same_ids "$T/$m.chunk4" "$T/${m}_cuda.b3")"
 done
 
 section "audit records on the GPU: made, then re-derived by a second process (--check)"
@@ -385,16 +387,14 @@ for m in $mid_present; do
     check "gpu/mid/$m/graph-equals-no-graph" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1n.ids'"
     check "gpu/mid/$m/linear-one-rows-same-ids" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1r.ids'"
     row "$m decode, batch 1: linear_k / linear_rows_k at one token (DF_CUDA_LINEAR_ONE=rows)" \
-        "$(two_ms "$d1" "$(mid_decode_ms "$m.b1r")"); ids $(! [ -s "$T/mid_$m.b1r.ids" ] && echo "?" ||
-                 { cmp -s "$T/mid_$m.b1.ids" "$T/mid_$m.b1r.ids" && echo same || echo DIFFER; })"
+        "$(two_ms "$d1" "$(mid_decode_ms "$m.b1r")"); ids $(same_ids "$T/mid_$m.b1.ids" "$T/mid_$m.b1r.ids")"
     check "gpu/mid/$m/batch-invariance" sh -c "test -s '$T/mid_$m.b1.ids' && head -n 1 '$T/mid_$m.bb.ids' | cmp - '$T/mid_$m.b1.ids'"
     check "gpu/mid/$m/device-greedy-equals-host-greedy" sh -c "test -s '$T/mid_$m.bb.ids' && cmp '$T/mid_$m.bb.ids' '$T/mid_$m.bbl.ids'"
     check "gpu/mid/$m/device-sample-equals-host-sample" sh -c "test -s '$T/mid_$m.bs.ids' && cmp '$T/mid_$m.bs.ids' '$T/mid_$m.bsl.ids'"
     row "$m decode, batch $mb: tokens picked on the device / logits copied to the host (--logits)" \
         "$(two_ms "$db" "$(mid_decode_ms "$m.bbl")")"
     row "$m decode, batch $mb, sampled (T 0.8, top-k 40, top-p 0.95): on the device / on the host (--logits), wall per step" \
-        "$(two_ms "$(mid_wall_ms "$m.bs")" "$(mid_wall_ms "$m.bsl")"); ids $(! [ -s "$T/mid_$m.bs.ids" ] && echo "?" ||
-                 { cmp -s "$T/mid_$m.bs.ids" "$T/mid_$m.bsl.ids" && echo same || echo DIFFER; })"
+        "$(two_ms "$(mid_wall_ms "$m.bs")" "$(mid_wall_ms "$m.bsl")"); ids $(same_ids "$T/mid_$m.bs.ids" "$T/mid_$m.bsl.ids")"
     for b in 1 "$mb"; do
         ms=$([ "$b" = 1 ] && echo "$d1" || echo "$db")
         bytes="" experts="" lo="" hi="" floor=""
