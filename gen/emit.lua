@@ -31,6 +31,8 @@ local function constants(spec, shapes)
     { "MAX_BATCH", s.max_batch }, { "MAX_CONTEXT", s.max_context }, { "PREFILL_CHUNK", s.chunk },
     { "ACTIVATIONS_BF16", (spec.deploy.activations == "bf16" and "true" or "false")
       .. " /* deploy.activations: products with bf16 weights take bf16 inputs */" },
+    { "KV_CACHE_BF16", (spec.deploy.kv_cache == "bf16" and "true" or "false")
+      .. " /* deploy.kv_cache: the latent cache holds bf16 values */" },
   }
   local out = {}
   for _, r in ipairs(rows) do out[#out + 1] = string.format("#define %-18s %s", r[1], tostring(r[2])) end
@@ -132,7 +134,7 @@ function M.emit(ctx)
     for _, name in ipairs(sched.buffer_order) do
       if used[name] then
         local b = sched.buffers[name]
-        local ctype = b.elem == "i32" and "int" or "float"
+        local ctype = ({ f32 = "float", i32 = "int", bf16 = "uint16_t" })[b.elem]
         lines[#lines + 1] = string.format("    %s *%s = (%s *)(void *)(arena + %d); /* [%d][%d] %s */",
           ctype, cvar(name), ctype, b.offset, b.rows, b.width, b.what)
       end

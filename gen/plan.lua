@@ -9,7 +9,7 @@ local schedule = require("schedule")
 
 local M = {}
 M.ALIGN = 64
-local ELEM = { f32 = 4, i32 = 4 }
+local ELEM = { f32 = 4, i32 = 4, bf16 = 2 }
 
 local function live_ranges(sched)
   local ranges = {} -- name -> list of {first, last}, one per phase that uses it

@@ -70,7 +70,7 @@ function M.build(spec, shapes, man)
   buf("kv_a", N, s.kv_a_out, "latent c_kv then the shared RoPE key")
   buf("attn", N, s.o_in, "attention output, per head v_head values")
   if spec.deploy.target == "cpu" then -- DF_MLA_WS_FLOATS: every token's absorbed queries and latent outputs
-    buf("attn_ws", 1, N * s.heads * (2 * s.kv_lora + s.qk_rope) + 2 * s.kv_lora + s.max_context,
+    buf("attn_ws", 1, N * s.heads * (2 * s.kv_lora + s.qk_rope) + 3 * s.kv_lora + s.qk_rope + s.max_context,
       "attention scratch: absorbed queries and latent outputs of the step's tokens")
   elseif s.mla_split then
     buf("attn_ws", 1, s.mla_split_floats,
@@ -150,7 +150,8 @@ function M.build(spec, shapes, man)
   local function attention(L)
     local p = "l" .. L.index
     local cache = buf("kv_cache." .. p, B * s.max_context, s.cache_row,
-      "layer " .. L.index .. " latent KV cache: [slot][position] c_kv then k_pe", { persistent = true })
+      "layer " .. L.index .. " latent KV cache: [slot][position] c_kv then k_pe",
+      { persistent = true, elem = spec.deploy.kv_cache })
     rmsnorm(p .. ".attn_norm", "x", "h", s.hidden)
     -- kv_a right after the other product of h: with cuBLASLt's GEMMs it reuses h's prepared input
     if s.q_lora > 0 then
@@ -163,9 +164,10 @@ function M.build(spec, shapes, man)
       linear(p .. ".kv_a_proj", "h", "kv_a")
     end
     op({ op = "rope_heads", x = "q", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope, rows = "n" })
-    op({ op = "mla_cache_write", kv_a = "kv_a", norm = p .. ".kv_a_norm", cache = cache,
+    op({ op = "mla_cache_write", kv_a = "kv_a", norm = p .. ".kv_a_norm", cache = cache, kv = spec.deploy.kv_cache,
          kv_lora = s.kv_lora, rope_dim = s.qk_rope, max_context = s.max_context, rows = "n" })
     op({ op = "mla_attend", q = "q", w = p .. ".kv_b_proj", dtype = wdt(p .. ".kv_b_proj"), cache = cache,
+         kv = spec.deploy.kv_cache,
          out = "attn", ws = "attn_ws", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope,
          v_head = s.v_head, kv_lora = s.kv_lora, max_context = s.max_context, rows = "n",
          split = s.mla_split and { slice = B, ws_floats = s.mla_split_floats } or nil })

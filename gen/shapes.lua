@@ -22,9 +22,12 @@ function M.derive(spec)
   -- CUDA attention through the split-KV decode kernel (runtime/cuda/mla_split.cuh) where its
   -- shapes allow, in slices of max_batch tokens: their absorbed queries and latent outputs, and
   -- the kernel's partials (chunks of 256 positions); mla_split_floats there, checked at compile time.
-  -- Its shared memory, (80 cache_row + 5200) floats at tiles of 32 positions, must fit 227 KB.
+  -- Its shared memory must fit 227 KB: over an f32 cache (80 cache_row + 5200) floats (tiles of
+  -- 32 positions), over a bf16 one 352 cache_row + 8512 bytes (mla_decode_bf16.cuh: tiles of 64
+  -- two deep, 3 query terms).
+  local smem = d.kv_cache == "bf16" and 352 * s.cache_row + 8512 or (80 * s.cache_row + 5200) * 4
   s.mla_split = d.target == "cuda" and m.heads % 16 == 0 and m.kv_lora_rank % 256 == 0 and s.cache_row % 64 == 0
-    and (80 * s.cache_row + 5200) * 4 <= 227 * 1024
+    and smem <= 227 * 1024
   s.mla_split_floats = d.max_batch * m.heads * (2 * m.kv_lora_rank + m.qk_rope)
     + d.max_batch * math.ceil(d.max_context / 256) * m.heads * (m.kv_lora_rank + 2)
   -- CUDA: a product in a reduced-precision activation mode (act: "fp8" or "bf16") runs through

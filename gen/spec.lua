@@ -64,7 +64,7 @@ M.SCHEMA = {
   deploy = {
     { "target", { "cpu", "cuda" } }, { "max_batch", "pos" }, { "max_context", "pos" },
     { "prefill_chunk", "pos", optional = true },
-    { "weights", { "f32", "bf16", "fp8" } }, { "activations", { "f32", "bf16", "fp8" } }, { "kv_cache", { "f32" } },
+    { "weights", { "f32", "bf16", "fp8" } }, { "activations", { "f32", "bf16", "fp8" } }, { "kv_cache", { "f32", "bf16" } },
     -- PEM public keys (paths relative to where the generator runs: the repo root
     -- under make) whose signatures the binary accepts; none: unsigned weights are
     -- accepted, checked by their chunk hashes only. See docs/signing.md.
@@ -157,6 +157,11 @@ local function check_consistency(source, m, d)
     need(d.weights == "fp8", "deploy.activations",
       string.format("\"fp8\" needs deploy.weights = \"fp8\" (got %s): only products with FP8 weights quantize their input",
         M.show(d.weights)))
+  end
+  if d.kv_cache == "bf16" then -- runtime/kernels/simd_shapes.h: DF_MLA_MAX_ROW
+    local row = m.kv_lora_rank + m.qk_rope
+    need(row <= 2048, "deploy.kv_cache",
+      string.format("\"bf16\" takes cache rows of at most 2048 values; kv_lora_rank + qk_rope is %d", row))
   end
   if d.target == "cuda" and d.activations == "fp8" then -- cuBLASLt's FP8 GEMM runs on multiples of 4 rows
     need(chunk % 4 == 0, "deploy.prefill_chunk",

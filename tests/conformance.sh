@@ -45,6 +45,17 @@
 # last layer's shared-expert down projection (median 4.3e-3), is caught by
 # tests/gen/golden.sh, which checks that every FP8 product reads a quantized
 # input.
+#
+# tiny_bf16kv and v3_h16_bf16kv (deploy.kv_cache = "bf16") against
+# transformers with the same latents rounded to bf16 (tools/make_fixtures.py,
+# LatentsBf16). Rounding is a step function: a float32 difference that moves a
+# cached value across a bf16 boundary changes it by 2^-8 relative, and every
+# later position reads it. Measured: tiny_bf16kv max|d|/std 3.7e-5, median
+# 6.5e-7 (no such flip); v3_h16_bf16kv (320 cached values a row) 4.3e-4 and
+# 2.4e-5 (plain C 8.3e-6). The f32 cache against these fixtures: tiny a max of
+# 1.8e-2 and a median of 2.2e-3, v3_h16 4.1 (its greedy ids differ) and 2.6e-3.
+# Bounds: max < 1e-2 (23x the measured), median < 1e-4 (4x the measured, 22x
+# below the f32 cache's), ids identical.
 # (tolerance, forced and force_args: tests/lib.sh, shared with tests/cuda/conformance.sh.)
 N=10
 for m in $REF_MODELS; do
@@ -90,6 +101,14 @@ check "precision/tiny_bf16act/vs-f32-reference-ids" cmp "$T/tiny_bf16act.b3.ids"
 check "precision/tiny_bf16act/vs-f32-reference-logits" \
     build/compare_logits tests/fixtures/tiny/expected_logits.bin "$T/tiny_bf16act.b3" 1000 $N 3 0 2 1e-2
 
+# tiny_bf16kv against tiny's float32 fixture: what the bf16 cache costs. HF
+# with it is a median |d|/std of 2.2e-3 from that reference and a largest row
+# of 1.8e-2 (tests/fixtures/tiny_bf16kv/README.md); the binary measures the
+# same, 2.2e-3 and 1.8e-2. Bounds: median < 1e-2, max < 5e-2, the same ids.
+check "precision/tiny_bf16kv/vs-f32-reference-ids" cmp "$T/tiny_bf16kv.b3.ids" tests/fixtures/tiny/expected_ids.txt
+check "precision/tiny_bf16kv/vs-f32-reference-logits" \
+    build/compare_logits tests/fixtures/tiny/expected_logits.bin "$T/tiny_bf16kv.b3" 1000 $N 3 0 5e-2 1e-2
+
 # tiny_fp8act against tiny_fp8's float32 fixture, teacher-forced with that
 # fixture's ids: what FP8 activations cost. HF with them is a median |d|/std
 # of 0.078 from that reference and a max of 1.41 over the rows before the two
@@ -122,7 +141,7 @@ best_isa=scalar
 has avx2 && has fma && has f16c && best_isa=avx2
 [ $best_isa = avx2 ] && has avx512f && has avx512bw && has avx512dq && has avx512vl && has gfni && best_isa=avx512
 [ $best_isa = avx512 ] && has avx512_bf16 && best_isa=avx512bf16
-for m in tiny tiny_fp8 tiny_bf16act tiny_fp8act; do
+for m in tiny tiny_fp8 tiny_bf16act tiny_bf16kv tiny_fp8act; do
     bin=build/$m/$m wts=build/$m/$m.weights fx=tests/fixtures/$m
     force="$(force_args $m $fx/expected_ids.txt)"
     vocab=$(sed -n 's/.*"vocab_size": *\([0-9]*\).*/\1/p' $fx/hf/config.json)

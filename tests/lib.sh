@@ -16,6 +16,7 @@ CUDA_BASE_MODELS=$(ref_models cuda)
 tolerance() {
     case $1 in
     tiny_bf16act) echo "5e-2 1.5e-3" ;;
+    tiny_bf16kv | v3_h16_bf16kv) echo "1e-2 1e-4" ;;
     tiny_fp8act) echo "2 1e-2 0.9" ;;
     esac
 }

@@ -27,11 +27,14 @@
 #   2. build: the CUDA reference models (tests/models), their packers and weights, the host tests, the
 #      bandwidth probe, the FP8 GEMM check (make -k cuda-all cuda-tests); the SASS target
 #      (cuobjdump --list-elf);
-#   3. the host-side tests (build/cuda/test_hd, build/cuda/test_quant, build/cuda/test_mla_split);
+#   3. the host-side tests (build/cuda/test_hd, build/cuda/test_quant, build/cuda/test_mla_split,
+#      build/cuda/test_mla_bf16);
 #   4. conformance against the HF fixtures, as tests/conformance.sh (tests/cuda/conformance.sh):
 #      batch of 3 and batch of 1, -n 10, identical greedy ids, max|d|/std < 1e-3 (tiny_fp8act_cuda:
 #      teacher-forced, with the FP8-activation bounds; tiny_bf16act_cuda: the bf16-activation
-#      bounds; both through cuBLASLt's GEMMs); batch invariance, graph = no graph,
+#      bounds; both through cuBLASLt's GEMMs; tiny_bf16kv_cuda and v3_h16_bf16kv_cuda: the
+#      bf16-cache bounds, the latter's attention through the split-KV kernel over a bf16 cache);
+#      batch invariance, graph = no graph,
 #      device greedy = host greedy and device sampling = host sampling, bit for bit; the
 #      fixtures' prompts in 4-token prefill steps = in one step (tiny, tiny_fp8act and
 #      tiny_bf16act again with prefill_chunk 4, mk/cuda_bench.mk); then tiny_cuda against the
@@ -176,6 +179,9 @@ row "host tests (build/cuda/test_quant)" "$(tail -n 1 "$T/quant")"
 build/cuda/test_mla_split >"$T/mla_split" 2>&1
 check "gpu/host/test_mla_split" grep -q ' 0 failed' "$T/mla_split"
 row "host tests (build/cuda/test_mla_split)" "$(tail -n 1 "$T/mla_split")"
+build/cuda/test_mla_bf16 >"$T/mla_bf16" 2>&1
+check "gpu/host/test_mla_bf16" grep -q ' 0 failed' "$T/mla_bf16"
+row "host tests (build/cuda/test_mla_bf16)" "$(tail -n 1 "$T/mla_bf16")"
 
 section "conformance (tests/cuda/conformance.sh)"
 for m in $MODELS; do
@@ -477,12 +483,12 @@ timed_check() {
 timed_out() { [ "$rc" -eq 124 ] && echo "TIMED OUT after $budget s"; }
 
 section "MLA decode (build/cuda/mla_check, docs/cuda-mla.md)"
-# Under a minute expected (30 cases); the timeout bounds gpu-check if it hangs and leaves the
-# FP8 GEMM check its time.
+# Under a minute expected (60 cases: 4 s measured for the 30 over the f32 cache); the timeout
+# bounds gpu-check if it hangs and leaves the FP8 GEMM check its time.
 if timed_check mla_check "MLA decode kernel (mla_check)" 120 400; then
-    row "MLA decode vs mla_attend and fp64, batch invariance (30 cases; table: mla_check.txt)" \
+    row "MLA decode vs mla_attend and fp64, batch invariance (60 cases, f32 and bf16 caches; table: mla_check.txt)" \
         "$(sed -n 's/^mla_check: \([0-9]* cases.*\)/\1/p' "$T/mla_check")$(timed_out)"
-    sed -n 's/^mla_check: \(v2lite\|v3\) \([^:]*\): \(.*\)$/\1 \2\t\3/p' "$T/mla_check" >"$T/mla_rows"
+    sed -n 's/^mla_check: \(v2lite\|v3\)\(-bf16\)\{0,1\} \([^:]*\): \(.*\)$/\1\2 \3\t\4/p' "$T/mla_check" >"$T/mla_rows"
     while IFS=$'\t' read -r k v; do row "MLA decode, $k (cache GB/s, % of copy)" "$v"; done <"$T/mla_rows"
 fi
 

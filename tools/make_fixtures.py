@@ -118,6 +118,15 @@ FIXTURES = {
                          what="`tiny` with bf16 activations (`deploy.activations = \"bf16\"`, specs/tiny_bf16act.lua): "
                               "tiny's checkpoint and prompts, every matrix product with bf16 weights taking its "
                               "input rounded to bf16; the router and the attention (kv_b_proj) in float32."),
+    "tiny_bf16kv": dict(base="tiny", precision="bf16kv",
+                        what="`tiny` with a bf16 latent KV cache (`deploy.kv_cache = \"bf16\"`, specs/tiny_bf16kv.lua): "
+                             "tiny's checkpoint and prompts, every cached value (the normed latent c_kv and the rotated "
+                             "shared key k_pe) rounded to bf16; all arithmetic in float32."),
+    "v3_h16_bf16kv": dict(base="v3_h16", precision="bf16kv",
+                          what="`v3_h16` with a bf16 latent KV cache (`deploy.kv_cache = \"bf16\"`, "
+                               "specs/v3_h16_bf16kv.lua): the split-KV MLA decode kernel's shapes over a bf16 cache "
+                               "(runtime/cuda/mla_decode_bf16.cuh); v3_h16's checkpoint and prompts, every cached value "
+                               "rounded to bf16; all arithmetic in float32."),
     "tiny_fp8act": dict(base="tiny_fp8", precision="fp8",
                         what="`tiny_fp8` with FP8 activations (`deploy.activations = \"fp8\"`, specs/tiny_fp8act.lua): "
                              "tiny_fp8's checkpoint and prompts, every matrix product with FP8 weights taking its "
@@ -799,10 +808,52 @@ def fp8_input(x):
     return out
 
 
+class LatentsBf16:
+    """deploy.kv_cache = "bf16": what the runtime caches per token and layer, the normed latent c_kv (the output of
+    kv_a_layernorm) and the rotated shared key k_rot (the second output of the RoPE function the attention calls),
+    rounded to bf16 and used from then on in its place. transformers recomputes every position each step
+    (use_cache=False), which rounds each position's latents the same way every time: what a cache of rounded
+    values gives. `changed` counts the tensors rounded; both kinds must have been seen (a transformers that no longer
+    calls these would otherwise make an unrounded fixture)."""
+
+    ROPE = ("apply_rotary_pos_emb_interleave", "apply_rotary_pos_emb")
+
+    def __init__(self, model):
+        self.model, self.changed, self.seen = model, 0, set()
+
+    def __enter__(self):
+        def norm_hook(_mod, _inp, out):
+            self.changed += 1
+            self.seen.add("c_kv")
+            return bf16_input(out)
+        self.hooks = [m.self_attn.kv_a_layernorm.register_forward_hook(norm_hook) for m in self.model.model.layers]
+        self.module = sys.modules[type(self.model.model.layers[0].self_attn).__module__]
+        self.saved = {n: getattr(self.module, n) for n in self.ROPE if hasattr(self.module, n)}
+
+        def rounding(f):
+            def rope(q, k, *args, **kwargs):
+                q, k = f(q, k, *args, **kwargs)
+                self.changed += 1
+                self.seen.add("k_rot")
+                return q, bf16_input(k)
+            return rope
+        for n, f in self.saved.items():
+            setattr(self.module, n, rounding(f))
+        return self
+
+    def __exit__(self, *exc):
+        for h in self.hooks:
+            h.remove()
+        for n, f in self.saved.items():
+            setattr(self.module, n, f)
+        assert exc[0] is not None or self.seen == {"c_kv", "k_rot"}, self.seen
+        return False
+
+
 # deploy.activations modes: the input transform, and the products that keep float32 inputs (by module name
 # suffix): the router (float32 weights) and kv_b_proj (the attention, which the runtime computes absorbed, in
 # float32) always; with FP8 activations also lm_head, whose weights are bf16 (DeepSeek quantizes only the input
-# of its FP8 GEMMs).
+# of its FP8 GEMMs). And the deploy.kv_cache mode (LatentsBf16).
 PRECISIONS = {
     "bf16": dict(f=bf16_input, keep=("mlp.gate", "kv_b_proj"),
                  how="rounds the input of every `F.linear` call to bf16 (`x.to(torch.bfloat16)`: round to nearest "
@@ -817,7 +868,15 @@ PRECISIONS = {
                     "o, the dense and shared MLPs, and transformers' routed experts (which call `F.linear` on their "
                     "3-D weights: gate and up, then down on `silu(gate) * up`); it leaves the router (`mlp.gate`), "
                     "`kv_b_proj` and lm_head (bf16 weights) in float32"),
+    "bf16kv": dict(latents=True,
+                   how="rounds the attention's latents to bf16 (`x.to(torch.bfloat16)`: round to nearest even) as "
+                       "the cache would hold them: each layer's `kv_a_layernorm` output (c_kv, which `kv_b_proj` "
+                       "expands into keys and values) by a forward hook, and the rotated shared key by wrapping the "
+                       "model module's RoPE function (its second output)"),
 }
+
+
+COSTS = {"bf16": "bf16 activations", "fp8": "fp8 activations", "bf16kv": "a bf16 KV cache"}
 
 
 def fixture_precision(name, spec, out_dir):
@@ -838,9 +897,13 @@ def fixture_precision(name, spec, out_dir):
                                                      attn_implementation="eager", experts_implementation="eager")
     model.eval()
     assert_f32(model)
-    keep = [mod.weight for n, mod in model.named_modules() if n.endswith(prec["keep"])]
-    moe_layers = C["num_hidden_layers"] - C["first_k_dense_replace"]
-    assert len(keep) == C["num_hidden_layers"] + moe_layers + ("lm_head" in prec["keep"])
+    if prec.get("latents"):
+        mode, unit = LatentsBf16(model), "tensors rounded"
+    else:
+        keep = [mod.weight for n, mod in model.named_modules() if n.endswith(prec["keep"])]
+        moe_layers = C["num_hidden_layers"] - C["first_k_dense_replace"]
+        assert len(keep) == C["num_hidden_layers"] + moe_layers + ("lm_head" in prec["keep"])
+        mode, unit = LinearInputs(prec["f"], keep), "products changed"
     with open(os.path.join(bd, "prompts.txt")) as f:
         prompts = [list(map(int, line.split(","))) for line in f.read().splitlines()]
     # Routing margins under this precision: each MoE gate's input, through the independent gate.
@@ -854,7 +917,6 @@ def fixture_precision(name, spec, out_dir):
         return hook
     for i in range(C["first_k_dense_replace"], C["num_hidden_layers"]):
         model.model.layers[i].mlp.gate.register_forward_pre_hook(gate_hook(f"model.layers.{i}.mlp."))
-    mode = LinearInputs(prec["f"], keep)
     gen, rows = [], []
     with mode:
         for p in prompts:
@@ -889,7 +951,8 @@ def fixture_precision(name, spec, out_dir):
         f"# Fixture `{name}`", "", spec["what"], "",
         "## How it was made", "",
         f"`{base}`'s checkpoint (`hf/` is a link to `../{base}/hf`), {load}, and `{base}`'s prompts. While it "
-        f"runs, a `torch.overrides.TorchFunctionMode` {prec['how']} ({mode.changed} products changed). "
+        f"runs, {'it' if prec.get('latents') else 'a `torch.overrides.TorchFunctionMode`'} {prec['how']} "
+        f"({mode.changed} {unit}). "
         "Everything else (norms, RoPE, attention scores and softmax, SwiGLU, residuals) is float32.",
         "",
         "## Scale and margins", "",
@@ -901,7 +964,7 @@ def fixture_precision(name, spec, out_dir):
         + ("identical" if gen == f32_ids else "differ") + f"; per row max|d|/std(f32 logits): median "
         f"{cost_med:.3g}, largest {cost_max:.3g}, {cost_big} of {len(cost)} rows above 0.1 (a routing decision "
         "that differs between the two precisions changes a row that much), over the rows before any differing "
-        f"pick: what {spec['precision']} activations cost on this model; over all their logits, median |d|/std "
+        f"pick: what {COSTS[spec['precision']]} cost on this model; over all their logits, median |d|/std "
         f"{cost_all:.2g}.",
         "",
         "## Made with", "",

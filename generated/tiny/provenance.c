@@ -5,13 +5,13 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "4f2ca8bff51c123d4d7bd963cbb6d759e517cc4fc5d9fe56927a12849effb61e" },
-    { "forward.c", "3d0f3a136db3b6dadcdcc3c7a5153645b0b33d957f8631bf89f497a0a36a5a62" },
-    { "kernels.c", "5272065e1d6145e3880d7639c9a3874837db56f34bcb17017b2505e57c44925d" },
+    { "config.h", "4662de0cbe4bfa18146e422771db828777f6c8ba5cde31a15ff434c2bd09f224" },
+    { "forward.c", "f912d03d7355385748ef961671cf8d21a7245ba7304f610b165d4dfa0bda5cdc" },
+    { "kernels.c", "6dbf7475fb6547ee8fff73614235e675a42e9946307528d32d82e5e11cffbc9c" },
     { "kernels.h", "f291c318f7ad15dceab26ddb5e3903ffd9577790e0c5a23846be60bd65040b38" },
     { "manifest.c", "3d90ef1f7af634e6075d799a3c96c383626f4e0c261627d5912db3b9ef1009ea" },
     { "manifest.json", "729bf9a893ccc3b4262a1ab84464254afe1ff9414732cc73ecae4493d5dfe290" },
-    { "plan.txt", "450baf9da94424ae20d4c1b455e44bcc5ccc8c25ce56abf61ea7481ec166b8b7" },
+    { "plan.txt", "94fccdfe7f53884358d75224644e1846d6595c0ead3d7f3b6f278849c0f15ecd" },
     { "spec.lua", "60a08fecc9d7f2da297b4f04b9ea29480d0e1a76be7c719e95aab9e207b6376f" },
     { "trust.c", "8f00a004dd8f4c570649d74313a3839ae56f1f19633e012ea87f6476b3cd1000" },
     { "weights.h", "9045af8bfba7abba3bed5da11497b4f68a1a9a72b34ceb4845261c0240742676" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "884cf27666dd107f524996d4d184d3b88524841e687443d9e72254830df926ef",
+    .sources_sha256 = "284a5c907b4e890c4acbf4692951306f0dce8d77933077c9bb6919aa6432b792",
     .n_sources = 10,
     .sources = sources,
 };

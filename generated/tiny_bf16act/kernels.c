@@ -11,7 +11,7 @@
 
 static const struct df_mla_shape MLA = {
     .heads = HEADS, .nope = QK_NOPE, .rope_dim = QK_ROPE, .v_head = V_HEAD, .kv_lora = KV_LORA_RANK,
-    .max_context = MAX_CONTEXT, .softmax_scale = SOFTMAX_SCALE, .eps = RMS_EPS,
+    .max_context = MAX_CONTEXT, .softmax_scale = SOFTMAX_SCALE, .eps = RMS_EPS, .cache_bf16 = KV_CACHE_BF16,
 };
 
 static const struct df_route_shape ROUTE = {

@@ -5,13 +5,13 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "0f323ad735795aebf03f145041b65c68fa2ca5aac7c7bbb77bcf948848223722" },
-    { "forward.c", "dca10a7f547466c18a1cc0fc62f3256d4f274aa81074b4cfcd5a1a631e64e196" },
-    { "kernels.c", "0cfb224ab79e5e5f4faef34b4491e047c7140f7f888ad3d2db1b8b6fb85df1fc" },
+    { "config.h", "3710ad8c1be71c4413bdd0605ac2a49f7b56b70fd161a6d499cd957e33d9370b" },
+    { "forward.c", "251c909d94d8c0d4299077a21f6caf9b4a6b2c3f75046397c76cb6c9338a495b" },
+    { "kernels.c", "0ff1e61339f779a424417c909b9ee30c2d79e6d43b9b8b87b224bb1a6cd2c5b1" },
     { "kernels.h", "6a04ab660ed336ca0d525ee6c9e7545e5a4d29d24cee54797ce906866b107cd8" },
     { "manifest.c", "8164bb614fc06e848564167a411f87e930f24cd82b8ff498b03ac7b27eb2fc6d" },
     { "manifest.json", "de00a7adc90d2ec2167689576243582c2d0a33421c83570f56f3d8c6839a62d6" },
-    { "plan.txt", "a2eb50d67e2cfaa7c31253964fdfc292f58003118f456892b616d6ef6201b170" },
+    { "plan.txt", "bc326aee30ea8864dfd130452fde4433d8c03d4243820667a1085fde04bd06ef" },
     { "spec.lua", "8f72c70fd51c35e0e3ef73506ee58d6b163ddcf48ce47d572959859a87c35ce4" },
     { "trust.c", "167a386f69658571655669cac3c5d09917a77b727d0faff2257d1950cf879754" },
     { "weights.h", "51232bf8a91a36f4e5ebe5e24cac17f1e15e8cb50cfcab1111d9361292aa8d48" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "77b12b102a9cc5722557d7a10905b99488c8644459863255678d6e36832a21da",
+    .sources_sha256 = "6a783a240974dd7af20fd3e5cde167ac1f875db91e68d730d7bb0497b4796b19",
     .n_sources = 10,
     .sources = sources,
 };

@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "062f197e0f94848bd69aad7d3eba2c4aa82f2933d8f727b1f0f675731321c01d" },
+    { "config.h", "c76e04fc9df2a854cab35f708bc1365c0c6322d068dfa14938b1ffb7c10edde4" },
     { "forward.c", "a4058fec1bbaf0253fce2af06ee2af9cfc2605eb6b5f52f444cc2b6cfab0515d" },
     { "kernels.cu", "8d77d0209421a45bccdc1e973e8eb2c8438232c60c67c9898624c510ae70b490" },
     { "kernels.h", "f353ac09662df798b4425a9f875678f71ffabc95c78781972809ecf012fd6d4f" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "fdc457aa24df4cb8adef92bc5be496ca7d7e5a18346c074e8d4d95b6cc390ed1",
+    .sources_sha256 = "89146f07f905976c48cbc1cc7103a3c9a73eff3c4a21280da1f9ce082adae60c",
     .n_sources = 10,
     .sources = sources,
 };

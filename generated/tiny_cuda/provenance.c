@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "6c13af1e74a61a19bcb8898665aa81737648fab84627e298361584792d14de5d" },
+    { "config.h", "e44763bb495046d1ee0e8d42f691bd55e82bab8ec0573e481ab9ce1ac1e5eeb9" },
     { "forward.c", "bdcc88dd3f74383a2ea9926f9fd39f5c938cf4abe254a43dd2d85219e760dce2" },
     { "kernels.cu", "049eae3c7971d81b1e9cebe94653f192dfe304e20edcbc20f3f41e8a566fb44c" },
     { "kernels.h", "db60b5608def592b1841b63824355fe2b453cdb93f5105181f32280e88ca264c" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "f8029e4aae33872368d6f9f5c55bb8bc8852a6d548dee062fc3f2de01194491a",
+    .sources_sha256 = "9e0982bbcc5155400a4fc1afdee53b5920aa1d122351b92d311a60fc5ca1d50f",
     .n_sources = 10,
     .sources = sources,
 };

@@ -37,9 +37,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *proj = (float *)(void *)(arena + 3809280); /* [256][200] output of a sublayer before the residual add */
     float *q_a = (float *)(void *)(arena + 4374528); /* [256][136] low-rank query */
     float *q = (float *)(void *)(arena + 4014080); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 1247360); /* [256][160] latent c_kv then the shared RoPE key */
+    float *kv_a = (float *)(void *)(arena + 1248000); /* [256][160] latent c_kv then the shared RoPE key */
     float *attn = (float *)(void *)(arena + 4210688); /* [256][160] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 0); /* [1][311840] attention scratch: absorbed queries and latent outputs of the step's tokens */
+    float *attn_ws = (float *)(void *)(arena + 0); /* [1][312000] attention scratch: absorbed queries and latent outputs of the step's tokens */
     float *rope = (float *)(void *)(arena + 4513792); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 1417216); /* [1024][160] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 2727936); /* [256][328] dense MLP gate, then silu(gate) * up */

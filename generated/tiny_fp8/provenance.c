@@ -5,13 +5,13 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "3fd91d29dcf2f1658bd2d3fac317d0278274fa17c717eaf577494e4c46304964" },
-    { "forward.c", "329bba44f6ab4135caa0f514486fcf2aceb8f31a9336686f5b57f1a123a8d2b9" },
-    { "kernels.c", "f5eb87e1d2ee5631358084cc61af6bf05757a195dab31a9a989e93338b92a3e3" },
+    { "config.h", "6682c7c29257be0dc8a3936c4a199950be4639e227110c018905cb4bd506d029" },
+    { "forward.c", "5396ac40ab7cb290200604f2400c37ccc6b8ce699d3a91830e24456f06469fc5" },
+    { "kernels.c", "fa90e28db17c492c0e5841b718170997f8aeb9ab906348a6c3ab7cde80a00abf" },
     { "kernels.h", "42a1de72c32de5f33d88170a606d86771700929b3d3452380a055656241ea513" },
     { "manifest.c", "ffd2c3235a8d620e90bb5da3fa6d4f136476b879691acf77a8898db28918e7cf" },
     { "manifest.json", "67dbb26c6aa21fe8d00ebdffa6fc9441cfe485cef6f91a0d814d49f36fb3412d" },
-    { "plan.txt", "b7181908d3167d6986d5888797e705657befefc78d38869c3d3a1694319f3d61" },
+    { "plan.txt", "7ef2acb75c6592b58f547a66d793df357851c07e41ba3faed5daad81c6f3a2f5" },
     { "spec.lua", "76f8ef09885535479cde8f10e4caa428857c1a44e93ece736b9721bd7261a77c" },
     { "trust.c", "37ca09a1ac9b26cf7093b974c86144b99462e483c93d5fb4558bb57a82ab4203" },
     { "weights.h", "947d5a8466f1bc8e53c88123c7eebcf1ad7d55f52c5a5864eb6ec5c0ac909b64" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "ae90c7cc2b332463142f9dc5738dedd8699eb6e7a3d145db186082038495f280",
+    .sources_sha256 = "d87003ddc250a0a8bf6e365ff490c6e28af2864fa23f0d280433dc3399253c73",
     .n_sources = 10,
     .sources = sources,
 };

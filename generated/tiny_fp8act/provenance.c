@@ -5,13 +5,13 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "325d82b59549add0882b9b6b5d9b54dcb8361eeba0edec743cbdf0d295e91933" },
-    { "forward.c", "395447b0f031810e34e2b8e396fbe49dc3f70ece9e774d00b332e864f78d02b2" },
-    { "kernels.c", "a163f9ba5f2717b0f073f02b098e55283127b3f8c20b0cf81f6d82e42ec7a260" },
+    { "config.h", "fb055c52852336e5a43d3cfd8bd78cf5e44ebbdabdc92b0588a5927e6efccc41" },
+    { "forward.c", "393c299e9674e9df02c1a8b1684030939f6ab1a3793b8e0dc6c23918ed746809" },
+    { "kernels.c", "65c64b04217a52963de00dc6300e1f716f26f5082164da95999bf75f830e31a5" },
     { "kernels.h", "397b2fb95c6b7d5168e565e93fd8cfe9ba238dcf28ab99a42b23333aaab7c20d" },
     { "manifest.c", "88e40a21ae5094b6cc6f79c7111231777ee710d38ec645bea4304187d09a0e87" },
     { "manifest.json", "272175db1de497cd28f83fba8743d0ed078d08219b06966e774dd38f83c84236" },
-    { "plan.txt", "88b85b09c4a41c9aef339c7ceab43c1a5a2c7c69233e7e2b8aebbfa35dc8dda8" },
+    { "plan.txt", "e55c5d6da27604d3652d139c9f55141cff927ae732d96181755167df60d626d0" },
     { "spec.lua", "b295944dda0eb5c42736dbcb82db53e123ec378395bd3de016a7958fe7a52c16" },
     { "trust.c", "9ad1daab105cf5d01b57565dff14ed179573cda01fcc4150367b00091a9642ac" },
     { "weights.h", "f4cc860c4ab9157c818b631dcb0b057dff600943eb099475dc82094300597494" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "080785a2647913349f8de0de96e16230de9952cc57639e63f9bbf583dd2fc4f8",
+    .sources_sha256 = "4ccb01a118ef7857479d64c30389e3f4abdac8089734862351e2f47ef6bb3857",
     .n_sources = 10,
     .sources = sources,
 };

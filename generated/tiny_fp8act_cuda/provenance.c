@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "0ab343d78da4f9b31333e80e0fd38c20bd1d5364dbafaa40dcd4958d768d126a" },
+    { "config.h", "020369116e4f6b7ba1caa8d59aa09bb0d725c4b79f9bd7644f3a87cc70cc4279" },
     { "forward.c", "ff4b664018511d8d13488a9794486be62a860bfc4d3d08d7f17ad98bd059a230" },
     { "kernels.cu", "712c81bf40b83c0703315d6e921d7d2c7099f87c47b77761b4ec7ac2b742c7b0" },
     { "kernels.h", "d0ac998a16f01de51316d767741375f691d4ac5a76dbbd2244f5a08b74707d48" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9544d5e9c0f199dc6119da44f44db0aaf9c96b9b816d9d4a984a0145b662aead",
+    .sources_sha256 = "52c9919029bf971bab55aa9ab6230e5d544fe40f21d7d7b52fb99580d3124478",
     .n_sources = 10,
     .sources = sources,
 };

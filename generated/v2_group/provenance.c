@@ -5,13 +5,13 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "668a756dbc941b093668c66f871fb6484d7f2d62b83c050a17fc909b4e25311e" },
-    { "forward.c", "d0bad20639d41b3c14bb6c3f15c966a7fda687eb7e934146bdaa3daa6ca22edf" },
-    { "kernels.c", "4845413f70a5d787b551a35dbb61df70f07fb1e978c44ae06632616cd36bebfa" },
+    { "config.h", "61600a97dcf3b273b986fd132a7e9651fc3a103d245774469c3fca7508bc3fcb" },
+    { "forward.c", "6ca31fe79b846229d5d91fdd22bae639b5245f01b01d4cbab9a77b95629ba205" },
+    { "kernels.c", "b1302031d7cbb3880930118fa78679a11d5cbe58e1e46e2d57fb9da5a117fa4e" },
     { "kernels.h", "a455a23ed95d2dc3e0cadc43501ef8c6ecf945f0e2fea004d8b2dbcaa1e330bc" },
     { "manifest.c", "203b11f39d5c41162a20f6d8a98750f78b2ffac9020034cc85d72ee32d33cfef" },
     { "manifest.json", "750268c28c6d754c225d599b8955fd265c6b748b82dbe96caa63bd1a243eab1c" },
-    { "plan.txt", "62298a0137244c5ef314b248eb40f7a42dc21b34726aaf92e84262bd4ced42d8" },
+    { "plan.txt", "d6a20af4bab8ce56145b90f20551d8eaa7912ebdea8fef4caa90f0c683116f03" },
     { "spec.lua", "26b50860246328ce28c9ccd14f69c85608f9b51f3125dbb86af0b12e30541d1b" },
     { "trust.c", "a32c70b98df0bfdd526fbe1f92288281e7b0a1d7321322f8674c6ae36fe42ad9" },
     { "weights.h", "a267233bcd53748a8b54d0a85b2f4492d93018b95079f1bd104eed390ec3ea3e" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9438ac8e9cf7bbc3c3224c065269c6da2e16de926d7675462d35eaa0d1deeb73",
+    .sources_sha256 = "7480f19474d590969760f6d3d71b8b090fc825b876edd2ba6a13c0bfc528fa3a",
     .n_sources = 10,
     .sources = sources,
 };

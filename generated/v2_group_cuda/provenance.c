@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "ec6911ce26bbd1e724ad890d25d11b55cabb7a99d203f1b31bc3992ecf7c50a1" },
+    { "config.h", "6081cccc561eeb718db0ec3b194767bc915febd3512b5830f79ca6334c02f402" },
     { "forward.c", "417ab265ec8f949ac592f85b75e6e58bea93dd8bd3f9c0e250ae16e2f8f3b863" },
     { "kernels.cu", "90fb208ce07ee2f0f5d5a64010e90f87973782a375367f4c0544b4f76b2d4ad4" },
     { "kernels.h", "f011f9996ec0a8a54392e1b960929c3b70a4fdc6fb05e952941d96b0ab2b3118" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "615fc63e5472da0a726a74dc6b89b80c39243e07f17c79f3b65c0c050b794d91",
+    .sources_sha256 = "0086b70bd6fd20d710c0d02914bf4b2abfba9d3e058947515b94c2ea5bf1b106",
     .n_sources = 10,
     .sources = sources,
 };

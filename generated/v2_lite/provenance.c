@@ -5,13 +5,13 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "08c4203ac33355d57d0e942e81e278cb86fc5010a6b6742162713a9b2d91791a" },
-    { "forward.c", "cb50a5f105bd5ef458c95bf4facd4b96bbcbf9fdff5d7dbf305d48f88310c945" },
-    { "kernels.c", "232f141bae78a0c5348519c0c2a760548820fd5a7f048debc766ee77a3a1da6c" },
+    { "config.h", "b7bf5703db718893def4a4a17cd56b55907fae95a9555d2a800aff8725089e9a" },
+    { "forward.c", "e89bef25628f1d39308d901eb596e95afed7b2f482d23b242fc35420bd33da65" },
+    { "kernels.c", "6d0b9ad6d21317041a039a526b65b2ca626848f49d542f324d2db9f039d35793" },
     { "kernels.h", "2855b9a24aa2e3805d1c27af2499f1ff58d37e3afc7703ad3702269182af416c" },
     { "manifest.c", "494c745633f162a476a6a015f7a251decea2882c0b1251f3bc00d07723d1a46b" },
     { "manifest.json", "65819c551f411ab4a8aacb4c8fcac094b3f15f5598ac299f1a57220510ac6201" },
-    { "plan.txt", "64f13e0f7f26350bf6bfa2c46c13df554167519da09f817840b4918d4ce6dc82" },
+    { "plan.txt", "4066fdd00abf83a3534d09e8d3e5ade9f0850f298503a39cbdda148ccb334594" },
     { "spec.lua", "eb2cb5a30c7a104ea43763b94ab1682d27e67a140915787551959f3a3782ecb8" },
     { "trust.c", "11c892bfa576f0cb89ea5f49f3fbbeab6404259aaf5c862f5931383a9cc26b41" },
     { "weights.h", "81d8440579a5e5b424fddeafa41db970679c01bf7f82139dbc2a57daebd9869d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "fc23640e2028d5f0a3a410be59d7cc5d5cd21857e5140054c8336d979a46dda6",
+    .sources_sha256 = "ff7355a94d18bba030d49ef3b86e70527da37d0950798e2c2198b19802f3007c",
     .n_sources = 10,
     .sources = sources,
 };

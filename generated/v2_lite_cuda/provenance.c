@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "1976ab4d61035744c6b87716ecf8b4cf9a841ae44b38a8bf9aac882221e8087a" },
+    { "config.h", "71190ac5b9fd512dff01810ea943d85e8bbdcc0ed335926a148c2a6845df75f5" },
     { "forward.c", "d5852f17e02549f74063743c7f1144d9b39d15cbd167980bc3155a171aac2c7d" },
     { "kernels.cu", "e78e1237f58ad16ae3cdd9d960d8b1dccf0fed1ed3daa3bf365acd720b9626f1" },
     { "kernels.h", "bf66c0cffa046af96147621808242e7dc77e90c6999308a4a44b4fa7e98d7a62" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "35c7df7b076d373f70c4afa12b8692f53bcaba52b7c7d59e0348e746eff74f79",
+    .sources_sha256 = "81b16dc81bb5990f9c1f51fe41f6ba997e72feb012023aa2c39bb218c8d86a5f",
     .n_sources = 10,
     .sources = sources,
 };

@@ -5,13 +5,13 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "829195488f60e67aacea57c5a71c05e9f58a64bf76f1e1d9c61fc6ae893653eb" },
-    { "forward.c", "1f288c957e488ecac6a89a8bed4ecd22fae0da104dd1b87667a9df1b459f76f3" },
-    { "kernels.c", "48ca7ef06f336b782d7fa0d49b9fc5ba8c18c25209a233a91f6e996d1ec34c95" },
+    { "config.h", "1f3258c80d1cc61a24216f9e52b6fbae3f568a8aa4cb02ee5f6344949c733f98" },
+    { "forward.c", "55a879d4f8a81b43d6ba70da7815da24c625075b21aa2e104d9c80a567c7f699" },
+    { "kernels.c", "c5e0e55158325eafc8bf36a0ccc05a11b3da14c202bbfd719489c675753d751c" },
     { "kernels.h", "edb9520467b7fe475c7fbdf16162eab8059a55ee2352cb88dfb3c29f96131d32" },
     { "manifest.c", "57f802b473e4d5cd9d77649cb7c06ac23038d6472080bb6a12e15a89d0afcc3c" },
     { "manifest.json", "dd61c388a18b0089ec53cc2428e02f41e95615444e444d80814016daf660e0e7" },
-    { "plan.txt", "2769ebe8eb6b28e1e9a65d2e28ea59a674239c02328466d79372dbd98b834105" },
+    { "plan.txt", "0f649a7cf2016ae7df630a7460bb35fdff2deb9d35def96cebf499509fd99917" },
     { "spec.lua", "bc46f7f1b7dcdb5d6c1ca68b5b527f06469a0515be84365b2219fbdf51522505" },
     { "trust.c", "6584e29db56175a65c0e315e4cfa13e61ef96314027a650c9935d2683b1c76d3" },
     { "weights.h", "0ffc51b8a75b740d4ecdc9a65dae11a3f6ac6e37102b8eeaf1f3bbfb7ccf79c6" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "5386909cfb3ed4e7b44e6701868f1ff83b82cac6534cc4138b43afa4981f52e6",
+    .sources_sha256 = "1f67b32ce774c7d70c5d71e4ba3acc08b0abc889912ecbe512815ce2cf95f531",
     .n_sources = 10,
     .sources = sources,
 };

@@ -38,5 +38,6 @@
 #define MAX_CONTEXT        256
 #define PREFILL_CHUNK      256
 #define ACTIVATIONS_BF16   false /* deploy.activations: products with bf16 weights take bf16 inputs */
+#define KV_CACHE_BF16      false /* deploy.kv_cache: the latent cache holds bf16 values */
 
 #endif

@@ -5,7 +5,7 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "5d70f478ea7956ba63ab98bdcb7bd34fae91e95f6110b61b1e4351062024b32e" },
+    { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
     { "forward.c", "136fb86100bb3055e26d344cb999c11c396c0c7b3ee493e6d6054e2703cd8e38" },
     { "kernels.cu", "168cb85ea0cdb3e7c25b4d46dc5c6217568444acaf2b8bf209bdd13ab87761c2" },
     { "kernels.h", "b0f9905a503ffaccd79489b83e44504a84702fa7eea7d81d2fb1ffafb451a922" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e43f0ecc8ab9570a3587609a93bce49132f30a932d43ec9fe62acaac1728f33f",
+    .sources_sha256 = "4215f2bf7a1eb3effdb278d949efcbfb36db6d4b130baf9529ceb992dc90ff74",
     .n_sources = 10,
     .sources = sources,
 };

@@ -363,9 +363,17 @@ __device__ __forceinline__ float elem(const unsigned char *w, const float *scale
         return e4m3_to_f32(w[i]) * scale[(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::SCALE_LD + c / DF_FP8_BLOCK];
 }
 
-/* out = x / rms(x) * w over one row of DIM, by one warp (out may alias x). */
-template <int DIM>
-__device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, float eps, float *out, int lane)
+/* The latent cache's elements (deploy.kv_cache): f32, or bf16 (its bits as uint16_t), written
+ * rounded to nearest even (f32_round_bf16, as the CPU) and read back as the f32 they stand for. */
+DF_HD inline float cache_get(const float *c, size_t i) { return c[i]; }
+DF_HD inline float cache_get(const uint16_t *c, size_t i) { return bf16_to_f32(c[i]); }
+DF_HD inline void cache_put(float *c, size_t i, float v) { c[i] = v; }
+DF_HD inline void cache_put(uint16_t *c, size_t i, float v) { c[i] = f32_bf16_bits(v); }
+
+/* out = x / rms(x) * w over one row of DIM, by one warp (out may alias x; a bf16 cache row's
+ * values rounded as they are stored). */
+template <int DIM, typename OUT>
+__device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, float eps, OUT *out, int lane)
 {
     float ss = 0.0f;
 #pragma unroll 8
@@ -375,7 +383,7 @@ __device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, flo
     const float inv = 1.0f / sqrtf(ss / (float)DIM + eps);
 #pragma unroll 8
     for (int i = lane; i < DIM; i += WARP)
-        out[i] = x[i] * inv * w[i];
+        cache_put(out, i, x[i] * inv * w[i]);
 }
 
 /* ---- kernels ---------------------------------------------------------------------------- */
@@ -642,23 +650,27 @@ __global__ void __launch_bounds__(THREADS) rope_heads_k(float *q, const float *r
     rope_rotate(q + (size_t)i * (NOPE + ROPE) + NOPE, rope, pos[t], ROPE);
 }
 
-/* A warp per token: the normed latent and the rotated shared key into the token's cache row. */
-template <int L, int ROPE, int CTX>
+/* A warp per token: the normed latent and the rotated shared key into the token's cache row
+ * (CE: the cache's element, float or bf16 bits). */
+template <int L, int ROPE, int CTX, typename CE>
 __global__ void __launch_bounds__(THREADS) mla_cache_write_k(const float *kv_a, const float *norm, const float *rope,
                                                              const int *slot, const int *pos, int n, float eps,
-                                                             float *cache)
+                                                             CE *cache)
 {
     constexpr int ROW = L + ROPE;
     const int t = blockIdx.x * WARPS + threadIdx.x / WARP, lane = threadIdx.x % WARP;
     if (t >= n)
         return;
     const float *src = kv_a + (size_t)t * ROW;
-    float *dst = cache + ((size_t)slot[t] * CTX + (size_t)pos[t]) * ROW;
+    CE *dst = cache + ((size_t)slot[t] * CTX + (size_t)pos[t]) * ROW;
     warp_rmsnorm<L>(src, norm, eps, dst, lane);
     if (lane == 0) {
+        float k_pe[ROPE];
         for (int c = 0; c < ROPE; c++)
-            dst[L + c] = src[L + c];
-        rope_rotate(dst + L, rope, pos[t], ROPE);
+            k_pe[c] = src[L + c];
+        rope_rotate(k_pe, rope, pos[t], ROPE);
+        for (int c = 0; c < ROPE; c++)
+            cache_put(dst, L + c, k_pe[c]);
     }
 }
 
@@ -683,9 +695,9 @@ __device__ inline void absorb_query(const unsigned char *kv_b, const float *kv_b
  *   score = (q_lat . c_kv[p] + q_pe . k_pe[p]) * scale   (warp per position)
  *   o_lat = softmax-weighted sum of c_kv over 0..pos (online, chunks of ATTN_CHUNK positions)
  *   out   = W_uv(h) o_lat                (warp per output row, row_dot) */
-template <int DT, int NHEADS, int NOPE, int ROPE, int VH, int L, int CTX>
+template <int DT, int NHEADS, int NOPE, int ROPE, int VH, int L, int CTX, typename CE>
 __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_b, const float *kv_b_scale,
-                                                        const float *q, const float *cache, const int *slot,
+                                                        const float *q, const CE *cache, const int *slot,
                                                         const int *pos, float sm_scale, float *out)
 {
     constexpr int ROW = L + ROPE, QK = NOPE + ROPE, P = ATTN_CHUNK, OPT = (L + THREADS - 1) / THREADS;
@@ -704,7 +716,7 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
     __syncthreads();
 
     const int len = pos[t] + 1;
-    const float *kv = cache + (size_t)slot[t] * CTX * ROW;
+    const CE *kv = cache + (size_t)slot[t] * CTX * ROW;
     float m = -INFINITY, s = 0.0f, o[OPT];
 #pragma unroll
     for (int k = 0; k < OPT; k++)
@@ -713,12 +725,12 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
         const int np = len - p0 < P ? len - p0 : P;
 #pragma unroll 4
         for (int i = warp; i < np; i += WARPS) {
-            const float *e = kv + (size_t)(p0 + i) * ROW;
+            const CE *e = kv + (size_t)(p0 + i) * ROW;
             float a = 0.0f, b = 0.0f;
             for (int c = lane; c < L; c += WARP)
-                a = fmaf(s_qlat[c], e[c], a);
+                a = fmaf(s_qlat[c], cache_get(e, c), a);
             for (int c = lane; c < ROPE; c += WARP)
-                b = fmaf(s_q[NOPE + c], e[L + c], b);
+                b = fmaf(s_q[NOPE + c], cache_get(e, L + c), b);
             a = warp_sum(a);
             b = warp_sum(b);
             if (lane == 0)
@@ -739,7 +751,7 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
                 float acc = o[k] * corr;
 #pragma unroll 8
                 for (int i = 0; i < np; i++)
-                    acc = fmaf(s_p[i], kv[(size_t)(p0 + i) * ROW + c], acc);
+                    acc = fmaf(s_p[i], cache_get(kv, (size_t)(p0 + i) * ROW + c), acc);
                 o[k] = acc;
             }
         }
@@ -1167,24 +1179,24 @@ template <int NHEADS, int NOPE, int ROPE> void rope_heads(float *q, const float 
     df_cuda_launched("rope_heads");
 }
 
-template <int L, int ROPE, int CTX>
+template <int L, int ROPE, int CTX, typename CE>
 void mla_cache_write(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos,
-                     int n, float eps, float *cache)
+                     int n, float eps, CE *cache)
 {
     if (n <= 0)
         return;
-    mla_cache_write_k<L, ROPE, CTX><<<ceil_div(n, WARPS), THREADS, 0, df_cuda_stream()>>>(
+    mla_cache_write_k<L, ROPE, CTX, CE><<<ceil_div(n, WARPS), THREADS, 0, df_cuda_stream()>>>(
         kv_a, reinterpret_cast<const float *>(norm), rope, slot, pos, n, eps, cache);
     df_cuda_launched("mla_cache_write");
 }
 
-template <int DT, int NHEADS, int NOPE, int ROPE, int VH, int L, int CTX>
-void mla_attend(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache,
+template <int DT, int NHEADS, int NOPE, int ROPE, int VH, int L, int CTX, typename CE>
+void mla_attend(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const CE *cache,
                 const int *slot, const int *pos, int n, float sm_scale, float *out)
 {
     if (n <= 0)
         return;
-    mla_attend_k<DT, NHEADS, NOPE, ROPE, VH, L, CTX><<<n * NHEADS, THREADS, 0, df_cuda_stream()>>>(
+    mla_attend_k<DT, NHEADS, NOPE, ROPE, VH, L, CTX, CE><<<n * NHEADS, THREADS, 0, df_cuda_stream()>>>(
         kv_b, reinterpret_cast<const float *>(kv_b_scale), q, cache, slot, pos, sm_scale, out);
     df_cuda_launched("mla_attend");
 }

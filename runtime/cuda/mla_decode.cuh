@@ -116,30 +116,38 @@ DF_HD inline float combine_weights(const float *ml, int nj, size_t stride, float
     return L;
 }
 
-/* One column: sum_j w_j o_j (o_j at o + j * stride) in chunk order. */
+/* One column: sum_j w_j o_j (o_j at o + j * stride) in chunk order. The o_j are read 8 at a
+ * time before they are summed, so that a GPU thread has 8 loads in flight, not one. */
 DF_HD inline float combine_column(const float *w, const float *o, int nj, size_t stride)
 {
     float acc = 0.0f;
-    for (int j = 0; j < nj; j++)
+    int j = 0;
+    for (; j + 8 <= nj; j += 8) {
+        float v[8];
+        for (int u = 0; u < 8; u++)
+            v[u] = o[(j + u) * stride];
+        for (int u = 0; u < 8; u++)
+            acc = fmaf(w[j + u], v[u], acc);
+    }
+    for (; j < nj; j++)
         acc = fmaf(w[j], o[j * stride], acc);
     return acc;
 }
 
 /* ---- 3xTF32 ------------------------------------------------------------------------------- */
 
-/* cvt.rna.tf32.f32: x rounded to 10 mantissa bits, ties away from zero; the low 13 bits 0.
- * (The host's rounding of the bits is the same for finite x.) */
+/* x rounded to 10 mantissa bits, ties away from zero, the low 13 bits 0: cvt.rna.tf32.f32's
+ * result, computed on the bits (integer adds, masks and a select) on the device too. A
+ * conversion runs at 16 results per clock per SM on sm_90, integer operations at 64: the kernel
+ * splits about 3000 warps' worth of values per tile, which at the conversion rate alone would
+ * take 6000 clocks of a tile's measured 9000 (docs/cuda-mla.md). A NaN stays a NaN (the add
+ * would carry a high payload into the sign), an infinity stays infinite, and a finite x that
+ * rounds past the largest float becomes infinite, as cvt.rna makes it. */
 DF_HD inline uint32_t tf32_rna(float x)
 {
-#ifdef __CUDA_ARCH__
-    uint32_t r;
-    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-    return r;
-#else
     uint32_t b;
     memcpy(&b, &x, sizeof b);
-    return (b + 0x1000u) & 0xffffe000u;
-#endif
+    return (b & 0x7fffffffu) > 0x7f800000u ? (b | 0x400000u) & 0xffffe000u : (b + 0x1000u) & 0xffffe000u;
 }
 
 DF_HD inline float tf32_value(uint32_t b)
@@ -294,7 +302,7 @@ template <int N> __device__ __forceinline__ void split_frag(const float (&x)[N],
 }
 
 /* 16 bytes global -> shared, asynchronously; bytes = 0 fills zeros and reads nothing. */
-__device__ __forceinline__ void cp_async16(float *dst, const float *src, int bytes)
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, int bytes)
 {
     const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
@@ -429,139 +437,209 @@ __device__ __forceinline__ void tile_pv(const float *tile, const float *sP, cons
 
 /* ---- kernels ------------------------------------------------------------------------------ */
 
-/* Block (head group g, y, token t): the chunks y, y + gridDim.y, ... of token t for heads
- * g HG .. g HG + HG - 1, each into its workspace record. */
-template <class D>
-__global__ void __launch_bounds__(THREADS, 1) partial_k(const float *q, const float *cache, const int *slot,
-                                                        const int *pos, float scale, float *ws)
+/* A chunk's partial into its workspace record rec: o (the C fragments of warp w's latent
+ * columns, MT m-tiles) at [head][column] for head group g, then each head's (m, l); both reset
+ * for the next chunk. */
+template <class D, int MT>
+__device__ __forceinline__ void write_partial(float *rec, int g, float (&o)[MT][D::NTO][4], run (&st)[D::HPW], int w,
+                                              int lane)
 {
-    extern __shared__ __align__(16) float smem[];
-    float *sQ = smem, *sK = sQ + D::Q_F, *sPart = sK + D::K_F, *sP = sPart + D::PART_F, *sCorr = sP + D::P_F;
+    float *ro = rec + (size_t)g * D::HG * D::L;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < D::NTO; nt++)
+#pragma unroll
+            for (int i = 0; i < 4; i += 2) {
+                const int h = mt * 16 + frag_c_row(lane, i), c = (w * D::NTO + nt) * 8 + frag_c_col(lane, i);
+                *reinterpret_cast<float2 *>(ro + (size_t)h * D::L + c) = make_float2(o[mt][nt][i], o[mt][nt][i + 1]);
+                o[mt][nt][i] = o[mt][nt][i + 1] = 0.0f;
+            }
+    float *rml = rec + (size_t)D::HEADS * D::L + 2 * (size_t)g * D::HG;
+#pragma unroll
+    for (int k = 0; k < D::HPW; k++) {
+        if (lane == 0) {
+            rml[2 * (w + WARPS * k)] = st[k].m;
+            rml[2 * (w + WARPS * k) + 1] = st[k].l;
+        }
+        st[k] = run_start();
+    }
+}
+
+/* The partial kernels' body, over either cache (K: this file's f32_tiles, or mla_decode_bf16.cuh's
+ * bf16_tiles). Block (head group g, y, token t) streams the tiles of its chunks y, y + gridDim.y,
+ * ... of token t through shared memory, STAGES deep with cp.async (the loads run ahead across
+ * chunk ends), and writes each chunk's partial for heads g HG .. g HG + HG - 1 to its record.
+ * K gives: elem (the cache's element); MT (16-head m-tiles a block); load_tile(kv, p_first,
+ * p_end, smem, stage, tid) (one tile's copies; rows from p_end on zeros); queries(q, smem, tid)
+ * (the block's queries into shared memory); tile(smem, stage, tile_p, p_end, scale, st, o, w,
+ * lane) (S, the online softmax, P V on the landed tile, with their barriers). */
+template <class D, class K>
+__device__ __forceinline__ void stream_chunks(const float *q, const typename K::elem *cache, const int *slot,
+                                              const int *pos, float scale, float *ws, unsigned char *smem)
+{
     const int g = blockIdx.x, ny = gridDim.y, t = blockIdx.z, tid = threadIdx.x, lane = tid % WARP, w = tid / WARP;
     const int len = pos[t] + 1, cl = chunk_len(len, D::C, D::JMAX), nj = (len + cl - 1) / cl;
     if ((int)blockIdx.y >= nj)
         return;
-    const float *kv = cache + (size_t)slot[t] * D::CTX * D::ROW;
+    const typename K::elem *kv = cache + (size_t)slot[t] * D::CTX * D::ROW;
 
     /* the first tiles in flight, then the queries (the loop's first barrier orders their stores) */
     tile_cursor cur = { (int)blockIdx.y, 0 }, ld = cur;
     for (int s = 0; s < D::STAGES - 1; s++) {
         if (ld.j < nj) {
-            load_tile<D>(kv, ld.j * cl + ld.i * D::T, min((ld.j + 1) * cl, len), sK + s * D::T * D::ROW, tid);
+            K::load_tile(kv, ld.j * cl + ld.i * D::T, min((ld.j + 1) * cl, len), smem, s, tid);
             next_tile(ld, cl, len, D::T, ny);
         }
         cp_async_commit();
     }
-    const float *qt = q + ((size_t)t * D::HEADS + (size_t)g * D::HG) * D::ROW;
-    for (int i = tid; i < D::Q_F; i += THREADS) {
-        int h, c;
-        qfrag_source<D::KS>(i, h, c);
-        sQ[i] = qt[h * D::ROW + c];
-    }
+    K::queries(q + ((size_t)t * D::HEADS + (size_t)g * D::HG) * D::ROW, smem, tid);
 
     run st[D::HPW];
 #pragma unroll
     for (int k = 0; k < D::HPW; k++)
         st[k] = run_start();
-    float o[D::MT][D::NTO][4] = {};
+    float o[K::MT][D::NTO][4] = {};
     for (int k = 0; cur.j < nj; k++) {
         /* the stream's tile k has landed (this thread's copies, then everyone's); the stage of
          * tile k - 1 is free for tile k + STAGES - 1 */
         cp_async_wait<D::STAGES - 2>();
         __syncthreads();
         if (ld.j < nj) {
-            load_tile<D>(kv, ld.j * cl + ld.i * D::T, min((ld.j + 1) * cl, len),
-                         sK + ((k + D::STAGES - 1) % D::STAGES) * D::T * D::ROW, tid);
+            K::load_tile(kv, ld.j * cl + ld.i * D::T, min((ld.j + 1) * cl, len), smem, (k + D::STAGES - 1) % D::STAGES, tid);
             next_tile(ld, cl, len, D::T, ny);
         }
         cp_async_commit();
 
         const int p0 = cur.j * cl, p_end = min(p0 + cl, len);
-        const float *tile = sK + (k % D::STAGES) * D::T * D::ROW;
-        tile_scores<D>(sQ, tile, sPart, w, lane);
-        __syncthreads();
-        tile_softmax<D>(sPart, sP, sCorr, st, p0 + cur.i * D::T, p_end, scale, w, lane);
-        __syncthreads();
-        tile_pv<D>(tile, sP, sCorr, o, w, lane);
-
-        if (cur.i == chunk_tiles(cur.j, cl, len, D::T) - 1) { /* the chunk's partial, then a fresh one */
-            float *rec = ws + D::rec_at(t, cur.j);
-            float *ro = rec + (size_t)g * D::HG * D::L;
-#pragma unroll
-            for (int mt = 0; mt < D::MT; mt++)
-#pragma unroll
-                for (int nt = 0; nt < D::NTO; nt++)
-#pragma unroll
-                    for (int i = 0; i < 4; i += 2) {
-                        const int h = mt * 16 + frag_c_row(lane, i), c = (w * D::NTO + nt) * 8 + frag_c_col(lane, i);
-                        *reinterpret_cast<float2 *>(ro + (size_t)h * D::L + c) =
-                            make_float2(o[mt][nt][i], o[mt][nt][i + 1]);
-                        o[mt][nt][i] = o[mt][nt][i + 1] = 0.0f;
-                    }
-            float *rml = rec + (size_t)D::HEADS * D::L + 2 * (size_t)g * D::HG;
-#pragma unroll
-            for (int k2 = 0; k2 < D::HPW; k2++) {
-                if (lane == 0) {
-                    rml[2 * (w + WARPS * k2)] = st[k2].m;
-                    rml[2 * (w + WARPS * k2) + 1] = st[k2].l;
-                }
-                st[k2] = run_start();
-            }
-        }
+        K::tile(smem, k % D::STAGES, p0 + cur.i * D::T, p_end, scale, st, o, w, lane);
+        if (cur.i == chunk_tiles(cur.j, cl, len, D::T) - 1) /* the chunk's partial, then a fresh one */
+            write_partial<D, K::MT>(ws + D::rec_at(t, cur.j), g, o, st, w, lane);
         next_tile(cur, cl, len, D::T, ny);
     }
 }
 
-/* Block (head h, token t): o_lat = (sum_j w_j o_j) / (sum_j w_j l_j), chunks in order. */
+/* The f32 cache's tile work (shared memory: the queries in fragment order, the STAGES tiles,
+ * the 8 warps' score parts, P, corr). */
+template <class D> struct f32_tiles {
+    using elem = float;
+    static constexpr int MT = D::MT;
+    static __device__ float *sQ(unsigned char *smem) { return reinterpret_cast<float *>(smem); }
+    static __device__ float *sK(unsigned char *smem) { return sQ(smem) + D::Q_F; }
+    static __device__ float *sPart(unsigned char *smem) { return sK(smem) + D::K_F; }
+    static __device__ float *sP(unsigned char *smem) { return sPart(smem) + D::PART_F; }
+    static __device__ float *sCorr(unsigned char *smem) { return sP(smem) + D::P_F; }
+
+    static __device__ void load_tile(const float *kv, int p_first, int p_end, unsigned char *smem, int stage, int tid)
+    {
+        mla::load_tile<D>(kv, p_first, p_end, sK(smem) + stage * D::T * D::ROW, tid);
+    }
+    static __device__ void queries(const float *qt, unsigned char *smem, int tid)
+    {
+        for (int i = tid; i < D::Q_F; i += THREADS) {
+            int h, c;
+            qfrag_source<D::KS>(i, h, c);
+            sQ(smem)[i] = qt[h * D::ROW + c];
+        }
+    }
+    static __device__ void tile(unsigned char *smem, int stage, int tile_p, int p_end, float scale, run (&st)[D::HPW],
+                                float (&o)[D::MT][D::NTO][4], int w, int lane)
+    {
+        const float *tl = sK(smem) + stage * D::T * D::ROW;
+        tile_scores<D>(sQ(smem), tl, sPart(smem), w, lane);
+        __syncthreads();
+        tile_softmax<D>(sPart(smem), sP(smem), sCorr(smem), st, tile_p, p_end, scale, w, lane);
+        __syncthreads();
+        tile_pv<D>(tl, sP(smem), sCorr(smem), o, w, lane);
+    }
+};
+
+template <class D>
+__global__ void __launch_bounds__(THREADS, 1) partial_k(const float *q, const float *cache, const int *slot,
+                                                        const int *pos, float scale, float *ws)
+{
+    extern __shared__ __align__(16) unsigned char smem_f32[];
+    stream_chunks<D, f32_tiles<D>>(q, cache, slot, pos, scale, ws, smem_f32);
+}
+
+/* Block (head h, token t): o_lat = (sum_j w_j o_j) / (sum_j w_j l_j), chunks in order. The
+ * partials' (m, l) are gathered into shared memory by all threads at once, then one thread
+ * computes the weights from there (a chain of shared-memory reads, not of global ones). */
 template <class D> __global__ void __launch_bounds__(COMBINE_THREADS) combine_k(const int *pos, const float *ws, float *out)
 {
-    __shared__ float sw[D::JMAX];
+    __shared__ float sw[D::JMAX], sml[2 * D::JMAX];
     __shared__ float sL;
     const int h = blockIdx.x, t = blockIdx.y;
     const int nj = chunk_count(pos[t] + 1, D::C, D::JMAX);
-    const float *rec = ws + D::rec_at(t, 0);
+    const float *rec = ws + D::rec_at(t, 0), *ml = rec + (size_t)D::HEADS * D::L + 2 * (size_t)h;
+    for (int j = threadIdx.x; j < nj; j += COMBINE_THREADS) {
+        sml[2 * j] = ml[j * D::REC];
+        sml[2 * j + 1] = ml[j * D::REC + 1];
+    }
+    __syncthreads();
     if (threadIdx.x == 0)
-        sL = combine_weights(rec + (size_t)D::HEADS * D::L + 2 * (size_t)h, nj, D::REC, sw);
+        sL = combine_weights(sml, nj, 2, sw);
     __syncthreads();
     float *oh = out + ((size_t)t * D::HEADS + h) * D::L;
     for (int c = threadIdx.x; c < D::L; c += COMBINE_THREADS)
         oh[c] = combine_column(sw, rec + (size_t)h * D::L + c, nj, D::REC) / sL;
 }
 
-/* The SM count that sizes the grid (mla_decode_setup). */
+/* The SM count that sizes the grid (setup_partial). */
 inline int sm_count = 0;
 
-} /* namespace mla */
-
-/* Once per configuration, before its first launch and outside graph capture (it is not a
- * stream operation): the partial kernel's shared memory over 48 KB, the SM count. */
-template <class D> cudaError_t mla_decode_setup()
+/* Once per partial kernel, before its first launch and outside graph capture (it is not a
+ * stream operation): its shared memory over 48 KB, the SM count. */
+template <class K> cudaError_t setup_partial(K *kernel, size_t smem)
 {
-    cudaError_t e = cudaFuncSetAttribute(mla::partial_k<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)D::SMEM);
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     int dev = 0;
     if (e == cudaSuccess)
         e = cudaGetDevice(&dev);
     if (e == cudaSuccess)
-        e = cudaDeviceGetAttribute(&mla::sm_count, cudaDevAttrMultiProcessorCount, dev);
+        e = cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, dev);
     return e;
 }
 
-/* o_lat for n tokens; ws: D::ws_floats(n) floats. gridDim.y (blocks per token and head group)
- * fills one wave, a block per SM (the shared memory allows no second): every block resident
- * from the start, the G blocks of a (token, y) side by side, each streaming its chunks (the
- * counts differ by at most one). It decides which block computes a chunk, never a bit. */
+/* gridDim.y (blocks per token and head group) for n tokens: one wave, a block per SM (the
+ * shared memory allows no second): every block resident from the start, the groups' blocks of
+ * a (token, y) side by side, each streaming its chunks (the counts differ by at most one). It
+ * decides which block computes a chunk, never a bit. */
+inline int grid_y(int n, int groups, int jmax)
+{
+    const int ny = sm_count / (n * groups);
+    return ny < 1 ? 1 : ny > jmax ? jmax : ny;
+}
+
+} /* namespace mla */
+
+/* Once per configuration, before its first launch and outside graph capture. */
+template <class D> cudaError_t mla_decode_setup() { return mla::setup_partial(mla::partial_k<D>, D::SMEM); }
+
+namespace mla {
+/* A partial kernel (partial_k, or mla_decode_bf16.cuh's partial16_k) for n tokens, then the
+ * combine kernel; each launch checked under its name. */
+template <class D, class E>
+void launch(void (*partial)(const float *, const E *, const int *, const int *, float, float *), const char *partial_name,
+            const char *combine_name, const float *q, const E *cache, const int *slot, const int *pos, int n, float scale,
+            float *ws, float *o_lat)
+{
+    if (n <= 0)
+        return;
+    partial<<<dim3(D::GROUPS, grid_y(n, D::GROUPS, D::JMAX), n), THREADS, D::SMEM, df_cuda_stream()>>>(q, cache, slot, pos,
+                                                                                                         scale, ws);
+    df_cuda_launched(partial_name);
+    combine_k<D><<<dim3(D::HEADS, n), COMBINE_THREADS, 0, df_cuda_stream()>>>(pos, ws, o_lat);
+    df_cuda_launched(combine_name);
+}
+} /* namespace mla */
+
+/* o_lat for n tokens; ws: D::ws_floats(n) floats. */
 template <class D>
 void mla_decode(const float *q, const float *cache, const int *slot, const int *pos, int n, float scale, float *ws,
                 float *o_lat)
 {
-    if (n <= 0)
-        return;
-    int ny = mla::sm_count / (n * D::GROUPS);
-    ny = ny < 1 ? 1 : ny > D::JMAX ? D::JMAX : ny;
-    mla::partial_k<D><<<dim3(D::GROUPS, ny, n), mla::THREADS, D::SMEM, df_cuda_stream()>>>(q, cache, slot, pos, scale, ws);
-    df_cuda_launched("mla_decode (partial)");
-    mla::combine_k<D><<<dim3(D::HEADS, n), mla::COMBINE_THREADS, 0, df_cuda_stream()>>>(pos, ws, o_lat);
-    df_cuda_launched("mla_decode (combine)");
+    mla::launch<D>(mla::partial_k<D>, "mla_decode (partial)", "mla_decode (combine)", q, cache, slot, pos, n, scale, ws, o_lat);
 }
 
 #endif /* __CUDACC__ */

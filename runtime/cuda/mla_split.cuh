@@ -4,7 +4,8 @@
  * kernels per slice of at most S tokens:
  *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)], each of the L columns summed over
  *      the nope dimensions in order, by absorb_query, as mla_attend's;
- *   2. mla_decode: o_lat[t][h], the softmax-weighted sum of the latent cache rows 0..pos;
+ *   2. mla_decode (an f32 cache) or mla_decode_bf16 (a bf16 one): o_lat[t][h], the
+ *      softmax-weighted sum of the latent cache rows 0..pos;
  *   3. out[t][h][d] = W_uv(h)[d] . o_lat[t][h] by row_dot, as mla_attend's last phase.
  * A token's result depends on its position and slot alone (mla_decode's chunks are a function
  * of the position), so the slicing changes no bit and prefill gives decode's bits. */
@@ -16,19 +17,25 @@
 
 #include "kernels.cuh"
 #include "mla_decode.cuh"
+#include "mla_decode_bf16.cuh"
 
 namespace dfc {
 
-/* The configuration: chunks of 256 positions, as many as CTX needs (so every chunk is 256
- * long), a block per 16 heads, tiles of 32 positions two in flight (mla_check's
- * configuration A, measured on an H200: docs/cuda-mla.md). */
+/* The configurations: chunks of 256 positions, as many as CTX needs (so every chunk is 256
+ * long), a block per 16 heads; over an f32 cache tiles of 32 positions two in flight
+ * (mla_check's configuration A, measured on an H200: docs/cuda-mla.md), over a bf16 cache
+ * (deploy.kv_cache = "bf16") tiles of 64 two in flight, the queries as 3 bf16 terms and the
+ * weights as 2 (mla_check's bf16 A). Both keep the same workspace records. */
 template <int H, int L, int R, int CTX>
 using mla_split_cfg = mla_decode_cfg<H, L, R, CTX, 256, (CTX + 255) / 256, 1, 32, 2>;
+template <int H, int L, int R, int CTX>
+using mla_split_bf16_cfg = mla_decode_bf16_cfg<H, L, R, CTX, 256, (CTX + 255) / 256, 64, 2, 3, 2>;
 
 /* Floats of the workspace for slices of S tokens: the absorbed queries, o_lat, mla_decode's
  * partials (gen/shapes.lua sizes the plan's attn_ws by the same count). */
 template <int H, int L, int R, int CTX> constexpr size_t mla_split_floats(int S)
 {
+    static_assert(mla_split_cfg<H, L, R, CTX>::REC == mla_split_bf16_cfg<H, L, R, CTX>::REC, "one workspace for both caches");
     return (size_t)S * H * (L + R) + (size_t)S * H * L + mla_split_cfg<H, L, R, CTX>::ws_floats(S);
 }
 
@@ -67,17 +74,39 @@ __global__ void __launch_bounds__(THREADS) mla_out_k(const unsigned char *kv_b, 
         out[(size_t)th * VH + d] = acc[0];
 }
 
-/* The step's n tokens in slices of at most S; ws: mla_split_floats<H, L, R, CTX>(S) floats.
- * mla_decode's shared-memory opt-in is made on the first call, which is a prefill (a decode
- * step, the one captured as a graph, always follows one). */
-template <int DT, int H, int NOPE, int R, int VH, int L, int CTX, int S>
-void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache,
+/* Step 2 over the cache's type: its kernel's setup and its launch. */
+template <int H, int L, int R, int CTX> cudaError_t split_setup(const float *)
+{
+    return mla_decode_setup<mla_split_cfg<H, L, R, CTX>>();
+}
+template <int H, int L, int R, int CTX> cudaError_t split_setup(const uint16_t *)
+{
+    return mla_decode_bf16_setup<mla_split_bf16_cfg<H, L, R, CTX>>();
+}
+template <int H, int L, int R, int CTX>
+void split_decode(const float *q_abs, const float *cache, const int *slot, const int *pos, int n, float scale,
+                  float *part, float *o_lat)
+{
+    mla_decode<mla_split_cfg<H, L, R, CTX>>(q_abs, cache, slot, pos, n, scale, part, o_lat);
+}
+template <int H, int L, int R, int CTX>
+void split_decode(const float *q_abs, const uint16_t *cache, const int *slot, const int *pos, int n, float scale,
+                  float *part, float *o_lat)
+{
+    mla_decode_bf16<mla_split_bf16_cfg<H, L, R, CTX>>(q_abs, cache, slot, pos, n, scale, part, o_lat);
+}
+
+/* The step's n tokens in slices of at most S; ws: mla_split_floats<H, L, R, CTX>(S) floats;
+ * CE: the cache's element (float, or uint16_t: bf16). The split kernel's shared-memory opt-in
+ * is made on the first call, which is a prefill (a decode step, the one captured as a graph,
+ * always follows one). */
+template <int DT, int H, int NOPE, int R, int VH, int L, int CTX, int S, typename CE>
+void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const CE *cache,
                       const int *slot, const int *pos, int n, float sm_scale, float *ws, float *out)
 {
-    using D = mla_split_cfg<H, L, R, CTX>;
     static bool ready = false;
     if (!ready) {
-        const cudaError_t e = mla_decode_setup<D>();
+        const cudaError_t e = split_setup<H, L, R, CTX>(cache);
         if (e != cudaSuccess) {
             fprintf(stderr, "CUDA error in the split-KV MLA kernel's setup: %s\n", cudaGetErrorString(e));
             exit(1);
@@ -91,7 +120,7 @@ void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale
         mla_absorb_k<DT, H, NOPE, R, VH, L><<<ns * H, THREADS, 0, df_cuda_stream()>>>(
             kv_b, sc, q + (size_t)t0 * H * (NOPE + R), q_abs);
         df_cuda_launched("mla_split (absorb)");
-        mla_decode<D>(q_abs, cache, slot + t0, pos + t0, ns, sm_scale, part, o_lat);
+        split_decode<H, L, R, CTX>(q_abs, cache, slot + t0, pos + t0, ns, sm_scale, part, o_lat);
         mla_out_k<DT, H, NOPE, VH, L><<<ceil_div(ns * H * VH, WARPS), THREADS, 0, df_cuda_stream()>>>(
             kv_b, sc, o_lat, ns, out + (size_t)t0 * H * VH);
         df_cuda_launched("mla_split (out)");

@@ -71,6 +71,15 @@ static inline DF_HD float f32_round_bf16(float x)
     return x;
 }
 
+/* The bf16 bits of f32_round_bf16(x). */
+static inline DF_HD uint16_t f32_bf16_bits(float x)
+{
+    const float r = f32_round_bf16(x);
+    uint32_t b;
+    memcpy(&b, &r, sizeof b);
+    return (uint16_t)(b >> 16);
+}
+
 /* FP8 e4m3 ("fn": no infinities, S.1111.111 is NaN), exponent bias 7. */
 static inline DF_HD float e4m3_to_f32(uint8_t c)
 {

@@ -98,6 +98,7 @@
 
 static _Thread_local float df_xbuf[DF_XBUF_FLOATS] __attribute__((aligned(64)));
 static _Thread_local float df_panel_buf[DF_PANEL_FLOATS] __attribute__((aligned(64)));
+_Static_assert(16 * DF_MLA_MAX_ROW <= DF_XBUF_FLOATS, "df_xbuf holds a block of 16 bf16 cache rows widened");
 
 /* ---- AVX-512 ---- */
 #include "x86/vec_avx512.h"

@@ -6,7 +6,8 @@
  *      by q_pe[t][h], so that [q_lat | q_pe] . [c_kv | k_pe] is one dot
  *      product over a cache row
  *   B  per (token, group of DF_MLA_GROUP heads): the token's positions in
- *      blocks of 16, online softmax per head (simd_isa.h, mla_core); threads
+ *      blocks of 16 (a bf16 cache's rows widened to f32 in the thread's
+ *      df_xbuf once per block), online softmax per head (simd_isa.h, mla_core); threads
  *      take contiguous ranges of (token, group) of about equal work
  *      (positions), and the groups of a token in one thread's range share
  *      each block of latent cache rows: one pass over the cache for them
@@ -24,7 +25,8 @@
 struct df_mla_job {
     const struct df_mla_shape *s;
     const struct df_mat *kv_b;
-    const float *q, *cache;
+    const float *q;
+    const void *cache;
     const struct df_step *step;
     float *q_lat, *o_lat, *out;
     int groups;                     /* head groups per token */
@@ -77,7 +79,7 @@ static inline void mla_phase_c(void *ctx, int h0, int h1)
 
 /* ws: DF_MLA_WS_FLOATS(n, ...) floats. */
 static inline void mla_attend_simd(const struct df_mla_shape *s, const struct df_mat *kv_b, const float *q,
-                                   const float *cache, const struct df_step *step, float *ws, float *out)
+                                   const void *cache, const struct df_step *step, float *ws, float *out)
 {
     const int n = step->n, H = s->heads, nt = df_threads_count();
     struct df_mla_job j = { .s = s, .kv_b = kv_b, .q = q, .cache = cache, .step = step, .q_lat = ws,

@@ -29,6 +29,9 @@ local function mat_args(c, dtype, wname)
   return c.weight(wname)
 end
 local F32 = "(const float *)(const void *)"
+-- The latent cache's C element (deploy.kv_cache), and the suffix of the instances that take a bf16 one.
+local CACHE = { f32 = "float", bf16 = "uint16_t" }
+local function kv_suffix(o) return o.kv == "bf16" and "_bf16kv" or "" end
 
 return {
   linear = {
@@ -88,15 +91,20 @@ return {
     args = function(o, c) return fmt("%s, rope, step", c.buf(o.x)) end,
   },
   mla_cache_write = {
-    name = function(o) return fmt("mla_cache_write_%dp%d", o.kv_lora, o.rope_dim) end,
-    params = function() return "const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, float *cache" end,
+    name = function(o) return fmt("mla_cache_write_%dp%d%s", o.kv_lora, o.rope_dim, kv_suffix(o)) end,
+    params = function(o)
+      return "const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, " .. CACHE[o.kv] .. " *cache"
+    end,
     body = function() return "mla_cache_write(&MLA, kv_a, " .. F32 .. "norm, rope, step, cache);" end,
     args = function(o, c) return fmt("%s, %s, rope, step, %s", c.buf(o.kv_a), c.weight(o.norm), c.buf(o.cache)) end,
   },
   mla_attend = {
-    name = function(o) return fmt("mla_attend_%s_h%d_%dp%d_v%d", SHORT[o.dtype], o.heads, o.kv_lora, o.rope_dim, o.v_head) end,
+    name = function(o)
+      return fmt("mla_attend_%s_h%d_%dp%d_v%d%s", SHORT[o.dtype], o.heads, o.kv_lora, o.rope_dim, o.v_head, kv_suffix(o))
+    end,
     params = function(o)
-      return mat_params(o.dtype, "kv_b") .. ", const float *q, const float *cache, const struct df_step *step, float *ws, float *out"
+      return mat_params(o.dtype, "kv_b") .. ", const float *q, const " .. CACHE[o.kv]
+        .. " *cache, const struct df_step *step, float *ws, float *out"
     end,
     body = function(o)
       return fmt("const struct df_mat m = %s;\n    mla_attend(&MLA, &m, q, cache, step, ws, out);",

@@ -13,6 +13,10 @@ local SHORT = { f32 = "f32", bf16 = "bf16", f8e4m3 = "fp8" }
 local GEMM_KIND = { fp8 = "DF_CUDA_GEMM_FP8", bf16 = "DF_CUDA_GEMM_BF16" }
 local ACT = { f32 = "DF_ACT_F32", bf16 = "DF_ACT_BF16", fp8 = "DF_ACT_FP8" }
 local fmt = string.format
+-- The latent cache's element (deploy.kv_cache: bf16 as its bits), and the suffix of the instances
+-- that take a bf16 one (kernels.cuh: cache_get, cache_put).
+local CACHE = { f32 = "float", bf16 = "uint16_t" }
+local function kv_suffix(o) return o.kv == "bf16" and "_bf16kv" or "" end
 
 -- A weight matrix parameter, plus its block scales for FP8.
 local function mat_params(dtype, name)
@@ -111,9 +115,10 @@ return {
     args = function(o, c) return fmt("%s, rope, STEP_POS, %s", c.buf(o.x), c.rows(o)) end,
   },
   mla_cache_write = {
-    name = function(o) return fmt("mla_cache_write_%dp%d", o.kv_lora, o.rope_dim) end,
-    params = function()
-      return "const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache"
+    name = function(o) return fmt("mla_cache_write_%dp%d%s", o.kv_lora, o.rope_dim, kv_suffix(o)) end,
+    params = function(o)
+      return "const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, "
+        .. CACHE[o.kv] .. " *cache"
     end,
     body = function(o)
       return fmt("dfc::mla_cache_write<%d, %d, %d>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);",
@@ -125,12 +130,12 @@ return {
   },
   mla_attend = {
     name = function(o)
-      return fmt("mla_attend%s_%s_h%d_%dp%d_v%d", o.split and "_split" or "", SHORT[o.dtype], o.heads, o.kv_lora,
-        o.rope_dim, o.v_head)
+      return fmt("mla_attend%s_%s_h%d_%dp%d_v%d%s", o.split and "_split" or "", SHORT[o.dtype], o.heads, o.kv_lora,
+        o.rope_dim, o.v_head, kv_suffix(o))
     end,
     params = function(o)
-      return mat_params(o.dtype, "kv_b") ..
-        ", const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out"
+      return mat_params(o.dtype, "kv_b") .. ", const float *q, const " .. CACHE[o.kv]
+        .. " *cache, const int *slot, const int *pos, int n, float *ws, float *out"
     end,
     body = function(o)
       if o.split then

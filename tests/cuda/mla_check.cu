@@ -1,6 +1,7 @@
-/* mla_check.cu: the split-KV MLA decode kernel (runtime/cuda/mla_decode.cuh) on a Hopper GPU:
- * correctness against today's mla_attend (kernels.cuh) and fp64, batch invariance, and the
- * bandwidth it reads the latent cache at, against the copy bandwidth measured here.
+/* mla_check.cu: the split-KV MLA decode kernels (runtime/cuda/mla_decode.cuh over an f32 cache,
+ * mla_decode_bf16.cuh over a bf16 one) on a Hopper GPU: correctness against today's mla_attend
+ * (kernels.cuh) and fp64, batch invariance, and the bandwidth they read the latent cache at,
+ * against the copy bandwidth measured here.
  * Run by tools/gpu-check.sh; docs/cuda-mla.md.
  *
  *   build/cuda/mla_check        under a minute on an H200; exit 0 if every check passed, 1 on a
@@ -9,7 +10,10 @@
  *                               for compute-sanitizer (memcheck, racecheck, synccheck)
  *
  * Layers: V2-Lite-like (16 heads) and V3-like (128 heads), kv_lora 512 + rope 64, a cache of
- * 16 slots x 32768 positions (f32, 1.2 GB). Contexts 1, 100, 1024, 4096, 32768 and batches 1,
+ * 16 slots x 32768 positions (f32, 1.2 GB), each twice: over the f32 cache, and over the cache
+ * rounded to bf16 ("-bf16": deploy.kv_cache = "bf16"; the f32 cache then holds the rounded
+ * values, which mla_attend and fp64 take, and mla_attend over the bf16 cache must give the bits
+ * of mla_attend over them). Contexts 1, 100, 1024, 4096, 32768 and batches 1,
  * 4, 16: token t sits in slot t and attends to len_t = ctx - (61 t mod max(1, ctx / 2))
  * positions (lengths across tile and chunk edges). Two configurations of the kernel per layer
  * (A, B below). Data: fresh random values for every case (cache uniform in [-1, 1), queries
@@ -26,7 +30,8 @@
  *     must be finite after it; max |d| against mla_attend over all outputs, and against fp64
  *     (computed here) for the first and last tokens, 4 heads each (the three spiked ones).
  *     Tolerance 1e-4 (the values are at most 1): both sides are f32 with different summation
- *     orders (and 3xTF32 products, 2^-21 relative, in the new kernel); the worst-case bound
+ *     orders (and 3xTF32 products, 2^-21 relative, in the new kernel; in the bf16 one the
+ *     query exact in 3 bf16 terms and the weights within 2^-16 in 2); the worst-case bound
  *     of a 32768-term f32 sum is 2e-3 of its magnitude, typical errors are 1e-6 (fp64 above),
  *     and a misplaced or dropped position among the few dozen that matter moves an output by
  *     1e-2 or more (by about 1 at the spikes).
@@ -34,8 +39,8 @@
  *     its output must have the same bits as in the batch.
  *  4. Times (CUDA events, median of 3 to 25 runs after a warm-up, L2 flushed by a 256 MiB
  *     memset before each run, outside the events): the new kernel (partial + combine) and
- *     mla_attend; GB/s = cache bytes / time, cache bytes = sum_t len_t x 576 x 4 (each row
- *     once), against the device-to-device copy (read + write, best of 10 over 2 GiB, as
+ *     mla_attend; GB/s = cache bytes / time, cache bytes = sum_t len_t x 576 x 4 (x 2 for bf16;
+ *     each row once), against the device-to-device copy (read + write, best of 10 over 2 GiB, as
  *     tests/cuda/bandwidth.cu); TFLOP/s = 2 (576 + 512) heads flops per position / time (128
  *     heads make the f32 kernel arithmetic-bound, docs/cuda-mla.md).
  * Prints a line per case as it goes, then one table, then the summary lines tools/gpu-check.sh
@@ -56,6 +61,7 @@
 #include "cuda_rt.h"
 #include "kernels.cuh"
 #include "mla_decode.cuh"
+#include "mla_decode_bf16.cuh"
 
 /* ---- what the launchers need from the backend -------------------------------------------- */
 static cudaStream_t g_stream;
@@ -86,8 +92,15 @@ using V2A = dfc::mla_decode_cfg<16, L, R, CTX, 256, 128, 1, 32, 2>;
 using V2B = dfc::mla_decode_cfg<16, L, R, CTX, 256, 128, 1, 16, 4>;
 using V3A = dfc::mla_decode_cfg<128, L, R, CTX, 256, 128, 1, 32, 2>;
 using V3B = dfc::mla_decode_cfg<128, L, R, CTX, 512, 64, 2, 16, 3>;
+/* Over a bf16 cache, A: tiles of 64 double-buffered, the queries as 3 bf16 terms and the weights
+ * as 2 (mla_split.cuh's configuration); B: tiles of 32, 4 deep. test_mla_bf16 checks both layouts. */
+using V2A16 = dfc::mla_decode_bf16_cfg<16, L, R, CTX, 256, 128, 64, 2, 3, 2>;
+using V2B16 = dfc::mla_decode_bf16_cfg<16, L, R, CTX, 256, 128, 32, 4, 3, 2>;
+using V3A16 = dfc::mla_decode_bf16_cfg<128, L, R, CTX, 256, 128, 64, 2, 3, 2>;
+using V3B16 = dfc::mla_decode_bf16_cfg<128, L, R, CTX, 256, 128, 32, 4, 3, 2>;
 
-typedef void (*new_fn)(const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *o);
+/* cache: float, or uint16_t (bf16) for the layers that say so */
+typedef void (*new_fn)(const float *q, const void *cache, const int *slot, const int *pos, int n, float *ws, float *o);
 typedef void (*old_fn)(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos,
                        int n, float *o);
 
@@ -98,13 +111,21 @@ struct variant {
     size_t ws_max, smem;
 };
 
-template <class D> void run_new(const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *o)
+template <class D> void run_new(const float *q, const void *cache, const int *slot, const int *pos, int n, float *ws, float *o)
 {
-    dfc::mla_decode<D>(q, cache, slot, pos, n, SCALE, ws, o);
+    dfc::mla_decode<D>(q, static_cast<const float *>(cache), slot, pos, n, SCALE, ws, o);
 }
 template <class D> variant make_variant(const char *what)
 {
     return { what, run_new<D>, dfc::mla_decode_setup<D>, D::ws_floats(NMAX), D::SMEM };
+}
+template <class D> void run_new16(const float *q, const void *cache, const int *slot, const int *pos, int n, float *ws, float *o)
+{
+    dfc::mla_decode_bf16<D>(q, static_cast<const uint16_t *>(cache), slot, pos, n, SCALE, ws, o);
+}
+template <class D> variant make_variant16(const char *what)
+{
+    return { what, run_new16<D>, dfc::mla_decode_bf16_setup<D>, D::ws_floats(NMAX), D::SMEM };
 }
 
 template <int H>
@@ -112,12 +133,21 @@ void run_old(const unsigned char *kv_b, const float *q, const float *cache, cons
 {
     dfc::mla_attend<DF_F32, H, NOPE_OLD, R, L, L, CTX>(kv_b, nullptr, q, cache, slot, pos, n, SCALE, o);
 }
+template <int H>
+void run_old16(const unsigned char *kv_b, const float *q, const uint16_t *cache, const int *slot, const int *pos, int n,
+               float *o)
+{
+    dfc::mla_attend<DF_F32, H, NOPE_OLD, R, L, L, CTX>(kv_b, nullptr, q, cache, slot, pos, n, SCALE, o);
+}
+typedef void (*old16_fn)(const unsigned char *kv_b, const float *q, const uint16_t *cache, const int *slot,
+                         const int *pos, int n, float *o);
 
 struct layer {
     const char *name;
     int heads;
     old_fn old;
     variant v[2];
+    old16_fn old16; /* a bf16-cache layer: mla_attend over that cache; null over the f32 cache */
 };
 
 /* ---- device helpers ------------------------------------------------------------------------ */
@@ -134,6 +164,16 @@ __global__ void fill_k(float *p, size_t n, uint64_t seed, float amp)
 {
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
         p[i] = amp * hash_uniform(seed, i);
+}
+
+/* The bf16 cache from the f32 one (mla_cache_write's rounding), and the f32 cache set to the
+ * values it stands for. */
+__global__ void round_cache_k(float *c32, uint16_t *c16, size_t n)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        c16[i] = f32_bf16_bits(c32[i]);
+        c32[i] = bf16_to_f32(c16[i]);
+    }
 }
 
 /* mla_attend's inputs for the same o_lat: per head, W_uk rows = the tokens' q_lat (zero rows
@@ -289,6 +329,7 @@ struct result {
 
 struct buffers {
     float *cache, *q, *q_old, *kv_b, *ws, *out_old, *out[2], *out1;
+    uint16_t *cache16;
     int *slot, *pos;
     unsigned char *flush;
 };
@@ -309,10 +350,10 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
         slot[t] = t;
         len[t] = ctx - (61 * t) % std::max(1, ctx / 2);
         pos[t] = len[t] - 1;
-        bytes += (double)len[t] * ROW * sizeof(float);
+        bytes += (double)len[t] * ROW * (ly.old16 ? sizeof(uint16_t) : sizeof(float));
     }
     res.mb = bytes / 1e6;
-    res.gflop = bytes / (ROW * sizeof(float)) * 2.0 * (ROW + L) * H / 1e9;
+    res.gflop = bytes / (ROW * (ly.old16 ? sizeof(uint16_t) : sizeof(float))) * 2.0 * (ROW + L) * H / 1e9;
     fill(B.cache, (size_t)SLOTS * CTX * ROW, seed, 1.0f);
     fill(B.q, (size_t)NMAX * H * ROW, seed ^ 0x5bd1e995u, QAMP);
     /* the spikes: key = sign(query) of head t + k at positions len - 1, the last 256-chunk's start, 0 */
@@ -327,6 +368,11 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
             upload(B.cache + ((size_t)slot[t] * CTX + at[k]) * ROW, row, sizeof row);
         }
     }
+    if (ly.old16) {
+        round_cache_k<<<1024, 256, 0, g_stream>>>(B.cache, B.cache16, (size_t)SLOTS * CTX * ROW);
+        df_cuda_launched("round_cache");
+    }
+    const void *cache = ly.old16 ? (const void *)B.cache16 : (const void *)B.cache;
     upload(B.slot, slot.data(), sizeof(int) * n);
     upload(B.pos, pos.data(), sizeof(int) * n);
     const size_t outn = (size_t)n * H * L;
@@ -341,13 +387,22 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
         printf("FAIL %s ctx %d batch %d: mla_attend left non-finite outputs\n", ly.name, ctx, n);
         res.ok = false;
     }
+    if (ly.old16) { /* mla_attend reading the bf16 cache = reading the values it stands for */
+        poison(B.out1, (size_t)H * L * sizeof(float));
+        ly.old16(kv_b, B.q_old, B.cache16, B.slot, B.pos, 1, B.out1);
+        if (download(B.out1, (size_t)H * L) != std::vector<float>(o_old.begin(), o_old.begin() + (size_t)H * L)) {
+            printf("FAIL %s ctx %d batch %d: mla_attend over the bf16 cache differs from over its values\n", ly.name,
+                   ctx, n);
+            res.ok = false;
+        }
+    }
 
     std::vector<float> o_new[2];
     for (int v = 0; v < 2; v++) {
         const variant &va = ly.v[v];
         poison(B.ws, va.ws_max * sizeof(float));
         poison(B.out[v], outn * sizeof(float));
-        va.run(B.q, B.cache, B.slot, B.pos, n, B.ws, B.out[v]);
+        va.run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[v]);
         o_new[v] = download(B.out[v], outn);
         if (!all_finite(o_new[v])) {
             printf("FAIL %s ctx %d batch %d %s: non-finite outputs (an output or a partial not written)\n", ly.name,
@@ -358,7 +413,7 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
         res.invariant[v] = true;
         for (int t = 0; n > 1 && t < n; t++) {
             poison(B.out1, (size_t)H * L * sizeof(float));
-            va.run(B.q + (size_t)t * H * ROW, B.cache, B.slot + t, B.pos + t, 1, B.ws, B.out1);
+            va.run(B.q + (size_t)t * H * ROW, cache, B.slot + t, B.pos + t, 1, B.ws, B.out1);
             const std::vector<float> alone = download(B.out1, (size_t)H * L);
             if (memcmp(alone.data(), &o_new[v][(size_t)t * H * L], sizeof(float) * H * L) != 0)
                 res.invariant[v] = false;
@@ -399,7 +454,7 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
     }
 
     for (int v = 0; v < 2; v++)
-        res.ms[v] = time_new ? time_ms([&] { ly.v[v].run(B.q, B.cache, B.slot, B.pos, n, B.ws, B.out[v]); }, B.flush,
+        res.ms[v] = time_new ? time_ms([&] { ly.v[v].run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[v]); }, B.flush,
                                        150.0, 25)
                              : NAN;
     res.old_ms = time_old ? time_ms([&] { ly.old(kv_b, B.q_old, B.cache, B.slot, B.pos, n, B.out_old); }, B.flush,
@@ -435,12 +490,22 @@ int main(int argc, char **argv)
     printf("mla_check: %s, %d SMs; copy %.1f GB/s (cudaMemcpy D2D 2 GiB, read + write, best of 10)\n", prop.name,
            prop.multiProcessorCount, copy_gbs);
 
-    const layer layers[2] = {
+    const layer layers[4] = {
         { "v2lite", 16, run_old<16>,
-          { make_variant<V2A>("A: chunk 256, tile 32 x 2 stages"), make_variant<V2B>("B: chunk 256, tile 16 x 4 stages") } },
+          { make_variant<V2A>("A: chunk 256, tile 32 x 2 stages"), make_variant<V2B>("B: chunk 256, tile 16 x 4 stages") },
+          nullptr },
         { "v3", 128, run_old<128>,
           { make_variant<V3A>("A: 16 heads a block, chunk 256, tile 32 x 2 stages"),
-            make_variant<V3B>("B: 32 heads a block, chunk 512, tile 16 x 3 stages") } },
+            make_variant<V3B>("B: 32 heads a block, chunk 512, tile 16 x 3 stages") },
+          nullptr },
+        { "v2lite-bf16", 16, run_old<16>,
+          { make_variant16<V2A16>("A: chunk 256, tile 64 x 2 stages, 3 + 2 terms"),
+            make_variant16<V2B16>("B: chunk 256, tile 32 x 4 stages, 3 + 2 terms") },
+          run_old16<16> },
+        { "v3-bf16", 128, run_old<128>,
+          { make_variant16<V3A16>("A: 16 heads a block, chunk 256, tile 64 x 2 stages, 3 + 2 terms"),
+            make_variant16<V3B16>("B: 16 heads a block, chunk 256, tile 32 x 4 stages, 3 + 2 terms") },
+          run_old16<128> },
     };
     buffers B = {};
     size_t ws_max = 0;
@@ -453,6 +518,7 @@ int main(int argc, char **argv)
         }
     const int HMAX = 128;
     CUDA_OK(cudaMalloc(&B.cache, sizeof(float) * SLOTS * CTX * ROW));
+    CUDA_OK(cudaMalloc(&B.cache16, sizeof(uint16_t) * SLOTS * CTX * ROW));
     CUDA_OK(cudaMalloc(&B.q, sizeof(float) * NMAX * HMAX * ROW));
     CUDA_OK(cudaMalloc(&B.q_old, sizeof(float) * NMAX * HMAX * (NOPE_OLD + R)));
     CUDA_OK(cudaMalloc(&B.kv_b, sizeof(float) * HMAX * (NOPE_OLD + L) * L));
@@ -495,7 +561,8 @@ int main(int argc, char **argv)
         worst = std::max({ worst, r.d_old[0], r.d_old[1], r.ref[0], r.ref[1] });
     }
     printf("A and B: the two configurations of each layer (listed at the top); %% of copy: cache GB/s over the copy's;\n"
-           "TFLOP/s: 2 (576 + 512) heads flops per position read (the float32 arithmetic; 3xTF32 issues 3 times that).\n");
+           "TFLOP/s: 2 (576 + 512) heads flops per position read (the float32 arithmetic; 3xTF32 issues 3 times that,\n"
+           "the bf16 kernel 3 (S) and 2 (P V) times that in bf16).\n");
     for (const layer &ly : layers)
         for (const result &r : rows)
             if (r.name == ly.name && r.ctx == CTXS.back() && (r.n == 1 || r.n == 16)) {

@@ -6,7 +6,7 @@
 # weights, the host tests, the bandwidth probe, the FP8 GEMM check with cuBLASLt)
 # compiles and links with nvcc for sm_90a; the host-side tests of the kernels'
 # __host__ __device__ pieces (test_hd), of the FP8 activation quantization
-# (test_quant), of the split-KV MLA decode kernel (test_mla_split) and of the device sampler's
+# (test_quant), of the split-KV MLA decode kernels (test_mla_split, test_mla_bf16) and of the device sampler's
 # plan emulated thread by thread (test_pick) pass; the binaries hold sm_90a machine code; without a GPU a CUDA binary
 # refuses with "no CUDA device", exit 1, and so does the FP8 GEMM check (which shows
 # that cuBLASLt loads). With a GPU: the conformance of tests/cuda/conformance.sh and the
@@ -53,6 +53,7 @@ if [ -z "$cuda_nvcc" ]; then
     cuda_skip "cuda/host/test_hd" "no nvcc"
     cuda_skip "cuda/host/test_quant" "no nvcc"
     cuda_skip "cuda/host/test_mla_split" "no nvcc"
+    cuda_skip "cuda/host/test_mla_bf16" "no nvcc"
     cuda_skip "cuda/host/test_pick" "no nvcc"
     cuda_skip "cuda/build/bench" "no nvcc"
 else
@@ -65,6 +66,7 @@ else
     check "cuda/host/test_hd" build/cuda/test_hd
     check "cuda/host/test_quant" build/cuda/test_quant
     check "cuda/host/test_mla_split" build/cuda/test_mla_split
+    check "cuda/host/test_mla_bf16" build/cuda/test_mla_bf16
     check "cuda/host/test_pick" build/cuda/test_pick
     # The fat binary's ELF for sm_90a (what cuobjdump --list-elf shows as *.sm_90a.cubin).
     check "cuda/sass-sm_90a" sh -c "grep -c 'sm_90a' build/tiny_cuda/tiny_cuda >/dev/null"

@@ -35,6 +35,7 @@
 
 #include "host_test.h"
 #include "mla_decode.cuh"
+#include "mla_model.h"
 
 using namespace dfc;
 using namespace dfc::mla;
@@ -115,6 +116,11 @@ static void test_tf32(void)
     CHECK(tf32_value(tf32_rna(-1.0f - 0x1p-11f)) == -1.0f - 0x1p-10f, "-(1 + 2^-11) should round away");
     CHECK(tf32_value(tf32_rna(1.0f + 0x1p-11f - 0x1p-23f)) == 1.0f, "1 + 2^-11 - 2^-23 should round down");
     CHECK(tf32_rna(0.0f) == 0u, "zero");
+    CHECK(tf32_rna(bits_float(0x7f800000u)) == 0x7f800000u && tf32_rna(bits_float(0xff800000u)) == 0xff800000u,
+          "infinities");
+    CHECK(tf32_rna(bits_float(0x7f7fffffu)) == 0x7f800000u, "the largest float rounds to infinity (ties away)");
+    for (uint32_t nan : { 0x7fc00000u, 0x7fffffffu, 0xffffffffu, 0x7f800001u, 0xffffe001u })
+        CHECK(isnan(tf32_value(tf32_rna(bits_float(nan)))), "NaN %08x -> %08x", nan, tf32_rna(bits_float(nan)));
     for (int k = 0; k < 200000; k++) {
         const float x = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
         const float y = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
@@ -191,18 +197,10 @@ template <class D> static void test_banks(const char *what)
              what, D::T);
     case_begin(name);
     constexpr int ROW = D::ROW, T = D::T;
-    for (int r = 0; r < T; r++) {
-        std::vector<int> seen(ROW, 0);
-        for (int col = 0; col < ROW; col++) {
-            const int at = tile_at<ROW>(r, col) - r * ROW;
-            CHECK(at >= 0 && at < ROW, "row %d col %d -> %d", r, col, at);
-            if (at >= 0 && at < ROW)
-                seen[at]++;
-            CHECK(col % 4 != 0 || at % 4 == 0, "row %d col %d: a group does not start 16-byte aligned", r, col);
-        }
-        for (int e = 0; e < ROW; e++)
-            CHECK(seen[e] == 1, "row %d: slot %d used %d times", r, e, seen[e]);
-    }
+    mla_model::check_row_permutation(T, ROW, [](int r, int c) { return tile_at<ROW>(r, c); });
+    for (int r = 0; r < T; r++)
+        for (int col = 0; col < ROW; col += 4)
+            CHECK((tile_at<ROW>(r, col) - r * ROW) % 4 == 0, "row %d col %d: a group does not start 16-byte aligned", r, col);
     /* the loaders read these addresses: recover them through a tile of indices */
     std::vector<float> tile((size_t)T * ROW);
     for (size_t e = 0; e < tile.size(); e++)
@@ -390,15 +388,10 @@ template <class D> static void test_tile_products(const char *what)
     printf("   (S: worst |error| / sum|q k| = %.2e)\n", worst);
 }
 
-/* ---- the online softmax, the partials and the merge ---------------------------------------- */
+/* ---- the online softmax, the partials and the merge (mla_model.h) ------------------------- */
 
-
-constexpr int NCOL = 8; /* value columns the model carries (of D::L) */
-
-struct token_data {
-    int len;
-    std::vector<float> s, v;
-};
+using mla_model::NCOL;
+using mla_model::token_data;
 
 /* One token, one head (scores s[0..len), values v[p][NCOL]): block y of ny in partial_k, tile
  * by tile, step for step (the tile's P V summed in position order: the model of the mma's
@@ -427,123 +420,12 @@ template <class D> static void model_block(const token_data &d, int y, int ny, i
                 acc += e[l] * (tp + l < p_end ? d.v[(size_t)(tp + l) * NCOL + c] : 0.0f);
             o[c] = fmaf(o[c], corr, acc);
         }
-        if (cur.i == chunk_tiles(cur.j, cl, len, D::T) - 1) {
-            float *rec = ws + D::rec_at(t, cur.j);
-            for (int c = 0; c < NCOL; c++) {
-                rec[(size_t)h * D::L + c] = o[c];
-                o[c] = 0.0f;
-            }
-            rec[(size_t)D::HEADS * D::L + 2 * h] = st.m;
-            rec[(size_t)D::HEADS * D::L + 2 * h + 1] = st.l;
-            st = run_start();
-        }
+        if (cur.i == chunk_tiles(cur.j, cl, len, D::T) - 1)
+            mla_model::write_partial<D>(ws + D::rec_at(t, cur.j), h, o, st);
     }
 }
 
-/* combine_k for one (token, head). */
-template <class D> static void model_combine(const float *ws, int len, int t, int h, float *out)
-{
-    const int nj = chunk_count(len, D::C, D::JMAX);
-    std::vector<float> w(nj);
-    const float *rec = ws + D::rec_at(t, 0);
-    const float L = combine_weights(rec + (size_t)D::HEADS * D::L + 2 * h, nj, D::REC, w.data());
-    for (int c = 0; c < NCOL; c++)
-        out[c] = combine_column(w.data(), rec + (size_t)h * D::L + c, nj, D::REC) / L;
-}
-
-/* Scores random in +-8, plus slope x position: a slope of 1/2 makes later chunks' maxima
- * exceed the first's by far more than expf's range (the merge must scale by the largest). */
-static token_data random_token(int len, float slope = 0.0f)
-{
-    token_data d;
-    d.len = len;
-    d.s.resize(len);
-    d.v.resize((size_t)len * NCOL);
-    for (int p = 0; p < len; p++)
-        d.s[p] = rnd_sym(8.0) + slope * (float)p;
-    for (auto &x : d.v)
-        x = rnd_sym(1.0);
-    return d;
-}
-
-template <class D> static void test_softmax_split(const char *what, int max_len)
-{
-    char name[160];
-    snprintf(name, sizeof name, "%s: tiles of %d, chunks of %d (cap %d): partials merged in chunk order = fp64 softmax, also rising scores",
-             what, D::T, D::C, D::JMAX);
-    case_begin(name);
-    std::vector<int> lens;
-    for (int e : { 1, 2, D::T - 1, D::T, D::T + 1, D::C - 1, D::C, D::C + 1, 3 * D::C + 5, D::C * D::JMAX - 1,
-                   D::C * D::JMAX, D::C * D::JMAX + 1, 2 * D::C * D::JMAX + 3 })
-        if (e >= 1 && e <= max_len)
-            lens.push_back(e);
-    for (int k = 0; k < 6; k++)
-        lens.push_back(1 + (int)(rnd64() % (uint64_t)max_len));
-    const size_t rising = lens.size();
-    lens.push_back(4 * D::C + 3);
-    std::vector<float> ws(D::ws_floats(1));
-    double worst = 0.0;
-    for (size_t k = 0; k < lens.size(); k++) {
-        const int len = lens[k];
-        const token_data d = random_token(len, k == rising ? 0.5f : 0.0f);
-        const int nj = chunk_count(len, D::C, D::JMAX), h = 3;
-        model_block<D>(d, 0, 1, 0, h, ws.data());
-        float got[NCOL];
-        model_combine<D>(ws.data(), len, 0, h, got);
-        double mx = -INFINITY, sum = 0.0;
-        for (int p = 0; p < len; p++)
-            mx = std::max(mx, (double)d.s[p]);
-        for (int p = 0; p < len; p++)
-            sum += exp(d.s[p] - mx);
-        const int tiles = (chunk_len(len, D::C, D::JMAX) + D::T - 1) / D::T;
-        for (int c = 0; c < NCOL; c++) {
-            double want = 0.0, mag = 0.0;
-            for (int p = 0; p < len; p++) {
-                const double pr = exp(d.s[p] - mx) / sum;
-                want += pr * d.v[(size_t)p * NCOL + c];
-                mag += pr * fabs(d.v[(size_t)p * NCOL + c]);
-            }
-            /* roundings on a term's way: its exp (2 ulps), the tile sum (T), the fold over the
-             * chunk's tiles (2 per tile), the merge (exp, 2 per chunk), the division; the sums
-             * of the weights see the same: twice that, relative to sum p |v| */
-            const double tol = 2.0 * (D::T + 2 * tiles + 2 * nj + 8) * U * mag;
-            worst = std::max(worst, fabs(got[c] - want) / mag);
-            CHECK(fabs(got[c] - want) <= tol, "len %d col %d: %.9g, fp64 %.9g (tol %.3g)", len, c, got[c], want, tol);
-        }
-    }
-    case_end();
-    printf("   (worst |error| / sum p|v| = %.2e)\n", worst);
-}
-
-/* A batch of 16 tokens of different lengths in one workspace, their chunks streamed by the
- * blocks of a grid of ny = 3, against each token alone (record 0) on a grid of ny = 7, the
- * blocks run last to first: the same bits. */
-template <class D> static void test_invariance(const char *what)
-{
-    char name[160];
-    snprintf(name, sizeof name, "%s: a token alone = in a batch of 16, bit for bit, whatever grid and chunk order", what);
-    case_begin(name);
-    const int n = 16;
-    std::vector<token_data> tok;
-    for (int t = 0; t < n; t++)
-        tok.push_back(random_token(1 + (int)(rnd64() % (uint64_t)(3 * D::C * D::JMAX / 2))));
-    std::vector<float> ws(D::ws_floats(n)), ws1(D::ws_floats(1));
-    for (int y = 0; y < 3; y++)
-        for (int t = 0; t < n; t++)
-            for (int h = 0; h < 2; h++)
-                model_block<D>(tok[t], y, 3, t, h, ws.data());
-    for (int t = 0; t < n; t++)
-        for (int h = 0; h < 2; h++) {
-            float batch[NCOL], alone[NCOL];
-            model_combine<D>(ws.data(), tok[t].len, t, h, batch);
-            for (int y = 6; y >= 0; y--)
-                model_block<D>(tok[t], y, 7, 0, h, ws1.data());
-            model_combine<D>(ws1.data(), tok[t].len, 0, h, alone);
-            CHECK(memcmp(batch, alone, sizeof batch) == 0, "token %d (len %d) head %d: %.9g in the batch, %.9g alone", t,
-                  tok[t].len, h, batch[0], alone[0]);
-        }
-    case_end();
-}
+static float as_is(float x) { return x; }
 
 int main(void)
 {
@@ -558,8 +440,11 @@ int main(void)
     test_banks<V3B>("V3 shape, MT=2");
     test_tile_products<V2A>("16 heads, T=32");
     test_tile_products<V3B>("32 heads, T=16");
-    test_softmax_split<V2A>("chunk 256", 40000);
-    test_softmax_split<SMALL>("chunk 64, cap 16", 5000);
-    test_invariance<SMALL>("chunk 64, cap 16");
+    mla_model::softmax_split<V2A>("chunk 256, tiles of 32 (cap 128): partials merged in chunk order = fp64 softmax, "
+                                  "also rising scores", model_block<V2A>, 0.0, 40000, as_is);
+    mla_model::softmax_split<SMALL>("chunk 64, tiles of 32 (cap 16): partials merged in chunk order = fp64 softmax, "
+                                    "also rising scores", model_block<SMALL>, 0.0, 5000, as_is);
+    mla_model::invariance<SMALL>("chunk 64, cap 16: a token alone = in a batch of 16, bit for bit, whatever grid and "
+                                 "chunk order", model_block<SMALL>, as_is);
     return host_test_summary();
 }

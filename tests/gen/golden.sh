@@ -20,6 +20,21 @@ products_take() { # KERNELS.C f32|bf16
 check "precision/tiny-f32-activations" products_take generated/tiny/kernels.c f32
 check "precision/tiny_bf16act-bf16-activations" products_take generated/tiny_bf16act/kernels.c bf16
 
+# The latent cache's element, read from the generated forward pass: every layer's cache is
+# declared with it (uint16_t: bf16 bits, deploy.kv_cache = "bf16"; float: f32) and every cache
+# write and attention instance that takes it says bf16 in its name (_bf16kv) exactly when it is
+# bf16 (the compiler checks the pointer types against the instances' parameters).
+kv_cache_elem() { # FORWARD.C float|uint16_t
+    awk -v ct="$2" '
+        / \*kv_cache_l[0-9]+ = / { n++; if ($1 != ct) { print "declared " $1 ": " $0; bad++ } }
+        /^ *mla_(cache_write|attend)[a-z0-9_]*\(/ { calls++; if ((ct == "uint16_t") != /_bf16kv\(/) { print $0; bad++ } }
+        END { exit bad || !n || !calls }' "$1"
+}
+check "precision/tiny-f32-kv-cache" kv_cache_elem generated/tiny/forward.c float
+check "precision/tiny_bf16kv-bf16-kv-cache" kv_cache_elem generated/tiny_bf16kv/forward.c uint16_t
+check "precision/tiny_cuda-f32-kv-cache" kv_cache_elem generated/tiny_cuda/forward.c float
+check "precision/tiny_bf16kv_cuda-bf16-kv-cache" kv_cache_elem generated/tiny_bf16kv_cuda/forward.c uint16_t
+
 # FP8 activations (and bf16 ones on CUDA), read from the generated forward pass: with
 # deploy.activations = "fp8", every product with FP8 weights (the routed experts' too) reads a
 # buffer quantized by act_quant_fp8_* (or by a norm or SwiGLU gate that quantizes its output,

@@ -25,7 +25,9 @@ bad_spec act-precision    "deploy.activations: must be one of f32, bf16, fp8" "'
 bad_spec act-fp8-bf16     "deploy.activations: \"fp8\" needs deploy.weights = \"fp8\" \\(got \"bf16\"\\)" "'activations = \"f32\"'" "'activations = \"fp8\"'"
 bad_spec act-bf16-fp8     "deploy.activations: \"bf16\" needs deploy.weights = \"bf16\" \\(got \"fp8\"\\)" "'weights = \"bf16\", activations = \"f32\"'" "'weights = \"fp8\", activations = \"bf16\"'"
 bad_spec fp8-gemm-chunk   "deploy.prefill_chunk: 6 is not a multiple of 4: with FP8 activations on CUDA" "'target = \"cpu\", max_batch = 4,(.-)weights = \"bf16\", activations = \"f32\"'" "'target = \"cuda\", max_batch = 4, prefill_chunk = 6,%1weights = \"fp8\", activations = \"fp8\"'"
-bad_spec kv-precision     "deploy.kv_cache: must be one of f32" "'kv_cache = \"f32\"'" "'kv_cache = \"fp8\"'"
+bad_spec kv-precision     "deploy.kv_cache: must be one of f32, bf16" "'kv_cache = \"f32\"'" "'kv_cache = \"fp8\"'"
+bad_spec kv-bf16-row      "deploy.kv_cache: \"bf16\" takes cache rows of at most 2048 values; kv_lora_rank \\+ qk_rope is 2056" \
+    "'kv_lora_rank = 64,(.-)kv_cache = \"f32\"'" "'kv_lora_rank = 2040,%1kv_cache = \"bf16\"'"
 bad_spec scoring          "model.scoring: must be one of sigmoid, softmax" "'\"sigmoid\"'" "'\"relu\"'"
 bad_spec yarn-missing     "model.rope.yarn.beta_fast: missing" "'beta_fast = 32.0, '" "''"
 bad_spec dense-too-many   "model.first_k_dense: 4 exceeds model.layers" "'first_k_dense = 1'" "'first_k_dense = 4'"
@@ -67,13 +69,12 @@ bad_config not-json      "not a JSON object"                  '^{' '['
 expect_fail "config/no-file" 3 "config.json: cannot read" lua5.4 gen/main.lua --hf "$T/nowhere" --name x --out "$T/nowhere_out"
 expect_fail "gen/usage" 2 "give exactly one of --spec or --hf" lua5.4 gen/main.lua --out "$T/x"
 
-# An imported config.json gives the committed spec of the same model (tiny_bf16act and
-# tiny_fp8act: tiny's and tiny_fp8's checkpoints with bf16 and FP8 activations asked for).
-for m in tiny tiny_fp8 v2_lite v2_group v3_h16; do
-    check "import/$m" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/$m/hf --name $m --set deploy.max_context=256 --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec >'$T/imp.lua' &&
+# An imported config.json gives the committed spec of the same model; with a precision asked
+# for, tiny's and tiny_fp8's checkpoints give tiny_bf16act, tiny_bf16kv and tiny_fp8act.
+for m in tiny tiny_fp8 v2_lite v2_group v3_h16 tiny_bf16act:activations=bf16 tiny_bf16kv:kv_cache=bf16 \
+    tiny_fp8act:activations=fp8; do
+    case $m in *:*) set="--set deploy.${m#*:}" ;; *) set= ;; esac
+    m=${m%%:*}
+    check "import/$m" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/$m/hf --name $m --set deploy.max_context=256 $set --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec >'$T/imp.lua' &&
                              lua5.4 gen/main.lua --spec specs/$m.lua --print-spec | diff - '$T/imp.lua'"
 done
-check "import/tiny_bf16act" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/tiny_bf16act/hf --name tiny_bf16act --set deploy.max_context=256 --set deploy.activations=bf16 --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec >'$T/imp.lua' &&
-                                   lua5.4 gen/main.lua --spec specs/tiny_bf16act.lua --print-spec | diff - '$T/imp.lua'"
-check "import/tiny_fp8act" sh -c "lua5.4 gen/main.lua --hf tests/fixtures/tiny_fp8act/hf --name tiny_fp8act --set deploy.max_context=256 --set deploy.activations=fp8 --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec >'$T/imp.lua' &&
-                                  lua5.4 gen/main.lua --spec specs/tiny_fp8act.lua --print-spec | diff - '$T/imp.lua'"

@@ -187,7 +187,7 @@ static void test_mla(enum df_dtype dt)
     const struct df_yarn y = { 4.0, 64, 32, 1 };
     rope_table_init(f.rope, CTX, ROPE, THETA, &y);
     f.cache = nan_vec((size_t)SLOTS * CTX * ROW);
-    f.s = (struct df_mla_shape){ HEADS, NOPE, ROPE, VH, LORA, CTX, (float)(1.0 / sqrt(QKH)), EPS };
+    f.s = (struct df_mla_shape){ HEADS, NOPE, ROPE, VH, LORA, CTX, (float)(1.0 / sqrt(QKH)), EPS, false };
     memset(rc_written, 0, sizeof rc_written);
 
     /* an earlier step: slot 0 at 0..4, slot 2 at 0..2 (a prefill of two prompts) */

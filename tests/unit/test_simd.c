@@ -473,7 +473,7 @@ static void mla_fix_init(struct mla_fix *f, enum df_dtype dt)
 {
     tmat_init(&f->kvb, dt, AT_H * (AT_NOPE + AT_V), AT_L, 0.3);
     f->m = (struct df_mat){ f->kvb.w, f->kvb.scale, f->kvb.rows, f->kvb.cols, dt, DF_ACT_F32 };
-    f->s = (struct df_mla_shape){ AT_H, AT_NOPE, AT_ROPE, AT_V, AT_L, AT_CTX, 0.17f, 1e-6f };
+    f->s = (struct df_mla_shape){ AT_H, AT_NOPE, AT_ROPE, AT_V, AT_L, AT_CTX, 0.17f, 1e-6f, false };
     f->cache = rnd_vec((size_t)AT_SLOTS * AT_CTX * (AT_L + AT_ROPE), 1.0);
     f->q = rnd_vec((size_t)AT_N * AT_H * (AT_NOPE + AT_ROPE), 1.0);
     static const int slots[AT_N] = { 0, 1, 1, 2, 0, 2, 1 }, poss[AT_N] = { 3, 0, 16, 33, 47, 15, 31 };
@@ -514,6 +514,52 @@ static void test_mla_invariance(struct mla_fix *f, int isa, int first, int threa
         free(out);
     }
     free(one);
+    case_end();
+}
+
+/* deploy.kv_cache = "bf16" on one ISA (plain C too): the cache write stores each value of the
+ * f32 path's row rounded (f32_bf16_bits), and attention over the bf16 cache gives the bits of
+ * attention over an f32 cache holding the values it stands for (the SIMD path widens blocks of
+ * rows into df_xbuf, the plain one row by row). */
+static void test_mla_bf16_cache(const struct mla_fix *f, int isa)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s: bf16 KV cache (%s): write = f32 row rounded; attend = attend over the widened values",
+             df_isa_name(isa), dt_name(f->kvb.dt));
+    case_begin(name);
+    df_isa_set(isa);
+    const int row = AT_L + AT_ROPE;
+    const size_t cells = (size_t)AT_SLOTS * AT_CTX * row, out_n = (size_t)AT_N * AT_H * AT_V;
+    struct df_mla_shape s16 = f->s;
+    s16.cache_bf16 = true;
+    /* the write: the step's tokens into an f32 and a bf16 cache */
+    float *kv_a = rnd_vec((size_t)AT_N * row, 3.0), *norm_w = rnd_vec(AT_L, 1.0), *rope = nan_vec((size_t)AT_CTX * AT_ROPE);
+    const struct df_yarn y = { 1.0, 0, 0, 0 };
+    rope_table_init(rope, AT_CTX, AT_ROPE, 10000.0, &y);
+    int token[AT_N] = { 0 };
+    const struct df_step st = { AT_N, token, f->slot, f->pos, 0, NULL };
+    float *c32 = nan_vec(cells);
+    uint16_t *c16 = calloc(cells, sizeof *c16);
+    mla_cache_write(&f->s, kv_a, norm_w, rope, &st, c32);
+    mla_cache_write(&s16, kv_a, norm_w, rope, &st, c16);
+    for (int t = 0; t < AT_N; t++)
+        for (int c = 0; c < row; c++) {
+            const size_t at = mla_cache_index(&f->s, f->slot[t], f->pos[t]) + (size_t)c;
+            CHECK(c16[at] == f32_bf16_bits(c32[at]), "token %d col %d: %04x, f32 %a", t, c, c16[at], c32[at]);
+        }
+    /* attention: over the fixture's cache rounded, and over its widened values */
+    float *wide = nan_vec(cells), *o16 = nan_vec(out_n), *o32 = nan_vec(out_n);
+    for (size_t i = 0; i < cells; i++) {
+        c16[i] = f32_bf16_bits(f->cache[i]);
+        wide[i] = bf16_to_f32(c16[i]);
+    }
+    float *ws = nan_vec(DF_MLA_WS_FLOATS(AT_N, AT_H, AT_L, AT_ROPE, AT_CTX));
+    mla_attend(&s16, &f->m, f->q, c16, &st, ws, o16);
+    mla_attend(&f->s, &f->m, f->q, wide, &st, ws, o32);
+    CHECK(memcmp(o16, o32, sizeof(float) * out_n) == 0, "attention over the bf16 cache differs from the widened one");
+    for (size_t i = 0; i < out_n; i++)
+        CHECK(isfinite(o16[i]), "output %zu not finite", i);
+    free(kv_a); free(norm_w); free(rope); free(c32); free(c16); free(wide); free(o16); free(o32); free(ws);
     case_end();
 }
 
@@ -568,7 +614,9 @@ int main(void)
         for (int i = 0; i < n_isa; i++) {
             test_moe_invariance(&mf[d], isas[i], i == 0, 1);
             test_mla_invariance(&af[d], isas[i], i == 0, 1);
+            test_mla_bf16_cache(&af[d], isas[i]);
         }
+        test_mla_bf16_cache(&af[d], DF_ISA_SCALAR);
     }
     moe_fix_init(&mf[2], DF_BF16, DF_ACT_BF16);
     for (int i = 0; i < n_isa; i++)
@@ -584,6 +632,7 @@ int main(void)
         for (int i = 0; i < n_isa; i++) {
             test_moe_invariance(&mf[d], isas[i], 0, 3);
             test_mla_invariance(&af[d], isas[i], 0, 3);
+            test_mla_bf16_cache(&af[d], isas[i]);
         }
     for (int i = 0; i < n_isa; i++)
         test_moe_invariance(&mf[2], isas[i], 0, 3);

@@ -925,11 +925,11 @@ DF_AI void DF_SF(mla_block)(const struct df_mla_shape *s, const float *q, int t,
  * or L2 by each group of DF_MLA_GROUP heads in turn (mla_block); at the end
  * o_lat = o / sum. Everything is a function of the token and head alone:
  * how heads are grouped into calls changes no bit. */
-DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const float *cache, const struct df_step *step,
+DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const void *cache, const struct df_step *step,
                            int t, int h0, int h1, const float *q_lat, float *o_lat)
 {
     const int L = s->kv_lora, row = L + s->rope_dim, H = s->heads, G = h1 - h0;
-    const float *kv = cache + (size_t)step->slot[t] * s->max_context * row;
+    const size_t base = mla_cache_index(s, step->slot[t], 0);
     const int len = step->pos[t] + 1;
     float m[DF_MLA_PASS], l[DF_MLA_PASS];
     for (int g = 0; g < G; g++) {
@@ -938,9 +938,18 @@ DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const 
     }
     for (int p0 = 0; p0 < len; p0 += 16) {
         const int np = len - p0 < 16 ? len - p0 : 16;
+        /* the block's rows: in the cache, or (bf16) widened into df_xbuf */
+        const float *rows = df_xbuf;
+        if (s->cache_bf16) {
+            const uint16_t *src = (const uint16_t *)cache + base + (size_t)p0 * row;
+            for (size_t i = 0; i < (size_t)np * row; i++)
+                df_xbuf[i] = bf16_to_f32(src[i]);
+        } else {
+            rows = (const float *)cache + base + (size_t)p0 * row;
+        }
         const float *c[16], *kpe[16];
         for (int i = 0; i < 16; i++) { /* rows past the last valid one repeat it; their weight is 0 */
-            c[i] = kv + (size_t)(p0 + (i < np ? i : np - 1)) * row;
+            c[i] = rows + (size_t)(i < np ? i : np - 1) * row;
             kpe[i] = c[i] + L;
         }
         for (int hg = h0; hg < h1; hg += DF_MLA_GROUP)

@@ -1,0 +1,22 @@
+-- tiny_bf16kv: the demo model (specs/tiny.lua, the same checkpoint) with a bf16
+-- latent KV cache: each cached value (the normed c_kv, the rotated k_pe) is
+-- rounded to bf16 as it is written and read back as the f32 it stands for; the
+-- arithmetic is tiny's (docs/numerics.md). Checked against HF transformers with
+-- the same rounding of the latents (tests/fixtures/tiny_bf16kv).
+return {
+  model = {
+    name = "tiny_bf16kv", vocab = 1000, hidden = 128, layers = 3, first_k_dense = 1,
+    heads = 4, q_lora_rank = 96, kv_lora_rank = 64, qk_nope = 32, qk_rope = 16, v_head = 32,
+    dense_inter = 256, moe_inter = 64,
+    routed_experts = 16, shared_experts = 1, experts_per_token = 4, n_group = 4, topk_group = 2,
+    scoring = "sigmoid", topk_method = "noaux_tc", norm_topk_prob = true, routed_scaling = 2.5,
+    rms_eps = 1e-6, mtp_layers = 1,
+    rope = { theta = 10000.0,
+             yarn = { factor = 4.0, original_max = 64, beta_fast = 32.0, beta_slow = 1.0,
+                      mscale = 1.0, mscale_all_dim = 1.0 } },
+  },
+  deploy = { target = "cpu", max_batch = 4, max_context = 256,
+             weights = "bf16", activations = "f32", kv_cache = "bf16",
+             -- its weights are signed with the TEST ONLY key pair (tests/keys/README.md)
+             trusted_keys = { "tests/keys/test-signing.pub.pem" } },
+}
