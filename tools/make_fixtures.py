@@ -810,13 +810,14 @@ def fp8_input(x):
 
 class LatentsBf16:
     """deploy.kv_cache = "bf16": what the runtime caches per token and layer, the normed latent c_kv (the output of
-    kv_a_layernorm) and the rotated shared key k_rot (the second output of the RoPE function the attention calls),
+    kv_a_layernorm) and the rotated shared key k_rot (the second output of the RoPE function the attention calls:
+    DeepseekV3's apply_rotary_pos_emb(_interleave), DeepseekV2's apply_rotary_emb),
     rounded to bf16 and used from then on in its place. transformers recomputes every position each step
     (use_cache=False), which rounds each position's latents the same way every time: what a cache of rounded
     values gives. `changed` counts the tensors rounded; both kinds must have been seen (a transformers that no longer
     calls these would otherwise make an unrounded fixture)."""
 
-    ROPE = ("apply_rotary_pos_emb_interleave", "apply_rotary_pos_emb")
+    ROPE = ("apply_rotary_pos_emb_interleave", "apply_rotary_pos_emb", "apply_rotary_emb")  # V3's two, V2's
 
     def __init__(self, model):
         self.model, self.changed, self.seen = model, 0, set()

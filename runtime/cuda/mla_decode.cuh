@@ -136,18 +136,21 @@ DF_HD inline float combine_column(const float *w, const float *o, int nj, size_t
 
 /* ---- 3xTF32 ------------------------------------------------------------------------------- */
 
-/* x rounded to 10 mantissa bits, ties away from zero, the low 13 bits 0: cvt.rna.tf32.f32's
- * result, computed on the bits (integer adds, masks and a select) on the device too. A
- * conversion runs at 16 results per clock per SM on sm_90, integer operations at 64: the kernel
- * splits about 3000 warps' worth of values per tile, which at the conversion rate alone would
- * take 6000 clocks of a tile's measured 9000 (docs/cuda-mla.md). A NaN stays a NaN (the add
- * would carry a high payload into the sign), an infinity stays infinite, and a finite x that
- * rounds past the largest float becomes infinite, as cvt.rna makes it. */
+/* cvt.rna.tf32.f32: x rounded to 10 mantissa bits, ties away from zero; the low 13 bits 0.
+ * (ptxas makes it four integer instructions on sm_90a, no conversion unit.) The host computes
+ * the same bits for every finite x and the infinities; a NaN stays a NaN on both, but for a
+ * payload only in the low 13 bits, which the device's rounding makes infinite. */
 DF_HD inline uint32_t tf32_rna(float x)
 {
+#ifdef __CUDA_ARCH__
+    uint32_t r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+    return r;
+#else
     uint32_t b;
     memcpy(&b, &x, sizeof b);
     return (b & 0x7fffffffu) > 0x7f800000u ? (b | 0x400000u) & 0xffffe000u : (b + 0x1000u) & 0xffffe000u;
+#endif
 }
 
 DF_HD inline float tf32_value(uint32_t b)

@@ -16,10 +16,11 @@
  *  - the queries enter as QT bf16 terms and the softmax weights as PT terms: x = t0 + t1 + ...,
  *    t0 = bf16(x), each next term bf16 of what is left (split_bf16; every difference exact).
  *    Products of bf16 values are exact in f32, so three query terms compute the scores from the
- *    exact f32 query (the kernel's only error is the f32 accumulation) and two weight terms
+ *    exact f32 query (for |q| >= 2^-103) (the kernel's only error is the f32 accumulation) and two weight terms
  *    leave each weight within 2^-16 relative: the attention of the f32 reference over the
- *    rounded cache, to well within the mode's tolerance (docs/numerics.md), at about a third
- *    of mla_decode.cuh's tensor work per position and half its bytes;
+ *    rounded cache, to well within the mode's tolerance (docs/numerics.md), at under half of
+ *    mla_decode.cuh's tensor time per position (0.84 of its multiply-adds, at twice the rate)
+ *    and half its bytes;
  *  - warp w computes S for one n-tile of 8 positions (w % NTS) over a share of the k-steps
  *    (w / NTS), the parts added in order; O is scaled by corr, then accumulated in place.
  * Every sum runs in an order fixed by the shapes and the token's position, without atomics: a
@@ -40,8 +41,9 @@ namespace mla {
 /* ---- bf16 terms ---------------------------------------------------------------------------- */
 
 /* x as N bf16 terms (their bits), largest first: t[0] = bf16(x), t[k] = bf16(x - t[0] - ... -
- * t[k-1]) (f32_bf16_bits: to nearest even). Each difference is exact, so |x - sum| <= 2^-8N |x|
- * (less a part below bf16's normal range, flushed), and three terms hold every f32 of normal range. */
+ * t[k-1]) (f32_bf16_bits: to nearest even). Each difference is exact, so |x - sum| <= 2^-8N |x|,
+ * and three terms hold x exactly when |x| >= 2^-103 (f32_bf16_bits flushes a leftover below
+ * 2^-126 to zero, so below that the last term can be lost). */
 template <int N> DF_HD inline void split_bf16(float x, uint16_t (&t)[N])
 {
     float left = x;
