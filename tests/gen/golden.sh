@@ -5,6 +5,14 @@ for m in $REF_MODELS; do
     check "deterministic/$m" sh -c "lua5.4 gen/main.lua --quiet --spec specs/$m.lua --out '$T/g2_$m' && diff -r '$T/g1_$m' '$T/g2_$m'"
 done
 
+# In a git checkout, every reference model's generated sources (CPU and CUDA) are committed,
+# not only made by make (a new model's directory must be let through .gitignore).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    for m in $REF_MODELS $(for c in $CUDA_BASE_MODELS; do echo ${c}_cuda; done); do
+        check "golden/$m-committed" sh -c "git ls-files --error-unmatch generated/$m/forward.c generated/$m/plan.txt >/dev/null"
+    done
+fi
+
 # Which products take bf16 activations, read from the generated kernels rather
 # than from the generator's tables (docs/numerics.md): with deploy.activations
 # = "bf16", every product with bf16 weights but the attention's (kv_b, absorbed,

@@ -1,0 +1,133 @@
+/* kernels.cu: tiny_bf16kv_cuda's kernel instances for CUDA (sm_90a). Each launches a
+ * generic kernel of runtime/cuda/kernels.cuh with its shape as template
+ * arguments, so the compiler specializes it, on the backend's one stream.
+ * Generated; do not edit. */
+#include "kernels.cuh"
+#include "mla_split.cuh"
+
+#include "config.h"
+#include "kernels.h"
+
+static const struct df_route_shape ROUTE = {
+    .experts = ROUTED_EXPERTS, .topk = EXPERTS_PER_TOKEN, .n_group = N_GROUP, .topk_group = TOPK_GROUP,
+    .method = TOPK_METHOD, .softmax = SCORING_SOFTMAX, .norm_topk_prob = NORM_TOPK_PROB,
+    .scaling = ROUTED_SCALING,
+};
+
+void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out)
+{
+    dfc::rmsnorm<128, DF_ACT_F32>(x, w, n, RMS_EPS, out);
+}
+
+void linear_bf16_128x96(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 96, 128>(w, NULL, x, n, y);
+}
+
+void linear_bf16_128x80(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 80, 128>(w, NULL, x, n, y);
+}
+
+void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
+{
+    dfc::rmsnorm<96, DF_ACT_F32>(x, w, n, RMS_EPS, out);
+}
+
+void linear_bf16_96x192(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 192, 96>(w, NULL, x, n, y);
+}
+
+void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n)
+{
+    dfc::rope_heads<4, 32, 16>(q, rope, pos, n);
+}
+
+void mla_cache_write_64p16_bf16kv(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, uint16_t *cache)
+{
+    dfc::mla_cache_write<64, 16, 256>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
+}
+
+void mla_attend_bf16_h4_64p16_v32_bf16kv(const unsigned char *kv_b, const float *q, const uint16_t *cache, const int *slot, const int *pos, int n, float *ws, float *out)
+{
+    (void)ws; /* the CPU's serial scratch: each (token, head) block keeps its own in shared memory */
+    dfc::mla_attend<DF_BF16, 4, 32, 16, 32, 64, 256>(kv_b, NULL, q, cache, slot, pos, n, SOFTMAX_SCALE, out);
+}
+
+void linear_bf16_128x128(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 128, 128>(w, NULL, x, n, y);
+}
+
+void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out)
+{
+    dfc::add_rmsnorm<128, DF_ACT_F32>(x, y, w, n, RMS_EPS, out);
+}
+
+void linear_bf16_128x256(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 256, 128>(w, NULL, x, n, y);
+}
+
+void silu_mul_256(float *g, const float *u, int n)
+{
+    dfc::silu_mul<256>(g, u, n);
+}
+
+void linear_bf16_256x128(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 128, 256>(w, NULL, x, n, y);
+}
+
+void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F32, 16, 128>(w, NULL, x, n, y);
+}
+
+void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights)
+{
+    dfc::moe_route<16, 4, 4>(ROUTE, logits, bias, n, ids, weights);
+}
+
+void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out)
+{
+    (void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */
+    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, scratch, out);
+}
+
+void linear_bf16_128x64(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 64, 128>(w, NULL, x, n, y);
+}
+
+void silu_mul_64(float *g, const float *u, int n)
+{
+    dfc::silu_mul<64>(g, u, n);
+}
+
+void linear_bf16_64x128(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 128, 64>(w, NULL, x, n, y);
+}
+
+void residual_add_128(float *x, const float *y, int n)
+{
+    dfc::residual_add<128>(x, y, n);
+}
+
+void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out)
+{
+    dfc::embed<DF_BF16, 1000, 128>(w, NULL, tokens, n, out);
+}
+
+void gather_rows_128(const float *x, const int *rows, int n, float *out)
+{
+    dfc::gather_rows<128>(x, rows, n, out);
+}
+
+void linear_bf16_128x1000(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 1000, 128>(w, NULL, x, n, y);
+}
+
