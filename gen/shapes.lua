@@ -23,9 +23,9 @@ function M.derive(spec)
   -- shapes allow, in slices of max_batch tokens: their absorbed queries and latent outputs, and
   -- the kernel's partials (chunks of 256 positions); mla_split_floats there, checked at compile time.
   -- Its shared memory must fit 227 KB: over an f32 cache (80 cache_row + 5200) floats (tiles of
-  -- 32 positions), over a bf16 one 352 cache_row + 8512 bytes (mla_decode_bf16.cuh: tiles of 64
-  -- two deep, 3 query terms).
-  local smem = d.kv_cache == "bf16" and 352 * s.cache_row + 8512 or (80 * s.cache_row + 5200) * 4
+  -- 32 positions), over a bf16 one 352 cache_row + 21568 bytes (mla_decode_bf16.cuh: tiles of 64
+  -- two deep, 3 query terms, 4 parts of the scores).
+  local smem = d.kv_cache == "bf16" and 352 * s.cache_row + 21568 or (80 * s.cache_row + 5200) * 4
   s.mla_split = d.target == "cuda" and m.heads % 16 == 0 and m.kv_lora_rank % 256 == 0 and s.cache_row % 64 == 0
     and smem <= 227 * 1024
   s.mla_split_floats = d.max_batch * m.heads * (2 * m.kv_lora_rank + m.qk_rope)

@@ -21,8 +21,9 @@
  *    rounded cache, to well within the mode's tolerance (docs/numerics.md), at under half of
  *    mla_decode.cuh's tensor time per position (0.84 of its multiply-adds, at twice the rate)
  *    and half its bytes;
- *  - warp w computes S for one n-tile of 8 positions (w % NTS) over a share of the k-steps
- *    (w / NTS), the parts added in order; O is scaled by corr, then accumulated in place.
+ *  - warp w computes S for a quarter of the k-steps (w / 2) of half the tile's positions
+ *    (w % 2): it reads a quarter of the queries' fragments a tile, not all of them; the four
+ *    parts are added in order; O is scaled by corr, then accumulated in place.
  * Every sum runs in an order fixed by the shapes and the token's position, without atomics: a
  * token's output has the same bits alone or in any batch, in any slot, on any grid.
  *
@@ -76,10 +77,11 @@ template <int ROW> DF_HD constexpr int tile16_at(int r, int c) { return r * ROW 
  * receives matrix m's (row l / 4, columns 2 (l % 4), + 1), or with .trans its (rows 2 (l % 4), + 1,
  * column l / 4). The element (tile row, column) each lane's address points at: */
 
-/* S's B operand (K^T) for k-steps ks, ks + 1 of the n-tile at position n0: matrix m holds rows
- * n0..n0+7, columns 16 ks + 8 m ..: registers 0, 1 are k-step ks's B, 2, 3 k-step ks + 1's. */
-DF_HD constexpr int ldm_k_row(int lane, int n0) { return n0 + (lane & 7); }
-DF_HD constexpr int ldm_k_col(int lane, int ks) { return 16 * ks + 8 * (lane >> 3); }
+/* S's B operand (K^T) for k-step ks of the n-tiles at positions n0, n0 + 8: matrix m holds rows
+ * n0 + 8 (m >> 1) .., columns 16 ks + 8 (m & 1) ..: registers 0, 1 are n-tile n0's B, 2, 3
+ * n-tile n0 + 8's. */
+DF_HD constexpr int ldm_k_row(int lane, int n0) { return n0 + (lane & 7) + 8 * (lane >> 4); }
+DF_HD constexpr int ldm_k_col(int lane, int ks) { return 16 * ks + 8 * ((lane >> 3) & 1); }
 
 /* P V's B operand (V, transposed) for the k-step at position p0 and n-tiles c0, c0 + 8: matrix m
  * holds rows p0 + 8 (m & 1) .., columns c0 + 8 (m >> 1) ..: registers 0, 1 are n-tile c0's B,
@@ -114,8 +116,9 @@ struct mla_decode_bf16_cfg {
     static constexpr int HEADS = HEADS_, L = L_, R = R_, CTX = CTX_, C = C_, JMAX = JMAX_, T = T_, STAGES = STAGES_,
                          QT = QT_, PT = PT_;
     static constexpr int ROW = L + R, KS = ROW / 16, HG = 16, GROUPS = HEADS / HG;
-    static constexpr int NTS = T / 8;               /* n-tiles (8 positions) of S, a warp each */
-    static constexpr int KP = mla::WARPS / NTS;     /* warps sharing an n-tile: parts of S's k-steps */
+    static constexpr int NTS = T / 8;               /* n-tiles (8 positions) of S */
+    static constexpr int KP = 4;                    /* parts of S's k-steps, a warp each per half tile */
+    static constexpr int NTW = NTS / 2;             /* n-tiles of S per warp (half the tile) */
     static constexpr int KSW = KS / KP;             /* k-steps of S per warp */
     static constexpr int NTO = L / 8 / mla::WARPS;  /* n-tiles (8 latent columns) of O per warp */
     static constexpr int KT = T / 16;               /* k-steps of P V */
@@ -133,7 +136,8 @@ struct mla_decode_bf16_cfg {
     static_assert(HEADS % HG == 0, "heads: a multiple of 16");
     static_assert(ROW % 64 == 0, "L + R: a multiple of 64 (16-byte groups in swizzled runs of 8)");
     static_assert(T == 32 || T == 64, "T: 32 or 64 (whole lanes of positions in the softmax)");
-    static_assert(KS % (2 * KP) == 0, "L + R: its k-steps split evenly into pairs (ldmatrix.x4) per warp");
+    static_assert(KS % KP == 0, "L + R: a multiple of 64 (4 parts of whole k-steps)");
+    static_assert(NTW % 2 == 0, "T: n-tiles of S in pairs per warp (ldmatrix.x4)");
     static_assert(L % (16 * mla::WARPS) == 0, "L: a multiple of 128 (n-tile pairs of O per warp)");
     static_assert(C % T == 0, "C: a multiple of T (so only a token's last tile is partial)");
     static_assert(STAGES >= 2, "STAGES: at least 2");
@@ -195,33 +199,39 @@ template <class D> __device__ __forceinline__ void load_queries16(const float *q
     }
 }
 
-/* Warp w's part of S = Q K^T for one tile: n-tile w % NTS, k-steps [(w / NTS) KSW, + KSW) in
- * pairs (one ldmatrix.x4 each), each k-step the QT terms' products, the smallest first. Four
- * accumulators take the k-steps in turn (pair parity, then the step in the pair), so that four
- * independent chains of mma are in flight; added in order 0..3 at the end. Into
- * part[w / NTS][head][position]. */
+/* Warp w's part of S = Q K^T for one tile: k-steps [(w / 2) KSW, + KSW) of the n-tiles of half
+ * w % 2 of the tile, each k-step's query terms loaded once for all of them, each product the QT
+ * terms' mma, the smallest first. Two accumulators per n-tile take the k-steps in turn (2 NTW
+ * independent chains of mma), added at the end; into part[w / 2][head][position]. */
 template <class D>
 __device__ __forceinline__ void tile_scores16(const uint32_t *sQ, const uint16_t *tile, float *sS, int w, int lane)
 {
-    const int nt = w % D::NTS, kp = w / D::NTS;
-    float acc[4][4] = {};
+    const int kp = w / 2, n0 = (w % 2) * D::NTW * 8;
+    float acc[2][D::NTW][4] = {};
 #pragma unroll
-    for (int pr = 0; pr < D::KSW / 2; pr++) {
-        const int ks = kp * D::KSW + 2 * pr;
-        uint32_t b[4];
-        ldmatrix_x4(b, tile + tile16_at<D::ROW>(ldm_k_row(lane, nt * 8), ldm_k_col(lane, ks)));
+    for (int s = 0; s < D::KSW; s++) {
+        const int ks = kp * D::KSW + s;
+        uint4 a[D::QT];
 #pragma unroll
-        for (int k = D::QT - 1; k >= 0; k--)
+        for (int k = 0; k < D::QT; k++)
+            a[k] = reinterpret_cast<const uint4 *>(sQ)[((size_t)k * D::KS + ks) * WARP + lane];
 #pragma unroll
-            for (int s = 0; s < 2; s++) {
-                const uint4 a = reinterpret_cast<const uint4 *>(sQ)[((size_t)k * D::KS + ks + s) * WARP + lane];
-                mma_bf16(acc[2 * (pr & 1) + s], a, b[2 * s], b[2 * s + 1]);
-            }
+        for (int np = 0; np < D::NTW / 2; np++) {
+            uint32_t b[4];
+            ldmatrix_x4(b, tile + tile16_at<D::ROW>(ldm_k_row(lane, n0 + 16 * np), ldm_k_col(lane, ks)));
+#pragma unroll
+            for (int u = 0; u < 2; u++)
+#pragma unroll
+                for (int k = D::QT - 1; k >= 0; k--)
+                    mma_bf16(acc[s & 1][2 * np + u], a[k], b[2 * u], b[2 * u + 1]);
+        }
     }
     float *part = sS + (size_t)kp * D::HG * D::SP;
 #pragma unroll
-    for (int i = 0; i < 4; i++)
-        part[frag_c_row(lane, i) * D::SP + nt * 8 + frag_c_col(lane, i)] = ((acc[0][i] + acc[1][i]) + acc[2][i]) + acc[3][i];
+    for (int nt = 0; nt < D::NTW; nt++)
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+            part[frag_c_row(lane, i) * D::SP + n0 + nt * 8 + frag_c_col(lane, i)] = acc[0][nt][i] + acc[1][nt][i];
 }
 
 /* Warp w's heads w, w + 8: lane l takes positions tile_p + l + 32 i. The score is the KP parts
