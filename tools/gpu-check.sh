@@ -57,8 +57,9 @@
 #      one-token linear kernel (DF_CUDA_LINEAR_ONE=rows: the same ids, which is faster); at most
 #      150 s;
 #   8. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
-#   9. the split-KV MLA decode kernel against mla_attend and fp64, batch invariance, its cache GB/s
-#      against the copy bandwidth (build/cuda/mla_check, docs/cuda-mla.md; under a minute);
+#   9. the split-KV MLA decode kernels (f32 and bf16 caches) against mla_attend and fp64, batch
+#      invariance, their cache GB/s against the copy bandwidth (build/cuda/mla_check,
+#      docs/cuda-mla.md; under a minute);
 #  10. the token picks on the device (build/cuda/sample_check): sample_k and greedy_k against the
 #      host's df_sample_with and df_argmax on the same rows and draws, every row the same token;
 #      sample_k's time for V3's vocabulary;
@@ -67,10 +68,12 @@
 #      cuBLASLt's per-tensor FP8 and bf16 GEMMs, decode sizes against the own `linear`, whether
 #      a token's rows depend on M (batch invariance: the heuristic's algorithm per M, and the
 #      backend's one algorithm per shape); the FP8-activation quantization kernel
-#      against the CPU's, bit for bit.
+#      against the CPU's, bit for bit;
+#  12. if ncu is there and time allows: the MLA decode partial kernels' counters (mla_check
+#      profile), and cuobjdump's resource usage of mla_check's kernels.
 # Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt,
-# sample_check.txt, fp8_gemm_check.txt and the audit records to $OUT if set, else to
-# build/gpu-check/. Exit 0 when every check passed.
+# sample_check.txt, fp8_gemm_check.txt, ncu_mla.txt, mla_check_resources.txt and the audit
+# records to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 START=$(date +%s)
@@ -515,6 +518,34 @@ if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
     row "FP8 GEMM, batch invariance (tokens 0-3 at larger M = at M = 4, f32 out)" "$(fp8 'batch invariance ')"
     row "FP8 GEMM, the backend's fixed algorithm per shape, FP8 and bf16 (runtime/cuda/lt_linear.cu): batch invariance" \
         "$(fp8 'fixed algorithm ')"
+fi
+
+section "MLA decode kernels under ncu (build/cuda/mla_check profile)"
+# The split-KV partial kernels' counters, to say where a tile's time goes (docs/cuda-mla.md: the
+# f32 kernel spends about 9000 clocks a tile with the memory far from busy): each 16-head
+# configuration once at 32768 positions, batch 1 then 16, over both caches, 8 launches. ncu
+# reads the counters on Firecracker machines only (the device library's KINDS.md); clocks left
+# alone. About 30 s expected; last, so that it never delays a check. The full report is
+# ncu_mla.txt; the row gives each launch's duration and its SM and memory throughput.
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
+if [ -z "$NCU" ]; then
+    row "MLA decode partial kernels under ncu" "ncu not found"
+elif [ "$(elapsed)" -gt 380 ]; then
+    row "MLA decode partial kernels under ncu" "skipped: $(elapsed) s spent already"
+else
+    timeout $((440 - $(elapsed))) "$NCU" --clock-control none -k regex:partial --section SpeedOfLight \
+        --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis --section SchedulerStats \
+        --section WarpStateStats --section Occupancy --section LaunchStats \
+        build/cuda/mla_check profile >"$OUTD/ncu_mla.txt" 2>&1
+    ncu_rc=$?
+    ncu_rows=$(awk '/partial(16)?_k/ { n++ } / Duration / { d[n] = $NF " " $(NF - 1) }
+        /Compute \(SM\) Throughput/ { c[n] = $NF } /^ *Memory Throughput +%/ { m[n] = $NF }
+        END { for (i = 1; i <= n; i++) printf "%s%d: %s, SM %s%%, memory %s%%", (i > 1 ? "; " : ""), i, d[i], c[i], m[i] }' \
+        "$OUTD/ncu_mla.txt")
+    row "MLA decode partial kernels under ncu, in mla_check profile's order (ncu_mla.txt; exit $ncu_rc)" "${ncu_rows:-none profiled}"
+fi
+if command -v cuobjdump >/dev/null; then
+    cuobjdump --dump-resource-usage build/cuda/mla_check >"$OUTD/mla_check_resources.txt" 2>&1
 fi
 
 section "result"

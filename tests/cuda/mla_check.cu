@@ -8,6 +8,9 @@
  *                               failure; "skip mla_check: no CUDA device" and exit 0 without a GPU
  *   build/cuda/mla_check quick  contexts 100 and 1024, batches 1 and 4, checks without timing:
  *                               for compute-sanitizer (memcheck, racecheck, synccheck)
+ *   build/cuda/mla_check profile  each 16-head configuration (f32 and bf16 cache) run once at
+ *                               32768 positions, batch 1 then 16, nothing checked: for ncu
+ *                               (8 partial-kernel launches, in the order printed)
  *
  * Layers: V2-Lite-like (16 heads) and V3-like (128 heads), kv_lora 512 + rope 64, a cache of
  * 16 slots x 32768 positions (f32, 1.2 GB), each twice: over the f32 cache, and over the cache
@@ -336,24 +339,21 @@ struct buffers {
 
 static int n_failed;
 
-static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64_t seed, bool time_new, bool time_old)
+/* A case's inputs on the device: the tokens' slots and positions (into slot and len), the cache
+ * (f32, and for a bf16 layer rounded into the bf16 one) with its spikes, the queries (returned,
+ * as the host sees them). */
+static std::vector<float> prepare_case(const layer &ly, int ctx, int n, const buffers &B, uint64_t seed,
+                                       std::vector<int> &slot, std::vector<int> &len)
 {
     const int H = ly.heads;
-    result res = {};
-    res.name = ly.name;
-    res.ctx = ctx;
-    res.n = n;
-    res.ok = true;
-    std::vector<int> slot(n), len(n), pos(n);
-    double bytes = 0.0;
+    std::vector<int> pos(n);
+    slot.resize(n);
+    len.resize(n);
     for (int t = 0; t < n; t++) {
         slot[t] = t;
         len[t] = ctx - (61 * t) % std::max(1, ctx / 2);
         pos[t] = len[t] - 1;
-        bytes += (double)len[t] * ROW * (ly.old16 ? sizeof(uint16_t) : sizeof(float));
     }
-    res.mb = bytes / 1e6;
-    res.gflop = bytes / (ROW * (ly.old16 ? sizeof(uint16_t) : sizeof(float))) * 2.0 * (ROW + L) * H / 1e9;
     fill(B.cache, (size_t)SLOTS * CTX * ROW, seed, 1.0f);
     fill(B.q, (size_t)NMAX * H * ROW, seed ^ 0x5bd1e995u, QAMP);
     /* the spikes: key = sign(query) of head t + k at positions len - 1, the last 256-chunk's start, 0 */
@@ -372,9 +372,32 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
         round_cache_k<<<1024, 256, 0, g_stream>>>(B.cache, B.cache16, (size_t)SLOTS * CTX * ROW);
         df_cuda_launched("round_cache");
     }
-    const void *cache = ly.old16 ? (const void *)B.cache16 : (const void *)B.cache;
     upload(B.slot, slot.data(), sizeof(int) * n);
     upload(B.pos, pos.data(), sizeof(int) * n);
+    return q;
+}
+
+static const void *case_cache(const layer &ly, const buffers &B)
+{
+    return ly.old16 ? (const void *)B.cache16 : (const void *)B.cache;
+}
+
+static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64_t seed, bool time_new, bool time_old)
+{
+    const int H = ly.heads;
+    result res = {};
+    res.name = ly.name;
+    res.ctx = ctx;
+    res.n = n;
+    res.ok = true;
+    std::vector<int> slot, len;
+    const std::vector<float> q = prepare_case(ly, ctx, n, B, seed, slot, len);
+    const void *cache = case_cache(ly, B);
+    double bytes = 0.0;
+    for (int t = 0; t < n; t++)
+        bytes += (double)len[t] * ROW * (ly.old16 ? sizeof(uint16_t) : sizeof(float));
+    res.mb = bytes / 1e6;
+    res.gflop = bytes / (ROW * (ly.old16 ? sizeof(uint16_t) : sizeof(float))) * 2.0 * (ROW + L) * H / 1e9;
     const size_t outn = (size_t)n * H * L;
 
     old_inputs_k<<<1024, 256, 0, g_stream>>>(B.q, n, H, B.kv_b, B.q_old);
@@ -467,9 +490,9 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
 
 int main(int argc, char **argv)
 {
-    const bool quick = argc > 1 && strcmp(argv[1], "quick") == 0;
-    if (argc > 1 && !quick) {
-        fprintf(stderr, "usage: %s [quick]\n", argv[0]);
+    const bool quick = argc > 1 && strcmp(argv[1], "quick") == 0, profile = argc > 1 && strcmp(argv[1], "profile") == 0;
+    if (argc > 1 && !quick && !profile) {
+        fprintf(stderr, "usage: %s [quick | profile]\n", argv[0]);
         return 2;
     }
     int count = 0;
@@ -534,6 +557,20 @@ int main(int argc, char **argv)
     std::vector<result> rows;
     uint64_t seed = 0x6d6c615f636865ull ^ (uint64_t)time(NULL);
     printf("  seed %llu\n", (unsigned long long)seed);
+    if (profile) { /* for ncu: each 16-head configuration once, 32768 positions, batch 1 then 16 */
+        for (const layer &ly : layers)
+            for (int n : { 1, NMAX })
+                if (ly.heads == 16) {
+                    std::vector<int> slot, len;
+                    prepare_case(ly, CTXS.back(), n, B, seed++, slot, len);
+                    for (const variant &v : ly.v) {
+                        v.run(B.q, case_cache(ly, B), B.slot, B.pos, n, B.ws, B.out[0]);
+                        CUDA_OK(cudaStreamSynchronize(g_stream));
+                        printf("mla_check profile: %s batch %d %s\n", ly.name, n, v.what);
+                    }
+                }
+        return 0;
+    }
     for (const layer &ly : layers)
         for (int ctx : quick ? QUICK_CTXS : CTXS)
             for (int n : quick ? QUICK_BATCHES : BATCHES) {
