@@ -940,9 +940,17 @@ DF_FNI void DF_SF(mla_core)(const struct df_mla_shape *s, const float *q, const 
         const int np = len - p0 < 16 ? len - p0 : 16;
         /* the block's rows: in the cache, or (bf16) widened into df_xbuf */
         const float *rows = df_xbuf;
-        if (s->cache_bf16) {
+        if (s->cache_bf16) { /* 64 values a step in vectors (exact either way), then the tail */
             const uint16_t *src = (const uint16_t *)cache + base + (size_t)p0 * row;
-            for (size_t i = 0; i < (size_t)np * row; i++)
+            const size_t m = (size_t)np * row;
+            size_t i = 0;
+            for (; i + 64 <= m; i += 64) {
+                DF_VT v[4];
+                DF_V(nat64_bf16)(src + i, v);
+                for (int k = 0; k < 4; k++)
+                    DF_V(store)(df_xbuf + i + 16 * k, v[k]);
+            }
+            for (; i < m; i++)
                 df_xbuf[i] = bf16_to_f32(src[i]);
         } else {
             rows = (const float *)cache + base + (size_t)p0 * row;
