@@ -7,6 +7,8 @@ local schedule = require("schedule")
 local M = {}
 M.GENERATOR_VERSION = "0.1.0"
 
+-- The C type of a buffer element (plan.lua's element kinds; bf16 as its bits).
+local CTYPE = { f32 = "float", i32 = "int", bf16 = "uint16_t" }
 local function cname(packed) return (packed:gsub("%.", "_"):upper()) end
 local function cvar(buffer) return (buffer:gsub("%.", "_")) end
 local function flit(v) return util.num(v) .. (math.type(v) == "integer" and ".0f" or "f") end
@@ -103,6 +105,7 @@ function M.emit(ctx)
       return "w + " .. cname(name)
     end,
     buf = function(name) return cvar(name) end,
+    ctype = function(elem) return CTYPE[elem] end,
     rows = function(o) return o.rows == "n_emit" and "step->n_emit" or "step->n" end,
     expert_table = function(o) return o.prefix:upper() .. "_EXPERTS" end,
   }
@@ -114,7 +117,7 @@ function M.emit(ctx)
   local function instance(o)
     local k = assert(ops[o.op], "templates: no op " .. o.op)
     local name = k.name(o)
-    local inst = { name = name, sig = string.format("void %s(%s)", name, k.params(o)), body = k.body(o) }
+    local inst = { name = name, sig = string.format("void %s(%s)", name, k.params(o, c)), body = k.body(o) }
     local seen = instances[name]
     if not seen then
       instances[name] = inst
@@ -134,7 +137,7 @@ function M.emit(ctx)
     for _, name in ipairs(sched.buffer_order) do
       if used[name] then
         local b = sched.buffers[name]
-        local ctype = ({ f32 = "float", i32 = "int", bf16 = "uint16_t" })[b.elem]
+        local ctype = CTYPE[b.elem]
         lines[#lines + 1] = string.format("    %s *%s = (%s *)(void *)(arena + %d); /* [%d][%d] %s */",
           ctype, cvar(name), ctype, b.offset, b.rows, b.width, b.what)
       end

@@ -4,7 +4,8 @@
 -- sizes in the name), `params` and `body` its definition in kernels.c (the
 -- shape as constants, calling the generic kernel in runtime/kernels/), and
 -- `args` the arguments at the call site in forward.c. `c` gives a weight's
--- C expression (`w + L1_Q_A_PROJ`), `b` a buffer's, `rows` the row count.
+-- C expression (`w + L1_Q_A_PROJ`), `buf` a buffer's, `rows` the row count,
+-- `ctype` an element's C type (`params` gets `c` too).
 local DT = { f32 = "DF_F32", bf16 = "DF_BF16", f8e4m3 = "DF_F8E4M3" }
 local ACT = { f32 = "DF_ACT_F32", bf16 = "DF_ACT_BF16", fp8 = "DF_ACT_FP8" }
 local SHORT = { f32 = "f32", bf16 = "bf16", f8e4m3 = "fp8" }
@@ -29,8 +30,8 @@ local function mat_args(c, dtype, wname)
   return c.weight(wname)
 end
 local F32 = "(const float *)(const void *)"
--- The latent cache's C element (deploy.kv_cache), and the suffix of the instances that take a bf16 one.
-local CACHE = { f32 = "float", bf16 = "uint16_t" }
+-- The suffix of the instances that take a bf16 latent cache (deploy.kv_cache; its element's C
+-- type is c.ctype(o.kv)).
 local function kv_suffix(o) return o.kv == "bf16" and "_bf16kv" or "" end
 
 return {
@@ -92,8 +93,8 @@ return {
   },
   mla_cache_write = {
     name = function(o) return fmt("mla_cache_write_%dp%d%s", o.kv_lora, o.rope_dim, kv_suffix(o)) end,
-    params = function(o)
-      return "const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, " .. CACHE[o.kv] .. " *cache"
+    params = function(o, c)
+      return "const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, " .. c.ctype(o.kv) .. " *cache"
     end,
     body = function() return "mla_cache_write(&MLA, kv_a, " .. F32 .. "norm, rope, step, cache);" end,
     args = function(o, c) return fmt("%s, %s, rope, step, %s", c.buf(o.kv_a), c.weight(o.norm), c.buf(o.cache)) end,
@@ -102,8 +103,8 @@ return {
     name = function(o)
       return fmt("mla_attend_%s_h%d_%dp%d_v%d%s", SHORT[o.dtype], o.heads, o.kv_lora, o.rope_dim, o.v_head, kv_suffix(o))
     end,
-    params = function(o)
-      return mat_params(o.dtype, "kv_b") .. ", const float *q, const " .. CACHE[o.kv]
+    params = function(o, c)
+      return mat_params(o.dtype, "kv_b") .. ", const float *q, const " .. c.ctype(o.kv)
         .. " *cache, const struct df_step *step, float *ws, float *out"
     end,
     body = function(o)

@@ -6,16 +6,15 @@
 -- kernel of runtime/cuda/kernels.cuh with the shape as template arguments),
 -- and `args` the arguments at the call site in forward.c. Pointers are device
 -- pointers: `c.weight` gives `w + OFFSET` into the uploaded weights, `c.buf` an
--- arena buffer; the step's token/slot/pos/emit are the arena's STEP_* arrays
+-- arena buffer, `c.ctype` an element's C type (`params` gets `c` too); the step's token/slot/pos/emit are the arena's STEP_* arrays
 -- (forward.c), the row counts the host's step->n / step->n_emit.
 local DT = { f32 = "DF_F32", bf16 = "DF_BF16", f8e4m3 = "DF_F8E4M3" }
 local SHORT = { f32 = "f32", bf16 = "bf16", f8e4m3 = "fp8" }
 local GEMM_KIND = { fp8 = "DF_CUDA_GEMM_FP8", bf16 = "DF_CUDA_GEMM_BF16" }
 local ACT = { f32 = "DF_ACT_F32", bf16 = "DF_ACT_BF16", fp8 = "DF_ACT_FP8" }
 local fmt = string.format
--- The latent cache's element (deploy.kv_cache: bf16 as its bits), and the suffix of the instances
--- that take a bf16 one (kernels.cuh: cache_get, cache_put).
-local CACHE = { f32 = "float", bf16 = "uint16_t" }
+-- The suffix of the instances that take a bf16 latent cache (deploy.kv_cache; its element's C
+-- type is c.ctype(o.kv); kernels.cuh: cache_get, cache_put).
 local function kv_suffix(o) return o.kv == "bf16" and "_bf16kv" or "" end
 
 -- A weight matrix parameter, plus its block scales for FP8.
@@ -116,9 +115,9 @@ return {
   },
   mla_cache_write = {
     name = function(o) return fmt("mla_cache_write_%dp%d%s", o.kv_lora, o.rope_dim, kv_suffix(o)) end,
-    params = function(o)
+    params = function(o, c)
       return "const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, "
-        .. CACHE[o.kv] .. " *cache"
+        .. c.ctype(o.kv) .. " *cache"
     end,
     body = function(o)
       return fmt("dfc::mla_cache_write<%d, %d, %d>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);",
@@ -133,8 +132,8 @@ return {
       return fmt("mla_attend%s_%s_h%d_%dp%d_v%d%s", o.split and "_split" or "", SHORT[o.dtype], o.heads, o.kv_lora,
         o.rope_dim, o.v_head, kv_suffix(o))
     end,
-    params = function(o)
-      return mat_params(o.dtype, "kv_b") .. ", const float *q, const " .. CACHE[o.kv]
+    params = function(o, c)
+      return mat_params(o.dtype, "kv_b") .. ", const float *q, const " .. c.ctype(o.kv)
         .. " *cache, const int *slot, const int *pos, int n, float *ws, float *out"
     end,
     body = function(o)
