@@ -34,7 +34,7 @@
 #      teacher-forced, with the FP8-activation bounds; tiny_bf16act_cuda: the bf16-activation
 #      bounds; both through cuBLASLt's GEMMs; tiny_bf16kv_cuda and v3_h16_bf16kv_cuda: the
 #      bf16-cache bounds, the latter's attention through the split-KV kernel over a bf16 cache);
-#      batch invariance, graph = no graph,
+#      batch invariance, graph = no graph, programmatic dependent launch (DF_CUDA_PDL=1) = none,
 #      device greedy = host greedy and device sampling = host sampling, bit for bit; the
 #      fixtures' prompts in 4-token prefill steps = in one step (tiny, tiny_fp8act and
 #      tiny_bf16act again with prefill_chunk 4, mk/cuda_bench.mk); then tiny_cuda against the
@@ -42,8 +42,9 @@
 #      tiny, tiny_fp8act and tiny_bf16act on the GPU, re-derived by --check (written to $OUT,
 #      with each cuBLASLt shape's algorithm in "gemms");
 #   5. decode ms/step of tiny_cuda at batch 1 and at its max batch (4), with and without CUDA
-#      graphs (DF_CUDA_STATS=1: the mean wall time of a step, tokens in to greedy ids on the host,
-#      after the first step, which captures the graph);
+#      graphs, and with graphs and programmatic dependent launch (DF_CUDA_STATS=1: the mean wall
+#      time of a step, tokens in to greedy ids on the host, after the first step, which captures
+#      the graph);
 #   6. HBM copy bandwidth: cudaMemcpy device to device of 2 GiB (build/cuda/bandwidth);
 #   7. mid-size decode against the weight-streaming floor (mk/cuda_bench.mk, docs/cuda.md
 #      "Mid-size decode measurement"): bench_v3_cuda (bf16, 1.67 GB) and bench_v3_fp8_cuda (FP8,
@@ -54,7 +55,8 @@
 #      512-token prompts and where a prefill step's time goes (DF_CUDA_PROFILE); greedy ids with graphs = without, batch-invariant, and picked on the
 #      device = picked on the host (--logits, whose step time is shown too), sampled on the device
 #      = sampled on the host (the step times of both too); batch 1 again with the other
-#      one-token linear kernel (DF_CUDA_LINEAR_ONE=rows: the same ids, which is faster); at most
+#      one-token linear kernel (DF_CUDA_LINEAR_ONE=rows: the same ids, which is faster); batch 1,
+#      16 and prefill again with programmatic dependent launch (DF_CUDA_PDL=1: the same ids); at most
 #      150 s;
 #   8. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
 #   9. the split-KV MLA decode kernels (f32 and bf16 caches) against mla_attend and fp64, batch
@@ -277,11 +279,15 @@ b1g=$(bench b1g 1 --ids "$(head -n 1 $fx/prompts.txt)")
 b1n=$(bench b1n 0 --ids "$(head -n 1 $fx/prompts.txt)")
 b4g=$(bench b4g 1 --batch-file "$T/batch4.txt")
 b4n=$(bench b4n 0 --batch-file "$T/batch4.txt")
-for b in b1g b1n b4g b4n; do echo "$b:"; cat "$T/bench_$b"; done
+# programmatic dependent launch (runtime/cuda/launch.cuh), with graphs
+b1p=$(DF_CUDA_PDL=1 bench b1p 1 --ids "$(head -n 1 $fx/prompts.txt)")
+b4p=$(DF_CUDA_PDL=1 bench b4p 1 --batch-file "$T/batch4.txt")
+for b in b1g b1n b4g b4n b1p b4p; do echo "$b:"; cat "$T/bench_$b"; done
 prefill=$(sed -n 's/.*prefill 1 steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/bench_b4g")
 tps() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms + 0 > 0) printf "%.0f tok/s", b * 1000 / ms; else print "?" }'; }
 row "tiny_cuda decode, batch 1: ms/step with graphs / without" "$b1g / $b1n ($(tps 1 "$b1g") with graphs)"
 row "tiny_cuda decode, batch 4: ms/step with graphs / without" "$b4g / $b4n ($(tps 4 "$b4g") with graphs)"
+row "tiny_cuda decode, batch 1 / batch 4: ms/step with graphs and programmatic dependent launch (DF_CUDA_PDL=1)" "$b1p / $b4p"
 row "tiny_cuda prefill, 52 tokens in one step" "${prefill:-?} ms ($(tps 52 "${prefill:-0}"))"
 
 section "HBM copy bandwidth"
@@ -370,6 +376,10 @@ for m in $mid_present; do
     # the other one-token kernel (kernels.cuh, linear): the same ids, which is faster
     DF_CUDA_LINEAR_ONE=rows mid_run "$m.b1r" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
     mid_run "$m.bb" "$m" 1 --batch-file "$T/mid_pb" -n 129
+    # programmatic dependent launch (runtime/cuda/launch.cuh): the same ids, which is faster
+    DF_CUDA_PDL=1 mid_run "$m.b1p" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
+    DF_CUDA_PDL=1 mid_run "$m.bbp" "$m" 1 --batch-file "$T/mid_pb" -n 129
+    DF_CUDA_PDL=1 mid_run "$m.pfp" "$m" 1 --batch-file "$T/mid_pf" -n 2
     # the same with --logits: every step's logits rows copied to the host, the tokens picked there
     # (without it, greedy_tokens picks them on the device and copies back only the ids)
     mid_run "$m.bbl" "$m" 1 --batch-file "$T/mid_pb" -n 129 --logits /dev/null
@@ -385,7 +395,7 @@ for m in $mid_present; do
     # which makes cuBLASLt's plans): what a prefill attention kernel would gain
     head -n 2 "$T/mid_pf" >"$T/mid_pf2"
     DF_CUDA_PROFILE=1 mid_run "$m.pp" "$m" 0 --batch-file "$T/mid_pf2" -n 1
-    for r in b1 b1n b1r bb bbl bs bsl pf p1 pb pp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
+    for r in b1 b1n b1r bb b1p bbp pfp bbl bs bsl pf p1 pb pp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
     build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$MID_TXT" >"$T/mid_$m.floor"
     cat "$T/mid_$m.floor"
     d1=$(mid_decode_ms "$m.b1") d1n=$(mid_decode_ms "$m.b1n") db=$(mid_decode_ms "$m.bb") pf=$(mid_prefill_ms "$m.pf")
@@ -397,6 +407,10 @@ for m in $mid_present; do
     check "gpu/mid/$m/linear-one-rows-same-ids" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1r.ids'"
     row "$m decode, batch 1: linear_k / linear_rows_k at one token (DF_CUDA_LINEAR_ONE=rows)" \
         "$(two_ms "$d1" "$(mid_decode_ms "$m.b1r")"); ids $(same_ids "$T/mid_$m.b1.ids" "$T/mid_$m.b1r.ids")"
+    check "gpu/mid/$m/pdl-same-ids" sh -c "test -s '$T/mid_$m.b1.ids' && test -s '$T/mid_$m.bb.ids' &&
+        cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1p.ids' && cmp '$T/mid_$m.bb.ids' '$T/mid_$m.bbp.ids'"
+    row "$m decode, batch 1 / $mb / prefill: without / with programmatic dependent launch (DF_CUDA_PDL=1)" \
+        "$(two_ms "$d1" "$(mid_decode_ms "$m.b1p")"); $(two_ms "$db" "$(mid_decode_ms "$m.bbp")"); $(two_ms "$pf" "$(mid_prefill_ms "$m.pfp")"); ids $(same_ids "$T/mid_$m.b1.ids" "$T/mid_$m.b1p.ids"), $(same_ids "$T/mid_$m.bb.ids" "$T/mid_$m.bbp.ids")"
     check "gpu/mid/$m/batch-invariance" sh -c "test -s '$T/mid_$m.b1.ids' && head -n 1 '$T/mid_$m.bb.ids' | cmp - '$T/mid_$m.b1.ids'"
     check "gpu/mid/$m/device-greedy-equals-host-greedy" sh -c "test -s '$T/mid_$m.bb.ids' && cmp '$T/mid_$m.bb.ids' '$T/mid_$m.bbl.ids'"
     check "gpu/mid/$m/device-sample-equals-host-sample" sh -c "test -s '$T/mid_$m.bs.ids' && cmp '$T/mid_$m.bs.ids' '$T/mid_$m.bsl.ids'"

@@ -14,7 +14,8 @@
  * every later step with the same number of tokens. Prefill runs its kernels
  * directly.
  *
- * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison);
+ * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison); DF_CUDA_PDL=1 launches
+ * the step's kernels with programmatic dependent launch (launch.cuh);
  * DF_CUDA_STATS=1 prints, at exit, the steps run and their mean wall time
  * (from the step's start to its logits, or picked tokens, on the host), and for decode the
  * wall time per step from one decode step's end to the next one's, which also holds the host's
@@ -179,6 +180,7 @@ bool open_device(char *err, size_t errlen)
     prof.on = pr && *pr && strcmp(pr, "0");
     if (prof.on) {
         g.use_graph = false;
+        dfc::pdl_mode = 0;
         g.stats = true;
         for (int i = 0; i < profile::EVENTS; i++)
             if ((e = cudaEventCreate(&prof.ev[i])) != cudaSuccess) {
@@ -314,7 +316,8 @@ unsigned char *arena_create(size_t bytes, char *err, size_t errlen)
 void print_stats(void)
 {
     const char *name[2] = { "prefill", "decode" };
-    fprintf(stderr, "%s: cuda stats: graphs %s, %d captured\n", model_name(), g.use_graph ? "on" : "off", g.captures);
+    fprintf(stderr, "%s: cuda stats: graphs %s, %d captured; programmatic dependent launch %s\n", model_name(),
+            g.use_graph ? "on" : "off", g.captures, dfc::pdl_on() ? "on" : "off");
     for (int p = 0; p < 2; p++) {
         if (!g.steps[p])
             continue;

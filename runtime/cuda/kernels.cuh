@@ -3,7 +3,9 @@
  *
  * The counterpart of runtime/kernels/ (C): the generated kernels.cu fixes each
  * kernel's shape as template arguments (one instance per distinct shape) and
- * calls the launcher on the backend's one stream. Numerics are the CPU's
+ * calls the launcher on the backend's one stream (launch.cuh: every kernel begins with
+ * pdl_enter, for programmatic dependent launch; the linear kernels prefetch their weight rows
+ * into L2 before it). Numerics are the CPU's
  * (docs/numerics.md): weights widened to f32 as read (the same bf16_to_f32 /
  * e4m3_to_f32, FP8 as code x block scale), f32 activations, f32 accumulation,
  * and every reduction in an order fixed by the shapes alone, so a token's
@@ -39,6 +41,7 @@
 #include "kernels/hd.h"
 #include "kernels/mat.h"
 #include "kernels/rope.h"
+#include "launch.cuh"
 
 /* moe.h gives the routing (moe_route_token) and struct df_expert. It includes
  * linear.h, the CPU's threaded linear, which is C but not C++ (it converts a
@@ -392,7 +395,11 @@ __device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, flo
 template <int DT, int ROWS, int COLS>
 __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, const float *scale, const float *x, float *y)
 {
+    constexpr int ROW_BYTES = COLS * esize<DT>::value;
     const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP;
+    if (lane == 0 && r < ROWS)
+        prefetch_rows<ROW_BYTES>(w + (size_t)r * ROW_BYTES, 1);
+    pdl_enter();
     if (r >= ROWS)
         return;
     float acc[1];
@@ -467,11 +474,14 @@ template <int DT, int ROWS, int COLS, int T>
 __global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w, const float *scale, const float *x,
                                                          int n, float *y)
 {
-    constexpr int R = rows_per_warp<DT, COLS>::R;
+    constexpr int R = rows_per_warp<DT, COLS>::R, ROW_BYTES = COLS * esize<DT>::value;
     __shared__ rows_smem<COLS, T> sm;
     const int lane = threadIdx.x % WARP, t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
     int r0;
     const int nr = warp_rows<ROWS, R>(r0);
+    if (lane == 0 && blockIdx.y == 0)
+        prefetch_rows<ROW_BYTES>(w + (size_t)r0 * ROW_BYTES, nr);
+    pdl_enter();
     if (threadIdx.x < T)
         sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
     float acc[R][T] = {};
@@ -497,6 +507,7 @@ __global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w,
 template <int DIM, bool ADD, int OUT>
 __global__ void __launch_bounds__(THREADS) rmsnorm_k(float *x, const float *y, const float *w, float eps, float *out)
 {
+    pdl_enter();
     constexpr int PER = (DIM + THREADS - 1) / THREADS;
     static_assert(OUT != DF_ACT_FP8 || THREADS == 2 * DF_ACT_BLOCK, "a thread's columns 256 apart: blocks 2 j and 2 j + 1");
     __shared__ float s_warp[WARPS];
@@ -564,6 +575,7 @@ template <int DT, int NVOCAB, int DIM>
 __global__ void __launch_bounds__(THREADS) embed_k(const unsigned char *w, const float *scale, const int *tokens,
                                                    float *out)
 {
+    pdl_enter();
     const int t = blockIdx.x, id = tokens[t];
     for (int c = threadIdx.x; c < DIM; c += THREADS)
         out[(size_t)t * DIM + c] = elem<DT, DIM>(w, scale, id, c);
@@ -572,6 +584,7 @@ __global__ void __launch_bounds__(THREADS) embed_k(const unsigned char *w, const
 template <int DIM>
 __global__ void __launch_bounds__(THREADS) residual_add_k(float *x, const float *y, int n)
 {
+    pdl_enter();
     const size_t total = (size_t)n * DIM;
     for (size_t i = (size_t)blockIdx.x * THREADS + threadIdx.x; i < total; i += (size_t)gridDim.x * THREADS)
         x[i] += y[i];
@@ -581,6 +594,7 @@ __global__ void __launch_bounds__(THREADS) residual_add_k(float *x, const float 
 template <int DIM, bool ROUND>
 __global__ void __launch_bounds__(THREADS) silu_mul_k(float *g, const float *u, int n)
 {
+    pdl_enter();
     const size_t total = (size_t)n * DIM;
     for (size_t i = (size_t)blockIdx.x * THREADS + threadIdx.x; i < total; i += (size_t)gridDim.x * THREADS) {
         const float v = g[i] / (1.0f + expf(-g[i])) * u[i];
@@ -593,6 +607,7 @@ __global__ void __launch_bounds__(THREADS) silu_mul_k(float *g, const float *u, 
 template <int DIM>
 __global__ void __launch_bounds__(THREADS) act_round_bf16_k(float *x, int n)
 {
+    pdl_enter();
     const size_t total = (size_t)n * DIM;
     for (size_t i = (size_t)blockIdx.x * THREADS + threadIdx.x; i < total; i += (size_t)gridDim.x * THREADS)
         x[i] = f32_round_bf16(x[i]);
@@ -605,6 +620,7 @@ __global__ void __launch_bounds__(THREADS) act_round_bf16_k(float *x, int n)
 template <int DIM, bool SILU>
 __global__ void __launch_bounds__(THREADS) act_quant_fp8_k(float *x, const float *u, int n)
 {
+    pdl_enter();
     constexpr int NB = (DIM + DF_ACT_BLOCK - 1) / DF_ACT_BLOCK;
     const int item = blockIdx.x * WARPS + threadIdx.x / WARP, lane = threadIdx.x % WARP;
     if (item >= n * NB)
@@ -634,6 +650,7 @@ __global__ void __launch_bounds__(THREADS) act_quant_fp8_k(float *x, const float
 template <int DIM>
 __global__ void __launch_bounds__(THREADS) gather_rows_k(const float *x, const int *rows, float *out)
 {
+    pdl_enter();
     const float *src = x + (size_t)rows[blockIdx.x] * DIM;
     for (int c = threadIdx.x; c < DIM; c += THREADS)
         out[(size_t)blockIdx.x * DIM + c] = src[c];
@@ -643,6 +660,7 @@ __global__ void __launch_bounds__(THREADS) gather_rows_k(const float *x, const i
 template <int NHEADS, int NOPE, int ROPE>
 __global__ void __launch_bounds__(THREADS) rope_heads_k(float *q, const float *rope, const int *pos, int n)
 {
+    pdl_enter();
     const int i = blockIdx.x * THREADS + threadIdx.x;
     if (i >= n * NHEADS)
         return;
@@ -657,6 +675,7 @@ __global__ void __launch_bounds__(THREADS) mla_cache_write_k(const float *kv_a, 
                                                              const int *slot, const int *pos, int n, float eps,
                                                              CE *cache)
 {
+    pdl_enter();
     constexpr int ROW = L + ROPE;
     const int t = blockIdx.x * WARPS + threadIdx.x / WARP, lane = threadIdx.x % WARP;
     if (t >= n)
@@ -700,6 +719,7 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
                                                         const float *q, const CE *cache, const int *slot,
                                                         const int *pos, float sm_scale, float *out)
 {
+    pdl_enter();
     constexpr int ROW = L + ROPE, QK = NOPE + ROPE, P = ATTN_CHUNK, OPT = (L + THREADS - 1) / THREADS;
     __shared__ __align__(16) float s_q[QK];
     __shared__ __align__(16) float s_qlat[L];
@@ -794,6 +814,7 @@ template <int E, int K, int G>
 __global__ void __launch_bounds__(THREADS) moe_route_k(const struct df_route_shape shape, const float *logits,
                                                        const float *bias, int n, int *ids, float *weights)
 {
+    pdl_enter();
     constexpr int NE = (E + WARP - 1) / WARP;
     const int lane = threadIdx.x % WARP, t = blockIdx.x * WARPS + threadIdx.x / WARP;
     if (t >= n)
@@ -921,6 +942,7 @@ template <int DT, int DIM, int INTER, int E, int K>
 __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
                                                          const float *x, const int *ids, float *act)
 {
+    pdl_enter();
     const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP, pair = blockIdx.y;
     if (r >= INTER)
         return;
@@ -938,6 +960,7 @@ template <int DT, int DIM, int INTER, int E, int K>
 __global__ void __launch_bounds__(THREADS) moe_down_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
                                                       const int *ids, const float *act, float *y)
 {
+    pdl_enter();
     const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP, pair = blockIdx.y;
     if (r >= DIM)
         return;
@@ -990,6 +1013,7 @@ template <int DT, int DIM, int INTER, int E, int K, int T, bool DOWN>
 __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
                                                          const float *in, const int *ids, int n, float *out)
 {
+    pdl_enter();
     constexpr int ROWS = DOWN ? DIM : INTER, COLS = DOWN ? INTER : DIM, R = rows_per_warp<DT, COLS>::R;
     __shared__ rows_smem<COLS, T> sm;
     __shared__ int warp_count[WARPS];
@@ -1027,6 +1051,7 @@ __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w,
 template <int DIM, int K>
 __global__ void __launch_bounds__(THREADS) moe_combine_k(const float *y, const float *weights, int n, float *out)
 {
+    pdl_enter();
     const size_t total = (size_t)n * DIM;
     for (size_t i = (size_t)blockIdx.x * THREADS + threadIdx.x; i < total; i += (size_t)gridDim.x * THREADS) {
         const size_t t = i / DIM, c = i % DIM;
@@ -1070,16 +1095,14 @@ void linear(const unsigned char *w, const unsigned char *scale, const float *x, 
     if (n <= 0)
         return;
     const float *sc = reinterpret_cast<const float *>(scale);
+    constexpr int RB = WARPS * rows_per_warp<DT, COLS>::R; /* rows per block of linear_rows_k */
     if (n == 1 && !linear_one_by_rows())
-        linear_k<DT, ROWS, COLS><<<ceil_div(ROWS, WARPS), THREADS, 0, df_cuda_stream()>>>(w, sc, x, y);
+        launch("linear", linear_k<DT, ROWS, COLS>, ceil_div(ROWS, WARPS), THREADS, 0, w, sc, x, y);
     else if (n == 1)
-        linear_rows_k<DT, ROWS, COLS, 1>
-            <<<ceil_div(ROWS, WARPS * rows_per_warp<DT, COLS>::R), THREADS, 0, df_cuda_stream()>>>(w, sc, x, n, y);
+        launch("linear", linear_rows_k<DT, ROWS, COLS, 1>, ceil_div(ROWS, RB), THREADS, 0, w, sc, x, n, y);
     else
-        linear_rows_k<DT, ROWS, COLS, TOKEN_TILE>
-            <<<dim3(ceil_div(ROWS, WARPS * rows_per_warp<DT, COLS>::R), ceil_div(n, TOKEN_TILE)), THREADS, 0,
-               df_cuda_stream()>>>(w, sc, x, n, y);
-    df_cuda_launched("linear");
+        launch("linear", linear_rows_k<DT, ROWS, COLS, TOKEN_TILE>, dim3(ceil_div(ROWS, RB), ceil_div(n, TOKEN_TILE)),
+               THREADS, 0, w, sc, x, n, y);
 }
 
 /* OUT: what the output is prepared for (rmsnorm_k); x is only read (ADD false). */
@@ -1087,9 +1110,9 @@ template <int DIM, int OUT> void rmsnorm(const float *x, const unsigned char *w,
 {
     if (n <= 0)
         return;
-    rmsnorm_k<DIM, false, OUT><<<n, THREADS, 0, df_cuda_stream()>>>(const_cast<float *>(x), nullptr,
-                                                                   reinterpret_cast<const float *>(w), eps, out);
-    df_cuda_launched(OUT == DF_ACT_FP8 ? "rmsnorm_quant" : OUT == DF_ACT_BF16 ? "rmsnorm_round" : "rmsnorm");
+    launch(OUT == DF_ACT_FP8 ? "rmsnorm_quant" : OUT == DF_ACT_BF16 ? "rmsnorm_round" : "rmsnorm",
+           rmsnorm_k<DIM, false, OUT>, n, THREADS, 0, const_cast<float *>(x), nullptr,
+           reinterpret_cast<const float *>(w), eps, out);
 }
 
 template <int DIM, int OUT>
@@ -1097,8 +1120,8 @@ void add_rmsnorm(float *x, const float *y, const unsigned char *w, int n, float 
 {
     if (n <= 0)
         return;
-    rmsnorm_k<DIM, true, OUT><<<n, THREADS, 0, df_cuda_stream()>>>(x, y, reinterpret_cast<const float *>(w), eps, out);
-    df_cuda_launched(OUT == DF_ACT_FP8 ? "add_rmsnorm_quant" : OUT == DF_ACT_BF16 ? "add_rmsnorm_round" : "add_rmsnorm");
+    launch(OUT == DF_ACT_FP8 ? "add_rmsnorm_quant" : OUT == DF_ACT_BF16 ? "add_rmsnorm_round" : "add_rmsnorm",
+           rmsnorm_k<DIM, true, OUT>, n, THREADS, 0, x, y, reinterpret_cast<const float *>(w), eps, out);
 }
 
 template <int DT, int NVOCAB, int DIM>
@@ -1106,25 +1129,21 @@ void embed(const unsigned char *w, const unsigned char *scale, const int *tokens
 {
     if (n <= 0)
         return;
-    embed_k<DT, NVOCAB, DIM><<<n, THREADS, 0, df_cuda_stream()>>>(w, reinterpret_cast<const float *>(scale), tokens,
-                                                                  out);
-    df_cuda_launched("embed");
+    launch("embed", embed_k<DT, NVOCAB, DIM>, n, THREADS, 0, w, reinterpret_cast<const float *>(scale), tokens, out);
 }
 
 template <int DIM> void residual_add(float *x, const float *y, int n)
 {
     if (n <= 0)
         return;
-    residual_add_k<DIM><<<elementwise_blocks((size_t)n * DIM), THREADS, 0, df_cuda_stream()>>>(x, y, n);
-    df_cuda_launched("residual_add");
+    launch("residual_add", residual_add_k<DIM>, elementwise_blocks((size_t)n * DIM), THREADS, 0, x, y, n);
 }
 
 template <int DIM> void silu_mul(float *g, const float *u, int n)
 {
     if (n <= 0)
         return;
-    silu_mul_k<DIM, false><<<elementwise_blocks((size_t)n * DIM), THREADS, 0, df_cuda_stream()>>>(g, u, n);
-    df_cuda_launched("silu_mul");
+    launch("silu_mul", silu_mul_k<DIM, false>, elementwise_blocks((size_t)n * DIM), THREADS, 0, g, u, n);
 }
 
 /* g = silu(g) * u, then g rounded to bf16 (bf16 activations): silu_mul and act_round_bf16 in one launch. */
@@ -1132,25 +1151,22 @@ template <int DIM> void silu_mul_round(float *g, const float *u, int n)
 {
     if (n <= 0)
         return;
-    silu_mul_k<DIM, true><<<elementwise_blocks((size_t)n * DIM), THREADS, 0, df_cuda_stream()>>>(g, u, n);
-    df_cuda_launched("silu_mul_round");
+    launch("silu_mul_round", silu_mul_k<DIM, true>, elementwise_blocks((size_t)n * DIM), THREADS, 0, g, u, n);
 }
 
 template <int DIM> void act_quant_fp8(float *x, int n)
 {
     if (n <= 0)
         return;
-    act_quant_fp8_k<DIM, false><<<ceil_div(n * ceil_div(DIM, DF_ACT_BLOCK), WARPS), THREADS, 0, df_cuda_stream()>>>(
-        x, nullptr, n);
-    df_cuda_launched("act_quant_fp8");
+    launch("act_quant_fp8", act_quant_fp8_k<DIM, false>, ceil_div(n * ceil_div(DIM, DF_ACT_BLOCK), WARPS), THREADS, 0,
+           x, nullptr, n);
 }
 
 template <int DIM> void act_round_bf16(float *x, int n)
 {
     if (n <= 0)
         return;
-    act_round_bf16_k<DIM><<<elementwise_blocks((size_t)n * DIM), THREADS, 0, df_cuda_stream()>>>(x, n);
-    df_cuda_launched("act_round_bf16");
+    launch("act_round_bf16", act_round_bf16_k<DIM>, elementwise_blocks((size_t)n * DIM), THREADS, 0, x, n);
 }
 
 /* g = silu(g) * u, then g quantized (FP8 activations): silu_mul and act_quant_fp8 in one launch. */
@@ -1158,25 +1174,22 @@ template <int DIM> void silu_mul_quant(float *g, const float *u, int n)
 {
     if (n <= 0)
         return;
-    act_quant_fp8_k<DIM, true><<<ceil_div(n * ceil_div(DIM, DF_ACT_BLOCK), WARPS), THREADS, 0, df_cuda_stream()>>>(
-        g, u, n);
-    df_cuda_launched("silu_mul_quant");
+    launch("silu_mul_quant", act_quant_fp8_k<DIM, true>, ceil_div(n * ceil_div(DIM, DF_ACT_BLOCK), WARPS), THREADS, 0,
+           g, u, n);
 }
 
 template <int DIM> void gather_rows(const float *x, const int *rows, int n, float *out)
 {
     if (n <= 0)
         return;
-    gather_rows_k<DIM><<<n, THREADS, 0, df_cuda_stream()>>>(x, rows, out);
-    df_cuda_launched("gather_rows");
+    launch("gather_rows", gather_rows_k<DIM>, n, THREADS, 0, x, rows, out);
 }
 
 template <int NHEADS, int NOPE, int ROPE> void rope_heads(float *q, const float *rope, const int *pos, int n)
 {
     if (n <= 0)
         return;
-    rope_heads_k<NHEADS, NOPE, ROPE><<<ceil_div(n * NHEADS, THREADS), THREADS, 0, df_cuda_stream()>>>(q, rope, pos, n);
-    df_cuda_launched("rope_heads");
+    launch("rope_heads", rope_heads_k<NHEADS, NOPE, ROPE>, ceil_div(n * NHEADS, THREADS), THREADS, 0, q, rope, pos, n);
 }
 
 template <int L, int ROPE, int CTX, typename CE>
@@ -1185,9 +1198,8 @@ void mla_cache_write(const float *kv_a, const unsigned char *norm, const float *
 {
     if (n <= 0)
         return;
-    mla_cache_write_k<L, ROPE, CTX, CE><<<ceil_div(n, WARPS), THREADS, 0, df_cuda_stream()>>>(
-        kv_a, reinterpret_cast<const float *>(norm), rope, slot, pos, n, eps, cache);
-    df_cuda_launched("mla_cache_write");
+    launch("mla_cache_write", mla_cache_write_k<L, ROPE, CTX, CE>, ceil_div(n, WARPS), THREADS, 0, kv_a,
+           reinterpret_cast<const float *>(norm), rope, slot, pos, n, eps, cache);
 }
 
 template <int DT, int NHEADS, int NOPE, int ROPE, int VH, int L, int CTX, typename CE>
@@ -1196,9 +1208,8 @@ void mla_attend(const unsigned char *kv_b, const unsigned char *kv_b_scale, cons
 {
     if (n <= 0)
         return;
-    mla_attend_k<DT, NHEADS, NOPE, ROPE, VH, L, CTX, CE><<<n * NHEADS, THREADS, 0, df_cuda_stream()>>>(
-        kv_b, reinterpret_cast<const float *>(kv_b_scale), q, cache, slot, pos, sm_scale, out);
-    df_cuda_launched("mla_attend");
+    launch("mla_attend", mla_attend_k<DT, NHEADS, NOPE, ROPE, VH, L, CTX, CE>, n * NHEADS, THREADS, 0, kv_b,
+           reinterpret_cast<const float *>(kv_b_scale), q, cache, slot, pos, sm_scale, out);
 }
 
 template <int E, int K, int G>
@@ -1207,9 +1218,8 @@ void moe_route(const struct df_route_shape &shape, const float *logits, const un
 {
     if (n <= 0)
         return;
-    moe_route_k<E, K, G><<<ceil_div(n, WARPS), THREADS, 0, df_cuda_stream()>>>(
-        shape, logits, reinterpret_cast<const float *>(bias), n, ids, weights);
-    df_cuda_launched("moe_route");
+    launch("moe_route", moe_route_k<E, K, G>, ceil_div(n, WARPS), THREADS, 0, shape, logits,
+           reinterpret_cast<const float *>(bias), n, ids, weights);
 }
 
 /* scratch: n * K * (INTER + DIM) floats (the arena's region beyond the plan). ACT: the precision
@@ -1228,32 +1238,24 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
      * else grouped by expert */
     const bool per_pair = n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E || n > MOE_GROUPED_MAX_TOKENS;
     const size_t list_bytes = sizeof(int) * (size_t)n;
-    if (per_pair) {
-        moe_gate_up_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(INTER, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
-            w, tab, x, ids, act);
-        df_cuda_launched("moe_experts (gate, up)");
-    } else {
-        moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, false>
-            <<<dim3(ceil_div(INTER, WARPS * rows_per_warp<DT, DIM>::R), E), THREADS, list_bytes, df_cuda_stream()>>>(
-                w, tab, x, ids, n, act);
-        df_cuda_launched("moe_experts (gate, up; by expert)");
-    }
+    if (per_pair)
+        launch("moe_experts (gate, up)", moe_gate_up_k<DT, DIM, INTER, E, K>, dim3(ceil_div(INTER, WARPS), n * K),
+               THREADS, 0, w, tab, x, ids, act);
+    else
+        launch("moe_experts (gate, up; by expert)", moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, false>,
+               dim3(ceil_div(INTER, WARPS * rows_per_warp<DT, DIM>::R), E), THREADS, list_bytes, w, tab, x, ids, n, act);
     if constexpr (ACT == DF_ACT_FP8)
         act_quant_fp8<INTER>(act, n * K);
     else if constexpr (ACT == DF_ACT_BF16)
         act_round_bf16<INTER>(act, n * K);
-    if (per_pair) {
-        moe_down_k<DT, DIM, INTER, E, K><<<dim3(ceil_div(DIM, WARPS), n * K), THREADS, 0, df_cuda_stream()>>>(
-            w, tab, ids, act, y);
-        df_cuda_launched("moe_experts (down)");
-    } else {
-        moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, true>
-            <<<dim3(ceil_div(DIM, WARPS * rows_per_warp<DT, INTER>::R), E), THREADS, list_bytes, df_cuda_stream()>>>(
-                w, tab, act, ids, n, y);
-        df_cuda_launched("moe_experts (down; by expert)");
-    }
-    moe_combine_k<DIM, K><<<elementwise_blocks((size_t)n * DIM), THREADS, 0, df_cuda_stream()>>>(y, weights, n, out);
-    df_cuda_launched("moe_experts (combine)");
+    if (per_pair)
+        launch("moe_experts (down)", moe_down_k<DT, DIM, INTER, E, K>, dim3(ceil_div(DIM, WARPS), n * K), THREADS, 0,
+               w, tab, ids, act, y);
+    else
+        launch("moe_experts (down; by expert)", moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, true>,
+               dim3(ceil_div(DIM, WARPS * rows_per_warp<DT, INTER>::R), E), THREADS, list_bytes, w, tab, act, ids, n, y);
+    launch("moe_experts (combine)", moe_combine_k<DIM, K>, elementwise_blocks((size_t)n * DIM), THREADS, 0, y, weights,
+           n, out);
 }
 
 #endif /* __CUDACC__ */

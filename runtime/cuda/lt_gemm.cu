@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "lt_gemm.h"
+#include "launch.cuh"
 #include "quant.cuh"
 
 enum { MAX_CANDIDATES = 8 };
@@ -320,6 +321,7 @@ constexpr int QUANT_THREADS = 256, QUANT_WARPS = QUANT_THREADS / 32;
  * max; the scale and every code are quant.cuh's, so the result equals act_quant_host. */
 __global__ void __launch_bounds__(QUANT_THREADS) act_quant_k(const float *x, int m, int k, uint8_t *q, float *scale)
 {
+    dfc::pdl_enter();
     const int kblocks = df_fp8_kblocks(k), lane = threadIdx.x % 32;
     const long item = (long)blockIdx.x * QUANT_WARPS + threadIdx.x / 32;
     if (item >= (long)m * kblocks)
@@ -365,6 +367,7 @@ namespace {
 
 __global__ void __launch_bounds__(QUANT_THREADS) bf16_convert_k(const float *x, size_t count, __nv_bfloat16 *out)
 {
+    dfc::pdl_enter();
     for (size_t i = (size_t)blockIdx.x * QUANT_THREADS + threadIdx.x; i < count; i += (size_t)gridDim.x * QUANT_THREADS)
         out[i] = __float2bfloat16_rn(x[i]);
 }

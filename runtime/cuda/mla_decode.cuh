@@ -40,6 +40,7 @@
 
 #include "cuda_rt.h"
 #include "kernels/hd.h"
+#include "launch.cuh"
 
 namespace dfc {
 namespace mla {
@@ -561,6 +562,7 @@ template <class D>
 __global__ void __launch_bounds__(THREADS, 1) partial_k(const float *q, const float *cache, const int *slot,
                                                         const int *pos, float scale, float *ws)
 {
+    pdl_enter();
     extern __shared__ __align__(16) unsigned char smem_f32[];
     stream_chunks<D, f32_tiles<D>>(q, cache, slot, pos, scale, ws, smem_f32);
 }
@@ -570,6 +572,7 @@ __global__ void __launch_bounds__(THREADS, 1) partial_k(const float *q, const fl
  * computes the weights from there (a chain of shared-memory reads, not of global ones). */
 template <class D> __global__ void __launch_bounds__(COMBINE_THREADS) combine_k(const int *pos, const float *ws, float *out)
 {
+    pdl_enter();
     __shared__ float sw[D::JMAX], sml[2 * D::JMAX];
     __shared__ float sL;
     const int h = blockIdx.x, t = blockIdx.y;
@@ -629,11 +632,9 @@ void launch(void (*partial)(const float *, const E *, const int *, const int *, 
 {
     if (n <= 0)
         return;
-    partial<<<dim3(D::GROUPS, grid_y(n, D::GROUPS, D::JMAX), n), THREADS, D::SMEM, df_cuda_stream()>>>(q, cache, slot, pos,
-                                                                                                         scale, ws);
-    df_cuda_launched(partial_name);
-    combine_k<D><<<dim3(D::HEADS, n), COMBINE_THREADS, 0, df_cuda_stream()>>>(pos, ws, o_lat);
-    df_cuda_launched(combine_name);
+    dfc::launch(partial_name, partial, dim3(D::GROUPS, grid_y(n, D::GROUPS, D::JMAX), n), THREADS, D::SMEM, q, cache, slot,
+                pos, scale, ws);
+    dfc::launch(combine_name, combine_k<D>, dim3(D::HEADS, n), COMBINE_THREADS, 0, pos, ws, o_lat);
 }
 } /* namespace mla */
 

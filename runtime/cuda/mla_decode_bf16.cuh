@@ -346,6 +346,7 @@ template <class D>
 __global__ void __launch_bounds__(THREADS, 1) partial16_k(const float *q, const uint16_t *cache, const int *slot,
                                                           const int *pos, float scale, float *ws)
 {
+    pdl_enter();
     extern __shared__ __align__(16) unsigned char smem_bf16[];
     stream_chunks<D, bf16_tiles<D>>(q, cache, slot, pos, scale, ws, smem_bf16);
 }

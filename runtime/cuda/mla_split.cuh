@@ -46,6 +46,7 @@ template <int DT, int H, int NOPE, int R, int VH, int L>
 __global__ void __launch_bounds__(THREADS) mla_absorb_k(const unsigned char *kv_b, const float *kv_b_scale,
                                                         const float *q, float *q_abs)
 {
+    pdl_enter();
     constexpr int QK = NOPE + R;
     __shared__ float s_q[QK];
     const int t = blockIdx.x / H, h = blockIdx.x % H;
@@ -64,6 +65,7 @@ template <int DT, int H, int NOPE, int VH, int L>
 __global__ void __launch_bounds__(THREADS) mla_out_k(const unsigned char *kv_b, const float *kv_b_scale,
                                                      const float *o_lat, int n, float *out)
 {
+    pdl_enter();
     const int lane = threadIdx.x % WARP, i = blockIdx.x * WARPS + threadIdx.x / WARP;
     if (i >= n * H * VH)
         return;
@@ -117,13 +119,11 @@ void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale
     float *q_abs = ws, *o_lat = ws + (size_t)S * H * (L + R), *part = o_lat + (size_t)S * H * L;
     for (int t0 = 0; t0 < n; t0 += S) {
         const int ns = n - t0 < S ? n - t0 : S;
-        mla_absorb_k<DT, H, NOPE, R, VH, L><<<ns * H, THREADS, 0, df_cuda_stream()>>>(
-            kv_b, sc, q + (size_t)t0 * H * (NOPE + R), q_abs);
-        df_cuda_launched("mla_split (absorb)");
+        launch("mla_split (absorb)", mla_absorb_k<DT, H, NOPE, R, VH, L>, ns * H, THREADS, 0, kv_b, sc,
+               q + (size_t)t0 * H * (NOPE + R), q_abs);
         split_decode<H, L, R, CTX>(q_abs, cache, slot + t0, pos + t0, ns, sm_scale, part, o_lat);
-        mla_out_k<DT, H, NOPE, VH, L><<<ceil_div(ns * H * VH, WARPS), THREADS, 0, df_cuda_stream()>>>(
-            kv_b, sc, o_lat, ns, out + (size_t)t0 * H * VH);
-        df_cuda_launched("mla_split (out)");
+        launch("mla_split (out)", mla_out_k<DT, H, NOPE, VH, L>, ceil_div(ns * H * VH, WARPS), THREADS, 0, kv_b, sc, o_lat,
+               ns, out + (size_t)t0 * H * VH);
     }
 }
 

@@ -17,6 +17,7 @@
 
 #include "kernels/argmax.h"
 #include "kernels/sample_select.h"
+#include "launch.cuh"
 
 namespace dfc {
 
@@ -54,6 +55,7 @@ constexpr int PICK_THREADS = 256;
 
 __global__ void __launch_bounds__(PICK_THREADS) greedy_k(const float *logits, int vocab, int *next)
 {
+    pdl_enter();
     float v;
     const int i = block_argmax<PICK_THREADS>(logits + (size_t)blockIdx.x * (size_t)vocab, vocab, &v);
     if (threadIdx.x == 0)
@@ -194,6 +196,7 @@ __device__ __forceinline__ uint64_t block_exclusive_sum(uint64_t v, sample_smem 
 __global__ void __launch_bounds__(SAMPLE_THREADS)
     sample_k(float *logits, int vocab, struct df_sample_params p, const uint32_t *draw, int *next)
 {
+    pdl_enter();
     __shared__ sample_smem sh;
     float *row = logits + (size_t)blockIdx.x * (size_t)vocab;
     float largest;

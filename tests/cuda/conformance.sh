@@ -4,7 +4,8 @@
 # max|logit - reference| / std(reference) < 1e-3 (build/compare_logits), in the
 # reference precision. Then, bit for bit on the GPU: each prompt alone equals
 # its rows in the batch (batch invariance), and decode without CUDA graphs
-# (DF_CUDA_GRAPH=0) equals decode with them; greedy tokens picked on the device (no
+# (DF_CUDA_GRAPH=0) equals decode with them, and so does every step with programmatic
+# dependent launch (DF_CUDA_PDL=1, runtime/cuda/launch.cuh); greedy tokens picked on the device (no
 # --logits) equal those picked on the host from the copied logits, and so do sampled ones
 # (temperature, top-k and top-p: sample_tokens against df_sample, the same definition).
 #
@@ -61,4 +62,7 @@ for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
     DF_CUDA_GRAPH=0 $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.nograph" \
         $(force_args $m $fx/expected_ids.txt) >/dev/null
     check "cuda/invariance/$mc/no-graph-equals-graph" cmp "$T/$mc.nograph" "$T/$mc.b3"
+    DF_CUDA_PDL=1 $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.pdl" \
+        $(force_args $m $fx/expected_ids.txt) >/dev/null
+    check "cuda/invariance/$mc/pdl-equals-no-pdl" cmp "$T/$mc.pdl" "$T/$mc.b3"
 done

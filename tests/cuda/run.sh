@@ -7,7 +7,9 @@
 # compiles and links with nvcc for sm_90a; the host-side tests of the kernels'
 # __host__ __device__ pieces (test_hd), of the FP8 activation quantization
 # (test_quant), of the split-KV MLA decode kernels (test_mla_split, test_mla_bf16) and of the device sampler's
-# plan emulated thread by thread (test_pick) pass; the binaries hold sm_90a machine code; without a GPU a CUDA binary
+# plan emulated thread by thread (test_pick) pass; in the PTX of every kernel, griddepcontrol.wait
+# comes before any global memory access (programmatic dependent launch, runtime/cuda/launch.cuh);
+# the binaries hold sm_90a machine code; without a GPU a CUDA binary
 # refuses with "no CUDA device", exit 1, and so does the FP8 GEMM check (which shows
 # that cuBLASLt loads). With a GPU: the conformance of tests/cuda/conformance.sh and the
 # FP8 GEMM and MLA decode checks. Without one, each of those prints "skip <name>: no CUDA device" and
@@ -68,6 +70,25 @@ else
     check "cuda/host/test_mla_split" build/cuda/test_mla_split
     check "cuda/host/test_mla_bf16" build/cuda/test_mla_bf16
     check "cuda/host/test_pick" build/cuda/test_pick
+    # Programmatic dependent launch (runtime/cuda/launch.cuh): in the PTX of every kernel the
+    # backend has (these models' instances: dense and MoE layers, mla_attend and the split-KV
+    # kernels over both caches, FP8 and bf16 activations; the GEMM input preparation; the
+    # device picks), each kernel waits before it touches global memory; a load moved before
+    # the wait is caught.
+    for pdl_src in generated/v3_h16_cuda/kernels.cu generated/v3_h16_bf16kv_cuda/kernels.cu \
+            generated/tiny_fp8act_cuda/kernels.cu generated/tiny_bf16act_cuda/kernels.cu \
+            runtime/cuda/lt_gemm.cu runtime/cuda/cuda_backend.cu; do
+        pdl_ptx="$T/pdl_$(echo "$pdl_src" | tr / _).ptx"
+        check "cuda/pdl/wait-first/$pdl_src" sh -c "'$cuda_nvcc' -std=c++20 -O2 -arch=sm_90a -ptx -Iruntime -Iruntime/cuda \
+            -I$(dirname "$pdl_src") -o '$pdl_ptx' $pdl_src && awk -f tests/cuda/pdl_order.awk '$pdl_ptx'"
+    done
+    expect_fail "cuda/pdl/wait-first/mutation" 1 "global memory before griddepcontrol.wait" sh -c \
+        "awk '/griddepcontrol.wait/ && !d { print \"ld.global.f32 %f1, [%rd1];\"; d = 1 } { print }' \
+            '$T/pdl_generated_v3_h16_cuda_kernels.cu.ptx' | awk -f tests/cuda/pdl_order.awk >&2"
+    # The step's kernels are launched through launch.cuh's launch (the attribute); only the
+    # device picks after a step and the GEMM input preparation launch with <<< >>>.
+    check "cuda/pdl/launches" sh -c "! grep -n '<<<' runtime/cuda/*.cu runtime/cuda/*.cuh |
+        grep -v -e '^runtime/cuda/cuda_backend.cu:' -e '^runtime/cuda/lt_gemm.cu:' -e '^runtime/cuda/launch.cuh:'"
     # The fat binary's ELF for sm_90a (what cuobjdump --list-elf shows as *.sm_90a.cubin).
     check "cuda/sass-sm_90a" sh -c "grep -c 'sm_90a' build/tiny_cuda/tiny_cuda >/dev/null"
     check "cuda/sass-sm_90a/fp8_gemm_check" sh -c "grep -c 'sm_90a' build/cuda/fp8_gemm_check >/dev/null"

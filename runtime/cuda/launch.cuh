@@ -1,0 +1,89 @@
+/* launch.cuh: how the backend launches its kernels, and what every kernel does first.
+ *
+ * Programmatic dependent launch (Hopper; DF_CUDA_PDL=1, off by default until a GPU has
+ * measured it): a kernel launched with the programmatic-stream-serialization attribute may be
+ * scheduled while the kernel before it on the stream still runs, once every block of that
+ * kernel has executed griddepcontrol.launch_dependents (or exited). A decode step is about 20
+ * small kernels a layer, each a few microseconds (docs/cuda.md, "Mid-size decode
+ * measurement"); the next kernel's launch, and the first reads of its weights, can then hide
+ * behind the current one.
+ *
+ * Every kernel of the backend begins with pdl_enter():
+ *   griddepcontrol.wait: until the kernel before has completed and its writes are visible
+ *   (at once for a kernel launched without the attribute);
+ *   griddepcontrol.launch_dependents: from here the next kernel may be scheduled.
+ * So at most two kernels are resident at a time: the one that runs and the next one's blocks,
+ * waiting. Nothing a kernel does before pdl_enter may touch memory that a kernel writes; the
+ * only thing the kernels do there is prefetch_rows, a hint that brings weight rows (which no
+ * kernel writes) into L2. The order of the arithmetic does not change, nor any bit.
+ * tests/cuda/run.sh checks that every kernel calls pdl_enter and that nothing in runtime/cuda
+ * launches with <<< >>> outside the allowed places. */
+#ifndef DF_CUDA_LAUNCH_CUH
+#define DF_CUDA_LAUNCH_CUH
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_rt.h"
+
+namespace dfc {
+
+#ifdef __CUDACC__
+
+/* The start of every kernel (all its threads call it; see above). */
+__device__ __forceinline__ void pdl_enter()
+{
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+}
+
+/* A hint: fetch `rows` rows of row_bytes bytes from p into L2 (cp.async.bulk.prefetch: p
+ * 16-byte aligned, the size a multiple of 16, so only for rows whose bytes are; tensors start
+ * 64-byte aligned, gen/manifest.lua). Called by one thread. */
+template <int ROW_BYTES> __device__ __forceinline__ void prefetch_rows(const unsigned char *p, int rows)
+{
+    if constexpr (ROW_BYTES % 16 == 0) {
+        if (rows > 0)
+            asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"((unsigned)(rows * ROW_BYTES))
+                         : "memory");
+    }
+}
+
+/* DF_CUDA_PDL: -1 read the variable at the first launch; the backend sets 0 under
+ * DF_CUDA_PROFILE (whose events between launches would break the overlap anyway). */
+inline int pdl_mode = -1;
+
+inline bool pdl_on()
+{
+    if (pdl_mode < 0) {
+        const char *v = getenv("DF_CUDA_PDL");
+        pdl_mode = v && *v && strcmp(v, "0");
+    }
+    return pdl_mode == 1;
+}
+
+/* kernel<<<grid, block, smem, the backend's stream>>>(args...), with the programmatic
+ * attribute when DF_CUDA_PDL is on; a launch error exits naming the kernel (df_cuda_launched:
+ * cudaLaunchKernelEx's error is also the thread's last error). */
+template <typename... P, typename... A>
+void launch(const char *name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A &&...args)
+{
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = df_cuda_stream();
+    cfg.attrs = attr;
+    cfg.numAttrs = pdl_on() ? 1 : 0;
+    (void)cudaLaunchKernelEx(&cfg, kernel, static_cast<A &&>(args)...);
+    df_cuda_launched(name);
+}
+
+#endif /* __CUDACC__ */
+
+} /* namespace dfc */
+
+#endif
