@@ -40,6 +40,65 @@ local function fuse_into_norms(list)
   return out
 end
 
+-- On a GPU, products that run as one launch instead of several: a decode step is about 20 small
+-- kernels a layer, a few microseconds each (docs/cuda.md, "Mid-size decode measurement"). Each
+-- output's arithmetic is the unfused ops' (the kernels compute every row as `linear` does), so no
+-- bit changes:
+--   swiglu       a SwiGLU's gate and up products and silu(gate) * up (dense and shared MLPs);
+--   linear_pair  two products of the same input, one right after the other (q_a and kv_a);
+--   accumulate   a product whose output is only added into another buffer right after
+--                (residual_add, then dead) adds into that buffer itself: y + W x, the add's sum
+--                (the shared experts' down projection into the routed experts' output).
+-- Products through cuBLASLt (gemm), and SwiGLUs that prepare their output (quant, round), stay.
+local function plain_linear(o) return o and o.op == "linear" and not o.gemm and not o.accumulate end
+-- The fields of an op that name buffers, in argument order.
+local BUF_FIELDS = { "x", "y", "y2", "out", "g", "u", "q", "kv_a", "cache", "ws", "logits", "ids", "weights" }
+local function touches(o, b)
+  for _, f in ipairs(BUF_FIELDS) do
+    if o[f] == b then return true end
+  end
+  return false
+end
+-- Whether buffer b is dead after position i: the next op that touches it is a plain product
+-- writing it from another buffer (any other touch counts as a read).
+local function dead_after(list, i, b)
+  for k = i + 1, #list do
+    local o = list[k]
+    if touches(o, b) then return plain_linear(o) and o.y == b and o.x ~= b end
+  end
+  return true
+end
+local function same_product(a, b)
+  return a.x == b.x and a.rows == b.rows and a.dtype == b.dtype and a.act == b.act and a.din == b.din
+end
+local function fuse_launches(list)
+  local out, i = {}, 1
+  while i <= #list do
+    local a, b, c = list[i], list[i + 1], list[i + 2]
+    if plain_linear(a) and plain_linear(b) and same_product(a, b) and a.dout == b.dout and c and c.op == "silu_mul"
+        and c.g == a.y and c.u == b.y and not c.quant and not c.round and a.y ~= a.x then
+      out[#out + 1] = { op = "swiglu", w = a.w, w2 = b.w, dtype = a.dtype, act = a.act, din = a.din, dout = a.dout,
+                        x = a.x, g = a.y, rows = a.rows }
+      i = i + 3
+    elseif plain_linear(a) and plain_linear(b) and same_product(a, b) and a.y ~= a.x and b.y ~= a.x and a.y ~= b.y then
+      out[#out + 1] = { op = "linear_pair", w = a.w, w2 = b.w, dtype = a.dtype, act = a.act, din = a.din, dout = a.dout,
+                        dout2 = b.dout, x = a.x, y = a.y, y2 = b.y, rows = a.rows }
+      i = i + 2
+    elseif plain_linear(a) and b and b.op == "residual_add" and b.y == a.y and b.x ~= a.x and b.x ~= a.y
+        and b.dim == a.dout and b.rows == a.rows and dead_after(list, i + 1, a.y) then
+      local f = {}
+      for k, v in pairs(a) do f[k] = v end
+      f.y, f.accumulate = b.x, true
+      out[#out + 1] = f
+      i = i + 2
+    else
+      out[#out + 1] = a
+      i = i + 1
+    end
+  end
+  return out
+end
+
 function M.build(spec, shapes, man)
   local s, m = shapes, spec.model
   local wdt = function(name) return man.by_name[name].dtype end
@@ -213,6 +272,7 @@ function M.build(spec, shapes, man)
     op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
   end
   local layer_ops = fuse_into_norms(ops)
+  if spec.deploy.target == "cuda" then layer_ops = fuse_launches(layer_ops) end
 
   -- The head's product takes f32 inputs (lm_head is bf16 in every DeepSeek checkpoint); an FP8
   -- lm_head with FP8 activations would need its input quantized here.
@@ -231,6 +291,17 @@ function M.build(spec, shapes, man)
     { op = "gather_rows", x = "x", out = "xe", dim = s.hidden, rows = "n_emit" }, head("xe", "n_emit") }
   local decode = { embed, { op = "call", fn = "layers" }, head("x", "n") }
 
+  -- Buffers no op touches (a fused SwiGLU's up) are not planned.
+  local kept = {}
+  for _, name in ipairs(order) do
+    local used = buffers[name].persistent
+    for _, list in ipairs({ layer_ops, prefill, decode }) do
+      for _, o in ipairs(list) do used = used or touches(o, name) end
+    end
+    if used then kept[#kept + 1] = name else buffers[name] = nil end
+  end
+  order = kept
+
   return {
     buffers = buffers, buffer_order = order, gemm_row_bytes = gemm_row_bytes, gemm_scale_blocks = gemm_scale_blocks,
     functions = { { name = "layers", ops = layer_ops }, { name = "prefill", ops = prefill }, { name = "decode", ops = decode } },
@@ -240,7 +311,7 @@ end
 -- The buffers an op writes: its output fields, and x for the ops that work in place (ids and
 -- weights are moe_experts' inputs, moe_route's outputs: listing them for both is harmless, as
 -- no product reads them).
-local WRITE_FIELDS = { "y", "out", "g", "cache", "ids", "weights", "ws" }
+local WRITE_FIELDS = { "y", "y2", "out", "g", "cache", "ids", "weights", "ws" }
 local IN_PLACE = { residual_add = true, rope_heads = true, act_quant = true, act_round_bf16 = true, add_rmsnorm = true }
 function M.op_writes(o)
   local list = {}
@@ -252,7 +323,6 @@ function M.op_writes(o)
 end
 
 -- The buffers an op touches, in argument order.
-local BUF_FIELDS = { "x", "y", "out", "g", "u", "q", "kv_a", "cache", "ws", "logits", "ids", "weights" }
 function M.op_buffers(sched, o)
   local list = {}
   for _, f in ipairs(BUF_FIELDS) do

@@ -24,7 +24,7 @@
  * (per token and chosen expert: silu(gate) * up, then the expert's output),
  * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
  * the widest input row of a product through them, is 0). */
-#define PLAN_BYTES    1950848u
+#define PLAN_BYTES    1688704u
 #define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
 #define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
 #define MOE_WS_BYTES  ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
@@ -89,32 +89,28 @@ static const struct df_expert L2_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1212416); /* [256][128] residual stream */
-    float *h = (float *)(void *)(arena + 1343488); /* [256][128] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 1474560); /* [256][128] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 1736704); /* [256][96] low-rank query */
-    float *q = (float *)(void *)(arena + 524288); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 1835008); /* [256][80] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 1605632); /* [256][128] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 1949312); /* [1][384] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 1916928); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
-    uint16_t *kv_cache_l0 = (uint16_t *)(void *)(arena + 720896); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
+    float *x = (float *)(void *)(arena + 950272); /* [256][128] residual stream */
+    float *h = (float *)(void *)(arena + 1081344); /* [256][128] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 1212416); /* [256][128] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 1474560); /* [256][96] low-rank query */
+    float *q = (float *)(void *)(arena + 262144); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 1572864); /* [256][80] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 1343488); /* [256][128] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 1687168); /* [1][384] attention scratch: absorbed query, scores, latent sum */
+    float *rope = (float *)(void *)(arena + 1654784); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    uint16_t *kv_cache_l0 = (uint16_t *)(void *)(arena + 458752); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 0); /* [256][256] dense MLP gate, then silu(gate) * up */
-    float *dense_up = (float *)(void *)(arena + 262144); /* [256][256] dense MLP up */
-    uint16_t *kv_cache_l1 = (uint16_t *)(void *)(arena + 884736); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
-    float *router_logits = (float *)(void *)(arena + 262144); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 278528); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 282624); /* [256][4] their combine weights */
-    float *expert_ws = (float *)(void *)(arena + 286720); /* [1][256] expert scratch: gate, up, output */
-    float *shared_out = (float *)(void *)(arena + 0); /* [256][128] shared experts' output */
-    float *shared_gate = (float *)(void *)(arena + 131072); /* [256][64] shared MLP gate, then silu(gate) * up */
-    float *shared_up = (float *)(void *)(arena + 196608); /* [256][64] shared MLP up */
-    uint16_t *kv_cache_l2 = (uint16_t *)(void *)(arena + 1048576); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
+    uint16_t *kv_cache_l1 = (uint16_t *)(void *)(arena + 622592); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
+    float *router_logits = (float *)(void *)(arena + 65536); /* [256][16] router scores per expert */
+    int *route_ids = (int *)(void *)(arena + 81920); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 86016); /* [256][4] their combine weights */
+    float *expert_ws = (float *)(void *)(arena + 90112); /* [1][256] expert scratch: gate, up, output */
+    float *shared_gate = (float *)(void *)(arena + 0); /* [256][64] shared MLP gate, then silu(gate) * up */
+    uint16_t *kv_cache_l2 = (uint16_t *)(void *)(arena + 786432); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
 
     /* layer 0: dense FFN */
     rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
-    linear_bf16_128x96(w + L0_Q_A_PROJ, h, step->n, q_a);
-    linear_bf16_128x80(w + L0_KV_A_PROJ, h, step->n, kv_a);
+    linear_pair_bf16_128x96_80(w + L0_Q_A_PROJ, w + L0_KV_A_PROJ, h, step->n, q_a, kv_a);
     rmsnorm_96(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_bf16_96x192(w + L0_Q_B_PROJ, q_a, step->n, q);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -122,15 +118,12 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_attend_bf16_h4_64p16_v32_bf16kv(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_bf16_128x128(w + L0_O_PROJ, attn, step->n, proj);
     add_rmsnorm_128(x, proj, w + L0_FFN_NORM, step->n, h);
-    linear_bf16_128x256(w + L0_GATE_PROJ, h, step->n, dense_gate);
-    linear_bf16_128x256(w + L0_UP_PROJ, h, step->n, dense_up);
-    silu_mul_256(dense_gate, dense_up, step->n);
+    swiglu_bf16_128x256(w + L0_GATE_PROJ, w + L0_UP_PROJ, h, step->n, dense_gate);
     linear_bf16_256x128(w + L0_DOWN_PROJ, dense_gate, step->n, proj);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L1_ATTN_NORM, step->n, h);
-    linear_bf16_128x96(w + L1_Q_A_PROJ, h, step->n, q_a);
-    linear_bf16_128x80(w + L1_KV_A_PROJ, h, step->n, kv_a);
+    linear_pair_bf16_128x96_80(w + L1_Q_A_PROJ, w + L1_KV_A_PROJ, h, step->n, q_a, kv_a);
     rmsnorm_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_bf16_96x192(w + L1_Q_B_PROJ, q_a, step->n, q);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -141,16 +134,12 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
     moe_experts_bf16_128x64_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_bf16_128x64(w + L1_SHARED_GATE_PROJ, h, step->n, shared_gate);
-    linear_bf16_128x64(w + L1_SHARED_UP_PROJ, h, step->n, shared_up);
-    silu_mul_64(shared_gate, shared_up, step->n);
-    linear_bf16_64x128(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out);
-    residual_add_128(proj, shared_out, step->n);
+    swiglu_bf16_128x64(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_UP_PROJ, h, step->n, shared_gate);
+    linear_bf16_64x128_add(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
 
     /* layer 2: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L2_ATTN_NORM, step->n, h);
-    linear_bf16_128x96(w + L2_Q_A_PROJ, h, step->n, q_a);
-    linear_bf16_128x80(w + L2_KV_A_PROJ, h, step->n, kv_a);
+    linear_pair_bf16_128x96_80(w + L2_Q_A_PROJ, w + L2_KV_A_PROJ, h, step->n, q_a, kv_a);
     rmsnorm_96(q_a, w + L2_Q_A_NORM, step->n, q_a);
     linear_bf16_96x192(w + L2_Q_B_PROJ, q_a, step->n, q);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -161,21 +150,18 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_f32_128x16(w + L2_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L2_ROUTER_BIAS, step->n, route_ids, route_w);
     moe_experts_bf16_128x64_k4(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_bf16_128x64(w + L2_SHARED_GATE_PROJ, h, step->n, shared_gate);
-    linear_bf16_128x64(w + L2_SHARED_UP_PROJ, h, step->n, shared_up);
-    silu_mul_64(shared_gate, shared_up, step->n);
-    linear_bf16_64x128(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out);
-    residual_add_128(proj, shared_out, step->n);
+    swiglu_bf16_128x64(w + L2_SHARED_GATE_PROJ, w + L2_SHARED_UP_PROJ, h, step->n, shared_gate);
+    linear_bf16_64x128_add(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
     residual_add_128(x, proj, step->n);
 }
 
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1212416); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 950272); /* [256][128] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 1933312); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 1671168); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -187,9 +173,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1212416); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 950272); /* [256][128] residual stream */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 1933312); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 1671168); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -225,7 +211,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 1916928));
+    rope_init((float *)(void *)(arena + 1654784));
 }
 
 const struct df_model df_model = {
@@ -234,6 +220,6 @@ const struct df_model df_model = {
     .spec_sha256 = "789a5ab7938c3b47f9c908fcc16cf55060afc923f75f1c930dd0fcd92ff2ca84",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 1933312u,
+    .logits_offset = 1671168u,
     .init = init, .prefill = prefill, .decode = decode,
 };

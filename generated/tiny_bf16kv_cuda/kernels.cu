@@ -19,14 +19,9 @@ void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out)
     dfc::rmsnorm<128, DF_ACT_F32>(x, w, n, RMS_EPS, out);
 }
 
-void linear_bf16_128x96(const unsigned char *w, const float *x, int n, float *y)
+void linear_pair_bf16_128x96_80(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *y, float *y2)
 {
-    dfc::linear<DF_BF16, 96, 128>(w, NULL, x, n, y);
-}
-
-void linear_bf16_128x80(const unsigned char *w, const float *x, int n, float *y)
-{
-    dfc::linear<DF_BF16, 80, 128>(w, NULL, x, n, y);
+    dfc::linear_pair<DF_BF16, 96, 80, 128>(w, NULL, w2, NULL, x, n, y, y2);
 }
 
 void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
@@ -65,14 +60,9 @@ void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, fl
     dfc::add_rmsnorm<128, DF_ACT_F32>(x, y, w, n, RMS_EPS, out);
 }
 
-void linear_bf16_128x256(const unsigned char *w, const float *x, int n, float *y)
+void swiglu_bf16_128x256(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *g)
 {
-    dfc::linear<DF_BF16, 256, 128>(w, NULL, x, n, y);
-}
-
-void silu_mul_256(float *g, const float *u, int n)
-{
-    dfc::silu_mul<256>(g, u, n);
+    dfc::swiglu<DF_BF16, 256, 128>(w, NULL, w2, NULL, x, n, g);
 }
 
 void linear_bf16_256x128(const unsigned char *w, const float *x, int n, float *y)
@@ -96,19 +86,14 @@ void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *
     dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, scratch, out);
 }
 
-void linear_bf16_128x64(const unsigned char *w, const float *x, int n, float *y)
+void swiglu_bf16_128x64(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *g)
 {
-    dfc::linear<DF_BF16, 64, 128>(w, NULL, x, n, y);
+    dfc::swiglu<DF_BF16, 64, 128>(w, NULL, w2, NULL, x, n, g);
 }
 
-void silu_mul_64(float *g, const float *u, int n)
+void linear_bf16_64x128_add(const unsigned char *w, const float *x, int n, float *y)
 {
-    dfc::silu_mul<64>(g, u, n);
-}
-
-void linear_bf16_64x128(const unsigned char *w, const float *x, int n, float *y)
-{
-    dfc::linear<DF_BF16, 128, 64>(w, NULL, x, n, y);
+    dfc::linear<DF_BF16, 128, 64, true>(w, NULL, x, n, y);
 }
 
 void residual_add_128(float *x, const float *y, int n)

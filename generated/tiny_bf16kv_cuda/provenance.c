@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "eeab18565c9ed74964d970da4f2ed511cf5bde8f3a6489b1eb692b33908fda33" },
-    { "forward.c", "2c6bea4746f8fc738a709075c74a37817b2c1e80ad9876437fb86e39713d8a4d" },
-    { "kernels.cu", "192c827225cc3c65746390633dac0bdf532696c9765d62c09032f005e8244c0a" },
-    { "kernels.h", "e8d6f684fb013727f833bccbc63fe7c99d8b56442a582a8b2af0f531d3f370b8" },
+    { "forward.c", "cbd7c9c73f22d14f50b1d83216b3b74e85181459f46226723eab878548ae4c9d" },
+    { "kernels.cu", "ebcce815272527b93f450e55c810904a2bc028a68a736525d50f61b705e31676" },
+    { "kernels.h", "bea4f9d91812dc85d65a812ef7116b41834a8379dd536398f60fa2311d789b9d" },
     { "manifest.c", "aaff331e25d9dacfe57997bc576938da4129e3daf01c7e43180f5efdfa925d77" },
     { "manifest.json", "adac804e951459f44dc9ec02f68f590db9bde9d7c50e8eb0ceb0a48c4801805b" },
-    { "plan.txt", "8aab41dd4d900d0be471875ef7c9497c36f1be4c69ff4898f395b463cb25e189" },
+    { "plan.txt", "465cc7bee4004d900a0c485ca78453ced4ffd1b0bae309d6ad7e22f1235b6dd9" },
     { "spec.lua", "789a5ab7938c3b47f9c908fcc16cf55060afc923f75f1c930dd0fcd92ff2ca84" },
     { "trust.c", "52866a06539774a1970f376f94cfbbe70a6c6d7951634654a801f55ed1f2a521" },
     { "weights.h", "4e8a89e41af54e9f0bfb860e4d464e149e02c3b83d63998883bd59f5c5549891" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "3232f2c3b812c76e10040e6a295b3910d687c38a8635add3418fe335c1ffa3af",
+    .sources_sha256 = "d2506807a82d7eedb17d549f4a31ac8c93e1a7569c394fe717236b6dfb3cb026",
     .n_sources = 10,
     .sources = sources,
 };

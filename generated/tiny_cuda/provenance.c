@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "e44763bb495046d1ee0e8d42f691bd55e82bab8ec0573e481ab9ce1ac1e5eeb9" },
-    { "forward.c", "bdcc88dd3f74383a2ea9926f9fd39f5c938cf4abe254a43dd2d85219e760dce2" },
-    { "kernels.cu", "049eae3c7971d81b1e9cebe94653f192dfe304e20edcbc20f3f41e8a566fb44c" },
-    { "kernels.h", "db60b5608def592b1841b63824355fe2b453cdb93f5105181f32280e88ca264c" },
+    { "forward.c", "55da5c4d359e36dd8145202d78c8d94d83e4cda3f25e9e3bc68d1698df91bf17" },
+    { "kernels.cu", "278297bed7f69c7d28ad92847ae78d7094fdd2ece2de3a10d486a49a85cd2268" },
+    { "kernels.h", "fda64c6ba43ba5a4b712e85dceea92a92ce788d100f807082f4614dab38fdd5a" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
-    { "plan.txt", "4af8e6d10497c7b928036a999b6cbb356e62f41fbd6de8446839c60bd98cce3a" },
+    { "plan.txt", "9322ed186196174f1426243a7c41d954a16d8371eeb703c4765e2832b8f93fff" },
     { "spec.lua", "5cde04f0cb55add36a42401b7e4f95e99faee0b76d317da072c0a09a7066fe69" },
     { "trust.c", "1b0f18bed890fe7b92c83846c73622d443f27f38ffc82995a57a0a289095a86c" },
     { "weights.h", "9fa90ea34ba48ad29d701b4b2fb2748d4f99f142e75e40af23916e3ee3698232" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9e0982bbcc5155400a4fc1afdee53b5920aa1d122351b92d311a60fc5ca1d50f",
+    .sources_sha256 = "bdd06c71d3a72459c018469c0aef5d61e735a5d6134c511743ab2f6229919a45",
     .n_sources = 10,
     .sources = sources,
 };

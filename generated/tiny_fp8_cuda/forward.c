@@ -24,7 +24,7 @@
  * (per token and chosen expert: silu(gate) * up, then the expert's output),
  * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
  * the widest input row of a product through them, is 0). */
-#define PLAN_BYTES    3294976u
+#define PLAN_BYTES    2959104u
 #define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
 #define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
 #define MOE_WS_BYTES  ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
@@ -69,31 +69,27 @@ static const struct df_expert L1_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1982464); /* [256][200] residual stream */
-    float *h = (float *)(void *)(arena + 2187264); /* [256][200] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 2392064); /* [256][200] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 3121152); /* [256][136] low-rank query */
-    float *q = (float *)(void *)(arena + 2596864); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 2793472); /* [256][160] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 2957312); /* [256][160] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 3292800); /* [1][544] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 3260416); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *x = (float *)(void *)(arena + 1646592); /* [256][200] residual stream */
+    float *h = (float *)(void *)(arena + 1851392); /* [256][200] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 2056192); /* [256][200] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 2785280); /* [256][136] low-rank query */
+    float *q = (float *)(void *)(arena + 2260992); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 2457600); /* [256][160] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 2621440); /* [256][160] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 2956928); /* [1][544] attention scratch: absorbed query, scores, latent sum */
+    float *rope = (float *)(void *)(arena + 2924544); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 0); /* [1024][160] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 1310720); /* [256][328] dense MLP gate, then silu(gate) * up */
-    float *dense_up = (float *)(void *)(arena + 1646592); /* [256][328] dense MLP up */
     float *kv_cache_l1 = (float *)(void *)(arena + 655360); /* [1024][160] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
     float *router_logits = (float *)(void *)(arena + 1310720); /* [256][16] router scores per expert */
     int *route_ids = (int *)(void *)(arena + 1327104); /* [256][4] chosen experts per token, best first */
     float *route_w = (float *)(void *)(arena + 1331200); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 1310720); /* [1][344] expert scratch: gate, up, output */
-    float *shared_out = (float *)(void *)(arena + 1310720); /* [256][200] shared experts' output */
-    float *shared_gate = (float *)(void *)(arena + 1515520); /* [256][72] shared MLP gate, then silu(gate) * up */
-    float *shared_up = (float *)(void *)(arena + 1310720); /* [256][72] shared MLP up */
+    float *shared_gate = (float *)(void *)(arena + 1310720); /* [256][72] shared MLP gate, then silu(gate) * up */
 
     /* layer 0: dense FFN */
     rmsnorm_200(x, w + L0_ATTN_NORM, step->n, h);
-    linear_fp8_200x136(w + L0_Q_A_PROJ, w + L0_Q_A_PROJ_SCALE, h, step->n, q_a);
-    linear_fp8_200x160(w + L0_KV_A_PROJ, w + L0_KV_A_PROJ_SCALE, h, step->n, kv_a);
+    linear_pair_fp8_200x136_160(w + L0_Q_A_PROJ, w + L0_Q_A_PROJ_SCALE, w + L0_KV_A_PROJ, w + L0_KV_A_PROJ_SCALE, h, step->n, q_a, kv_a);
     rmsnorm_136(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L0_Q_B_PROJ, w + L0_Q_B_PROJ_SCALE, q_a, step->n, q);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -101,15 +97,12 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_attend_fp8_h4_144p16_v40(w + L0_KV_B_PROJ, w + L0_KV_B_PROJ_SCALE, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_fp8_160x200(w + L0_O_PROJ, w + L0_O_PROJ_SCALE, attn, step->n, proj);
     add_rmsnorm_200(x, proj, w + L0_FFN_NORM, step->n, h);
-    linear_fp8_200x328(w + L0_GATE_PROJ, w + L0_GATE_PROJ_SCALE, h, step->n, dense_gate);
-    linear_fp8_200x328(w + L0_UP_PROJ, w + L0_UP_PROJ_SCALE, h, step->n, dense_up);
-    silu_mul_328(dense_gate, dense_up, step->n);
+    swiglu_fp8_200x328(w + L0_GATE_PROJ, w + L0_GATE_PROJ_SCALE, w + L0_UP_PROJ, w + L0_UP_PROJ_SCALE, h, step->n, dense_gate);
     linear_fp8_328x200(w + L0_DOWN_PROJ, w + L0_DOWN_PROJ_SCALE, dense_gate, step->n, proj);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_200(x, proj, w + L1_ATTN_NORM, step->n, h);
-    linear_fp8_200x136(w + L1_Q_A_PROJ, w + L1_Q_A_PROJ_SCALE, h, step->n, q_a);
-    linear_fp8_200x160(w + L1_KV_A_PROJ, w + L1_KV_A_PROJ_SCALE, h, step->n, kv_a);
+    linear_pair_fp8_200x136_160(w + L1_Q_A_PROJ, w + L1_Q_A_PROJ_SCALE, w + L1_KV_A_PROJ, w + L1_KV_A_PROJ_SCALE, h, step->n, q_a, kv_a);
     rmsnorm_136(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L1_Q_B_PROJ, w + L1_Q_B_PROJ_SCALE, q_a, step->n, q);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -120,21 +113,18 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_f32_200x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
     moe_experts_fp8_200x72_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_fp8_200x72(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_GATE_PROJ_SCALE, h, step->n, shared_gate);
-    linear_fp8_200x72(w + L1_SHARED_UP_PROJ, w + L1_SHARED_UP_PROJ_SCALE, h, step->n, shared_up);
-    silu_mul_72(shared_gate, shared_up, step->n);
-    linear_fp8_72x200(w + L1_SHARED_DOWN_PROJ, w + L1_SHARED_DOWN_PROJ_SCALE, shared_gate, step->n, shared_out);
-    residual_add_200(proj, shared_out, step->n);
+    swiglu_fp8_200x72(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_GATE_PROJ_SCALE, w + L1_SHARED_UP_PROJ, w + L1_SHARED_UP_PROJ_SCALE, h, step->n, shared_gate);
+    linear_fp8_72x200_add(w + L1_SHARED_DOWN_PROJ, w + L1_SHARED_DOWN_PROJ_SCALE, shared_gate, step->n, proj);
     residual_add_200(x, proj, step->n);
 }
 
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1982464); /* [256][200] residual stream */
+    float *x = (float *)(void *)(arena + 1646592); /* [256][200] residual stream */
     float *xe = (float *)(void *)(arena + 1310720); /* [4][200] rows that produce logits */
     float *he = (float *)(void *)(arena + 1313920); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 3276800); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 2940928); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -146,9 +136,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1982464); /* [256][200] residual stream */
+    float *x = (float *)(void *)(arena + 1646592); /* [256][200] residual stream */
     float *he = (float *)(void *)(arena + 1313920); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 3276800); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 2940928); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -184,7 +174,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 3260416));
+    rope_init((float *)(void *)(arena + 2924544));
 }
 
 const struct df_model df_model = {
@@ -193,6 +183,6 @@ const struct df_model df_model = {
     .spec_sha256 = "556aa850377e20554dde38683d0bd16c72c997567df5e7ea9d99460a5191afdc",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 3276800u,
+    .logits_offset = 2940928u,
     .init = init, .prefill = prefill, .decode = decode,
 };

@@ -19,14 +19,9 @@ void rmsnorm_200(const float *x, const unsigned char *w, int n, float *out)
     dfc::rmsnorm<200, DF_ACT_F32>(x, w, n, RMS_EPS, out);
 }
 
-void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void linear_pair_fp8_200x136_160(const unsigned char *w, const unsigned char *w_scale, const unsigned char *w2, const unsigned char *w2_scale, const float *x, int n, float *y, float *y2)
 {
-    dfc::linear<DF_F8E4M3, 136, 200>(w, w_scale, x, n, y);
-}
-
-void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
-{
-    dfc::linear<DF_F8E4M3, 160, 200>(w, w_scale, x, n, y);
+    dfc::linear_pair<DF_F8E4M3, 136, 160, 200>(w, w_scale, w2, w2_scale, x, n, y, y2);
 }
 
 void rmsnorm_136(const float *x, const unsigned char *w, int n, float *out)
@@ -65,14 +60,9 @@ void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, fl
     dfc::add_rmsnorm<200, DF_ACT_F32>(x, y, w, n, RMS_EPS, out);
 }
 
-void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void swiglu_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const unsigned char *w2, const unsigned char *w2_scale, const float *x, int n, float *g)
 {
-    dfc::linear<DF_F8E4M3, 328, 200>(w, w_scale, x, n, y);
-}
-
-void silu_mul_328(float *g, const float *u, int n)
-{
-    dfc::silu_mul<328>(g, u, n);
+    dfc::swiglu<DF_F8E4M3, 328, 200>(w, w_scale, w2, w2_scale, x, n, g);
 }
 
 void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -96,19 +86,14 @@ void moe_experts_fp8_200x72_k4(const unsigned char *w, const struct df_expert *t
     dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, scratch, out);
 }
 
-void linear_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
+void swiglu_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, const unsigned char *w2, const unsigned char *w2_scale, const float *x, int n, float *g)
 {
-    dfc::linear<DF_F8E4M3, 72, 200>(w, w_scale, x, n, y);
+    dfc::swiglu<DF_F8E4M3, 72, 200>(w, w_scale, w2, w2_scale, x, n, g);
 }
 
-void silu_mul_72(float *g, const float *u, int n)
+void linear_fp8_72x200_add(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
 {
-    dfc::silu_mul<72>(g, u, n);
-}
-
-void linear_fp8_72x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
-{
-    dfc::linear<DF_F8E4M3, 200, 72>(w, w_scale, x, n, y);
+    dfc::linear<DF_F8E4M3, 200, 72, true>(w, w_scale, x, n, y);
 }
 
 void residual_add_200(float *x, const float *y, int n)

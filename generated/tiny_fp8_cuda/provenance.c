@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "9b4b64aadcd8fd8b9d22df4c49c5a117cfeb59a38cf01f581e2d96a14528d9bc" },
-    { "forward.c", "f986aa1e119000533d2efc7a54ead6ee17114fd77ea42402329018fc33baa246" },
-    { "kernels.cu", "f3a0c81e491513f83aca10d7fbb21f060c036e3456c93592c849d175ae23fcd2" },
-    { "kernels.h", "fee2a21048c43a513d7af26a0b4d5cbd20c29ebcf906701b0f9344cf7376f76b" },
+    { "forward.c", "d2e181608db155706878e9b1c85b050a66c9086919019615748cb6d6599410af" },
+    { "kernels.cu", "5dc0bb1bb3ebaffbc26de0125c0824032c0639fafb7d4c84ad6722f8110797b4" },
+    { "kernels.h", "4d19c052dd5f36cf3c2c8c48e9f7ad626fd86b92c772b95dfa30bc91d63a1683" },
     { "manifest.c", "e229972b1bc23a8951e7c1b9ff126701a9b8f31934b6837796cb7aed3e43e92f" },
     { "manifest.json", "481e7562b30562af0ca7ed7e65ec27284176b472408de3cb9c4d72122be0fc0f" },
-    { "plan.txt", "f39ae2e4d09f1bb37f15766fd81a14157982742a2e12c868e07a12dfe3fb9216" },
+    { "plan.txt", "97542828b6bd589d796e4595cede83cee8823b5064c7ad46753aa7c8788fc8be" },
     { "spec.lua", "556aa850377e20554dde38683d0bd16c72c997567df5e7ea9d99460a5191afdc" },
     { "trust.c", "fd29c84f39a38c67db4bccabc3f3b2482a6eefba908679f2abe947e94ba604ff" },
     { "weights.h", "23fd1549398d4a1dc9701ff9f0472729be49cd9e3367e3de8bef6f5a2efd1d46" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "a450e79c4c5643dd342191d021f38f9a74631152a60b17143c041885da04bd37",
+    .sources_sha256 = "73be97b319ee7c31f878b70cbab659ed9147b340bb573aa8d69de48f5dbbd927",
     .n_sources = 10,
     .sources = sources,
 };

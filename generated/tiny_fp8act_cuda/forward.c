@@ -86,14 +86,12 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     int *route_ids = (int *)(void *)(arena + 1327104); /* [256][4] chosen experts per token, best first */
     float *route_w = (float *)(void *)(arena + 1331200); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 1310720); /* [1][344] expert scratch: gate, up, output */
-    float *shared_out = (float *)(void *)(arena + 1310720); /* [256][200] shared experts' output */
-    float *shared_gate = (float *)(void *)(arena + 1515520); /* [256][72] shared MLP gate, then silu(gate) * up */
-    float *shared_up = (float *)(void *)(arena + 1310720); /* [256][72] shared MLP up */
+    float *shared_gate = (float *)(void *)(arena + 1310720); /* [256][72] shared MLP gate, then silu(gate) * up */
+    float *shared_up = (float *)(void *)(arena + 1384448); /* [256][72] shared MLP up */
 
     /* layer 0: dense FFN */
     rmsnorm_quant_200(x, w + L0_ATTN_NORM, step->n, h);
-    linear_fp8_200x136(w + L0_Q_A_PROJ, w + L0_Q_A_PROJ_SCALE, h, step->n, q_a);
-    linear_fp8_200x160(w + L0_KV_A_PROJ, w + L0_KV_A_PROJ_SCALE, h, step->n, kv_a);
+    linear_pair_fp8_200x136_160(w + L0_Q_A_PROJ, w + L0_Q_A_PROJ_SCALE, w + L0_KV_A_PROJ, w + L0_KV_A_PROJ_SCALE, h, step->n, q_a, kv_a);
     rmsnorm_quant_136(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L0_Q_B_PROJ, w + L0_Q_B_PROJ_SCALE, q_a, step->n, q);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -102,15 +100,13 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     act_quant_fp8_160(attn, step->n);
     linear_fp8gemm_160x200(w + L0_O_PROJ, w + L0_O_PROJ_SCALE, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
     add_rmsnorm_quant_200(x, proj, w + L0_FFN_NORM, step->n, h);
-    linear_fp8_200x328(w + L0_GATE_PROJ, w + L0_GATE_PROJ_SCALE, h, step->n, dense_gate);
-    linear_fp8_200x328(w + L0_UP_PROJ, w + L0_UP_PROJ_SCALE, h, step->n, dense_up);
+    linear_pair_fp8_200x328_328(w + L0_GATE_PROJ, w + L0_GATE_PROJ_SCALE, w + L0_UP_PROJ, w + L0_UP_PROJ_SCALE, h, step->n, dense_gate, dense_up);
     silu_mul_quant_328(dense_gate, dense_up, step->n);
     linear_fp8_328x200(w + L0_DOWN_PROJ, w + L0_DOWN_PROJ_SCALE, dense_gate, step->n, proj);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_quant_200(x, proj, w + L1_ATTN_NORM, step->n, h);
-    linear_fp8_200x136(w + L1_Q_A_PROJ, w + L1_Q_A_PROJ_SCALE, h, step->n, q_a);
-    linear_fp8_200x160(w + L1_KV_A_PROJ, w + L1_KV_A_PROJ_SCALE, h, step->n, kv_a);
+    linear_pair_fp8_200x136_160(w + L1_Q_A_PROJ, w + L1_Q_A_PROJ_SCALE, w + L1_KV_A_PROJ, w + L1_KV_A_PROJ_SCALE, h, step->n, q_a, kv_a);
     rmsnorm_quant_136(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L1_Q_B_PROJ, w + L1_Q_B_PROJ_SCALE, q_a, step->n, q);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
@@ -123,11 +119,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
     act_quant_fp8_200(h, step->n);
     moe_experts_fp8_200x72_k4_fp8act(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_fp8_200x72(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_GATE_PROJ_SCALE, h, step->n, shared_gate);
-    linear_fp8_200x72(w + L1_SHARED_UP_PROJ, w + L1_SHARED_UP_PROJ_SCALE, h, step->n, shared_up);
+    linear_pair_fp8_200x72_72(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_GATE_PROJ_SCALE, w + L1_SHARED_UP_PROJ, w + L1_SHARED_UP_PROJ_SCALE, h, step->n, shared_gate, shared_up);
     silu_mul_quant_72(shared_gate, shared_up, step->n);
-    linear_fp8_72x200(w + L1_SHARED_DOWN_PROJ, w + L1_SHARED_DOWN_PROJ_SCALE, shared_gate, step->n, shared_out);
-    residual_add_200(proj, shared_out, step->n);
+    linear_fp8_72x200_add(w + L1_SHARED_DOWN_PROJ, w + L1_SHARED_DOWN_PROJ_SCALE, shared_gate, step->n, proj);
     residual_add_200(x, proj, step->n);
 }
 

@@ -15,8 +15,7 @@ extern "C" {
 
 void rope_init(float *rope);
 void rmsnorm_quant_200(const float *x, const unsigned char *w, int n, float *out);
-void linear_fp8_200x136(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
-void linear_fp8_200x160(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
+void linear_pair_fp8_200x136_160(const unsigned char *w, const unsigned char *w_scale, const unsigned char *w2, const unsigned char *w2_scale, const float *x, int n, float *y, float *y2);
 void rmsnorm_quant_136(const float *x, const unsigned char *w, int n, float *out);
 void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n);
@@ -25,7 +24,7 @@ void mla_attend_fp8_h4_144p16_v40(const unsigned char *kv_b, const unsigned char
 void act_quant_fp8_160(float *x, int n);
 void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input);
 void add_rmsnorm_quant_200(float *x, const float *y, const unsigned char *w, int n, float *out);
-void linear_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
+void linear_pair_fp8_200x328_328(const unsigned char *w, const unsigned char *w_scale, const unsigned char *w2, const unsigned char *w2_scale, const float *x, int n, float *y, float *y2);
 void silu_mul_quant_328(float *g, const float *u, int n);
 void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, float *out);
@@ -33,9 +32,9 @@ void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y);
 void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights);
 void act_quant_fp8_200(float *x, int n);
 void moe_experts_fp8_200x72_k4_fp8act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out);
-void linear_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
+void linear_pair_fp8_200x72_72(const unsigned char *w, const unsigned char *w_scale, const unsigned char *w2, const unsigned char *w2_scale, const float *x, int n, float *y, float *y2);
 void silu_mul_quant_72(float *g, const float *u, int n);
-void linear_fp8_72x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
+void linear_fp8_72x200_add(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void residual_add_200(float *x, const float *y, int n);
 void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float *out);
 void gather_rows_200(const float *x, const int *rows, int n, float *out);

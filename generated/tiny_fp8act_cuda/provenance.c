@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "020369116e4f6b7ba1caa8d59aa09bb0d725c4b79f9bd7644f3a87cc70cc4279" },
-    { "forward.c", "ff4b664018511d8d13488a9794486be62a860bfc4d3d08d7f17ad98bd059a230" },
-    { "kernels.cu", "712c81bf40b83c0703315d6e921d7d2c7099f87c47b77761b4ec7ac2b742c7b0" },
-    { "kernels.h", "d0ac998a16f01de51316d767741375f691d4ac5a76dbbd2244f5a08b74707d48" },
+    { "forward.c", "0ae215533f23851fb80cd9ed6e923954176701a965710f42939321251195443e" },
+    { "kernels.cu", "3fb1137ab62353b6a3f72081d8f8898c72a962ff5919801416c9250a88e96ab4" },
+    { "kernels.h", "29e6176b6be7cc15c71a620d6d790dc2e930c84470ffcfadab155bcaab4f8f80" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
-    { "plan.txt", "90db69abf62fe68676553f67c58b5ddbcadf85c0cecc1a62b96867d733a884ac" },
+    { "plan.txt", "269e4e93a791218a204de1a02f143e9f0db61355c108154428973c6488d92a86" },
     { "spec.lua", "c62d3ba3e3166c5caf45ce00aad04bb9548abbe087e7364d175eca32e6c595ef" },
     { "trust.c", "54db14cb588ce87b73111a7a38b1e4db6b2ac8373fd9e75d7e20718b8b7fc645" },
     { "weights.h", "2eb822730c817d167061f5445b24da74634e7473734e0b8b769043e3d1979190" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "52c9919029bf971bab55aa9ab6230e5d544fe40f21d7d7b52fb99580d3124478",
+    .sources_sha256 = "c12bfb1497ee90ac2bd50ba4058ae0803979b51110b0135c16e001214cdd2e91",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6081cccc561eeb718db0ec3b194767bc915febd3512b5830f79ca6334c02f402" },
-    { "forward.c", "417ab265ec8f949ac592f85b75e6e58bea93dd8bd3f9c0e250ae16e2f8f3b863" },
-    { "kernels.cu", "90fb208ce07ee2f0f5d5a64010e90f87973782a375367f4c0544b4f76b2d4ad4" },
-    { "kernels.h", "f011f9996ec0a8a54392e1b960929c3b70a4fdc6fb05e952941d96b0ab2b3118" },
+    { "forward.c", "af085f9a94b753b94f1ac2dc3f83d801e13d24ca0a9e2f8d5e6e4bc9358a3d2e" },
+    { "kernels.cu", "1fa8ad5bff8003d63254fe4aa491fad4cd6b2dd705da9e0f267e26860f08561b" },
+    { "kernels.h", "bf75dffb1d1073a303b187b8e824f73331dd8372d2ee4afb4cdffabf0fc2e3b5" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
-    { "plan.txt", "4bb3a9b48357add4d8c5c2626ed91268e1eba96a706404da82f4a1c3d1e70fe7" },
+    { "plan.txt", "a18afb38be6019bdf732dbffd9f6977b2263c89ed5ac367a441eca530bcf0b52" },
     { "spec.lua", "f0a4b6dfd4c8238cc74897ad0c4c299c24fa746cff1c3c5cfd00bcb1fe69403e" },
     { "trust.c", "03d13b15be6c5d97f4fe86faca90a094865a5dc96000376ad92af0e200234819" },
     { "weights.h", "d829277861746f73f465526dadae84f04c634d13712fdfdd1ed02c7798e7f229" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "0086b70bd6fd20d710c0d02914bf4b2abfba9d3e058947515b94c2ea5bf1b106",
+    .sources_sha256 = "57c3845b664f285fdc99f02e6e4a23eba41cb0beff4ab6ea1c347fcfa6ec97e5",
     .n_sources = 10,
     .sources = sources,
 };

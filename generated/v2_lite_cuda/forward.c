@@ -24,7 +24,7 @@
  * (per token and chosen expert: silu(gate) * up, then the expert's output),
  * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
  * the widest input row of a product through them, is 0). */
-#define PLAN_BYTES    2344064u
+#define PLAN_BYTES    2081920u
 #define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
 #define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
 #define MOE_WS_BYTES  ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
@@ -89,45 +89,38 @@ static const struct df_expert L2_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1703936); /* [256][128] residual stream */
-    float *h = (float *)(void *)(arena + 1835008); /* [256][128] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 1966080); /* [256][128] output of a sublayer before the residual add */
-    float *q = (float *)(void *)(arena + 1507328); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 2228224); /* [256][80] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 2097152); /* [256][128] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 2342528); /* [1][384] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 2310144); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *x = (float *)(void *)(arena + 1441792); /* [256][128] residual stream */
+    float *h = (float *)(void *)(arena + 1572864); /* [256][128] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 1703936); /* [256][128] output of a sublayer before the residual add */
+    float *q = (float *)(void *)(arena + 1245184); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 1966080); /* [256][80] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 1835008); /* [256][128] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 2080384); /* [1][384] attention scratch: absorbed query, scores, latent sum */
+    float *rope = (float *)(void *)(arena + 2048000); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 0); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 983040); /* [256][256] dense MLP gate, then silu(gate) * up */
-    float *dense_up = (float *)(void *)(arena + 1245184); /* [256][256] dense MLP up */
     float *kv_cache_l1 = (float *)(void *)(arena + 327680); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
-    float *router_logits = (float *)(void *)(arena + 1376256); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 1392640); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 1396736); /* [256][4] their combine weights */
-    float *expert_ws = (float *)(void *)(arena + 1400832); /* [1][256] expert scratch: gate, up, output */
-    float *shared_out = (float *)(void *)(arena + 983040); /* [256][128] shared experts' output */
-    float *shared_gate = (float *)(void *)(arena + 1114112); /* [256][128] shared MLP gate, then silu(gate) * up */
-    float *shared_up = (float *)(void *)(arena + 1245184); /* [256][128] shared MLP up */
+    float *router_logits = (float *)(void *)(arena + 1114112); /* [256][16] router scores per expert */
+    int *route_ids = (int *)(void *)(arena + 1130496); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 1134592); /* [256][4] their combine weights */
+    float *expert_ws = (float *)(void *)(arena + 1138688); /* [1][256] expert scratch: gate, up, output */
+    float *shared_gate = (float *)(void *)(arena + 983040); /* [256][128] shared MLP gate, then silu(gate) * up */
     float *kv_cache_l2 = (float *)(void *)(arena + 655360); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
 
     /* layer 0: dense FFN */
     rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
-    linear_bf16_128x192(w + L0_Q_PROJ, h, step->n, q);
-    linear_bf16_128x80(w + L0_KV_A_PROJ, h, step->n, kv_a);
+    linear_pair_bf16_128x192_80(w + L0_Q_PROJ, w + L0_KV_A_PROJ, h, step->n, q, kv_a);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_64p16(kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_bf16_h4_64p16_v32(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_bf16_128x128(w + L0_O_PROJ, attn, step->n, proj);
     add_rmsnorm_128(x, proj, w + L0_FFN_NORM, step->n, h);
-    linear_bf16_128x256(w + L0_GATE_PROJ, h, step->n, dense_gate);
-    linear_bf16_128x256(w + L0_UP_PROJ, h, step->n, dense_up);
-    silu_mul_256(dense_gate, dense_up, step->n);
+    swiglu_bf16_128x256(w + L0_GATE_PROJ, w + L0_UP_PROJ, h, step->n, dense_gate);
     linear_bf16_256x128(w + L0_DOWN_PROJ, dense_gate, step->n, proj);
 
     /* layer 1: MoE, 16 routed (1 groups, top-1 groups, top-4 experts) + 2 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L1_ATTN_NORM, step->n, h);
-    linear_bf16_128x192(w + L1_Q_PROJ, h, step->n, q);
-    linear_bf16_128x80(w + L1_KV_A_PROJ, h, step->n, kv_a);
+    linear_pair_bf16_128x192_80(w + L1_Q_PROJ, w + L1_KV_A_PROJ, h, step->n, q, kv_a);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_64p16(kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_bf16_h4_64p16_v32(w + L1_KV_B_PROJ, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
@@ -136,16 +129,12 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, NULL, step->n, route_ids, route_w);
     moe_experts_bf16_128x64_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_bf16_128x128(w + L1_SHARED_GATE_PROJ, h, step->n, shared_gate);
-    linear_bf16_128x128(w + L1_SHARED_UP_PROJ, h, step->n, shared_up);
-    silu_mul_128(shared_gate, shared_up, step->n);
-    linear_bf16_128x128(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out);
-    residual_add_128(proj, shared_out, step->n);
+    swiglu_bf16_128x128(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_UP_PROJ, h, step->n, shared_gate);
+    linear_bf16_128x128_add(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
 
     /* layer 2: MoE, 16 routed (1 groups, top-1 groups, top-4 experts) + 2 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L2_ATTN_NORM, step->n, h);
-    linear_bf16_128x192(w + L2_Q_PROJ, h, step->n, q);
-    linear_bf16_128x80(w + L2_KV_A_PROJ, h, step->n, kv_a);
+    linear_pair_bf16_128x192_80(w + L2_Q_PROJ, w + L2_KV_A_PROJ, h, step->n, q, kv_a);
     rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
     mla_cache_write_64p16(kv_a, w + L2_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l2);
     mla_attend_bf16_h4_64p16_v32(w + L2_KV_B_PROJ, q, kv_cache_l2, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
@@ -154,21 +143,18 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_f32_128x16(w + L2_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, NULL, step->n, route_ids, route_w);
     moe_experts_bf16_128x64_k4(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_bf16_128x128(w + L2_SHARED_GATE_PROJ, h, step->n, shared_gate);
-    linear_bf16_128x128(w + L2_SHARED_UP_PROJ, h, step->n, shared_up);
-    silu_mul_128(shared_gate, shared_up, step->n);
-    linear_bf16_128x128(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out);
-    residual_add_128(proj, shared_out, step->n);
+    swiglu_bf16_128x128(w + L2_SHARED_GATE_PROJ, w + L2_SHARED_UP_PROJ, h, step->n, shared_gate);
+    linear_bf16_128x128_add(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
     residual_add_128(x, proj, step->n);
 }
 
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1703936); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 1441792); /* [256][128] residual stream */
     float *xe = (float *)(void *)(arena + 983040); /* [4][128] rows that produce logits */
     float *he = (float *)(void *)(arena + 985088); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2326528); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 2064384); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -180,9 +166,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1703936); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 1441792); /* [256][128] residual stream */
     float *he = (float *)(void *)(arena + 985088); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2326528); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 2064384); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -218,7 +204,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 2310144));
+    rope_init((float *)(void *)(arena + 2048000));
 }
 
 const struct df_model df_model = {
@@ -227,6 +213,6 @@ const struct df_model df_model = {
     .spec_sha256 = "ae4b1236ee4ce182d7ec5d7c88a4650de44e412131ffe39da17258dcba421ada",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 2326528u,
+    .logits_offset = 2064384u,
     .init = init, .prefill = prefill, .decode = decode,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "71190ac5b9fd512dff01810ea943d85e8bbdcc0ed335926a148c2a6845df75f5" },
-    { "forward.c", "d5852f17e02549f74063743c7f1144d9b39d15cbd167980bc3155a171aac2c7d" },
-    { "kernels.cu", "e78e1237f58ad16ae3cdd9d960d8b1dccf0fed1ed3daa3bf365acd720b9626f1" },
-    { "kernels.h", "bf66c0cffa046af96147621808242e7dc77e90c6999308a4a44b4fa7e98d7a62" },
+    { "forward.c", "187d3c612f691ad7c24b6f859c2015163b3e13728de9d73090079c214b37c775" },
+    { "kernels.cu", "6874f58bda8b270e31c4bd212e6c2d99d0c5275230540f0e6e4746cac0e9ecd3" },
+    { "kernels.h", "114f7f255bd597562ad4e8ef5dcbe2c59ef6345341a78664eb29a5dc5b2446be" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
-    { "plan.txt", "346845948109498f20f2e67480763ecd7691f1672178b980821df97944bada00" },
+    { "plan.txt", "d4b407276303bf29495b3e841628dcdb6d63beb65549e722b1251b0512c60189" },
     { "spec.lua", "ae4b1236ee4ce182d7ec5d7c88a4650de44e412131ffe39da17258dcba421ada" },
     { "trust.c", "fc4eb78519d6d644a7617238a503803bb846f0ea5c6133ba56c1828fce67a10b" },
     { "weights.h", "da4909d2c0ff78ca527919828c00062757f9b78ff5600aa8cb03ca618782cf2d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "81b16dc81bb5990f9c1f51fe41f6ba997e72feb012023aa2c39bb218c8d86a5f",
+    .sources_sha256 = "d2cebd889903dae7456709c25900f20327f4aacbf4cd6fd70f15d9ca365c27d7",
     .n_sources = 10,
     .sources = sources,
 };

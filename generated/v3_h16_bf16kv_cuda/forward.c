@@ -24,7 +24,7 @@
  * (per token and chosen expert: silu(gate) * up, then the expert's output),
  * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
  * the widest input row of a product through them, is 0). */
-#define PLAN_BYTES    5046400u
+#define PLAN_BYTES    4784256u
 #define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
 #define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
 #define MOE_WS_BYTES  ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
@@ -69,31 +69,27 @@ static const struct df_expert L1_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 4473344); /* [256][128] residual stream */
-    float *h = (float *)(void *)(arena + 4604416); /* [256][128] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 4735488); /* [256][128] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 4866560); /* [256][96] low-rank query */
+    float *x = (float *)(void *)(arena + 4211200); /* [256][128] residual stream */
+    float *h = (float *)(void *)(arena + 4342272); /* [256][128] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 4473344); /* [256][128] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 4604416); /* [256][96] low-rank query */
     float *q = (float *)(void *)(arena + 0); /* [256][1536] queries, per head: nope then rope part */
     float *kv_a = (float *)(void *)(arena + 3407872); /* [256][320] latent c_kv then the shared RoPE key */
     float *attn = (float *)(void *)(arena + 2883584); /* [256][512] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 4259840); /* [1][53376] attention scratch: absorbed queries, latent outputs and split-KV partials of a slice of max_batch tokens */
-    float *rope = (float *)(void *)(arena + 4964864); /* [256][64] RoPE cos/sin per position (YaRN frequencies) */
+    float *attn_ws = (float *)(void *)(arena + 3997696); /* [1][53376] attention scratch: absorbed queries, latent outputs and split-KV partials of a slice of max_batch tokens */
+    float *rope = (float *)(void *)(arena + 4702720); /* [256][64] RoPE cos/sin per position (YaRN frequencies) */
     uint16_t *kv_cache_l0 = (uint16_t *)(void *)(arena + 1572864); /* [1024][320] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 3735552); /* [256][256] dense MLP gate, then silu(gate) * up */
-    float *dense_up = (float *)(void *)(arena + 3997696); /* [256][256] dense MLP up */
     uint16_t *kv_cache_l1 = (uint16_t *)(void *)(arena + 2228224); /* [1024][320] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
     float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
     int *route_ids = (int *)(void *)(arena + 16384); /* [256][4] chosen experts per token, best first */
     float *route_w = (float *)(void *)(arena + 20480); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 0); /* [1][256] expert scratch: gate, up, output */
-    float *shared_out = (float *)(void *)(arena + 0); /* [256][128] shared experts' output */
-    float *shared_gate = (float *)(void *)(arena + 131072); /* [256][64] shared MLP gate, then silu(gate) * up */
-    float *shared_up = (float *)(void *)(arena + 0); /* [256][64] shared MLP up */
+    float *shared_gate = (float *)(void *)(arena + 0); /* [256][64] shared MLP gate, then silu(gate) * up */
 
     /* layer 0: dense FFN */
     rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
-    linear_bf16_128x96(w + L0_Q_A_PROJ, h, step->n, q_a);
-    linear_bf16_128x320(w + L0_KV_A_PROJ, h, step->n, kv_a);
+    linear_pair_bf16_128x96_320(w + L0_Q_A_PROJ, w + L0_KV_A_PROJ, h, step->n, q_a, kv_a);
     rmsnorm_96(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_bf16_96x1536(w + L0_Q_B_PROJ, q_a, step->n, q);
     rope_heads_h16_32p64(q, rope, STEP_POS, step->n);
@@ -101,15 +97,12 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     mla_attend_split_bf16_h16_256p64_v32_bf16kv(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_bf16_512x128(w + L0_O_PROJ, attn, step->n, proj);
     add_rmsnorm_128(x, proj, w + L0_FFN_NORM, step->n, h);
-    linear_bf16_128x256(w + L0_GATE_PROJ, h, step->n, dense_gate);
-    linear_bf16_128x256(w + L0_UP_PROJ, h, step->n, dense_up);
-    silu_mul_256(dense_gate, dense_up, step->n);
+    swiglu_bf16_128x256(w + L0_GATE_PROJ, w + L0_UP_PROJ, h, step->n, dense_gate);
     linear_bf16_256x128(w + L0_DOWN_PROJ, dense_gate, step->n, proj);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L1_ATTN_NORM, step->n, h);
-    linear_bf16_128x96(w + L1_Q_A_PROJ, h, step->n, q_a);
-    linear_bf16_128x320(w + L1_KV_A_PROJ, h, step->n, kv_a);
+    linear_pair_bf16_128x96_320(w + L1_Q_A_PROJ, w + L1_KV_A_PROJ, h, step->n, q_a, kv_a);
     rmsnorm_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_bf16_96x1536(w + L1_Q_B_PROJ, q_a, step->n, q);
     rope_heads_h16_32p64(q, rope, STEP_POS, step->n);
@@ -120,21 +113,18 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
     moe_experts_bf16_128x64_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_bf16_128x64(w + L1_SHARED_GATE_PROJ, h, step->n, shared_gate);
-    linear_bf16_128x64(w + L1_SHARED_UP_PROJ, h, step->n, shared_up);
-    silu_mul_64(shared_gate, shared_up, step->n);
-    linear_bf16_64x128(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out);
-    residual_add_128(proj, shared_out, step->n);
+    swiglu_bf16_128x64(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_UP_PROJ, h, step->n, shared_gate);
+    linear_bf16_64x128_add(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
     residual_add_128(x, proj, step->n);
 }
 
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 4473344); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 4211200); /* [256][128] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 5030400); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 4768256); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -146,9 +136,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 4473344); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 4211200); /* [256][128] residual stream */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 5030400); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 4768256); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -184,7 +174,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 4964864));
+    rope_init((float *)(void *)(arena + 4702720));
 }
 
 const struct df_model df_model = {
@@ -193,6 +183,6 @@ const struct df_model df_model = {
     .spec_sha256 = "e2f5b9bcf3b2296accec961d03fa65c946574b7db4b3791da6fdf60c6b8176eb",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 5030400u,
+    .logits_offset = 4768256u,
     .init = init, .prefill = prefill, .decode = decode,
 };

@@ -15,8 +15,7 @@ extern "C" {
 
 void rope_init(float *rope);
 void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out);
-void linear_bf16_128x96(const unsigned char *w, const float *x, int n, float *y);
-void linear_bf16_128x320(const unsigned char *w, const float *x, int n, float *y);
+void linear_pair_bf16_128x96_320(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *y, float *y2);
 void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out);
 void linear_bf16_96x1536(const unsigned char *w, const float *x, int n, float *y);
 void rope_heads_h16_32p64(float *q, const float *rope, const int *pos, int n);
@@ -24,15 +23,13 @@ void mla_cache_write_256p64_bf16kv(const float *kv_a, const unsigned char *norm,
 void mla_attend_split_bf16_h16_256p64_v32_bf16kv(const unsigned char *kv_b, const float *q, const uint16_t *cache, const int *slot, const int *pos, int n, float *ws, float *out);
 void linear_bf16_512x128(const unsigned char *w, const float *x, int n, float *y);
 void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out);
-void linear_bf16_128x256(const unsigned char *w, const float *x, int n, float *y);
-void silu_mul_256(float *g, const float *u, int n);
+void swiglu_bf16_128x256(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *g);
 void linear_bf16_256x128(const unsigned char *w, const float *x, int n, float *y);
 void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y);
 void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights);
 void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out);
-void linear_bf16_128x64(const unsigned char *w, const float *x, int n, float *y);
-void silu_mul_64(float *g, const float *u, int n);
-void linear_bf16_64x128(const unsigned char *w, const float *x, int n, float *y);
+void swiglu_bf16_128x64(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *g);
+void linear_bf16_64x128_add(const unsigned char *w, const float *x, int n, float *y);
 void residual_add_128(float *x, const float *y, int n);
 void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out);
 void gather_rows_128(const float *x, const int *rows, int n, float *out);

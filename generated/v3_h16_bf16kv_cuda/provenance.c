@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
-    { "forward.c", "0a0be0962f0bd16cdc52c2ab38bd373f32d60ac168f65df025d4b8e941551209" },
-    { "kernels.cu", "46d01dec25b4c143fa9de20cded9ace041f966bb29e29ba57c1da0d6e4e44e97" },
-    { "kernels.h", "105f18f655b52927eb456424c9f52c7fecbeec8a522a7430fb93cc7cf773d7ed" },
+    { "forward.c", "6f496f82d603559476e2a68f26e60a5d90a7d22b8d46ad925fd9e8da936275cb" },
+    { "kernels.cu", "0a194e10f87efba78d464e0c21bff6d8d9694c1a6956e7cec549aae2afcb978b" },
+    { "kernels.h", "f357ba8831a999c3020435147c36e7ae7a9c4008a44fc5a3740300e1bb8400fe" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
-    { "plan.txt", "7f1b6495fc9e6e5820bc29970d3f3a5196d2712add8b61ce580416f1c25c3c07" },
+    { "plan.txt", "b4ce9fe097091a8031b806fd774eb8adce52783a6070af9b51905e197d373358" },
     { "spec.lua", "e2f5b9bcf3b2296accec961d03fa65c946574b7db4b3791da6fdf60c6b8176eb" },
     { "trust.c", "891f69b830405f2f142fa880f60639ce22e8cf46f019d0263b140342b7044d9e" },
     { "weights.h", "7fdb83acb4184e58571b7a67ea6cde79286a67165bf98f1475d8dbf5458e58b2" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "abbfbac28da921b23f193d328f1eebf87b8587a729ef95526b99dc3ef00dec90",
+    .sources_sha256 = "30799eba3cb8da9ca9e9bbaf1c27113fd3aae351109c10403f7d3d7376a76d0a",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
-    { "forward.c", "136fb86100bb3055e26d344cb999c11c396c0c7b3ee493e6d6054e2703cd8e38" },
-    { "kernels.cu", "168cb85ea0cdb3e7c25b4d46dc5c6217568444acaf2b8bf209bdd13ab87761c2" },
-    { "kernels.h", "b0f9905a503ffaccd79489b83e44504a84702fa7eea7d81d2fb1ffafb451a922" },
+    { "forward.c", "9acc4d770585daf21be07ec3fcf5d273f03a37c84afb9339fb93fd479fb7b5c5" },
+    { "kernels.cu", "ffec7d920921445f8ec24f8d22d77b1fd81e71c2d2f4aeca95003a9cffdd5913" },
+    { "kernels.h", "261891da0e268a363093924ba3f2c096aa0e0fa1d10865e771c0c39e0175dc3f" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "dec63fa87f520c0b3d77af06ac23ea250507b303224c5f6ecb1a4701347912a4" },
+    { "plan.txt", "663abe3a737fcdefac2c21bd21aaa69fe9e5612f7a38963eb25f55685857c9ca" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
     { "weights.h", "eda4ccfc64543b6ed71dd8faac815854397eb8781b0ef81f9f6a4e9b50658dbf" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "4215f2bf7a1eb3effdb278d949efcbfb36db6d4b130baf9529ceb992dc90ff74",
+    .sources_sha256 = "dad9965d6ed2498828930ad40fa9dc898cd690b8872aacc4489c8bdce64a2b4c",
     .n_sources = 10,
     .sources = sources,
 };

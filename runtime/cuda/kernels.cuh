@@ -337,6 +337,9 @@ __device__ __forceinline__ float warp_sum(float v)
     return v;
 }
 
+/* silu(g) * u: a SwiGLU's value, as kernels/elementwise.h computes it, wherever a kernel does. */
+__device__ __forceinline__ float silu_times(float g, float u) { return g / (1.0f + expf(-g)) * u; }
+
 /* Row r's products with nt <= T vectors, computed by the whole warp; every lane gets acc. */
 template <int DT, int COLS, int T>
 __device__ __forceinline__ void row_dot(const unsigned char *w, const float *scale, int r, const float *x, int xstride,
@@ -391,12 +394,15 @@ __device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, flo
 
 /* ---- kernels ---------------------------------------------------------------------------- */
 
-/* y[r] = W[r] . x for a lone token: a warp per row (linear_rows_k takes several tokens). */
-template <int DT, int ROWS, int COLS>
-__global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, const float *scale, const float *x, float *y)
+/* Block bx of a product for a lone token: a warp per row, y[r] = W[r] . x (ACC: y[r] += it, the
+ * residual add the schedule fused into the product: y + p, residual_add's sum). The block's
+ * weight rows are prefetched into L2 before pdl_enter (launch.cuh). */
+template <int DT, int ROWS, int COLS, bool ACC>
+__device__ __forceinline__ void linear_one_block(const unsigned char *w, const float *scale, const float *x, float *y,
+                                                 int bx)
 {
     constexpr int ROW_BYTES = COLS * esize<DT>::value;
-    const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP;
+    const int lane = threadIdx.x % WARP, r = bx * WARPS + threadIdx.x / WARP;
     if (lane == 0 && r < ROWS)
         prefetch_rows<ROW_BYTES>(w + (size_t)r * ROW_BYTES, 1);
     pdl_enter();
@@ -405,7 +411,14 @@ __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, cons
     float acc[1];
     row_dot<DT, COLS, 1>(w, scale, r, x, COLS, 1, lane, acc);
     if (lane == 0)
-        y[r] = acc[0];
+        y[r] = ACC ? y[r] + acc[0] : acc[0];
+}
+
+/* y[r] = W[r] . x for a lone token (linear_rows_k takes several tokens). */
+template <int DT, int ROWS, int COLS, bool ACC>
+__global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, const float *scale, const float *x, float *y)
+{
+    linear_one_block<DT, ROWS, COLS, ACC>(w, scale, x, y, blockIdx.x);
 }
 
 /* Columns of the activations a block stages in shared memory at a time (T x KCOLS floats):
@@ -453,11 +466,11 @@ __device__ __forceinline__ void block_rows_dot(const unsigned char *w, const flo
             acc[r][t] = warp_sum(acc[r][t]);
 }
 
-/* This warp's rows in a kernel of R rows per warp over ROWS rows: r0, and how many of the R
- * exist (0 past the end; such warps still join their block's barriers). */
-template <int ROWS, int R> __device__ __forceinline__ int warp_rows(int &r0)
+/* This warp's rows in block bx of a kernel of R rows per warp over ROWS rows: r0, and how many
+ * of the R exist (0 past the end; such warps still join their block's barriers). */
+template <int ROWS, int R> __device__ __forceinline__ int warp_rows(int bx, int &r0)
 {
-    r0 = (blockIdx.x * WARPS + threadIdx.x / WARP) * R;
+    r0 = (bx * WARPS + threadIdx.x / WARP) * R;
     return ROWS - r0 < R ? (ROWS - r0 > 0 ? ROWS - r0 : 0) : R;
 }
 
@@ -468,17 +481,18 @@ template <int COLS, int T> struct rows_smem {
     const float *xrow[T];
 };
 
-/* y[t][r] = W[r] . x[t] for several tokens: a warp per R rows (rows_per_warp), T tokens per
- * read of the rows (block_rows_dot). */
-template <int DT, int ROWS, int COLS, int T>
-__global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w, const float *scale, const float *x,
-                                                         int n, float *y)
+/* Block (bx, blockIdx.y) of a product for several tokens: y[t][r] = W[r] . x[t] (ACC: +=, as
+ * linear_one_block), a warp per R rows (rows_per_warp), T tokens per read of the rows
+ * (block_rows_dot), tokens blockIdx.y T onwards. */
+template <int DT, int ROWS, int COLS, int T, bool ACC>
+__device__ __forceinline__ void linear_rows_block(const unsigned char *w, const float *scale, const float *x, int n,
+                                                  float *y, int bx)
 {
     constexpr int R = rows_per_warp<DT, COLS>::R, ROW_BYTES = COLS * esize<DT>::value;
     __shared__ rows_smem<COLS, T> sm;
     const int lane = threadIdx.x % WARP, t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
     int r0;
-    const int nr = warp_rows<ROWS, R>(r0);
+    const int nr = warp_rows<ROWS, R>(bx, r0);
     if (lane == 0 && blockIdx.y == 0)
         prefetch_rows<ROW_BYTES>(w + (size_t)r0 * ROW_BYTES, nr);
     pdl_enter();
@@ -490,8 +504,95 @@ __global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w,
     for (int r = 0; r < R; r++)
 #pragma unroll
         for (int t = 0; t < T; t++)
-            if (lane == (r * T + t) % WARP && r < nr && t < nt)
-                y[(size_t)(t0 + t) * ROWS + r0 + r] = acc[r][t];
+            if (lane == (r * T + t) % WARP && r < nr && t < nt) {
+                float *out = &y[(size_t)(t0 + t) * ROWS + r0 + r];
+                *out = ACC ? *out + acc[r][t] : acc[r][t];
+            }
+}
+
+template <int DT, int ROWS, int COLS, int T, bool ACC>
+__global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w, const float *scale, const float *x,
+                                                         int n, float *y)
+{
+    linear_rows_block<DT, ROWS, COLS, T, ACC>(w, scale, x, n, y, blockIdx.x);
+}
+
+/* Blocks along x of a product of ROWS rows: linear_k's (T = 0) or linear_rows_k's. */
+template <int DT, int ROWS, int COLS, int T> DF_HD constexpr int linear_blocks()
+{
+    constexpr int RB = T == 0 ? WARPS : WARPS * rows_per_warp<DT, COLS>::R; /* rows per block */
+    return (ROWS + RB - 1) / RB;
+}
+
+/* Two products of the same input in one launch (the schedule's linear_pair: q_a and kv_a): the
+ * first linear_blocks of the first, then the second's, each block as linear_k (T = 0) or
+ * linear_rows_k computes it, so each output has their bits. */
+template <int DT, int ROWS1, int ROWS2, int COLS, int T>
+__global__ void __launch_bounds__(THREADS) linear_pair_k(const unsigned char *w1, const float *scale1,
+                                                         const unsigned char *w2, const float *scale2, const float *x,
+                                                         int n, float *y1, float *y2)
+{
+    constexpr int B1 = linear_blocks<DT, ROWS1, COLS, T>();
+    if constexpr (T == 0) {
+        if (blockIdx.x < B1)
+            linear_one_block<DT, ROWS1, COLS, false>(w1, scale1, x, y1, blockIdx.x);
+        else
+            linear_one_block<DT, ROWS2, COLS, false>(w2, scale2, x, y2, blockIdx.x - B1);
+    } else {
+        if (blockIdx.x < B1)
+            linear_rows_block<DT, ROWS1, COLS, T, false>(w1, scale1, x, n, y1, blockIdx.x);
+        else
+            linear_rows_block<DT, ROWS2, COLS, T, false>(w2, scale2, x, n, y2, blockIdx.x - B1);
+    }
+}
+
+/* A SwiGLU's gate and up products and silu(gate) * up in one launch (the schedule's swiglu):
+ * g[t][r] = silu(Wg[r] . x[t]) * (Wu[r] . x[t]), each product computed as linear_k (T = 0: a
+ * warp per row) or linear_rows_k does, then silu_mul's value (silu_times): the bits of the three
+ * ops it replaces, as moe_gate_up_k and moe_grouped_k compute an expert's. */
+template <int DT, int INTER, int COLS, int T>
+__global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, const float *sg, const unsigned char *wu,
+                                                    const float *su, const float *x, int n, float *g)
+{
+    constexpr int ROW_BYTES = COLS * esize<DT>::value;
+    const int lane = threadIdx.x % WARP;
+    if constexpr (T == 0) {
+        const int r = blockIdx.x * WARPS + threadIdx.x / WARP;
+        if (lane == 0 && r < INTER) {
+            prefetch_rows<ROW_BYTES>(wg + (size_t)r * ROW_BYTES, 1);
+            prefetch_rows<ROW_BYTES>(wu + (size_t)r * ROW_BYTES, 1);
+        }
+        pdl_enter();
+        if (r >= INTER)
+            return;
+        float a[1], u[1];
+        row_dot<DT, COLS, 1>(wg, sg, r, x, COLS, 1, lane, a);
+        row_dot<DT, COLS, 1>(wu, su, r, x, COLS, 1, lane, u);
+        if (lane == 0)
+            g[r] = silu_times(a[0], u[0]);
+    } else {
+        constexpr int R = rows_per_warp<DT, COLS>::R;
+        __shared__ rows_smem<COLS, T> sm;
+        const int t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
+        int r0;
+        const int nr = warp_rows<INTER, R>(blockIdx.x, r0);
+        if (lane == 0 && blockIdx.y == 0) {
+            prefetch_rows<ROW_BYTES>(wg + (size_t)r0 * ROW_BYTES, nr);
+            prefetch_rows<ROW_BYTES>(wu + (size_t)r0 * ROW_BYTES, nr);
+        }
+        pdl_enter();
+        if (threadIdx.x < T)
+            sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
+        float a[R][T] = {}, u[R][T] = {};
+        block_rows_dot<DT, COLS, T, R>(wg, sg, r0, nr, sm.xrow, nt, sm.xs, a);
+        block_rows_dot<DT, COLS, T, R>(wu, su, r0, nr, sm.xrow, nt, sm.xs, u);
+#pragma unroll
+        for (int r = 0; r < R; r++)
+#pragma unroll
+            for (int t = 0; t < T; t++)
+                if (lane == (r * T + t) % WARP && r < nr && t < nt)
+                    g[(size_t)(t0 + t) * INTER + r0 + r] = silu_times(a[r][t], u[r][t]);
+    }
 }
 
 /* out = x / rms(x) * w, a block per token (out may alias x): each thread squares DIM / THREADS
@@ -597,7 +698,7 @@ __global__ void __launch_bounds__(THREADS) silu_mul_k(float *g, const float *u, 
     pdl_enter();
     const size_t total = (size_t)n * DIM;
     for (size_t i = (size_t)blockIdx.x * THREADS + threadIdx.x; i < total; i += (size_t)gridDim.x * THREADS) {
-        const float v = g[i] / (1.0f + expf(-g[i])) * u[i];
+        const float v = silu_times(g[i], u[i]);
         g[i] = ROUND ? f32_round_bf16(v) : v;
     }
 }
@@ -633,7 +734,7 @@ __global__ void __launch_bounds__(THREADS) act_quant_fp8_k(float *x, const float
     for (int i = 0; i < DF_ACT_BLOCK / WARP; i++) {
         v[i] = lane + WARP * i < width ? b[lane + WARP * i] : 0.0f;
         if (SILU && lane + WARP * i < width)
-            v[i] = v[i] / (1.0f + expf(-v[i])) * u[at + lane + WARP * i];
+            v[i] = silu_times(v[i], u[at + lane + WARP * i]);
         amax = fmaxf(amax, fabsf(v[i]));
     }
 #pragma unroll
@@ -952,7 +1053,7 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
     row_dot<DT, DIM, 1>(w + e.gate, reinterpret_cast<const float *>(w + e.gate_scale), r, xt, 0, 1, lane, g);
     row_dot<DT, DIM, 1>(w + e.up, reinterpret_cast<const float *>(w + e.up_scale), r, xt, 0, 1, lane, u);
     if (lane == 0)
-        act[(size_t)pair * INTER + r] = g[0] / (1.0f + expf(-g[0])) * u[0];
+        act[(size_t)pair * INTER + r] = silu_times(g[0], u[0]);
 }
 
 /* y[pair][r] = down_r . act[pair], r < DIM, by one warp. */
@@ -1022,7 +1123,7 @@ __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w,
     const struct df_expert &e = tab.e[blockIdx.y];
     const int lane = threadIdx.x % WARP;
     int r0;
-    const int nr = warp_rows<ROWS, R>(r0);
+    const int nr = warp_rows<ROWS, R>(blockIdx.x, r0);
     for (int p0 = 0; p0 < count; p0 += T) {
         const int nt = count - p0 < T ? count - p0 : T;
         if (threadIdx.x < nt) /* down reads the pair's act row, gate and up its token's x row */
@@ -1042,8 +1143,7 @@ __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w,
 #pragma unroll
             for (int t = 0; t < T; t++)
                 if (lane == (r * T + t) % WARP && r < nr && t < nt)
-                    out[(size_t)list[p0 + t] * ROWS + r0 + r] = DOWN ? a[r][t]
-                                                                     : a[r][t] / (1.0f + expf(-a[r][t])) * u[r][t];
+                    out[(size_t)list[p0 + t] * ROWS + r0 + r] = DOWN ? a[r][t] : silu_times(a[r][t], u[r][t]);
     }
 }
 
@@ -1089,20 +1189,67 @@ inline bool linear_one_by_rows()
     return linear_one_rows == 1;
 }
 
-template <int DT, int ROWS, int COLS>
+/* The token tile of a product over n tokens: 0 for linear_k's layout (one token, a warp per row),
+ * else T tokens per read of the rows (linear_rows_k's; 1 for one token with DF_CUDA_LINEAR_ONE=rows). */
+inline int linear_tile(int n) { return n > 1 ? TOKEN_TILE : linear_one_by_rows() ? 1 : 0; }
+
+/* The grid of a product kernel of `blocks` blocks along x at token tile T over n tokens. */
+inline dim3 linear_grid(int blocks, int tile, int n) { return dim3(blocks, tile > 1 ? ceil_div(n, tile) : 1); }
+
+/* f.template operator()<T>() for the token tile T of n tokens (linear_tile): which instance of a
+ * product kernel runs. */
+template <class F> void with_tile(int n, F &&f)
+{
+    switch (linear_tile(n)) {
+    case 0: f.template operator()<0>(); break;
+    case 1: f.template operator()<1>(); break;
+    default: f.template operator()<TOKEN_TILE>();
+    }
+}
+
+/* y = W x over n tokens; ACC: y += W x (the schedule's accumulate: a residual add fused in). */
+template <int DT, int ROWS, int COLS, bool ACC = false>
 void linear(const unsigned char *w, const unsigned char *scale, const float *x, int n, float *y)
 {
     if (n <= 0)
         return;
     const float *sc = reinterpret_cast<const float *>(scale);
-    constexpr int RB = WARPS * rows_per_warp<DT, COLS>::R; /* rows per block of linear_rows_k */
-    if (n == 1 && !linear_one_by_rows())
-        launch("linear", linear_k<DT, ROWS, COLS>, ceil_div(ROWS, WARPS), THREADS, 0, w, sc, x, y);
-    else if (n == 1)
-        launch("linear", linear_rows_k<DT, ROWS, COLS, 1>, ceil_div(ROWS, RB), THREADS, 0, w, sc, x, n, y);
-    else
-        launch("linear", linear_rows_k<DT, ROWS, COLS, TOKEN_TILE>, dim3(ceil_div(ROWS, RB), ceil_div(n, TOKEN_TILE)),
-               THREADS, 0, w, sc, x, n, y);
+    with_tile(n, [&]<int T>() {
+        const dim3 grid = linear_grid(linear_blocks<DT, ROWS, COLS, T>(), T, n);
+        if constexpr (T == 0)
+            launch(ACC ? "linear_add" : "linear", linear_k<DT, ROWS, COLS, ACC>, grid, THREADS, 0, w, sc, x, y);
+        else
+            launch(ACC ? "linear_add" : "linear", linear_rows_k<DT, ROWS, COLS, T, ACC>, grid, THREADS, 0, w, sc, x, n, y);
+    });
+}
+
+/* y1 = W1 x and y2 = W2 x over n tokens in one launch (linear_pair_k). */
+template <int DT, int ROWS1, int ROWS2, int COLS>
+void linear_pair(const unsigned char *w1, const unsigned char *scale1, const unsigned char *w2,
+                 const unsigned char *scale2, const float *x, int n, float *y1, float *y2)
+{
+    if (n <= 0)
+        return;
+    const float *s1 = reinterpret_cast<const float *>(scale1), *s2 = reinterpret_cast<const float *>(scale2);
+    with_tile(n, [&]<int T>() {
+        constexpr int B = linear_blocks<DT, ROWS1, COLS, T>() + linear_blocks<DT, ROWS2, COLS, T>();
+        launch("linear_pair", linear_pair_k<DT, ROWS1, ROWS2, COLS, T>, linear_grid(B, T, n), THREADS, 0, w1, s1, w2,
+               s2, x, n, y1, y2);
+    });
+}
+
+/* g = silu(Wg x) * (Wu x) over n tokens in one launch (swiglu_k). */
+template <int DT, int INTER, int COLS>
+void swiglu(const unsigned char *wg, const unsigned char *gate_scale, const unsigned char *wu,
+            const unsigned char *up_scale, const float *x, int n, float *g)
+{
+    if (n <= 0)
+        return;
+    const float *sg = reinterpret_cast<const float *>(gate_scale), *su = reinterpret_cast<const float *>(up_scale);
+    with_tile(n, [&]<int T>() {
+        launch("swiglu", swiglu_k<DT, INTER, COLS, T>, linear_grid(linear_blocks<DT, INTER, COLS, T>(), T, n), THREADS, 0,
+               wg, sg, wu, su, x, n, g);
+    });
 }
 
 /* OUT: what the output is prepared for (rmsnorm_k); x is only read (ADD false). */

@@ -36,8 +36,11 @@ return {
   -- o.gemm ("fp8" or "bf16", gen/shapes.lua): through cuBLASLt's GEMM of that kind, its prepared
   -- input (and FP8 scales) and workspace in the arena's GEMM region (forward.c); o.reuse_input:
   -- the region holds this input already (the product before read the same buffer).
+  -- o.accumulate (gen/schedule.lua, fuse_launches): y += W x, the residual add after it fused in.
   linear = {
-    name = function(o) return fmt("linear_%s_%dx%d", o.gemm and o.gemm .. "gemm" or SHORT[o.dtype], o.din, o.dout) end,
+    name = function(o)
+      return fmt("linear_%s_%dx%d%s", o.gemm and o.gemm .. "gemm" or SHORT[o.dtype], o.din, o.dout, o.accumulate and "_add" or "")
+    end,
     params = function(o)
       return mat_params(o.dtype, "w") .. ", const float *x, int n, float *y" ..
         (o.gemm and ", unsigned char *in, float *scales, void *workspace, int reuse_input" or "")
@@ -47,12 +50,43 @@ return {
         return fmt("df_cuda_lt_linear(%s, %d, %d, %s, w, %s, x, n, y, in, scales, workspace, reuse_input);",
           GEMM_KIND[o.gemm], o.dout, o.din, o.cap == "batch" and "MAX_BATCH" or "PREFILL_CHUNK", scale_arg(o.dtype, "w"))
       end
-      return fmt("dfc::linear<%s, %d, %d>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, scale_arg(o.dtype, "w"))
+      return fmt("dfc::linear<%s, %d, %d%s>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, o.accumulate and ", true" or "",
+        scale_arg(o.dtype, "w"))
     end,
     args = function(o, c)
       return fmt("%s, %s, %s, %s%s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y),
         o.gemm and (", GEMM_IN, GEMM_SCALES, GEMM_WS, " .. (o.reuse_input and "GEMM_INPUT_REUSE" or "GEMM_INPUT_NEW"))
         or "")
+    end,
+  },
+  -- Two products of one input in one launch (fuse_launches): y = W x, y2 = W2 x.
+  linear_pair = {
+    name = function(o) return fmt("linear_pair_%s_%dx%d_%d", SHORT[o.dtype], o.din, o.dout, o.dout2) end,
+    params = function(o)
+      return mat_params(o.dtype, "w") .. ", " .. mat_params(o.dtype, "w2") .. ", const float *x, int n, float *y, float *y2"
+    end,
+    body = function(o)
+      return fmt("dfc::linear_pair<%s, %d, %d, %d>(w, %s, w2, %s, x, n, y, y2);", DT[o.dtype], o.dout, o.dout2, o.din,
+        scale_arg(o.dtype, "w"), scale_arg(o.dtype, "w2"))
+    end,
+    args = function(o, c)
+      return fmt("%s, %s, %s, %s, %s, %s", mat_args(c, o.dtype, o.w), mat_args(c, o.dtype, o.w2), c.buf(o.x), c.rows(o),
+        c.buf(o.y), c.buf(o.y2))
+    end,
+  },
+  -- A SwiGLU in one launch (fuse_launches): g = silu(W x) * (W2 x), W the gate, W2 the up projection.
+  swiglu = {
+    name = function(o) return fmt("swiglu_%s_%dx%d", SHORT[o.dtype], o.din, o.dout) end,
+    params = function(o)
+      return mat_params(o.dtype, "w") .. ", " .. mat_params(o.dtype, "w2") .. ", const float *x, int n, float *g"
+    end,
+    body = function(o)
+      return fmt("dfc::swiglu<%s, %d, %d>(w, %s, w2, %s, x, n, g);", DT[o.dtype], o.dout, o.din, scale_arg(o.dtype, "w"),
+        scale_arg(o.dtype, "w2"))
+    end,
+    args = function(o, c)
+      return fmt("%s, %s, %s, %s, %s", mat_args(c, o.dtype, o.w), mat_args(c, o.dtype, o.w2), c.buf(o.x), c.rows(o),
+        c.buf(o.g))
     end,
   },
   rmsnorm = {

@@ -521,6 +521,53 @@ static void test_step_layout(void)
     case_end();
 }
 
+/* The blocks of a fused pair (linear_pair_k): the first linear_blocks<..., T> take the first
+ * matrix, the rest the second, each block's warps as linear_k (T = 0: a row each) or
+ * linear_rows_k (R rows each) lay them out; every row of both is some warp's, once. */
+template <int DT, int ROWS1, int ROWS2, int COLS, int T> static void pair_rows(void)
+{
+    constexpr int B1 = linear_blocks<DT, ROWS1, COLS, T>(), B2 = linear_blocks<DT, ROWS2, COLS, T>();
+    constexpr int R = T == 0 ? 1 : rows_per_warp<DT, COLS>::R;
+    std::vector<int> seen(ROWS1 + ROWS2, 0);
+    for (int bx = 0; bx < B1 + B2; bx++) {
+        const bool second = bx >= B1;
+        const int rows = second ? ROWS2 : ROWS1, b = second ? bx - B1 : bx;
+        for (int w = 0; w < WARPS; w++)
+            for (int r = (b * WARPS + w) * R; r < (b * WARPS + w + 1) * R && r < rows; r++)
+                seen[(second ? ROWS1 : 0) + r]++;
+    }
+    for (int i = 0; i < ROWS1 + ROWS2; i++)
+        CHECK(seen[i] == 1, "dt %d %d+%d rows x %d, T %d: row %d of %s taken %d times", DT, ROWS1, ROWS2, COLS, T,
+              i < ROWS1 ? i : i - ROWS1, i < ROWS1 ? "the first" : "the second", seen[i]);
+    CHECK(B1 == 0 || (B1 - 1) * WARPS * R < ROWS1, "dt %d, T %d: a block of the first matrix has no row", DT, T);
+}
+
+static void test_pair_blocks(void)
+{
+    case_begin("fused products: linear_pair_k's blocks cover both matrices' rows once; the token grid");
+    pair_rows<DF_BF16, 96, 320, 128, 0>();
+    pair_rows<DF_BF16, 96, 320, 128, 1>();
+    pair_rows<DF_BF16, 96, 320, 128, TOKEN_TILE>();
+    pair_rows<DF_F8E4M3, 136, 160, 200, 0>();
+    pair_rows<DF_F8E4M3, 136, 160, 200, TOKEN_TILE>();
+    pair_rows<DF_F8E4M3, 1536, 576, 7168, TOKEN_TILE>(); /* V3's q_a and kv_a */
+    pair_rows<DF_F32, 7, 5, 6, 0>();
+    pair_rows<DF_F32, 7, 5, 6, TOKEN_TILE>();
+    for (int n = 1; n <= 40; n++)
+        for (int t : { 0, 1, TOKEN_TILE }) {
+            const dim3 g = linear_grid(3, t, n);
+            const int covered = t > 1 ? (int)g.y * t : 1;
+            CHECK(g.x == 3 && covered >= (t > 1 ? n : 1) && (t <= 1 || covered - t < n), "n %d tile %d: grid y %u", n, t,
+                  g.y);
+        }
+    linear_one_rows = 0; /* DF_CUDA_LINEAR_ONE unset: linear_k's layout for one token */
+    CHECK(linear_tile(1) == 0 && linear_tile(2) == TOKEN_TILE && linear_tile(9) == TOKEN_TILE, "linear_tile");
+    linear_one_rows = 1;
+    CHECK(linear_tile(1) == 1 && linear_tile(2) == TOKEN_TILE, "linear_tile with DF_CUDA_LINEAR_ONE=rows");
+    linear_one_rows = -1;
+    case_end();
+}
+
 /* moe_route_token and rope_rotate are compiled here as __host__ __device__: their host
  * side must still be the CPU's function (tests/unit covers the math itself). */
 static void test_shared_math(void)
@@ -550,6 +597,7 @@ int main(void)
     test_route_pick();
     test_greedy_pick();
     test_norm_quant_layout();
+    test_pair_blocks();
     test_row<DF_BF16, 128>("bf16");
     test_row<DF_BF16, 96>("bf16");
     test_row<DF_BF16, 200>("bf16");

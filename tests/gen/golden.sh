@@ -58,15 +58,18 @@ prepared_inputs() { # FORWARD.C fp8|bf16 (the weights) f32|fp8|bf16 (the activat
             fn = substr($0, RSTART, RLENGTH - 1); sub(/^ */, "", fn)
             args = substr($0, RSTART + RLENGTH); sub(/\);.*/, "", args); n = split(args, a, /, /)
             if (fn ~ /^act_(quant_fp8|round_bf16)_/) { q[a[1]] = 1; quants++; next }
-            x = fn ~ /^linear_fp8(gemm)?_|^moe_experts_/ ? a[3] : fn ~ /^linear_/ ? a[2] : ""
+            # the products: a fused pair or SwiGLU (gen/schedule.lua, fuse_launches) takes two matrices
+            x = fn ~ /^(linear_pair|swiglu)_fp8_/ ? a[5] : fn ~ /^(linear_pair|swiglu)_/ ? a[3] : \
+                fn ~ /^linear_fp8(gemm)?_|^moe_experts_/ ? a[3] : fn ~ /^linear_/ ? a[2] : ""
             if (x != "") {
                 products++
-                want = act == t && fn ~ ("^(linear|moe_experts)_" t "(gemm)?_")
+                want = act == t && fn ~ ("^(linear|linear_pair|swiglu|moe_experts)_" t "(gemm)?_")
                 if (want != (x in q)) { print fn " reads " x (want ? " unprepared" : " prepared"); bad++ }
             }
             out = fn ~ /^(residual_add|silu_mul|rope_heads)_/ ? a[1] : fn ~ /^linear_fp8gemm_/ ? a[5] : \
                   fn ~ /^linear_bf16gemm_/ ? a[4] : a[n]
             delete q[out]
+            if (fn ~ /^linear_pair_/) delete q[a[n - 1]] # its first output
             if (fn ~ /^add_rmsnorm/) delete q[a[1]] # it adds to x too
             if (fn ~ /rmsnorm_(quant|round)_/) { q[a[n]] = 1; quants++ } # a norm that prepares its output
             if (fn ~ /^silu_mul_(quant|round)_/) { q[a[1]] = 1; quants++ } # a SwiGLU gate that prepares its output
@@ -107,12 +110,21 @@ gemm_reuse() { # FORWARD.C
                 last = out == x ? "" : x
                 next
             }
-            if (a[n] == last || (fn ~ /^(residual_add|silu_mul|rope_heads|add_rmsnorm|act_quant_fp8|act_round_bf16)/ && a[1] == last))
+            if (a[n] == last || (fn ~ /^(residual_add|silu_mul|rope_heads|add_rmsnorm|act_quant_fp8|act_round_bf16)/ && a[1] == last) ||
+                (fn ~ /^linear_pair_/ && a[n - 1] == last))
                 last = ""
         }
         END { exit bad || !reuses }' "$1"
 }
 check "cuda/tiny_bf16act_cuda-gemm-input-reuse" gemm_reuse generated/tiny_bf16act_cuda/forward.c
+# The CUDA schedule's fused products (swiglu, linear_pair, accumulate: gen/schedule.lua) expanded
+# back are the CPU's op list, op by op (tests/gen/fusion.lua), on the reference models and on
+# the real shapes of DeepSeek-V3 (FP8 weights) and V2-Lite (bf16).
+for s in tiny_cuda tiny_fp8_cuda tiny_fp8act_cuda v2_lite_cuda v2_group_cuda v3_h16_cuda; do
+    check "cuda/fusion/$s" lua5.4 tests/gen/fusion.lua specs/$s.lua
+done
+check "cuda/fusion/deepseek_v3" lua5.4 tests/gen/fusion.lua specs/deepseek_v3.lua gpu_memory_gib=1000
+check "cuda/fusion/deepseek_v2_lite" lua5.4 tests/gen/fusion.lua specs/deepseek_v2_lite.lua
 check "cuda/tiny_fp8act_cuda-fp8-gemms" lt_gemms generated/tiny_fp8act_cuda/kernels.cu fp8 yes
 check "cuda/tiny_fp8_cuda-no-fp8-gemms" lt_gemms generated/tiny_fp8_cuda/kernels.cu fp8 no
 check "cuda/tiny_bf16act_cuda-bf16-gemms" lt_gemms generated/tiny_bf16act_cuda/kernels.cu bf16 yes

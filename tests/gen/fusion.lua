@@ -1,0 +1,101 @@
+-- fusion.lua: the CUDA schedule's fused products (gen/schedule.lua, fuse_launches) stand for
+-- exactly the ops they replace.
+--
+--   lua5.4 tests/gen/fusion.lua SPEC [key=value ...]   (a CUDA spec; deploy fields to set)
+--
+-- The spec's layer ops are built twice: for its CUDA target (fused) and with deploy.target =
+-- "cpu" (nothing fused). Each fused op of the first is expanded back into the ops it stands for
+-- (swiglu: gate, up, silu_mul; linear_pair: two products; accumulate: the product into its own
+-- buffer, then residual_add), and the two lists must then agree op by op on every field that
+-- says what is computed (kinds, weights, shapes, buffers read and written). The buffers a
+-- fusion removed (a SwiGLU's up, a product's output that was only added) cannot be named from
+-- the fused op: there the expansion holds a placeholder, which must stand for the same buffer
+-- wherever it appears. Prints the counts of fused ops; exit 1 on a difference or if nothing
+-- was fused.
+package.path = "gen/?.lua;" .. package.path
+local spec_mod = require("spec")
+local shapes_mod = require("shapes")
+local manifest = require("manifest")
+local schedule = require("schedule")
+
+local function layer_ops(path, set)
+  local spec = spec_mod.load(path, set)
+  local shapes = shapes_mod.derive(spec)
+  local sched = schedule.build(spec, shapes, manifest.build(spec, shapes))
+  for _, f in ipairs(sched.functions) do
+    if f.name == "layers" then return f.ops end
+  end
+end
+
+local function copy(o, changes)
+  local t = {}
+  for k, v in pairs(o) do t[k] = v end
+  for k, v in pairs(changes) do t[k] = v end
+  return t
+end
+
+local HIDDEN = {} -- a removed buffer (compared by identity, bound on first use)
+local counts = { swiglu = 0, linear_pair = 0, accumulate = 0 }
+local function expand(o, out)
+  local function add(t) out[#out + 1] = t end
+  if o.op == "swiglu" then
+    counts.swiglu = counts.swiglu + 1
+    local up = setmetatable({}, HIDDEN)
+    add(copy(o, { op = "linear", w2 = false, g = false, y = o.g }))
+    add(copy(o, { op = "linear", w = o.w2, w2 = false, g = false, y = up }))
+    add({ op = "silu_mul", g = o.g, u = up, dim = o.dout, rows = o.rows })
+  elseif o.op == "linear_pair" then
+    counts.linear_pair = counts.linear_pair + 1
+    add(copy(o, { op = "linear", w2 = false, y2 = false, dout2 = false }))
+    add(copy(o, { op = "linear", w = o.w2, w2 = false, y = o.y2, y2 = false, dout = o.dout2, dout2 = false }))
+  elseif o.op == "linear" and o.accumulate then
+    counts.accumulate = counts.accumulate + 1
+    local tmp = setmetatable({}, HIDDEN)
+    add(copy(o, { accumulate = false, y = tmp }))
+    add({ op = "residual_add", x = o.y, y = tmp, dim = o.dout, rows = o.rows })
+  else
+    add(o)
+  end
+end
+
+-- The fields that say what an op computes (not how a backend runs it: gemm, split, ws).
+local FIELDS = { "op", "w", "x", "y", "g", "u", "out", "q", "kv_a", "cache", "norm", "dtype", "act", "din", "dout",
+                 "dim", "rows", "heads", "experts", "topk", "quant", "round", "text" }
+
+local path = assert(arg[1], "usage: lua5.4 tests/gen/fusion.lua SPEC [key=value ...]")
+local set = {}
+for i = 2, #arg do
+  local k, v = arg[i]:match("^([%w_]+)=(.*)$")
+  set[k] = tonumber(v) or v
+end
+local fused = layer_ops(path, set)
+set.target = "cpu"
+local plain = layer_ops(path, set)
+local expanded = {}
+for _, o in ipairs(fused) do expand(o, expanded) end
+
+local bound, bad = {}, 0
+local function same(a, b)
+  if getmetatable(a) == HIDDEN then
+    if bound[a] == nil then bound[a] = b end
+    return bound[a] == b
+  end
+  return (a or false) == (b or false)
+end
+for i = 1, math.max(#expanded, #plain) do
+  local e, p = expanded[i], plain[i]
+  if not e or not p then
+    print(string.format("op %d: %s against %s", i, e and e.op or "nothing", p and p.op or "nothing"))
+    bad = bad + 1
+    break
+  end
+  for _, f in ipairs(FIELDS) do
+    if not same(e[f], p[f]) then
+      print(string.format("op %d (%s): %s is %s fused, %s unfused", i, p.op, f, tostring(e[f]), tostring(p[f])))
+      bad = bad + 1
+    end
+  end
+end
+print(string.format("%s: %d ops fused into %d: %d swiglu, %d linear_pair, %d accumulate", path, #plain, #fused,
+  counts.swiglu, counts.linear_pair, counts.accumulate))
+os.exit(bad == 0 and #fused < #plain and 0 or 1)
