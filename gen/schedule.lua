@@ -48,7 +48,9 @@ end
 --   linear_pair  two products of the same input, one right after the other (q_a and kv_a);
 --   accumulate   a product whose output is only added into another buffer right after
 --                (residual_add, then dead) adds into that buffer itself: y + W x, the add's sum
---                (the shared experts' down projection into the routed experts' output).
+--                (the shared experts' down projection into the routed experts' output);
+--   rope_cache   rope_heads on the queries and the mla_cache_write after it (other buffers),
+--                side by side in one launch.
 -- Products through cuBLASLt (gemm), and SwiGLUs that prepare their output (quant, round), stay.
 local function plain_linear(o) return o and o.op == "linear" and not o.gemm and not o.accumulate end
 -- The fields of an op that name buffers, in argument order.
@@ -83,6 +85,11 @@ local function fuse_launches(list)
     elseif plain_linear(a) and plain_linear(b) and same_product(a, b) and a.y ~= a.x and b.y ~= a.x and a.y ~= b.y then
       out[#out + 1] = { op = "linear_pair", w = a.w, w2 = b.w, dtype = a.dtype, act = a.act, din = a.din, dout = a.dout,
                         dout2 = b.dout, x = a.x, y = a.y, y2 = b.y, rows = a.rows }
+      i = i + 2
+    elseif a.op == "rope_heads" and b and b.op == "mla_cache_write" and b.rows == a.rows and b.kv_a ~= a.x then
+      out[#out + 1] = { op = "rope_cache", x = a.x, heads = a.heads, nope = a.nope, rope_dim = a.rope_dim,
+                        kv_a = b.kv_a, norm = b.norm, cache = b.cache, kv = b.kv, kv_lora = b.kv_lora,
+                        max_context = b.max_context, rows = a.rows }
       i = i + 2
     elseif plain_linear(a) and b and b.op == "residual_add" and b.y == a.y and b.x ~= a.x and b.x ~= a.y
         and b.dim == a.dout and b.rows == a.rows and dead_after(list, i + 1, a.y) then
@@ -312,7 +319,8 @@ end
 -- weights are moe_experts' inputs, moe_route's outputs: listing them for both is harmless, as
 -- no product reads them).
 local WRITE_FIELDS = { "y", "y2", "out", "g", "cache", "ids", "weights", "ws" }
-local IN_PLACE = { residual_add = true, rope_heads = true, act_quant = true, act_round_bf16 = true, add_rmsnorm = true }
+local IN_PLACE = { residual_add = true, rope_heads = true, rope_cache = true, act_quant = true, act_round_bf16 = true,
+                   add_rmsnorm = true }
 function M.op_writes(o)
   local list = {}
   for _, f in ipairs(WRITE_FIELDS) do

@@ -117,8 +117,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_bf16gemm_128x80(w + L0_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
     rmsnorm_round_96(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_bf16gemm_96x192(w + L0_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
-    mla_cache_write_64p16(kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
+    rope_cache_h4_32p16_64p16(q, kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_bf16_h4_64p16_v32(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_round_bf16_128(attn, step->n);
     linear_bf16gemm_128x128(w + L0_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
@@ -134,8 +133,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_bf16gemm_128x80(w + L1_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
     rmsnorm_round_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_bf16gemm_96x192(w + L1_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
-    mla_cache_write_64p16(kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
+    rope_cache_h4_32p16_64p16(q, kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_bf16_h4_64p16_v32(w + L1_KV_B_PROJ, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_round_bf16_128(attn, step->n);
     linear_bf16gemm_128x128(w + L1_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
@@ -156,8 +154,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_bf16gemm_128x80(w + L2_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
     rmsnorm_round_96(q_a, w + L2_Q_A_NORM, step->n, q_a);
     linear_bf16gemm_96x192(w + L2_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
-    mla_cache_write_64p16(kv_a, w + L2_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l2);
+    rope_cache_h4_32p16_64p16(q, kv_a, w + L2_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l2);
     mla_attend_bf16_h4_64p16_v32(w + L2_KV_B_PROJ, q, kv_cache_l2, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_round_bf16_128(attn, step->n);
     linear_bf16gemm_128x128(w + L2_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);

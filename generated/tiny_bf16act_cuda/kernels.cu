@@ -39,14 +39,9 @@ void linear_bf16gemm_96x192(const unsigned char *w, const float *x, int n, float
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 192, 96, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
-void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n)
+void rope_cache_h4_32p16_64p16(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
 {
-    dfc::rope_heads<4, 32, 16>(q, rope, pos, n);
-}
-
-void mla_cache_write_64p16(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
-{
-    dfc::mla_cache_write<64, 16, 256>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
+    dfc::rope_cache<4, 32, 16, 64, 256>(q, kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
 }
 
 void mla_attend_bf16_h4_64p16_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out)

@@ -19,8 +19,7 @@ void linear_bf16gemm_128x96(const unsigned char *w, const float *x, int n, float
 void linear_bf16gemm_128x80(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input);
 void rmsnorm_round_96(const float *x, const unsigned char *w, int n, float *out);
 void linear_bf16gemm_96x192(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input);
-void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n);
-void mla_cache_write_64p16(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache);
+void rope_cache_h4_32p16_64p16(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache);
 void mla_attend_bf16_h4_64p16_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out);
 void act_round_bf16_128(float *x, int n);
 void linear_bf16gemm_128x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input);

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "c76e04fc9df2a854cab35f708bc1365c0c6322d068dfa14938b1ffb7c10edde4" },
-    { "forward.c", "a4058fec1bbaf0253fce2af06ee2af9cfc2605eb6b5f52f444cc2b6cfab0515d" },
-    { "kernels.cu", "8d77d0209421a45bccdc1e973e8eb2c8438232c60c67c9898624c510ae70b490" },
-    { "kernels.h", "f353ac09662df798b4425a9f875678f71ffabc95c78781972809ecf012fd6d4f" },
+    { "forward.c", "3d122d2dd571b0adfc80f2c9857dfd4ef77ddc6d98c133447264f5f2b2e1cc47" },
+    { "kernels.cu", "1e9e8682dad6e6451b0b89c3b8b390a87f795d43d84888c6f617fda1ac57ef96" },
+    { "kernels.h", "037c43c6693637b7d9b73a7b06a6bb2656306522f3741bb03ce85b3ec4bda73d" },
     { "manifest.c", "aa296553a8ef9ba4c7988e3c52322ba7185fdd75c13bb321c4caab6d5b98d6a0" },
     { "manifest.json", "99f160da98c4835b5351ce1bcf5657fa3d0cc02fe0367587dcb790aa9662e468" },
     { "plan.txt", "e18e0a5e05514a9ffceb017dc69153c47a6a9a23967fe5eee4fb895e2bef247f" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "89146f07f905976c48cbc1cc7103a3c9a73eff3c4a21280da1f9ce082adae60c",
+    .sources_sha256 = "eb11aa5e8fbbdfe64a369a3ab60c4d1f0605a1aa637ec956916e27dfed24de09",
     .n_sources = 10,
     .sources = sources,
 };

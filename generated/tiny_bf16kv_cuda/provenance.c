@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "eeab18565c9ed74964d970da4f2ed511cf5bde8f3a6489b1eb692b33908fda33" },
-    { "forward.c", "cbd7c9c73f22d14f50b1d83216b3b74e85181459f46226723eab878548ae4c9d" },
-    { "kernels.cu", "ebcce815272527b93f450e55c810904a2bc028a68a736525d50f61b705e31676" },
-    { "kernels.h", "bea4f9d91812dc85d65a812ef7116b41834a8379dd536398f60fa2311d789b9d" },
+    { "forward.c", "625848914b4d875a0711ce7264ba37e0a8c57a29856768c61683807edee748f6" },
+    { "kernels.cu", "416f6b9feae0d2823471eed645ea311e17de454fdef19520c0ea50665ab264f1" },
+    { "kernels.h", "ed9a92c9ca1b5c63909508d110835d125154d14037d8dcaeebafc6626eddff7f" },
     { "manifest.c", "aaff331e25d9dacfe57997bc576938da4129e3daf01c7e43180f5efdfa925d77" },
     { "manifest.json", "adac804e951459f44dc9ec02f68f590db9bde9d7c50e8eb0ceb0a48c4801805b" },
     { "plan.txt", "465cc7bee4004d900a0c485ca78453ced4ffd1b0bae309d6ad7e22f1235b6dd9" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "d2506807a82d7eedb17d549f4a31ac8c93e1a7569c394fe717236b6dfb3cb026",
+    .sources_sha256 = "1dab7afb5b1935c62e71a84904ba9c45a6668e5fe12a0c22e521effaccd74d6a",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "e44763bb495046d1ee0e8d42f691bd55e82bab8ec0573e481ab9ce1ac1e5eeb9" },
-    { "forward.c", "55da5c4d359e36dd8145202d78c8d94d83e4cda3f25e9e3bc68d1698df91bf17" },
-    { "kernels.cu", "278297bed7f69c7d28ad92847ae78d7094fdd2ece2de3a10d486a49a85cd2268" },
-    { "kernels.h", "fda64c6ba43ba5a4b712e85dceea92a92ce788d100f807082f4614dab38fdd5a" },
+    { "forward.c", "07be7c0785ab9b819b6c4ef9e2a33cd6981f37a0e162680ca36b2bfdac13ddbb" },
+    { "kernels.cu", "be54226ef291583fe1639583ebf1d6c020c20388e4a678273eae463a62ca9fc0" },
+    { "kernels.h", "f5bf597b774b5d35657a94ddb4009e958bc326e90f74aa92aadd0f19c1acbc49" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
     { "plan.txt", "9322ed186196174f1426243a7c41d954a16d8371eeb703c4765e2832b8f93fff" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "bdd06c71d3a72459c018469c0aef5d61e735a5d6134c511743ab2f6229919a45",
+    .sources_sha256 = "a681e589dc7721a3be22a62db3870bf782ebcd838115d986aaaba768ae3d9016",
     .n_sources = 10,
     .sources = sources,
 };

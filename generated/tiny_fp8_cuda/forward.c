@@ -92,8 +92,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_pair_fp8_200x136_160(w + L0_Q_A_PROJ, w + L0_Q_A_PROJ_SCALE, w + L0_KV_A_PROJ, w + L0_KV_A_PROJ_SCALE, h, step->n, q_a, kv_a);
     rmsnorm_136(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L0_Q_B_PROJ, w + L0_Q_B_PROJ_SCALE, q_a, step->n, q);
-    rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
-    mla_cache_write_144p16(kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
+    rope_cache_h4_32p16_144p16(q, kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_fp8_h4_144p16_v40(w + L0_KV_B_PROJ, w + L0_KV_B_PROJ_SCALE, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_fp8_160x200(w + L0_O_PROJ, w + L0_O_PROJ_SCALE, attn, step->n, proj);
     add_rmsnorm_200(x, proj, w + L0_FFN_NORM, step->n, h);
@@ -105,8 +104,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_pair_fp8_200x136_160(w + L1_Q_A_PROJ, w + L1_Q_A_PROJ_SCALE, w + L1_KV_A_PROJ, w + L1_KV_A_PROJ_SCALE, h, step->n, q_a, kv_a);
     rmsnorm_136(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_fp8_136x192(w + L1_Q_B_PROJ, w + L1_Q_B_PROJ_SCALE, q_a, step->n, q);
-    rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
-    mla_cache_write_144p16(kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
+    rope_cache_h4_32p16_144p16(q, kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_fp8_h4_144p16_v40(w + L1_KV_B_PROJ, w + L1_KV_B_PROJ_SCALE, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_fp8_160x200(w + L1_O_PROJ, w + L1_O_PROJ_SCALE, attn, step->n, proj);
     add_rmsnorm_200(x, proj, w + L1_FFN_NORM, step->n, h);

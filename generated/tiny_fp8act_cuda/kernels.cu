@@ -34,14 +34,9 @@ void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, co
     dfc::linear<DF_F8E4M3, 192, 136>(w, w_scale, x, n, y);
 }
 
-void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n)
+void rope_cache_h4_32p16_144p16(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
 {
-    dfc::rope_heads<4, 32, 16>(q, rope, pos, n);
-}
-
-void mla_cache_write_144p16(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
-{
-    dfc::mla_cache_write<144, 16, 256>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
+    dfc::rope_cache<4, 32, 16, 144, 256>(q, kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
 }
 
 void mla_attend_fp8_h4_144p16_v40(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out)

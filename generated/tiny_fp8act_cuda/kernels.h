@@ -18,8 +18,7 @@ void rmsnorm_quant_200(const float *x, const unsigned char *w, int n, float *out
 void linear_pair_fp8_200x136_160(const unsigned char *w, const unsigned char *w_scale, const unsigned char *w2, const unsigned char *w2_scale, const float *x, int n, float *y, float *y2);
 void rmsnorm_quant_136(const float *x, const unsigned char *w, int n, float *out);
 void linear_fp8_136x192(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
-void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n);
-void mla_cache_write_144p16(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache);
+void rope_cache_h4_32p16_144p16(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache);
 void mla_attend_fp8_h4_144p16_v40(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out);
 void act_quant_fp8_160(float *x, int n);
 void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input);

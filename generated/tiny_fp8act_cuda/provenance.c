@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "020369116e4f6b7ba1caa8d59aa09bb0d725c4b79f9bd7644f3a87cc70cc4279" },
-    { "forward.c", "0ae215533f23851fb80cd9ed6e923954176701a965710f42939321251195443e" },
-    { "kernels.cu", "3fb1137ab62353b6a3f72081d8f8898c72a962ff5919801416c9250a88e96ab4" },
-    { "kernels.h", "29e6176b6be7cc15c71a620d6d790dc2e930c84470ffcfadab155bcaab4f8f80" },
+    { "forward.c", "96d96aeb7c0a6fbf1f8fdd4f9c62130cb2ed52f3518575caad9c629fac27d00a" },
+    { "kernels.cu", "393efe14ee35f0f739f6d78aca8e2f7224b1a17443791487365454744b38aed7" },
+    { "kernels.h", "d77a19f58e10b408fd35acd94845907d9e439d88945c239a834dbe91944785e8" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
     { "plan.txt", "269e4e93a791218a204de1a02f143e9f0db61355c108154428973c6488d92a86" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "c12bfb1497ee90ac2bd50ba4058ae0803979b51110b0135c16e001214cdd2e91",
+    .sources_sha256 = "1e77ad9df61e67d12fe7f49d10a3f1884b785aac2c78836698cf3ba0352076eb",
     .n_sources = 10,
     .sources = sources,
 };

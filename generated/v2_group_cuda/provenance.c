@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6081cccc561eeb718db0ec3b194767bc915febd3512b5830f79ca6334c02f402" },
-    { "forward.c", "af085f9a94b753b94f1ac2dc3f83d801e13d24ca0a9e2f8d5e6e4bc9358a3d2e" },
-    { "kernels.cu", "1fa8ad5bff8003d63254fe4aa491fad4cd6b2dd705da9e0f267e26860f08561b" },
-    { "kernels.h", "bf75dffb1d1073a303b187b8e824f73331dd8372d2ee4afb4cdffabf0fc2e3b5" },
+    { "forward.c", "63f4e2c1ce9c50d2be5d09874c9f01c7270134005007875d0dfffc8e197b62b9" },
+    { "kernels.cu", "ee32ce5e618198aacbad5b016b4a25adafe022414f616bc99518821e4ecf745a" },
+    { "kernels.h", "1b6b3a3901c893225a53954e7888154e39a67df8eca9a16a4695ff183a28a2cd" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
     { "plan.txt", "a18afb38be6019bdf732dbffd9f6977b2263c89ed5ac367a441eca530bcf0b52" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "57c3845b664f285fdc99f02e6e4a23eba41cb0beff4ab6ea1c347fcfa6ec97e5",
+    .sources_sha256 = "f11570b26d6ce8a97be7b7bf351563025bd92aff5a1c997134ec8a371211dc0d",
     .n_sources = 10,
     .sources = sources,
 };

@@ -110,8 +110,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     /* layer 0: dense FFN */
     rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
     linear_pair_bf16_128x192_80(w + L0_Q_PROJ, w + L0_KV_A_PROJ, h, step->n, q, kv_a);
-    rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
-    mla_cache_write_64p16(kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
+    rope_cache_h4_32p16_64p16(q, kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_bf16_h4_64p16_v32(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_bf16_128x128(w + L0_O_PROJ, attn, step->n, proj);
     add_rmsnorm_128(x, proj, w + L0_FFN_NORM, step->n, h);
@@ -121,8 +120,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     /* layer 1: MoE, 16 routed (1 groups, top-1 groups, top-4 experts) + 2 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L1_ATTN_NORM, step->n, h);
     linear_pair_bf16_128x192_80(w + L1_Q_PROJ, w + L1_KV_A_PROJ, h, step->n, q, kv_a);
-    rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
-    mla_cache_write_64p16(kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
+    rope_cache_h4_32p16_64p16(q, kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_bf16_h4_64p16_v32(w + L1_KV_B_PROJ, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_bf16_128x128(w + L1_O_PROJ, attn, step->n, proj);
     add_rmsnorm_128(x, proj, w + L1_FFN_NORM, step->n, h);
@@ -135,8 +133,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     /* layer 2: MoE, 16 routed (1 groups, top-1 groups, top-4 experts) + 2 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L2_ATTN_NORM, step->n, h);
     linear_pair_bf16_128x192_80(w + L2_Q_PROJ, w + L2_KV_A_PROJ, h, step->n, q, kv_a);
-    rope_heads_h4_32p16(q, rope, STEP_POS, step->n);
-    mla_cache_write_64p16(kv_a, w + L2_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l2);
+    rope_cache_h4_32p16_64p16(q, kv_a, w + L2_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l2);
     mla_attend_bf16_h4_64p16_v32(w + L2_KV_B_PROJ, q, kv_cache_l2, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     linear_bf16_128x128(w + L2_O_PROJ, attn, step->n, proj);
     add_rmsnorm_128(x, proj, w + L2_FFN_NORM, step->n, h);

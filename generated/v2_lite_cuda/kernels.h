@@ -16,8 +16,7 @@ extern "C" {
 void rope_init(float *rope);
 void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out);
 void linear_pair_bf16_128x192_80(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *y, float *y2);
-void rope_heads_h4_32p16(float *q, const float *rope, const int *pos, int n);
-void mla_cache_write_64p16(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache);
+void rope_cache_h4_32p16_64p16(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache);
 void mla_attend_bf16_h4_64p16_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out);
 void linear_bf16_128x128(const unsigned char *w, const float *x, int n, float *y);
 void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out);

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "71190ac5b9fd512dff01810ea943d85e8bbdcc0ed335926a148c2a6845df75f5" },
-    { "forward.c", "187d3c612f691ad7c24b6f859c2015163b3e13728de9d73090079c214b37c775" },
-    { "kernels.cu", "6874f58bda8b270e31c4bd212e6c2d99d0c5275230540f0e6e4746cac0e9ecd3" },
-    { "kernels.h", "114f7f255bd597562ad4e8ef5dcbe2c59ef6345341a78664eb29a5dc5b2446be" },
+    { "forward.c", "a86f9fa5a0381cfcc1470028fe70d14d399498f209d3f181628e4c4c6c6e65a2" },
+    { "kernels.cu", "9ad534b0968d75457d0410a08f93f148031b9c5de5cd679aa566d9cc7443a10b" },
+    { "kernels.h", "d1bc0c05860232a5ee3632d907a47cececcadd0364f187f68cd82ab96b25d7a3" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
     { "plan.txt", "d4b407276303bf29495b3e841628dcdb6d63beb65549e722b1251b0512c60189" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "d2cebd889903dae7456709c25900f20327f4aacbf4cd6fd70f15d9ca365c27d7",
+    .sources_sha256 = "8054309b396662306fff22477361c3d2b3e5f82c5987e43a3fa2cb337044a744",
     .n_sources = 10,
     .sources = sources,
 };

@@ -34,14 +34,9 @@ void linear_bf16_96x1536(const unsigned char *w, const float *x, int n, float *y
     dfc::linear<DF_BF16, 1536, 96>(w, NULL, x, n, y);
 }
 
-void rope_heads_h16_32p64(float *q, const float *rope, const int *pos, int n)
+void rope_cache_h16_32p64_256p64_bf16kv(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, uint16_t *cache)
 {
-    dfc::rope_heads<16, 32, 64>(q, rope, pos, n);
-}
-
-void mla_cache_write_256p64_bf16kv(const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, uint16_t *cache)
-{
-    dfc::mla_cache_write<256, 64, 256>(kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
+    dfc::rope_cache<16, 32, 64, 256, 256>(q, kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
 }
 
 void mla_attend_split_bf16_h16_256p64_v32_bf16kv(const unsigned char *kv_b, const float *q, const uint16_t *cache, const int *slot, const int *pos, int n, float *ws, float *out)

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
-    { "forward.c", "9acc4d770585daf21be07ec3fcf5d273f03a37c84afb9339fb93fd479fb7b5c5" },
-    { "kernels.cu", "ffec7d920921445f8ec24f8d22d77b1fd81e71c2d2f4aeca95003a9cffdd5913" },
-    { "kernels.h", "261891da0e268a363093924ba3f2c096aa0e0fa1d10865e771c0c39e0175dc3f" },
+    { "forward.c", "6ab81b8deeed2f9400c328a9ffc27705a7cf491928a2b92ed18443dbfd6299d9" },
+    { "kernels.cu", "dad7febb31c75a11d9023510b2568dbb1c06699aeb227120418fb6aba87b4ddd" },
+    { "kernels.h", "c04c58af713837a76186cdaf1cff11c72c3b454847ae79370ccce88360f97486" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
     { "plan.txt", "663abe3a737fcdefac2c21bd21aaa69fe9e5612f7a38963eb25f55685857c9ca" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "dad9965d6ed2498828930ad40fa9dc898cd690b8872aacc4489c8bdce64a2b4c",
+    .sources_sha256 = "fe39178162ec581b41c52e86f9c8328e7335dd4a7247605d56d65a8885f6e7e5",
     .n_sources = 10,
     .sources = sources,
 };

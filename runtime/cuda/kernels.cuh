@@ -757,28 +757,34 @@ __global__ void __launch_bounds__(THREADS) gather_rows_k(const float *x, const i
         out[(size_t)blockIdx.x * DIM + c] = src[c];
 }
 
-/* A thread per (token, head): rope_rotate on the head's rope part. */
+/* Block bx of rope_heads: a thread per (token, head), rope_rotate on the head's rope part. */
 template <int NHEADS, int NOPE, int ROPE>
-__global__ void __launch_bounds__(THREADS) rope_heads_k(float *q, const float *rope, const int *pos, int n)
+__device__ __forceinline__ void rope_heads_block(float *q, const float *rope, const int *pos, int n, int bx)
 {
     pdl_enter();
-    const int i = blockIdx.x * THREADS + threadIdx.x;
+    const int i = bx * THREADS + threadIdx.x;
     if (i >= n * NHEADS)
         return;
     const int t = i / NHEADS;
     rope_rotate(q + (size_t)i * (NOPE + ROPE) + NOPE, rope, pos[t], ROPE);
 }
 
-/* A warp per token: the normed latent and the rotated shared key into the token's cache row
- * (CE: the cache's element, float or bf16 bits). */
+template <int NHEADS, int NOPE, int ROPE>
+__global__ void __launch_bounds__(THREADS) rope_heads_k(float *q, const float *rope, const int *pos, int n)
+{
+    rope_heads_block<NHEADS, NOPE, ROPE>(q, rope, pos, n, blockIdx.x);
+}
+
+/* Block bx of mla_cache_write: a warp per token, the normed latent and the rotated shared key
+ * into the token's cache row (CE: the cache's element, float or bf16 bits). */
 template <int L, int ROPE, int CTX, typename CE>
-__global__ void __launch_bounds__(THREADS) mla_cache_write_k(const float *kv_a, const float *norm, const float *rope,
-                                                             const int *slot, const int *pos, int n, float eps,
-                                                             CE *cache)
+__device__ __forceinline__ void mla_cache_write_block(const float *kv_a, const float *norm, const float *rope,
+                                                      const int *slot, const int *pos, int n, float eps, CE *cache,
+                                                      int bx)
 {
     pdl_enter();
     constexpr int ROW = L + ROPE;
-    const int t = blockIdx.x * WARPS + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    const int t = bx * WARPS + threadIdx.x / WARP, lane = threadIdx.x % WARP;
     if (t >= n)
         return;
     const float *src = kv_a + (size_t)t * ROW;
@@ -792,6 +798,31 @@ __global__ void __launch_bounds__(THREADS) mla_cache_write_k(const float *kv_a, 
         for (int c = 0; c < ROPE; c++)
             cache_put(dst, L + c, k_pe[c]);
     }
+}
+
+template <int L, int ROPE, int CTX, typename CE>
+__global__ void __launch_bounds__(THREADS) mla_cache_write_k(const float *kv_a, const float *norm, const float *rope,
+                                                             const int *slot, const int *pos, int n, float eps,
+                                                             CE *cache)
+{
+    mla_cache_write_block<L, ROPE, CTX, CE>(kv_a, norm, rope, slot, pos, n, eps, cache, blockIdx.x);
+}
+
+/* rope_heads on q and mla_cache_write from kv_a in one launch (the schedule's rope_cache: two
+ * ops on different buffers): the first rope_blocks(n) blocks are rope_heads_k's, the rest
+ * mla_cache_write_k's. */
+DF_HD constexpr int rope_blocks(int n, int heads) { return (n * heads + THREADS - 1) / THREADS; }
+
+template <int NHEADS, int NOPE, int ROPE, int L, int CTX, typename CE>
+__global__ void __launch_bounds__(THREADS) rope_cache_k(float *q, const float *kv_a, const float *norm,
+                                                        const float *rope, const int *slot, const int *pos, int n,
+                                                        float eps, CE *cache)
+{
+    const int br = rope_blocks(n, NHEADS);
+    if ((int)blockIdx.x < br)
+        rope_heads_block<NHEADS, NOPE, ROPE>(q, rope, pos, n, blockIdx.x);
+    else
+        mla_cache_write_block<L, ROPE, CTX, CE>(kv_a, norm, rope, slot, pos, n, eps, cache, blockIdx.x - br);
 }
 
 /* Head h's absorbed query q_lat = W_uk(h)^T q_nope: column c the sum over the nope rows
@@ -1336,7 +1367,7 @@ template <int NHEADS, int NOPE, int ROPE> void rope_heads(float *q, const float 
 {
     if (n <= 0)
         return;
-    launch("rope_heads", rope_heads_k<NHEADS, NOPE, ROPE>, ceil_div(n * NHEADS, THREADS), THREADS, 0, q, rope, pos, n);
+    launch("rope_heads", rope_heads_k<NHEADS, NOPE, ROPE>, rope_blocks(n, NHEADS), THREADS, 0, q, rope, pos, n);
 }
 
 template <int L, int ROPE, int CTX, typename CE>
@@ -1347,6 +1378,16 @@ void mla_cache_write(const float *kv_a, const unsigned char *norm, const float *
         return;
     launch("mla_cache_write", mla_cache_write_k<L, ROPE, CTX, CE>, ceil_div(n, WARPS), THREADS, 0, kv_a,
            reinterpret_cast<const float *>(norm), rope, slot, pos, n, eps, cache);
+}
+
+template <int NHEADS, int NOPE, int ROPE, int L, int CTX, typename CE>
+void rope_cache(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot,
+                const int *pos, int n, float eps, CE *cache)
+{
+    if (n <= 0)
+        return;
+    launch("rope_cache", rope_cache_k<NHEADS, NOPE, ROPE, L, CTX, CE>, rope_blocks(n, NHEADS) + ceil_div(n, WARPS),
+           THREADS, 0, q, kv_a, reinterpret_cast<const float *>(norm), rope, slot, pos, n, eps, cache);
 }
 
 template <int DT, int NHEADS, int NOPE, int ROPE, int VH, int L, int CTX, typename CE>

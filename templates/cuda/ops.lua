@@ -161,6 +161,24 @@ return {
       return fmt("%s, %s, rope, STEP_SLOT, STEP_POS, %s, %s", c.buf(o.kv_a), c.weight(o.norm), c.rows(o), c.buf(o.cache))
     end,
   },
+  -- rope_heads and mla_cache_write in one launch (gen/schedule.lua, fuse_launches).
+  rope_cache = {
+    name = function(o)
+      return fmt("rope_cache_h%d_%dp%d_%dp%d%s", o.heads, o.nope, o.rope_dim, o.kv_lora, o.rope_dim, kv_suffix(o))
+    end,
+    params = function(o, c)
+      return "float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, "
+        .. "int n, " .. c.ctype(o.kv) .. " *cache"
+    end,
+    body = function(o)
+      return fmt("dfc::rope_cache<%d, %d, %d, %d, %d>(q, kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);", o.heads,
+        o.nope, o.rope_dim, o.kv_lora, o.max_context)
+    end,
+    args = function(o, c)
+      return fmt("%s, %s, %s, rope, STEP_SLOT, STEP_POS, %s, %s", c.buf(o.x), c.buf(o.kv_a), c.weight(o.norm), c.rows(o),
+        c.buf(o.cache))
+    end,
+  },
   mla_attend = {
     name = function(o)
       return fmt("mla_attend%s_%s_h%d_%dp%d_v%d%s", o.split and "_split" or "", SHORT[o.dtype], o.heads, o.kv_lora,

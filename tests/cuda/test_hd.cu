@@ -544,7 +544,7 @@ template <int DT, int ROWS1, int ROWS2, int COLS, int T> static void pair_rows(v
 
 static void test_pair_blocks(void)
 {
-    case_begin("fused products: linear_pair_k's blocks cover both matrices' rows once; the token grid");
+    case_begin("fused launches: linear_pair_k's blocks cover both matrices' rows once, rope_cache_k's both ops; the token grid");
     pair_rows<DF_BF16, 96, 320, 128, 0>();
     pair_rows<DF_BF16, 96, 320, 128, 1>();
     pair_rows<DF_BF16, 96, 320, 128, TOKEN_TILE>();
@@ -559,6 +559,14 @@ static void test_pair_blocks(void)
             const int covered = t > 1 ? (int)g.y * t : 1;
             CHECK(g.x == 3 && covered >= (t > 1 ? n : 1) && (t <= 1 || covered - t < n), "n %d tile %d: grid y %u", n, t,
                   g.y);
+        }
+    /* rope_cache_k: rope_blocks(n, heads) blocks of a thread per (token, head), then a warp per token */
+    for (int n = 1; n <= 300; n += 7)
+        for (int heads : { 1, 16, 128 }) {
+            const int br = rope_blocks(n, heads), bc = ceil_div(n, WARPS);
+            CHECK(br * THREADS >= n * heads && (br - 1) * THREADS < n * heads, "n %d heads %d: %d rope blocks", n, heads,
+                  br);
+            CHECK(bc * WARPS >= n && (bc - 1) * WARPS < n, "n %d: %d cache blocks", n, bc);
         }
     linear_one_rows = 0; /* DF_CUDA_LINEAR_ONE unset: linear_k's layout for one token */
     CHECK(linear_tile(1) == 0 && linear_tile(2) == TOKEN_TILE && linear_tile(9) == TOKEN_TILE, "linear_tile");

@@ -6,7 +6,7 @@
 -- The spec's layer ops are built twice: for its CUDA target (fused) and with deploy.target =
 -- "cpu" (nothing fused). Each fused op of the first is expanded back into the ops it stands for
 -- (swiglu: gate, up, silu_mul; linear_pair: two products; accumulate: the product into its own
--- buffer, then residual_add), and the two lists must then agree op by op on every field that
+-- buffer, then residual_add; rope_cache: rope_heads, mla_cache_write), and the two lists must then agree op by op on every field that
 -- says what is computed (kinds, weights, shapes, buffers read and written). The buffers a
 -- fusion removed (a SwiGLU's up, a product's output that was only added) cannot be named from
 -- the fused op: there the expansion holds a placeholder, which must stand for the same buffer
@@ -35,7 +35,7 @@ local function copy(o, changes)
 end
 
 local HIDDEN = {} -- a removed buffer (compared by identity, bound on first use)
-local counts = { swiglu = 0, linear_pair = 0, accumulate = 0 }
+local counts = { swiglu = 0, linear_pair = 0, accumulate = 0, rope_cache = 0 }
 local function expand(o, out)
   local function add(t) out[#out + 1] = t end
   if o.op == "swiglu" then
@@ -48,6 +48,11 @@ local function expand(o, out)
     counts.linear_pair = counts.linear_pair + 1
     add(copy(o, { op = "linear", w2 = false, y2 = false, dout2 = false }))
     add(copy(o, { op = "linear", w = o.w2, w2 = false, y = o.y2, y2 = false, dout = o.dout2, dout2 = false }))
+  elseif o.op == "rope_cache" then
+    counts.rope_cache = counts.rope_cache + 1
+    add({ op = "rope_heads", x = o.x, heads = o.heads, nope = o.nope, rope_dim = o.rope_dim, rows = o.rows })
+    add({ op = "mla_cache_write", kv_a = o.kv_a, norm = o.norm, cache = o.cache, kv = o.kv, kv_lora = o.kv_lora,
+          rope_dim = o.rope_dim, max_context = o.max_context, rows = o.rows })
   elseif o.op == "linear" and o.accumulate then
     counts.accumulate = counts.accumulate + 1
     local tmp = setmetatable({}, HIDDEN)
@@ -59,8 +64,9 @@ local function expand(o, out)
 end
 
 -- The fields that say what an op computes (not how a backend runs it: gemm, split, ws).
-local FIELDS = { "op", "w", "x", "y", "g", "u", "out", "q", "kv_a", "cache", "norm", "dtype", "act", "din", "dout",
-                 "dim", "rows", "heads", "experts", "topk", "quant", "round", "text" }
+local FIELDS = { "op", "w", "x", "y", "g", "u", "out", "q", "kv_a", "cache", "norm", "kv", "dtype", "act", "din", "dout",
+                 "dim", "rows", "heads", "nope", "rope_dim", "kv_lora", "max_context", "experts", "topk", "quant", "round",
+                 "text" }
 
 local path = assert(arg[1], "usage: lua5.4 tests/gen/fusion.lua SPEC [key=value ...]")
 local set = {}
@@ -96,6 +102,6 @@ for i = 1, math.max(#expanded, #plain) do
     end
   end
 end
-print(string.format("%s: %d ops fused into %d: %d swiglu, %d linear_pair, %d accumulate", path, #plain, #fused,
-  counts.swiglu, counts.linear_pair, counts.accumulate))
+print(string.format("%s: %d ops fused into %d: %d swiglu, %d linear_pair, %d accumulate, %d rope_cache", path, #plain,
+  #fused, counts.swiglu, counts.linear_pair, counts.accumulate, counts.rope_cache))
 os.exit(bad == 0 and #fused < #plain and 0 or 1)

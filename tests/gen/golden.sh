@@ -66,7 +66,7 @@ prepared_inputs() { # FORWARD.C fp8|bf16 (the weights) f32|fp8|bf16 (the activat
                 want = act == t && fn ~ ("^(linear|linear_pair|swiglu|moe_experts)_" t "(gemm)?_")
                 if (want != (x in q)) { print fn " reads " x (want ? " unprepared" : " prepared"); bad++ }
             }
-            out = fn ~ /^(residual_add|silu_mul|rope_heads)_/ ? a[1] : fn ~ /^linear_fp8gemm_/ ? a[5] : \
+            out = fn ~ /^(residual_add|silu_mul|rope_heads|rope_cache)_/ ? a[1] : fn ~ /^linear_fp8gemm_/ ? a[5] : \
                   fn ~ /^linear_bf16gemm_/ ? a[4] : a[n]
             delete q[out]
             if (fn ~ /^linear_pair_/) delete q[a[n - 1]] # its first output
@@ -110,17 +110,17 @@ gemm_reuse() { # FORWARD.C
                 last = out == x ? "" : x
                 next
             }
-            if (a[n] == last || (fn ~ /^(residual_add|silu_mul|rope_heads|add_rmsnorm|act_quant_fp8|act_round_bf16)/ && a[1] == last) ||
+            if (a[n] == last || (fn ~ /^(residual_add|silu_mul|rope_heads|rope_cache|add_rmsnorm|act_quant_fp8|act_round_bf16)/ && a[1] == last) ||
                 (fn ~ /^linear_pair_/ && a[n - 1] == last))
                 last = ""
         }
         END { exit bad || !reuses }' "$1"
 }
 check "cuda/tiny_bf16act_cuda-gemm-input-reuse" gemm_reuse generated/tiny_bf16act_cuda/forward.c
-# The CUDA schedule's fused products (swiglu, linear_pair, accumulate: gen/schedule.lua) expanded
+# The CUDA schedule's fused ops (swiglu, linear_pair, accumulate, rope_cache: gen/schedule.lua) expanded
 # back are the CPU's op list, op by op (tests/gen/fusion.lua), on the reference models and on
 # the real shapes of DeepSeek-V3 (FP8 weights) and V2-Lite (bf16).
-for s in tiny_cuda tiny_fp8_cuda tiny_fp8act_cuda v2_lite_cuda v2_group_cuda v3_h16_cuda; do
+for s in tiny_cuda tiny_fp8_cuda tiny_fp8act_cuda v2_lite_cuda v2_group_cuda v3_h16_cuda v3_h16_bf16kv_cuda; do
     check "cuda/fusion/$s" lua5.4 tests/gen/fusion.lua specs/$s.lua
 done
 check "cuda/fusion/deepseek_v3" lua5.4 tests/gen/fusion.lua specs/deepseek_v3.lua gpu_memory_gib=1000
