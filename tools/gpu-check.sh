@@ -71,10 +71,12 @@
 #      a token's rows depend on M (batch invariance: the heuristic's algorithm per M, and the
 #      backend's one algorithm per shape); the FP8-activation quantization kernel
 #      against the CPU's, bit for bit;
-#  12. if ncu is there and time allows: the MLA decode partial kernels' counters (mla_check
-#      profile), and cuobjdump's resource usage of mla_check's kernels.
+#  12. if ncu is there and time allows: a mid-size decode step's kernels one by one (time and
+#      DRAM bytes of each, summed by kernel: tools/ncu_step.awk), the MLA decode partial kernels'
+#      counters (mla_check profile), and cuobjdump's resource usage of mla_check's kernels.
 # Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt,
-# sample_check.txt, fp8_gemm_check.txt, ncu_mla.txt, mla_check_resources.txt and the audit
+# sample_check.txt, fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_mla.txt,
+# mla_check_resources.txt and the audit
 # records to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -534,6 +536,40 @@ if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
         "$(fp8 'fixed algorithm ')"
 fi
 
+section "a mid-size decode step's kernels under ncu"
+# bench_v3_cuda at batch 1, graphs off so that every kernel is a launch of its own: a 32-token
+# prompt, its prefill and two decode steps (-n 3). ncu times each kernel alone and counts its
+# DRAM bytes (L2 flushed before each, as a step streams its weights once); tools/ncu_step.awk
+# sums the last step's kernels (from its embed_k) by kernel. Their total against the step's time
+# with graphs (mid-size rows above) is what launches and gaps cost; each kernel's bytes over its
+# time, against the copy bandwidth, how far it is from streaming. ncu_decode.csv is the report.
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
+m=bench_v3_cuda
+if [ -z "$NCU" ]; then
+    row "$m decode step under ncu" "ncu not found"
+elif [ ! -f "build/cuda_bench/$m/$m.weights" ] || [ ! -s "$T/mid_p1" ]; then
+    row "$m decode step under ncu" "not run: the mid-size model was not built"
+elif [ "$(elapsed)" -gt 330 ]; then
+    row "$m decode step under ncu" "skipped: $(elapsed) s spent already"
+else
+    DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((380 - $(elapsed))) "$NCU" --clock-control none \
+        --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum -f -o "$T/ncu_decode" \
+        build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights --ids "$(cat "$T/mid_p1")" -n 3 \
+        >"$T/ncu_decode.log" 2>&1
+    ncu_rc=$?
+    "$NCU" --import "$T/ncu_decode.ncu-rep" --csv --page raw >"$OUTD/ncu_decode.csv" 2>>"$T/ncu_decode.log"
+    tail -n 5 "$T/ncu_decode.log"
+    if awk -v start=embed_k -f tools/ncu_step.awk "$OUTD/ncu_decode.csv" >"$OUTD/ncu_decode.txt"; then
+        cat "$OUTD/ncu_decode.txt"
+        ncu_total=$(tail -n 1 "$OUTD/ncu_decode.txt")
+        ncu_top=$(sed '$d' "$OUTD/ncu_decode.txt" | head -n 5 | tr '\n' ';' | sed 's/;$//; s/;/; /g')
+        row "$m decode step under ncu, batch 1, kernels alone (ncu_decode.txt; graph step $(mid_decode_ms "$m.b1") ms)" \
+            "$ncu_total; longest: $ncu_top"
+    else
+        row "$m decode step under ncu (exit $ncu_rc)" "no summary: $(head -n 1 "$OUTD/ncu_decode.txt")"
+    fi
+fi
+
 section "MLA decode kernels under ncu (build/cuda/mla_check profile)"
 # The split-KV partial kernels' counters, to say where a tile's time goes (docs/cuda-mla.md: the
 # f32 kernel spends about 9000 clocks a tile with the memory far from busy): each 16-head
@@ -541,7 +577,6 @@ section "MLA decode kernels under ncu (build/cuda/mla_check profile)"
 # reads the counters on Firecracker machines only (the device library's KINDS.md); clocks left
 # alone. About 30 s expected; last, so that it never delays a check. The full report is
 # ncu_mla.txt; the row gives each launch's duration and its SM and memory throughput.
-NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -n 1)
 if [ -z "$NCU" ]; then
     row "MLA decode partial kernels under ncu" "ncu not found"
 elif [ "$(elapsed)" -gt 380 ]; then

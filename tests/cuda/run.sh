@@ -27,6 +27,13 @@
 # kernel), and at batch 16 the expected union of the routed experts lies within its bounds and
 # within 2% of the CPU benchmark's measured one (16 x 73.9 MB, 16 x 45.4 MB).
 CUDA_SKIPPED=0
+# tools/ncu_step.awk (gpu-check's sum of a decode step's kernels under ncu) on a made-up report in
+# the layout of ncu's raw CSV (tests/cuda/fixtures/ncu_raw.csv): only the last step's launches,
+# the units scaled (Mbyte, Kbyte, usecond; "2,000.00"), the longest kernel first.
+check "cuda/ncu-step-summary" sh -c "awk -v start=embed_k -f tools/ncu_step.awk tests/cuda/fixtures/ncu_raw.csv >'$T/ncu_step' &&
+    head -n 1 '$T/ncu_step' | grep -qx 'dfc::linear_k: 2 launches, 2001.0 us, 3.16 MB, 2 GB/s' &&
+    tail -n 1 '$T/ncu_step' | grep -qx 'total: 4 launches, 2005.5 us, 3.68 MB' &&
+    ! awk -v start=no_such_kernel -f tools/ncu_step.awk tests/cuda/fixtures/ncu_raw.csv >/dev/null"
 cuda_skip() { CUDA_SKIPPED=$((CUDA_SKIPPED + 1)); echo "skip $1: $2"; }
 CUDA_MODELS=$CUDA_BASE_MODELS # tests/models
 cuda_nvcc=$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; })
