@@ -61,14 +61,15 @@ local function touches(o, b)
   end
   return false
 end
--- Whether buffer b is dead after position i: the next op that touches it is a plain product
--- writing it from another buffer (any other touch counts as a read).
+-- Whether buffer b of the layers' list is dead after position i: the next op that touches it
+-- is a plain product writing all its rows from another buffer (any other touch counts as a
+-- read), or none does and b is not the residual stream x, which the layers hand to the head.
 local function dead_after(list, i, b)
   for k = i + 1, #list do
     local o = list[k]
-    if touches(o, b) then return plain_linear(o) and o.y == b and o.x ~= b end
+    if touches(o, b) then return plain_linear(o) and o.y == b and o.x ~= b and o.rows == "n" end
   end
-  return true
+  return b ~= "x"
 end
 local function same_product(a, b)
   return a.x == b.x and a.rows == b.rows and a.dtype == b.dtype and a.act == b.act and a.din == b.din
@@ -78,7 +79,8 @@ local function fuse_launches(list)
   while i <= #list do
     local a, b, c = list[i], list[i + 1], list[i + 2]
     if plain_linear(a) and plain_linear(b) and same_product(a, b) and a.dout == b.dout and c and c.op == "silu_mul"
-        and c.g == a.y and c.u == b.y and not c.quant and not c.round and a.y ~= a.x then
+        and c.g == a.y and c.u == b.y and not c.quant and not c.round and a.y ~= a.x
+        and dead_after(list, i + 2, b.y) then
       out[#out + 1] = { op = "swiglu", w = a.w, w2 = b.w, dtype = a.dtype, act = a.act, din = a.din, dout = a.dout,
                         x = a.x, g = a.y, rows = a.rows }
       i = i + 3

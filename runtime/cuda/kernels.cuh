@@ -483,13 +483,13 @@ template <int COLS, int T> struct rows_smem {
 
 /* Block (bx, blockIdx.y) of a product for several tokens: y[t][r] = W[r] . x[t] (ACC: +=, as
  * linear_one_block), a warp per R rows (rows_per_warp), T tokens per read of the rows
- * (block_rows_dot), tokens blockIdx.y T onwards. */
+ * (block_rows_dot, in the kernel's sm: one per kernel, whichever matrix its block takes),
+ * tokens blockIdx.y T onwards. */
 template <int DT, int ROWS, int COLS, int T, bool ACC>
 __device__ __forceinline__ void linear_rows_block(const unsigned char *w, const float *scale, const float *x, int n,
-                                                  float *y, int bx)
+                                                  float *y, int bx, rows_smem<COLS, T> &sm)
 {
     constexpr int R = rows_per_warp<DT, COLS>::R, ROW_BYTES = COLS * esize<DT>::value;
-    __shared__ rows_smem<COLS, T> sm;
     const int lane = threadIdx.x % WARP, t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
     int r0;
     const int nr = warp_rows<ROWS, R>(bx, r0);
@@ -514,7 +514,8 @@ template <int DT, int ROWS, int COLS, int T, bool ACC>
 __global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w, const float *scale, const float *x,
                                                          int n, float *y)
 {
-    linear_rows_block<DT, ROWS, COLS, T, ACC>(w, scale, x, n, y, blockIdx.x);
+    __shared__ rows_smem<COLS, T> sm;
+    linear_rows_block<DT, ROWS, COLS, T, ACC>(w, scale, x, n, y, blockIdx.x, sm);
 }
 
 /* Blocks along x of a product of ROWS rows: linear_k's (T = 0) or linear_rows_k's. */
@@ -539,10 +540,11 @@ __global__ void __launch_bounds__(THREADS) linear_pair_k(const unsigned char *w1
         else
             linear_one_block<DT, ROWS2, COLS, false>(w2, scale2, x, y2, blockIdx.x - B1);
     } else {
+        __shared__ rows_smem<COLS, T> sm;
         if (blockIdx.x < B1)
-            linear_rows_block<DT, ROWS1, COLS, T, false>(w1, scale1, x, n, y1, blockIdx.x);
+            linear_rows_block<DT, ROWS1, COLS, T, false>(w1, scale1, x, n, y1, blockIdx.x, sm);
         else
-            linear_rows_block<DT, ROWS2, COLS, T, false>(w2, scale2, x, n, y2, blockIdx.x - B1);
+            linear_rows_block<DT, ROWS2, COLS, T, false>(w2, scale2, x, n, y2, blockIdx.x - B1, sm);
     }
 }
 
@@ -583,15 +585,27 @@ __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, con
         pdl_enter();
         if (threadIdx.x < T)
             sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
-        float a[R][T] = {}, u[R][T] = {};
-        block_rows_dot<DT, COLS, T, R>(wg, sg, r0, nr, sm.xrow, nt, sm.xs, a);
+        /* the gate's sums wait in shared memory while the up projection's are made: one set of
+           R x T sums in registers at a time (both would double them, and halve the blocks per SM) */
+        __shared__ float gate[WARPS][R][T];
+        {
+            float a[R][T] = {};
+            block_rows_dot<DT, COLS, T, R>(wg, sg, r0, nr, sm.xrow, nt, sm.xs, a);
+#pragma unroll
+            for (int r = 0; r < R; r++)
+#pragma unroll
+                for (int t = 0; t < T; t++)
+                    if (lane == (r * T + t) % WARP)
+                        gate[threadIdx.x / WARP][r][t] = a[r][t];
+        }
+        float u[R][T] = {};
         block_rows_dot<DT, COLS, T, R>(wu, su, r0, nr, sm.xrow, nt, sm.xs, u);
 #pragma unroll
         for (int r = 0; r < R; r++)
 #pragma unroll
             for (int t = 0; t < T; t++)
                 if (lane == (r * T + t) % WARP && r < nr && t < nt)
-                    g[(size_t)(t0 + t) * INTER + r0 + r] = silu_times(a[r][t], u[r][t]);
+                    g[(size_t)(t0 + t) * INTER + r0 + r] = silu_times(gate[threadIdx.x / WARP][r][t], u[r][t]);
     }
 }
 

@@ -44,7 +44,8 @@ template <int ROW_BYTES> __device__ __forceinline__ void prefetch_rows(const uns
 {
     if constexpr (ROW_BYTES % 16 == 0) {
         if (rows > 0)
-            asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"((unsigned)(rows * ROW_BYTES))
+            asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(__cvta_generic_to_global(p)),
+                         "r"((unsigned)(rows * ROW_BYTES))
                          : "memory");
     }
 }
@@ -64,7 +65,8 @@ inline bool pdl_on()
 
 /* kernel<<<grid, block, smem, the backend's stream>>>(args...), with the programmatic
  * attribute when DF_CUDA_PDL is on; a launch error exits naming the kernel (df_cuda_launched:
- * cudaLaunchKernelEx's error is also the thread's last error). */
+ * cudaLaunchKernelEx's error is also the thread's last error, and every launch before was
+ * checked the same way, so no earlier launch's error is still pending there). */
 template <typename... P, typename... A>
 void launch(const char *name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A &&...args)
 {

@@ -1,17 +1,19 @@
--- fusion.lua: the CUDA schedule's fused products (gen/schedule.lua, fuse_launches) stand for
--- exactly the ops they replace.
+-- fusion.lua: the CUDA schedule's fused ops (gen/schedule.lua, fuse_launches) stand for exactly
+-- the ops they replace.
 --
 --   lua5.4 tests/gen/fusion.lua SPEC [key=value ...]   (a CUDA spec; deploy fields to set)
 --
 -- The spec's layer ops are built twice: for its CUDA target (fused) and with deploy.target =
 -- "cpu" (nothing fused). Each fused op of the first is expanded back into the ops it stands for
 -- (swiglu: gate, up, silu_mul; linear_pair: two products; accumulate: the product into its own
--- buffer, then residual_add; rope_cache: rope_heads, mla_cache_write), and the two lists must then agree op by op on every field that
--- says what is computed (kinds, weights, shapes, buffers read and written). The buffers a
--- fusion removed (a SwiGLU's up, a product's output that was only added) cannot be named from
--- the fused op: there the expansion holds a placeholder, which must stand for the same buffer
--- wherever it appears. Prints the counts of fused ops; exit 1 on a difference or if nothing
--- was fused.
+-- buffer, then residual_add; rope_cache: rope_heads, mla_cache_write), and the two lists must
+-- then agree op by op on every field that says what is computed (kinds, weights, shapes,
+-- buffers read and written). The buffers a fusion removed (a SwiGLU's up, a product's output
+-- that was only added) cannot be named from the fused op: there the expansion holds a
+-- placeholder, which must stand for the same buffer wherever it appears, and that buffer must
+-- be dead after the placeholder's last use (the next op of the unfused list that touches it
+-- overwrites it). Prints the counts of fused ops; exit 1 on a difference or if nothing was
+-- fused.
 package.path = "gen/?.lua;" .. package.path
 local spec_mod = require("spec")
 local shapes_mod = require("shapes")
@@ -64,9 +66,9 @@ local function expand(o, out)
 end
 
 -- The fields that say what an op computes (not how a backend runs it: gemm, split, ws).
-local FIELDS = { "op", "w", "x", "y", "g", "u", "out", "q", "kv_a", "cache", "norm", "kv", "dtype", "act", "din", "dout",
-                 "dim", "rows", "heads", "nope", "rope_dim", "kv_lora", "max_context", "experts", "topk", "quant", "round",
-                 "text" }
+local FIELDS = { "op", "w", "x", "y", "g", "u", "out", "q", "kv_a", "cache", "norm", "kv", "dtype", "act", "din",
+                 "dout", "dim", "rows", "heads", "nope", "rope_dim", "kv_lora", "max_context", "experts", "topk", "quant",
+                 "round", "text" }
 
 local path = assert(arg[1], "usage: lua5.4 tests/gen/fusion.lua SPEC [key=value ...]")
 local set = {}
@@ -80,10 +82,11 @@ local plain = layer_ops(path, set)
 local expanded = {}
 for _, o in ipairs(fused) do expand(o, expanded) end
 
-local bound, bad = {}, 0
-local function same(a, b)
+local bound, last_use, bad = {}, {}, 0
+local function same(a, b, i)
   if getmetatable(a) == HIDDEN then
     if bound[a] == nil then bound[a] = b end
+    last_use[a] = i
     return bound[a] == b
   end
   return (a or false) == (b or false)
@@ -96,9 +99,25 @@ for i = 1, math.max(#expanded, #plain) do
     break
   end
   for _, f in ipairs(FIELDS) do
-    if not same(e[f], p[f]) then
+    if not same(e[f], p[f], i) then
       print(string.format("op %d (%s): %s is %s fused, %s unfused", i, p.op, f, tostring(e[f]), tostring(p[f])))
       bad = bad + 1
+    end
+  end
+end
+-- A buffer a fusion no longer writes must be dead after the ops it stood in: in the unfused list
+-- the next op that touches it (if any) writes it from another buffer without reading it.
+local BUFS = { "x", "y", "y2", "out", "g", "u", "q", "kv_a", "cache", "ws", "logits", "ids", "weights" }
+for ph, name in pairs(bound) do
+  for k = last_use[ph] + 1, #plain do
+    local o, touched = plain[k], false
+    for _, f in ipairs(BUFS) do touched = touched or o[f] == name end
+    if touched then
+      if not (o.op == "linear" and o.y == name and o.x ~= name) then
+        print(string.format("op %d (%s) reads %s, which the fused list no longer writes", k, o.op, name))
+        bad = bad + 1
+      end
+      break
     end
   end
 end

@@ -93,6 +93,16 @@ lt_gemms() { # KERNELS fp8|bf16 yes|no
             if (want != (p[2] == t "gemm")) { print name (want ? ": not through the GEMM" : ": through the GEMM"); bad++ }
             gemms += p[2] == t "gemm"
         }
+        # the fused products (gen/schedule.lua, fuse_launches) run on the own kernels: none may have a
+        # shape the GEMM takes when it is on
+        match($0, "^void (linear_pair|swiglu)_" t "_[0-9]+x[0-9]+(_[0-9]+)?\\(|^void linear_" t "_[0-9]+x[0-9]+_add\\(") {
+            name = substr($0, RSTART + 5, RLENGTH - 6); sub(/^(linear_pair|swiglu|linear)_/, "", name); sub(/_add$/, "", name)
+            n = split(name, p, "_"); split(p[2], d, "x")
+            for (i = 2; i <= n; i++) {
+                dout = i == 2 ? d[2] : p[i]
+                if (on == "yes" && d[1] % (t == "fp8" ? 16 : 8) == 0 && dout % 4 == 0) { print $0 ": fused, yet its shape takes the GEMM"; bad++ }
+            }
+        }
         END { exit bad || (on == "yes") != (gemms > 0) }' "$1"
 }
 # A GEMM that reuses the region's input (GEMM_INPUT_REUSE) reads the buffer the GEMM before read,

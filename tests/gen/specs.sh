@@ -41,12 +41,12 @@ bad_spec gpu-memory-zero  "deploy.gpu_memory_gib: must be a positive number, got
 bad_spec gpu-memory-minus "deploy.gpu_memory_gib: must be a positive number, got -80" "'kv_cache = \"f32\"'" "'kv_cache = \"f32\", gpu_memory_gib = -80'"
 bad_spec gpu-memory-text  "deploy.gpu_memory_gib: must be a positive number, got \"80\"" "'kv_cache = \"f32\"'" "'kv_cache = \"f32\", gpu_memory_gib = \"80\"'"
 
-# A CUDA deployment larger than deploy.gpu_memory_gib (here 0.007 GiB = 7.2 MiB for tiny_cuda's
-# 7.3) stops generation the same way, naming the numbers; --set overrides a spec's deploy field
+# A CUDA deployment larger than deploy.gpu_memory_gib (here 0.0068 GiB = 6.96 MiB for tiny_cuda's
+# 7.05) stops generation the same way, naming the numbers; --set overrides a spec's deploy field
 # and is validated as the file's own value would be.
 rm -rf "$T/out_gpu"
-expect_fail "spec/gpu-memory-exceeded" 3 "tiny_cuda.lua: deploy.gpu_memory_gib: needs 7.3 MiB \(weights 4.2 MiB, KV cache 960.0 KiB, .*\) but deploy.gpu_memory_gib is 0.007; lower deploy.max_batch" \
-    lua5.4 gen/main.lua --spec specs/tiny_cuda.lua --set deploy.gpu_memory_gib=0.007 --out "$T/out_gpu"
+expect_fail "spec/gpu-memory-exceeded" 3 "tiny_cuda.lua: deploy.gpu_memory_gib: needs 7.0 MiB \(weights 4.2 MiB, KV cache 960.0 KiB, .*\) but deploy.gpu_memory_gib is 0.0068; lower deploy.max_batch" \
+    lua5.4 gen/main.lua --spec specs/tiny_cuda.lua --set deploy.gpu_memory_gib=0.0068 --out "$T/out_gpu"
 [ ! -e "$T/out_gpu" ] || fail "spec/gpu-memory-exceeded/nothing-written"
 expect_fail "spec/set-bad-value" 3 'tiny_cuda.lua: deploy.gpu_memory_gib: must be a positive number, got "lots"' \
     lua5.4 gen/main.lua --spec specs/tiny_cuda.lua --set deploy.gpu_memory_gib=lots --out "$T/out_gpu"
