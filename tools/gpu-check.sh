@@ -72,10 +72,11 @@
 #      backend's one algorithm per shape); the FP8-activation quantization kernel
 #      against the CPU's, bit for bit;
 #  12. if ncu is there and time allows: a mid-size decode step's kernels one by one (time and
-#      DRAM bytes of each, summed by kernel: tools/ncu_step.awk), the MLA decode partial kernels'
-#      counters (mla_check profile), and cuobjdump's resource usage of mla_check's kernels.
+#      DRAM bytes of each, summed by kernel: tools/ncu_step.awk), its one-token products
+#      (linear_k) in detail, the MLA decode partial kernels' counters (mla_check profile), and
+#      cuobjdump's resource usage of mla_check's kernels.
 # Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt,
-# sample_check.txt, fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_mla.txt,
+# sample_check.txt, fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
 # mla_check_resources.txt and the audit
 # records to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
 set -u
@@ -567,6 +568,23 @@ else
             "$ncu_total; longest: $ncu_top"
     else
         row "$m decode step under ncu (exit $ncu_rc)" "no summary: $(head -n 1 "$OUTD/ncu_decode.txt")"
+    fi
+    # the one-token products (linear_k) of the first decode step in detail: how far from the
+    # copy bandwidth, and why (warp stalls, occupancy, the memory system); ncu_linear.txt
+    if [ "$(elapsed)" -le 360 ]; then
+        DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((400 - $(elapsed))) "$NCU" --clock-control none \
+            -k regex:linear_k --kernel-name-base function --launch-count 8 --section SpeedOfLight \
+            --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section LaunchStats \
+            build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights --ids "$(cat "$T/mid_p1")" -n 2 \
+            >"$OUTD/ncu_linear.txt" 2>&1
+        ncu_rc=$?
+        ncu_rows=$(awk '/linear_k/ && /Context/ { n++; if (match($0, /\([0-9]+, [0-9]+, [0-9]+\)x/)) g[n] = substr($0, RSTART + 1, RLENGTH - 3) }
+            / Duration / { d[n] = $NF " " $(NF - 1) } /^ *Memory Throughput +%/ { mt[n] = $NF }
+            /DRAM Throughput/ { dr[n] = $NF }
+            END { for (i = 1; i <= n; i++) printf "%s%d (grid %s): %s, memory %s%%, DRAM %s%%", (i > 1 ? "; " : ""), i, g[i],
+                  d[i], mt[i], dr[i] }' "$OUTD/ncu_linear.txt")
+        row "$m one-token products (linear_k) under ncu, first decode step (ncu_linear.txt; exit $ncu_rc)" \
+            "${ncu_rows:-none profiled}"
     fi
 fi
 
