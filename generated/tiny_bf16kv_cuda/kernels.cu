@@ -55,9 +55,9 @@ void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, fl
     dfc::add_rmsnorm<128, DF_ACT_F32>(x, y, w, n, RMS_EPS, out);
 }
 
-void swiglu_bf16_128x256(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *g)
+void swiglu_bf16_128x256(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g)
 {
-    dfc::swiglu<DF_BF16, 256, 128>(w, NULL, w2, NULL, x, n, g);
+    dfc::swiglu<DF_BF16, 256, 128>(gate, NULL, up, NULL, x, n, g);
 }
 
 void linear_bf16_256x128(const unsigned char *w, const float *x, int n, float *y)
@@ -81,9 +81,9 @@ void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *
     dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, scratch, out);
 }
 
-void swiglu_bf16_128x64(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *g)
+void swiglu_bf16_128x64(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g)
 {
-    dfc::swiglu<DF_BF16, 64, 128>(w, NULL, w2, NULL, x, n, g);
+    dfc::swiglu<DF_BF16, 64, 128>(gate, NULL, up, NULL, x, n, g);
 }
 
 void linear_bf16_64x128_add(const unsigned char *w, const float *x, int n, float *y)

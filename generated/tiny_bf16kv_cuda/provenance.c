@@ -7,8 +7,8 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "eeab18565c9ed74964d970da4f2ed511cf5bde8f3a6489b1eb692b33908fda33" },
     { "forward.c", "625848914b4d875a0711ce7264ba37e0a8c57a29856768c61683807edee748f6" },
-    { "kernels.cu", "416f6b9feae0d2823471eed645ea311e17de454fdef19520c0ea50665ab264f1" },
-    { "kernels.h", "ed9a92c9ca1b5c63909508d110835d125154d14037d8dcaeebafc6626eddff7f" },
+    { "kernels.cu", "8b36096ac32e3bb38d47d987a98996337fe3201686e087466566ac0472aecf53" },
+    { "kernels.h", "cb575a712c7dca684ffa1933837a95f687772950edeee8b87139b0824abfced0" },
     { "manifest.c", "aaff331e25d9dacfe57997bc576938da4129e3daf01c7e43180f5efdfa925d77" },
     { "manifest.json", "adac804e951459f44dc9ec02f68f590db9bde9d7c50e8eb0ceb0a48c4801805b" },
     { "plan.txt", "465cc7bee4004d900a0c485ca78453ced4ffd1b0bae309d6ad7e22f1235b6dd9" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "1dab7afb5b1935c62e71a84904ba9c45a6668e5fe12a0c22e521effaccd74d6a",
+    .sources_sha256 = "e3f8313487c2892a88b00f2e0fb1ec8f4c466543ac8eb33e5e0bf42d1f05a19b",
     .n_sources = 10,
     .sources = sources,
 };

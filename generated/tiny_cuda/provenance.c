@@ -7,8 +7,8 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "e44763bb495046d1ee0e8d42f691bd55e82bab8ec0573e481ab9ce1ac1e5eeb9" },
     { "forward.c", "07be7c0785ab9b819b6c4ef9e2a33cd6981f37a0e162680ca36b2bfdac13ddbb" },
-    { "kernels.cu", "be54226ef291583fe1639583ebf1d6c020c20388e4a678273eae463a62ca9fc0" },
-    { "kernels.h", "f5bf597b774b5d35657a94ddb4009e958bc326e90f74aa92aadd0f19c1acbc49" },
+    { "kernels.cu", "4ceae976afa6780ffe95383631cff066472fbd82ee6facd755dcb4529ac14bce" },
+    { "kernels.h", "4c6782fef41798475716b7041caee21a2431da580964ad61af8e2e3e158670df" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
     { "plan.txt", "9322ed186196174f1426243a7c41d954a16d8371eeb703c4765e2832b8f93fff" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "a681e589dc7721a3be22a62db3870bf782ebcd838115d986aaaba768ae3d9016",
+    .sources_sha256 = "809f2023f104305b07619a80f0ea57355373d810b09deb4a88b72406cd2ee84d",
     .n_sources = 10,
     .sources = sources,
 };

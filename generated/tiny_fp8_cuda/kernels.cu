@@ -55,9 +55,9 @@ void add_rmsnorm_200(float *x, const float *y, const unsigned char *w, int n, fl
     dfc::add_rmsnorm<200, DF_ACT_F32>(x, y, w, n, RMS_EPS, out);
 }
 
-void swiglu_fp8_200x328(const unsigned char *w, const unsigned char *w_scale, const unsigned char *w2, const unsigned char *w2_scale, const float *x, int n, float *g)
+void swiglu_fp8_200x328(const unsigned char *gate, const unsigned char *gate_scale, const unsigned char *up, const unsigned char *up_scale, const float *x, int n, float *g)
 {
-    dfc::swiglu<DF_F8E4M3, 328, 200>(w, w_scale, w2, w2_scale, x, n, g);
+    dfc::swiglu<DF_F8E4M3, 328, 200>(gate, gate_scale, up, up_scale, x, n, g);
 }
 
 void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
@@ -81,9 +81,9 @@ void moe_experts_fp8_200x72_k4(const unsigned char *w, const struct df_expert *t
     dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, scratch, out);
 }
 
-void swiglu_fp8_200x72(const unsigned char *w, const unsigned char *w_scale, const unsigned char *w2, const unsigned char *w2_scale, const float *x, int n, float *g)
+void swiglu_fp8_200x72(const unsigned char *gate, const unsigned char *gate_scale, const unsigned char *up, const unsigned char *up_scale, const float *x, int n, float *g)
 {
-    dfc::swiglu<DF_F8E4M3, 72, 200>(w, w_scale, w2, w2_scale, x, n, g);
+    dfc::swiglu<DF_F8E4M3, 72, 200>(gate, gate_scale, up, up_scale, x, n, g);
 }
 
 void linear_fp8_72x200_add(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)

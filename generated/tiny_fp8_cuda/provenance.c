@@ -7,8 +7,8 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "9b4b64aadcd8fd8b9d22df4c49c5a117cfeb59a38cf01f581e2d96a14528d9bc" },
     { "forward.c", "391161a892ae81cc4c645b0f19dfb5677decdc8c3b9e4ae855802261ce79e763" },
-    { "kernels.cu", "3c94438e40587f417cf3f5a3f8e3d8041fad437d31e24b0bdec602526953da4c" },
-    { "kernels.h", "7f6f574758171179b4d3413e572fc4942b2087d461fa418e1f7fdbe8b9018e28" },
+    { "kernels.cu", "b52e4a87bbbffddfccf796af310a8e08bd4f71194e9424a044a4a04b0e93cc18" },
+    { "kernels.h", "334522d8fefd584b4c19a3ca05bbafcc2a785401553fce2c1ca064414aab59d6" },
     { "manifest.c", "e229972b1bc23a8951e7c1b9ff126701a9b8f31934b6837796cb7aed3e43e92f" },
     { "manifest.json", "481e7562b30562af0ca7ed7e65ec27284176b472408de3cb9c4d72122be0fc0f" },
     { "plan.txt", "97542828b6bd589d796e4595cede83cee8823b5064c7ad46753aa7c8788fc8be" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "c7dc55fdd16604b45790b335383d7ceea3a8c48c8286919f3767b0dfbfe28257",
+    .sources_sha256 = "ada0c71d0f8567854b24fd07d41bf18acf50b77b8ada681d62e1421a1426fcae",
     .n_sources = 10,
     .sources = sources,
 };

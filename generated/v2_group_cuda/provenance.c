@@ -7,8 +7,8 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "6081cccc561eeb718db0ec3b194767bc915febd3512b5830f79ca6334c02f402" },
     { "forward.c", "63f4e2c1ce9c50d2be5d09874c9f01c7270134005007875d0dfffc8e197b62b9" },
-    { "kernels.cu", "ee32ce5e618198aacbad5b016b4a25adafe022414f616bc99518821e4ecf745a" },
-    { "kernels.h", "1b6b3a3901c893225a53954e7888154e39a67df8eca9a16a4695ff183a28a2cd" },
+    { "kernels.cu", "7a632c5042bb2cfcfcd1fdb5a7fd584556d790fc9dd652af08e3fb818d088da9" },
+    { "kernels.h", "747ff0765017bea6c3f930c719a5e77e9c49a8d7af2bd23e0c21f899e28e47cf" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
     { "plan.txt", "a18afb38be6019bdf732dbffd9f6977b2263c89ed5ac367a441eca530bcf0b52" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "f11570b26d6ce8a97be7b7bf351563025bd92aff5a1c997134ec8a371211dc0d",
+    .sources_sha256 = "c4874fc7eb405465040d611e202ca2f126e36a8b28ce325e89cdd0f00103aef3",
     .n_sources = 10,
     .sources = sources,
 };

@@ -20,12 +20,12 @@ void rope_cache_h4_32p16_64p16(float *q, const float *kv_a, const unsigned char 
 void mla_attend_bf16_h4_64p16_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out);
 void linear_bf16_128x128(const unsigned char *w, const float *x, int n, float *y);
 void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out);
-void swiglu_bf16_128x256(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *g);
+void swiglu_bf16_128x256(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g);
 void linear_bf16_256x128(const unsigned char *w, const float *x, int n, float *y);
 void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y);
 void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights);
 void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out);
-void swiglu_bf16_128x128(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *g);
+void swiglu_bf16_128x128(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g);
 void linear_bf16_128x128_add(const unsigned char *w, const float *x, int n, float *y);
 void residual_add_128(float *x, const float *y, int n);
 void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out);

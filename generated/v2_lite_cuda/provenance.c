@@ -7,8 +7,8 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "71190ac5b9fd512dff01810ea943d85e8bbdcc0ed335926a148c2a6845df75f5" },
     { "forward.c", "a86f9fa5a0381cfcc1470028fe70d14d399498f209d3f181628e4c4c6c6e65a2" },
-    { "kernels.cu", "9ad534b0968d75457d0410a08f93f148031b9c5de5cd679aa566d9cc7443a10b" },
-    { "kernels.h", "d1bc0c05860232a5ee3632d907a47cececcadd0364f187f68cd82ab96b25d7a3" },
+    { "kernels.cu", "ca3ae8f3de5188577e36c886bd64168032b046d801a2699396ac241b62df494a" },
+    { "kernels.h", "0e700a43ff1a966a6eac0998e13361d6500fbf2e9234e1e3796bfd30fd407826" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
     { "plan.txt", "d4b407276303bf29495b3e841628dcdb6d63beb65549e722b1251b0512c60189" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "8054309b396662306fff22477361c3d2b3e5f82c5987e43a3fa2cb337044a744",
+    .sources_sha256 = "f1d0574fdc7321a9a56805c5e6b01849e1e86165e04f752fe2a18042d4e7a1f5",
     .n_sources = 10,
     .sources = sources,
 };

@@ -7,8 +7,8 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
     { "forward.c", "efa296e7cab57327821b83b5b60aedd0d6662c7c170c5c370ba144718ff6e6c5" },
-    { "kernels.cu", "73b555d9923dafa90f09abe099e5fd5f6516292d5f2278d3b6eab6670e42a56a" },
-    { "kernels.h", "4ef23636076d2f917c3967000883f464467f5555fb58f06318e8596ca405bea8" },
+    { "kernels.cu", "b096c234f298ed96c1889ff1023bbdf6bcbea598c10169f656a46d97463790d8" },
+    { "kernels.h", "cd2624a9e178e02c950de704deb762167c3f11050b873005bdd9f87f052f6817" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
     { "plan.txt", "b4ce9fe097091a8031b806fd774eb8adce52783a6070af9b51905e197d373358" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "a5816e9718d8b61fabf521fb76ada35e11aaf5fcf4daec4c8b2c56684fcaf3ab",
+    .sources_sha256 = "64627a3bd8b535119ddd8cc041867ca86e7c06f581901dab7aa060db30af225d",
     .n_sources = 10,
     .sources = sources,
 };

@@ -7,8 +7,8 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
     { "forward.c", "6ab81b8deeed2f9400c328a9ffc27705a7cf491928a2b92ed18443dbfd6299d9" },
-    { "kernels.cu", "dad7febb31c75a11d9023510b2568dbb1c06699aeb227120418fb6aba87b4ddd" },
-    { "kernels.h", "c04c58af713837a76186cdaf1cff11c72c3b454847ae79370ccce88360f97486" },
+    { "kernels.cu", "ade5f49ad1ac1798694894f5c92a276ee4f9fe63b7eaf5c362ea2d94d21a3948" },
+    { "kernels.h", "ce6efac8212c6f9f82f55f43faad3f8b89ae359f661acafa11b42ce55f3ac1fb" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
     { "plan.txt", "663abe3a737fcdefac2c21bd21aaa69fe9e5612f7a38963eb25f55685857c9ca" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "fe39178162ec581b41c52e86f9c8328e7335dd4a7247605d56d65a8885f6e7e5",
+    .sources_sha256 = "0ac44a637a95b05cc9a1b0faac2fa1f8da13ed84151231a071fd1fb78da0c3bc",
     .n_sources = 10,
     .sources = sources,
 };

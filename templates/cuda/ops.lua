@@ -74,15 +74,15 @@ return {
         c.buf(o.y), c.buf(o.y2))
     end,
   },
-  -- A SwiGLU in one launch (fuse_launches): g = silu(W x) * (W2 x), W the gate, W2 the up projection.
+  -- A SwiGLU in one launch (fuse_launches): g = silu(gate x) * (up x) (the op's w is the gate, w2 up).
   swiglu = {
     name = function(o) return fmt("swiglu_%s_%dx%d", SHORT[o.dtype], o.din, o.dout) end,
     params = function(o)
-      return mat_params(o.dtype, "w") .. ", " .. mat_params(o.dtype, "w2") .. ", const float *x, int n, float *g"
+      return mat_params(o.dtype, "gate") .. ", " .. mat_params(o.dtype, "up") .. ", const float *x, int n, float *g"
     end,
     body = function(o)
-      return fmt("dfc::swiglu<%s, %d, %d>(w, %s, w2, %s, x, n, g);", DT[o.dtype], o.dout, o.din, scale_arg(o.dtype, "w"),
-        scale_arg(o.dtype, "w2"))
+      return fmt("dfc::swiglu<%s, %d, %d>(gate, %s, up, %s, x, n, g);", DT[o.dtype], o.dout, o.din,
+        scale_arg(o.dtype, "gate"), scale_arg(o.dtype, "up"))
     end,
     args = function(o, c)
       return fmt("%s, %s, %s, %s, %s", mat_args(c, o.dtype, o.w), mat_args(c, o.dtype, o.w2), c.buf(o.x), c.rows(o),
