@@ -88,7 +88,8 @@ local function fuse_launches(list)
       out[#out + 1] = { op = "linear_pair", w = a.w, w2 = b.w, dtype = a.dtype, act = a.act, din = a.din, dout = a.dout,
                         dout2 = b.dout, x = a.x, y = a.y, y2 = b.y, rows = a.rows }
       i = i + 2
-    elseif a.op == "rope_heads" and b and b.op == "mla_cache_write" and b.rows == a.rows and b.kv_a ~= a.x then
+    elseif a.op == "rope_heads" and b and b.op == "mla_cache_write" and b.rows == a.rows and b.kv_a ~= a.x
+        and b.rope_dim == a.rope_dim then
       out[#out + 1] = { op = "rope_cache", x = a.x, heads = a.heads, nope = a.nope, rope_dim = a.rope_dim,
                         kv_a = b.kv_a, norm = b.norm, cache = b.cache, kv = b.kv, kv_lora = b.kv_lora,
                         max_context = b.max_context, rows = a.rows }

@@ -550,15 +550,15 @@ if [ -z "$NCU" ]; then
     row "$m decode step under ncu" "ncu not found"
 elif [ ! -f "build/cuda_bench/$m/$m.weights" ] || [ ! -s "$T/mid_p1" ]; then
     row "$m decode step under ncu" "not run: the mid-size model was not built"
-elif [ "$(elapsed)" -gt 330 ]; then
+elif [ "$(elapsed)" -gt 320 ]; then
     row "$m decode step under ncu" "skipped: $(elapsed) s spent already"
 else
-    DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((380 - $(elapsed))) "$NCU" --clock-control none \
+    DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((360 - $(elapsed))) "$NCU" --clock-control none \
         --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum -f -o "$T/ncu_decode" \
         build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights --ids "$(cat "$T/mid_p1")" -n 3 \
         >"$T/ncu_decode.log" 2>&1
     ncu_rc=$?
-    "$NCU" --import "$T/ncu_decode.ncu-rep" --csv --page raw >"$OUTD/ncu_decode.csv" 2>>"$T/ncu_decode.log"
+    "$NCU" --import "$T/ncu_decode.ncu-rep" --csv --page raw --print-units base >"$OUTD/ncu_decode.csv" 2>>"$T/ncu_decode.log"
     tail -n 5 "$T/ncu_decode.log"
     if awk -v start=embed_k -f tools/ncu_step.awk "$OUTD/ncu_decode.csv" >"$OUTD/ncu_decode.txt"; then
         cat "$OUTD/ncu_decode.txt"
@@ -569,10 +569,11 @@ else
     else
         row "$m decode step under ncu (exit $ncu_rc)" "no summary: $(head -n 1 "$OUTD/ncu_decode.txt")"
     fi
-    # the one-token products (linear_k) of the first decode step in detail: how far from the
-    # copy bandwidth, and why (warp stalls, occupancy, the memory system); ncu_linear.txt
-    if [ "$(elapsed)" -le 360 ]; then
-        DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((400 - $(elapsed))) "$NCU" --clock-control none \
+    # the first 8 one-token products (linear_k) in detail: the prefill's lm_head (its one row of
+    # logits), then the first decode step's; how far from the copy bandwidth, and why (warp
+    # stalls, occupancy, the memory system); ncu_linear.txt
+    if [ "$(elapsed)" -le 345 ]; then
+        DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((380 - $(elapsed))) "$NCU" --clock-control none \
             -k regex:linear_k --kernel-name-base function --launch-count 8 --section SpeedOfLight \
             --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section LaunchStats \
             build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights --ids "$(cat "$T/mid_p1")" -n 2 \
@@ -580,10 +581,10 @@ else
         ncu_rc=$?
         ncu_rows=$(awk '/linear_k/ && /Context/ { n++; if (match($0, /\([0-9]+, [0-9]+, [0-9]+\)x/)) g[n] = substr($0, RSTART + 1, RLENGTH - 3) }
             / Duration / { d[n] = $NF " " $(NF - 1) } /^ *Memory Throughput +%/ { mt[n] = $NF }
-            /DRAM Throughput/ { dr[n] = $NF }
+            /^ *DRAM Throughput +%/ { dr[n] = $NF }
             END { for (i = 1; i <= n; i++) printf "%s%d (grid %s): %s, memory %s%%, DRAM %s%%", (i > 1 ? "; " : ""), i, g[i],
                   d[i], mt[i], dr[i] }' "$OUTD/ncu_linear.txt")
-        row "$m one-token products (linear_k) under ncu, first decode step (ncu_linear.txt; exit $ncu_rc)" \
+        row "$m one-token products (linear_k) under ncu: the prefill's lm_head, then decode (ncu_linear.txt; exit $ncu_rc)" \
             "${ncu_rows:-none profiled}"
     fi
 fi
@@ -597,7 +598,7 @@ section "MLA decode kernels under ncu (build/cuda/mla_check profile)"
 # ncu_mla.txt; the row gives each launch's duration and its SM and memory throughput.
 if [ -z "$NCU" ]; then
     row "MLA decode partial kernels under ncu" "ncu not found"
-elif [ "$(elapsed)" -gt 380 ]; then
+elif [ "$(elapsed)" -gt 390 ]; then
     row "MLA decode partial kernels under ncu" "skipped: $(elapsed) s spent already"
 else
     timeout $((440 - $(elapsed))) "$NCU" --clock-control none -k regex:partial --section SpeedOfLight \

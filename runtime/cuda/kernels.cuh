@@ -394,31 +394,19 @@ __device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, flo
 
 /* ---- kernels ---------------------------------------------------------------------------- */
 
-/* Block bx of a product for a lone token: a warp per row, y[r] = W[r] . x (ACC: y[r] += it, the
- * residual add the schedule fused into the product: y + p, residual_add's sum). The block's
- * weight rows are prefetched into L2 before pdl_enter (launch.cuh). */
+/* Block bx of a product for a lone token, after pdl_enter: a warp per row, y[r] = W[r] . x (ACC:
+ * y[r] += it, the residual add the schedule fused into the product: y + p, residual_add's sum). */
 template <int DT, int ROWS, int COLS, bool ACC>
 __device__ __forceinline__ void linear_one_block(const unsigned char *w, const float *scale, const float *x, float *y,
                                                  int bx)
 {
-    constexpr int ROW_BYTES = COLS * esize<DT>::value;
     const int lane = threadIdx.x % WARP, r = bx * WARPS + threadIdx.x / WARP;
-    if (lane == 0 && r < ROWS)
-        prefetch_rows<ROW_BYTES>(w + (size_t)r * ROW_BYTES, 1);
-    pdl_enter();
     if (r >= ROWS)
         return;
     float acc[1];
     row_dot<DT, COLS, 1>(w, scale, r, x, COLS, 1, lane, acc);
     if (lane == 0)
         y[r] = ACC ? y[r] + acc[0] : acc[0];
-}
-
-/* y[r] = W[r] . x for a lone token (linear_rows_k takes several tokens). */
-template <int DT, int ROWS, int COLS, bool ACC>
-__global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, const float *scale, const float *x, float *y)
-{
-    linear_one_block<DT, ROWS, COLS, ACC>(w, scale, x, y, blockIdx.x);
 }
 
 /* Columns of the activations a block stages in shared memory at a time (T x KCOLS floats):
@@ -481,21 +469,18 @@ template <int COLS, int T> struct rows_smem {
     const float *xrow[T];
 };
 
-/* Block (bx, blockIdx.y) of a product for several tokens: y[t][r] = W[r] . x[t] (ACC: +=, as
- * linear_one_block), a warp per R rows (rows_per_warp), T tokens per read of the rows
- * (block_rows_dot, in the kernel's sm: one per kernel, whichever matrix its block takes),
+/* Block (bx, blockIdx.y) of a product for several tokens, after pdl_enter: y[t][r] = W[r] . x[t]
+ * (ACC: +=, as linear_one_block), a warp per R rows (rows_per_warp), T tokens per read of the
+ * rows (block_rows_dot, in the kernel's sm: one per kernel, whichever matrix its block takes),
  * tokens blockIdx.y T onwards. */
 template <int DT, int ROWS, int COLS, int T, bool ACC>
 __device__ __forceinline__ void linear_rows_block(const unsigned char *w, const float *scale, const float *x, int n,
                                                   float *y, int bx, rows_smem<COLS, T> &sm)
 {
-    constexpr int R = rows_per_warp<DT, COLS>::R, ROW_BYTES = COLS * esize<DT>::value;
+    constexpr int R = rows_per_warp<DT, COLS>::R;
     const int lane = threadIdx.x % WARP, t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
     int r0;
     const int nr = warp_rows<ROWS, R>(bx, r0);
-    if (lane == 0 && blockIdx.y == 0)
-        prefetch_rows<ROW_BYTES>(w + (size_t)r0 * ROW_BYTES, nr);
-    pdl_enter();
     if (threadIdx.x < T)
         sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
     float acc[R][T] = {};
@@ -510,11 +495,35 @@ __device__ __forceinline__ void linear_rows_block(const unsigned char *w, const 
             }
 }
 
+/* Before pdl_enter (launch.cuh): block bx's weight rows of a product into L2, each warp's own,
+ * in linear_k's layout (T = 0: a row a warp) or linear_rows_k's (R rows a warp; the blocks of the
+ * first token tile only). */
+template <int DT, int ROWS, int COLS, int T>
+__device__ __forceinline__ void prefetch_block(const unsigned char *w, int bx)
+{
+    constexpr int R = T == 0 ? 1 : rows_per_warp<DT, COLS>::R, ROW_BYTES = COLS * esize<DT>::value;
+    int r0;
+    const int nr = warp_rows<ROWS, R>(bx, r0);
+    if (threadIdx.x % WARP == 0 && blockIdx.y == 0)
+        prefetch_rows<ROW_BYTES>(w + (size_t)r0 * ROW_BYTES, nr);
+}
+
+/* y[r] = W[r] . x for a lone token (linear_rows_k takes several tokens). */
+template <int DT, int ROWS, int COLS, bool ACC>
+__global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, const float *scale, const float *x, float *y)
+{
+    prefetch_block<DT, ROWS, COLS, 0>(w, blockIdx.x);
+    pdl_enter();
+    linear_one_block<DT, ROWS, COLS, ACC>(w, scale, x, y, blockIdx.x);
+}
+
 template <int DT, int ROWS, int COLS, int T, bool ACC>
 __global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w, const float *scale, const float *x,
                                                          int n, float *y)
 {
     __shared__ rows_smem<COLS, T> sm;
+    prefetch_block<DT, ROWS, COLS, T>(w, blockIdx.x);
+    pdl_enter();
     linear_rows_block<DT, ROWS, COLS, T, ACC>(w, scale, x, n, y, blockIdx.x, sm);
 }
 
@@ -534,14 +543,20 @@ __global__ void __launch_bounds__(THREADS) linear_pair_k(const unsigned char *w1
                                                          int n, float *y1, float *y2)
 {
     constexpr int B1 = linear_blocks<DT, ROWS1, COLS, T>();
+    const bool first = blockIdx.x < B1;
+    if (first)
+        prefetch_block<DT, ROWS1, COLS, T>(w1, blockIdx.x);
+    else
+        prefetch_block<DT, ROWS2, COLS, T>(w2, blockIdx.x - B1);
+    pdl_enter();
     if constexpr (T == 0) {
-        if (blockIdx.x < B1)
+        if (first)
             linear_one_block<DT, ROWS1, COLS, false>(w1, scale1, x, y1, blockIdx.x);
         else
             linear_one_block<DT, ROWS2, COLS, false>(w2, scale2, x, y2, blockIdx.x - B1);
     } else {
         __shared__ rows_smem<COLS, T> sm;
-        if (blockIdx.x < B1)
+        if (first)
             linear_rows_block<DT, ROWS1, COLS, T, false>(w1, scale1, x, n, y1, blockIdx.x, sm);
         else
             linear_rows_block<DT, ROWS2, COLS, T, false>(w2, scale2, x, n, y2, blockIdx.x - B1, sm);
@@ -556,15 +571,12 @@ template <int DT, int INTER, int COLS, int T>
 __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, const float *sg, const unsigned char *wu,
                                                     const float *su, const float *x, int n, float *g)
 {
-    constexpr int ROW_BYTES = COLS * esize<DT>::value;
     const int lane = threadIdx.x % WARP;
+    prefetch_block<DT, INTER, COLS, T>(wg, blockIdx.x);
+    prefetch_block<DT, INTER, COLS, T>(wu, blockIdx.x);
+    pdl_enter();
     if constexpr (T == 0) {
         const int r = blockIdx.x * WARPS + threadIdx.x / WARP;
-        if (lane == 0 && r < INTER) {
-            prefetch_rows<ROW_BYTES>(wg + (size_t)r * ROW_BYTES, 1);
-            prefetch_rows<ROW_BYTES>(wu + (size_t)r * ROW_BYTES, 1);
-        }
-        pdl_enter();
         if (r >= INTER)
             return;
         float a[1], u[1];
@@ -578,11 +590,6 @@ __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, con
         const int t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
         int r0;
         const int nr = warp_rows<INTER, R>(blockIdx.x, r0);
-        if (lane == 0 && blockIdx.y == 0) {
-            prefetch_rows<ROW_BYTES>(wg + (size_t)r0 * ROW_BYTES, nr);
-            prefetch_rows<ROW_BYTES>(wu + (size_t)r0 * ROW_BYTES, nr);
-        }
-        pdl_enter();
         if (threadIdx.x < T)
             sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
         /* the gate's sums wait in shared memory while the up projection's are made: one set of
@@ -771,11 +778,11 @@ __global__ void __launch_bounds__(THREADS) gather_rows_k(const float *x, const i
         out[(size_t)blockIdx.x * DIM + c] = src[c];
 }
 
-/* Block bx of rope_heads: a thread per (token, head), rope_rotate on the head's rope part. */
+/* Block bx of rope_heads, after pdl_enter: a thread per (token, head), rope_rotate on the head's
+ * rope part. */
 template <int NHEADS, int NOPE, int ROPE>
 __device__ __forceinline__ void rope_heads_block(float *q, const float *rope, const int *pos, int n, int bx)
 {
-    pdl_enter();
     const int i = bx * THREADS + threadIdx.x;
     if (i >= n * NHEADS)
         return;
@@ -786,17 +793,17 @@ __device__ __forceinline__ void rope_heads_block(float *q, const float *rope, co
 template <int NHEADS, int NOPE, int ROPE>
 __global__ void __launch_bounds__(THREADS) rope_heads_k(float *q, const float *rope, const int *pos, int n)
 {
+    pdl_enter();
     rope_heads_block<NHEADS, NOPE, ROPE>(q, rope, pos, n, blockIdx.x);
 }
 
-/* Block bx of mla_cache_write: a warp per token, the normed latent and the rotated shared key
- * into the token's cache row (CE: the cache's element, float or bf16 bits). */
+/* Block bx of mla_cache_write, after pdl_enter: a warp per token, the normed latent and the
+ * rotated shared key into the token's cache row (CE: the cache's element, float or bf16 bits). */
 template <int L, int ROPE, int CTX, typename CE>
 __device__ __forceinline__ void mla_cache_write_block(const float *kv_a, const float *norm, const float *rope,
                                                       const int *slot, const int *pos, int n, float eps, CE *cache,
                                                       int bx)
 {
-    pdl_enter();
     constexpr int ROW = L + ROPE;
     const int t = bx * WARPS + threadIdx.x / WARP, lane = threadIdx.x % WARP;
     if (t >= n)
@@ -819,6 +826,7 @@ __global__ void __launch_bounds__(THREADS) mla_cache_write_k(const float *kv_a, 
                                                              const int *slot, const int *pos, int n, float eps,
                                                              CE *cache)
 {
+    pdl_enter();
     mla_cache_write_block<L, ROPE, CTX, CE>(kv_a, norm, rope, slot, pos, n, eps, cache, blockIdx.x);
 }
 
@@ -832,6 +840,7 @@ __global__ void __launch_bounds__(THREADS) rope_cache_k(float *q, const float *k
                                                         const float *rope, const int *slot, const int *pos, int n,
                                                         float eps, CE *cache)
 {
+    pdl_enter();
     const int br = rope_blocks(n, NHEADS);
     if ((int)blockIdx.x < br)
         rope_heads_block<NHEADS, NOPE, ROPE>(q, rope, pos, n, blockIdx.x);

@@ -79,9 +79,9 @@ else
     check "cuda/host/test_pick" build/cuda/test_pick
     # Programmatic dependent launch (runtime/cuda/launch.cuh): in the PTX of every kernel the
     # backend has (these models' instances: dense and MoE layers, mla_attend and the split-KV
-    # kernels over both caches, FP8 and bf16 activations; the GEMM input preparation; the
-    # device picks), each kernel waits before it touches global memory; a load moved before
-    # the wait is caught.
+    # kernels over both caches, FP8 and bf16 activations, the fused launches; the GEMM input
+    # preparation; the device picks), no path from a kernel's entry reaches a memory access
+    # without passing its wait (tests/cuda/pdl_order.awk follows the branches).
     for pdl_src in generated/v3_h16_cuda/kernels.cu generated/v3_h16_bf16kv_cuda/kernels.cu \
             generated/tiny_fp8act_cuda/kernels.cu generated/tiny_bf16act_cuda/kernels.cu \
             runtime/cuda/lt_gemm.cu runtime/cuda/cuda_backend.cu; do
@@ -98,6 +98,13 @@ else
             "awk -v ins='$pdl_ins' '/griddepcontrol.wait/ && !d { print ins; d = 1 } { print }' \
                 '$T/pdl_generated_v3_h16_cuda_kernels.cu.ptx' | awk -f tests/cuda/pdl_order.awk >&2"
     done
+    # ... and so is a kernel whose wait is gone, or which a branch can take around its wait
+    expect_fail "cuda/pdl/wait-first/mutation/no-wait" 1 "no griddepcontrol.wait" sh -c \
+        "awk '/griddepcontrol.wait/ && !d { d = 1; next } { print }' '$T/pdl_generated_v3_h16_cuda_kernels.cu.ptx' |
+            awk -f tests/cuda/pdl_order.awk >&2"
+    expect_fail "cuda/pdl/wait-first/mutation/branch-around-wait" 1 "memory before griddepcontrol.wait" sh -c \
+        "awk '/griddepcontrol.wait/ && !d { print \"@%p99 bra \$L__pdl_skip;\"; print; print \"\$L__pdl_skip:\"; d = 1; next }
+            { print }' '$T/pdl_generated_v3_h16_cuda_kernels.cu.ptx' | awk -f tests/cuda/pdl_order.awk >&2"
     # The step's kernels are launched through launch.cuh's launch (the attribute); only the
     # device picks after a step and the GEMM input preparation launch with <<< >>>.
     check "cuda/pdl/launches" sh -c "! grep -n '<<<' runtime/cuda/*.cu runtime/cuda/*.cuh | grep -v -e '^runtime/cuda/launch.cuh:' \

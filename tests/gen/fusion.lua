@@ -106,20 +106,26 @@ for i = 1, math.max(#expanded, #plain) do
   end
 end
 -- A buffer a fusion no longer writes must be dead after the ops it stood in: in the unfused list
--- the next op that touches it (if any) writes it from another buffer without reading it.
+-- the next op that touches it writes all its rows from another buffer without reading it, or
+-- none does and it is not the residual stream x (which the layers hand to the head).
 local BUFS = { "x", "y", "y2", "out", "g", "u", "q", "kv_a", "cache", "ws", "logits", "ids", "weights" }
 for ph, name in pairs(bound) do
   for k = last_use[ph] + 1, #plain do
     local o, touched = plain[k], false
     for _, f in ipairs(BUFS) do touched = touched or o[f] == name end
     if touched then
-      if not (o.op == "linear" and o.y == name and o.x ~= name) then
+      if not (o.op == "linear" and o.y == name and o.x ~= name and o.rows == "n") then
         print(string.format("op %d (%s) reads %s, which the fused list no longer writes", k, o.op, name))
         bad = bad + 1
       end
-      break
+      goto next_buffer
     end
   end
+  if name == "x" then
+    print("the fused list no longer writes x, which the layers hand to the head")
+    bad = bad + 1
+  end
+  ::next_buffer::
 end
 print(string.format("%s: %d ops fused into %d: %d swiglu, %d linear_pair, %d accumulate, %d rope_cache", path, #plain,
   #fused, counts.swiglu, counts.linear_pair, counts.accumulate, counts.rope_cache))
