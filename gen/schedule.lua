@@ -74,7 +74,8 @@ end
 local function same_product(a, b)
   return a.x == b.x and a.rows == b.rows and a.dtype == b.dtype and a.act == b.act and a.din == b.din
 end
-local function fuse_launches(list)
+-- (M.fuse_launches: tests/gen/fuse_cases.lua tries its guards on made-up lists.)
+function M.fuse_launches(list)
   local out, i = {}, 1
   while i <= #list do
     local a, b, c = list[i], list[i + 1], list[i + 2]
@@ -282,7 +283,7 @@ function M.build(spec, shapes, man)
     op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
   end
   local layer_ops = fuse_into_norms(ops)
-  if spec.deploy.target == "cuda" then layer_ops = fuse_launches(layer_ops) end
+  if spec.deploy.target == "cuda" then layer_ops = M.fuse_launches(layer_ops) end
 
   -- The head's product takes f32 inputs (lm_head is bf16 in every DeepSeek checkpoint); an FP8
   -- lm_head with FP8 activations would need its input quantized here.

@@ -1,0 +1,68 @@
+-- fuse_cases.lua: the guards of gen/schedule.lua's fuse_launches on made-up op lists: what it
+-- fuses and, above all, what it must leave alone (a buffer still read later, a product through
+-- cuBLASLt, an output that is its own input, a SwiGLU that prepares its output).
+--
+--   lua5.4 tests/gen/fuse_cases.lua      (prints "ok CASE" / "FAIL CASE: ..."; exit 1 on a failure)
+package.path = "gen/?.lua;" .. package.path
+local schedule = require("schedule")
+
+local function lin(w, x, y, more)
+  local o = { op = "linear", w = w, x = x, y = y, dtype = "bf16", act = "bf16", din = 64, dout = 32, rows = "n" }
+  for k, v in pairs(more or {}) do o[k] = v end
+  return o
+end
+local function add(x, y) return { op = "residual_add", x = x, y = y, dim = 32, rows = "n" } end
+local function silu(g, u, more)
+  local o = { op = "silu_mul", g = g, u = u, dim = 32, rows = "n" }
+  for k, v in pairs(more or {}) do o[k] = v end
+  return o
+end
+local rope = { op = "rope_heads", x = "q", heads = 2, nope = 4, rope_dim = 4, rows = "n" }
+local function cache(kv_a, rope_dim)
+  return { op = "mla_cache_write", kv_a = kv_a, norm = "l0.kv_a_norm", cache = "kv_cache.l0", kv = "f32", kv_lora = 8,
+           rope_dim = rope_dim or 4, max_context = 16, rows = "n" }
+end
+
+-- Each case: a list, then the fused list's ops as "kind" or, for products, "kind:y" (the output
+-- it writes; kind "accumulate" for a linear that adds into it), in order.
+local cases = {
+  { "swiglu", { lin("g", "h", "gate"), lin("u", "h", "up"), silu("gate", "up"), lin("d", "gate", "out") },
+    { "swiglu:gate", "linear:out" } },
+  { "swiglu, up read later: a pair, and the SwiGLU stays",
+    { lin("g", "h", "gate"), lin("u", "h", "up"), silu("gate", "up"), add("x", "up") },
+    { "linear_pair:gate", "silu_mul", "residual_add" } },
+  { "swiglu that quantizes its output: a pair, the SwiGLU stays",
+    { lin("g", "h", "gate"), lin("u", "h", "up"), silu("gate", "up", { quant = true }) },
+    { "linear_pair:gate", "silu_mul" } },
+  { "products through cuBLASLt: nothing", { lin("a", "h", "qa", { gemm = "fp8" }), lin("b", "h", "kva", { gemm = "fp8" }) },
+    { "linear:qa", "linear:kva" } },
+  { "two products of different inputs: nothing", { lin("a", "h", "qa"), lin("b", "h2", "kva") },
+    { "linear:qa", "linear:kva" } },
+  { "a product of its own output: no pair", { lin("a", "h", "h"), lin("b", "h", "kva") }, { "linear:h", "linear:kva" } },
+  { "accumulate", { lin("d", "gate", "sh"), add("proj", "sh"), lin("d2", "gate", "sh") },
+    { "accumulate:proj", "linear:sh" } },
+  { "accumulate, the output read later: nothing", { lin("d", "gate", "sh"), add("proj", "sh"), add("x", "sh") },
+    { "linear:sh", "residual_add", "residual_add" } },
+  { "accumulate, the output overwritten for fewer rows first: nothing",
+    { lin("d", "gate", "sh"), add("proj", "sh"), lin("d2", "gate", "sh", { rows = "n_emit" }) },
+    { "linear:sh", "residual_add", "linear:sh" } },
+  { "accumulate into the product's own input: nothing", { lin("d", "proj", "sh"), add("proj", "sh") },
+    { "linear:sh", "residual_add" } },
+  { "accumulate, the residual stream left unwritten at the end: nothing", { lin("d", "gate", "x"), add("proj", "x") },
+    { "linear:x", "residual_add" } },
+  { "rope_cache", { rope, cache("kv_a") }, { "rope_cache" } },
+  { "rope_cache over the queries themselves: nothing", { rope, cache("q") }, { "rope_heads", "mla_cache_write" } },
+  { "rope_cache of other rope dims: nothing", { rope, cache("kv_a", 8) }, { "rope_heads", "mla_cache_write" } },
+}
+
+local failed = 0
+for _, c in ipairs(cases) do
+  local got = {}
+  for _, o in ipairs(schedule.fuse_launches(c[2])) do
+    local kind = o.accumulate and "accumulate" or o.op
+    got[#got + 1] = (o.op == "linear" or o.op == "linear_pair" or o.op == "swiglu") and (kind .. ":" .. (o.y or o.g)) or kind
+  end
+  local want, g = table.concat(c[3], " "), table.concat(got, " ")
+  if g == want then print("ok " .. c[1]) else print("FAIL " .. c[1] .. ": got " .. g .. ", want " .. want); failed = failed + 1 end
+end
+os.exit(failed == 0 and 0 or 1)
