@@ -23,6 +23,7 @@
 
 #include "cuda_rt.h"
 #include "kernels.cuh"
+#include "mla_split.cuh"
 
 using namespace dfc;
 
@@ -576,6 +577,58 @@ static void test_pair_blocks(void)
     case_end();
 }
 
+/* mla_absorb_k's block emulated (the split path's absorbed query): every (warp, lane) of every
+ * tile through absorb_part, each column's parts then added in warp order; against the exact
+ * sum over the nope rows (fp64) within float32's rounding of NOPE + WARPS additions of terms
+ * of that size (and FP8's product with the scale), every column once. */
+template <int DT, int NOPE, int VH, int L> static void absorb_case(int heads, const char *what)
+{
+    constexpr int V = absorb_vec<DT>::V, TILE = absorb_vec<DT>::TILE;
+    const tmat m = make_mat(DT, heads * (NOPE + VH), L);
+    std::vector<float> q(NOPE);
+    for (float &v : q)
+        v = (float)rnd_sym(1.0);
+    for (int h = 0; h < heads; h++) {
+        std::vector<float> part((size_t)WARPS * L, NAN);
+        std::vector<int> seen(L, 0);
+        for (int tile = 0; tile < L / TILE; tile++)
+            for (int w = 0; w < WARPS; w++)
+                for (int lane = 0; lane < WARP; lane++) {
+                    float acc[V];
+                    const int c0 = tile * TILE + lane * V;
+                    absorb_part<DT, NOPE, VH, L>(m.w.data(), m.scale.data(), q.data(), h, c0, w, acc);
+                    for (int j = 0; j < V; j++) {
+                        part[(size_t)w * L + c0 + j] = acc[j];
+                        seen[c0 + j] += w == 0;
+                    }
+                }
+        for (int c = 0; c < L; c++) {
+            float s = part[c];
+            for (int w = 1; w < WARPS; w++)
+                s += part[(size_t)w * L + c];
+            double exact = 0.0, mag = 0.0;
+            for (int d = 0; d < NOPE; d++) {
+                const double t = (double)q[d] * ref_elem(m, h * (NOPE + VH) + d, c);
+                exact += t;
+                mag += fabs(t);
+            }
+            const double tol = 2.0 * (NOPE + WARPS + 1) * ldexp(1.0, -24) * mag;
+            CHECK(seen[c] == 1, "%s head %d column %d: taken %d times", what, h, c, seen[c]);
+            CHECK(fabs(s - exact) <= tol, "%s head %d column %d: %.9g, exact %.9g (tol %.3g)", what, h, c, s, exact, tol);
+        }
+    }
+}
+
+static void test_absorb(void)
+{
+    case_begin("split-path absorb (absorb_part, mla_absorb_k's block emulated): every column once, against fp64");
+    absorb_case<DF_BF16, 128, 128, 512>(3, "bf16 V2-Lite shape");
+    absorb_case<DF_F8E4M3, 128, 128, 512>(3, "FP8 V3 shape"); /* head 1's rows cross a scale block */
+    absorb_case<DF_BF16, 32, 32, 256>(2, "bf16 v3_h16 shape");
+    absorb_case<DF_F32, 32, 32, 256>(2, "f32");
+    case_end();
+}
+
 /* moe_route_token and rope_rotate are compiled here as __host__ __device__: their host
  * side must still be the CPU's function (tests/unit covers the math itself). */
 static void test_shared_math(void)
@@ -606,6 +659,7 @@ int main(void)
     test_greedy_pick();
     test_norm_quant_layout();
     test_pair_blocks();
+    test_absorb();
     test_row<DF_BF16, 128>("bf16");
     test_row<DF_BF16, 96>("bf16");
     test_row<DF_BF16, 200>("bf16");
