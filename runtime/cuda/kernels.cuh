@@ -848,24 +848,74 @@ __global__ void __launch_bounds__(THREADS) rope_cache_k(float *q, const float *k
         mla_cache_write_block<L, ROPE, CTX, CE>(kv_a, norm, rope, slot, pos, n, eps, cache, blockIdx.x - br);
 }
 
-/* Head h's absorbed query q_lat = W_uk(h)^T q_nope: column c the sum over the nope rows
- * d in order of q_nope[d] W[d][c], a thread per column (mla_attend_k, mla_absorb_k). */
+/* Columns a lane of the absorb takes: 16 bytes of weights (f32: 4), at most 8 (FP8: 8 bytes);
+ * a warp's tile is WARP of them, within one 128-column block of FP8 scales. */
+template <int DT> struct absorb_vec {
+    static constexpr int V = 16 / esize<DT>::value < 8 ? 16 / esize<DT>::value : 8;
+    static constexpr int TILE = WARP * V;
+};
+template <int DT, int L> DF_HD constexpr int absorb_tiles() { return (L + absorb_vec<DT>::TILE - 1) / absorb_vec<DT>::TILE; }
+
+/* Head h's absorbed query q_lat = W_uk(h)^T q_nope, in tiles of TILE columns, each a block's
+ * work (absorb_tile): its warps share the nope rows, and a lane takes V columns.
+ * One lane's part: for its columns c0 .. c0 + V - 1, the sums over the nope rows d = warp,
+ * warp + WARPS, ... in that order, each weight as elem gives it (FP8: the code times its block's
+ * scale). tests/cuda/test_hd.cu emulates a block with this function. */
 template <int DT, int NOPE, int VH, int L>
-__device__ inline void absorb_query(const unsigned char *kv_b, const float *kv_b_scale, const float *q_nope, int h,
-                                    float *q_lat)
+DF_HD inline void absorb_part(const unsigned char *kv_b, const float *kv_b_scale, const float *q_nope, int h, int c0,
+                              int warp, float (&acc)[absorb_vec<DT>::V])
 {
-    const int w_row = h * (NOPE + VH);
-    for (int c = threadIdx.x; c < L; c += THREADS) {
-        float a = 0.0f;
-#pragma unroll 16
-        for (int d = 0; d < NOPE; d++)
-            a = fmaf(q_nope[d], elem<DT, L>(kv_b, kv_b_scale, w_row + d, c), a);
-        q_lat[c] = a;
+    constexpr int V = absorb_vec<DT>::V;
+DF_UNROLL
+    for (int j = 0; j < V; j++)
+        acc[j] = 0.0f;
+    for (int d = warp; d < NOPE; d += WARPS) {
+        const int row = h * (NOPE + VH) + d;
+        uint32_t wd[4];
+        float v[V];
+        load_raw<DT, V>(kv_b + ((size_t)row * L + c0) * esize<DT>::value, wd);
+        widen<DT, V>(wd, v);
+        const float sc =
+            DT == DF_F8E4M3 ? kv_b_scale[(size_t)(row / DF_FP8_BLOCK) * DF_FP8_SCALE_LD(L) + c0 / DF_FP8_BLOCK] : 1.0f;
+DF_UNROLL
+        for (int j = 0; j < V; j++)
+            acc[j] = fmaf(q_nope[d], DT == DF_F8E4M3 ? v[j] * sc : v[j], acc[j]);
     }
 }
 
+#ifdef __CUDACC__
+/* Columns tile * TILE .. of q_lat (those below L) into out[c]: every lane's absorb_part, then
+ * each column's WARPS parts added in warp order, in part (the block's WARPS x TILE floats of
+ * shared memory, free again on return). Every thread of the block calls it. */
+template <int DT, int NOPE, int VH, int L>
+__device__ void absorb_tile(const unsigned char *kv_b, const float *kv_b_scale, const float *q_nope, int h, int tile,
+                            float (*part)[absorb_vec<DT>::TILE], float *out)
+{
+    constexpr int V = absorb_vec<DT>::V, TILE = absorb_vec<DT>::TILE;
+    static_assert(L % V == 0 && TILE <= THREADS, "absorb_tile: whole vectors, a thread per column of a tile");
+    const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, c0 = tile * TILE + lane * V;
+    if (c0 < L) {
+        float acc[V];
+        absorb_part<DT, NOPE, VH, L>(kv_b, kv_b_scale, q_nope, h, c0, warp, acc);
+#pragma unroll
+        for (int j = 0; j < V; j++)
+            part[warp][lane * V + j] = acc[j];
+    }
+    __syncthreads();
+    const int c = tile * TILE + threadIdx.x;
+    if (threadIdx.x < TILE && c < L) {
+        float s = part[0][threadIdx.x];
+        for (int w = 1; w < WARPS; w++)
+            s += part[w][threadIdx.x];
+        out[c] = s;
+    }
+    __syncthreads();
+}
+#endif
+
+
 /* Absorbed MLA (runtime/kernels/mla.h), a block per (token, head):
- *   q_lat = W_uk(h)^T q_nope            (thread per latent column, heads' nope rows in order)
+ *   q_lat = W_uk(h)^T q_nope            (absorb_tile: the nope rows shared among the warps)
  *   score = (q_lat . c_kv[p] + q_pe . k_pe[p]) * scale   (warp per position)
  *   o_lat = softmax-weighted sum of c_kv over 0..pos (online, chunks of ATTN_CHUNK positions)
  *   out   = W_uv(h) o_lat                (warp per output row, row_dot) */
@@ -880,6 +930,7 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
     __shared__ __align__(16) float s_qlat[L];
     __shared__ __align__(16) float s_olat[L];
     __shared__ float s_p[P];
+    __shared__ float s_part[WARPS][absorb_vec<DT>::TILE];
     const int t = blockIdx.x / NHEADS, h = blockIdx.x % NHEADS;
     const int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
     const float *qh = q + ((size_t)t * NHEADS + h) * QK;
@@ -887,8 +938,8 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
         s_q[i] = qh[i];
     __syncthreads();
     const int w_row = h * (NOPE + VH);
-    absorb_query<DT, NOPE, VH, L>(kv_b, kv_b_scale, s_q, h, s_qlat);
-    __syncthreads();
+    for (int tile = 0; tile < absorb_tiles<DT, L>(); tile++)
+        absorb_tile<DT, NOPE, VH, L>(kv_b, kv_b_scale, s_q, h, tile, s_part, s_qlat);
 
     const int len = pos[t] + 1;
     const CE *kv = cache + (size_t)slot[t] * CTX * ROW;

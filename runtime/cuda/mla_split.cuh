@@ -3,8 +3,7 @@
  * multiple of 16, L a multiple of 256, L + R of 64; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three
  * kernels per slice of at most S tokens:
  *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)]: a block per (token, head, tile of
- *      columns), the nope rows shared among its warps (absorb_part), each column's WARPS
- *      partial sums then added in warp order;
+ *      columns), absorb_tile as mla_attend's;
  *   2. mla_decode (an f32 cache) or mla_decode_bf16 (a bf16 one): o_lat[t][h], the
  *      softmax-weighted sum of the latent cache rows 0..pos;
  *   3. out[t][h][d] = W_uv(h)[d] . o_lat[t][h] by row_dot, as mla_attend's last phase.
@@ -40,70 +39,25 @@ template <int H, int L, int R, int CTX> constexpr size_t mla_split_floats(int S)
     return (size_t)S * H * (L + R) + (size_t)S * H * L + mla_split_cfg<H, L, R, CTX>::ws_floats(S);
 }
 
-/* Columns a lane of the absorb takes: 16 bytes of weights (f32: 4), at most 8 (FP8: 8 bytes);
- * a warp's tile is WARP of them, within one 128-column block of FP8 scales. */
-template <int DT> struct absorb_vec {
-    static constexpr int V = 16 / esize<DT>::value < 8 ? 16 / esize<DT>::value : 8;
-    static constexpr int TILE = WARP * V;
-};
-
-/* One lane's part of W_uk(h)^T q_nope (the absorbed query of head h): for its V columns c0 ..
- * c0 + V - 1, the sums over the nope rows d = warp, warp + WARPS, ... in that order, each weight
- * as elem gives it (FP8: the code times its block's scale). mla_absorb_k adds the WARPS parts of
- * a column in warp order; tests/cuda/test_hd.cu emulates the block with this function. */
-template <int DT, int NOPE, int VH, int L>
-DF_HD inline void absorb_part(const unsigned char *kv_b, const float *kv_b_scale, const float *q_nope, int h, int c0,
-                              int warp, float (&acc)[absorb_vec<DT>::V])
-{
-    constexpr int V = absorb_vec<DT>::V;
-DF_UNROLL
-    for (int j = 0; j < V; j++)
-        acc[j] = 0.0f;
-    for (int d = warp; d < NOPE; d += WARPS) {
-        const int row = h * (NOPE + VH) + d;
-        uint32_t wd[4];
-        float v[V];
-        load_raw<DT, V>(kv_b + ((size_t)row * L + c0) * esize<DT>::value, wd);
-        widen<DT, V>(wd, v);
-        const float sc =
-            DT == DF_F8E4M3 ? kv_b_scale[(size_t)(row / DF_FP8_BLOCK) * DF_FP8_SCALE_LD(L) + c0 / DF_FP8_BLOCK] : 1.0f;
-DF_UNROLL
-        for (int j = 0; j < V; j++)
-            acc[j] = fmaf(q_nope[d], DT == DF_F8E4M3 ? v[j] * sc : v[j], acc[j]);
-    }
-}
-
 #ifdef __CUDACC__
 
-/* 1: a block per (token, head, tile of absorb_vec's TILE columns); the tile's columns' parts
- * (absorb_part) meet in shared memory, added in warp order; the tiles at 0 copy the rope part. */
+/* 1: a block per (token, head, tile of absorb_vec's TILE columns: absorb_tile); the tiles at 0
+ * copy the rope part. */
 template <int DT, int H, int NOPE, int R, int VH, int L>
 __global__ void __launch_bounds__(THREADS) mla_absorb_k(const unsigned char *kv_b, const float *kv_b_scale,
                                                         const float *q, float *q_abs)
 {
-    constexpr int QK = NOPE + R, V = absorb_vec<DT>::V, TILE = absorb_vec<DT>::TILE;
-    static_assert(L % TILE == 0 && TILE <= THREADS, "mla_absorb_k: whole tiles of columns");
+    constexpr int QK = NOPE + R;
     __shared__ float s_q[QK];
-    __shared__ float part[WARPS][TILE];
+    __shared__ float part[WARPS][absorb_vec<DT>::TILE];
     pdl_enter();
-    const int t = blockIdx.x / H, h = blockIdx.x % H, lane = threadIdx.x % WARP, warp = threadIdx.x / WARP;
+    const int t = blockIdx.x / H, h = blockIdx.x % H;
     const float *qh = q + ((size_t)t * H + h) * QK;
     for (int i = threadIdx.x; i < QK; i += THREADS)
         s_q[i] = qh[i];
     __syncthreads();
-    float acc[V];
-    absorb_part<DT, NOPE, VH, L>(kv_b, kv_b_scale, s_q, h, blockIdx.y * TILE + lane * V, warp, acc);
-#pragma unroll
-    for (int j = 0; j < V; j++)
-        part[warp][lane * V + j] = acc[j];
-    __syncthreads();
     float *qa = q_abs + ((size_t)t * H + h) * (L + R);
-    if (threadIdx.x < TILE) {
-        float s = part[0][threadIdx.x];
-        for (int w = 1; w < WARPS; w++)
-            s += part[w][threadIdx.x];
-        qa[blockIdx.y * TILE + threadIdx.x] = s;
-    }
+    absorb_tile<DT, NOPE, VH, L>(kv_b, kv_b_scale, s_q, h, blockIdx.y, part, qa);
     if (blockIdx.y == 0)
         for (int j = threadIdx.x; j < R; j += THREADS)
             qa[L + j] = s_q[NOPE + j];
@@ -168,7 +122,7 @@ void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale
     float *q_abs = ws, *o_lat = ws + (size_t)S * H * (L + R), *part = o_lat + (size_t)S * H * L;
     for (int t0 = 0; t0 < n; t0 += S) {
         const int ns = n - t0 < S ? n - t0 : S;
-        launch("mla_split (absorb)", mla_absorb_k<DT, H, NOPE, R, VH, L>, dim3(ns * H, L / absorb_vec<DT>::TILE), THREADS,
+        launch("mla_split (absorb)", mla_absorb_k<DT, H, NOPE, R, VH, L>, dim3(ns * H, absorb_tiles<DT, L>()), THREADS,
                0, kv_b, sc, q + (size_t)t0 * H * (NOPE + R), q_abs);
         split_decode<H, L, R, CTX>(q_abs, cache, slot + t0, pos + t0, ns, sm_scale, part, o_lat);
         launch("mla_split (out)", mla_out_k<DT, H, NOPE, VH, L>, ceil_div(ns * H * VH, WARPS), THREADS, 0, kv_b, sc, o_lat,

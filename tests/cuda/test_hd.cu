@@ -23,7 +23,6 @@
 
 #include "cuda_rt.h"
 #include "kernels.cuh"
-#include "mla_split.cuh"
 
 using namespace dfc;
 
@@ -577,8 +576,9 @@ static void test_pair_blocks(void)
     case_end();
 }
 
-/* mla_absorb_k's block emulated (the split path's absorbed query): every (warp, lane) of every
- * tile through absorb_part, each column's parts then added in warp order; against the exact
+/* absorb_tile emulated (the absorbed query of mla_attend_k and the split path's mla_absorb_k):
+ * every (warp, lane) of every tile through absorb_part, each column's parts then added in warp
+ * order; against the exact
  * sum over the nope rows (fp64) within float32's rounding of NOPE + WARPS additions of terms
  * of that size (and FP8's product with the scale), every column once. */
 template <int DT, int NOPE, int VH, int L> static void absorb_case(int heads, const char *what)
@@ -591,9 +591,9 @@ template <int DT, int NOPE, int VH, int L> static void absorb_case(int heads, co
     for (int h = 0; h < heads; h++) {
         std::vector<float> part((size_t)WARPS * L, NAN);
         std::vector<int> seen(L, 0);
-        for (int tile = 0; tile < L / TILE; tile++)
+        for (int tile = 0; tile < absorb_tiles<DT, L>(); tile++)
             for (int w = 0; w < WARPS; w++)
-                for (int lane = 0; lane < WARP; lane++) {
+                for (int lane = 0; lane < WARP && tile * TILE + lane * V < L; lane++) {
                     float acc[V];
                     const int c0 = tile * TILE + lane * V;
                     absorb_part<DT, NOPE, VH, L>(m.w.data(), m.scale.data(), q.data(), h, c0, w, acc);
@@ -621,11 +621,14 @@ template <int DT, int NOPE, int VH, int L> static void absorb_case(int heads, co
 
 static void test_absorb(void)
 {
-    case_begin("split-path absorb (absorb_part, mla_absorb_k's block emulated): every column once, against fp64");
+    case_begin("absorbed query (absorb_tile's block emulated): every column once, against fp64");
     absorb_case<DF_BF16, 128, 128, 512>(3, "bf16 V2-Lite shape");
     absorb_case<DF_F8E4M3, 128, 128, 512>(3, "FP8 V3 shape"); /* head 1's rows cross a scale block */
     absorb_case<DF_BF16, 32, 32, 256>(2, "bf16 v3_h16 shape");
     absorb_case<DF_F32, 32, 32, 256>(2, "f32");
+    absorb_case<DF_BF16, 24, 40, 144>(2, "bf16, a part tile (144 columns)");
+    absorb_case<DF_F8E4M3, 16, 16, 64>(9, "FP8, 64 columns");
+    absorb_case<DF_F32, 16, 16, 144>(2, "f32, a part tile");
     case_end();
 }
 
