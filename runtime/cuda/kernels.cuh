@@ -918,7 +918,7 @@ __device__ void absorb_tile(const unsigned char *kv_b, const float *kv_b_scale, 
  *   q_lat = W_uk(h)^T q_nope            (absorb_tile: the nope rows shared among the warps)
  *   score = (q_lat . c_kv[p] + q_pe . k_pe[p]) * scale   (warp per position)
  *   o_lat = softmax-weighted sum of c_kv over 0..pos (online, chunks of ATTN_CHUNK positions)
- *   out   = W_uv(h) o_lat                (warp per output row, row_dot) */
+ *   out   = W_uv(h) o_lat                (a warp per rows_per_warp rows, each row row_dot's sum) */
 template <int DT, int NHEADS, int NOPE, int ROPE, int VH, int L, int CTX, typename CE>
 __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_b, const float *kv_b_scale,
                                                         const float *q, const CE *cache, const int *slot,
@@ -992,12 +992,20 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
     }
     __syncthreads();
 
+    /* W_uv: a warp per RU consecutive rows, their loads in flight together (lane_dot_rows:
+       each row's sum is row_dot's) */
+    constexpr int RU = rows_per_warp<DT, L>::R;
     float *oh = out + ((size_t)t * NHEADS + h) * VH;
-    for (int d = warp; d < VH; d += WARPS) {
-        float acc[1];
-        row_dot<DT, L, 1>(kv_b, kv_b_scale, w_row + NOPE + d, s_olat, 0, 1, lane, acc);
-        if (lane == 0)
-            oh[d] = acc[0];
+    for (int d0 = warp * RU; d0 < VH; d0 += WARPS * RU) {
+        const int nr = VH - d0 < RU ? VH - d0 : RU;
+        float acc[RU][1] = {};
+        lane_dot_rows<DT, L, 1, RU>(kv_b, kv_b_scale, w_row + NOPE + d0, nr, s_olat, L, 1, lane, 0, L, acc);
+#pragma unroll
+        for (int r = 0; r < RU; r++) {
+            acc[r][0] = warp_sum(acc[r][0]);
+            if (lane == 0 && r < nr)
+                oh[d0 + r] = acc[r][0];
+        }
     }
 }
 
