@@ -323,6 +323,71 @@ DF_HD inline float softmax_chunk_sum(const float *e, int np)
     return s;
 }
 
+/* The absorbed query q_lat = W_uk(h)^T q_nope of head h (mla_attend_k, and the split path's
+ * mla_absorb_k), in tiles of TILE columns (absorb_tile): a block's warps share the nope rows,
+ * warp w the rows w, w + WARPS, ...; a lane takes V columns, 16 bytes of weights (f32: 4
+ * columns), at most 8 (FP8: 8 bytes, within one 128-column block of scales). Each column's
+ * WARPS parts are then added in warp order. tests/cuda/test_hd.cu runs a block's lanes and
+ * columns through these functions against fp64. */
+template <int DT> struct absorb_vec {
+    static constexpr int V = 16 / esize<DT>::value < 8 ? 16 / esize<DT>::value : 8;
+    static constexpr int TILE = WARP * V;
+};
+template <int DT, int L> DF_HD constexpr int absorb_tiles()
+{
+    return (L + absorb_vec<DT>::TILE - 1) / absorb_vec<DT>::TILE;
+}
+
+/* One lane's part: for its columns c0 .. c0 + V - 1, the sums over the nope rows d = warp,
+ * warp + WARPS, ... in that order, each weight as elem gives it (FP8: the code times its
+ * block's scale); the loads of up to 8 rows are issued before their products. */
+template <int DT, int NOPE, int VH, int L>
+DF_HD inline void absorb_part(const unsigned char *kv_b, const float *kv_b_scale, const float *q_nope, int h, int c0,
+                              int warp, float (&acc)[absorb_vec<DT>::V])
+{
+    constexpr int V = absorb_vec<DT>::V, ROWS = (NOPE + WARPS - 1) / WARPS, U = ROWS < 8 ? ROWS : 8;
+DF_UNROLL
+    for (int j = 0; j < V; j++)
+        acc[j] = 0.0f;
+DF_UNROLL
+    for (int i0 = 0; i0 < ROWS; i0 += U) {
+        uint32_t wd[U][4] = {};
+        float sc[U] = {};
+DF_UNROLL
+        for (int u = 0; u < U; u++) {
+            const int d = warp + (i0 + u) * WARPS, row = h * (NOPE + VH) + d;
+            if (i0 + u < ROWS && d < NOPE) {
+                load_raw<DT, V>(kv_b + ((size_t)row * L + c0) * esize<DT>::value, wd[u]);
+                sc[u] = DT == DF_F8E4M3
+                            ? kv_b_scale[(size_t)(row / DF_FP8_BLOCK) * DF_FP8_SCALE_LD(L) + c0 / DF_FP8_BLOCK]
+                            : 1.0f;
+            }
+        }
+DF_UNROLL
+        for (int u = 0; u < U; u++) {
+            const int d = warp + (i0 + u) * WARPS;
+            if (i0 + u < ROWS && d < NOPE) {
+                float v[V];
+                widen<DT, V>(wd[u], v);
+DF_UNROLL
+                for (int j = 0; j < V; j++)
+                    acc[j] = fmaf(q_nope[d], DT == DF_F8E4M3 ? v[j] * sc[u] : v[j], acc[j]);
+            }
+        }
+    }
+}
+
+/* Where lane's column j of a tile waits in a warp's row of the parts; column i's WARPS parts
+ * added in warp order. */
+template <int DT> DF_HD inline int absorb_slot(int lane, int j) { return lane * absorb_vec<DT>::V + j; }
+template <int DT> DF_HD inline float absorb_column(const float (*part)[absorb_vec<DT>::TILE], int i)
+{
+    float s = part[0][i];
+    for (int w = 1; w < WARPS; w++)
+        s += part[w][i];
+    return s;
+}
+
 /* ---- device pieces ---------------------------------------------------------------------- */
 
 #ifdef __CUDACC__
@@ -848,45 +913,9 @@ __global__ void __launch_bounds__(THREADS) rope_cache_k(float *q, const float *k
         mla_cache_write_block<L, ROPE, CTX, CE>(kv_a, norm, rope, slot, pos, n, eps, cache, blockIdx.x - br);
 }
 
-/* Columns a lane of the absorb takes: 16 bytes of weights (f32: 4), at most 8 (FP8: 8 bytes);
- * a warp's tile is WARP of them, within one 128-column block of FP8 scales. */
-template <int DT> struct absorb_vec {
-    static constexpr int V = 16 / esize<DT>::value < 8 ? 16 / esize<DT>::value : 8;
-    static constexpr int TILE = WARP * V;
-};
-template <int DT, int L> DF_HD constexpr int absorb_tiles() { return (L + absorb_vec<DT>::TILE - 1) / absorb_vec<DT>::TILE; }
-
-/* Head h's absorbed query q_lat = W_uk(h)^T q_nope, in tiles of TILE columns, each a block's
- * work (absorb_tile): its warps share the nope rows, and a lane takes V columns.
- * One lane's part: for its columns c0 .. c0 + V - 1, the sums over the nope rows d = warp,
- * warp + WARPS, ... in that order, each weight as elem gives it (FP8: the code times its block's
- * scale). tests/cuda/test_hd.cu emulates a block with this function. */
-template <int DT, int NOPE, int VH, int L>
-DF_HD inline void absorb_part(const unsigned char *kv_b, const float *kv_b_scale, const float *q_nope, int h, int c0,
-                              int warp, float (&acc)[absorb_vec<DT>::V])
-{
-    constexpr int V = absorb_vec<DT>::V;
-DF_UNROLL
-    for (int j = 0; j < V; j++)
-        acc[j] = 0.0f;
-    for (int d = warp; d < NOPE; d += WARPS) {
-        const int row = h * (NOPE + VH) + d;
-        uint32_t wd[4];
-        float v[V];
-        load_raw<DT, V>(kv_b + ((size_t)row * L + c0) * esize<DT>::value, wd);
-        widen<DT, V>(wd, v);
-        const float sc =
-            DT == DF_F8E4M3 ? kv_b_scale[(size_t)(row / DF_FP8_BLOCK) * DF_FP8_SCALE_LD(L) + c0 / DF_FP8_BLOCK] : 1.0f;
-DF_UNROLL
-        for (int j = 0; j < V; j++)
-            acc[j] = fmaf(q_nope[d], DT == DF_F8E4M3 ? v[j] * sc : v[j], acc[j]);
-    }
-}
-
-#ifdef __CUDACC__
-/* Columns tile * TILE .. of q_lat (those below L) into out[c]: every lane's absorb_part, then
- * each column's WARPS parts added in warp order, in part (the block's WARPS x TILE floats of
- * shared memory, free again on return). Every thread of the block calls it. */
+/* Columns tile * TILE .. of q_lat (those below L) into out[c]: every lane's absorb_part into its
+ * absorb_slot of part (the block's WARPS x TILE floats of shared memory, free again on return),
+ * then absorb_column for each column. Every thread of the block calls it. */
 template <int DT, int NOPE, int VH, int L>
 __device__ void absorb_tile(const unsigned char *kv_b, const float *kv_b_scale, const float *q_nope, int h, int tile,
                             float (*part)[absorb_vec<DT>::TILE], float *out)
@@ -899,19 +928,13 @@ __device__ void absorb_tile(const unsigned char *kv_b, const float *kv_b_scale, 
         absorb_part<DT, NOPE, VH, L>(kv_b, kv_b_scale, q_nope, h, c0, warp, acc);
 #pragma unroll
         for (int j = 0; j < V; j++)
-            part[warp][lane * V + j] = acc[j];
+            part[warp][absorb_slot<DT>(lane, j)] = acc[j];
     }
     __syncthreads();
-    const int c = tile * TILE + threadIdx.x;
-    if (threadIdx.x < TILE && c < L) {
-        float s = part[0][threadIdx.x];
-        for (int w = 1; w < WARPS; w++)
-            s += part[w][threadIdx.x];
-        out[c] = s;
-    }
+    if (threadIdx.x < TILE && tile * TILE + (int)threadIdx.x < L)
+        out[tile * TILE + threadIdx.x] = absorb_column<DT>(part, threadIdx.x);
     __syncthreads();
 }
-#endif
 
 
 /* Absorbed MLA (runtime/kernels/mla.h), a block per (token, head):

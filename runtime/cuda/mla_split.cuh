@@ -6,7 +6,7 @@
  *      columns), absorb_tile as mla_attend's;
  *   2. mla_decode (an f32 cache) or mla_decode_bf16 (a bf16 one): o_lat[t][h], the
  *      softmax-weighted sum of the latent cache rows 0..pos;
- *   3. out[t][h][d] = W_uv(h)[d] . o_lat[t][h] by row_dot, as mla_attend's last phase.
+ *   3. out[t][h][d] = W_uv(h)[d] . o_lat[t][h] by row_dot (mla_attend's last phase has its bits).
  * A token's result depends on its position and slot alone (mla_decode's chunks are a function
  * of the position), so the slicing changes no bit and prefill gives decode's bits. */
 #ifndef DF_CUDA_MLA_SPLIT_CUH

@@ -576,11 +576,11 @@ static void test_pair_blocks(void)
     case_end();
 }
 
-/* absorb_tile emulated (the absorbed query of mla_attend_k and the split path's mla_absorb_k):
- * every (warp, lane) of every tile through absorb_part, each column's parts then added in warp
- * order; against the exact
- * sum over the nope rows (fp64) within float32's rounding of NOPE + WARPS additions of terms
- * of that size (and FP8's product with the scale), every column once. */
+/* absorb_tile's block emulated (the absorbed query of mla_attend_k and of the split path's
+ * mla_absorb_k), through its own pieces: every lane of every warp of every tile through
+ * absorb_part into its absorb_slot, each column then absorb_column; against the exact sum
+ * over the nope rows (fp64), within float32's rounding of NOPE + WARPS additions of terms of
+ * that size (and FP8's product with the scale); every column of a tile once. */
 template <int DT, int NOPE, int VH, int L> static void absorb_case(int heads, const char *what)
 {
     constexpr int V = absorb_vec<DT>::V, TILE = absorb_vec<DT>::TILE;
@@ -588,42 +588,46 @@ template <int DT, int NOPE, int VH, int L> static void absorb_case(int heads, co
     std::vector<float> q(NOPE);
     for (float &v : q)
         v = (float)rnd_sym(1.0);
-    for (int h = 0; h < heads; h++) {
-        std::vector<float> part((size_t)WARPS * L, NAN);
-        std::vector<int> seen(L, 0);
-        for (int tile = 0; tile < absorb_tiles<DT, L>(); tile++)
+    for (int h = 0; h < heads; h++)
+        for (int tile = 0; tile < absorb_tiles<DT, L>(); tile++) {
+            std::vector<float> part_v((size_t)WARPS * TILE, NAN);
+            float (*part)[TILE] = reinterpret_cast<float (*)[TILE]>(part_v.data());
+            std::vector<int> seen(TILE, 0);
             for (int w = 0; w < WARPS; w++)
-                for (int lane = 0; lane < WARP && tile * TILE + lane * V < L; lane++) {
-                    float acc[V];
+                for (int lane = 0; lane < WARP; lane++) {
                     const int c0 = tile * TILE + lane * V;
+                    if (c0 >= L) /* absorb_tile's guard */
+                        continue;
+                    float acc[V];
                     absorb_part<DT, NOPE, VH, L>(m.w.data(), m.scale.data(), q.data(), h, c0, w, acc);
                     for (int j = 0; j < V; j++) {
-                        part[(size_t)w * L + c0 + j] = acc[j];
-                        seen[c0 + j] += w == 0;
+                        part[w][absorb_slot<DT>(lane, j)] = acc[j];
+                        seen[absorb_slot<DT>(lane, j)] += w == 0;
                     }
                 }
-        for (int c = 0; c < L; c++) {
-            float s = part[c];
-            for (int w = 1; w < WARPS; w++)
-                s += part[(size_t)w * L + c];
-            double exact = 0.0, mag = 0.0;
-            for (int d = 0; d < NOPE; d++) {
-                const double t = (double)q[d] * ref_elem(m, h * (NOPE + VH) + d, c);
-                exact += t;
-                mag += fabs(t);
+            for (int i = 0; i < TILE && tile * TILE + i < L; i++) { /* absorb_tile's readers */
+                const int c = tile * TILE + i;
+                const float s = absorb_column<DT>(part, i);
+                double exact = 0.0, mag = 0.0;
+                for (int d = 0; d < NOPE; d++) {
+                    const double t = (double)q[d] * ref_elem(m, h * (NOPE + VH) + d, c);
+                    exact += t;
+                    mag += fabs(t);
+                }
+                const double tol = 2.0 * (NOPE + WARPS + 1) * ldexp(1.0, -24) * mag;
+                CHECK(seen[i] == 1, "%s head %d column %d: written %d times", what, h, c, seen[i]);
+                CHECK(fabs(s - exact) <= tol, "%s head %d column %d: %.9g, exact %.9g (tol %.3g)", what, h, c, s, exact,
+                      tol);
             }
-            const double tol = 2.0 * (NOPE + WARPS + 1) * ldexp(1.0, -24) * mag;
-            CHECK(seen[c] == 1, "%s head %d column %d: taken %d times", what, h, c, seen[c]);
-            CHECK(fabs(s - exact) <= tol, "%s head %d column %d: %.9g, exact %.9g (tol %.3g)", what, h, c, s, exact, tol);
         }
-    }
 }
 
 static void test_absorb(void)
 {
     case_begin("absorbed query (absorb_tile's block emulated): every column once, against fp64");
     absorb_case<DF_BF16, 128, 128, 512>(3, "bf16 V2-Lite shape");
-    absorb_case<DF_F8E4M3, 128, 128, 512>(3, "FP8 V3 shape"); /* head 1's rows cross a scale block */
+    absorb_case<DF_F8E4M3, 128, 128, 512>(3, "FP8 V3 shape");
+    absorb_case<DF_F8E4M3, 32, 24, 144>(3, "FP8, head 2's rows across a scale block, a part tile"); /* rows 112..143 */
     absorb_case<DF_BF16, 32, 32, 256>(2, "bf16 v3_h16 shape");
     absorb_case<DF_F32, 32, 32, 256>(2, "f32");
     absorb_case<DF_BF16, 24, 40, 144>(2, "bf16, a part tile (144 columns)");
