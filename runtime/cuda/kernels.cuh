@@ -628,6 +628,37 @@ __global__ void __launch_bounds__(THREADS) linear_pair_k(const unsigned char *w1
     }
 }
 
+/* silu(gate . x) * (up . x) for this warp's rows r0 .. r0 + nr - 1 and the nt staged activation
+ * rows (block_rows_dot twice): the gate's sums wait in gate (the warp's R x T floats of shared
+ * memory) while the up projection's are made, so that one set of sums is in registers at a
+ * time (both would double them, and halve the blocks per SM); store(r, t, v) takes each existing
+ * (row, token) value, on lane (r T + t) % WARP. Every thread of the block calls it. */
+template <int DT, int COLS, int T, int R, class F>
+__device__ __forceinline__ void swiglu_rows(const unsigned char *wg, const float *sg, const unsigned char *wu,
+                                            const float *su, int r0, int nr, const float *const *xrow, int nt,
+                                            float *xs, float (&gate)[R][T], F store)
+{
+    const int lane = threadIdx.x % WARP;
+    {
+        float a[R][T] = {};
+        block_rows_dot<DT, COLS, T, R>(wg, sg, r0, nr, xrow, nt, xs, a);
+#pragma unroll
+        for (int r = 0; r < R; r++)
+#pragma unroll
+            for (int t = 0; t < T; t++)
+                if (lane == (r * T + t) % WARP)
+                    gate[r][t] = a[r][t];
+    }
+    float u[R][T] = {};
+    block_rows_dot<DT, COLS, T, R>(wu, su, r0, nr, xrow, nt, xs, u);
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < T; t++)
+            if (lane == (r * T + t) % WARP && r < nr && t < nt)
+                store(r, t, silu_times(gate[r][t], u[r][t]));
+}
+
 /* A SwiGLU's gate and up products and silu(gate) * up in one launch (the schedule's swiglu):
  * g[t][r] = silu(Wg[r] . x[t]) * (Wu[r] . x[t]), each product computed as linear_k (T = 0: a
  * warp per row) or linear_rows_k does, then silu_mul's value (silu_times): the bits of the three
@@ -657,27 +688,9 @@ __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, con
         const int nr = warp_rows<INTER, R>(blockIdx.x, r0);
         if (threadIdx.x < T)
             sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
-        /* the gate's sums wait in shared memory while the up projection's are made: one set of
-           R x T sums in registers at a time (both would double them, and halve the blocks per SM) */
         __shared__ float gate[WARPS][R][T];
-        {
-            float a[R][T] = {};
-            block_rows_dot<DT, COLS, T, R>(wg, sg, r0, nr, sm.xrow, nt, sm.xs, a);
-#pragma unroll
-            for (int r = 0; r < R; r++)
-#pragma unroll
-                for (int t = 0; t < T; t++)
-                    if (lane == (r * T + t) % WARP)
-                        gate[threadIdx.x / WARP][r][t] = a[r][t];
-        }
-        float u[R][T] = {};
-        block_rows_dot<DT, COLS, T, R>(wu, su, r0, nr, sm.xrow, nt, sm.xs, u);
-#pragma unroll
-        for (int r = 0; r < R; r++)
-#pragma unroll
-            for (int t = 0; t < T; t++)
-                if (lane == (r * T + t) % WARP && r < nr && t < nt)
-                    g[(size_t)(t0 + t) * INTER + r0 + r] = silu_times(gate[threadIdx.x / WARP][r][t], u[r][t]);
+        swiglu_rows<DT, COLS, T, R>(wg, sg, wu, su, r0, nr, sm.xrow, nt, sm.xs, gate[threadIdx.x / WARP],
+                                    [&](int r, int t, float v) { g[(size_t)(t0 + t) * INTER + r0 + r] = v; });
     }
 }
 
@@ -1264,22 +1277,23 @@ __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w,
         const int nt = count - p0 < T ? count - p0 : T;
         if (threadIdx.x < nt) /* down reads the pair's act row, gate and up its token's x row */
             sm.xrow[threadIdx.x] = in + (size_t)(DOWN ? list[p0 + threadIdx.x] : list[p0 + threadIdx.x] / K) * COLS;
-        float a[R][T] = {}, u[R][T] = {};
+        const auto store = [&](int r, int t, float v) { out[(size_t)list[p0 + t] * ROWS + r0 + r] = v; };
         if constexpr (DOWN) {
+            float a[R][T] = {};
             block_rows_dot<DT, COLS, T, R>(w + e.down, reinterpret_cast<const float *>(w + e.down_scale), r0, nr,
                                            sm.xrow, nt, sm.xs, a);
+#pragma unroll
+            for (int r = 0; r < R; r++)
+#pragma unroll
+                for (int t = 0; t < T; t++)
+                    if (lane == (r * T + t) % WARP && r < nr && t < nt)
+                        store(r, t, a[r][t]);
         } else {
-            block_rows_dot<DT, COLS, T, R>(w + e.gate, reinterpret_cast<const float *>(w + e.gate_scale), r0, nr,
-                                           sm.xrow, nt, sm.xs, a);
-            block_rows_dot<DT, COLS, T, R>(w + e.up, reinterpret_cast<const float *>(w + e.up_scale), r0, nr,
-                                           sm.xrow, nt, sm.xs, u);
+            __shared__ float gate[WARPS][R][T];
+            swiglu_rows<DT, COLS, T, R>(w + e.gate, reinterpret_cast<const float *>(w + e.gate_scale),
+                                        w + e.up, reinterpret_cast<const float *>(w + e.up_scale), r0, nr, sm.xrow, nt,
+                                        sm.xs, gate[threadIdx.x / WARP], store);
         }
-#pragma unroll
-        for (int r = 0; r < R; r++)
-#pragma unroll
-            for (int t = 0; t < T; t++)
-                if (lane == (r * T + t) % WARP && r < nr && t < nt)
-                    out[(size_t)list[p0 + t] * ROWS + r0 + r] = DOWN ? a[r][t] : silu_times(a[r][t], u[r][t]);
     }
 }
 
