@@ -985,18 +985,34 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
         o[k] = 0.0f;
     for (int p0 = 0; p0 < len; p0 += P) {
         const int np = len - p0 < P ? len - p0 : P;
-#pragma unroll 4
-        for (int i = warp; i < np; i += WARPS) {
-            const CE *e = kv + (size_t)(p0 + i) * ROW;
-            float a = 0.0f, b = 0.0f;
-            for (int c = lane; c < L; c += WARP)
-                a = fmaf(s_qlat[c], cache_get(e, c), a);
-            for (int c = lane; c < ROPE; c += WARP)
-                b = fmaf(s_q[NOPE + c], cache_get(e, L + c), b);
-            a = warp_sum(a);
-            b = warp_sum(b);
-            if (lane == 0)
-                s_p[i] = (a + b) * sm_scale;
+        /* a warp per position, SP of them at a time (their loads in flight together), each
+           position's sums in column order then the butterfly */
+        constexpr int SP = 4;
+        for (int i0 = warp; i0 < np; i0 += SP * WARPS) {
+            float a[SP] = {}, b[SP] = {};
+#pragma unroll
+            for (int u = 0; u < SP; u++) {
+                const int i = i0 + u * WARPS;
+                if (i < np) {
+                    const CE *e = kv + (size_t)(p0 + i) * ROW;
+#pragma unroll
+                    for (int c = lane; c < L; c += WARP)
+                        a[u] = fmaf(s_qlat[c], cache_get(e, c), a[u]);
+#pragma unroll
+                    for (int c = lane; c < ROPE; c += WARP)
+                        b[u] = fmaf(s_q[NOPE + c], cache_get(e, L + c), b[u]);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < SP; u++) {
+                const int i = i0 + u * WARPS;
+                if (i < np) { /* the same for the whole warp */
+                    a[u] = warp_sum(a[u]);
+                    b[u] = warp_sum(b[u]);
+                    if (lane == 0)
+                        s_p[i] = (a[u] + b[u]) * sm_scale;
+                }
+            }
         }
         __syncthreads();
         const float mnew = softmax_chunk_max(s_p, np, m);
@@ -1011,7 +1027,7 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
             const int c = tid + k * THREADS;
             if (c < L) {
                 float acc = o[k] * corr;
-#pragma unroll 8
+#pragma unroll 16
                 for (int i = 0; i < np; i++)
                     acc = fmaf(s_p[i], cache_get(kv, (size_t)(p0 + i) * ROW + c), acc);
                 o[k] = acc;
