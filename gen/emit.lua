@@ -132,7 +132,6 @@ function M.emit(ctx)
     local used, lines = {}, {}
     for _, o in ipairs(fn.ops) do
       for _, b in ipairs(schedule.op_buffers(sched, o)) do used[b] = true end
-      if o.op == "rope_heads" or o.op == "mla_cache_write" or o.op == "rope_cache" then used.rope = true end
     end
     for _, name in ipairs(sched.buffer_order) do
       if used[name] then

@@ -54,8 +54,9 @@ end
 -- Products through cuBLASLt (gemm), and SwiGLUs that prepare their output (quant, round), stay.
 local function plain_linear(o) return o and o.op == "linear" and not o.gemm and not o.accumulate end
 -- The fields of an op that name buffers, in argument order.
-local BUF_FIELDS = { "x", "y", "y2", "out", "g", "u", "q", "kv_a", "cache", "ws", "logits", "ids", "weights" }
-local function touches(o, b)
+local BUF_FIELDS = { "x", "y", "y2", "out", "g", "u", "q", "kv_a", "rope", "cache", "ws", "logits", "ids", "weights" }
+-- Whether op o names buffer b (tests/gen/fusion.lua asks too).
+function M.touches(o, b)
   for _, f in ipairs(BUF_FIELDS) do
     if o[f] == b then return true end
   end
@@ -67,7 +68,7 @@ end
 local function dead_after(list, i, b)
   for k = i + 1, #list do
     local o = list[k]
-    if touches(o, b) then return plain_linear(o) and o.y == b and o.x ~= b and o.rows == "n" end
+    if M.touches(o, b) then return plain_linear(o) and o.y == b and o.x ~= b and o.rows == "n" end
   end
   return b ~= "x"
 end
@@ -91,7 +92,7 @@ function M.fuse_launches(list)
       i = i + 2
     elseif a.op == "rope_heads" and b and b.op == "mla_cache_write" and b.rows == a.rows and b.kv_a ~= a.x
         and b.rope_dim == a.rope_dim then
-      out[#out + 1] = { op = "rope_cache", x = a.x, heads = a.heads, nope = a.nope, rope_dim = a.rope_dim,
+      out[#out + 1] = { op = "rope_cache", x = a.x, rope = a.rope, heads = a.heads, nope = a.nope, rope_dim = a.rope_dim,
                         kv_a = b.kv_a, norm = b.norm, cache = b.cache, kv = b.kv, kv_lora = b.kv_lora,
                         max_context = b.max_context, rows = a.rows }
       i = i + 2
@@ -233,9 +234,10 @@ function M.build(spec, shapes, man)
       linear(p .. ".q_proj", "h", "q")
       linear(p .. ".kv_a_proj", "h", "kv_a")
     end
-    op({ op = "rope_heads", x = "q", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope, rows = "n" })
-    op({ op = "mla_cache_write", kv_a = "kv_a", norm = p .. ".kv_a_norm", cache = cache, kv = spec.deploy.kv_cache,
-         kv_lora = s.kv_lora, rope_dim = s.qk_rope, max_context = s.max_context, rows = "n" })
+    op({ op = "rope_heads", x = "q", rope = "rope", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope,
+         rows = "n" })
+    op({ op = "mla_cache_write", kv_a = "kv_a", rope = "rope", norm = p .. ".kv_a_norm", cache = cache,
+         kv = spec.deploy.kv_cache, kv_lora = s.kv_lora, rope_dim = s.qk_rope, max_context = s.max_context, rows = "n" })
     op({ op = "mla_attend", q = "q", w = p .. ".kv_b_proj", dtype = wdt(p .. ".kv_b_proj"), cache = cache,
          kv = spec.deploy.kv_cache,
          out = "attn", ws = "attn_ws", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope,
@@ -307,7 +309,7 @@ function M.build(spec, shapes, man)
   for _, name in ipairs(order) do
     local used = buffers[name].persistent
     for _, list in ipairs({ layer_ops, prefill, decode }) do
-      for _, o in ipairs(list) do used = used or touches(o, name) end
+      for _, o in ipairs(list) do used = used or M.touches(o, name) end
     end
     if used then kept[#kept + 1] = name else buffers[name] = nil end
   end

@@ -89,7 +89,7 @@ return {
     name = function(o) return fmt("rope_heads_h%d_%dp%d", o.heads, o.nope, o.rope_dim) end,
     params = function() return "float *q, const float *rope, const struct df_step *step" end,
     body = function(o) return fmt("rope_heads(q, rope, step->pos, step->n, %d, %d, %d);", o.heads, o.nope, o.rope_dim) end,
-    args = function(o, c) return fmt("%s, rope, step", c.buf(o.x)) end,
+    args = function(o, c) return fmt("%s, %s, step", c.buf(o.x), c.buf(o.rope)) end,
   },
   mla_cache_write = {
     name = function(o) return fmt("mla_cache_write_%dp%d%s", o.kv_lora, o.rope_dim, kv_suffix(o)) end,
@@ -97,7 +97,9 @@ return {
       return "const float *kv_a, const unsigned char *norm, const float *rope, const struct df_step *step, " .. c.ctype(o.kv) .. " *cache"
     end,
     body = function() return "mla_cache_write(&MLA, kv_a, " .. F32 .. "norm, rope, step, cache);" end,
-    args = function(o, c) return fmt("%s, %s, rope, step, %s", c.buf(o.kv_a), c.weight(o.norm), c.buf(o.cache)) end,
+    args = function(o, c)
+      return fmt("%s, %s, %s, step, %s", c.buf(o.kv_a), c.weight(o.norm), c.buf(o.rope), c.buf(o.cache))
+    end,
   },
   mla_attend = {
     name = function(o)

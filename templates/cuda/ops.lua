@@ -145,7 +145,7 @@ return {
     name = function(o) return fmt("rope_heads_h%d_%dp%d", o.heads, o.nope, o.rope_dim) end,
     params = function() return "float *q, const float *rope, const int *pos, int n" end,
     body = function(o) return fmt("dfc::rope_heads<%d, %d, %d>(q, rope, pos, n);", o.heads, o.nope, o.rope_dim) end,
-    args = function(o, c) return fmt("%s, rope, STEP_POS, %s", c.buf(o.x), c.rows(o)) end,
+    args = function(o, c) return fmt("%s, %s, STEP_POS, %s", c.buf(o.x), c.buf(o.rope), c.rows(o)) end,
   },
   mla_cache_write = {
     name = function(o) return fmt("mla_cache_write_%dp%d%s", o.kv_lora, o.rope_dim, kv_suffix(o)) end,
@@ -158,7 +158,8 @@ return {
         o.kv_lora, o.rope_dim, o.max_context)
     end,
     args = function(o, c)
-      return fmt("%s, %s, rope, STEP_SLOT, STEP_POS, %s, %s", c.buf(o.kv_a), c.weight(o.norm), c.rows(o), c.buf(o.cache))
+      return fmt("%s, %s, %s, STEP_SLOT, STEP_POS, %s, %s", c.buf(o.kv_a), c.weight(o.norm), c.buf(o.rope), c.rows(o),
+        c.buf(o.cache))
     end,
   },
   -- rope_heads and mla_cache_write in one launch (gen/schedule.lua, fuse_launches).
@@ -175,8 +176,8 @@ return {
         o.nope, o.rope_dim, o.kv_lora, o.max_context)
     end,
     args = function(o, c)
-      return fmt("%s, %s, %s, rope, STEP_SLOT, STEP_POS, %s, %s", c.buf(o.x), c.buf(o.kv_a), c.weight(o.norm), c.rows(o),
-        c.buf(o.cache))
+      return fmt("%s, %s, %s, %s, STEP_SLOT, STEP_POS, %s, %s", c.buf(o.x), c.buf(o.kv_a), c.weight(o.norm), c.buf(o.rope),
+        c.rows(o), c.buf(o.cache))
     end,
   },
   mla_attend = {

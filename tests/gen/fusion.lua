@@ -108,12 +108,10 @@ end
 -- A buffer a fusion no longer writes must be dead after the ops it stood in: in the unfused list
 -- the next op that touches it writes all its rows from another buffer without reading it, or
 -- none does and it is not the residual stream x (which the layers hand to the head).
-local BUFS = { "x", "y", "y2", "out", "g", "u", "q", "kv_a", "cache", "ws", "logits", "ids", "weights" }
 for ph, name in pairs(bound) do
   for k = last_use[ph] + 1, #plain do
-    local o, touched = plain[k], false
-    for _, f in ipairs(BUFS) do touched = touched or o[f] == name end
-    if touched then
+    local o = plain[k]
+    if schedule.touches(o, name) then
       if not (o.op == "linear" and o.y == name and o.x ~= name and o.rows == "n") then
         print(string.format("op %d (%s) reads %s, which the fused list no longer writes", k, o.op, name))
         bad = bad + 1
