@@ -527,6 +527,19 @@ template <int ROWS, int R> __device__ __forceinline__ int warp_rows(int bx, int 
     return ROWS - r0 < R ? (ROWS - r0 > 0 ? ROWS - r0 : 0) : R;
 }
 
+/* f(r, t) for each of block_rows_dot's R x T sums that exists (r < nr, t < nt) and that this
+ * lane writes out: lane (r T + t) % WARP, so that the stores spread over the warp. */
+template <int R, int T, class F> __device__ __forceinline__ void each_own_sum(int nr, int nt, F f)
+{
+    const int lane = threadIdx.x % WARP;
+#pragma unroll
+    for (int r = 0; r < R; r++)
+#pragma unroll
+        for (int t = 0; t < T; t++)
+            if (lane == (r * T + t) % WARP && r < nr && t < nt)
+                f(r, t);
+}
+
 /* Shared memory of block_rows_dot: the staged columns and the row pointers. */
 template <int COLS, int T> struct rows_smem {
     static constexpr int KC = COLS < KCOLS ? COLS : KCOLS;
@@ -543,21 +556,17 @@ __device__ __forceinline__ void linear_rows_block(const unsigned char *w, const 
                                                   float *y, int bx, rows_smem<COLS, T> &sm)
 {
     constexpr int R = rows_per_warp<DT, COLS>::R;
-    const int lane = threadIdx.x % WARP, t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
+    const int t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
     int r0;
     const int nr = warp_rows<ROWS, R>(bx, r0);
     if (threadIdx.x < T)
         sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
     float acc[R][T] = {};
     block_rows_dot<DT, COLS, T, R>(w, scale, r0, nr, sm.xrow, nt, sm.xs, acc);
-#pragma unroll
-    for (int r = 0; r < R; r++)
-#pragma unroll
-        for (int t = 0; t < T; t++)
-            if (lane == (r * T + t) % WARP && r < nr && t < nt) {
-                float *out = &y[(size_t)(t0 + t) * ROWS + r0 + r];
-                *out = ACC ? *out + acc[r][t] : acc[r][t];
-            }
+    each_own_sum<R, T>(nr, nt, [&](int r, int t) {
+        float *out = &y[(size_t)(t0 + t) * ROWS + r0 + r];
+        *out = ACC ? *out + acc[r][t] : acc[r][t];
+    });
 }
 
 /* Before pdl_enter (launch.cuh): block bx's weight rows of a product into L2, each warp's own,
@@ -638,25 +647,26 @@ __device__ __forceinline__ void swiglu_rows(const unsigned char *wg, const float
                                             const float *su, int r0, int nr, const float *const *xrow, int nt,
                                             float *xs, float (&gate)[R][T], F store)
 {
-    const int lane = threadIdx.x % WARP;
     {
         float a[R][T] = {};
         block_rows_dot<DT, COLS, T, R>(wg, sg, r0, nr, xrow, nt, xs, a);
-#pragma unroll
-        for (int r = 0; r < R; r++)
-#pragma unroll
-            for (int t = 0; t < T; t++)
-                if (lane == (r * T + t) % WARP)
-                    gate[r][t] = a[r][t];
+        each_own_sum<R, T>(nr, nt, [&](int r, int t) { gate[r][t] = a[r][t]; });
     }
     float u[R][T] = {};
     block_rows_dot<DT, COLS, T, R>(wu, su, r0, nr, xrow, nt, xs, u);
-#pragma unroll
-    for (int r = 0; r < R; r++)
-#pragma unroll
-        for (int t = 0; t < T; t++)
-            if (lane == (r * T + t) % WARP && r < nr && t < nt)
-                store(r, t, silu_times(gate[r][t], u[r][t]));
+    each_own_sum<R, T>(nr, nt, [&](int r, int t) { store(r, t, silu_times(gate[r][t], u[r][t])); });
+}
+
+/* silu(gate_r . x) * (up_r . x) for one row r of one token by the whole warp (every lane gets
+ * it): two row_dots, then silu_mul's value. */
+template <int DT, int COLS>
+__device__ __forceinline__ float swiglu_row(const unsigned char *wg, const float *sg, const unsigned char *wu,
+                                            const float *su, int r, const float *x, int lane)
+{
+    float a[1], u[1];
+    row_dot<DT, COLS, 1>(wg, sg, r, x, COLS, 1, lane, a);
+    row_dot<DT, COLS, 1>(wu, su, r, x, COLS, 1, lane, u);
+    return silu_times(a[0], u[0]);
 }
 
 /* A SwiGLU's gate and up products and silu(gate) * up in one launch (the schedule's swiglu):
@@ -675,11 +685,9 @@ __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, con
         const int r = blockIdx.x * WARPS + threadIdx.x / WARP;
         if (r >= INTER)
             return;
-        float a[1], u[1];
-        row_dot<DT, COLS, 1>(wg, sg, r, x, COLS, 1, lane, a);
-        row_dot<DT, COLS, 1>(wu, su, r, x, COLS, 1, lane, u);
+        const float v = swiglu_row<DT, COLS>(wg, sg, wu, su, r, x, lane);
         if (lane == 0)
-            g[r] = silu_times(a[0], u[0]);
+            g[r] = v;
     } else {
         constexpr int R = rows_per_warp<DT, COLS>::R;
         __shared__ rows_smem<COLS, T> sm;
@@ -1213,12 +1221,11 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
     if (r >= INTER)
         return;
     const struct df_expert &e = tab.e[ids[pair]];
-    const float *xt = x + (size_t)(pair / K) * DIM;
-    float g[1], u[1];
-    row_dot<DT, DIM, 1>(w + e.gate, reinterpret_cast<const float *>(w + e.gate_scale), r, xt, 0, 1, lane, g);
-    row_dot<DT, DIM, 1>(w + e.up, reinterpret_cast<const float *>(w + e.up_scale), r, xt, 0, 1, lane, u);
+    const float v = swiglu_row<DT, DIM>(w + e.gate, reinterpret_cast<const float *>(w + e.gate_scale), w + e.up,
+                                        reinterpret_cast<const float *>(w + e.up_scale), r, x + (size_t)(pair / K) * DIM,
+                                        lane);
     if (lane == 0)
-        act[(size_t)pair * INTER + r] = silu_times(g[0], u[0]);
+        act[(size_t)pair * INTER + r] = v;
 }
 
 /* y[pair][r] = down_r . act[pair], r < DIM, by one warp. */
@@ -1286,7 +1293,6 @@ __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w,
     extern __shared__ int list[];
     const int count = expert_pairs<K>(ids, n, blockIdx.y, list, warp_count);
     const struct df_expert &e = tab.e[blockIdx.y];
-    const int lane = threadIdx.x % WARP;
     int r0;
     const int nr = warp_rows<ROWS, R>(blockIdx.x, r0);
     for (int p0 = 0; p0 < count; p0 += T) {
@@ -1298,12 +1304,7 @@ __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w,
             float a[R][T] = {};
             block_rows_dot<DT, COLS, T, R>(w + e.down, reinterpret_cast<const float *>(w + e.down_scale), r0, nr,
                                            sm.xrow, nt, sm.xs, a);
-#pragma unroll
-            for (int r = 0; r < R; r++)
-#pragma unroll
-                for (int t = 0; t < T; t++)
-                    if (lane == (r * T + t) % WARP && r < nr && t < nt)
-                        store(r, t, a[r][t]);
+            each_own_sum<R, T>(nr, nt, [&](int r, int t) { store(r, t, a[r][t]); });
         } else {
             __shared__ float gate[WARPS][R][T];
             swiglu_rows<DT, COLS, T, R>(w + e.gate, reinterpret_cast<const float *>(w + e.gate_scale),
