@@ -117,7 +117,7 @@ function M.emit(ctx)
   local function instance(o)
     local k = assert(ops[o.op], "templates: no op " .. o.op)
     local name = k.name(o)
-    local inst = { name = name, sig = string.format("void %s(%s)", name, k.params(o, c)), body = k.body(o) }
+    local inst = { name = name, sig = string.format("void %s(%s)", name, k.params(o, c)), body = k.body(o, c) }
     local seen = instances[name]
     if not seen then
       instances[name] = inst

@@ -7,7 +7,8 @@
 -- adds after them, laid out as templates/cuda/forward.c.in lays them out:
 --   STEP_OFFSET   = DF_CUDA_ALIGN(plan bytes)
 --   MOE_WS_OFFSET = DF_CUDA_ALIGN(STEP_OFFSET + 6 x prefill_chunk ints)
---   GEMM_OFFSET   = DF_CUDA_ALIGN(MOE_WS_OFFSET + prefill_chunk x topk x (moe_inter + hidden) floats)
+--   GEMM_OFFSET   = DF_CUDA_ALIGN(MOE_WS_OFFSET + prefill_chunk x topk x (moe_inter + hidden) floats
+--                   + routed x (prefill_chunk + 1) ints)
 --   ARENA_BYTES   = GEMM_OFFSET + DF_CUDA_GEMM_BYTES(prefill_chunk, row_bytes, scale_blocks): the
 --                   cuBLASLt GEMMs' prepared input (and FP8 scales) and cuBLASLt's workspace
 --                   (none when no product uses them: row_bytes 0)
@@ -53,11 +54,13 @@ function M.report(spec, shapes, man, plan, sched)
   }
   if cuda then
     local step_end = util.round_up(plan_end + STEP_ARRAYS * s.chunk * INT, CUDA_ALIGN)
-    local experts = util.round_up(s.chunk * s.topk * (s.moe_inter + s.hidden) * FLOAT, CUDA_ALIGN)
+    local experts = util.round_up(s.chunk * s.topk * (s.moe_inter + s.hidden) * FLOAT
+      + s.routed * (s.chunk + 1) * INT, CUDA_ALIGN)
     table.insert(lines, { "step arrays", step_end - plan_end,
       string.format("token, slot, pos, emit, next, draw: %d x %d ints (CUDA, beyond the plan)", STEP_ARRAYS, s.chunk) })
     table.insert(lines, { "expert scratch", experts, string.format(
-      "%d tokens x %d experts x (%d + %d) floats (CUDA, beyond the plan)", s.chunk, s.topk, s.moe_inter, s.hidden) })
+      "%d tokens x %d experts x (%d + %d) floats, %d experts' pair lists (CUDA, beyond the plan)", s.chunk,
+      s.topk, s.moe_inter, s.hidden, s.routed) })
     local row, blocks, rows = sched.gemm_row_bytes, sched.gemm_scale_blocks, util.round_up(s.chunk, 4)
     if row > 0 then
       table.insert(lines, { "GEMM input", util.round_up(rows * row, CUDA_ALIGN)

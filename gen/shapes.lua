@@ -26,7 +26,10 @@ function M.derive(spec)
   -- 32 positions), over a bf16 one 352 cache_row + 21568 bytes (mla_decode_bf16.cuh: tiles of 64
   -- two deep, 3 query terms, 4 parts of the scores).
   local smem = d.kv_cache == "bf16" and 352 * s.cache_row + 21568 or (80 * s.cache_row + 5200) * 4
-  s.mla_split = d.target == "cuda" and m.heads % 16 == 0 and m.kv_lora_rank % 256 == 0 and s.cache_row % 64 == 0
+  -- Its cache rows: a multiple of 32 floats over an f32 cache (mla_decode.cuh's swizzle), of 64
+  -- values over a bf16 one (16-byte groups in runs of 8).
+  local row_unit = d.kv_cache == "bf16" and 64 or 32
+  s.mla_split = d.target == "cuda" and m.heads % 16 == 0 and m.kv_lora_rank % 256 == 0 and s.cache_row % row_unit == 0
     and smem <= 227 * 1024
   s.mla_split_floats = d.max_batch * m.heads * (2 * m.kv_lora_rank + m.qk_rope)
     + d.max_batch * math.ceil(d.max_context / 256) * m.heads * (m.kv_lora_rank + 2)

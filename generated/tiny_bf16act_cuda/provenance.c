@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "c76e04fc9df2a854cab35f708bc1365c0c6322d068dfa14938b1ffb7c10edde4" },
-    { "forward.c", "3d122d2dd571b0adfc80f2c9857dfd4ef77ddc6d98c133447264f5f2b2e1cc47" },
+    { "forward.c", "0f50e690b8f146c85d15a87ae7c05d6a36e299f60b73acca5a5e58806a0d8c83" },
     { "kernels.cu", "1e9e8682dad6e6451b0b89c3b8b390a87f795d43d84888c6f617fda1ac57ef96" },
     { "kernels.h", "037c43c6693637b7d9b73a7b06a6bb2656306522f3741bb03ce85b3ec4bda73d" },
     { "manifest.c", "aa296553a8ef9ba4c7988e3c52322ba7185fdd75c13bb321c4caab6d5b98d6a0" },
     { "manifest.json", "99f160da98c4835b5351ce1bcf5657fa3d0cc02fe0367587dcb790aa9662e468" },
-    { "plan.txt", "e18e0a5e05514a9ffceb017dc69153c47a6a9a23967fe5eee4fb895e2bef247f" },
+    { "plan.txt", "ee138486bb14598684dbc73253045dc95c4364f338c0e6ea974af750bbbf0d57" },
     { "spec.lua", "2ddddc0f0543576f08ac3ee961509d6eedebffae5c4a31044960e2a85eae5881" },
     { "trust.c", "c5b1420c5d443bad6475cce6132fa6e091ce2710a959d8b469080b2b50009433" },
     { "weights.h", "e93cbd6fda579c8e0ab6027d32897a538cef733fffa1b569f5335533692d5cef" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "eb11aa5e8fbbdfe64a369a3ab60c4d1f0605a1aa637ec956916e27dfed24de09",
+    .sources_sha256 = "e8cf1de105128bdcc6e4be2f90a8e81782ed4b2a3812092ce88b687c4125d98a",
     .n_sources = 10,
     .sources = sources,
 };

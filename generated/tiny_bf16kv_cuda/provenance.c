@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "eeab18565c9ed74964d970da4f2ed511cf5bde8f3a6489b1eb692b33908fda33" },
-    { "forward.c", "625848914b4d875a0711ce7264ba37e0a8c57a29856768c61683807edee748f6" },
+    { "forward.c", "f1d156bffca55187ecde965e1180c934373442abb75ac63c8739230237061847" },
     { "kernels.cu", "8b36096ac32e3bb38d47d987a98996337fe3201686e087466566ac0472aecf53" },
     { "kernels.h", "cb575a712c7dca684ffa1933837a95f687772950edeee8b87139b0824abfced0" },
     { "manifest.c", "aaff331e25d9dacfe57997bc576938da4129e3daf01c7e43180f5efdfa925d77" },
     { "manifest.json", "adac804e951459f44dc9ec02f68f590db9bde9d7c50e8eb0ceb0a48c4801805b" },
-    { "plan.txt", "465cc7bee4004d900a0c485ca78453ced4ffd1b0bae309d6ad7e22f1235b6dd9" },
+    { "plan.txt", "a629ba5fd4b592ac4eeea9fe79539b91185b9c42355b76b00a8e7d4598b70434" },
     { "spec.lua", "789a5ab7938c3b47f9c908fcc16cf55060afc923f75f1c930dd0fcd92ff2ca84" },
     { "trust.c", "52866a06539774a1970f376f94cfbbe70a6c6d7951634654a801f55ed1f2a521" },
     { "weights.h", "4e8a89e41af54e9f0bfb860e4d464e149e02c3b83d63998883bd59f5c5549891" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e3f8313487c2892a88b00f2e0fb1ec8f4c466543ac8eb33e5e0bf42d1f05a19b",
+    .sources_sha256 = "2dcebb3db34b8aa7a63238039a58731e9c9885ab64a62f65995deddb578a03e4",
     .n_sources = 10,
     .sources = sources,
 };

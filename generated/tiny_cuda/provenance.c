@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "e44763bb495046d1ee0e8d42f691bd55e82bab8ec0573e481ab9ce1ac1e5eeb9" },
-    { "forward.c", "07be7c0785ab9b819b6c4ef9e2a33cd6981f37a0e162680ca36b2bfdac13ddbb" },
+    { "forward.c", "02b8e005759ebfad81e6de37a74177aa21e25f17a1887971d6d3b748969fb552" },
     { "kernels.cu", "4ceae976afa6780ffe95383631cff066472fbd82ee6facd755dcb4529ac14bce" },
     { "kernels.h", "4c6782fef41798475716b7041caee21a2431da580964ad61af8e2e3e158670df" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
-    { "plan.txt", "9322ed186196174f1426243a7c41d954a16d8371eeb703c4765e2832b8f93fff" },
+    { "plan.txt", "30e1ea4650e6660a82c1b692933170625ec00ffcdef26f2ccb64216e336ea61a" },
     { "spec.lua", "5cde04f0cb55add36a42401b7e4f95e99faee0b76d317da072c0a09a7066fe69" },
     { "trust.c", "1b0f18bed890fe7b92c83846c73622d443f27f38ffc82995a57a0a289095a86c" },
     { "weights.h", "9fa90ea34ba48ad29d701b4b2fb2748d4f99f142e75e40af23916e3ee3698232" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "809f2023f104305b07619a80f0ea57355373d810b09deb4a88b72406cd2ee84d",
+    .sources_sha256 = "006285d795d6aca40422a09314c43ca2601bd9097aff2fa590a9de92b3e20450",
     .n_sources = 10,
     .sources = sources,
 };

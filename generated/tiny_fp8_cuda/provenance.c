@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "9b4b64aadcd8fd8b9d22df4c49c5a117cfeb59a38cf01f581e2d96a14528d9bc" },
-    { "forward.c", "391161a892ae81cc4c645b0f19dfb5677decdc8c3b9e4ae855802261ce79e763" },
+    { "forward.c", "0a2bcace6038b1e1bbd94eef6ae3752df118792d21428e8a48143a387ad4eeda" },
     { "kernels.cu", "b52e4a87bbbffddfccf796af310a8e08bd4f71194e9424a044a4a04b0e93cc18" },
     { "kernels.h", "334522d8fefd584b4c19a3ca05bbafcc2a785401553fce2c1ca064414aab59d6" },
     { "manifest.c", "e229972b1bc23a8951e7c1b9ff126701a9b8f31934b6837796cb7aed3e43e92f" },
     { "manifest.json", "481e7562b30562af0ca7ed7e65ec27284176b472408de3cb9c4d72122be0fc0f" },
-    { "plan.txt", "97542828b6bd589d796e4595cede83cee8823b5064c7ad46753aa7c8788fc8be" },
+    { "plan.txt", "3bc5172fd81b68254af5849450088c743c5df18f72f5c6d2f58442208749a693" },
     { "spec.lua", "556aa850377e20554dde38683d0bd16c72c997567df5e7ea9d99460a5191afdc" },
     { "trust.c", "fd29c84f39a38c67db4bccabc3f3b2482a6eefba908679f2abe947e94ba604ff" },
     { "weights.h", "23fd1549398d4a1dc9701ff9f0472729be49cd9e3367e3de8bef6f5a2efd1d46" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "ada0c71d0f8567854b24fd07d41bf18acf50b77b8ada681d62e1421a1426fcae",
+    .sources_sha256 = "396a641776cb0d817a3c7018a99b27768f0d2062c94f8955eced172c6663e0f9",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "020369116e4f6b7ba1caa8d59aa09bb0d725c4b79f9bd7644f3a87cc70cc4279" },
-    { "forward.c", "96d96aeb7c0a6fbf1f8fdd4f9c62130cb2ed52f3518575caad9c629fac27d00a" },
+    { "forward.c", "d959d79b5edbbad1e32a925a33d44652530e44ef52e10d1eadc8f843c80edccf" },
     { "kernels.cu", "393efe14ee35f0f739f6d78aca8e2f7224b1a17443791487365454744b38aed7" },
     { "kernels.h", "d77a19f58e10b408fd35acd94845907d9e439d88945c239a834dbe91944785e8" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
-    { "plan.txt", "269e4e93a791218a204de1a02f143e9f0db61355c108154428973c6488d92a86" },
+    { "plan.txt", "586fc1aa6839b52a1e49da1d698045b0316e9cc487700594d7b37e7f4ef6c19e" },
     { "spec.lua", "c62d3ba3e3166c5caf45ce00aad04bb9548abbe087e7364d175eca32e6c595ef" },
     { "trust.c", "54db14cb588ce87b73111a7a38b1e4db6b2ac8373fd9e75d7e20718b8b7fc645" },
     { "weights.h", "2eb822730c817d167061f5445b24da74634e7473734e0b8b769043e3d1979190" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "1e77ad9df61e67d12fe7f49d10a3f1884b785aac2c78836698cf3ba0352076eb",
+    .sources_sha256 = "a649157788a7816fc6fd5939ac3e50ff6cfeee03f74e38ad0c91e0e73bc479c5",
     .n_sources = 10,
     .sources = sources,
 };

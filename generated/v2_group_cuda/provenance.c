@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6081cccc561eeb718db0ec3b194767bc915febd3512b5830f79ca6334c02f402" },
-    { "forward.c", "63f4e2c1ce9c50d2be5d09874c9f01c7270134005007875d0dfffc8e197b62b9" },
+    { "forward.c", "4a0fd96e8f88889cb9b4dd35c94c931ed13e8a9f212965ced156daafe6df1531" },
     { "kernels.cu", "7a632c5042bb2cfcfcd1fdb5a7fd584556d790fc9dd652af08e3fb818d088da9" },
     { "kernels.h", "747ff0765017bea6c3f930c719a5e77e9c49a8d7af2bd23e0c21f899e28e47cf" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
-    { "plan.txt", "a18afb38be6019bdf732dbffd9f6977b2263c89ed5ac367a441eca530bcf0b52" },
+    { "plan.txt", "b5d3fa3d1acabfa3fad9a638f479ad13a5431afc54464b2d6abb1083fc561f96" },
     { "spec.lua", "f0a4b6dfd4c8238cc74897ad0c4c299c24fa746cff1c3c5cfd00bcb1fe69403e" },
     { "trust.c", "03d13b15be6c5d97f4fe86faca90a094865a5dc96000376ad92af0e200234819" },
     { "weights.h", "d829277861746f73f465526dadae84f04c634d13712fdfdd1ed02c7798e7f229" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "c4874fc7eb405465040d611e202ca2f126e36a8b28ce325e89cdd0f00103aef3",
+    .sources_sha256 = "5947a15a7cf2b738cf52b7bf49506ef150130b1435476304f4e5be70d663c102",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "71190ac5b9fd512dff01810ea943d85e8bbdcc0ed335926a148c2a6845df75f5" },
-    { "forward.c", "a86f9fa5a0381cfcc1470028fe70d14d399498f209d3f181628e4c4c6c6e65a2" },
+    { "forward.c", "e931724504e7569169cfadf2d59dfa8edbed5f027623a2092a3426c3a5ce659d" },
     { "kernels.cu", "ca3ae8f3de5188577e36c886bd64168032b046d801a2699396ac241b62df494a" },
     { "kernels.h", "0e700a43ff1a966a6eac0998e13361d6500fbf2e9234e1e3796bfd30fd407826" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
-    { "plan.txt", "d4b407276303bf29495b3e841628dcdb6d63beb65549e722b1251b0512c60189" },
+    { "plan.txt", "f6227106c56c7550cd108ac657c60984b1c22aceeb61a0f185367db6aa0bdc67" },
     { "spec.lua", "ae4b1236ee4ce182d7ec5d7c88a4650de44e412131ffe39da17258dcba421ada" },
     { "trust.c", "fc4eb78519d6d644a7617238a503803bb846f0ea5c6133ba56c1828fce67a10b" },
     { "weights.h", "da4909d2c0ff78ca527919828c00062757f9b78ff5600aa8cb03ca618782cf2d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "f1d0574fdc7321a9a56805c5e6b01849e1e86165e04f752fe2a18042d4e7a1f5",
+    .sources_sha256 = "5413c5fa3913f326cb6e006c5dad89a9c96237f8fb7d545dace44bb2c86d0efa",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
-    { "forward.c", "efa296e7cab57327821b83b5b60aedd0d6662c7c170c5c370ba144718ff6e6c5" },
-    { "kernels.cu", "b096c234f298ed96c1889ff1023bbdf6bcbea598c10169f656a46d97463790d8" },
+    { "forward.c", "21c9b65e1195ba8d00dd971838144fce411f991e9e7e6ee9e13cacde29b87ac0" },
+    { "kernels.cu", "9a9d0db0b5e4504ca66c8876d2ce9ca982cba89462c251d0f7f639275dee4397" },
     { "kernels.h", "cd2624a9e178e02c950de704deb762167c3f11050b873005bdd9f87f052f6817" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
-    { "plan.txt", "b4ce9fe097091a8031b806fd774eb8adce52783a6070af9b51905e197d373358" },
+    { "plan.txt", "81fd8632a41ada9c093a2499f600c9aed535be0598e3dadcc378c9599b851bcd" },
     { "spec.lua", "e2f5b9bcf3b2296accec961d03fa65c946574b7db4b3791da6fdf60c6b8176eb" },
     { "trust.c", "891f69b830405f2f142fa880f60639ce22e8cf46f019d0263b140342b7044d9e" },
     { "weights.h", "7fdb83acb4184e58571b7a67ea6cde79286a67165bf98f1475d8dbf5458e58b2" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "64627a3bd8b535119ddd8cc041867ca86e7c06f581901dab7aa060db30af225d",
+    .sources_sha256 = "960df3bd62f7cbeeaa7ffdc2c59ce7d02685eb70dd04c3a60b559b5d5702dc04",
     .n_sources = 10,
     .sources = sources,
 };

@@ -21,13 +21,14 @@
 /* The arena: the plan's buffers (plan.txt), then the CUDA regions beyond the
  * plan: the step's token, slot, pos and emit arrays and the greedy tokens
  * picked on the device (PREFILL_CHUNK ints each), the routed experts' scratch
- * (per token and chosen expert: silu(gate) * up, then the expert's output),
+ * (per token and chosen expert: silu(gate) * up, then the expert's output; per
+ * expert the count and list of its pairs),
  * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
  * the widest input row of a product through them, is 0). */
 #define PLAN_BYTES    6094976u
 #define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
 #define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
-#define MOE_WS_BYTES  ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
+#define MOE_WS_BYTES  ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float) + (size_t)ROUTED_EXPERTS * (PREFILL_CHUNK + 1) * sizeof(int))
 #define GEMM_ROW_BYTES    0
 #define GEMM_SCALE_BLOCKS 0
 #define GEMM_OFFSET   DF_CUDA_ALIGN(MOE_WS_OFFSET + MOE_WS_BYTES)

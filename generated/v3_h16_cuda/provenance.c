@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
-    { "forward.c", "6ab81b8deeed2f9400c328a9ffc27705a7cf491928a2b92ed18443dbfd6299d9" },
-    { "kernels.cu", "ade5f49ad1ac1798694894f5c92a276ee4f9fe63b7eaf5c362ea2d94d21a3948" },
+    { "forward.c", "34e74c7b728461455609690faa007584c0be4f9b49d97f8e08928354cb829717" },
+    { "kernels.cu", "e23d9a8bdc3cff0e1f34526525b902e15f2c56f6280e597bc9c9fd9b9bf4e2fa" },
     { "kernels.h", "ce6efac8212c6f9f82f55f43faad3f8b89ae359f661acafa11b42ce55f3ac1fb" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "663abe3a737fcdefac2c21bd21aaa69fe9e5612f7a38963eb25f55685857c9ca" },
+    { "plan.txt", "21a4800bcbc75ca039319acd939cd387fd5dd1253d481b6387b9f6b3f7f75406" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
     { "weights.h", "eda4ccfc64543b6ed71dd8faac815854397eb8781b0ef81f9f6a4e9b50658dbf" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "0ac44a637a95b05cc9a1b0faac2fa1f8da13ed84151231a071fd1fb78da0c3bc",
+    .sources_sha256 = "c855025f58058891be545ee48068540255ce6db2ef9ca8c1748e9365711ead8e",
     .n_sources = 10,
     .sources = sources,
 };

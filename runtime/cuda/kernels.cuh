@@ -67,7 +67,6 @@ constexpr int WARP = 32;
 constexpr int THREADS = 256;            /* every kernel's block size */
 constexpr int WARPS = THREADS / WARP;   /* rows (or tokens) per block in warp-per-row kernels */
 constexpr int TOKEN_TILE = 8;           /* tokens that share one read of a weight row in linear */
-constexpr int MOE_GROUPED_MAX_TOKENS = 2048; /* the grouped MoE's pair list: n ints of shared memory */
 /* The grouped MoE from this many (token, expert) pairs per expert on average: on the H200 it
  * lost at 1.5 (decode at batch 16: 0.66 against 0.43 ms a step) and won at 48 (512-token
  * prefill: 6.8 against 9.7 ms); a full tile of 8 sits between. Both give the same bits. */
@@ -1228,21 +1227,29 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
         act[(size_t)pair * INTER + r] = v;
 }
 
-/* y[pair][r] = down_r . act[pair], r < DIM, by one warp. */
+/* out[t][r] = sum over k, best first, of weight[t][k] (down_r . act[t K + k]) with the down rows
+ * of token t's k-th expert, r < DIM, by one warp: each product row_dot's sum, the weighted sum
+ * moe_combine_k's (the bits of the grouped path's down and combine, in one launch). */
 template <int DT, int DIM, int INTER, int E, int K>
-__global__ void __launch_bounds__(THREADS) moe_down_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
-                                                      const int *ids, const float *act, float *y)
+__global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
+                                                              const int *ids, const float *act, const float *weights,
+                                                              float *out)
 {
     pdl_enter();
-    const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP, pair = blockIdx.y;
+    const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP, t = blockIdx.y;
     if (r >= DIM)
         return;
-    const struct df_expert &e = tab.e[ids[pair]];
-    float acc[1];
-    row_dot<DT, INTER, 1>(w + e.down, reinterpret_cast<const float *>(w + e.down_scale), r,
-                          act + (size_t)pair * INTER, 0, 1, lane, acc);
+    float sum = 0.0f;
+    for (int k = 0; k < K; k++) {
+        const int pair = t * K + k;
+        const struct df_expert &e = tab.e[ids[pair]];
+        float acc[1];
+        row_dot<DT, INTER, 1>(w + e.down, reinterpret_cast<const float *>(w + e.down_scale), r,
+                              act + (size_t)pair * INTER, 0, 1, lane, acc);
+        sum = fmaf(weights[pair], acc[0], sum);
+    }
     if (lane == 0)
-        y[(size_t)pair * DIM + r] = acc[0];
+        out[(size_t)t * DIM + r] = sum;
 }
 
 /* ---- MoE grouped by expert (steps of several tokens) --------------------------------------
@@ -1252,9 +1259,9 @@ __global__ void __launch_bounds__(THREADS) moe_down_k(const unsigned char *w, co
  * the bits of the per-pair kernels above (lane_dot's order), so the launcher may choose either
  * by the step's size. */
 
-/* The pairs p = t * K + k with ids[p] == e, in increasing order, into list (shared memory,
- * at most n of them: a token picks an expert once); returns their count to every thread of
- * the block, which all call it. */
+/* The pairs p = t * K + k with ids[p] == e, in increasing order, into list (at most n of them:
+ * a token picks an expert once); returns their count to every thread of the block, which all
+ * call it. */
 template <int K>
 __device__ int expert_pairs(const int *ids, int n, int e, int *list, int *warp_count)
 {
@@ -1279,19 +1286,31 @@ __device__ int expert_pairs(const int *ids, int n, int e, int *list, int *warp_c
     return total;
 }
 
-/* The pairs of expert blockIdx.y through one of its matrices: DOWN false, the gate and up rows
+/* Once a layer, before the grouped products: expert blockIdx.x's pairs (expert_pairs) into
+ * lists + e n, their count into counts[e]. Every block of both products then reads its
+ * expert's list instead of scanning all n K choices itself. */
+template <int K>
+__global__ void __launch_bounds__(THREADS) moe_pairs_k(const int *ids, int n, int *counts, int *lists)
+{
+    pdl_enter();
+    __shared__ int warp_count[WARPS];
+    const int e = blockIdx.x, count = expert_pairs<K>(ids, n, e, lists + (size_t)e * n, warp_count);
+    if (threadIdx.x == 0)
+        counts[e] = count;
+}
+
+/* The pairs of expert blockIdx.y (moe_pairs_k's list) through one of its matrices: DOWN false, the gate and up rows
  * (act[pair][r] = silu(gate_r . x_t) * (up_r . x_t), r < INTER); DOWN true, the down rows
  * (out[pair][r] = down_r . act[pair], r < DIM). */
 template <int DT, int DIM, int INTER, int E, int K, int T, bool DOWN>
 __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
-                                                         const float *in, const int *ids, int n, float *out)
+                                                         const float *in, const int *counts, const int *lists, int n,
+                                                         float *out)
 {
     pdl_enter();
     constexpr int ROWS = DOWN ? DIM : INTER, COLS = DOWN ? INTER : DIM, R = rows_per_warp<DT, COLS>::R;
     __shared__ rows_smem<COLS, T> sm;
-    __shared__ int warp_count[WARPS];
-    extern __shared__ int list[];
-    const int count = expert_pairs<K>(ids, n, blockIdx.y, list, warp_count);
+    const int count = counts[blockIdx.y], *list = lists + (size_t)blockIdx.y * n;
     const struct df_expert &e = tab.e[blockIdx.y];
     int r0;
     const int nr = warp_rows<ROWS, R>(blockIdx.x, r0);
@@ -1546,7 +1565,8 @@ void moe_route(const struct df_route_shape &shape, const float *logits, const un
            reinterpret_cast<const float *>(bias), n, ids, weights);
 }
 
-/* scratch: n * K * (INTER + DIM) floats (the arena's region beyond the plan). ACT: the precision
+/* scratch: n * K * (INTER + DIM) floats, then E * (n + 1) ints (the arena's region beyond the
+ * plan, MOE_WS: the pairs' activations and outputs, the experts' pair counts and lists). ACT: the precision
  * of the products' inputs (enum df_act): x comes prepared (quantized or rounded by the schedule),
  * and down's input (silu(gate) * up) is quantized (DF_ACT_FP8) or rounded (DF_ACT_BF16) here. */
 template <int DT, int DIM, int INTER, int E, int K, int ACT>
@@ -1558,26 +1578,30 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     expert_table<E> tab;
     memcpy(tab.e, table, sizeof tab.e);
     float *act = scratch, *y = scratch + (size_t)n * K * INTER;
+    int *counts = reinterpret_cast<int *>(y + (size_t)n * K * DIM), *lists = counts + E;
     /* few tokens per expert: each (token, expert) alone, a warp per row (fills the GPU better);
      * else grouped by expert */
-    const bool per_pair = n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E || n > MOE_GROUPED_MAX_TOKENS;
-    const size_t list_bytes = sizeof(int) * (size_t)n;
-    if (per_pair)
+    const bool per_pair = n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E;
+    if (per_pair) {
         launch("moe_experts (gate, up)", moe_gate_up_k<DT, DIM, INTER, E, K>, dim3(ceil_div(INTER, WARPS), n * K),
                THREADS, 0, w, tab, x, ids, act);
-    else
+    } else {
+        launch("moe_experts (pairs by expert)", moe_pairs_k<K>, E, THREADS, 0, ids, n, counts, lists);
         launch("moe_experts (gate, up; by expert)", moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, false>,
-               dim3(ceil_div(INTER, WARPS * rows_per_warp<DT, DIM>::R), E), THREADS, list_bytes, w, tab, x, ids, n, act);
+               dim3(ceil_div(INTER, WARPS * rows_per_warp<DT, DIM>::R), E), THREADS, 0, w, tab, x, counts, lists, n,
+               act);
+    }
     if constexpr (ACT == DF_ACT_FP8)
         act_quant_fp8<INTER>(act, n * K);
     else if constexpr (ACT == DF_ACT_BF16)
         act_round_bf16<INTER>(act, n * K);
-    if (per_pair)
-        launch("moe_experts (down)", moe_down_k<DT, DIM, INTER, E, K>, dim3(ceil_div(DIM, WARPS), n * K), THREADS, 0,
-               w, tab, ids, act, y);
-    else
-        launch("moe_experts (down; by expert)", moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, true>,
-               dim3(ceil_div(DIM, WARPS * rows_per_warp<DT, INTER>::R), E), THREADS, list_bytes, w, tab, act, ids, n, y);
+    if (per_pair) {
+        launch("moe_experts (down, combine)", moe_down_combine_k<DT, DIM, INTER, E, K>, dim3(ceil_div(DIM, WARPS), n),
+               THREADS, 0, w, tab, ids, act, weights, out);
+        return;
+    }
+    launch("moe_experts (down; by expert)", moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, true>,
+           dim3(ceil_div(DIM, WARPS * rows_per_warp<DT, INTER>::R), E), THREADS, 0, w, tab, act, counts, lists, n, y);
     launch("moe_experts (combine)", moe_combine_k<DIM, K>, elementwise_blocks((size_t)n * DIM), THREADS, 0, y, weights,
            n, out);
 }

@@ -48,6 +48,11 @@ namespace mla {
 constexpr int WARP = 32, WARPS = 8, THREADS = WARP * WARPS; /* the partial kernel's block */
 constexpr int COMBINE_THREADS = 128;
 
+/* Warp w's k-steps of S (8 columns each) are [ks_first(w, KS), ks_first(w + 1, KS)): KS / 8 a
+ * warp when the 8 warps divide KS (L + R a multiple of 64), else floor and ceil shares (a row of
+ * 288: 36 k-steps, 4 and 5 by turns). */
+DF_HD constexpr int ks_first(int w, int KS) { return w * KS / WARPS; }
+
 /* ---- chunks: a function of the position alone ------------------------------------------- */
 
 /* Positions per chunk for a token attending to len positions: C while that makes at most JMAX
@@ -238,7 +243,7 @@ struct mla_decode_cfg {
     static constexpr int HEADS = HEADS_, L = L_, R = R_, CTX = CTX_, C = C_, JMAX = JMAX_, MT = MT_, T = T_,
                          STAGES = STAGES_;
     static constexpr int ROW = L + R, KS = ROW / 8, HG = 16 * MT, GROUPS = HEADS / HG;
-    static constexpr int KSW = KS / mla::WARPS;     /* k-steps of S per warp */
+    static constexpr int KSW = (KS + mla::WARPS - 1) / mla::WARPS; /* k-steps of S per warp, at most */
     static constexpr int NTS = T / 8;               /* n-tiles (8 positions) of S */
     static constexpr int NTO = L / 8 / mla::WARPS;  /* n-tiles (8 latent columns) of O per warp */
     static constexpr int HPW = HG / mla::WARPS;     /* heads per warp in the softmax */
@@ -251,7 +256,6 @@ struct mla_decode_cfg {
 
     static_assert(HEADS % HG == 0, "heads: a multiple of 16 x MT");
     static_assert(ROW % 32 == 0, "L + R: a multiple of 32 (the swizzle permutes runs of 8 groups of 4)");
-    static_assert(KS % mla::WARPS == 0, "L + R: a multiple of 64 (the warps split the k-steps of S)");
     static_assert(L % (8 * mla::WARPS) == 0, "L: a multiple of 64 (the warps split the columns of O)");
     static_assert(T % 8 == 0 && T <= mla::WARP, "T: 8, 16, 24 or 32 (a lane per position in the softmax)");
     static_assert(C % T == 0, "C: a multiple of T (so only a token's last tile is partial)");
@@ -327,13 +331,13 @@ __device__ __forceinline__ void load_tile(const float *kv, int p_first, int p_en
     }
 }
 
-/* Warp w's share of S = Q K^T for one tile: k-steps [w KSW, (w + 1) KSW) of every (m-tile,
+/* Warp w's share of S = Q K^T for one tile: its k-steps (ks_first) of every (m-tile,
  * n-tile), into part[w][head][position]. The softmax adds the 8 warps' parts in order. */
 template <class D>
 __device__ __forceinline__ void tile_scores(const float *sQ, const float *tile, float *sPart, int w, int lane)
 {
     float acc[D::MT][D::NTS][4] = {};
-    for (int ks = w * D::KSW; ks < (w + 1) * D::KSW; ks++) {
+    for (int ks = ks_first(w, D::KS); ks < ks_first(w + 1, D::KS); ks++) {
         uint32_t ahi[D::MT][4], alo[D::MT][4];
 #pragma unroll
         for (int mt = 0; mt < D::MT; mt++) {

@@ -1,6 +1,7 @@
 /* mla_split.cuh: a step's absorbed MLA attention through the split-KV decode kernel
  * (mla_decode.cuh), for the layers whose shapes its configuration below takes (heads a
- * multiple of 16, L a multiple of 256, L + R of 64; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three
+ * multiple of 16, L a multiple of 256, L + R of 32 over an f32 cache and of 64 over a bf16
+ * one; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three
  * kernels per slice of at most S tokens:
  *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)]: a block per (token, head, tile of
  *      columns), absorb_tile as mla_attend's;
@@ -31,12 +32,20 @@ using mla_split_cfg = mla_decode_cfg<H, L, R, CTX, 256, (CTX + 255) / 256, 1, 32
 template <int H, int L, int R, int CTX>
 using mla_split_bf16_cfg = mla_decode_bf16_cfg<H, L, R, CTX, 256, (CTX + 255) / 256, 64, 2, 3, 2>;
 
-/* Floats of the workspace for slices of S tokens: the absorbed queries, o_lat, mla_decode's
- * partials (gen/shapes.lua sizes the plan's attn_ws by the same count). */
-template <int H, int L, int R, int CTX> constexpr size_t mla_split_floats(int S)
+/* The configuration over a cache of CE: float, or uint16_t (bf16). */
+template <int H, int L, int R, int CTX, typename CE> struct split_cfg_for {
+    using type = mla_split_cfg<H, L, R, CTX>;
+};
+template <int H, int L, int R, int CTX> struct split_cfg_for<H, L, R, CTX, uint16_t> {
+    using type = mla_split_bf16_cfg<H, L, R, CTX>;
+};
+
+/* Floats of the workspace for slices of S tokens over a cache of CE: the absorbed queries,
+ * o_lat, the split kernel's partials (gen/shapes.lua sizes the plan's attn_ws by the same count,
+ * the same for both caches). */
+template <int H, int L, int R, int CTX, typename CE> constexpr size_t mla_split_floats(int S)
 {
-    static_assert(mla_split_cfg<H, L, R, CTX>::REC == mla_split_bf16_cfg<H, L, R, CTX>::REC, "one workspace for both caches");
-    return (size_t)S * H * (L + R) + (size_t)S * H * L + mla_split_cfg<H, L, R, CTX>::ws_floats(S);
+    return (size_t)S * H * (L + R) + (size_t)S * H * L + split_cfg_for<H, L, R, CTX, CE>::type::ws_floats(S);
 }
 
 #ifdef __CUDACC__
@@ -101,7 +110,7 @@ void split_decode(const float *q_abs, const uint16_t *cache, const int *slot, co
     mla_decode_bf16<mla_split_bf16_cfg<H, L, R, CTX>>(q_abs, cache, slot, pos, n, scale, part, o_lat);
 }
 
-/* The step's n tokens in slices of at most S; ws: mla_split_floats<H, L, R, CTX>(S) floats;
+/* The step's n tokens in slices of at most S; ws: mla_split_floats<H, L, R, CTX, CE>(S) floats;
  * CE: the cache's element (float, or uint16_t: bf16). The split kernel's shared-memory opt-in
  * is made on the first call, which is a prefill (a decode step, the one captured as a graph,
  * always follows one). */

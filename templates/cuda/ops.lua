@@ -189,11 +189,11 @@ return {
       return mat_params(o.dtype, "kv_b") .. ", const float *q, const " .. c.ctype(o.kv)
         .. " *cache, const int *slot, const int *pos, int n, float *ws, float *out"
     end,
-    body = function(o)
+    body = function(o, c)
       if o.split then
-        return fmt("static_assert(dfc::mla_split_floats<%d, %d, %d, %d>(%d) == %du, \"the plan's attn_ws\");\n" ..
+        return fmt("static_assert(dfc::mla_split_floats<%d, %d, %d, %d, %s>(%d) == %du, \"the plan's attn_ws\");\n" ..
           "    dfc::mla_attend_split<%s, %d, %d, %d, %d, %d, %d, %d>(kv_b, %s, q, cache, slot, pos, n, SOFTMAX_SCALE, ws, out);",
-          o.heads, o.kv_lora, o.rope_dim, o.max_context, o.split.slice, o.split.ws_floats,
+          o.heads, o.kv_lora, o.rope_dim, o.max_context, c.ctype(o.kv), o.split.slice, o.split.ws_floats,
           DT[o.dtype], o.heads, o.nope, o.rope_dim, o.v_head, o.kv_lora, o.max_context, o.split.slice,
           scale_arg(o.dtype, "kv_b"))
       end

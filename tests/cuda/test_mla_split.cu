@@ -43,11 +43,13 @@ using namespace dfc::mla;
 
 static const double U = 0x1p-24;
 
-/* The configurations the GPU check runs (tests/cuda/mla_check.cu), and a small one whose
- * JMAX cap is reached at 1024 positions. */
+/* The configurations the GPU check runs (tests/cuda/mla_check.cu), a small one whose JMAX cap
+ * is reached at 1024 positions, and the mid-size benchmark model's (specs/bench_v3_cuda.lua:
+ * kv_lora 256 + rope 32, a row of 288, whose 36 k-steps the 8 warps share 4 and 5). */
 using V2A = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2>;
 using V3B = mla_decode_cfg<128, 512, 64, 32768, 512, 64, 2, 16, 3>;
 using SMALL = mla_decode_cfg<16, 512, 64, 4096, 64, 16, 1, 32, 2>;
+using R288 = mla_decode_cfg<16, 256, 32, 1024, 256, 4, 1, 32, 2>; /* mla_split_cfg<16, 256, 32, 1024> */
 
 /* ---- chunks ------------------------------------------------------------------------------- */
 static void test_chunks(int C, int JMAX, int max_len, int step)
@@ -315,7 +317,7 @@ template <class D> static void test_tile_products(const char *what)
         for (int mt = 0; mt < D::MT; mt++)
             for (int nt = 0; nt < D::NTS; nt++) {
                 float acc[WARP][4] = {};
-                for (int ks = w * D::KSW; ks < (w + 1) * D::KSW; ks++) {
+                for (int ks = ks_first(w, D::KS); ks < ks_first(w + 1, D::KS); ks++) {
                     uint32_t ah[WARP][4], al[WARP][4], bh[WARP][2], bl[WARP][2];
                     for (int l = 0; l < WARP; l++) {
                         for (int i = 0; i < 4; i++)
@@ -343,7 +345,8 @@ template <class D> static void test_tile_products(const char *what)
                 want += (double)q[(size_t)h * ROW + c] * kv[(size_t)p * ROW + c];
                 mag += fabs((double)q[(size_t)h * ROW + c] * kv[(size_t)p * ROW + c]);
             }
-            /* 3xTF32 products within 2^-20; the mma chain and the 8 parts: 4 (KSW + 8) roundings */
+            /* 3xTF32 products within 2^-20; the mma chain (at most KSW k-steps) and the 8 parts:
+             * 4 (KSW + 8) roundings */
             const double tol = (0x1p-20 + 4.0 * (D::KSW + 8) * U) * mag;
             worst = std::max(worst, fabs(s - want) / mag);
             CHECK(fabs(s - want) <= tol, "S[%d][%d]: %.9g, fp64 %.9g (tol %.3g)", h, p, s, want, tol);
@@ -438,8 +441,10 @@ int main(void)
     test_fragments();
     test_banks<V2A>("V2-Lite shape, MT=1");
     test_banks<V3B>("V3 shape, MT=2");
+    test_banks<R288>("a row of 288, MT=1");
     test_tile_products<V2A>("16 heads, T=32");
     test_tile_products<V3B>("32 heads, T=16");
+    test_tile_products<R288>("16 heads, a row of 288 (k-steps 4 and 5 a warp)");
     mla_model::softmax_split<V2A>("chunk 256, tiles of 32 (cap 128): partials merged in chunk order = fp64 softmax, "
                                   "also rising scores", model_block<V2A>, 0.0, 40000, as_is);
     mla_model::softmax_split<SMALL>("chunk 64, tiles of 32 (cap 16): partials merged in chunk order = fp64 softmax, "

@@ -79,18 +79,19 @@ real_adds_up() ( awk '/^  / { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { n
 # scales (4 bytes per 128 x 128 block) and the f32 norms and routers add about 0.1%. The
 # packed weights must be within 1% of that (one MoE layer less is 1.6%; bf16 experts would
 # double it). KV cache: 61 layers x 8 sequences x 8192 positions x (512 + 64) floats.
-# Expert scratch: 256 tokens x 8 experts x (2048 + 7168) floats.
+# Expert scratch: 256 tokens x 8 experts x (2048 + 7168) floats, and 256 experts' pair lists
+# (a count and up to 256 pairs each).
 REAL_V3=$T/mem_deepseek_v3
 check "real/deepseek_v3/weights-685B-params" real_mem_is "$REAL_V3" weights \
     "b > 0.99 * (685e9 + 4 * 129280 * 7168) && b < 1.01 * (685e9 + 4 * 129280 * 7168)"
 check "real/deepseek_v3/kv-cache" real_mem_is "$REAL_V3" "KV cache" "b == 61 * 8 * 8192 * 576 * 4"
-check "real/deepseek_v3/expert-scratch" real_mem_is "$REAL_V3" "expert scratch" "b == 256 * 8 * (2048 + 7168) * 4"
+check "real/deepseek_v3/expert-scratch" real_mem_is "$REAL_V3" "expert scratch" "b == 256 * 8 * (2048 + 7168) * 4 + 256 * (256 + 1) * 4"
 check "real/deepseek_v3/lines-add-up" real_adds_up "$REAL_V3"
 check "real/deepseek_v3/over-80" grep -q 'does NOT fit deploy.gpu_memory_gib = 80 (over by' "$REAL_V3"
 
 # On its declared 80 GiB, V3 is refused: exit 3, the field, the numbers, nothing written.
 expect_fail "real/deepseek_v3/refused-at-80-gib" 3 \
-    'deepseek_v3.lua: deploy.gpu_memory_gib: needs 650.3 GiB \(weights 641.5 GiB, KV cache 8.6 GiB, .*expert scratch 72.0 MiB\) but deploy.gpu_memory_gib is 80; .*needs several GPUs \(multi-GPU is not supported yet\)' \
+    'deepseek_v3.lua: deploy.gpu_memory_gib: needs 650.3 GiB \(weights 641.5 GiB, KV cache 8.6 GiB, .*expert scratch 72.3 MiB\) but deploy.gpu_memory_gib is 80; .*needs several GPUs \(multi-GPU is not supported yet\)' \
     lua5.4 gen/main.lua --spec specs/deepseek_v3.lua --out "$T/v3_refused"
 [ ! -e "$T/v3_refused" ] || fail "real/deepseek_v3/refused/nothing-written"
 
