@@ -46,9 +46,10 @@ static void usage(FILE *f, const char *prog)
             "                      one, so --logits scores that continuation (--print-ids: the model's picks)\n"
             "  --logits FILE       write raw little-endian float32 logits: per prompt, row 0\n"
             "                      after the prompt, then one row per generated token but the last\n"
-            "  --threads N         worker threads (default 1)\n"
+            "  --threads N         %s\n"
             "  --help              this text\n",
-            prog, m->manifest->model_name, m->vocab, m->max_batch, m->max_context, m->manifest->model_name);
+            prog, m->manifest->model_name, m->vocab, m->max_batch, m->max_context, m->manifest->model_name,
+            df_threads_matter() ? "worker threads (default 1)" : "accepted and ignored: this build computes on the GPU");
     fprintf(f, "  The weights are verified before the first computation (signature, SHA-256 of every chunk;\n"
                "  this binary trusts %d signing key(s))%s\n", df_trust.n_keys,
             df_trust.allow_no_verify ? ";\n  --no-verify         skip that (development only: loudly logged)" : ".");

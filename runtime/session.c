@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "exit_codes.h"
 #include "threads.h"
@@ -32,6 +33,8 @@ int df_session_open(struct df_session *s, const char *prog, const char *path, bo
         return DF_EXIT_OTHER;
     }
     m->init(s->engine.arena);
+    if (threads > 1 && !df_threads_matter())
+        fprintf(stderr, "%s: note: --threads %d changes nothing: this build computes on the GPU\n", prog, threads);
     if (df_threads_start(threads) != 0) {
         fprintf(stderr, "%s: cannot start %d threads\n", prog, threads);
         return DF_EXIT_OTHER;
@@ -39,6 +42,8 @@ int df_session_open(struct df_session *s, const char *prog, const char *path, bo
     s->threads_started = true;
     return 0;
 }
+
+bool df_threads_matter(void) { return strcmp(df_model.backend->name, "cpu") == 0; }
 
 void df_session_close(struct df_session *s)
 {

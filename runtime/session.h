@@ -22,4 +22,8 @@ struct df_session {
 int df_session_open(struct df_session *s, const char *prog, const char *path, bool no_verify, int threads);
 void df_session_close(struct df_session *s);
 
+/* Whether --threads does anything: the CPU backend's kernels run on the worker threads; a GPU
+ * build's run on the device (it accepts the flag, so that scripts serve both, and says so). */
+bool df_threads_matter(void);
+
 #endif

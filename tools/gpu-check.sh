@@ -33,7 +33,8 @@
 #      batch of 3 and batch of 1, -n 10, identical greedy ids, max|d|/std < 1e-3 (tiny_fp8act_cuda:
 #      teacher-forced, with the FP8-activation bounds; tiny_bf16act_cuda: the bf16-activation
 #      bounds; both through cuBLASLt's GEMMs; tiny_bf16kv_cuda and v3_h16_bf16kv_cuda: the
-#      bf16-cache bounds, the latter's attention through the split-KV kernel over a bf16 cache);
+#      bf16-cache bounds, the latter's attention through the split-KV kernel over a bf16 cache;
+#      v3_h16_r32_cuda: the split-KV kernel over f32 cache rows of 288, the mid-size models');
 #      batch invariance, graph = no graph, programmatic dependent launch (DF_CUDA_PDL=1) = none,
 #      device greedy = host greedy and device sampling = host sampling, bit for bit; the
 #      fixtures' prompts in 4-token prefill steps = in one step (tiny, tiny_fp8act and

@@ -89,6 +89,7 @@ V2_GROUP = dict(V2_LITE, topk_method="group_limited_greedy", n_group=4, topk_gro
                 routed_scaling_factor=2.0, q_lora_rank=96, num_experts_per_tok=4)
 V3_H16 = dict(V3_TINY, num_attention_heads=16, num_key_value_heads=16, kv_lora_rank=256, qk_rope_head_dim=64,
               num_hidden_layers=2, num_nextn_predict_layers=0)
+V3_H16_R32 = dict(V3_H16, qk_rope_head_dim=32)
 
 FIXTURES = {
     "tiny": dict(cfg=V3_TINY, seed=1001, mtp=True, fp8=False, shards=True,
@@ -111,9 +112,14 @@ FIXTURES = {
     "v3_h16": dict(cfg=V3_H16, seed=1006, mtp=False, fp8=False, shards=False,
                    what="DeepseekV3ForCausalLM with the attention shapes of the split-KV MLA decode kernel "
                         "(runtime/cuda/mla_split.cuh: heads a multiple of 16, kv_lora_rank a multiple of 256, "
-                        "kv_lora_rank + qk_rope_head_dim of 64): 16 heads, kv_lora 256, rope 64 (the released "
-                        "models' rope width), nope 32, v_head 32; otherwise tiny's model (noaux_tc routing, "
-                        "YaRN factor 4), 1 dense + 1 MoE layer, no MTP."),
+                        "kv_lora_rank + qk_rope_head_dim of 32, of 64 over a bf16 cache): 16 heads, kv_lora "
+                        "256, rope 64 (the released models' rope width), nope 32, v_head 32; otherwise tiny's "
+                        "model (noaux_tc routing, YaRN factor 4), 1 dense + 1 MoE layer, no MTP."),
+    "v3_h16_r32": dict(cfg=V3_H16_R32, seed=1007, mtp=False, fp8=False, shards=False,
+                       what="`v3_h16` with a rope width of 32 (qk_rope_head_dim), as the mid-size benchmark "
+                            "models (specs/bench_v3_cuda.lua): latent cache rows of 256 + 32 = 288 values, which "
+                            "the split-KV MLA decode kernel over an f32 cache takes with its warps sharing S's 36 "
+                            "k-steps 4 and 5 (runtime/cuda/mla_decode.cuh, ks_first); otherwise v3_h16's model."),
     "tiny_bf16act": dict(base="tiny", precision="bf16",
                          what="`tiny` with bf16 activations (`deploy.activations = \"bf16\"`, specs/tiny_bf16act.lua): "
                               "tiny's checkpoint and prompts, every matrix product with bf16 weights taking its "

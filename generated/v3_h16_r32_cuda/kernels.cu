@@ -1,0 +1,113 @@
+/* kernels.cu: v3_h16_r32_cuda's kernel instances for CUDA (sm_90a). Each launches a
+ * generic kernel of runtime/cuda/kernels.cuh with its shape as template
+ * arguments, so the compiler specializes it, on the backend's one stream.
+ * Generated; do not edit. */
+#include "kernels.cuh"
+#include "mla_split.cuh"
+
+#include "config.h"
+#include "kernels.h"
+
+static const struct df_route_shape ROUTE = {
+    .experts = ROUTED_EXPERTS, .topk = EXPERTS_PER_TOKEN, .n_group = N_GROUP, .topk_group = TOPK_GROUP,
+    .method = TOPK_METHOD, .softmax = SCORING_SOFTMAX, .norm_topk_prob = NORM_TOPK_PROB,
+    .scaling = ROUTED_SCALING,
+};
+
+void rmsnorm_128(const float *x, const unsigned char *w, int n, float *out)
+{
+    dfc::rmsnorm<128, DF_ACT_F32>(x, w, n, RMS_EPS, out);
+}
+
+void linear_pair_bf16_128x96_288(const unsigned char *w, const unsigned char *w2, const float *x, int n, float *y, float *y2)
+{
+    dfc::linear_pair<DF_BF16, 96, 288, 128>(w, NULL, w2, NULL, x, n, y, y2);
+}
+
+void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out)
+{
+    dfc::rmsnorm<96, DF_ACT_F32>(x, w, n, RMS_EPS, out);
+}
+
+void linear_bf16_96x1024(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 1024, 96>(w, NULL, x, n, y);
+}
+
+void rope_cache_h16_32p32_256p32(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
+{
+    dfc::rope_cache<16, 32, 32, 256, 256>(q, kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
+}
+
+void mla_attend_split_bf16_h16_256p32_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out)
+{
+    static_assert(dfc::mla_split_floats<16, 256, 32, 256, float>(4) == 51328u, "the plan's attn_ws");
+    dfc::mla_attend_split<DF_BF16, 16, 32, 32, 32, 256, 256, 4>(kv_b, NULL, q, cache, slot, pos, n, SOFTMAX_SCALE, ws, out);
+}
+
+void linear_bf16_512x128(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 128, 512>(w, NULL, x, n, y);
+}
+
+void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out)
+{
+    dfc::add_rmsnorm<128, DF_ACT_F32>(x, y, w, n, RMS_EPS, out);
+}
+
+void swiglu_bf16_128x256(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g)
+{
+    dfc::swiglu<DF_BF16, 256, 128>(gate, NULL, up, NULL, x, n, g);
+}
+
+void linear_bf16_256x128(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 128, 256>(w, NULL, x, n, y);
+}
+
+void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_F32, 16, 128>(w, NULL, x, n, y);
+}
+
+void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights)
+{
+    dfc::moe_route<16, 4, 4>(ROUTE, logits, bias, n, ids, weights);
+}
+
+void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out)
+{
+    (void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */
+    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, scratch, out);
+}
+
+void swiglu_bf16_128x64(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g)
+{
+    dfc::swiglu<DF_BF16, 64, 128>(gate, NULL, up, NULL, x, n, g);
+}
+
+void linear_bf16_64x128_add(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 128, 64, true>(w, NULL, x, n, y);
+}
+
+void residual_add_128(float *x, const float *y, int n)
+{
+    dfc::residual_add<128>(x, y, n);
+}
+
+void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out)
+{
+    dfc::embed<DF_BF16, 1000, 128>(w, NULL, tokens, n, out);
+}
+
+void gather_rows_128(const float *x, const int *rows, int n, float *out)
+{
+    dfc::gather_rows<128>(x, rows, n, out);
+}
+
+void linear_bf16_128x1000(const unsigned char *w, const float *x, int n, float *y)
+{
+    dfc::linear<DF_BF16, 1000, 128>(w, NULL, x, n, y);
+}
+
