@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "exit_codes.h"
+#include "session.h"
 #include "threads.h"
 
 /* The sampling a new record uses: typical chat settings, so that sampling
@@ -30,11 +31,13 @@ static void audit_usage(FILE *f, const char *prog)
             "  outputs on %d built-in prompts: greedy ids, the SHA-256 of the logits' bits, and ids\n"
             "  sampled with temperature %.1f, top-k %d, top-p %.2f and seed S (default %llu).\n"
             "  --check RECORD   re-run with RECORD's settings; name every field that differs\n"
-            "  --threads N      worker threads (the outputs do not depend on it; default 1)\n"
+            "  --threads N      %s\n"
             "  Exit codes: 0 (--check: everything matches), 2 usage or a bad record, 3 weights refused,\n"
             "  4 I/O error, 5 the re-run differs from the record.\n",
             prog, prog, DF_AUDIT_PROMPTS, (double)default_sampling.temperature, default_sampling.top_k,
-            (double)default_sampling.top_p, (unsigned long long)default_sampling.seed);
+            (double)default_sampling.top_p, (unsigned long long)default_sampling.seed,
+            df_threads_matter() ? "worker threads (the outputs do not depend on it; default 1)"
+                                : "accepted and ignored: this build computes on the GPU");
 }
 
 struct audit_args {

@@ -1,8 +1,10 @@
 -- v3_h16_r32: a conformance model, imported from tests/fixtures/v3_h16_r32/hf/config.json
--- (lua5.4 gen/main.lua --hf tests/fixtures/v3_h16_r32/hf --name v3_h16_r32 --set deploy.max_context=256
+-- (lua5.4 gen/main.lua --hf tests/fixtures/v3_h16_r32/hf --name v3_h16_r32 --set deploy.max_context=1024
 --  --set deploy.trusted_keys=tests/keys/test-signing.pub.pem --print-spec). Its attention has the
 -- shapes of the split-KV MLA decode kernel (runtime/cuda/mla_split.cuh): 16 heads, kv_lora 256,
 -- rope 32: latent cache rows of 288, the mid-size benchmark models' (specs/bench_v3_cuda.lua).
+-- A context of 1024 (4 chunks of 256 positions: tools/gpu-check.sh compares a 600-token prompt
+-- with the CPU build, so that the split kernel merges several chunks of these rows).
 return {
   model = {
     name = "v3_h16_r32",
@@ -44,7 +46,7 @@ return {
   deploy = {
     target = "cpu",
     max_batch = 4,
-    max_context = 256,
+    max_context = 1024,
     prefill_chunk = 256,
     weights = "bf16",
     activations = "f32",

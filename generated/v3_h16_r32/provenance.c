@@ -5,21 +5,21 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "60337a0c5046e4a8c02f8a1b5f8c9fb267b6cf925c0166cc016b73f568b276fc" },
-    { "forward.c", "7193f75cff8082a6ce8cde2c42325f44db61a220d43b9b69051df5d65dedcd52" },
+    { "config.h", "0acb3d6f26d4f864b3cffeafad50b22ee46cfeab46e00fc992968dda27140da8" },
+    { "forward.c", "a7f8268dadf48fdd265941b88b7d0f8f53ebb7237764bcb5a233228d2cda6ea7" },
     { "kernels.c", "2a99744aa665a2fa635b3b62e99f695f8fe1ee8a3651cff8c8b577aa149782f6" },
     { "kernels.h", "98b448d29113a0976d15b3294d7b3a0822bd1135adcb46fa947c6b1a41de25af" },
     { "manifest.c", "ea169dd83562f748a4de233f2ecfc45133033539ca1d7e6e301cbfd209bb411f" },
     { "manifest.json", "e26fed944fe94a0b9d47f1651c4b0e13820ea44341c6b8a157a77674360fe964" },
-    { "plan.txt", "3531c77f1b7792239d1df7ff29c8d585897c7cc2dbd13794b8877300620d557e" },
-    { "spec.lua", "10b7992f3cbd7364765bb39b776aa8ebf63d8c84f3973416ed862f6d61856acc" },
+    { "plan.txt", "8f3e77e8b83c46bd34d3925bbe96376baf5241090a79ebadbc2d2dc2c3513e1b" },
+    { "spec.lua", "0bb3dde51a85f54cde683c0e853061520fc72f8f2829a3b449f9c2ae5ac75630" },
     { "trust.c", "6c5064cbaa858f0a3cecaaf2404e285a07ed1b7001050f3751fdf7ea237c9b09" },
     { "weights.h", "fe1f49abd60e31d4427787bcf1e8a407f590ae53db89eb215ee83a939b2778f5" },
 };
 
 const struct df_provenance df_provenance = {
     .generator_version = "0.1.0",
-    .spec_sha256 = "10b7992f3cbd7364765bb39b776aa8ebf63d8c84f3973416ed862f6d61856acc",
+    .spec_sha256 = "0bb3dde51a85f54cde683c0e853061520fc72f8f2829a3b449f9c2ae5ac75630",
     /* the normalized spec (spec.lua) */
     .spec_text =
     "return {\n"
@@ -63,7 +63,7 @@ const struct df_provenance df_provenance = {
     "  deploy = {\n"
     "    target = \"cpu\",\n"
     "    max_batch = 4,\n"
-    "    max_context = 256,\n"
+    "    max_context = 1024,\n"
     "    prefill_chunk = 256,\n"
     "    weights = \"bf16\",\n"
     "    activations = \"f32\",\n"
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "ce35e50531682195111d1dd352db466849b71c78fc0056b3201a03e190d14fd3",
+    .sources_sha256 = "4f0ed12785cfe16c1f5afcc080a840aab2b58694558e487391597db479516524",
     .n_sources = 10,
     .sources = sources,
 };

@@ -39,7 +39,7 @@ return {
   deploy = {
     target = "cpu",
     max_batch = 4,
-    max_context = 256,
+    max_context = 1024,
     prefill_chunk = 256,
     weights = "bf16",
     activations = "f32",

@@ -36,13 +36,13 @@ void linear_bf16_96x1024(const unsigned char *w, const float *x, int n, float *y
 
 void rope_cache_h16_32p32_256p32(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
 {
-    dfc::rope_cache<16, 32, 32, 256, 256>(q, kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
+    dfc::rope_cache<16, 32, 32, 256, 1024>(q, kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
 }
 
 void mla_attend_split_bf16_h16_256p32_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, int n, float *ws, float *out)
 {
-    static_assert(dfc::mla_split_floats<16, 256, 32, 256, float>(4) == 51328u, "the plan's attn_ws");
-    dfc::mla_attend_split<DF_BF16, 16, 32, 32, 32, 256, 256, 4>(kv_b, NULL, q, cache, slot, pos, n, SOFTMAX_SCALE, ws, out);
+    static_assert(dfc::mla_split_floats<16, 256, 32, 1024, float>(4) == 100864u, "the plan's attn_ws");
+    dfc::mla_attend_split<DF_BF16, 16, 32, 32, 32, 256, 1024, 4>(kv_b, NULL, q, cache, slot, pos, n, SOFTMAX_SCALE, ws, out);
 }
 
 void linear_bf16_512x128(const unsigned char *w, const float *x, int n, float *y)

@@ -5,21 +5,21 @@
 
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
-    { "config.h", "a4ab71142c738825367aecf6479f4d57e5995d5cd1826384083661311bc8d558" },
-    { "forward.c", "ceae856b684da8803d54306a7f1cf50fab76ffd433261250978f4de149fbc7d1" },
-    { "kernels.cu", "5a5538b2eb1d47f7af968283269e69e9989fdcecfbfe77c46565d3f6a0d1cb57" },
+    { "config.h", "90c07288ac6b9d8b59e9c53d3fbb80f68ccac87daa82ddb35c91c2372c5cae79" },
+    { "forward.c", "1fc48a7d66e44056f78de65c4b8d5a9e7b0d7e397d490a7cc2966ec88f0fbc3e" },
+    { "kernels.cu", "d3b0294cdc3c1f75665fa91e760d6c7e6534604816ad96070e1637c006901c79" },
     { "kernels.h", "99df4f7ef6d1fbf63a8f7db525b5da8857a21cf9baa29988b1996a2246a44110" },
     { "manifest.c", "a6659fbdc902f3ba9b98dda94d0b9664258dc40cf7342967524f2b05e2ac0c27" },
     { "manifest.json", "cb9d76f46409e9c2c961f44aced34f9e72327b8c341621fdf53c89d571967812" },
-    { "plan.txt", "c0673832cc7fde86cacac523547346dc3a5e341f3b129b75abdd0f4484d6446e" },
-    { "spec.lua", "dcfe6839339be6ca73e13dd0dbcb28e476d7c3969b29fbfbbdbab6d0ccfce914" },
+    { "plan.txt", "d07d6142f2a82e2736b27a6b4c1cf9834eab7cf3cf07ea4ef157a776c02190b6" },
+    { "spec.lua", "893dfab71ab274c8cc1e37b3bed48303f79e8162072915f20bb4564d06b37fd0" },
     { "trust.c", "85097c1158713282c1135d0ae27ba89ef20ecdc55f0a8a81e962d4831f38c206" },
     { "weights.h", "2930ea9557406d22820df71ccafb4eec67a538e57d27803be02d739d85118349" },
 };
 
 const struct df_provenance df_provenance = {
     .generator_version = "0.1.0",
-    .spec_sha256 = "dcfe6839339be6ca73e13dd0dbcb28e476d7c3969b29fbfbbdbab6d0ccfce914",
+    .spec_sha256 = "893dfab71ab274c8cc1e37b3bed48303f79e8162072915f20bb4564d06b37fd0",
     /* the normalized spec (spec.lua) */
     .spec_text =
     "return {\n"
@@ -63,7 +63,7 @@ const struct df_provenance df_provenance = {
     "  deploy = {\n"
     "    target = \"cuda\",\n"
     "    max_batch = 4,\n"
-    "    max_context = 256,\n"
+    "    max_context = 1024,\n"
     "    prefill_chunk = 256,\n"
     "    weights = \"bf16\",\n"
     "    activations = \"f32\",\n"
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "2c4764172505d309e77a8ecd7572bce541e64240691302f78ec2317bb239b452",
+    .sources_sha256 = "9288f0490de578617d229ba234031c592d8ebd94d6aca9a10ec13e24f721ef0d",
     .n_sources = 10,
     .sources = sources,
 };

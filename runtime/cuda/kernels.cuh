@@ -404,17 +404,25 @@ __device__ __forceinline__ float warp_sum(float v)
 /* silu(g) * u: a SwiGLU's value, as kernels/elementwise.h computes it, wherever a kernel does. */
 __device__ __forceinline__ float silu_times(float g, float u) { return g / (1.0f + expf(-g)) * u; }
 
-/* Row r's products with nt <= T vectors, computed by the whole warp; every lane gets acc. */
+/* This lane's share of row r's products with nt <= T vectors (lane_dot from zero). */
 template <int DT, int COLS, int T>
-__device__ __forceinline__ void row_dot(const unsigned char *w, const float *scale, int r, const float *x, int xstride,
-                                        int nt, int lane, float (&acc)[T])
+__device__ __forceinline__ void lane_row_dot(const unsigned char *w, const float *scale, int r, const float *x,
+                                             int xstride, int nt, int lane, float (&part)[T])
 {
     const unsigned char *wrow = w + (size_t)r * COLS * esize<DT>::value;
     const float *srow = DT == DF_F8E4M3 ? scale + (size_t)(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::SCALE_LD : nullptr;
 #pragma unroll
     for (int t = 0; t < T; t++)
-        acc[t] = 0.0f;
-    lane_dot<DT, COLS, T>(wrow, srow, x, xstride, nt, lane, acc);
+        part[t] = 0.0f;
+    lane_dot<DT, COLS, T>(wrow, srow, x, xstride, nt, lane, part);
+}
+
+/* Row r's products with nt <= T vectors, computed by the whole warp; every lane gets acc. */
+template <int DT, int COLS, int T>
+__device__ __forceinline__ void row_dot(const unsigned char *w, const float *scale, int r, const float *x, int xstride,
+                                        int nt, int lane, float (&acc)[T])
+{
+    lane_row_dot<DT, COLS, T>(w, scale, r, x, xstride, nt, lane, acc);
 #pragma unroll
     for (int t = 0; t < T; t++)
         acc[t] = warp_sum(acc[t]);
@@ -1229,7 +1237,9 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
 
 /* out[t][r] = sum over k, best first, of weight[t][k] (down_r . act[t K + k]) with the down rows
  * of token t's k-th expert, r < DIM, by one warp: each product row_dot's sum, the weighted sum
- * moe_combine_k's (the bits of the grouped path's down and combine, in one launch). */
+ * moe_combine_k's (the bits of the grouped path's down and combine, in one launch). The lanes'
+ * shares of all K products come first, so that the K rows' loads are in flight together, then
+ * the K butterflies, then the sum in k order. */
 template <int DT, int DIM, int INTER, int E, int K>
 __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
                                                               const int *ids, const float *act, const float *weights,
@@ -1239,22 +1249,25 @@ __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned cha
     const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP, t = blockIdx.y;
     if (r >= DIM)
         return;
-    float sum = 0.0f;
+    float part[K][1];
+#pragma unroll
     for (int k = 0; k < K; k++) {
         const int pair = t * K + k;
         const struct df_expert &e = tab.e[ids[pair]];
-        float acc[1];
-        row_dot<DT, INTER, 1>(w + e.down, reinterpret_cast<const float *>(w + e.down_scale), r,
-                              act + (size_t)pair * INTER, 0, 1, lane, acc);
-        sum = fmaf(weights[pair], acc[0], sum);
+        lane_row_dot<DT, INTER, 1>(w + e.down, reinterpret_cast<const float *>(w + e.down_scale), r,
+                                   act + (size_t)pair * INTER, 0, 1, lane, part[k]);
     }
+    float sum = 0.0f;
+#pragma unroll
+    for (int k = 0; k < K; k++)
+        sum = fmaf(weights[t * K + k], warp_sum(part[k][0]), sum);
     if (lane == 0)
         out[(size_t)t * DIM + r] = sum;
 }
 
 /* ---- MoE grouped by expert (steps of several tokens) --------------------------------------
- * A block per (expert, group of rows): it finds the (token, expert) pairs that chose its
- * expert, in pair order, and runs them through block_rows_dot T at a time, so an expert's
+ * A block per (expert, group of rows) takes the (token, expert) pairs that chose its expert, in
+ * pair order (moe_pairs_k's list), and runs them through block_rows_dot T at a time, so an expert's
  * rows are read once per T of its tokens instead of once per pair. Every (pair, row) sum has
  * the bits of the per-pair kernels above (lane_dot's order), so the launcher may choose either
  * by the step's size. */
