@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "c76e04fc9df2a854cab35f708bc1365c0c6322d068dfa14938b1ffb7c10edde4" },
-    { "forward.c", "0f50e690b8f146c85d15a87ae7c05d6a36e299f60b73acca5a5e58806a0d8c83" },
+    { "forward.c", "ad3e7a29a7a21c4f81b70fcc98800e75647ad56fc7f8bf66cd9d1d62a6b6b985" },
     { "kernels.cu", "1e9e8682dad6e6451b0b89c3b8b390a87f795d43d84888c6f617fda1ac57ef96" },
     { "kernels.h", "037c43c6693637b7d9b73a7b06a6bb2656306522f3741bb03ce85b3ec4bda73d" },
     { "manifest.c", "aa296553a8ef9ba4c7988e3c52322ba7185fdd75c13bb321c4caab6d5b98d6a0" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e8cf1de105128bdcc6e4be2f90a8e81782ed4b2a3812092ce88b687c4125d98a",
+    .sources_sha256 = "c5d1ef8758978f9fbd1f227ccaa637aa10808205141476ae0d24eba6a49f8954",
     .n_sources = 10,
     .sources = sources,
 };

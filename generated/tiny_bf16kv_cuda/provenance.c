@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "eeab18565c9ed74964d970da4f2ed511cf5bde8f3a6489b1eb692b33908fda33" },
-    { "forward.c", "f1d156bffca55187ecde965e1180c934373442abb75ac63c8739230237061847" },
+    { "forward.c", "9cc0e504a8be3669325aa0f8237b6a69ddaf445bb871a436cebd08a3a677254d" },
     { "kernels.cu", "8b36096ac32e3bb38d47d987a98996337fe3201686e087466566ac0472aecf53" },
     { "kernels.h", "cb575a712c7dca684ffa1933837a95f687772950edeee8b87139b0824abfced0" },
     { "manifest.c", "aaff331e25d9dacfe57997bc576938da4129e3daf01c7e43180f5efdfa925d77" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "2dcebb3db34b8aa7a63238039a58731e9c9885ab64a62f65995deddb578a03e4",
+    .sources_sha256 = "28230e24c333e34179f12eff997b0a368e6a35c4d43d4f374d8e816dff86a703",
     .n_sources = 10,
     .sources = sources,
 };

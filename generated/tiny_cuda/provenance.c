@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "e44763bb495046d1ee0e8d42f691bd55e82bab8ec0573e481ab9ce1ac1e5eeb9" },
-    { "forward.c", "02b8e005759ebfad81e6de37a74177aa21e25f17a1887971d6d3b748969fb552" },
+    { "forward.c", "3606c463fd105ed3e1256cb2007cdd2242ffd4e0f018b7aae3abf296d90391a2" },
     { "kernels.cu", "4ceae976afa6780ffe95383631cff066472fbd82ee6facd755dcb4529ac14bce" },
     { "kernels.h", "4c6782fef41798475716b7041caee21a2431da580964ad61af8e2e3e158670df" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "006285d795d6aca40422a09314c43ca2601bd9097aff2fa590a9de92b3e20450",
+    .sources_sha256 = "e292024c22534bfd40d29d4d6be0e5235b45ef67db90f0b1f84645d55b825bed",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "9b4b64aadcd8fd8b9d22df4c49c5a117cfeb59a38cf01f581e2d96a14528d9bc" },
-    { "forward.c", "0a2bcace6038b1e1bbd94eef6ae3752df118792d21428e8a48143a387ad4eeda" },
+    { "forward.c", "1233b738886e073d2dc5969a76d645a2c3c7a251246f11ce223b8f16b850bfc7" },
     { "kernels.cu", "b52e4a87bbbffddfccf796af310a8e08bd4f71194e9424a044a4a04b0e93cc18" },
     { "kernels.h", "334522d8fefd584b4c19a3ca05bbafcc2a785401553fce2c1ca064414aab59d6" },
     { "manifest.c", "e229972b1bc23a8951e7c1b9ff126701a9b8f31934b6837796cb7aed3e43e92f" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "396a641776cb0d817a3c7018a99b27768f0d2062c94f8955eced172c6663e0f9",
+    .sources_sha256 = "d13e14590e08a572e9a1f1f8e0edadf3d4227c4a7b946a2b258ffea67eac543a",
     .n_sources = 10,
     .sources = sources,
 };

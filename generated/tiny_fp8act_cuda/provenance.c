@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "020369116e4f6b7ba1caa8d59aa09bb0d725c4b79f9bd7644f3a87cc70cc4279" },
-    { "forward.c", "d959d79b5edbbad1e32a925a33d44652530e44ef52e10d1eadc8f843c80edccf" },
+    { "forward.c", "7d416e3179605be27bef0638c83f3cee9812ab7ba316817caeabadf164327876" },
     { "kernels.cu", "393efe14ee35f0f739f6d78aca8e2f7224b1a17443791487365454744b38aed7" },
     { "kernels.h", "d77a19f58e10b408fd35acd94845907d9e439d88945c239a834dbe91944785e8" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "a649157788a7816fc6fd5939ac3e50ff6cfeee03f74e38ad0c91e0e73bc479c5",
+    .sources_sha256 = "a75584582e2424e1f9615e98be2c7aae8d39e3bd156d99b95423d78197a2a415",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6081cccc561eeb718db0ec3b194767bc915febd3512b5830f79ca6334c02f402" },
-    { "forward.c", "4a0fd96e8f88889cb9b4dd35c94c931ed13e8a9f212965ced156daafe6df1531" },
+    { "forward.c", "fa27aeac67b844e7a12a303adb11016247eff5aa6d46d40c3b47fe08372cd175" },
     { "kernels.cu", "7a632c5042bb2cfcfcd1fdb5a7fd584556d790fc9dd652af08e3fb818d088da9" },
     { "kernels.h", "747ff0765017bea6c3f930c719a5e77e9c49a8d7af2bd23e0c21f899e28e47cf" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "5947a15a7cf2b738cf52b7bf49506ef150130b1435476304f4e5be70d663c102",
+    .sources_sha256 = "dd201ea608be67a5428652fdb7423a4ec0c7b25e6895de3cb72cd00f1ca02a74",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "71190ac5b9fd512dff01810ea943d85e8bbdcc0ed335926a148c2a6845df75f5" },
-    { "forward.c", "e931724504e7569169cfadf2d59dfa8edbed5f027623a2092a3426c3a5ce659d" },
+    { "forward.c", "08cd711209901f1ec5b1aa548cabc39ef137b29078e7037028ba09ba3508e627" },
     { "kernels.cu", "ca3ae8f3de5188577e36c886bd64168032b046d801a2699396ac241b62df494a" },
     { "kernels.h", "0e700a43ff1a966a6eac0998e13361d6500fbf2e9234e1e3796bfd30fd407826" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "5413c5fa3913f326cb6e006c5dad89a9c96237f8fb7d545dace44bb2c86d0efa",
+    .sources_sha256 = "719ee6826fdffb878509de2905d3482d4489e678136f7b9962cc8ee955fc4a6f",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
-    { "forward.c", "34e74c7b728461455609690faa007584c0be4f9b49d97f8e08928354cb829717" },
+    { "forward.c", "68821a76a25fab4c9181ab03bf2069a7e43e8cd634fa55a018dc953212b0c4d3" },
     { "kernels.cu", "e23d9a8bdc3cff0e1f34526525b902e15f2c56f6280e597bc9c9fd9b9bf4e2fa" },
     { "kernels.h", "ce6efac8212c6f9f82f55f43faad3f8b89ae359f661acafa11b42ce55f3ac1fb" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "c855025f58058891be545ee48068540255ce6db2ef9ca8c1748e9365711ead8e",
+    .sources_sha256 = "3b2673ae114e675d570596b3d99b2279653fefe25520f269c1b6f293740003fe",
     .n_sources = 10,
     .sources = sources,
 };

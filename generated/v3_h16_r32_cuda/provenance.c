@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "90c07288ac6b9d8b59e9c53d3fbb80f68ccac87daa82ddb35c91c2372c5cae79" },
-    { "forward.c", "1fc48a7d66e44056f78de65c4b8d5a9e7b0d7e397d490a7cc2966ec88f0fbc3e" },
+    { "forward.c", "885126d76e6f21a3a8815627c0cd524c7bc3c19780cd27df7d625e955887f7e5" },
     { "kernels.cu", "d3b0294cdc3c1f75665fa91e760d6c7e6534604816ad96070e1637c006901c79" },
     { "kernels.h", "99df4f7ef6d1fbf63a8f7db525b5da8857a21cf9baa29988b1996a2246a44110" },
     { "manifest.c", "a6659fbdc902f3ba9b98dda94d0b9664258dc40cf7342967524f2b05e2ac0c27" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9288f0490de578617d229ba234031c592d8ebd94d6aca9a10ec13e24f721ef0d",
+    .sources_sha256 = "947415579e75e5ce9727ae3a1b68421f0811d64d98d73be107647d6faf757bc2",
     .n_sources = 10,
     .sources = sources,
 };

@@ -1241,9 +1241,9 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
  * shares of all K products come first, so that the K rows' loads are in flight together, then
  * the K butterflies, then the sum in k order. */
 template <int DT, int DIM, int INTER, int E, int K>
-__global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
-                                                              const int *ids, const float *act, const float *weights,
-                                                              float *out)
+__global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned char *w,
+                                                              const __grid_constant__ expert_table<E> tab, const int *ids,
+                                                              const float *act, const float *weights, float *out)
 {
     pdl_enter();
     const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP, t = blockIdx.y;
@@ -1312,9 +1312,9 @@ __global__ void __launch_bounds__(THREADS) moe_pairs_k(const int *ids, int n, in
         counts[e] = count;
 }
 
-/* The pairs of expert blockIdx.y (moe_pairs_k's list) through one of its matrices: DOWN false, the gate and up rows
- * (act[pair][r] = silu(gate_r . x_t) * (up_r . x_t), r < INTER); DOWN true, the down rows
- * (out[pair][r] = down_r . act[pair], r < DIM). */
+/* The pairs of expert blockIdx.y (moe_pairs_k's list) through one of its matrices: DOWN false,
+ * the gate and up rows (act[pair][r] = silu(gate_r . x_t) * (up_r . x_t), r < INTER); DOWN
+ * true, the down rows (out[pair][r] = down_r . act[pair], r < DIM). */
 template <int DT, int DIM, int INTER, int E, int K, int T, bool DOWN>
 __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
                                                          const float *in, const int *counts, const int *lists, int n,
@@ -1579,9 +1579,10 @@ void moe_route(const struct df_route_shape &shape, const float *logits, const un
 }
 
 /* scratch: n * K * (INTER + DIM) floats, then E * (n + 1) ints (the arena's region beyond the
- * plan, MOE_WS: the pairs' activations and outputs, the experts' pair counts and lists). ACT: the precision
- * of the products' inputs (enum df_act): x comes prepared (quantized or rounded by the schedule),
- * and down's input (silu(gate) * up) is quantized (DF_ACT_FP8) or rounded (DF_ACT_BF16) here. */
+ * plan, MOE_WS: the pairs' activations and outputs, the experts' pair counts and lists). ACT:
+ * the precision of the products' inputs (enum df_act): x comes prepared (quantized or rounded
+ * by the schedule), and down's input (silu(gate) * up) is quantized (DF_ACT_FP8) or rounded
+ * (DF_ACT_BF16) here. */
 template <int DT, int DIM, int INTER, int E, int K, int ACT>
 void moe_experts(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids,
                  const float *weights, int n, float *scratch, float *out)

@@ -78,8 +78,9 @@ else
     check "cuda/host/test_mla_bf16" build/cuda/test_mla_bf16
     check "cuda/host/test_pick" build/cuda/test_pick
     # --threads is accepted (scripts serve both builds) and the GPU build's helps say it does nothing
-    check "cuda/cli/threads-ignored-in-help" sh -c "build/tiny_cuda/tiny_cuda --help | grep -q -- '--threads N  *accepted and ignored: this build computes on the GPU' &&
-        build/tiny_cuda/tiny_cuda audit --help 2>&1 | grep -q -- '--threads N  *accepted and ignored: this build computes on the GPU'"
+    threads_ignored='--threads N  *accepted and ignored: this build computes on the GPU'
+    check "cuda/cli/threads-ignored-in-help" sh -c "build/tiny_cuda/tiny_cuda --help | grep -q -- '$threads_ignored' &&
+        build/tiny_cuda/tiny_cuda audit --help 2>&1 | grep -q -- '$threads_ignored'"
     # Programmatic dependent launch (runtime/cuda/launch.cuh): in the PTX of every kernel the
     # backend has (these models' instances: dense and MoE layers, mla_attend and the split-KV
     # kernels over both caches, FP8 and bf16 activations, the fused launches; the GEMM input

@@ -121,7 +121,7 @@ check "real/deepseek_v3/cpu-build" make -s build/real/cpu/deepseek_v3/deepseek_v
 # (SRC: the generated sources).
 real_cuda_arena() ( d=$1
     { echo '#include <stdio.h>'; echo '#include "config.h"'; echo '#include "cuda_rt.h"'
-      grep -E '^#define (PLAN_BYTES|STEP_OFFSET|MOE_WS_OFFSET|MOE_WS_BYTES|GEMM_ROW_BYTES|GEMM_SCALE_BLOCKS|GEMM_OFFSET|ARENA_BYTES) ' "$d/forward.c"
+      grep -E '^#define (PLAN_BYTES|STEP_OFFSET|MOE_WS_OFFSET|MOE_WS_PAIRS_BYTES|MOE_WS_LISTS_BYTES|MOE_WS_BYTES|GEMM_ROW_BYTES|GEMM_SCALE_BLOCKS|GEMM_OFFSET|ARENA_BYTES) ' "$d/forward.c"
       printf '%s\n' 'int main(void) { printf("%zu\n", (size_t)ARENA_BYTES); return 0; }'; } > "$T/arena.c" &&
     cc -std=c11 -Wall -Wextra -Werror -Iruntime -Iruntime/cuda -I"$d" -o "$T/arena" "$T/arena.c" &&
     sed -n '/^memory per GPU/,$p' "$d/plan.txt" > "$T/arena_report" &&
