@@ -665,15 +665,16 @@ __device__ __forceinline__ void swiglu_rows(const unsigned char *wg, const float
 }
 
 /* silu(gate_r . x) * (up_r . x) for one row r of one token by the whole warp (every lane gets
- * it): two row_dots, then silu_mul's value. */
+ * it): two row_dots' sums, then silu_mul's value. Both rows' lane shares come before either
+ * butterfly, so that the two rows' loads are in flight together. */
 template <int DT, int COLS>
 __device__ __forceinline__ float swiglu_row(const unsigned char *wg, const float *sg, const unsigned char *wu,
                                             const float *su, int r, const float *x, int lane)
 {
     float a[1], u[1];
-    row_dot<DT, COLS, 1>(wg, sg, r, x, COLS, 1, lane, a);
-    row_dot<DT, COLS, 1>(wu, su, r, x, COLS, 1, lane, u);
-    return silu_times(a[0], u[0]);
+    lane_row_dot<DT, COLS, 1>(wg, sg, r, x, COLS, 1, lane, a);
+    lane_row_dot<DT, COLS, 1>(wu, su, r, x, COLS, 1, lane, u);
+    return silu_times(warp_sum(a[0]), warp_sum(u[0]));
 }
 
 /* A SwiGLU's gate and up products and silu(gate) * up in one launch (the schedule's swiglu):
