@@ -107,37 +107,63 @@ DF_HD inline void run_add(run &r, float mnew, float corr, float tsum)
     r.m = mnew;
 }
 
-/* A (token, head)'s nj chunk partials, (m, l) at ml + j * stride: M = max m_j, w[j] =
- * exp(m_j - M); returns sum_j w_j l_j, summed in chunk order. */
-DF_HD inline float combine_weights(const float *ml, int nj, size_t stride, float *w)
+/* A (token, head)'s nj chunk partials, (m, l) at ml + j * stride, merged: M = max m_j (exact
+ * in any order), each chunk's weight w_j = exp(m_j - M) (independent of the others: combine_k
+ * computes them a thread each) and L = sum_j w_j l_j, summed in chunk order. */
+DF_HD inline float combine_max(const float *ml, int nj, size_t stride)
 {
     float M = -INFINITY;
     for (int j = 0; j < nj; j++)
         M = fmaxf(M, ml[j * stride]);
+    return M;
+}
+DF_HD inline float combine_weight(const float *ml, int j, size_t stride, float M) { return expf(ml[j * stride] - M); }
+DF_HD inline float combine_sum(const float *w, const float *ml, int nj, size_t stride)
+{
     float L = 0.0f;
-    for (int j = 0; j < nj; j++) {
-        w[j] = expf(ml[j * stride] - M);
+    for (int j = 0; j < nj; j++)
         L = fmaf(w[j], ml[j * stride + 1], L);
-    }
     return L;
 }
 
-/* One column: sum_j w_j o_j (o_j at o + j * stride) in chunk order. The o_j are read 8 at a
- * time before they are summed, so that a GPU thread has 8 loads in flight, not one. */
-DF_HD inline float combine_column(const float *w, const float *o, int nj, size_t stride)
+/* All three by one thread: w[j] for every chunk; returns L. */
+DF_HD inline float combine_weights(const float *ml, int nj, size_t stride, float *w)
 {
-    float acc = 0.0f;
+    const float M = combine_max(ml, nj, stride);
+    for (int j = 0; j < nj; j++)
+        w[j] = combine_weight(ml, j, stride, M);
+    return combine_sum(w, ml, nj, stride);
+}
+
+/* NC columns (column k's o_j at o + k cstride + j stride): acc[k] = sum_j w_j o_j in chunk
+ * order. The o_j of 8 chunks of all NC columns are read before they are summed, so that a GPU
+ * thread has 8 NC loads in flight; each column's sum is the same whatever NC. */
+template <int NC>
+DF_HD inline void combine_columns(const float *w, const float *o, int nj, size_t stride, int cstride, float (&acc)[NC])
+{
+    for (int k = 0; k < NC; k++)
+        acc[k] = 0.0f;
     int j = 0;
     for (; j + 8 <= nj; j += 8) {
-        float v[8];
-        for (int u = 0; u < 8; u++)
-            v[u] = o[(j + u) * stride];
-        for (int u = 0; u < 8; u++)
-            acc = fmaf(w[j + u], v[u], acc);
+        float v[NC][8];
+        for (int k = 0; k < NC; k++)
+            for (int u = 0; u < 8; u++)
+                v[k][u] = o[(size_t)k * cstride + (j + u) * stride];
+        for (int k = 0; k < NC; k++)
+            for (int u = 0; u < 8; u++)
+                acc[k] = fmaf(w[j + u], v[k][u], acc[k]);
     }
     for (; j < nj; j++)
-        acc = fmaf(w[j], o[j * stride], acc);
-    return acc;
+        for (int k = 0; k < NC; k++)
+            acc[k] = fmaf(w[j], o[(size_t)k * cstride + j * stride], acc[k]);
+}
+
+/* One column: combine_columns' sum. */
+DF_HD inline float combine_column(const float *w, const float *o, int nj, size_t stride)
+{
+    float acc[1];
+    combine_columns<1>(w, o, nj, stride, 0, acc);
+    return acc[0];
 }
 
 /* ---- 3xTF32 ------------------------------------------------------------------------------- */
@@ -572,13 +598,16 @@ __global__ void __launch_bounds__(THREADS, 1) partial_k(const float *q, const fl
 }
 
 /* Block (head h, token t): o_lat = (sum_j w_j o_j) / (sum_j w_j l_j), chunks in order. The
- * partials' (m, l) are gathered into shared memory by all threads at once, then one thread
- * computes the weights from there (a chain of shared-memory reads, not of global ones). */
+ * partials' (m, l) are gathered into shared memory by all threads at once; warp 0 finds their
+ * max, every thread computes its chunks' weights, and while thread 0 sums L in chunk order each
+ * thread sums its NC columns (combine_columns: 8 NC loads in flight). */
 template <class D> __global__ void __launch_bounds__(COMBINE_THREADS) combine_k(const int *pos, const float *ws, float *out)
 {
     pdl_enter();
+    constexpr int NC = D::L / COMBINE_THREADS;
+    static_assert(D::L % COMBINE_THREADS == 0, "L: a multiple of the combine's threads (NC columns a thread)");
     __shared__ float sw[D::JMAX], sml[2 * D::JMAX];
-    __shared__ float sL;
+    __shared__ float sM, sL;
     const int h = blockIdx.x, t = blockIdx.y;
     const int nj = chunk_count(pos[t] + 1, D::C, D::JMAX);
     const float *rec = ws + D::rec_at(t, 0), *ml = rec + (size_t)D::HEADS * D::L + 2 * (size_t)h;
@@ -587,12 +616,26 @@ template <class D> __global__ void __launch_bounds__(COMBINE_THREADS) combine_k(
         sml[2 * j + 1] = ml[j * D::REC + 1];
     }
     __syncthreads();
+    if (threadIdx.x < WARP) { /* combine_max's value: a max is exact in any order */
+        float m = -INFINITY;
+        for (int j = threadIdx.x; j < nj; j += WARP)
+            m = fmaxf(m, sml[2 * j]);
+        m = lanes_max(m);
+        if (threadIdx.x == 0)
+            sM = m;
+    }
+    __syncthreads();
+    for (int j = threadIdx.x; j < nj; j += COMBINE_THREADS)
+        sw[j] = combine_weight(sml, j, 2, sM);
+    __syncthreads();
     if (threadIdx.x == 0)
-        sL = combine_weights(sml, nj, 2, sw);
+        sL = combine_sum(sw, sml, nj, 2);
+    float acc[NC];
+    combine_columns<NC>(sw, rec + (size_t)h * D::L + threadIdx.x, nj, D::REC, COMBINE_THREADS, acc);
     __syncthreads();
     float *oh = out + ((size_t)t * D::HEADS + h) * D::L;
-    for (int c = threadIdx.x; c < D::L; c += COMBINE_THREADS)
-        oh[c] = combine_column(sw, rec + (size_t)h * D::L + c, nj, D::REC) / sL;
+    for (int k = 0; k < NC; k++)
+        oh[threadIdx.x + k * COMBINE_THREADS] = acc[k] / sL;
 }
 
 /* The SM count that sizes the grid (setup_partial). */

@@ -111,6 +111,46 @@ static float bits_float(uint32_t b)
     return f;
 }
 
+/* combine_k's pieces: NC columns at once give each column's combine_column bits, and the
+ * weights in pieces (warp max, a weight per thread, the sum) give combine_weights' bits. */
+static void test_combine_pieces(void)
+{
+    case_begin("combine: combine_columns<NC> = combine_column per column, bit for bit (NC 1, 2, 4; 1 to 130 chunks)");
+    const int REC = 37, CS = 5;
+    for (int nj = 1; nj <= 130; nj += (nj < 20 ? 1 : 9)) {
+        std::vector<float> w(nj), o((size_t)nj * REC), ml(2 * (size_t)nj), w2(nj);
+        for (auto &v : o)
+            v = rnd_sym(3.0);
+        for (int j = 0; j < nj; j++) {
+            ml[2 * j] = rnd_sym(20.0);
+            ml[2 * j + 1] = (float)rnd_unit() * 50.0f;
+        }
+        const float L = combine_weights(ml.data(), nj, 2, w.data());
+        float M = -INFINITY; /* as combine_k's warp finds it: lanes' maxima, then across lanes */
+        for (int lane = 0; lane < 32; lane++) {
+            float m = -INFINITY;
+            for (int j = lane; j < nj; j += 32)
+                m = fmaxf(m, ml[2 * j]);
+            M = fmaxf(M, m);
+        }
+        for (int j = 0; j < nj; j++)
+            w2[j] = combine_weight(ml.data(), j, 2, M);
+        CHECK(memcmp(w.data(), w2.data(), sizeof(float) * nj) == 0 && combine_sum(w2.data(), ml.data(), nj, 2) == L,
+              "nj %d: the weights in pieces differ from combine_weights", nj);
+        float a1[1], a2[2], a4[4];
+        combine_columns<1>(w.data(), o.data(), nj, REC, CS, a1);
+        combine_columns<2>(w.data(), o.data(), nj, REC, CS, a2);
+        combine_columns<4>(w.data(), o.data(), nj, REC, CS, a4);
+        for (int k = 0; k < 4; k++) {
+            const float one = combine_column(w.data(), o.data() + k * CS, nj, REC);
+            CHECK(memcmp(&one, &a4[k], 4) == 0 && (k > 1 || memcmp(&one, &a2[k], 4) == 0) &&
+                      (k > 0 || memcmp(&one, &a1[0], 4) == 0),
+                  "nj %d column %d: %.9g alone, %.9g among 4", nj, k, one, a4[k]);
+        }
+    }
+    case_end();
+}
+
 static void test_tf32(void)
 {
     case_begin("tf32 split: 10-bit parts, ties away, x - hi - lo within 2^-22 |x|; 3-term product within 2^-20");
@@ -438,6 +478,7 @@ int main(void)
     test_chunks(V3B::C, V3B::JMAX, 300000, 97);
     test_tile_stream();
     test_tf32();
+    test_combine_pieces();
     test_fragments();
     test_banks<V2A>("V2-Lite shape, MT=1");
     test_banks<V3B>("V3 shape, MT=2");
