@@ -24,8 +24,10 @@ namespace dfc {
 constexpr unsigned PICK_FULL_MASK = 0xffffffffu;
 
 /* The row's argmax in kernels/argmax.h's total order (so any reduction order picks df_argmax's
- * token): each thread scans columns t, t + THREADS, ..., then the warps' butterflies, then every
- * thread across the warps' winners. Every thread gets the index, and the value in *value. */
+ * token): each thread scans vectors of 4 columns t, t + THREADS, ... (16-byte loads, 4 of them
+ * in flight; columns t, t + THREADS, ... one at a time where the row is not 16-byte aligned or
+ * vocab not a multiple of 4), then the warps' butterflies, then every thread across the warps'
+ * winners. Every thread gets the index, and the value in *value. */
 template <int THREADS>
 __device__ int block_argmax(const float *row, int vocab, float *value)
 {
@@ -33,8 +35,20 @@ __device__ int block_argmax(const float *row, int vocab, float *value)
     __shared__ int wi[THREADS / 32];
     float v = -INFINITY;
     int i = -1;
-    for (int c = threadIdx.x; c < vocab; c += THREADS)
-        argmax_pick(&v, &i, row[c], c);
+    if (vocab % 4 == 0 && reinterpret_cast<uintptr_t>(row) % 16 == 0) {
+        const float4 *row4 = reinterpret_cast<const float4 *>(row);
+#pragma unroll 4
+        for (int c = threadIdx.x; c < vocab / 4; c += THREADS) {
+            const float4 x = row4[c];
+            argmax_pick(&v, &i, x.x, 4 * c);
+            argmax_pick(&v, &i, x.y, 4 * c + 1);
+            argmax_pick(&v, &i, x.z, 4 * c + 2);
+            argmax_pick(&v, &i, x.w, 4 * c + 3);
+        }
+    } else {
+        for (int c = threadIdx.x; c < vocab; c += THREADS)
+            argmax_pick(&v, &i, row[c], c);
+    }
     for (int m = 16; m > 0; m /= 2)
         argmax_pick(&v, &i, __shfl_xor_sync(PICK_FULL_MASK, v, m), __shfl_xor_sync(PICK_FULL_MASK, i, m));
     if (threadIdx.x % 32 == 0) {
@@ -51,7 +65,7 @@ __device__ int block_argmax(const float *row, int vocab, float *value)
     return i;
 }
 
-constexpr int PICK_THREADS = 256;
+constexpr int PICK_THREADS = 1024; /* greedy_k: a block per row, 16 KB of the row in flight */
 
 __global__ void __launch_bounds__(PICK_THREADS) greedy_k(const float *logits, int vocab, int *next)
 {

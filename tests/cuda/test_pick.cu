@@ -3,8 +3,8 @@
  * there is no GPU, the check that the kernel's way of splitting the work gives the host's
  * token. Compiled by nvcc, with pick.cuh's constants and the shared kernels/sample_select.h
  * pieces (the very functions the kernel calls); what the device adds is emulated here:
- *   - block_argmax: each of the 1024 threads' strided scan, the warps' xor butterflies, every
- *     thread across the 32 warps' winners;
+ *   - block_argmax: each of the 1024 threads' strided scan (vectors of 4 columns where the row
+ *     allows), the warps' xor butterflies, every thread across the 32 warps' winners;
  *   - a pass's histogram (integer atomics: their order cannot matter; the threads are run
  *     last to first anyway);
  *   - warp_pick: each lane's sum of its 64 buckets, the inclusive __shfl_up scan across the
@@ -38,6 +38,7 @@ extern "C" {
 using dfc::SAMPLE_LANE_BUCKETS;
 using dfc::SAMPLE_THREADS;
 constexpr int WARPS = SAMPLE_THREADS / 32;
+static_assert(dfc::PICK_THREADS == SAMPLE_THREADS, "the emulated block_argmax serves greedy_k's blocks and sample_k's");
 
 static int anomalies; /* a pick written by no lane or thread, or by several */
 
@@ -51,9 +52,15 @@ static int block_argmax(const float *row, int vocab, float *value)
 {
     std::vector<float> v(SAMPLE_THREADS, -INFINITY);
     std::vector<int> id(SAMPLE_THREADS, -1);
+    const bool by4 = vocab % 4 == 0 && reinterpret_cast<uintptr_t>(row) % 16 == 0; /* vectors of 4 */
     for (int t = 0; t < SAMPLE_THREADS; t++)
-        for (int c = t; c < vocab; c += SAMPLE_THREADS)
-            argmax_pick(&v[t], &id[t], row[c], c);
+        if (by4)
+            for (int c = t; c < vocab / 4; c += SAMPLE_THREADS)
+                for (int k = 0; k < 4; k++)
+                    argmax_pick(&v[t], &id[t], row[4 * c + k], 4 * c + k);
+        else
+            for (int c = t; c < vocab; c += SAMPLE_THREADS)
+                argmax_pick(&v[t], &id[t], row[c], c);
     for (int m = 16; m > 0; m /= 2) {
         const std::vector<float> ov = v;
         const std::vector<int> oi = id;
@@ -232,6 +239,29 @@ int main(void)
     }
     CHECK(differ == 0, "%d of %d rows differ", differ, rows);
     CHECK(anomalies == 0, "%d picks written by no lane or thread, or by several", anomalies);
+    case_end();
+
+    /* greedy_k's pick, by both of block_argmax's scans: in vectors of 4 (an aligned row whose
+     * length is a multiple of 4) and column by column (the same rows one float further on) */
+    case_begin("block_argmax's plan emulated thread by thread = df_argmax, in vectors of 4 and column by column");
+    int wrong = 0, by4 = 0;
+    for (int r = 0; r < 600; r++) {
+        const int n = vocab[rnd64() % 16], kind = (int)(rnd64() % SAMPLE_ROW_KINDS);
+        std::vector<float> buf(n + 4);
+        float *rows_at[2] = { buf.data(), buf.data() + 1 };
+        for (float *row : rows_at) {
+            for (int i = 0; i < n; i++)
+                row[i] = sample_row_logit(kind, i, n);
+            by4 += n % 4 == 0 && reinterpret_cast<uintptr_t>(row) % 16 == 0;
+            float largest;
+            const int got = block_argmax(row, n, &largest), want = df_argmax(row, n);
+            if (got != want && wrong++ == 0)
+                failf("row %d (vocab %d, kind %d, offset %d): emulated %d, df_argmax %d", r, n, kind,
+                      (int)(row - buf.data()), got, want);
+        }
+    }
+    CHECK(wrong == 0, "%d rows differ", wrong);
+    CHECK(by4 > 100, "only %d rows took the vectors of 4", by4);
     case_end();
     return host_test_summary();
 }
