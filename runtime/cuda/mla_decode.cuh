@@ -46,7 +46,6 @@ namespace dfc {
 namespace mla {
 
 constexpr int WARP = 32, WARPS = 8, THREADS = WARP * WARPS; /* the partial kernel's block */
-constexpr int COMBINE_THREADS = 128;
 
 /* Warp w's k-steps of S (8 columns each) are [ks_first(w, KS), ks_first(w + 1, KS)): KS / 8 a
  * warp when the 8 warps divide KS (L + R a multiple of 64), else floor and ceil shares (a row of
@@ -135,35 +134,22 @@ DF_HD inline float combine_weights(const float *ml, int nj, size_t stride, float
     return combine_sum(w, ml, nj, stride);
 }
 
-/* NC columns (column k's o_j at o + k cstride + j stride): acc[k] = sum_j w_j o_j in chunk
- * order. The o_j of 8 chunks of all NC columns are read before they are summed, so that a GPU
- * thread has 8 NC loads in flight; each column's sum is the same whatever NC. */
-template <int NC>
-DF_HD inline void combine_columns(const float *w, const float *o, int nj, size_t stride, int cstride, float (&acc)[NC])
-{
-    for (int k = 0; k < NC; k++)
-        acc[k] = 0.0f;
-    int j = 0;
-    for (; j + 8 <= nj; j += 8) {
-        float v[NC][8];
-        for (int k = 0; k < NC; k++)
-            for (int u = 0; u < 8; u++)
-                v[k][u] = o[(size_t)k * cstride + (j + u) * stride];
-        for (int k = 0; k < NC; k++)
-            for (int u = 0; u < 8; u++)
-                acc[k] = fmaf(w[j + u], v[k][u], acc[k]);
-    }
-    for (; j < nj; j++)
-        for (int k = 0; k < NC; k++)
-            acc[k] = fmaf(w[j], o[(size_t)k * cstride + j * stride], acc[k]);
-}
-
-/* One column: combine_columns' sum. */
+/* One column: sum_j w_j o_j (o_j at o + j * stride) in chunk order. The o_j are read 8 at a
+ * time before they are summed, so that a GPU thread has 8 loads in flight, not one. */
 DF_HD inline float combine_column(const float *w, const float *o, int nj, size_t stride)
 {
-    float acc[1];
-    combine_columns<1>(w, o, nj, stride, 0, acc);
-    return acc[0];
+    float acc = 0.0f;
+    int j = 0;
+    for (; j + 8 <= nj; j += 8) {
+        float v[8];
+        for (int u = 0; u < 8; u++)
+            v[u] = o[(j + u) * stride];
+        for (int u = 0; u < 8; u++)
+            acc = fmaf(w[j + u], v[u], acc);
+    }
+    for (; j < nj; j++)
+        acc = fmaf(w[j], o[j * stride], acc);
+    return acc;
 }
 
 /* ---- 3xTF32 ------------------------------------------------------------------------------- */
@@ -597,45 +583,42 @@ __global__ void __launch_bounds__(THREADS, 1) partial_k(const float *q, const fl
     stream_chunks<D, f32_tiles<D>>(q, cache, slot, pos, scale, ws, smem_f32);
 }
 
-/* Block (head h, token t): o_lat = (sum_j w_j o_j) / (sum_j w_j l_j), chunks in order. The
- * partials' (m, l) are gathered into shared memory by all threads at once; warp 0 finds their
- * max, every thread computes its chunks' weights, and while thread 0 sums L in chunk order each
- * thread sums its NC columns (combine_columns: 8 NC loads in flight). */
-template <class D> __global__ void __launch_bounds__(COMBINE_THREADS) combine_k(const int *pos, const float *ws, float *out)
+/* Block (head h, token t) of L threads: o_lat = (sum_j w_j o_j) / (sum_j w_j l_j), chunks in
+ * order. The partials' (m, l) are gathered into shared memory by all threads at once; warp 0
+ * finds their max, every thread computes its chunks' weights, and while thread 0 sums L in
+ * chunk order each thread sums its column (combine_column: 8 loads in flight a thread, L
+ * threads a block). */
+template <class D> __global__ void __launch_bounds__(D::L) combine_k(const int *pos, const float *ws, float *out)
 {
     pdl_enter();
-    constexpr int NC = D::L / COMBINE_THREADS;
-    static_assert(D::L % COMBINE_THREADS == 0, "L: a multiple of the combine's threads (NC columns a thread)");
+    static_assert(D::L % WARP == 0 && D::L <= 1024, "L: whole warps, at most 1024 threads (a column each)");
     __shared__ float sw[D::JMAX], sml[2 * D::JMAX];
     __shared__ float sM, sL;
-    const int h = blockIdx.x, t = blockIdx.y;
+    const int h = blockIdx.x, t = blockIdx.y, c = threadIdx.x;
     const int nj = chunk_count(pos[t] + 1, D::C, D::JMAX);
     const float *rec = ws + D::rec_at(t, 0), *ml = rec + (size_t)D::HEADS * D::L + 2 * (size_t)h;
-    for (int j = threadIdx.x; j < nj; j += COMBINE_THREADS) {
+    for (int j = c; j < nj; j += D::L) {
         sml[2 * j] = ml[j * D::REC];
         sml[2 * j + 1] = ml[j * D::REC + 1];
     }
     __syncthreads();
-    if (threadIdx.x < WARP) { /* combine_max's value: a max is exact in any order */
+    if (c < WARP) { /* combine_max's value: a max is exact in any order */
         float m = -INFINITY;
-        for (int j = threadIdx.x; j < nj; j += WARP)
+        for (int j = c; j < nj; j += WARP)
             m = fmaxf(m, sml[2 * j]);
         m = lanes_max(m);
-        if (threadIdx.x == 0)
+        if (c == 0)
             sM = m;
     }
     __syncthreads();
-    for (int j = threadIdx.x; j < nj; j += COMBINE_THREADS)
+    for (int j = c; j < nj; j += D::L)
         sw[j] = combine_weight(sml, j, 2, sM);
     __syncthreads();
-    if (threadIdx.x == 0)
+    if (c == 0)
         sL = combine_sum(sw, sml, nj, 2);
-    float acc[NC];
-    combine_columns<NC>(sw, rec + (size_t)h * D::L + threadIdx.x, nj, D::REC, COMBINE_THREADS, acc);
+    const float o = combine_column(sw, rec + (size_t)h * D::L + c, nj, D::REC);
     __syncthreads();
-    float *oh = out + ((size_t)t * D::HEADS + h) * D::L;
-    for (int k = 0; k < NC; k++)
-        oh[threadIdx.x + k * COMBINE_THREADS] = acc[k] / sL;
+    out[((size_t)t * D::HEADS + h) * D::L + c] = o / sL;
 }
 
 /* The SM count that sizes the grid (setup_partial). */
@@ -681,7 +664,7 @@ void launch(void (*partial)(const float *, const E *, const int *, const int *, 
         return;
     dfc::launch(partial_name, partial, dim3(D::GROUPS, grid_y(n, D::GROUPS, D::JMAX), n), THREADS, D::SMEM, q, cache, slot,
                 pos, scale, ws);
-    dfc::launch(combine_name, combine_k<D>, dim3(D::HEADS, n), COMBINE_THREADS, 0, pos, ws, o_lat);
+    dfc::launch(combine_name, combine_k<D>, dim3(D::HEADS, n), D::L, 0, pos, ws, o_lat);
 }
 } /* namespace mla */
 

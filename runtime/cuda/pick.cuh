@@ -24,10 +24,10 @@ namespace dfc {
 constexpr unsigned PICK_FULL_MASK = 0xffffffffu;
 
 /* The row's argmax in kernels/argmax.h's total order (so any reduction order picks df_argmax's
- * token): each thread scans vectors of 4 columns t, t + THREADS, ... (16-byte loads, 4 of them
- * in flight; columns t, t + THREADS, ... one at a time where the row is not 16-byte aligned or
- * vocab not a multiple of 4), then the warps' butterflies, then every thread across the warps'
- * winners. Every thread gets the index, and the value in *value. */
+ * token): each thread scans vectors of 4 columns t, t + THREADS, ..., 4 vectors' 16-byte loads
+ * issued before their picks (columns t, t + THREADS, ... one at a time where the row is not
+ * 16-byte aligned or vocab not a multiple of 4), then the warps' butterflies, then every thread
+ * across the warps' winners. Every thread gets the index, and the value in *value. */
 template <int THREADS>
 __device__ int block_argmax(const float *row, int vocab, float *value)
 {
@@ -37,14 +37,24 @@ __device__ int block_argmax(const float *row, int vocab, float *value)
     int i = -1;
     if (vocab % 4 == 0 && reinterpret_cast<uintptr_t>(row) % 16 == 0) {
         const float4 *row4 = reinterpret_cast<const float4 *>(row);
-#pragma unroll 4
-        for (int c = threadIdx.x; c < vocab / 4; c += THREADS) {
-            const float4 x = row4[c];
+        const auto pick4 = [&](const float4 &x, int c) {
             argmax_pick(&v, &i, x.x, 4 * c);
             argmax_pick(&v, &i, x.y, 4 * c + 1);
             argmax_pick(&v, &i, x.z, 4 * c + 2);
             argmax_pick(&v, &i, x.w, 4 * c + 3);
+        };
+        int c = threadIdx.x;
+        for (; c + 3 * THREADS < vocab / 4; c += 4 * THREADS) {
+            float4 x[4];
+#pragma unroll
+            for (int u = 0; u < 4; u++)
+                x[u] = row4[c + u * THREADS];
+#pragma unroll
+            for (int u = 0; u < 4; u++)
+                pick4(x[u], c + u * THREADS);
         }
+        for (; c < vocab / 4; c += THREADS)
+            pick4(row4[c], c);
     } else {
         for (int c = threadIdx.x; c < vocab; c += THREADS)
             argmax_pick(&v, &i, row[c], c);

@@ -346,69 +346,6 @@ static void test_online_softmax(void)
     case_end();
 }
 
-/* The greedy token as the CUDA backend's greedy_k picks it (cuda_backend.cu): 256 threads
- * scanning columns t, t + 256, ..., each warp's xor butterfly, then thread 0 over the warps in
- * order, all with argmax_pick; against the order stated directly: the first index of the
- * largest value, a NaN read as -inf. */
-static int first_largest(const float *v, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if ((v[i] == v[i] ? v[i] : -INFINITY) > (v[best] == v[best] ? v[best] : -INFINITY))
-            best = i;
-    return best;
-}
-
-static void test_greedy_pick(void)
-{
-    case_begin("argmax_pick: greedy_k's reduction = the first largest logit, NaN as -inf (ties, NaN, -inf, awkward vocab sizes)");
-    const int sizes[] = { 1, 7, 255, 256, 257, 1000, 4099, 129280 };
-    std::vector<float> v(129280);
-    for (int trial = 0; trial < 96; trial++) {
-        const int n = sizes[trial % 8];
-        const int kind = trial / 8 % 4; /* 0 random, 1 few values (ties), 2 with NaNs, 3 all NaN or -inf */
-        for (int c = 0; c < n; c++) {
-            v[c] = kind == 0 ? (float)((double)(rnd64() >> 11) * 0x1p-53) : (float)(rnd64() % 5) * 0.5f;
-            if (kind == 2 && rnd64() % 4 == 0)
-                v[c] = NAN;
-            if (kind == 3)
-                v[c] = rnd64() % 2 ? NAN : -INFINITY;
-        }
-        float tv[256], wv[8];
-        int ti[256], wi[8];
-        for (int t = 0; t < 256; t++) {
-            tv[t] = -INFINITY;
-            ti[t] = -1;
-            for (int c = t; c < n; c += 256)
-                argmax_pick(&tv[t], &ti[t], v[c], c);
-        }
-        for (int w = 0; w < 8; w++) {
-            float *lv = tv + 32 * w;
-            int *li = ti + 32 * w;
-            for (int m = 16; m > 0; m /= 2) {
-                float nv[32];
-                int ni[32];
-                for (int l = 0; l < 32; l++) {
-                    nv[l] = lv[l];
-                    ni[l] = li[l];
-                    argmax_pick(&nv[l], &ni[l], lv[l ^ m], li[l ^ m]);
-                }
-                memcpy(lv, nv, sizeof nv);
-                memcpy(li, ni, sizeof ni);
-            }
-            wv[w] = lv[0];
-            wi[w] = li[0];
-        }
-        float bv = wv[0];
-        int bi = wi[0];
-        for (int w = 1; w < 8; w++)
-            argmax_pick(&bv, &bi, wv[w], wi[w]);
-        const int want = first_largest(v.data(), n);
-        CHECK(bi == want, "trial %d (n %d, kind %d): %d, want %d", trial, n, kind, bi, want);
-    }
-    case_end();
-}
-
 /* rmsnorm_k<DIM, ADD, DF_ACT_FP8>'s quantization of its output: thread t holds columns t + 256 j, and a
  * 128-column block's amax is the max over warps 4 (t / 128) .. + 3 of each warp's max: emulated
  * thread by thread for widths with partial blocks, against the CPU's act_quant_fp8_row. */
@@ -663,7 +600,6 @@ int main(void)
 {
     test_load_w();
     test_route_pick();
-    test_greedy_pick();
     test_norm_quant_layout();
     test_pair_blocks();
     test_absorb();

@@ -111,42 +111,55 @@ static float bits_float(uint32_t b)
     return f;
 }
 
-/* combine_k's pieces: NC columns at once give each column's combine_column bits, and the
- * weights in pieces (warp max, a weight per thread, the sum) give combine_weights' bits. */
-static void test_combine_pieces(void)
+/* The merge's weights as one thread computed them before combine_k shared the work (frozen
+ * here: the reference the kernel's pieces must reproduce bit for bit): the max, then each
+ * weight and the sum of w_j l_j, interleaved, in chunk order. */
+static float serial_weights(const float *ml, int nj, float *w)
 {
-    case_begin("combine: combine_columns<NC> = combine_column per column, bit for bit (NC 1, 2, 4; 1 to 130 chunks)");
-    const int REC = 37, CS = 5;
-    for (int nj = 1; nj <= 130; nj += (nj < 20 ? 1 : 9)) {
-        std::vector<float> w(nj), o((size_t)nj * REC), ml(2 * (size_t)nj), w2(nj);
-        for (auto &v : o)
-            v = rnd_sym(3.0);
+    float M = -INFINITY;
+    for (int j = 0; j < nj; j++)
+        M = fmaxf(M, ml[2 * j]);
+    float L = 0.0f;
+    for (int j = 0; j < nj; j++) {
+        w[j] = expf(ml[2 * j] - M);
+        L = fmaf(w[j], ml[2 * j + 1], L);
+    }
+    return L;
+}
+
+/* combine_k's weights emulated: warp 0's lanes take chunks lane, lane + 32, ..., their maxima
+ * meet in lanes_max's xor butterfly, a weight per chunk (combine_weight), thread 0's sum
+ * (combine_sum); against serial_weights, bit for bit, with m values at the edges (+-0, +-inf,
+ * NaN, 1e30, equal ones). The columns are combine_column's, unchanged. */
+static void test_combine_weights(void)
+{
+    case_begin("combine_k's weights (warp max, a weight per thread, thread 0's sum) = one thread's, bit for bit");
+    static const float edge[] = { 0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e30f, -1e30f, 3.0f };
+    for (int trial = 0; trial < 3000; trial++) {
+        const int nj = 1 + (int)(rnd64() % 160);
+        std::vector<float> ml(2 * (size_t)nj), w(nj), w_ref(nj);
         for (int j = 0; j < nj; j++) {
-            ml[2 * j] = rnd_sym(20.0);
+            ml[2 * j] = trial % 3 == 0 && rnd64() % 4 == 0 ? edge[rnd64() % 8] : rnd_sym(20.0);
             ml[2 * j + 1] = (float)rnd_unit() * 50.0f;
         }
-        const float L = combine_weights(ml.data(), nj, 2, w.data());
-        float M = -INFINITY; /* as combine_k's warp finds it: lanes' maxima, then across lanes */
-        for (int lane = 0; lane < 32; lane++) {
-            float m = -INFINITY;
-            for (int j = lane; j < nj; j += 32)
-                m = fmaxf(m, ml[2 * j]);
-            M = fmaxf(M, m);
+        const float L_ref = serial_weights(ml.data(), nj, w_ref.data());
+        float lane_m[WARP];
+        for (int l = 0; l < WARP; l++) {
+            lane_m[l] = -INFINITY;
+            for (int j = l; j < nj; j += WARP)
+                lane_m[l] = fmaxf(lane_m[l], ml[2 * j]);
+        }
+        for (int m = WARP / 2; m > 0; m /= 2) {
+            float next[WARP];
+            for (int l = 0; l < WARP; l++)
+                next[l] = fmaxf(lane_m[l], lane_m[l ^ m]);
+            memcpy(lane_m, next, sizeof next);
         }
         for (int j = 0; j < nj; j++)
-            w2[j] = combine_weight(ml.data(), j, 2, M);
-        CHECK(memcmp(w.data(), w2.data(), sizeof(float) * nj) == 0 && combine_sum(w2.data(), ml.data(), nj, 2) == L,
-              "nj %d: the weights in pieces differ from combine_weights", nj);
-        float a1[1], a2[2], a4[4];
-        combine_columns<1>(w.data(), o.data(), nj, REC, CS, a1);
-        combine_columns<2>(w.data(), o.data(), nj, REC, CS, a2);
-        combine_columns<4>(w.data(), o.data(), nj, REC, CS, a4);
-        for (int k = 0; k < 4; k++) {
-            const float one = combine_column(w.data(), o.data() + k * CS, nj, REC);
-            CHECK(memcmp(&one, &a4[k], 4) == 0 && (k > 1 || memcmp(&one, &a2[k], 4) == 0) &&
-                      (k > 0 || memcmp(&one, &a1[0], 4) == 0),
-                  "nj %d column %d: %.9g alone, %.9g among 4", nj, k, one, a4[k]);
-        }
+            w[j] = combine_weight(ml.data(), j, 2, lane_m[0]);
+        const float L = combine_sum(w.data(), ml.data(), nj, 2);
+        CHECK(memcmp(w.data(), w_ref.data(), sizeof(float) * nj) == 0 && memcmp(&L, &L_ref, 4) == 0,
+              "trial %d (nj %d): L %.9g, one thread's %.9g", trial, nj, L, L_ref);
     }
     case_end();
 }
@@ -478,7 +491,7 @@ int main(void)
     test_chunks(V3B::C, V3B::JMAX, 300000, 97);
     test_tile_stream();
     test_tf32();
-    test_combine_pieces();
+    test_combine_weights();
     test_fragments();
     test_banks<V2A>("V2-Lite shape, MT=1");
     test_banks<V3B>("V3 shape, MT=2");
