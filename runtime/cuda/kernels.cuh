@@ -253,6 +253,41 @@ DF_UNROLL
     }
 }
 
+/* lane_dot for R rows at once, row r at wrow[r] (scales srow[r]) with its own vector x[r]
+ * (one token each): the U steps' loads of all R rows are issued before any of their products,
+ * so that a warp has R rows' loads in flight instead of one row's. Each row's products are
+ * lane_dot's, in lane_dot's order, so each part[r] has lane_dot's bits. */
+template <int DT, int COLS, int R>
+DF_HD inline void lane_dot_each(const unsigned char *const (&wrow)[R], const float *const (&srow)[R],
+                                const float *const (&x)[R], int lane, float (&part)[R][1])
+{
+    using RV = row_vec<DT, COLS>;
+    constexpr int V = RV::V, U = RV::U, STEP = RV::STEP;
+    int c = lane * V;
+    for (; c + (U - 1) * STEP < COLS; c += U * STEP) {
+        uint32_t wd[R][U][RV::WORDS];
+DF_UNROLL
+        for (int r = 0; r < R; r++)
+DF_UNROLL
+            for (int u = 0; u < U; u++)
+                load_raw<DT, V>(wrow[r] + (size_t)(c + u * STEP) * esize<DT>::value, wd[r][u]);
+DF_UNROLL
+        for (int r = 0; r < R; r++)
+DF_UNROLL
+            for (int u = 0; u < U; u++)
+                vec_fma<DT, COLS, 1>(wd[r][u], srow[r], x[r], 0, 1, c + u * STEP, part[r]);
+    }
+    for (; c < COLS; c += STEP) {
+        uint32_t wd[R][RV::WORDS];
+DF_UNROLL
+        for (int r = 0; r < R; r++)
+            load_raw<DT, V>(wrow[r] + (size_t)c * esize<DT>::value, wd[r]);
+DF_UNROLL
+        for (int r = 0; r < R; r++)
+            vec_fma<DT, COLS, 1>(wd[r], srow[r], x[r], 0, 1, c, part[r]);
+    }
+}
+
 /* Rows that share one read of the activations in lane_dot_rows: R x V widened weights stay in
  * registers (32 floats: 4 bf16 rows, 2 FP8 rows), the loads of the R rows in flight together. */
 template <int DT, int COLS> struct rows_per_warp {
@@ -404,17 +439,25 @@ __device__ __forceinline__ float warp_sum(float v)
 /* silu(g) * u: a SwiGLU's value, as kernels/elementwise.h computes it, wherever a kernel does. */
 __device__ __forceinline__ float silu_times(float g, float u) { return g / (1.0f + expf(-g)) * u; }
 
+/* Row r of a packed matrix w, and its row of FP8 block scales (none for other types). */
+template <int DT, int COLS> DF_HD inline const unsigned char *w_row(const unsigned char *w, int r)
+{
+    return w + (size_t)r * COLS * esize<DT>::value;
+}
+template <int DT, int COLS> DF_HD inline const float *s_row(const float *scale, int r)
+{
+    return DT == DF_F8E4M3 ? scale + (size_t)(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::SCALE_LD : nullptr;
+}
+
 /* This lane's share of row r's products with nt <= T vectors (lane_dot from zero). */
 template <int DT, int COLS, int T>
 __device__ __forceinline__ void lane_row_dot(const unsigned char *w, const float *scale, int r, const float *x,
                                              int xstride, int nt, int lane, float (&part)[T])
 {
-    const unsigned char *wrow = w + (size_t)r * COLS * esize<DT>::value;
-    const float *srow = DT == DF_F8E4M3 ? scale + (size_t)(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::SCALE_LD : nullptr;
 #pragma unroll
     for (int t = 0; t < T; t++)
         part[t] = 0.0f;
-    lane_dot<DT, COLS, T>(wrow, srow, x, xstride, nt, lane, part);
+    lane_dot<DT, COLS, T>(w_row<DT, COLS>(w, r), s_row<DT, COLS>(scale, r), x, xstride, nt, lane, part);
 }
 
 /* Row r's products with nt <= T vectors, computed by the whole warp; every lane gets acc. */
@@ -665,16 +708,17 @@ __device__ __forceinline__ void swiglu_rows(const unsigned char *wg, const float
 }
 
 /* silu(gate_r . x) * (up_r . x) for one row r of one token by the whole warp (every lane gets
- * it): two row_dots' sums, then silu_mul's value. Both rows' lane shares come before either
- * butterfly, so that the two rows' loads are in flight together. */
+ * it): two row_dots' sums, then silu_mul's value. The two rows' lane shares are computed
+ * together (lane_dot_each: their loads in flight at once), then the two butterflies. */
 template <int DT, int COLS>
 __device__ __forceinline__ float swiglu_row(const unsigned char *wg, const float *sg, const unsigned char *wu,
                                             const float *su, int r, const float *x, int lane)
 {
-    float a[1], u[1];
-    lane_row_dot<DT, COLS, 1>(wg, sg, r, x, COLS, 1, lane, a);
-    lane_row_dot<DT, COLS, 1>(wu, su, r, x, COLS, 1, lane, u);
-    return silu_times(warp_sum(a[0]), warp_sum(u[0]));
+    const unsigned char *const wr[2] = { w_row<DT, COLS>(wg, r), w_row<DT, COLS>(wu, r) };
+    const float *const sr[2] = { s_row<DT, COLS>(sg, r), s_row<DT, COLS>(su, r) }, *const xs[2] = { x, x };
+    float part[2][1] = {};
+    lane_dot_each<DT, COLS, 2>(wr, sr, xs, lane, part);
+    return silu_times(warp_sum(part[0][0]), warp_sum(part[1][0]));
 }
 
 /* A SwiGLU's gate and up products and silu(gate) * up in one launch (the schedule's swiglu):
@@ -1239,8 +1283,8 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
 /* out[t][r] = sum over k, best first, of weight[t][k] (down_r . act[t K + k]) with the down rows
  * of token t's k-th expert, r < DIM, by one warp: each product row_dot's sum, the weighted sum
  * moe_combine_k's (the bits of the grouped path's down and combine, in one launch). The lanes'
- * shares of all K products come first, so that the K rows' loads are in flight together, then
- * the K butterflies, then the sum in k order. */
+ * shares are computed two experts at a time (lane_dot_each: both rows' loads in flight), all
+ * before the K butterflies, then the sum in k order. */
 template <int DT, int DIM, int INTER, int E, int K>
 __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned char *w,
                                                               const __grid_constant__ expert_table<E> tab, const int *ids,
@@ -1250,13 +1294,26 @@ __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned cha
     const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP, t = blockIdx.y;
     if (r >= DIM)
         return;
-    float part[K][1];
+    float part[K][1] = {};
 #pragma unroll
-    for (int k = 0; k < K; k++) {
-        const int pair = t * K + k;
-        const struct df_expert &e = tab.e[ids[pair]];
-        lane_row_dot<DT, INTER, 1>(w + e.down, reinterpret_cast<const float *>(w + e.down_scale), r,
-                                   act + (size_t)pair * INTER, 0, 1, lane, part[k]);
+    for (int k0 = 0; k0 < K; k0 += 2) {
+        constexpr int G = 2;
+        const unsigned char *wr[G];
+        const float *sr[G], *xs[G];
+        float p[G][1] = {};
+#pragma unroll
+        for (int g = 0; g < G; g++) { /* past K (K odd) the last expert again, its part unused */
+            const int pair = t * K + (k0 + g < K ? k0 + g : K - 1);
+            const struct df_expert &e = tab.e[ids[pair]];
+            wr[g] = w_row<DT, INTER>(w + e.down, r);
+            sr[g] = s_row<DT, INTER>(reinterpret_cast<const float *>(w + e.down_scale), r);
+            xs[g] = act + (size_t)pair * INTER;
+        }
+        lane_dot_each<DT, INTER, G>(wr, sr, xs, lane, p);
+#pragma unroll
+        for (int g = 0; g < G; g++)
+            if (k0 + g < K)
+                part[k0 + g][0] = p[g][0];
     }
     float sum = 0.0f;
 #pragma unroll

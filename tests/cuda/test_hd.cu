@@ -179,8 +179,9 @@ template <int DT, int COLS> static void check_coverage(void)
 
 template <int DT, int COLS> static void test_row(const char *dtname)
 {
-    char name[96];
-    snprintf(name, sizeof name, "row_dot %s x%d: layout, vs exact, every lane equal, token- and row-group-invariant", dtname, COLS);
+    char name[160];
+    snprintf(name, sizeof name, "row_dot %s x%d: layout, vs exact, every lane equal, token- and row-group-invariant, "
+             "lane_dot_each = lane_dot", dtname, COLS);
     case_begin(name);
     check_coverage<DT, COLS>();
     const int rows = 131; /* crosses a 128-row scale block */
@@ -234,6 +235,20 @@ template <int DT, int COLS> static void test_row(const char *dtname)
             CHECK(memcmp(&one_acc[r - r0][0], &acc[0], sizeof(float)) == 0,
                   "row %d: %.9g among rows %d..%d for one token (T = 1), %.9g alone", r, one_acc[r - r0][0], r0,
                   r0 + nr - 1, acc[0]);
+        }
+        /* lane_dot_each (swiglu_row, moe_down_combine_k): row r with token 1 beside row (r + 5) %
+         * rows with token 0, each lane's two shares = lane_dot's for each row alone */
+        const int r2 = (r + 5) % rows;
+        const unsigned char *const wr[2] = { w_row<DT, COLS>(m.w.data(), r), w_row<DT, COLS>(m.w.data(), r2) };
+        const float *const sr[2] = { s_row<DT, COLS>(m.scale.data(), r), s_row<DT, COLS>(m.scale.data(), r2) };
+        const float *const xs[2] = { x.data() + COLS, x.data() };
+        for (int l = 0; l < WARP; l++) {
+            float both[2][1] = {}, alone[2][1] = {};
+            lane_dot_each<DT, COLS, 2>(wr, sr, xs, l, both);
+            for (int g = 0; g < 2; g++)
+                lane_dot<DT, COLS, 1>(wr[g], sr[g], xs[g], COLS, 1, l, alone[g]);
+            CHECK(memcmp(both, alone, sizeof both) == 0, "rows %d, %d lane %d: lane_dot_each %.9g %.9g, lane_dot %.9g %.9g",
+                  r, r2, l, both[0][0], both[1][0], alone[0][0], alone[1][0]);
         }
     }
     case_end();
