@@ -1133,6 +1133,28 @@ __device__ __forceinline__ void warp_argmax_pick(float &v, int &i)
 }
 #endif
 
+/* argmax_allowed's pick among G groups, in registers: the first allowed group of the largest
+ * score is kept and no longer allowed. Every index is a constant once the loops unroll, where
+ * argmax_allowed over the arrays and keep[its pick] put moe_route_k's scores in local memory. */
+template <int G>
+DF_HD inline void keep_best_group(const float (&score)[G], bool (&ok)[G], bool (&keep)[G])
+{
+    int best = -1;
+    float v = 0.0f;
+DF_UNROLL
+    for (int g = 0; g < G; g++)
+        if (ok[g] && (best < 0 || score[g] > v)) {
+            best = g;
+            v = score[g];
+        }
+DF_UNROLL
+    for (int g = 0; g < G; g++)
+        if (g == best) {
+            keep[g] = true;
+            ok[g] = false;
+        }
+}
+
 /* moe_route_token with a warp per token: lane l holds experts l, l + 32, ...; every argmax
  * of the serial version is a warp_argmax_pick, so the same experts are chosen in the same
  * order (for scores that are not NaN). Softmax sums (V2) add in the butterfly's order. */
@@ -1212,11 +1234,8 @@ __global__ void __launch_bounds__(THREADS) moe_route_k(const struct df_route_sha
 #pragma unroll
         for (int g = 0; g < G; g++)
             keep[g] = false;
-        for (int k = 0; k < shape.topk_group; k++) {
-            const int g = argmax_allowed(group_score, group_ok, G);
-            keep[g] = true;
-            group_ok[g] = false;
-        }
+        for (int k = 0; k < shape.topk_group; k++)
+            keep_best_group<G>(group_score, group_ok, keep);
 #pragma unroll
         for (int j = 0; j < NE; j++) {
             bool kept = false;

@@ -453,6 +453,34 @@ static void test_route_pick(void)
     case_end();
 }
 
+/* moe_route_k's choice of groups (keep_best_group, topk_group times) = moe_route_token's
+ * (argmax_allowed, then that group no longer allowed): ties, NaN scores, groups not allowed. */
+static void test_keep_groups(void)
+{
+    case_begin("keep_best_group: moe_route_k's top groups = argmax_allowed's, in order (ties, NaN, disallowed groups)");
+    constexpr int G = 8;
+    for (int trial = 0; trial < 3000; trial++) {
+        float score[G];
+        bool ok[G], ok_ref[G], keep[G] = {}, keep_ref[G] = {};
+        for (int g = 0; g < G; g++) {
+            score[g] = trial % 4 == 3 && rnd64() % 3 == 0 ? NAN : (float)(rnd64() % 5) * 0.5f;
+            ok[g] = ok_ref[g] = rnd64() % 5 != 0;
+        }
+        const int topk = 1 + (int)(rnd64() % G);
+        for (int k = 0; k < topk; k++) {
+            keep_best_group<G>(score, ok, keep);
+            const int g = argmax_allowed(score, ok_ref, G);
+            if (g >= 0) {
+                keep_ref[g] = true;
+                ok_ref[g] = false;
+            }
+        }
+        CHECK(memcmp(keep, keep_ref, sizeof keep) == 0 && memcmp(ok, ok_ref, sizeof ok) == 0,
+              "trial %d (top %d): the kept groups differ", trial, topk);
+    }
+    case_end();
+}
+
 static void test_step_layout(void)
 {
     case_begin("step staging: token, slot, pos, emit at cap-int strides; arena alignment");
@@ -615,6 +643,7 @@ int main(void)
 {
     test_load_w();
     test_route_pick();
+    test_keep_groups();
     test_norm_quant_layout();
     test_pair_blocks();
     test_absorb();
