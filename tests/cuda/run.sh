@@ -83,21 +83,22 @@ else
         build/tiny_cuda/tiny_cuda audit --help 2>&1 | grep -q -- '$threads_ignored'"
     # Programmatic dependent launch (runtime/cuda/launch.cuh): in the PTX of every kernel the
     # backend has (these models' instances: dense and MoE layers, mla_attend and the split-KV
-    # kernels over both caches, FP8 and bf16 activations, the fused launches; the GEMM input
-    # preparation; the device picks), no path from a kernel's entry reaches a memory access
+    # kernels over both caches, FP8 and bf16 activations, the fused launches; the mid-size model
+    # gpu-check times, generated above; the GEMM input preparation; the device picks), no path from a kernel's entry reaches a memory access
     # without passing its wait (tests/cuda/pdl_order.awk follows the branches).
     # No kernel of them keeps anything in local memory (ptxas -v on the same PTX: no stack frame,
     # so no spill and no array indexed at run time): each access there is a trip to L1 or L2 in
     # a thread's chain. moe_route_k had 75 such loads and stores until 2026-11-29.
     cuda_ptxas=$(dirname "$cuda_nvcc")/ptxas
     no_local() {
-        "$cuda_ptxas" -arch=sm_90a -v -o /dev/null "$1" 2>&1 | awk '/Function properties for/ { fn = $NF }
+        ptxas_out=$("$cuda_ptxas" -arch=sm_90a -v -o /dev/null "$1" 2>&1) || { printf '%s\n' "$ptxas_out" >&2; return 1; }
+        printf '%s\n' "$ptxas_out" | awk '/Compiling entry function/ { k++ } /Function properties for/ { fn = $NF }
             /bytes stack frame/ { n++; if ($1 + 0 > 0) { bad++; print fn ": " $0 > "/dev/stderr" } }
-            END { exit !(n > 0 && !bad) }'
+            END { exit !(n > 0 && n >= k && !bad) }'
     }
     for pdl_src in generated/v3_h16_cuda/kernels.cu generated/v3_h16_bf16kv_cuda/kernels.cu \
             generated/tiny_fp8act_cuda/kernels.cu generated/tiny_bf16act_cuda/kernels.cu \
-            runtime/cuda/lt_gemm.cu runtime/cuda/cuda_backend.cu; do
+            build/cuda_bench_src/bench_v3_cuda/kernels.cu runtime/cuda/lt_gemm.cu runtime/cuda/cuda_backend.cu; do
         pdl_ptx="$T/pdl_$(echo "$pdl_src" | tr / _).ptx"
         check "cuda/pdl/wait-first/$pdl_src" sh -c "'$cuda_nvcc' -std=c++20 -O2 -arch=sm_90a -ptx -Iruntime -Iruntime/cuda \
             -I$(dirname "$pdl_src") -o '$pdl_ptx' $pdl_src && awk -f tests/cuda/pdl_order.awk '$pdl_ptx'"
