@@ -84,8 +84,9 @@ else
     # Programmatic dependent launch (runtime/cuda/launch.cuh): in the PTX of every kernel the
     # backend has (these models' instances: dense and MoE layers, mla_attend and the split-KV
     # kernels over both caches, FP8 and bf16 activations, the fused launches; the mid-size model
-    # gpu-check times, generated above; the GEMM input preparation; the device picks), no path from a kernel's entry reaches a memory access
-    # without passing its wait (tests/cuda/pdl_order.awk follows the branches).
+    # gpu-check times, generated above; the GEMM input preparation; the device picks), no path
+    # from a kernel's entry reaches a memory access without passing its wait
+    # (tests/cuda/pdl_order.awk follows the branches).
     # No kernel of them keeps anything in local memory (ptxas -v on the same PTX: no stack frame,
     # so no spill and no array indexed at run time): each access there is a trip to L1 or L2 in
     # a thread's chain. moe_route_k had 75 such loads and stores until 2026-11-29.
@@ -104,10 +105,20 @@ else
             -I$(dirname "$pdl_src") -o '$pdl_ptx' $pdl_src && awk -f tests/cuda/pdl_order.awk '$pdl_ptx'"
         check "cuda/no-local-memory/$pdl_src" no_local "$pdl_ptx"
     done
-    printf '__global__ void local_k(float *p, int i)\n{\n    float a[64];\n    for (int j = 0; j < 64; j++)\n        a[j] = p[j];\n    a[i & 63] += 1.0f;\n    p[0] = a[(i >> 6) & 63];\n}\n' >"$T/local_k.cu"
+    cat >"$T/local_k.cu" <<'CU'
+__global__ void local_k(float *p, int i)
+{
+    float a[64];
+    for (int j = 0; j < 64; j++)
+        a[j] = p[j];
+    a[i & 63] += 1.0f;
+    p[0] = a[(i >> 6) & 63];
+}
+CU
     # ... and a kernel with an array indexed at run time is caught
     "$cuda_nvcc" -arch=sm_90a -ptx -o "$T/local_k.ptx" "$T/local_k.cu"
-    expect_fail "cuda/no-local-memory/mutation/indexed-array" 1 "local_k.*[1-9][0-9]* bytes stack frame" no_local "$T/local_k.ptx"
+    expect_fail "cuda/no-local-memory/mutation/indexed-array" 1 "local_k.*[1-9][0-9]* bytes stack frame" \
+        no_local "$T/local_k.ptx"
     # each kind of access the check looks for, put before the first wait of a kernel, is caught
     for pdl_ins in "ld.global.f32 %f1, [%rd1];" "ld.f32 %f1, [%rd1];" "atom.add.f32 %f1, [%rd1], %f2;" \
             "ldu.global.f32 %f1, [%rd1];" "ld.acquire.gpu.global.u32 %r1, [%rd1];" "@%p1 st.global.f32 [%rd1], %f1;" \

@@ -247,8 +247,9 @@ template <int DT, int COLS> static void test_row(const char *dtname)
             lane_dot_each<DT, COLS, 2>(wr, sr, xs, l, both);
             for (int g = 0; g < 2; g++)
                 lane_dot<DT, COLS, 1>(wr[g], sr[g], xs[g], COLS, 1, l, alone[g]);
-            CHECK(memcmp(both, alone, sizeof both) == 0, "rows %d, %d lane %d: lane_dot_each %.9g %.9g, lane_dot %.9g %.9g",
-                  r, r2, l, both[0][0], both[1][0], alone[0][0], alone[1][0]);
+            CHECK(memcmp(both, alone, sizeof both) == 0,
+                  "rows %d, %d lane %d: lane_dot_each %.9g %.9g, lane_dot %.9g %.9g", r, r2, l, both[0][0],
+                  both[1][0], alone[0][0], alone[1][0]);
         }
     }
     case_end();

@@ -130,7 +130,8 @@ check "cuda/tiny_bf16act_cuda-gemm-input-reuse" gemm_reuse generated/tiny_bf16ac
 # The CUDA schedule's fused ops (swiglu, linear_pair, accumulate, rope_cache: gen/schedule.lua) expanded
 # back are the CPU's op list, op by op (tests/gen/fusion.lua), on the reference models and on
 # the real shapes of DeepSeek-V3 (FP8 weights) and V2-Lite (bf16).
-for s in tiny_cuda tiny_fp8_cuda tiny_fp8act_cuda v2_lite_cuda v2_group_cuda v3_h16_cuda v3_h16_r32_cuda v3_h16_bf16kv_cuda; do
+for s in tiny_cuda tiny_fp8_cuda tiny_fp8act_cuda v2_lite_cuda v2_group_cuda v3_h16_cuda v3_h16_r32_cuda \
+        v3_h16_bf16kv_cuda; do
     check "cuda/fusion/$s" lua5.4 tests/gen/fusion.lua specs/$s.lua
 done
 check "cuda/fusion/deepseek_v3" lua5.4 tests/gen/fusion.lua specs/deepseek_v3.lua gpu_memory_gib=1000
