@@ -168,12 +168,12 @@ local function check_consistency(source, m, d)
       string.format("%d is not a multiple of 4: with FP8 activations on CUDA, cuBLASLt's FP8 GEMMs run on "
         .. "multiples of 4 tokens, and every activation buffer must hold them", chunk))
   end
-  if d.target == "cuda" then -- the absorbed query's lanes take 8 latent columns (4 of f32) at a time (absorb_part)
+  if d.target == "cuda" then
+    -- the absorbed query's lanes take 8 latent columns (4 of f32) at a time (absorb_part)
     need(m.kv_lora_rank % 8 == 0, "model.kv_lora_rank",
       string.format("%d is not a multiple of 8, which the CUDA backend's attention kernels read a lane's columns in",
         m.kv_lora_rank))
-  end
-  if d.target == "cuda" then -- the per-(token, expert) MoE kernels put the pairs on a grid's y (runtime/cuda/kernels.cuh)
+    -- the per-(token, expert) MoE kernels put the pairs on a grid's y (runtime/cuda/kernels.cuh)
     need(chunk * m.experts_per_token <= 65535, "deploy.prefill_chunk",
       string.format("%d tokens x %d experts per token = %d (token, expert) pairs in a step, over the CUDA backend's 65535",
         chunk, m.experts_per_token, chunk * m.experts_per_token))

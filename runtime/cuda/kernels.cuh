@@ -98,6 +98,16 @@ template <int DT, int COLS> struct row_vec {
     static constexpr int SCALE_LD = DF_FP8_SCALE_LD(COLS); /* FP8: floats per row of block scales */
 };
 
+/* Row r of a packed matrix w, and its row of FP8 block scales (none for other types). */
+template <int DT, int COLS> DF_HD inline const unsigned char *w_row(const unsigned char *w, int r)
+{
+    return w + (size_t)r * COLS * esize<DT>::value;
+}
+template <int DT, int COLS> DF_HD inline const float *s_row(const float *scale, int r)
+{
+    return DT == DF_F8E4M3 ? scale + (size_t)(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::SCALE_LD : nullptr;
+}
+
 /* V floats from p (aligned for V): 16-byte loads where V allows. */
 template <int V> DF_HD inline void load_x(const float *p, float *v)
 {
@@ -391,10 +401,8 @@ DF_UNROLL
         for (int u = 0; u < U; u++) {
             const int d = warp + (i0 + u) * WARPS, row = h * (NOPE + VH) + d;
             if (i0 + u < ROWS && d < NOPE) {
-                load_raw<DT, V>(kv_b + ((size_t)row * L + c0) * esize<DT>::value, wd[u]);
-                sc[u] = DT == DF_F8E4M3
-                            ? kv_b_scale[(size_t)(row / DF_FP8_BLOCK) * DF_FP8_SCALE_LD(L) + c0 / DF_FP8_BLOCK]
-                            : 1.0f;
+                load_raw<DT, V>(w_row<DT, L>(kv_b, row) + (size_t)c0 * esize<DT>::value, wd[u]);
+                sc[u] = DT == DF_F8E4M3 ? s_row<DT, L>(kv_b_scale, row)[c0 / DF_FP8_BLOCK] : 1.0f;
             }
         }
 DF_UNROLL
@@ -439,33 +447,15 @@ __device__ __forceinline__ float warp_sum(float v)
 /* silu(g) * u: a SwiGLU's value, as kernels/elementwise.h computes it, wherever a kernel does. */
 __device__ __forceinline__ float silu_times(float g, float u) { return g / (1.0f + expf(-g)) * u; }
 
-/* Row r of a packed matrix w, and its row of FP8 block scales (none for other types). */
-template <int DT, int COLS> DF_HD inline const unsigned char *w_row(const unsigned char *w, int r)
-{
-    return w + (size_t)r * COLS * esize<DT>::value;
-}
-template <int DT, int COLS> DF_HD inline const float *s_row(const float *scale, int r)
-{
-    return DT == DF_F8E4M3 ? scale + (size_t)(r / DF_FP8_BLOCK) * row_vec<DT, COLS>::SCALE_LD : nullptr;
-}
-
-/* This lane's share of row r's products with nt <= T vectors (lane_dot from zero). */
-template <int DT, int COLS, int T>
-__device__ __forceinline__ void lane_row_dot(const unsigned char *w, const float *scale, int r, const float *x,
-                                             int xstride, int nt, int lane, float (&part)[T])
-{
-#pragma unroll
-    for (int t = 0; t < T; t++)
-        part[t] = 0.0f;
-    lane_dot<DT, COLS, T>(w_row<DT, COLS>(w, r), s_row<DT, COLS>(scale, r), x, xstride, nt, lane, part);
-}
-
 /* Row r's products with nt <= T vectors, computed by the whole warp; every lane gets acc. */
 template <int DT, int COLS, int T>
 __device__ __forceinline__ void row_dot(const unsigned char *w, const float *scale, int r, const float *x, int xstride,
                                         int nt, int lane, float (&acc)[T])
 {
-    lane_row_dot<DT, COLS, T>(w, scale, r, x, xstride, nt, lane, acc);
+#pragma unroll
+    for (int t = 0; t < T; t++)
+        acc[t] = 0.0f;
+    lane_dot<DT, COLS, T>(w_row<DT, COLS>(w, r), s_row<DT, COLS>(scale, r), x, xstride, nt, lane, acc);
 #pragma unroll
     for (int t = 0; t < T; t++)
         acc[t] = warp_sum(acc[t]);
@@ -1008,7 +998,6 @@ __device__ void absorb_tile(const unsigned char *kv_b, const float *kv_b_scale, 
         out[tile * TILE + threadIdx.x] = absorb_column<DT>(part, threadIdx.x);
     __syncthreads();
 }
-
 
 /* Absorbed MLA (runtime/kernels/mla.h), a block per (token, head):
  *   q_lat = W_uk(h)^T q_nope            (absorb_tile: the nope rows shared among the warps)
