@@ -33,6 +33,8 @@ CUDA_CHUNK_MODELS := tiny tiny_fp8act tiny_bf16act
 
 CUDA_BENCH_MODELS := bench_v3_cuda bench_v3_fp8_cuda bench_v3_fp8act_cuda
 CUDA_BENCH_CHECKPOINT_bench_v3_fp8act_cuda := bench_v3_fp8_cuda
+# real shapes on synthetic weights (the end of this file)
+CUDA_SYNTH_MODELS := deepseek_v2_lite bench_v3_8l_cuda
 CUDA_BENCH_SRC    := build/cuda_bench_src
 CUDA_BENCH_DIR    := build/cuda_bench
 # What the GPU machine needs from here, besides the working tree.
@@ -40,29 +42,34 @@ CUDA_BENCH_CARRY  := build/gpu-deps $(CUDA_BENCH_SRC) $(TOK_OBJ:.o=.c) $(TOK_OBJ
 
 .PHONY: cuda-bench-generate cuda-bench-prepare cuda-bench-build cuda-bench
 
-cuda-bench-generate: $(foreach m,$(CUDA_BENCH_MODELS),$(CUDA_BENCH_SRC)/$(m)/forward.c) \
+cuda-bench-generate: $(foreach m,$(CUDA_BENCH_MODELS) $(CUDA_SYNTH_MODELS),$(CUDA_BENCH_SRC)/$(m)/forward.c) \
                      $(foreach m,$(CUDA_CHUNK_MODELS),$(CUDA_BENCH_SRC)/$(m)_chunk4_cuda/forward.c)
 
 cuda-bench-prepare: cuda-bench-generate $(TOK_OBJ) gpu-deps
 	@echo "carry: $(CUDA_BENCH_CARRY) ($$(du -csh $(CUDA_BENCH_CARRY) | tail -n 1 | cut -f1))"
 
 cuda-bench-build: $(foreach m,$(CUDA_BENCH_MODELS),$(addprefix $(CUDA_BENCH_DIR)/$(m)/,$(m) $(m)-pack random_checkpoint decode_floor)) \
+                  $(foreach m,$(CUDA_SYNTH_MODELS),$(addprefix $(CUDA_BENCH_DIR)/$(m)/,synth_decode decode_floor)) \
                   $(foreach m,$(CUDA_CHUNK_MODELS),$(addprefix $(CUDA_BENCH_DIR)/$(m)_chunk4_cuda/,$(m)_cuda $(m)_cuda-pack))
 
 cuda-bench: cuda-bench-build $(foreach m,$(CUDA_BENCH_MODELS),$(CUDA_BENCH_DIR)/$(m)/$(m).weights)
+
+# $(1): model name. The weight bytes a decode step of it reads.
+define CUDA_FLOOR
+$(CUDA_BENCH_DIR)/$(1)/decode_floor: tests/cuda/decode_floor.c $(CUDA_BENCH_SRC)/$(1)/forward.c $(RUNTIME_HDR)
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) -Iruntime -I$(CUDA_BENCH_SRC)/$(1) -o $$@ tests/cuda/decode_floor.c $(CUDA_BENCH_SRC)/$(1)/manifest.c -lm
+endef
 
 # $(1): model name; $(2): the model whose random checkpoint it packs (itself, or one with the
 # same tensors)
 define CUDA_BENCH_MODEL
 $(eval $(call CUDA_MODEL,$(1),--spec specs/$(1).lua --quiet,$(CUDA_BENCH_DIR)/$(2)/hf,$(CUDA_BENCH_SRC)/$(1),$(CUDA_BENCH_DIR)/$(1)))
+$(eval $(call CUDA_FLOOR,$(1)))
 
 $(CUDA_BENCH_DIR)/$(1)/random_checkpoint: bench/random_checkpoint.c $(CUDA_BENCH_SRC)/$(1)/forward.c $(RUNTIME_HDR)
 	@mkdir -p $$(@D)
 	$(CC) $(CFLAGS) -Iruntime -o $$@ bench/random_checkpoint.c $(CUDA_BENCH_SRC)/$(1)/manifest.c -lm
-
-$(CUDA_BENCH_DIR)/$(1)/decode_floor: tests/cuda/decode_floor.c $(CUDA_BENCH_SRC)/$(1)/forward.c $(RUNTIME_HDR)
-	@mkdir -p $$(@D)
-	$(CC) $(CFLAGS) -Iruntime -I$(CUDA_BENCH_SRC)/$(1) -o $$@ tests/cuda/decode_floor.c $(CUDA_BENCH_SRC)/$(1)/manifest.c -lm
 
 # written beside, then moved: a run cut short leaves no checkpoint that looks complete
 $(CUDA_BENCH_DIR)/$(1)/hf/model.safetensors: $(CUDA_BENCH_DIR)/$(1)/random_checkpoint
@@ -78,3 +85,32 @@ endef
 $(foreach m,$(CUDA_BENCH_MODELS),$(eval $(call CUDA_BENCH_MODEL,$(m),$(or $(CUDA_BENCH_CHECKPOINT_$(m)),$(m)))))
 
 $(foreach m,$(CUDA_CHUNK_MODELS),$(eval $(call CUDA_MODEL,$(m)_cuda,--spec specs/$(m)_cuda.lua --set deploy.prefill_chunk=4 --quiet,tests/fixtures/$(m)/hf,$(CUDA_BENCH_SRC)/$(m)_chunk4_cuda,$(CUDA_BENCH_DIR)/$(m)_chunk4_cuda)))
+
+# ---- real shapes on synthetic weights (docs/cuda.md, "Real shapes on synthetic weights") ------
+# DeepSeek-V2-Lite as its real spec declares it (bf16, 31.4 GB) and V3's first 8 layers
+# (specs/bench_v3_8l_cuda.lua, FP8, 63 GB): random checkpoints of these sizes would take most of
+# a GPU session to write, pack and upload, so their weights are made on the device
+# (tests/cuda/synth_weights.cu) by build/cuda_bench/<m>/synth_decode: the model's generated code
+# and the CLI's runtime with tests/cuda/synth_decode.c in place of runtime/main.c. Their sources
+# are generated here with the others (cuda-bench-generate) and carried.
+CUDA_SYNTH_OBJ    := $(CUDA_OBJ)/tests/cuda/synth_decode.o $(CUDA_OBJ)/tests/cuda/synth_weights.o
+
+$(CUDA_OBJ)/tests/cuda/synth_decode.o: tests/cuda/synth_decode.c $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iruntime -c -o $@ $<
+
+$(CUDA_OBJ)/tests/cuda/synth_weights.o: tests/cuda/synth_weights.cu $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -c -o $@ $<
+
+# $(1): model name
+define CUDA_SYNTH_MODEL
+$(eval $(call CUDA_MODEL,$(1),--spec specs/$(1).lua --quiet,$(CUDA_BENCH_DIR)/$(1)/hf,$(CUDA_BENCH_SRC)/$(1),$(CUDA_BENCH_DIR)/$(1)))
+$(eval $(call CUDA_FLOOR,$(1)))
+
+$(CUDA_BENCH_DIR)/$(1)/synth_decode: $(addprefix $(CUDA_BENCH_DIR)/$(1)/obj/,$(CUDA_GEN_HOST:.c=.o)) \
+        $(CUDA_BENCH_DIR)/$(1)/obj/kernels.o $(CUDA_SYNTH_OBJ) $(filter-out %/runtime/main.o,$(CUDA_RT_OBJ)) $(TOK_OBJ)
+	$(NVCC) $(CUDA_ARCH) -cudart static -o $$@ $$(filter %.o,$$^) $(CUBLASLT_LINK) $(LDLIBS)
+endef
+
+$(foreach m,$(CUDA_SYNTH_MODELS),$(eval $(call CUDA_SYNTH_MODEL,$(m))))

@@ -56,8 +56,8 @@ struct df_model {
     const char *spec_sha256;        /* hex, of the normalized spec */
     int vocab, max_batch, max_context;
     int prefill_chunk;              /* most tokens one prefill step takes */
-    size_t arena_bytes;
-    size_t logits_offset;           /* [max_batch][vocab] floats in the arena */             /* the static memory plan's peak */
+    size_t arena_bytes;             /* the static memory plan's peak */
+    size_t logits_offset;           /* [max_batch][vocab] floats in the arena */
     /* Prepare constant tables (RoPE) inside the arena; once, before any step.
      * Weights and arena pointers are the backend's (device memory on a GPU). */
     void (*init)(unsigned char *arena);

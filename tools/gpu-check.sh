@@ -13,14 +13,14 @@
 #
 # The device session's call (the lent GPU machine has no lua5.4 and no mbedTLS). Here first:
 #   make cuda-bench-prepare     (generated sources of the mid-size models, the tokenizer object,
-#                                build/gpu-deps; it prints the carry list and its size, 15 MB)
+#                                build/gpu-deps; it prints the carry list and its size, 21 MB)
 # then run with
 #   carry:     ["build/gpu-deps", "build/cuda_bench_src",
 #               "build/tokenizers/deepseek-v3.c", "build/tokenizers/deepseek-v3.o"]
 #   command:   bash tools/gpu-check.sh
 #   timeout_s: 480 (the script's own deadlines end by 450 s; the table is written row by row,
 #               so a run stopped earlier still returns what it measured)
-# It writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt, sample_check.txt,
+# It writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt, mla_check.txt, sample_check.txt,
 # fp8_gemm_check.txt and three audit records (<m>_cuda.audit.json) to $OUT.
 #
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
@@ -72,11 +72,16 @@
 #      a token's rows depend on M (batch invariance: the heuristic's algorithm per M, and the
 #      backend's one algorithm per shape); the FP8-activation quantization kernel
 #      against the CPU's, bit for bit;
-#  12. if ncu is there and time allows: a mid-size decode step's kernels one by one (time and
+#  12. real shapes on synthetic weights (tests/cuda/synth_decode.c, docs/cuda.md "Real shapes on
+#      synthetic weights"): DeepSeek-V2-Lite as specs/deepseek_v2_lite.lua declares it (bf16, 31.4
+#      GB) and V3's first 8 layers (specs/bench_v3_8l_cuda.lua, FP8, 63 GB), their weights made on
+#      the device: decode at batch 1 and 8 against the floor, the other one-token kernel and PDL
+#      (the same ids), a batch-1 step's profile; at most 100 s, by 430 s into the run;
+#  13. if ncu is there and time allows: a mid-size decode step's kernels one by one (time and
 #      DRAM bytes of each, summed by kernel: tools/ncu_step.awk), its one-token products
 #      (linear_k) in detail, the MLA decode partial kernels' counters (mla_check profile), and
 #      cuobjdump's resource usage of mla_check's kernels.
-# Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, mla_check.txt,
+# Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt, mla_check.txt,
 # sample_check.txt, fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
 # mla_check_resources.txt and the audit
 # records to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
@@ -341,18 +346,54 @@ mid_decode_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*after the first \
 two_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f / %.3f ms/step", a, b; else print "? / ?" }'; }
 mid_wall_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*, wall \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
 mid_prefill_ms() { sed -n 's/.*cuda stats: prefill [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
+# floor_line B MS MS_WITHOUT_GRAPHS FLOOR_FILE: a decode step of batch B against decode_floor's line for B
+floor_line() {
+    local bytes="" experts="" lo="" hi="" floor=""
+    read -r bytes experts lo hi floor < <(awk -v b="$1" '$3 == "batch" && $4 == b {
+        print $6, $8, $10, $12, ($13 == "floor_ms" ? $14 : "") }' "$4")
+    awk -v b="$1" -v ms="$2" -v ms0="$3" -v by="$bytes" -v u="$experts" -v lo="$lo" -v hi="$hi" -v f="$floor" \
+        -v bw="$bw" 'BEGIN {
+        s = (ms + 0 > 0) ? sprintf("%.3f ms/step, %.0f tok/s", ms, b * 1000 / ms) : "? ms/step"
+        if (ms0 + 0 > 0) s = s sprintf(" (without graphs %.3f ms)", ms0)
+        s = s sprintf("; %.1f MB of weights/step", by / 1e6)
+        if (b > 1) s = s sprintf(" (expected union: %.2f experts per MoE layer; %.1f to %.1f MB)", u, lo / 1e6, hi / 1e6)
+        if (f + 0 > 0) {
+            s = s sprintf(", floor %.3f ms at %s GB/s", f, bw)
+            if (ms + 0 > 0) s = s sprintf("; %.2fx the floor (floor = %.0f%% of the step)%s", ms / f, 100 * f / ms,
+                                          b == 1 ? (ms / f <= 1.3 ? ", goal <= 1.3x met" : ", goal <= 1.3x not met") : "")
+        } else s = s ", floor ? (no bandwidth measured)"
+        print s }'
+}
+# profile_row MODEL TAG B: the largest kernels of a DF_CUDA_PROFILE run's decode steps ($T/mid_MODEL.TAG.err)
+profile_row() {
+    local top tot
+    top=$(sed -n 's/.*cuda profile: decode \(.*[^ ]\)  *\([0-9.]*%\)  *\([0-9.]*\) ms\/step.*/\1 \2 (\3 ms)/p' \
+          "$T/mid_$1.$2.err" | head -n 4 | tr '\n' ';' | sed 's/;$//; s/;/; /g')
+    tot=$(sed -n 's/.*cuda profile: decode, [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.$2.err")
+    row "$1 decode profile, batch $3 (DF_CUDA_PROFILE, graphs off): kernels ms/step; largest" "${tot:-?} ms; ${top:-?}"
+}
 MID_TXT=$OUTD/mid_size.txt
 : >"$MID_TXT"
-mid_present="" mid_build="" mid_weights=""
-for m in $MID_MODELS; do
-    if [ -f "build/cuda_bench_src/$m/kernels.cu" ]; then
-        mid_present="$mid_present $m"
-        mid_build="$mid_build $(printf "build/cuda_bench/$m/%s " "$m" "$m-pack" random_checkpoint decode_floor)"
-        mid_weights="$mid_weights build/cuda_bench/$m/$m.weights"
-    else
-        fail "gpu/mid/$m/sources" "build/cuda_bench_src/$m is missing: make cuda-bench-prepare where lua5.4 is, and carry it"
-        row "$m (mid-size decode)" "NOT RUN: build/cuda_bench_src/$m not carried (make cuda-bench-prepare)"
-    fi
+# carried KIND LABEL MODEL...: CARRIED = the models whose generated sources were carried
+# (make cuda-bench-prepare); a failed check and a row for each of the others
+carried() {
+    local kind=$1 label=$2 m
+    shift 2
+    CARRIED=""
+    for m in "$@"; do
+        if [ -f "build/cuda_bench_src/$m/kernels.cu" ]; then
+            CARRIED="$CARRIED $m"
+        else
+            fail "gpu/$kind/$m/sources" "build/cuda_bench_src/$m is missing: make cuda-bench-prepare where lua5.4 is, and carry it"
+            row "$m ($label)" "NOT RUN: build/cuda_bench_src/$m not carried (make cuda-bench-prepare)"
+        fi
+    done
+}
+carried mid "mid-size decode" $MID_MODELS
+mid_present=$CARRIED mid_build="" mid_weights=""
+for m in $mid_present; do
+    mid_build="$mid_build $(printf "build/cuda_bench/$m/%s " "$m" "$m-pack" random_checkpoint decode_floor)"
+    mid_weights="$mid_weights build/cuda_bench/$m/$m.weights"
 done
 if [ -n "$mid_present" ]; then
     t0=$(date +%s)
@@ -431,31 +472,11 @@ for m in $mid_present; do
     row "$m decode, batch $mb, sampled (T 0.8, top-k 40, top-p 0.95): on the device / on the host (--logits), wall per step" \
         "$(two_ms "$(mid_wall_ms "$m.bs")" "$(mid_wall_ms "$m.bsl")"); ids $(same_ids "$T/mid_$m.bs.ids" "$T/mid_$m.bsl.ids")"
     for b in 1 "$mb"; do
-        ms=$([ "$b" = 1 ] && echo "$d1" || echo "$db")
-        bytes="" experts="" lo="" hi="" floor=""
-        read -r bytes experts lo hi floor < <(awk -v b="$b" '$3 == "batch" && $4 == b {
-            print $6, $8, $10, $12, ($13 == "floor_ms" ? $14 : "") }' "$T/mid_$m.floor")
-        line=$(awk -v b="$b" -v ms="$ms" -v ms0="$([ "$b" = 1 ] && echo "$d1n")" -v by="$bytes" -v u="$experts" \
-                   -v lo="$lo" -v hi="$hi" -v f="$floor" -v bw="$bw" 'BEGIN {
-            s = (ms + 0 > 0) ? sprintf("%.3f ms/step, %.0f tok/s", ms, b * 1000 / ms) : "? ms/step"
-            if (ms0 + 0 > 0) s = s sprintf(" (without graphs %.3f ms)", ms0)
-            s = s sprintf("; %.1f MB of weights/step", by / 1e6)
-            if (b > 1) s = s sprintf(" (expected union: %.2f experts per MoE layer; %.1f to %.1f MB)", u, lo / 1e6, hi / 1e6)
-            if (f + 0 > 0) {
-                s = s sprintf(", floor %.3f ms at %s GB/s", f, bw)
-                if (ms + 0 > 0) s = s sprintf("; %.2fx the floor (floor = %.0f%% of the step)%s", ms / f, 100 * f / ms,
-                                              b == 1 ? (ms / f <= 1.3 ? ", goal <= 1.3x met" : ", goal <= 1.3x not met") : "")
-            } else s = s ", floor ? (no bandwidth measured)"
-            print s }')
-        row "$m decode, batch $b (32-token prompts, 128 steps)" "$line"
+        row "$m decode, batch $b (32-token prompts, 128 steps)" \
+            "$(floor_line "$b" "$([ "$b" = 1 ] && echo "$d1" || echo "$db")" "$([ "$b" = 1 ] && echo "$d1n")" "$T/mid_$m.floor")"
     done
-    for r in p1 pb; do
-        b=$([ "$r" = p1 ] && echo 1 || echo "$mb")
-        top=$(sed -n 's/.*cuda profile: decode \(.*[^ ]\)  *\([0-9.]*%\)  *\([0-9.]*\) ms\/step.*/\1 \2 (\3 ms)/p' \
-              "$T/mid_$m.$r.err" | head -n 4 | tr '\n' ';' | sed 's/;$//; s/;/; /g')
-        tot=$(sed -n 's/.*cuda profile: decode, [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$m.$r.err")
-        row "$m decode profile, batch $b (DF_CUDA_PROFILE, graphs off): kernels ms/step; largest" "${tot:-?} ms; ${top:-?}"
-    done
+    profile_row "$m" p1 1
+    profile_row "$m" pb "$mb"
     top=$(sed -n 's/.*cuda profile: prefill \(.*[^ ]\)  *\([0-9.]*%\)  *\([0-9.]*\) ms\/step.*/\1 \2 (\3 ms)/p' \
           "$T/mid_$m.pp.err" | head -n 4 | tr '\n' ';' | sed 's/;$//; s/;/; /g')
     tot=$(sed -n 's/.*cuda profile: prefill, [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$m.pp.err")
@@ -545,6 +566,70 @@ if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
     row "FP8 GEMM, the backend's fixed algorithm per shape, FP8 and bf16 (runtime/cuda/lt_linear.cu): batch invariance" \
         "$(fp8 'fixed algorithm ')"
 fi
+
+section "real shapes on synthetic weights (tests/cuda/synth_decode.c)"
+# DeepSeek-V2-Lite as its spec declares it (bf16, 31.4 GB) and V3's first 8 layers
+# (specs/bench_v3_8l_cuda.lua, FP8, 63 GB), their sources from make cuda-bench-prepare, their
+# weights made on the device by synth_decode (no checkpoint, no packing). Decode at batch 1 and at
+# the max batch (32-token prompts, 128 steps) against the floor, the other one-token kernel,
+# programmatic dependent launch, where a batch-1 step's time goes. At most 100 s, nothing past
+# 430 s of the whole run: after the correctness checks, before ncu's details.
+SYN_MODELS="deepseek_v2_lite bench_v3_8l_cuda"
+SYN_END=$((START + 430))
+[ $((SYN_END - $(date +%s))) -gt 100 ] && SYN_END=$(($(date +%s) + 100))
+syn_run() { # syn_run TAG MODEL ARGS...: ids to $T/mid_TAG.ids, DF_CUDA_STATS to $T/mid_TAG.err (as mid_run)
+    local tag=$1 m=$2 left=$((SYN_END - $(date +%s)))
+    shift 2
+    [ "$left" -gt 60 ] && left=60
+    if [ "$left" -lt 5 ]; then echo "skipped: no time left" >"$T/mid_$tag.err"; : >"$T/mid_$tag.ids"; return 1; fi
+    CUDA_MODULE_LOADING=EAGER DF_CUDA_STATS=1 timeout "$left" build/cuda_bench/$m/synth_decode --print-ids "$@" \
+        >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
+}
+SYN_TXT=$OUTD/synth.txt
+: >"$SYN_TXT"
+carried synth "synthetic weights" $SYN_MODELS
+syn_present=$CARRIED
+if [ -n "$syn_present" ]; then
+    t0=$(date +%s)
+    timeout "$((SYN_END - t0 > 60 ? 60 : SYN_END - t0))" make -k -j"$(nproc)" $MAKEVARS \
+        $(for m in $syn_present; do printf "build/cuda_bench/$m/%s " synth_decode decode_floor; done) >"$T/syn_build.log" 2>&1
+    rc=$?
+    [ "$rc" -eq 0 ] || tail -n 30 "$T/syn_build.log"
+    row "synthetic-weights build: make (synth_decode, decode_floor), -j$(nproc)" \
+        "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)"), $(($(date +%s) - t0)) s"
+fi
+for m in $syn_present; do
+    if [ ! -x "build/cuda_bench/$m/synth_decode" ]; then
+        fail "gpu/synth/$m/build" "see the build log above"
+        row "$m (synthetic weights)" "NOT RUN: the build failed"
+        continue
+    fi
+    pass "gpu/synth/$m/build"
+    mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' "build/cuda_bench_src/$m/config.h")
+    syn_run "$m.s1" "$m" --batch 1 --prompt 32 -n 129
+    DF_CUDA_LINEAR_ONE=rows syn_run "$m.s1r" "$m" --batch 1 --prompt 32 -n 129
+    DF_CUDA_PDL=1 syn_run "$m.s1p" "$m" --batch 1 --prompt 32 -n 129
+    syn_run "$m.sb" "$m" --batch "$mb" --prompt 32 -n 129
+    DF_CUDA_PROFILE=1 syn_run "$m.sp" "$m" --batch 1 --prompt 32 -n 33
+    for r in s1 s1r s1p sb sp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$SYN_TXT"
+    build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$SYN_TXT" >"$T/mid_$m.floor"
+    cat "$T/mid_$m.floor"
+    d1=$(mid_decode_ms "$m.s1") db=$(mid_decode_ms "$m.sb") d1r=$(mid_decode_ms "$m.s1r") d1p=$(mid_decode_ms "$m.s1p")
+    check "gpu/synth/$m/decode-batch1" test -n "$d1"
+    check "gpu/synth/$m/decode-batch$mb" test -n "$db"
+    # the same weights and prompt give the same ids whichever one-token kernel, with or without PDL;
+    # the batch's first sequence is the prompt of batch 1
+    check "gpu/synth/$m/same-ids" sh -c "test -s '$T/mid_$m.s1.ids' && cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1r.ids' &&
+        cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1p.ids'"
+    check "gpu/synth/$m/batch-invariance" sh -c "test -s '$T/mid_$m.s1.ids' && head -n 1 '$T/mid_$m.sb.ids' | cmp - '$T/mid_$m.s1.ids'"
+    row "$m (synthetic weights) decode, batch 1: linear_k / linear_rows_k at one token (DF_CUDA_LINEAR_ONE=rows) / with PDL" \
+        "${d1:-?} / ${d1r:-?} / ${d1p:-?} ms/step; ids $(same_ids "$T/mid_$m.s1.ids" "$T/mid_$m.s1r.ids"), $(same_ids "$T/mid_$m.s1.ids" "$T/mid_$m.s1p.ids")"
+    for b in 1 "$mb"; do
+        row "$m (synthetic weights) decode, batch $b (32-token prompts, 128 steps)" \
+            "$(floor_line "$b" "$([ "$b" = 1 ] && echo "$d1" || echo "$db")" "" "$T/mid_$m.floor")"
+    done
+    profile_row "$m" sp 1
+done
 
 section "a mid-size decode step's kernels under ncu"
 # bench_v3_cuda at batch 1, graphs off so that every kernel is a launch of its own: a 32-token

@@ -199,17 +199,30 @@ bool open_device(char *err, size_t errlen)
 
 const size_t STAGE_BYTES = (size_t)64 << 20;
 
-const unsigned char *attach_weights(const unsigned char *data, uint64_t bytes, char *err, size_t errlen)
+} /* namespace */
+
+extern "C" unsigned char *df_cuda_weights_alloc(uint64_t bytes, char *err, size_t errlen)
 {
     if (!open_device(err, errlen))
         return NULL;
     unsigned char *dev = NULL;
-    cudaError_t e = cudaMalloc((void **)&dev, bytes ? (size_t)bytes : 1);
+    const cudaError_t e = cudaMalloc((void **)&dev, bytes ? (size_t)bytes : 1);
     if (e != cudaSuccess) {
         cudaGetLastError();
         alloc_error(err, errlen, "the weights", (size_t)bytes, e);
         return NULL;
     }
+    return dev;
+}
+
+namespace {
+
+const unsigned char *attach_weights(const unsigned char *data, uint64_t bytes, char *err, size_t errlen)
+{
+    unsigned char *dev = df_cuda_weights_alloc(bytes, err, errlen);
+    if (!dev)
+        return NULL;
+    cudaError_t e = cudaSuccess;
     /* Two pinned buffers: fill one from the mapped file while the other is copied. */
     const size_t stage = bytes < STAGE_BYTES ? (size_t)bytes : STAGE_BYTES;
     unsigned char *buf[2] = { NULL, NULL };

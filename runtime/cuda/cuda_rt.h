@@ -80,6 +80,12 @@ static inline void df_cuda_pack_step(const struct df_step *step, int cap, int *s
         memcpy(staging + DF_CUDA_STEP_EMIT * cap, step->emit, sizeof(int) * (size_t)step->n_emit);
 }
 
+/* Device memory for a model's weights (the device opened and checked first), as the backend's
+ * attach_weights allocates it before the upload, left unwritten; the backend's detach_weights
+ * frees it. Only for tests/cuda/synth_decode.c, which writes synthetic weights there (a binary
+ * that serves a model takes its weights from a verified file). NULL on failure, with err set. */
+unsigned char *df_cuda_weights_alloc(uint64_t bytes, char *err, size_t errlen);
+
 /* Copy bytes from the host to device memory, synchronously (start-up only);
  * exits with a message on a CUDA error. */
 void df_cuda_upload(void *dst, const void *src, size_t bytes);

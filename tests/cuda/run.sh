@@ -57,6 +57,26 @@ for cb in bench_v3_cuda:450.5:1182.4 bench_v3_fp8_cuda:358.6:726.4 bench_v3_fp8a
             END { if (n1 != 1 || n16 != 1 || bad != \"\") { print \"implausible:\" bad; exit 1 } }' '$T/cb_floor'"
 done
 
+# The real shapes that gpu-check times on synthetic weights (mk/cuda_bench.mk: DeepSeek-V2-Lite's
+# spec and V3's first 8 layers, specs/bench_v3_8l_cuda.lua): they generate, make plans no
+# generator run for them with DF_NO_REGEN=1, and a V2-Lite decode step at batch 1 reads, by
+# decode_floor's count, within 3% of the 2.4B activated parameters DeepSeek's V2 paper states for
+# V2-Lite (bf16: 2 bytes each; the count holds the output head and one embedding row, the paper's
+# figure its own rounding). V3's layers: 8 experts of 44.05 MB (3 x 2048 x 7168 codes and
+# 3 x 16 x 56 block scales) a MoE layer.
+for m in deepseek_v2_lite bench_v3_8l_cuda; do
+    check "cuda/synth/$m/generate" make -s build/cuda_bench_src/$m/forward.c
+    check "cuda/synth/$m/no-regen" sh -c "make -n -W specs/$m.lua -W gen/main.lua DF_NO_REGEN=1 \
+        build/cuda_bench/$m/synth_decode build/cuda_bench/$m/decode_floor >'$T/syn_n' 2>&1 &&
+        ! grep -e 'gen/main.lua' -e 'gen/tokenizer.lua' '$T/syn_n'"
+done
+check "cuda/synth/deepseek_v2_lite/decode-floor" sh -c "make -s build/cuda_bench/deepseek_v2_lite/decode_floor &&
+    build/cuda_bench/deepseek_v2_lite/decode_floor 1 >'$T/syn_floor' 2>&1 && cat '$T/syn_floor' &&
+    awk '\$4 == 1 { n++; if (\$6 < 2 * 2.4e9 * 0.97 || \$6 > 2 * 2.4e9 * 1.03) exit 1 } END { exit n != 1 }' '$T/syn_floor'"
+check "cuda/synth/bench_v3_8l_cuda/decode-floor" sh -c "make -s build/cuda_bench/bench_v3_8l_cuda/decode_floor &&
+    build/cuda_bench/bench_v3_8l_cuda/decode_floor 1 2>&1 | tee '$T/syn_floor' |
+    grep -q '5 MoE layers x 256 experts of 44.051 MB'"
+
 if [ -z "$cuda_nvcc" ]; then
     for m in $CUDA_MODELS; do cuda_skip "cuda/build/${m}_cuda" "no nvcc"; done
     cuda_skip "cuda/host/test_hd" "no nvcc"
@@ -99,7 +119,8 @@ else
     }
     for pdl_src in generated/v3_h16_cuda/kernels.cu generated/v3_h16_bf16kv_cuda/kernels.cu \
             generated/tiny_fp8act_cuda/kernels.cu generated/tiny_bf16act_cuda/kernels.cu \
-            build/cuda_bench_src/bench_v3_cuda/kernels.cu runtime/cuda/lt_gemm.cu runtime/cuda/cuda_backend.cu; do
+            build/cuda_bench_src/bench_v3_cuda/kernels.cu build/cuda_bench_src/deepseek_v2_lite/kernels.cu \
+            build/cuda_bench_src/bench_v3_8l_cuda/kernels.cu runtime/cuda/lt_gemm.cu runtime/cuda/cuda_backend.cu; do
         pdl_ptx="$T/pdl_$(echo "$pdl_src" | tr / _).ptx"
         check "cuda/pdl/wait-first/$pdl_src" sh -c "'$cuda_nvcc' -std=c++20 -O2 -arch=sm_90a -ptx -Iruntime -Iruntime/cuda \
             -I$(dirname "$pdl_src") -o '$pdl_ptx' $pdl_src && awk -f tests/cuda/pdl_order.awk '$pdl_ptx'"
@@ -155,6 +176,12 @@ CU
         expect_fail "cuda/no-device-refusal" 1 "no CUDA device" \
             build/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights --ids 1,2,3 -n 2
         expect_fail "cuda/fp8_gemm_check/no-device-refusal" 1 "no CUDA device" build/cuda/fp8_gemm_check
+        expect_fail "cuda/synth_decode/no-device-refusal" 1 "no CUDA device" \
+            build/cuda_bench/deepseek_v2_lite/synth_decode --batch 1 --prompt 4 -n 2
+        expect_fail "cuda/synth_decode/batch-too-large" 2 "1 <= B <= 8 \\(the max batch\\)" \
+            build/cuda_bench/deepseek_v2_lite/synth_decode --batch 9 --prompt 4 -n 2
+        expect_fail "cuda/synth_decode/past-the-context" 2 "P \\+ N <= 32768 \\(the max context\\)" \
+            build/cuda_bench/deepseek_v2_lite/synth_decode --batch 1 --prompt 32000 -n 769
         cuda_skip "cuda/gpu/fp8_gemm_check" "no CUDA device"
         check "cuda/no-device/mla_check" sh -c "build/cuda/mla_check | grep -q '^skip mla_check: no CUDA device'"
         cuda_skip "cuda/gpu/mla_check" "no CUDA device"
