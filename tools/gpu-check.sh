@@ -47,7 +47,12 @@
 #      time of a step, tokens in to greedy ids on the host, after the first step, which captures
 #      the graph);
 #   6. HBM copy bandwidth: cudaMemcpy device to device of 2 GiB (build/cuda/bandwidth);
-#   7. mid-size decode against the weight-streaming floor (mk/cuda_bench.mk, docs/cuda.md
+#   7. real shapes on synthetic weights (tests/cuda/synth_decode.c, docs/cuda.md "Real shapes on
+#      synthetic weights"): DeepSeek-V2-Lite as specs/deepseek_v2_lite.lua declares it (bf16, 31.4
+#      GB) and V3's first 8 layers (specs/bench_v3_8l_cuda.lua, FP8, 63 GB), their weights made on
+#      the device: decode at batch 1 and 8 against the floor, the other one-token kernels and PDL
+#      (the same ids), a batch-1 step's profile; at most 90 s, by 300 s into the run;
+#   8. mid-size decode against the weight-streaming floor (mk/cuda_bench.mk, docs/cuda.md
 #      "Mid-size decode measurement"): bench_v3_cuda (bf16, 1.67 GB) and bench_v3_fp8_cuda (FP8,
 #      1.10 GB; and bench_v3_fp8act_cuda, the same with FP8 activations through cuBLASLt's FP8
 #      GEMMs, each shape's algorithm printed), DeepSeek-V3-shaped with random weights written and packed here; decode ms/step
@@ -56,27 +61,22 @@
 #      512-token prompts and where a prefill step's time goes (DF_CUDA_PROFILE); greedy ids with graphs = without, batch-invariant, and picked on the
 #      device = picked on the host (--logits, whose step time is shown too), sampled on the device
 #      = sampled on the host (the step times of both too); batch 1 again with the other
-#      one-token linear kernel (DF_CUDA_LINEAR_ONE=rows: the same ids, which is faster); batch 1,
+#      one-token linear kernels (DF_CUDA_LINEAR_ONE=rows, async: the same ids, which is fastest); batch 1,
 #      16 and prefill again with programmatic dependent launch (DF_CUDA_PDL=1: the same ids); at most
 #      150 s;
-#   8. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
-#   9. the split-KV MLA decode kernels (f32 and bf16 caches) against mla_attend and fp64, batch
+#   9. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
+#  10. the split-KV MLA decode kernels (f32 and bf16 caches) against mla_attend and fp64, batch
 #      invariance, their cache GB/s against the copy bandwidth (build/cuda/mla_check,
 #      docs/cuda-mla.md; under a minute);
-#  10. the token picks on the device (build/cuda/sample_check): sample_k and greedy_k against the
+#  11. the token picks on the device (build/cuda/sample_check): sample_k and greedy_k against the
 #      host's df_sample_with and df_argmax on the same rows and draws, every row the same token;
 #      sample_k's time for V3's vocabulary;
-#  11. the FP8 block-scaled GEMM through cuBLASLt (build/cuda/fp8_gemm_check,
+#  12. the FP8 block-scaled GEMM through cuBLASLt (build/cuda/fp8_gemm_check,
 #      docs/cuda-fp8-gemm.md): correctness against an fp64 reference, TFLOP/s against
 #      cuBLASLt's per-tensor FP8 and bf16 GEMMs, decode sizes against the own `linear`, whether
 #      a token's rows depend on M (batch invariance: the heuristic's algorithm per M, and the
 #      backend's one algorithm per shape); the FP8-activation quantization kernel
 #      against the CPU's, bit for bit;
-#  12. real shapes on synthetic weights (tests/cuda/synth_decode.c, docs/cuda.md "Real shapes on
-#      synthetic weights"): DeepSeek-V2-Lite as specs/deepseek_v2_lite.lua declares it (bf16, 31.4
-#      GB) and V3's first 8 layers (specs/bench_v3_8l_cuda.lua, FP8, 63 GB), their weights made on
-#      the device: decode at batch 1 and 8 against the floor, the other one-token kernel and PDL
-#      (the same ids), a batch-1 step's profile; at most 100 s, by 430 s into the run;
 #  13. if ncu is there and time allows: a mid-size decode step's kernels one by one (time and
 #      DRAM bytes of each, summed by kernel: tools/ncu_step.awk), its one-token products
 #      (linear_k) in detail, the MLA decode partial kernels' counters (mla_check profile), and
@@ -316,32 +316,8 @@ wbytes=$(sed -n 's/.*\.data_bytes = \([0-9]*\)u.*/\1/p' generated/tiny_cuda/mani
 floor=$(awk -v b="$wbytes" -v g="$bw" 'BEGIN { if (g + 0 > 0) printf "%.2f us", b / (g * 1e9) * 1e6; else print "?" }')
 row "tiny_cuda weight-streaming floor (weights / bandwidth)" "$floor for $wbytes bytes (the step is launch-bound)"
 
-section "mid-size decode against the weight-streaming floor (mk/cuda_bench.mk)"
-# The CPU benchmark's DeepSeek-V3-shaped models for CUDA (specs/bench_v3_cuda.lua, bf16, and
-# specs/bench_v3_fp8_cuda.lua: 8 layers, 64 routed experts, 6 per token, the real vocabulary;
-# specs/bench_v3_fp8act_cuda.lua, the FP8 one with FP8 activations through cuBLASLt's GEMMs),
-# their sources from make cuda-bench-prepare (carried: build/cuda_bench_src), their random
-# weights written and packed here. Decode at batch 1 and at the max batch (32-token prompts, 128
-# steps; ms/step from DF_CUDA_STATS, after the first step), prefill of 512-token prompts (one
-# step each). The floor: the weight bytes a decode step reads (build/cuda_bench/<m>/decode_floor,
-# counted as the CPU benchmark counts them; at batch > 1 the expected union of the routed
-# experts) over the copy bandwidth above. At most 150 s, and nothing past 300 s of the whole run.
-MID_MODELS="bench_v3_cuda bench_v3_fp8_cuda bench_v3_fp8act_cuda"
-MID_END=$((START + 300))
-[ $((MID_END - $(date +%s))) -gt 150 ] && MID_END=$(($(date +%s) + 150))
-mid_left() { echo $((MID_END - $(date +%s))); }
-mid_cap() { local l; l=$(mid_left); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 1 ] && l=1; echo "$l"; } # a step's seconds: <= $1
-mid_ids() { # mid_ids N SEED: N token ids, comma-separated
-    awk -v n="$1" -v s="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", i ? "," : "", 100 + (i * 7919 + s * 104729 + s) % 128000; print "" }'
-}
-mid_run() { # mid_run TAG MODEL GRAPH(1|0) ARGS...: ids to $T/mid_TAG.ids, DF_CUDA_STATS to $T/mid_TAG.err
-    local tag=$1 m=$2 graph=$3 left
-    shift 3
-    left=$(mid_cap 60)
-    if [ "$left" -lt 5 ]; then echo "skipped: no time left" >"$T/mid_$tag.err"; : >"$T/mid_$tag.ids"; return 1; fi
-    CUDA_MODULE_LOADING=EAGER DF_CUDA_STATS=1 DF_CUDA_GRAPH=$graph timeout "$left" build/cuda_bench/$m/$m \
-        --weights build/cuda_bench/$m/$m.weights --print-ids "$@" >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
-}
+# The decode-speed sections' helpers (real shapes on synthetic weights, mid-size models): a run
+# TAG leaves its ids in $T/mid_TAG.ids and its DF_CUDA_STATS lines in $T/mid_TAG.err.
 mid_decode_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*after the first \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
 two_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f / %.3f ms/step", a, b; else print "? / ?" }'; }
 mid_wall_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*, wall \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
@@ -364,6 +340,13 @@ floor_line() {
         } else s = s ", floor ? (no bandwidth measured)"
         print s }'
 }
+# one_kinds MODEL TAG TAG_ROWS TAG_ASYNC: a batch-1 decode's ms/step with linear_k, linear_rows_k and
+# linear_async_k at one token, and whether the other two gave linear_k's ids
+one_kinds() {
+    local a="$T/mid_$1.$2.ids"
+    echo "$(mid_decode_ms "$1.$2") / $(mid_decode_ms "$1.$3") / $(mid_decode_ms "$1.$4") ms/step; ids" \
+        "$(same_ids "$a" "$T/mid_$1.$3.ids"), $(same_ids "$a" "$T/mid_$1.$4.ids")"
+}
 # profile_row MODEL TAG B: the largest kernels of a DF_CUDA_PROFILE run's decode steps ($T/mid_MODEL.TAG.err)
 profile_row() {
     local top tot
@@ -372,8 +355,6 @@ profile_row() {
     tot=$(sed -n 's/.*cuda profile: decode, [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.$2.err")
     row "$1 decode profile, batch $3 (DF_CUDA_PROFILE, graphs off): kernels ms/step; largest" "${tot:-?} ms; ${top:-?}"
 }
-MID_TXT=$OUTD/mid_size.txt
-: >"$MID_TXT"
 # carried KIND LABEL MODEL...: CARRIED = the models whose generated sources were carried
 # (make cuda-bench-prepare); a failed check and a row for each of the others
 carried() {
@@ -389,6 +370,102 @@ carried() {
         fi
     done
 }
+
+section "real shapes on synthetic weights (tests/cuda/synth_decode.c)"
+# DeepSeek-V2-Lite as its spec declares it (bf16, 31.4 GB) and V3's first 8 layers
+# (specs/bench_v3_8l_cuda.lua, FP8, 63 GB), their sources from make cuda-bench-prepare, their
+# weights made on the device by synth_decode (no checkpoint, no packing). Decode at batch 1 and at
+# the max batch (32-token prompts, 128 steps) against the floor, the other one-token kernel,
+# programmatic dependent launch, where a batch-1 step's time goes. At most 90 s, nothing past
+# 300 s of the whole run: the figures closest to the goal, before the mid-size models' variants.
+SYN_MODELS="deepseek_v2_lite bench_v3_8l_cuda"
+SYN_END=$((START + 300))
+[ $((SYN_END - $(date +%s))) -gt 90 ] && SYN_END=$(($(date +%s) + 90))
+syn_run() { # syn_run TAG MODEL ARGS...: ids to $T/mid_TAG.ids, DF_CUDA_STATS to $T/mid_TAG.err (as mid_run)
+    local tag=$1 m=$2 left=$((SYN_END - $(date +%s)))
+    shift 2
+    [ "$left" -gt 60 ] && left=60
+    if [ "$left" -lt 5 ]; then echo "skipped: no time left" >"$T/mid_$tag.err"; : >"$T/mid_$tag.ids"; return 1; fi
+    CUDA_MODULE_LOADING=EAGER DF_CUDA_STATS=1 timeout "$left" build/cuda_bench/$m/synth_decode --print-ids "$@" \
+        >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
+}
+SYN_TXT=$OUTD/synth.txt
+: >"$SYN_TXT"
+carried synth "synthetic weights" $SYN_MODELS
+syn_present=$CARRIED
+if [ -n "$syn_present" ]; then
+    t0=$(date +%s)
+    timeout "$((SYN_END - t0 > 60 ? 60 : SYN_END - t0))" make -k -j"$(nproc)" $MAKEVARS \
+        $(for m in $syn_present; do printf "build/cuda_bench/$m/%s " synth_decode decode_floor; done) >"$T/syn_build.log" 2>&1
+    rc=$?
+    [ "$rc" -eq 0 ] || tail -n 30 "$T/syn_build.log"
+    row "synthetic-weights build: make (synth_decode, decode_floor), -j$(nproc)" \
+        "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)"), $(($(date +%s) - t0)) s"
+fi
+for m in $syn_present; do
+    if [ ! -x "build/cuda_bench/$m/synth_decode" ]; then
+        fail "gpu/synth/$m/build" "see the build log above"
+        row "$m (synthetic weights)" "NOT RUN: the build failed"
+        continue
+    fi
+    pass "gpu/synth/$m/build"
+    mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' "build/cuda_bench_src/$m/config.h")
+    syn_run "$m.s1" "$m" --batch 1 --prompt 32 -n 129
+    DF_CUDA_LINEAR_ONE=rows syn_run "$m.s1r" "$m" --batch 1 --prompt 32 -n 129
+    DF_CUDA_LINEAR_ONE=async syn_run "$m.s1a" "$m" --batch 1 --prompt 32 -n 129
+    DF_CUDA_PDL=1 syn_run "$m.s1p" "$m" --batch 1 --prompt 32 -n 129
+    syn_run "$m.sb" "$m" --batch "$mb" --prompt 32 -n 129
+    DF_CUDA_PROFILE=1 syn_run "$m.sp" "$m" --batch 1 --prompt 32 -n 33
+    for r in s1 s1r s1a s1p sb sp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$SYN_TXT"
+    build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$SYN_TXT" >"$T/mid_$m.floor"
+    cat "$T/mid_$m.floor"
+    d1=$(mid_decode_ms "$m.s1") db=$(mid_decode_ms "$m.sb")
+    check "gpu/synth/$m/decode-batch1" test -n "$d1"
+    check "gpu/synth/$m/decode-batch$mb" test -n "$db"
+    # the same weights and prompt give the same ids whichever one-token kernel, with or without PDL;
+    # the batch's first sequence is the prompt of batch 1
+    check "gpu/synth/$m/same-ids" sh -c "test -s '$T/mid_$m.s1.ids' && cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1r.ids' &&
+        cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1a.ids' && cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1p.ids'"
+    check "gpu/synth/$m/batch-invariance" sh -c "test -s '$T/mid_$m.s1.ids' && head -n 1 '$T/mid_$m.sb.ids' | cmp - '$T/mid_$m.s1.ids'"
+    row "$m (synthetic weights) decode, batch 1: linear_k / linear_rows_k / linear_async_k at one token (DF_CUDA_LINEAR_ONE=rows, async)" \
+        "$(one_kinds "$m" s1 s1r s1a)"
+    row "$m (synthetic weights) decode, batch 1: with programmatic dependent launch (DF_CUDA_PDL=1)" \
+        "$(mid_decode_ms "$m.s1p") ms/step; ids $(same_ids "$T/mid_$m.s1.ids" "$T/mid_$m.s1p.ids")"
+    for b in 1 "$mb"; do
+        row "$m (synthetic weights) decode, batch $b (32-token prompts, 128 steps)" \
+            "$(floor_line "$b" "$([ "$b" = 1 ] && echo "$d1" || echo "$db")" "" "$T/mid_$m.floor")"
+    done
+    profile_row "$m" sp 1
+done
+
+section "mid-size decode against the weight-streaming floor (mk/cuda_bench.mk)"
+# The CPU benchmark's DeepSeek-V3-shaped models for CUDA (specs/bench_v3_cuda.lua, bf16, and
+# specs/bench_v3_fp8_cuda.lua: 8 layers, 64 routed experts, 6 per token, the real vocabulary;
+# specs/bench_v3_fp8act_cuda.lua, the FP8 one with FP8 activations through cuBLASLt's GEMMs),
+# their sources from make cuda-bench-prepare (carried: build/cuda_bench_src), their random
+# weights written and packed here. Decode at batch 1 and at the max batch (32-token prompts, 128
+# steps; ms/step from DF_CUDA_STATS, after the first step), prefill of 512-token prompts (one
+# step each). The floor: the weight bytes a decode step reads (build/cuda_bench/<m>/decode_floor,
+# counted as the CPU benchmark counts them; at batch > 1 the expected union of the routed
+# experts) over the copy bandwidth above. At most 150 s, and nothing past 360 s of the whole run.
+MID_MODELS="bench_v3_cuda bench_v3_fp8_cuda bench_v3_fp8act_cuda"
+MID_END=$((START + 360))
+[ $((MID_END - $(date +%s))) -gt 150 ] && MID_END=$(($(date +%s) + 150))
+mid_left() { echo $((MID_END - $(date +%s))); }
+mid_cap() { local l; l=$(mid_left); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 1 ] && l=1; echo "$l"; } # a step's seconds: <= $1
+mid_ids() { # mid_ids N SEED: N token ids, comma-separated
+    awk -v n="$1" -v s="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", i ? "," : "", 100 + (i * 7919 + s * 104729 + s) % 128000; print "" }'
+}
+mid_run() { # mid_run TAG MODEL GRAPH(1|0) ARGS...: ids to $T/mid_TAG.ids, DF_CUDA_STATS to $T/mid_TAG.err
+    local tag=$1 m=$2 graph=$3 left
+    shift 3
+    left=$(mid_cap 60)
+    if [ "$left" -lt 5 ]; then echo "skipped: no time left" >"$T/mid_$tag.err"; : >"$T/mid_$tag.ids"; return 1; fi
+    CUDA_MODULE_LOADING=EAGER DF_CUDA_STATS=1 DF_CUDA_GRAPH=$graph timeout "$left" build/cuda_bench/$m/$m \
+        --weights build/cuda_bench/$m/$m.weights --print-ids "$@" >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
+}
+MID_TXT=$OUTD/mid_size.txt
+: >"$MID_TXT"
 carried mid "mid-size decode" $MID_MODELS
 mid_present=$CARRIED mid_build="" mid_weights=""
 for m in $mid_present; do
@@ -426,8 +503,9 @@ for m in $mid_present; do
     for s in 0 1 2 3 4 5 6 7; do mid_ids 512 "$((s + 100))"; done >"$T/mid_pf"
     mid_run "$m.b1" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
     mid_run "$m.b1n" "$m" 0 --ids "$(cat "$T/mid_p1")" -n 129
-    # the other one-token kernel (kernels.cuh, linear): the same ids, which is faster
+    # the other one-token kernels (kernels.cuh, linear): the same ids, which is fastest
     DF_CUDA_LINEAR_ONE=rows mid_run "$m.b1r" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
+    DF_CUDA_LINEAR_ONE=async mid_run "$m.b1a" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
     mid_run "$m.bb" "$m" 1 --batch-file "$T/mid_pb" -n 129
     # programmatic dependent launch (runtime/cuda/launch.cuh): the same ids, which is faster
     DF_CUDA_PDL=1 mid_run "$m.b1p" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
@@ -448,7 +526,7 @@ for m in $mid_present; do
     # which makes cuBLASLt's plans): what a prefill attention kernel would gain
     head -n 2 "$T/mid_pf" >"$T/mid_pf2"
     DF_CUDA_PROFILE=1 mid_run "$m.pp" "$m" 0 --batch-file "$T/mid_pf2" -n 1
-    for r in b1 b1n b1r bb b1p bbp pfp bbl bs bsl pf p1 pb pp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
+    for r in b1 b1n b1r b1a bb b1p bbp pfp bbl bs bsl pf p1 pb pp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
     build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$MID_TXT" >"$T/mid_$m.floor"
     cat "$T/mid_$m.floor"
     d1=$(mid_decode_ms "$m.b1") d1n=$(mid_decode_ms "$m.b1n") db=$(mid_decode_ms "$m.bb") pf=$(mid_prefill_ms "$m.pf")
@@ -457,9 +535,10 @@ for m in $mid_present; do
     check "gpu/mid/$m/prefill" test -n "$pf"
     # greedy ids: with graphs = without; sequence 0 of the batch = the same prompt alone
     check "gpu/mid/$m/graph-equals-no-graph" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1n.ids'"
-    check "gpu/mid/$m/linear-one-rows-same-ids" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1r.ids'"
-    row "$m decode, batch 1: linear_k / linear_rows_k at one token (DF_CUDA_LINEAR_ONE=rows)" \
-        "$(two_ms "$d1" "$(mid_decode_ms "$m.b1r")"); ids $(same_ids "$T/mid_$m.b1.ids" "$T/mid_$m.b1r.ids")"
+    check "gpu/mid/$m/linear-one-same-ids" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1r.ids' &&
+        cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1a.ids'"
+    row "$m decode, batch 1: linear_k / linear_rows_k / linear_async_k at one token (DF_CUDA_LINEAR_ONE=rows, async)" \
+        "$(one_kinds "$m" b1 b1r b1a)"
     check "gpu/mid/$m/pdl-same-ids" sh -c "test -s '$T/mid_$m.b1.ids' && test -s '$T/mid_$m.bb.ids' &&
         cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1p.ids' && cmp '$T/mid_$m.bb.ids' '$T/mid_$m.bbp.ids'"
     row "$m decode, batch 1 / $mb / prefill: without / with programmatic dependent launch (DF_CUDA_PDL=1)" \
@@ -561,75 +640,12 @@ if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
     row "FP8-activation quantization on the device = the CPU's" "$(fp8 'FP8-activation quantization on the device ')"
     row "FP8 GEMM, prefill 7168x18432 M=4096 TFLOP/s" "$(fp8 'prefill 7168x18432 M=4096 TFLOP\/s: ')"
     row "FP8 GEMM, decode M <= 16: own linear vs act quant + cuBLASLt" "$(fp8 'decode M <= 16: ')"
-    row "one token: linear_k / linear_rows_k (DF_CUDA_LINEAR_ONE=rows), FP8 shapes" "$(fp8 'one token, linear_k \/ linear_rows_k (DF_CUDA_LINEAR_ONE=rows): ')"
+    row "one token: linear_k / linear_rows_k / linear_async_k (DF_CUDA_LINEAR_ONE=rows, async), FP8 shapes" \
+        "$(fp8 'one token, linear_k \/ linear_rows_k \/ linear_async_k (DF_CUDA_LINEAR_ONE=rows, async): ')"
     row "FP8 GEMM, batch invariance (tokens 0-3 at larger M = at M = 4, f32 out)" "$(fp8 'batch invariance ')"
     row "FP8 GEMM, the backend's fixed algorithm per shape, FP8 and bf16 (runtime/cuda/lt_linear.cu): batch invariance" \
         "$(fp8 'fixed algorithm ')"
 fi
-
-section "real shapes on synthetic weights (tests/cuda/synth_decode.c)"
-# DeepSeek-V2-Lite as its spec declares it (bf16, 31.4 GB) and V3's first 8 layers
-# (specs/bench_v3_8l_cuda.lua, FP8, 63 GB), their sources from make cuda-bench-prepare, their
-# weights made on the device by synth_decode (no checkpoint, no packing). Decode at batch 1 and at
-# the max batch (32-token prompts, 128 steps) against the floor, the other one-token kernel,
-# programmatic dependent launch, where a batch-1 step's time goes. At most 100 s, nothing past
-# 430 s of the whole run: after the correctness checks, before ncu's details.
-SYN_MODELS="deepseek_v2_lite bench_v3_8l_cuda"
-SYN_END=$((START + 430))
-[ $((SYN_END - $(date +%s))) -gt 100 ] && SYN_END=$(($(date +%s) + 100))
-syn_run() { # syn_run TAG MODEL ARGS...: ids to $T/mid_TAG.ids, DF_CUDA_STATS to $T/mid_TAG.err (as mid_run)
-    local tag=$1 m=$2 left=$((SYN_END - $(date +%s)))
-    shift 2
-    [ "$left" -gt 60 ] && left=60
-    if [ "$left" -lt 5 ]; then echo "skipped: no time left" >"$T/mid_$tag.err"; : >"$T/mid_$tag.ids"; return 1; fi
-    CUDA_MODULE_LOADING=EAGER DF_CUDA_STATS=1 timeout "$left" build/cuda_bench/$m/synth_decode --print-ids "$@" \
-        >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
-}
-SYN_TXT=$OUTD/synth.txt
-: >"$SYN_TXT"
-carried synth "synthetic weights" $SYN_MODELS
-syn_present=$CARRIED
-if [ -n "$syn_present" ]; then
-    t0=$(date +%s)
-    timeout "$((SYN_END - t0 > 60 ? 60 : SYN_END - t0))" make -k -j"$(nproc)" $MAKEVARS \
-        $(for m in $syn_present; do printf "build/cuda_bench/$m/%s " synth_decode decode_floor; done) >"$T/syn_build.log" 2>&1
-    rc=$?
-    [ "$rc" -eq 0 ] || tail -n 30 "$T/syn_build.log"
-    row "synthetic-weights build: make (synth_decode, decode_floor), -j$(nproc)" \
-        "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)"), $(($(date +%s) - t0)) s"
-fi
-for m in $syn_present; do
-    if [ ! -x "build/cuda_bench/$m/synth_decode" ]; then
-        fail "gpu/synth/$m/build" "see the build log above"
-        row "$m (synthetic weights)" "NOT RUN: the build failed"
-        continue
-    fi
-    pass "gpu/synth/$m/build"
-    mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' "build/cuda_bench_src/$m/config.h")
-    syn_run "$m.s1" "$m" --batch 1 --prompt 32 -n 129
-    DF_CUDA_LINEAR_ONE=rows syn_run "$m.s1r" "$m" --batch 1 --prompt 32 -n 129
-    DF_CUDA_PDL=1 syn_run "$m.s1p" "$m" --batch 1 --prompt 32 -n 129
-    syn_run "$m.sb" "$m" --batch "$mb" --prompt 32 -n 129
-    DF_CUDA_PROFILE=1 syn_run "$m.sp" "$m" --batch 1 --prompt 32 -n 33
-    for r in s1 s1r s1p sb sp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$SYN_TXT"
-    build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$SYN_TXT" >"$T/mid_$m.floor"
-    cat "$T/mid_$m.floor"
-    d1=$(mid_decode_ms "$m.s1") db=$(mid_decode_ms "$m.sb") d1r=$(mid_decode_ms "$m.s1r") d1p=$(mid_decode_ms "$m.s1p")
-    check "gpu/synth/$m/decode-batch1" test -n "$d1"
-    check "gpu/synth/$m/decode-batch$mb" test -n "$db"
-    # the same weights and prompt give the same ids whichever one-token kernel, with or without PDL;
-    # the batch's first sequence is the prompt of batch 1
-    check "gpu/synth/$m/same-ids" sh -c "test -s '$T/mid_$m.s1.ids' && cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1r.ids' &&
-        cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1p.ids'"
-    check "gpu/synth/$m/batch-invariance" sh -c "test -s '$T/mid_$m.s1.ids' && head -n 1 '$T/mid_$m.sb.ids' | cmp - '$T/mid_$m.s1.ids'"
-    row "$m (synthetic weights) decode, batch 1: linear_k / linear_rows_k at one token (DF_CUDA_LINEAR_ONE=rows) / with PDL" \
-        "${d1:-?} / ${d1r:-?} / ${d1p:-?} ms/step; ids $(same_ids "$T/mid_$m.s1.ids" "$T/mid_$m.s1r.ids"), $(same_ids "$T/mid_$m.s1.ids" "$T/mid_$m.s1p.ids")"
-    for b in 1 "$mb"; do
-        row "$m (synthetic weights) decode, batch $b (32-token prompts, 128 steps)" \
-            "$(floor_line "$b" "$([ "$b" = 1 ] && echo "$d1" || echo "$db")" "" "$T/mid_$m.floor")"
-    done
-    profile_row "$m" sp 1
-done
 
 section "a mid-size decode step's kernels under ncu"
 # bench_v3_cuda at batch 1, graphs off so that every kernel is a launch of its own: a 32-token

@@ -298,6 +298,41 @@ DF_UNROLL
     }
 }
 
+/* lane_dot for one token over the lane's vectors as fetch(k, wd) gives them (wd: the words
+ * load_raw reads at column lane V + k STEP): lane_dot's vectors in lane_dot's order with its
+ * arithmetic, so lane_dot's bits whichever path the words took (linear_async_k: through shared
+ * memory, copied stages ahead). */
+#pragma nv_exec_check_disable /* fetch is the kernel's device lambda, or a test's host one */
+template <int DT, int COLS, class F>
+DF_HD inline void lane_dot_steps(F fetch, const float *srow, const float *x, int lane, float (&part)[1])
+{
+    using RV = row_vec<DT, COLS>;
+    int k = 0;
+    for (int c = lane * RV::V; c < COLS; c += RV::STEP, k++) {
+        uint32_t wd[RV::WORDS];
+        fetch(k, wd);
+        vec_fma<DT, COLS, 1>(wd, srow, x, 0, 1, c, part);
+    }
+}
+
+/* linear_async_k's pipeline over a row: its steps (a warp's STEP columns, 16 bytes a lane) and
+ * the STAGES of them a warp keeps in flight (8: 4 KB a warp, 32 KB of shared memory a block).
+ * Only for 16-byte vectors (COLS a multiple of 16 FP8, 8 bf16 or 4 f32 columns: every real
+ * shape); other rows take linear_k. */
+template <int DT, int COLS> struct async_rows {
+    using RV = row_vec<DT, COLS>;
+    static constexpr bool OK = RV::V * esize<DT>::value == 16;
+    static constexpr int STEPS = (COLS + RV::STEP - 1) / RV::STEP;
+    static constexpr int STAGES = STEPS < 8 ? STEPS : 8;
+    /* a lane's step k: its first column (-1 past the row) and the slot it is copied into */
+    DF_HD static int column(int lane, int k)
+    {
+        const int c = lane * RV::V + k * RV::STEP;
+        return k < STEPS && c < COLS ? c : -1;
+    }
+    DF_HD static int slot(int k) { return k % STAGES; }
+};
+
 /* Rows that share one read of the activations in lane_dot_rows: R x V widened weights stay in
  * registers (32 floats: 4 bf16 rows, 2 FP8 rows), the loads of the R rows in flight together. */
 template <int DT, int COLS> struct rows_per_warp {
@@ -629,6 +664,49 @@ __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, cons
     prefetch_block<DT, ROWS, COLS, 0>(w, blockIdx.x);
     pdl_enter();
     linear_one_block<DT, ROWS, COLS, ACC>(w, scale, x, y, blockIdx.x);
+}
+
+/* linear_k with the row's weights streamed through shared memory: each lane copies its own 16
+ * bytes of each step STAGES - 1 steps ahead (cp.async) and reads back only those (no barrier),
+ * so a warp keeps STAGES x 512 bytes of its row in flight without holding them in registers.
+ * (ptxas, saving registers, spreads linear_k's four loads of a step group between their
+ * products, as the SASS shows: then a warp waits for each load in turn.) lane_dot_steps over
+ * the same vectors: linear_k's bits. */
+template <int DT, int ROWS, int COLS, bool ACC>
+__global__ void __launch_bounds__(THREADS) linear_async_k(const unsigned char *w, const float *scale, const float *x,
+                                                          float *y)
+{
+    using A = async_rows<DT, COLS>;
+    static_assert(A::OK, "linear_async_k: 16-byte vectors only");
+    constexpr int SLOT = WARP * 16; /* a warp step's bytes */
+    __shared__ __align__(16) unsigned char stage[WARPS][A::STAGES][SLOT];
+    prefetch_block<DT, ROWS, COLS, 0>(w, blockIdx.x);
+    pdl_enter();
+    const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, r = blockIdx.x * WARPS + warp;
+    if (r >= ROWS)
+        return;
+    const unsigned char *wr = w_row<DT, COLS>(w, r);
+    unsigned char *mine = &stage[warp][0][lane * 16]; /* this lane's 16 bytes of slot 0 */
+    const auto copy = [&](int k) { /* step k into its slot, a group of its own (empty past the row) */
+        const int c = A::column(lane, k);
+        if (c >= 0)
+            cp_async16(mine + A::slot(k) * SLOT, wr + (size_t)c * esize<DT>::value, 16);
+        cp_async_commit();
+    };
+    for (int k = 0; k < A::STAGES - 1; k++)
+        copy(k);
+    float part[1] = { 0.0f };
+    lane_dot_steps<DT, COLS>(
+        [&](int k, uint32_t *wd) {
+            copy(k + A::STAGES - 1); /* into the slot step k - 1 was read from */
+            cp_async_wait<A::STAGES - 1>();
+            const uint4 u = *reinterpret_cast<const uint4 *>(mine + A::slot(k) * SLOT);
+            wd[0] = u.x, wd[1] = u.y, wd[2] = u.z, wd[3] = u.w;
+        },
+        s_row<DT, COLS>(scale, r), x, lane, part);
+    const float acc = warp_sum(part[0]);
+    if (lane == 0)
+        y[r] = ACC ? y[r] + acc : acc;
 }
 
 template <int DT, int ROWS, int COLS, int T, bool ACC>
@@ -1437,26 +1515,30 @@ static inline unsigned elementwise_blocks(size_t count)
     return (unsigned)(b < 1024 ? (b ? b : 1) : 1024);
 }
 
-/* One token's product: linear_k (a warp per row, the token read through L1 by every warp) or,
- * with DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, the token staged in
- * shared memory once per block). Both give the same bits (block_rows_dot), so which one stays
- * is a matter of speed, to be measured on a GPU (gpu-check's mid-size decode at batch 1 and
- * fp8_gemm_check's M = 1 line time both) before one is kept. -1: read the variable at the first
- * call; a test sets it directly. */
-inline int linear_one_rows = -1;
+/* One token's product: linear_k (a warp per row, the token read through L1 by every warp); with
+ * DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, the token staged in
+ * shared memory once per block); with DF_CUDA_LINEAR_ONE=async, linear_async_k (linear_k's
+ * layout, the weights through shared memory, 8 steps in flight per warp) where its rows allow.
+ * All give the same bits, so which one stays is a matter of speed, to be measured on a GPU
+ * (gpu-check's decode at batch 1 and fp8_gemm_check's M = 1 line time them) before one is kept.
+ * -1: read the variable at the first call; a test sets it directly. */
+enum { LINEAR_ONE_WARP = 0, LINEAR_ONE_ROWS = 1, LINEAR_ONE_ASYNC = 2 };
+inline int linear_one = -1;
 
-inline bool linear_one_by_rows()
+inline int linear_one_kind()
 {
-    if (linear_one_rows < 0) {
+    if (linear_one < 0) {
         const char *v = getenv("DF_CUDA_LINEAR_ONE");
-        linear_one_rows = v && !strcmp(v, "rows");
+        linear_one = !v ? LINEAR_ONE_WARP : !strcmp(v, "rows") ? LINEAR_ONE_ROWS
+                     : !strcmp(v, "async") ? LINEAR_ONE_ASYNC : LINEAR_ONE_WARP;
     }
-    return linear_one_rows == 1;
+    return linear_one;
 }
 
-/* The token tile of a product over n tokens: 0 for linear_k's layout (one token, a warp per row),
- * else T tokens per read of the rows (linear_rows_k's; 1 for one token with DF_CUDA_LINEAR_ONE=rows). */
-inline int linear_tile(int n) { return n > 1 ? TOKEN_TILE : linear_one_by_rows() ? 1 : 0; }
+/* The token tile of a product over n tokens: 0 for linear_k's layout (one token, a warp per row:
+ * linear_k or linear_async_k), else T tokens per read of the rows (linear_rows_k's; 1 for one
+ * token with DF_CUDA_LINEAR_ONE=rows). */
+inline int linear_tile(int n) { return n > 1 ? TOKEN_TILE : linear_one_kind() == LINEAR_ONE_ROWS ? 1 : 0; }
 
 /* The grid of a product kernel of `blocks` blocks along x at token tile T over n tokens. */
 inline dim3 linear_grid(int blocks, int tile, int n) { return dim3(blocks, tile > 1 ? ceil_div(n, tile) : 1); }
@@ -1472,6 +1554,16 @@ template <class F> void with_tile(int n, F &&f)
     }
 }
 
+/* The kernel of a lone token's product in linear_k's layout: linear_async_k where chosen and its
+ * rows allow, else linear_k. */
+template <int DT, int ROWS, int COLS, bool ACC> auto linear_one_kernel()
+{
+    if constexpr (async_rows<DT, COLS>::OK)
+        if (linear_one_kind() == LINEAR_ONE_ASYNC)
+            return linear_async_k<DT, ROWS, COLS, ACC>;
+    return linear_k<DT, ROWS, COLS, ACC>;
+}
+
 /* y = W x over n tokens; ACC: y += W x (the schedule's accumulate: a residual add fused in). */
 template <int DT, int ROWS, int COLS, bool ACC = false>
 void linear(const unsigned char *w, const unsigned char *scale, const float *x, int n, float *y)
@@ -1482,7 +1574,7 @@ void linear(const unsigned char *w, const unsigned char *scale, const float *x, 
     with_tile(n, [&]<int T>() {
         const dim3 grid = linear_grid(linear_blocks<DT, ROWS, COLS, T>(), T, n);
         if constexpr (T == 0)
-            launch(ACC ? "linear_add" : "linear", linear_k<DT, ROWS, COLS, ACC>, grid, THREADS, 0, w, sc, x, y);
+            launch(ACC ? "linear_add" : "linear", linear_one_kernel<DT, ROWS, COLS, ACC>(), grid, THREADS, 0, w, sc, x, y);
         else
             launch(ACC ? "linear_add" : "linear", linear_rows_k<DT, ROWS, COLS, T, ACC>, grid, THREADS, 0, w, sc, x, n, y);
     });

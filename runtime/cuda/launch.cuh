@@ -50,6 +50,17 @@ template <int ROW_BYTES> __device__ __forceinline__ void prefetch_rows(const uns
     }
 }
 
+/* 16 bytes global -> shared, asynchronously (cp.async, through L2 only); bytes = 0 fills zeros
+ * and reads nothing. The copies a thread commits as a group complete, for it, at
+ * cp_async_wait<N> once at most N of its later groups are pending. */
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, int bytes)
+{
+    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+
 /* DF_CUDA_PDL: -1 read the variable at the first launch; the backend sets 0 under
  * DF_CUDA_PROFILE (whose events between launches would break the overlap anyway). */
 inline int pdl_mode = -1;

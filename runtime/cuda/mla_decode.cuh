@@ -321,15 +321,6 @@ template <int N> __device__ __forceinline__ void split_frag(const float (&x)[N],
         split_tf32(x[i], hi[i], lo[i]);
 }
 
-/* 16 bytes global -> shared, asynchronously; bytes = 0 fills zeros and reads nothing. */
-__device__ __forceinline__ void cp_async16(void *dst, const void *src, int bytes)
-{
-    const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(d), "l"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
-
 /* Tile rows p_first .. p_first + T - 1 of a slot (kv) into dst; rows from p_end on are zeros
  * (never read: past the token's position the slot holds stale rows, or ends). */
 template <class D>

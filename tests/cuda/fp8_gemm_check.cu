@@ -553,9 +553,9 @@ static void probe_layouts(struct df_lt_gemm *g, const data &d, int m, const samp
 struct result {
     int n, k, m;
     bool planned, quant_ok, ok_bf16, has_f32, ok_f32, ceil_ok, lin_ok;
-    bool lin_rows_same; /* M = 1: linear_rows_k for one token gave linear_k's bits */
+    bool lin_rows_same, lin_async_same; /* M = 1: linear_rows_k / linear_async_k gave linear_k's bits */
     long nonfinite;
-    double err_bf16, ratio_bf16, err_f32, cost, t_block, t_quant, t_tensor, t_bf16, t_lin, t_lin_rows, t_best;
+    double err_bf16, ratio_bf16, err_f32, cost, t_block, t_quant, t_tensor, t_bf16, t_lin, t_lin_rows, t_lin_async, t_best;
     int best, n_cand;
     int invariant; /* f32 out: the first 4 tokens' rows = M = 4's, bit for bit (1), not (0), not compared (-1) */
 };
@@ -698,23 +698,27 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
         r.lin_ok = bad == 0 && e.ratio <= 1.0;
         if (!r.lin_ok)
             printf("  FAIL %dx%d M=%d linear: max |d|/tol %.2f, %ld not finite\n", n, k, m, e.ratio, bad);
-        if (m == 1) { /* the other one-token kernel (DF_CUDA_LINEAR_ONE=rows): the same bits */
-            std::vector<uint8_t> y_rows;
-            dfc::linear_one_rows = 1;
-            CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)m * n * 4, g_stream));
-            sh.linear(d.d_w, reinterpret_cast<const unsigned char *>(d.d_ws), d.d_x, m, d.d_y);
-            fetch(y_rows, d.d_y, m, n, false);
-            dfc::linear_one_rows = 0;
-            r.lin_rows_same = y_rows == y;
-            r.lin_ok = r.lin_ok && r.lin_rows_same;
-            if (!r.lin_rows_same)
-                printf("  FAIL %dx%d M=1: linear_rows_k for one token differs from linear_k\n", n, k);
+        if (m == 1) { /* the other one-token kernels (DF_CUDA_LINEAR_ONE=rows, async): the same bits */
+            const auto same_as_warp = [&](int kind, const char *kernel) {
+                std::vector<uint8_t> y_other;
+                dfc::linear_one = kind;
+                CUDA_OK(cudaMemsetAsync(d.d_y, 0xff, (size_t)m * n * 4, g_stream));
+                sh.linear(d.d_w, reinterpret_cast<const unsigned char *>(d.d_ws), d.d_x, m, d.d_y);
+                fetch(y_other, d.d_y, m, n, false);
+                dfc::linear_one = dfc::LINEAR_ONE_WARP;
+                if (y_other != y)
+                    printf("  FAIL %dx%d M=1: %s for one token differs from linear_k\n", n, k, kernel);
+                return y_other == y;
+            };
+            r.lin_rows_same = same_as_warp(dfc::LINEAR_ONE_ROWS, "linear_rows_k");
+            r.lin_async_same = same_as_warp(dfc::LINEAR_ONE_ASYNC, "linear_async_k");
+            r.lin_ok = r.lin_ok && r.lin_rows_same && r.lin_async_same;
         }
     }
 
     /* 6. times */
     const double nan = NAN;
-    r.t_block = r.t_tensor = r.t_bf16 = r.t_lin = r.t_lin_rows = r.t_best = nan;
+    r.t_block = r.t_tensor = r.t_bf16 = r.t_lin = r.t_lin_rows = r.t_lin_async = r.t_best = nan;
     r.t_quant = time_us([&](int) { CUDA_OK((cudaError_t)df_fp8_act_quant(d.d_x, mq, k, d.d_xq, d.d_xs, g_stream)); },
                         50);
     auto block = [&](int i) {
@@ -739,9 +743,11 @@ static result run_case(struct df_lt *lt, data &d, const shape &sh, int m, double
     if (m <= DECODE_M)
         r.t_lin = time_us(own, 50);
     if (m == 1) {
-        dfc::linear_one_rows = 1;
+        dfc::linear_one = dfc::LINEAR_ONE_ROWS;
         r.t_lin_rows = time_us(own, 50);
-        dfc::linear_one_rows = 0;
+        dfc::linear_one = dfc::LINEAR_ONE_ASYNC;
+        r.t_lin_async = time_us(own, 50);
+        dfc::linear_one = dfc::LINEAR_ONE_WARP;
     }
     r.best = 0;
     r.t_best = r.t_block;
@@ -914,18 +920,20 @@ static int report(const std::vector<result> &res)
         if (r.m == 1)
             printf(" %dx%d %.1f / %.1f;", r.n, r.k, r.t_lin, r.t_quant + r.t_block);
     printf("\n");
-    int rows_wins = 0, rows_cases = 0, rows_same = 0;
+    int rows_wins = 0, async_wins = 0, rows_cases = 0, rows_same = 0;
     for (const result &r : res)
         if (r.m == 1) {
             rows_cases++;
-            rows_wins += r.t_lin_rows < r.t_lin;
-            rows_same += r.lin_rows_same;
+            rows_wins += r.t_lin_rows < r.t_lin && r.t_lin_rows < r.t_lin_async;
+            async_wins += r.t_lin_async < r.t_lin && r.t_lin_async <= r.t_lin_rows;
+            rows_same += r.lin_rows_same && r.lin_async_same;
         }
-    printf("fp8_gemm_check: one token, linear_k / linear_rows_k (DF_CUDA_LINEAR_ONE=rows): the same bits in %d of %d "
-           "shapes, rows faster in %d; us:", rows_same, rows_cases, rows_wins);
+    printf("fp8_gemm_check: one token, linear_k / linear_rows_k / linear_async_k (DF_CUDA_LINEAR_ONE=rows, async): the "
+           "same bits in %d of %d shapes, rows fastest in %d, async in %d; us:", rows_same, rows_cases, rows_wins,
+           async_wins);
     for (const result &r : res)
         if (r.m == 1)
-            printf(" %dx%d %.1f / %.1f;", r.n, r.k, r.t_lin, r.t_lin_rows);
+            printf(" %dx%d %.1f / %.1f / %.1f;", r.n, r.k, r.t_lin, r.t_lin_rows, r.t_lin_async);
     printf("\n");
     return failed;
 }
@@ -933,7 +941,7 @@ static int report(const std::vector<result> &res)
 int main(void)
 {
     const double t_start = seconds();
-    dfc::linear_one_rows = 0; /* linear_k at one token unless a case says otherwise, whatever DF_CUDA_LINEAR_ONE says */
+    dfc::linear_one = dfc::LINEAR_ONE_WARP; /* linear_k at one token unless a case says otherwise, whatever DF_CUDA_LINEAR_ONE says */
     const size_t v = df_lt_version();
     printf("fp8_gemm_check: cuBLASLt %zu.%zu.%zu\n", v / 10000, v / 100 % 100, v % 100);
     cudaDeviceProp prop;

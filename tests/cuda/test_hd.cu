@@ -181,7 +181,7 @@ template <int DT, int COLS> static void test_row(const char *dtname)
 {
     char name[160];
     snprintf(name, sizeof name, "row_dot %s x%d: layout, vs exact, every lane equal, token- and row-group-invariant, "
-             "lane_dot_each = lane_dot", dtname, COLS);
+             "lane_dot_each = lane_dot = linear_async_k's ring", dtname, COLS);
     case_begin(name);
     check_coverage<DT, COLS>();
     const int rows = 131; /* crosses a 128-row scale block */
@@ -250,6 +250,34 @@ template <int DT, int COLS> static void test_row(const char *dtname)
             CHECK(memcmp(both, alone, sizeof both) == 0,
                   "rows %d, %d lane %d: lane_dot_each %.9g %.9g, lane_dot %.9g %.9g", r, r2, l, both[0][0],
                   both[1][0], alone[0][0], alone[1][0]);
+        }
+        /* linear_async_k's lanes: lane_dot_steps over its ring of slots, each step copied
+         * STAGES - 1 steps ahead into the slot the step before was read from = lane_dot */
+        if constexpr (async_rows<DT, COLS>::OK) {
+            using A = async_rows<DT, COLS>;
+            const unsigned char *wr0 = w_row<DT, COLS>(m.w.data(), r);
+            const float *sr0 = s_row<DT, COLS>(m.scale.data(), r);
+            for (int l = 0; l < WARP; l++) {
+                uint32_t ring[A::STAGES][4];
+                memset(ring, 0xff, sizeof ring); /* NaN codes until copied */
+                const auto copy = [&](int k) {
+                    const int c = A::column(l, k);
+                    if (c >= 0)
+                        memcpy(ring[A::slot(k)], wr0 + (size_t)c * esize<DT>::value, 16);
+                };
+                for (int k = 0; k < A::STAGES - 1; k++)
+                    copy(k);
+                float got[1] = {}, want[1] = {};
+                lane_dot_steps<DT, COLS>(
+                    [&](int k, uint32_t *wd) {
+                        copy(k + A::STAGES - 1);
+                        memcpy(wd, ring[A::slot(k)], 16);
+                    },
+                    sr0, x.data(), l, got);
+                lane_dot<DT, COLS, 1>(wr0, sr0, x.data(), COLS, 1, l, want);
+                CHECK(memcmp(got, want, sizeof got) == 0, "row %d lane %d: linear_async_k's ring %.9g, lane_dot %.9g",
+                      r, l, got[0], want[0]);
+            }
         }
     }
     case_end();
@@ -549,11 +577,13 @@ static void test_pair_blocks(void)
                   br);
             CHECK(bc * WARPS >= n && (bc - 1) * WARPS < n, "n %d: %d cache blocks", n, bc);
         }
-    linear_one_rows = 0; /* DF_CUDA_LINEAR_ONE unset: linear_k's layout for one token */
+    linear_one = LINEAR_ONE_WARP; /* DF_CUDA_LINEAR_ONE unset: linear_k's layout for one token */
     CHECK(linear_tile(1) == 0 && linear_tile(2) == TOKEN_TILE && linear_tile(9) == TOKEN_TILE, "linear_tile");
-    linear_one_rows = 1;
+    linear_one = LINEAR_ONE_ROWS;
     CHECK(linear_tile(1) == 1 && linear_tile(2) == TOKEN_TILE, "linear_tile with DF_CUDA_LINEAR_ONE=rows");
-    linear_one_rows = -1;
+    linear_one = LINEAR_ONE_ASYNC; /* linear_async_k takes linear_k's layout */
+    CHECK(linear_tile(1) == 0 && linear_tile(2) == TOKEN_TILE, "linear_tile with DF_CUDA_LINEAR_ONE=async");
+    linear_one = -1;
     case_end();
 }
 
@@ -656,9 +686,11 @@ int main(void)
     test_row<DF_BF16, 7>("bf16");
     test_row<DF_BF16, 1408>("bf16"); /* one U x STEP group and a tail of steps */
     test_row<DF_BF16, 2048>("bf16");
+    test_row<DF_BF16, 7168>("bf16"); /* linear_async_k's ring of 8 slots, wrapped */
     test_row<DF_F32, 128>("f32");
     test_row<DF_F32, 16>("f32");
     test_row<DF_F32, 5>("f32");
+    test_row<DF_F32, 2560>("f32"); /* 20 steps: the ring wrapped twice */
     test_row<DF_F8E4M3, 200>("fp8");
     test_row<DF_F8E4M3, 144>("fp8");
     test_row<DF_F8E4M3, 72>("fp8");
