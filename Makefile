@@ -37,7 +37,7 @@ sign_key  = $(or $(SIGN_KEY),$(if $(shell grep -s -F '"$(TEST_PUB)"' $(1)/spec.l
 
 RUNTIME_SRC := runtime/main.c runtime/subcommands.c runtime/cpu_backend.c runtime/generate.c runtime/prompts.c runtime/sample.c runtime/threads.c \
                runtime/weights_file.c runtime/verify.c runtime/verify_cmd.c weights/format.c $(SIGN_SRC) \
-               runtime/session.c runtime/audit.c runtime/audit_json.c runtime/audit_cmd.c weights/json.c
+               runtime/session.c runtime/audit.c runtime/audit_json.c runtime/audit_cmd.c weights/json.c runtime/trace.c
 RUNTIME_HDR := $(wildcard runtime/*.h runtime/kernels/*.h weights/*.h)
 # The CPU kernels' instruction set, chosen at start (runtime/cpu_features.c; SIMD in runtime/kernels/x86/).
 RUNTIME_SRC += runtime/cpu_features.c
@@ -80,7 +80,7 @@ $(5)/$(1).weights: $(5)/$(1)-pack $(wildcard $(3)/*.safetensors) $(wildcard $(TE
 endef
 
 define MODEL
-$(4)/forward.c: $(GEN_SRC) $(if $(findstring --spec,$(2)),$(word 2,$(2)),$(3)/config.json)
+$(4)/forward.c: $(if $(DF_NO_REGEN),,$(GEN_SRC) $(if $(findstring --spec,$(2)),$(word 2,$(2)),$(3)/config.json))
 	$(GEN) $(2) --out $(4)
 
 $(5)/$(1): $(4)/forward.c $(RUNTIME_SRC) $(RUNTIME_HDR) $(call tok_obj,$(3),$(5))

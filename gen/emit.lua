@@ -84,6 +84,42 @@ end
 -- The files a target renders, each from NAME.in: the C set, unless the target
 -- lists its own in templates/<target>/files.lua (CUDA: kernels.cu for kernels.c).
 local C_FILES = { "config.h", "weights.h", "kernels.h", "kernels.c", "forward.c", "manifest.c" }
+-- Trace points (gen/main.lua --trace): the buffers whose value at their first or last write in a
+-- layer (or in the head, after the layers) means the same whatever the target fuses: the
+-- sublayers' normed inputs, the q and kv_a products, the attention output, the router's scores,
+-- the FFN or MoE output, the final norm and the logits. Op index -> { label, buffer } list.
+local TRACE_WRITES = { h = { "first", "last" }, q = { "first" }, kv_a = { "first" }, attn = { "last" },
+                       router_logits = { "first" }, proj = { "last" }, he = { "first" }, logits = { "first" } }
+local function trace_points(sched, ops)
+  local seg, seen, order = "head", {}, {}
+  for i, o in ipairs(ops) do
+    if o.op == "comment" then
+      seg = o.text:match("^(layer %d+)") or seg
+    elseif o.op ~= "call" then
+      for _, b in ipairs(schedule.op_writes(o)) do
+        if TRACE_WRITES[b] and sched.buffers[b] and sched.buffers[b].elem == "f32" then
+          local key = seg .. " " .. b
+          if not seen[key] then
+            seen[key] = { buffer = b, seg = seg, first = i }
+            order[#order + 1] = key
+          end
+          seen[key].last = i
+        end
+      end
+    end
+  end
+  local points = {}
+  for _, key in ipairs(order) do
+    local t = seen[key]
+    for _, which in ipairs(TRACE_WRITES[t.buffer]) do
+      local i = t[which]
+      points[i] = points[i] or {}
+      table.insert(points[i], { label = key .. " " .. which, buffer = t.buffer })
+    end
+  end
+  return points
+end
+
 local function target_files(tdir)
   if util.read_file(tdir .. "/files.lua") then return dofile(tdir .. "/files.lua") end
   return C_FILES
@@ -129,6 +165,7 @@ function M.emit(ctx)
   end
 
   local function body(fn)
+    local points = ctx.trace and trace_points(sched, fn.ops) or {}
     local used, lines = {}, {}
     for _, o in ipairs(fn.ops) do
       for _, b in ipairs(schedule.op_buffers(sched, o)) do used[b] = true end
@@ -142,7 +179,7 @@ function M.emit(ctx)
       end
     end
     lines[#lines + 1] = ""
-    for _, o in ipairs(fn.ops) do
+    for i, o in ipairs(fn.ops) do
       if o.op == "comment" then
         if #lines > 0 and lines[#lines] ~= "" then lines[#lines + 1] = "" end
         lines[#lines + 1] = "    /* " .. o.text .. " */"
@@ -151,6 +188,10 @@ function M.emit(ctx)
       else
         local name, k = instance(o)
         lines[#lines + 1] = string.format("    %s(%s);", name, k.args(o, c))
+      end
+      for _, p in ipairs(points[i] or {}) do
+        lines[#lines + 1] = string.format('    df_trace("%s", %s, %s, %d);', p.label, cvar(p.buffer), c.rows(o),
+          sched.buffers[p.buffer].width)
       end
     end
     return table.concat(lines, "\n")

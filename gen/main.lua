@@ -32,7 +32,10 @@ usage: gen/main.lua (--spec FILE | --hf DIR --name NAME) --out DIR [--set deploy
                 deploy.trusted_keys=keys/a.pub.pem,keys/b.pub.pem, deploy.allow_no_verify=true
   --out DIR     where the generated sources go (created)
   --print-spec  print the normalized spec and stop
-  --print-memory  print the memory report and stop, whether or not it fits deploy.gpu_memory_gib]]
+  --print-memory  print the memory report and stop, whether or not it fits deploy.gpu_memory_gib
+  --trace       a debugging build: the forward pass also hands its activations at fixed points of each
+                layer to df_trace (runtime/trace.c; DF_TRACE=FILE writes them), for tests/trace_diff.c
+                to compare two builds of one model op by op (deploy.activations = "f32" only)]]
 
 local function usage_error(msg)
   io.stderr:write("gen: " .. msg .. "\n" .. USAGE .. "\n")
@@ -47,6 +50,7 @@ local function parse_args(argv)
     if k == "--quiet" then a.quiet = true
     elseif k == "--print-spec" then a.print_spec = true
     elseif k == "--print-memory" then a.print_memory = true
+    elseif k == "--trace" then a.trace = true
     elseif k == "--help" or k == "-h" then print(USAGE) os.exit(0)
     elseif k == "--spec" or k == "--hf" or k == "--name" or k == "--out" or k == "--set" then
       local v = argv[i + 1] or usage_error(k .. " needs a value")
@@ -99,7 +103,12 @@ local function generate(a)
   local mem = memory.report(spec, shapes, man, plan, sched)
   if a.print_memory then io.write(memory.describe(mem, spec)) os.exit(0) end
   memory.check(mem, spec, source)
+  if a.trace and spec.deploy.activations ~= "f32" then
+    spec_mod.fail(source, "deploy.activations", "--trace compares f32 activations; this model's are " ..
+      spec_mod.show(spec.deploy.activations) .. " (its buffers hold prepared GEMM inputs)")
+  end
   local files = emit.emit({
+    trace = a.trace,
     spec = spec, shapes = shapes, manifest = man, schedule = sched, plan = plan,
     template_dir = tdir,
     common_dir = here .. "/../templates/common",

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "backend.h"
+#include "model.h"
 #include "sample.h"
+#include "trace.h"
 
 static const unsigned char *attach_weights(const unsigned char *data, uint64_t bytes, char *err, size_t errlen)
 {
@@ -48,6 +50,12 @@ static void greedy_tokens(unsigned char *arena, size_t offset, int rows, int voc
     const float *logits = read_logits(arena, offset, rows, vocab);
     for (int r = 0; r < rows; r++)
         out[r] = df_argmax(logits + (size_t)r * (size_t)vocab, vocab);
+}
+
+/* model.h: the rows are in host memory already. */
+void df_trace(const char *label, const float *rows, int n_rows, int width)
+{
+    df_trace_write(label, rows, n_rows, width);
 }
 
 const struct df_backend df_cpu_backend = {

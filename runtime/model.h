@@ -70,6 +70,11 @@ struct df_model {
                    const struct df_step *step);
 };
 
+/* What a trace build's generated code (gen/main.lua --trace) calls after the ops that write its
+ * trace points: rows x width floats of an activation buffer (in the backend's memory), labelled
+ * "layer 3 attn last" and the like; each backend brings them to the host for trace.h's records. */
+void df_trace(const char *label, const float *rows, int n_rows, int width);
+
 /* Each generated model defines exactly these two. */
 extern const struct df_manifest df_manifest;
 extern const struct df_model df_model;

@@ -3,13 +3,14 @@
 # Run from anywhere in the repository:   bash tools/gpu-check.sh     (or: make gpu-check)
 #
 # Needs nvcc, make and a C compiler; no lua5.4 (the reference models' generated CUDA sources are
-# committed, the mid-size models' come from make cuda-bench-prepare, and nothing is regenerated
+# committed, the mid-size and real-shape models' come from make cuda-bench-prepare, and nothing is regenerated
 # here: DF_NO_REGEN=1), no Python, no network. Libraries the machine lacks (mbedTLS) come from
 # build/gpu-deps/ if it was carried along (make gpu-deps); cuBLASLt is the toolkit's, else the
 # copy in PyTorch's nvidia-cublas wheel if the machine has one. 82 to 96 s on an H200 (7 runs,
 # 2026-11-28; a device call costs about 35 s more to start) before the chunked-prefill builds,
-# audits, sampling and one-token checks were added (not yet run: about 2 to 3 minutes
-# expected); timeouts keep the whole run under 8 minutes.
+# audits, sampling, one-token checks and the real shapes on synthetic weights were added (not
+# yet run: about 3 to 5 minutes expected); the sections' deadlines keep the whole run under 8
+# minutes, the later, less important sections (compute-sanitizer, ncu) giving way first.
 #
 # The device session's call (the lent GPU machine has no lua5.4 and no mbedTLS). Here first:
 #   make cuda-bench-prepare     (generated sources of the mid-size models, the tokenizer object,
@@ -36,8 +37,10 @@
 #      bf16-cache bounds, the latter's attention through the split-KV kernel over a bf16 cache;
 #      v3_h16_r32_cuda: the split-KV kernel over f32 cache rows of 288, the mid-size models');
 #      batch invariance, graph = no graph, programmatic dependent launch (DF_CUDA_PDL=1) = none,
-#      device greedy = host greedy and device sampling = host sampling, bit for bit; the
-#      fixtures' prompts in 4-token prefill steps = in one step (tiny, tiny_fp8act and
+#      the three one-token products (DF_CUDA_LINEAR_ONE) alike, device greedy = host greedy and
+#      device sampling = host sampling, bit for bit; op-level traces of v3_h16 and of every model
+#      whose checks failed (the CPU and CUDA trace builds, gen/main.lua --trace: trace_diff names
+#      the first point where they part; docs/testing.md, "Op-level traces"); the fixtures' prompts in 4-token prefill steps = in one step (tiny, tiny_fp8act and
 #      tiny_bf16act again with prefill_chunk 4, mk/cuda_bench.mk); then tiny_cuda against the
 #      CPU build of tiny on a 200-token prompt (attention past several chunks); audit records of
 #      tiny, tiny_fp8act and tiny_bf16act on the GPU, re-derived by --check (written to $OUT,
@@ -207,6 +210,47 @@ for m in $MODELS; do
     row "conformance ${m}_cuda: $(forced $m && echo "argmax (teacher-forced)" || echo ids), max\\|d\\|/std batch 3 / batch 1, invariance, graph = no graph" \
         "$verdict; ${b3:-?} / ${b1:-?}"
 done
+
+section "op-level traces: each CPU build against its CUDA build (gen/main.lua --trace, tests/trace_diff.c)"
+# v3_h16 always (the split-KV path: the tool's own check on a GPU), and every reference model
+# whose checks failed above: the trace builds of both (sources carried in
+# build/cuda_bench_src/trace, the reference builds' weights) write their activations at fixed
+# points of each layer (DF_TRACE) on the fixture's prompts, teacher-forced with its ids so that
+# both read the same tokens, and trace_diff names the first point where they part by more than
+# 1e-3 of the values' std. At most 90 s, nothing past 300 s of the whole run.
+tr_models=v3_h16
+for m in $MODELS; do
+    case "$m" in *act) continue ;; esac # FP8/bf16 activations: no trace build (mk/trace.mk)
+    case " $FAILED_NAMES " in *"/${m}_cuda/"*) case " $tr_models " in *" $m "*) ;; *) tr_models="$tr_models $m" ;; esac ;; esac
+done
+tr_end=$((START + 300))
+[ $((tr_end - $(date +%s))) -gt 90 ] && tr_end=$(($(date +%s) + 90))
+if [ ! -d build/cuda_bench_src/trace ]; then
+    fail "gpu/trace/sources" "build/cuda_bench_src/trace is missing: make cuda-bench-prepare where lua5.4 is, and carry it"
+    row "op-level traces" "NOT RUN: build/cuda_bench_src/trace not carried (make cuda-bench-prepare)"
+elif [ $((tr_end - $(date +%s))) -lt 20 ]; then
+    row "op-level traces" "skipped: $(elapsed) s spent already"
+else
+    timeout $((tr_end - $(date +%s))) make -k -j"$(nproc)" $MAKEVARS build/trace_diff \
+        $(for m in $tr_models; do printf "build/trace/%s/%s build/trace/%s_cuda/%s_cuda build/%s/%s.weights " \
+            "$m" "$m" "$m" "$m" "$m" "$m"; done) >"$T/trace_build.log" 2>&1 || tail -n 20 "$T/trace_build.log"
+    for m in $tr_models; do
+        fx=tests/fixtures/$m
+        left=$((tr_end - $(date +%s)))
+        [ "$left" -lt 5 ] && { row "${m}_cuda op-level trace" "skipped: no time left"; continue; }
+        for b in "$m" "${m}_cuda"; do
+            DF_TRACE="$T/$b.trace" timeout "$left" build/trace/$b/$b --weights build/$b/$b.weights \
+                --batch-file $fx/prompts.txt -n 10 --force-file $fx/expected_ids.txt >/dev/null 2>"$T/$b.trace.err" ||
+                tail -n 3 "$T/$b.trace.err"
+        done
+        build/trace_diff "$T/$m.trace" "$T/${m}_cuda.trace" >"$T/$m.trace_diff" 2>&1
+        tr_rc=$?
+        cat "$T/$m.trace_diff"
+        check "gpu/trace/${m}_cuda" test "$tr_rc" -eq 0
+        row "${m}_cuda against ${m} (CPU), op by op (DF_TRACE, tests/trace_diff.c)" \
+            "$(sed 's/^trace_diff: //; s/|/\\|/g' "$T/$m.trace_diff" | head -n 1)"
+    done
+fi
 
 section "chunked prefill: the fixtures' prompts in 4-token steps = in one step, bit for bit"
 # With FP8 or bf16 activations the products run through cuBLASLt's GEMMs at 4 rows (planned for
@@ -393,7 +437,10 @@ SYN_TXT=$OUTD/synth.txt
 : >"$SYN_TXT"
 carried synth "synthetic weights" $SYN_MODELS
 syn_present=$CARRIED
-if [ -n "$syn_present" ]; then
+if [ -n "$syn_present" ] && [ $((SYN_END - $(date +%s))) -lt 20 ]; then
+    row "real shapes on synthetic weights" "skipped: $(elapsed) s spent already"
+    syn_present=""
+elif [ -n "$syn_present" ]; then
     t0=$(date +%s)
     timeout "$((SYN_END - t0 > 60 ? 60 : SYN_END - t0))" make -k -j"$(nproc)" $MAKEVARS \
         $(for m in $syn_present; do printf "build/cuda_bench/$m/%s " synth_decode decode_floor; done) >"$T/syn_build.log" 2>&1
@@ -447,9 +494,10 @@ section "mid-size decode against the weight-streaming floor (mk/cuda_bench.mk)"
 # steps; ms/step from DF_CUDA_STATS, after the first step), prefill of 512-token prompts (one
 # step each). The floor: the weight bytes a decode step reads (build/cuda_bench/<m>/decode_floor,
 # counted as the CPU benchmark counts them; at batch > 1 the expected union of the routed
-# experts) over the copy bandwidth above. At most 150 s, and nothing past 360 s of the whole run.
+# experts) over the copy bandwidth above. At most 150 s, and nothing past 330 s of the whole run
+# (mla_check's deadline wants a minute from there).
 MID_MODELS="bench_v3_cuda bench_v3_fp8_cuda bench_v3_fp8act_cuda"
-MID_END=$((START + 360))
+MID_END=$((START + 330))
 [ $((MID_END - $(date +%s))) -gt 150 ] && MID_END=$(($(date +%s) + 150))
 mid_left() { echo $((MID_END - $(date +%s))); }
 mid_cap() { local l; l=$(mid_left); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 1 ] && l=1; echo "$l"; } # a step's seconds: <= $1

@@ -14,8 +14,9 @@
  * every later step with the same number of tokens. Prefill runs its kernels
  * directly.
  *
- * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison); DF_CUDA_PDL=1 launches
- * the step's kernels with programmatic dependent launch (launch.cuh);
+ * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison; so does DF_TRACE,
+ * runtime/trace.h); DF_CUDA_PDL=1 launches the step's kernels with programmatic dependent
+ * launch (launch.cuh);
  * DF_CUDA_STATS=1 prints, at exit, the steps run and their mean wall time
  * (from the step's start to its logits, or picked tokens, on the host), and for decode the
  * wall time per step from one decode step's end to the next one's, which also holds the host's
@@ -34,6 +35,7 @@
 extern "C" {
 #include "backend.h"
 #include "model.h"
+#include "trace.h"
 }
 #include "cuda_rt.h"
 #include "lt_gemm.h"
@@ -175,7 +177,7 @@ bool open_device(char *err, size_t errlen)
     }
     const char *gr = getenv("DF_CUDA_GRAPH"), *st = getenv("DF_CUDA_STATS");
     const char *pr = getenv("DF_CUDA_PROFILE");
-    g.use_graph = !(gr && !strcmp(gr, "0"));
+    g.use_graph = !(gr && !strcmp(gr, "0")) && !df_trace_on();
     g.stats = st && *st && strcmp(st, "0");
     prof.on = pr && *pr && strcmp(pr, "0");
     if (prof.on) {
@@ -556,6 +558,24 @@ extern "C" void df_cuda_launched(const char *kernel)
         prof.of[prof.n] = kernel;
         check(cudaEventRecord(prof.ev[prof.n++], g.stream), "DF_CUDA_PROFILE");
     }
+}
+
+/* model.h (a trace build): the rows copied to the host once the step's work so far is done.
+ * DF_TRACE turns graphs off (open_device): a captured step could not copy in the middle. */
+extern "C" void df_trace(const char *label, const float *rows, int n_rows, int width)
+{
+    if (!df_trace_on())
+        return;
+    const size_t bytes = (size_t)n_rows * (size_t)width * sizeof(float);
+    float *host = (float *)malloc(bytes ? bytes : 1);
+    if (!host) {
+        fprintf(stderr, "%s: DF_TRACE: out of memory\n", model_name());
+        exit(1);
+    }
+    check(cudaStreamSynchronize(g.stream), "DF_TRACE: the step so far");
+    check(cudaMemcpy(host, rows, bytes, cudaMemcpyDeviceToHost), "DF_TRACE: copying a trace point");
+    df_trace_write(label, host, n_rows, width);
+    free(host);
 }
 
 extern "C" void df_cuda_upload(void *dst, const void *src, size_t bytes)

@@ -33,6 +33,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -316,14 +317,16 @@ DF_HD inline void lane_dot_steps(F fetch, const float *srow, const float *x, int
 }
 
 /* linear_async_k's pipeline over a row: its steps (a warp's STEP columns, 16 bytes a lane) and
- * the STAGES of them a warp keeps in flight (8: 4 KB a warp, 32 KB of shared memory a block).
+ * the STAGES of them a warp keeps in flight (4: 2 KB a warp, 16 KB of shared memory a block, so
+ * that 6 blocks an SM, as registers allow, leave L1 room for the token's row, which every warp
+ * reads: 28 KB at 7168 columns, 72 KB at 18432).
  * Only for 16-byte vectors (COLS a multiple of 16 FP8, 8 bf16 or 4 f32 columns: every real
  * shape); other rows take linear_k. */
 template <int DT, int COLS> struct async_rows {
     using RV = row_vec<DT, COLS>;
     static constexpr bool OK = RV::V * esize<DT>::value == 16;
     static constexpr int STEPS = (COLS + RV::STEP - 1) / RV::STEP;
-    static constexpr int STAGES = STEPS < 8 ? STEPS : 8;
+    static constexpr int STAGES = STEPS < 4 ? STEPS : 4;
     /* a lane's step k: its first column (-1 past the row) and the slot it is copied into */
     DF_HD static int column(int lane, int k)
     {
@@ -1518,7 +1521,7 @@ static inline unsigned elementwise_blocks(size_t count)
 /* One token's product: linear_k (a warp per row, the token read through L1 by every warp); with
  * DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, the token staged in
  * shared memory once per block); with DF_CUDA_LINEAR_ONE=async, linear_async_k (linear_k's
- * layout, the weights through shared memory, 8 steps in flight per warp) where its rows allow.
+ * layout, the weights through shared memory, 4 steps in flight per warp) where its rows allow.
  * All give the same bits, so which one stays is a matter of speed, to be measured on a GPU
  * (gpu-check's decode at batch 1 and fp8_gemm_check's M = 1 line time them) before one is kept.
  * -1: read the variable at the first call; a test sets it directly. */
@@ -1531,6 +1534,8 @@ inline int linear_one_kind()
         const char *v = getenv("DF_CUDA_LINEAR_ONE");
         linear_one = !v ? LINEAR_ONE_WARP : !strcmp(v, "rows") ? LINEAR_ONE_ROWS
                      : !strcmp(v, "async") ? LINEAR_ONE_ASYNC : LINEAR_ONE_WARP;
+        if (v && linear_one == LINEAR_ONE_WARP)
+            fprintf(stderr, "DF_CUDA_LINEAR_ONE=%s: not rows or async; linear_k runs\n", v);
     }
     return linear_one;
 }
@@ -1574,7 +1579,8 @@ void linear(const unsigned char *w, const unsigned char *scale, const float *x, 
     with_tile(n, [&]<int T>() {
         const dim3 grid = linear_grid(linear_blocks<DT, ROWS, COLS, T>(), T, n);
         if constexpr (T == 0)
-            launch(ACC ? "linear_add" : "linear", linear_one_kernel<DT, ROWS, COLS, ACC>(), grid, THREADS, 0, w, sc, x, y);
+            launch(ACC ? "linear_add" : "linear", linear_one_kernel<DT, ROWS, COLS, ACC>(), grid, THREADS, 0, w, sc, x,
+                   y);
         else
             launch(ACC ? "linear_add" : "linear", linear_rows_k<DT, ROWS, COLS, T, ACC>, grid, THREADS, 0, w, sc, x, n, y);
     });

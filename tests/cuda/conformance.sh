@@ -5,7 +5,8 @@
 # reference precision. Then, bit for bit on the GPU: each prompt alone equals
 # its rows in the batch (batch invariance), and decode without CUDA graphs
 # (DF_CUDA_GRAPH=0) equals decode with them, and so does every step with programmatic
-# dependent launch (DF_CUDA_PDL=1, runtime/cuda/launch.cuh); greedy tokens picked on the device (no
+# dependent launch (DF_CUDA_PDL=1, runtime/cuda/launch.cuh), and prompt 0 alone with the other
+# one-token products (DF_CUDA_LINEAR_ONE=rows, async); greedy tokens picked on the device (no
 # --logits) equal those picked on the host from the copied logits, and so do sampled ones
 # (temperature, top-k and top-p: sample_tokens against df_sample, the same definition).
 #
@@ -65,4 +66,11 @@ for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
     DF_CUDA_PDL=1 $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.pdl" \
         $(force_args $m $fx/expected_ids.txt) >/dev/null
     check "cuda/invariance/$mc/pdl-equals-no-pdl" cmp "$T/$mc.pdl" "$T/$mc.b3"
+    # the other one-token products (kernels.cuh, linear: linear_rows_k, linear_async_k), which a
+    # lone prompt's decode steps run
+    for k in rows async; do
+        DF_CUDA_LINEAR_ONE=$k $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --logits "$T/$mc.one_$k" \
+            $(force_args $m "$T/$mc.force.0") >/dev/null
+        check "cuda/invariance/$mc/linear-one-$k-equals-linear_k" cmp "$T/$mc.one_$k" "$T/$mc.b1"
+    done
 done

@@ -555,7 +555,8 @@ struct result {
     bool planned, quant_ok, ok_bf16, has_f32, ok_f32, ceil_ok, lin_ok;
     bool lin_rows_same, lin_async_same; /* M = 1: linear_rows_k / linear_async_k gave linear_k's bits */
     long nonfinite;
-    double err_bf16, ratio_bf16, err_f32, cost, t_block, t_quant, t_tensor, t_bf16, t_lin, t_lin_rows, t_lin_async, t_best;
+    double err_bf16, ratio_bf16, err_f32, cost, t_block, t_quant, t_tensor, t_bf16, t_lin, t_lin_rows, t_lin_async,
+        t_best;
     int best, n_cand;
     int invariant; /* f32 out: the first 4 tokens' rows = M = 4's, bit for bit (1), not (0), not compared (-1) */
 };
@@ -941,7 +942,8 @@ static int report(const std::vector<result> &res)
 int main(void)
 {
     const double t_start = seconds();
-    dfc::linear_one = dfc::LINEAR_ONE_WARP; /* linear_k at one token unless a case says otherwise, whatever DF_CUDA_LINEAR_ONE says */
+    /* linear_k at one token unless a case says otherwise, whatever DF_CUDA_LINEAR_ONE says */
+    dfc::linear_one = dfc::LINEAR_ONE_WARP;
     const size_t v = df_lt_version();
     printf("fp8_gemm_check: cuBLASLt %zu.%zu.%zu\n", v / 10000, v / 100 % 100, v % 100);
     cudaDeviceProp prop;

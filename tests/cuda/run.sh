@@ -85,12 +85,14 @@ if [ -z "$cuda_nvcc" ]; then
     cuda_skip "cuda/host/test_mla_bf16" "no nvcc"
     cuda_skip "cuda/host/test_pick" "no nvcc"
     cuda_skip "cuda/build/bench" "no nvcc"
+    cuda_skip "cuda/build/trace/tiny_cuda" "no nvcc"
 else
     for m in $CUDA_MODELS; do
         check "cuda/build/${m}_cuda" make -s build/${m}_cuda/${m}_cuda build/${m}_cuda/${m}_cuda.weights
     done
     check "cuda/build/tests" make -s cuda-tests
     check "cuda/build/bench" make -s cuda-bench-build
+    check "cuda/build/trace/tiny_cuda" make -s build/trace/tiny_cuda/tiny_cuda
     check "cuda/sass-sm_90a/bench_v3_cuda" sh -c "grep -c 'sm_90a' build/cuda_bench/bench_v3_cuda/bench_v3_cuda >/dev/null"
     check "cuda/host/test_hd" build/cuda/test_hd
     check "cuda/host/test_quant" build/cuda/test_quant
@@ -176,6 +178,8 @@ CU
         expect_fail "cuda/no-device-refusal" 1 "no CUDA device" \
             build/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights --ids 1,2,3 -n 2
         expect_fail "cuda/fp8_gemm_check/no-device-refusal" 1 "no CUDA device" build/cuda/fp8_gemm_check
+        expect_fail "cuda/trace/no-device-refusal" 1 "no CUDA device" env DF_TRACE="$T/cuda.trace" \
+            build/trace/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights --ids 1,2,3 -n 2
         expect_fail "cuda/synth_decode/no-device-refusal" 1 "no CUDA device" \
             build/cuda_bench/deepseek_v2_lite/synth_decode --batch 1 --prompt 4 -n 2
         expect_fail "cuda/synth_decode/batch-too-large" 2 "1 <= B <= 8 \\(the max batch\\)" \
@@ -193,7 +197,8 @@ CU
                 greedy/device-pick-equals-host-pick sample/device-sample-equals-host-sample/temperature \
                 sample/device-sample-equals-host-sample/cuts invariance/prompt1-alone-equals-batch \
                 invariance/prompt2-alone-equals-batch invariance/prompt0-alone-equals-batch \
-                invariance/no-graph-equals-graph; do
+                invariance/no-graph-equals-graph invariance/pdl-equals-no-pdl \
+                invariance/linear-one-rows-equals-linear_k invariance/linear-one-async-equals-linear_k; do
                 case $c in */batch[13]-ids) forced $m && continue ;; esac
                 cuda_skip "cuda/${c%%/*}/${m}_cuda/${c#*/}" "no CUDA device"
             done
