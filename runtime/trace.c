@@ -21,7 +21,7 @@ static const char *trace_path(void)
 int df_trace_on(void) { return trace_path() != NULL; }
 
 /* The labels seen so far and their counts (a trace build has a few per layer). */
-#define MAX_LABELS 1024 /* V3: 61 layers x 8 points and the head's 2 */
+#define MAX_LABELS 1024 /* V3: 61 layers x 7 points and the head's 2 */
 static char seen_label[MAX_LABELS][DF_TRACE_LABEL];
 static int32_t seen_count[MAX_LABELS];
 static int n_seen;

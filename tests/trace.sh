@@ -24,6 +24,7 @@ expect_fail "trace/diff-names-the-point" 1 \
 # a point missing from the other trace (cut before that record)
 head -c $((tr_at - 4)) "$T/tr1" >"$T/tr_short"
 expect_fail "trace/diff-missing-point" 1 '"head logits first" #2 is not in' build/trace_diff "$T/tr1" "$T/tr_short"
+expect_fail "trace/diff-extra-point" 1 '"head logits first" #2 is not in' build/trace_diff "$T/tr_short" "$T/tr1"
 expect_fail "trace/diff-not-a-trace" 2 'not a trace' build/trace_diff "$T/tr1" $tr_fx/prompts.txt
 # only a model whose activations are f32 has a trace build
 expect_fail "trace/gen-refuses-fp8-activations" 3 'deploy.activations: --trace compares f32 activations' \

@@ -7,12 +7,14 @@
  * it) and finds OTHER's record of the same label and occurrence (two targets may fuse ops
  * differently, so their records come in different orders). A record's distance is max|d| over
  * its values divided by the standard deviation of REFERENCE's values (the measure of
- * tests/compare_logits.c), infinite where exactly one of a pair is NaN. The first record whose
+ * tests/compare_logits.c; 1 where they are all equal, so that the bound is then absolute),
+ * infinite where exactly one of a pair is NaN. The first record whose
  * distance exceeds T (default 1e-3, the conformance bound on the logits) is where the builds
  * part (on stderr):
  *   trace_diff: first divergence at "layer 2 attn last" #1: max|d|/std 0.83 (tol 0.001); row 0
  *   column 17: 0.125 vs 0.5
- * exit 1; so does a record OTHER lacks, or holds at another shape. Otherwise (on stdout)
+ * exit 1; so does a record either file lacks, or one OTHER holds at another shape. Otherwise (on
+ * stdout)
  *   trace_diff: 123 records within 0.001; the largest max|d|/std 4.1e-06 at "head logits first" #3
  * exit 0. Exit 2: a file that cannot be read or is not a trace. */
 #include <math.h>
@@ -82,11 +84,17 @@ static int read_trace(const char *path, struct trace *t)
     return 0;
 }
 
-static const struct record *find(const struct trace *t, const struct record *want)
+/* t's record of want's label and occurrence, searched from *hint on (the two files mostly share
+ * their order), which it leaves after the record found. */
+static struct record *find(const struct trace *t, const struct record *want, int *hint)
 {
-    for (int i = 0; i < t->n; i++)
-        if (t->r[i].occ == want->occ && !strncmp(t->r[i].label, want->label, DF_TRACE_LABEL))
+    for (int k = 0; k < t->n; k++) {
+        const int i = (*hint + k) % t->n;
+        if (t->r[i].occ == want->occ && !strncmp(t->r[i].label, want->label, DF_TRACE_LABEL)) {
+            *hint = i + 1;
             return &t->r[i];
+        }
+    }
     return NULL;
 }
 
@@ -99,7 +107,7 @@ static double distance(const struct record *a, const struct record *b, size_t *i
     *idx = 0;
     for (size_t i = 0; i < count; i++) {
         const double x = a->v[i], y = b->v[i];
-        if (isnan(x) != isnan(y)) {
+        if (!isnan(x) != !isnan(y)) {
             *idx = i;
             return INFINITY;
         }
@@ -142,8 +150,10 @@ int main(int argc, char **argv)
         return rc;
     double largest = -1.0;
     const struct record *at = NULL;
+    int hint = 0;
     for (int i = 0; i < ref.n; i++) {
-        const struct record *r = &ref.r[i], *o = find(&other, r);
+        const struct record *r = &ref.r[i];
+        struct record *o = find(&other, r, &hint);
         if (!o) {
             fprintf(stderr, "trace_diff: \"%s\" #%d is not in %s\n", r->label, r->occ, argv[a + 1]);
             return 1;
@@ -165,7 +175,13 @@ int main(int argc, char **argv)
             largest = d;
             at = r;
         }
+        o->occ = -1 - o->occ; /* matched: found no more */
     }
+    for (int i = 0; i < other.n; i++)
+        if (other.r[i].occ >= 0) {
+            fprintf(stderr, "trace_diff: \"%s\" #%d is not in %s\n", other.r[i].label, other.r[i].occ, argv[a]);
+            return 1;
+        }
     printf("trace_diff: %d records within %g; the largest max|d|/std %.3g at \"%s\" #%d\n", ref.n, tol, largest,
            at->label, at->occ);
     return 0;

@@ -169,7 +169,11 @@ t0=$(date +%s)
 CHUNK_MODELS="tiny tiny_fp8act tiny_bf16act"
 chunk_bin() { echo "build/cuda_bench/$1_chunk4_cuda/$1_cuda"; }
 CHUNK_TARGETS=$(for m in $CHUNK_MODELS; do [ -d "build/cuda_bench_src/${m}_chunk4_cuda" ] && echo "$(chunk_bin $m) $(chunk_bin $m).weights"; done)
-if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits $CHUNK_TARGETS >"$T/build.log" 2>&1; then
+# and v3_h16's trace builds (the op-level traces section), when their sources were carried
+TRACE_TARGETS=$([ -d build/cuda_bench_src/trace/v3_h16_cuda ] &&
+    echo build/trace_diff build/trace/v3_h16/v3_h16 build/trace/v3_h16_cuda/v3_h16_cuda build/v3_h16/v3_h16.weights)
+if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits $CHUNK_TARGETS $TRACE_TARGETS \
+    >"$T/build.log" 2>&1; then
     pass "gpu/build"
     row "build (make -j$(nproc) cuda-all cuda-tests)" "ok, $(($(date +%s) - t0)) s"
 else
@@ -237,9 +241,10 @@ else
             "$m" "$m" "$m" "$m" "$m" "$m"; done) >"$T/trace_build.log" 2>&1 || tail -n 20 "$T/trace_build.log"
     for m in $tr_models; do
         fx=tests/fixtures/$m
-        left=$((tr_end - $(date +%s)))
-        [ "$left" -lt 5 ] && { row "${m}_cuda op-level trace" "skipped: no time left"; continue; }
+        [ $((tr_end - $(date +%s))) -lt 5 ] && { row "${m}_cuda op-level trace" "skipped: no time left"; continue; }
         for b in "$m" "${m}_cuda"; do
+            left=$((tr_end - $(date +%s)))
+            [ "$left" -lt 1 ] && left=1
             DF_TRACE="$T/$b.trace" timeout "$left" build/trace/$b/$b --weights build/$b/$b.weights \
                 --batch-file $fx/prompts.txt -n 10 --force-file $fx/expected_ids.txt >/dev/null 2>"$T/$b.trace.err" ||
                 tail -n 3 "$T/$b.trace.err"
