@@ -524,15 +524,24 @@ DF_HD inline void cache_put(uint16_t *c, size_t i, float v) { c[i] = f32_bf16_bi
 template <int DIM, typename OUT>
 __device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, float eps, OUT *out, int lane)
 {
-    float ss = 0.0f;
-#pragma unroll 8
-    for (int i = lane; i < DIM; i += WARP)
-        ss = fmaf(x[i], x[i], ss);
+    constexpr int PER = (DIM + WARP - 1) / WARP;
+    float xv[PER], wv[PER], ss = 0.0f; /* loads first, then the stores (see rmsnorm_k) */
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        const int i = lane + j * WARP;
+        xv[j] = i < DIM ? x[i] : 0.0f;
+        wv[j] = i < DIM ? w[i] : 0.0f;
+    }
+#pragma unroll
+    for (int j = 0; j < PER; j++)
+        if (lane + j * WARP < DIM)
+            ss = fmaf(xv[j], xv[j], ss);
     ss = warp_sum(ss);
     const float inv = 1.0f / sqrtf(ss / (float)DIM + eps);
-#pragma unroll 8
-    for (int i = lane; i < DIM; i += WARP)
-        cache_put(out, i, x[i] * inv * w[i]);
+#pragma unroll
+    for (int j = 0; j < PER; j++)
+        if (lane + j * WARP < DIM)
+            cache_put(out, lane + j * WARP, xv[j] * inv * wv[j]);
 }
 
 /* ---- kernels ---------------------------------------------------------------------------- */
@@ -843,13 +852,22 @@ __global__ void __launch_bounds__(THREADS) rmsnorm_k(float *x, const float *y, c
     static_assert(OUT != DF_ACT_FP8 || THREADS == 2 * DF_ACT_BLOCK, "a thread's columns 256 apart: blocks 2 j and 2 j + 1");
     __shared__ float s_warp[WARPS];
     float *xt = x + (size_t)blockIdx.x * DIM;
-    float v[PER], ss = 0.0f;
+    /* Every load before the first store: x, y and w may alias out and x as far as
+     * the compiler knows, so a load after a store waits for it, one trip to L2 per column group
+     * (the SASS of 2026-11-29: 55 such trips a token at 7168 columns). */
+    float v[PER], yv[PER], wv[PER], ss = 0.0f;
 #pragma unroll
     for (int j = 0; j < PER; j++) {
         const int i = threadIdx.x + j * THREADS;
         v[j] = i < DIM ? xt[i] : 0.0f;
+        yv[j] = ADD && i < DIM ? y[(size_t)blockIdx.x * DIM + i] : 0.0f;
+        wv[j] = i < DIM ? w[i] : 0.0f;
+    }
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        const int i = threadIdx.x + j * THREADS;
         if (ADD && i < DIM) {
-            v[j] += y[(size_t)blockIdx.x * DIM + i];
+            v[j] += yv[j];
             xt[i] = v[j];
         }
         ss = fmaf(v[j], v[j], ss);
@@ -870,7 +888,7 @@ __global__ void __launch_bounds__(THREADS) rmsnorm_k(float *x, const float *y, c
 #pragma unroll
         for (int j = 0; j < PER; j++) {
             const int i = threadIdx.x + j * THREADS;
-            o[j] = i < DIM ? v[j] * inv * w[i] : 0.0f;
+            o[j] = i < DIM ? v[j] * inv * wv[j] : 0.0f;
             float m = fabsf(o[j]);
 #pragma unroll
             for (int d = WARP / 2; d > 0; d /= 2)
@@ -896,7 +914,7 @@ __global__ void __launch_bounds__(THREADS) rmsnorm_k(float *x, const float *y, c
         for (int j = 0; j < PER; j++) {
             const int i = threadIdx.x + j * THREADS;
             if (i < DIM)
-                ot[i] = OUT == DF_ACT_BF16 ? f32_round_bf16(v[j] * inv * w[i]) : v[j] * inv * w[i];
+                ot[i] = OUT == DF_ACT_BF16 ? f32_round_bf16(v[j] * inv * wv[j]) : v[j] * inv * wv[j];
         }
     }
 }
@@ -907,9 +925,20 @@ __global__ void __launch_bounds__(THREADS) embed_k(const unsigned char *w, const
                                                    float *out)
 {
     pdl_enter();
+    constexpr int PER = (DIM + THREADS - 1) / THREADS;
     const int t = blockIdx.x, id = tokens[t];
-    for (int c = threadIdx.x; c < DIM; c += THREADS)
-        out[(size_t)t * DIM + c] = elem<DT, DIM>(w, scale, id, c);
+    float v[PER]; /* loads first, then the stores (see rmsnorm_k) */
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        const int c = threadIdx.x + j * THREADS;
+        v[j] = c < DIM ? elem<DT, DIM>(w, scale, id, c) : 0.0f;
+    }
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        const int c = threadIdx.x + j * THREADS;
+        if (c < DIM)
+            out[(size_t)t * DIM + c] = v[j];
+    }
 }
 
 template <int DIM>
@@ -982,9 +1011,20 @@ template <int DIM>
 __global__ void __launch_bounds__(THREADS) gather_rows_k(const float *x, const int *rows, float *out)
 {
     pdl_enter();
+    constexpr int PER = (DIM + THREADS - 1) / THREADS;
     const float *src = x + (size_t)rows[blockIdx.x] * DIM;
-    for (int c = threadIdx.x; c < DIM; c += THREADS)
-        out[(size_t)blockIdx.x * DIM + c] = src[c];
+    float v[PER]; /* loads first, then the stores (see rmsnorm_k) */
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        const int c = threadIdx.x + j * THREADS;
+        v[j] = c < DIM ? src[c] : 0.0f;
+    }
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        const int c = threadIdx.x + j * THREADS;
+        if (c < DIM)
+            out[(size_t)blockIdx.x * DIM + c] = v[j];
+    }
 }
 
 /* Block bx of rope_heads, after pdl_enter: a thread per (token, head), rope_rotate on the head's
@@ -996,7 +1036,15 @@ __device__ __forceinline__ void rope_heads_block(float *q, const float *rope, co
     if (i >= n * NHEADS)
         return;
     const int t = i / NHEADS;
-    rope_rotate(q + (size_t)i * (NOPE + ROPE) + NOPE, rope, pos[t], ROPE);
+    /* rotated in registers: in place, each pair's loads would wait for the pair before's stores */
+    float *v = q + (size_t)i * (NOPE + ROPE) + NOPE, r[ROPE];
+#pragma unroll
+    for (int c = 0; c < ROPE; c++)
+        r[c] = v[c];
+    rope_rotate(r, rope, pos[t], ROPE);
+#pragma unroll
+    for (int c = 0; c < ROPE; c++)
+        v[c] = r[c];
 }
 
 template <int NHEADS, int NOPE, int ROPE>
