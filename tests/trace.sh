@@ -31,7 +31,8 @@ expect_fail "trace/gen-refuses-fp8-activations" 3 'deploy.activations: --trace c
     lua5.4 gen/main.lua --spec specs/tiny_fp8act.lua --trace --out "$T/tr_gen"
 # on a machine without lua5.4 (the GPU machine: DF_NO_REGEN=1, the sources carried) make plans no
 # generator run for the trace builds, nor for the reference build whose weights they read
-check "trace/no-regen" sh -c "make -n -W gen/main.lua -W gen/emit.lua -W specs/v3_h16.lua -W specs/v3_h16_cuda.lua \
+check "trace/no-regen" sh -c "make -s build/cuda_bench_src/trace/v3_h16/forward.c build/cuda_bench_src/trace/v3_h16_cuda/forward.c &&
+    make -n -W gen/main.lua -W gen/emit.lua -W specs/v3_h16.lua -W specs/v3_h16_cuda.lua \
     DF_NO_REGEN=1 build/trace/v3_h16/v3_h16 build/trace/v3_h16_cuda/v3_h16_cuda build/v3_h16/v3_h16.weights >'$T/tr_n' 2>&1 &&
     ! grep -e 'gen/main.lua' -e 'gen/tokenizer.lua' '$T/tr_n'"
 # and --trace changes nothing without it: the committed sources are a plain generation (golden.sh)
