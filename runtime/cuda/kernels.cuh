@@ -684,21 +684,23 @@ __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, cons
  * (ptxas, saving registers, spreads linear_k's four loads of a step group between their
  * products, as the SASS shows: then a warp waits for each load in turn.) lane_dot_steps over
  * the same vectors: linear_k's bits. */
+template <int DT, int COLS> struct async_stage {
+    __align__(16) unsigned char b[WARPS][async_rows<DT, COLS>::STAGES][WARP * 16]; /* a warp step's bytes a slot */
+};
+
+/* Block bx of linear_async_k, after pdl_enter (linear_one_block's rows; st: the kernel's ring). */
 template <int DT, int ROWS, int COLS, bool ACC>
-__global__ void __launch_bounds__(THREADS) linear_async_k(const unsigned char *w, const float *scale, const float *x,
-                                                          float *y)
+__device__ __forceinline__ void linear_async_block(const unsigned char *w, const float *scale, const float *x,
+                                                   float *y, int bx, async_stage<DT, COLS> &st)
 {
     using A = async_rows<DT, COLS>;
     static_assert(A::OK, "linear_async_k: 16-byte vectors only");
-    constexpr int SLOT = WARP * 16; /* a warp step's bytes */
-    __shared__ __align__(16) unsigned char stage[WARPS][A::STAGES][SLOT];
-    prefetch_block<DT, ROWS, COLS, 0>(w, blockIdx.x);
-    pdl_enter();
-    const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, r = blockIdx.x * WARPS + warp;
+    constexpr int SLOT = WARP * 16;
+    const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, r = bx * WARPS + warp;
     if (r >= ROWS)
         return;
     const unsigned char *wr = w_row<DT, COLS>(w, r);
-    unsigned char *mine = &stage[warp][0][lane * 16]; /* this lane's 16 bytes of slot 0 */
+    unsigned char *mine = &st.b[warp][0][lane * 16]; /* this lane's 16 bytes of slot 0 */
     const auto copy = [&](int k) { /* step k into its slot, a group of its own (empty past the row) */
         const int c = A::column(lane, k);
         if (c >= 0)
@@ -721,6 +723,16 @@ __global__ void __launch_bounds__(THREADS) linear_async_k(const unsigned char *w
         y[r] = ACC ? y[r] + acc : acc;
 }
 
+template <int DT, int ROWS, int COLS, bool ACC>
+__global__ void __launch_bounds__(THREADS) linear_async_k(const unsigned char *w, const float *scale, const float *x,
+                                                          float *y)
+{
+    __shared__ async_stage<DT, COLS> st;
+    prefetch_block<DT, ROWS, COLS, 0>(w, blockIdx.x);
+    pdl_enter();
+    linear_async_block<DT, ROWS, COLS, ACC>(w, scale, x, y, blockIdx.x, st);
+}
+
 template <int DT, int ROWS, int COLS, int T, bool ACC>
 __global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w, const float *scale, const float *x,
                                                          int n, float *y)
@@ -739,9 +751,9 @@ template <int DT, int ROWS, int COLS, int T> DF_HD constexpr int linear_blocks()
 }
 
 /* Two products of the same input in one launch (the schedule's linear_pair: q_a and kv_a): the
- * first linear_blocks of the first, then the second's, each block as linear_k (T = 0) or
- * linear_rows_k computes it, so each output has their bits. */
-template <int DT, int ROWS1, int ROWS2, int COLS, int T>
+ * first linear_blocks of the first, then the second's, each block as linear_k (T = 0; ASYNC: as
+ * linear_async_k) or linear_rows_k computes it, so each output has their bits. */
+template <int DT, int ROWS1, int ROWS2, int COLS, int T, bool ASYNC>
 __global__ void __launch_bounds__(THREADS) linear_pair_k(const unsigned char *w1, const float *scale1,
                                                          const unsigned char *w2, const float *scale2, const float *x,
                                                          int n, float *y1, float *y2)
@@ -753,7 +765,13 @@ __global__ void __launch_bounds__(THREADS) linear_pair_k(const unsigned char *w1
     else
         prefetch_block<DT, ROWS2, COLS, T>(w2, blockIdx.x - B1);
     pdl_enter();
-    if constexpr (T == 0) {
+    if constexpr (T == 0 && ASYNC) {
+        __shared__ async_stage<DT, COLS> st;
+        if (first)
+            linear_async_block<DT, ROWS1, COLS, false>(w1, scale1, x, y1, blockIdx.x, st);
+        else
+            linear_async_block<DT, ROWS2, COLS, false>(w2, scale2, x, y2, blockIdx.x - B1, st);
+    } else if constexpr (T == 0) {
         if (first)
             linear_one_block<DT, ROWS1, COLS, false>(w1, scale1, x, y1, blockIdx.x);
         else
@@ -1569,7 +1587,8 @@ static inline unsigned elementwise_blocks(size_t count)
 /* One token's product: linear_k (a warp per row, the token read through L1 by every warp); with
  * DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, the token staged in
  * shared memory once per block); with DF_CUDA_LINEAR_ONE=async, linear_async_k (linear_k's
- * layout, the weights through shared memory, 4 steps in flight per warp) where its rows allow.
+ * layout, the weights through shared memory, 4 steps in flight per warp) where its rows allow,
+ * and linear_pair_k's blocks as its.
  * All give the same bits, so which one stays is a matter of speed, to be measured on a GPU
  * (gpu-check's decode at batch 1 and fp8_gemm_check's M = 1 line time them) before one is kept.
  * -1: read the variable at the first call; a test sets it directly. */
@@ -1634,6 +1653,16 @@ void linear(const unsigned char *w, const unsigned char *scale, const float *x, 
     });
 }
 
+/* linear_pair_k's instance for token tile T: as linear_async_k at one token where chosen and
+ * its rows allow (linear_one_kernel). */
+template <int DT, int ROWS1, int ROWS2, int COLS, int T> auto linear_pair_kernel()
+{
+    if constexpr (T == 0 && async_rows<DT, COLS>::OK)
+        if (linear_one_kind() == LINEAR_ONE_ASYNC)
+            return linear_pair_k<DT, ROWS1, ROWS2, COLS, T, true>;
+    return linear_pair_k<DT, ROWS1, ROWS2, COLS, T, false>;
+}
+
 /* y1 = W1 x and y2 = W2 x over n tokens in one launch (linear_pair_k). */
 template <int DT, int ROWS1, int ROWS2, int COLS>
 void linear_pair(const unsigned char *w1, const unsigned char *scale1, const unsigned char *w2,
@@ -1644,8 +1673,8 @@ void linear_pair(const unsigned char *w1, const unsigned char *scale1, const uns
     const float *s1 = reinterpret_cast<const float *>(scale1), *s2 = reinterpret_cast<const float *>(scale2);
     with_tile(n, [&]<int T>() {
         constexpr int B = linear_blocks<DT, ROWS1, COLS, T>() + linear_blocks<DT, ROWS2, COLS, T>();
-        launch("linear_pair", linear_pair_k<DT, ROWS1, ROWS2, COLS, T>, linear_grid(B, T, n), THREADS, 0, w1, s1, w2,
-               s2, x, n, y1, y2);
+        launch("linear_pair", linear_pair_kernel<DT, ROWS1, ROWS2, COLS, T>(), linear_grid(B, T, n), THREADS, 0, w1,
+               s1, w2, s2, x, n, y1, y2);
     });
 }
 
