@@ -169,10 +169,15 @@ t0=$(date +%s)
 CHUNK_MODELS="tiny tiny_fp8act tiny_bf16act"
 chunk_bin() { echo "build/cuda_bench/$1_chunk4_cuda/$1_cuda"; }
 CHUNK_TARGETS=$(for m in $CHUNK_MODELS; do [ -d "build/cuda_bench_src/${m}_chunk4_cuda" ] && echo "$(chunk_bin $m) $(chunk_bin $m).weights"; done)
-# and v3_h16's trace builds (the op-level traces section), when their sources were carried
+# and, when their sources were carried, v3_h16's trace builds (the op-level traces section) and the
+# real shapes' synth_decode (their section, later, then only checks that they are made): their
+# compiles share this one's cores
 TRACE_TARGETS=$([ -d build/cuda_bench_src/trace/v3_h16_cuda ] &&
     echo build/trace_diff build/trace/v3_h16/v3_h16 build/trace/v3_h16_cuda/v3_h16_cuda build/v3_h16/v3_h16.weights)
-if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits $CHUNK_TARGETS $TRACE_TARGETS \
+SYN_MODELS="deepseek_v2_lite bench_v3_8l_cuda" # mk/cuda_bench.mk's CUDA_SYNTH_MODELS
+SYNTH_TARGETS=$(for m in $SYN_MODELS; do [ -f "build/cuda_bench_src/$m/kernels.cu" ] &&
+    printf "build/cuda_bench/$m/%s " synth_decode decode_floor; done)
+if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits $CHUNK_TARGETS $TRACE_TARGETS $SYNTH_TARGETS \
     >"$T/build.log" 2>&1; then
     pass "gpu/build"
     row "build (make -j$(nproc) cuda-all cuda-tests)" "ok, $(($(date +%s) - t0)) s"
@@ -251,6 +256,9 @@ else
         done
         build/trace_diff "$T/$m.trace" "$T/${m}_cuda.trace" >"$T/$m.trace_diff" 2>&1
         tr_rc=$?
+        for b in "$m" "${m}_cuda"; do # a build that wrote no trace: its own last words instead
+            [ -s "$T/$b.trace" ] || echo "trace_diff: $b wrote no trace: $(tail -n 1 "$T/$b.trace.err")" >"$T/$m.trace_diff"
+        done
         cat "$T/$m.trace_diff"
         check "gpu/trace/${m}_cuda" test "$tr_rc" -eq 0
         row "${m}_cuda against ${m} (CPU), op by op (DF_TRACE, tests/trace_diff.c)" \
@@ -428,7 +436,6 @@ section "real shapes on synthetic weights (tests/cuda/synth_decode.c)"
 # the max batch (32-token prompts, 128 steps) against the floor, the other one-token kernel,
 # programmatic dependent launch, where a batch-1 step's time goes. At most 90 s, nothing past
 # 300 s of the whole run: the figures closest to the goal, before the mid-size models' variants.
-SYN_MODELS="deepseek_v2_lite bench_v3_8l_cuda"
 SYN_END=$((START + 300))
 [ $((SYN_END - $(date +%s))) -gt 90 ] && SYN_END=$(($(date +%s) + 90))
 syn_run() { # syn_run TAG MODEL ARGS...: ids to $T/mid_TAG.ids, DF_CUDA_STATS to $T/mid_TAG.err (as mid_run)
