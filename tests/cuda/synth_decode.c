@@ -5,8 +5,9 @@
  *
  *   synth_decode --batch B --prompt P -n N [--seed S] [--print-ids]
  *
- * B prompts of P token ids (from the seed; each prompt its own ids), then N greedy tokens each,
- * as `<model> --batch-file F -n N` runs them; --print-ids prints them, a line per prompt. The
+ * B prompts of P token ids (each from its own stream of the sampler's generator, seeded by S),
+ * then N greedy tokens each, as `<model> --batch-file F -n N` runs them; --print-ids prints
+ * them, a line per prompt. The
  * environment is the binary's (DF_CUDA_STATS=1 for the step times, DF_CUDA_GRAPH, DF_CUDA_PDL,
  * DF_CUDA_PROFILE). The weights file, its signature and the tokenizer are not involved: only
  * speed, and that a run repeats itself, mean anything. Exit 2 on bad arguments, 1 on a failure. */
@@ -44,15 +45,6 @@ static bool int_arg(const char *s, long lo, long hi, int *out)
         return false;
     *out = (int)v;
     return true;
-}
-
-/* Prompt ids in [0, vocab): a hash of (seed, prompt, index). */
-static int prompt_id(uint64_t seed, int prompt, int i, int vocab)
-{
-    uint64_t x = seed * 0x9e3779b97f4a7c15ull + (uint64_t)prompt * 0xd1b54a32d192ed03ull + (uint64_t)i + 1;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return (int)((x ^ (x >> 31)) % (uint64_t)vocab);
 }
 
 int main(int argc, char **argv)
@@ -101,8 +93,9 @@ int main(int argc, char **argv)
             free(ids);
             goto oom;
         }
+        uint64_t rng = df_rng_seed(seed, b); /* the sampler's stream of sequence b (sample.h) */
         for (int i = 0; i < plen; i++)
-            ids[i] = prompt_id(seed, b, i, m->vocab);
+            ids[i] = (int)(df_sample_draw(&rng) % (uint32_t)m->vocab);
         if (df_prompts_add(&prompts, ids, plen) != 0) {
             free(ids);
             goto oom;
