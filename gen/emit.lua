@@ -100,7 +100,7 @@ local function trace_points(sched, ops)
         if TRACE_WRITES[b] and sched.buffers[b] and sched.buffers[b].elem == "f32" then
           local key = seg .. " " .. b
           if not seen[key] then
-            seen[key] = { buffer = b, seg = seg, first = i }
+            seen[key] = { buffer = b, first = i }
             order[#order + 1] = key
           end
           seen[key].last = i
