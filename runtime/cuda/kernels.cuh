@@ -544,6 +544,26 @@ __device__ __forceinline__ void warp_rmsnorm(const float *x, const float *w, flo
             cache_put(out, lane + j * WARP, xv[j] * inv * wv[j]);
 }
 
+/* dst[c] = get(c) for the DIM columns of a row, by the block (column c on thread c % THREADS):
+ * every get before the first store, which the compiler would otherwise keep each load behind
+ * (see rmsnorm_k). */
+template <int DIM, class F> __device__ __forceinline__ void block_row_store(F get, float *dst)
+{
+    constexpr int PER = (DIM + THREADS - 1) / THREADS;
+    float v[PER];
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        const int c = threadIdx.x + j * THREADS;
+        v[j] = c < DIM ? get(c) : 0.0f;
+    }
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        const int c = threadIdx.x + j * THREADS;
+        if (c < DIM)
+            dst[c] = v[j];
+    }
+}
+
 /* ---- kernels ---------------------------------------------------------------------------- */
 
 /* Block bx of a product for a lone token, after pdl_enter: a warp per row, y[r] = W[r] . x (ACC:
@@ -678,14 +698,9 @@ __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, cons
     linear_one_block<DT, ROWS, COLS, ACC>(w, scale, x, y, blockIdx.x);
 }
 
-/* linear_k with the row's weights streamed through shared memory: each lane copies its own 16
- * bytes of each step STAGES - 1 steps ahead (cp.async) and reads back only those (no barrier),
- * so a warp keeps STAGES x 512 bytes of its row in flight without holding them in registers.
- * (ptxas, saving registers, spreads linear_k's four loads of a step group between their
- * products, as the SASS shows: then a warp waits for each load in turn.) lane_dot_steps over
- * the same vectors: linear_k's bits. */
+/* linear_async_k's ring in shared memory: each warp's STAGES slots of a warp step's bytes. */
 template <int DT, int COLS> struct async_stage {
-    __align__(16) unsigned char b[WARPS][async_rows<DT, COLS>::STAGES][WARP * 16]; /* a warp step's bytes a slot */
+    __align__(16) unsigned char b[WARPS][async_rows<DT, COLS>::STAGES][WARP * 16];
 };
 
 /* Block bx of linear_async_k, after pdl_enter (linear_one_block's rows; st: the kernel's ring). */
@@ -723,6 +738,12 @@ __device__ __forceinline__ void linear_async_block(const unsigned char *w, const
         y[r] = ACC ? y[r] + acc : acc;
 }
 
+/* linear_k with the row's weights streamed through shared memory: each lane copies its own 16
+ * bytes of each step STAGES - 1 steps ahead (cp.async) and reads back only those (no barrier),
+ * so a warp keeps STAGES x 512 bytes of its row in flight without holding them in registers.
+ * (ptxas, saving registers, spreads linear_k's four loads of a step group between their
+ * products, as the SASS shows: then a warp waits for each load in turn.) lane_dot_steps over
+ * the same vectors: linear_k's bits. */
 template <int DT, int ROWS, int COLS, bool ACC>
 __global__ void __launch_bounds__(THREADS) linear_async_k(const unsigned char *w, const float *scale, const float *x,
                                                           float *y)
@@ -943,20 +964,8 @@ __global__ void __launch_bounds__(THREADS) embed_k(const unsigned char *w, const
                                                    float *out)
 {
     pdl_enter();
-    constexpr int PER = (DIM + THREADS - 1) / THREADS;
     const int t = blockIdx.x, id = tokens[t];
-    float v[PER]; /* loads first, then the stores (see rmsnorm_k) */
-#pragma unroll
-    for (int j = 0; j < PER; j++) {
-        const int c = threadIdx.x + j * THREADS;
-        v[j] = c < DIM ? elem<DT, DIM>(w, scale, id, c) : 0.0f;
-    }
-#pragma unroll
-    for (int j = 0; j < PER; j++) {
-        const int c = threadIdx.x + j * THREADS;
-        if (c < DIM)
-            out[(size_t)t * DIM + c] = v[j];
-    }
+    block_row_store<DIM>([&](int c) { return elem<DT, DIM>(w, scale, id, c); }, out + (size_t)t * DIM);
 }
 
 template <int DIM>
@@ -1029,20 +1038,8 @@ template <int DIM>
 __global__ void __launch_bounds__(THREADS) gather_rows_k(const float *x, const int *rows, float *out)
 {
     pdl_enter();
-    constexpr int PER = (DIM + THREADS - 1) / THREADS;
     const float *src = x + (size_t)rows[blockIdx.x] * DIM;
-    float v[PER]; /* loads first, then the stores (see rmsnorm_k) */
-#pragma unroll
-    for (int j = 0; j < PER; j++) {
-        const int c = threadIdx.x + j * THREADS;
-        v[j] = c < DIM ? src[c] : 0.0f;
-    }
-#pragma unroll
-    for (int j = 0; j < PER; j++) {
-        const int c = threadIdx.x + j * THREADS;
-        if (c < DIM)
-            out[(size_t)blockIdx.x * DIM + c] = v[j];
-    }
+    block_row_store<DIM>([&](int c) { return src[c]; }, out + (size_t)blockIdx.x * DIM);
 }
 
 /* Block bx of rope_heads, after pdl_enter: a thread per (token, head), rope_rotate on the head's
