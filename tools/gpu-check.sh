@@ -376,6 +376,16 @@ row "tiny_cuda weight-streaming floor (weights / bandwidth)" "$floor for $wbytes
 
 # The decode-speed sections' helpers (real shapes on synthetic weights, mid-size models): a run
 # TAG leaves its ids in $T/mid_TAG.ids and its DF_CUDA_STATS lines in $T/mid_TAG.err.
+# run_until END TAG CMD...: CMD with DF_CUDA_STATS, for at most 60 s and not past END (seconds
+# since the epoch), its ids to $T/mid_TAG.ids and its stats to $T/mid_TAG.err
+run_until() {
+    local end=$1 tag=$2 left
+    shift 2
+    left=$((end - $(date +%s)))
+    [ "$left" -gt 60 ] && left=60
+    if [ "$left" -lt 5 ]; then echo "skipped: no time left" >"$T/mid_$tag.err"; : >"$T/mid_$tag.ids"; return 1; fi
+    CUDA_MODULE_LOADING=EAGER DF_CUDA_STATS=1 timeout "$left" "$@" >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
+}
 mid_decode_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*after the first \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
 two_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f / %.3f ms/step", a, b; else print "? / ?" }'; }
 mid_wall_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*, wall \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
@@ -438,13 +448,10 @@ section "real shapes on synthetic weights (tests/cuda/synth_decode.c)"
 # 300 s of the whole run: the figures closest to the goal, before the mid-size models' variants.
 SYN_END=$((START + 300))
 [ $((SYN_END - $(date +%s))) -gt 90 ] && SYN_END=$(($(date +%s) + 90))
-syn_run() { # syn_run TAG MODEL ARGS...: ids to $T/mid_TAG.ids, DF_CUDA_STATS to $T/mid_TAG.err (as mid_run)
-    local tag=$1 m=$2 left=$((SYN_END - $(date +%s)))
+syn_run() { # syn_run TAG MODEL ARGS...: the model's synth_decode
+    local tag=$1 m=$2
     shift 2
-    [ "$left" -gt 60 ] && left=60
-    if [ "$left" -lt 5 ]; then echo "skipped: no time left" >"$T/mid_$tag.err"; : >"$T/mid_$tag.ids"; return 1; fi
-    CUDA_MODULE_LOADING=EAGER DF_CUDA_STATS=1 timeout "$left" build/cuda_bench/$m/synth_decode --print-ids "$@" \
-        >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
+    run_until "$SYN_END" "$tag" build/cuda_bench/$m/synth_decode --print-ids "$@"
 }
 SYN_TXT=$OUTD/synth.txt
 : >"$SYN_TXT"
@@ -517,13 +524,11 @@ mid_cap() { local l; l=$(mid_left); [ "$l" -gt "$1" ] && l=$1; [ "$l" -lt 1 ] &&
 mid_ids() { # mid_ids N SEED: N token ids, comma-separated
     awk -v n="$1" -v s="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", i ? "," : "", 100 + (i * 7919 + s * 104729 + s) % 128000; print "" }'
 }
-mid_run() { # mid_run TAG MODEL GRAPH(1|0) ARGS...: ids to $T/mid_TAG.ids, DF_CUDA_STATS to $T/mid_TAG.err
-    local tag=$1 m=$2 graph=$3 left
+mid_run() { # mid_run TAG MODEL GRAPH(1|0) ARGS...: the model's binary on its packed weights
+    local tag=$1 m=$2 graph=$3
     shift 3
-    left=$(mid_cap 60)
-    if [ "$left" -lt 5 ]; then echo "skipped: no time left" >"$T/mid_$tag.err"; : >"$T/mid_$tag.ids"; return 1; fi
-    CUDA_MODULE_LOADING=EAGER DF_CUDA_STATS=1 DF_CUDA_GRAPH=$graph timeout "$left" build/cuda_bench/$m/$m \
-        --weights build/cuda_bench/$m/$m.weights --print-ids "$@" >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
+    DF_CUDA_GRAPH=$graph run_until "$MID_END" "$tag" build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights \
+        --print-ids "$@"
 }
 MID_TXT=$OUTD/mid_size.txt
 : >"$MID_TXT"
