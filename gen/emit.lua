@@ -8,7 +8,7 @@ local M = {}
 M.GENERATOR_VERSION = "0.1.0"
 
 -- The C type of a buffer element (plan.lua's element kinds; bf16 as its bits).
-local CTYPE = { f32 = "float", i32 = "int", bf16 = "uint16_t" }
+local CTYPE = { f32 = "float", i32 = "int", bf16 = "uint16_t", u8 = "unsigned char" }
 local function cname(packed) return (packed:gsub("%.", "_"):upper()) end
 local function cvar(buffer) return (buffer:gsub("%.", "_")) end
 local function flit(v) return util.num(v) .. (math.type(v) == "integer" and ".0f" or "f") end
@@ -141,6 +141,7 @@ function M.emit(ctx)
       return "w + " .. cname(name)
     end,
     buf = function(name) return cvar(name) end,
+    bytes = function(name) return sched.buffers[name].bytes end,
     ctype = function(elem) return CTYPE[elem] end,
     rows = function(o) return o.rows == "n_emit" and "step->n_emit" or "step->n" end,
     expert_table = function(o) return o.prefix:upper() .. "_EXPERTS" end,
@@ -217,7 +218,8 @@ function M.emit(ctx)
     expert_tables = expert_tables(sched, man),
     fn_layers = fn.layers, fn_prefill = fn.prefill, fn_decode = fn.decode,
     rope_offset = sched.buffers.rope.offset, logits_offset = sched.buffers.logits.offset,
-    arena_bytes = plan.peak, gemm_row_bytes = sched.gemm_row_bytes, gemm_scale_blocks = sched.gemm_scale_blocks,
+    arena_bytes = plan.peak,
+    step_offset = sched.buffers.step and sched.buffers.step.offset, step_bytes = sched.buffers.step and sched.buffers.step.bytes,
     n_tensors = #man.tensors, rows = manifest_rows(man), sha_bytes = table.concat(sha_bytes, ", "),
     data_bytes = man.data_bytes,
   }

@@ -32,7 +32,8 @@ usage: gen/main.lua (--spec FILE | --hf DIR --name NAME) --out DIR [--set deploy
                 deploy.trusted_keys=keys/a.pub.pem,keys/b.pub.pem, deploy.allow_no_verify=true
   --out DIR     where the generated sources go (created)
   --print-spec  print the normalized spec and stop
-  --print-memory  print the memory report and stop, whether or not it fits deploy.gpu_memory_gib
+  --print-memory  print plan.txt (where every buffer lives, then the memory report) and stop, whether
+                or not it fits deploy.gpu_memory_gib
   --trace       a debugging build: the forward pass also hands its activations at fixed points of each
                 layer to df_trace (runtime/trace.c; DF_TRACE=FILE writes them), for tests/trace_diff.c
                 to compare two builds of one model op by op (deploy.activations = "f32" only)]]
@@ -99,9 +100,10 @@ local function generate(a)
   local shapes = shapes_mod.derive(spec)
   local man = manifest.build(spec, shapes)
   local sched = schedule.build(spec, shapes, man)
-  local plan = plan_mod.build(sched)
-  local mem = memory.report(spec, shapes, man, plan, sched)
-  if a.print_memory then io.write(memory.describe(mem, spec)) os.exit(0) end
+  local plan = plan_mod.build(sched, spec.deploy.target)
+  local mem = memory.report(spec, shapes, man, plan)
+  local plan_txt = plan_mod.describe(plan, spec) .. "\n" .. memory.describe(mem, spec)
+  if a.print_memory then io.write(plan_txt) os.exit(0) end
   memory.check(mem, spec, source)
   if a.trace and spec.deploy.activations ~= "f32" then
     spec_mod.fail(source, "deploy.activations", "--trace compares f32 activations; this model's are " ..
@@ -121,7 +123,7 @@ local function generate(a)
     { name = spec.model.name, spec_file = a.spec and a.spec:match("[^/]*$") or "an imported config.json" })
   files["spec.lua"] = spec_text
   files["manifest.json"] = man.json
-  files["plan.txt"] = plan_mod.describe(plan, spec) .. "\n" .. memory.describe(mem, spec)
+  files["plan.txt"] = plan_txt
   -- Last: it hashes every other file (what `<binary> audit` reports).
   files[provenance.FILE] = provenance.render(files, util.read_file(here .. "/../templates/common/provenance.c.in"),
     { name = spec.model.name, spec_file = a.spec and a.spec:match("[^/]*$") or "an imported config.json",

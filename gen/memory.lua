@@ -2,16 +2,12 @@
 -- against the GPU it declares (deploy.gpu_memory_gib).
 --
 -- The lines add up to exactly what the binary allocates: the packed weights
--- (one allocation of the manifest's data section) and the arena. The arena is
--- the plan's buffers (plan.txt) and, for target cuda, the regions forward.c
--- adds after them, laid out as templates/cuda/forward.c.in lays them out:
---   STEP_OFFSET   = DF_CUDA_ALIGN(plan bytes)
---   MOE_WS_OFFSET = DF_CUDA_ALIGN(STEP_OFFSET + 6 x prefill_chunk ints)
---   GEMM_OFFSET   = DF_CUDA_ALIGN(MOE_WS_OFFSET + prefill_chunk x topk x (moe_inter + hidden) floats
---                   + routed x (prefill_chunk + 1) ints)
---   ARENA_BYTES   = GEMM_OFFSET + DF_CUDA_GEMM_BYTES(prefill_chunk, row_bytes, scale_blocks): the
---                   cuBLASLt GEMMs' prepared input (and FP8 scales) and cuBLASLt's workspace
---                   (none when no product uses them: row_bytes 0)
+-- (one allocation of the manifest's data section) and the arena, which is the
+-- plan (plan.txt; on CUDA the runtime's step arrays, the routed experts' scratch
+-- and cuBLASLt's regions are buffers of it like the others). The arena's lines:
+-- the KV caches, the other persistent buffers, and the rest, in which a step's
+-- activations and workspaces share bytes by liveness (hence one line for all of
+-- them, which names the largest).
 -- Not counted: what CUDA itself takes (context, graphs: a few hundred MiB) and
 -- pinned host memory.
 local spec_mod = require("spec")
@@ -20,66 +16,6 @@ local util = require("util")
 local M = {}
 
 local GIB = 1 << 30
-local CUDA_ALIGN = 256  -- DF_CUDA_ALIGN, runtime/cuda/cuda_rt.h
-local STEP_ARRAYS = 6   -- token, slot, pos, emit, next, draw: DF_CUDA_STEP_BYTES, runtime/cuda/cuda_rt.h
-local GEMM_WS = 32 << 20 -- DF_CUDA_GEMM_WS_BYTES, runtime/cuda/cuda_rt.h
-local INT, FLOAT = 4, 4
-
--- Plan buffers counted on a line of their own, by name; the rest of the plan
--- is "activations".
-local function plan_sum(plan, pattern)
-  local n = 0
-  for _, b in ipairs(plan.buffers) do
-    if b.name:match(pattern) then n = n + b.bytes end
-  end
-  return n
-end
-
--- The report: { title, lines = { {label, bytes, what}, ... }, total, weights }.
-function M.report(spec, shapes, man, plan, sched)
-  local s, d = shapes, spec.deploy
-  local kv = plan_sum(plan, "^kv_cache%.")
-  local ws = plan_sum(plan, "_ws$")
-  local cuda = d.target == "cuda"
-  local plan_end = cuda and util.round_up(plan.peak, CUDA_ALIGN) or plan.peak
-  local lines = {
-    { "weights", man.data_bytes, string.format("the packed tensors, deploy.weights = %s (manifest.json data_bytes)", d.weights) },
-    { "KV cache", kv, string.format("%d layers x %d sequences x %d positions x %d %s (c_kv, k_pe)",
-        #s.layers, s.max_batch, s.max_context, s.cache_row, d.kv_cache) },
-    { "activations", plan_end - kv - ws, string.format(
-        "the plan's other buffers: a %d-token step's activations, logits, RoPE table", s.chunk) },
-    { "workspaces", ws, not cuda and "the plan's attn_ws, expert_ws (attention and expert scratch)"
-                        or s.mla_split and "the plan's attn_ws (split-KV attention of max_batch tokens), expert_ws (unused)"
-                        or "the plan's serial attn_ws, expert_ws (unused on the GPU)" },
-  }
-  if cuda then
-    local step_end = util.round_up(plan_end + STEP_ARRAYS * s.chunk * INT, CUDA_ALIGN)
-    local experts = util.round_up(s.chunk * s.topk * (s.moe_inter + s.hidden) * FLOAT
-      + s.routed * (s.chunk + 1) * INT, CUDA_ALIGN)
-    table.insert(lines, { "step arrays", step_end - plan_end,
-      string.format("token, slot, pos, emit, next, draw: %d x %d ints (CUDA, beyond the plan)", STEP_ARRAYS, s.chunk) })
-    table.insert(lines, { "expert scratch", experts, string.format(
-      "%d tokens x %d experts x (%d + %d) floats, %d experts' pair lists (CUDA, beyond the plan)", s.chunk,
-      s.topk, s.moe_inter, s.hidden, s.routed) })
-    local row, blocks, rows = sched.gemm_row_bytes, sched.gemm_scale_blocks, util.round_up(s.chunk, 4)
-    if row > 0 then
-      table.insert(lines, { "GEMM input", util.round_up(rows * row, CUDA_ALIGN)
-        + util.round_up(rows * blocks * FLOAT, CUDA_ALIGN), string.format(
-        "%d tokens x %d bytes, %s (cuBLASLt's GEMMs; CUDA, beyond the plan)", rows, row,
-        blocks > 0 and string.format("e4m3 codes, and %d 1x128 scales each", blocks) or "bf16 values") })
-    end
-    table.insert(lines, { "cuBLASLt workspace", row > 0 and GEMM_WS or 0, row > 0
-      and string.format("cuBLASLt's GEMMs (%s activations; CUDA, beyond the plan)", d.activations)
-      or "none: cuBLASLt's GEMMs serve deploy.activations = \"fp8\" or \"bf16\" only" })
-  end
-  local total = 0
-  for _, l in ipairs(lines) do total = total + l[2] end
-  return {
-    title = string.format("%s for %s (target %s; max batch %d, max context %d, prefill chunk %d)",
-      cuda and "memory per GPU" or "host memory", spec.model.name, d.target, s.max_batch, s.max_context, s.chunk),
-    lines = lines, total = total, weights = man.data_bytes,
-  }
-end
 
 -- 1536 -> "1.50 KiB": two decimals in the largest unit that is at most the value.
 local UNITS = { { "GiB", 1 << 30 }, { "MiB", 1 << 20 }, { "KiB", 1 << 10 } }
@@ -88,6 +24,47 @@ local function human(bytes, digits)
     if bytes >= u[2] then return string.format("%." .. (digits or 2) .. "f %s", bytes / u[2], u[1]) end
   end
   return string.format("%d B", bytes)
+end
+
+-- The report: { title, lines = { {label, bytes, what}, ... }, total, weights }.
+function M.report(spec, shapes, man, plan)
+  local s, d = shapes, spec.deploy
+  local kv, persistent, names, rest = 0, 0, {}, {}
+  for _, b in ipairs(plan.buffers) do
+    if b.name:match("^kv_cache%.") then
+      kv = kv + b.bytes
+    elseif b.persistent then
+      persistent = persistent + b.bytes
+      names[#names + 1] = b.name
+    else
+      rest[#rest + 1] = b
+    end
+  end
+  table.sort(names)
+  -- The largest of the shared buffers (ties by name: the report is deterministic).
+  table.sort(rest, function(a, b)
+    if a.bytes ~= b.bytes then return a.bytes > b.bytes end
+    return a.name < b.name
+  end)
+  local largest = {}
+  for i = 1, math.min(3, #rest) do largest[i] = rest[i].name .. " " .. human(rest[i].bytes) end
+  local lines = {
+    { "weights", man.data_bytes, string.format("the packed tensors, deploy.weights = %s (manifest.json data_bytes)", d.weights) },
+    { "KV cache", kv, string.format("%d layers x %d sequences x %d positions x %d %s (c_kv, k_pe)",
+        #s.layers, s.max_batch, s.max_context, s.cache_row, d.kv_cache) },
+    { "other persistent", persistent, table.concat(names, ", ") .. ": the plan's other buffers that never share bytes" },
+    { "activations", plan.peak - kv - persistent, string.format(
+        "the rest of the arena: a %d-token step's activations and workspaces, sharing bytes by liveness; largest %s",
+        s.chunk, table.concat(largest, ", ")) },
+  }
+  local total = 0
+  for _, l in ipairs(lines) do total = total + l[2] end
+  return {
+    title = string.format("%s for %s (target %s; max batch %d, max context %d, prefill chunk %d)",
+      d.target == "cuda" and "memory per GPU" or "host memory", spec.model.name, d.target, s.max_batch,
+      s.max_context, s.chunk),
+    lines = lines, total = total, weights = man.data_bytes,
+  }
 end
 
 -- The last column of the total: the verdict against the declared GPU.

@@ -3,13 +3,18 @@
 -- alive at once (liveness = first to last op touching it, per phase);
 -- persistent buffers (KV caches, RoPE table, logits) never share.
 -- Placement is greedy, largest first, at the lowest offset that fits: the
--- classic offline planner of TFLite Micro and TVM's AOT executor.
+-- classic offline planner of TFLite Micro and TVM's AOT executor. On CUDA the
+-- plan is the whole device arena: the step arrays, the routed experts' scratch
+-- and cuBLASLt's regions are buffers of the schedule like the others.
 local util = require("util")
 local schedule = require("schedule")
 
 local M = {}
-M.ALIGN = 64
-local ELEM = { f32 = 4, i32 = 4, bf16 = 2 }
+-- Where buffers start (and what their sizes are rounded to), by target: a cache line and an
+-- AVX-512 vector on the CPU; on CUDA 256 bytes, more than any of its loads or cuBLASLt's
+-- pointers need.
+M.ALIGN = { cpu = 64, cuda = 256 }
+local ELEM = { f32 = 4, i32 = 4, bf16 = 2, u8 = 1 }
 
 local function live_ranges(sched)
   local ranges = {} -- name -> list of {first, last}, one per phase that uses it
@@ -41,12 +46,13 @@ local function conflict(a, b, ranges)
   return false
 end
 
-function M.build(sched)
+function M.build(sched, target)
+  local align = assert(M.ALIGN[target], "plan: no alignment for target " .. tostring(target))
   local ranges = live_ranges(sched)
   local bufs, total = {}, 0
   for _, name in ipairs(sched.buffer_order) do
     local b = sched.buffers[name]
-    b.bytes = util.round_up(b.rows * b.width * ELEM[b.elem], M.ALIGN)
+    b.bytes = util.round_up(b.rows * b.width * ELEM[b.elem], align)
     total = total + b.bytes
     bufs[#bufs + 1] = b
   end

@@ -9,7 +9,15 @@
 --   decode   embed, layers, head over every token
 -- Buffers are declared with their row width and row count; the plan (plan.lua)
 -- places them in the arena.
+local util = require("util")
+
 local M = {}
+
+-- cuBLASLt's workspace on CUDA: DF_CUDA_GEMM_WS_BYTES (runtime/cuda/cuda_rt.h; forward.c
+-- checks the two agree), cuBLAS's advice for Hopper.
+M.GEMM_WS_BYTES = 32 << 20
+-- The step arrays on CUDA: token, slot, pos, emit, next, draw (DF_CUDA_STEP_*, cuda_rt.h).
+M.STEP_ARRAYS = 6
 
 -- Ops fused into the norms, one pass over the rows instead of two (and on a GPU one launch
 -- instead of two); each row's arithmetic is unchanged:
@@ -54,7 +62,10 @@ end
 -- Products through cuBLASLt (gemm), and SwiGLUs that prepare their output (quant, round), stay.
 local function plain_linear(o) return o and o.op == "linear" and not o.gemm and not o.accumulate end
 -- The fields of an op that name buffers, in argument order.
-local BUF_FIELDS = { "x", "y", "y2", "out", "g", "u", "q", "kv_a", "rope", "cache", "ws", "logits", "ids", "weights" }
+-- (stage, stage_scales, gemm_ws: a product through cuBLASLt's prepared input, its FP8 scales
+-- and cuBLASLt's workspace.)
+local BUF_FIELDS = { "x", "y", "y2", "out", "g", "u", "q", "kv_a", "rope", "cache", "ws", "logits", "ids", "weights",
+                     "stage", "stage_scales", "gemm_ws" }
 -- Whether op o names buffer b (tests/gen/fusion.lua asks too).
 function M.touches(o, b)
   for _, f in ipairs(BUF_FIELDS) do
@@ -153,6 +164,10 @@ function M.build(spec, shapes, man)
   buf("he", B, s.hidden, "final-normed rows")
   buf("logits", B, s.vocab, "the step's logits (read by the runtime)", { persistent = true })
   buf("rope", s.max_context, s.qk_rope, "RoPE cos/sin per position (YaRN frequencies)", { persistent = true })
+  if spec.deploy.target == "cuda" then -- written by the runtime before and read after each step
+    buf("step", M.STEP_ARRAYS, N, "the step's token, slot, pos and emit arrays, the tokens picked on the device, "
+      .. "the sampling draws (runtime/cuda/cuda_rt.h)", { elem = "i32", persistent = true })
+  end
 
   -- Inputs prepared in place: with FP8 activations a buffer is quantized (act_quant),
   -- with bf16 ones on CUDA rounded (act_round_bf16, gen/shapes.lua), once, before the
@@ -191,9 +206,12 @@ function M.build(spec, shapes, man)
       if gemm == "fp8" then gemm_scale_blocks = math.max(gemm_scale_blocks, (t.cols + 127) // 128) end
     end
     -- act: what the product does with its input; an FP8 one takes the act_quant'ed buffer as it is
-    -- gemm: on CUDA, where the shape allows, through cuBLASLt's GEMM of that kind
+    -- gemm: on CUDA, where the shape allows, through cuBLASLt's GEMM of that kind, with its
+    -- prepared input (stage; FP8 scales in stage_scales) and cuBLASLt's workspace in the arena
     return { op = "linear", w = wname, dtype = t.dtype, act = a == "fp8" and "f32" or a, din = t.cols, dout = t.rows,
-             x = x, y = y, rows = rows or "n", gemm = gemm, cap = gemm and cap or nil }
+             x = x, y = y, rows = rows or "n", gemm = gemm, cap = gemm and cap or nil,
+             stage = gemm and "gemm_in", stage_scales = gemm == "fp8" and "gemm_scales" or nil,
+             gemm_ws = gemm and "gemm_ws" }
   end
   local function linear(wname, x, y, rows)
     local kind = preparation(act(wdt(wname)))
@@ -255,7 +273,8 @@ function M.build(spec, shapes, man)
     local ws = spec.deploy.target == "cpu"
       and buf("expert_ws", N * s.topk, 2 * s.moe_inter + s.hidden + 2,
         "expert scratch: gate, up, output of each (token, expert) pair, grouped by expert (DF_MOE_WS_FLOATS)")
-      or buf("expert_ws", 1, 2 * s.moe_inter + s.hidden, "expert scratch: gate, up, output")
+      or buf("expert_ws", 1, N * s.topk * (s.moe_inter + s.hidden) + s.routed * (N + 1), "expert scratch: "
+        .. "silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints)")
     linear(p .. ".router", "h", logits)
     op({ op = "moe_route", logits = logits, bias = man.by_name[p .. ".router_bias"] and (p .. ".router_bias"),
          ids = ids, weights = wts, experts = s.routed, topk = s.topk, n_group = s.n_group,
@@ -304,6 +323,16 @@ function M.build(spec, shapes, man)
     { op = "gather_rows", x = "x", out = "xe", dim = s.hidden, rows = "n_emit" }, head("xe", "n_emit") }
   local decode = { embed, { op = "call", fn = "layers" }, head("x", "n") }
 
+  -- The products through cuBLASLt (CUDA): the widest prepared input of a chunk (the FP8 GEMM
+  -- runs a multiple of 4 rows), its 1x128 scales ([block][row]), cuBLASLt's workspace.
+  if gemm_row_bytes > 0 then
+    local rows = util.round_up(N, 4)
+    buf("gemm_in", rows, gemm_row_bytes, "the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values",
+      { elem = "u8" })
+    if gemm_scale_blocks > 0 then buf("gemm_scales", gemm_scale_blocks, rows, "their 1x128 block scales (FP8)") end
+    buf("gemm_ws", 1, M.GEMM_WS_BYTES, "cuBLASLt's workspace", { elem = "u8" })
+  end
+
   -- Buffers no op touches (a fused SwiGLU's up) are not planned.
   local kept = {}
   for _, name in ipairs(order) do
@@ -316,7 +345,7 @@ function M.build(spec, shapes, man)
   order = kept
 
   return {
-    buffers = buffers, buffer_order = order, gemm_row_bytes = gemm_row_bytes, gemm_scale_blocks = gemm_scale_blocks,
+    buffers = buffers, buffer_order = order,
     functions = { { name = "layers", ops = layer_ops }, { name = "prefill", ops = prefill }, { name = "decode", ops = decode } },
   }
 end

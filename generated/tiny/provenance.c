@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "f291c318f7ad15dceab26ddb5e3903ffd9577790e0c5a23846be60bd65040b38" },
     { "manifest.c", "3d90ef1f7af634e6075d799a3c96c383626f4e0c261627d5912db3b9ef1009ea" },
     { "manifest.json", "729bf9a893ccc3b4262a1ab84464254afe1ff9414732cc73ecae4493d5dfe290" },
-    { "plan.txt", "94fccdfe7f53884358d75224644e1846d6595c0ead3d7f3b6f278849c0f15ecd" },
+    { "plan.txt", "3d2fe948bd5cbe41649dbef710388a7987d8c36bd60c02a9a36d0e83975f3614" },
     { "spec.lua", "60a08fecc9d7f2da297b4f04b9ea29480d0e1a76be7c719e95aab9e207b6376f" },
     { "trust.c", "8f00a004dd8f4c570649d74313a3839ae56f1f19633e012ea87f6476b3cd1000" },
     { "weights.h", "9045af8bfba7abba3bed5da11497b4f68a1a9a72b34ceb4845261c0240742676" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "284a5c907b4e890c4acbf4692951306f0dce8d77933077c9bb6919aa6432b792",
+    .sources_sha256 = "bb7cacd3dbe6efe852b47be9609e095c17ef9684f67398184553ebb6b4cb8f2b",
     .n_sources = 10,
     .sources = sources,
 };

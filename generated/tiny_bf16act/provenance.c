@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "6a04ab660ed336ca0d525ee6c9e7545e5a4d29d24cee54797ce906866b107cd8" },
     { "manifest.c", "8164bb614fc06e848564167a411f87e930f24cd82b8ff498b03ac7b27eb2fc6d" },
     { "manifest.json", "de00a7adc90d2ec2167689576243582c2d0a33421c83570f56f3d8c6839a62d6" },
-    { "plan.txt", "bc326aee30ea8864dfd130452fde4433d8c03d4243820667a1085fde04bd06ef" },
+    { "plan.txt", "0ecb278727fbda5124758f809af174f6bc5ac29161de4d6e6ac537323a51d702" },
     { "spec.lua", "8f72c70fd51c35e0e3ef73506ee58d6b163ddcf48ce47d572959859a87c35ce4" },
     { "trust.c", "167a386f69658571655669cac3c5d09917a77b727d0faff2257d1950cf879754" },
     { "weights.h", "51232bf8a91a36f4e5ebe5e24cac17f1e15e8cb50cfcab1111d9361292aa8d48" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "6a783a240974dd7af20fd3e5cde167ac1f875db91e68d730d7bb0497b4796b19",
+    .sources_sha256 = "7e821f31d711e87aa2c083457332f53a81e5d75dbc8f4fbee331b1d34032dd2f",
     .n_sources = 10,
     .sources = sources,
 };

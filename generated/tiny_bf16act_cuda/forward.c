@@ -18,34 +18,19 @@
 #include "kernels/rope.h"
 #include "weights.h"
 
-/* The arena: the plan's buffers (plan.txt), then the CUDA regions beyond the
- * plan: the step's token, slot, pos and emit arrays and the greedy tokens
- * picked on the device (PREFILL_CHUNK ints each), the routed experts' scratch
- * (per token and chosen expert: silu(gate) * up, then the expert's output; per
- * expert the count and list of its pairs),
- * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
- * the widest input row of a product through them, is 0). */
-#define PLAN_BYTES    2442368u
-#define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
-#define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
-#define MOE_WS_PAIRS_BYTES ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
-#define MOE_WS_LISTS_BYTES ((size_t)ROUTED_EXPERTS * (PREFILL_CHUNK + 1) * sizeof(int))
-#define MOE_WS_BYTES  (MOE_WS_PAIRS_BYTES + MOE_WS_LISTS_BYTES)
-#define GEMM_ROW_BYTES    512
-#define GEMM_SCALE_BLOCKS 0
-#define GEMM_OFFSET   DF_CUDA_ALIGN(MOE_WS_OFFSET + MOE_WS_BYTES)
-#define ARENA_BYTES   (GEMM_OFFSET + DF_CUDA_GEMM_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES, GEMM_SCALE_BLOCKS))
-
+/* The arena is the plan (plan.txt): every buffer at its offset, the runtime's
+ * step arrays included (the plan's step buffer: the step's token, slot, pos and
+ * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
+ * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
+#define ARENA_BYTES 36699648u
+#define STEP_OFFSET 36683776u
+_Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
 #define STEP_POS   ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_POS * PREFILL_CHUNK)
 #define STEP_EMIT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_EMIT * PREFILL_CHUNK)
-#define MOE_WS     ((float *)(void *)(arena + MOE_WS_OFFSET))
-#define GEMM_IN     (arena + GEMM_OFFSET)
-#define GEMM_SCALES ((float *)(void *)(GEMM_IN + DF_CUDA_GEMM_IN_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES)))
-#define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_SCALE_BLOCKS) / sizeof(float)))
-/* A GEMM's input: prepared into the region (NEW), or there already (REUSE: the product before
- * read the same buffer, unwritten since). */
+/* A GEMM's input: prepared into the plan's gemm_in (NEW), or there already (REUSE: the product
+ * before read the same buffer, unwritten since). */
 #define GEMM_INPUT_NEW   0
 #define GEMM_INPUT_REUSE 1
 
@@ -92,84 +77,86 @@ static const struct df_expert L2_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1703936); /* [256][128] residual stream */
-    float *h = (float *)(void *)(arena + 1835008); /* [256][128] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 1966080); /* [256][128] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 2228224); /* [256][96] low-rank query */
-    float *q = (float *)(void *)(arena + 1507328); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 2326528); /* [256][80] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 2097152); /* [256][128] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 2440832); /* [1][384] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 2408448); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
-    float *kv_cache_l0 = (float *)(void *)(arena + 0); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
-    float *dense_gate = (float *)(void *)(arena + 983040); /* [256][256] dense MLP gate, then silu(gate) * up */
-    float *dense_up = (float *)(void *)(arena + 1245184); /* [256][256] dense MLP up */
-    float *kv_cache_l1 = (float *)(void *)(arena + 327680); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
-    float *router_logits = (float *)(void *)(arena + 1245184); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 1261568); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 1265664); /* [256][4] their combine weights */
-    float *expert_ws = (float *)(void *)(arena + 1269760); /* [1][256] expert scratch: gate, up, output */
-    float *shared_out = (float *)(void *)(arena + 983040); /* [256][128] shared experts' output */
-    float *shared_gate = (float *)(void *)(arena + 1114112); /* [256][64] shared MLP gate, then silu(gate) * up */
-    float *shared_up = (float *)(void *)(arena + 1179648); /* [256][64] shared MLP up */
-    float *kv_cache_l2 = (float *)(void *)(arena + 655360); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
+    float *x = (float *)(void *)(arena + 35537152); /* [256][128] residual stream */
+    float *h = (float *)(void *)(arena + 35668224); /* [256][128] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 35799296); /* [256][128] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 36323584); /* [256][96] low-rank query */
+    float *q = (float *)(void *)(arena + 35340544); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 36421888); /* [256][80] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 35930368); /* [256][128] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 36698112); /* [1][384] attention scratch: absorbed query, scores, latent sum */
+    float *rope = (float *)(void *)(arena + 36634880); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *kv_cache_l0 = (float *)(void *)(arena + 34357504); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
+    float *dense_gate = (float *)(void *)(arena + 33554432); /* [256][256] dense MLP gate, then silu(gate) * up */
+    float *dense_up = (float *)(void *)(arena + 33816576); /* [256][256] dense MLP up */
+    float *kv_cache_l1 = (float *)(void *)(arena + 34685184); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
+    float *router_logits = (float *)(void *)(arena + 36651264); /* [256][16] router scores per expert */
+    int *route_ids = (int *)(void *)(arena + 36689920); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 36694016); /* [256][4] their combine weights */
+    float *expert_ws = (float *)(void *)(arena + 33554432); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
+    float *shared_out = (float *)(void *)(arena + 36061440); /* [256][128] shared experts' output */
+    float *shared_gate = (float *)(void *)(arena + 36503808); /* [256][64] shared MLP gate, then silu(gate) * up */
+    float *shared_up = (float *)(void *)(arena + 36569344); /* [256][64] shared MLP up */
+    float *kv_cache_l2 = (float *)(void *)(arena + 35012864); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
+    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 36192512); /* [256][512] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
+    unsigned char *gemm_ws = (unsigned char *)(void *)(arena + 0); /* [1][33554432] cuBLASLt's workspace */
 
     /* layer 0: dense FFN */
     rmsnorm_round_128(x, w + L0_ATTN_NORM, step->n, h);
-    linear_bf16gemm_128x96(w + L0_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    linear_bf16gemm_128x80(w + L0_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
+    linear_bf16gemm_128x96(w + L0_Q_A_PROJ, h, step->n, q_a, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x80(w + L0_KV_A_PROJ, h, step->n, kv_a, gemm_in, NULL, gemm_ws, GEMM_INPUT_REUSE);
     rmsnorm_round_96(q_a, w + L0_Q_A_NORM, step->n, q_a);
-    linear_bf16gemm_96x192(w + L0_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_96x192(w + L0_Q_B_PROJ, q_a, step->n, q, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
     rope_cache_h4_32p16_64p16(q, kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
     mla_attend_bf16_h4_64p16_v32(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_round_bf16_128(attn, step->n);
-    linear_bf16gemm_128x128(w + L0_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x128(w + L0_O_PROJ, attn, step->n, proj, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
     add_rmsnorm_round_128(x, proj, w + L0_FFN_NORM, step->n, h);
-    linear_bf16gemm_128x256(w + L0_GATE_PROJ, h, step->n, dense_gate, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    linear_bf16gemm_128x256(w + L0_UP_PROJ, h, step->n, dense_up, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
+    linear_bf16gemm_128x256(w + L0_GATE_PROJ, h, step->n, dense_gate, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x256(w + L0_UP_PROJ, h, step->n, dense_up, gemm_in, NULL, gemm_ws, GEMM_INPUT_REUSE);
     silu_mul_round_256(dense_gate, dense_up, step->n);
-    linear_bf16gemm_256x128(w + L0_DOWN_PROJ, dense_gate, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_256x128(w + L0_DOWN_PROJ, dense_gate, step->n, proj, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
 
     /* layer 1: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_round_128(x, proj, w + L1_ATTN_NORM, step->n, h);
-    linear_bf16gemm_128x96(w + L1_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    linear_bf16gemm_128x80(w + L1_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
+    linear_bf16gemm_128x96(w + L1_Q_A_PROJ, h, step->n, q_a, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x80(w + L1_KV_A_PROJ, h, step->n, kv_a, gemm_in, NULL, gemm_ws, GEMM_INPUT_REUSE);
     rmsnorm_round_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
-    linear_bf16gemm_96x192(w + L1_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_96x192(w + L1_Q_B_PROJ, q_a, step->n, q, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
     rope_cache_h4_32p16_64p16(q, kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
     mla_attend_bf16_h4_64p16_v32(w + L1_KV_B_PROJ, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_round_bf16_128(attn, step->n);
-    linear_bf16gemm_128x128(w + L1_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x128(w + L1_O_PROJ, attn, step->n, proj, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
     add_rmsnorm_128(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
     act_round_bf16_128(h, step->n);
-    moe_experts_bf16_128x64_k4_bf16act(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_bf16gemm_128x64(w + L1_SHARED_GATE_PROJ, h, step->n, shared_gate, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    linear_bf16gemm_128x64(w + L1_SHARED_UP_PROJ, h, step->n, shared_up, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
+    moe_experts_bf16_128x64_k4_bf16act(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
+    linear_bf16gemm_128x64(w + L1_SHARED_GATE_PROJ, h, step->n, shared_gate, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x64(w + L1_SHARED_UP_PROJ, h, step->n, shared_up, gemm_in, NULL, gemm_ws, GEMM_INPUT_REUSE);
     silu_mul_round_64(shared_gate, shared_up, step->n);
-    linear_bf16gemm_64x128(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_64x128(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
     residual_add_128(proj, shared_out, step->n);
 
     /* layer 2: MoE, 16 routed (4 groups, top-2 groups, top-4 experts) + 1 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_round_128(x, proj, w + L2_ATTN_NORM, step->n, h);
-    linear_bf16gemm_128x96(w + L2_Q_A_PROJ, h, step->n, q_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    linear_bf16gemm_128x80(w + L2_KV_A_PROJ, h, step->n, kv_a, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
+    linear_bf16gemm_128x96(w + L2_Q_A_PROJ, h, step->n, q_a, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x80(w + L2_KV_A_PROJ, h, step->n, kv_a, gemm_in, NULL, gemm_ws, GEMM_INPUT_REUSE);
     rmsnorm_round_96(q_a, w + L2_Q_A_NORM, step->n, q_a);
-    linear_bf16gemm_96x192(w + L2_Q_B_PROJ, q_a, step->n, q, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_96x192(w + L2_Q_B_PROJ, q_a, step->n, q, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
     rope_cache_h4_32p16_64p16(q, kv_a, w + L2_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l2);
     mla_attend_bf16_h4_64p16_v32(w + L2_KV_B_PROJ, q, kv_cache_l2, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
     act_round_bf16_128(attn, step->n);
-    linear_bf16gemm_128x128(w + L2_O_PROJ, attn, step->n, proj, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x128(w + L2_O_PROJ, attn, step->n, proj, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
     add_rmsnorm_128(x, proj, w + L2_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L2_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L2_ROUTER_BIAS, step->n, route_ids, route_w);
     act_round_bf16_128(h, step->n);
-    moe_experts_bf16_128x64_k4_bf16act(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
-    linear_bf16gemm_128x64(w + L2_SHARED_GATE_PROJ, h, step->n, shared_gate, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
-    linear_bf16gemm_128x64(w + L2_SHARED_UP_PROJ, h, step->n, shared_up, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_REUSE);
+    moe_experts_bf16_128x64_k4_bf16act(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
+    linear_bf16gemm_128x64(w + L2_SHARED_GATE_PROJ, h, step->n, shared_gate, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x64(w + L2_SHARED_UP_PROJ, h, step->n, shared_up, gemm_in, NULL, gemm_ws, GEMM_INPUT_REUSE);
     silu_mul_round_64(shared_gate, shared_up, step->n);
-    linear_bf16gemm_64x128(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_64x128(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, shared_out, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
     residual_add_128(proj, shared_out, step->n);
     residual_add_128(x, proj, step->n);
 }
@@ -177,29 +164,33 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1703936); /* [256][128] residual stream */
-    float *xe = (float *)(void *)(arena + 983040); /* [4][128] rows that produce logits */
-    float *he = (float *)(void *)(arena + 985088); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2424832); /* [4][1000] the step's logits (read by the runtime) */
+    float *x = (float *)(void *)(arena + 35537152); /* [256][128] residual stream */
+    float *xe = (float *)(void *)(arena + 33554432); /* [4][128] rows that produce logits */
+    float *he = (float *)(void *)(arena + 33556480); /* [4][128] final-normed rows */
+    float *logits = (float *)(void *)(arena + 36667648); /* [4][1000] the step's logits (read by the runtime) */
+    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 36192512); /* [256][512] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
+    unsigned char *gemm_ws = (unsigned char *)(void *)(arena + 0); /* [1][33554432] cuBLASLt's workspace */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
     gather_rows_128(x, STEP_EMIT, step->n_emit, xe);
     rmsnorm_round_128(xe, w + NORM, step->n_emit, he);
-    linear_bf16gemm_128x1000(w + LM_HEAD, he, step->n_emit, logits, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x1000(w + LM_HEAD, he, step->n_emit, logits, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
 }
 
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1703936); /* [256][128] residual stream */
-    float *he = (float *)(void *)(arena + 985088); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2424832); /* [4][1000] the step's logits (read by the runtime) */
+    float *x = (float *)(void *)(arena + 35537152); /* [256][128] residual stream */
+    float *he = (float *)(void *)(arena + 33556480); /* [4][128] final-normed rows */
+    float *logits = (float *)(void *)(arena + 36667648); /* [4][1000] the step's logits (read by the runtime) */
+    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 36192512); /* [256][512] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
+    unsigned char *gemm_ws = (unsigned char *)(void *)(arena + 0); /* [1][33554432] cuBLASLt's workspace */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
     rmsnorm_round_128(x, w + NORM, step->n, he);
-    linear_bf16gemm_128x1000(w + LM_HEAD, he, step->n, logits, GEMM_IN, GEMM_SCALES, GEMM_WS, GEMM_INPUT_NEW);
+    linear_bf16gemm_128x1000(w + LM_HEAD, he, step->n, logits, gemm_in, NULL, gemm_ws, GEMM_INPUT_NEW);
 }
 
 static void prefill(const unsigned char *w, unsigned char *arena, const struct df_step *step)
@@ -230,7 +221,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 2408448));
+    rope_init((float *)(void *)(arena + 36634880));
 }
 
 const struct df_model df_model = {
@@ -239,6 +230,6 @@ const struct df_model df_model = {
     .spec_sha256 = "2ddddc0f0543576f08ac3ee961509d6eedebffae5c4a31044960e2a85eae5881",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 2424832u,
+    .logits_offset = 36667648u,
     .init = init, .prefill = prefill, .decode = decode,
 };

@@ -21,11 +21,13 @@ void rmsnorm_round_128(const float *x, const unsigned char *w, int n, float *out
 
 void linear_bf16gemm_128x96(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 96, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void linear_bf16gemm_128x80(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 80, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -36,6 +38,7 @@ void rmsnorm_round_96(const float *x, const unsigned char *w, int n, float *out)
 
 void linear_bf16gemm_96x192(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 192, 96, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -57,6 +60,7 @@ void act_round_bf16_128(float *x, int n)
 
 void linear_bf16gemm_128x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -67,6 +71,7 @@ void add_rmsnorm_round_128(float *x, const float *y, const unsigned char *w, int
 
 void linear_bf16gemm_128x256(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 256, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -77,6 +82,7 @@ void silu_mul_round_256(float *g, const float *u, int n)
 
 void linear_bf16gemm_256x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 256, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -95,14 +101,15 @@ void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int
     dfc::moe_route<16, 4, 4>(ROUTE, logits, bias, n, ids, weights);
 }
 
-void moe_experts_bf16_128x64_k4_bf16act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out)
+void moe_experts_bf16_128x64_k4_bf16act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
 {
-    (void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */
-    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_BF16>(w, table, x, ids, weights, n, scratch, out);
+    static_assert(dfc::moe_scratch_floats<128, 64, 16, 4>(PREFILL_CHUNK) * sizeof(float) <= 803072u, "the plan's expert_ws");
+    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_BF16>(w, table, x, ids, weights, n, ws, out);
 }
 
 void linear_bf16gemm_128x64(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 64, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -113,6 +120,7 @@ void silu_mul_round_64(float *g, const float *u, int n)
 
 void linear_bf16gemm_64x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 64, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -133,6 +141,7 @@ void gather_rows_128(const float *x, const int *rows, int n, float *out)
 
 void linear_bf16gemm_128x1000(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 1000, 128, MAX_BATCH, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 

@@ -30,7 +30,7 @@ void linear_bf16gemm_256x128(const unsigned char *w, const float *x, int n, floa
 void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out);
 void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y);
 void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights);
-void moe_experts_bf16_128x64_k4_bf16act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out);
+void moe_experts_bf16_128x64_k4_bf16act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out);
 void linear_bf16gemm_128x64(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input);
 void silu_mul_round_64(float *g, const float *u, int n);
 void linear_bf16gemm_64x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input);

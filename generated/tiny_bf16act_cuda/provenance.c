@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "c76e04fc9df2a854cab35f708bc1365c0c6322d068dfa14938b1ffb7c10edde4" },
-    { "forward.c", "ad3e7a29a7a21c4f81b70fcc98800e75647ad56fc7f8bf66cd9d1d62a6b6b985" },
-    { "kernels.cu", "1e9e8682dad6e6451b0b89c3b8b390a87f795d43d84888c6f617fda1ac57ef96" },
-    { "kernels.h", "037c43c6693637b7d9b73a7b06a6bb2656306522f3741bb03ce85b3ec4bda73d" },
+    { "forward.c", "5cac775420d137c4db3d13ab7c7f1c39a5a5c3d8a306d01924bdfb31302331a2" },
+    { "kernels.cu", "a7f179e38e9a3a74ada10def94bd9cf337cceebf9e071be8201ff656934b6d87" },
+    { "kernels.h", "8c925c1afea447796923d1ef7668c7ab0e560298748aa001184b20ef0740ca88" },
     { "manifest.c", "aa296553a8ef9ba4c7988e3c52322ba7185fdd75c13bb321c4caab6d5b98d6a0" },
     { "manifest.json", "99f160da98c4835b5351ce1bcf5657fa3d0cc02fe0367587dcb790aa9662e468" },
-    { "plan.txt", "ee138486bb14598684dbc73253045dc95c4364f338c0e6ea974af750bbbf0d57" },
+    { "plan.txt", "eced6be645b04b22b5a2fccd45f6a58ed5182e6ca034e7b786889c9ec25b7c16" },
     { "spec.lua", "2ddddc0f0543576f08ac3ee961509d6eedebffae5c4a31044960e2a85eae5881" },
     { "trust.c", "c5b1420c5d443bad6475cce6132fa6e091ce2710a959d8b469080b2b50009433" },
     { "weights.h", "e93cbd6fda579c8e0ab6027d32897a538cef733fffa1b569f5335533692d5cef" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "c5d1ef8758978f9fbd1f227ccaa637aa10808205141476ae0d24eba6a49f8954",
+    .sources_sha256 = "b21d4582405a3214369a9c2bfa88be7b9a3121d3b1d97a5335d1dd369b69ccd0",
     .n_sources = 10,
     .sources = sources,
 };

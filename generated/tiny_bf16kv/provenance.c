@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "47abc3c66f867eb26fdebf7c5c1df06ebca24f3e543556d89e4a336e5134ff17" },
     { "manifest.c", "3a72b5168ff53393dbdda2585e8370c6031a16d6696a9c7991e8ce6ed335f4bd" },
     { "manifest.json", "1678960def27c1dc62ee14d683cc047882ad885797e787a749fb83b5e97b50cf" },
-    { "plan.txt", "eb43ffbb0dd281366167d3701cb02756205309b2b08c43c3dbfa90ad3a47dba1" },
+    { "plan.txt", "666f88a33d418585f3fed0d445e5dd4fe519af903c8052c2d5dcbffa1b7a08d9" },
     { "spec.lua", "efac8116d92788f6f6b8cbe8ead7b965336e2d1c323deb7461f6a5115381e82c" },
     { "trust.c", "4c94ed54c019bad852ce90b5d181ba9629216ca46f2c390247d8110a43dd996c" },
     { "weights.h", "4f5eaec69cdf618276f72445273f1391a10d8dd8efdb27eb367b837c7a416127" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "434c59c8de973ed1b67837e0c4fb151fa8dd8eafbce8a4d4083759072bf4dbaf",
+    .sources_sha256 = "14de6e066ed95980a05869ed52218dc40e5325444501f68f74528de47d91744d",
     .n_sources = 10,
     .sources = sources,
 };

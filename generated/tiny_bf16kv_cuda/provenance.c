@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "eeab18565c9ed74964d970da4f2ed511cf5bde8f3a6489b1eb692b33908fda33" },
-    { "forward.c", "9cc0e504a8be3669325aa0f8237b6a69ddaf445bb871a436cebd08a3a677254d" },
-    { "kernels.cu", "8b36096ac32e3bb38d47d987a98996337fe3201686e087466566ac0472aecf53" },
-    { "kernels.h", "cb575a712c7dca684ffa1933837a95f687772950edeee8b87139b0824abfced0" },
+    { "forward.c", "c8c2d87abdcb086a55088019feecb5cc7be5bfa3495abdf119d7be23facdcc91" },
+    { "kernels.cu", "d198bd132033137b04c36615bc40ebb4069f7cfeeec2f305120627d857b410a2" },
+    { "kernels.h", "0b03c75d78e3d3a9954635669014859dc96d9249d334bcb71057ade239eda7fc" },
     { "manifest.c", "aaff331e25d9dacfe57997bc576938da4129e3daf01c7e43180f5efdfa925d77" },
     { "manifest.json", "adac804e951459f44dc9ec02f68f590db9bde9d7c50e8eb0ceb0a48c4801805b" },
-    { "plan.txt", "a629ba5fd4b592ac4eeea9fe79539b91185b9c42355b76b00a8e7d4598b70434" },
+    { "plan.txt", "8f8182fb6bf5726092c07a767207c6a36e80b82de8faf7dec9ec4e2e032e150a" },
     { "spec.lua", "789a5ab7938c3b47f9c908fcc16cf55060afc923f75f1c930dd0fcd92ff2ca84" },
     { "trust.c", "52866a06539774a1970f376f94cfbbe70a6c6d7951634654a801f55ed1f2a521" },
     { "weights.h", "4e8a89e41af54e9f0bfb860e4d464e149e02c3b83d63998883bd59f5c5549891" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "28230e24c333e34179f12eff997b0a368e6a35c4d43d4f374d8e816dff86a703",
+    .sources_sha256 = "0880c2737325077d6b610c9defe2a4f0e2d890c7d7af63a17d930b6c55a2588c",
     .n_sources = 10,
     .sources = sources,
 };

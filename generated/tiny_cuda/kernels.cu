@@ -75,10 +75,10 @@ void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int
     dfc::moe_route<16, 4, 4>(ROUTE, logits, bias, n, ids, weights);
 }
 
-void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out)
+void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
 {
-    (void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */
-    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, scratch, out);
+    static_assert(dfc::moe_scratch_floats<128, 64, 16, 4>(PREFILL_CHUNK) * sizeof(float) <= 803072u, "the plan's expert_ws");
+    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, ws, out);
 }
 
 void swiglu_bf16_128x64(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g)

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "42a1de72c32de5f33d88170a606d86771700929b3d3452380a055656241ea513" },
     { "manifest.c", "ffd2c3235a8d620e90bb5da3fa6d4f136476b879691acf77a8898db28918e7cf" },
     { "manifest.json", "67dbb26c6aa21fe8d00ebdffa6fc9441cfe485cef6f91a0d814d49f36fb3412d" },
-    { "plan.txt", "7ef2acb75c6592b58f547a66d793df357851c07e41ba3faed5daad81c6f3a2f5" },
+    { "plan.txt", "1914bc0ff6ca3ff5d2bef07e15168257685590e4b732d838919a06e555ad2152" },
     { "spec.lua", "76f8ef09885535479cde8f10e4caa428857c1a44e93ece736b9721bd7261a77c" },
     { "trust.c", "37ca09a1ac9b26cf7093b974c86144b99462e483c93d5fb4558bb57a82ab4203" },
     { "weights.h", "947d5a8466f1bc8e53c88123c7eebcf1ad7d55f52c5a5864eb6ec5c0ac909b64" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "d87003ddc250a0a8bf6e365ff490c6e28af2864fa23f0d280433dc3399253c73",
+    .sources_sha256 = "3660eab6c3961af1e99fa4c2381825833b5553c7e574fef3f5059f66eef1ca75",
     .n_sources = 10,
     .sources = sources,
 };

@@ -18,34 +18,19 @@
 #include "kernels/rope.h"
 #include "weights.h"
 
-/* The arena: the plan's buffers (plan.txt), then the CUDA regions beyond the
- * plan: the step's token, slot, pos and emit arrays and the greedy tokens
- * picked on the device (PREFILL_CHUNK ints each), the routed experts' scratch
- * (per token and chosen expert: silu(gate) * up, then the expert's output; per
- * expert the count and list of its pairs),
- * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
- * the widest input row of a product through them, is 0). */
-#define PLAN_BYTES    2959104u
-#define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
-#define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
-#define MOE_WS_PAIRS_BYTES ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
-#define MOE_WS_LISTS_BYTES ((size_t)ROUTED_EXPERTS * (PREFILL_CHUNK + 1) * sizeof(int))
-#define MOE_WS_BYTES  (MOE_WS_PAIRS_BYTES + MOE_WS_LISTS_BYTES)
-#define GEMM_ROW_BYTES    0
-#define GEMM_SCALE_BLOCKS 0
-#define GEMM_OFFSET   DF_CUDA_ALIGN(MOE_WS_OFFSET + MOE_WS_BYTES)
-#define ARENA_BYTES   (GEMM_OFFSET + DF_CUDA_GEMM_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES, GEMM_SCALE_BLOCKS))
-
+/* The arena is the plan (plan.txt): every buffer at its offset, the runtime's
+ * step arrays included (the plan's step buffer: the step's token, slot, pos and
+ * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
+ * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
+#define ARENA_BYTES 3102720u
+#define STEP_OFFSET 3088384u
+_Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
 #define STEP_POS   ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_POS * PREFILL_CHUNK)
 #define STEP_EMIT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_EMIT * PREFILL_CHUNK)
-#define MOE_WS     ((float *)(void *)(arena + MOE_WS_OFFSET))
-#define GEMM_IN     (arena + GEMM_OFFSET)
-#define GEMM_SCALES ((float *)(void *)(GEMM_IN + DF_CUDA_GEMM_IN_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES)))
-#define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_SCALE_BLOCKS) / sizeof(float)))
-/* A GEMM's input: prepared into the region (NEW), or there already (REUSE: the product before
- * read the same buffer, unwritten since). */
+/* A GEMM's input: prepared into the plan's gemm_in (NEW), or there already (REUSE: the product
+ * before read the same buffer, unwritten since). */
 #define GEMM_INPUT_NEW   0
 #define GEMM_INPUT_REUSE 1
 
@@ -72,23 +57,23 @@ static const struct df_expert L1_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1646592); /* [256][200] residual stream */
-    float *h = (float *)(void *)(arena + 1851392); /* [256][200] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 2056192); /* [256][200] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 2785280); /* [256][136] low-rank query */
-    float *q = (float *)(void *)(arena + 2260992); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 2457600); /* [256][160] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 2621440); /* [256][160] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 2956928); /* [1][544] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 2924544); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
-    float *kv_cache_l0 = (float *)(void *)(arena + 0); /* [1024][160] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
-    float *dense_gate = (float *)(void *)(arena + 1310720); /* [256][328] dense MLP gate, then silu(gate) * up */
-    float *kv_cache_l1 = (float *)(void *)(arena + 655360); /* [1024][160] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
-    float *router_logits = (float *)(void *)(arena + 1310720); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 1327104); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 1331200); /* [256][4] their combine weights */
-    float *expert_ws = (float *)(void *)(arena + 1310720); /* [1][344] expert scratch: gate, up, output */
-    float *shared_gate = (float *)(void *)(arena + 1310720); /* [256][72] shared MLP gate, then silu(gate) * up */
+    float *x = (float *)(void *)(arena + 2441472); /* [256][200] residual stream */
+    float *h = (float *)(void *)(arena + 2646272); /* [256][200] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 2851072); /* [256][200] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 860160); /* [256][136] low-rank query */
+    float *q = (float *)(void *)(arena + 335872); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 532480); /* [256][160] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 696320); /* [256][160] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 999424); /* [1][544] attention scratch: absorbed query, scores, latent sum */
+    float *rope = (float *)(void *)(arena + 3055872); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *kv_cache_l0 = (float *)(void *)(arena + 1130752); /* [1024][160] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
+    float *dense_gate = (float *)(void *)(arena + 0); /* [256][328] dense MLP gate, then silu(gate) * up */
+    float *kv_cache_l1 = (float *)(void *)(arena + 1786112); /* [1024][160] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
+    float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
+    int *route_ids = (int *)(void *)(arena + 3094528); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 3098624); /* [256][4] their combine weights */
+    float *expert_ws = (float *)(void *)(arena + 0); /* [1][282640] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
+    float *shared_gate = (float *)(void *)(arena + 0); /* [256][72] shared MLP gate, then silu(gate) * up */
 
     /* layer 0: dense FFN */
     rmsnorm_200(x, w + L0_ATTN_NORM, step->n, h);
@@ -113,7 +98,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     add_rmsnorm_200(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_200x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
-    moe_experts_fp8_200x72_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
+    moe_experts_fp8_200x72_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
     swiglu_fp8_200x72(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_GATE_PROJ_SCALE, w + L1_SHARED_UP_PROJ, w + L1_SHARED_UP_PROJ_SCALE, h, step->n, shared_gate);
     linear_fp8_72x200_add(w + L1_SHARED_DOWN_PROJ, w + L1_SHARED_DOWN_PROJ_SCALE, shared_gate, step->n, proj);
     residual_add_200(x, proj, step->n);
@@ -122,10 +107,10 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1646592); /* [256][200] residual stream */
-    float *xe = (float *)(void *)(arena + 1310720); /* [4][200] rows that produce logits */
-    float *he = (float *)(void *)(arena + 1313920); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2940928); /* [4][1000] the step's logits (read by the runtime) */
+    float *x = (float *)(void *)(arena + 2441472); /* [256][200] residual stream */
+    float *xe = (float *)(void *)(arena + 0); /* [4][200] rows that produce logits */
+    float *he = (float *)(void *)(arena + 3328); /* [4][200] final-normed rows */
+    float *logits = (float *)(void *)(arena + 3072256); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -137,9 +122,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1646592); /* [256][200] residual stream */
-    float *he = (float *)(void *)(arena + 1313920); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2940928); /* [4][1000] the step's logits (read by the runtime) */
+    float *x = (float *)(void *)(arena + 2441472); /* [256][200] residual stream */
+    float *he = (float *)(void *)(arena + 3328); /* [4][200] final-normed rows */
+    float *logits = (float *)(void *)(arena + 3072256); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -175,7 +160,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 2924544));
+    rope_init((float *)(void *)(arena + 3055872));
 }
 
 const struct df_model df_model = {
@@ -184,6 +169,6 @@ const struct df_model df_model = {
     .spec_sha256 = "556aa850377e20554dde38683d0bd16c72c997567df5e7ea9d99460a5191afdc",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 2940928u,
+    .logits_offset = 3072256u,
     .init = init, .prefill = prefill, .decode = decode,
 };

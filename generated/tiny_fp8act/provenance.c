@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "397b2fb95c6b7d5168e565e93fd8cfe9ba238dcf28ab99a42b23333aaab7c20d" },
     { "manifest.c", "88e40a21ae5094b6cc6f79c7111231777ee710d38ec645bea4304187d09a0e87" },
     { "manifest.json", "272175db1de497cd28f83fba8743d0ed078d08219b06966e774dd38f83c84236" },
-    { "plan.txt", "e55c5d6da27604d3652d139c9f55141cff927ae732d96181755167df60d626d0" },
+    { "plan.txt", "7a632945aaebf74682514b4a1a4e177b9c752b3e18b5546bfa5aeb2aa520b9ad" },
     { "spec.lua", "b295944dda0eb5c42736dbcb82db53e123ec378395bd3de016a7958fe7a52c16" },
     { "trust.c", "9ad1daab105cf5d01b57565dff14ed179573cda01fcc4150367b00091a9642ac" },
     { "weights.h", "f4cc860c4ab9157c818b631dcb0b057dff600943eb099475dc82094300597494" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "4ccb01a118ef7857479d64c30389e3f4abdac8089734862351e2f47ef6bb3857",
+    .sources_sha256 = "520e78ef7196706565574690dc04ab82fb7c3e76a33434c2a5a1c4b686398be8",
     .n_sources = 10,
     .sources = sources,
 };

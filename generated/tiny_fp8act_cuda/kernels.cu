@@ -52,6 +52,7 @@ void act_quant_fp8_160(float *x, int n)
 
 void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_FP8, 200, 160, PREFILL_CHUNK, w, w_scale, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -95,10 +96,10 @@ void act_quant_fp8_200(float *x, int n)
     dfc::act_quant_fp8<200>(x, n);
 }
 
-void moe_experts_fp8_200x72_k4_fp8act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out)
+void moe_experts_fp8_200x72_k4_fp8act(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
 {
-    (void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */
-    dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, DF_ACT_FP8>(w, table, x, ids, weights, n, scratch, out);
+    static_assert(dfc::moe_scratch_floats<200, 72, 16, 4>(PREFILL_CHUNK) * sizeof(float) <= 1130752u, "the plan's expert_ws");
+    dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, DF_ACT_FP8>(w, table, x, ids, weights, n, ws, out);
 }
 
 void linear_pair_fp8_200x72_72(const unsigned char *w, const unsigned char *w_scale, const unsigned char *w2, const unsigned char *w2_scale, const float *x, int n, float *y, float *y2)

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "020369116e4f6b7ba1caa8d59aa09bb0d725c4b79f9bd7644f3a87cc70cc4279" },
-    { "forward.c", "7d416e3179605be27bef0638c83f3cee9812ab7ba316817caeabadf164327876" },
-    { "kernels.cu", "393efe14ee35f0f739f6d78aca8e2f7224b1a17443791487365454744b38aed7" },
-    { "kernels.h", "d77a19f58e10b408fd35acd94845907d9e439d88945c239a834dbe91944785e8" },
+    { "forward.c", "4917eb5d91171d969afc94cfa04f1e3ae00b06bb3d0fef113fa17c02a9e977e1" },
+    { "kernels.cu", "a1c7fa0dca6677384d697138938db61b7438631aa654ba68fc8a699d25c4a617" },
+    { "kernels.h", "0ee7a52faa099250aa1a4d20e39f45bc44242c9f06494327ba88706bf7704b7b" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
-    { "plan.txt", "586fc1aa6839b52a1e49da1d698045b0316e9cc487700594d7b37e7f4ef6c19e" },
+    { "plan.txt", "9f48cb7775c2e142da387a151dedba29f30dd6df3fdd483f8d2dc79683b5bf7d" },
     { "spec.lua", "c62d3ba3e3166c5caf45ce00aad04bb9548abbe087e7364d175eca32e6c595ef" },
     { "trust.c", "54db14cb588ce87b73111a7a38b1e4db6b2ac8373fd9e75d7e20718b8b7fc645" },
     { "weights.h", "2eb822730c817d167061f5445b24da74634e7473734e0b8b769043e3d1979190" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "a75584582e2424e1f9615e98be2c7aae8d39e3bd156d99b95423d78197a2a415",
+    .sources_sha256 = "2258b558dc8b14119f311dd264ebefcb881d5467c57ee1949edccf070fc0a2b2",
     .n_sources = 10,
     .sources = sources,
 };

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "a455a23ed95d2dc3e0cadc43501ef8c6ecf945f0e2fea004d8b2dbcaa1e330bc" },
     { "manifest.c", "203b11f39d5c41162a20f6d8a98750f78b2ffac9020034cc85d72ee32d33cfef" },
     { "manifest.json", "750268c28c6d754c225d599b8955fd265c6b748b82dbe96caa63bd1a243eab1c" },
-    { "plan.txt", "d6a20af4bab8ce56145b90f20551d8eaa7912ebdea8fef4caa90f0c683116f03" },
+    { "plan.txt", "4f54399d5311fbc0d3d81398edadd8a17de705fec1a07e8e5f14f6976aeb983c" },
     { "spec.lua", "26b50860246328ce28c9ccd14f69c85608f9b51f3125dbb86af0b12e30541d1b" },
     { "trust.c", "a32c70b98df0bfdd526fbe1f92288281e7b0a1d7321322f8674c6ae36fe42ad9" },
     { "weights.h", "a267233bcd53748a8b54d0a85b2f4492d93018b95079f1bd104eed390ec3ea3e" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "7480f19474d590969760f6d3d71b8b090fc825b876edd2ba6a13c0bfc528fa3a",
+    .sources_sha256 = "08fd0da12f323e37238da72d479ceee2cdd04057e72fdaf308d57281072a57d0",
     .n_sources = 10,
     .sources = sources,
 };

@@ -18,34 +18,19 @@
 #include "kernels/rope.h"
 #include "weights.h"
 
-/* The arena: the plan's buffers (plan.txt), then the CUDA regions beyond the
- * plan: the step's token, slot, pos and emit arrays and the greedy tokens
- * picked on the device (PREFILL_CHUNK ints each), the routed experts' scratch
- * (per token and chosen expert: silu(gate) * up, then the expert's output; per
- * expert the count and list of its pairs),
- * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
- * the widest input row of a product through them, is 0). */
-#define PLAN_BYTES    2180224u
-#define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
-#define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
-#define MOE_WS_PAIRS_BYTES ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
-#define MOE_WS_LISTS_BYTES ((size_t)ROUTED_EXPERTS * (PREFILL_CHUNK + 1) * sizeof(int))
-#define MOE_WS_BYTES  (MOE_WS_PAIRS_BYTES + MOE_WS_LISTS_BYTES)
-#define GEMM_ROW_BYTES    0
-#define GEMM_SCALE_BLOCKS 0
-#define GEMM_OFFSET   DF_CUDA_ALIGN(MOE_WS_OFFSET + MOE_WS_BYTES)
-#define ARENA_BYTES   (GEMM_OFFSET + DF_CUDA_GEMM_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES, GEMM_SCALE_BLOCKS))
-
+/* The arena is the plan (plan.txt): every buffer at its offset, the runtime's
+ * step arrays included (the plan's step buffer: the step's token, slot, pos and
+ * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
+ * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
+#define ARENA_BYTES 2883072u
+#define STEP_OFFSET 2867200u
+_Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
 #define STEP_POS   ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_POS * PREFILL_CHUNK)
 #define STEP_EMIT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_EMIT * PREFILL_CHUNK)
-#define MOE_WS     ((float *)(void *)(arena + MOE_WS_OFFSET))
-#define GEMM_IN     (arena + GEMM_OFFSET)
-#define GEMM_SCALES ((float *)(void *)(GEMM_IN + DF_CUDA_GEMM_IN_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES)))
-#define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_SCALE_BLOCKS) / sizeof(float)))
-/* A GEMM's input: prepared into the region (NEW), or there already (REUSE: the product before
- * read the same buffer, unwritten since). */
+/* A GEMM's input: prepared into the plan's gemm_in (NEW), or there already (REUSE: the product
+ * before read the same buffer, unwritten since). */
 #define GEMM_INPUT_NEW   0
 #define GEMM_INPUT_REUSE 1
 
@@ -92,24 +77,24 @@ static const struct df_expert L2_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1441792); /* [256][128] residual stream */
-    float *h = (float *)(void *)(arena + 1572864); /* [256][128] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 1703936); /* [256][128] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 1966080); /* [256][96] low-rank query */
-    float *q = (float *)(void *)(arena + 1245184); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 2064384); /* [256][80] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 1835008); /* [256][128] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 2178688); /* [1][384] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 2146304); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
-    float *kv_cache_l0 = (float *)(void *)(arena + 0); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
-    float *dense_gate = (float *)(void *)(arena + 983040); /* [256][256] dense MLP gate, then silu(gate) * up */
-    float *kv_cache_l1 = (float *)(void *)(arena + 327680); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
-    float *router_logits = (float *)(void *)(arena + 1114112); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 1130496); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 1134592); /* [256][4] their combine weights */
-    float *expert_ws = (float *)(void *)(arena + 1138688); /* [1][256] expert scratch: gate, up, output */
-    float *shared_gate = (float *)(void *)(arena + 983040); /* [256][128] shared MLP gate, then silu(gate) * up */
-    float *kv_cache_l2 = (float *)(void *)(arena + 655360); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
+    float *x = (float *)(void *)(arena + 1982720); /* [256][128] residual stream */
+    float *h = (float *)(void *)(arena + 2113792); /* [256][128] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 2244864); /* [256][128] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 2638080); /* [256][96] low-rank query */
+    float *q = (float *)(void *)(arena + 1786112); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 2736384); /* [256][80] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 2375936); /* [256][128] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 2881536); /* [1][384] attention scratch: absorbed query, scores, latent sum */
+    float *rope = (float *)(void *)(arena + 2818304); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *kv_cache_l0 = (float *)(void *)(arena + 803072); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
+    float *dense_gate = (float *)(void *)(arena + 0); /* [256][256] dense MLP gate, then silu(gate) * up */
+    float *kv_cache_l1 = (float *)(void *)(arena + 1130752); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
+    float *router_logits = (float *)(void *)(arena + 2834688); /* [256][16] router scores per expert */
+    int *route_ids = (int *)(void *)(arena + 2873344); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 2877440); /* [256][4] their combine weights */
+    float *expert_ws = (float *)(void *)(arena + 0); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
+    float *shared_gate = (float *)(void *)(arena + 2507008); /* [256][128] shared MLP gate, then silu(gate) * up */
+    float *kv_cache_l2 = (float *)(void *)(arena + 1458432); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
 
     /* layer 0: dense FFN */
     rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
@@ -134,7 +119,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     add_rmsnorm_128(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, NULL, step->n, route_ids, route_w);
-    moe_experts_bf16_128x64_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
+    moe_experts_bf16_128x64_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
     swiglu_bf16_128x128(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_UP_PROJ, h, step->n, shared_gate);
     linear_bf16_128x128_add(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
 
@@ -149,7 +134,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     add_rmsnorm_128(x, proj, w + L2_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L2_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, NULL, step->n, route_ids, route_w);
-    moe_experts_bf16_128x64_k4(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
+    moe_experts_bf16_128x64_k4(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
     swiglu_bf16_128x128(w + L2_SHARED_GATE_PROJ, w + L2_SHARED_UP_PROJ, h, step->n, shared_gate);
     linear_bf16_128x128_add(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
     residual_add_128(x, proj, step->n);
@@ -158,10 +143,10 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1441792); /* [256][128] residual stream */
-    float *xe = (float *)(void *)(arena + 983040); /* [4][128] rows that produce logits */
-    float *he = (float *)(void *)(arena + 985088); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2162688); /* [4][1000] the step's logits (read by the runtime) */
+    float *x = (float *)(void *)(arena + 1982720); /* [256][128] residual stream */
+    float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
+    float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
+    float *logits = (float *)(void *)(arena + 2851072); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -173,9 +158,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1441792); /* [256][128] residual stream */
-    float *he = (float *)(void *)(arena + 985088); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2162688); /* [4][1000] the step's logits (read by the runtime) */
+    float *x = (float *)(void *)(arena + 1982720); /* [256][128] residual stream */
+    float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
+    float *logits = (float *)(void *)(arena + 2851072); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -211,7 +196,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 2146304));
+    rope_init((float *)(void *)(arena + 2818304));
 }
 
 const struct df_model df_model = {
@@ -220,6 +205,6 @@ const struct df_model df_model = {
     .spec_sha256 = "f0a4b6dfd4c8238cc74897ad0c4c299c24fa746cff1c3c5cfd00bcb1fe69403e",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 2162688u,
+    .logits_offset = 2851072u,
     .init = init, .prefill = prefill, .decode = decode,
 };

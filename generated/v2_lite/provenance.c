@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "2855b9a24aa2e3805d1c27af2499f1ff58d37e3afc7703ad3702269182af416c" },
     { "manifest.c", "494c745633f162a476a6a015f7a251decea2882c0b1251f3bc00d07723d1a46b" },
     { "manifest.json", "65819c551f411ab4a8aacb4c8fcac094b3f15f5598ac299f1a57220510ac6201" },
-    { "plan.txt", "4066fdd00abf83a3534d09e8d3e5ade9f0850f298503a39cbdda148ccb334594" },
+    { "plan.txt", "a485632eb3cf7ba4d80090b8bd56684eae23c036c4ad8e9557c756d96fd2b9de" },
     { "spec.lua", "eb2cb5a30c7a104ea43763b94ab1682d27e67a140915787551959f3a3782ecb8" },
     { "trust.c", "11c892bfa576f0cb89ea5f49f3fbbeab6404259aaf5c862f5931383a9cc26b41" },
     { "weights.h", "81d8440579a5e5b424fddeafa41db970679c01bf7f82139dbc2a57daebd9869d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "ff7355a94d18bba030d49ef3b86e70527da37d0950798e2c2198b19802f3007c",
+    .sources_sha256 = "e4d683567736e4fd43e247b964e42b946cd3a961610f3f98efe6a78679999b62",
     .n_sources = 10,
     .sources = sources,
 };

@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "edb9520467b7fe475c7fbdf16162eab8059a55ee2352cb88dfb3c29f96131d32" },
     { "manifest.c", "57f802b473e4d5cd9d77649cb7c06ac23038d6472080bb6a12e15a89d0afcc3c" },
     { "manifest.json", "dd61c388a18b0089ec53cc2428e02f41e95615444e444d80814016daf660e0e7" },
-    { "plan.txt", "0f649a7cf2016ae7df630a7460bb35fdff2deb9d35def96cebf499509fd99917" },
+    { "plan.txt", "a877a3fabf719fc1c4de7666e77678b542fdd497818f5621339bd7bca9d762c7" },
     { "spec.lua", "bc46f7f1b7dcdb5d6c1ca68b5b527f06469a0515be84365b2219fbdf51522505" },
     { "trust.c", "6584e29db56175a65c0e315e4cfa13e61ef96314027a650c9935d2683b1c76d3" },
     { "weights.h", "0ffc51b8a75b740d4ecdc9a65dae11a3f6ac6e37102b8eeaf1f3bbfb7ccf79c6" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "1f67b32ce774c7d70c5d71e4ba3acc08b0abc889912ecbe512815ce2cf95f531",
+    .sources_sha256 = "51cd02721f0ef1f171b8c0673734a34161d9da90ee3a26ce585a6070b022c919",
     .n_sources = 10,
     .sources = sources,
 };

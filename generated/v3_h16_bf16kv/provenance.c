@@ -11,7 +11,7 @@ static const struct df_source_file sources[10] = {
     { "kernels.h", "54cbb01dadfc7bde21c22b57890a2251ebd6007ab572adb853535c001f24235a" },
     { "manifest.c", "1db6579610a9a34a53d6cfadb56ad9dec522204e2bb94305162a743881bf1c93" },
     { "manifest.json", "ac9ee27e4e79146e2275d55a8aefecf174c9d0e254300a234731e49cbc3c16a3" },
-    { "plan.txt", "0e0f8e56dcc00e27ca34b87ef9af793ca51a7bfc56642cd4f47c3448b4e7c034" },
+    { "plan.txt", "fda114c0283c503a5558802f9f1dcc66d282741c16d0deb7c2f3a5b277fccea4" },
     { "spec.lua", "984531ce27662afbf4217d9263fb73a527565e489c743abc56f9646726919adf" },
     { "trust.c", "46ade1914772fad2c3f48b8952cd2c3206e85a6fe34a4ff9afc29926824592ec" },
     { "weights.h", "4860851b68ffeb8d54c734609ba4bafc8906a0ebee1e03dedc225d5a124ce341" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e17c42bb7329ce7cb5127e6419070807299d84631cc4e99185c95ca187627c94",
+    .sources_sha256 = "e55cb1b07a8929fef94a251952f2faf89916b6b1f54cfa51296d987a55902eb2",
     .n_sources = 10,
     .sources = sources,
 };

@@ -18,34 +18,19 @@
 #include "kernels/rope.h"
 #include "weights.h"
 
-/* The arena: the plan's buffers (plan.txt), then the CUDA regions beyond the
- * plan: the step's token, slot, pos and emit arrays and the greedy tokens
- * picked on the device (PREFILL_CHUNK ints each), the routed experts' scratch
- * (per token and chosen expert: silu(gate) * up, then the expert's output; per
- * expert the count and list of its pairs),
- * and the input of cuBLASLt's GEMMs (cuda_rt.h; empty when GEMM_ROW_BYTES,
- * the widest input row of a product through them, is 0). */
-#define PLAN_BYTES    4784256u
-#define STEP_OFFSET   DF_CUDA_ALIGN(PLAN_BYTES)
-#define MOE_WS_OFFSET DF_CUDA_ALIGN(STEP_OFFSET + DF_CUDA_STEP_BYTES(PREFILL_CHUNK))
-#define MOE_WS_PAIRS_BYTES ((size_t)PREFILL_CHUNK * EXPERTS_PER_TOKEN * (MOE_INTER + HIDDEN) * sizeof(float))
-#define MOE_WS_LISTS_BYTES ((size_t)ROUTED_EXPERTS * (PREFILL_CHUNK + 1) * sizeof(int))
-#define MOE_WS_BYTES  (MOE_WS_PAIRS_BYTES + MOE_WS_LISTS_BYTES)
-#define GEMM_ROW_BYTES    0
-#define GEMM_SCALE_BLOCKS 0
-#define GEMM_OFFSET   DF_CUDA_ALIGN(MOE_WS_OFFSET + MOE_WS_BYTES)
-#define ARENA_BYTES   (GEMM_OFFSET + DF_CUDA_GEMM_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES, GEMM_SCALE_BLOCKS))
-
+/* The arena is the plan (plan.txt): every buffer at its offset, the runtime's
+ * step arrays included (the plan's step buffer: the step's token, slot, pos and
+ * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
+ * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
+#define ARENA_BYTES 4790528u
+#define STEP_OFFSET 4784384u
+_Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
 #define STEP_POS   ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_POS * PREFILL_CHUNK)
 #define STEP_EMIT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_EMIT * PREFILL_CHUNK)
-#define MOE_WS     ((float *)(void *)(arena + MOE_WS_OFFSET))
-#define GEMM_IN     (arena + GEMM_OFFSET)
-#define GEMM_SCALES ((float *)(void *)(GEMM_IN + DF_CUDA_GEMM_IN_BYTES(PREFILL_CHUNK, GEMM_ROW_BYTES)))
-#define GEMM_WS     ((void *)(GEMM_SCALES + DF_CUDA_GEMM_SCALES_BYTES(PREFILL_CHUNK, GEMM_SCALE_BLOCKS) / sizeof(float)))
-/* A GEMM's input: prepared into the region (NEW), or there already (REUSE: the product before
- * read the same buffer, unwritten since). */
+/* A GEMM's input: prepared into the plan's gemm_in (NEW), or there already (REUSE: the product
+ * before read the same buffer, unwritten since). */
 #define GEMM_INPUT_NEW   0
 #define GEMM_INPUT_REUSE 1
 
@@ -85,9 +70,9 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *dense_gate = (float *)(void *)(arena + 3735552); /* [256][256] dense MLP gate, then silu(gate) * up */
     uint16_t *kv_cache_l1 = (uint16_t *)(void *)(arena + 2228224); /* [1024][320] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
     float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 16384); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 20480); /* [256][4] their combine weights */
-    float *expert_ws = (float *)(void *)(arena + 0); /* [1][256] expert scratch: gate, up, output */
+    int *route_ids = (int *)(void *)(arena + 803072); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 807168); /* [256][4] their combine weights */
+    float *expert_ws = (float *)(void *)(arena + 0); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
     float *shared_gate = (float *)(void *)(arena + 0); /* [256][64] shared MLP gate, then silu(gate) * up */
 
     /* layer 0: dense FFN */
@@ -113,7 +98,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     add_rmsnorm_128(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
-    moe_experts_bf16_128x64_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, MOE_WS, proj);
+    moe_experts_bf16_128x64_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
     swiglu_bf16_128x64(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_UP_PROJ, h, step->n, shared_gate);
     linear_bf16_64x128_add(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
     residual_add_128(x, proj, step->n);

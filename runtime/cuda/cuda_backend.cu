@@ -46,9 +46,9 @@ namespace {
 struct state {
     cudaStream_t stream = nullptr;
     bool stream_ok = false;
-    int *step_host = nullptr;        /* pinned: the step region's layout (cuda_rt.h), 6 x cap ints */
+    int *step_host = nullptr;        /* pinned: the step buffer's layout (cuda_rt.h), 6 x cap ints */
     size_t step_bytes = 0;
-    size_t step_offset = 0;          /* the last step's region in the arena, and its cap */
+    size_t step_offset = 0;          /* the plan's step buffer in the arena, and its cap */
     int step_cap = 0;
     float *logits_host = nullptr;    /* pinned: max_batch x vocab floats */
     size_t logits_bytes = 0;
@@ -467,7 +467,7 @@ void check_pick_rows(int rows, int vocab)
     }
 }
 
-/* The step region's next[] (on the device) and the pinned buffer's, where a pick's tokens go. */
+/* The step buffer's next[] (on the device) and the pinned buffer's, where a pick's tokens go. */
 int *step_slot(unsigned char *arena, int slot)
 {
     return (int *)(void *)(arena + g.step_offset) + slot * g.step_cap;
@@ -498,7 +498,7 @@ void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int
 }
 
 /* The sampled tokens of the first rows of the logits, row r with draw[r]: the draws go to the
- * step region's draw[] (through the pinned buffer), dfc::sample_k picks on the device and uses
+ * step buffer's draw[] (through the pinned buffer), dfc::sample_k picks on the device and uses
  * the rows up. */
 void sample_tokens(unsigned char *arena, size_t offset, int rows, int vocab, const struct df_sample_params *p,
                    const uint32_t *draw, int *out)

@@ -2,18 +2,21 @@
  * (runtime/cuda/cuda_backend.cu). Plain C, so the generated host code
  * (forward.c) stays C; kernels.cu (C++) sees the stream too.
  *
- * The device arena of a CUDA model is the plan's buffers, then two regions the
- * CUDA backend adds beyond the plan (laid out by the generated forward.c):
- *   - the step: token, slot, pos, emit of the step's tokens, `cap` ints each
- *     (cap = the model's prefill chunk), copied from a pinned host buffer at
- *     the start of each step (inside the decode graph); then next, `cap` ints,
- *     the tokens the device picks from the logits (greedy_tokens, sample_tokens), and draw,
- *     `cap` 24-bit random draws for sample_tokens;
- *   - the routed experts' scratch (per token and chosen expert);
- *   - with FP8 or bf16 activations, the input of cuBLASLt's GEMMs (df_cuda_lt_linear below):
- *     rows of e4m3 codes or bf16 values ([rows][row_bytes]) and for FP8 their 1x128 block
- *     scales ([scale_blocks][rows]), rows the chunk rounded up to 4, then cuBLASLt's
- *     workspace; empty (row_bytes 0) where no product uses it. */
+ * The device arena of a CUDA model is its plan (gen/plan.lua, plan.txt): every
+ * buffer at a fixed offset, 256-byte aligned, among them
+ *   - the step buffer: token, slot, pos, emit of the step's tokens, `cap` ints
+ *     each (cap = the model's prefill chunk), copied from a pinned host buffer at
+ *     the start of each step (inside the decode graph); then next, `cap` ints, the
+ *     tokens the device picks from the logits (greedy_tokens, sample_tokens), and
+ *     draw, `cap` 24-bit random draws for sample_tokens;
+ *   - expert_ws, the routed experts' scratch (kernels.cuh, moe_scratch_floats);
+ *   - with FP8 or bf16 activations, gemm_in, gemm_scales and gemm_ws: the input of
+ *     cuBLASLt's GEMMs (df_cuda_lt_linear below), rows of e4m3 codes or bf16 values
+ *     ([rows][row_bytes]) and for FP8 their 1x128 block scales ([scale_blocks][rows]),
+ *     rows the chunk rounded up to 4; and cuBLASLt's workspace.
+ * The generated forward.c and kernels.cu check at compile time that the plan's
+ * step buffer and gemm_ws hold what the macros below say, and expert_ws what
+ * moe_scratch_floats says. */
 #ifndef DF_CUDA_RT_H
 #define DF_CUDA_RT_H
 
@@ -27,9 +30,7 @@
 extern "C" {
 #endif
 
-/* Offsets in the arena are rounded up to this. */
-#define DF_CUDA_ALIGN(x) (((size_t)(x) + 255u) / 256u * 256u)
-/* The step region: token[cap], slot[cap], pos[cap], emit[cap] (the part copied in at each step),
+/* The step buffer: token[cap], slot[cap], pos[cap], emit[cap] (the part copied in at each step),
  * next[cap], draw[cap]. */
 #define DF_CUDA_STEP_IN_BYTES(cap) ((size_t)4 * (size_t)(cap) * sizeof(int))
 #define DF_CUDA_STEP_BYTES(cap) ((size_t)6 * (size_t)(cap) * sizeof(int))
@@ -42,17 +43,8 @@ enum {
     DF_CUDA_STEP_DRAW = 5
 };
 
-/* The GEMM region (row_bytes: the widest input row of the products that use it; scale_blocks:
- * its 1x128 blocks, FP8 only, else 0). 32 MiB of workspace is cuBLAS's advice for Hopper. */
+/* cuBLASLt's workspace: 32 MiB is cuBLAS's advice for Hopper (the plan's gemm_ws). */
 #define DF_CUDA_GEMM_WS_BYTES ((size_t)32 << 20)
-#define DF_CUDA_GEMM_ROWS(cap) (((size_t)(cap) + 3u) / 4u * 4u)
-#define DF_CUDA_GEMM_IN_BYTES(cap, row_bytes) DF_CUDA_ALIGN(DF_CUDA_GEMM_ROWS(cap) * (size_t)(row_bytes))
-#define DF_CUDA_GEMM_SCALES_BYTES(cap, scale_blocks) \
-    DF_CUDA_ALIGN(DF_CUDA_GEMM_ROWS(cap) * (size_t)(scale_blocks) * sizeof(float))
-#define DF_CUDA_GEMM_BYTES(cap, row_bytes, scale_blocks)                                                     \
-    ((row_bytes) ? DF_CUDA_GEMM_IN_BYTES(cap, row_bytes) + DF_CUDA_GEMM_SCALES_BYTES(cap, scale_blocks) + \
-                       DF_CUDA_GEMM_WS_BYTES                                                              \
-                 : 0)
 
 /* The kinds of GEMM df_cuda_lt_linear runs. */
 enum df_cuda_gemm { DF_CUDA_GEMM_FP8 = 0, DF_CUDA_GEMM_BF16 = 1 };

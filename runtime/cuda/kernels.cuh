@@ -1816,8 +1816,16 @@ void moe_route(const struct df_route_shape &shape, const float *logits, const un
            reinterpret_cast<const float *>(bias), n, ids, weights);
 }
 
-/* scratch: n * K * (INTER + DIM) floats, then E * (n + 1) ints (the arena's region beyond the
- * plan, MOE_WS: the pairs' activations and outputs, the experts' pair counts and lists). ACT:
+/* The scratch of moe_experts for n tokens, in floats (its ints are as wide): per (token, chosen
+ * expert) pair silu(gate) * up (INTER) and the expert's output (DIM), then per expert its pair
+ * count and list (E * (n + 1) ints). The plan's expert_ws (gen/schedule.lua) holds it for a
+ * chunk; kernels.cu checks that at compile time. */
+template <int DIM, int INTER, int E, int K> DF_HD constexpr size_t moe_scratch_floats(int n)
+{
+    return (size_t)n * K * (INTER + DIM) + (size_t)E * ((size_t)n + 1);
+}
+
+/* scratch: moe_scratch_floats(n) floats (the plan's expert_ws). ACT:
  * the precision of the products' inputs (enum df_act): x comes prepared (quantized or rounded
  * by the schedule), and down's input (silu(gate) * up) is quantized (DF_ACT_FP8) or rounded
  * (DF_ACT_BF16) here. */

@@ -6,7 +6,8 @@
 -- kernel of runtime/cuda/kernels.cuh with the shape as template arguments),
 -- and `args` the arguments at the call site in forward.c. Pointers are device
 -- pointers: `c.weight` gives `w + OFFSET` into the uploaded weights, `c.buf` an
--- arena buffer, `c.ctype` an element's C type (`params` gets `c` too); the step's token/slot/pos/emit are the arena's STEP_* arrays
+-- arena buffer (`c.bytes` its planned size), `c.ctype` an element's C type (`params` and `body`
+-- get `c` too); the step's token/slot/pos/emit are the STEP_* arrays of the plan's step buffer
 -- (forward.c), the row counts the host's step->n / step->n_emit.
 local DT = { f32 = "DF_F32", bf16 = "DF_BF16", f8e4m3 = "DF_F8E4M3" }
 local SHORT = { f32 = "f32", bf16 = "bf16", f8e4m3 = "fp8" }
@@ -34,8 +35,9 @@ end
 
 return {
   -- o.gemm ("fp8" or "bf16", gen/shapes.lua): through cuBLASLt's GEMM of that kind, its prepared
-  -- input (and FP8 scales) and workspace in the arena's GEMM region (forward.c); o.reuse_input:
-  -- the region holds this input already (the product before read the same buffer).
+  -- input in the plan's o.stage (FP8 scales in o.stage_scales) and cuBLASLt's workspace in
+  -- o.gemm_ws; o.reuse_input: o.stage holds this input already (the product before read the
+  -- same buffer).
   -- o.accumulate (gen/schedule.lua, fuse_launches): y += W x, the residual add after it fused in.
   linear = {
     name = function(o)
@@ -45,18 +47,20 @@ return {
       return mat_params(o.dtype, "w") .. ", const float *x, int n, float *y" ..
         (o.gemm and ", unsigned char *in, float *scales, void *workspace, int reuse_input" or "")
     end,
-    body = function(o)
+    body = function(o, c)
       if o.gemm then -- planned for the most rows it runs: the head's are at most a batch
-        return fmt("df_cuda_lt_linear(%s, %d, %d, %s, w, %s, x, n, y, in, scales, workspace, reuse_input);",
-          GEMM_KIND[o.gemm], o.dout, o.din, o.cap == "batch" and "MAX_BATCH" or "PREFILL_CHUNK", scale_arg(o.dtype, "w"))
+        return fmt("static_assert(DF_CUDA_GEMM_WS_BYTES <= %du, \"the plan's gemm_ws holds cuBLASLt's workspace\");\n" ..
+          "    df_cuda_lt_linear(%s, %d, %d, %s, w, %s, x, n, y, in, scales, workspace, reuse_input);",
+          c.bytes(o.gemm_ws), GEMM_KIND[o.gemm], o.dout, o.din, o.cap == "batch" and "MAX_BATCH" or "PREFILL_CHUNK",
+          scale_arg(o.dtype, "w"))
       end
       return fmt("dfc::linear<%s, %d, %d%s>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, o.accumulate and ", true" or "",
         scale_arg(o.dtype, "w"))
     end,
     args = function(o, c)
       return fmt("%s, %s, %s, %s%s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y),
-        o.gemm and (", GEMM_IN, GEMM_SCALES, GEMM_WS, " .. (o.reuse_input and "GEMM_INPUT_REUSE" or "GEMM_INPUT_NEW"))
-        or "")
+        o.gemm and fmt(", %s, %s, %s, %s", c.buf(o.stage), o.stage_scales and c.buf(o.stage_scales) or "NULL",
+          c.buf(o.gemm_ws), o.reuse_input and "GEMM_INPUT_REUSE" or "GEMM_INPUT_NEW") or "")
     end,
   },
   -- Two products of one input in one launch (fuse_launches): y = W x, y2 = W2 x.
@@ -221,15 +225,16 @@ return {
       return fmt("moe_experts_%s_%dx%d_k%d%s", SHORT[o.dtype], o.dim, o.inter, o.topk, o.act ~= "f32" and "_" .. o.act .. "act" or "")
     end,
     params = function()
-      return "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *scratch, float *out"
+      return "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out"
     end,
-    body = function(o)
-      return fmt("(void)ws; /* the CPU's serial scratch; per (token, expert) scratch is the arena's MOE_WS */\n" ..
-        "    dfc::moe_experts<%s, %d, %d, %d, %d, %s>(w, table, x, ids, weights, n, scratch, out);",
-        DT[o.dtype], o.dim, o.inter, o.experts, o.topk, ACT[o.act])
+    body = function(o, c)
+      return fmt("static_assert(dfc::moe_scratch_floats<%d, %d, %d, %d>(PREFILL_CHUNK) * sizeof(float) <= %du, " ..
+        "\"the plan's expert_ws\");\n" ..
+        "    dfc::moe_experts<%s, %d, %d, %d, %d, %s>(w, table, x, ids, weights, n, ws, out);",
+        o.dim, o.inter, o.experts, o.topk, c.bytes(o.ws), DT[o.dtype], o.dim, o.inter, o.experts, o.topk, ACT[o.act])
     end,
     args = function(o, c)
-      return fmt("w, %s, %s, %s, %s, %s, %s, MOE_WS, %s", c.expert_table(o), c.buf(o.x), c.buf(o.ids), c.buf(o.weights),
+      return fmt("w, %s, %s, %s, %s, %s, %s, %s", c.expert_table(o), c.buf(o.x), c.buf(o.ids), c.buf(o.weights),
         c.rows(o), c.buf(o.ws), c.buf(o.out))
     end,
   },

@@ -14,7 +14,7 @@
 -- be dead after the placeholder's last use (the next op of the unfused list that touches it
 -- overwrites it). Prints the counts of fused ops; exit 1 on a difference or if nothing was
 -- fused.
-package.path = "gen/?.lua;" .. package.path
+package.path = "gen/?.lua;tests/gen/?.lua;" .. package.path
 local spec_mod = require("spec")
 local shapes_mod = require("shapes")
 local manifest = require("manifest")
@@ -70,12 +70,7 @@ local FIELDS = { "op", "w", "x", "y", "g", "u", "out", "q", "kv_a", "cache", "no
                  "dout", "dim", "rows", "heads", "nope", "rope_dim", "kv_lora", "max_context", "experts", "topk", "quant",
                  "round", "text" }
 
-local path = assert(arg[1], "usage: lua5.4 tests/gen/fusion.lua SPEC [key=value ...]")
-local set = {}
-for i = 2, #arg do
-  local k, v = arg[i]:match("^([%w_]+)=(.*)$")
-  set[k] = tonumber(v) or v
-end
+local path, set = require("spec_args")(arg, "usage: lua5.4 tests/gen/fusion.lua SPEC [key=value ...]")
 local fused = layer_ops(path, set)
 set.target = "cpu"
 local plain = layer_ops(path, set)

@@ -68,6 +68,8 @@ for m in $REAL_MODELS; do check "real/$m/memory-report" real_report "$m"; done
 
 # real_mem_is FILE LABEL AWK-EXPR: the bytes b of the report line LABEL satisfy AWK-EXPR
 real_mem_is() ( b=$(sed -n "s/^  $2  *\([0-9][0-9]*\) .*/\1/p" "$1") && [ -n "$b" ] && awk -v b="$b" "BEGIN { exit !($3) }" )
+# real_buf_is FILE BUFFER AWK-EXPR: the bytes b of the plan's buffer BUFFER satisfy AWK-EXPR
+real_buf_is() ( b=$(awk -v n="$2" '$1 == n { print $3 }' "$1") && [ -n "$b" ] && awk -v b="$b" "BEGIN { exit !($3) }" )
 # The byte column of every line but the total adds up to the total's.
 real_adds_up() ( awk '/^  / { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { n++; if ($1 == "total") t = $i; else s += $i; break } }
                  END { exit !(n > 1 && s == t) }' "$1" )
@@ -79,27 +81,28 @@ real_adds_up() ( awk '/^  / { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { n
 # scales (4 bytes per 128 x 128 block) and the f32 norms and routers add about 0.1%. The
 # packed weights must be within 1% of that (one MoE layer less is 1.6%; bf16 experts would
 # double it). KV cache: 61 layers x 8 sequences x 8192 positions x (512 + 64) floats.
-# Expert scratch: 256 tokens x 8 experts x (2048 + 7168) floats, and 256 experts' pair lists
-# (a count and up to 256 pairs each).
+# Expert scratch (the plan's expert_ws): 256 tokens x 8 experts x (2048 + 7168) floats, and 256
+# experts' pair lists (a count and up to 256 pairs each); the step arrays: 6 x 256 ints.
 REAL_V3=$T/mem_deepseek_v3
 check "real/deepseek_v3/weights-685B-params" real_mem_is "$REAL_V3" weights \
     "b > 0.99 * (685e9 + 4 * 129280 * 7168) && b < 1.01 * (685e9 + 4 * 129280 * 7168)"
 check "real/deepseek_v3/kv-cache" real_mem_is "$REAL_V3" "KV cache" "b == 61 * 8 * 8192 * 576 * 4"
-check "real/deepseek_v3/expert-scratch" real_mem_is "$REAL_V3" "expert scratch" "b == 256 * 8 * (2048 + 7168) * 4 + 256 * (256 + 1) * 4"
+check "real/deepseek_v3/expert-scratch" real_buf_is "$REAL_V3" expert_ws "b == 256 * 8 * (2048 + 7168) * 4 + 256 * (256 + 1) * 4"
+check "real/deepseek_v3/step-arrays" real_buf_is "$REAL_V3" step "b == 6 * 256 * 4"
 check "real/deepseek_v3/lines-add-up" real_adds_up "$REAL_V3"
 check "real/deepseek_v3/over-80" grep -q 'does NOT fit deploy.gpu_memory_gib = 80 (over by' "$REAL_V3"
 
 # On its declared 80 GiB, V3 is refused: exit 3, the field, the numbers, nothing written.
 expect_fail "real/deepseek_v3/refused-at-80-gib" 3 \
-    'deepseek_v3.lua: deploy.gpu_memory_gib: needs 650.3 GiB \(weights 641.5 GiB, KV cache 8.6 GiB, .*expert scratch 72.3 MiB\) but deploy.gpu_memory_gib is 80; .*needs several GPUs \(multi-GPU is not supported yet\)' \
+    'deepseek_v3.lua: deploy.gpu_memory_gib: needs 650.[0-9] GiB \(weights 641.5 GiB, KV cache 8.6 GiB, other persistent [0-9.]* MiB, activations [0-9.]* MiB\) but deploy.gpu_memory_gib is 80; .*needs several GPUs \(multi-GPU is not supported yet\)' \
     lua5.4 gen/main.lua --spec specs/deepseek_v3.lua --out "$T/v3_refused"
 [ ! -e "$T/v3_refused" ] || fail "real/deepseek_v3/refused/nothing-written"
 
-# V2-Lite (44.51 GiB in all) is generated for its 80 GiB, with the report at the end of
-# plan.txt, and for 44.6 GiB; at 44.5 it is refused, and the KV cache is what to cut.
-real_in_plan() ( sed -n '/^memory per GPU/,$p' "$1/plan.txt" | diff "$2" - )
+# V2-Lite (44.5 GiB in all) is generated for its 80 GiB, its plan.txt what --print-memory
+# printed, and for 44.6 GiB; at 44.5 it is refused, and the KV cache is what to cut.
+real_in_plan() ( diff "$2" "$1/plan.txt" )
 check "real/deepseek_v2_lite/accepted-at-80-gib" lua5.4 gen/main.lua --quiet --spec specs/deepseek_v2_lite.lua --out "$T/v2l"
-check "real/deepseek_v2_lite/report-in-plan.txt" real_in_plan "$T/v2l" "$T/mem_deepseek_v2_lite"
+check "real/deepseek_v2_lite/plan.txt-is-print-memory" real_in_plan "$T/v2l" "$T/mem_deepseek_v2_lite"
 check "real/deepseek_v2_lite/adds-up" real_adds_up "$T/mem_deepseek_v2_lite"
 check "real/deepseek_v2_lite/accepted-at-44.6" lua5.4 gen/main.lua --quiet --spec specs/deepseek_v2_lite.lua \
     --set deploy.gpu_memory_gib=44.6 --out "$T/v2l_fits"
@@ -117,24 +120,22 @@ check "real/deepseek_v2_lite/bf16-kv-cache-accepted-at-44.5" lua5.4 gen/main.lua
 
 # ---- the generated code compiles (mk/real.mk's rules) ------------------------------------
 check "real/deepseek_v3/cpu-build" make -s build/real/cpu/deepseek_v3/deepseek_v3
-# The CUDA arena as forward.c computes it (its own macros, compiled) is the report's arena
-# (SRC: the generated sources).
+# The CUDA arena forward.c allocates (ARENA_BYTES) is the plan's and the report's (SRC: the
+# generated sources).
 real_cuda_arena() ( d=$1
-    { echo '#include <stdio.h>'; echo '#include "config.h"'; echo '#include "cuda_rt.h"'
-      grep -E '^#define (PLAN_BYTES|STEP_OFFSET|MOE_WS_OFFSET|MOE_WS_PAIRS_BYTES|MOE_WS_LISTS_BYTES|MOE_WS_BYTES|GEMM_ROW_BYTES|GEMM_SCALE_BLOCKS|GEMM_OFFSET|ARENA_BYTES) ' "$d/forward.c"
-      printf '%s\n' 'int main(void) { printf("%zu\n", (size_t)ARENA_BYTES); return 0; }'; } > "$T/arena.c" &&
-    cc -std=c11 -Wall -Wextra -Werror -Iruntime -Iruntime/cuda -I"$d" -o "$T/arena" "$T/arena.c" &&
-    sed -n '/^memory per GPU/,$p' "$d/plan.txt" > "$T/arena_report" &&
-    w=$(sed -n 's/^  weights  *\([0-9][0-9]*\) .*/\1/p' "$T/arena_report") &&
-    real_mem_is "$T/arena_report" total "b - $w == $("$T/arena")" )
-# With FP8 or bf16 activations the arena also holds the cuBLASLt GEMMs' input and workspace.
+    a=$(sed -n 's/^#define ARENA_BYTES \([0-9][0-9]*\)u$/\1/p' "$d/forward.c") && [ -n "$a" ] &&
+    grep -q "^memory plan for .*: arena $a bytes" "$d/plan.txt" &&
+    w=$(sed -n 's/^  weights  *\([0-9][0-9]*\) .*/\1/p' "$d/plan.txt") &&
+    real_mem_is "$d/plan.txt" total "b - $w == $a" )
+# With FP8 or bf16 activations the plan also holds the cuBLASLt GEMMs' input and workspace.
 for m in tiny_fp8act_cuda tiny_bf16act_cuda; do
     check "real/$m/cuda-arena-is-the-report" real_cuda_arena generated/$m
-    check "real/$m/gemm-region-reported" grep -q '^  cuBLASLt workspace  *33554432 ' generated/$m/plan.txt
+    check "real/$m/gemm-workspace-planned" real_buf_is generated/$m/plan.txt gemm_ws "b == 33554432"
 done
+check "real/deepseek_v2_lite/cuda-generate" make -s build/real/deepseek_v2_lite/src/forward.c
+check "real/deepseek_v2_lite/cuda-arena-is-the-report" real_cuda_arena build/real/deepseek_v2_lite/src
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
     check "real/deepseek_v2_lite/cuda-build" make -s build/real/deepseek_v2_lite/deepseek_v2_lite
-    check "real/deepseek_v2_lite/cuda-arena-is-the-report" real_cuda_arena build/real/deepseek_v2_lite/src
 else
     echo "skip real/deepseek_v2_lite/cuda-build: no nvcc"
 fi
