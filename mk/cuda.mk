@@ -68,8 +68,13 @@ $(CUDA_OBJ)/runtime/cuda/%.o: runtime/cuda/%.cu $(CUDA_HDR)
 # The Makefile's MODEL arguments: $(1) name, $(2) generator input (--spec FILE or --hf DIR ...),
 # $(3) HF checkpoint dir, $(4) generated-source dir, $(5) build dir. forward.c stands for all
 # generated files (they are written together). The packer and weights rules are the Makefile's
-# MODEL_PACK.
+# MODEL_PACK. Optional: $(6) and $(7), another build of the same model (its generated-source
+# and build dirs) whose kernels.o this one takes when its kernels.cu and the headers that
+# includes are the same files (a trace build's: mk/trace.mk), instead of compiling it again.
 CUDA_GEN_HOST := $(filter-out kernels.c,$(GEN_C))
+# $(call same_kernels,DIR,OTHER_DIR): a shell test, true when both hold the same kernels.cu and
+# generated headers
+same_kernels = $(foreach f,kernels.cu kernels.h config.h weights.h,cmp -s $(1)/$(f) $(2)/$(f) &&) true
 define CUDA_MODEL
 $(4)/forward.c: $(if $(DF_NO_REGEN),,$(CUDA_GEN_SRC) $(if $(findstring --spec,$(2)),$(word 2,$(2)),$(3)/config.json))
 	$(GEN) $(2) --out $(4)
@@ -78,9 +83,9 @@ $(addprefix $(5)/obj/,$(CUDA_GEN_HOST:.c=.o)): $(5)/obj/%.o: $(4)/forward.c $(CU
 	@mkdir -p $$(@D)
 	$(CC) $(CFLAGS) $(CUDA_INC) -I$(4) -c -o $$@ $(4)/$$*.c
 
-$(5)/obj/kernels.o: $(4)/forward.c $(CUDA_HDR)
+$(5)/obj/kernels.o: $(4)/forward.c $(CUDA_HDR) $(if $(7),$(7)/obj/kernels.o)
 	@mkdir -p $$(@D)
-	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -I$(4) -c -o $$@ $(4)/kernels.cu
+	$(if $(7),if $(call same_kernels,$(4),$(6)); then cp $(7)/obj/kernels.o $$@; else )$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -I$(4) -c -o $$@ $(4)/kernels.cu$(if $(7),; fi)
 
 $(5)/$(1): $(addprefix $(5)/obj/,$(CUDA_GEN_HOST:.c=.o)) $(5)/obj/kernels.o $(CUDA_RT_OBJ) $(call tok_obj,$(3),$(5))
 	$(NVCC) $(CUDA_ARCH) -cudart static -o $$@ $$(filter %.o,$$^) $(CUBLASLT_LINK) $(LDLIBS)
