@@ -4,7 +4,7 @@
 -- The lines add up to exactly what the binary allocates: the packed weights
 -- (one allocation of the manifest's data section) and the arena, which is the
 -- plan (plan.txt; on CUDA the runtime's step arrays, the routed experts' scratch
--- and cuBLASLt's regions are buffers of it like the others). The arena's lines:
+-- and cuBLASLt's input and workspace are buffers of it like the others). The arena's lines:
 -- the KV caches, the other persistent buffers, and the rest, in which a step's
 -- activations and workspaces share bytes by liveness (hence one line for all of
 -- them, which names the largest).

@@ -1,11 +1,12 @@
 -- plan.lua: the static memory plan. Every buffer of the schedule gets a fixed
 -- offset in one arena. Two buffers may share bytes only if no phase has both
 -- alive at once (liveness = first to last op touching it, per phase);
--- persistent buffers (KV caches, RoPE table, logits) never share.
+-- persistent buffers (KV caches, RoPE table, logits, on CUDA the step arrays)
+-- never share.
 -- Placement is greedy, largest first, at the lowest offset that fits: the
 -- classic offline planner of TFLite Micro and TVM's AOT executor. On CUDA the
 -- plan is the whole device arena: the step arrays, the routed experts' scratch
--- and cuBLASLt's regions are buffers of the schedule like the others.
+-- and cuBLASLt's input and workspace are buffers of the schedule like the others.
 local util = require("util")
 local schedule = require("schedule")
 

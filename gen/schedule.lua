@@ -13,8 +13,8 @@ local util = require("util")
 
 local M = {}
 
--- cuBLASLt's workspace on CUDA: DF_CUDA_GEMM_WS_BYTES (runtime/cuda/cuda_rt.h; forward.c
--- checks the two agree), cuBLAS's advice for Hopper.
+-- cuBLASLt's workspace on CUDA: DF_CUDA_GEMM_WS_BYTES (runtime/cuda/cuda_rt.h; kernels.cu
+-- checks the plan's gemm_ws holds it), cuBLAS's advice for Hopper.
 M.GEMM_WS_BYTES = 32 << 20
 -- The step arrays on CUDA: token, slot, pos, emit, next, draw (DF_CUDA_STEP_*, cuda_rt.h).
 M.STEP_ARRAYS = 6
@@ -62,10 +62,10 @@ end
 -- Products through cuBLASLt (gemm), and SwiGLUs that prepare their output (quant, round), stay.
 local function plain_linear(o) return o and o.op == "linear" and not o.gemm and not o.accumulate end
 -- The fields of an op that name buffers, in argument order.
--- (stage, stage_scales, gemm_ws: a product through cuBLASLt's prepared input, its FP8 scales
+-- (gemm_in, gemm_scales, gemm_ws: a product through cuBLASLt's prepared input, its FP8 scales
 -- and cuBLASLt's workspace.)
 local BUF_FIELDS = { "x", "y", "y2", "out", "g", "u", "q", "kv_a", "rope", "cache", "ws", "logits", "ids", "weights",
-                     "stage", "stage_scales", "gemm_ws" }
+                     "gemm_in", "gemm_scales", "gemm_ws" }
 -- Whether op o names buffer b (tests/gen/fusion.lua asks too).
 function M.touches(o, b)
   for _, f in ipairs(BUF_FIELDS) do
@@ -176,9 +176,9 @@ function M.build(spec, shapes, man)
   local prepared = {} -- buffer -> "fp8" | "bf16"
   local ops = {}
   -- cuBLASLt's GEMMs (CUDA): their widest input row in bytes and its 1x128 scale blocks (FP8),
-  -- which size their arena region
+  -- which size the plan's gemm_in and gemm_scales
   local gemm_row_bytes, gemm_scale_blocks = 0, 0
-  -- The buffer whose prepared copy the GEMM region holds: the input of the last product through
+  -- The buffer whose prepared copy gemm_in holds: the input of the last product through
   -- cuBLASLt, until an op writes that buffer. The next such product reading it reuses the copy.
   local staged
   local function op(t)
@@ -207,10 +207,11 @@ function M.build(spec, shapes, man)
     end
     -- act: what the product does with its input; an FP8 one takes the act_quant'ed buffer as it is
     -- gemm: on CUDA, where the shape allows, through cuBLASLt's GEMM of that kind, with its
-    -- prepared input (stage; FP8 scales in stage_scales) and cuBLASLt's workspace in the arena
+    -- prepared input (gemm_in; FP8 scales in gemm_scales) and cuBLASLt's workspace (gemm_ws),
+    -- each field the plan's buffer of that name
     return { op = "linear", w = wname, dtype = t.dtype, act = a == "fp8" and "f32" or a, din = t.cols, dout = t.rows,
              x = x, y = y, rows = rows or "n", gemm = gemm, cap = gemm and cap or nil,
-             stage = gemm and "gemm_in", stage_scales = gemm == "fp8" and "gemm_scales" or nil,
+             gemm_in = gemm and "gemm_in", gemm_scales = gemm == "fp8" and "gemm_scales" or nil,
              gemm_ws = gemm and "gemm_ws" }
   end
   local function linear(wname, x, y, rows)

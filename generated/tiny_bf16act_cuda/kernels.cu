@@ -21,12 +21,14 @@ void rmsnorm_round_128(const float *x, const unsigned char *w, int n, float *out
 
 void linear_bf16gemm_128x96(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(PREFILL_CHUNK * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 96, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
 void linear_bf16gemm_128x80(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(PREFILL_CHUNK * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 80, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
@@ -38,6 +40,7 @@ void rmsnorm_round_96(const float *x, const unsigned char *w, int n, float *out)
 
 void linear_bf16gemm_96x192(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(PREFILL_CHUNK * 96 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 192, 96, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
@@ -60,6 +63,7 @@ void act_round_bf16_128(float *x, int n)
 
 void linear_bf16gemm_128x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(PREFILL_CHUNK * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
@@ -71,6 +75,7 @@ void add_rmsnorm_round_128(float *x, const float *y, const unsigned char *w, int
 
 void linear_bf16gemm_128x256(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(PREFILL_CHUNK * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 256, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
@@ -82,6 +87,7 @@ void silu_mul_round_256(float *g, const float *u, int n)
 
 void linear_bf16gemm_256x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(PREFILL_CHUNK * 256 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 256, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
@@ -109,6 +115,7 @@ void moe_experts_bf16_128x64_k4_bf16act(const unsigned char *w, const struct df_
 
 void linear_bf16gemm_128x64(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(PREFILL_CHUNK * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 64, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
@@ -120,6 +127,7 @@ void silu_mul_round_64(float *g, const float *u, int n)
 
 void linear_bf16gemm_64x128(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(PREFILL_CHUNK * 64 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 64, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
@@ -141,6 +149,7 @@ void gather_rows_128(const float *x, const int *rows, int n, float *out)
 
 void linear_bf16gemm_128x1000(const unsigned char *w, const float *x, int n, float *y, unsigned char *in, float *scales, void *workspace, int reuse_input)
 {
+    static_assert(MAX_BATCH * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 1000, 128, MAX_BATCH, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }

@@ -3,8 +3,8 @@
  *
  * Device memory: one cudaMalloc for the packed weights (uploaded once through
  * two pinned staging buffers, the copy of one chunk overlapping the filling
- * of the next), one for the arena (the plan's size plus the CUDA regions,
- * zeroed). Host memory pinned once at start: the step's metadata (and the
+ * of the next), one for the arena (the plan's size: every buffer, the step
+ * arrays, the experts' scratch and cuBLASLt's among them; zeroed). Host memory pinned once at start: the step's metadata (and the
  * tokens picked on the device, and the random draws of sampled ones) and the logits rows. Nothing is
  * allocated during a step.
  *

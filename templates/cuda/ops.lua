@@ -35,9 +35,9 @@ end
 
 return {
   -- o.gemm ("fp8" or "bf16", gen/shapes.lua): through cuBLASLt's GEMM of that kind, its prepared
-  -- input in the plan's o.stage (FP8 scales in o.stage_scales) and cuBLASLt's workspace in
-  -- o.gemm_ws; o.reuse_input: o.stage holds this input already (the product before read the
-  -- same buffer).
+  -- input in the plan's o.gemm_in (FP8 scales in o.gemm_scales) and cuBLASLt's workspace in
+  -- o.gemm_ws; o.reuse_input: o.gemm_in holds this input already (the product before read the
+  -- same buffer). kernels.cu checks the three hold what df_cuda_lt_linear writes there.
   -- o.accumulate (gen/schedule.lua, fuse_launches): y += W x, the residual add after it fused in.
   linear = {
     name = function(o)
@@ -49,17 +49,26 @@ return {
     end,
     body = function(o, c)
       if o.gemm then -- planned for the most rows it runs: the head's are at most a batch
-        return fmt("static_assert(DF_CUDA_GEMM_WS_BYTES <= %du, \"the plan's gemm_ws holds cuBLASLt's workspace\");\n" ..
-          "    df_cuda_lt_linear(%s, %d, %d, %s, w, %s, x, n, y, in, scales, workspace, reuse_input);",
-          c.bytes(o.gemm_ws), GEMM_KIND[o.gemm], o.dout, o.din, o.cap == "batch" and "MAX_BATCH" or "PREFILL_CHUNK",
-          scale_arg(o.dtype, "w"))
+        local cap = o.cap == "batch" and "MAX_BATCH" or "PREFILL_CHUNK"
+        -- what df_cuda_lt_linear writes for cap rows: FP8, codes of cap rounded up to 4 rows and
+        -- their scales [block][row]; bf16, the values of cap rows
+        local checks = o.gemm == "fp8" and {
+            fmt("(%s + 3) / 4 * 4 * %d <= %du, \"the plan's gemm_in holds the FP8 codes\"", cap, o.din, c.bytes(o.gemm_in)),
+            fmt("%d * ((%s + 3) / 4 * 4) * sizeof(float) <= %du, \"the plan's gemm_scales holds their scales\"",
+              (o.din + 127) // 128, cap, c.bytes(o.gemm_scales)) }
+          or { fmt("%s * %d * 2 <= %du, \"the plan's gemm_in holds the bf16 values\"", cap, o.din, c.bytes(o.gemm_in)) }
+        checks[#checks + 1] = fmt("DF_CUDA_GEMM_WS_BYTES <= %du, \"the plan's gemm_ws holds cuBLASLt's workspace\"",
+          c.bytes(o.gemm_ws))
+        return "static_assert(" .. table.concat(checks, ");\n    static_assert(") .. ");\n" ..
+          fmt("    df_cuda_lt_linear(%s, %d, %d, %s, w, %s, x, n, y, in, scales, workspace, reuse_input);",
+            GEMM_KIND[o.gemm], o.dout, o.din, cap, scale_arg(o.dtype, "w"))
       end
       return fmt("dfc::linear<%s, %d, %d%s>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, o.accumulate and ", true" or "",
         scale_arg(o.dtype, "w"))
     end,
     args = function(o, c)
       return fmt("%s, %s, %s, %s%s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y),
-        o.gemm and fmt(", %s, %s, %s, %s", c.buf(o.stage), o.stage_scales and c.buf(o.stage_scales) or "NULL",
+        o.gemm and fmt(", %s, %s, %s, %s", c.buf(o.gemm_in), o.gemm_scales and c.buf(o.gemm_scales) or "NULL",
           c.buf(o.gemm_ws), o.reuse_input and "GEMM_INPUT_REUSE" or "GEMM_INPUT_NEW") or "")
     end,
   },

@@ -11,10 +11,13 @@
 --   - walking each phase's ops in order, no two buffers in use at once share a byte: a buffer
 --     is in use from the first op that names it to the last (per phase), and a persistent one
 --     always (the KV caches, the RoPE table, the logits, the step arrays);
+--   - the first op of a phase that names a buffer that is not persistent writes it without
+--     reading it (what a buffer holds when a phase starts is another's bytes);
 --   - the arena's size is the end of its last buffer;
 --   - on CUDA the buffers the runtime and kernels.cu size are there: step (6 x chunk ints),
---     expert_ws (moe_scratch_floats for the chunk) with MoE layers, gemm_in / gemm_ws (and
---     gemm_scales for FP8) with products through cuBLASLt.
+--     expert_ws (moe_scratch_floats for the chunk) with MoE layers; with products through
+--     cuBLASLt gemm_in (the chunk rounded up to 4 rows of the widest input: a byte a column
+--     FP8, two bf16), gemm_scales for FP8 (its 1x128 blocks for those rows) and gemm_ws.
 -- Prints a line of counts; exit 1 with the first fault.
 package.path = "gen/?.lua;tests/gen/?.lua;" .. package.path
 local spec_mod = require("spec")
@@ -47,6 +50,17 @@ for _, b in ipairs(plan.buffers) do
 end
 if peak ~= plan.peak then fail("the arena is %d bytes, its last buffer ends at %d", plan.peak, peak) end
 
+-- Whether op o writes buffer b without reading it first: b is among the buffers it writes, not
+-- its input x (in place or read), not a product's y it adds into (accumulate), not the gate a
+-- silu_mul multiplies in place, not a GEMM input it reuses.
+local function writes_first(o, b)
+  local written = false
+  for _, w in ipairs(schedule.op_writes(o)) do written = written or w == b end
+  if o.gemm_in == b or o.gemm_scales == b then written = not o.reuse_input end
+  if o.gemm_ws == b then written = true end
+  return written and o.x ~= b and not (o.accumulate and o.y == b) and not (o.op == "silu_mul" and o.g == b)
+end
+
 local function overlap(a, b) return a.offset < b.offset + b.bytes and b.offset < a.offset + a.bytes end
 local pairs_checked = 0
 for _, phase in ipairs({ "prefill", "decode" }) do
@@ -54,10 +68,14 @@ for _, phase in ipairs({ "prefill", "decode" }) do
   local first, last = {}, {}
   for i, o in ipairs(ops) do
     for _, f in ipairs({ "x", "y", "y2", "out", "g", "u", "q", "kv_a", "rope", "cache", "ws", "logits", "ids",
-                         "weights", "stage", "stage_scales", "gemm_ws" }) do
+                         "weights", "gemm_in", "gemm_scales", "gemm_ws" }) do
       local name = o[f]
       if type(name) == "string" then
-        if not sched.buffers[name] then fail("op %d of %s (%s) names %s, which is not planned", i, phase, o.op, name) end
+        local b = sched.buffers[name]
+        if not b then fail("op %d of %s (%s) names %s, which is not planned", i, phase, o.op, name) end
+        if not first[name] and not b.persistent and not writes_first(o, name) then
+          fail("op %d of %s (%s) reads %s before any op of the phase wrote it", i, phase, o.op, name)
+        end
         first[name] = first[name] or i
         last[name] = i
       end
@@ -89,20 +107,26 @@ if spec.deploy.target == "cuda" then
   local s, N = shapes, shapes.chunk
   need("step", schedule.STEP_ARRAYS * N * 4, "the runtime's step arrays")
   if not sched.buffers.step.persistent then fail("step is not persistent") end
-  local moe, gemm, fp8 = false, false, false
+  local moe, gemm = false, false
   for _, f in ipairs(sched.functions) do
     for _, o in ipairs(f.ops) do
       moe = moe or o.op == "moe_experts"
       gemm = gemm or o.gemm ~= nil
-      fp8 = fp8 or o.gemm == "fp8"
     end
   end
   if moe then need("expert_ws", (N * s.topk * (s.moe_inter + s.hidden) + s.routed * (N + 1)) * 4, "moe_experts") end
   if gemm then
-    need("gemm_in", 1, "the GEMMs' input")
+    local rows = (N + 3) // 4 * 4
+    for _, f in ipairs(sched.functions) do
+      for _, o in ipairs(f.ops) do
+        if o.gemm then
+          need("gemm_in", rows * o.din * (o.gemm == "fp8" and 1 or 2), "the GEMM input of " .. o.w)
+          if o.gemm == "fp8" then need("gemm_scales", (o.din + 127) // 128 * rows * 4, "the input scales of " .. o.w) end
+        end
+      end
+    end
     need("gemm_ws", schedule.GEMM_WS_BYTES, "cuBLASLt's workspace")
   end
-  if fp8 then need("gemm_scales", 1, "the FP8 GEMMs' input scales") end
 end
-print(string.format("plan_check %s: %d buffers, arena %d bytes, %d pairs in use together apart", path, #plan.buffers,
-  plan.peak, pairs_checked))
+print(string.format("plan_check %s: %d buffers, arena %d bytes, %d checks of two buffers in use at once", path,
+  #plan.buffers, plan.peak, pairs_checked))

@@ -5,6 +5,7 @@ return function(argv, usage)
   local set = {}
   for i = 2, #argv do
     local k, v = argv[i]:match("^([%w_]+)=(.*)$")
+    if not k then error("not a deploy field's key=value: " .. argv[i] .. "\n" .. usage, 0) end
     set[k] = tonumber(v) or v
   end
   return path, set
