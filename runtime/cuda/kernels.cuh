@@ -299,23 +299,6 @@ DF_UNROLL
     }
 }
 
-/* lane_dot for one token over the lane's vectors as fetch(k, wd) gives them (wd: the words
- * load_raw reads at column lane V + k STEP): lane_dot's vectors in lane_dot's order with its
- * arithmetic, so lane_dot's bits whichever path the words took (linear_async_k: through shared
- * memory, copied stages ahead). */
-#pragma nv_exec_check_disable /* fetch is the kernel's device lambda, or a test's host one */
-template <int DT, int COLS, class F>
-DF_HD inline void lane_dot_steps(F fetch, const float *srow, const float *x, int lane, float (&part)[1])
-{
-    using RV = row_vec<DT, COLS>;
-    int k = 0;
-    for (int c = lane * RV::V; c < COLS; c += RV::STEP, k++) {
-        uint32_t wd[RV::WORDS];
-        fetch(k, wd);
-        vec_fma<DT, COLS, 1>(wd, srow, x, 0, 1, c, part);
-    }
-}
-
 /* linear_async_k's pipeline over a row: its steps (a warp's STEP columns, 16 bytes a lane) and
  * the STAGES of them a warp keeps in flight (4: 2 KB a warp, 16 KB of shared memory a block, so
  * that 6 blocks an SM, as registers allow, leave L1 room for the token's row, which every warp
@@ -335,6 +318,44 @@ template <int DT, int COLS> struct async_rows {
     }
     DF_HD static int slot(int k) { return k % STAGES; }
 };
+
+/* A warp's ring over R rows of one token's products, one row after the other (linear_async_k,
+ * and the per-pair experts with DF_CUDA_LINEAR_ONE=async): the rows make one stream of R x STEPS
+ * steps; lane l's 16 bytes of step g (row g / STEPS, the lane's vector of that row's step
+ * g % STEPS) are copied into slot g % STAGES, STAGES - 1 steps before they are read: into the
+ * slot that step g - 1 was read from, and across the rows' ends, so that a warp keeps STAGES x
+ * 512 bytes in flight from the first step of the first row to the last of the last.
+ * part[r] = the lane's share of row r . x[r] (srow[r]: its block scales): lane_dot's vectors in
+ * lane_dot's order, each through vec_fma as lane_dot adds it, so lane_dot's bits.
+ * copy(g, r, c): start copying step g, row r, column c, as one group of its own (c < 0, past a
+ * row or past the stream: an empty group); read(g, wd): wait for step g's group, load its words.
+ * The kernels' copy is cp.async and their read cp_async_wait then a shared load
+ * (async_lane_dots); test_hd's are memcpy into and out of an array of slots. */
+#pragma nv_exec_check_disable /* copy and read are the kernel's device lambdas, or a test's host ones */
+template <int DT, int COLS, int R, class Copy, class Read>
+DF_HD inline void ring_lane_dots(Copy copy, Read read, const float *const (&srow)[R], const float *const (&x)[R],
+                                 int lane, float (&part)[R][1])
+{
+    using A = async_rows<DT, COLS>;
+    using RV = row_vec<DT, COLS>;
+    int issued = 0; /* the stream's steps whose copies have started */
+DF_UNROLL
+    for (int r = 0; r < R; r++) {
+        int k = 0;
+        for (int c = lane * RV::V; c < COLS; c += RV::STEP, k++) { /* lane_dot's vectors, in its order */
+            const int g = r * A::STEPS + k;
+            /* up to step g + STAGES - 1, into step g - 1's slot (and any steps this lane skipped
+             * past a row's end) */
+            for (; issued < g + A::STAGES; issued++) {
+                const int ri = issued / A::STEPS;
+                copy(issued, ri, ri < R ? A::column(lane, issued % A::STEPS) : -1);
+            }
+            uint32_t wd[RV::WORDS];
+            read(g, wd);
+            vec_fma<DT, COLS, 1>(wd, srow[r], x[r], 0, 1, c, part[r]);
+        }
+    }
+}
 
 /* Rows that share one read of the activations in lane_dot_rows: R x V widened weights stay in
  * registers (32 floats: 4 bf16 rows, 2 FP8 rows), the loads of the R rows in flight together. */
@@ -703,37 +724,49 @@ template <int DT, int COLS> struct async_stage {
     __align__(16) unsigned char b[WARPS][async_rows<DT, COLS>::STAGES][WARP * 16];
 };
 
+/* ring_lane_dots through a warp's ring (its slots of async_stage) with cp.async: a lane copies
+ * and reads back only its own 16 bytes of each slot, so no barrier is needed. */
+template <int DT, int COLS, int R>
+__device__ __forceinline__ void async_lane_dots(const unsigned char *const (&wrow)[R], const float *const (&srow)[R],
+                                                const float *const (&x)[R],
+                                                unsigned char (&ring)[async_rows<DT, COLS>::STAGES][WARP * 16],
+                                                int lane, float (&part)[R][1])
+{
+    using A = async_rows<DT, COLS>;
+    static_assert(A::OK, "async_lane_dots: 16-byte vectors only");
+    ring_lane_dots<DT, COLS, R>(
+        [&](int g, int r, int c) {
+            if (c >= 0) {
+                const unsigned char *row = wrow[0]; /* wrow[r], selected without indexing the array */
+#pragma unroll
+                for (int i = 1; i < R; i++)
+                    if (r == i)
+                        row = wrow[i];
+                cp_async16(&ring[A::slot(g)][lane * 16], row + (size_t)c * esize<DT>::value, 16);
+            }
+            cp_async_commit();
+        },
+        [&](int g, uint32_t *wd) {
+            cp_async_wait<A::STAGES - 1>();
+            const uint4 u = *reinterpret_cast<const uint4 *>(&ring[A::slot(g)][lane * 16]);
+            wd[0] = u.x, wd[1] = u.y, wd[2] = u.z, wd[3] = u.w;
+        },
+        srow, x, lane, part);
+}
+
 /* Block bx of linear_async_k, after pdl_enter (linear_one_block's rows; st: the kernel's ring). */
 template <int DT, int ROWS, int COLS, bool ACC>
 __device__ __forceinline__ void linear_async_block(const unsigned char *w, const float *scale, const float *x,
                                                    float *y, int bx, async_stage<DT, COLS> &st)
 {
-    using A = async_rows<DT, COLS>;
-    static_assert(A::OK, "linear_async_k: 16-byte vectors only");
-    constexpr int SLOT = WARP * 16;
     const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, r = bx * WARPS + warp;
     if (r >= ROWS)
         return;
-    const unsigned char *wr = w_row<DT, COLS>(w, r);
-    unsigned char *mine = &st.b[warp][0][lane * 16]; /* this lane's 16 bytes of slot 0 */
-    const auto copy = [&](int k) { /* step k into its slot, a group of its own (empty past the row) */
-        const int c = A::column(lane, k);
-        if (c >= 0)
-            cp_async16(mine + A::slot(k) * SLOT, wr + (size_t)c * esize<DT>::value, 16);
-        cp_async_commit();
-    };
-    for (int k = 0; k < A::STAGES - 1; k++)
-        copy(k);
-    float part[1] = { 0.0f };
-    lane_dot_steps<DT, COLS>(
-        [&](int k, uint32_t *wd) {
-            copy(k + A::STAGES - 1); /* into the slot step k - 1 was read from */
-            cp_async_wait<A::STAGES - 1>();
-            const uint4 u = *reinterpret_cast<const uint4 *>(mine + A::slot(k) * SLOT);
-            wd[0] = u.x, wd[1] = u.y, wd[2] = u.z, wd[3] = u.w;
-        },
-        s_row<DT, COLS>(scale, r), x, lane, part);
-    const float acc = warp_sum(part[0]);
+    const unsigned char *const wr[1] = { w_row<DT, COLS>(w, r) };
+    const float *const sr[1] = { s_row<DT, COLS>(scale, r) }, *const xs[1] = { x };
+    float part[1][1] = {};
+    async_lane_dots<DT, COLS, 1>(wr, sr, xs, st.b[warp], lane, part);
+    const float acc = warp_sum(part[0][0]);
     if (lane == 0)
         y[r] = ACC ? y[r] + acc : acc;
 }
@@ -742,7 +775,7 @@ __device__ __forceinline__ void linear_async_block(const unsigned char *w, const
  * bytes of each step STAGES - 1 steps ahead (cp.async) and reads back only those (no barrier),
  * so a warp keeps STAGES x 512 bytes of its row in flight without holding them in registers.
  * (ptxas, saving registers, spreads linear_k's four loads of a step group between their
- * products, as the SASS shows: then a warp waits for each load in turn.) lane_dot_steps over
+ * products, as the SASS shows: then a warp waits for each load in turn.) ring_lane_dots over
  * the same vectors: linear_k's bits. */
 template <int DT, int ROWS, int COLS, bool ACC>
 __global__ void __launch_bounds__(THREADS) linear_async_k(const unsigned char *w, const float *scale, const float *x,
@@ -1415,8 +1448,10 @@ template <int E> struct expert_table {
 };
 
 /* Per (token, chosen expert) pair and output row r < INTER, by one warp:
- * act[pair][r] = silu(gate_r . x_t) * (up_r . x_t). */
-template <int DT, int DIM, int INTER, int E, int K>
+ * act[pair][r] = silu(gate_r . x_t) * (up_r . x_t), swiglu_row's value. ASYNC (with
+ * DF_CUDA_LINEAR_ONE=async): the two rows through the warp's ring (async_lane_dots), each lane's
+ * shares lane_dot's, so the same bits. */
+template <int DT, int DIM, int INTER, int E, int K, bool ASYNC>
 __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
                                                          const float *x, const int *ids, float *act)
 {
@@ -1425,9 +1460,19 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
     if (r >= INTER)
         return;
     const struct df_expert &e = tab.e[ids[pair]];
-    const float v = swiglu_row<DT, DIM>(w + e.gate, reinterpret_cast<const float *>(w + e.gate_scale), w + e.up,
-                                        reinterpret_cast<const float *>(w + e.up_scale), r, x + (size_t)(pair / K) * DIM,
-                                        lane);
+    const float *const sg = reinterpret_cast<const float *>(w + e.gate_scale);
+    const float *const su = reinterpret_cast<const float *>(w + e.up_scale), *const xt = x + (size_t)(pair / K) * DIM;
+    float v;
+    if constexpr (ASYNC) {
+        __shared__ async_stage<DT, DIM> st;
+        const unsigned char *const wr[2] = { w_row<DT, DIM>(w + e.gate, r), w_row<DT, DIM>(w + e.up, r) };
+        const float *const sr[2] = { s_row<DT, DIM>(sg, r), s_row<DT, DIM>(su, r) }, *const xs[2] = { xt, xt };
+        float part[2][1] = {};
+        async_lane_dots<DT, DIM, 2>(wr, sr, xs, st.b[threadIdx.x / WARP], lane, part);
+        v = silu_times(warp_sum(part[0][0]), warp_sum(part[1][0]));
+    } else {
+        v = swiglu_row<DT, DIM>(w + e.gate, sg, w + e.up, su, r, xt, lane);
+    }
     if (lane == 0)
         act[(size_t)pair * INTER + r] = v;
 }
@@ -1435,9 +1480,10 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
 /* out[t][r] = sum over k, best first, of weight[t][k] (down_r . act[t K + k]) with the down rows
  * of token t's k-th expert, r < DIM, by one warp: each product row_dot's sum, the weighted sum
  * moe_combine_k's (the bits of the grouped path's down and combine, in one launch). The lanes'
- * shares are computed two experts at a time (lane_dot_each: both rows' loads in flight), all
- * before the K butterflies, then the sum in k order. */
-template <int DT, int DIM, int INTER, int E, int K>
+ * shares are computed two experts at a time (lane_dot_each: both rows' loads in flight), or with
+ * ASYNC the K rows one after the other through the warp's ring (async_lane_dots), all before the
+ * K butterflies, then the sum in k order. */
+template <int DT, int DIM, int INTER, int E, int K, bool ASYNC>
 __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned char *w,
                                                               const __grid_constant__ expert_table<E> tab, const int *ids,
                                                               const float *act, const float *weights, float *out)
@@ -1447,25 +1493,40 @@ __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned cha
     if (r >= DIM)
         return;
     float part[K][1] = {};
+    if constexpr (ASYNC) {
+        __shared__ async_stage<DT, INTER> st;
+        const unsigned char *wr[K];
+        const float *sr[K], *xs[K];
 #pragma unroll
-    for (int k0 = 0; k0 < K; k0 += 2) {
-        constexpr int G = 2;
-        const unsigned char *wr[G];
-        const float *sr[G], *xs[G];
-        float p[G][1] = {};
-#pragma unroll
-        for (int g = 0; g < G; g++) { /* past K (K odd) the last expert again, its part unused */
-            const int pair = t * K + (k0 + g < K ? k0 + g : K - 1);
+        for (int k = 0; k < K; k++) {
+            const int pair = t * K + k;
             const struct df_expert &e = tab.e[ids[pair]];
-            wr[g] = w_row<DT, INTER>(w + e.down, r);
-            sr[g] = s_row<DT, INTER>(reinterpret_cast<const float *>(w + e.down_scale), r);
-            xs[g] = act + (size_t)pair * INTER;
+            wr[k] = w_row<DT, INTER>(w + e.down, r);
+            sr[k] = s_row<DT, INTER>(reinterpret_cast<const float *>(w + e.down_scale), r);
+            xs[k] = act + (size_t)pair * INTER;
         }
-        lane_dot_each<DT, INTER, G>(wr, sr, xs, lane, p);
+        async_lane_dots<DT, INTER, K>(wr, sr, xs, st.b[threadIdx.x / WARP], lane, part);
+    } else {
 #pragma unroll
-        for (int g = 0; g < G; g++)
-            if (k0 + g < K)
-                part[k0 + g][0] = p[g][0];
+        for (int k0 = 0; k0 < K; k0 += 2) {
+            constexpr int G = 2;
+            const unsigned char *wr[G];
+            const float *sr[G], *xs[G];
+            float p[G][1] = {};
+#pragma unroll
+            for (int g = 0; g < G; g++) { /* past K (K odd) the last expert again, its part unused */
+                const int pair = t * K + (k0 + g < K ? k0 + g : K - 1);
+                const struct df_expert &e = tab.e[ids[pair]];
+                wr[g] = w_row<DT, INTER>(w + e.down, r);
+                sr[g] = s_row<DT, INTER>(reinterpret_cast<const float *>(w + e.down_scale), r);
+                xs[g] = act + (size_t)pair * INTER;
+            }
+            lane_dot_each<DT, INTER, G>(wr, sr, xs, lane, p);
+#pragma unroll
+            for (int g = 0; g < G; g++)
+                if (k0 + g < K)
+                    part[k0 + g][0] = p[g][0];
+        }
     }
     float sum = 0.0f;
 #pragma unroll
@@ -1585,7 +1646,8 @@ static inline unsigned elementwise_blocks(size_t count)
  * DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, the token staged in
  * shared memory once per block); with DF_CUDA_LINEAR_ONE=async, linear_async_k (linear_k's
  * layout, the weights through shared memory, 4 steps in flight per warp) where its rows allow,
- * and linear_pair_k's blocks as its.
+ * and linear_pair_k's blocks as its, and the routed experts' per-pair kernels (each pair one
+ * token's products) their rows the same way (moe_gate_up_k, moe_down_combine_k).
  * All give the same bits, so which one stays is a matter of speed, to be measured on a GPU
  * (gpu-check's decode at batch 1 and fp8_gemm_check's M = 1 line time them) before one is kept.
  * -1: read the variable at the first call; a test sets it directly. */
@@ -1839,12 +1901,19 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     memcpy(tab.e, table, sizeof tab.e);
     float *act = scratch, *y = scratch + (size_t)n * K * INTER;
     int *counts = reinterpret_cast<int *>(y + (size_t)n * K * DIM), *lists = counts + E;
-    /* few tokens per expert: each (token, expert) alone, a warp per row (fills the GPU better);
-     * else grouped by expert */
+    /* few tokens per expert: each (token, expert) alone, a warp per row (fills the GPU better),
+     * its rows through the warp's ring with DF_CUDA_LINEAR_ONE=async (one token's products, as
+     * linear_async_k; the same bits); else grouped by expert */
     const bool per_pair = n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E;
+    const bool async = linear_one_kind() == LINEAR_ONE_ASYNC;
     if (per_pair) {
-        launch("moe_experts (gate, up)", moe_gate_up_k<DT, DIM, INTER, E, K>, dim3(ceil_div(INTER, WARPS), n * K),
-               THREADS, 0, w, tab, x, ids, act);
+        const dim3 grid(ceil_div(INTER, WARPS), n * K);
+        if (async_rows<DT, DIM>::OK && async)
+            launch("moe_experts (gate, up; async)", moe_gate_up_k<DT, DIM, INTER, E, K, async_rows<DT, DIM>::OK>, grid,
+                   THREADS, 0, w, tab, x, ids, act);
+        else
+            launch("moe_experts (gate, up)", moe_gate_up_k<DT, DIM, INTER, E, K, false>, grid, THREADS, 0, w, tab, x,
+                   ids, act);
     } else {
         launch("moe_experts (pairs by expert)", moe_pairs_k<K>, E, THREADS, 0, ids, n, counts, lists);
         launch("moe_experts (gate, up; by expert)", moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, false>,
@@ -1856,8 +1925,13 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     else if constexpr (ACT == DF_ACT_BF16)
         act_round_bf16<INTER>(act, n * K);
     if (per_pair) {
-        launch("moe_experts (down, combine)", moe_down_combine_k<DT, DIM, INTER, E, K>, dim3(ceil_div(DIM, WARPS), n),
-               THREADS, 0, w, tab, ids, act, weights, out);
+        const dim3 grid(ceil_div(DIM, WARPS), n);
+        if (async_rows<DT, INTER>::OK && async)
+            launch("moe_experts (down, combine; async)", moe_down_combine_k<DT, DIM, INTER, E, K, async_rows<DT, INTER>::OK>,
+                   grid, THREADS, 0, w, tab, ids, act, weights, out);
+        else
+            launch("moe_experts (down, combine)", moe_down_combine_k<DT, DIM, INTER, E, K, false>, grid, THREADS, 0, w,
+                   tab, ids, act, weights, out);
         return;
     }
     launch("moe_experts (down; by expert)", moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, true>,

@@ -6,7 +6,8 @@
 # its rows in the batch (batch invariance), and decode without CUDA graphs
 # (DF_CUDA_GRAPH=0) equals decode with them, and so does every step with programmatic
 # dependent launch (DF_CUDA_PDL=1, runtime/cuda/launch.cuh), and prompt 0 alone with the other
-# one-token products (DF_CUDA_LINEAR_ONE=rows, async); greedy tokens picked on the device (no
+# one-token products (DF_CUDA_LINEAR_ONE=rows, async), and the batch with async (the routed
+# experts' per-pair kernels through the warps' rings); greedy tokens picked on the device (no
 # --logits) equal those picked on the host from the copied logits, and so do sampled ones
 # (temperature, top-k and top-p: sample_tokens against df_sample, the same definition).
 #
@@ -73,4 +74,10 @@ for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
             $(force_args $m "$T/$mc.force.0") >/dev/null
         check "cuda/invariance/$mc/linear-one-$k-equals-linear_k" cmp "$T/$mc.one_$k" "$T/$mc.b1"
     done
+    # ... and the batch's steps with async, where the routed experts' per-pair kernels take their
+    # rows through the warp's ring (moe_gate_up_k, moe_down_combine_k; the products of several
+    # tokens are linear_rows_k's either way)
+    DF_CUDA_LINEAR_ONE=async $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.b3_async" \
+        $(force_args $m $fx/expected_ids.txt) >/dev/null
+    check "cuda/invariance/$mc/batch-async-equals-linear_k" cmp "$T/$mc.b3_async" "$T/$mc.b3"
 done

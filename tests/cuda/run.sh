@@ -198,7 +198,8 @@ CU
                 sample/device-sample-equals-host-sample/cuts invariance/prompt1-alone-equals-batch \
                 invariance/prompt2-alone-equals-batch invariance/prompt0-alone-equals-batch \
                 invariance/no-graph-equals-graph invariance/pdl-equals-no-pdl \
-                invariance/linear-one-rows-equals-linear_k invariance/linear-one-async-equals-linear_k; do
+                invariance/linear-one-rows-equals-linear_k invariance/linear-one-async-equals-linear_k \
+                invariance/batch-async-equals-linear_k; do
                 case $c in */batch[13]-ids) forced $m && continue ;; esac
                 cuda_skip "cuda/${c%%/*}/${m}_cuda/${c#*/}" "no CUDA device"
             done

@@ -177,11 +177,49 @@ template <int DT, int COLS> static void check_coverage(void)
     CHECK(128 % V == 0, "cols %d: a vector of %d columns crosses a scale block", COLS, V);
 }
 
+/* ring_lane_dots (linear_async_k: one row; the per-pair experts with DF_CUDA_LINEAR_ONE=async:
+ * gate and up, 2 rows, or the K experts' down rows) lane by lane, with memcpy for cp.async:
+ * rows r, r + 5, ... (mod rows), row i with token i % T; an empty group poisons its slot (the
+ * device leaves it alone), so a schedule that overwrote a slot before its step was read fails.
+ * Each row's share must be lane_dot's, bit for bit. */
+template <int DT, int COLS, int R>
+static void check_ring(const tmat &m, int rows, const float *x, int r)
+{
+    using A = async_rows<DT, COLS>;
+    const unsigned char *wr[R];
+    const float *sr[R], *xs[R];
+    for (int i = 0; i < R; i++) {
+        const int ri = (r + 5 * i) % rows;
+        wr[i] = w_row<DT, COLS>(m.w.data(), ri);
+        sr[i] = s_row<DT, COLS>(m.scale.data(), ri);
+        xs[i] = x + (size_t)(i % TOKEN_TILE) * COLS;
+    }
+    for (int l = 0; l < WARP; l++) {
+        uint32_t ring[A::STAGES][4];
+        memset(ring, 0xff, sizeof ring); /* NaN codes until copied */
+        float got[R][1] = {};
+        ring_lane_dots<DT, COLS, R>(
+            [&](int g, int row, int c) {
+                if (c >= 0)
+                    memcpy(ring[A::slot(g)], wr[row] + (size_t)c * esize<DT>::value, 16);
+                else
+                    memset(ring[A::slot(g)], 0xff, 16);
+            },
+            [&](int g, uint32_t *wd) { memcpy(wd, ring[A::slot(g)], 16); }, sr, xs, l, got);
+        for (int i = 0; i < R; i++) {
+            float want[1] = {};
+            lane_dot<DT, COLS, 1>(wr[i], sr[i], xs[i], COLS, 1, l, want);
+            CHECK(memcmp(got[i], want, sizeof want) == 0, "%d rows from %d, row %d lane %d: the ring %.9g, lane_dot %.9g",
+                  R, r, i, l, got[i][0], want[0]);
+        }
+    }
+}
+
 template <int DT, int COLS> static void test_row(const char *dtname)
 {
     char name[160];
     snprintf(name, sizeof name, "row_dot %s x%d: layout, vs exact, every lane equal, token- and row-group-invariant, "
-             "lane_dot_each = lane_dot%s", dtname, COLS, async_rows<DT, COLS>::OK ? " = linear_async_k's ring" : "");
+             "lane_dot_each = lane_dot%s", dtname, COLS, async_rows<DT, COLS>::OK ? " = the warps' rings of 1, 2 and 6 rows" : "");
     case_begin(name);
     check_coverage<DT, COLS>();
     const int rows = 131; /* crosses a 128-row scale block */
@@ -251,33 +289,12 @@ template <int DT, int COLS> static void test_row(const char *dtname)
                   "rows %d, %d lane %d: lane_dot_each %.9g %.9g, lane_dot %.9g %.9g", r, r2, l, both[0][0],
                   both[1][0], alone[0][0], alone[1][0]);
         }
-        /* linear_async_k's lanes: lane_dot_steps over its ring of slots, each step copied
-         * STAGES - 1 steps ahead into the slot the step before was read from = lane_dot */
+        /* the warps' rings (ring_lane_dots): linear_async_k's one row, the experts' two (gate
+         * and up) and six (V2-Lite's down rows of a token) */
         if constexpr (async_rows<DT, COLS>::OK) {
-            using A = async_rows<DT, COLS>;
-            const unsigned char *wr0 = w_row<DT, COLS>(m.w.data(), r);
-            const float *sr0 = s_row<DT, COLS>(m.scale.data(), r);
-            for (int l = 0; l < WARP; l++) {
-                uint32_t ring[A::STAGES][4];
-                memset(ring, 0xff, sizeof ring); /* NaN codes until copied */
-                const auto copy = [&](int k) {
-                    const int c = A::column(l, k);
-                    if (c >= 0)
-                        memcpy(ring[A::slot(k)], wr0 + (size_t)c * esize<DT>::value, 16);
-                };
-                for (int k = 0; k < A::STAGES - 1; k++)
-                    copy(k);
-                float got[1] = {}, want[1] = {};
-                lane_dot_steps<DT, COLS>(
-                    [&](int k, uint32_t *wd) {
-                        copy(k + A::STAGES - 1);
-                        memcpy(wd, ring[A::slot(k)], 16);
-                    },
-                    sr0, x.data(), l, got);
-                lane_dot<DT, COLS, 1>(wr0, sr0, x.data(), COLS, 1, l, want);
-                CHECK(memcmp(got, want, sizeof got) == 0, "row %d lane %d: linear_async_k's ring %.9g, lane_dot %.9g",
-                      r, l, got[0], want[0]);
-            }
+            check_ring<DT, COLS, 1>(m, rows, x.data(), r);
+            check_ring<DT, COLS, 2>(m, rows, x.data(), r);
+            check_ring<DT, COLS, 6>(m, rows, x.data(), r);
         }
     }
     case_end();
