@@ -310,6 +310,9 @@ template <int DT, int COLS> struct async_rows {
     static constexpr bool OK = RV::V * esize<DT>::value == 16;
     static constexpr int STEPS = (COLS + RV::STEP - 1) / RV::STEP;
     static constexpr int STAGES = STEPS < 4 ? STEPS : 4;
+    /* the steps of a row the device code writes out: all of a short row's (the experts' 4 to
+     * 14), 4 at a time for a long one (a row of V3's 18432 bf16 columns is 72 steps) */
+    static constexpr int UNROLL = STEPS <= 16 ? STEPS : 4;
     /* a lane's step k: its first column (-1 past the row) and the slot it is copied into */
     DF_HD static int column(int lane, int k)
     {
@@ -327,10 +330,20 @@ template <int DT, int COLS> struct async_rows {
  * 512 bytes in flight from the first step of the first row to the last of the last.
  * part[r] = the lane's share of row r . x[r] (srow[r]: its block scales): lane_dot's vectors in
  * lane_dot's order, each through vec_fma as lane_dot adds it, so lane_dot's bits.
- * copy(g, r, c): start copying step g, row r, column c, as one group of its own (c < 0, past a
- * row or past the stream: an empty group); read(g, wd): wait for step g's group, load its words.
+ * Every lane starts one copy a step, an empty one where its column is past the row (half the
+ * lanes at the end of a row of 1408 bf16 columns) or the step past the stream, so each lane's
+ * groups and waits follow one fixed schedule.
+ * copy(g, r, c): start copying step g, row r, column c, as one group of its own (c < 0: an
+ * empty group); read(g, wd): wait for step g's group, load its words.
  * The kernels' copy is cp.async and their read cp_async_wait then a shared load
  * (async_lane_dots); test_hd's are memcpy into and out of an array of slots. */
+#pragma nv_exec_check_disable /* copy is the kernel's device lambda, or a test's host one */
+template <int DT, int COLS, int R, class Copy> DF_HD inline void ring_start(Copy &copy, int g, int lane)
+{ /* step g of the stream: its row, and this lane's column there (-1: past the row or the stream) */
+    using A = async_rows<DT, COLS>;
+    copy(g, g / A::STEPS, g / A::STEPS < R ? A::column(lane, g % A::STEPS) : -1);
+}
+
 #pragma nv_exec_check_disable /* copy and read are the kernel's device lambdas, or a test's host ones */
 template <int DT, int COLS, int R, class Copy, class Read>
 DF_HD inline void ring_lane_dots(Copy copy, Read read, const float *const (&srow)[R], const float *const (&x)[R],
@@ -338,23 +351,23 @@ DF_HD inline void ring_lane_dots(Copy copy, Read read, const float *const (&srow
 {
     using A = async_rows<DT, COLS>;
     using RV = row_vec<DT, COLS>;
-    int issued = 0; /* the stream's steps whose copies have started */
 DF_UNROLL
-    for (int r = 0; r < R; r++) {
-        int k = 0;
-        for (int c = lane * RV::V; c < COLS; c += RV::STEP, k++) { /* lane_dot's vectors, in its order */
-            const int g = r * A::STEPS + k;
-            /* up to step g + STAGES - 1, into step g - 1's slot (and any steps this lane skipped
-             * past a row's end) */
-            for (; issued < g + A::STAGES; issued++) {
-                const int ri = issued / A::STEPS;
-                copy(issued, ri, ri < R ? A::column(lane, issued % A::STEPS) : -1);
+    for (int g = 0; g < A::STAGES - 1; g++)
+        ring_start<DT, COLS, R>(copy, g, lane);
+DF_UNROLL
+    for (int r = 0; r < R; r++)
+#ifdef __CUDA_ARCH__
+#pragma unroll(A::UNROLL)
+#endif
+        for (int k = 0; k < A::STEPS; k++) {
+            const int g = r * A::STEPS + k, c = lane * RV::V + k * RV::STEP;
+            ring_start<DT, COLS, R>(copy, g + A::STAGES - 1, lane); /* into the slot step g - 1 was read from */
+            if (c < COLS) {           /* lane_dot's vectors, in its order */
+                uint32_t wd[RV::WORDS];
+                read(g, wd);
+                vec_fma<DT, COLS, 1>(wd, srow[r], x[r], 0, 1, c, part[r]);
             }
-            uint32_t wd[RV::WORDS];
-            read(g, wd);
-            vec_fma<DT, COLS, 1>(wd, srow[r], x[r], 0, 1, c, part[r]);
         }
-    }
 }
 
 /* Rows that share one read of the activations in lane_dot_rows: R x V widened weights stay in
@@ -873,11 +886,28 @@ __device__ __forceinline__ float swiglu_row(const unsigned char *wg, const float
     return silu_times(warp_sum(part[0][0]), warp_sum(part[1][0]));
 }
 
+/* swiglu_row with the two rows through the warp's ring (async_lane_dots, DF_CUDA_LINEAR_ONE=async):
+ * the same lanes' shares, so the same bits. */
+template <int DT, int COLS>
+__device__ __forceinline__ float swiglu_row_async(const unsigned char *wg, const float *sg, const unsigned char *wu,
+                                                  const float *su, int r, const float *x,
+                                                  unsigned char (&ring)[async_rows<DT, COLS>::STAGES][WARP * 16],
+                                                  int lane)
+{
+    const unsigned char *const wr[2] = { w_row<DT, COLS>(wg, r), w_row<DT, COLS>(wu, r) };
+    const float *const sr[2] = { s_row<DT, COLS>(sg, r), s_row<DT, COLS>(su, r) }, *const xs[2] = { x, x };
+    float part[2][1] = {};
+    async_lane_dots<DT, COLS, 2>(wr, sr, xs, ring, lane, part);
+    return silu_times(warp_sum(part[0][0]), warp_sum(part[1][0]));
+}
+
 /* A SwiGLU's gate and up products and silu(gate) * up in one launch (the schedule's swiglu):
  * g[t][r] = silu(Wg[r] . x[t]) * (Wu[r] . x[t]), each product computed as linear_k (T = 0: a
  * warp per row) or linear_rows_k does, then silu_mul's value (silu_times): the bits of the three
- * ops it replaces, as moe_gate_up_k and moe_grouped_k compute an expert's. */
-template <int DT, int INTER, int COLS, int T>
+ * ops it replaces, as moe_gate_up_k and moe_grouped_k compute an expert's. ASYNC (T = 0, with
+ * DF_CUDA_LINEAR_ONE=async): the gate and up rows through the warp's ring (async_lane_dots), as
+ * moe_gate_up_k's. */
+template <int DT, int INTER, int COLS, int T, bool ASYNC>
 __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, const float *sg, const unsigned char *wu,
                                                     const float *su, const float *x, int n, float *g)
 {
@@ -889,7 +919,13 @@ __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, con
         const int r = blockIdx.x * WARPS + threadIdx.x / WARP;
         if (r >= INTER)
             return;
-        const float v = swiglu_row<DT, COLS>(wg, sg, wu, su, r, x, lane);
+        float v;
+        if constexpr (ASYNC) {
+            __shared__ async_stage<DT, COLS> st;
+            v = swiglu_row_async<DT, COLS>(wg, sg, wu, su, r, x, st.b[threadIdx.x / WARP], lane);
+        } else {
+            v = swiglu_row<DT, COLS>(wg, sg, wu, su, r, x, lane);
+        }
         if (lane == 0)
             g[r] = v;
     } else {
@@ -1465,11 +1501,7 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
     float v;
     if constexpr (ASYNC) {
         __shared__ async_stage<DT, DIM> st;
-        const unsigned char *const wr[2] = { w_row<DT, DIM>(w + e.gate, r), w_row<DT, DIM>(w + e.up, r) };
-        const float *const sr[2] = { s_row<DT, DIM>(sg, r), s_row<DT, DIM>(su, r) }, *const xs[2] = { xt, xt };
-        float part[2][1] = {};
-        async_lane_dots<DT, DIM, 2>(wr, sr, xs, st.b[threadIdx.x / WARP], lane, part);
-        v = silu_times(warp_sum(part[0][0]), warp_sum(part[1][0]));
+        v = swiglu_row_async<DT, DIM>(w + e.gate, sg, w + e.up, su, r, xt, st.b[threadIdx.x / WARP], lane);
     } else {
         v = swiglu_row<DT, DIM>(w + e.gate, sg, w + e.up, su, r, xt, lane);
     }
@@ -1646,8 +1678,9 @@ static inline unsigned elementwise_blocks(size_t count)
  * DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, the token staged in
  * shared memory once per block); with DF_CUDA_LINEAR_ONE=async, linear_async_k (linear_k's
  * layout, the weights through shared memory, 4 steps in flight per warp) where its rows allow,
- * and linear_pair_k's blocks as its, and the routed experts' per-pair kernels (each pair one
- * token's products) their rows the same way (moe_gate_up_k, moe_down_combine_k).
+ * and linear_pair_k's blocks as its, swiglu_k's for one token, and the routed experts' per-pair
+ * kernels (each pair one token's products) their rows the same way (moe_gate_up_k,
+ * moe_down_combine_k).
  * All give the same bits, so which one stays is a matter of speed, to be measured on a GPU
  * (gpu-check's decode at batch 1 and fp8_gemm_check's M = 1 line time them) before one is kept.
  * -1: read the variable at the first call; a test sets it directly. */
@@ -1746,8 +1779,12 @@ void swiglu(const unsigned char *wg, const unsigned char *gate_scale, const unsi
         return;
     const float *sg = reinterpret_cast<const float *>(gate_scale), *su = reinterpret_cast<const float *>(up_scale);
     with_tile(n, [&]<int T>() {
-        launch("swiglu", swiglu_k<DT, INTER, COLS, T>, linear_grid(linear_blocks<DT, INTER, COLS, T>(), T, n), THREADS, 0,
-               wg, sg, wu, su, x, n, g);
+        const dim3 grid = linear_grid(linear_blocks<DT, INTER, COLS, T>(), T, n);
+        if (T == 0 && async_rows<DT, COLS>::OK && linear_one_kind() == LINEAR_ONE_ASYNC)
+            launch("swiglu", swiglu_k<DT, INTER, COLS, T, T == 0 && async_rows<DT, COLS>::OK>, grid, THREADS, 0, wg, sg,
+                   wu, su, x, n, g);
+        else
+            launch("swiglu", swiglu_k<DT, INTER, COLS, T, false>, grid, THREADS, 0, wg, sg, wu, su, x, n, g);
     });
 }
 
