@@ -477,13 +477,16 @@ for m in $syn_present; do
     fi
     pass "gpu/synth/$m/build"
     mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' "build/cuda_bench_src/$m/config.h")
+    # the most telling first, should the time run out: async also takes the routed experts' rows
+    # (and at the max batch only theirs: several tokens' products are linear_rows_k's either way)
     syn_run "$m.s1" "$m" --batch 1 --prompt 32 -n 129
-    DF_CUDA_LINEAR_ONE=rows syn_run "$m.s1r" "$m" --batch 1 --prompt 32 -n 129
     DF_CUDA_LINEAR_ONE=async syn_run "$m.s1a" "$m" --batch 1 --prompt 32 -n 129
-    DF_CUDA_PDL=1 syn_run "$m.s1p" "$m" --batch 1 --prompt 32 -n 129
     syn_run "$m.sb" "$m" --batch "$mb" --prompt 32 -n 129
+    DF_CUDA_LINEAR_ONE=async syn_run "$m.sba" "$m" --batch "$mb" --prompt 32 -n 129
+    DF_CUDA_PDL=1 syn_run "$m.s1p" "$m" --batch 1 --prompt 32 -n 129
+    DF_CUDA_LINEAR_ONE=rows syn_run "$m.s1r" "$m" --batch 1 --prompt 32 -n 129
     DF_CUDA_PROFILE=1 syn_run "$m.sp" "$m" --batch 1 --prompt 32 -n 33
-    for r in s1 s1r s1a s1p sb sp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$SYN_TXT"
+    for r in s1 s1a sb sba s1p s1r sp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$SYN_TXT"
     build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$SYN_TXT" >"$T/mid_$m.floor"
     cat "$T/mid_$m.floor"
     d1=$(mid_decode_ms "$m.s1") db=$(mid_decode_ms "$m.sb")
@@ -494,8 +497,11 @@ for m in $syn_present; do
     check "gpu/synth/$m/same-ids" sh -c "test -s '$T/mid_$m.s1.ids' && cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1r.ids' &&
         cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1a.ids' && cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1p.ids'"
     check "gpu/synth/$m/batch-invariance" sh -c "test -s '$T/mid_$m.s1.ids' && head -n 1 '$T/mid_$m.sb.ids' | cmp - '$T/mid_$m.s1.ids'"
+    check "gpu/synth/$m/batch$mb-async-same-ids" sh -c "test -s '$T/mid_$m.sb.ids' && cmp '$T/mid_$m.sb.ids' '$T/mid_$m.sba.ids'"
     row "$m (synthetic weights) decode, batch 1: linear_k / linear_rows_k / linear_async_k at one token (DF_CUDA_LINEAR_ONE=rows, async)" \
         "$(one_kinds "$m" s1 s1r s1a)"
+    row "$m (synthetic weights) decode, batch $mb: the experts' per-pair kernels as they are / through the warps' rings (DF_CUDA_LINEAR_ONE=async)" \
+        "$(two_ms "$db" "$(mid_decode_ms "$m.sba")"); ids $(same_ids "$T/mid_$m.sb.ids" "$T/mid_$m.sba.ids")"
     row "$m (synthetic weights) decode, batch 1: with programmatic dependent launch (DF_CUDA_PDL=1)" \
         "$(d=$(mid_decode_ms "$m.s1p"); echo "${d:-?}") ms/step; ids $(same_ids "$T/mid_$m.s1.ids" "$T/mid_$m.s1p.ids")"
     for b in 1 "$mb"; do
