@@ -299,28 +299,43 @@ DF_UNROLL
     }
 }
 
-/* linear_async_k's pipeline over a row: its steps (a warp's STEP columns, 16 bytes a lane) and
- * the STAGES of them a warp keeps in flight (4: 2 KB a warp, 16 KB of shared memory a block, so
- * that 6 blocks an SM, as registers allow, leave L1 room for the token's row, which every warp
- * reads: 28 KB at 7168 columns, 72 KB at 18432).
+/* A warp's ring (ring_lane_dots) over R rows of COLS columns: a row's steps (a warp's STEP
+ * columns, 16 bytes a lane), and the STAGES of the stream's R x STEPS steps a warp keeps in
+ * flight (4: 2 KB a warp, 16 KB of shared memory a block, so that 6 blocks an SM, as registers
+ * allow, leave L1 room for the token's row, which every warp reads: 28 KB at 7168 columns, 72 KB
+ * at 18432; fewer only for a stream of fewer steps). PENDING: the groups a lane's wait leaves in
+ * flight when it reads a step (its own and every later one started: STAGES - 1).
  * Only for 16-byte vectors (COLS a multiple of 16 FP8, 8 bf16 or 4 f32 columns: every real
- * shape); other rows take linear_k. */
-template <int DT, int COLS> struct async_rows {
+ * shape); other rows take linear_k's and lane_dot_each's loads. */
+template <int DT, int COLS, int R = 1> struct async_rows {
     using RV = row_vec<DT, COLS>;
     static constexpr bool OK = RV::V * esize<DT>::value == 16;
     static constexpr int STEPS = (COLS + RV::STEP - 1) / RV::STEP;
-    static constexpr int STAGES = STEPS < 4 ? STEPS : 4;
+    static constexpr int STAGES = R * STEPS < 4 ? R * STEPS : 4;
+    static constexpr int PENDING = STAGES - 1;
     /* the steps of a row the device code writes out: all of a short row's (the experts' 4 to
      * 14), 4 at a time for a long one (a row of V3's 18432 bf16 columns is 72 steps) */
     static constexpr int UNROLL = STEPS <= 16 ? STEPS : 4;
-    /* a lane's step k: its first column (-1 past the row) and the slot it is copied into */
+    /* a lane's step k of a row: its first column (-1 past the row); a stream step's slot */
     DF_HD static int column(int lane, int k)
     {
         const int c = lane * RV::V + k * RV::STEP;
         return k < STEPS && c < COLS ? c : -1;
     }
-    DF_HD static int slot(int k) { return k % STAGES; }
+    DF_HD static int slot(int g) { return g % STAGES; }
 };
+
+/* wrow[r] for an r the compiler may not know, as a select over the R pointers (indexing the
+ * array with it would put the array in local memory). */
+template <int R> DF_HD inline const unsigned char *pick_row(const unsigned char *const (&wrow)[R], int r)
+{
+    const unsigned char *row = wrow[0];
+DF_UNROLL
+    for (int i = 1; i < R; i++)
+        if (r == i)
+            row = wrow[i];
+    return row;
+}
 
 /* A warp's ring over R rows of one token's products, one row after the other (linear_async_k,
  * and the per-pair experts with DF_CUDA_LINEAR_ONE=async): the rows make one stream of R x STEPS
@@ -334,13 +349,14 @@ template <int DT, int COLS> struct async_rows {
  * lanes at the end of a row of 1408 bf16 columns) or the step past the stream, so each lane's
  * groups and waits follow one fixed schedule.
  * copy(g, r, c): start copying step g, row r, column c, as one group of its own (c < 0: an
- * empty group); read(g, wd): wait for step g's group, load its words.
- * The kernels' copy is cp.async and their read cp_async_wait then a shared load
- * (async_lane_dots); test_hd's are memcpy into and out of an array of slots. */
+ * empty group); read(g, wd): wait until at most PENDING of the lane's groups are in flight
+ * (step g's has landed), load its words. The kernels' copy is cp.async and their read
+ * cp_async_wait<PENDING> then a shared load (async_lane_dots); test_hd's model the groups, each
+ * landing at once or as late as the wait allows. */
 #pragma nv_exec_check_disable /* copy is the kernel's device lambda, or a test's host one */
 template <int DT, int COLS, int R, class Copy> DF_HD inline void ring_start(Copy &copy, int g, int lane)
 { /* step g of the stream: its row, and this lane's column there (-1: past the row or the stream) */
-    using A = async_rows<DT, COLS>;
+    using A = async_rows<DT, COLS, R>;
     copy(g, g / A::STEPS, g / A::STEPS < R ? A::column(lane, g % A::STEPS) : -1);
 }
 
@@ -349,7 +365,7 @@ template <int DT, int COLS, int R, class Copy, class Read>
 DF_HD inline void ring_lane_dots(Copy copy, Read read, const float *const (&srow)[R], const float *const (&x)[R],
                                  int lane, float (&part)[R][1])
 {
-    using A = async_rows<DT, COLS>;
+    using A = async_rows<DT, COLS, R>;
     using RV = row_vec<DT, COLS>;
 DF_UNROLL
     for (int g = 0; g < A::STAGES - 1; g++)
@@ -732,9 +748,10 @@ __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, cons
     linear_one_block<DT, ROWS, COLS, ACC>(w, scale, x, y, blockIdx.x);
 }
 
-/* linear_async_k's ring in shared memory: each warp's STAGES slots of a warp step's bytes. */
-template <int DT, int COLS> struct async_stage {
-    __align__(16) unsigned char b[WARPS][async_rows<DT, COLS>::STAGES][WARP * 16];
+/* The warps' rings in shared memory (a kernel's, for streams of R rows): each warp's STAGES slots
+ * of a warp step's bytes. */
+template <int DT, int COLS, int R = 1> struct async_stage {
+    __align__(16) unsigned char b[WARPS][async_rows<DT, COLS, R>::STAGES][WARP * 16];
 };
 
 /* ring_lane_dots through a warp's ring (its slots of async_stage) with cp.async: a lane copies
@@ -742,25 +759,19 @@ template <int DT, int COLS> struct async_stage {
 template <int DT, int COLS, int R>
 __device__ __forceinline__ void async_lane_dots(const unsigned char *const (&wrow)[R], const float *const (&srow)[R],
                                                 const float *const (&x)[R],
-                                                unsigned char (&ring)[async_rows<DT, COLS>::STAGES][WARP * 16],
+                                                unsigned char (&ring)[async_rows<DT, COLS, R>::STAGES][WARP * 16],
                                                 int lane, float (&part)[R][1])
 {
-    using A = async_rows<DT, COLS>;
+    using A = async_rows<DT, COLS, R>;
     static_assert(A::OK, "async_lane_dots: 16-byte vectors only");
     ring_lane_dots<DT, COLS, R>(
         [&](int g, int r, int c) {
-            if (c >= 0) {
-                const unsigned char *row = wrow[0]; /* wrow[r], selected without indexing the array */
-#pragma unroll
-                for (int i = 1; i < R; i++)
-                    if (r == i)
-                        row = wrow[i];
-                cp_async16(&ring[A::slot(g)][lane * 16], row + (size_t)c * esize<DT>::value, 16);
-            }
+            if (c >= 0)
+                cp_async16(&ring[A::slot(g)][lane * 16], pick_row<R>(wrow, r) + (size_t)c * esize<DT>::value, 16);
             cp_async_commit();
         },
         [&](int g, uint32_t *wd) {
-            cp_async_wait<A::STAGES - 1>();
+            cp_async_wait<A::PENDING>();
             const uint4 u = *reinterpret_cast<const uint4 *>(&ring[A::slot(g)][lane * 16]);
             wd[0] = u.x, wd[1] = u.y, wd[2] = u.z, wd[3] = u.w;
         },
@@ -891,7 +902,7 @@ __device__ __forceinline__ float swiglu_row(const unsigned char *wg, const float
 template <int DT, int COLS>
 __device__ __forceinline__ float swiglu_row_async(const unsigned char *wg, const float *sg, const unsigned char *wu,
                                                   const float *su, int r, const float *x,
-                                                  unsigned char (&ring)[async_rows<DT, COLS>::STAGES][WARP * 16],
+                                                  unsigned char (&ring)[async_rows<DT, COLS, 2>::STAGES][WARP * 16],
                                                   int lane)
 {
     const unsigned char *const wr[2] = { w_row<DT, COLS>(wg, r), w_row<DT, COLS>(wu, r) };
@@ -921,7 +932,7 @@ __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, con
             return;
         float v;
         if constexpr (ASYNC) {
-            __shared__ async_stage<DT, COLS> st;
+            __shared__ async_stage<DT, COLS, 2> st;
             v = swiglu_row_async<DT, COLS>(wg, sg, wu, su, r, x, st.b[threadIdx.x / WARP], lane);
         } else {
             v = swiglu_row<DT, COLS>(wg, sg, wu, su, r, x, lane);
@@ -1500,7 +1511,7 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
     const float *const su = reinterpret_cast<const float *>(w + e.up_scale), *const xt = x + (size_t)(pair / K) * DIM;
     float v;
     if constexpr (ASYNC) {
-        __shared__ async_stage<DT, DIM> st;
+        __shared__ async_stage<DT, DIM, 2> st;
         v = swiglu_row_async<DT, DIM>(w + e.gate, sg, w + e.up, su, r, xt, st.b[threadIdx.x / WARP], lane);
     } else {
         v = swiglu_row<DT, DIM>(w + e.gate, sg, w + e.up, su, r, xt, lane);
@@ -1526,7 +1537,7 @@ __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned cha
         return;
     float part[K][1] = {};
     if constexpr (ASYNC) {
-        __shared__ async_stage<DT, INTER> st;
+        __shared__ async_stage<DT, INTER, K> st;
         const unsigned char *wr[K];
         const float *sr[K], *xs[K];
 #pragma unroll
@@ -1781,8 +1792,8 @@ void swiglu(const unsigned char *wg, const unsigned char *gate_scale, const unsi
     with_tile(n, [&]<int T>() {
         const dim3 grid = linear_grid(linear_blocks<DT, INTER, COLS, T>(), T, n);
         if (T == 0 && async_rows<DT, COLS>::OK && linear_one_kind() == LINEAR_ONE_ASYNC)
-            launch("swiglu", swiglu_k<DT, INTER, COLS, T, T == 0 && async_rows<DT, COLS>::OK>, grid, THREADS, 0, wg, sg,
-                   wu, su, x, n, g);
+            launch("swiglu (async)", swiglu_k<DT, INTER, COLS, T, T == 0 && async_rows<DT, COLS>::OK>, grid, THREADS, 0,
+                   wg, sg, wu, su, x, n, g);
         else
             launch("swiglu", swiglu_k<DT, INTER, COLS, T, false>, grid, THREADS, 0, wg, sg, wu, su, x, n, g);
     });

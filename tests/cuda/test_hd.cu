@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <deque>
 #include <vector>
 
 #include "host_test.h"
@@ -177,15 +178,19 @@ template <int DT, int COLS> static void check_coverage(void)
     CHECK(128 % V == 0, "cols %d: a vector of %d columns crosses a scale block", COLS, V);
 }
 
-/* ring_lane_dots (linear_async_k: one row; the per-pair experts with DF_CUDA_LINEAR_ONE=async:
- * gate and up, 2 rows, or the K experts' down rows) lane by lane, with memcpy for cp.async:
- * rows r, r + 5, ... (mod rows), row i with token i % T; an empty group poisons its slot (the
- * device leaves it alone), so a schedule that overwrote a slot before its step was read fails.
- * Each row's share must be lane_dot's, bit for bit. */
+/* ring_lane_dots (linear_async_k: one row; SwiGLU gate and up: 2; the experts' down rows: K, 6
+ * for V2-Lite, 8 for V3) lane by lane, rows r, r + 5, ... (mod rows), row i with token i % T,
+ * the copies as cp.async groups: each copy one group (its 16 bytes, or none), which lands (is
+ * written into its slot) at once (eager) or as late as the reads allow (lazy: a read lands every
+ * group but the newest PENDING, what cp.async.wait_group PENDING guarantees, and nothing more).
+ * An empty group poisons its slot when it lands (the device leaves the slot alone), so a
+ * schedule that reads a slot before its step's copy is waited for, or overwrites it before it is
+ * read, fails. Each row's share must be lane_dot's, bit for bit. The rows are picked as the
+ * kernels pick them (pick_row). */
 template <int DT, int COLS, int R>
-static void check_ring(const tmat &m, int rows, const float *x, int r)
+static void check_ring(const tmat &m, int rows, const float *x, int r, bool lazy)
 {
-    using A = async_rows<DT, COLS>;
+    using A = async_rows<DT, COLS, R>;
     const unsigned char *wr[R];
     const float *sr[R], *xs[R];
     for (int i = 0; i < R; i++) {
@@ -194,23 +199,46 @@ static void check_ring(const tmat &m, int rows, const float *x, int r)
         sr[i] = s_row<DT, COLS>(m.scale.data(), ri);
         xs[i] = x + (size_t)(i % TOKEN_TILE) * COLS;
     }
+    struct group {
+        int slot;
+        bool full;
+        uint32_t w[4];
+    };
     for (int l = 0; l < WARP; l++) {
         uint32_t ring[A::STAGES][4];
         memset(ring, 0xff, sizeof ring); /* NaN codes until copied */
+        std::deque<group> flight;
+        const auto land = [&](const group &q) {
+            if (q.full)
+                memcpy(ring[q.slot], q.w, 16);
+            else
+                memset(ring[q.slot], 0xff, 16);
+        };
         float got[R][1] = {};
         ring_lane_dots<DT, COLS, R>(
             [&](int g, int row, int c) {
+                group q = { A::slot(g), c >= 0, {} };
                 if (c >= 0)
-                    memcpy(ring[A::slot(g)], wr[row] + (size_t)c * esize<DT>::value, 16);
+                    memcpy(q.w, pick_row<R>(wr, row) + (size_t)c * esize<DT>::value, 16);
+                if (lazy)
+                    flight.push_back(q);
                 else
-                    memset(ring[A::slot(g)], 0xff, 16);
+                    land(q);
             },
-            [&](int g, uint32_t *wd) { memcpy(wd, ring[A::slot(g)], 16); }, sr, xs, l, got);
+            [&](int g, uint32_t *wd) {
+                while ((int)flight.size() > A::PENDING) {
+                    land(flight.front());
+                    flight.pop_front();
+                }
+                memcpy(wd, ring[A::slot(g)], 16);
+            },
+            sr, xs, l, got);
         for (int i = 0; i < R; i++) {
             float want[1] = {};
             lane_dot<DT, COLS, 1>(wr[i], sr[i], xs[i], COLS, 1, l, want);
-            CHECK(memcmp(got[i], want, sizeof want) == 0, "%d rows from %d, row %d lane %d: the ring %.9g, lane_dot %.9g",
-                  R, r, i, l, got[i][0], want[0]);
+            CHECK(memcmp(got[i], want, sizeof want) == 0,
+                  "%d rows from %d (%s), row %d lane %d: the ring %.9g, lane_dot %.9g", R, r, lazy ? "lazy" : "eager", i,
+                  l, got[i][0], want[0]);
         }
     }
 }
@@ -219,7 +247,7 @@ template <int DT, int COLS> static void test_row(const char *dtname)
 {
     char name[160];
     snprintf(name, sizeof name, "row_dot %s x%d: layout, vs exact, every lane equal, token- and row-group-invariant, "
-             "lane_dot_each = lane_dot%s", dtname, COLS, async_rows<DT, COLS>::OK ? " = the warps' rings of 1, 2 and 6 rows" : "");
+             "lane_dot_each = lane_dot%s", dtname, COLS, async_rows<DT, COLS>::OK ? " = the warps' rings of 1, 2, 6 and 8 rows" : "");
     case_begin(name);
     check_coverage<DT, COLS>();
     const int rows = 131; /* crosses a 128-row scale block */
@@ -291,11 +319,13 @@ template <int DT, int COLS> static void test_row(const char *dtname)
         }
         /* the warps' rings (ring_lane_dots): linear_async_k's one row, the experts' two (gate
          * and up) and six (V2-Lite's down rows of a token) */
-        if constexpr (async_rows<DT, COLS>::OK) {
-            check_ring<DT, COLS, 1>(m, rows, x.data(), r);
-            check_ring<DT, COLS, 2>(m, rows, x.data(), r);
-            check_ring<DT, COLS, 6>(m, rows, x.data(), r);
-        }
+        if constexpr (async_rows<DT, COLS>::OK)
+            for (const bool lazy : { false, true }) {
+                check_ring<DT, COLS, 1>(m, rows, x.data(), r, lazy);
+                check_ring<DT, COLS, 2>(m, rows, x.data(), r, lazy);
+                check_ring<DT, COLS, 6>(m, rows, x.data(), r, lazy);
+                check_ring<DT, COLS, 8>(m, rows, x.data(), r, lazy);
+            }
     }
     case_end();
 }
@@ -699,6 +729,7 @@ int main(void)
     test_row<DF_BF16, 72>("bf16");
     test_row<DF_BF16, 6>("bf16");
     test_row<DF_BF16, 7>("bf16");
+    test_row<DF_BF16, 512>("bf16");  /* two steps a row: a ring of 2 slots for one row, 4 for more */
     test_row<DF_BF16, 1408>("bf16"); /* one U x STEP group and a tail of steps */
     test_row<DF_BF16, 2048>("bf16");
     test_row<DF_BF16, 7168>("bf16"); /* linear_async_k's ring of 4 slots, wrapped */
