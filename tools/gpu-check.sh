@@ -483,6 +483,12 @@ for m in $syn_present; do
     DF_CUDA_LINEAR_ONE=async syn_run "$m.s1a" "$m" --batch 1 --prompt 32 -n 129
     syn_run "$m.sb" "$m" --batch "$mb" --prompt 32 -n 129
     DF_CUDA_LINEAR_ONE=async syn_run "$m.sba" "$m" --batch "$mb" --prompt 32 -n 129
+    # the same bits with and without async, on rows the reference models do not have (5 steps'
+    # logits, at batch 1 and at the max batch)
+    for b in 1 "$mb"; do
+        syn_run "$m.l$b" "$m" --batch "$b" --prompt 32 -n 5 --logits "$T/syn_$m.l$b"
+        DF_CUDA_LINEAR_ONE=async syn_run "$m.l${b}a" "$m" --batch "$b" --prompt 32 -n 5 --logits "$T/syn_$m.l${b}a"
+    done
     DF_CUDA_PDL=1 syn_run "$m.s1p" "$m" --batch 1 --prompt 32 -n 129
     DF_CUDA_LINEAR_ONE=rows syn_run "$m.s1r" "$m" --batch 1 --prompt 32 -n 129
     DF_CUDA_PROFILE=1 syn_run "$m.sp" "$m" --batch 1 --prompt 32 -n 33
@@ -498,6 +504,11 @@ for m in $syn_present; do
         cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1a.ids' && cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1p.ids'"
     check "gpu/synth/$m/batch-invariance" sh -c "test -s '$T/mid_$m.s1.ids' && head -n 1 '$T/mid_$m.sb.ids' | cmp - '$T/mid_$m.s1.ids'"
     check "gpu/synth/$m/batch$mb-async-same-ids" sh -c "test -s '$T/mid_$m.sb.ids' && cmp '$T/mid_$m.sb.ids' '$T/mid_$m.sba.ids'"
+    for b in 1 "$mb"; do
+        check "gpu/synth/$m/batch$b-async-same-logits" sh -c "test -s '$T/syn_$m.l$b' && cmp '$T/syn_$m.l$b' '$T/syn_$m.l${b}a'"
+    done
+    row "$m (synthetic weights): logits of 5 steps at batch 1 and $mb, linear_k's kernels against the warps' rings (DF_CUDA_LINEAR_ONE=async)" \
+        "$(for b in 1 "$mb"; do printf 'batch %s: %s; ' "$b" "$(same_ids "$T/syn_$m.l$b" "$T/syn_$m.l${b}a" | sed 's/^same$/the same bits/')"; done)"
     row "$m (synthetic weights) decode, batch 1: linear_k / linear_rows_k / linear_async_k at one token (DF_CUDA_LINEAR_ONE=rows, async)" \
         "$(one_kinds "$m" s1 s1r s1a)"
     row "$m (synthetic weights) decode, batch $mb: the experts' per-pair kernels as they are / through the warps' rings (DF_CUDA_LINEAR_ONE=async)" \

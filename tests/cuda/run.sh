@@ -184,6 +184,8 @@ CU
             build/cuda_bench/deepseek_v2_lite/synth_decode --batch 1 --prompt 4 -n 2
         expect_fail "cuda/synth_decode/batch-too-large" 2 "1 <= B <= 8 \\(the max batch\\)" \
             build/cuda_bench/deepseek_v2_lite/synth_decode --batch 9 --prompt 4 -n 2
+        expect_fail "cuda/synth_decode/logits-unwritable" 1 "cannot write $T/no/such/dir/logits" \
+            build/cuda_bench/deepseek_v2_lite/synth_decode --batch 1 --prompt 4 -n 2 --logits "$T/no/such/dir/logits"
         expect_fail "cuda/synth_decode/past-the-context" 2 "P \\+ N <= 32768 \\(the max context\\)" \
             build/cuda_bench/deepseek_v2_lite/synth_decode --batch 1 --prompt 32000 -n 769
         cuda_skip "cuda/gpu/fp8_gemm_check" "no CUDA device"

@@ -3,11 +3,12 @@
  * (DeepSeek-V2-Lite, V3's layers) in a GPU session too short to write, pack and upload their
  * random checkpoints (docs/cuda.md, "Real shapes on synthetic weights").
  *
- *   synth_decode --batch B --prompt P -n N [--seed S] [--print-ids]
+ *   synth_decode --batch B --prompt P -n N [--seed S] [--print-ids] [--logits FILE]
  *
  * B prompts of P token ids (each from its own stream of the sampler's generator, seeded by S),
  * then N greedy tokens each, as `<model> --batch-file F -n N` runs them; --print-ids prints
- * them, a line per prompt. The
+ * them, a line per prompt; --logits writes every step's logits rows to FILE as the CLI's
+ * --logits does (picked on the host then: for comparing two kernels' bits). The
  * environment is the binary's (DF_CUDA_STATS=1 for the step times, DF_CUDA_GRAPH, DF_CUDA_PDL,
  * DF_CUDA_PROFILE). The weights file, its signature and the tokenizer are not involved: only
  * speed, and that a run repeats itself, mean anything. Exit 2 on bad arguments, 1 on a failure. */
@@ -31,7 +32,7 @@ static double now_ms(void)
 
 static int usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s --batch B --prompt P -n N [--seed S] [--print-ids]\n"
+    fprintf(stderr, "usage: %s --batch B --prompt P -n N [--seed S] [--print-ids] [--logits FILE]\n"
             "  1 <= B <= %d (the max batch), P >= 1, N >= 1, P + N <= %d (the max context)\n", prog,
             df_model.max_batch, df_model.max_context);
     return 2;
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
     int batch = 0, plen = 0, n = 0;
     uint64_t seed = 1;
     bool print_ids = false;
+    const char *logits_path = NULL;
     for (int i = 1; i < argc; i++) {
         const bool has = i + 1 < argc;
         if (!strcmp(argv[i], "--batch") && has) {
@@ -71,6 +73,8 @@ int main(int argc, char **argv)
                 return usage(argv[0]);
         } else if (!strcmp(argv[i], "--print-ids")) {
             print_ids = true;
+        } else if (!strcmp(argv[i], "--logits") && has) {
+            logits_path = argv[++i];
         } else {
             return usage(argv[0]);
         }
@@ -84,6 +88,7 @@ int main(int argc, char **argv)
     struct df_sampler sampler = { 0 };
     const struct df_sampling greedy = { .temperature = 0.0f, .top_k = 0, .top_p = 1.0f, .seed = 0 };
     struct df_engine e = { .model = m };
+    FILE *logits = NULL;
     int **out = calloc((size_t)batch, sizeof *out);
     if (!out || df_sampler_init(&sampler, &greedy, m->vocab) != 0)
         goto oom;
@@ -102,6 +107,10 @@ int main(int argc, char **argv)
         }
     }
 
+    if (logits_path && !(logits = fopen(logits_path, "wb"))) {
+        fprintf(stderr, "%s: cannot write %s\n", argv[0], logits_path);
+        goto done;
+    }
     const double t0 = now_ms();
     if (!(e.weights = df_synth_weights(m->manifest, seed, err, sizeof err)) ||
         !(e.arena = m->backend->arena_create(m->arena_bytes, err, sizeof err))) {
@@ -112,8 +121,14 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: %s: %.2f GB of synthetic weights and a %.2f GB arena in %.0f ms\n", argv[0],
             m->manifest->model_name, (double)m->manifest->data_bytes / 1e9, (double)m->arena_bytes / 1e9,
             now_ms() - t0);
-    if (df_generate(&e, &prompts, n, &sampler, NULL, out) != 0)
+    if (df_generate(&e, &prompts, n, &sampler, logits, out) != 0)
         goto done;
+    if (logits && fclose(logits) != 0) {
+        logits = NULL;
+        fprintf(stderr, "%s: cannot write %s\n", argv[0], logits_path);
+        goto done;
+    }
+    logits = NULL;
     for (int b = 0; print_ids && b < batch; b++)
         for (int k = 0; k < n; k++)
             printf("%d%c", out[b][k], k + 1 < n ? ',' : '\n');
@@ -122,6 +137,8 @@ int main(int argc, char **argv)
 oom:
     fprintf(stderr, "%s: out of memory\n", argv[0]);
 done:
+    if (logits)
+        fclose(logits);
     if (e.arena)
         m->backend->arena_destroy(e.arena); /* prints DF_CUDA_STATS */
     if (e.weights)
