@@ -508,7 +508,7 @@ for m in $syn_present; do
         check "gpu/synth/$m/batch$b-async-same-logits" sh -c "test -s '$T/syn_$m.l$b' && cmp '$T/syn_$m.l$b' '$T/syn_$m.l${b}a'"
     done
     row "$m (synthetic weights): logits of 5 steps at batch 1 and $mb, linear_k's kernels against the warps' rings (DF_CUDA_LINEAR_ONE=async)" \
-        "$(for b in 1 "$mb"; do printf 'batch %s: %s; ' "$b" "$(same_ids "$T/syn_$m.l$b" "$T/syn_$m.l${b}a" | sed 's/^same$/the same bits/')"; done)"
+        "$(for b in 1 "$mb"; do printf 'batch %s: %s; ' "$b" "$(same_ids "$T/syn_$m.l$b" "$T/syn_$m.l${b}a" | sed 's/^same$/the same bits/')"; done | sed 's/; $//')"
     row "$m (synthetic weights) decode, batch 1: linear_k / linear_rows_k / linear_async_k at one token (DF_CUDA_LINEAR_ONE=rows, async)" \
         "$(one_kinds "$m" s1 s1r s1a)"
     row "$m (synthetic weights) decode, batch $mb: the experts' per-pair kernels as they are / through the warps' rings (DF_CUDA_LINEAR_ONE=async)" \
