@@ -4,8 +4,9 @@
  * Device memory: one cudaMalloc for the packed weights (uploaded once through
  * two pinned staging buffers, the copy of one chunk overlapping the filling
  * of the next), one for the arena (the plan's size: every buffer, the step
- * arrays, the experts' scratch and cuBLASLt's among them; zeroed). Host memory pinned once at start: the step's metadata (and the
- * tokens picked on the device, and the random draws of sampled ones) and the logits rows. Nothing is
+ * arrays, the experts' scratch and cuBLASLt's among them; zeroed). Host memory
+ * pinned once at start: the step's metadata (and the tokens picked on the
+ * device, and the random draws of sampled ones) and the logits rows. Nothing is
  * allocated during a step.
  *
  * All work runs on one stream. A decode step is captured once as a CUDA graph

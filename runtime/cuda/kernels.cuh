@@ -376,9 +376,9 @@ DF_UNROLL
 #pragma unroll(A::UNROLL)
 #endif
         for (int k = 0; k < A::STEPS; k++) {
-            const int g = r * A::STEPS + k, c = lane * RV::V + k * RV::STEP;
+            const int g = r * A::STEPS + k, c = A::column(lane, k);
             ring_start<DT, COLS, R>(copy, g + A::STAGES - 1, lane); /* into the slot step g - 1 was read from */
-            if (c < COLS) {           /* lane_dot's vectors, in its order */
+            if (c >= 0) {             /* lane_dot's vectors, in its order */
                 uint32_t wd[RV::WORDS];
                 read(g, wd);
                 vec_fma<DT, COLS, 1>(wd, srow[r], x[r], 0, 1, c, part[r]);
@@ -1536,18 +1536,21 @@ __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned cha
     if (r >= DIM)
         return;
     float part[K][1] = {};
+    /* token t's k-th expert: its down row r, that row's block scales, the pair's input */
+    const auto pair_row = [&](int k, const unsigned char *&wr, const float *&sr, const float *&xs) {
+        const int pair = t * K + k;
+        const struct df_expert &e = tab.e[ids[pair]];
+        wr = w_row<DT, INTER>(w + e.down, r);
+        sr = s_row<DT, INTER>(reinterpret_cast<const float *>(w + e.down_scale), r);
+        xs = act + (size_t)pair * INTER;
+    };
     if constexpr (ASYNC) {
         __shared__ async_stage<DT, INTER, K> st;
         const unsigned char *wr[K];
         const float *sr[K], *xs[K];
 #pragma unroll
-        for (int k = 0; k < K; k++) {
-            const int pair = t * K + k;
-            const struct df_expert &e = tab.e[ids[pair]];
-            wr[k] = w_row<DT, INTER>(w + e.down, r);
-            sr[k] = s_row<DT, INTER>(reinterpret_cast<const float *>(w + e.down_scale), r);
-            xs[k] = act + (size_t)pair * INTER;
-        }
+        for (int k = 0; k < K; k++)
+            pair_row(k, wr[k], sr[k], xs[k]);
         async_lane_dots<DT, INTER, K>(wr, sr, xs, st.b[threadIdx.x / WARP], lane, part);
     } else {
 #pragma unroll
@@ -1557,13 +1560,8 @@ __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned cha
             const float *sr[G], *xs[G];
             float p[G][1] = {};
 #pragma unroll
-            for (int g = 0; g < G; g++) { /* past K (K odd) the last expert again, its part unused */
-                const int pair = t * K + (k0 + g < K ? k0 + g : K - 1);
-                const struct df_expert &e = tab.e[ids[pair]];
-                wr[g] = w_row<DT, INTER>(w + e.down, r);
-                sr[g] = s_row<DT, INTER>(reinterpret_cast<const float *>(w + e.down_scale), r);
-                xs[g] = act + (size_t)pair * INTER;
-            }
+            for (int g = 0; g < G; g++) /* past K (K odd) the last expert again, its part unused */
+                pair_row(k0 + g < K ? k0 + g : K - 1, wr[g], sr[g], xs[g]);
             lane_dot_each<DT, INTER, G>(wr, sr, xs, lane, p);
 #pragma unroll
             for (int g = 0; g < G; g++)
@@ -1710,6 +1708,13 @@ inline int linear_one_kind()
     return linear_one;
 }
 
+/* Whether one token's products over rows of COLS columns take the warps' rings (ring_lane_dots):
+ * DF_CUDA_LINEAR_ONE=async, and rows of 16-byte vectors. */
+template <int DT, int COLS> bool one_token_ring()
+{
+    return async_rows<DT, COLS>::OK && linear_one_kind() == LINEAR_ONE_ASYNC;
+}
+
 /* The token tile of a product over n tokens: 0 for linear_k's layout (one token, a warp per row:
  * linear_k or linear_async_k), else T tokens per read of the rows (linear_rows_k's; 1 for one
  * token with DF_CUDA_LINEAR_ONE=rows). */
@@ -1733,8 +1738,8 @@ template <class F> void with_tile(int n, F &&f)
  * rows allow, else linear_k. */
 template <int DT, int ROWS, int COLS, bool ACC> auto linear_one_kernel()
 {
-    if constexpr (async_rows<DT, COLS>::OK)
-        if (linear_one_kind() == LINEAR_ONE_ASYNC)
+    if constexpr (async_rows<DT, COLS>::OK) /* (no async instance for other rows) */
+        if (one_token_ring<DT, COLS>())
             return linear_async_k<DT, ROWS, COLS, ACC>;
     return linear_k<DT, ROWS, COLS, ACC>;
 }
@@ -1761,7 +1766,7 @@ void linear(const unsigned char *w, const unsigned char *scale, const float *x, 
 template <int DT, int ROWS1, int ROWS2, int COLS, int T> auto linear_pair_kernel()
 {
     if constexpr (T == 0 && async_rows<DT, COLS>::OK)
-        if (linear_one_kind() == LINEAR_ONE_ASYNC)
+        if (one_token_ring<DT, COLS>())
             return linear_pair_k<DT, ROWS1, ROWS2, COLS, T, true>;
     return linear_pair_k<DT, ROWS1, ROWS2, COLS, T, false>;
 }
@@ -1791,7 +1796,7 @@ void swiglu(const unsigned char *wg, const unsigned char *gate_scale, const unsi
     const float *sg = reinterpret_cast<const float *>(gate_scale), *su = reinterpret_cast<const float *>(up_scale);
     with_tile(n, [&]<int T>() {
         const dim3 grid = linear_grid(linear_blocks<DT, INTER, COLS, T>(), T, n);
-        if (T == 0 && async_rows<DT, COLS>::OK && linear_one_kind() == LINEAR_ONE_ASYNC)
+        if (T == 0 && one_token_ring<DT, COLS>())
             launch("swiglu (async)", swiglu_k<DT, INTER, COLS, T, T == 0 && async_rows<DT, COLS>::OK>, grid, THREADS, 0,
                    wg, sg, wu, su, x, n, g);
         else
@@ -1953,10 +1958,9 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
      * its rows through the warp's ring with DF_CUDA_LINEAR_ONE=async (one token's products, as
      * linear_async_k; the same bits); else grouped by expert */
     const bool per_pair = n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E;
-    const bool async = linear_one_kind() == LINEAR_ONE_ASYNC;
     if (per_pair) {
         const dim3 grid(ceil_div(INTER, WARPS), n * K);
-        if (async_rows<DT, DIM>::OK && async)
+        if (one_token_ring<DT, DIM>())
             launch("moe_experts (gate, up; async)", moe_gate_up_k<DT, DIM, INTER, E, K, async_rows<DT, DIM>::OK>, grid,
                    THREADS, 0, w, tab, x, ids, act);
         else
@@ -1974,7 +1978,7 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
         act_round_bf16<INTER>(act, n * K);
     if (per_pair) {
         const dim3 grid(ceil_div(DIM, WARPS), n);
-        if (async_rows<DT, INTER>::OK && async)
+        if (one_token_ring<DT, INTER>())
             launch("moe_experts (down, combine; async)", moe_down_combine_k<DT, DIM, INTER, E, K, async_rows<DT, INTER>::OK>,
                    grid, THREADS, 0, w, tab, ids, act, weights, out);
         else

@@ -21,9 +21,9 @@
  * tiny_fp8act_cuda and tiny_bf16act_cuda measure it.
  *
  * Nothing is allocated on the device: the prepared input, its scales and cuBLASLt's workspace
- * are buffers of the plan (gemm_in, gemm_scales, gemm_ws). The plans are host objects, made on first use (a prefill, which
- * always runs before the first decode step is captured; making one during a capture would be
- * host work only, which capture allows). */
+ * are buffers of the plan (gemm_in, gemm_scales, gemm_ws). The plans are host objects, made on
+ * first use (a prefill, which always runs before the first decode step is captured; making one
+ * during a capture would be host work only, which capture allows). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

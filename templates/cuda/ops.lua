@@ -52,10 +52,11 @@ return {
         local cap = o.cap == "batch" and "MAX_BATCH" or "PREFILL_CHUNK"
         -- what df_cuda_lt_linear writes for cap rows: FP8, codes of cap rounded up to 4 rows and
         -- their scales [block][row]; bf16, the values of cap rows
+        local rows4 = fmt("(%s + 3) / 4 * 4", cap)
         local checks = o.gemm == "fp8" and {
-            fmt("(%s + 3) / 4 * 4 * %d <= %du, \"the plan's gemm_in holds the FP8 codes\"", cap, o.din, c.bytes(o.gemm_in)),
-            fmt("%d * ((%s + 3) / 4 * 4) * sizeof(float) <= %du, \"the plan's gemm_scales holds their scales\"",
-              (o.din + 127) // 128, cap, c.bytes(o.gemm_scales)) }
+            fmt("%s * %d <= %du, \"the plan's gemm_in holds the FP8 codes\"", rows4, o.din, c.bytes(o.gemm_in)),
+            fmt("%d * (%s) * sizeof(float) <= %du, \"the plan's gemm_scales holds their scales\"",
+              (o.din + 127) // 128, rows4, c.bytes(o.gemm_scales)) }
           or { fmt("%s * %d * 2 <= %du, \"the plan's gemm_in holds the bf16 values\"", cap, o.din, c.bytes(o.gemm_in)) }
         checks[#checks + 1] = fmt("DF_CUDA_GEMM_WS_BYTES <= %du, \"the plan's gemm_ws holds cuBLASLt's workspace\"",
           c.bytes(o.gemm_ws))
