@@ -3,6 +3,7 @@
 -- file skeletons (*.in) hold all target text; this file only walks.
 local util = require("util")
 local schedule = require("schedule")
+local plan_mod = require("plan")
 
 local M = {}
 M.GENERATOR_VERSION = "0.1.0"
@@ -120,6 +121,35 @@ local function trace_points(sched, ops)
   return points
 end
 
+-- Poison points (gen/main.lua --poison): op -> the buffers, not persistent, whose value it is the
+-- last to name (plan.values) in every phase that runs it (the layers run in both; x's value ends
+-- in the head). In the order of the schedule's buffers.
+local function poison_points(sched, plan)
+  local ends = {} -- position in plan.values' numbering -> set of names
+  for _, name in ipairs(sched.buffer_order) do
+    if not sched.buffers[name].persistent then
+      for _, v in ipairs(plan.values[name] or {}) do
+        ends[v[2]] = ends[v[2]] or {}
+        ends[v[2]][name] = true
+      end
+    end
+  end
+  local points, base = {}, 0
+  for _, phase in ipairs(plan_mod.PHASES) do
+    local ops = schedule.flatten(sched, phase)
+    for i, o in ipairs(ops) do
+      local here = ends[base + i] or {}
+      local list = {}
+      for _, name in ipairs(points[o] or sched.buffer_order) do
+        if here[name] then list[#list + 1] = name end
+      end
+      points[o] = list
+    end
+    base = base + #ops
+  end
+  return points
+end
+
 local function target_files(tdir)
   if util.read_file(tdir .. "/files.lua") then return dofile(tdir .. "/files.lua") end
   return C_FILES
@@ -167,6 +197,7 @@ function M.emit(ctx)
 
   local function body(fn)
     local points = ctx.trace and trace_points(sched, fn.ops) or {}
+    local poison = ctx.poison and poison_points(sched, plan) or {}
     local used, lines = {}, {}
     for _, o in ipairs(fn.ops) do
       for _, b in ipairs(schedule.op_buffers(sched, o)) do used[b] = true end
@@ -193,6 +224,9 @@ function M.emit(ctx)
       for _, p in ipairs(points[i] or {}) do
         lines[#lines + 1] = string.format('    df_trace("%s", %s, %s, %d);', p.label, cvar(p.buffer), c.rows(o),
           sched.buffers[p.buffer].width)
+      end
+      for _, name in ipairs(poison[o] or {}) do
+        lines[#lines + 1] = string.format("    df_poison(%s, %d);", cvar(name), sched.buffers[name].bytes)
       end
     end
     return table.concat(lines, "\n")

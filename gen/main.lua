@@ -36,7 +36,10 @@ usage: gen/main.lua (--spec FILE | --hf DIR --name NAME) --out DIR [--set deploy
                 or not it fits deploy.gpu_memory_gib
   --trace       a debugging build: the forward pass also hands its activations at fixed points of each
                 layer to df_trace (runtime/trace.c; DF_TRACE=FILE writes them), for tests/trace_diff.c
-                to compare two builds of one model op by op (deploy.activations = "f32" only)]]
+                to compare two builds of one model op by op (deploy.activations = "f32" only)
+  --poison      a checking build: after the last op that reads a buffer's value, the forward pass
+                fills the buffer with all-ones bytes (df_poison: NaN as floats, -1 as ints), so that
+                an op reading a value the memory plan counts as dead makes garbage (tests/poison.sh)]]
 
 local function usage_error(msg)
   io.stderr:write("gen: " .. msg .. "\n" .. USAGE .. "\n")
@@ -52,6 +55,7 @@ local function parse_args(argv)
     elseif k == "--print-spec" then a.print_spec = true
     elseif k == "--print-memory" then a.print_memory = true
     elseif k == "--trace" then a.trace = true
+    elseif k == "--poison" then a.poison = true
     elseif k == "--help" or k == "-h" then print(USAGE) os.exit(0)
     elseif k == "--spec" or k == "--hf" or k == "--name" or k == "--out" or k == "--set" then
       local v = argv[i + 1] or usage_error(k .. " needs a value")
@@ -110,7 +114,7 @@ local function generate(a)
       spec_mod.show(spec.deploy.activations) .. " (its buffers hold prepared GEMM inputs)")
   end
   local files = emit.emit({
-    trace = a.trace,
+    trace = a.trace, poison = a.poison,
     spec = spec, shapes = shapes, manifest = man, schedule = sched, plan = plan,
     template_dir = tdir,
     common_dir = here .. "/../templates/common",

@@ -1,12 +1,16 @@
 -- plan.lua: the static memory plan. Every buffer of the schedule gets a fixed
--- offset in one arena. Two buffers may share bytes only if no phase has both
--- alive at once (liveness = first to last op touching it, per phase);
--- persistent buffers (KV caches, RoPE table, logits, on CUDA the step arrays)
--- never share.
+-- offset in one arena. Two buffers may share bytes only if their values are
+-- never alive at the same op: a value lives from the op that defines it (writes
+-- it whole without reading it: schedule.op_defines) to the last op that names
+-- the buffer before the next definition, so a buffer that every layer writes
+-- and reads again (the attention's and the experts' scratch, the MLP's gate)
+-- is alive in short stretches and free in between. Persistent buffers (KV
+-- caches, RoPE table, logits, on CUDA the step arrays) never share.
 -- Placement is greedy, largest first, at the lowest offset that fits: the
--- classic offline planner of TFLite Micro and TVM's AOT executor. On CUDA the
--- plan is the whole device arena: the step arrays, the routed experts' scratch
--- and cuBLASLt's input and workspace are buffers of the schedule like the others.
+-- offline planner of TFLite Micro and TVM's AOT executor, with a buffer's
+-- lifetime a list of intervals instead of one. On CUDA the plan is the whole
+-- device arena: the step arrays, the routed experts' scratch and cuBLASLt's
+-- input and workspace are buffers of the schedule like the others.
 local util = require("util")
 local schedule = require("schedule")
 
@@ -16,40 +20,54 @@ local M = {}
 -- pointers need.
 M.ALIGN = { cpu = 64, cuda = 256 }
 local ELEM = { f32 = 4, i32 = 4, bf16 = 2, u8 = 1 }
+M.PHASES = { "prefill", "decode" }
 
-local function live_ranges(sched)
-  local ranges = {} -- name -> list of {first, last}, one per phase that uses it
-  for _, phase in ipairs({ "prefill", "decode" }) do
-    local seen = {}
-    for i, o in ipairs(schedule.flatten(sched, phase)) do
+-- Each buffer's values: name -> list of { first, last } op positions in the phase's flat op list
+-- (schedule.flatten), phase by phase in order (positions of the decode phase offset past the
+-- prefill's, so that one list is sorted). A buffer named before any op of the phase defined it
+-- starts a value there too (plan_check refuses such a schedule).
+function M.values(sched)
+  local values, base = {}, 0
+  for _, phase in ipairs(M.PHASES) do
+    local ops = schedule.flatten(sched, phase)
+    local current = {}
+    for i, o in ipairs(ops) do
+      local defines = {}
+      for _, b in ipairs(schedule.op_defines(o)) do defines[b] = true end
       for _, b in ipairs(schedule.op_buffers(sched, o)) do
-        local r = seen[b]
-        if not r then
-          r = { i, i, phase = phase }
-          seen[b] = r
-          ranges[b] = ranges[b] or {}
-          table.insert(ranges[b], r)
+        local v = current[b]
+        if defines[b] or not v then
+          v = { base + i, base + i }
+          current[b] = v
+          values[b] = values[b] or {}
+          table.insert(values[b], v)
         end
-        r[2] = i
+        v[2] = base + i
       end
     end
+    base = base + #ops
   end
-  return ranges
+  return values
 end
 
-local function conflict(a, b, ranges)
-  if a.persistent or b.persistent then return true end
-  for _, ra in ipairs(ranges[a.name] or {}) do
-    for _, rb in ipairs(ranges[b.name] or {}) do
-      if ra.phase == rb.phase and ra[1] <= rb[2] and rb[1] <= ra[2] then return true end
-    end
+-- Whether two sorted, disjoint interval lists meet (one pass over both).
+local function meet(a, b)
+  local i, j = 1, 1
+  while i <= #a and j <= #b do
+    if a[i][2] < b[j][1] then i = i + 1
+    elseif b[j][2] < a[i][1] then j = j + 1
+    else return true end
   end
   return false
 end
 
+local function conflict(a, b, values)
+  return a.persistent or b.persistent or meet(values[a.name] or {}, values[b.name] or {})
+end
+
 function M.build(sched, target)
   local align = assert(M.ALIGN[target], "plan: no alignment for target " .. tostring(target))
-  local ranges = live_ranges(sched)
+  local values = M.values(sched)
   local bufs, total = {}, 0
   for _, name in ipairs(sched.buffer_order) do
     local b = sched.buffers[name]
@@ -69,7 +87,7 @@ function M.build(sched, target)
   for _, b in ipairs(by_size) do
     local clashes = {}
     for _, p in ipairs(placed) do
-      if conflict(b, p, ranges) then clashes[#clashes + 1] = p end
+      if conflict(b, p, values) then clashes[#clashes + 1] = p end
     end
     table.sort(clashes, function(x, y) return x.offset < y.offset end)
     local off = 0
@@ -81,7 +99,7 @@ function M.build(sched, target)
     placed[#placed + 1] = b
     peak = math.max(peak, off + b.bytes)
   end
-  return { buffers = bufs, peak = peak, unshared = total, ranges = ranges }
+  return { buffers = bufs, peak = peak, unshared = total, values = values }
 end
 
 -- plan.txt: what an auditor reads to see where every byte lives.

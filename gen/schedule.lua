@@ -366,6 +366,33 @@ function M.op_writes(o)
   return list
 end
 
+-- The buffers an op defines: those whose every element it runs over (the step's rows) it
+-- writes without reading what was there. A buffer's value lives from the op that defines it
+-- to the last op that names it before the next definition (plan.lua: two buffers whose values
+-- are never alive at the same op may share bytes). Every other buffer an op names it reads, or
+-- reads and writes in place, so listing too few here only costs memory; listing one too many
+-- would let another buffer overwrite a value still to be read, which a liveness-checking build
+-- (gen/main.lua --poison, tests/poison.sh) catches. Per op kind, the fields it defines:
+local DEFINES = {
+  embed = { "out" }, gather_rows = { "out" }, rmsnorm = { "out" }, add_rmsnorm = { "out" },
+  linear = { "y", "gemm_in", "gemm_scales", "gemm_ws" }, linear_pair = { "y", "y2" }, swiglu = { "g" },
+  mla_attend = { "out", "ws" }, moe_route = { "ids", "weights" }, moe_experts = { "out", "ws" },
+  mla_cache_write = { "cache" }, rope_cache = { "cache" },
+  -- in place, or adding into a buffer
+  residual_add = {}, rope_heads = {}, silu_mul = {}, act_quant = {}, act_round_bf16 = {},
+}
+function M.op_defines(o)
+  local list = {}
+  for _, f in ipairs(assert(DEFINES[o.op], "schedule: what op " .. o.op .. " defines is not known")) do
+    local b = o[f]
+    -- an input read in place (rmsnorm of q_a into q_a), a sum added into (accumulate) and a
+    -- GEMM input prepared by an earlier product (reuse_input) are read, not defined
+    local read = b == o.x or o.accumulate and f == "y" or o.reuse_input and (f == "gemm_in" or f == "gemm_scales")
+    if type(b) == "string" and not read then list[#list + 1] = b end
+  end
+  return list
+end
+
 -- The buffers an op touches, in argument order.
 function M.op_buffers(sched, o)
   local list = {}

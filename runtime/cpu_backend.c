@@ -58,6 +58,12 @@ void df_trace(const char *label, const float *rows, int n_rows, int width)
     df_trace_write(label, rows, n_rows, width);
 }
 
+/* model.h (a liveness-checking build). */
+void df_poison(void *bytes, size_t n)
+{
+    memset(bytes, 0xff, n);
+}
+
 const struct df_backend df_cpu_backend = {
     "cpu", attach_weights, detach_weights, arena_create, arena_destroy, read_logits, greedy_tokens, NULL, NULL, NULL,
 };

@@ -75,6 +75,12 @@ struct df_model {
  * "layer 3 attn last" and the like; each backend brings them to the host for trace.h's records. */
 void df_trace(const char *label, const float *rows, int n_rows, int width);
 
+/* What a liveness-checking build's generated code (gen/main.lua --poison) calls after the last op
+ * that reads a buffer's value: fill its bytes (the backend's memory, in stream order on a GPU)
+ * with 0xff, NaN as f32 or bf16, NaN as e4m3, -1 as int32, so that an op reading a value the
+ * memory plan counts as dead computes garbage (tests/poison.sh). */
+void df_poison(void *bytes, size_t n);
+
 /* Each generated model defines exactly these two. */
 extern const struct df_manifest df_manifest;
 extern const struct df_model df_model;

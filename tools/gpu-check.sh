@@ -14,7 +14,7 @@
 #
 # The device session's call (the lent GPU machine has no lua5.4 and no mbedTLS). Here first:
 #   make cuda-bench-prepare     (generated sources of the mid-size models, the tokenizer object,
-#                                build/gpu-deps; it prints the carry list and its size, 21 MB)
+#                                build/gpu-deps; it prints the carry list and its size, 24 MB)
 # then run with
 #   carry:     ["build/gpu-deps", "build/cuda_bench_src",
 #               "build/tokenizers/deepseek-v3.c", "build/tokenizers/deepseek-v3.o"]
@@ -41,7 +41,9 @@
 #      device sampling = host sampling, bit for bit; op-level traces of v3_h16 and of the first three
 #      models whose checks failed (the CPU and CUDA trace builds, gen/main.lua --trace: trace_diff names
 #      the first point where they part; docs/testing.md, "Op-level traces"); the fixtures' prompts in 4-token prefill steps = in one step (tiny, tiny_fp8act and
-#      tiny_bf16act again with prefill_chunk 4, mk/cuda_bench.mk); then tiny_cuda against the
+#      tiny_bf16act again with prefill_chunk 4, mk/cuda_bench.mk); the liveness-checking builds
+#      (mk/poison.mk: each dead value's bytes filled with 0xff) = the plain builds, bit for bit;
+#      then tiny_cuda against the
 #      CPU build of tiny on a 200-token prompt (attention past several chunks); audit records of
 #      tiny, tiny_fp8act and tiny_bf16act on the GPU, re-derived by --check (written to $OUT,
 #      with each cuBLASLt shape's algorithm in "gemms");
@@ -174,10 +176,14 @@ CHUNK_TARGETS=$(for m in $CHUNK_MODELS; do [ -d "build/cuda_bench_src/${m}_chunk
 # compiles share this one's cores
 TRACE_TARGETS=$([ -d build/cuda_bench_src/trace/v3_h16_cuda ] &&
     echo build/trace_diff build/trace/v3_h16/v3_h16 build/trace/v3_h16_cuda/v3_h16_cuda build/v3_h16/v3_h16.weights)
+# The liveness-checking builds (mk/poison.mk; their kernels.o is the reference build's).
+POISON_MODELS=$(sed -n 's/^POISON_MODELS := //p' mk/poison.mk)
+poison_bin() { echo "build/poison/$1_cuda/$1_cuda"; }
+POISON_TARGETS=$(for m in $POISON_MODELS; do [ -d "build/cuda_bench_src/poison/${m}_cuda" ] && poison_bin $m; done)
 SYN_MODELS="deepseek_v2_lite bench_v3_8l_cuda" # mk/cuda_bench.mk's CUDA_SYNTH_MODELS
 SYNTH_TARGETS=$(for m in $SYN_MODELS; do [ -f "build/cuda_bench_src/$m/kernels.cu" ] &&
     printf "build/cuda_bench/$m/%s " synth_decode decode_floor; done)
-if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits $CHUNK_TARGETS $TRACE_TARGETS $SYNTH_TARGETS \
+if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits $CHUNK_TARGETS $POISON_TARGETS $TRACE_TARGETS $SYNTH_TARGETS \
     >"$T/build.log" 2>&1; then
     pass "gpu/build"
     row "build (make -j$(nproc) cuda-all cuda-tests)" "ok, $(($(date +%s) - t0)) s"
@@ -266,26 +272,44 @@ else
     done
 fi
 
+# like_conformance CHECK WHAT BIN WEIGHTS M LABEL: BIN on M's fixture prompts as the conformance ran
+# its batch of 3 (-n 10, teacher-forced where it is), its logits against the conformance's
+# (tests/cuda/conformance.sh's $T/<m>_cuda.b3), bit for bit; WHAT: where BIN comes from.
+like_conformance() {
+    local name=$1 what=$2 bin=$3 wts=$4 m=$5 label=$6 fx=tests/fixtures/$5 out=$T/$(echo "$1" | tr / _)
+    if [ ! -x "$bin" ] || [ ! -f "$T/${m}_cuda.b3" ]; then
+        fail "$name" "not built, or no conformance logits ($what carried?)"
+        row "$label" "NOT RUN"
+        return
+    fi
+    if ! $bin --weights "$wts" --batch-file $fx/prompts.txt -n 10 --logits "$out.logits" \
+        $(force_args $m $fx/expected_ids.txt) >/dev/null 2>"$out.err"; then
+        fail "$name" "the run failed: $(tail -n 3 "$out.err")"
+        row "$label" "RUN FAILED: $(tail -n 1 "$out.err")"
+        return
+    fi
+    check "$name" cmp "$out.logits" "$T/${m}_cuda.b3"
+    row "$label" "$(same_ids "$out.logits" "$T/${m}_cuda.b3")"
+}
+
 section "chunked prefill: the fixtures' prompts in 4-token steps = in one step, bit for bit"
 # With FP8 or bf16 activations the products run through cuBLASLt's GEMMs at 4 rows (planned for
 # 512 rows in both builds, so with the same algorithms: lt_linear.cu), and in tiny_bf16act, whose
 # output head is a GEMM too, a step in which no prompt ends runs it on 0 rows.
 for m in $CHUNK_MODELS; do
-    bin=$(chunk_bin $m) fx=tests/fixtures/$m
-    if [ ! -x "$bin" ] || [ ! -f "$T/${m}_cuda.b3" ]; then
-        fail "gpu/chunked-prefill/${m}_cuda" "not built, or no one-step logits (build/cuda_bench_src/${m}_chunk4_cuda carried?)"
-        row "${m}_cuda: prefill in 4-token steps = one step" "NOT RUN"
-        continue
-    fi
-    if ! $bin --weights "$bin.weights" --batch-file $fx/prompts.txt -n 10 --logits "$T/$m.chunk4" \
-        $(force_args $m $fx/expected_ids.txt) >/dev/null 2>"$T/$m.chunk4.err"; then
-        fail "gpu/chunked-prefill/${m}_cuda" "the run failed: $(tail -n 3 "$T/$m.chunk4.err")"
-        row "${m}_cuda: prefill in 4-token steps = one step (logits, bit for bit)" "RUN FAILED: $(tail -n 1 "$T/$m.chunk4.err")"
-        continue
-    fi
-    check "gpu/chunked-prefill/${m}_cuda" cmp "$T/$m.chunk4" "$T/${m}_cuda.b3"
-    row "${m}_cuda: prefill in 4-token steps = one step (logits, bit for bit)" \
-        "$(same_ids "$T/$m.chunk4" "$T/${m}_cuda.b3")"
+    like_conformance "gpu/chunked-prefill/${m}_cuda" "build/cuda_bench_src/${m}_chunk4_cuda" "$(chunk_bin $m)" \
+        "$(chunk_bin $m).weights" $m "${m}_cuda: prefill in 4-token steps = one step (logits, bit for bit)"
+done
+
+section "liveness: each value's bytes poisoned after its last op = the plain build, bit for bit"
+# The memory plan lets buffers whose values are never alive at once share bytes (gen/plan.lua);
+# a poison build (gen/main.lua --poison) fills a buffer with 0xff bytes (cudaMemsetAsync, in the
+# graph) after the last op that reads its value, so a kernel reading more than the schedule says
+# (op_defines) computes NaN or -1 indices. The fixtures' prompts as in the conformance (its batch
+# of 3: fused launches, GEMM inputs and workspace, the split-KV attention's scratch).
+for m in $POISON_MODELS; do
+    like_conformance "gpu/poison/${m}_cuda" "build/cuda_bench_src/poison" "$(poison_bin $m)" \
+        "build/${m}_cuda/${m}_cuda.weights" $m "${m}_cuda: dead values poisoned = plain build (logits, bit for bit)"
 done
 
 section "audit records on the GPU: made, then re-derived by a second process (--check)"

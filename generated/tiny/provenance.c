@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "4662de0cbe4bfa18146e422771db828777f6c8ba5cde31a15ff434c2bd09f224" },
-    { "forward.c", "f912d03d7355385748ef961671cf8d21a7245ba7304f610b165d4dfa0bda5cdc" },
+    { "forward.c", "476e61387b7bae915eb8c97e691beeed2aa33cc399cc62a40bdfc9180e1c4fe4" },
     { "kernels.c", "6dbf7475fb6547ee8fff73614235e675a42e9946307528d32d82e5e11cffbc9c" },
     { "kernels.h", "f291c318f7ad15dceab26ddb5e3903ffd9577790e0c5a23846be60bd65040b38" },
     { "manifest.c", "3d90ef1f7af634e6075d799a3c96c383626f4e0c261627d5912db3b9ef1009ea" },
     { "manifest.json", "729bf9a893ccc3b4262a1ab84464254afe1ff9414732cc73ecae4493d5dfe290" },
-    { "plan.txt", "3d2fe948bd5cbe41649dbef710388a7987d8c36bd60c02a9a36d0e83975f3614" },
+    { "plan.txt", "339ff12f5d8c4d67830ee9b06c7b6a728527a76da2e158bb88453f8c907e8f44" },
     { "spec.lua", "60a08fecc9d7f2da297b4f04b9ea29480d0e1a76be7c719e95aab9e207b6376f" },
     { "trust.c", "8f00a004dd8f4c570649d74313a3839ae56f1f19633e012ea87f6476b3cd1000" },
     { "weights.h", "9045af8bfba7abba3bed5da11497b4f68a1a9a72b34ceb4845261c0240742676" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "bb7cacd3dbe6efe852b47be9609e095c17ef9684f67398184553ebb6b4cb8f2b",
+    .sources_sha256 = "c0cc8ce5cb133bfb5b1399160ae322a88e890f15d36537f5b0de382d51292e84",
     .n_sources = 10,
     .sources = sources,
 };

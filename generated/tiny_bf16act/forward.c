@@ -52,27 +52,27 @@ static const struct df_expert L2_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 2828096); /* [256][128] residual stream */
-    float *h = (float *)(void *)(arena + 2959168); /* [256][128] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 3090240); /* [256][128] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 3483456); /* [256][96] low-rank query */
-    float *q = (float *)(void *)(arena + 2631488); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 3581760); /* [256][80] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 3221312); /* [256][128] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 1056768); /* [1][147920] attention scratch: absorbed queries and latent outputs of the step's tokens */
-    float *rope = (float *)(void *)(arena + 3794752); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
-    float *kv_cache_l0 = (float *)(void *)(arena + 1648448); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
+    float *x = (float *)(void *)(arena + 2039808); /* [256][128] residual stream */
+    float *h = (float *)(void *)(arena + 2170880); /* [256][128] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 2301952); /* [256][128] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 0); /* [256][96] low-rank query */
+    float *q = (float *)(void *)(arena + 591680); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 98304); /* [256][80] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 788288); /* [256][128] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 0); /* [1][147920] attention scratch: absorbed queries and latent outputs of the step's tokens */
+    float *rope = (float *)(void *)(arena + 2433024); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *kv_cache_l0 = (float *)(void *)(arena + 1056768); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 0); /* [256][256] dense MLP gate, then silu(gate) * up */
     float *dense_up = (float *)(void *)(arena + 262144); /* [256][256] dense MLP up */
-    float *kv_cache_l1 = (float *)(void *)(arena + 1976128); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
-    float *router_logits = (float *)(void *)(arena + 3811136); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 3843520); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 3847616); /* [256][4] their combine weights */
+    float *kv_cache_l1 = (float *)(void *)(arena + 1384448); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
+    float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
+    int *route_ids = (int *)(void *)(arena + 2465408); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 2469504); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 0); /* [1024][258] expert scratch: gate, up, output of each (token, expert) pair, grouped by expert (DF_MOE_WS_FLOATS) */
-    float *shared_out = (float *)(void *)(arena + 3352384); /* [256][128] shared experts' output */
-    float *shared_gate = (float *)(void *)(arena + 3663680); /* [256][64] shared MLP gate, then silu(gate) * up */
-    float *shared_up = (float *)(void *)(arena + 3729216); /* [256][64] shared MLP up */
-    float *kv_cache_l2 = (float *)(void *)(arena + 2303808); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
+    float *shared_out = (float *)(void *)(arena + 0); /* [256][128] shared experts' output */
+    float *shared_gate = (float *)(void *)(arena + 131072); /* [256][64] shared MLP gate, then silu(gate) * up */
+    float *shared_up = (float *)(void *)(arena + 0); /* [256][64] shared MLP up */
+    float *kv_cache_l2 = (float *)(void *)(arena + 1712128); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
 
     /* layer 0: dense FFN */
     rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
@@ -135,10 +135,10 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 2828096); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 2039808); /* [256][128] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 3827520); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 2449408); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, step->token, step->n, x);
     layers(w, arena, step);
@@ -150,9 +150,9 @@ static void prefill(const unsigned char *w, unsigned char *arena, const struct d
 /* One new token per sequence; logits for every token. */
 static void decode(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 2828096); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 2039808); /* [256][128] residual stream */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 3827520); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 2449408); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, step->token, step->n, x);
     layers(w, arena, step);
@@ -162,7 +162,7 @@ static void decode(const unsigned char *w, unsigned char *arena, const struct df
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 3794752));
+    rope_init((float *)(void *)(arena + 2433024));
 }
 
 const struct df_model df_model = {
@@ -170,7 +170,7 @@ const struct df_model df_model = {
     .backend = &df_cpu_backend,
     .spec_sha256 = "8f72c70fd51c35e0e3ef73506ee58d6b163ddcf48ce47d572959859a87c35ce4",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
-    .arena_bytes = 3851712u,
-    .logits_offset = 3827520u,
+    .arena_bytes = 2473600u,
+    .logits_offset = 2449408u,
     .init = init, .prefill = prefill, .decode = decode,
 };

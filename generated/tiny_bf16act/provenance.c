@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "3710ad8c1be71c4413bdd0605ac2a49f7b56b70fd161a6d499cd957e33d9370b" },
-    { "forward.c", "251c909d94d8c0d4299077a21f6caf9b4a6b2c3f75046397c76cb6c9338a495b" },
+    { "forward.c", "f9e0f2e158e11d01d38f94840ee9229c72b11dc54a3f3e4cf0b4ac41076668c8" },
     { "kernels.c", "0ff1e61339f779a424417c909b9ee30c2d79e6d43b9b8b87b224bb1a6cd2c5b1" },
     { "kernels.h", "6a04ab660ed336ca0d525ee6c9e7545e5a4d29d24cee54797ce906866b107cd8" },
     { "manifest.c", "8164bb614fc06e848564167a411f87e930f24cd82b8ff498b03ac7b27eb2fc6d" },
     { "manifest.json", "de00a7adc90d2ec2167689576243582c2d0a33421c83570f56f3d8c6839a62d6" },
-    { "plan.txt", "0ecb278727fbda5124758f809af174f6bc5ac29161de4d6e6ac537323a51d702" },
+    { "plan.txt", "44e358178dcaec7889fb9f129397be6a077daf95dcd155f3aff0ddd0a50f2d54" },
     { "spec.lua", "8f72c70fd51c35e0e3ef73506ee58d6b163ddcf48ce47d572959859a87c35ce4" },
     { "trust.c", "167a386f69658571655669cac3c5d09917a77b727d0faff2257d1950cf879754" },
     { "weights.h", "51232bf8a91a36f4e5ebe5e24cac17f1e15e8cb50cfcab1111d9361292aa8d48" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "7e821f31d711e87aa2c083457332f53a81e5d75dbc8f4fbee331b1d34032dd2f",
+    .sources_sha256 = "6bbcbea58ed14811cc07038618ef1fede75cf246fff5a98331858c4aa3ce6105",
     .n_sources = 10,
     .sources = sources,
 };

@@ -22,8 +22,8 @@
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
  * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 36699648u
-#define STEP_OFFSET 36683776u
+#define ARENA_BYTES 35493632u
+#define STEP_OFFSET 35487488u
 _Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
@@ -77,28 +77,28 @@ static const struct df_expert L2_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 35537152); /* [256][128] residual stream */
-    float *h = (float *)(void *)(arena + 35668224); /* [256][128] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 35799296); /* [256][128] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 36323584); /* [256][96] low-rank query */
-    float *q = (float *)(void *)(arena + 35340544); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 36421888); /* [256][80] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 35930368); /* [256][128] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 36698112); /* [1][384] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 36634880); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
-    float *kv_cache_l0 = (float *)(void *)(arena + 34357504); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
-    float *dense_gate = (float *)(void *)(arena + 33554432); /* [256][256] dense MLP gate, then silu(gate) * up */
-    float *dense_up = (float *)(void *)(arena + 33816576); /* [256][256] dense MLP up */
-    float *kv_cache_l1 = (float *)(void *)(arena + 34685184); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
-    float *router_logits = (float *)(void *)(arena + 36651264); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 36689920); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 36694016); /* [256][4] their combine weights */
-    float *expert_ws = (float *)(void *)(arena + 33554432); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
-    float *shared_out = (float *)(void *)(arena + 36061440); /* [256][128] shared experts' output */
-    float *shared_gate = (float *)(void *)(arena + 36503808); /* [256][64] shared MLP gate, then silu(gate) * up */
-    float *shared_up = (float *)(void *)(arena + 36569344); /* [256][64] shared MLP up */
-    float *kv_cache_l2 = (float *)(void *)(arena + 35012864); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
-    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 36192512); /* [256][512] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
+    float *x = (float *)(void *)(arena + 35061760); /* [256][128] residual stream */
+    float *h = (float *)(void *)(arena + 35192832); /* [256][128] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 34799616); /* [256][128] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 34734080); /* [256][96] low-rank query */
+    float *q = (float *)(void *)(arena + 34537472); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 34832384); /* [256][80] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 34930688); /* [256][128] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 0); /* [1][384] attention scratch: absorbed query, scores, latent sum */
+    float *rope = (float *)(void *)(arena + 35454976); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *kv_cache_l0 = (float *)(void *)(arena + 33554432); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
+    float *dense_gate = (float *)(void *)(arena + 34537472); /* [256][256] dense MLP gate, then silu(gate) * up */
+    float *dense_up = (float *)(void *)(arena + 34799616); /* [256][256] dense MLP up */
+    float *kv_cache_l1 = (float *)(void *)(arena + 33882112); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
+    float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
+    int *route_ids = (int *)(void *)(arena + 803072); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 807168); /* [256][4] their combine weights */
+    float *expert_ws = (float *)(void *)(arena + 0); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
+    float *shared_out = (float *)(void *)(arena + 34537472); /* [256][128] shared experts' output */
+    float *shared_gate = (float *)(void *)(arena + 34668544); /* [256][64] shared MLP gate, then silu(gate) * up */
+    float *shared_up = (float *)(void *)(arena + 34537472); /* [256][64] shared MLP up */
+    float *kv_cache_l2 = (float *)(void *)(arena + 34209792); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
+    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 35323904); /* [256][512] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
     unsigned char *gemm_ws = (unsigned char *)(void *)(arena + 0); /* [1][33554432] cuBLASLt's workspace */
 
     /* layer 0: dense FFN */
@@ -164,11 +164,11 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 35537152); /* [256][128] residual stream */
-    float *xe = (float *)(void *)(arena + 33554432); /* [4][128] rows that produce logits */
-    float *he = (float *)(void *)(arena + 33556480); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 36667648); /* [4][1000] the step's logits (read by the runtime) */
-    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 36192512); /* [256][512] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
+    float *x = (float *)(void *)(arena + 35061760); /* [256][128] residual stream */
+    float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
+    float *he = (float *)(void *)(arena + 34537472); /* [4][128] final-normed rows */
+    float *logits = (float *)(void *)(arena + 35471360); /* [4][1000] the step's logits (read by the runtime) */
+    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 35323904); /* [256][512] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
     unsigned char *gemm_ws = (unsigned char *)(void *)(arena + 0); /* [1][33554432] cuBLASLt's workspace */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
@@ -181,10 +181,10 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 35537152); /* [256][128] residual stream */
-    float *he = (float *)(void *)(arena + 33556480); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 36667648); /* [4][1000] the step's logits (read by the runtime) */
-    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 36192512); /* [256][512] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
+    float *x = (float *)(void *)(arena + 35061760); /* [256][128] residual stream */
+    float *he = (float *)(void *)(arena + 34537472); /* [4][128] final-normed rows */
+    float *logits = (float *)(void *)(arena + 35471360); /* [4][1000] the step's logits (read by the runtime) */
+    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 35323904); /* [256][512] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
     unsigned char *gemm_ws = (unsigned char *)(void *)(arena + 0); /* [1][33554432] cuBLASLt's workspace */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
@@ -221,7 +221,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 36634880));
+    rope_init((float *)(void *)(arena + 35454976));
 }
 
 const struct df_model df_model = {
@@ -230,6 +230,6 @@ const struct df_model df_model = {
     .spec_sha256 = "2ddddc0f0543576f08ac3ee961509d6eedebffae5c4a31044960e2a85eae5881",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 36667648u,
+    .logits_offset = 35471360u,
     .init = init, .prefill = prefill, .decode = decode,
 };

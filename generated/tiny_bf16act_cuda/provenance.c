@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "c76e04fc9df2a854cab35f708bc1365c0c6322d068dfa14938b1ffb7c10edde4" },
-    { "forward.c", "5cac775420d137c4db3d13ab7c7f1c39a5a5c3d8a306d01924bdfb31302331a2" },
+    { "forward.c", "2b00b5fc85134022015c4001b0fa045e345909e5df707631e2a311ad2e4f46d6" },
     { "kernels.cu", "f53a57cfc3222da1c84ce268729351aa4de2e5b5c31966d23c906c37294220b1" },
     { "kernels.h", "8c925c1afea447796923d1ef7668c7ab0e560298748aa001184b20ef0740ca88" },
     { "manifest.c", "aa296553a8ef9ba4c7988e3c52322ba7185fdd75c13bb321c4caab6d5b98d6a0" },
     { "manifest.json", "99f160da98c4835b5351ce1bcf5657fa3d0cc02fe0367587dcb790aa9662e468" },
-    { "plan.txt", "eced6be645b04b22b5a2fccd45f6a58ed5182e6ca034e7b786889c9ec25b7c16" },
+    { "plan.txt", "ce9ae379a909f71b8658eb31a7ae8901083a7d5c5dde36d577a6657083eb3ea2" },
     { "spec.lua", "2ddddc0f0543576f08ac3ee961509d6eedebffae5c4a31044960e2a85eae5881" },
     { "trust.c", "c5b1420c5d443bad6475cce6132fa6e091ce2710a959d8b469080b2b50009433" },
     { "weights.h", "e93cbd6fda579c8e0ab6027d32897a538cef733fffa1b569f5335533692d5cef" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "de094004ee2a0f3eace571140e2c0a087a5cf588f759c042f7a7904199886c06",
+    .sources_sha256 = "e443654157a71791353864c7645c50328020f668311359be82f7f195af216e5b",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "ab5f675f0b7c6880fd685479dfe63c5dd9fc888b034eafddb38239126debcc54" },
-    { "forward.c", "fcb732a130c12959ed4b2f6ae49aa1c2884f41007f3145100be9433baa31fb5d" },
+    { "forward.c", "c84942fb2a30c83f05cd68062c5d88ee5c67e906a1b3285ca1e0034af67d92df" },
     { "kernels.c", "b9ea75d5040925c971e573946a49ea5fde68aff12fe9a95f0f0a016d20083a09" },
     { "kernels.h", "47abc3c66f867eb26fdebf7c5c1df06ebca24f3e543556d89e4a336e5134ff17" },
     { "manifest.c", "3a72b5168ff53393dbdda2585e8370c6031a16d6696a9c7991e8ce6ed335f4bd" },
     { "manifest.json", "1678960def27c1dc62ee14d683cc047882ad885797e787a749fb83b5e97b50cf" },
-    { "plan.txt", "666f88a33d418585f3fed0d445e5dd4fe519af903c8052c2d5dcbffa1b7a08d9" },
+    { "plan.txt", "9d16d351402911cdb7915cc98d9f401c1c8b5ce649dd3b1df6d080b710fa8196" },
     { "spec.lua", "efac8116d92788f6f6b8cbe8ead7b965336e2d1c323deb7461f6a5115381e82c" },
     { "trust.c", "4c94ed54c019bad852ce90b5d181ba9629216ca46f2c390247d8110a43dd996c" },
     { "weights.h", "4f5eaec69cdf618276f72445273f1391a10d8dd8efdb27eb367b837c7a416127" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "14de6e066ed95980a05869ed52218dc40e5325444501f68f74528de47d91744d",
+    .sources_sha256 = "9b0d096bc28ea676881c7db335a88d7e929f2fe5e7a231a63cc2ad7c184302db",
     .n_sources = 10,
     .sources = sources,
 };

@@ -32,22 +32,22 @@ static const struct df_expert L1_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 3399680); /* [256][200] residual stream */
-    float *h = (float *)(void *)(arena + 3604480); /* [256][200] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 3809280); /* [256][200] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 4374528); /* [256][136] low-rank query */
-    float *q = (float *)(void *)(arena + 4014080); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 1248000); /* [256][160] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 4210688); /* [256][160] attention output, per head v_head values */
+    float *x = (float *)(void *)(arena + 2727936); /* [256][200] residual stream */
+    float *h = (float *)(void *)(arena + 2932736); /* [256][200] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 3137536); /* [256][200] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 163840); /* [256][136] low-rank query */
+    float *q = (float *)(void *)(arena + 2932736); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 0); /* [256][160] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 1248000); /* [256][160] attention output, per head v_head values */
     float *attn_ws = (float *)(void *)(arena + 0); /* [1][312000] attention scratch: absorbed queries and latent outputs of the step's tokens */
-    float *rope = (float *)(void *)(arena + 4513792); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *rope = (float *)(void *)(arena + 3342336); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 1417216); /* [1024][160] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
-    float *dense_gate = (float *)(void *)(arena + 2727936); /* [256][328] dense MLP gate, then silu(gate) * up */
-    float *dense_up = (float *)(void *)(arena + 3063808); /* [256][328] dense MLP up */
+    float *dense_gate = (float *)(void *)(arena + 0); /* [256][328] dense MLP gate, then silu(gate) * up */
+    float *dense_up = (float *)(void *)(arena + 335872); /* [256][328] dense MLP up */
     float *kv_cache_l1 = (float *)(void *)(arena + 2072576); /* [1024][160] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
     float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 2727936); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 2732032); /* [256][4] their combine weights */
+    int *route_ids = (int *)(void *)(arena + 3374720); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 3378816); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 0); /* [1024][346] expert scratch: gate, up, output of each (token, expert) pair, grouped by expert (DF_MOE_WS_FLOATS) */
     float *shared_out = (float *)(void *)(arena + 0); /* [256][200] shared experts' output */
     float *shared_gate = (float *)(void *)(arena + 204800); /* [256][72] shared MLP gate, then silu(gate) * up */
@@ -94,10 +94,10 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 3399680); /* [256][200] residual stream */
+    float *x = (float *)(void *)(arena + 2727936); /* [256][200] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][200] rows that produce logits */
     float *he = (float *)(void *)(arena + 3200); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 4530176); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 3358720); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, step->token, step->n, x);
     layers(w, arena, step);
@@ -109,9 +109,9 @@ static void prefill(const unsigned char *w, unsigned char *arena, const struct d
 /* One new token per sequence; logits for every token. */
 static void decode(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 3399680); /* [256][200] residual stream */
+    float *x = (float *)(void *)(arena + 2727936); /* [256][200] residual stream */
     float *he = (float *)(void *)(arena + 3200); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 4530176); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 3358720); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, step->token, step->n, x);
     layers(w, arena, step);
@@ -121,7 +121,7 @@ static void decode(const unsigned char *w, unsigned char *arena, const struct df
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 4513792));
+    rope_init((float *)(void *)(arena + 3342336));
 }
 
 const struct df_model df_model = {
@@ -129,7 +129,7 @@ const struct df_model df_model = {
     .backend = &df_cpu_backend,
     .spec_sha256 = "76f8ef09885535479cde8f10e4caa428857c1a44e93ece736b9721bd7261a77c",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
-    .arena_bytes = 4546176u,
-    .logits_offset = 4530176u,
+    .arena_bytes = 3382912u,
+    .logits_offset = 3358720u,
     .init = init, .prefill = prefill, .decode = decode,
 };

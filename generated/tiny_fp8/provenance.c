@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6682c7c29257be0dc8a3936c4a199950be4639e227110c018905cb4bd506d029" },
-    { "forward.c", "5396ac40ab7cb290200604f2400c37ccc6b8ce699d3a91830e24456f06469fc5" },
+    { "forward.c", "fe1ea3910a051ae5fe5cfd499a0e489d9aa744f3b8b4af46a2712f6d428b9ab8" },
     { "kernels.c", "fa90e28db17c492c0e5841b718170997f8aeb9ab906348a6c3ab7cde80a00abf" },
     { "kernels.h", "42a1de72c32de5f33d88170a606d86771700929b3d3452380a055656241ea513" },
     { "manifest.c", "ffd2c3235a8d620e90bb5da3fa6d4f136476b879691acf77a8898db28918e7cf" },
     { "manifest.json", "67dbb26c6aa21fe8d00ebdffa6fc9441cfe485cef6f91a0d814d49f36fb3412d" },
-    { "plan.txt", "1914bc0ff6ca3ff5d2bef07e15168257685590e4b732d838919a06e555ad2152" },
+    { "plan.txt", "1660849eb4f85f61e3782645fd29f136340fa0141b8fa13c30790402caeac6ea" },
     { "spec.lua", "76f8ef09885535479cde8f10e4caa428857c1a44e93ece736b9721bd7261a77c" },
     { "trust.c", "37ca09a1ac9b26cf7093b974c86144b99462e483c93d5fb4558bb57a82ab4203" },
     { "weights.h", "947d5a8466f1bc8e53c88123c7eebcf1ad7d55f52c5a5864eb6ec5c0ac909b64" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "3660eab6c3961af1e99fa4c2381825833b5553c7e574fef3f5059f66eef1ca75",
+    .sources_sha256 = "2b08a21914578cf8de710d5390b274f04583a339a5b43a166ed0330b4bd964ce",
     .n_sources = 10,
     .sources = sources,
 };

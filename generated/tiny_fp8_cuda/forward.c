@@ -60,11 +60,11 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *x = (float *)(void *)(arena + 2441472); /* [256][200] residual stream */
     float *h = (float *)(void *)(arena + 2646272); /* [256][200] normed input of a sublayer */
     float *proj = (float *)(void *)(arena + 2851072); /* [256][200] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 860160); /* [256][136] low-rank query */
-    float *q = (float *)(void *)(arena + 335872); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 532480); /* [256][160] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 696320); /* [256][160] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 999424); /* [1][544] attention scratch: absorbed query, scores, latent sum */
+    float *q_a = (float *)(void *)(arena + 360448); /* [256][136] low-rank query */
+    float *q = (float *)(void *)(arena + 0); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 196608); /* [256][160] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 196608); /* [256][160] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 360448); /* [1][544] attention scratch: absorbed query, scores, latent sum */
     float *rope = (float *)(void *)(arena + 3055872); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 1130752); /* [1024][160] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 0); /* [256][328] dense MLP gate, then silu(gate) * up */

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "fb055c52852336e5a43d3cfd8bd78cf5e44ebbdabdc92b0588a5927e6efccc41" },
-    { "forward.c", "393c299e9674e9df02c1a8b1684030939f6ab1a3793b8e0dc6c23918ed746809" },
+    { "forward.c", "0f907480c46ad07bd67faf26536e86b9a3e5df553a5655318607ae71c62d32ed" },
     { "kernels.c", "65c64b04217a52963de00dc6300e1f716f26f5082164da95999bf75f830e31a5" },
     { "kernels.h", "397b2fb95c6b7d5168e565e93fd8cfe9ba238dcf28ab99a42b23333aaab7c20d" },
     { "manifest.c", "88e40a21ae5094b6cc6f79c7111231777ee710d38ec645bea4304187d09a0e87" },
     { "manifest.json", "272175db1de497cd28f83fba8743d0ed078d08219b06966e774dd38f83c84236" },
-    { "plan.txt", "7a632945aaebf74682514b4a1a4e177b9c752b3e18b5546bfa5aeb2aa520b9ad" },
+    { "plan.txt", "2a0ebfe8df4b1fb1940d446dbd864ba376eca8b7a313bd9fd4f01cda681f1a85" },
     { "spec.lua", "b295944dda0eb5c42736dbcb82db53e123ec378395bd3de016a7958fe7a52c16" },
     { "trust.c", "9ad1daab105cf5d01b57565dff14ed179573cda01fcc4150367b00091a9642ac" },
     { "weights.h", "f4cc860c4ab9157c818b631dcb0b057dff600943eb099475dc82094300597494" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "520e78ef7196706565574690dc04ab82fb7c3e76a33434c2a5a1c4b686398be8",
+    .sources_sha256 = "b9bef32aeb67dab6237b2c9be188d8912cdf06df1128bb2ae7dff78620174d48",
     .n_sources = 10,
     .sources = sources,
 };

@@ -22,8 +22,8 @@
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
  * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 36898816u
-#define STEP_OFFSET 36888320u
+#define ARENA_BYTES 35520256u
+#define STEP_OFFSET 35512064u
 _Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
@@ -57,27 +57,27 @@ static const struct df_expert L1_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 35536896); /* [256][200] residual stream */
-    float *h = (float *)(void *)(arena + 35741696); /* [256][200] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 35946496); /* [256][200] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 36675584); /* [256][136] low-rank query */
-    float *q = (float *)(void *)(arena + 36151296); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 36347904); /* [256][160] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 36511744); /* [256][160] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 36894464); /* [1][544] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 36855808); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *x = (float *)(void *)(arena + 34865152); /* [256][200] residual stream */
+    float *h = (float *)(void *)(arena + 1130752); /* [256][200] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 35069952); /* [256][200] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 360448); /* [256][136] low-rank query */
+    float *q = (float *)(void *)(arena + 0); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 196608); /* [256][160] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 35274752); /* [256][160] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 196608); /* [1][544] attention scratch: absorbed query, scores, latent sum */
+    float *rope = (float *)(void *)(arena + 35479552); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 33554432); /* [1024][160] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
-    float *dense_gate = (float *)(void *)(arena + 34865152); /* [256][328] dense MLP gate, then silu(gate) * up */
-    float *dense_up = (float *)(void *)(arena + 35201024); /* [256][328] dense MLP up */
+    float *dense_gate = (float *)(void *)(arena + 0); /* [256][328] dense MLP gate, then silu(gate) * up */
+    float *dense_up = (float *)(void *)(arena + 335872); /* [256][328] dense MLP up */
     float *kv_cache_l1 = (float *)(void *)(arena + 34209792); /* [1024][160] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
     float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 1130752); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 1134848); /* [256][4] their combine weights */
+    int *route_ids = (int *)(void *)(arena + 1335552); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 1339648); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 0); /* [1][282640] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
     float *shared_gate = (float *)(void *)(arena + 0); /* [256][72] shared MLP gate, then silu(gate) * up */
     float *shared_up = (float *)(void *)(arena + 73728); /* [256][72] shared MLP up */
-    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 36814848); /* [256][160] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
-    float *gemm_scales = (float *)(void *)(arena + 36896768); /* [2][256] their 1x128 block scales (FP8) */
+    unsigned char *gemm_in = (unsigned char *)(void *)(arena + 35438592); /* [256][160] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
+    float *gemm_scales = (float *)(void *)(arena + 35518208); /* [2][256] their 1x128 block scales (FP8) */
     unsigned char *gemm_ws = (unsigned char *)(void *)(arena + 0); /* [1][33554432] cuBLASLt's workspace */
 
     /* layer 0: dense FFN */
@@ -117,10 +117,10 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 35536896); /* [256][200] residual stream */
+    float *x = (float *)(void *)(arena + 34865152); /* [256][200] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][200] rows that produce logits */
     float *he = (float *)(void *)(arena + 3328); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 36872192); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 35495936); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -132,9 +132,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 35536896); /* [256][200] residual stream */
+    float *x = (float *)(void *)(arena + 34865152); /* [256][200] residual stream */
     float *he = (float *)(void *)(arena + 3328); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 36872192); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 35495936); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -170,7 +170,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 36855808));
+    rope_init((float *)(void *)(arena + 35479552));
 }
 
 const struct df_model df_model = {
@@ -179,6 +179,6 @@ const struct df_model df_model = {
     .spec_sha256 = "c62d3ba3e3166c5caf45ce00aad04bb9548abbe087e7364d175eca32e6c595ef",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 36872192u,
+    .logits_offset = 35495936u,
     .init = init, .prefill = prefill, .decode = decode,
 };

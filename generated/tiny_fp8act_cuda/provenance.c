@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "020369116e4f6b7ba1caa8d59aa09bb0d725c4b79f9bd7644f3a87cc70cc4279" },
-    { "forward.c", "4917eb5d91171d969afc94cfa04f1e3ae00b06bb3d0fef113fa17c02a9e977e1" },
+    { "forward.c", "9ee33f181315fc3179cf977ed5e7c25c365fedb5651e701549b3763e8b71af61" },
     { "kernels.cu", "3251804fd01356b6b9b43e23d2fc49ef7fcb95c613cc66f00c5b78b5029285ac" },
     { "kernels.h", "0ee7a52faa099250aa1a4d20e39f45bc44242c9f06494327ba88706bf7704b7b" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
-    { "plan.txt", "9f48cb7775c2e142da387a151dedba29f30dd6df3fdd483f8d2dc79683b5bf7d" },
+    { "plan.txt", "b8a21667273b33f9818ee655fec987f1f9b9a66689678c7bbff93aa97fd7a440" },
     { "spec.lua", "c62d3ba3e3166c5caf45ce00aad04bb9548abbe087e7364d175eca32e6c595ef" },
     { "trust.c", "54db14cb588ce87b73111a7a38b1e4db6b2ac8373fd9e75d7e20718b8b7fc645" },
     { "weights.h", "2eb822730c817d167061f5445b24da74634e7473734e0b8b769043e3d1979190" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "24a09eb6c72a41dce77ee94235424f5d3eadaa523f1686cf96a811cfbe718b27",
+    .sources_sha256 = "637e4e637b8d3fa0f6e12e946bd4afd4a9afa0eaeab4be574cb85547343ae26e",
     .n_sources = 10,
     .sources = sources,
 };

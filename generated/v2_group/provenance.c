@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "61600a97dcf3b273b986fd132a7e9651fc3a103d245774469c3fca7508bc3fcb" },
-    { "forward.c", "6ca31fe79b846229d5d91fdd22bae639b5245f01b01d4cbab9a77b95629ba205" },
+    { "forward.c", "5eb586815019dd4d5bc439c8b43d294af428b3807321965da55ebc94c8fba5f8" },
     { "kernels.c", "b1302031d7cbb3880930118fa78679a11d5cbe58e1e46e2d57fb9da5a117fa4e" },
     { "kernels.h", "a455a23ed95d2dc3e0cadc43501ef8c6ecf945f0e2fea004d8b2dbcaa1e330bc" },
     { "manifest.c", "203b11f39d5c41162a20f6d8a98750f78b2ffac9020034cc85d72ee32d33cfef" },
     { "manifest.json", "750268c28c6d754c225d599b8955fd265c6b748b82dbe96caa63bd1a243eab1c" },
-    { "plan.txt", "4f54399d5311fbc0d3d81398edadd8a17de705fec1a07e8e5f14f6976aeb983c" },
+    { "plan.txt", "b253e26bcce50b66775fb3d6dc21b39e8509c5c9d2adfc5d605d70726eda56dc" },
     { "spec.lua", "26b50860246328ce28c9ccd14f69c85608f9b51f3125dbb86af0b12e30541d1b" },
     { "trust.c", "a32c70b98df0bfdd526fbe1f92288281e7b0a1d7321322f8674c6ae36fe42ad9" },
     { "weights.h", "a267233bcd53748a8b54d0a85b2f4492d93018b95079f1bd104eed390ec3ea3e" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "08fd0da12f323e37238da72d479ceee2cdd04057e72fdaf308d57281072a57d0",
+    .sources_sha256 = "a2be3d90bc3966eb1e9481f57e4d31b4569972508fd0eba9f2383433fede7ff6",
     .n_sources = 10,
     .sources = sources,
 };

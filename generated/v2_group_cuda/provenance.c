@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6081cccc561eeb718db0ec3b194767bc915febd3512b5830f79ca6334c02f402" },
-    { "forward.c", "860ccce8f091f557898a9a1d0e2e34b1d57e42d58f7e621636088f566f14b080" },
+    { "forward.c", "e930cebffc72cd34486858791e9ca1f85a1759bee76cdb9d53f96f592fd769b6" },
     { "kernels.cu", "ccf0da52f3fde25449c4ae54262b9293bfd9922cfbdb49f4a4ccf266d34c9a87" },
     { "kernels.h", "6732c2154ee698c776b1298db92115b6a8d27b4d8a4cb08568049c77981a545f" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
-    { "plan.txt", "667c9a03b2d9102795f4bf3391de7e1d87a8309d8aae9b3ce088ce6b787ec8af" },
+    { "plan.txt", "67d19e8bf7976cf1938633c9292c427f01edb81ba50d1c8eec7cb265da1ec8ab" },
     { "spec.lua", "f0a4b6dfd4c8238cc74897ad0c4c299c24fa746cff1c3c5cfd00bcb1fe69403e" },
     { "trust.c", "03d13b15be6c5d97f4fe86faca90a094865a5dc96000376ad92af0e200234819" },
     { "weights.h", "d829277861746f73f465526dadae84f04c634d13712fdfdd1ed02c7798e7f229" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "1682814fa0e8a457e4267d62d59f222bb9800d7478059380ab6a2035bf200adc",
+    .sources_sha256 = "74049e652dc2e5f2558043d993ca0a347475ad169fe212b346fb398c333c9b51",
     .n_sources = 10,
     .sources = sources,
 };

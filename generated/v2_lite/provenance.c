@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "b7bf5703db718893def4a4a17cd56b55907fae95a9555d2a800aff8725089e9a" },
-    { "forward.c", "e89bef25628f1d39308d901eb596e95afed7b2f482d23b242fc35420bd33da65" },
+    { "forward.c", "3c22fc1311e285c2b9ec14a2506b2e5bfa518073f23ab0350c5e82b9d33be149" },
     { "kernels.c", "6d0b9ad6d21317041a039a526b65b2ca626848f49d542f324d2db9f039d35793" },
     { "kernels.h", "2855b9a24aa2e3805d1c27af2499f1ff58d37e3afc7703ad3702269182af416c" },
     { "manifest.c", "494c745633f162a476a6a015f7a251decea2882c0b1251f3bc00d07723d1a46b" },
     { "manifest.json", "65819c551f411ab4a8aacb4c8fcac094b3f15f5598ac299f1a57220510ac6201" },
-    { "plan.txt", "a485632eb3cf7ba4d80090b8bd56684eae23c036c4ad8e9557c756d96fd2b9de" },
+    { "plan.txt", "c4d6de84306f989655c86e7221e052e3baeea6440bfd0baf67444dbda017c819" },
     { "spec.lua", "eb2cb5a30c7a104ea43763b94ab1682d27e67a140915787551959f3a3782ecb8" },
     { "trust.c", "11c892bfa576f0cb89ea5f49f3fbbeab6404259aaf5c862f5931383a9cc26b41" },
     { "weights.h", "81d8440579a5e5b424fddeafa41db970679c01bf7f82139dbc2a57daebd9869d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e4d683567736e4fd43e247b964e42b946cd3a961610f3f98efe6a78679999b62",
+    .sources_sha256 = "1098c4ac469c5c6b340746b80bdba503bf2ad0f8f2b5c630da34ac0df4dd0cd1",
     .n_sources = 10,
     .sources = sources,
 };

@@ -22,8 +22,8 @@
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
  * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 2784768u
-#define STEP_OFFSET 2768896u
+#define ARENA_BYTES 2226176u
+#define STEP_OFFSET 2211840u
 _Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
@@ -77,22 +77,22 @@ static const struct df_expert L2_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1982720); /* [256][128] residual stream */
-    float *h = (float *)(void *)(arena + 2113792); /* [256][128] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 2244864); /* [256][128] output of a sublayer before the residual add */
-    float *q = (float *)(void *)(arena + 1786112); /* [256][192] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 2638080); /* [256][80] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 2375936); /* [256][128] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 2783232); /* [1][384] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 2720000); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *x = (float *)(void *)(arena + 1786112); /* [256][128] residual stream */
+    float *h = (float *)(void *)(arena + 1917184); /* [256][128] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 2048256); /* [256][128] output of a sublayer before the residual add */
+    float *q = (float *)(void *)(arena + 0); /* [256][192] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 196608); /* [256][80] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 196608); /* [256][128] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 327680); /* [1][384] attention scratch: absorbed query, scores, latent sum */
+    float *rope = (float *)(void *)(arena + 2179328); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 803072); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 0); /* [256][256] dense MLP gate, then silu(gate) * up */
     float *kv_cache_l1 = (float *)(void *)(arena + 1130752); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
-    float *router_logits = (float *)(void *)(arena + 2736384); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 2775040); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 2779136); /* [256][4] their combine weights */
+    float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
+    int *route_ids = (int *)(void *)(arena + 2217984); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 2222080); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 0); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
-    float *shared_gate = (float *)(void *)(arena + 2507008); /* [256][128] shared MLP gate, then silu(gate) * up */
+    float *shared_gate = (float *)(void *)(arena + 0); /* [256][128] shared MLP gate, then silu(gate) * up */
     float *kv_cache_l2 = (float *)(void *)(arena + 1458432); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
 
     /* layer 0: dense FFN */
@@ -136,10 +136,10 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1982720); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 1786112); /* [256][128] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2752768); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 2195712); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -151,9 +151,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 1982720); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 1786112); /* [256][128] residual stream */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2752768); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 2195712); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -189,7 +189,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 2720000));
+    rope_init((float *)(void *)(arena + 2179328));
 }
 
 const struct df_model df_model = {
@@ -198,6 +198,6 @@ const struct df_model df_model = {
     .spec_sha256 = "ae4b1236ee4ce182d7ec5d7c88a4650de44e412131ffe39da17258dcba421ada",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 2752768u,
+    .logits_offset = 2195712u,
     .init = init, .prefill = prefill, .decode = decode,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "1f3258c80d1cc61a24216f9e52b6fbae3f568a8aa4cb02ee5f6344949c733f98" },
-    { "forward.c", "55a879d4f8a81b43d6ba70da7815da24c625075b21aa2e104d9c80a567c7f699" },
+    { "forward.c", "a2f26c7b5b52aca9f3e758d0aa4a254de9c4e05d8114f69e0b0f03fcd42e333d" },
     { "kernels.c", "c5e0e55158325eafc8bf36a0ccc05a11b3da14c202bbfd719489c675753d751c" },
     { "kernels.h", "edb9520467b7fe475c7fbdf16162eab8059a55ee2352cb88dfb3c29f96131d32" },
     { "manifest.c", "57f802b473e4d5cd9d77649cb7c06ac23038d6472080bb6a12e15a89d0afcc3c" },
     { "manifest.json", "dd61c388a18b0089ec53cc2428e02f41e95615444e444d80814016daf660e0e7" },
-    { "plan.txt", "a877a3fabf719fc1c4de7666e77678b542fdd497818f5621339bd7bca9d762c7" },
+    { "plan.txt", "03111f40ac96b5838e11c19f5989d34ce5dbff8b62392ac3defb7b14607feb97" },
     { "spec.lua", "bc46f7f1b7dcdb5d6c1ca68b5b527f06469a0515be84365b2219fbdf51522505" },
     { "trust.c", "6584e29db56175a65c0e315e4cfa13e61ef96314027a650c9935d2683b1c76d3" },
     { "weights.h", "0ffc51b8a75b740d4ecdc9a65dae11a3f6ac6e37102b8eeaf1f3bbfb7ccf79c6" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "51cd02721f0ef1f171b8c0673734a34161d9da90ee3a26ce585a6070b022c919",
+    .sources_sha256 = "8c6a3c7905cc2a4d409c7c771d786e47e19bf582fc33b5bbd4c1fb5c6082b6c0",
     .n_sources = 10,
     .sources = sources,
 };

@@ -32,22 +32,22 @@ static const struct df_expert L1_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 13701376); /* [256][128] residual stream */
-    float *h = (float *)(void *)(arena + 13832448); /* [256][128] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 13963520); /* [256][128] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 14094592); /* [256][96] low-rank query */
+    float *x = (float *)(void *)(arena + 12849408); /* [256][128] residual stream */
+    float *h = (float *)(void *)(arena + 1056768); /* [256][128] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 1187840); /* [256][128] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 327680); /* [256][96] low-rank query */
     float *q = (float *)(void *)(arena + 9441536); /* [256][1536] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 12849408); /* [256][320] latent c_kv then the shared RoPE key */
+    float *kv_a = (float *)(void *)(arena + 0); /* [256][320] latent c_kv then the shared RoPE key */
     float *attn = (float *)(void *)(arena + 12325120); /* [256][512] attention output, per head v_head values */
     float *attn_ws = (float *)(void *)(arena + 0); /* [1][2360384] attention scratch: absorbed queries and latent outputs of the step's tokens */
-    float *rope = (float *)(void *)(arena + 14192896); /* [256][64] RoPE cos/sin per position (YaRN frequencies) */
+    float *rope = (float *)(void *)(arena + 12980480); /* [256][64] RoPE cos/sin per position (YaRN frequencies) */
     uint16_t *kv_cache_l0 = (uint16_t *)(void *)(arena + 11014400); /* [1024][320] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
-    float *dense_gate = (float *)(void *)(arena + 13177088); /* [256][256] dense MLP gate, then silu(gate) * up */
-    float *dense_up = (float *)(void *)(arena + 13439232); /* [256][256] dense MLP up */
+    float *dense_gate = (float *)(void *)(arena + 0); /* [256][256] dense MLP gate, then silu(gate) * up */
+    float *dense_up = (float *)(void *)(arena + 262144); /* [256][256] dense MLP up */
     uint16_t *kv_cache_l1 = (uint16_t *)(void *)(arena + 11669760); /* [1024][320] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
     float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 1056768); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 1060864); /* [256][4] their combine weights */
+    int *route_ids = (int *)(void *)(arena + 1318912); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 1323008); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 0); /* [1024][258] expert scratch: gate, up, output of each (token, expert) pair, grouped by expert (DF_MOE_WS_FLOATS) */
     float *shared_out = (float *)(void *)(arena + 0); /* [256][128] shared experts' output */
     float *shared_gate = (float *)(void *)(arena + 131072); /* [256][64] shared MLP gate, then silu(gate) * up */
@@ -94,10 +94,10 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 13701376); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 12849408); /* [256][128] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 14258432); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 13046016); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, step->token, step->n, x);
     layers(w, arena, step);
@@ -109,9 +109,9 @@ static void prefill(const unsigned char *w, unsigned char *arena, const struct d
 /* One new token per sequence; logits for every token. */
 static void decode(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 13701376); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 12849408); /* [256][128] residual stream */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 14258432); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 13046016); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, step->token, step->n, x);
     layers(w, arena, step);
@@ -121,7 +121,7 @@ static void decode(const unsigned char *w, unsigned char *arena, const struct df
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 14192896));
+    rope_init((float *)(void *)(arena + 12980480));
 }
 
 const struct df_model df_model = {
@@ -129,7 +129,7 @@ const struct df_model df_model = {
     .backend = &df_cpu_backend,
     .spec_sha256 = "984531ce27662afbf4217d9263fb73a527565e489c743abc56f9646726919adf",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
-    .arena_bytes = 14274432u,
-    .logits_offset = 14258432u,
+    .arena_bytes = 13062016u,
+    .logits_offset = 13046016u,
     .init = init, .prefill = prefill, .decode = decode,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "85c57d7ce7017073d6cbf5704b53b4d5b12b0f3390880d6b407925311d86806e" },
-    { "forward.c", "acd47911a3e7b2e6bd1f9af9d7628ef0c3f9d58af3ca6ada9f5221015737aeb2" },
+    { "forward.c", "8ccfb4111a3dc2ada9861855e89841cb753d0e3fb2175fbce9c69009765926e7" },
     { "kernels.c", "5fcef19f63bb080aa8514240d83138d99eab0ceba4602a4d395c9e2c826f0ad0" },
     { "kernels.h", "54cbb01dadfc7bde21c22b57890a2251ebd6007ab572adb853535c001f24235a" },
     { "manifest.c", "1db6579610a9a34a53d6cfadb56ad9dec522204e2bb94305162a743881bf1c93" },
     { "manifest.json", "ac9ee27e4e79146e2275d55a8aefecf174c9d0e254300a234731e49cbc3c16a3" },
-    { "plan.txt", "fda114c0283c503a5558802f9f1dcc66d282741c16d0deb7c2f3a5b277fccea4" },
+    { "plan.txt", "7a039fc2e2810691e4827b92ba482622452c5bf7d413dffe3c0f565204feb377" },
     { "spec.lua", "984531ce27662afbf4217d9263fb73a527565e489c743abc56f9646726919adf" },
     { "trust.c", "46ade1914772fad2c3f48b8952cd2c3206e85a6fe34a4ff9afc29926824592ec" },
     { "weights.h", "4860851b68ffeb8d54c734609ba4bafc8906a0ebee1e03dedc225d5a124ce341" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e55cb1b07a8929fef94a251952f2faf89916b6b1f54cfa51296d987a55902eb2",
+    .sources_sha256 = "e6e49806b9079a15dd482dc7e72af62c83ccbbb5a063a347416f7f2fdae89f97",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
-    { "forward.c", "f6f3a32638c77382422a1b68e152da0f53df8e2fa72e46106572ec3aa416567f" },
+    { "forward.c", "65edd594287b9c8da20e6a2bd905f2e3ed48bc235f713e614ce3c45eacfb7448" },
     { "kernels.cu", "df4ec498958f6f19e22d958f650067bf71ef449e42aa5e25e5482b1c05b85b79" },
     { "kernels.h", "1427abf1932de8fd9837a2694400063ee13ece58d7a6f1897bb4cc312603f3f2" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
-    { "plan.txt", "5698454f8845c58b718f78d079fa575dc09a290485bbbdc4e7cce96e248f8aaf" },
+    { "plan.txt", "df3f463706b0f834fc9ab6e97ba2bcf3c27adebe0ee58c12e9b16cdb73190a50" },
     { "spec.lua", "e2f5b9bcf3b2296accec961d03fa65c946574b7db4b3791da6fdf60c6b8176eb" },
     { "trust.c", "891f69b830405f2f142fa880f60639ce22e8cf46f019d0263b140342b7044d9e" },
     { "weights.h", "7fdb83acb4184e58571b7a67ea6cde79286a67165bf98f1475d8dbf5458e58b2" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "9c9faad57eb2c8aa7c43cd95d436dbfceb86c2b242b2d87ecf6bb183d8cab60e",
+    .sources_sha256 = "8622730e230bf608e1e0f80b9f56c78ebbbdc57a5a23d708b9abcfbd54bbb1e3",
     .n_sources = 10,
     .sources = sources,
 };

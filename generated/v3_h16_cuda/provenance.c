@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
-    { "forward.c", "332fac05980c38872efe9fff06d62f2c8a3971b68e45fc732ab3a51f8504e0bf" },
+    { "forward.c", "bbe634be0df672d4a5deaa836b2241377e29ccaf68cde164533bded48ca56b58" },
     { "kernels.cu", "e26778e66a478087ec26f1beb5267aef6dad95edc2b3caa3b9d08d3e2ae4d77a" },
     { "kernels.h", "93629830f881ba38105f8b77c83cc1d9b99d9b8bd6314df8818edab2a2838268" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "72a46c94a47549469332c253bef898e9dfd2ccc65a8c1679576a33838f1a254d" },
+    { "plan.txt", "800173aa61d30ec449aa7039783d86ef9f791f7c62f4e5ac39bf286a94f446b2" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
     { "weights.h", "eda4ccfc64543b6ed71dd8faac815854397eb8781b0ef81f9f6a4e9b50658dbf" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "3b6e629fba06ecac05e523f306383d3a2b4fa21a604c202f7c734ccb30700fab",
+    .sources_sha256 = "666bc9ebcf3275d374628d1b5ff717e4b060752d9c7f7ad0133e0686810ab25c",
     .n_sources = 10,
     .sources = sources,
 };

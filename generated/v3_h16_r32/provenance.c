@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "0acb3d6f26d4f864b3cffeafad50b22ee46cfeab46e00fc992968dda27140da8" },
-    { "forward.c", "a7f8268dadf48fdd265941b88b7d0f8f53ebb7237764bcb5a233228d2cda6ea7" },
+    { "forward.c", "77c5809981301edae1377b483e72d00b879003adac4770bb843f6de13a2d48f4" },
     { "kernels.c", "2a99744aa665a2fa635b3b62e99f695f8fe1ee8a3651cff8c8b577aa149782f6" },
     { "kernels.h", "98b448d29113a0976d15b3294d7b3a0822bd1135adcb46fa947c6b1a41de25af" },
     { "manifest.c", "ea169dd83562f748a4de233f2ecfc45133033539ca1d7e6e301cbfd209bb411f" },
     { "manifest.json", "e26fed944fe94a0b9d47f1651c4b0e13820ea44341c6b8a157a77674360fe964" },
-    { "plan.txt", "70c04c9647968cc4434aa34d7b8037e2d8be7d5738c0f1ce7c2c9970b609e294" },
+    { "plan.txt", "c4de10a48a33c831b136b81653255235a912ff6934b117b38f00c6af6e8b5a10" },
     { "spec.lua", "0bb3dde51a85f54cde683c0e853061520fc72f8f2829a3b449f9c2ae5ac75630" },
     { "trust.c", "6c5064cbaa858f0a3cecaaf2404e285a07ed1b7001050f3751fdf7ea237c9b09" },
     { "weights.h", "fe1f49abd60e31d4427787bcf1e8a407f590ae53db89eb215ee83a939b2778f5" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "f0e3b4ffa98ffba1e9780fdb0f982d4b2a54a40f78fb05212202ae24de91ee31",
+    .sources_sha256 = "c2f236f3599c538fe5f26757cbc71f92f50a0444c379e397d70f9a3273ee99c3",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "90c07288ac6b9d8b59e9c53d3fbb80f68ccac87daa82ddb35c91c2372c5cae79" },
-    { "forward.c", "d4bb7f98511d4dbd1dd24fa586cce4cce1f0e0701be9530956f0002b6d5e73e6" },
+    { "forward.c", "25798fd921b309f306fb01806011899eb5faa75813d519892567ccc1303e597c" },
     { "kernels.cu", "7e37fe09752dbc05faa7986bf6a820dac7e0736e465036f1abf5d4fcc3b53eb3" },
     { "kernels.h", "7514c83a60d0b382bb0ea2c3a859a28d44ebd069a98090c2a8257bfcc2cd56bd" },
     { "manifest.c", "a6659fbdc902f3ba9b98dda94d0b9664258dc40cf7342967524f2b05e2ac0c27" },
     { "manifest.json", "cb9d76f46409e9c2c961f44aced34f9e72327b8c341621fdf53c89d571967812" },
-    { "plan.txt", "0bca518da5dec9f9b8e834eeb00905cc44466a599d3989792935152422cfdd72" },
+    { "plan.txt", "84fd952ba85423fb88dacced9202de5d6ba6e78d2bfdea378b110245dedf3a17" },
     { "spec.lua", "893dfab71ab274c8cc1e37b3bed48303f79e8162072915f20bb4564d06b37fd0" },
     { "trust.c", "85097c1158713282c1135d0ae27ba89ef20ecdc55f0a8a81e962d4831f38c206" },
     { "weights.h", "2930ea9557406d22820df71ccafb4eec67a538e57d27803be02d739d85118349" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "c1c09df461e5fd764ad4b5a1f8100107530f974158c4421dd6d3c101492369ff",
+    .sources_sha256 = "3121e215fa98ac74bcdc7aeadec14dbf063ab29cf05a866e5c18b778e1a921fb",
     .n_sources = 10,
     .sources = sources,
 };

@@ -579,6 +579,12 @@ extern "C" void df_trace(const char *label, const float *rows, int n_rows, int w
     free(host);
 }
 
+/* model.h (a liveness-checking build): in stream order, so a captured step replays it. */
+extern "C" void df_poison(void *bytes, size_t n)
+{
+    check(cudaMemsetAsync(bytes, 0xff, n, g.stream), "df_poison");
+}
+
 extern "C" void df_cuda_upload(void *dst, const void *src, size_t bytes)
 {
     check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "uploading a table");

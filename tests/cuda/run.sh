@@ -86,6 +86,7 @@ if [ -z "$cuda_nvcc" ]; then
     cuda_skip "cuda/host/test_pick" "no nvcc"
     cuda_skip "cuda/build/bench" "no nvcc"
     cuda_skip "cuda/build/trace/tiny_cuda" "no nvcc"
+    cuda_skip "cuda/build/poison" "no nvcc"
 else
     for m in $CUDA_MODELS; do
         check "cuda/build/${m}_cuda" make -s build/${m}_cuda/${m}_cuda build/${m}_cuda/${m}_cuda.weights
@@ -93,6 +94,11 @@ else
     check "cuda/build/tests" make -s cuda-tests
     check "cuda/build/bench" make -s cuda-bench-build
     check "cuda/build/trace/tiny_cuda" make -s build/trace/tiny_cuda/tiny_cuda
+    # the liveness-checking builds (mk/poison.mk), which tools/gpu-check.sh runs: their kernels.o
+    # is the reference build's, the same kernels.cu (only forward.c calls df_poison)
+    poison_models=$(sed -n 's/^POISON_MODELS := //p' mk/poison.mk)
+    check "cuda/build/poison" sh -c "make -s $(for m in $poison_models; do printf 'build/poison/%s_cuda/%s_cuda ' $m $m; done) &&
+        for m in $poison_models; do cmp build/\${m}_cuda/obj/kernels.o build/poison/\${m}_cuda/obj/kernels.o || exit 1; done"
     check "cuda/sass-sm_90a/bench_v3_cuda" sh -c "grep -c 'sm_90a' build/cuda_bench/bench_v3_cuda/bench_v3_cuda >/dev/null"
     check "cuda/host/test_hd" build/cuda/test_hd
     check "cuda/host/test_quant" build/cuda/test_quant

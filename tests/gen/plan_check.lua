@@ -8,11 +8,14 @@
 -- silent corruption on the device. Checked:
 --   - every buffer an op names is planned, at an offset and size that are multiples of the
 --     target's alignment, its bytes at least its rows x width elements;
---   - walking each phase's ops in order, no two buffers in use at once share a byte: a buffer
---     is in use from the first op that names it to the last (per phase), and a persistent one
---     always (the KV caches, the RoPE table, the logits, the step arrays);
---   - the first op of a phase that names a buffer that is not persistent writes it without
---     reading it (what a buffer holds when a phase starts is another's bytes);
+--   - walking each phase's ops in order, no two values alive at once share a byte: a value is
+--     alive from the op that defines its buffer (schedule.op_defines: writes it whole without
+--     reading it) to the last op naming that buffer before the next definition, found here
+--     walking backwards (the planner walks forwards), and a persistent buffer always (the KV
+--     caches, the RoPE table, the logits, the step arrays); whether op_defines tells the
+--     kernels' truth is what a liveness-checking build tests (tests/poison.sh);
+--   - no op names a buffer that is not persistent before an op of the phase defined it (what
+--     a buffer holds when a phase starts is another's bytes);
 --   - the arena's size is the end of its last buffer;
 --   - on CUDA the buffers the runtime and kernels.cu size are there: step (6 x chunk ints),
 --     expert_ws (moe_scratch_floats for the chunk) with MoE layers; with products through
@@ -50,50 +53,54 @@ for _, b in ipairs(plan.buffers) do
 end
 if peak ~= plan.peak then fail("the arena is %d bytes, its last buffer ends at %d", plan.peak, peak) end
 
--- Whether op o writes buffer b without reading it first: b is among the buffers it writes, not
--- its input x (in place or read), not a product's y it adds into (accumulate), not the gate a
--- silu_mul multiplies in place, not a GEMM input it reuses.
-local function writes_first(o, b)
-  local written = false
-  for _, w in ipairs(schedule.op_writes(o)) do written = written or w == b end
-  if o.gemm_in == b or o.gemm_scales == b then written = not o.reuse_input end
-  if o.gemm_ws == b then written = true end
-  return written and o.x ~= b and not (o.accumulate and o.y == b) and not (o.op == "silu_mul" and o.g == b)
-end
-
 local function overlap(a, b) return a.offset < b.offset + b.bytes and b.offset < a.offset + a.bytes end
 local pairs_checked = 0
-for _, phase in ipairs({ "prefill", "decode" }) do
+for _, phase in ipairs(plan_mod.PHASES) do
   local ops = schedule.flatten(sched, phase)
-  local first, last = {}, {}
+  -- ends[i]: the buffers whose value op i names last (the next op naming them defines them anew,
+  -- or none does); walking backwards, later[name] says an op after this one reads this value
+  local ends, later = {}, {}
+  for i = #ops, 1, -1 do
+    ends[i] = {}
+    for _, name in ipairs(schedule.op_buffers(sched, ops[i])) do
+      if not later[name] then ends[i][name] = true end
+      later[name] = true
+    end
+    for _, name in ipairs(schedule.op_defines(ops[i])) do later[name] = nil end
+  end
+  local defined, live = {}, {} -- live: name -> buffer, the values alive at the op
+  for _, b in ipairs(plan.buffers) do
+    if b.persistent then live[b.name] = b end
+  end
   for i, o in ipairs(ops) do
+    for _, name in ipairs(schedule.op_defines(o)) do defined[name] = true end
     for _, f in ipairs({ "x", "y", "y2", "out", "g", "u", "q", "kv_a", "rope", "cache", "ws", "logits", "ids",
                          "weights", "gemm_in", "gemm_scales", "gemm_ws" }) do
       local name = o[f]
       if type(name) == "string" then
         local b = sched.buffers[name]
         if not b then fail("op %d of %s (%s) names %s, which is not planned", i, phase, o.op, name) end
-        if not first[name] and not b.persistent and not writes_first(o, name) then
-          fail("op %d of %s (%s) reads %s before any op of the phase wrote it", i, phase, o.op, name)
+        if not b.persistent and not defined[name] then
+          fail("op %d of %s (%s) reads %s before any op of the phase defined it", i, phase, o.op, name)
         end
-        first[name] = first[name] or i
-        last[name] = i
+        live[name] = b
       end
     end
-  end
-  for i = 1, #ops do
-    local live = {}
+    local list = {}
     for _, b in ipairs(plan.buffers) do
-      if b.persistent or first[b.name] and first[b.name] <= i and i <= last[b.name] then live[#live + 1] = b end
+      if live[b.name] then list[#list + 1] = b end
     end
-    for a = 1, #live do
-      for c = a + 1, #live do
+    for a = 1, #list do
+      for c = a + 1, #list do
         pairs_checked = pairs_checked + 1
-        if overlap(live[a], live[c]) then
-          fail("at op %d of %s (%s) %s [%d, +%d) and %s [%d, +%d) are both in use and share bytes", i, phase, ops[i].op,
-            live[a].name, live[a].offset, live[a].bytes, live[c].name, live[c].offset, live[c].bytes)
+        if overlap(list[a], list[c]) then
+          fail("at op %d of %s (%s) %s [%d, +%d) and %s [%d, +%d) are both alive and share bytes", i, phase, o.op,
+            list[a].name, list[a].offset, list[a].bytes, list[c].name, list[c].offset, list[c].bytes)
         end
       end
+    end
+    for name in pairs(ends[i]) do
+      if not sched.buffers[name].persistent then live[name] = nil end
     end
   end
 end

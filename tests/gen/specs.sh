@@ -41,8 +41,8 @@ bad_spec gpu-memory-zero  "deploy.gpu_memory_gib: must be a positive number, got
 bad_spec gpu-memory-minus "deploy.gpu_memory_gib: must be a positive number, got -80" "'kv_cache = \"f32\"'" "'kv_cache = \"f32\", gpu_memory_gib = -80'"
 bad_spec gpu-memory-text  "deploy.gpu_memory_gib: must be a positive number, got \"80\"" "'kv_cache = \"f32\"'" "'kv_cache = \"f32\", gpu_memory_gib = \"80\"'"
 
-# A CUDA deployment larger than deploy.gpu_memory_gib (here 0.0064 GiB = 6.55 MiB for tiny_cuda's
-# 6.90) stops generation the same way, naming the numbers; --set overrides a spec's deploy field
+# A CUDA deployment larger than deploy.gpu_memory_gib (here 0.006 GiB = 6.14 MiB for tiny_cuda's
+# 6.33) stops generation the same way, naming the numbers; --set overrides a spec's deploy field
 # and is validated as the file's own value would be.
 # On CUDA the latent rank must be a multiple of 8 (the attention kernels read a lane's 8 columns at once).
 lua5.4 -e "local s = io.open('specs/tiny.lua'):read('a'); s = s:gsub('kv_lora_rank = 64', 'kv_lora_rank = 60', 1)
@@ -51,8 +51,8 @@ expect_fail "spec/cuda-kv-lora-rank" 3 "bad_kv_lora.lua: model.kv_lora_rank: 60 
     lua5.4 gen/main.lua --spec "$T/bad_kv_lora.lua" --set deploy.target=cuda --out "$T/out_kv_lora"
 check "spec/cuda-kv-lora-rank/cpu-takes-it" lua5.4 gen/main.lua --quiet --spec "$T/bad_kv_lora.lua" --out "$T/out_kv_lora_cpu"
 rm -rf "$T/out_gpu"
-expect_fail "spec/gpu-memory-exceeded" 3 "tiny_cuda.lua: deploy.gpu_memory_gib: needs 6.9 MiB \(weights 4.2 MiB, KV cache 960.0 KiB, .*\) but deploy.gpu_memory_gib is 0.0064; lower deploy.max_batch" \
-    lua5.4 gen/main.lua --spec specs/tiny_cuda.lua --set deploy.gpu_memory_gib=0.0064 --out "$T/out_gpu"
+expect_fail "spec/gpu-memory-exceeded" 3 "tiny_cuda.lua: deploy.gpu_memory_gib: needs 6.3 MiB \(weights 4.2 MiB, KV cache 960.0 KiB, .*\) but deploy.gpu_memory_gib is 0.006; lower deploy.max_batch" \
+    lua5.4 gen/main.lua --spec specs/tiny_cuda.lua --set deploy.gpu_memory_gib=0.006 --out "$T/out_gpu"
 [ ! -e "$T/out_gpu" ] || fail "spec/gpu-memory-exceeded/nothing-written"
 expect_fail "spec/set-bad-value" 3 'tiny_cuda.lua: deploy.gpu_memory_gib: must be a positive number, got "lots"' \
     lua5.4 gen/main.lua --spec specs/tiny_cuda.lua --set deploy.gpu_memory_gib=lots --out "$T/out_gpu"
