@@ -19,7 +19,7 @@ void linear_pair_bf16_128x96_320(const unsigned char *w, const unsigned char *w2
 void rmsnorm_96(const float *x, const unsigned char *w, int n, float *out);
 void linear_bf16_96x1536(const unsigned char *w, const float *x, int n, float *y);
 void rope_cache_h16_32p64_256p64_bf16kv(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, uint16_t *cache);
-void mla_attend_split_bf16_h16_256p64_v32_bf16kv(const unsigned char *kv_b, const float *q, const uint16_t *cache, const int *slot, const int *pos, int n, float *ws, float *out);
+void mla_attend_split_bf16_h16_256p64_v32_bf16kv(const unsigned char *kv_b, const float *q, const uint16_t *cache, const int *slot, const int *pos, const int *pos_host, int n, float *ws, float *out);
 void linear_bf16_512x128(const unsigned char *w, const float *x, int n, float *y);
 void add_rmsnorm_128(float *x, const float *y, const unsigned char *w, int n, float *out);
 void swiglu_bf16_128x256(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g);

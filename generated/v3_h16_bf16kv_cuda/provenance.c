@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
-    { "forward.c", "65edd594287b9c8da20e6a2bd905f2e3ed48bc235f713e614ce3c45eacfb7448" },
-    { "kernels.cu", "df4ec498958f6f19e22d958f650067bf71ef449e42aa5e25e5482b1c05b85b79" },
-    { "kernels.h", "1427abf1932de8fd9837a2694400063ee13ece58d7a6f1897bb4cc312603f3f2" },
+    { "forward.c", "03fdd36800e56f2f91455fda043cfcb9f0dce3795027104a276a18affca7d1a2" },
+    { "kernels.cu", "bb95db76905b11c130402f86f553b185ef07fd2eb5ba88975439610ccc696513" },
+    { "kernels.h", "af3cd2aa67a6729c3b2cfa523f48c4b838eed6c409d4cf9bb400cd2d562ac008" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
     { "plan.txt", "df3f463706b0f834fc9ab6e97ba2bcf3c27adebe0ee58c12e9b16cdb73190a50" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "8622730e230bf608e1e0f80b9f56c78ebbbdc57a5a23d708b9abcfbd54bbb1e3",
+    .sources_sha256 = "431663ee51b10487e0b2d47315847f7d354c6c483afdb79d44a7a6414e2f202d",
     .n_sources = 10,
     .sources = sources,
 };

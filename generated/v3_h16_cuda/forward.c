@@ -81,7 +81,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     rmsnorm_96(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_bf16_96x1536(w + L0_Q_B_PROJ, q_a, step->n, q);
     rope_cache_h16_32p64_256p64(q, kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
-    mla_attend_split_bf16_h16_256p64_v32(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
+    mla_attend_split_bf16_h16_256p64_v32(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->pos, step->n, attn_ws, attn);
     linear_bf16_512x128(w + L0_O_PROJ, attn, step->n, proj);
     add_rmsnorm_128(x, proj, w + L0_FFN_NORM, step->n, h);
     swiglu_bf16_128x256(w + L0_GATE_PROJ, w + L0_UP_PROJ, h, step->n, dense_gate);
@@ -93,7 +93,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     rmsnorm_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_bf16_96x1536(w + L1_Q_B_PROJ, q_a, step->n, q);
     rope_cache_h16_32p64_256p64(q, kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
-    mla_attend_split_bf16_h16_256p64_v32(w + L1_KV_B_PROJ, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->n, attn_ws, attn);
+    mla_attend_split_bf16_h16_256p64_v32(w + L1_KV_B_PROJ, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->pos, step->n, attn_ws, attn);
     linear_bf16_512x128(w + L1_O_PROJ, attn, step->n, proj);
     add_rmsnorm_128(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
-    { "forward.c", "bbe634be0df672d4a5deaa836b2241377e29ccaf68cde164533bded48ca56b58" },
-    { "kernels.cu", "e26778e66a478087ec26f1beb5267aef6dad95edc2b3caa3b9d08d3e2ae4d77a" },
-    { "kernels.h", "93629830f881ba38105f8b77c83cc1d9b99d9b8bd6314df8818edab2a2838268" },
+    { "forward.c", "4b1879fc861662e6e2880a6b9538fc7954402d4a8b16b3f20eac56fddef0e9e1" },
+    { "kernels.cu", "ee71be65ee8217649d5dc5541eb53bcd9ff8b484e01b9a8338090c9492ee5469" },
+    { "kernels.h", "6052f0b423d3b3cdaf495e593ee6200a767b284202ef0c6ae30f2be15784a281" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
     { "plan.txt", "800173aa61d30ec449aa7039783d86ef9f791f7c62f4e5ac39bf286a94f446b2" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "666bc9ebcf3275d374628d1b5ff717e4b060752d9c7f7ad0133e0686810ab25c",
+    .sources_sha256 = "e302e18d28673b0b93f693d04678e27e968e9bd2b475d31848a6beff078adf2d",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,9 +6,9 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "90c07288ac6b9d8b59e9c53d3fbb80f68ccac87daa82ddb35c91c2372c5cae79" },
-    { "forward.c", "25798fd921b309f306fb01806011899eb5faa75813d519892567ccc1303e597c" },
-    { "kernels.cu", "7e37fe09752dbc05faa7986bf6a820dac7e0736e465036f1abf5d4fcc3b53eb3" },
-    { "kernels.h", "7514c83a60d0b382bb0ea2c3a859a28d44ebd069a98090c2a8257bfcc2cd56bd" },
+    { "forward.c", "b47158a1c49a180ec6f77fec2705aab897af88ffc715346a620f9bed2d13e0c4" },
+    { "kernels.cu", "15b51796490ed2af9ea3cc0708f5e6449cddb0d9593a902d5ed03eea1b2eba40" },
+    { "kernels.h", "712d79af839a4fb81df414b36181f52569317d9f66d109ac297df11be29f69d8" },
     { "manifest.c", "a6659fbdc902f3ba9b98dda94d0b9664258dc40cf7342967524f2b05e2ac0c27" },
     { "manifest.json", "cb9d76f46409e9c2c961f44aced34f9e72327b8c341621fdf53c89d571967812" },
     { "plan.txt", "84fd952ba85423fb88dacced9202de5d6ba6e78d2bfdea378b110245dedf3a17" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "3121e215fa98ac74bcdc7aeadec14dbf063ab29cf05a866e5c18b778e1a921fb",
+    .sources_sha256 = "21761fe0bbf8ecfd57a8fbe5e563b39ea21835d455f1b5a6bbc5337ac66f95ee",
     .n_sources = 10,
     .sources = sources,
 };

@@ -249,7 +249,8 @@ template <int KS> DF_HD inline void qfrag_source(int idx, int &h, int &c)
  * HEADS, L (kv_lora), R (rope), CTX (positions per slot); C: chunk length (positions), JMAX:
  * partials per token; MT: 16-head m-tiles per block; T: positions per tile; STAGES: tiles in
  * flight. The workspace is ws_floats(n) floats: per (token, chunk) a record of HEADS x L floats
- * (o) then HEADS x 2 (m, l). */
+ * (o) then HEADS x 2 (m, l), a token's records `stride` apart (JMAX, or fewer for tokens that all
+ * have at most that many chunks: mla_split.cuh's prefill slices). */
 template <int HEADS_, int L_, int R_, int CTX_, int C_, int JMAX_, int MT_, int T_, int STAGES_>
 struct mla_decode_cfg {
     static constexpr int HEADS = HEADS_, L = L_, R = R_, CTX = CTX_, C = C_, JMAX = JMAX_, MT = MT_, T = T_,
@@ -264,7 +265,7 @@ struct mla_decode_cfg {
     static constexpr size_t SMEM = sizeof(float) * (size_t)(Q_F + K_F + PART_F + P_F + HG);
     static constexpr size_t REC = (size_t)HEADS * (L + 2);
     static constexpr size_t ws_floats(int n) { return (size_t)n * JMAX * REC; }
-    DF_HD static constexpr size_t rec_at(int t, int j) { return ((size_t)t * JMAX + j) * REC; }
+    DF_HD static constexpr size_t rec_at(int t, int j, int stride = JMAX) { return ((size_t)t * stride + j) * REC; }
 
     static_assert(HEADS % HG == 0, "heads: a multiple of 16 x MT");
     static_assert(ROW % 32 == 0, "L + R: a multiple of 32 (the swizzle permutes runs of 8 groups of 4)");
@@ -480,14 +481,15 @@ __device__ __forceinline__ void write_partial(float *rec, int g, float (&o)[MT][
 /* The partial kernels' body, over either cache (K: this file's f32_tiles, or mla_decode_bf16.cuh's
  * bf16_tiles). Block (head group g, y, token t) streams the tiles of its chunks y, y + gridDim.y,
  * ... of token t through shared memory, STAGES deep with cp.async (the loads run ahead across
- * chunk ends), and writes each chunk's partial for heads g HG .. g HG + HG - 1 to its record.
+ * chunk ends), and writes each chunk's partial for heads g HG .. g HG + HG - 1 to its record
+ * (records `stride` apart a token; each token has at most that many chunks).
  * K gives: elem (the cache's element); MT (16-head m-tiles a block); load_tile(kv, p_first,
  * p_end, smem, stage, tid) (one tile's copies; rows from p_end on zeros); queries(q, smem, tid)
  * (the block's queries into shared memory); tile(smem, stage, tile_p, p_end, scale, st, o, w,
  * lane) (S, the online softmax, P V on the landed tile, with their barriers). */
 template <class D, class K>
 __device__ __forceinline__ void stream_chunks(const float *q, const typename K::elem *cache, const int *slot,
-                                              const int *pos, float scale, float *ws, unsigned char *smem)
+                                              const int *pos, float scale, int stride, float *ws, unsigned char *smem)
 {
     const int g = blockIdx.x, ny = gridDim.y, t = blockIdx.z, tid = threadIdx.x, lane = tid % WARP, w = tid / WARP;
     const int len = pos[t] + 1, cl = chunk_len(len, D::C, D::JMAX), nj = (len + cl - 1) / cl;
@@ -525,7 +527,7 @@ __device__ __forceinline__ void stream_chunks(const float *q, const typename K::
         const int p0 = cur.j * cl, p_end = min(p0 + cl, len);
         K::tile(smem, k % D::STAGES, p0 + cur.i * D::T, p_end, scale, st, o, w, lane);
         if (cur.i == chunk_tiles(cur.j, cl, len, D::T) - 1) /* the chunk's partial, then a fresh one */
-            write_partial<D, K::MT>(ws + D::rec_at(t, cur.j), g, o, st, w, lane);
+            write_partial<D, K::MT>(ws + D::rec_at(t, cur.j, stride), g, o, st, w, lane);
         next_tile(cur, cl, len, D::T, ny);
     }
 }
@@ -567,11 +569,11 @@ template <class D> struct f32_tiles {
 
 template <class D>
 __global__ void __launch_bounds__(THREADS, 1) partial_k(const float *q, const float *cache, const int *slot,
-                                                        const int *pos, float scale, float *ws)
+                                                        const int *pos, float scale, int stride, float *ws)
 {
     pdl_enter();
     extern __shared__ __align__(16) unsigned char smem_f32[];
-    stream_chunks<D, f32_tiles<D>>(q, cache, slot, pos, scale, ws, smem_f32);
+    stream_chunks<D, f32_tiles<D>>(q, cache, slot, pos, scale, stride, ws, smem_f32);
 }
 
 /* Block (head h, token t) of L threads: o_lat = (sum_j w_j o_j) / (sum_j w_j l_j), chunks in
@@ -579,7 +581,8 @@ __global__ void __launch_bounds__(THREADS, 1) partial_k(const float *q, const fl
  * finds their max, every thread computes its chunks' weights, and while thread 0 sums L in
  * chunk order each thread sums its column (combine_column: 8 loads in flight a thread, L
  * threads a block). */
-template <class D> __global__ void __launch_bounds__(D::L) combine_k(const int *pos, const float *ws, float *out)
+template <class D>
+__global__ void __launch_bounds__(D::L) combine_k(const int *pos, int stride, const float *ws, float *out)
 {
     pdl_enter();
     static_assert(D::L % WARP == 0 && D::L <= 1024, "L: whole warps, at most 1024 threads (a column each)");
@@ -587,7 +590,7 @@ template <class D> __global__ void __launch_bounds__(D::L) combine_k(const int *
     __shared__ float sM, sL;
     const int h = blockIdx.x, t = blockIdx.y, c = threadIdx.x;
     const int nj = chunk_count(pos[t] + 1, D::C, D::JMAX);
-    const float *rec = ws + D::rec_at(t, 0), *ml = rec + (size_t)D::HEADS * D::L + 2 * (size_t)h;
+    const float *rec = ws + D::rec_at(t, 0, stride), *ml = rec + (size_t)D::HEADS * D::L + 2 * (size_t)h;
     for (int j = c; j < nj; j += D::L) {
         sml[2 * j] = ml[j * D::REC];
         sml[2 * j + 1] = ml[j * D::REC + 1];
@@ -645,26 +648,29 @@ template <class D> cudaError_t mla_decode_setup() { return mla::setup_partial(ml
 
 namespace mla {
 /* A partial kernel (partial_k, or mla_decode_bf16.cuh's partial16_k) for n tokens, then the
- * combine kernel; each launch checked under its name. */
+ * combine kernel; each launch checked under its name. No token has more than `stride` chunks
+ * (gridDim.y at most that: the blocks past a token's chunks would have nothing to do). */
 template <class D, class E>
-void launch(void (*partial)(const float *, const E *, const int *, const int *, float, float *), const char *partial_name,
-            const char *combine_name, const float *q, const E *cache, const int *slot, const int *pos, int n, float scale,
-            float *ws, float *o_lat)
+void launch(void (*partial)(const float *, const E *, const int *, const int *, float, int, float *),
+            const char *partial_name, const char *combine_name, const float *q, const E *cache, const int *slot,
+            const int *pos, int n, float scale, int stride, float *ws, float *o_lat)
 {
     if (n <= 0)
         return;
-    dfc::launch(partial_name, partial, dim3(D::GROUPS, grid_y(n, D::GROUPS, D::JMAX), n), THREADS, D::SMEM, q, cache, slot,
-                pos, scale, ws);
-    dfc::launch(combine_name, combine_k<D>, dim3(D::HEADS, n), D::L, 0, pos, ws, o_lat);
+    dfc::launch(partial_name, partial, dim3(D::GROUPS, grid_y(n, D::GROUPS, stride), n), THREADS, D::SMEM, q, cache, slot,
+                pos, scale, stride, ws);
+    dfc::launch(combine_name, combine_k<D>, dim3(D::HEADS, n), D::L, 0, pos, stride, ws, o_lat);
 }
 } /* namespace mla */
 
-/* o_lat for n tokens; ws: D::ws_floats(n) floats. */
+/* o_lat for n tokens; ws: n x stride records (D::ws_floats(n) floats at stride JMAX), a token's
+ * chunks at most stride. */
 template <class D>
 void mla_decode(const float *q, const float *cache, const int *slot, const int *pos, int n, float scale, float *ws,
-                float *o_lat)
+                float *o_lat, int stride = D::JMAX)
 {
-    mla::launch<D>(mla::partial_k<D>, "mla_decode (partial)", "mla_decode (combine)", q, cache, slot, pos, n, scale, ws, o_lat);
+    mla::launch<D>(mla::partial_k<D>, "mla_decode (partial)", "mla_decode (combine)", q, cache, slot, pos, n, scale, stride,
+                   ws, o_lat);
 }
 
 #endif /* __CUDACC__ */

@@ -131,7 +131,7 @@ struct mla_decode_bf16_cfg {
     static constexpr size_t SMEM = K_B + Q_B + S_B + P_B + CORR_B;
     static constexpr size_t REC = (size_t)HEADS * (L + 2);
     static constexpr size_t ws_floats(int n) { return (size_t)n * JMAX * REC; }
-    DF_HD static constexpr size_t rec_at(int t, int j) { return ((size_t)t * JMAX + j) * REC; }
+    DF_HD static constexpr size_t rec_at(int t, int j, int stride = JMAX) { return ((size_t)t * stride + j) * REC; }
 
     static_assert(HEADS % HG == 0, "heads: a multiple of 16");
     static_assert(ROW % 64 == 0, "L + R: a multiple of 64 (16-byte groups in swizzled runs of 8)");
@@ -344,11 +344,11 @@ template <class D> struct bf16_tiles {
 
 template <class D>
 __global__ void __launch_bounds__(THREADS, 1) partial16_k(const float *q, const uint16_t *cache, const int *slot,
-                                                          const int *pos, float scale, float *ws)
+                                                          const int *pos, float scale, int stride, float *ws)
 {
     pdl_enter();
     extern __shared__ __align__(16) unsigned char smem_bf16[];
-    stream_chunks<D, bf16_tiles<D>>(q, cache, slot, pos, scale, ws, smem_bf16);
+    stream_chunks<D, bf16_tiles<D>>(q, cache, slot, pos, scale, stride, ws, smem_bf16);
 }
 
 } /* namespace mla */
@@ -356,13 +356,13 @@ __global__ void __launch_bounds__(THREADS, 1) partial16_k(const float *q, const 
 /* Once per configuration, before its first launch and outside graph capture. */
 template <class D> cudaError_t mla_decode_bf16_setup() { return mla::setup_partial(mla::partial16_k<D>, D::SMEM); }
 
-/* o_lat for n tokens over a bf16 cache; ws: D::ws_floats(n) floats. The grid as mla_decode's. */
+/* o_lat for n tokens over a bf16 cache; ws and stride as mla_decode's. The grid as mla_decode's. */
 template <class D>
 void mla_decode_bf16(const float *q, const uint16_t *cache, const int *slot, const int *pos, int n, float scale,
-                     float *ws, float *o_lat)
+                     float *ws, float *o_lat, int stride = D::JMAX)
 {
     mla::launch<D>(mla::partial16_k<D>, "mla_decode_bf16 (partial)", "mla_decode_bf16 (combine)", q, cache, slot, pos, n,
-                   scale, ws, o_lat);
+                   scale, stride, ws, o_lat);
 }
 
 #endif /* __CUDACC__ */

@@ -1,15 +1,16 @@
 /* mla_split.cuh: a step's absorbed MLA attention through the split-KV decode kernel
  * (mla_decode.cuh), for the layers whose shapes its configuration below takes (heads a
  * multiple of 16, L a multiple of 256, L + R of 32 over an f32 cache and of 64 over a bf16
- * one; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three
- * kernels per slice of at most S tokens:
+ * one; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three kernels per slice of
+ * the step's tokens (split_slice: as many as the workspace holds):
  *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)]: a block per (token, head, tile of
  *      columns), absorb_tile as mla_attend's;
  *   2. mla_decode (an f32 cache) or mla_decode_bf16 (a bf16 one): o_lat[t][h], the
  *      softmax-weighted sum of the latent cache rows 0..pos;
  *   3. out[t][h][d] = W_uv(h)[d] . o_lat[t][h] by row_dot (mla_attend's last phase has its bits).
  * A token's result depends on its position and slot alone (mla_decode's chunks are a function
- * of the position), so the slicing changes no bit and prefill gives decode's bits. */
+ * of the position; where its records lie in the workspace changes no arithmetic), so the
+ * slicing changes no bit and prefill gives decode's bits. */
 #ifndef DF_CUDA_MLA_SPLIT_CUH
 #define DF_CUDA_MLA_SPLIT_CUH
 
@@ -19,6 +20,7 @@
 #include "kernels.cuh"
 #include "mla_decode.cuh"
 #include "mla_decode_bf16.cuh"
+#include "mla_slices.cuh"
 
 namespace dfc {
 
@@ -99,24 +101,24 @@ template <int H, int L, int R, int CTX> cudaError_t split_setup(const uint16_t *
 }
 template <int H, int L, int R, int CTX>
 void split_decode(const float *q_abs, const float *cache, const int *slot, const int *pos, int n, float scale,
-                  float *part, float *o_lat)
+                  float *part, float *o_lat, int stride)
 {
-    mla_decode<mla_split_cfg<H, L, R, CTX>>(q_abs, cache, slot, pos, n, scale, part, o_lat);
+    mla_decode<mla_split_cfg<H, L, R, CTX>>(q_abs, cache, slot, pos, n, scale, part, o_lat, stride);
 }
 template <int H, int L, int R, int CTX>
 void split_decode(const float *q_abs, const uint16_t *cache, const int *slot, const int *pos, int n, float scale,
-                  float *part, float *o_lat)
+                  float *part, float *o_lat, int stride)
 {
-    mla_decode_bf16<mla_split_bf16_cfg<H, L, R, CTX>>(q_abs, cache, slot, pos, n, scale, part, o_lat);
+    mla_decode_bf16<mla_split_bf16_cfg<H, L, R, CTX>>(q_abs, cache, slot, pos, n, scale, part, o_lat, stride);
 }
 
-/* The step's n tokens in slices of at most S; ws: mla_split_floats<H, L, R, CTX, CE>(S) floats;
- * CE: the cache's element (float, or uint16_t: bf16). The split kernel's shared-memory opt-in
- * is made on the first call, which is a prefill (a decode step, the one captured as a graph,
- * always follows one). */
+/* The step's n tokens in slices (next_split_slice); ws: mla_split_floats<H, L, R, CTX, CE>(S)
+ * floats; CE: the cache's element (float, or uint16_t: bf16); pos on the device, pos_host the
+ * same on the host. The split kernel's shared-memory opt-in is made on the first call, which is
+ * a prefill (a decode step, the one captured as a graph, always follows one). */
 template <int DT, int H, int NOPE, int R, int VH, int L, int CTX, int S, typename CE>
 void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const CE *cache,
-                      const int *slot, const int *pos, int n, float sm_scale, float *ws, float *out)
+                      const int *slot, const int *pos, const int *pos_host, int n, float sm_scale, float *ws, float *out)
 {
     static bool ready = false;
     if (!ready) {
@@ -127,15 +129,17 @@ void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale
         }
         ready = true;
     }
+    using D = typename split_cfg_for<H, L, R, CTX, CE>::type;
     const float *sc = reinterpret_cast<const float *>(kv_b_scale);
-    float *q_abs = ws, *o_lat = ws + (size_t)S * H * (L + R), *part = o_lat + (size_t)S * H * L;
-    for (int t0 = 0; t0 < n; t0 += S) {
-        const int ns = n - t0 < S ? n - t0 : S;
-        launch("mla_split (absorb)", mla_absorb_k<DT, H, NOPE, R, VH, L>, dim3(ns * H, absorb_tiles<DT, L>()), THREADS,
+    for (int t0 = 0; t0 < n;) {
+        const split_slice s = next_split_slice<H, L, R, D::C, D::JMAX, S>(pos_host, t0, n);
+        float *q_abs = ws, *o_lat = ws + (size_t)s.n * H * (L + R), *part = o_lat + (size_t)s.n * H * L;
+        launch("mla_split (absorb)", mla_absorb_k<DT, H, NOPE, R, VH, L>, dim3(s.n * H, absorb_tiles<DT, L>()), THREADS,
                0, kv_b, sc, q + (size_t)t0 * H * (NOPE + R), q_abs);
-        split_decode<H, L, R, CTX>(q_abs, cache, slot + t0, pos + t0, ns, sm_scale, part, o_lat);
-        launch("mla_split (out)", mla_out_k<DT, H, NOPE, VH, L>, ceil_div(ns * H * VH, WARPS), THREADS, 0, kv_b, sc, o_lat,
-               ns, out + (size_t)t0 * H * VH);
+        split_decode<H, L, R, CTX>(q_abs, cache, slot + t0, pos + t0, s.n, sm_scale, part, o_lat, s.stride);
+        launch("mla_split (out)", mla_out_k<DT, H, NOPE, VH, L>, ceil_div(s.n * H * VH, WARPS), THREADS, 0, kv_b, sc,
+               o_lat, s.n, out + (size_t)t0 * H * VH);
+        t0 += s.n;
     }
 }
 

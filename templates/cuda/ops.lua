@@ -200,13 +200,16 @@ return {
         o.rope_dim, o.v_head, kv_suffix(o))
     end,
     params = function(o, c)
+      -- the split path also takes the positions on the host (step->pos), which size its slices
       return mat_params(o.dtype, "kv_b") .. ", const float *q, const " .. c.ctype(o.kv)
-        .. " *cache, const int *slot, const int *pos, int n, float *ws, float *out"
+        .. " *cache, const int *slot, const int *pos, " .. (o.split and "const int *pos_host, " or "")
+        .. "int n, float *ws, float *out"
     end,
     body = function(o, c)
       if o.split then
         return fmt("static_assert(dfc::mla_split_floats<%d, %d, %d, %d, %s>(%d) == %du, \"the plan's attn_ws\");\n" ..
-          "    dfc::mla_attend_split<%s, %d, %d, %d, %d, %d, %d, %d>(kv_b, %s, q, cache, slot, pos, n, SOFTMAX_SCALE, ws, out);",
+          "    dfc::mla_attend_split<%s, %d, %d, %d, %d, %d, %d, %d>(kv_b, %s, q, cache, slot, pos, pos_host, n, SOFTMAX_SCALE, " ..
+          "ws, out);",
           o.heads, o.kv_lora, o.rope_dim, o.max_context, c.ctype(o.kv), o.split.slice, o.split.ws_floats,
           DT[o.dtype], o.heads, o.nope, o.rope_dim, o.v_head, o.kv_lora, o.max_context, o.split.slice,
           scale_arg(o.dtype, "kv_b"))
@@ -216,8 +219,8 @@ return {
         DT[o.dtype], o.heads, o.nope, o.rope_dim, o.v_head, o.kv_lora, o.max_context, scale_arg(o.dtype, "kv_b"))
     end,
     args = function(o, c)
-      return fmt("%s, %s, %s, STEP_SLOT, STEP_POS, %s, %s, %s", mat_args(c, o.dtype, o.w), c.buf(o.q), c.buf(o.cache),
-        c.rows(o), c.buf(o.ws), c.buf(o.out))
+      return fmt("%s, %s, %s, STEP_SLOT, STEP_POS, %s%s, %s, %s", mat_args(c, o.dtype, o.w), c.buf(o.q), c.buf(o.cache),
+        o.split and "step->pos, " or "", c.rows(o), c.buf(o.ws), c.buf(o.out))
     end,
   },
   moe_route = {

@@ -39,7 +39,9 @@
  *     and a misplaced or dropped position among the few dozen that matter moves an output by
  *     1e-2 or more (by about 1 at the spikes).
  *  3. Batch invariance: each token of the batch run alone (its own query, slot and position):
- *     its output must have the same bits as in the batch.
+ *     its output must have the same bits as in the batch; and the batch with its tokens'
+ *     partial records as few apart as their chunks allow (mla_decode's stride, which
+ *     mla_split.cuh's prefill slices use) the same bits as at stride JMAX.
  *  4. Times (CUDA events, median of 3 to 25 runs after a warm-up, L2 flushed by a 256 MiB
  *     memset before each run, outside the events): the new kernel (partial + combine) and
  *     mla_attend; GB/s = cache bytes / time, cache bytes = sum_t len_t x 576 x 4 (x 2 for bf16;
@@ -103,7 +105,9 @@ using V3A16 = dfc::mla_decode_bf16_cfg<128, L, R, CTX, 256, 128, 64, 2, 3, 2>;
 using V3B16 = dfc::mla_decode_bf16_cfg<128, L, R, CTX, 256, 128, 32, 4, 3, 2>;
 
 /* cache: float, or uint16_t (bf16) for the layers that say so */
-typedef void (*new_fn)(const float *q, const void *cache, const int *slot, const int *pos, int n, float *ws, float *o);
+/* stride: a token's partial records apart in ws (0: the configuration's JMAX) */
+typedef void (*new_fn)(const float *q, const void *cache, const int *slot, const int *pos, int n, float *ws, float *o,
+                       int stride);
 typedef void (*old_fn)(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos,
                        int n, float *o);
 
@@ -112,23 +116,26 @@ struct variant {
     new_fn run;
     cudaError_t (*setup)();
     size_t ws_max, smem;
+    int C, JMAX; /* its chunks */
 };
 
-template <class D> void run_new(const float *q, const void *cache, const int *slot, const int *pos, int n, float *ws, float *o)
+template <class D>
+void run_new(const float *q, const void *cache, const int *slot, const int *pos, int n, float *ws, float *o, int stride)
 {
-    dfc::mla_decode<D>(q, static_cast<const float *>(cache), slot, pos, n, SCALE, ws, o);
+    dfc::mla_decode<D>(q, static_cast<const float *>(cache), slot, pos, n, SCALE, ws, o, stride ? stride : D::JMAX);
 }
 template <class D> variant make_variant(const char *what)
 {
-    return { what, run_new<D>, dfc::mla_decode_setup<D>, D::ws_floats(NMAX), D::SMEM };
+    return { what, run_new<D>, dfc::mla_decode_setup<D>, D::ws_floats(NMAX), D::SMEM, D::C, D::JMAX };
 }
-template <class D> void run_new16(const float *q, const void *cache, const int *slot, const int *pos, int n, float *ws, float *o)
+template <class D>
+void run_new16(const float *q, const void *cache, const int *slot, const int *pos, int n, float *ws, float *o, int stride)
 {
-    dfc::mla_decode_bf16<D>(q, static_cast<const uint16_t *>(cache), slot, pos, n, SCALE, ws, o);
+    dfc::mla_decode_bf16<D>(q, static_cast<const uint16_t *>(cache), slot, pos, n, SCALE, ws, o, stride ? stride : D::JMAX);
 }
 template <class D> variant make_variant16(const char *what)
 {
-    return { what, run_new16<D>, dfc::mla_decode_bf16_setup<D>, D::ws_floats(NMAX), D::SMEM };
+    return { what, run_new16<D>, dfc::mla_decode_bf16_setup<D>, D::ws_floats(NMAX), D::SMEM, D::C, D::JMAX };
 }
 
 template <int H>
@@ -425,7 +432,7 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
         const variant &va = ly.v[v];
         poison(B.ws, va.ws_max * sizeof(float));
         poison(B.out[v], outn * sizeof(float));
-        va.run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[v]);
+        va.run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[v], 0);
         o_new[v] = download(B.out[v], outn);
         if (!all_finite(o_new[v])) {
             printf("FAIL %s ctx %d batch %d %s: non-finite outputs (an output or a partial not written)\n", ly.name,
@@ -436,10 +443,24 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
         res.invariant[v] = true;
         for (int t = 0; n > 1 && t < n; t++) {
             poison(B.out1, (size_t)H * L * sizeof(float));
-            va.run(B.q + (size_t)t * H * ROW, cache, B.slot + t, B.pos + t, 1, B.ws, B.out1);
+            va.run(B.q + (size_t)t * H * ROW, cache, B.slot + t, B.pos + t, 1, B.ws, B.out1, 0);
             const std::vector<float> alone = download(B.out1, (size_t)H * L);
             if (memcmp(alone.data(), &o_new[v][(size_t)t * H * L], sizeof(float) * H * L) != 0)
                 res.invariant[v] = false;
+        }
+        int stride = 1; /* the batch's records as few apart as its tokens' chunks allow */
+        for (int t = 0; t < n; t++)
+            stride = std::max(stride, dfc::mla::chunk_count(len[t], va.C, va.JMAX));
+        if (stride < va.JMAX) {
+            poison(B.ws, va.ws_max * sizeof(float));
+            float *other = B.out[1 - v]; /* (the other variant's output, not yet written or already read) */
+            poison(other, outn * sizeof(float));
+            va.run(B.q, cache, B.slot, B.pos, n, B.ws, other, stride);
+            if (download(other, outn) != o_new[v]) { /* (NaN never equals: poison left unwritten fails too) */
+                printf("FAIL %s ctx %d batch %d %s: records %d apart differ from %d apart\n", ly.name, ctx, n, va.what,
+                       stride, va.JMAX);
+                res.invariant[v] = false;
+            }
         }
         if (!res.invariant[v]) {
             printf("FAIL %s ctx %d batch %d %s: a token alone differs from its row in the batch\n", ly.name, ctx, n,
@@ -477,7 +498,7 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
     }
 
     for (int v = 0; v < 2; v++)
-        res.ms[v] = time_new ? time_ms([&] { ly.v[v].run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[v]); }, B.flush,
+        res.ms[v] = time_new ? time_ms([&] { ly.v[v].run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[v], 0); }, B.flush,
                                        150.0, 25)
                              : NAN;
     res.old_ms = time_old ? time_ms([&] { ly.old(kv_b, B.q_old, B.cache, B.slot, B.pos, n, B.out_old); }, B.flush,
@@ -564,7 +585,7 @@ int main(int argc, char **argv)
                     std::vector<int> slot, len;
                     prepare_case(ly, CTXS.back(), n, B, seed++, slot, len);
                     for (const variant &v : ly.v) {
-                        v.run(B.q, case_cache(ly, B), B.slot, B.pos, n, B.ws, B.out[0]);
+                        v.run(B.q, case_cache(ly, B), B.slot, B.pos, n, B.ws, B.out[0], 0);
                         CUDA_OK(cudaStreamSynchronize(g_stream));
                         printf("mla_check profile: %s batch %d %s\n", ly.name, n, v.what);
                     }

@@ -139,25 +139,30 @@ void softmax_split(const char *name, M model, double extra, int max_len, float (
     printf("   (worst |error| / sum p|v| = %.2e)\n", worst);
 }
 
-/* A batch of 16 tokens of different lengths in one workspace, their chunks streamed by the
- * blocks of a grid of ny = 3, against each token alone (record 0) on a grid of ny = 7, the
- * blocks run last to first: the same bits. */
-template <class D, class M> void invariance(const char *name, M model, float (*value)(float))
+/* A batch of 16 tokens of lengths 1..max_len in one workspace, their records as many apart as
+ * the most chunks any of them has (the kernels' stride: JMAX once a token reaches the cap, fewer
+ * in a prefill slice of short prompts), their chunks streamed by the blocks of a grid of ny = 3,
+ * against each token alone (record 0) on a grid of ny = 7, the blocks run last to first: the
+ * same bits. */
+template <class D, class M> void invariance(const char *name, int max_len, M model, float (*value)(float))
 {
     case_begin(name);
     const int n = 16;
     std::vector<token_data> tok;
-    for (int t = 0; t < n; t++)
-        tok.push_back(random_token(1 + (int)(rnd64() % (uint64_t)(3 * D::C * D::JMAX / 2)), 0.0f, value));
-    std::vector<float> ws(D::ws_floats(n)), ws1(D::ws_floats(1));
+    int stride = 1;
+    for (int t = 0; t < n; t++) {
+        tok.push_back(random_token(1 + (int)(rnd64() % (uint64_t)max_len), 0.0f, value));
+        stride = std::max(stride, chunk_count(tok[t].len, D::C, D::JMAX));
+    }
+    std::vector<float> ws(D::rec_at(n, 0, stride)), ws1(D::ws_floats(1));
     for (int y = 0; y < 3; y++)
         for (int t = 0; t < n; t++)
             for (int h = 0; h < 2; h++)
-                model(tok[t], y, 3, t, h, ws.data());
+                model(tok[t], y, 3, 0, h, ws.data() + D::rec_at(t, 0, stride));
     for (int t = 0; t < n; t++)
         for (int h = 0; h < 2; h++) {
             float batch[NCOL], alone[NCOL];
-            combine<D>(ws.data(), tok[t].len, t, h, batch);
+            combine<D>(ws.data() + D::rec_at(t, 0, stride), tok[t].len, 0, h, batch);
             for (int y = 6; y >= 0; y--)
                 model(tok[t], y, 7, 0, h, ws1.data());
             combine<D>(ws1.data(), tok[t].len, 0, h, alone);

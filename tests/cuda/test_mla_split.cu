@@ -16,7 +16,10 @@
  *    kernel's steps, the warp butterfly emulated lane by lane) against a one-pass softmax in
  *    fp64, for lengths at every tile and chunk edge and past the JMAX cap;
  *  - a token's result has the same bits alone or in a batch of 16, on any grid, whatever
- *    order the chunks are computed in.
+ *    order the chunks are computed in, its records JMAX apart or fewer;
+ *  - a step's slices (mla_slices.cuh's next_split_slice): every token in one, in order, each
+ *    within the workspace with no token's chunks past the stride, as many tokens as fit, and a
+ *    step of at most S tokens (decode) one slice at stride JMAX whatever its positions.
  * What the device adds (the mma's internal summation, expf's last bit, the shuffles) is not
  * modelled bit for bit; tests/cuda/mla_check.cu checks the kernels on a GPU.
  *
@@ -36,6 +39,7 @@
 #include "host_test.h"
 #include "mla_decode.cuh"
 #include "mla_model.h"
+#include "mla_slices.cuh"
 
 using namespace dfc;
 using namespace dfc::mla;
@@ -99,6 +103,78 @@ static void test_tile_stream(void)
             for (int p = 0; p < len; p++)
                 CHECK(seen[p] == 1, "len %d ny %d: position %d in %d tiles", len, ny, p, seen[p]);
         }
+    }
+    case_end();
+}
+
+/* ---- a step's slices (mla_slices.cuh) ------------------------------------------------------ */
+/* The slices of steps of n tokens at positions pos (host), for a layer of H heads, L + R, C and
+ * JMAX as mla_split_cfg's, workspace for S tokens: checked against the workspace's floats
+ * (mla_split_floats' count, written out here). Returns the slices of the last step. */
+template <int H, int L, int R, int C, int JMAX, int S> static int check_slices(const std::vector<int> &pos, const char *what)
+{
+    const int n = (int)pos.size();
+    const size_t per_token = (size_t)H * (L + R) + (size_t)H * L, rec = (size_t)H * (L + 2);
+    const size_t room = (size_t)S * per_token + (size_t)S * JMAX * rec;
+    int t0 = 0, slices = 0;
+    while (t0 < n) {
+        const split_slice s = next_split_slice<H, L, R, C, JMAX, S>(pos.data(), t0, n);
+        CHECK(s.t0 == t0 && s.n >= 1 && t0 + s.n <= n, "%s: slice at %d: t0 %d, %d tokens of %d", what, t0, s.t0, s.n, n);
+        if (s.n < 1)
+            return slices;
+        CHECK(s.stride >= 1 && s.stride <= JMAX, "%s: slice at %d: stride %d", what, t0, s.stride);
+        CHECK((size_t)s.n * (per_token + (size_t)s.stride * rec) <= room, "%s: slice at %d of %d tokens at stride %d: "
+              "over the workspace", what, t0, s.n, s.stride);
+        int most = 1;
+        for (int t = t0; t < t0 + s.n; t++)
+            most = std::max(most, chunk_count(pos[t] + 1, C, JMAX));
+        CHECK(most <= s.stride, "%s: slice at %d: a token of %d chunks, stride %d", what, t0, most, s.stride);
+        if (n - t0 <= S)
+            CHECK(s.n == n - t0 && s.stride == JMAX, "%s: %d tokens left of S = %d: %d in the slice, stride %d", what,
+                  n - t0, S, s.n, s.stride);
+        else if (t0 + s.n < n) { /* as many as fit: one more would not */
+            const int more = std::max(most, chunk_count(pos[t0 + s.n] + 1, C, JMAX));
+            CHECK((size_t)(s.n + 1) * (per_token + (size_t)more * rec) > room, "%s: slice at %d of %d tokens: one more "
+                  "fits", what, t0, s.n);
+        }
+        t0 += s.n;
+        slices++;
+    }
+    return slices;
+}
+
+/* A prompt's positions p0 .. p0 + n - 1. */
+static std::vector<int> run_of(int p0, int n)
+{
+    std::vector<int> pos(n);
+    for (int i = 0; i < n; i++)
+        pos[i] = p0 + i;
+    return pos;
+}
+
+template <int H, int L, int R, int CTX, int S> static void test_slices(const char *name)
+{
+    using D = mla_decode_cfg<H, L, R, CTX, 256, (CTX + 255) / 256, 1, 32, 2>; /* mla_split_cfg's C and JMAX */
+    case_begin(name);
+    for (int n = 1; n <= S; n++) /* a decode step: any positions, one slice */
+        for (int k = 0; k < 20; k++) {
+            std::vector<int> pos(n);
+            for (int &p : pos)
+                p = (int)(rnd64() % CTX);
+            check_slices<H, L, R, D::C, D::JMAX, S>(pos, "decode");
+        }
+    for (int k = 0; k < 200; k++) { /* prefill steps: prompts' runs, and random positions */
+        std::vector<int> pos;
+        const int n = 1 + (int)(rnd64() % 512);
+        while ((int)pos.size() < n) {
+            const int len = std::min(n - (int)pos.size(), 1 + (int)(rnd64() % 300)), p0 = (int)(rnd64() % (CTX - len + 1));
+            for (int p : run_of(p0, len))
+                pos.push_back(p);
+        }
+        check_slices<H, L, R, D::C, D::JMAX, S>(pos, "prefill runs");
+        for (int &p : pos)
+            p = (int)(rnd64() % CTX);
+        check_slices<H, L, R, D::C, D::JMAX, S>(pos, "prefill, random positions");
     }
     case_end();
 }
@@ -490,6 +566,21 @@ int main(void)
     test_chunks(V2A::C, V2A::JMAX, 300000, 97);
     test_chunks(V3B::C, V3B::JMAX, 300000, 97);
     test_tile_stream();
+    test_slices<16, 512, 64, 32768, 8>("slices, V2-Lite's shape (S 8, cap 128)");
+    test_slices<128, 512, 64, 8192, 8>("slices, V3's shape (S 8, cap 32)");
+    test_slices<16, 256, 32, 1024, 16>("slices, the mid-size models' shape (S 16, cap 4)");
+    {
+        /* what the slices gain: V2-Lite's shape, a 512-token prompt in two steps of 256 */
+        case_begin("slices, V2-Lite's shape: a 512-token prompt's steps (positions 0..255, 256..511) in 1 and 3 "
+                   "slices, S 8");
+        using D = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2>; /* mla_split_cfg<16, 512, 64, 32768> */
+        const int first = check_slices<16, 512, 64, D::C, D::JMAX, 8>(run_of(0, 256), "0..255");
+        const int second = check_slices<16, 512, 64, D::C, D::JMAX, 8>(run_of(256, 256), "256..511");
+        const split_slice s = next_split_slice<16, 512, 64, D::C, D::JMAX, 8>(run_of(256, 256).data(), 0, 256);
+        CHECK(first == 1 && second == 2 && s.n == 252 && s.stride == 2, "%d and %d slices; the second step's first: %d "
+              "tokens at stride %d", first, second, s.n, s.stride);
+        case_end();
+    }
     test_tf32();
     test_combine_weights();
     test_fragments();
@@ -504,6 +595,8 @@ int main(void)
     mla_model::softmax_split<SMALL>("chunk 64, tiles of 32 (cap 16): partials merged in chunk order = fp64 softmax, "
                                     "also rising scores", model_block<SMALL>, 0.0, 5000, as_is);
     mla_model::invariance<SMALL>("chunk 64, cap 16: a token alone = in a batch of 16, bit for bit, whatever grid and "
-                                 "chunk order", model_block<SMALL>, as_is);
+                                 "chunk order", 3 * SMALL::C * SMALL::JMAX / 2, model_block<SMALL>, as_is);
+    mla_model::invariance<SMALL>("chunk 64, cap 16, tokens of up to 6 chunks: their records fewer apart (a prefill "
+                                 "slice's stride), the same bits", 6 * SMALL::C, model_block<SMALL>, as_is);
     return host_test_summary();
 }
