@@ -156,7 +156,8 @@ function M.build(spec, shapes, man)
       "attention scratch: absorbed queries and latent outputs of the step's tokens")
   elseif s.mla_split then
     buf("attn_ws", 1, s.mla_split_floats,
-      "attention scratch: absorbed queries, latent outputs and split-KV partials of a slice of max_batch tokens")
+      "attention scratch: absorbed queries, latent outputs and split-KV partials of max_batch tokens at every "
+      .. "chunk (a slice of a step takes as many tokens as it holds)")
   else
     buf("attn_ws", 1, 2 * s.kv_lora + s.max_context, "attention scratch: absorbed query, scores, latent sum")
   end
@@ -385,9 +386,10 @@ function M.op_defines(o)
   local list = {}
   for _, f in ipairs(assert(DEFINES[o.op], "schedule: what op " .. o.op .. " defines is not known")) do
     local b = o[f]
-    -- an input read in place (rmsnorm of q_a into q_a), a sum added into (accumulate) and a
-    -- GEMM input prepared by an earlier product (reuse_input) are read, not defined
-    local read = b == o.x or o.accumulate and f == "y" or o.reuse_input and (f == "gemm_in" or f == "gemm_scales")
+    -- a buffer another field names too (an input: rmsnorm of q_a into q_a), a sum added into
+    -- (accumulate) and a GEMM input prepared by an earlier product (reuse_input) are read
+    local read = o.accumulate and f == "y" or o.reuse_input and (f == "gemm_in" or f == "gemm_scales")
+    for _, g in ipairs(BUF_FIELDS) do read = read or g ~= f and o[g] == b end
     if type(b) == "string" and not read then list[#list + 1] = b end
   end
   return list

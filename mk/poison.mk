@@ -9,12 +9,16 @@
 #   make build/poison/<m>_cuda/<m>_cuda    for CUDA (its kernels.o is the reference build's; run by
 #                                          tools/gpu-check.sh)
 #
-# The models cover every op kind of both schedules: tiny (dense and MoE layers, q_lora; on CUDA
-# the fused SwiGLU, linear_pair, rope_cache and the accumulating product), v3_h16 (on CUDA the
-# split-KV attention and its scratch), tiny_fp8act (act_quant; on CUDA the FP8 GEMMs' gemm_in,
-# gemm_scales and gemm_ws, an input reused by kv_a) and tiny_bf16act (bf16 rounding and GEMMs).
+# The models cover every op kind of both schedules and the kernels that write each buffer: tiny
+# (dense and MoE layers, q_lora; on CUDA the fused SwiGLU, linear_pair, rope_cache and the
+# accumulating product), v3_h16 (on CUDA the split-KV attention and its scratch), v3_h16_r32
+# (its scratch with the records of a prefill slice fewer than JMAX apart: 1 of 4 for the
+# fixtures' prompts, all shorter than a chunk),
+# v3_h16_bf16kv (the bf16 cache's attention kernels), tiny_fp8act (act_quant; on CUDA the FP8
+# GEMMs' gemm_in, gemm_scales and gemm_ws, an input reused by kv_a) and tiny_bf16act (bf16
+# rounding and GEMMs).
 # Their sources are generated into build/cuda_bench_src/poison/, carried to a GPU machine.
-POISON_MODELS := tiny v3_h16 tiny_fp8act tiny_bf16act
+POISON_MODELS := tiny v3_h16 v3_h16_r32 v3_h16_bf16kv tiny_fp8act tiny_bf16act
 POISON_SRC    := $(CUDA_BENCH_SRC)/poison
 
 $(foreach m,$(POISON_MODELS),$(eval $(call MODEL,$(m),--spec specs/$(m).lua --poison --quiet,tests/fixtures/$(m)/hf,$(POISON_SRC)/$(m),build/poison/$(m))))

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
-    { "forward.c", "03fdd36800e56f2f91455fda043cfcb9f0dce3795027104a276a18affca7d1a2" },
+    { "forward.c", "026d50e9065220e273dfc4de10ab5966fe40840214d7498a897169cba8dedf74" },
     { "kernels.cu", "bb95db76905b11c130402f86f553b185ef07fd2eb5ba88975439610ccc696513" },
     { "kernels.h", "af3cd2aa67a6729c3b2cfa523f48c4b838eed6c409d4cf9bb400cd2d562ac008" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
-    { "plan.txt", "df3f463706b0f834fc9ab6e97ba2bcf3c27adebe0ee58c12e9b16cdb73190a50" },
+    { "plan.txt", "0161a6798ed95b407fca9aec9cd519e6d9d60f5e8718f838f6b3a5bca6b71a59" },
     { "spec.lua", "e2f5b9bcf3b2296accec961d03fa65c946574b7db4b3791da6fdf60c6b8176eb" },
     { "trust.c", "891f69b830405f2f142fa880f60639ce22e8cf46f019d0263b140342b7044d9e" },
     { "weights.h", "7fdb83acb4184e58571b7a67ea6cde79286a67165bf98f1475d8dbf5458e58b2" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "431663ee51b10487e0b2d47315847f7d354c6c483afdb79d44a7a6414e2f202d",
+    .sources_sha256 = "02eef868767bdc6ec80a9b99a3d19bdfef821d54b9a8301b9c78a1729f21af1e",
     .n_sources = 10,
     .sources = sources,
 };

@@ -64,7 +64,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *q = (float *)(void *)(arena + 9437184); /* [256][1024] queries, per head: nope then rope part */
     float *kv_a = (float *)(void *)(arena + 10485760); /* [256][288] latent c_kv then the shared RoPE key */
     float *attn = (float *)(void *)(arena + 10485760); /* [256][512] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 11010048); /* [1][100864] attention scratch: absorbed queries, latent outputs and split-KV partials of a slice of max_batch tokens */
+    float *attn_ws = (float *)(void *)(arena + 11010048); /* [1][100864] attention scratch: absorbed queries, latent outputs and split-KV partials of max_batch tokens at every chunk (a slice of a step takes as many tokens as it holds) */
     float *rope = (float *)(void *)(arena + 11544576); /* [1024][32] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 0); /* [4096][288] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 9437184); /* [256][256] dense MLP gate, then silu(gate) * up */

@@ -571,8 +571,8 @@ int main(void)
     test_slices<16, 256, 32, 1024, 16>("slices, the mid-size models' shape (S 16, cap 4)");
     {
         /* what the slices gain: V2-Lite's shape, a 512-token prompt in two steps of 256 */
-        case_begin("slices, V2-Lite's shape: a 512-token prompt's steps (positions 0..255, 256..511) in 1 and 3 "
-                   "slices, S 8");
+        case_begin("slices, V2-Lite's shape: a 512-token prompt's steps (positions 0..255, 256..511) in 1 and 2 "
+                   "slices (252 + 4 tokens), S 8");
         using D = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2>; /* mla_split_cfg<16, 512, 64, 32768> */
         const int first = check_slices<16, 512, 64, D::C, D::JMAX, 8>(run_of(0, 256), "0..255");
         const int second = check_slices<16, 512, 64, D::C, D::JMAX, 8>(run_of(256, 256), "256..511");
