@@ -338,6 +338,8 @@ section "long context: the CUDA builds against the CPU builds (attention over se
 #   tiny, 200 tokens: every position past 64 crosses an online-softmax chunk of mla_attend;
 #   v3_h16_r32, 600 tokens: the split-KV kernel over cache rows of 288 (the mid-size models'
 #   shape) merges up to 3 chunks of 256 positions, spread over blocks.
+# and the liveness-checking build of each (mk/poison.mk) = its plain build, bit for bit: for
+# v3_h16_r32 the prefill slices' partial records 2 and 3 apart (of 4), several chunks a token.
 for lc in tiny:200 v3_h16_r32:600; do
     lm=${lc%%:*} ln=${lc#*:}
     touch generated/$lm/*
@@ -347,12 +349,15 @@ for lc in tiny:200 v3_h16_r32:600; do
             >"$T/long_$lm.cpu.ids"
         build/${lm}_cuda/${lm}_cuda --weights build/${lm}_cuda/${lm}_cuda.weights --ids "$long" -n 8 --print-ids \
             --logits "$T/long_$lm.gpu" >"$T/long_$lm.gpu.ids"
+        $(poison_bin $lm) --weights build/${lm}_cuda/${lm}_cuda.weights --ids "$long" -n 8 --logits "$T/long_$lm.poison" \
+            >/dev/null 2>"$T/long_$lm.poison.err" || tail -n 3 "$T/long_$lm.poison.err"
+        check "gpu/long-context/$lm/poisoned-equals-plain" cmp "$T/long_$lm.gpu" "$T/long_$lm.poison"
         check "gpu/long-context/$lm/ids-as-cpu" cmp "$T/long_$lm.cpu.ids" "$T/long_$lm.gpu.ids"
         check "gpu/long-context/$lm/logits-as-cpu" sh -c "build/compare_logits '$T/long_$lm.cpu' '$T/long_$lm.gpu' 1000 8 1 \
             >'$T/long_$lm.cmp' 2>&1"
         cat "$T/long_$lm.cmp"
-        row "${lm}_cuda vs CPU $lm, $ln-token prompt + 8 (ids, max\\|d\\|/std)" \
-            "$(same_ids "$T/long_$lm.cpu.ids" "$T/long_$lm.gpu.ids") ids; $(sed -n 's/.*max|d|\/std \([^ ]*\).*/\1/p' "$T/long_$lm.cmp")"
+        row "${lm}_cuda vs CPU $lm, $ln-token prompt + 8 (ids, max\\|d\\|/std; poisoned build = plain)" \
+            "$(same_ids "$T/long_$lm.cpu.ids" "$T/long_$lm.gpu.ids") ids; $(sed -n 's/.*max|d|\/std \([^ ]*\).*/\1/p' "$T/long_$lm.cmp"); $(same_ids "$T/long_$lm.gpu" "$T/long_$lm.poison")"
     else
         fail "gpu/long-context/$lm/cpu-build"
         tail -n 20 "$T/cpu_$lm.log"
