@@ -20,8 +20,9 @@ function M.derive(spec)
   s.shared_inter = m.moe_inter * m.shared_experts    -- the shared experts as one MLP
   s.cache_row = m.kv_lora_rank + m.qk_rope           -- floats cached per token per layer
   -- CUDA attention through the split-KV decode kernel (runtime/cuda/mla_split.cuh) where its
-  -- shapes allow, in slices of max_batch tokens: their absorbed queries and latent outputs, and
-  -- the kernel's partials (chunks of 256 positions); mla_split_floats there, checked at compile time.
+  -- shapes allow; its workspace holds max_batch tokens' absorbed queries and latent outputs, and
+  -- the kernel's partials (chunks of 256 positions), mla_split_floats there, checked at compile
+  -- time (a slice of a step takes as many tokens as it holds: runtime/cuda/mla_slices.cuh).
   -- Its shared memory must fit 227 KB: over an f32 cache (80 cache_row + 5200) floats (tiles of
   -- 32 positions), over a bf16 one 352 cache_row + 21568 bytes (mla_decode_bf16.cuh: tiles of 64
   -- two deep, 3 query terms, 4 parts of the scores).

@@ -75,7 +75,7 @@ __device__ int block_argmax(const float *row, int vocab, float *value)
     return i;
 }
 
-constexpr int PICK_THREADS = 1024; /* greedy_k: a block per row, 16 KB of the row in flight */
+constexpr int PICK_THREADS = 1024; /* greedy_k: a block per row, 64 KB of the row in flight */
 
 __global__ void __launch_bounds__(PICK_THREADS) greedy_k(const float *logits, int vocab, int *next)
 {

@@ -2,7 +2,7 @@
 # check, expect_fail, pass, fail and $T).
 #
 # Everywhere (CI has nvcc but no GPU): the committed generated/<m>_cuda sources equal a
-# fresh generation; every CUDA target (the 4 reference models' binaries, packers and
+# fresh generation; every CUDA target (the reference models' binaries, packers and
 # weights, the host tests, the bandwidth probe, the FP8 GEMM check with cuBLASLt)
 # compiles and links with nvcc for sm_90a; the host-side tests of the kernels'
 # __host__ __device__ pieces (test_hd), of the FP8 activation quantization
