@@ -195,9 +195,9 @@ function M.emit(ctx)
     return name, k
   end
 
+  local poison = ctx.poison and poison_points(sched, plan) or {} -- (keyed by op: all functions at once)
   local function body(fn)
     local points = ctx.trace and trace_points(sched, fn.ops) or {}
-    local poison = ctx.poison and poison_points(sched, plan) or {}
     local used, lines = {}, {}
     for _, o in ipairs(fn.ops) do
       for _, b in ipairs(schedule.op_buffers(sched, o)) do used[b] = true end

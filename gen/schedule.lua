@@ -66,6 +66,7 @@ local function plain_linear(o) return o and o.op == "linear" and not o.gemm and 
 -- and cuBLASLt's workspace.)
 local BUF_FIELDS = { "x", "y", "y2", "out", "g", "u", "q", "kv_a", "rope", "cache", "ws", "logits", "ids", "weights",
                      "gemm_in", "gemm_scales", "gemm_ws" }
+M.BUF_FIELDS = BUF_FIELDS -- (tests/gen/plan_check.lua checks every name in them is planned)
 -- Whether op o names buffer b (tests/gen/fusion.lua asks too).
 function M.touches(o, b)
   for _, f in ipairs(BUF_FIELDS) do

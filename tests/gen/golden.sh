@@ -138,8 +138,8 @@ check "cuda/fusion/deepseek_v3" lua5.4 tests/gen/fusion.lua specs/deepseek_v3.lu
 # ... and its guards on made-up lists: what it must leave alone (tests/gen/fuse_cases.lua, 14 cases)
 check "cuda/fusion/guards" lua5.4 tests/gen/fuse_cases.lua
 check "cuda/fusion/deepseek_v2_lite" lua5.4 tests/gen/fusion.lua specs/deepseek_v2_lite.lua
-# The memory plans are valid static arenas: aligned, every named buffer planned, no two in use
-# at once sharing a byte, and on CUDA the runtime's buffers (step arrays, expert scratch,
+# The memory plans are valid static arenas: aligned, every named buffer planned, no two values
+# alive at once sharing a byte, and on CUDA the runtime's buffers (step arrays, expert scratch,
 # cuBLASLt's input and workspace) planned at the sizes they need (tests/gen/plan_check.lua).
 for s in $REF_MODELS $(for c in $CUDA_BASE_MODELS; do echo ${c}_cuda; done) deepseek_v2_lite bench_v3_fp8act_cuda \
         bench_v3_8l_cuda; do

@@ -74,8 +74,7 @@ for _, phase in ipairs(plan_mod.PHASES) do
   end
   for i, o in ipairs(ops) do
     for _, name in ipairs(schedule.op_defines(o)) do defined[name] = true end
-    for _, f in ipairs({ "x", "y", "y2", "out", "g", "u", "q", "kv_a", "rope", "cache", "ws", "logits", "ids",
-                         "weights", "gemm_in", "gemm_scales", "gemm_ws" }) do
+    for _, f in ipairs(schedule.BUF_FIELDS) do
       local name = o[f]
       if type(name) == "string" then
         local b = sched.buffers[name]
@@ -135,5 +134,5 @@ if spec.deploy.target == "cuda" then
     need("gemm_ws", schedule.GEMM_WS_BYTES, "cuBLASLt's workspace")
   end
 end
-print(string.format("plan_check %s: %d buffers, arena %d bytes, %d checks of two buffers in use at once", path,
+print(string.format("plan_check %s: %d buffers, arena %d bytes, %d checks of two values alive at once", path,
   #plan.buffers, plan.peak, pairs_checked))
