@@ -50,8 +50,8 @@ cuda-all: $(foreach m,$(CUDA_REF_MODELS),build/$(m)/$(m) build/$(m)/$(m)-pack bu
 
 cuda-generate: $(foreach m,$(CUDA_REF_MODELS),generated/$(m)/forward.c)
 
-cuda-tests: build/cuda/test_hd build/cuda/test_quant build/cuda/test_pick build/cuda/bandwidth build/cuda/fp8_gemm_check \
-            build/cuda/sample_check
+cuda-tests: build/cuda/test_hd build/cuda/test_quant build/cuda/test_pick build/cuda/bandwidth build/cuda/launch_floor \
+            build/cuda/fp8_gemm_check build/cuda/sample_check
 
 gpu-check:
 	bash tools/gpu-check.sh
@@ -116,6 +116,10 @@ build/cuda/test_hd: tests/cuda/test_hd.cu $(CUDA_HDR)
 build/cuda/bandwidth: tests/cuda/bandwidth.cu
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -cudart static -o $@ $<
+
+build/cuda/launch_floor: tests/cuda/launch_floor.cu $(CUDA_HDR)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -cudart static -o $@ $<
 
 build/cuda/test_quant: tests/cuda/test_quant.cu $(CUDA_HDR)
 	@mkdir -p $(@D)

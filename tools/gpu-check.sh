@@ -21,8 +21,8 @@
 #   command:   bash tools/gpu-check.sh
 #   timeout_s: 480 (the script's own deadlines end by 450 s; the table is written row by row,
 #               so a run stopped earlier still returns what it measured)
-# It writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt, mla_check.txt, sample_check.txt,
-# fp8_gemm_check.txt and three audit records (<m>_cuda.audit.json) to $OUT.
+# It writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt, mla_check.txt, mla_stages.txt,
+# sample_check.txt, fp8_gemm_check.txt and three audit records (<m>_cuda.audit.json) to $OUT.
 #
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
 #   2. build: the CUDA reference models (tests/models), their packers and weights, the host tests, the
@@ -67,12 +67,14 @@
 #      device = picked on the host (--logits, whose step time is shown too), sampled on the device
 #      = sampled on the host (the step times of both too); batch 1 again with the other
 #      one-token linear kernels (DF_CUDA_LINEAR_ONE=rows, async: the same ids, which is fastest); batch 1,
-#      16 and prefill again with programmatic dependent launch (DF_CUDA_PDL=1: the same ids); at most
-#      150 s;
+#      16 and prefill again with programmatic dependent launch (DF_CUDA_PDL=1: the same ids); what
+#      a step's launches cost alone (build/cuda/launch_floor: as many empty kernels as the
+#      profile counts, as a graph, with and without PDL); at most 150 s;
 #   9. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
 #  10. the split-KV MLA decode kernels (f32 and bf16 caches) against mla_attend and fp64, batch
 #      invariance, their cache GB/s against the copy bandwidth (build/cuda/mla_check,
-#      docs/cuda-mla.md; under a minute);
+#      docs/cuda-mla.md; under a minute); then where the 16-head partial kernels' time goes
+#      without hardware counters: each with stages left out (mla_check stages; a few seconds);
 #  11. the token picks on the device (build/cuda/sample_check): sample_k and greedy_k against the
 #      host's df_sample_with and df_argmax on the same rows and draws, every row the same token;
 #      sample_k's time for V3's vocabulary;
@@ -87,7 +89,7 @@
 #      (linear_k) in detail, the MLA decode partial kernels' counters (mla_check profile), and
 #      cuobjdump's resource usage of mla_check's kernels.
 # Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt, mla_check.txt,
-# sample_check.txt, fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
+# mla_stages.txt, sample_check.txt, fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
 # mla_check_resources.txt and the audit
 # records to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
 set -u
@@ -667,6 +669,15 @@ for m in $mid_present; do
             "$(floor_line "$b" "$([ "$b" = 1 ] && echo "$d1" || echo "$db")" "$([ "$b" = 1 ] && echo "$d1n")" "$T/mid_$m.floor")"
     done
     profile_row "$m" p1 1
+    # the step's launches by themselves: as many kernels that do nothing as the profile counts in
+    # a decode step, chained as a graph (build/cuda/launch_floor)
+    nl=$(sed -n 's/.*cuda profile: decode .* \([0-9][0-9.]*\) launches\/step.*/\1/p' "$T/mid_$m.p1.err" |
+         awk '{ s += $1 } END { if (s > 0) printf "%d", s + 0.5 }')
+    if [ -n "$nl" ] && [ -x build/cuda/launch_floor ]; then
+        lf=$(timeout 30 build/cuda/launch_floor "$nl" 2>&1 | tee -a "$MID_TXT" | sed -n 's/^launch_floor: \([0-9]* launches: .*\)/\1/p')
+        row "$m decode, batch 1: its $nl launches a step alone (build/cuda/launch_floor, empty kernels; the graph step: ${d1:-?} ms)" \
+            "${lf:-?}"
+    fi
     profile_row "$m" pb "$mb"
     top=$(sed -n 's/.*cuda profile: prefill \(.*[^ ]\)  *\([0-9.]*%\)  *\([0-9.]*\) ms\/step.*/\1 \2 (\3 ms)/p' \
           "$T/mid_$m.pp.err" | head -n 4 | tr '\n' ';' | sed 's/;$//; s/;/; /g')
@@ -731,6 +742,29 @@ if timed_check mla_check "MLA decode kernel (mla_check)" 120 400; then
         "$(sed -n 's/^mla_check: \([0-9]* cases.*\)/\1/p' "$T/mla_check")$(timed_out)"
     sed -n 's/^mla_check: \(v2lite\|v3\)\(-bf16\)\{0,1\} \([^:]*\): \(.*\)$/\1\2 \3\t\4/p' "$T/mla_check" >"$T/mla_rows"
     while IFS=$'\t' read -r k v; do row "MLA decode, $k (cache GB/s, % of copy)" "$v"; done <"$T/mla_rows"
+fi
+
+section "MLA decode stages (build/cuda/mla_check stages)"
+# Where the 16-head partial kernels' time goes when ncu cannot read the counters (gVisor
+# machines, the device library's KINDS.md): the kernel with stages left out
+# (tests/cuda/mla_stages.cuh), over both caches at 32768 positions, batch 1 and 16. A few
+# seconds expected; mla_stages.txt has the table.
+if [ ! -x build/cuda/mla_check ]; then
+    row "MLA decode stages" "NOT BUILT"
+elif [ "$(elapsed)" -gt 400 ]; then
+    row "MLA decode stages" "skipped: $(elapsed) s spent already"
+else
+    timeout 60 build/cuda/mla_check stages >"$OUTD/mla_stages.txt" 2>&1
+    rc=$?
+    cat "$OUTD/mla_stages.txt"
+    sed -n 's/^mla_check stages: \([^:]*\): \(.*\)$/\1\t\2/p' "$OUTD/mla_stages.txt" >"$T/stage_rows"
+    if [ "$rc" -eq 0 ] && [ -s "$T/stage_rows" ]; then
+        pass "gpu/mla_stages"
+    else
+        fail "gpu/mla_stages" "exit $rc, no summary"
+        row "MLA decode stages (mla_stages.txt)" "no summary (exit $rc): $(head -n 1 "$OUTD/mla_stages.txt")"
+    fi
+    while IFS=$'\t' read -r k v; do row "MLA decode stages, $k (mla_stages.txt)" "$v"; done <"$T/stage_rows"
 fi
 
 section "device sampling (build/cuda/sample_check)"

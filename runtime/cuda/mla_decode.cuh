@@ -485,8 +485,11 @@ __device__ __forceinline__ void write_partial(float *rec, int g, float (&o)[MT][
  * (records `stride` apart a token; each token has at most that many chunks).
  * K gives: elem (the cache's element); MT (16-head m-tiles a block); load_tile(kv, p_first,
  * p_end, smem, stage, tid) (one tile's copies; rows from p_end on zeros); queries(q, smem, tid)
- * (the block's queries into shared memory); tile(smem, stage, tile_p, p_end, scale, st, o, w,
- * lane) (S, the online softmax, P V on the landed tile, with their barriers). */
+ * (the block's queries into shared memory); and a landed tile's three stages, which this
+ * function separates by barriers: scores(smem, stage, w, lane) (warp w's part of S),
+ * softmax(smem, tile_p, p_end, scale, st, w, lane) (the online softmax over the parts: the
+ * weights P and corr), pv(smem, stage, o, w, lane) (o = o corr + P V on warp w's columns).
+ * (tests/cuda/mla_stages.cuh times the kernel with stages left out.) */
 template <class D, class K>
 __device__ __forceinline__ void stream_chunks(const float *q, const typename K::elem *cache, const int *slot,
                                               const int *pos, float scale, int stride, float *ws, unsigned char *smem)
@@ -525,7 +528,11 @@ __device__ __forceinline__ void stream_chunks(const float *q, const typename K::
         cp_async_commit();
 
         const int p0 = cur.j * cl, p_end = min(p0 + cl, len);
-        K::tile(smem, k % D::STAGES, p0 + cur.i * D::T, p_end, scale, st, o, w, lane);
+        K::scores(smem, k % D::STAGES, w, lane);
+        __syncthreads(); /* the softmax adds every warp's part of S */
+        K::softmax(smem, p0 + cur.i * D::T, p_end, scale, st, w, lane);
+        __syncthreads(); /* P V reads every head's weights */
+        K::pv(smem, k % D::STAGES, o, w, lane);
         if (cur.i == chunk_tiles(cur.j, cl, len, D::T) - 1) /* the chunk's partial, then a fresh one */
             write_partial<D, K::MT>(ws + D::rec_at(t, cur.j, stride), g, o, st, w, lane);
         next_tile(cur, cl, len, D::T, ny);
@@ -542,10 +549,11 @@ template <class D> struct f32_tiles {
     static __device__ float *sPart(unsigned char *smem) { return sK(smem) + D::K_F; }
     static __device__ float *sP(unsigned char *smem) { return sPart(smem) + D::PART_F; }
     static __device__ float *sCorr(unsigned char *smem) { return sP(smem) + D::P_F; }
+    static __device__ float *sTile(unsigned char *smem, int stage) { return sK(smem) + stage * D::T * D::ROW; }
 
     static __device__ void load_tile(const float *kv, int p_first, int p_end, unsigned char *smem, int stage, int tid)
     {
-        mla::load_tile<D>(kv, p_first, p_end, sK(smem) + stage * D::T * D::ROW, tid);
+        mla::load_tile<D>(kv, p_first, p_end, sTile(smem, stage), tid);
     }
     static __device__ void queries(const float *qt, unsigned char *smem, int tid)
     {
@@ -555,15 +563,18 @@ template <class D> struct f32_tiles {
             sQ(smem)[i] = qt[h * D::ROW + c];
         }
     }
-    static __device__ void tile(unsigned char *smem, int stage, int tile_p, int p_end, float scale, run (&st)[D::HPW],
-                                float (&o)[D::MT][D::NTO][4], int w, int lane)
+    static __device__ void scores(unsigned char *smem, int stage, int w, int lane)
     {
-        const float *tl = sK(smem) + stage * D::T * D::ROW;
-        tile_scores<D>(sQ(smem), tl, sPart(smem), w, lane);
-        __syncthreads();
+        tile_scores<D>(sQ(smem), sTile(smem, stage), sPart(smem), w, lane);
+    }
+    static __device__ void softmax(unsigned char *smem, int tile_p, int p_end, float scale, run (&st)[D::HPW], int w,
+                                   int lane)
+    {
         tile_softmax<D>(sPart(smem), sP(smem), sCorr(smem), st, tile_p, p_end, scale, w, lane);
-        __syncthreads();
-        tile_pv<D>(tl, sP(smem), sCorr(smem), o, w, lane);
+    }
+    static __device__ void pv(unsigned char *smem, int stage, float (&o)[D::MT][D::NTO][4], int w, int lane)
+    {
+        tile_pv<D>(sTile(smem, stage), sP(smem), sCorr(smem), o, w, lane);
     }
 };
 

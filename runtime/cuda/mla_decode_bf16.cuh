@@ -324,21 +324,25 @@ template <class D> struct bf16_tiles {
     {
         return reinterpret_cast<float *>(smem + D::K_B + D::Q_B + D::S_B + D::P_B);
     }
+    static __device__ uint16_t *sTile(unsigned char *smem, int stage) { return sK(smem) + (size_t)stage * D::T * D::ROW; }
 
     static __device__ void load_tile(const uint16_t *kv, int p_first, int p_end, unsigned char *smem, int stage, int tid)
     {
-        load_tile16<D>(kv, p_first, p_end, sK(smem) + (size_t)stage * D::T * D::ROW, tid);
+        load_tile16<D>(kv, p_first, p_end, sTile(smem, stage), tid);
     }
     static __device__ void queries(const float *qt, unsigned char *smem, int tid) { load_queries16<D>(qt, sQ(smem), tid); }
-    static __device__ void tile(unsigned char *smem, int stage, int tile_p, int p_end, float scale, run (&st)[D::HPW],
-                                float (&o)[1][D::NTO][4], int w, int lane)
+    static __device__ void scores(unsigned char *smem, int stage, int w, int lane)
     {
-        const uint16_t *tl = sK(smem) + (size_t)stage * D::T * D::ROW;
-        tile_scores16<D>(sQ(smem), tl, sS(smem), w, lane);
-        __syncthreads();
+        tile_scores16<D>(sQ(smem), sTile(smem, stage), sS(smem), w, lane);
+    }
+    static __device__ void softmax(unsigned char *smem, int tile_p, int p_end, float scale, run (&st)[D::HPW], int w,
+                                   int lane)
+    {
         tile_softmax16<D>(sS(smem), sP(smem), sCorr(smem), st, tile_p, p_end, scale, w, lane);
-        __syncthreads();
-        tile_pv16<D>(tl, sP(smem), sCorr(smem), o[0], w, lane);
+    }
+    static __device__ void pv(unsigned char *smem, int stage, float (&o)[1][D::NTO][4], int w, int lane)
+    {
+        tile_pv16<D>(sTile(smem, stage), sP(smem), sCorr(smem), o[0], w, lane);
     }
 };
 

@@ -11,6 +11,10 @@
  *   build/cuda/mla_check profile  each 16-head configuration (f32 and bf16 cache) run once at
  *                               32768 positions, batch 1 then 16, nothing checked: for ncu
  *                               (8 partial-kernel launches, in the order printed)
+ *   build/cuda/mla_check stages   where the 16-head A configurations' time goes (f32 and bf16
+ *                               cache, 32768 positions, batch 1 and 16): the partial kernel
+ *                               with stages left out (tests/cuda/mla_stages.cuh), the combine
+ *                               kernel alone; times only, a few seconds
  *
  * Layers: V2-Lite-like (16 heads) and V3-like (128 heads), kv_lora 512 + rope 64, a cache of
  * 16 slots x 32768 positions (f32, 1.2 GB), each twice: over the f32 cache, and over the cache
@@ -67,6 +71,7 @@
 #include "kernels.cuh"
 #include "mla_decode.cuh"
 #include "mla_decode_bf16.cuh"
+#include "mla_stages.cuh"
 
 /* ---- what the launchers need from the backend -------------------------------------------- */
 static cudaStream_t g_stream;
@@ -389,6 +394,15 @@ static const void *case_cache(const layer &ly, const buffers &B)
     return ly.old16 ? (const void *)B.cache16 : (const void *)B.cache;
 }
 
+/* The cache bytes a case reads: each of its tokens' rows once. */
+static double case_bytes(const layer &ly, const std::vector<int> &len)
+{
+    double bytes = 0.0;
+    for (int l : len)
+        bytes += (double)l * ROW * (ly.old16 ? sizeof(uint16_t) : sizeof(float));
+    return bytes;
+}
+
 static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64_t seed, bool time_new, bool time_old)
 {
     const int H = ly.heads;
@@ -400,9 +414,7 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
     std::vector<int> slot, len;
     const std::vector<float> q = prepare_case(ly, ctx, n, B, seed, slot, len);
     const void *cache = case_cache(ly, B);
-    double bytes = 0.0;
-    for (int t = 0; t < n; t++)
-        bytes += (double)len[t] * ROW * (ly.old16 ? sizeof(uint16_t) : sizeof(float));
+    const double bytes = case_bytes(ly, len);
     res.mb = bytes / 1e6;
     res.gflop = bytes / (ROW * (ly.old16 ? sizeof(uint16_t) : sizeof(float))) * 2.0 * (ROW + L) * H / 1e9;
     const size_t outn = (size_t)n * H * L;
@@ -509,11 +521,59 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
     return res;
 }
 
+/* ---- mla_check stages ------------------------------------------------------------------------ */
+/* A layer's A configuration with its stage variants (mla_stages.cuh). */
+struct stage_set {
+    const layer *ly;
+    stages::variant v[stages::VARIANTS];
+};
+
+/* Each set at the longest context, batch 1 and NMAX: the production launch (partial + combine),
+ * then every variant, timed as the cases are (L2 flushed before each run); a table, and a
+ * summary line per (layer, batch) for gpu-check. */
+static void run_stages(stage_set (&sets)[2], const buffers &B, uint64_t seed, double copy_gbs)
+{
+    for (stage_set &s : sets)
+        for (const stages::variant &v : s.v)
+            if (v.setup)
+                CUDA_OK(v.setup());
+    printf("\n| layer | batch | cache MB | what runs | ms | cache GB/s | %% of copy |\n|---|---|---|---|---|---|---|\n");
+    std::vector<std::string> summary;
+    for (stage_set &s : sets)
+        for (int n : { 1, NMAX }) {
+            std::vector<int> slot, len;
+            prepare_case(*s.ly, CTXS.back(), n, B, seed++, slot, len);
+            const void *cache = case_cache(*s.ly, B);
+            const double mb = case_bytes(*s.ly, len) / 1e6;
+            double ms[1 + stages::VARIANTS];
+            ms[0] = time_ms([&] { s.ly->v[0].run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[0], 0); }, B.flush, 150.0, 25);
+            for (int i = 0; i < stages::VARIANTS; i++)
+                ms[1 + i] = time_ms([&] { s.v[i].run(B.q, cache, B.slot, B.pos, n, SCALE, B.ws, B.out[0]); }, B.flush,
+                                    150.0, 25);
+            for (int i = 0; i <= stages::VARIANTS; i++)
+                printf("| %s | %d | %.2f | %s | %.4f | %.0f | %.1f |\n", s.ly->name, n, mb,
+                       i == 0 ? "the launch (partial + combine)" : s.v[i - 1].what, ms[i], mb / ms[i],
+                       100.0 * mb / ms[i] / copy_gbs);
+            char line[400];
+            snprintf(line, sizeof line,
+                     "mla_check stages: %s batch %d: launch %.4f ms = partial %.4f + combine %.4f; loads alone %.4f ms "
+                     "(%.1f%% of copy); no loads %.4f ms; added to the loads: S %+.4f, softmax %+.4f, P V %+.4f ms",
+                     s.ly->name, n, ms[0], ms[1], ms[6], ms[2], 100.0 * mb / ms[2] / copy_gbs, ms[5], ms[3] - ms[2],
+                     ms[4] - ms[3], ms[1] - ms[4]);
+            summary.push_back(line);
+        }
+    printf("the launch: mla_decode as the backend calls it; the rest: tests/cuda/mla_stages.cuh's variants of the partial\n"
+           "kernel (stages left out) and the combine kernel alone; %% of copy: cache bytes over the copy bandwidth.\n");
+    for (const std::string &l : summary)
+        printf("%s\n", l.c_str());
+}
+
 int main(int argc, char **argv)
 {
-    const bool quick = argc > 1 && strcmp(argv[1], "quick") == 0, profile = argc > 1 && strcmp(argv[1], "profile") == 0;
-    if (argc > 1 && !quick && !profile) {
-        fprintf(stderr, "usage: %s [quick | profile]\n", argv[0]);
+    const bool quick = argc > 1 && strcmp(argv[1], "quick") == 0, profile = argc > 1 && strcmp(argv[1], "profile") == 0,
+               staged = argc > 1 && strcmp(argv[1], "stages") == 0;
+    if (argc > 1 && !quick && !profile && !staged) {
+        fprintf(stderr, "usage: %s [quick | profile | stages]\n", argv[0]);
         return 2;
     }
     int count = 0;
@@ -590,6 +650,13 @@ int main(int argc, char **argv)
                         printf("mla_check profile: %s batch %d %s\n", ly.name, n, v.what);
                     }
                 }
+        return 0;
+    }
+    if (staged) {
+        stage_set sets[2] = { { &layers[0], {} }, { &layers[2], {} } };
+        stages::variants<V2A, dfc::mla::f32_tiles<V2A>>(sets[0].v);
+        stages::variants<V2A16, dfc::mla::bf16_tiles<V2A16>>(sets[1].v);
+        run_stages(sets, B, seed, copy_gbs);
         return 0;
     }
     for (const layer &ly : layers)

@@ -3,7 +3,7 @@
 #
 # Everywhere (CI has nvcc but no GPU): the committed generated/<m>_cuda sources equal a
 # fresh generation; every CUDA target (the reference models' binaries, packers and
-# weights, the host tests, the bandwidth probe, the FP8 GEMM check with cuBLASLt)
+# weights, the host tests, the bandwidth and launch-floor probes, the FP8 GEMM check with cuBLASLt)
 # compiles and links with nvcc for sm_90a; the host-side tests of the kernels'
 # __host__ __device__ pieces (test_hd), of the FP8 activation quantization
 # (test_quant), of the split-KV MLA decode kernels (test_mla_split, test_mla_bf16) and of the device sampler's
