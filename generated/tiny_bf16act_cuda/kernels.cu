@@ -23,6 +23,8 @@ void linear_bf16gemm_128x96(const unsigned char *w, const float *x, int n, float
 {
     static_assert(PREFILL_CHUNK * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
+    static_assert(PREFILL_CHUNK * 128 * sizeof(float) <= 131072u, "x holds the rows the GEMM reads");
+    static_assert(PREFILL_CHUNK * 96 * sizeof(float) <= 98304u, "y holds the rows the GEMM writes");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 96, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -30,6 +32,8 @@ void linear_bf16gemm_128x80(const unsigned char *w, const float *x, int n, float
 {
     static_assert(PREFILL_CHUNK * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
+    static_assert(PREFILL_CHUNK * 128 * sizeof(float) <= 131072u, "x holds the rows the GEMM reads");
+    static_assert(PREFILL_CHUNK * 80 * sizeof(float) <= 81920u, "y holds the rows the GEMM writes");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 80, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -42,6 +46,8 @@ void linear_bf16gemm_96x192(const unsigned char *w, const float *x, int n, float
 {
     static_assert(PREFILL_CHUNK * 96 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
+    static_assert(PREFILL_CHUNK * 96 * sizeof(float) <= 98304u, "x holds the rows the GEMM reads");
+    static_assert(PREFILL_CHUNK * 192 * sizeof(float) <= 196608u, "y holds the rows the GEMM writes");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 192, 96, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -65,6 +71,8 @@ void linear_bf16gemm_128x128(const unsigned char *w, const float *x, int n, floa
 {
     static_assert(PREFILL_CHUNK * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
+    static_assert(PREFILL_CHUNK * 128 * sizeof(float) <= 131072u, "x holds the rows the GEMM reads");
+    static_assert(PREFILL_CHUNK * 128 * sizeof(float) <= 131072u, "y holds the rows the GEMM writes");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -77,6 +85,8 @@ void linear_bf16gemm_128x256(const unsigned char *w, const float *x, int n, floa
 {
     static_assert(PREFILL_CHUNK * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
+    static_assert(PREFILL_CHUNK * 128 * sizeof(float) <= 131072u, "x holds the rows the GEMM reads");
+    static_assert(PREFILL_CHUNK * 256 * sizeof(float) <= 262144u, "y holds the rows the GEMM writes");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 256, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -89,6 +99,8 @@ void linear_bf16gemm_256x128(const unsigned char *w, const float *x, int n, floa
 {
     static_assert(PREFILL_CHUNK * 256 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
+    static_assert(PREFILL_CHUNK * 256 * sizeof(float) <= 262144u, "x holds the rows the GEMM reads");
+    static_assert(PREFILL_CHUNK * 128 * sizeof(float) <= 131072u, "y holds the rows the GEMM writes");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 256, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -117,6 +129,8 @@ void linear_bf16gemm_128x64(const unsigned char *w, const float *x, int n, float
 {
     static_assert(PREFILL_CHUNK * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
+    static_assert(PREFILL_CHUNK * 128 * sizeof(float) <= 131072u, "x holds the rows the GEMM reads");
+    static_assert(PREFILL_CHUNK * 64 * sizeof(float) <= 65536u, "y holds the rows the GEMM writes");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 64, 128, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -129,6 +143,8 @@ void linear_bf16gemm_64x128(const unsigned char *w, const float *x, int n, float
 {
     static_assert(PREFILL_CHUNK * 64 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
+    static_assert(PREFILL_CHUNK * 64 * sizeof(float) <= 65536u, "x holds the rows the GEMM reads");
+    static_assert(PREFILL_CHUNK * 128 * sizeof(float) <= 131072u, "y holds the rows the GEMM writes");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 128, 64, PREFILL_CHUNK, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 
@@ -151,6 +167,8 @@ void linear_bf16gemm_128x1000(const unsigned char *w, const float *x, int n, flo
 {
     static_assert(MAX_BATCH * 128 * 2 <= 131072u, "the plan's gemm_in holds the bf16 values");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
+    static_assert(MAX_BATCH * 128 * sizeof(float) <= 2048u, "x holds the rows the GEMM reads");
+    static_assert(MAX_BATCH * 1000 * sizeof(float) <= 16128u, "y holds the rows the GEMM writes");
     df_cuda_lt_linear(DF_CUDA_GEMM_BF16, 1000, 128, MAX_BATCH, w, NULL, x, n, y, in, scales, workspace, reuse_input);
 }
 

@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "c76e04fc9df2a854cab35f708bc1365c0c6322d068dfa14938b1ffb7c10edde4" },
     { "forward.c", "2b00b5fc85134022015c4001b0fa045e345909e5df707631e2a311ad2e4f46d6" },
-    { "kernels.cu", "f53a57cfc3222da1c84ce268729351aa4de2e5b5c31966d23c906c37294220b1" },
+    { "kernels.cu", "126470469a09a5b86328bc9fe9b41d87e2209446a72844d99b9bfffe007aa8ff" },
     { "kernels.h", "8c925c1afea447796923d1ef7668c7ab0e560298748aa001184b20ef0740ca88" },
     { "manifest.c", "aa296553a8ef9ba4c7988e3c52322ba7185fdd75c13bb321c4caab6d5b98d6a0" },
     { "manifest.json", "99f160da98c4835b5351ce1bcf5657fa3d0cc02fe0367587dcb790aa9662e468" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "e443654157a71791353864c7645c50328020f668311359be82f7f195af216e5b",
+    .sources_sha256 = "8c843b18af979e5d840528cc070525f947a87b673510b412a883baee3a48719b",
     .n_sources = 10,
     .sources = sources,
 };

@@ -55,6 +55,8 @@ void linear_fp8gemm_160x200(const unsigned char *w, const unsigned char *w_scale
     static_assert((PREFILL_CHUNK + 3) / 4 * 4 * 160 <= 40960u, "the plan's gemm_in holds the FP8 codes");
     static_assert(2 * ((PREFILL_CHUNK + 3) / 4 * 4) * sizeof(float) <= 2048u, "the plan's gemm_scales holds their scales");
     static_assert(DF_CUDA_GEMM_WS_BYTES <= 33554432u, "the plan's gemm_ws holds cuBLASLt's workspace");
+    static_assert((PREFILL_CHUNK + 3) / 4 * 4 * 160 * sizeof(float) <= 163840u, "x holds the rows the GEMM reads");
+    static_assert((PREFILL_CHUNK + 3) / 4 * 4 * 200 * sizeof(float) <= 204800u, "y holds the rows the GEMM writes");
     df_cuda_lt_linear(DF_CUDA_GEMM_FP8, 200, 160, PREFILL_CHUNK, w, w_scale, x, n, y, in, scales, workspace, reuse_input);
 }
 

@@ -273,6 +273,7 @@ const unsigned char *attach_weights(const unsigned char *data, uint64_t bytes, c
     }
     return dev;
 fail:
+    cudaStreamSynchronize(g.stream); /* a copy that failed later must not still read a buffer freed here */
     for (int i = 0; i < 2; i++) {
         if (done[i])
             cudaEventDestroy(done[i]);
@@ -585,9 +586,13 @@ extern "C" void df_poison(void *bytes, size_t n)
     check(cudaMemsetAsync(bytes, 0xff, n, g.stream), "df_poison");
 }
 
+/* On the backend's stream, then waited for: a cudaMemcpy from pageable memory may return while its
+ * last bytes are still on their way, and the legacy stream it uses does not order the kernels of
+ * g.stream (a non-blocking stream) after it. */
 extern "C" void df_cuda_upload(void *dst, const void *src, size_t bytes)
 {
-    check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "uploading a table");
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, g.stream), "uploading a table");
+    check(cudaStreamSynchronize(g.stream), "uploading a table");
 }
 
 extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *step, int cap, size_t step_offset,

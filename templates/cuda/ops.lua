@@ -60,6 +60,13 @@ return {
           or { fmt("%s * %d * 2 <= %du, \"the plan's gemm_in holds the bf16 values\"", cap, o.din, c.bytes(o.gemm_in)) }
         checks[#checks + 1] = fmt("DF_CUDA_GEMM_WS_BYTES <= %du, \"the plan's gemm_ws holds cuBLASLt's workspace\"",
           c.bytes(o.gemm_ws))
+        -- the rows the GEMM reads from x and writes to y: FP8, cap rounded up to 4 (the rows past
+        -- n are computed and never read)
+        local rows = o.gemm == "fp8" and rows4 or cap
+        checks[#checks + 1] = fmt("%s * %d * sizeof(float) <= %du, \"x holds the rows the GEMM reads\"", rows, o.din,
+          c.bytes(o.x))
+        checks[#checks + 1] = fmt("%s * %d * sizeof(float) <= %du, \"y holds the rows the GEMM writes\"", rows, o.dout,
+          c.bytes(o.y))
         return "static_assert(" .. table.concat(checks, ");\n    static_assert(") .. ");\n" ..
           fmt("    df_cuda_lt_linear(%s, %d, %d, %s, w, %s, x, n, y, in, scales, workspace, reuse_input);",
             GEMM_KIND[o.gemm], o.dout, o.din, cap, scale_arg(o.dtype, "w"))
