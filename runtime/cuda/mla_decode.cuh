@@ -155,9 +155,9 @@ DF_HD inline float combine_column(const float *w, const float *o, int nj, size_t
 /* ---- 3xTF32 ------------------------------------------------------------------------------- */
 
 /* cvt.rna.tf32.f32: x rounded to 10 mantissa bits, ties away from zero; the low 13 bits 0.
- * (ptxas makes it four integer instructions on sm_90a, no conversion unit.) The host computes
- * the same bits for every finite x and the infinities; a NaN stays a NaN on both, but for a
- * payload only in the low 13 bits, which the device's rounding makes infinite. */
+ * (ptxas emulates it: three instructions on sm_90a, counted in the kernels' machine code.) The
+ * host computes the same bits for every finite x and the infinities; a NaN stays a NaN on both,
+ * but for a payload only in the low 13 bits, which the device's rounding makes infinite. */
 DF_HD inline uint32_t tf32_rna(float x)
 {
 #ifdef __CUDA_ARCH__
@@ -182,11 +182,35 @@ DF_HD inline float tf32_value(uint32_t b)
 #endif
 }
 
-/* x = hi + lo + e with |e| <= 2^-22 |x|: x - hi is exact, and lo rounds it to 11 bits. */
-DF_HD inline void split_tf32(float x, uint32_t &hi, uint32_t &lo)
+/* cvt.rn.tf32.f32 (sm_90): x rounded to 10 mantissa bits, ties to even: one instruction on
+ * sm_90a. Whatever the conversion leaves in the low 13 bits, they are cleared (one more), so
+ * that the value the split subtracts is exactly the tf32 the mma reads. The host computes the
+ * same bits for every finite x and the infinities; a NaN stays a NaN. */
+DF_HD inline uint32_t tf32_rn(float x)
 {
-    hi = tf32_rna(x);
-    lo = tf32_rna(x - tf32_value(hi));
+#ifdef __CUDA_ARCH__
+    uint32_t r;
+    asm("cvt.rn.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+    return r & 0xffffe000u;
+#else
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    return (b & 0x7fffffffu) > 0x7f800000u ? (b | 0x400000u) & 0xffffe000u
+                                           : (b + 0xfffu + ((b >> 13) & 1u)) & 0xffffe000u;
+#endif
+}
+
+/* x = hi + lo + e with |e| <= 2^-22 |x|: x - hi is exact, and lo rounds it to 11 bits; both
+ * parts by cvt.rna, or with RN by cvt.rn (ties to even: the same bound, fewer instructions). */
+template <bool RN = false> DF_HD inline void split_tf32(float x, uint32_t &hi, uint32_t &lo)
+{
+    if constexpr (RN) {
+        hi = tf32_rn(x);
+        lo = tf32_rn(x - tf32_value(hi));
+    } else {
+        hi = tf32_rna(x);
+        lo = tf32_rna(x - tf32_value(hi));
+    }
 }
 
 /* ---- mma.m16n8k8 fragments (PTX ISA, "Matrix Fragments for mma.m16n8k8", .tf32) -----------
@@ -248,13 +272,15 @@ template <int KS> DF_HD inline void qfrag_source(int idx, int &h, int &c)
 /* ---- a layer's shape and the kernel's choices -----------------------------------------------
  * HEADS, L (kv_lora), R (rope), CTX (positions per slot); C: chunk length (positions), JMAX:
  * partials per token; MT: 16-head m-tiles per block; T: positions per tile; STAGES: tiles in
- * flight. The workspace is ws_floats(n) floats: per (token, chunk) a record of HEADS x L floats
+ * flight; TF32_RN: the 3xTF32 splits by cvt.rn rather than cvt.rna (tf32_rn: the same accuracy
+ * in a third of the instructions; mla_check measures both). The workspace is ws_floats(n) floats: per (token, chunk) a record of HEADS x L floats
  * (o) then HEADS x 2 (m, l), a token's records `stride` apart (JMAX, or fewer for tokens that all
  * have at most that many chunks: mla_split.cuh's prefill slices). */
-template <int HEADS_, int L_, int R_, int CTX_, int C_, int JMAX_, int MT_, int T_, int STAGES_>
+template <int HEADS_, int L_, int R_, int CTX_, int C_, int JMAX_, int MT_, int T_, int STAGES_, bool TF32_RN_ = false>
 struct mla_decode_cfg {
     static constexpr int HEADS = HEADS_, L = L_, R = R_, CTX = CTX_, C = C_, JMAX = JMAX_, MT = MT_, T = T_,
                          STAGES = STAGES_;
+    static constexpr bool TF32_RN = TF32_RN_;
     static constexpr int ROW = L + R, KS = ROW / 8, HG = 16 * MT, GROUPS = HEADS / HG;
     static constexpr int KSW = (KS + mla::WARPS - 1) / mla::WARPS; /* k-steps of S per warp, at most */
     static constexpr int NTS = T / 8;               /* n-tiles (8 positions) of S */
@@ -315,11 +341,12 @@ __device__ __forceinline__ void mma3(float (&d)[4], const uint32_t (&ahi)[4], co
     mma_tf32(d, ahi, bhi);
 }
 
-template <int N> __device__ __forceinline__ void split_frag(const float (&x)[N], uint32_t (&hi)[N], uint32_t (&lo)[N])
+template <bool RN, int N>
+__device__ __forceinline__ void split_frag(const float (&x)[N], uint32_t (&hi)[N], uint32_t (&lo)[N])
 {
 #pragma unroll
     for (int i = 0; i < N; i++)
-        split_tf32(x[i], hi[i], lo[i]);
+        split_tf32<RN>(x[i], hi[i], lo[i]);
 }
 
 /* Tile rows p_first .. p_first + T - 1 of a slot (kv) into dst; rows from p_end on are zeros
@@ -347,14 +374,14 @@ __device__ __forceinline__ void tile_scores(const float *sQ, const float *tile, 
         for (int mt = 0; mt < D::MT; mt++) {
             const float4 v = reinterpret_cast<const float4 *>(sQ)[(mt * D::KS + ks) * WARP + lane];
             const float a[4] = { v.x, v.y, v.z, v.w };
-            split_frag<4>(a, ahi[mt], alo[mt]);
+            split_frag<D::TF32_RN, 4>(a, ahi[mt], alo[mt]);
         }
 #pragma unroll
         for (int nt = 0; nt < D::NTS; nt++) {
             float b[2];
             uint32_t bhi[2], blo[2];
             frag_k<D::ROW>(tile, nt * 8, ks * 8, lane, b);
-            split_frag<2>(b, bhi, blo);
+            split_frag<D::TF32_RN, 2>(b, bhi, blo);
 #pragma unroll
             for (int mt = 0; mt < D::MT; mt++)
                 mma3(acc[mt][nt], ahi[mt], alo[mt], bhi, blo);
@@ -417,7 +444,7 @@ __device__ __forceinline__ void tile_pv(const float *tile, const float *sP, cons
         for (int kk = 0; kk < KT; kk++) {
             float a[4];
             frag_p<D::SP>(sP, mt * 16, kk * 8, lane, a);
-            split_frag<4>(a, phi[kk][mt], plo[kk][mt]);
+            split_frag<D::TF32_RN, 4>(a, phi[kk][mt], plo[kk][mt]);
         }
         clo[mt] = sCorr[mt * 16 + frag_c_row(lane, 0)];
         chi[mt] = sCorr[mt * 16 + frag_c_row(lane, 2)];
@@ -432,7 +459,7 @@ __device__ __forceinline__ void tile_pv(const float *tile, const float *sP, cons
                 float b[2];
                 uint32_t bhi[2], blo[2];
                 frag_v<D::ROW>(tile, kk * 8, (w * D::NTO + nb + u) * 8, lane, b);
-                split_frag<2>(b, bhi, blo);
+                split_frag<D::TF32_RN, 2>(b, bhi, blo);
 #pragma unroll
                 for (int mt = 0; mt < D::MT; mt++)
                     mma3(acc[mt][u], phi[kk][mt], plo[kk][mt], bhi, blo);

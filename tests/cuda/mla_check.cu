@@ -11,8 +11,8 @@
  *   build/cuda/mla_check profile  each 16-head configuration (f32 and bf16 cache) run once at
  *                               32768 positions, batch 1 then 16, nothing checked: for ncu
  *                               (8 partial-kernel launches, in the order printed)
- *   build/cuda/mla_check stages   where the 16-head A configurations' time goes (f32 and bf16
- *                               cache, 32768 positions, batch 1 and 16): the partial kernel
+ *   build/cuda/mla_check stages   where the 16-head configurations' time goes (f32 cache A and B,
+ *                               bf16 A; 32768 positions, batch 1 and 16): the partial kernel
  *                               with stages left out (tests/cuda/mla_stages.cuh), the combine
  *                               kernel alone; times only, a few seconds
  *
@@ -96,10 +96,13 @@ constexpr size_t FLUSH_BYTES = (size_t)256 << 20;
 static const std::vector<int> CTXS = { 1, 100, 1024, 4096, 32768 }, BATCHES = { 1, 4, 16 };
 static const std::vector<int> QUICK_CTXS = { 100, 1024 }, QUICK_BATCHES = { 1, 4 };
 
-/* A: a 32-position tile, double-buffered; B: 16-position tiles, deeper (and, for V3, 32 heads a
- * block and 512-position chunks). test_mla_split checks V2A's and V3B's layouts. */
+/* A: a 32-position tile, double-buffered (mla_split.cuh's configuration); for V2-Lite, B: A with
+ * the 3xTF32 splits by cvt.rn instead of cvt.rna (the same accuracy, a third of the instructions;
+ * B was 16-position tiles 4 deep until 2026-11-29, slower than A on the H200); for V3, B: 32 heads
+ * a block, 512-position chunks, 16-position tiles. test_mla_split checks V2A's, V2B's and V3B's
+ * layouts and products. */
 using V2A = dfc::mla_decode_cfg<16, L, R, CTX, 256, 128, 1, 32, 2>;
-using V2B = dfc::mla_decode_cfg<16, L, R, CTX, 256, 128, 1, 16, 4>;
+using V2B = dfc::mla_decode_cfg<16, L, R, CTX, 256, 128, 1, 32, 2, true>;
 using V3A = dfc::mla_decode_cfg<128, L, R, CTX, 256, 128, 1, 32, 2>;
 using V3B = dfc::mla_decode_cfg<128, L, R, CTX, 512, 64, 2, 16, 3>;
 /* Over a bf16 cache, A: tiles of 64 double-buffered, the queries as 3 bf16 terms and the weights
@@ -522,16 +525,17 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
 }
 
 /* ---- mla_check stages ------------------------------------------------------------------------ */
-/* A layer's A configuration with its stage variants (mla_stages.cuh). */
+/* A layer's configuration (its variant vi) with its stage variants (mla_stages.cuh). */
 struct stage_set {
     const layer *ly;
+    int vi;
     stages::variant v[stages::VARIANTS];
 };
 
 /* Each set at the longest context, batch 1 and NMAX: the production launch (partial + combine),
  * then every variant, timed as the cases are (L2 flushed before each run); a table, and a
  * summary line per (layer, batch) for gpu-check. */
-static void run_stages(stage_set (&sets)[2], const buffers &B, uint64_t seed, double copy_gbs)
+template <int N> static void run_stages(stage_set (&sets)[N], const buffers &B, uint64_t seed, double copy_gbs)
 {
     for (stage_set &s : sets)
         for (const stages::variant &v : s.v)
@@ -546,19 +550,19 @@ static void run_stages(stage_set (&sets)[2], const buffers &B, uint64_t seed, do
             const void *cache = case_cache(*s.ly, B);
             const double mb = case_bytes(*s.ly, len) / 1e6;
             double ms[1 + stages::VARIANTS];
-            ms[0] = time_ms([&] { s.ly->v[0].run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[0], 0); }, B.flush, 150.0, 25);
+            ms[0] = time_ms([&] { s.ly->v[s.vi].run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[0], 0); }, B.flush, 150.0, 25);
             for (int i = 0; i < stages::VARIANTS; i++)
                 ms[1 + i] = time_ms([&] { s.v[i].run(B.q, cache, B.slot, B.pos, n, SCALE, B.ws, B.out[0]); }, B.flush,
                                     150.0, 25);
             for (int i = 0; i <= stages::VARIANTS; i++)
-                printf("| %s | %d | %.2f | %s | %.4f | %.0f | %.1f |\n", s.ly->name, n, mb,
+                printf("| %s %c | %d | %.2f | %s | %.4f | %.0f | %.1f |\n", s.ly->name, 'A' + s.vi, n, mb,
                        i == 0 ? "the launch (partial + combine)" : s.v[i - 1].what, ms[i], mb / ms[i],
                        100.0 * mb / ms[i] / copy_gbs);
             char line[400];
             snprintf(line, sizeof line,
-                     "mla_check stages: %s batch %d: launch %.4f ms = partial %.4f + combine %.4f; loads alone %.4f ms "
-                     "(%.1f%% of copy); no loads %.4f ms; added to the loads: S %+.4f, softmax %+.4f, P V %+.4f ms",
-                     s.ly->name, n, ms[0], ms[1], ms[6], ms[2], 100.0 * mb / ms[2] / copy_gbs, ms[5], ms[3] - ms[2],
+                     "mla_check stages: %s %c batch %d: launch %.4f ms = partial %.4f + combine %.4f; loads alone %.4f "
+                     "ms (%.1f%% of copy); no loads %.4f ms; added to the loads: S %+.4f, softmax %+.4f, P V %+.4f ms",
+                     s.ly->name, 'A' + s.vi, n, ms[0], ms[1], ms[6], ms[2], 100.0 * mb / ms[2] / copy_gbs, ms[5], ms[3] - ms[2],
                      ms[4] - ms[3], ms[1] - ms[4]);
             summary.push_back(line);
         }
@@ -596,7 +600,7 @@ int main(int argc, char **argv)
 
     const layer layers[4] = {
         { "v2lite", 16, run_old<16>,
-          { make_variant<V2A>("A: chunk 256, tile 32 x 2 stages"), make_variant<V2B>("B: chunk 256, tile 16 x 4 stages") },
+          { make_variant<V2A>("A: chunk 256, tile 32 x 2 stages"), make_variant<V2B>("B: chunk 256, tile 32 x 2 stages, splits by cvt.rn") },
           nullptr },
         { "v3", 128, run_old<128>,
           { make_variant<V3A>("A: 16 heads a block, chunk 256, tile 32 x 2 stages"),
@@ -653,9 +657,10 @@ int main(int argc, char **argv)
         return 0;
     }
     if (staged) {
-        stage_set sets[2] = { { &layers[0], {} }, { &layers[2], {} } };
+        stage_set sets[3] = { { &layers[0], 0, {} }, { &layers[0], 1, {} }, { &layers[2], 0, {} } };
         stages::variants<V2A, dfc::mla::f32_tiles<V2A>>(sets[0].v);
-        stages::variants<V2A16, dfc::mla::bf16_tiles<V2A16>>(sets[1].v);
+        stages::variants<V2B, dfc::mla::f32_tiles<V2B>>(sets[1].v);
+        stages::variants<V2A16, dfc::mla::bf16_tiles<V2A16>>(sets[2].v);
         run_stages(sets, B, seed, copy_gbs);
         return 0;
     }

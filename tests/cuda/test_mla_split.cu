@@ -54,6 +54,7 @@ using V2A = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2>;
 using V3B = mla_decode_cfg<128, 512, 64, 32768, 512, 64, 2, 16, 3>;
 using SMALL = mla_decode_cfg<16, 512, 64, 4096, 64, 16, 1, 32, 2>;
 using R288 = mla_decode_cfg<16, 256, 32, 1024, 256, 4, 1, 32, 2>; /* mla_split_cfg<16, 256, 32, 1024> */
+using V2A_RN = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2, true>; /* mla_check's v2lite B: cvt.rn splits */
 
 /* ---- chunks ------------------------------------------------------------------------------- */
 static void test_chunks(int C, int JMAX, int max_len, int step)
@@ -266,6 +267,41 @@ static void test_tf32(void)
         CHECK(fabs(p - want) <= 0x1p-20 * fabs(want), "%a * %a: 3xTF32 %.17g, exact %.17g", x, y, p, want);
     }
     case_end();
+
+    case_begin("tf32 split by cvt.rn: ties to even, the nearest tf32 otherwise; the same bounds as cvt.rna's");
+    CHECK(tf32_value(tf32_rn(1.0f + 0x1p-11f)) == 1.0f, "1 + 2^-11 should round to 1 (tie, even)");
+    CHECK(tf32_value(tf32_rn(1.0f + 3 * 0x1p-11f)) == 1.0f + 0x1p-9f, "1 + 3 2^-11 should round up (tie, even)");
+    CHECK(tf32_value(tf32_rn(-1.0f - 3 * 0x1p-11f)) == -1.0f - 0x1p-9f, "-(1 + 3 2^-11) should round to -(1 + 2^-9)");
+    CHECK(tf32_value(tf32_rn(1.0f + 0x1p-11f + 0x1p-23f)) == 1.0f + 0x1p-10f, "1 + 2^-11 + 2^-23 should round up");
+    CHECK(tf32_rn(0.0f) == 0u && tf32_rn(-0.0f) == 0x80000000u, "zeros");
+    CHECK(tf32_rn(bits_float(0x7f800000u)) == 0x7f800000u && tf32_rn(bits_float(0xff800000u)) == 0xff800000u,
+          "infinities");
+    CHECK(tf32_rn(bits_float(0x7f7fffffu)) == 0x7f800000u && tf32_rn(bits_float(0x7f7fefffu)) == 0x7f7fe000u,
+          "the largest floats: from the last tf32's half ulp on to infinity, below it to that tf32");
+    CHECK(tf32_rn(bits_float(0x00001000u)) == 0u && tf32_rn(bits_float(0x00003000u)) == 0x00004000u,
+          "subnormal ties to even");
+    for (uint32_t nan : { 0x7fc00000u, 0x7fffffffu, 0xffffffffu, 0x7f800001u, 0xffffe001u })
+        CHECK(isnan(tf32_value(tf32_rn(bits_float(nan)))), "NaN %08x -> %08x", nan, tf32_rn(bits_float(nan)));
+    for (int k = 0; k < 200000; k++) {
+        const float x = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
+        const float y = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
+        /* the nearest tf32 from its two neighbours: x truncated, and one tf32 ulp further from zero */
+        uint32_t xb;
+        memcpy(&xb, &x, sizeof xb);
+        const uint32_t down = xb & 0xffffe000u, up = down + 0x2000u;
+        const double dd = fabs((double)x - bits_float(down)), du = fabs((double)bits_float(up) - x);
+        const uint32_t nearest = dd < du ? down : du < dd ? up : ((down >> 13) & 1u) ? up : down;
+        CHECK(tf32_rn(x) == nearest, "x %a: %08x, the nearest %08x", x, tf32_rn(x), nearest);
+        uint32_t xh, xl, yh, yl;
+        split_tf32<true>(x, xh, xl);
+        split_tf32<true>(y, yh, yl);
+        CHECK((xh & 0x1fffu) == 0 && (xl & 0x1fffu) == 0, "x %a: parts %08x %08x", x, xh, xl);
+        const double hx = bits_float(xh), lx = bits_float(xl), hy = bits_float(yh), ly = bits_float(yl);
+        CHECK(fabs((double)x - hx - lx) <= 0x1p-22 * fabs((double)x), "x %a: hi %a lo %a", x, hx, lx);
+        const double p = hx * hy + hx * ly + lx * hy, want = (double)x * (double)y;
+        CHECK(fabs(p - want) <= 0x1p-20 * fabs(want), "%a * %a: 3xTF32 %.17g, exact %.17g", x, y, p, want);
+    }
+    case_end();
 }
 
 /* ---- fragments and shared memory ----------------------------------------------------------- */
@@ -450,11 +486,11 @@ template <class D> static void test_tile_products(const char *what)
                     uint32_t ah[WARP][4], al[WARP][4], bh[WARP][2], bl[WARP][2];
                     for (int l = 0; l < WARP; l++) {
                         for (int i = 0; i < 4; i++)
-                            split_tf32(sQ[((size_t)(mt * D::KS + ks) * WARP + l) * 4 + i], ah[l][i], al[l][i]);
+                            split_tf32<D::TF32_RN>(sQ[((size_t)(mt * D::KS + ks) * WARP + l) * 4 + i], ah[l][i], al[l][i]);
                         float b[2];
                         frag_k<ROW>(tile.data(), nt * 8, ks * 8, l, b);
                         for (int i = 0; i < 2; i++)
-                            split_tf32(b[i], bh[l][i], bl[l][i]);
+                            split_tf32<D::TF32_RN>(b[i], bh[l][i], bl[l][i]);
                     }
                     emu_mma3(ah, al, bh, bl, acc);
                 }
@@ -496,10 +532,10 @@ template <class D> static void test_tile_products(const char *what)
                         float a[4], b[2];
                         frag_p<D::SP>(sp.data(), mt * 16, kk * 8, l, a);
                         for (int i = 0; i < 4; i++)
-                            split_tf32(a[i], ah[l][i], al[l][i]);
+                            split_tf32<D::TF32_RN>(a[i], ah[l][i], al[l][i]);
                         frag_v<ROW>(tile.data(), kk * 8, (w * D::NTO + nt) * 8, l, b);
                         for (int i = 0; i < 2; i++)
-                            split_tf32(b[i], bh[l][i], bl[l][i]);
+                            split_tf32<D::TF32_RN>(b[i], bh[l][i], bl[l][i]);
                     }
                     emu_mma3(ah, al, bh, bl, acc);
                 }
@@ -590,6 +626,7 @@ int main(void)
     test_tile_products<V2A>("16 heads, T=32");
     test_tile_products<V3B>("32 heads, T=16");
     test_tile_products<R288>("16 heads, a row of 288 (k-steps 4 and 5 a warp)");
+    test_tile_products<V2A_RN>("16 heads, T=32, the splits by cvt.rn");
     mla_model::softmax_split<V2A>("chunk 256, tiles of 32 (cap 128): partials merged in chunk order = fp64 softmax, "
                                   "also rising scores", model_block<V2A>, 0.0, 40000, as_is);
     mla_model::softmax_split<SMALL>("chunk 64, tiles of 32 (cap 16): partials merged in chunk order = fp64 softmax, "
