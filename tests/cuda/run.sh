@@ -7,7 +7,7 @@
 # compiles and links with nvcc for sm_90a; the host-side tests of the kernels'
 # __host__ __device__ pieces (test_hd), of the FP8 activation quantization
 # (test_quant), of the split-KV MLA decode kernels (test_mla_split, test_mla_bf16) and of the device sampler's
-# plan emulated thread by thread (test_pick) pass; in the PTX of every kernel, griddepcontrol.wait
+# plan emulated thread by thread (test_pick) pass, also under ASan and UBSan; in the PTX of every kernel, griddepcontrol.wait
 # comes before any global memory access (programmatic dependent launch, runtime/cuda/launch.cuh);
 # the binaries hold sm_90a machine code; without a GPU a CUDA binary
 # refuses with "no CUDA device", exit 1, and so does the FP8 GEMM check (which shows
@@ -77,6 +77,7 @@ check "cuda/synth/bench_v3_8l_cuda/decode-floor" sh -c "make -s build/cuda_bench
     build/cuda_bench/bench_v3_8l_cuda/decode_floor 1 2>&1 | tee '$T/syn_floor' |
     grep -q '5 MoE layers x 256 experts of 44.051 MB'"
 
+san_tests=$(sed -n 's/^CUDA_SAN_TESTS := //p' mk/cuda.mk)
 if [ -z "$cuda_nvcc" ]; then
     for m in $CUDA_MODELS; do cuda_skip "cuda/build/${m}_cuda" "no nvcc"; done
     cuda_skip "cuda/host/test_hd" "no nvcc"
@@ -84,6 +85,7 @@ if [ -z "$cuda_nvcc" ]; then
     cuda_skip "cuda/host/test_mla_split" "no nvcc"
     cuda_skip "cuda/host/test_mla_bf16" "no nvcc"
     cuda_skip "cuda/host/test_pick" "no nvcc"
+    for t in $san_tests; do cuda_skip "cuda/asan/$t" "no nvcc"; done
     cuda_skip "cuda/build/bench" "no nvcc"
     cuda_skip "cuda/build/trace/tiny_cuda" "no nvcc"
     cuda_skip "cuda/build/poison" "no nvcc"
@@ -105,6 +107,9 @@ else
     check "cuda/host/test_mla_split" build/cuda/test_mla_split
     check "cuda/host/test_mla_bf16" build/cuda/test_mla_bf16
     check "cuda/host/test_pick" build/cuda/test_pick
+    # the same under AddressSanitizer and UBSan (mk/cuda.mk CUDA_SAN_TESTS)
+    check "cuda/build/asan" make -s $(for t in $san_tests; do printf 'build/cuda/asan/%s ' $t; done)
+    for t in $san_tests; do check "cuda/asan/$t" build/cuda/asan/$t; done
     # --threads is accepted (scripts serve both builds) and the GPU build's helps say it does nothing
     threads_ignored='--threads N  *accepted and ignored: this build computes on the GPU'
     check "cuda/cli/threads-ignored-in-help" sh -c "build/tiny_cuda/tiny_cuda --help | grep -q -- '$threads_ignored' &&
