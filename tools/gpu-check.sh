@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # gpu-check.sh: the CUDA backend on a machine with one Hopper GPU (H100/H200/H800).
 # Run from anywhere in the repository:   bash tools/gpu-check.sh     (or: make gpu-check)
+#                                         bash tools/gpu-check.sh sanitize
+# The second form is for a second device call: the build, then compute-sanitizer's memcheck and
+# racecheck over the reference models' paths and synccheck, memcheck and racecheck over
+# mla_check's quick cases (the full run reaches its own compute-sanitizer section only while it
+# is under 180 s, which the builds alone may pass), all by 440 s; logs sanitizer_*.txt.
 #
 # Needs nvcc, make and a C compiler; no lua5.4 (the reference models' generated CUDA sources are
 # committed, the mid-size and real-shape models' come from make cuda-bench-prepare, and nothing is regenerated
@@ -70,7 +75,8 @@
 #      16 and prefill again with programmatic dependent launch (DF_CUDA_PDL=1: the same ids); what
 #      a step's launches cost alone (build/cuda/launch_floor: as many empty kernels as the
 #      profile counts, as a graph, with and without PDL); at most 150 s;
-#   9. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and time allows;
+#   9. compute-sanitizer memcheck and racecheck on tiny_cuda, if the tool is there and the run is
+#      still under 180 s (gpu-check.sh sanitize runs more);
 #  10. the split-KV MLA decode kernels (f32 and bf16 caches) against mla_attend and fp64, batch
 #      invariance, their cache GB/s against the copy bandwidth (build/cuda/mla_check,
 #      docs/cuda-mla.md; under a minute); then where the 16-head partial kernels' time goes
@@ -94,6 +100,11 @@
 # records to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+MODE=${1:-full}
+case "$MODE" in
+full | sanitize) ;;
+*) echo "usage: bash tools/gpu-check.sh [sanitize]" >&2; exit 2 ;;
+esac
 START=$(date +%s)
 OUTD=${OUT:-build/gpu-check}
 mkdir -p "$OUTD"
@@ -114,6 +125,42 @@ same_ids() { if [ -s "$1" ] && [ -s "$2" ]; then cmp -s "$1" "$2" && echo same |
 elapsed() { echo $(($(date +%s) - START)); }
 section() { echo; echo "== $* ($(elapsed) s)"; }
 MODELS=$CUDA_BASE_MODELS # tests/models
+# the last row, the table, and the exit status
+finish() {
+    section "result"
+    row "checks" "$PASSED passed, $FAILED failed${FAILED_NAMES:+:$FAILED_NAMES}; $(elapsed) s in all"
+    cat "$TABLE"
+    echo "log: $LOG, table: $TABLE"
+    [ "$FAILED" -eq 0 ]
+    exit
+}
+# sanitize TOOL NAME END CMD...: CMD (with $SAN_ENV's assignments in its environment) under
+# compute-sanitizer's TOOL, which exits 9 on an error it finds, with a timeout of at most 120 s
+# that ends by END seconds into the run; a check gpu/sanitizer/NAME/TOOL, and "NAME TOOL: clean"
+# (or FAILED, TIMED OUT, skipped) added to $san for the table.
+SAN_ENV=""
+sanitize() {
+    local tool=$1 name=$2 end=$3 left rc
+    shift 3
+    left=$((end - $(elapsed)))
+    [ "$left" -gt 120 ] && left=120
+    if [ "$left" -lt 10 ]; then san="$san $name $tool: skipped (no time);"; return; fi
+    timeout "$left" env $SAN_ENV compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 10 "$@" \
+        >"$T/san_${name}_$tool" 2>&1
+    rc=$?
+    cp "$T/san_${name}_$tool" "$OUTD/sanitizer_${name}_$tool.txt"
+    if [ "$rc" -eq 0 ]; then
+        pass "gpu/sanitizer/$name/$tool"
+        san="$san $name $tool: clean;"
+    else
+        fail "gpu/sanitizer/$name/$tool" "exit $rc"
+        tail -n 30 "$T/san_${name}_$tool"
+        san="$san $name $tool: $([ "$rc" -eq 124 ] && echo "TIMED OUT after $left s" || echo FAILED);"
+    fi
+    tail -n 3 "$T/san_${name}_$tool"
+}
+# model_run M: a CUDA reference model's binary on its fixture's three prompts, 3 tokens each
+model_run() { echo "build/$1/$1 --weights build/$1/$1.weights --batch-file tests/fixtures/${1%_cuda}/prompts.txt -n 3"; }
 
 section "machine"
 date -u '+%Y-%m-%d %H:%M UTC'
@@ -185,6 +232,8 @@ POISON_TARGETS=$(for m in $POISON_MODELS; do [ -d "build/cuda_bench_src/poison/$
 SYN_MODELS="deepseek_v2_lite bench_v3_8l_cuda" # mk/cuda_bench.mk's CUDA_SYNTH_MODELS
 SYNTH_TARGETS=$(for m in $SYN_MODELS; do [ -f "build/cuda_bench_src/$m/kernels.cu" ] &&
     printf "build/cuda_bench/$m/%s " synth_decode decode_floor; done)
+# sanitize: the reference models and the kernel checks only
+[ "$MODE" = sanitize ] && CHUNK_TARGETS="" POISON_TARGETS="" TRACE_TARGETS="" SYNTH_TARGETS=""
 if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits $CHUNK_TARGETS $POISON_TARGETS $TRACE_TARGETS $SYNTH_TARGETS \
     >"$T/build.log" 2>&1; then
     pass "gpu/build"
@@ -201,6 +250,31 @@ if command -v cuobjdump >/dev/null; then
     row "SASS (cuobjdump --list-elf tiny_cuda)" "$(grep -o 'sm_[0-9a-z]*' "$T/elf" | sort -u | tr '\n' ' ')"
 else
     row "SASS" "cuobjdump not found"
+fi
+
+if [ "$MODE" = sanitize ]; then
+    # A second device call's work, after a full run (whose compute-sanitizer section runs only
+    # when the run is still under 180 s): memcheck and racecheck over the paths the reference
+    # models take (tiny: mla_attend; v3_h16: the split-KV attention over an f32 cache, and with
+    # DF_CUDA_LINEAR_ONE=async the warps' cp.async rings; v3_h16_bf16kv: over a bf16 cache;
+    # tiny_fp8act: cuBLASLt's FP8 GEMMs), then synccheck, memcheck and racecheck over mla_check's
+    # quick cases (the split-KV kernels alone, both caches, V3's shapes too). The runs end by
+    # 440 s; the slowest (racecheck over mla_check) last.
+    section "compute-sanitizer (gpu-check.sh sanitize)"
+    san=""
+    if ! command -v compute-sanitizer >/dev/null; then
+        fail "gpu/sanitizer" "compute-sanitizer not installed"
+        san="not installed"
+    else
+        for m in tiny_cuda v3_h16_cuda v3_h16_bf16kv_cuda tiny_fp8act_cuda; do
+            sanitize memcheck "$m" 440 $(model_run "$m")
+            sanitize racecheck "$m" 440 $(model_run "$m")
+            [ "$m" = v3_h16_cuda ] && SAN_ENV=DF_CUDA_LINEAR_ONE=async sanitize racecheck "${m}_async" 440 $(model_run "$m")
+        done
+        for tool in synccheck memcheck racecheck; do sanitize "$tool" mla_check 440 build/cuda/mla_check quick; done
+    fi
+    row "compute-sanitizer (sanitizer_*.txt)" "$san"
+    finish
 fi
 
 section "host tests"
@@ -694,20 +768,8 @@ elif [ "$(elapsed)" -gt 180 ]; then
     row "compute-sanitizer" "skipped: $(elapsed) s spent already"
 else
     san=""
-    for tool in memcheck racecheck; do
-        if timeout 90 compute-sanitizer --tool $tool --error-exitcode 9 --print-limit 10 \
-            build/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights --batch-file $fx/prompts.txt \
-            -n 3 >"$T/san_$tool" 2>&1; then
-            pass "gpu/sanitizer/$tool"
-            san="$san $tool: clean;"
-        else
-            fail "gpu/sanitizer/$tool" "exit $?"
-            tail -n 30 "$T/san_$tool"
-            san="$san $tool: FAILED;"
-        fi
-        tail -n 3 "$T/san_$tool"
-    done
-    row "compute-sanitizer on tiny_cuda (batch 3, -n 3)" "$san"
+    for tool in memcheck racecheck; do sanitize "$tool" tiny_cuda 270 $(model_run tiny_cuda); done
+    row "compute-sanitizer on tiny_cuda (batch 3, -n 3; more: gpu-check.sh sanitize)" "$san"
 fi
 
 # timed_check NAME LABEL CAP END: runs build/cuda/NAME with a timeout of at most CAP seconds that
@@ -874,8 +936,4 @@ if command -v cuobjdump >/dev/null; then
     cuobjdump --dump-resource-usage build/cuda/mla_check >"$OUTD/mla_check_resources.txt" 2>&1
 fi
 
-section "result"
-row "checks" "$PASSED passed, $FAILED failed${FAILED_NAMES:+:$FAILED_NAMES}; $(elapsed) s in all"
-cat "$TABLE"
-echo "log: $LOG, table: $TABLE"
-[ "$FAILED" -eq 0 ]
+finish
