@@ -35,9 +35,9 @@ extern "C" void df_cuda_launched(const char *kernel) { cuda_ok(cudaGetLastError(
 
 __global__ void empty_k() { dfc::pdl_enter(); }
 
-static void chain(int n, dim3 grid, dim3 block)
+static void chain(long n, dim3 grid, dim3 block)
 {
-    for (int i = 0; i < n; i++)
+    for (long i = 0; i < n; i++)
         dfc::launch("empty", empty_k, grid, block, 0);
 }
 
@@ -62,7 +62,7 @@ template <class F> static double mean_ms(F fn, int reps)
 }
 
 /* The chain as a graph, replayed; and launched plainly. */
-static double graph_ms(int n, dim3 grid, dim3 block)
+static double graph_ms(long n, dim3 grid, dim3 block)
 {
     cudaGraph_t g;
     cudaGraphExec_t x;
@@ -78,8 +78,9 @@ static double graph_ms(int n, dim3 grid, dim3 block)
 
 int main(int argc, char **argv)
 {
-    const int n = argc > 1 ? atoi(argv[1]) : 136;
-    if (argc > 2 || n < 1 || n > 100000) {
+    char *end = NULL;
+    const long n = argc > 1 ? strtol(argv[1], &end, 10) : 136;
+    if (argc > 2 || (argc > 1 && (end == argv[1] || *end)) || n < 1 || n > 100000) {
         fprintf(stderr, "usage: %s [N]   (N launches a step, 1 to 100000)\n", argv[0]);
         return 2;
     }
@@ -93,12 +94,12 @@ int main(int argc, char **argv)
             dfc::pdl_mode = pdl;
             graph[gi][pdl] = graph_ms(n, grids[gi], blocks[gi]);
             plain[gi][pdl] = mean_ms([&] { chain(n, grids[gi], blocks[gi]); }, 20);
-            printf("launch_floor: %s, %d launches of %d x %d threads, %s: graph %.4f ms (%.2f us a launch), "
+            printf("launch_floor: %s, %ld launches of %d x %d threads, %s: graph %.4f ms (%.2f us a launch), "
                    "plain launches %.4f ms (%.2f us)\n",
                    prop.name, n, grids[gi].x, blocks[gi].x, pdl ? "programmatic dependent launch" : "no PDL",
                    graph[gi][pdl], 1e3 * graph[gi][pdl] / n, plain[gi][pdl], 1e3 * plain[gi][pdl] / n);
         }
-    printf("launch_floor: %d launches: graph %.3f ms (%.2f us a launch), with PDL %.3f ms; %d x 256 threads each: "
+    printf("launch_floor: %ld launches: graph %.3f ms (%.2f us a launch), with PDL %.3f ms; %d x 256 threads each: "
            "%.3f / %.3f ms; without a graph %.3f / %.3f ms\n",
            n, graph[0][0], 1e3 * graph[0][0] / n, graph[0][1], prop.multiProcessorCount, graph[1][0], graph[1][1],
            plain[0][0], plain[1][0]);

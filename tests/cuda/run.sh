@@ -178,12 +178,17 @@ CU
     check "cuda/sass-sm_90a" sh -c "grep -c 'sm_90a' build/tiny_cuda/tiny_cuda >/dev/null"
     check "cuda/sass-sm_90a/fp8_gemm_check" sh -c "grep -c 'sm_90a' build/cuda/fp8_gemm_check >/dev/null"
     check "cuda/sass-sm_90a/mla_check" sh -c "grep -c 'sm_90a' build/cuda/mla_check >/dev/null"
+    # the GPU tools refuse a bad argument before looking for a device (exit 2)
+    expect_fail "cuda/mla_check/bad-mode" 2 "usage: .* \\[quick \\| profile \\| stages\\]" build/cuda/mla_check stage
+    expect_fail "cuda/launch_floor/bad-count" 2 "usage: .* \\[N\\]" build/cuda/launch_floor 0
 
     if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
         make -s build/compare_logits
         . tests/cuda/conformance.sh
         check "cuda/gpu/fp8_gemm_check" timeout 300 build/cuda/fp8_gemm_check
         check "cuda/gpu/mla_check" timeout 150 build/cuda/mla_check
+        check "cuda/gpu/mla_check-stages" sh -c "timeout 120 build/cuda/mla_check stages | grep -q '^mla_check stages: v2lite A batch 1:'"
+        check "cuda/gpu/launch_floor" sh -c "timeout 60 build/cuda/launch_floor | grep -q '^launch_floor: 136 launches: graph'"
         check "cuda/gpu/sample_check" timeout 60 build/cuda/sample_check
     else
         expect_fail "cuda/no-device-refusal" 1 "no CUDA device" \
@@ -202,6 +207,9 @@ CU
         cuda_skip "cuda/gpu/fp8_gemm_check" "no CUDA device"
         check "cuda/no-device/mla_check" sh -c "build/cuda/mla_check | grep -q '^skip mla_check: no CUDA device'"
         cuda_skip "cuda/gpu/mla_check" "no CUDA device"
+        cuda_skip "cuda/gpu/mla_check-stages" "no CUDA device"
+        expect_fail "cuda/launch_floor/no-device-refusal" 1 "no CUDA device" build/cuda/launch_floor
+        cuda_skip "cuda/gpu/launch_floor" "no CUDA device"
         check "cuda/no-device/sample_check" sh -c "build/cuda/sample_check | grep -q '^skip sample_check: no CUDA device'"
         cuda_skip "cuda/gpu/sample_check" "no CUDA device"
         for m in $CUDA_MODELS; do
