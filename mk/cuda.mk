@@ -129,12 +129,14 @@ build/cuda/test_pick: tests/cuda/test_pick.cu $(CUDA_OBJ)/runtime/sample.o $(CUD
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) $(CUDA_INC) -o $@ $< $(CUDA_OBJ)/runtime/sample.o -lm
 
-# The host tests again under AddressSanitizer and UBSan (tests/cuda/run.sh): the kernels' pieces
-# that run on the CPU, checked for what they do with memory and integers. gcc's runtimes are
-# named on the link line (nvcc does not pass -fsanitize to its link step); test_pick's sampler
-# object is built the same way, by gcc, whose runtime it needs.
+# The host tests again under AddressSanitizer and UBSan (make cuda-asan-tests; tests/cuda/run.sh):
+# the kernels' pieces that run on the CPU, checked for what they do with memory and integers.
+# gcc's runtimes are named on the link line (nvcc does not pass -fsanitize to its link step, and
+# its host compiler is gcc); test_pick's sampler object is built by gcc too, for the same runtime.
 CUDA_SAN_TESTS := test_hd test_quant test_mla_split test_mla_bf16 test_pick
 CUDA_SAN_OPTS  := -fsanitize=address -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+.PHONY: cuda-asan-tests
+cuda-asan-tests: $(addprefix build/cuda/asan/,$(CUDA_SAN_TESTS))
 
 build/cuda/asan/%: tests/cuda/%.cu $(CUDA_HDR)
 	@mkdir -p $(@D)
@@ -144,7 +146,7 @@ build/cuda/asan/test_pick: build/cuda/asan/sample.o
 
 build/cuda/asan/sample.o: runtime/sample.c $(RUNTIME_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CUDA_SAN_OPTS) -Iruntime -c -o $@ $<
+	gcc $(CFLAGS) $(CUDA_SAN_OPTS) -Iruntime -c -o $@ $<
 
 build/cuda/sample_check: tests/cuda/sample_check.cu $(CUDA_OBJ)/runtime/sample.o $(CUDA_HDR)
 	@mkdir -p $(@D)

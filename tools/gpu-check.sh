@@ -15,7 +15,7 @@
 # 2026-11-28; a device call costs about 35 s more to start) before the chunked-prefill builds,
 # audits, sampling, one-token checks and the real shapes on synthetic weights were added (not
 # yet run: about 3 to 5 minutes expected); the sections' deadlines keep the whole run under 8
-# minutes, the later, less important sections (compute-sanitizer, ncu) giving way first.
+# minutes, the later, less important sections (compute-sanitizer, the MLA stages, ncu) giving way first.
 #
 # The device session's call (the lent GPU machine has no lua5.4 and no mbedTLS). Here first:
 #   make cuda-bench-prepare     (generated sources of the mid-size models, the tokenizer object,
@@ -26,12 +26,13 @@
 #   command:   bash tools/gpu-check.sh
 #   timeout_s: 480 (the script's own deadlines end by 450 s; the table is written row by row,
 #               so a run stopped earlier still returns what it measured)
-# It writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt, mla_check.txt, mla_stages.txt,
-# sample_check.txt, fp8_gemm_check.txt and three audit records (<m>_cuda.audit.json) to $OUT.
+# It writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt, mla_check.txt,
+# mla_check_stages.txt, sample_check.txt, fp8_gemm_check.txt, sanitizer_*.txt and three audit
+# records (<m>_cuda.audit.json) to $OUT. The sanitize form: the same carry, timeout_s 480.
 #
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
 #   2. build: the CUDA reference models (tests/models), their packers and weights, the host tests, the
-#      bandwidth probe, the FP8 GEMM check (make -k cuda-all cuda-tests); the SASS target
+#      bandwidth and launch-floor probes, the FP8 GEMM check (make -k cuda-all cuda-tests); the SASS target
 #      (cuobjdump --list-elf);
 #   3. the host-side tests (build/cuda/test_hd, build/cuda/test_quant, build/cuda/test_mla_split,
 #      build/cuda/test_mla_bf16);
@@ -79,8 +80,8 @@
 #      still under 180 s (gpu-check.sh sanitize runs more);
 #  10. the split-KV MLA decode kernels (f32 and bf16 caches) against mla_attend and fp64, batch
 #      invariance, their cache GB/s against the copy bandwidth (build/cuda/mla_check,
-#      docs/cuda-mla.md; under a minute); then where the 16-head partial kernels' time goes
-#      without hardware counters: each with stages left out (mla_check stages; a few seconds);
+#      docs/cuda-mla.md; under a minute); after step 12, where the 16-head partial kernels' time
+#      goes without hardware counters: each with stages left out (mla_check stages; seconds);
 #  11. the token picks on the device (build/cuda/sample_check): sample_k and greedy_k against the
 #      host's df_sample_with and df_argmax on the same rows and draws, every row the same token;
 #      sample_k's time for V3's vocabulary;
@@ -95,7 +96,7 @@
 #      (linear_k) in detail, the MLA decode partial kernels' counters (mla_check profile), and
 #      cuobjdump's resource usage of mla_check's kernels.
 # Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt, mla_check.txt,
-# mla_stages.txt, sample_check.txt, fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
+# mla_check_stages.txt, sanitizer_tiny_cuda_*.txt, sample_check.txt, fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
 # mla_check_resources.txt and the audit
 # records to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
 set -u
@@ -748,7 +749,7 @@ for m in $mid_present; do
     nl=$(sed -n 's/.*cuda profile: decode .* \([0-9][0-9.]*\) launches\/step.*/\1/p' "$T/mid_$m.p1.err" |
          awk '{ s += $1 } END { if (s > 0) printf "%d", s + 0.5 }')
     if [ -n "$nl" ] && [ -x build/cuda/launch_floor ]; then
-        lf=$(timeout 30 build/cuda/launch_floor "$nl" 2>&1 | tee -a "$MID_TXT" | sed -n 's/^launch_floor: \([0-9]* launches: .*\)/\1/p')
+        lf=$(timeout "$(mid_cap 30)" build/cuda/launch_floor "$nl" 2>&1 | tee -a "$MID_TXT" | sed -n 's/^launch_floor: \([0-9]* launches: .*\)/\1/p')
         row "$m decode, batch 1: its $nl launches a step alone (build/cuda/launch_floor, empty kernels; the graph step: ${d1:-?} ms)" \
             "${lf:-?}"
     fi
@@ -772,27 +773,29 @@ else
     row "compute-sanitizer on tiny_cuda (batch 3, -n 3; more: gpu-check.sh sanitize)" "$san"
 fi
 
-# timed_check NAME LABEL CAP END: runs build/cuda/NAME with a timeout of at most CAP seconds that
-# ends by END seconds into gpu-check (so a hang cannot eat the device session), its output in
-# $T/NAME and $OUTD/NAME.txt; passes on exit 0. Returns 1 (after a failing row under LABEL) when
-# it could not run; sets rc (124: timed out) and budget.
+# timed_check NAME LABEL CAP END [MODE]: runs build/cuda/NAME [MODE] with a timeout of at most
+# CAP seconds that ends by END seconds into gpu-check (so a hang cannot eat the device session),
+# and not at all with less than min(60, CAP) left; its output in $T/OUT and $OUTD/OUT.txt, OUT
+# being NAME or NAME_MODE; passes on exit 0. Returns 1 (after a failing row under LABEL) when it
+# could not run; sets out, rc (124: timed out) and budget.
 timed_check() {
+    out=$1${5:+_$5}
     budget=$(($4 - $(elapsed)))
     [ "$budget" -gt "$3" ] && budget=$3
     if [ ! -x "build/cuda/$1" ]; then
-        fail "gpu/$1" "not built (see the build log)"
+        fail "gpu/$out" "not built (see the build log)"
         row "$2" "NOT BUILT"
         return 1
-    elif [ "$budget" -lt 60 ]; then
-        fail "gpu/$1" "no time left"
+    elif [ "$budget" -lt 60 ] && [ "$budget" -lt "$3" ]; then
+        fail "gpu/$out" "no time left"
         row "$2" "skipped: $(elapsed) s spent already"
         return 1
     fi
-    timeout "$budget" "build/cuda/$1" >"$T/$1" 2>&1
+    timeout "$budget" "build/cuda/$1" ${5:+"$5"} >"$T/$out" 2>&1
     rc=$?
-    cat "$T/$1"
-    cp "$T/$1" "$OUTD/$1.txt"
-    if [ "$rc" -eq 0 ]; then pass "gpu/$1"; else fail "gpu/$1" "exit $rc"; fi
+    cat "$T/$out"
+    cp "$T/$out" "$OUTD/$out.txt"
+    if [ "$rc" -eq 0 ]; then pass "gpu/$out"; else fail "gpu/$out" "exit $rc"; fi
 }
 timed_out() { [ "$rc" -eq 124 ] && echo "TIMED OUT after $budget s"; }
 
@@ -802,33 +805,10 @@ section "MLA decode (build/cuda/mla_check, docs/cuda-mla.md)"
 if timed_check mla_check "MLA decode kernel (mla_check)" 120 400; then
     row "MLA decode vs mla_attend and fp64, batch invariance (60 cases, f32 and bf16 caches; table: mla_check.txt)" \
         "$(sed -n 's/^mla_check: \([0-9]* cases.*\)/\1/p' "$T/mla_check")$(timed_out)"
+    row "the 3xTF32 splits' roundings on the device = the host's (mla_check)" \
+        "$(sed -n 's/^mla_check: tf32 roundings on the device = the host.s \(.*\)/\1/p' "$T/mla_check")"
     sed -n 's/^mla_check: \(v2lite\|v3\)\(-bf16\)\{0,1\} \([^:]*\): \(.*\)$/\1\2 \3\t\4/p' "$T/mla_check" >"$T/mla_rows"
     while IFS=$'\t' read -r k v; do row "MLA decode, $k (cache GB/s, % of copy)" "$v"; done <"$T/mla_rows"
-fi
-
-section "MLA decode stages (build/cuda/mla_check stages)"
-# Where the 16-head partial kernels' time goes when ncu cannot read the counters (gVisor
-# machines, the device library's KINDS.md): the kernel with stages left out
-# (tests/cuda/mla_stages.cuh), over both caches at 32768 positions, batch 1 and 16. A few
-# seconds expected, at most 60 and never past 440 s; mla_stages.txt has the table.
-if [ ! -x build/cuda/mla_check ]; then
-    row "MLA decode stages" "NOT BUILT"
-elif [ "$(elapsed)" -gt 410 ]; then
-    row "MLA decode stages" "skipped: $(elapsed) s spent already"
-else
-    stage_budget=$((440 - $(elapsed)))
-    [ "$stage_budget" -gt 60 ] && stage_budget=60
-    timeout "$stage_budget" build/cuda/mla_check stages >"$OUTD/mla_stages.txt" 2>&1
-    rc=$?
-    cat "$OUTD/mla_stages.txt"
-    sed -n 's/^mla_check stages: \([^:]*\): \(.*\)$/\1\t\2/p' "$OUTD/mla_stages.txt" >"$T/stage_rows"
-    if [ "$rc" -eq 0 ] && [ -s "$T/stage_rows" ]; then
-        pass "gpu/mla_stages"
-    else
-        fail "gpu/mla_stages" "exit $rc, no summary"
-        row "MLA decode stages (mla_stages.txt)" "no summary (exit $rc): $(head -n 1 "$OUTD/mla_stages.txt")"
-    fi
-    while IFS=$'\t' read -r k v; do row "MLA decode stages, $k (mla_stages.txt)" "$v"; done <"$T/stage_rows"
 fi
 
 section "device sampling (build/cuda/sample_check)"
@@ -855,6 +835,21 @@ if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
     row "FP8 GEMM, batch invariance (tokens 0-3 at larger M = at M = 4, f32 out)" "$(fp8 'batch invariance ')"
     row "FP8 GEMM, the backend's fixed algorithm per shape, FP8 and bf16 (runtime/cuda/lt_linear.cu): batch invariance" \
         "$(fp8 'fixed algorithm ')"
+fi
+
+section "MLA decode stages (build/cuda/mla_check stages)"
+# Where the 16-head partial kernels' time goes when ncu cannot read the counters (gVisor
+# machines, the device library's KINDS.md): the kernel with stages left out
+# (tests/cuda/mla_stages.cuh), f32 cache A and B and bf16 cache A at 32768 positions, batch 1
+# and 16. Under 10 s expected, at most 30, by 450 s: after the correctness checks, which it must
+# not crowd out. mla_check_stages.txt has the table.
+if timed_check mla_check "MLA decode stages (mla_check stages)" 30 450 stages; then
+    sed -n 's/^mla_check stages: \([^:]*\): \(.*\)$/\1\t\2/p' "$T/$out" >"$T/stage_rows"
+    if [ ! -s "$T/stage_rows" ]; then
+        fail "gpu/mla_check_stages/summary" "no summary line"
+        row "MLA decode stages (mla_check_stages.txt)" "no summary (exit $rc): $(head -n 1 "$T/$out")$(timed_out)"
+    fi
+    while IFS=$'\t' read -r k v; do row "MLA decode stages, $k (mla_check_stages.txt)" "$v"; done <"$T/stage_rows"
 fi
 
 section "a mid-size decode step's kernels under ncu"

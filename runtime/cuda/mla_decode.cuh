@@ -272,8 +272,8 @@ template <int KS> DF_HD inline void qfrag_source(int idx, int &h, int &c)
 /* ---- a layer's shape and the kernel's choices -----------------------------------------------
  * HEADS, L (kv_lora), R (rope), CTX (positions per slot); C: chunk length (positions), JMAX:
  * partials per token; MT: 16-head m-tiles per block; T: positions per tile; STAGES: tiles in
- * flight; TF32_RN: the 3xTF32 splits by cvt.rn rather than cvt.rna (tf32_rn: the same accuracy
- * in a third of the instructions; mla_check measures both). The workspace is ws_floats(n) floats: per (token, chunk) a record of HEADS x L floats
+ * flight; TF32_RN: the 3xTF32 splits by cvt.rn rather than cvt.rna (tf32_rn: the same accuracy,
+ * 5 instructions a split instead of 8; mla_check measures both). The workspace is ws_floats(n) floats: per (token, chunk) a record of HEADS x L floats
  * (o) then HEADS x 2 (m, l), a token's records `stride` apart (JMAX, or fewer for tokens that all
  * have at most that many chunks: mla_split.cuh's prefill slices). */
 template <int HEADS_, int L_, int R_, int CTX_, int C_, int JMAX_, int MT_, int T_, int STAGES_, bool TF32_RN_ = false>

@@ -94,14 +94,14 @@ int main(int argc, char **argv)
             dfc::pdl_mode = pdl;
             graph[gi][pdl] = graph_ms(n, grids[gi], blocks[gi]);
             plain[gi][pdl] = mean_ms([&] { chain(n, grids[gi], blocks[gi]); }, 20);
-            printf("launch_floor: %s, %ld launches of %d x %d threads, %s: graph %.4f ms (%.2f us a launch), "
+            printf("launch_floor: %s, %ld launches of %u x %u threads, %s: graph %.4f ms (%.2f us a launch), "
                    "plain launches %.4f ms (%.2f us)\n",
                    prop.name, n, grids[gi].x, blocks[gi].x, pdl ? "programmatic dependent launch" : "no PDL",
                    graph[gi][pdl], 1e3 * graph[gi][pdl] / n, plain[gi][pdl], 1e3 * plain[gi][pdl] / n);
         }
     printf("launch_floor: %ld launches: graph %.3f ms (%.2f us a launch), with PDL %.3f ms; %d x 256 threads each: "
-           "%.3f / %.3f ms; without a graph %.3f / %.3f ms\n",
+           "%.3f / %.3f ms; without a graph (1 warp / %d x 256, no PDL) %.3f / %.3f ms\n",
            n, graph[0][0], 1e3 * graph[0][0] / n, graph[0][1], prop.multiProcessorCount, graph[1][0], graph[1][1],
-           plain[0][0], plain[1][0]);
+           prop.multiProcessorCount, plain[0][0], plain[1][0]);
     return 0;
 }

@@ -29,6 +29,8 @@
  * signs): at its last position, at the start of its last 256-chunk and at position 0, so that
  * dropping or misplacing a chunk edge moves an output by about 1.
  *
+ * First (not under profile or stages): the splits' tf32 roundings (tf32_rna, tf32_rn) on the
+ * device against their host definitions, bit for bit, over every float of four binades.
  * Per case:
  *  1. mla_attend (the reference path, unchanged) computes o_lat through an identity W_uv: its
  *     q_nope is one-hot (NOPE = 16 = the batch), W_uk's rows are the tokens' absorbed queries,
@@ -97,7 +99,7 @@ static const std::vector<int> CTXS = { 1, 100, 1024, 4096, 32768 }, BATCHES = { 
 static const std::vector<int> QUICK_CTXS = { 100, 1024 }, QUICK_BATCHES = { 1, 4 };
 
 /* A: a 32-position tile, double-buffered (mla_split.cuh's configuration); for V2-Lite, B: A with
- * the 3xTF32 splits by cvt.rn instead of cvt.rna (the same accuracy, a third of the instructions;
+ * the 3xTF32 splits by cvt.rn instead of cvt.rna (the same accuracy, 5 instructions a split not 8;
  * B was 16-position tiles 4 deep until 2026-11-29, slower than A on the H200); for V3, B: 32 heads
  * a block, 512-position chunks, 16-position tiles. test_mla_split checks V2A's, V2B's and V3B's
  * layouts and products. */
@@ -309,6 +311,66 @@ template <class F> static double time_ms(F fn, unsigned char *flush, double budg
     return ms[ms.size() / 2];
 }
 
+static int n_failed; /* the failed checks and cases */
+
+/* ---- the tf32 roundings on the device = the host's ----------------------------------------------- */
+/* Float i of the binades checked: every float of exponent field 0 (the subnormals), 1, 127 and
+ * 254 (the top), both signs; then the infinities. */
+constexpr uint32_t TF32_COUNT = 8u << 23;
+__host__ __device__ inline uint32_t tf32_pattern(uint32_t i)
+{
+    const uint32_t k = i >> 24 & 3u, exponent = k == 0 ? 0u : k == 1 ? 1u : k == 2 ? 127u : 254u;
+    return (i & 1u) << 31 | exponent << 23 | (i >> 1 & 0x7fffffu);
+}
+__global__ void tf32_k(uint32_t *rna, uint32_t *rn, uint32_t *rn_raw)
+{
+    for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < TF32_COUNT + 2; i += gridDim.x * blockDim.x) {
+        const float x = __uint_as_float(i < TF32_COUNT ? tf32_pattern(i) : i == TF32_COUNT ? 0x7f800000u : 0xff800000u);
+        rna[i] = dfc::mla::tf32_rna(x);
+        rn[i] = dfc::mla::tf32_rn(x);
+        asm("cvt.rn.tf32.f32 %0, %1;" : "=r"(rn_raw[i]) : "f"(x)); /* without tf32_rn's clearing */
+    }
+}
+
+/* The splits' roundings (mla_decode.cuh: cvt.rna, and cvt.rn with its low bits cleared) against
+ * their host definitions, which test_mla_split checks against the nearest tf32. NaNs are left
+ * out: the host keeps every NaN a NaN, the device's rna not those with a payload only in the
+ * low 13 bits (mla_decode.cuh). Also counted, not checked: the floats whose bare cvt.rn leaves
+ * low bits set (none would let tf32_rn drop its clearing, 2 of a split's 5 instructions). */
+static void check_tf32(void)
+{
+    uint32_t *d;
+    const size_t n = (size_t)TF32_COUNT + 2;
+    CUDA_OK(cudaMalloc(&d, 3 * n * sizeof(uint32_t)));
+    tf32_k<<<1024, 256, 0, g_stream>>>(d, d + n, d + 2 * n);
+    df_cuda_launched("tf32");
+    std::vector<uint32_t> h(3 * n);
+    CUDA_OK(cudaMemcpyAsync(h.data(), d, 3 * n * sizeof(uint32_t), cudaMemcpyDeviceToHost, g_stream));
+    CUDA_OK(cudaStreamSynchronize(g_stream));
+    CUDA_OK(cudaFree(d));
+    size_t bad[2] = { 0, 0 }, low_bits = 0;
+    uint32_t first[2] = { 0, 0 };
+    for (size_t i = 0; i < n; i++) {
+        uint32_t xb = i < TF32_COUNT ? tf32_pattern((uint32_t)i) : i == TF32_COUNT ? 0x7f800000u : 0xff800000u;
+        float x;
+        memcpy(&x, &xb, sizeof x);
+        const uint32_t want[2] = { dfc::mla::tf32_rna(x), dfc::mla::tf32_rn(x) };
+        for (int r = 0; r < 2; r++)
+            if (h[r * n + i] != want[r] && bad[r]++ == 0)
+                first[r] = xb;
+        low_bits += (h[2 * n + i] & 0x1fffu) != 0;
+    }
+    printf("mla_check: tf32 roundings on the device = the host's over %zu floats (the subnormal, 2^-126, 1.0 and top "
+           "binades, both signs; the infinities): rna %zu differ, rn %zu differ; bare cvt.rn leaves low bits set "
+           "for %zu\n",
+           n, bad[0], bad[1], low_bits);
+    for (int r = 0; r < 2; r++)
+        if (bad[r]) {
+            printf("FAIL tf32 %s on the device: first at x = %08x\n", r ? "rn" : "rna", first[r]);
+            n_failed++;
+        }
+}
+
 static double copy_bandwidth(void)
 {
     const size_t bytes = (size_t)2 << 30;
@@ -351,8 +413,6 @@ struct buffers {
     int *slot, *pos;
     unsigned char *flush;
 };
-
-static int n_failed;
 
 /* A case's inputs on the device: the tokens' slots and positions (into slot and len), the cache
  * (f32, and for a bf16 layer rounded into the bf16 one) with its spikes, the queries (returned,
@@ -562,8 +622,8 @@ template <int N> static void run_stages(stage_set (&sets)[N], const buffers &B, 
             snprintf(line, sizeof line,
                      "mla_check stages: %s %c batch %d: launch %.4f ms = partial %.4f + combine %.4f; loads alone %.4f "
                      "ms (%.1f%% of copy); no loads %.4f ms; added to the loads: S %+.4f, softmax %+.4f, P V %+.4f ms",
-                     s.ly->name, 'A' + s.vi, n, ms[0], ms[1], ms[6], ms[2], 100.0 * mb / ms[2] / copy_gbs, ms[5], ms[3] - ms[2],
-                     ms[4] - ms[3], ms[1] - ms[4]);
+                     s.ly->name, 'A' + s.vi, n, ms[0], ms[1], ms[2], ms[3], 100.0 * mb / ms[3] / copy_gbs, ms[6],
+                     ms[4] - ms[3], ms[5] - ms[4], ms[1] - ms[5]);
             summary.push_back(line);
         }
     printf("the launch: mla_decode as the backend calls it; the rest: tests/cuda/mla_stages.cuh's variants of the partial\n"
@@ -597,6 +657,8 @@ int main(int argc, char **argv)
     const double copy_gbs = copy_bandwidth();
     printf("mla_check: %s, %d SMs; copy %.1f GB/s (cudaMemcpy D2D 2 GiB, read + write, best of 10)\n", prop.name,
            prop.multiProcessorCount, copy_gbs);
+    if (!profile && !staged)
+        check_tf32();
 
     const layer layers[4] = {
         { "v2lite", 16, run_old<16>,

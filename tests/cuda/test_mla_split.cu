@@ -54,7 +54,7 @@ using V2A = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2>;
 using V3B = mla_decode_cfg<128, 512, 64, 32768, 512, 64, 2, 16, 3>;
 using SMALL = mla_decode_cfg<16, 512, 64, 4096, 64, 16, 1, 32, 2>;
 using R288 = mla_decode_cfg<16, 256, 32, 1024, 256, 4, 1, 32, 2>; /* mla_split_cfg<16, 256, 32, 1024> */
-using V2A_RN = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2, true>; /* mla_check's v2lite B: cvt.rn splits */
+using V2B = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2, true>; /* mla_check's V2B: V2A, splits by cvt.rn */
 
 /* ---- chunks ------------------------------------------------------------------------------- */
 static void test_chunks(int C, int JMAX, int max_len, int step)
@@ -241,9 +241,56 @@ static void test_combine_weights(void)
     case_end();
 }
 
+/* The tf32 nearest to a finite float (its bits), from its two neighbours: x truncated to 10
+ * mantissa bits, and one tf32 ulp further from zero (past the largest tf32, infinity, which for
+ * the distance stands at 2^128); a tie goes away from zero, or with ties_even to the neighbour
+ * whose last mantissa bit is 0. */
+static uint32_t nearest_tf32(uint32_t xb, bool ties_even)
+{
+    const uint32_t down = xb & 0xffffe000u, up = down + 0x2000u;
+    const double x = bits_float(xb), sign = xb >> 31 ? -1.0 : 1.0;
+    const double vup = (up & 0x7fffffffu) == 0x7f800000u ? sign * 0x1p128 : (double)bits_float(up);
+    const double dd = fabs(x - bits_float(down)), du = fabs(vup - x);
+    if (dd != du)
+        return dd < du ? down : up;
+    return ties_even && ((down >> 13) & 1u) == 0 ? down : up;
+}
+
+/* Every float of the subnormal, the 1.0 and the top binades (both signs), then random floats
+ * over 2^+-40: the rounding = nearest_tf32; the split: parts of 10 bits, x - hi exact, x - hi -
+ * lo within 2^-22 |x|, the 3-term product within 2^-20. */
+template <bool RN> static void check_split(void)
+{
+    const auto round = [](float x) { return RN ? tf32_rn(x) : tf32_rna(x); };
+    for (uint32_t exp : { 0u, 127u, 254u })
+        for (uint32_t sign : { 0u, 0x80000000u })
+            for (uint32_t m = 0; m < (1u << 23); m++) {
+                const uint32_t xb = sign | exp << 23 | m;
+                CHECK(round(bits_float(xb)) == nearest_tf32(xb, RN), "x %08x: %08x, the nearest %08x", xb,
+                      round(bits_float(xb)), nearest_tf32(xb, RN));
+            }
+    for (int k = 0; k < 200000; k++) {
+        const float x = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
+        const float y = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
+        uint32_t xb;
+        memcpy(&xb, &x, sizeof xb);
+        CHECK(round(x) == nearest_tf32(xb, RN), "x %a: %08x, the nearest %08x", x, round(x), nearest_tf32(xb, RN));
+        uint32_t xh, xl, yh, yl;
+        split_tf32<RN>(x, xh, xl);
+        split_tf32<RN>(y, yh, yl);
+        CHECK((xh & 0x1fffu) == 0 && (xl & 0x1fffu) == 0, "x %a: parts %08x %08x", x, xh, xl);
+        const double hx = bits_float(xh), lx = bits_float(xl), hy = bits_float(yh), ly = bits_float(yl);
+        CHECK((double)(x - (float)hx) == (double)x - hx, "x %a: x - hi not exact", x);
+        CHECK(fabs((double)x - hx - lx) <= 0x1p-22 * fabs((double)x), "x %a: hi %a lo %a", x, hx, lx);
+        const double p = hx * hy + hx * ly + lx * hy, want = (double)x * (double)y;
+        CHECK(fabs(p - want) <= 0x1p-20 * fabs(want), "%a * %a: 3xTF32 %.17g, exact %.17g", x, y, p, want);
+    }
+}
+
 static void test_tf32(void)
 {
-    case_begin("tf32 split: 10-bit parts, ties away, x - hi - lo within 2^-22 |x|; 3-term product within 2^-20");
+    case_begin("tf32 split by cvt.rna: the nearest tf32, ties away (every subnormal, 1.0-binade and top-binade float); "
+               "x - hi - lo within 2^-22 |x|; 3-term product within 2^-20");
     CHECK(tf32_value(tf32_rna(1.0f + 0x1p-11f)) == 1.0f + 0x1p-10f, "1 + 2^-11 should round up (tie, away)");
     CHECK(tf32_value(tf32_rna(-1.0f - 0x1p-11f)) == -1.0f - 0x1p-10f, "-(1 + 2^-11) should round away");
     CHECK(tf32_value(tf32_rna(1.0f + 0x1p-11f - 0x1p-23f)) == 1.0f, "1 + 2^-11 - 2^-23 should round down");
@@ -253,54 +300,22 @@ static void test_tf32(void)
     CHECK(tf32_rna(bits_float(0x7f7fffffu)) == 0x7f800000u, "the largest float rounds to infinity (ties away)");
     for (uint32_t nan : { 0x7fc00000u, 0x7fffffffu, 0xffffffffu, 0x7f800001u, 0xffffe001u })
         CHECK(isnan(tf32_value(tf32_rna(bits_float(nan)))), "NaN %08x -> %08x", nan, tf32_rna(bits_float(nan)));
-    for (int k = 0; k < 200000; k++) {
-        const float x = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
-        const float y = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
-        uint32_t xh, xl, yh, yl;
-        split_tf32(x, xh, xl);
-        split_tf32(y, yh, yl);
-        CHECK((xh & 0x1fffu) == 0 && (xl & 0x1fffu) == 0, "x %a: parts %08x %08x", x, xh, xl);
-        const double hx = bits_float(xh), lx = bits_float(xl), hy = bits_float(yh), ly = bits_float(yl);
-        CHECK((double)(x - (float)hx) == (double)x - hx, "x %a: x - hi not exact", x);
-        CHECK(fabs((double)x - hx - lx) <= 0x1p-22 * fabs((double)x), "x %a: hi %a lo %a", x, hx, lx);
-        const double p = hx * hy + hx * ly + lx * hy, want = (double)x * (double)y;
-        CHECK(fabs(p - want) <= 0x1p-20 * fabs(want), "%a * %a: 3xTF32 %.17g, exact %.17g", x, y, p, want);
-    }
+    check_split<false>();
     case_end();
 
-    case_begin("tf32 split by cvt.rn: ties to even, the nearest tf32 otherwise; the same bounds as cvt.rna's");
+    case_begin("tf32 split by cvt.rn: the nearest tf32, ties to even (every subnormal, 1.0-binade and top-binade "
+               "float); the same bounds as cvt.rna's");
     CHECK(tf32_value(tf32_rn(1.0f + 0x1p-11f)) == 1.0f, "1 + 2^-11 should round to 1 (tie, even)");
     CHECK(tf32_value(tf32_rn(1.0f + 3 * 0x1p-11f)) == 1.0f + 0x1p-9f, "1 + 3 2^-11 should round up (tie, even)");
     CHECK(tf32_value(tf32_rn(-1.0f - 3 * 0x1p-11f)) == -1.0f - 0x1p-9f, "-(1 + 3 2^-11) should round to -(1 + 2^-9)");
-    CHECK(tf32_value(tf32_rn(1.0f + 0x1p-11f + 0x1p-23f)) == 1.0f + 0x1p-10f, "1 + 2^-11 + 2^-23 should round up");
     CHECK(tf32_rn(0.0f) == 0u && tf32_rn(-0.0f) == 0x80000000u, "zeros");
     CHECK(tf32_rn(bits_float(0x7f800000u)) == 0x7f800000u && tf32_rn(bits_float(0xff800000u)) == 0xff800000u,
           "infinities");
-    CHECK(tf32_rn(bits_float(0x7f7fffffu)) == 0x7f800000u && tf32_rn(bits_float(0x7f7fefffu)) == 0x7f7fe000u,
-          "the largest floats: from the last tf32's half ulp on to infinity, below it to that tf32");
-    CHECK(tf32_rn(bits_float(0x00001000u)) == 0u && tf32_rn(bits_float(0x00003000u)) == 0x00004000u,
-          "subnormal ties to even");
+    CHECK(tf32_rn(bits_float(0x7f7fefffu)) == 0x7f7fe000u && tf32_rn(bits_float(0x7f7ff000u)) == 0x7f800000u,
+          "the largest floats: below the last tf32's half ulp to it, from there on (a tie, to even) to infinity");
     for (uint32_t nan : { 0x7fc00000u, 0x7fffffffu, 0xffffffffu, 0x7f800001u, 0xffffe001u })
         CHECK(isnan(tf32_value(tf32_rn(bits_float(nan)))), "NaN %08x -> %08x", nan, tf32_rn(bits_float(nan)));
-    for (int k = 0; k < 200000; k++) {
-        const float x = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
-        const float y = (float)ldexp(2.0 * rnd_unit() - 1.0, (int)(rnd64() % 80) - 40);
-        /* the nearest tf32 from its two neighbours: x truncated, and one tf32 ulp further from zero */
-        uint32_t xb;
-        memcpy(&xb, &x, sizeof xb);
-        const uint32_t down = xb & 0xffffe000u, up = down + 0x2000u;
-        const double dd = fabs((double)x - bits_float(down)), du = fabs((double)bits_float(up) - x);
-        const uint32_t nearest = dd < du ? down : du < dd ? up : ((down >> 13) & 1u) ? up : down;
-        CHECK(tf32_rn(x) == nearest, "x %a: %08x, the nearest %08x", x, tf32_rn(x), nearest);
-        uint32_t xh, xl, yh, yl;
-        split_tf32<true>(x, xh, xl);
-        split_tf32<true>(y, yh, yl);
-        CHECK((xh & 0x1fffu) == 0 && (xl & 0x1fffu) == 0, "x %a: parts %08x %08x", x, xh, xl);
-        const double hx = bits_float(xh), lx = bits_float(xl), hy = bits_float(yh), ly = bits_float(yl);
-        CHECK(fabs((double)x - hx - lx) <= 0x1p-22 * fabs((double)x), "x %a: hi %a lo %a", x, hx, lx);
-        const double p = hx * hy + hx * ly + lx * hy, want = (double)x * (double)y;
-        CHECK(fabs(p - want) <= 0x1p-20 * fabs(want), "%a * %a: 3xTF32 %.17g, exact %.17g", x, y, p, want);
-    }
+    check_split<true>();
     case_end();
 }
 
@@ -626,7 +641,7 @@ int main(void)
     test_tile_products<V2A>("16 heads, T=32");
     test_tile_products<V3B>("32 heads, T=16");
     test_tile_products<R288>("16 heads, a row of 288 (k-steps 4 and 5 a warp)");
-    test_tile_products<V2A_RN>("16 heads, T=32, the splits by cvt.rn");
+    test_tile_products<V2B>("16 heads, T=32, the splits by cvt.rn");
     mla_model::softmax_split<V2A>("chunk 256, tiles of 32 (cap 128): partials merged in chunk order = fp64 softmax, "
                                   "also rising scores", model_block<V2A>, 0.0, 40000, as_is);
     mla_model::softmax_split<SMALL>("chunk 64, tiles of 32 (cap 16): partials merged in chunk order = fp64 softmax, "
