@@ -15,7 +15,8 @@
 # 2026-11-28; a device call costs about 35 s more to start) before the chunked-prefill builds,
 # audits, sampling, one-token checks and the real shapes on synthetic weights were added (not
 # yet run: about 3 to 5 minutes expected); the sections' deadlines keep the whole run under 8
-# minutes, the later, less important sections (compute-sanitizer, the MLA stages, ncu) giving way first.
+# minutes, the later, less important sections (compute-sanitizer, the MLA stages, ncu) giving
+# way first.
 #
 # The device session's call (the lent GPU machine has no lua5.4 and no mbedTLS). Here first:
 #   make cuda-bench-prepare     (generated sources of the mid-size models, the tokenizer object,
@@ -95,10 +96,11 @@
 #      DRAM bytes of each, summed by kernel: tools/ncu_step.awk), its one-token products
 #      (linear_k) in detail, the MLA decode partial kernels' counters (mla_check profile), and
 #      cuobjdump's resource usage of mla_check's kernels.
-# Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt, mla_check.txt,
-# mla_check_stages.txt, sanitizer_tiny_cuda_*.txt, sample_check.txt, fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
-# mla_check_resources.txt and the audit
-# records to $OUT if set, else to build/gpu-check/. Exit 0 when every check passed.
+# Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt,
+# mla_check.txt, mla_check_stages.txt, sanitizer_tiny_cuda_*.txt, sample_check.txt,
+# fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
+# mla_check_resources.txt and the audit records to $OUT if set, else to build/gpu-check/.
+# Exit 0 when every check passed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 MODE=${1:-full}

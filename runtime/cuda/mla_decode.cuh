@@ -273,9 +273,10 @@ template <int KS> DF_HD inline void qfrag_source(int idx, int &h, int &c)
  * HEADS, L (kv_lora), R (rope), CTX (positions per slot); C: chunk length (positions), JMAX:
  * partials per token; MT: 16-head m-tiles per block; T: positions per tile; STAGES: tiles in
  * flight; TF32_RN: the 3xTF32 splits by cvt.rn rather than cvt.rna (tf32_rn: the same accuracy,
- * 5 instructions a split instead of 8; mla_check measures both). The workspace is ws_floats(n) floats: per (token, chunk) a record of HEADS x L floats
- * (o) then HEADS x 2 (m, l), a token's records `stride` apart (JMAX, or fewer for tokens that all
- * have at most that many chunks: mla_split.cuh's prefill slices). */
+ * 5 instructions a split instead of 8; mla_check measures both). The workspace is ws_floats(n)
+ * floats: per (token, chunk) a record of HEADS x L floats (o) then HEADS x 2 (m, l), a token's
+ * records `stride` apart (JMAX, or fewer for tokens that all have at most that many chunks:
+ * mla_split.cuh's prefill slices). */
 template <int HEADS_, int L_, int R_, int CTX_, int C_, int JMAX_, int MT_, int T_, int STAGES_, bool TF32_RN_ = false>
 struct mla_decode_cfg {
     static constexpr int HEADS = HEADS_, L = L_, R = R_, CTX = CTX_, C = C_, JMAX = JMAX_, MT = MT_, T = T_,
@@ -685,9 +686,27 @@ inline int grid_y(int n, int groups, int jmax)
 template <class D> cudaError_t mla_decode_setup() { return mla::setup_partial(mla::partial_k<D>, D::SMEM); }
 
 namespace mla {
-/* A partial kernel (partial_k, or mla_decode_bf16.cuh's partial16_k) for n tokens, then the
- * combine kernel; each launch checked under its name. No token has more than `stride` chunks
- * (gridDim.y at most that: the blocks past a token's chunks would have nothing to do). */
+/* A partial kernel (partial_k, mla_decode_bf16.cuh's partial16_k, or a variant of either:
+ * tests/cuda/mla_stages.cuh) for n > 0 tokens, checked under its name. No token has more than
+ * `stride` chunks (gridDim.y at most that: the blocks past a token's chunks would have nothing
+ * to do). */
+template <class D, class E>
+void launch_partial(void (*partial)(const float *, const E *, const int *, const int *, float, int, float *),
+                    const char *name, const float *q, const E *cache, const int *slot, const int *pos, int n,
+                    float scale, int stride, float *ws)
+{
+    dfc::launch(name, partial, dim3(D::GROUPS, grid_y(n, D::GROUPS, stride), n), THREADS, D::SMEM, q, cache, slot, pos,
+                scale, stride, ws);
+}
+
+/* The combine kernel over the records a partial kernel left, for n > 0 tokens. */
+template <class D>
+void launch_combine(const char *name, const int *pos, int n, int stride, const float *ws, float *o_lat)
+{
+    dfc::launch(name, combine_k<D>, dim3(D::HEADS, n), D::L, 0, pos, stride, ws, o_lat);
+}
+
+/* Both, for n tokens. */
 template <class D, class E>
 void launch(void (*partial)(const float *, const E *, const int *, const int *, float, int, float *),
             const char *partial_name, const char *combine_name, const float *q, const E *cache, const int *slot,
@@ -695,9 +714,8 @@ void launch(void (*partial)(const float *, const E *, const int *, const int *, 
 {
     if (n <= 0)
         return;
-    dfc::launch(partial_name, partial, dim3(D::GROUPS, grid_y(n, D::GROUPS, stride), n), THREADS, D::SMEM, q, cache, slot,
-                pos, scale, stride, ws);
-    dfc::launch(combine_name, combine_k<D>, dim3(D::HEADS, n), D::L, 0, pos, stride, ws, o_lat);
+    launch_partial<D>(partial, partial_name, q, cache, slot, pos, n, scale, stride, ws);
+    launch_combine<D>(combine_name, pos, n, stride, ws, o_lat);
 }
 } /* namespace mla */
 

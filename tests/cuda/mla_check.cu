@@ -314,18 +314,20 @@ template <class F> static double time_ms(F fn, unsigned char *flush, double budg
 static int n_failed; /* the failed checks and cases */
 
 /* ---- the tf32 roundings on the device = the host's ----------------------------------------------- */
-/* Float i of the binades checked: every float of exponent field 0 (the subnormals), 1, 127 and
- * 254 (the top), both signs; then the infinities. */
-constexpr uint32_t TF32_COUNT = 8u << 23;
+/* Float i of the TF32_COUNT checked (its bits): every float of exponent field 0 (the subnormals),
+ * 1, 127 and 254 (the top), both signs; then the two infinities. */
+constexpr uint32_t TF32_COUNT = (8u << 23) + 2;
 __host__ __device__ inline uint32_t tf32_pattern(uint32_t i)
 {
+    if (i >= 8u << 23)
+        return i == 8u << 23 ? 0x7f800000u : 0xff800000u;
     const uint32_t k = i >> 24 & 3u, exponent = k == 0 ? 0u : k == 1 ? 1u : k == 2 ? 127u : 254u;
     return (i & 1u) << 31 | exponent << 23 | (i >> 1 & 0x7fffffu);
 }
 __global__ void tf32_k(uint32_t *rna, uint32_t *rn, uint32_t *rn_raw)
 {
-    for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < TF32_COUNT + 2; i += gridDim.x * blockDim.x) {
-        const float x = __uint_as_float(i < TF32_COUNT ? tf32_pattern(i) : i == TF32_COUNT ? 0x7f800000u : 0xff800000u);
+    for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < TF32_COUNT; i += gridDim.x * blockDim.x) {
+        const float x = __uint_as_float(tf32_pattern(i));
         rna[i] = dfc::mla::tf32_rna(x);
         rn[i] = dfc::mla::tf32_rn(x);
         asm("cvt.rn.tf32.f32 %0, %1;" : "=r"(rn_raw[i]) : "f"(x)); /* without tf32_rn's clearing */
@@ -340,7 +342,7 @@ __global__ void tf32_k(uint32_t *rna, uint32_t *rn, uint32_t *rn_raw)
 static void check_tf32(void)
 {
     uint32_t *d;
-    const size_t n = (size_t)TF32_COUNT + 2;
+    const size_t n = TF32_COUNT;
     CUDA_OK(cudaMalloc(&d, 3 * n * sizeof(uint32_t)));
     tf32_k<<<1024, 256, 0, g_stream>>>(d, d + n, d + 2 * n);
     df_cuda_launched("tf32");
@@ -351,7 +353,7 @@ static void check_tf32(void)
     size_t bad[2] = { 0, 0 }, low_bits = 0;
     uint32_t first[2] = { 0, 0 };
     for (size_t i = 0; i < n; i++) {
-        uint32_t xb = i < TF32_COUNT ? tf32_pattern((uint32_t)i) : i == TF32_COUNT ? 0x7f800000u : 0xff800000u;
+        const uint32_t xb = tf32_pattern((uint32_t)i);
         float x;
         memcpy(&x, &xb, sizeof x);
         const uint32_t want[2] = { dfc::mla::tf32_rna(x), dfc::mla::tf32_rn(x) };
@@ -609,21 +611,27 @@ template <int N> static void run_stages(stage_set (&sets)[N], const buffers &B, 
             prepare_case(*s.ly, CTXS.back(), n, B, seed++, slot, len);
             const void *cache = case_cache(*s.ly, B);
             const double mb = case_bytes(*s.ly, len) / 1e6;
-            double ms[1 + stages::VARIANTS];
-            ms[0] = time_ms([&] { s.ly->v[s.vi].run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[0], 0); }, B.flush, 150.0, 25);
-            for (int i = 0; i < stages::VARIANTS; i++)
-                ms[1 + i] = time_ms([&] { s.v[i].run(B.q, cache, B.slot, B.pos, n, SCALE, B.ws, B.out[0]); }, B.flush,
-                                    150.0, 25);
-            for (int i = 0; i <= stages::VARIANTS; i++)
-                printf("| %s %c | %d | %.2f | %s | %.4f | %.0f | %.1f |\n", s.ly->name, 'A' + s.vi, n, mb,
-                       i == 0 ? "the launch (partial + combine)" : s.v[i - 1].what, ms[i], mb / ms[i],
-                       100.0 * mb / ms[i] / copy_gbs);
+            const auto row = [&](const char *what, double ms) {
+                printf("| %s %c | %d | %.2f | %s | %.4f | %.0f | %.1f |\n", s.ly->name, 'A' + s.vi, n, mb, what, ms,
+                       mb / ms, 100.0 * mb / ms / copy_gbs);
+            };
+            const auto production = [&] { s.ly->v[s.vi].run(B.q, cache, B.slot, B.pos, n, B.ws, B.out[0], 0); };
+            const double launch = time_ms(production, B.flush, 150.0, 25);
+            row("the launch (partial + combine)", launch);
+            double ms[stages::VARIANTS];
+            for (int i = 0; i < stages::VARIANTS; i++) {
+                const auto variant = [&] { s.v[i].run(B.q, cache, B.slot, B.pos, n, SCALE, B.ws, B.out[0]); };
+                ms[i] = time_ms(variant, B.flush, 150.0, 25);
+                row(s.v[i].what, ms[i]);
+            }
+            using namespace stages;
             char line[400];
             snprintf(line, sizeof line,
                      "mla_check stages: %s %c batch %d: launch %.4f ms = partial %.4f + combine %.4f; loads alone %.4f "
                      "ms (%.1f%% of copy); no loads %.4f ms; added to the loads: S %+.4f, softmax %+.4f, P V %+.4f ms",
-                     s.ly->name, 'A' + s.vi, n, ms[0], ms[1], ms[2], ms[3], 100.0 * mb / ms[3] / copy_gbs, ms[6],
-                     ms[4] - ms[3], ms[5] - ms[4], ms[1] - ms[5]);
+                     s.ly->name, 'A' + s.vi, n, launch, ms[EVERY_STAGE], ms[COMBINE], ms[LOADS_ALONE],
+                     100.0 * mb / ms[LOADS_ALONE] / copy_gbs, ms[NO_LOADS], ms[LOADS_S] - ms[LOADS_ALONE],
+                     ms[LOADS_S_SOFTMAX] - ms[LOADS_S], ms[EVERY_STAGE] - ms[LOADS_S_SOFTMAX]);
             summary.push_back(line);
         }
     printf("the launch: mla_decode as the backend calls it; the rest: tests/cuda/mla_stages.cuh's variants of the partial\n"
@@ -662,7 +670,8 @@ int main(int argc, char **argv)
 
     const layer layers[4] = {
         { "v2lite", 16, run_old<16>,
-          { make_variant<V2A>("A: chunk 256, tile 32 x 2 stages"), make_variant<V2B>("B: chunk 256, tile 32 x 2 stages, splits by cvt.rn") },
+          { make_variant<V2A>("A: chunk 256, tile 32 x 2 stages"),
+            make_variant<V2B>("B: chunk 256, tile 32 x 2 stages, splits by cvt.rn") },
           nullptr },
         { "v3", 128, run_old<128>,
           { make_variant<V3A>("A: 16 heads a block, chunk 256, tile 32 x 2 stages"),

@@ -53,8 +53,8 @@ __global__ void __launch_bounds__(dfc::mla::THREADS, 1) ablated_k(const float *q
     dfc::mla::stream_chunks<D, K>(q, cache, slot, pos, scale, stride, ws, smem_ablated);
 }
 
-/* One variant's launch on the production grid (records JMAX apart), and its setup; o: the
- * combine's output. */
+/* One variant's launch, as the backend makes it (mla::launch_partial, mla::launch_combine: the
+ * production grid, records JMAX apart); o: the combine's output. */
 typedef void (*launch_fn)(const float *q, const void *cache, const int *slot, const int *pos, int n, float scale,
                           float *ws, float *o);
 
@@ -62,10 +62,8 @@ template <class D, class K, unsigned KEEP>
 void launch_ablated(const float *q, const void *cache, const int *slot, const int *pos, int n, float scale, float *ws,
                     float *)
 {
-    using A = ablated<K, KEEP>;
-    ablated_k<D, A><<<dim3(D::GROUPS, dfc::mla::grid_y(n, D::GROUPS, D::JMAX), n), dfc::mla::THREADS, D::SMEM,
-                      df_cuda_stream()>>>(q, static_cast<const typename K::elem *>(cache), slot, pos, scale, D::JMAX, ws);
-    df_cuda_launched("mla_stages (partial, stages left out)");
+    dfc::mla::launch_partial<D>(ablated_k<D, ablated<K, KEEP>>, "mla_stages (partial, stages left out)", q,
+                                static_cast<const typename K::elem *>(cache), slot, pos, n, scale, D::JMAX, ws);
 }
 
 template <class D, class K, unsigned KEEP> cudaError_t setup_ablated()
@@ -77,14 +75,13 @@ template <class D, class K, unsigned KEEP> cudaError_t setup_ablated()
 template <class D>
 void launch_combine(const float *, const void *, const int *, const int *pos, int n, float, float *ws, float *o)
 {
-    dfc::mla::combine_k<D><<<dim3(D::HEADS, n), D::L, 0, df_cuda_stream()>>>(pos, D::JMAX, ws, o);
-    df_cuda_launched("mla_stages (combine)");
+    dfc::mla::launch_combine<D>("mla_stages (combine)", pos, n, D::JMAX, ws, o);
 }
 
-/* The variants, in the order timed: the whole partial kernel, then the combine over the records it
- * left (the variants after it leave garbage there, which would time the combine on NaN), then the
- * partial kernel with stages left out. */
-constexpr int VARIANTS = 6;
+/* The variants, in the order timed (their indices): the whole partial kernel, then the combine over
+ * the records it left (the variants after it leave garbage there, which would time the combine on
+ * NaN), then the partial kernel with stages left out. */
+enum { EVERY_STAGE, COMBINE, LOADS_ALONE, LOADS_S, LOADS_S_SOFTMAX, NO_LOADS, VARIANTS };
 struct variant {
     const char *what;
     launch_fn run;
@@ -93,14 +90,14 @@ struct variant {
 
 template <class D, class K> void variants(variant (&v)[VARIANTS])
 {
-    v[0] = { "partial kernel, every stage", launch_ablated<D, K, ALL>, setup_ablated<D, K, ALL> };
-    v[1] = { "combine kernel alone", launch_combine<D>, nullptr };
-    v[2] = { "loads alone", launch_ablated<D, K, LOADS>, setup_ablated<D, K, LOADS> };
-    v[3] = { "loads + S", launch_ablated<D, K, LOADS | SCORES>, setup_ablated<D, K, LOADS | SCORES> };
-    v[4] = { "loads + S + softmax", launch_ablated<D, K, LOADS | SCORES | SOFTMAX>,
-             setup_ablated<D, K, LOADS | SCORES | SOFTMAX> };
-    v[5] = { "S + softmax + P V, no loads", launch_ablated<D, K, SCORES | SOFTMAX | PV>,
-             setup_ablated<D, K, SCORES | SOFTMAX | PV> };
+    v[EVERY_STAGE] = { "partial kernel, every stage", launch_ablated<D, K, ALL>, setup_ablated<D, K, ALL> };
+    v[COMBINE] = { "combine kernel alone", launch_combine<D>, nullptr };
+    v[LOADS_ALONE] = { "loads alone", launch_ablated<D, K, LOADS>, setup_ablated<D, K, LOADS> };
+    v[LOADS_S] = { "loads + S", launch_ablated<D, K, LOADS | SCORES>, setup_ablated<D, K, LOADS | SCORES> };
+    v[LOADS_S_SOFTMAX] = { "loads + S + softmax", launch_ablated<D, K, LOADS | SCORES | SOFTMAX>,
+                           setup_ablated<D, K, LOADS | SCORES | SOFTMAX> };
+    v[NO_LOADS] = { "S + softmax + P V, no loads", launch_ablated<D, K, SCORES | SOFTMAX | PV>,
+                    setup_ablated<D, K, SCORES | SOFTMAX | PV> };
 }
 
 } /* namespace stages */

@@ -50,7 +50,7 @@ static const double U = 0x1p-24;
 /* The configurations the GPU check runs (tests/cuda/mla_check.cu), a small one whose JMAX cap
  * is reached at 1024 positions, and the mid-size benchmark model's (specs/bench_v3_cuda.lua:
  * kv_lora 256 + rope 32, a row of 288, whose 36 k-steps the 8 warps share 4 and 5). */
-using V2A = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2>;
+using V2A = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2>; /* mla_split_cfg<16, 512, 64, 32768> */
 using V3B = mla_decode_cfg<128, 512, 64, 32768, 512, 64, 2, 16, 3>;
 using SMALL = mla_decode_cfg<16, 512, 64, 4096, 64, 16, 1, 32, 2>;
 using R288 = mla_decode_cfg<16, 256, 32, 1024, 256, 4, 1, 32, 2>; /* mla_split_cfg<16, 256, 32, 1024> */
@@ -624,10 +624,9 @@ int main(void)
         /* what the slices gain: V2-Lite's shape, a 512-token prompt in two steps of 256 */
         case_begin("slices, V2-Lite's shape: a 512-token prompt's steps (positions 0..255, 256..511) in 1 and 2 "
                    "slices (252 + 4 tokens), S 8");
-        using D = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2>; /* mla_split_cfg<16, 512, 64, 32768> */
-        const int first = check_slices<16, 512, 64, D::C, D::JMAX, 8>(run_of(0, 256), "0..255");
-        const int second = check_slices<16, 512, 64, D::C, D::JMAX, 8>(run_of(256, 256), "256..511");
-        const split_slice s = next_split_slice<16, 512, 64, D::C, D::JMAX, 8>(run_of(256, 256).data(), 0, 256);
+        const int first = check_slices<16, 512, 64, V2A::C, V2A::JMAX, 8>(run_of(0, 256), "0..255");
+        const int second = check_slices<16, 512, 64, V2A::C, V2A::JMAX, 8>(run_of(256, 256), "256..511");
+        const split_slice s = next_split_slice<16, 512, 64, V2A::C, V2A::JMAX, 8>(run_of(256, 256).data(), 0, 256);
         CHECK(first == 1 && second == 2 && s.n == 252 && s.stride == 2, "%d and %d slices; the second step's first: %d "
               "tokens at stride %d", first, second, s.n, s.stride);
         case_end();
