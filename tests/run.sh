@@ -8,7 +8,8 @@ export T
 . tests/lib.sh
 
 for suite in tests/unit/run.sh tests/gen/specs.sh tests/gen/golden.sh tests/gen/real_configs.sh tests/conformance.sh tests/invariance.sh tests/cli/cli.sh tests/audit.sh \
-             tests/weights/run.sh tests/sanitizers.sh tests/repro.sh tests/tokenizer/run.sh tests/trace.sh tests/poison.sh tests/cuda/run.sh; do
+             tests/weights/run.sh tests/sanitizers.sh tests/repro.sh tests/tokenizer/run.sh tests/trace.sh tests/poison.sh tests/cuda/run.sh \
+             tests/simt/run.sh; do
     [ -f "$suite" ] || { fail "$suite" "missing"; continue; }
     echo "== $suite"
     . "./$suite"

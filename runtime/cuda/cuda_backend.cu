@@ -492,9 +492,8 @@ void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int
 {
     check_pick_rows(rows, vocab);
     if (rows > 0) {
-        dfc::greedy_k<<<rows, dfc::PICK_THREADS, 0, g.stream>>>((const float *)(const void *)(arena + offset), vocab,
-                                                                step_slot(arena, DF_CUDA_STEP_NEXT));
-        df_cuda_launched("greedy_k");
+        dfc::launch_as(false, "greedy_k", dfc::greedy_k, rows, dfc::PICK_THREADS, 0,
+                       (const float *)(const void *)(arena + offset), vocab, step_slot(arena, DF_CUDA_STEP_NEXT));
     }
     read_picks(arena, rows, out);
 }
@@ -512,10 +511,8 @@ void sample_tokens(unsigned char *arena, size_t offset, int rows, int vocab, con
         int *draw_dev = step_slot(arena, DF_CUDA_STEP_DRAW);
         check(cudaMemcpyAsync(draw_dev, draw_host, sizeof(uint32_t) * (size_t)rows, cudaMemcpyHostToDevice, g.stream),
               "copying the random draws");
-        dfc::sample_k<<<rows, dfc::SAMPLE_THREADS, 0, g.stream>>>((float *)(void *)(arena + offset), vocab, *p,
-                                                                  (const uint32_t *)(const void *)draw_dev,
-                                                                  step_slot(arena, DF_CUDA_STEP_NEXT));
-        df_cuda_launched("sample_k");
+        dfc::launch_as(false, "sample_k", dfc::sample_k, rows, dfc::SAMPLE_THREADS, 0, (float *)(void *)(arena + offset),
+                       vocab, *p, (const uint32_t *)(const void *)draw_dev, step_slot(arena, DF_CUDA_STEP_NEXT));
     }
     read_picks(arena, rows, out);
 }

@@ -1641,7 +1641,7 @@ __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w,
     const int nr = warp_rows<ROWS, R>(blockIdx.x, r0);
     for (int p0 = 0; p0 < count; p0 += T) {
         const int nt = count - p0 < T ? count - p0 : T;
-        if (threadIdx.x < nt) /* down reads the pair's act row, gate and up its token's x row */
+        if ((int)threadIdx.x < nt) /* down reads the pair's act row, gate and up its token's x row */
             sm.xrow[threadIdx.x] = in + (size_t)(DOWN ? list[p0 + threadIdx.x] : list[p0 + threadIdx.x] / K) * COLS;
         const auto store = [&](int r, int t, float v) { out[(size_t)list[p0 + t] * ROWS + r0 + r] = v; };
         if constexpr (DOWN) {

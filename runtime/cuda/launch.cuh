@@ -17,7 +17,7 @@
  * only thing the kernels do there is prefetch_rows, a hint that brings weight rows (which no
  * kernel writes) into L2. The order of the arithmetic does not change, nor any bit.
  * tests/cuda/run.sh checks that every kernel calls pdl_enter and that nothing in runtime/cuda
- * launches with <<< >>> outside the allowed places. */
+ * launches with <<< >>> outside the allowed places (cuBLASLt's input preparation, lt_gemm.cu). */
 #ifndef DF_CUDA_LAUNCH_CUH
 #define DF_CUDA_LAUNCH_CUH
 
@@ -33,8 +33,10 @@ namespace dfc {
 /* The start of every kernel (all its threads call it; see above). */
 __device__ __forceinline__ void pdl_enter()
 {
+#ifndef DF_SIMT /* the emulator runs one kernel at a time (tests/simt) */
     asm volatile("griddepcontrol.wait;" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
 }
 
 /* A hint: fetch `rows` rows of row_bytes bytes from p into L2 (cp.async.bulk.prefetch: p
@@ -42,17 +44,22 @@ __device__ __forceinline__ void pdl_enter()
  * 64-byte aligned, gen/manifest.lua). Called by one thread. */
 template <int ROW_BYTES> __device__ __forceinline__ void prefetch_rows(const unsigned char *p, int rows)
 {
+#ifndef DF_SIMT
     if constexpr (ROW_BYTES % 16 == 0) {
         if (rows > 0)
             asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(__cvta_generic_to_global(p)),
                          "r"((unsigned)(rows * ROW_BYTES))
                          : "memory");
     }
+#else
+    (void)p, (void)rows;
+#endif
 }
 
 /* 16 bytes global -> shared, asynchronously (cp.async, through L2 only); bytes = 0 fills zeros
  * and reads nothing. The copies a thread commits as a group complete, for it, at
  * cp_async_wait<N> once at most N of its later groups are pending. */
+#ifndef DF_SIMT
 __device__ __forceinline__ void cp_async16(void *dst, const void *src, int bytes)
 {
     const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
@@ -60,6 +67,14 @@ __device__ __forceinline__ void cp_async16(void *dst, const void *src, int bytes
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+/* A kernel's dynamic shared memory, 16-byte aligned. */
+#define DFC_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
+#else /* the emulator's: each copy lands at the wait that retires its group */
+inline void cp_async16(void *dst, const void *src, int bytes) { simt::async_copy(dst, src, bytes); }
+inline void cp_async_commit() { simt::async_commit(); }
+template <int N> inline void cp_async_wait() { simt::async_wait(N); }
+#define DFC_DYNAMIC_SHARED(name) unsigned char *const name = simt::dynamic_shared()
+#endif
 
 /* DF_CUDA_PDL: -1 read the variable at the first launch; the backend sets 0 under
  * DF_CUDA_PROFILE (whose events between launches would break the overlap anyway). */
@@ -75,11 +90,12 @@ inline bool pdl_on()
 }
 
 /* kernel<<<grid, block, smem, the backend's stream>>>(args...), with the programmatic
- * attribute when DF_CUDA_PDL is on; a launch error exits naming the kernel (df_cuda_launched:
+ * attribute when `programmatic`; a launch error exits naming the kernel (df_cuda_launched:
  * cudaLaunchKernelEx's error is also the thread's last error, and every launch before was
  * checked the same way, so no earlier launch's error is still pending there). */
 template <typename... P, typename... A>
-void launch(const char *name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A &&...args)
+void launch_as(bool programmatic, const char *name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem,
+               A &&...args)
 {
     cudaLaunchAttribute attr[1];
     attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
@@ -90,9 +106,16 @@ void launch(const char *name, void (*kernel)(P...), dim3 grid, dim3 block, size_
     cfg.dynamicSmemBytes = smem;
     cfg.stream = df_cuda_stream();
     cfg.attrs = attr;
-    cfg.numAttrs = pdl_on() ? 1 : 0;
+    cfg.numAttrs = programmatic ? 1 : 0;
     (void)cudaLaunchKernelEx(&cfg, kernel, static_cast<A &&>(args)...);
     df_cuda_launched(name);
+}
+
+/* The step's kernels: programmatic when DF_CUDA_PDL is on. */
+template <typename... P, typename... A>
+void launch(const char *name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A &&...args)
+{
+    launch_as(pdl_on(), name, kernel, grid, block, smem, static_cast<A &&>(args)...);
 }
 
 #endif /* __CUDACC__ */

@@ -328,9 +328,13 @@ __device__ __forceinline__ float lanes_sum(float v)
 
 __device__ __forceinline__ void mma_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2])
 {
+#ifndef DF_SIMT
     asm("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+    simt::mma(simt::MMA_TF32, d, a, b[0], b[1]);
+#endif
 }
 
 /* d += a b in 3xTF32, the two small cross terms first. */
@@ -611,7 +615,7 @@ __global__ void __launch_bounds__(THREADS, 1) partial_k(const float *q, const fl
                                                         const int *pos, float scale, int stride, float *ws)
 {
     pdl_enter();
-    extern __shared__ __align__(16) unsigned char smem_f32[];
+    DFC_DYNAMIC_SHARED(smem_f32);
     stream_chunks<D, f32_tiles<D>>(q, cache, slot, pos, scale, stride, ws, smem_f32);
 }
 

@@ -151,23 +151,36 @@ namespace mla {
 
 __device__ __forceinline__ void mma_bf16(float (&d)[4], const uint4 &a, uint32_t b0, uint32_t b1)
 {
+#ifndef DF_SIMT
     asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
         : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b0), "r"(b1));
+#else
+    const uint32_t w[4] = { a.x, a.y, a.z, a.w };
+    simt::mma(simt::MMA_BF16, d, w, b0, b1);
+#endif
 }
 
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const uint16_t *p)
 {
+#ifndef DF_SIMT
     const unsigned a = (unsigned)__cvta_generic_to_shared(p);
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+#else
+    simt::warp_collective(simt::LDMATRIX, 0xffffffffu, &p, sizeof p, r);
+#endif
 }
 
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const uint16_t *p)
 {
+#ifndef DF_SIMT
     const unsigned a = (unsigned)__cvta_generic_to_shared(p);
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+#else
+    simt::warp_collective(simt::LDMATRIX_T, 0xffffffffu, &p, sizeof p, r);
+#endif
 }
 
 /* Tile rows p_first .. p_first + T - 1 of a slot (kv) into dst; rows from p_end on are zeros
@@ -351,7 +364,7 @@ __global__ void __launch_bounds__(THREADS, 1) partial16_k(const float *q, const 
                                                           const int *pos, float scale, int stride, float *ws)
 {
     pdl_enter();
-    extern __shared__ __align__(16) unsigned char smem_bf16[];
+    DFC_DYNAMIC_SHARED(smem_bf16);
     stream_chunks<D, bf16_tiles<D>>(q, cache, slot, pos, scale, stride, ws, smem_bf16);
 }
 

@@ -20,25 +20,28 @@
 # also cuBLASLt's (one algorithm per shape for every batch: lt_linear.cu).
 #
 # Sourced (tests/lib.sh's check/fail, $T) by tests/cuda/run.sh when a GPU is
-# present and by tools/gpu-check.sh. Leaves each comparison's line in
+# present and by tools/gpu-check.sh; and by tests/simt/run.sh with CUDA_BIN_DIR=build/simt
+# (the binaries whose device code is emulated on the CPU) and CUDA_CHECK=simt (the checks'
+# names begin with it instead of "cuda"). Leaves each comparison's line in
 # $T/cuda_<m>.b3.cmp and $T/cuda_<m>.b1.cmp for the report.
 N=10
+CUDA_CHECK=${CUDA_CHECK:-cuda}
 for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
     mc=${m}_cuda
-    bin=build/$mc/$mc
+    bin=${CUDA_BIN_DIR:-build}/$mc/$mc
     wts=build/$mc/$mc.weights
     fx=tests/fixtures/$m
     vocab=$(sed -n 's/.*"vocab_size": *\([0-9]*\).*/\1/p' $fx/hf/config.json)
     for i in 0 1 2; do sed -n "$((i + 1))p" $fx/expected_ids.txt >"$T/$mc.force.$i"; done
     if ! $bin --weights $wts --batch-file $fx/prompts.txt -n $N --print-ids --logits "$T/$mc.b3" \
         $(force_args $m $fx/expected_ids.txt) >"$T/$mc.b3.ids" 2>"$T/err"; then
-        fail "cuda/conformance/$mc/run" "$(cat "$T/err")"
+        fail "$CUDA_CHECK/conformance/$mc/run" "$(cat "$T/err")"
         continue
     fi
-    forced $m || check "cuda/conformance/$mc/batch3-ids" cmp "$T/$mc.b3.ids" $fx/expected_ids.txt
+    forced $m || check "$CUDA_CHECK/conformance/$mc/batch3-ids" cmp "$T/$mc.b3.ids" $fx/expected_ids.txt
     # Without --logits, greedy decoding picks the tokens on the device (greedy_tokens): the same ids.
     $bin --weights $wts --batch-file $fx/prompts.txt -n $N --print-ids $(force_args $m $fx/expected_ids.txt) >"$T/$mc.dev.ids"
-    check "cuda/greedy/$mc/device-pick-equals-host-pick" cmp "$T/$mc.dev.ids" "$T/$mc.b3.ids"
+    check "$CUDA_CHECK/greedy/$mc/device-pick-equals-host-pick" cmp "$T/$mc.dev.ids" "$T/$mc.b3.ids"
     # Sampled: on the device without --logits, on the host from the copied rows with it.
     for cut in temperature:"--temp 1.5" cuts:"--temp 0.8 --top-k 5 --top-p 0.9"; do
         name=${cut%%:*} cut=${cut#*:}
@@ -46,38 +49,38 @@ for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
             $(force_args $m $fx/expected_ids.txt) >"$T/$mc.sdev.ids"
         $bin --weights $wts --batch-file $fx/prompts.txt -n $N --print-ids $cut --seed 3 --logits "$T/$mc.srows" \
             $(force_args $m $fx/expected_ids.txt) >"$T/$mc.shost.ids"
-        check "cuda/sample/$mc/device-sample-equals-host-sample/$name" cmp "$T/$mc.sdev.ids" "$T/$mc.shost.ids"
+        check "$CUDA_CHECK/sample/$mc/device-sample-equals-host-sample/$name" cmp "$T/$mc.sdev.ids" "$T/$mc.shost.ids"
     done
-    check "cuda/conformance/$mc/batch3-logits" sh -c "build/compare_logits $fx/expected_logits.bin '$T/$mc.b3' $vocab $N 3 0 $(tolerance $m) >'$T/cuda_$mc.b3.cmp' 2>&1"
+    check "$CUDA_CHECK/conformance/$mc/batch3-logits" sh -c "build/compare_logits $fx/expected_logits.bin '$T/$mc.b3' $vocab $N 3 0 $(tolerance $m) >'$T/cuda_$mc.b3.cmp' 2>&1"
     $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --print-ids --logits "$T/$mc.b1" \
         $(force_args $m "$T/$mc.force.0") >"$T/$mc.b1.ids"
-    forced $m || check "cuda/conformance/$mc/batch1-ids" sh -c "head -n 1 $fx/expected_ids.txt | cmp - '$T/$mc.b1.ids'"
-    check "cuda/conformance/$mc/batch1-logits" sh -c "build/compare_logits $fx/expected_logits.bin '$T/$mc.b1' $vocab $N 1 0 $(tolerance $m) >'$T/cuda_$mc.b1.cmp' 2>&1"
+    forced $m || check "$CUDA_CHECK/conformance/$mc/batch1-ids" sh -c "head -n 1 $fx/expected_ids.txt | cmp - '$T/$mc.b1.ids'"
+    check "$CUDA_CHECK/conformance/$mc/batch1-logits" sh -c "build/compare_logits $fx/expected_logits.bin '$T/$mc.b1' $vocab $N 1 0 $(tolerance $m) >'$T/cuda_$mc.b1.cmp' 2>&1"
 
     row_bytes=$((vocab * 4 * N))
     for i in 1 2; do
         $bin --weights $wts --ids "$(sed -n "$((i + 1))p" $fx/prompts.txt)" -n $N --logits "$T/$mc.alone$i" \
             $(force_args $m "$T/$mc.force.$i")
-        check "cuda/invariance/$mc/prompt$i-alone-equals-batch" cmp -n $row_bytes "$T/$mc.alone$i" "$T/$mc.b3" 0 $((i * row_bytes))
+        check "$CUDA_CHECK/invariance/$mc/prompt$i-alone-equals-batch" cmp -n $row_bytes "$T/$mc.alone$i" "$T/$mc.b3" 0 $((i * row_bytes))
     done
-    check "cuda/invariance/$mc/prompt0-alone-equals-batch" cmp -n $row_bytes "$T/$mc.b1" "$T/$mc.b3"
+    check "$CUDA_CHECK/invariance/$mc/prompt0-alone-equals-batch" cmp -n $row_bytes "$T/$mc.b1" "$T/$mc.b3"
     DF_CUDA_GRAPH=0 $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.nograph" \
         $(force_args $m $fx/expected_ids.txt) >/dev/null
-    check "cuda/invariance/$mc/no-graph-equals-graph" cmp "$T/$mc.nograph" "$T/$mc.b3"
+    check "$CUDA_CHECK/invariance/$mc/no-graph-equals-graph" cmp "$T/$mc.nograph" "$T/$mc.b3"
     DF_CUDA_PDL=1 $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.pdl" \
         $(force_args $m $fx/expected_ids.txt) >/dev/null
-    check "cuda/invariance/$mc/pdl-equals-no-pdl" cmp "$T/$mc.pdl" "$T/$mc.b3"
+    check "$CUDA_CHECK/invariance/$mc/pdl-equals-no-pdl" cmp "$T/$mc.pdl" "$T/$mc.b3"
     # the other one-token products (kernels.cuh, linear: linear_rows_k, linear_async_k), which a
     # lone prompt's decode steps run
     for k in rows async; do
         DF_CUDA_LINEAR_ONE=$k $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --logits "$T/$mc.one_$k" \
             $(force_args $m "$T/$mc.force.0") >/dev/null
-        check "cuda/invariance/$mc/linear-one-$k-equals-linear_k" cmp "$T/$mc.one_$k" "$T/$mc.b1"
+        check "$CUDA_CHECK/invariance/$mc/linear-one-$k-equals-linear_k" cmp "$T/$mc.one_$k" "$T/$mc.b1"
     done
     # ... and the batch's steps with async, where the routed experts' per-pair kernels take their
     # rows through the warp's ring (moe_gate_up_k, moe_down_combine_k; the products of several
     # tokens are linear_rows_k's either way)
     DF_CUDA_LINEAR_ONE=async $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.b3_async" \
         $(force_args $m $fx/expected_ids.txt) >/dev/null
-    check "cuda/invariance/$mc/batch-async-equals-linear_k" cmp "$T/$mc.b3_async" "$T/$mc.b3"
+    check "$CUDA_CHECK/invariance/$mc/batch-async-equals-linear_k" cmp "$T/$mc.b3_async" "$T/$mc.b3"
 done

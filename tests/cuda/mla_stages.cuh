@@ -49,7 +49,7 @@ __global__ void __launch_bounds__(dfc::mla::THREADS, 1) ablated_k(const float *q
                                                                    const int *slot, const int *pos, float scale,
                                                                    int stride, float *ws)
 {
-    extern __shared__ __align__(16) unsigned char smem_ablated[];
+    DFC_DYNAMIC_SHARED(smem_ablated);
     dfc::mla::stream_chunks<D, K>(q, cache, slot, pos, scale, stride, ws, smem_ablated);
 }
 

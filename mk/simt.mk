@@ -1,0 +1,61 @@
+# mk/simt.mk: the CUDA reference models with their device code emulated on the CPU (tests/simt/,
+# docs/testing.md "The CUDA code on the CPU"). Included by the Makefile after mk/cuda.mk.
+#
+#   make simt-all                     every emulated model: build/simt/<m>_cuda/<m>_cuda
+#
+# g++ compiles each model's generated kernels.cu and the backend (runtime/cuda/cuda_backend.cu)
+# as C++ with tests/simt/simt.h first and tests/simt/ before the system headers (its
+# cuda_runtime.h); the host C objects are the CUDA build's; the binary reads the CUDA build's
+# weights. The models whose products go through cuBLASLt (FP8 or bf16 activations) are not
+# emulated: cuBLASLt is not.
+SIMT_MODELS  := $(filter-out tiny_fp8act tiny_bf16act,$(CUDA_BASE_MODELS))
+# their liveness-checking builds (mk/poison.mk) and 4-token prefill steps (mk/cuda_bench.mk)
+SIMT_POISON_MODELS := $(filter $(SIMT_MODELS),$(POISON_MODELS))
+SIMT_CHUNK_MODELS  := $(filter $(SIMT_MODELS),$(CUDA_CHUNK_MODELS))
+SIMT_CXX     := g++
+SIMT_FLAGS   := -std=c++20 -O2 -g -x c++ -D__CUDACC__ -DDF_SIMT -include tests/simt/simt.h -Itests/simt $(CUDA_INC) \
+                -Wall -Wextra -Werror -Wno-unknown-pragmas -ffp-contract=off
+SIMT_HDR     := $(CUDA_HDR) $(wildcard tests/simt/*.h)
+SIMT_OBJ     := build/simt/obj
+SIMT_RT_OBJ  := $(filter-out $(CUDA_OBJ)/runtime/cuda/%,$(CUDA_RT_OBJ)) \
+                $(addprefix $(SIMT_OBJ)/,cuda_backend.o simt.o cuda_runtime.o lt_absent.o)
+
+.PHONY: simt-all
+simt-all: $(foreach m,$(SIMT_MODELS),build/simt/$(m)_cuda/$(m)_cuda build/$(m)_cuda/$(m)_cuda.weights) \
+          $(foreach m,$(SIMT_POISON_MODELS),build/simt/poison/$(m)_cuda/$(m)_cuda) \
+          $(foreach m,$(SIMT_CHUNK_MODELS),build/simt/chunk4/$(m)_cuda/$(m)_cuda $(CUDA_BENCH_DIR)/$(m)_chunk4_cuda/$(m)_cuda.weights)
+
+$(SIMT_OBJ)/cuda_backend.o: runtime/cuda/cuda_backend.cu $(SIMT_HDR)
+	@mkdir -p $(@D)
+	$(SIMT_CXX) $(SIMT_FLAGS) -c -o $@ $<
+
+$(SIMT_OBJ)/%.o: tests/simt/%.cc $(SIMT_HDR)
+	@mkdir -p $(@D)
+	$(SIMT_CXX) $(SIMT_FLAGS) -c -o $@ $<
+
+# $(1) the emulated binary, $(2) the build's generated sources, $(3) its host objects (the CUDA
+# build's), $(4) the model's fixture (its tokenizer). kernels.cu is compiled again here.
+define SIMT_MODEL
+$(dir $(1))kernels.o: $(2)/forward.c $(SIMT_HDR)
+	@mkdir -p $$(@D)
+	$(SIMT_CXX) $(SIMT_FLAGS) -I$(2) -c -o $$@ $(2)/kernels.cu
+
+$(1): $(dir $(1))kernels.o $(addprefix $(3)/,$(CUDA_GEN_HOST:.c=.o)) $(SIMT_RT_OBJ) $(call tok_obj,$(4)/hf,$(patsubst %/obj,%,$(3)))
+	$(SIMT_CXX) -rdynamic -o $$@ $$(filter %.o,$$^) $(LDLIBS)
+endef
+# the reference models
+$(foreach m,$(SIMT_MODELS),$(eval $(call SIMT_MODEL,build/simt/$(m)_cuda/$(m)_cuda,generated/$(m)_cuda,build/$(m)_cuda/obj,tests/fixtures/$(m))))
+$(foreach m,$(SIMT_POISON_MODELS),$(eval $(call SIMT_MODEL,build/simt/poison/$(m)_cuda/$(m)_cuda,$(POISON_SRC)/$(m)_cuda,build/poison/$(m)_cuda/obj,tests/fixtures/$(m))))
+$(foreach m,$(SIMT_CHUNK_MODELS),$(eval $(call SIMT_MODEL,build/simt/chunk4/$(m)_cuda/$(m)_cuda,$(CUDA_BENCH_SRC)/$(m)_chunk4_cuda,$(CUDA_BENCH_DIR)/$(m)_chunk4_cuda/obj,tests/fixtures/$(m))))
+
+build/simt/test_simt: tests/simt/test_simt.cc $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR)
+	@mkdir -p $(@D)
+	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o
+
+.PHONY: print-simt-models
+print-simt-models:
+	@echo $(SIMT_MODELS)
+
+.PHONY: print-simt-poison-models
+print-simt-poison-models:
+	@echo $(SIMT_POISON_MODELS)

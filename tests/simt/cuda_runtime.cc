@@ -1,0 +1,198 @@
+/* cuda_runtime.cc: the runtime API of the emulated builds on host memory (cuda_runtime.h). */
+#include "cuda_runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <map>
+#include <vector>
+
+struct CUgraph_st {
+    std::vector<std::function<void()>> work;
+};
+struct CUgraphExec_st {
+    std::vector<std::function<void()>> work;
+};
+struct CUstream_st {
+    CUgraph_st *capture = nullptr;
+};
+struct CUevent_st {
+    double ms = 0;
+};
+
+static cudaError_t last_error = cudaSuccess;
+static std::map<const void *, int> max_dynamic_shared;
+constexpr int SMS = 132;
+constexpr int DEFAULT_DYNAMIC_SHARED = 48 << 10, OPTIN_SHARED = 232448;
+
+static cudaError_t note(cudaError_t e)
+{
+    if (e != cudaSuccess)
+        last_error = e;
+    return e;
+}
+
+const char *cudaGetErrorName(cudaError_t e)
+{
+    switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    }
+    return "cudaErrorUnknown";
+}
+const char *cudaGetErrorString(cudaError_t e) { return cudaGetErrorName(e); }
+
+cudaError_t cudaGetLastError(void)
+{
+    const cudaError_t e = last_error;
+    last_error = cudaSuccess;
+    return e;
+}
+
+cudaError_t cudaGetDeviceCount(int *count) { return *count = 1, cudaSuccess; }
+cudaError_t cudaGetDevice(int *dev) { return *dev = 0, cudaSuccess; }
+cudaError_t cudaSetDevice(int dev) { return note(dev == 0 ? cudaSuccess : cudaErrorInvalidValue); }
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int dev)
+{
+    if (dev != 0)
+        return note(cudaErrorInvalidValue);
+    *prop = cudaDeviceProp{};
+    snprintf(prop->name, sizeof prop->name, "simt (the device code emulated on the CPU)");
+    prop->major = 9;
+    prop->minor = 0;
+    prop->multiProcessorCount = SMS;
+    prop->totalGlobalMem = (size_t)16 << 30;
+    prop->sharedMemPerBlockOptin = OPTIN_SHARED;
+    return cudaSuccess;
+}
+cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int dev)
+{
+    if (dev != 0 || attr != cudaDevAttrMultiProcessorCount)
+        return note(cudaErrorInvalidValue);
+    return *value = SMS, cudaSuccess;
+}
+cudaError_t cudaDriverGetVersion(int *version) { return *version = 13000, cudaSuccess; }
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
+{
+    *free_bytes = *total_bytes = (size_t)16 << 30;
+    return cudaSuccess;
+}
+cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+
+/* Device memory: filled with 0xff bytes (NaN floats), as nothing on a device clears it. */
+cudaError_t cudaMalloc(void **p, size_t bytes)
+{
+    if (!(*p = aligned_alloc(256, (bytes + 255) / 256 * 256)))
+        return note(cudaErrorMemoryAllocation);
+    memset(*p, 0xff, bytes);
+    return cudaSuccess;
+}
+cudaError_t cudaFree(void *p) { return free(p), cudaSuccess; }
+cudaError_t cudaHostAlloc(void **p, size_t bytes, unsigned)
+{
+    return (*p = malloc(bytes ? bytes : 1)) ? cudaSuccess : note(cudaErrorMemoryAllocation);
+}
+cudaError_t cudaFreeHost(void *p) { return free(p), cudaSuccess; }
+cudaError_t cudaMemset(void *p, int value, size_t bytes) { return memset(p, value, bytes), cudaSuccess; }
+cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s)
+{
+    return simt::stream_enqueue(s, [=]() { memset(p, value, bytes); });
+}
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind) { return memcpy(dst, src, bytes), cudaSuccess; }
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind, cudaStream_t s)
+{
+    return simt::stream_enqueue(s, [=]() { memcpy(dst, src, bytes); });
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { return *s = new CUstream_st, cudaSuccess; }
+cudaError_t cudaStreamDestroy(cudaStream_t s) { return delete s, cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t s)
+{
+    return note(s && s->capture ? cudaErrorStreamCaptureUnsupported : cudaSuccess);
+}
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode)
+{
+    if (!s || s->capture)
+        return note(cudaErrorInvalidValue);
+    s->capture = new CUgraph_st;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *graph)
+{
+    if (!s || !s->capture)
+        return note(cudaErrorInvalidValue);
+    *graph = s->capture;
+    s->capture = nullptr;
+    return cudaSuccess;
+}
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph, unsigned long long)
+{
+    *exec = new CUgraphExec_st{ graph->work };
+    return cudaSuccess;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) { return delete graph, cudaSuccess; }
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) { return delete exec, cudaSuccess; }
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s)
+{
+    if (s && s->capture)
+        return note(cudaErrorStreamCaptureUnsupported);
+    for (const auto &w : exec->work)
+        w();
+    return cudaSuccess;
+}
+
+/* Events time the host's work, which is what the emulator spends. */
+static double now_ms()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+cudaError_t cudaEventCreate(cudaEvent_t *e) { return *e = new CUevent_st, cudaSuccess; }
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned) { return cudaEventCreate(e); }
+cudaError_t cudaEventDestroy(cudaEvent_t e) { return delete e, cudaSuccess; }
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s)
+{
+    return simt::stream_enqueue(s, [e]() { e->ms = now_ms(); });
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+    return *ms = (float)(end->ms - start->ms), cudaSuccess;
+}
+
+namespace simt {
+
+cudaError_t func_set_max_dynamic_shared(const void *kernel, int bytes)
+{
+    if (bytes < 0 || bytes > OPTIN_SHARED)
+        return note(cudaErrorInvalidValue);
+    max_dynamic_shared[kernel] = bytes;
+    return cudaSuccess;
+}
+
+cudaError_t stream_enqueue(cudaStream_t s, std::function<void()> work)
+{
+    if (s && s->capture)
+        s->capture->work.push_back(std::move(work));
+    else
+        work();
+    return cudaSuccess;
+}
+
+cudaError_t check_launch(const void *kernel, dim3 grid, dim3 block, size_t dynamic_bytes)
+{
+    const auto opt = max_dynamic_shared.find(kernel);
+    const size_t limit = opt == max_dynamic_shared.end() ? DEFAULT_DYNAMIC_SHARED : (size_t)opt->second;
+    const bool ok = grid.x >= 1 && grid.y >= 1 && grid.z >= 1 && grid.x < (1u << 31) && grid.y <= 65535 &&
+                    grid.z <= 65535 && block.x >= 1 && block.y >= 1 && block.z >= 1 &&
+                    (size_t)block.x * block.y * block.z <= 1024 && block.z <= 64 && dynamic_bytes <= limit;
+    return note(ok ? cudaSuccess : cudaErrorInvalidConfiguration);
+}
+
+} /* namespace simt */

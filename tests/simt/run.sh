@@ -1,0 +1,68 @@
+# simt/run.sh: the CUDA backend's device code on the CPU (tests/simt/README.md). Sourced by
+# tests/run.sh (tests/lib.sh's check, expect_fail and $T). Needs only g++: it runs where CI runs.
+#
+#   - the emulator's own checks (build/simt/test_simt): the warp collectives against their
+#     definitions, cp.async landing at its wait, and a deadlock, a collective's mask that
+#     leaves out a lane that reaches it, and a missing barrier each caught;
+#   - every CUDA reference model whose products are the backend's own kernels (not the FP8- and
+#     bf16-activation ones, which run cuBLASLt's): tests/cuda/conformance.sh with the emulated
+#     binaries, the same fixtures and tolerances as on a GPU, checks named simt/...;
+#   - the threads and blocks run the other way round (DF_SIMT_ORDER=reverse) give the same bits:
+#     no result depends on an order that the barriers do not fix.
+make -s build/simt/test_simt >"$T/simt_build" 2>&1 || cat "$T/simt_build"
+check "simt/emulator" build/simt/test_simt
+expect_fail "simt/emulator/deadlock" 3 "deadlock: no barrier can be released" build/simt/test_simt deadlock
+expect_fail "simt/emulator/mask-leaves-lane-out" 3 "thread 16 reaches a warp collective whose mask 0000ffff leaves it out" \
+    build/simt/test_simt mask
+expect_fail "simt/emulator/missing-barrier/forward" 1 "forward order: lane 0 read ffffffff" build/simt/test_simt race
+expect_fail "simt/emulator/missing-barrier/reverse" 1 "reverse order: lane 1 read ffffffff" \
+    env DF_SIMT_ORDER=reverse build/simt/test_simt race
+check "simt/emulator/reverse" env DF_SIMT_ORDER=reverse build/simt/test_simt
+
+SIMT_MODELS=$(make -s --no-print-directory print-simt-models)
+if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
+    make -s build/compare_logits
+    CUDA_MODELS=$SIMT_MODELS CUDA_BIN_DIR=build/simt CUDA_CHECK=simt
+    . tests/cuda/conformance.sh
+    unset CUDA_MODELS CUDA_BIN_DIR CUDA_CHECK
+    for m in $SIMT_MODELS; do
+        mc=${m}_cuda
+        fx=tests/fixtures/$m
+        DF_SIMT_ORDER=reverse build/simt/$mc/$mc --weights build/$mc/$mc.weights --batch-file $fx/prompts.txt -n 10 \
+            --logits "$T/$mc.reverse" $(force_args $m $fx/expected_ids.txt) >/dev/null
+        check "simt/order/$mc/reverse-equals-forward" cmp "$T/$mc.reverse" "$T/$mc.b3"
+    done
+    # The liveness-checking builds (mk/poison.mk: each value's bytes poisoned after its last op) and
+    # the 4-token prefill steps (mk/cuda_bench.mk) = the plain build, bit for bit, as gpu-check has them.
+    for m in $(make -s --no-print-directory print-simt-poison-models); do
+        mc=${m}_cuda
+        fx=tests/fixtures/$m
+        build/simt/poison/$mc/$mc --weights build/$mc/$mc.weights --batch-file $fx/prompts.txt -n 10 \
+            --logits "$T/$mc.poison" $(force_args $m $fx/expected_ids.txt) >/dev/null
+        check "simt/poison/$mc/logits-equal-plain-build" cmp "$T/$mc.poison" "$T/$mc.b3"
+    done
+    build/simt/chunk4/tiny_cuda/tiny_cuda --weights build/cuda_bench/tiny_chunk4_cuda/tiny_cuda.weights \
+        --batch-file tests/fixtures/tiny/prompts.txt -n 10 --logits "$T/tiny_cuda.chunk4" >/dev/null
+    check "simt/chunked-prefill/tiny_cuda/4-token-steps-equal-one-step" cmp "$T/tiny_cuda.chunk4" "$T/tiny_cuda.b3"
+    # Long prompts against the CPU build (ids equal, logits within the reference tolerance) and the
+    # poisoned build: tiny's 200 tokens cross mla_attend's chunks of 64; v3_h16_r32's 600 make the
+    # split-KV kernel merge up to 3 chunks over rows of 288, from prefill slices whose records are
+    # 2 and 3 apart (of 4).
+    for lc in tiny:200 v3_h16_r32:600; do
+        lm=${lc%%:*} ln=${lc#*:}
+        long=$(awk -v n=$ln 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", i ? "," : "", (i * 37 + 11) % 1000 }')
+        build/$lm/$lm --weights build/$lm/$lm.weights --ids "$long" -n 8 --print-ids --logits "$T/long_$lm.cpu" \
+            >"$T/long_$lm.cpu.ids"
+        build/simt/${lm}_cuda/${lm}_cuda --weights build/${lm}_cuda/${lm}_cuda.weights --ids "$long" -n 8 --print-ids \
+            --logits "$T/long_$lm.simt" >"$T/long_$lm.simt.ids"
+        build/simt/poison/${lm}_cuda/${lm}_cuda --weights build/${lm}_cuda/${lm}_cuda.weights --ids "$long" -n 8 \
+            --logits "$T/long_$lm.poison" >/dev/null
+        check "simt/long-context/$lm/ids-as-cpu" cmp "$T/long_$lm.cpu.ids" "$T/long_$lm.simt.ids"
+        check "simt/long-context/$lm/logits-as-cpu" build/compare_logits "$T/long_$lm.cpu" "$T/long_$lm.simt" 1000 8 1
+        check "simt/long-context/$lm/poisoned-equals-plain" cmp "$T/long_$lm.poison" "$T/long_$lm.simt"
+    done
+    # An audit record made by the emulated binary and re-derived by a second run (--check).
+    check "simt/audit/tiny_cuda" sh -c "build/simt/tiny_cuda/tiny_cuda audit --weights build/tiny_cuda/tiny_cuda.weights \
+        >'$T/simt.audit.json' && build/simt/tiny_cuda/tiny_cuda audit --check '$T/simt.audit.json' \
+        --weights build/tiny_cuda/tiny_cuda.weights"
+fi
