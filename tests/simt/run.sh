@@ -3,7 +3,8 @@
 #
 #   - the emulator's own checks (build/simt/test_simt): the warp collectives against their
 #     definitions, cp.async landing at its wait, and a deadlock, a collective's mask that
-#     leaves out a lane that reaches it, and a missing barrier each caught;
+#     leaves out a lane that reaches it, a read through a null pointer and a missing barrier each
+#     caught;
 #   - every CUDA reference model whose products are the backend's own kernels (not the FP8- and
 #     bf16-activation ones, which run cuBLASLt's): tests/cuda/conformance.sh with the emulated
 #     binaries, the same fixtures and tolerances as on a GPU, checks named simt/...;
@@ -14,6 +15,8 @@ check "simt/emulator" build/simt/test_simt
 expect_fail "simt/emulator/deadlock" 3 "deadlock: no barrier can be released" build/simt/test_simt deadlock
 expect_fail "simt/emulator/mask-leaves-lane-out" 3 "thread 16 reaches a warp collective whose mask 0000ffff leaves it out" \
     build/simt/test_simt mask
+expect_fail "simt/emulator/illegal-address" 3 "fault_k\\(unsigned int const\\*, unsigned int\\*\\), block \\(0,0,0\\): thread \\(0,0,0\\): illegal memory access" \
+    build/simt/test_simt fault
 expect_fail "simt/emulator/missing-barrier/forward" 1 "forward order: lane 0 read ffffffff" build/simt/test_simt race
 expect_fail "simt/emulator/missing-barrier/reverse" 1 "reverse order: lane 1 read ffffffff" \
     env DF_SIMT_ORDER=reverse build/simt/test_simt race

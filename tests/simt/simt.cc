@@ -2,7 +2,9 @@
  * (simt.h says what they model; tests/simt/README.md how they are used). */
 #include "simt.h"
 
+#include <cxxabi.h>
 #include <dlfcn.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,10 +74,14 @@ static size_t dynamic_used;
 
 extern "C" unsigned char __start_simt_shared[], __stop_simt_shared[];
 
+/* The kernel's name, demangled (the binaries are linked with -rdynamic). */
 static const char *kernel_name(const void *kernel)
 {
     Dl_info info;
-    return kernel && dladdr(kernel, &info) && info.dli_sname ? info.dli_sname : "a kernel";
+    if (!kernel || !dladdr(kernel, &info) || !info.dli_sname)
+        return "a kernel";
+    char *plain = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, nullptr);
+    return plain ? plain : info.dli_sname;
 }
 
 void fail(const char *fmt, ...)
@@ -405,8 +411,40 @@ static void run_block(int n)
     }
 }
 
+/* A thread's bad address (a guard page, an index out of the arena, a poisoned pointer): what the
+ * device reports as an illegal address, here named with the kernel, block and thread. */
+static void memory_fault(int sig)
+{
+    if (!current) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    fail("thread (%u,%u,%u): illegal memory access (signal %d)", current->index.x, current->index.y, current->index.z,
+         sig);
+}
+
+static void catch_memory_faults()
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    static unsigned char alt[1 << 16];
+    stack_t ss = {};
+    ss.ss_sp = alt;
+    ss.ss_size = sizeof alt;
+    sigaltstack(&ss, nullptr);
+    struct sigaction sa = {};
+    sa.sa_handler = memory_fault;
+    sa.sa_flags = SA_ONSTACK;
+    sigaction(SIGSEGV, &sa, nullptr);
+    sigaction(SIGBUS, &sa, nullptr);
+}
+
 void run_grid(dim3 grid, dim3 block, size_t dynamic_bytes, const void *kernel, const std::function<void()> &body)
 {
+    catch_memory_faults();
     const int n = (int)(block.x * block.y * block.z);
     const size_t blocks = (size_t)grid.x * grid.y * grid.z;
     blockDim = block;

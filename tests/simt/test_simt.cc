@@ -5,6 +5,8 @@
  *   test_simt deadlock  half a warp at a shuffle, the other half at __syncthreads: the emulator
  *                       stops (exit 3, "deadlock")
  *   test_simt mask      a lane outside a shuffle's mask reaches it (exit 3)
+ *   test_simt fault     a thread reads through a null pointer: the emulator names the kernel,
+ *                       block and thread (exit 3)
  *   test_simt race      threads read a neighbour's shared slot with no barrier between: the
  *                       value read is the poison in one order or the other (exit 1) */
 #include <stdio.h>
@@ -93,6 +95,11 @@ __global__ void mask_k(int *out)
     out[threadIdx.x] = __shfl_xor_sync(0x0000ffffu, (int)threadIdx.x, 1);
 }
 
+__global__ void fault_k(const unsigned *p, unsigned *out)
+{
+    out[threadIdx.x] = p[threadIdx.x]; /* p is null: the bug */
+}
+
 __global__ void race_k(unsigned *out)
 {
     __shared__ unsigned slot[64];
@@ -122,6 +129,10 @@ int main(int argc, char **argv)
     cudaMalloc((void **)&out, 8 * 64 * sizeof *out);
     if (!strcmp(mode, "mask")) {
         launch(mask_k, 32, (int *)out);
+        return 0;
+    }
+    if (!strcmp(mode, "fault")) {
+        launch(fault_k, 32, (const unsigned *)nullptr, out);
         return 0;
     }
     if (!strcmp(mode, "race")) {
