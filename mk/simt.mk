@@ -13,8 +13,11 @@ SIMT_MODELS  := $(filter-out tiny_fp8act tiny_bf16act,$(CUDA_BASE_MODELS))
 SIMT_POISON_MODELS := $(filter $(SIMT_MODELS),$(POISON_MODELS))
 SIMT_CHUNK_MODELS  := $(filter $(SIMT_MODELS),$(CUDA_CHUNK_MODELS))
 SIMT_CXX     := g++
+# Uninitialized locals filled with a pattern (the fibers' stacks are reused from block to block),
+# a large frame probed page by page (it cannot jump a stack's guard page).
 SIMT_FLAGS   := -std=c++20 -O2 -g -x c++ -D__CUDACC__ -DDF_SIMT -include tests/simt/simt.h -Itests/simt $(CUDA_INC) \
-                -Wall -Wextra -Werror -Wno-unknown-pragmas -ffp-contract=off
+                -Wall -Wextra -Werror -Wno-unknown-pragmas -ffp-contract=off \
+                -fstack-clash-protection -ftrivial-auto-var-init=pattern
 SIMT_HDR     := $(CUDA_HDR) $(wildcard tests/simt/*.h)
 SIMT_OBJ     := build/simt/obj
 SIMT_RT_OBJ  := $(filter-out $(CUDA_OBJ)/runtime/cuda/%,$(CUDA_RT_OBJ)) \

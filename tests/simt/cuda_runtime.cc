@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <map>
@@ -84,15 +85,34 @@ cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
 }
 cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
 
-/* Device memory: filled with 0xff bytes (NaN floats), as nothing on a device clears it. */
+/* Device memory: filled with 0xff bytes (NaN floats), as nothing on a device clears it, and mapped
+ * so that its end (rounded up to 256 bytes) meets an inaccessible page: a read or write past it
+ * faults (simt.cc names the thread). */
+static std::map<void *, std::pair<void *, size_t>> mappings;
 cudaError_t cudaMalloc(void **p, size_t bytes)
 {
-    if (!(*p = aligned_alloc(256, (bytes + 255) / 256 * 256)))
+    const size_t page = 4096, rounded = (bytes + 255) / 256 * 256, span = (rounded + page - 1) / page * page + page;
+    void *m = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
         return note(cudaErrorMemoryAllocation);
-    memset(*p, 0xff, bytes);
+    unsigned char *guard = (unsigned char *)m + span - page;
+    mprotect(guard, page, PROT_NONE);
+    *p = guard - rounded;
+    memset(*p, 0xff, rounded);
+    mappings[*p] = { m, span };
     return cudaSuccess;
 }
-cudaError_t cudaFree(void *p) { return free(p), cudaSuccess; }
+cudaError_t cudaFree(void *p)
+{
+    const auto it = mappings.find(p);
+    if (!p)
+        return cudaSuccess;
+    if (it == mappings.end())
+        return note(cudaErrorInvalidValue);
+    munmap(it->second.first, it->second.second);
+    mappings.erase(it);
+    return cudaSuccess;
+}
 cudaError_t cudaHostAlloc(void **p, size_t bytes, unsigned)
 {
     return (*p = malloc(bytes ? bytes : 1)) ? cudaSuccess : note(cudaErrorMemoryAllocation);

@@ -40,6 +40,8 @@ constexpr int MAX_THREADS = 1024;
 constexpr size_t SHARED_BYTES = 232448; /* the most dynamic shared memory a kernel may opt in to */
 
 enum State { RUNNABLE, AT_BLOCK_BARRIER, AT_WARP_COLLECTIVE, EXITED };
+static const char *const kind_names[] = { "__syncwarp", "a shuffle", "__ballot_sync", "mma (tf32)", "mma (bf16)",
+                                          "ldmatrix", "ldmatrix.trans" };
 
 struct Copy {
     void *dst;
@@ -153,7 +155,8 @@ void sync_block()
 void warp_collective(Kind kind, unsigned mask, const void *in, size_t in_bytes, void *out)
 {
     if (!(mask >> current->lane & 1))
-        fail("thread %u reaches a warp collective whose mask %08x leaves it out", current->index.x, mask);
+        fail("thread (%u,%u,%u) reaches %s whose mask %08x leaves it out", current->index.x, current->index.y,
+             current->index.z, kind_names[kind], mask);
     current->state = AT_WARP_COLLECTIVE;
     current->kind = kind;
     current->mask = mask;
@@ -265,47 +268,54 @@ static void ldmatrix(Thread *warp, unsigned mask, bool trans)
         }
 }
 
-static void finish_collective(Thread *warp, unsigned mask)
+/* The collective of `kind` and `mask` that the lanes of `arrived` (the mask's lanes that have not
+ * exited) have all reached. */
+static void finish_collective(Thread *warp, Kind kind, unsigned mask, unsigned arrived)
 {
-    const Kind kind = warp[__builtin_ctz(mask)].kind;
     switch (kind) {
     case SYNCWARP:
         break;
     case SHUFFLE:
         for (int l = 0; l < 32; l++)
-            if (mask >> l & 1) {
+            if (arrived >> l & 1) {
                 int src;
                 memcpy(&src, warp[l].in + 8, 4);
                 if (src < 0 || src > 31 || !(mask >> src & 1))
                     fail("lane %d shuffles from lane %d, outside the mask %08x", l, src, mask);
+                if (!(arrived >> src & 1))
+                    fail("lane %d shuffles from lane %d, which has exited", l, src);
                 memcpy(warp[l].out, warp[src].in, 8);
             }
         break;
     case BALLOT: {
         unsigned bits = 0;
         for (int l = 0; l < 32; l++)
-            if (mask >> l & 1 && warp[l].in[0])
+            if (arrived >> l & 1 && warp[l].in[0])
                 bits |= 1u << l;
         for (int l = 0; l < 32; l++)
-            warp[l].out[0] = bits;
+            if (arrived >> l & 1)
+                warp[l].out[0] = bits;
         break;
     }
     case MMA_TF32:
     case MMA_BF16:
-        mma(warp, mask, kind == MMA_BF16);
+        mma(warp, arrived, kind == MMA_BF16);
         break;
     case LDMATRIX:
     case LDMATRIX_T:
-        ldmatrix(warp, mask, kind == LDMATRIX_T);
+        ldmatrix(warp, arrived, kind == LDMATRIX_T);
         break;
     }
     for (int l = 0; l < 32; l++)
-        if (mask >> l & 1)
+        if (arrived >> l & 1)
             warp[l].state = RUNNABLE;
 }
 
 /* Release the collectives of warp w (lanes of a block of n threads) whose lanes have all arrived
- * with the same kind and mask. */
+ * with the same kind and mask. The mask's lanes that have exited count as arrived, as CUDA has
+ * it (only the non-exited threads it names must execute the collective); a lane still running
+ * or waiting at another collective keeps it waiting (a mismatch that never resolves shows as a
+ * deadlock, which names each lane's collective). */
 static bool release_warp(int w, int n)
 {
     Thread *warp = threads + w * 32;
@@ -315,21 +325,21 @@ static bool release_warp(int w, int n)
         const Thread &t = warp[l];
         if (t.state != AT_WARP_COLLECTIVE)
             continue;
+        unsigned arrived = 0;
         bool ready = true;
         for (int o = 0; o < 32 && ready; o++) {
             if (!(t.mask >> o & 1))
                 continue;
-            if (o >= lanes || warp[o].state == EXITED)
-                fail("warp %d: lane %d's collective names lane %d (mask %08x), which has exited or does not exist", w, l, o,
+            if (o >= lanes)
+                fail("warp %d: lane %d's collective names lane %d (mask %08x), which the block does not have", w, l, o,
                      t.mask);
-            if (warp[o].state != AT_WARP_COLLECTIVE)
-                ready = false;
-            else if (warp[o].mask != t.mask || warp[o].kind != t.kind)
-                fail("warp %d: lanes %d and %d wait at different collectives (kinds %d/%d, masks %08x/%08x)", w, l, o,
-                     t.kind, warp[o].kind, t.mask, warp[o].mask);
+            if (warp[o].state == EXITED)
+                continue;
+            ready = warp[o].state == AT_WARP_COLLECTIVE && warp[o].mask == t.mask && warp[o].kind == t.kind;
+            arrived |= 1u << o;
         }
         if (ready) {
-            finish_collective(warp, t.mask);
+            finish_collective(warp, t.kind, t.mask, arrived);
             any = true;
         }
     }
@@ -347,7 +357,8 @@ static bool release_block(int n)
     if (!live || waiting != live)
         return false;
     for (int t = 0; t < n; t++)
-        threads[t].state = RUNNABLE;
+        if (threads[t].state == AT_BLOCK_BARRIER)
+            threads[t].state = RUNNABLE;
     return true;
 }
 
@@ -402,9 +413,13 @@ static void run_block(int n)
             return;
         int shown = 0;
         for (int t = 0; t < n; t++)
-            if (threads[t].state != EXITED && shown++ < 16)
-                fprintf(stderr, "simt: thread %d waits at %s\n", t,
-                        threads[t].state == AT_BLOCK_BARRIER ? "__syncthreads" : "a warp collective");
+            if (threads[t].state != EXITED && shown++ < 16) {
+                if (threads[t].state == AT_BLOCK_BARRIER)
+                    fprintf(stderr, "simt: thread %d waits at __syncthreads\n", t);
+                else
+                    fprintf(stderr, "simt: thread %d waits at %s, mask %08x\n", t, kind_names[threads[t].kind],
+                            threads[t].mask);
+            }
         if (shown > 16)
             fprintf(stderr, "simt: and %d threads more\n", shown - 16);
         fail("deadlock: no barrier can be released");
@@ -463,12 +478,29 @@ void run_grid(dim3 grid, dim3 block, size_t dynamic_bytes, const void *kernel, c
 
 /* ---- cp.async ------------------------------------------------------------------------------- */
 
+/* DF_SIMT_CPASYNC=eager: each copy lands at once, the earliest moment the hardware may choose
+ * (a refill of a buffer that another thread still reads, without a barrier between, then shows). */
+static bool eager_copies()
+{
+    static int eager = -1;
+    if (eager < 0) {
+        const char *v = getenv("DF_SIMT_CPASYNC");
+        eager = v && !strcmp(v, "eager");
+    }
+    return eager == 1;
+}
+
 void async_copy(void *dst, const void *src, int bytes)
 {
     if ((uintptr_t)dst % 16 || (bytes && (uintptr_t)src % 16))
         fail("cp.async of 16 bytes from %p to %p: both must be 16-byte aligned", src, dst);
     if (bytes < 0 || bytes > 16)
         fail("cp.async with a source size of %d bytes (0 to 16)", bytes);
+    if (eager_copies()) {
+        memcpy(dst, src, (size_t)bytes);
+        memset((unsigned char *)dst + bytes, 0, (size_t)(16 - bytes));
+        return;
+    }
     current->open.push_back(Copy{ dst, src, bytes });
 }
 

@@ -13,9 +13,9 @@
  * thread reads in shared memory is what the threads before it in the order wrote: a missing
  * barrier shows as a value read too early (DF_SIMT_ORDER=reverse runs the threads and blocks
  * the other way round). Shared memory is filled with 0xff bytes (a NaN in every float) before
- * each block, device memory when it is allocated. A barrier not every thread reaches, lanes of a
- * collective that disagree on its mask, or a lane missing from it end the program with a message
- * and exit status 3.
+ * each block, device memory when it is allocated. A barrier that the threads still running do
+ * not all reach, lanes that wait at different collectives, or a lane at a collective whose mask
+ * leaves it out end the program with a message and exit status 3.
  *
  * What it cannot show: the device's timing and memory order, the bits of its expf and of the
  * mma's internal sums (here exact products rounded once per instruction), anything cuBLASLt
@@ -115,21 +115,28 @@ template <typename T> inline T simt_value(uint64_t b)
     memcpy(&v, &b, sizeof v);
     return v;
 }
+inline int simt_width(int width)
+{
+    if (width < 1 || width > 32 || (width & (width - 1)))
+        simt::fail("a shuffle's width of %d: a power of 2 up to 32", width);
+    return width;
+}
 /* width: segments of `width` lanes, as the hardware's shuffles take it */
 template <typename T> inline T __shfl_sync(unsigned mask, T v, int src, int width = 32)
 {
-    const int base = (int)simt::lane() & ~(width - 1);
+    const int base = (int)simt::lane() & ~(simt_width(width) - 1);
     return simt_value<T>(simt::shuffle(mask, simt_bits(v), base + (src & (width - 1))));
 }
+/* PTX's shfl.bfly: a lane may read from its own segment or an earlier one, not a later one. */
 template <typename T> inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32)
 {
     const int l = (int)simt::lane(), src = l ^ lane_mask;
-    return simt_value<T>(simt::shuffle(mask, simt_bits(v), (src & ~(width - 1)) == (l & ~(width - 1)) ? src : l));
+    return simt_value<T>(simt::shuffle(mask, simt_bits(v), src <= (l | (simt_width(width) - 1)) ? src : l));
 }
 template <typename T> inline T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32)
 {
     const int l = (int)simt::lane(), src = l - (int)delta;
-    return simt_value<T>(simt::shuffle(mask, simt_bits(v), src >= (l & ~(width - 1)) ? src : l));
+    return simt_value<T>(simt::shuffle(mask, simt_bits(v), src >= (l & ~(simt_width(width) - 1)) ? src : l));
 }
 inline unsigned __ballot_sync(unsigned mask, int predicate)
 {
