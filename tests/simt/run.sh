@@ -31,34 +31,33 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
     CUDA_MODELS=$SIMT_MODELS CUDA_BIN_DIR=build/simt CUDA_CHECK=simt
     . tests/cuda/conformance.sh
     unset CUDA_MODELS CUDA_BIN_DIR CUDA_CHECK
+    # rerun BIN M TAG [VAR=VALUE ...]: BIN (a build of model M) on M's fixture batch, as the
+    # conformance ran it, under the environment given, logits into $T/M_cuda.TAG
+    rerun() {
+        rerun_bin=$1 rerun_m=$2 rerun_tag=$3
+        shift 3
+        env "$@" $rerun_bin --weights build/${rerun_m}_cuda/${rerun_m}_cuda.weights \
+            --batch-file tests/fixtures/$rerun_m/prompts.txt -n 10 --logits "$T/${rerun_m}_cuda.$rerun_tag" \
+            $(force_args $rerun_m tests/fixtures/$rerun_m/expected_ids.txt) >/dev/null
+    }
     for m in $SIMT_MODELS; do
-        mc=${m}_cuda
-        fx=tests/fixtures/$m
-        DF_SIMT_ORDER=reverse build/simt/$mc/$mc --weights build/$mc/$mc.weights --batch-file $fx/prompts.txt -n 10 \
-            --logits "$T/$mc.reverse" $(force_args $m $fx/expected_ids.txt) >/dev/null
-        check "simt/order/$mc/reverse-equals-forward" cmp "$T/$mc.reverse" "$T/$mc.b3"
+        rerun build/simt/${m}_cuda/${m}_cuda $m reverse DF_SIMT_ORDER=reverse
+        check "simt/order/${m}_cuda/reverse-equals-forward" cmp "$T/${m}_cuda.reverse" "$T/${m}_cuda.b3"
     done
     # cp.async copies landing at once instead of at their wait (DF_SIMT_CPASYNC=eager): a stage
     # refilled while another warp still reads it would show. The split-KV kernels' pipelines and
     # the warps' rings of DF_CUDA_LINEAR_ONE=async.
     for m in v3_h16 v3_h16_bf16kv; do
-        mc=${m}_cuda
-        fx=tests/fixtures/$m
-        DF_SIMT_CPASYNC=eager build/simt/$mc/$mc --weights build/$mc/$mc.weights --batch-file $fx/prompts.txt -n 10 \
-            --logits "$T/$mc.eager" $(force_args $m $fx/expected_ids.txt) >/dev/null
-        check "simt/cp.async/$mc/eager-equals-at-wait" cmp "$T/$mc.eager" "$T/$mc.b3"
+        rerun build/simt/${m}_cuda/${m}_cuda $m eager DF_SIMT_CPASYNC=eager
+        check "simt/cp.async/${m}_cuda/eager-equals-at-wait" cmp "$T/${m}_cuda.eager" "$T/${m}_cuda.b3"
     done
-    DF_SIMT_CPASYNC=eager DF_CUDA_LINEAR_ONE=async build/simt/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights \
-        --batch-file tests/fixtures/tiny/prompts.txt -n 10 --logits "$T/tiny_cuda.eager" >/dev/null
+    rerun build/simt/tiny_cuda/tiny_cuda tiny eager DF_SIMT_CPASYNC=eager DF_CUDA_LINEAR_ONE=async
     check "simt/cp.async/tiny_cuda/async-rings-eager-equal-at-wait" cmp "$T/tiny_cuda.eager" "$T/tiny_cuda.b3_async"
     # The liveness-checking builds (mk/poison.mk: each value's bytes poisoned after its last op) and
     # the 4-token prefill steps (mk/cuda_bench.mk) = the plain build, bit for bit, as gpu-check has them.
     for m in $(make -s --no-print-directory print-simt-poison-models); do
-        mc=${m}_cuda
-        fx=tests/fixtures/$m
-        build/simt/poison/$mc/$mc --weights build/$mc/$mc.weights --batch-file $fx/prompts.txt -n 10 \
-            --logits "$T/$mc.poison" $(force_args $m $fx/expected_ids.txt) >/dev/null
-        check "simt/poison/$mc/logits-equal-plain-build" cmp "$T/$mc.poison" "$T/$mc.b3"
+        rerun build/simt/poison/${m}_cuda/${m}_cuda $m poison
+        check "simt/poison/${m}_cuda/logits-equal-plain-build" cmp "$T/${m}_cuda.poison" "$T/${m}_cuda.b3"
     done
     build/simt/chunk4/tiny_cuda/tiny_cuda --weights build/cuda_bench/tiny_chunk4_cuda/tiny_cuda.weights \
         --batch-file tests/fixtures/tiny/prompts.txt -n 10 --logits "$T/tiny_cuda.chunk4" >/dev/null

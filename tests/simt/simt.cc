@@ -362,14 +362,16 @@ static bool release_block(int n)
     return true;
 }
 
+static bool env_is(const char *name, const char *value)
+{
+    const char *v = getenv(name);
+    return v && !strcmp(v, value);
+}
+
 static bool reverse_order()
 {
-    static int order = -1;
-    if (order < 0) {
-        const char *v = getenv("DF_SIMT_ORDER");
-        order = v && !strcmp(v, "reverse");
-    }
-    return order == 1;
+    static const bool reverse = env_is("DF_SIMT_ORDER", "reverse");
+    return reverse;
 }
 
 static void run_block(int n)
@@ -482,12 +484,8 @@ void run_grid(dim3 grid, dim3 block, size_t dynamic_bytes, const void *kernel, c
  * (a refill of a buffer that another thread still reads, without a barrier between, then shows). */
 static bool eager_copies()
 {
-    static int eager = -1;
-    if (eager < 0) {
-        const char *v = getenv("DF_SIMT_CPASYNC");
-        eager = v && !strcmp(v, "eager");
-    }
-    return eager == 1;
+    static const bool eager = env_is("DF_SIMT_CPASYNC", "eager");
+    return eager;
 }
 
 void async_copy(void *dst, const void *src, int bytes)
