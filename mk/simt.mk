@@ -2,6 +2,7 @@
 # docs/testing.md "The CUDA code on the CPU"). Included by the Makefile after mk/cuda.mk.
 #
 #   make simt-all                     every emulated model: build/simt/<m>_cuda/<m>_cuda
+#   make simt-ubsan                   some of them under UBSan: build/simt/ubsan/<m>_cuda/<m>_cuda
 #
 # g++ compiles each model's generated kernels.cu and the backend (runtime/cuda/cuda_backend.cu)
 # as C++ with tests/simt/simt.h first and tests/simt/ before the system headers (its
@@ -20,36 +21,49 @@ SIMT_FLAGS   := -std=c++20 -O2 -g -x c++ -D__CUDACC__ -DDF_SIMT -include tests/s
                 -fstack-clash-protection -ftrivial-auto-var-init=pattern
 SIMT_HDR     := $(CUDA_HDR) $(wildcard tests/simt/*.h)
 SIMT_OBJ     := build/simt/obj
-SIMT_RT_OBJ  := $(filter-out $(CUDA_OBJ)/runtime/cuda/%,$(CUDA_RT_OBJ)) \
-                $(addprefix $(SIMT_OBJ)/,cuda_backend.o simt.o cuda_runtime.o lt_absent.o)
+# The emulated kernels under UBSan too: their index arithmetic, shifts and alignment, which no
+# sanitizer sees on the device.
+SIMT_UBSAN   := -fsanitize=undefined -fno-sanitize-recover=all
+SIMT_UBSAN_MODELS := tiny v3_h16 v3_h16_bf16kv
+# simt_rt OBJDIR: the host C objects of the CUDA build, and the backend and emulator compiled into OBJDIR
+simt_rt = $(filter-out $(CUDA_OBJ)/runtime/cuda/%,$(CUDA_RT_OBJ)) $(addprefix $(1)/,cuda_backend.o simt.o cuda_runtime.o lt_absent.o)
 
-.PHONY: simt-all
+.PHONY: simt-all simt-ubsan
 simt-all: $(foreach m,$(SIMT_MODELS),build/simt/$(m)_cuda/$(m)_cuda build/$(m)_cuda/$(m)_cuda.weights) \
           $(foreach m,$(SIMT_POISON_MODELS),build/simt/poison/$(m)_cuda/$(m)_cuda) \
           $(foreach m,$(SIMT_CHUNK_MODELS),build/simt/chunk4/$(m)_cuda/$(m)_cuda $(CUDA_BENCH_DIR)/$(m)_chunk4_cuda/$(m)_cuda.weights)
+simt-ubsan: $(foreach m,$(SIMT_UBSAN_MODELS),build/simt/ubsan/$(m)_cuda/$(m)_cuda)
 
-$(SIMT_OBJ)/cuda_backend.o: runtime/cuda/cuda_backend.cu $(SIMT_HDR)
-	@mkdir -p $(@D)
-	$(SIMT_CXX) $(SIMT_FLAGS) -c -o $@ $<
+# $(1) the object directory, $(2) flags beyond SIMT_FLAGS
+define SIMT_RUNTIME
+$(1)/cuda_backend.o: runtime/cuda/cuda_backend.cu $(SIMT_HDR)
+	@mkdir -p $$(@D)
+	$(SIMT_CXX) $(SIMT_FLAGS) $(2) -c -o $$@ $$<
 
-$(SIMT_OBJ)/%.o: tests/simt/%.cc $(SIMT_HDR)
-	@mkdir -p $(@D)
-	$(SIMT_CXX) $(SIMT_FLAGS) -c -o $@ $<
+$(1)/%.o: tests/simt/%.cc $(SIMT_HDR)
+	@mkdir -p $$(@D)
+	$(SIMT_CXX) $(SIMT_FLAGS) $(2) -c -o $$@ $$<
+endef
+$(eval $(call SIMT_RUNTIME,$(SIMT_OBJ),))
+$(eval $(call SIMT_RUNTIME,build/simt/ubsan/obj,$(SIMT_UBSAN)))
 
 # $(1) the emulated binary, $(2) the build's generated sources, $(3) its host objects (the CUDA
-# build's), $(4) the model's fixture (its tokenizer). kernels.cu is compiled again here.
+# build's), $(4) the model's fixture (its tokenizer); optional $(5) the emulator's object directory
+# and $(6) flags beyond SIMT_FLAGS (the UBSan builds'). kernels.cu is compiled again here.
 define SIMT_MODEL
 $(dir $(1))kernels.o: $(2)/forward.c $(SIMT_HDR)
 	@mkdir -p $$(@D)
-	$(SIMT_CXX) $(SIMT_FLAGS) -I$(2) -c -o $$@ $(2)/kernels.cu
+	$(SIMT_CXX) $(SIMT_FLAGS) $(6) -I$(2) -c -o $$@ $(2)/kernels.cu
 
-$(1): $(dir $(1))kernels.o $(addprefix $(3)/,$(CUDA_GEN_HOST:.c=.o)) $(SIMT_RT_OBJ) $(call tok_obj,$(4)/hf,$(patsubst %/obj,%,$(3)))
-	$(SIMT_CXX) -rdynamic -o $$@ $$(filter %.o,$$^) $(LDLIBS)
+$(1): $(dir $(1))kernels.o $(addprefix $(3)/,$(CUDA_GEN_HOST:.c=.o)) $(call simt_rt,$(or $(5),$(SIMT_OBJ))) \
+      $(call tok_obj,$(4)/hf,$(patsubst %/obj,%,$(3)))
+	$(SIMT_CXX) $(6) -rdynamic -o $$@ $$(filter %.o,$$^) $(LDLIBS)
 endef
 # the reference models
 $(foreach m,$(SIMT_MODELS),$(eval $(call SIMT_MODEL,build/simt/$(m)_cuda/$(m)_cuda,generated/$(m)_cuda,build/$(m)_cuda/obj,tests/fixtures/$(m))))
 $(foreach m,$(SIMT_POISON_MODELS),$(eval $(call SIMT_MODEL,build/simt/poison/$(m)_cuda/$(m)_cuda,$(POISON_SRC)/$(m)_cuda,build/poison/$(m)_cuda/obj,tests/fixtures/$(m))))
 $(foreach m,$(SIMT_CHUNK_MODELS),$(eval $(call SIMT_MODEL,build/simt/chunk4/$(m)_cuda/$(m)_cuda,$(CUDA_BENCH_SRC)/$(m)_chunk4_cuda,$(CUDA_BENCH_DIR)/$(m)_chunk4_cuda/obj,tests/fixtures/$(m))))
+$(foreach m,$(SIMT_UBSAN_MODELS),$(eval $(call SIMT_MODEL,build/simt/ubsan/$(m)_cuda/$(m)_cuda,generated/$(m)_cuda,build/$(m)_cuda/obj,tests/fixtures/$(m),build/simt/ubsan/obj,$(SIMT_UBSAN))))
 
 build/simt/test_simt: tests/simt/test_simt.cc $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR)
 	@mkdir -p $(@D)
@@ -58,6 +72,10 @@ build/simt/test_simt: tests/simt/test_simt.cc $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cud
 .PHONY: print-simt-models
 print-simt-models:
 	@echo $(SIMT_MODELS)
+
+.PHONY: print-simt-ubsan-models
+print-simt-ubsan-models:
+	@echo $(SIMT_UBSAN_MODELS)
 
 .PHONY: print-simt-poison-models
 print-simt-poison-models:

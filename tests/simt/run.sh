@@ -12,7 +12,7 @@
 #     no result depends on an order that the barriers do not fix; and so do cp.async copies that
 #     land at once (DF_SIMT_CPASYNC=eager) instead of at their wait;
 #   - the CUDA liveness-checking builds, tiny's 4-token prefill steps, long prompts against the CPU
-#     builds, an audit record.
+#     builds, the kernels of three models under UBSan, an audit record.
 make -s build/simt/test_simt >"$T/simt_build" 2>&1 || cat "$T/simt_build"
 check "simt/emulator" build/simt/test_simt
 expect_fail "simt/emulator/deadlock" 3 "deadlock: no barrier can be released" build/simt/test_simt deadlock
@@ -79,6 +79,20 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
         check "simt/long-context/$lm/logits-as-cpu" build/compare_logits "$T/long_$lm.cpu" "$T/long_$lm.simt" 1000 8 1
         check "simt/long-context/$lm/poisoned-equals-plain" cmp "$T/long_$lm.poison" "$T/long_$lm.simt"
     done
+    # The kernels under UBSan (mk/simt.mk: tiny, the split-KV attention over both caches), with
+    # the one-token products of linear_k and of the async rings: no undefined behaviour, same ids.
+    if check "simt/ubsan/build" sh -c "make -s -j2 simt-ubsan >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
+        for m in $(make -s --no-print-directory print-simt-ubsan-models); do
+            for one in linear_k async; do
+                one_env=$([ $one = async ] && echo DF_CUDA_LINEAR_ONE=async)
+                check "simt/ubsan/${m}_cuda/$one" sh -c "env $one_env build/simt/ubsan/${m}_cuda/${m}_cuda \
+                    --weights build/${m}_cuda/${m}_cuda.weights --batch-file tests/fixtures/$m/prompts.txt -n 10 \
+                    --print-ids $(force_args $m tests/fixtures/$m/expected_ids.txt) 2>'$T/ubsan.err' >'$T/ubsan.ids' &&
+                    ! grep 'runtime error' '$T/ubsan.err' && { $(forced $m && echo true ||
+                    echo "cmp '$T/ubsan.ids' tests/fixtures/$m/expected_ids.txt"); }"
+            done
+        done
+    fi
     # An audit record made by the emulated binary and re-derived by a second run (--check).
     check "simt/audit/tiny_cuda" sh -c "build/simt/tiny_cuda/tiny_cuda audit --weights build/tiny_cuda/tiny_cuda.weights \
         >'$T/simt.audit.json' && build/simt/tiny_cuda/tiny_cuda audit --check '$T/simt.audit.json' \
