@@ -1,8 +1,11 @@
 # mk/simt.mk: the CUDA reference models with their device code emulated on the CPU (tests/simt/,
-# docs/testing.md "The CUDA code on the CPU"). Included by the Makefile after mk/cuda.mk.
+# docs/testing.md "The CUDA code on the CPU"). Included by the Makefile after mk/cuda.mk,
+# mk/cuda_bench.mk and mk/poison.mk (and before mk/trace.mk, whose sources it names by their
+# directory, $(CUDA_BENCH_SRC)/trace).
 #
 #   make simt-all                     every emulated model: build/simt/<m>_cuda/<m>_cuda
 #   make simt-ubsan                   some of them under UBSan: build/simt/ubsan/<m>_cuda/<m>_cuda
+#   make simt-trace                   tiny's and v3_h16's trace builds: build/simt/trace/<m>_cuda/<m>_cuda
 #
 # g++ compiles each model's generated kernels.cu and the backend (runtime/cuda/cuda_backend.cu)
 # as C++ with tests/simt/simt.h first and tests/simt/ before the system headers (its
@@ -25,14 +28,17 @@ SIMT_OBJ     := build/simt/obj
 # sanitizer sees on the device.
 SIMT_UBSAN   := -fsanitize=undefined -fno-sanitize-recover=all
 SIMT_UBSAN_MODELS := tiny v3_h16 v3_h16_bf16kv
+# their trace builds (mk/trace.mk), against the CPU's op by op
+SIMT_TRACE_MODELS := tiny v3_h16
 # simt_rt OBJDIR: the host C objects of the CUDA build, and the backend and emulator compiled into OBJDIR
 simt_rt = $(filter-out $(CUDA_OBJ)/runtime/cuda/%,$(CUDA_RT_OBJ)) $(addprefix $(1)/,cuda_backend.o simt.o cuda_runtime.o lt_absent.o)
 
-.PHONY: simt-all simt-ubsan
+.PHONY: simt-all simt-ubsan simt-trace
 simt-all: $(foreach m,$(SIMT_MODELS),build/simt/$(m)_cuda/$(m)_cuda build/$(m)_cuda/$(m)_cuda.weights) \
           $(foreach m,$(SIMT_POISON_MODELS),build/simt/poison/$(m)_cuda/$(m)_cuda) \
           $(foreach m,$(SIMT_CHUNK_MODELS),build/simt/chunk4/$(m)_cuda/$(m)_cuda $(CUDA_BENCH_DIR)/$(m)_chunk4_cuda/$(m)_cuda.weights)
 simt-ubsan: $(foreach m,$(SIMT_UBSAN_MODELS),build/simt/ubsan/$(m)_cuda/$(m)_cuda)
+simt-trace: build/trace_diff $(foreach m,$(SIMT_TRACE_MODELS),build/simt/trace/$(m)_cuda/$(m)_cuda build/trace/$(m)/$(m))
 
 # $(1) the object directory, $(2) flags beyond SIMT_FLAGS
 define SIMT_RUNTIME
@@ -63,6 +69,7 @@ endef
 $(foreach m,$(SIMT_MODELS),$(eval $(call SIMT_MODEL,build/simt/$(m)_cuda/$(m)_cuda,generated/$(m)_cuda,build/$(m)_cuda/obj,tests/fixtures/$(m))))
 $(foreach m,$(SIMT_POISON_MODELS),$(eval $(call SIMT_MODEL,build/simt/poison/$(m)_cuda/$(m)_cuda,$(POISON_SRC)/$(m)_cuda,build/poison/$(m)_cuda/obj,tests/fixtures/$(m))))
 $(foreach m,$(SIMT_CHUNK_MODELS),$(eval $(call SIMT_MODEL,build/simt/chunk4/$(m)_cuda/$(m)_cuda,$(CUDA_BENCH_SRC)/$(m)_chunk4_cuda,$(CUDA_BENCH_DIR)/$(m)_chunk4_cuda/obj,tests/fixtures/$(m))))
+$(foreach m,$(SIMT_TRACE_MODELS),$(eval $(call SIMT_MODEL,build/simt/trace/$(m)_cuda/$(m)_cuda,$(CUDA_BENCH_SRC)/trace/$(m)_cuda,build/trace/$(m)_cuda/obj,tests/fixtures/$(m))))
 $(foreach m,$(SIMT_UBSAN_MODELS),$(eval $(call SIMT_MODEL,build/simt/ubsan/$(m)_cuda/$(m)_cuda,generated/$(m)_cuda,build/$(m)_cuda/obj,tests/fixtures/$(m),build/simt/ubsan/obj,$(SIMT_UBSAN))))
 
 build/simt/test_simt: tests/simt/test_simt.cc $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR)
@@ -72,6 +79,10 @@ build/simt/test_simt: tests/simt/test_simt.cc $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cud
 .PHONY: print-simt-models
 print-simt-models:
 	@echo $(SIMT_MODELS)
+
+.PHONY: print-simt-trace-models
+print-simt-trace-models:
+	@echo $(SIMT_TRACE_MODELS)
 
 .PHONY: print-simt-ubsan-models
 print-simt-ubsan-models:

@@ -12,7 +12,8 @@
 #     no result depends on an order that the barriers do not fix; and so do cp.async copies that
 #     land at once (DF_SIMT_CPASYNC=eager) instead of at their wait;
 #   - the CUDA liveness-checking builds, tiny's 4-token prefill steps, long prompts against the CPU
-#     builds, the kernels of three models under UBSan, an audit record.
+#     builds, the kernels of three models under UBSan, op-level traces against the CPU's, an audit
+#     record.
 make -s build/simt/test_simt >"$T/simt_build" 2>&1 || cat "$T/simt_build"
 check "simt/emulator" build/simt/test_simt
 expect_fail "simt/emulator/deadlock" 3 "deadlock: no barrier can be released" build/simt/test_simt deadlock
@@ -91,6 +92,18 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
                     ! grep 'runtime error' '$T/ubsan.err' && { $(forced $m && echo true ||
                     echo "cmp '$T/ubsan.ids' tests/fixtures/$m/expected_ids.txt"); }"
             done
+        done
+    fi
+    # Op-level traces (docs/testing.md): the CPU and emulated CUDA trace builds of tiny and v3_h16 on the
+    # fixture, teacher-forced; trace_diff finds every layer point within 1e-3 of the values' std.
+    if check "simt/trace/build" sh -c "make -s -j2 simt-trace >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
+        for m in $(make -s --no-print-directory print-simt-trace-models); do
+            fx=tests/fixtures/$m
+            DF_TRACE="$T/$m.trace" build/trace/$m/$m --weights build/$m/$m.weights --batch-file $fx/prompts.txt -n 10 \
+                --force-file $fx/expected_ids.txt >/dev/null
+            DF_TRACE="$T/${m}_cuda.trace" build/simt/trace/${m}_cuda/${m}_cuda --weights build/${m}_cuda/${m}_cuda.weights \
+                --batch-file $fx/prompts.txt -n 10 --force-file $fx/expected_ids.txt >/dev/null
+            check "simt/trace/${m}_cuda/as-cpu-op-by-op" build/trace_diff "$T/$m.trace" "$T/${m}_cuda.trace"
         done
     fi
     # An audit record made by the emulated binary and re-derived by a second run (--check).
