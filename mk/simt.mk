@@ -76,18 +76,8 @@ build/simt/test_simt: tests/simt/test_simt.cc $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cud
 	@mkdir -p $(@D)
 	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o
 
+# The model lists, as shell assignments (tests/simt/run.sh evaluates them)
 .PHONY: print-simt-models
 print-simt-models:
-	@echo $(SIMT_MODELS)
-
-.PHONY: print-simt-trace-models
-print-simt-trace-models:
-	@echo $(SIMT_TRACE_MODELS)
-
-.PHONY: print-simt-ubsan-models
-print-simt-ubsan-models:
-	@echo $(SIMT_UBSAN_MODELS)
-
-.PHONY: print-simt-poison-models
-print-simt-poison-models:
-	@echo $(SIMT_POISON_MODELS)
+	@echo "SIMT_MODELS='$(SIMT_MODELS)' SIMT_POISON_MODELS='$(SIMT_POISON_MODELS)'" \
+	      "SIMT_UBSAN_MODELS='$(SIMT_UBSAN_MODELS)' SIMT_TRACE_MODELS='$(SIMT_TRACE_MODELS)'"

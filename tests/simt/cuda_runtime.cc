@@ -104,9 +104,9 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
 }
 cudaError_t cudaFree(void *p)
 {
-    const auto it = mappings.find(p);
     if (!p)
         return cudaSuccess;
+    const auto it = mappings.find(p);
     if (it == mappings.end())
         return note(cudaErrorInvalidValue);
     munmap(it->second.first, it->second.second);

@@ -26,7 +26,7 @@ expect_fail "simt/emulator/missing-barrier/reverse" 1 "reverse order: lane 1 rea
     env DF_SIMT_ORDER=reverse build/simt/test_simt race
 check "simt/emulator/reverse" env DF_SIMT_ORDER=reverse build/simt/test_simt
 
-SIMT_MODELS=$(make -s --no-print-directory print-simt-models)
+eval "$(make -s --no-print-directory print-simt-models)"
 if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
     make -s build/compare_logits
     CUDA_MODELS=$SIMT_MODELS CUDA_BIN_DIR=build/simt CUDA_CHECK=simt
@@ -56,7 +56,7 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
     check "simt/cp.async/tiny_cuda/async-rings-eager-equal-at-wait" cmp "$T/tiny_cuda.eager" "$T/tiny_cuda.b3_async"
     # The liveness-checking builds (mk/poison.mk: each value's bytes poisoned after its last op) and
     # the 4-token prefill steps (mk/cuda_bench.mk) = the plain build, bit for bit, as gpu-check has them.
-    for m in $(make -s --no-print-directory print-simt-poison-models); do
+    for m in $SIMT_POISON_MODELS; do
         rerun build/simt/poison/${m}_cuda/${m}_cuda $m poison
         check "simt/poison/${m}_cuda/logits-equal-plain-build" cmp "$T/${m}_cuda.poison" "$T/${m}_cuda.b3"
     done
@@ -83,7 +83,7 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
     # The kernels under UBSan (mk/simt.mk: tiny, the split-KV attention over both caches), with
     # the one-token products of linear_k and of the async rings: no undefined behaviour, same ids.
     if check "simt/ubsan/build" sh -c "make -s -j2 simt-ubsan >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
-        for m in $(make -s --no-print-directory print-simt-ubsan-models); do
+        for m in $SIMT_UBSAN_MODELS; do
             for one in linear_k async; do
                 one_env=$([ $one = async ] && echo DF_CUDA_LINEAR_ONE=async)
                 check "simt/ubsan/${m}_cuda/$one" sh -c "env $one_env build/simt/ubsan/${m}_cuda/${m}_cuda \
@@ -97,7 +97,7 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
     # Op-level traces (docs/testing.md): the CPU and emulated CUDA trace builds of tiny and v3_h16 on the
     # fixture, teacher-forced; trace_diff finds every layer point within 1e-3 of the values' std.
     if check "simt/trace/build" sh -c "make -s -j2 simt-trace >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
-        for m in $(make -s --no-print-directory print-simt-trace-models); do
+        for m in $SIMT_TRACE_MODELS; do
             fx=tests/fixtures/$m
             DF_TRACE="$T/$m.trace" build/trace/$m/$m --weights build/$m/$m.weights --batch-file $fx/prompts.txt -n 10 \
                 --force-file $fx/expected_ids.txt >/dev/null
