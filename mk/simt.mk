@@ -10,12 +10,11 @@
 # g++ compiles each model's generated kernels.cu and the backend (runtime/cuda/cuda_backend.cu)
 # as C++ with tests/simt/simt.h first and tests/simt/ before the system headers (its
 # cuda_runtime.h); the host C objects are the CUDA build's; the binary reads the CUDA build's
-# weights. The models whose products go through cuBLASLt (FP8 or bf16 activations) are not
-# emulated: cuBLASLt is not.
-SIMT_MODELS  := $(filter-out tiny_fp8act tiny_bf16act,$(CUDA_BASE_MODELS))
-# their liveness-checking builds (mk/poison.mk) and 4-token prefill steps (mk/cuda_bench.mk)
-SIMT_POISON_MODELS := $(filter $(SIMT_MODELS),$(POISON_MODELS))
-SIMT_CHUNK_MODELS  := $(filter $(SIMT_MODELS),$(CUDA_CHUNK_MODELS))
+# weights. cuBLASLt is tests/simt/cublas_lt.cc (the FP8- and bf16-activation models' products).
+SIMT_MODELS  := $(CUDA_BASE_MODELS)
+# the liveness-checking builds (mk/poison.mk) and 4-token prefill steps (mk/cuda_bench.mk)
+SIMT_POISON_MODELS := $(POISON_MODELS)
+SIMT_CHUNK_MODELS  := $(CUDA_CHUNK_MODELS)
 SIMT_CXX     := g++
 # Uninitialized locals filled with a pattern (the fibers' stacks are reused from block to block),
 # a large frame probed page by page (it cannot jump a stack's guard page).
@@ -27,11 +26,13 @@ SIMT_OBJ     := build/simt/obj
 # The emulated kernels under UBSan too: their index arithmetic, shifts and alignment, which no
 # sanitizer sees on the device.
 SIMT_UBSAN   := -fsanitize=undefined -fno-sanitize-recover=all
-SIMT_UBSAN_MODELS := tiny v3_h16 v3_h16_bf16kv
+SIMT_UBSAN_MODELS := tiny v3_h16 v3_h16_bf16kv tiny_fp8act tiny_bf16act
 # their trace builds (mk/trace.mk), against the CPU's op by op
 SIMT_TRACE_MODELS := tiny v3_h16
-# simt_rt OBJDIR: the host C objects of the CUDA build, and the backend and emulator compiled into OBJDIR
-simt_rt = $(filter-out $(CUDA_OBJ)/runtime/cuda/%,$(CUDA_RT_OBJ)) $(addprefix $(1)/,cuda_backend.o simt.o cuda_runtime.o lt_absent.o)
+# simt_rt OBJDIR: the host C objects of the CUDA build, and the backend (runtime/cuda/*.cu) and the
+# emulator compiled into OBJDIR
+simt_rt = $(filter-out $(CUDA_OBJ)/runtime/cuda/%,$(CUDA_RT_OBJ)) \
+          $(patsubst runtime/cuda/%.cu,$(1)/%.o,$(wildcard runtime/cuda/*.cu)) $(addprefix $(1)/,simt.o cuda_runtime.o cublas_lt.o)
 
 .PHONY: simt-all simt-ubsan simt-trace
 simt-all: $(foreach m,$(SIMT_MODELS),build/simt/$(m)_cuda/$(m)_cuda build/$(m)_cuda/$(m)_cuda.weights) \
@@ -42,7 +43,7 @@ simt-trace: build/trace_diff $(foreach m,$(SIMT_TRACE_MODELS),build/simt/trace/$
 
 # $(1) the object directory, $(2) flags beyond SIMT_FLAGS
 define SIMT_RUNTIME
-$(1)/cuda_backend.o: runtime/cuda/cuda_backend.cu $(SIMT_HDR)
+$(1)/%.o: runtime/cuda/%.cu $(SIMT_HDR)
 	@mkdir -p $$(@D)
 	$(SIMT_CXX) $(SIMT_FLAGS) $(2) -c -o $$@ $$<
 
@@ -74,10 +75,16 @@ $(foreach m,$(SIMT_UBSAN_MODELS),$(eval $(call SIMT_MODEL,build/simt/ubsan/$(m)_
 
 build/simt/test_simt: tests/simt/test_simt.cc $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR)
 	@mkdir -p $(@D)
-	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o
+	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(filter %.o,$^)
+
+# the emulated cuBLASLt through the backend's plans, against lt_gemm.h's scale layouts
+build/simt/test_lt: tests/simt/test_lt.cc $(addprefix $(SIMT_OBJ)/,lt_gemm.o cublas_lt.o simt.o cuda_runtime.o) $(SIMT_HDR)
+	@mkdir -p $(@D)
+	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(filter %.o,$^)
 
 # The model lists, as shell assignments (tests/simt/run.sh evaluates them)
 .PHONY: print-simt-models
 print-simt-models:
 	@echo "SIMT_MODELS='$(SIMT_MODELS)' SIMT_POISON_MODELS='$(SIMT_POISON_MODELS)'" \
-	      "SIMT_UBSAN_MODELS='$(SIMT_UBSAN_MODELS)' SIMT_TRACE_MODELS='$(SIMT_TRACE_MODELS)'"
+	      "SIMT_CHUNK_MODELS='$(SIMT_CHUNK_MODELS)' SIMT_UBSAN_MODELS='$(SIMT_UBSAN_MODELS)'" \
+	      "SIMT_TRACE_MODELS='$(SIMT_TRACE_MODELS)'"

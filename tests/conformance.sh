@@ -44,7 +44,12 @@
 # dense down projection), running in f32 0.078; the one that would pass, the
 # last layer's shared-expert down projection (median 4.3e-3), is caught by
 # tests/gen/golden.sh, which checks that every FP8 product reads a quantized
-# input.
+# input. Prompt 0 alone (its 10 rows, batch1-logits) is held to the max bound
+# only: one flip at its first decode step moves 9 of the 10 rows, so their
+# median is one event's and not the 30 rows' statistic the bounds were set on
+# (the emulated CUDA build, tests/simt, flips there: median 3.5e-2, max 0.27;
+# the CPU builds flip at its 8th step and in prompt 2's prefill). Its rows are
+# the batch's, bit for bit (invariance below), where all three bounds hold.
 #
 # tiny_bf16kv and v3_h16_bf16kv (deploy.kv_cache = "bf16") against
 # transformers with the same latents rounded to bf16 (tools/make_fixtures.py,
@@ -74,7 +79,7 @@ for m in $REF_MODELS; do
     $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --print-ids --logits "$T/$m.b1" \
         $(force_args $m "$T/$m.force.0") >"$T/$m.b1.ids"
     forced $m || check "conformance/$m/batch1-ids" sh -c "head -n 1 $fx/expected_ids.txt | cmp - '$T/$m.b1.ids'"
-    check "conformance/$m/batch1-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.b1" "$vocab" $N 1 0 $(tolerance $m)
+    check "conformance/$m/batch1-logits" build/compare_logits $fx/expected_logits.bin "$T/$m.b1" "$vocab" $N 1 0 $(tolerance_one $m)
 
     # Batch invariance: each prompt alone gives the same bits as in the batch.
     row_bytes=$((vocab * 4 * N))

@@ -17,7 +17,7 @@
  * only thing the kernels do there is prefetch_rows, a hint that brings weight rows (which no
  * kernel writes) into L2. The order of the arithmetic does not change, nor any bit.
  * tests/cuda/run.sh checks that every kernel calls pdl_enter and that nothing in runtime/cuda
- * launches with <<< >>> outside the allowed places (cuBLASLt's input preparation, lt_gemm.cu). */
+ * launches with <<< >>> (which the emulated builds, tests/simt, could not compile). */
 #ifndef DF_CUDA_LAUNCH_CUH
 #define DF_CUDA_LAUNCH_CUH
 
@@ -89,13 +89,11 @@ inline bool pdl_on()
     return pdl_mode == 1;
 }
 
-/* kernel<<<grid, block, smem, the backend's stream>>>(args...), with the programmatic
- * attribute when `programmatic`; a launch error exits naming the kernel (df_cuda_launched:
- * cudaLaunchKernelEx's error is also the thread's last error, and every launch before was
- * checked the same way, so no earlier launch's error is still pending there). */
+/* kernel<<<grid, block, smem, stream>>>(args...), with the programmatic attribute when
+ * `programmatic`; returns cudaLaunchKernelEx's error (also the thread's last error). */
 template <typename... P, typename... A>
-void launch_as(bool programmatic, const char *name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem,
-               A &&...args)
+cudaError_t launch_on(cudaStream_t stream, bool programmatic, void (*kernel)(P...), dim3 grid, dim3 block,
+                      size_t smem, A &&...args)
 {
     cudaLaunchAttribute attr[1];
     attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
@@ -104,10 +102,20 @@ void launch_as(bool programmatic, const char *name, void (*kernel)(P...), dim3 g
     cfg.gridDim = grid;
     cfg.blockDim = block;
     cfg.dynamicSmemBytes = smem;
-    cfg.stream = df_cuda_stream();
+    cfg.stream = stream;
     cfg.attrs = attr;
     cfg.numAttrs = programmatic ? 1 : 0;
-    (void)cudaLaunchKernelEx(&cfg, kernel, static_cast<A &&>(args)...);
+    return cudaLaunchKernelEx(&cfg, kernel, static_cast<A &&>(args)...);
+}
+
+/* launch_on the backend's stream; a launch error exits naming the kernel (df_cuda_launched:
+ * every launch before was checked the same way, so no earlier launch's error is still pending
+ * in the thread's last error). */
+template <typename... P, typename... A>
+void launch_as(bool programmatic, const char *name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem,
+               A &&...args)
+{
+    (void)launch_on(df_cuda_stream(), programmatic, kernel, grid, block, smem, static_cast<A &&>(args)...);
     df_cuda_launched(name);
 }
 

@@ -18,7 +18,6 @@
  *     refuses fast accumulation with these modes), the per-tensor ceiling
  *     with it. */
 #include <cublasLt.h>
-#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <stdio.h>
@@ -357,19 +356,20 @@ extern "C" int df_fp8_act_quant(const float *x, int m, int k, uint8_t *q, float 
     if (k <= 0 || k % 4 != 0)
         return (int)cudaErrorInvalidValue;
     const long items = (long)m * df_fp8_kblocks(k);
-    act_quant_k<<<(unsigned)((items + QUANT_WARPS - 1) / QUANT_WARPS), QUANT_THREADS, 0, stream>>>(x, m, k, q, scale);
-    return (int)cudaGetLastError();
+    return (int)dfc::launch_on(stream, false, act_quant_k, dim3((unsigned)((items + QUANT_WARPS - 1) / QUANT_WARPS)),
+                               dim3(QUANT_THREADS), 0, x, m, k, q, scale);
 }
 
 /* ---- bf16 input ------------------------------------------------------------------------------ */
 
 namespace {
 
-__global__ void __launch_bounds__(QUANT_THREADS) bf16_convert_k(const float *x, size_t count, __nv_bfloat16 *out)
+/* The bits of f32_round_bf16 (kernels/mat.h), the CPU's rounding of the bf16 precision's inputs. */
+__global__ void __launch_bounds__(QUANT_THREADS) bf16_convert_k(const float *x, size_t count, uint16_t *out)
 {
     dfc::pdl_enter();
     for (size_t i = (size_t)blockIdx.x * QUANT_THREADS + threadIdx.x; i < count; i += (size_t)gridDim.x * QUANT_THREADS)
-        out[i] = __float2bfloat16_rn(x[i]);
+        out[i] = f32_bf16_bits(x[i]);
 }
 
 } /* namespace */
@@ -379,7 +379,6 @@ extern "C" int df_bf16_convert(const float *x, size_t count, uint8_t *out, struc
     if (count == 0)
         return 0;
     const size_t blocks = (count + QUANT_THREADS - 1) / QUANT_THREADS;
-    bf16_convert_k<<<(unsigned)(blocks < 65535 ? blocks : 65535), QUANT_THREADS, 0, stream>>>(
-        x, count, reinterpret_cast<__nv_bfloat16 *>(out));
-    return (int)cudaGetLastError();
+    return (int)dfc::launch_on(stream, false, bf16_convert_k, dim3((unsigned)(blocks < 65535 ? blocks : 65535)),
+                               dim3(QUANT_THREADS), 0, x, count, reinterpret_cast<uint16_t *>(out));
 }

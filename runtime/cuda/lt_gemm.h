@@ -169,8 +169,10 @@ int df_fp8_act_quant(const float *x, int m, int k, uint8_t *q, float *scale, str
 
 /* ---- bf16 input ------------------------------------------------------------------------------ */
 
-/* count floats x (device) as bf16 into out (2 bytes each), rounded to nearest even: exact for
- * values already rounded to bf16 (act_round_bf16). Returns the launch's cudaError_t (0: ok). */
+/* count floats x (device) as bf16 into out (2 bytes each), rounded as the CPU rounds the bf16
+ * precision's inputs (f32_round_bf16, kernels/mat.h: to nearest even, below the normal range to
+ * zero): exact for values already rounded so (act_round_bf16). Returns the launch's cudaError_t
+ * (0: ok). */
 int df_bf16_convert(const float *x, size_t count, uint8_t *out, struct CUstream_st *stream);
 
 #ifdef __cplusplus

@@ -4,17 +4,17 @@
 #   - the emulator's own checks (build/simt/test_simt): the warp collectives against their
 #     definitions, cp.async landing at its wait, and a deadlock, a collective's mask that
 #     leaves out a lane that reaches it, a read through a null pointer and a missing barrier each
-#     caught;
-#   - every CUDA reference model whose products are the backend's own kernels (not the FP8- and
-#     bf16-activation ones, which run cuBLASLt's): tests/cuda/conformance.sh with the emulated
-#     binaries, the same fixtures and tolerances as on a GPU, checks named simt/...;
+#     caught; its cuBLASLt through the backend's plans (build/simt/test_lt);
+#   - every CUDA reference model (the FP8- and bf16-activation ones with cuBLASLt's GEMMs computed
+#     by tests/simt/cublas_lt.cc): tests/cuda/conformance.sh with the emulated binaries, the same
+#     fixtures and tolerances as on a GPU, checks named simt/...;
 #   - the threads and blocks run the other way round (DF_SIMT_ORDER=reverse) give the same bits:
 #     no result depends on an order that the barriers do not fix; and so do cp.async copies that
 #     land at once (DF_SIMT_CPASYNC=eager) instead of at their wait;
-#   - the CUDA liveness-checking builds, tiny's 4-token prefill steps, long prompts against the CPU
+#   - the CUDA liveness-checking builds, 4-token prefill steps, long prompts against the CPU
 #     builds, the kernels of three models under UBSan, op-level traces against the CPU's, an audit
 #     record.
-make -s build/simt/test_simt >"$T/simt_build" 2>&1 || cat "$T/simt_build"
+make -s build/simt/test_simt build/simt/test_lt >"$T/simt_build" 2>&1 || cat "$T/simt_build"
 check "simt/emulator" build/simt/test_simt
 expect_fail "simt/emulator/deadlock" 3 "deadlock: no barrier can be released" build/simt/test_simt deadlock
 expect_fail "simt/emulator/mask-leaves-lane-out" 3 "thread \\(16,0,0\\) reaches a shuffle whose mask 0000ffff leaves it out" \
@@ -25,6 +25,8 @@ expect_fail "simt/emulator/missing-barrier/forward" 1 "forward order: lane 0 rea
 expect_fail "simt/emulator/missing-barrier/reverse" 1 "reverse order: lane 1 read ffffffff" \
     env DF_SIMT_ORDER=reverse build/simt/test_simt race
 check "simt/emulator/reverse" env DF_SIMT_ORDER=reverse build/simt/test_simt
+# The emulated cuBLASLt through the backend's plans, against lt_gemm.h's scale layouts (test_lt.cc).
+check "simt/cublaslt/plans-and-layouts" build/simt/test_lt
 
 eval "$(make -s --no-print-directory print-simt-models)"
 if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
@@ -60,9 +62,12 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
         rerun build/simt/poison/${m}_cuda/${m}_cuda $m poison
         check "simt/poison/${m}_cuda/logits-equal-plain-build" cmp "$T/${m}_cuda.poison" "$T/${m}_cuda.b3"
     done
-    build/simt/chunk4/tiny_cuda/tiny_cuda --weights build/cuda_bench/tiny_chunk4_cuda/tiny_cuda.weights \
-        --batch-file tests/fixtures/tiny/prompts.txt -n 10 --logits "$T/tiny_cuda.chunk4" >/dev/null
-    check "simt/chunked-prefill/tiny_cuda/4-token-steps-equal-one-step" cmp "$T/tiny_cuda.chunk4" "$T/tiny_cuda.b3"
+    for m in $SIMT_CHUNK_MODELS; do
+        build/simt/chunk4/${m}_cuda/${m}_cuda --weights build/cuda_bench/${m}_chunk4_cuda/${m}_cuda.weights \
+            --batch-file tests/fixtures/$m/prompts.txt -n 10 --logits "$T/${m}_cuda.chunk4" \
+            $(force_args $m tests/fixtures/$m/expected_ids.txt) >/dev/null
+        check "simt/chunked-prefill/${m}_cuda/4-token-steps-equal-one-step" cmp "$T/${m}_cuda.chunk4" "$T/${m}_cuda.b3"
+    done
     # Long prompts against the CPU build (ids equal, logits within the reference tolerance) and the
     # poisoned build: tiny's 200 tokens cross mla_attend's chunks of 64; v3_h16_r32's 600 make the
     # split-KV kernel merge up to 3 chunks over rows of 288, from prefill slices whose records are

@@ -74,7 +74,8 @@ static const void *running_kernel;
 alignas(128) static unsigned char dynamic_smem[SHARED_BYTES];
 static size_t dynamic_used;
 
-extern "C" unsigned char __start_simt_shared[], __stop_simt_shared[];
+/* weak: a program without __shared__ statics (test_lt) has no such section, and both are null */
+extern "C" unsigned char __start_simt_shared[] __attribute__((weak)), __stop_simt_shared[] __attribute__((weak));
 
 /* The kernel's name, demangled (the binaries are linked with -rdynamic). */
 static const char *kernel_name(const void *kernel)
@@ -376,7 +377,8 @@ static bool reverse_order()
 
 static void run_block(int n)
 {
-    memset(__start_simt_shared, 0xff, (size_t)(__stop_simt_shared - __start_simt_shared));
+    if (__start_simt_shared)
+        memset(__start_simt_shared, 0xff, (size_t)(__stop_simt_shared - __start_simt_shared));
     memset(dynamic_smem, 0xff, dynamic_used);
     for (int t = 0; t < n; t++) {
         Thread &th = threads[t];

@@ -18,8 +18,8 @@
  * leaves it out end the program with a message and exit status 3.
  *
  * What it cannot show: the device's timing and memory order, the bits of its expf and of the
- * mma's internal sums (here exact products rounded once per instruction), anything cuBLASLt
- * does (not emulated). */
+ * mma's internal sums (here exact products rounded once per instruction), cuBLASLt's order of
+ * its sums (its matmuls are computed from their definition: cublas_lt.cc). */
 #ifndef DF_SIMT_H
 #define DF_SIMT_H
 
