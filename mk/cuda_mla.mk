@@ -7,7 +7,7 @@
 #
 # The headers are listed here rather than through mk/cuda.mk's CUDA_HDR, which may not be set
 # yet when this file is read (prerequisites expand at once).
-MLA_HDR := $(wildcard runtime/*.h runtime/kernels/*.h runtime/cuda/*.h runtime/cuda/*.cuh tests/cuda/*.h)
+MLA_HDR := $(wildcard runtime/*.h runtime/kernels/*.h runtime/cuda/*.h runtime/cuda/*.cuh tests/cuda/*.h tests/cuda/*.cuh)
 
 # Built with the other CUDA tests and tools (tests/cuda/run.sh, tools/gpu-check.sh).
 cuda-tests: build/cuda/test_mla_split build/cuda/test_mla_bf16 build/cuda/mla_check

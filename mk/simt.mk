@@ -82,6 +82,13 @@ build/simt/test_lt: tests/simt/test_lt.cc $(addprefix $(SIMT_OBJ)/,lt_gemm.o cub
 	@mkdir -p $(@D)
 	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(filter %.o,$^)
 
+# mla_check (tests/cuda/mla_check.cu) emulated: its quick cases and its stage variants at a short
+# context, what a GPU session runs of it (the tf32 roundings there are the host's, compared with
+# themselves)
+build/simt/mla_check: tests/cuda/mla_check.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR) $(MLA_HDR)
+	@mkdir -p $(@D)
+	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(filter %.o,$^) -lm
+
 # The model lists, as shell assignments (tests/simt/run.sh evaluates them)
 .PHONY: print-simt-models
 print-simt-models:

@@ -44,12 +44,14 @@
 # dense down projection), running in f32 0.078; the one that would pass, the
 # last layer's shared-expert down projection (median 4.3e-3), is caught by
 # tests/gen/golden.sh, which checks that every FP8 product reads a quantized
-# input. Prompt 0 alone (its 10 rows, batch1-logits) is held to the max bound
-# only: one flip at its first decode step moves 9 of the 10 rows, so their
-# median is one event's and not the 30 rows' statistic the bounds were set on
-# (the emulated CUDA build, tests/simt, flips there: median 3.5e-2, max 0.27;
-# the CPU builds flip at its 8th step and in prompt 2's prefill). Its rows are
-# the batch's, bit for bit (invariance below), where all three bounds hold.
+# input. Prompt 0 alone (its 10 rows, batch1-logits) keeps the max and argmax
+# bounds, but its median is held to 0.15, the bound this file puts on the
+# precision's whole cost (against tiny_fp8's float32 fixture, below): one flip
+# at its first decode step moves 9 of the 10 rows, so their median is one
+# event's, not the 30 rows' statistic the bounds were set on (the emulated
+# CUDA build, tests/simt, flips there: median 3.5e-2, max 0.27, argmax 10 of
+# 10; the CPU builds flip at its 8th step and in prompt 2's prefill). Its rows
+# are the batch's, bit for bit (invariance below), where all three bounds hold.
 #
 # tiny_bf16kv and v3_h16_bf16kv (deploy.kv_cache = "bf16") against
 # transformers with the same latents rounded to bf16 (tools/make_fixtures.py,

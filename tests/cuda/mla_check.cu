@@ -11,10 +11,11 @@
  *   build/cuda/mla_check profile  each 16-head configuration (f32 and bf16 cache) run once at
  *                               32768 positions, batch 1 then 16, nothing checked: for ncu
  *                               (8 partial-kernel launches, in the order printed)
- *   build/cuda/mla_check stages   where the 16-head configurations' time goes (f32 cache A and B,
- *                               bf16 A; 32768 positions, batch 1 and 16): the partial kernel
- *                               with stages left out (tests/cuda/mla_stages.cuh), the combine
- *                               kernel alone; times only, a few seconds
+ *   build/cuda/mla_check stages [CTX]  where the 16-head configurations' time goes (f32 cache A
+ *                               and B, bf16 A; CTX positions, 32768 unless given, batch 1 and
+ *                               16): the partial kernel with stages left out
+ *                               (tests/cuda/mla_stages.cuh), the combine kernel alone; times
+ *                               only, a few seconds (tests/simt runs it emulated at 1024)
  *
  * Layers: V2-Lite-like (16 heads) and V3-like (128 heads), kv_lora 512 + rope 64, a cache of
  * 16 slots x 32768 positions (f32, 1.2 GB), each twice: over the f32 cache, and over the cache
@@ -222,7 +223,7 @@ static double seconds(void)
 
 static void fill(float *p, size_t n, uint64_t seed, float amp)
 {
-    fill_k<<<1024, 256, 0, g_stream>>>(p, n, seed, amp);
+    dfc::launch_on(g_stream, false, fill_k, dim3(1024), dim3(256), 0, p, n, seed, amp);
     df_cuda_launched("fill");
 }
 
@@ -330,7 +331,11 @@ __global__ void tf32_k(uint32_t *rna, uint32_t *rn, uint32_t *rn_raw)
         const float x = __uint_as_float(tf32_pattern(i));
         rna[i] = dfc::mla::tf32_rna(x);
         rn[i] = dfc::mla::tf32_rn(x);
+#ifndef DF_SIMT
         asm("cvt.rn.tf32.f32 %0, %1;" : "=r"(rn_raw[i]) : "f"(x)); /* without tf32_rn's clearing */
+#else /* the emulated run (tests/simt) has no device conversion: its own rounding, cleared */
+        rn_raw[i] = dfc::mla::tf32_rn(x);
+#endif
     }
 }
 
@@ -344,7 +349,7 @@ static void check_tf32(void)
     uint32_t *d;
     const size_t n = TF32_COUNT;
     CUDA_OK(cudaMalloc(&d, 3 * n * sizeof(uint32_t)));
-    tf32_k<<<1024, 256, 0, g_stream>>>(d, d + n, d + 2 * n);
+    dfc::launch_on(g_stream, false, tf32_k, dim3(1024), dim3(256), 0, d, d + n, d + 2 * n);
     df_cuda_launched("tf32");
     std::vector<uint32_t> h(3 * n);
     CUDA_OK(cudaMemcpyAsync(h.data(), d, 3 * n * sizeof(uint32_t), cudaMemcpyDeviceToHost, g_stream));
@@ -446,7 +451,8 @@ static std::vector<float> prepare_case(const layer &ly, int ctx, int n, const bu
         }
     }
     if (ly.old16) {
-        round_cache_k<<<1024, 256, 0, g_stream>>>(B.cache, B.cache16, (size_t)SLOTS * CTX * ROW);
+        dfc::launch_on(g_stream, false, round_cache_k, dim3(1024), dim3(256), 0, B.cache, B.cache16,
+                       (size_t)SLOTS * CTX * ROW);
         df_cuda_launched("round_cache");
     }
     upload(B.slot, slot.data(), sizeof(int) * n);
@@ -484,7 +490,7 @@ static result run_case(const layer &ly, int ctx, int n, const buffers &B, uint64
     res.gflop = bytes / (ROW * (ly.old16 ? sizeof(uint16_t) : sizeof(float))) * 2.0 * (ROW + L) * H / 1e9;
     const size_t outn = (size_t)n * H * L;
 
-    old_inputs_k<<<1024, 256, 0, g_stream>>>(B.q, n, H, B.kv_b, B.q_old);
+    dfc::launch_on(g_stream, false, old_inputs_k, dim3(1024), dim3(256), 0, B.q, n, H, B.kv_b, B.q_old);
     df_cuda_launched("old_inputs");
     const unsigned char *kv_b = reinterpret_cast<const unsigned char *>(B.kv_b);
     poison(B.out_old, outn * sizeof(float));
@@ -594,10 +600,11 @@ struct stage_set {
     stages::variant v[stages::VARIANTS];
 };
 
-/* Each set at the longest context, batch 1 and NMAX: the production launch (partial + combine),
+/* Each set at ctx positions, batch 1 and NMAX: the production launch (partial + combine),
  * then every variant, timed as the cases are (L2 flushed before each run); a table, and a
  * summary line per (layer, batch) for gpu-check. */
-template <int N> static void run_stages(stage_set (&sets)[N], const buffers &B, uint64_t seed, double copy_gbs)
+template <int N>
+static void run_stages(stage_set (&sets)[N], const buffers &B, uint64_t seed, double copy_gbs, int ctx)
 {
     for (stage_set &s : sets)
         for (const stages::variant &v : s.v)
@@ -608,7 +615,7 @@ template <int N> static void run_stages(stage_set (&sets)[N], const buffers &B, 
     for (stage_set &s : sets)
         for (int n : { 1, NMAX }) {
             std::vector<int> slot, len;
-            prepare_case(*s.ly, CTXS.back(), n, B, seed++, slot, len);
+            prepare_case(*s.ly, ctx, n, B, seed++, slot, len);
             const void *cache = case_cache(*s.ly, B);
             const double mb = case_bytes(*s.ly, len) / 1e6;
             const auto row = [&](const char *what, double ms) {
@@ -644,8 +651,9 @@ int main(int argc, char **argv)
 {
     const bool quick = argc > 1 && strcmp(argv[1], "quick") == 0, profile = argc > 1 && strcmp(argv[1], "profile") == 0,
                staged = argc > 1 && strcmp(argv[1], "stages") == 0;
-    if (argc > 1 && !quick && !profile && !staged) {
-        fprintf(stderr, "usage: %s [quick | profile | stages]\n", argv[0]);
+    const int stage_ctx = staged && argc > 2 ? atoi(argv[2]) : CTX;
+    if ((argc > 1 && !quick && !profile && !staged) || argc > 2 + staged || stage_ctx < 1 || stage_ctx > CTX) {
+        fprintf(stderr, "usage: %s [quick | profile | stages [CTX, 1 to %d]]\n", argv[0], CTX);
         return 2;
     }
     int count = 0;
@@ -732,7 +740,7 @@ int main(int argc, char **argv)
         stages::variants<V2A, dfc::mla::f32_tiles<V2A>>(sets[0].v);
         stages::variants<V2B, dfc::mla::f32_tiles<V2B>>(sets[1].v);
         stages::variants<V2A16, dfc::mla::bf16_tiles<V2A16>>(sets[2].v);
-        run_stages(sets, B, seed, copy_gbs);
+        run_stages(sets, B, seed, copy_gbs, stage_ctx);
         return 0;
     }
     for (const layer &ly : layers)

@@ -10,10 +10,14 @@
  *     without scale pointers (NVIDIA/CUDALibrarySamples issue #274) nor for a number of B columns
  *     that is not a multiple of 4 (cuBLASLt 13.1 on an H200 offered none for 1 and 7 and did for
  *     4 and 16: tests/cuda/fp8_gemm_check, 2026-11-28);
- *   - bf16 A and B: any transposes, no scales.
- * The heuristic returns up to 3 candidates, the first using the whole workspace the preference
- * allows, the second half of it, the third none. An algorithm runs only on pointers with the
- * alignments it was chosen for (the preference's minimums, 256 bytes where none was given).
+ *   - bf16 A and B: any transposes, no scales (scale pointers on a bf16 problem are an error).
+ * The heuristic returns up to 3 candidates, the first splitting k in two and using the whole
+ * workspace the preference allows, the second half of it, the third none; AlgoCheck accepts each
+ * of them at any row count the problem allows. An algorithm runs only on pointers with the
+ * alignments it was chosen for (the preference's minimums, 256 bytes where none was given; the
+ * scale pointers' alignment is not checked), and only with split-K off: the emulation sums k in
+ * one sequence, and lt_gemm.cu turns split-K off for batch invariance (df_lt_set_rows), which
+ * the emulated models thereby check.
  *
  * cublasLtMatmul reads alpha and beta (host pointers) and the descriptor's scale pointers when it
  * is called, as the device kernel takes its parameters, and enqueues the product on the stream
@@ -118,8 +122,10 @@ cublasStatus_t check_problem(const cublasLtMatmulDescOpaque &d, const cublasLtMa
     if (d.compute != CUBLAS_COMPUTE_32F || d.scale_type != CUDA_R_32F || a.type != b.type ||
         (dl.type != CUDA_R_32F && dl.type != CUDA_R_16BF))
         return CUBLAS_STATUS_NOT_SUPPORTED;
-    if (a.type == CUDA_R_16BF)
-        return block_scaled(d) ? CUBLAS_STATUS_NOT_SUPPORTED : CUBLAS_STATUS_SUCCESS;
+    if (a.type == CUDA_R_16BF) /* scales are for 8-bit operands (cublasLt.h, A_SCALE_POINTER) */
+        return d.scale_a || d.scale_b ? CUBLAS_STATUS_INVALID_VALUE
+               : block_scaled(d)     ? CUBLAS_STATUS_NOT_SUPPORTED
+                                     : CUBLAS_STATUS_SUCCESS;
     if (a.type != CUDA_R_8F_E4M3 || d.trans_a != CUBLAS_OP_T || d.trans_b != CUBLAS_OP_N || a.ld % 16 || b.ld % 16)
         return CUBLAS_STATUS_NOT_SUPPORTED;
     if (!block_scaled(d))
@@ -297,10 +303,12 @@ cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p
 {
     if (attr == CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES)
         return set(&p->max_workspace, sizeof p->max_workspace, buf, size);
-    const cublasStatus_t s = set(&p->align[attr - CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES], sizeof p->align[0], buf,
-                                 size);
-    const uint32_t a = p->align[attr - CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES];
-    return s == CUBLAS_STATUS_SUCCESS && (a == 0 || (a & (a - 1))) ? CUBLAS_STATUS_INVALID_VALUE : s;
+    uint32_t a = 0; /* a power of two */
+    const cublasStatus_t s = set(&a, sizeof a, buf, size);
+    if (s != CUBLAS_STATUS_SUCCESS || a == 0 || (a & (a - 1)))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    p->align[attr - CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES] = a;
+    return s;
 }
 
 cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
@@ -317,9 +325,9 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDe
     for (int i = 0; i < CANDIDATES && i < requested; i++) {
         cublasLtMatmulHeuristicResult_t &r = results[i];
         r = cublasLtMatmulHeuristicResult_t{};
-        /* id, tile, split-K (the second candidate splits, reducing in place), reduction, swizzle,
+        /* id, tile, split-K (the first candidate splits, reducing in place), reduction, swizzle,
          * stages, cluster */
-        const int64_t config[7] = { 66 + i, 20 + i, i == 1 ? 2 : 1, i == 1 ? CUBLASLT_REDUCTION_SCHEME_INPLACE : 0,
+        const int64_t config[7] = { 66 + i, 20 + i, i == 0 ? 2 : 1, i == 0 ? CUBLASLT_REDUCTION_SCHEME_INPLACE : 0,
                                     i, 8 + i, 1 };
         memcpy(r.algo.config, config, sizeof config);
         memcpy(r.algo.align, pref->align, sizeof r.algo.align);
@@ -384,6 +392,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const
     if (!algo || !alpha || !beta || !a || !b || !d || algo->workspace > workspace_bytes ||
         (algo->workspace && !workspace))
         return CUBLAS_STATUS_INVALID_VALUE;
+    if (algo->config[CUBLASLT_ALGO_CONFIG_SPLITK_NUM] != 1) /* the sums are emulated in one sequence only */
+        return CUBLAS_STATUS_NOT_SUPPORTED;
     const void *const pointers[4] = { a, b, c, d };
     for (int i = 0; i < 4; i++)
         if ((uintptr_t)pointers[i] % algo->align[i])

@@ -100,6 +100,12 @@ cudaError_t stream_enqueue(cudaStream_t s, std::function<void()> work);
 cudaError_t check_launch(const void *kernel, dim3 grid, dim3 block, size_t dynamic_bytes);
 } /* namespace simt */
 
+/* The runtime's C++ overload: any pointer's address. */
+template <typename T> cudaError_t cudaMalloc(T **p, size_t bytes)
+{
+    return cudaMalloc(reinterpret_cast<void **>(p), bytes);
+}
+
 template <typename... P>
 cudaError_t cudaFuncSetAttribute(void (*kernel)(P...), cudaFuncAttribute, int value)
 {

@@ -11,8 +11,9 @@
 #   - the threads and blocks run the other way round (DF_SIMT_ORDER=reverse) give the same bits:
 #     no result depends on an order that the barriers do not fix; and so do cp.async copies that
 #     land at once (DF_SIMT_CPASYNC=eager) instead of at their wait;
+#   - mla_check's quick cases and stage variants (tests/cuda/mla_check.cu) emulated;
 #   - the CUDA liveness-checking builds, 4-token prefill steps, long prompts against the CPU
-#     builds, the kernels of three models under UBSan, op-level traces against the CPU's, an audit
+#     builds, the kernels of five models under UBSan, op-level traces against the CPU's, an audit
 #     record.
 make -s build/simt/test_simt build/simt/test_lt >"$T/simt_build" 2>&1 || cat "$T/simt_build"
 check "simt/emulator" build/simt/test_simt
@@ -27,6 +28,17 @@ expect_fail "simt/emulator/missing-barrier/reverse" 1 "reverse order: lane 1 rea
 check "simt/emulator/reverse" env DF_SIMT_ORDER=reverse build/simt/test_simt
 # The emulated cuBLASLt through the backend's plans, against lt_gemm.h's scale layouts (test_lt.cc).
 check "simt/cublaslt/plans-and-layouts" build/simt/test_lt
+
+# mla_check (tests/cuda/mla_check.cu) as a GPU session runs it: its quick cases (the split-KV kernels'
+# configurations A and B over both caches, at V2-Lite's and V3's head counts, against mla_attend
+# and fp64, and batch invariance) and its stage variants at 1024 positions (each runs to its end:
+# no deadlock, fault or copy left pending; the times are the emulator's).
+if check "simt/mla_check/build" sh -c "make -s build/simt/mla_check >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
+    check "simt/mla_check/quick" sh -c "build/simt/mla_check quick >'$T/mla_quick.txt' 2>&1; rc=\$?; tail -3 '$T/mla_quick.txt';
+        [ \$rc = 0 ] && grep -q '^mla_check: 16 cases, 0 failed' '$T/mla_quick.txt'"
+    check "simt/mla_check/stages" sh -c "build/simt/mla_check stages 1024 >'$T/mla_stages.txt' 2>&1; rc=\$?;
+        tail -3 '$T/mla_stages.txt'; [ \$rc = 0 ] && [ \$(grep -c '^mla_check stages: ' '$T/mla_stages.txt') = 6 ]"
+fi
 
 eval "$(make -s --no-print-directory print-simt-models)"
 if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then

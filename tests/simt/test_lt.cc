@@ -7,13 +7,20 @@
  * Per case (shapes chosen for the layouts' edges: a weight's last 128-row block partial, k-block
  * counts that need the scale rows' padding to 4, a k that is not a multiple of 128):
  *   1. df_fp8_act_quant (the emulated act_quant_k) = act_quant_host, codes and scales bit for bit;
- *   2. the block-scaled GEMM, f32 and bf16 outputs poisoned before, against the fp64 sum over the
- *      same codes and scales, per element within a bound on f32 summation:
+ *   2. the block-scaled GEMM as lt_linear.cu runs it (df_lt_plan, then df_lt_fix: one algorithm,
+ *      split-K off), f32 and bf16 outputs poisoned before, against the fp64 sum over the same
+ *      codes and scales, per element within a bound on f32 summation:
  *      |y - ref| <= 2 (k + 16) 2^-24 sum|terms| (plus half a bf16 unit of |ref| for bf16 output);
- *   3. the bf16 GEMM on df_bf16_convert's values (= f32_bf16_bits, bit for bit), the same bound;
- *   4. a run captured into a graph reads its inputs at replay, and the scale pointers of its call;
- *   5. refusals: a block-scaled plan set to 5 rows (cuBLASLt offers no algorithm for a number not a
- *      multiple of 4), x 8 bytes off the alignment its plan was chosen for.
+ *      the workspace is all 0xff after it (the emulation's scribble);
+ *   3. the per-tensor FP8 GEMM (one scale each), and the bf16 GEMM on df_bf16_convert's values,
+ *      the same bound; df_bf16_convert = f32_bf16_bits bit for bit, subnormals, infinities and
+ *      NaN included;
+ *   4. a run captured into a graph reads its inputs at replay: the bf16 one the x written after
+ *      the capture, the FP8 one the scales its call pointed to, rewritten after the capture
+ *      (doubled: the output doubles exactly), though a later call pointed the plan elsewhere;
+ *   5. refusals: a plan run before df_lt_fix (its first candidate splits k), a block-scaled plan
+ *      set to 5 rows (cuBLASLt offers no algorithm for a number not a multiple of 4), x 8 bytes
+ *      off the alignment its plan was chosen for.
  * Prints failures; exit 0 when everything passes. */
 #include <math.h>
 #include <stdarg.h>
@@ -63,6 +70,30 @@ template <typename T> static T *device(size_t count)
 }
 
 static const size_t WS_BYTES = 1 << 20;
+static unsigned char *workspace; /* cuBLASLt's, WS_BYTES */
+
+/* The workspace as the emulated product leaves it: every byte 0xff. */
+static bool scribbled()
+{
+    std::vector<unsigned char> ws(WS_BYTES);
+    cudaMemcpy(ws.data(), workspace, WS_BYTES, cudaMemcpyDeviceToHost);
+    for (unsigned char b : ws)
+        if (b != 0xff)
+            return false;
+    return true;
+}
+
+/* Random e4m3 codes, none of them NaN. */
+static std::vector<uint8_t> random_codes(size_t count)
+{
+    std::vector<uint8_t> codes(count);
+    for (auto &c : codes) {
+        do
+            c = (uint8_t)next_u32();
+        while ((c & 0x7f) == 0x7f);
+    }
+    return codes;
+}
 
 /* The bound of the header, item 2: f32 sums of `terms` against their fp64 value. */
 static bool within(double y, double ref, double abs_sum, int k, bool bf16_out)
@@ -79,16 +110,93 @@ static float bf16_float(uint16_t bits)
     return v;
 }
 
+/* 4 for FP8: g (fixed, f32 output) run on d_xs gave y; the same run captured, then d_xs rewritten
+ * with every scale doubled, then the plan run at once with a copy of the first scales: that run
+ * gives y again, the replay twice y, exactly. */
+static void captured_scales(struct df_lt_gemm *g, const uint8_t *d_w, const float *d_ws, const uint8_t *d_q,
+                            float *d_xs, const std::vector<float> &xs, const std::vector<float> &y)
+{
+    float *d_xs_first = device<float>(xs.size()), *d_now = device<float>(y.size()),
+          *d_replay = device<float>(y.size());
+    cudaMemcpy(d_xs_first, xs.data(), xs.size() * 4, cudaMemcpyHostToDevice);
+    cudaMemset(d_replay, 0xff, y.size() * 4);
+    cudaStream_t s;
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal);
+    const int rc = df_lt_run(g, d_w, d_ws, d_q, d_xs, d_replay, s);
+    cudaStreamEndCapture(s, &graph);
+    cudaGraphInstantiate(&exec, graph, 0);
+    std::vector<float> doubled(xs);
+    for (float &v : doubled)
+        v *= 2.0f;
+    cudaMemcpy(d_xs, doubled.data(), xs.size() * 4, cudaMemcpyHostToDevice);
+    const int rc_now = df_lt_run(g, d_w, d_ws, d_q, d_xs_first, d_now, nullptr);
+    cudaGraphLaunch(exec, s);
+    cudaStreamSynchronize(s);
+    std::vector<float> now(y.size()), replay(y.size()), twice(y.size());
+    cudaMemcpy(now.data(), d_now, y.size() * 4, cudaMemcpyDeviceToHost);
+    cudaMemcpy(replay.data(), d_replay, y.size() * 4, cudaMemcpyDeviceToHost);
+    for (size_t i = 0; i < y.size(); i++)
+        twice[i] = 2.0f * y[i];
+    if (rc || rc_now)
+        fail("fp8 captured run: df_lt_run: %s", df_lt_status(rc ? rc : rc_now));
+    if (memcmp(now.data(), y.data(), y.size() * 4))
+        fail("fp8: a run with a copy of the scales differs from the first run");
+    if (memcmp(replay.data(), twice.data(), y.size() * 4))
+        fail("fp8: the replay did not read its call's scale pointer as rewritten after the capture");
+    cudaMemcpy(d_xs, xs.data(), xs.size() * 4, cudaMemcpyHostToDevice);
+    cudaGraphExecDestroy(exec), cudaGraphDestroy(graph), cudaStreamDestroy(s);
+    cudaFree(d_xs_first), cudaFree(d_now), cudaFree(d_replay);
+}
+
+/* 3: the per-tensor FP8 GEMM, codes W [n x k] and x [m x k] with one scale each. */
+static void tensor_case(struct df_lt *lt, int n, int k, int m)
+{
+    const std::vector<uint8_t> w = random_codes((size_t)n * k), x = random_codes((size_t)m * k);
+    const float scales[2] = { 0.0625f, 0.375f };
+    uint8_t *d_w = device<uint8_t>(w.size()), *d_x = device<uint8_t>(x.size());
+    float *d_scales = device<float>(2), *d_y = device<float>((size_t)m * n);
+    cudaMemcpy(d_w, w.data(), w.size(), cudaMemcpyHostToDevice);
+    cudaMemcpy(d_x, x.data(), x.size(), cudaMemcpyHostToDevice);
+    cudaMemcpy(d_scales, scales, sizeof scales, cudaMemcpyHostToDevice);
+    cudaMemset(d_y, 0xff, (size_t)m * n * 4);
+    char err[256];
+    struct df_lt_gemm *g = df_lt_plan(lt, DF_LT_FP8_TENSOR, DF_LT_OUT_F32, n, k, m, err, sizeof err);
+    if (!g) {
+        fail("fp8 per tensor %dx%d m %d: no plan: %s", n, k, m, err);
+        return;
+    }
+    int rc = df_lt_fix(g, 1, 1);
+    if (rc == 0)
+        rc = df_lt_run(g, d_w, d_scales, d_x, d_scales + 1, d_y, nullptr);
+    if (rc != 0)
+        fail("fp8 per tensor %dx%d m %d: %s", n, k, m, df_lt_status(rc));
+    std::vector<float> y((size_t)m * n);
+    cudaMemcpy(y.data(), d_y, y.size() * 4, cudaMemcpyDeviceToHost);
+    int bad = 0;
+    for (int t = 0; t < m; t++)
+        for (int r = 0; r < n; r++) {
+            double ref = 0.0, abs_sum = 0.0;
+            for (int c = 0; c < k; c++) {
+                const double term = (double)e4m3_to_f32(w[(size_t)r * k + c]) * e4m3_to_f32(x[(size_t)t * k + c]) *
+                                    scales[0] * scales[1];
+                ref += term;
+                abs_sum += fabs(term);
+            }
+            if (!within(y[(size_t)t * n + r], ref, abs_sum, k, false) && bad++ < 3)
+                fail("fp8 per tensor %dx%d m %d: y[%d][%d] = %.9g, fp64 %.9g", n, k, m, t, r, y[(size_t)t * n + r], ref);
+        }
+    df_lt_plan_destroy(g);
+    cudaFree(d_w), cudaFree(d_x), cudaFree(d_scales), cudaFree(d_y);
+}
+
 /* One block-scaled case: W [n x k] e4m3 codes with block scales, x [m x k]. */
 static void fp8_case(struct df_lt *lt, int n, int k, int m)
 {
     const int rows = df_fp8_gemm_rows(m);
-    std::vector<uint8_t> w((size_t)n * k);
-    for (auto &c : w) {
-        do
-            c = (uint8_t)next_u32();
-        while ((c & 0x7f) == 0x7f); /* not the NaN codes */
-    }
+    const std::vector<uint8_t> w = random_codes((size_t)n * k);
     std::vector<float> ws(df_fp8_wscale_count(n, k), NAN), x((size_t)rows * k);
     for (int r = 0; r < (n + 127) / 128; r++)
         for (int kb = 0; kb < df_fp8_kblocks(k); kb++)
@@ -124,10 +232,17 @@ static void fp8_case(struct df_lt *lt, int n, int k, int m)
             continue;
         }
         void *y = out == DF_LT_OUT_F32 ? (void *)d_y : (void *)d_yb;
+        if (df_lt_run(g, d_w, d_ws, d_q, d_xs, y, nullptr) == 0)
+            fail("fp8 %dx%d m %d: a plan run before df_lt_fix (split-K on) was accepted", n, k, m);
+        if (df_lt_fix(g, 4, 4) != 0)
+            fail("fp8 %dx%d m %d: df_lt_fix found no candidate", n, k, m);
         cudaMemset(y, 0xff, (size_t)rows * n * (out == DF_LT_OUT_F32 ? 4 : 2)); /* NaN */
+        cudaMemset(workspace, 0, WS_BYTES);
         const int rc = df_lt_run(g, d_w, d_ws, d_q, d_xs, y, nullptr);
         if (rc != 0)
             fail("fp8 %dx%d m %d: df_lt_run: %s", n, k, m, df_lt_status(rc));
+        if (!scribbled())
+            fail("fp8 %dx%d m %d: the workspace was not overwritten", n, k, m);
         std::vector<float> yf((size_t)rows * n);
         std::vector<uint16_t> yb((size_t)rows * n);
         if (out == DF_LT_OUT_F32)
@@ -152,6 +267,7 @@ static void fp8_case(struct df_lt *lt, int n, int k, int m)
                          out == DF_LT_OUT_F32 ? "f32" : "bf16", t, r, got, ref, abs_sum);
             }
         if (out == DF_LT_OUT_F32) {
+            captured_scales(g, d_w, d_ws, d_q, d_xs, xs, yf);
             /* 5. fewer rows than a multiple of 4; x off the plan's alignment */
             if (df_lt_set_rows(g, 5) == 0)
                 fail("fp8 %dx%d: a block-scaled GEMM set to 5 rows was accepted", n, k);
@@ -184,6 +300,8 @@ static void bf16_case(struct df_lt *lt, int n, int k, int m)
         fail("bf16 %dx%d m %d: no plan: %s", n, k, m, err);
         return;
     }
+    if (df_lt_fix(g, 1, 1) != 0)
+        fail("bf16 %dx%d m %d: df_lt_fix found no candidate", n, k, m);
     cudaStream_t s;
     cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
     cudaGraph_t graph;
@@ -228,10 +346,26 @@ static void bf16_case(struct df_lt *lt, int n, int k, int m)
     cudaFree(d_w), cudaFree(d_xb), cudaFree(d_x), cudaFree(d_y);
 }
 
+/* 3: df_bf16_convert on the values where roundings differ: subnormals, infinities, NaN, ties. */
+static void bf16_specials()
+{
+    const float x[8] = { 1e-40f, -3e-39f, INFINITY, -INFINITY, NAN, -0.0f, 1.0f + 0x1p-8f, 1.0f + 0x1.8p-7f };
+    float *d_x = device<float>(8);
+    uint16_t *d_b = device<uint16_t>(8), b[8];
+    cudaMemcpy(d_x, x, sizeof x, cudaMemcpyHostToDevice);
+    if (df_bf16_convert(d_x, 8, (uint8_t *)d_b, nullptr) != 0)
+        fail("bf16: df_bf16_convert refused");
+    cudaMemcpy(b, d_b, sizeof b, cudaMemcpyDeviceToHost);
+    for (int i = 0; i < 8; i++)
+        if (b[i] != f32_bf16_bits(x[i]))
+            fail("bf16: df_bf16_convert(%a) = %04x, f32_bf16_bits %04x", x[i], b[i], f32_bf16_bits(x[i]));
+    cudaFree(d_x), cudaFree(d_b);
+}
+
 int main()
 {
     char err[256];
-    void *workspace = device<unsigned char>(WS_BYTES);
+    workspace = device<unsigned char>(WS_BYTES);
     struct df_lt *lt = df_lt_create(workspace, WS_BYTES, err, sizeof err);
     if (!lt) {
         fprintf(stderr, "test_lt: %s\n", err);
@@ -240,7 +374,9 @@ int main()
     fp8_case(lt, 200, 1408, 4); /* 11 k-blocks (scale rows padded to 12), a partial 128-row block */
     fp8_case(lt, 256, 256, 7);  /* m rounded up to 8 */
     fp8_case(lt, 130, 400, 12); /* k not a multiple of 128: a last block of 16 */
+    tensor_case(lt, 72, 272, 3);
     bf16_case(lt, 96, 200, 3);
+    bf16_specials();
     df_lt_destroy(lt);
     cudaFree(workspace);
     if (failures)
