@@ -89,9 +89,26 @@ build/simt/mla_check: tests/cuda/mla_check.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cud
 	@mkdir -p $(@D)
 	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(filter %.o,$^) -lm
 
+# synth_decode (tests/cuda/synth_decode.c: gpu-check's real shapes on weights made on the device)
+# with two reference models' code, bf16 and FP8 weights: its weights' fill and its step loop
+# emulated. build/simt/synth/<m>_cuda/synth_decode
+SIMT_SYNTH_MODELS := v3_h16 tiny_fp8
+$(SIMT_OBJ)/synth_weights.o: tests/cuda/synth_weights.cu $(SIMT_HDR)
+	@mkdir -p $(@D)
+	$(SIMT_CXX) $(SIMT_FLAGS) -c -o $@ $<
+
+define SIMT_SYNTH
+build/simt/synth/$(1)_cuda/synth_decode: build/simt/$(1)_cuda/kernels.o $(addprefix build/$(1)_cuda/obj/,$(CUDA_GEN_HOST:.c=.o)) \
+        $(filter-out %/runtime/main.o,$(call simt_rt,$(SIMT_OBJ))) $(CUDA_OBJ)/tests/cuda/synth_decode.o \
+        $(SIMT_OBJ)/synth_weights.o $(call tok_obj,tests/fixtures/$(1)/hf,build/$(1)_cuda)
+	@mkdir -p $$(@D)
+	$(SIMT_CXX) -rdynamic -o $$@ $$(filter %.o,$$^) $(LDLIBS)
+endef
+$(foreach m,$(SIMT_SYNTH_MODELS),$(eval $(call SIMT_SYNTH,$(m))))
+
 # The model lists, as shell assignments (tests/simt/run.sh evaluates them)
 .PHONY: print-simt-models
 print-simt-models:
 	@echo "SIMT_MODELS='$(SIMT_MODELS)' SIMT_POISON_MODELS='$(SIMT_POISON_MODELS)'" \
 	      "SIMT_CHUNK_MODELS='$(SIMT_CHUNK_MODELS)' SIMT_UBSAN_MODELS='$(SIMT_UBSAN_MODELS)'" \
-	      "SIMT_TRACE_MODELS='$(SIMT_TRACE_MODELS)'"
+	      "SIMT_TRACE_MODELS='$(SIMT_TRACE_MODELS)' SIMT_SYNTH_MODELS='$(SIMT_SYNTH_MODELS)'"

@@ -5,7 +5,6 @@
  * values, only on their being finite and in range, so for timing the weights are made where they
  * are used. Each element is a hash of (seed, tensor, index), so the fill order does not matter
  * and every run with one seed has the same bytes (the same routing, the same tokens). */
-#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
 #include <math.h>
@@ -17,6 +16,8 @@
 extern "C" {
 #include "cuda_rt.h"
 }
+#include "kernels/quant.h"
+#include "launch.cuh"
 #include "synth_weights.h"
 
 namespace {
@@ -41,7 +42,7 @@ __global__ void fill_k(unsigned char *dst, uint64_t count, enum df_dtype dtype, 
         } else if (dtype == DF_BF16) {
             ((uint16_t *)dst)[i] = (uint16_t)(__float_as_uint(v) >> 16);
         } else {
-            dst[i] = __nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3);
+            dst[i] = f32_to_e4m3(v); /* = cuda_fp8.h's __nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3) */
         }
     }
 }
@@ -115,9 +116,8 @@ extern "C" const unsigned char *df_synth_weights(const struct df_manifest *m, ui
         if (!count)
             continue;
         const uint64_t blocks = (count + 255) / 256;
-        fill_k<<<(unsigned)(blocks < 8192 ? blocks : 8192), 256>>>(dev + t->offset, count, t->dtype, c, a,
-                                                                   mix(seed ^ mix((uint64_t)i + 1)));
-        e = cudaGetLastError();
+        e = dfc::launch_on(nullptr, false, fill_k, dim3((unsigned)(blocks < 8192 ? blocks : 8192)), dim3(256), 0,
+                           dev + t->offset, count, t->dtype, c, a, mix(seed ^ mix((uint64_t)i + 1)));
     }
     free(weight_cols);
     if (e == cudaSuccess)

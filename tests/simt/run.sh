@@ -13,7 +13,8 @@
 #     land at once (DF_SIMT_CPASYNC=eager) instead of at their wait;
 #   - mla_check's quick cases and stage variants (tests/cuda/mla_check.cu) emulated;
 #   - the CUDA liveness-checking builds, 4-token prefill steps, long prompts against the CPU
-#     builds, the kernels of five models under UBSan, op-level traces against the CPU's, an audit
+#     builds, the kernels of five models under UBSan, op-level traces against the CPU's,
+#     synth_decode (gpu-check's real shapes' program) with two reference models' code, an audit
 #     record.
 make -s build/simt/test_simt build/simt/test_lt >"$T/simt_build" 2>&1 || cat "$T/simt_build"
 check "simt/emulator" build/simt/test_simt
@@ -121,6 +122,31 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
             DF_TRACE="$T/${m}_cuda.trace" build/simt/trace/${m}_cuda/${m}_cuda --weights build/${m}_cuda/${m}_cuda.weights \
                 --batch-file $fx/prompts.txt -n 10 --force-file $fx/expected_ids.txt >/dev/null
             check "simt/trace/${m}_cuda/as-cpu-op-by-op" build/trace_diff "$T/$m.trace" "$T/${m}_cuda.trace"
+        done
+    fi
+    # synth_decode (tests/cuda/synth_decode.c: gpu-check's real shapes on weights made on the device)
+    # with v3_h16's code (bf16 weights) and tiny_fp8's (FP8 blocks): checked as gpu-check checks the
+    # real shapes (the same ids with each one-token kernel and with PDL, the batch's first sequence
+    # the prompt alone, the same logits with and without the warps' rings), and its logits finite.
+    if check "simt/synth/build" sh -c "make -s -j2 $(for m in $SIMT_SYNTH_MODELS; do printf 'build/simt/synth/%s_cuda/synth_decode ' $m; done) \
+        >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
+        for m in $SIMT_SYNTH_MODELS; do
+            syn=build/simt/synth/${m}_cuda/synth_decode
+            mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' generated/${m}_cuda/config.h)
+            vocab=$(sed -n 's/^#define VOCAB *\([0-9]*\).*/\1/p' generated/${m}_cuda/config.h)
+            $syn --batch 1 --prompt 8 -n 6 --print-ids >"$T/syn.s1" 2>/dev/null
+            for v in rows:DF_CUDA_LINEAR_ONE=rows async:DF_CUDA_LINEAR_ONE=async pdl:DF_CUDA_PDL=1; do
+                env ${v#*:} $syn --batch 1 --prompt 8 -n 6 --print-ids >"$T/syn.v" 2>/dev/null
+                check "simt/synth/${m}_cuda/same-ids/${v%%:*}" sh -c "test -s '$T/syn.s1' && cmp '$T/syn.s1' '$T/syn.v'"
+            done
+            $syn --batch "$mb" --prompt 8 -n 6 --print-ids >"$T/syn.sb" 2>/dev/null
+            check "simt/synth/${m}_cuda/batch-invariance" sh -c "test -s '$T/syn.s1' && head -n 1 '$T/syn.sb' | cmp - '$T/syn.s1'"
+            for b in 1 "$mb"; do
+                $syn --batch "$b" --prompt 8 -n 3 --logits "$T/syn.l$b" >/dev/null 2>&1
+                DF_CUDA_LINEAR_ONE=async $syn --batch "$b" --prompt 8 -n 3 --logits "$T/syn.l${b}a" >/dev/null 2>&1
+                check "simt/synth/${m}_cuda/batch$b-async-same-logits" sh -c "test -s '$T/syn.l$b' && cmp '$T/syn.l$b' '$T/syn.l${b}a'"
+                check "simt/synth/${m}_cuda/batch$b-logits-finite" build/compare_logits "$T/syn.l$b" "$T/syn.l$b" "$vocab" 3 "$b"
+            done
         done
     fi
     # An audit record made by the emulated binary and re-derived by a second run (--check).
