@@ -127,4 +127,11 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
                               cublasLtMatrixLayout_t d_layout, const cublasLtMatmulAlgo_t *algo, void *workspace,
                               size_t workspace_bytes, cudaStream_t stream);
 
+namespace simt {
+/* A test's hook (test_lt): from now on the heuristic's candidate `index` (0, 1, 2) refuses problems
+ * of fewer than `rows` B columns (CUBLAS_STATUS_NOT_SUPPORTED, in AlgoCheck and at run time), as
+ * cuBLASLt's algorithms refuse some row counts; rows 0 refuses none (the default). */
+void lt_refuse_below(int index, uint64_t rows);
+} /* namespace simt */
+
 #endif

@@ -13,7 +13,8 @@
  *   - bf16 A and B: any transposes, no scales (scale pointers on a bf16 problem are an error).
  * The heuristic returns up to 3 candidates, the first splitting k in two and using the whole
  * workspace the preference allows, the second half of it, the third none; AlgoCheck accepts each
- * of them at any row count the problem allows. An algorithm runs only on pointers with the
+ * of them at any row count the problem allows (a test may make one refuse small ones:
+ * simt::lt_refuse_below). An algorithm runs only on pointers with the
  * alignments it was chosen for (the preference's minimums, 256 bytes where none was given; the
  * scale pointers' alignment is not checked), and only with split-K off: the emulation sums k in
  * one sequence, and lt_gemm.cu turns split-K off for batch invariance (df_lt_set_rows), which
@@ -61,7 +62,8 @@ struct cublasLtMatmulPreferenceOpaque {
 namespace {
 
 constexpr int BLOCK = 128;
-constexpr int CANDIDATES = 3;
+constexpr int CANDIDATES = 3, FIRST_ID = 66; /* candidate i's CUBLASLT_ALGO_CONFIG_ID: FIRST_ID + i */
+uint64_t refuse_below[CANDIDATES];          /* simt::lt_refuse_below */
 /* the bytes of each algorithm configuration attribute, as cublasLt.h declares them */
 constexpr size_t CONFIG_BYTES[7] = { 4, 4, 4, 4, 4, 4, 2 };
 
@@ -219,11 +221,24 @@ cublasStatus_t set(void *field, size_t field_bytes, const void *buf, size_t size
     return CUBLAS_STATUS_SUCCESS;
 }
 
+/* The algorithm's own limit on the problem (simt::lt_refuse_below). */
+cublasStatus_t check_algo(const cublasLtMatmulAlgo_t &algo, const cublasLtMatrixLayoutOpaque &d)
+{
+    const int64_t i = algo.config[CUBLASLT_ALGO_CONFIG_ID] - FIRST_ID;
+    return i >= 0 && i < CANDIDATES && d.cols < refuse_below[i] ? CUBLAS_STATUS_NOT_SUPPORTED : CUBLAS_STATUS_SUCCESS;
+}
+
 } /* namespace */
 
 namespace simt {
 /* The name a product's faults are reported under (run_grid names the kernel by its address). */
 void cublaslt_matmul() {}
+
+void lt_refuse_below(int index, uint64_t rows)
+{
+    if (index >= 0 && index < CANDIDATES)
+        refuse_below[index] = rows;
+}
 } /* namespace simt */
 
 size_t cublasLtGetVersion(void) { return 0; }
@@ -327,7 +342,7 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t, cublasLtMatmulDe
         r = cublasLtMatmulHeuristicResult_t{};
         /* id, tile, split-K (the first candidate splits, reducing in place), reduction, swizzle,
          * stages, cluster */
-        const int64_t config[7] = { 66 + i, 20 + i, i == 0 ? 2 : 1, i == 0 ? CUBLASLT_REDUCTION_SCHEME_INPLACE : 0,
+        const int64_t config[7] = { FIRST_ID + i, 20 + i, i == 0 ? 2 : 1, i == 0 ? CUBLASLT_REDUCTION_SCHEME_INPLACE : 0,
                                     i, 8 + i, 1 };
         memcpy(r.algo.config, config, sizeof config);
         memcpy(r.algo.align, pref->align, sizeof r.algo.align);
@@ -343,7 +358,9 @@ cublasStatus_t cublasLtMatmulAlgoCheck(cublasLtHandle_t, cublasLtMatmulDesc_t de
                                        cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d,
                                        const cublasLtMatmulAlgo_t *algo, cublasLtMatmulHeuristicResult_t *result)
 {
-    const cublasStatus_t s = check_problem(*desc, *a, *b, *c, *d);
+    cublasStatus_t s = check_problem(*desc, *a, *b, *c, *d);
+    if (s == CUBLAS_STATUS_SUCCESS)
+        s = check_algo(*algo, *d);
     if (s != CUBLAS_STATUS_SUCCESS)
         return s;
     *result = cublasLtMatmulHeuristicResult_t{};
@@ -393,6 +410,8 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t, cublasLtMatmulDesc_t desc, const
         (algo->workspace && !workspace))
         return CUBLAS_STATUS_INVALID_VALUE;
     if (algo->config[CUBLASLT_ALGO_CONFIG_SPLITK_NUM] != 1) /* the sums are emulated in one sequence only */
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    if (check_algo(*algo, *d_layout) != CUBLAS_STATUS_SUCCESS)
         return CUBLAS_STATUS_NOT_SUPPORTED;
     const void *const pointers[4] = { a, b, c, d };
     for (int i = 0; i < 4; i++)

@@ -20,7 +20,10 @@
  *      (doubled: the output doubles exactly), though a later call pointed the plan elsewhere;
  *   5. refusals: a plan run before df_lt_fix (its first candidate splits k), a block-scaled plan
  *      set to 5 rows (cuBLASLt offers no algorithm for a number not a multiple of 4), x 8 bytes
- *      off the alignment its plan was chosen for.
+ *      off the alignment its plan was chosen for;
+ *   6. df_lt_fix's choice when candidates refuse small row counts (simt::lt_refuse_below): the
+ *      first candidate that runs every row count from one token's up, and a failure, the first
+ *      candidate left chosen, when none does.
  * Prints failures; exit 0 when everything passes. */
 #include <math.h>
 #include <stdarg.h>
@@ -30,6 +33,7 @@
 
 #include <vector>
 
+#include <cublasLt.h> /* the emulation's: simt::lt_refuse_below */
 #include <cuda_runtime.h>
 
 #include "kernels/mat.h"
@@ -362,6 +366,32 @@ static void bf16_specials()
     cudaFree(d_x), cudaFree(d_b);
 }
 
+/* 6. */
+static void fix_fallback(struct df_lt *lt)
+{
+    char err[256], desc[256];
+    struct df_lt_gemm *g = df_lt_plan(lt, DF_LT_FP8_BLOCK, DF_LT_OUT_F32, 256, 256, 16, err, sizeof err);
+    if (!g) {
+        fail("fallback: no plan: %s", err);
+        return;
+    }
+    simt::lt_refuse_below(0, 8); /* the first candidate refuses 4 rows: the second is chosen */
+    if (df_lt_fix(g, 4, 4) != 0)
+        fail("fallback: df_lt_fix refused with a candidate that runs every row count");
+    df_lt_describe_algo(g, desc, sizeof desc);
+    if (strncmp(desc, "cand 1/3 ", 9))
+        fail("fallback: df_lt_fix chose \"%s\", want candidate 1", desc);
+    simt::lt_refuse_below(1, 12), simt::lt_refuse_below(2, 16); /* and then no candidate runs 4 rows */
+    if (df_lt_fix(g, 4, 4) == 0)
+        fail("fallback: df_lt_fix accepted although no candidate runs 4 rows");
+    df_lt_describe_algo(g, desc, sizeof desc);
+    if (strncmp(desc, "cand 0/3 ", 9))
+        fail("fallback: after the failure \"%s\" is chosen, want candidate 0", desc);
+    for (int i = 0; i < 3; i++)
+        simt::lt_refuse_below(i, 0);
+    df_lt_plan_destroy(g);
+}
+
 int main()
 {
     char err[256];
@@ -374,6 +404,7 @@ int main()
     fp8_case(lt, 200, 1408, 4); /* 11 k-blocks (scale rows padded to 12), a partial 128-row block */
     fp8_case(lt, 256, 256, 7);  /* m rounded up to 8 */
     fp8_case(lt, 130, 400, 12); /* k not a multiple of 128: a last block of 16 */
+    fix_fallback(lt);
     tensor_case(lt, 72, 272, 3);
     bf16_case(lt, 96, 200, 3);
     bf16_specials();
