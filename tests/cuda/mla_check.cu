@@ -610,7 +610,9 @@ static void run_stages(stage_set (&sets)[N], const buffers &B, uint64_t seed, do
         for (const stages::variant &v : s.v)
             if (v.setup)
                 CUDA_OK(v.setup());
-    printf("\n| layer | batch | cache MB | what runs | ms | cache GB/s | %% of copy |\n|---|---|---|---|---|---|---|\n");
+    printf("\nstages at %d positions a token\n| layer | batch | cache MB | what runs | ms | cache GB/s | %% of copy |\n"
+           "|---|---|---|---|---|---|---|\n",
+           ctx);
     std::vector<std::string> summary;
     for (stage_set &s : sets)
         for (int n : { 1, NMAX }) {
@@ -651,8 +653,10 @@ int main(int argc, char **argv)
 {
     const bool quick = argc > 1 && strcmp(argv[1], "quick") == 0, profile = argc > 1 && strcmp(argv[1], "profile") == 0,
                staged = argc > 1 && strcmp(argv[1], "stages") == 0;
-    const int stage_ctx = staged && argc > 2 ? atoi(argv[2]) : CTX;
-    if ((argc > 1 && !quick && !profile && !staged) || argc > 2 + staged || stage_ctx < 1 || stage_ctx > CTX) {
+    char *end = nullptr;
+    const long stage_ctx = staged && argc > 2 ? strtol(argv[2], &end, 10) : CTX;
+    if ((argc > 1 && !quick && !profile && !staged) || argc > 2 + staged || stage_ctx < 1 || stage_ctx > CTX ||
+        (end && (end == argv[2] || *end))) {
         fprintf(stderr, "usage: %s [quick | profile | stages [CTX, 1 to %d]]\n", argv[0], CTX);
         return 2;
     }
@@ -740,7 +744,7 @@ int main(int argc, char **argv)
         stages::variants<V2A, dfc::mla::f32_tiles<V2A>>(sets[0].v);
         stages::variants<V2B, dfc::mla::f32_tiles<V2B>>(sets[1].v);
         stages::variants<V2A16, dfc::mla::bf16_tiles<V2A16>>(sets[2].v);
-        run_stages(sets, B, seed, copy_gbs, stage_ctx);
+        run_stages(sets, B, seed, copy_gbs, (int)stage_ctx);
         return 0;
     }
     for (const layer &ly : layers)

@@ -180,6 +180,7 @@ CU
     # the GPU tools refuse a bad argument before looking for a device (exit 2)
     expect_fail "cuda/mla_check/bad-mode" 2 "usage: .* \\[quick \\| profile \\| stages \\[CTX" build/cuda/mla_check stage
     expect_fail "cuda/mla_check/bad-stages-context" 2 "usage: .* stages \\[CTX, 1 to 32768\\]" build/cuda/mla_check stages 40000
+    expect_fail "cuda/mla_check/bad-stages-context-text" 2 "usage: .* stages \\[CTX" build/cuda/mla_check stages 1024x
     expect_fail "cuda/launch_floor/bad-count" 2 "usage: .* \\[N\\]" build/cuda/launch_floor 0
 
     if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then

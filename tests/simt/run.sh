@@ -126,7 +126,8 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
     fi
     # synth_decode (tests/cuda/synth_decode.c: gpu-check's real shapes on weights made on the device)
     # with v3_h16's code (bf16 weights) and tiny_fp8's (FP8 blocks): checked as gpu-check checks the
-    # real shapes (the same ids with each one-token kernel and with PDL, the batch's first sequence
+    # real shapes (the same ids with each one-token kernel and with PDL, which emulated is the launch
+    # with its attribute only: pdl_enter does nothing there; the batch's first sequence
     # the prompt alone, the same logits with and without the warps' rings), and its logits finite.
     if check "simt/synth/build" sh -c "make -s -j2 $(for m in $SIMT_SYNTH_MODELS; do printf 'build/simt/synth/%s_cuda/synth_decode ' $m; done) \
         >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
@@ -142,10 +143,11 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
             $syn --batch "$mb" --prompt 8 -n 6 --print-ids >"$T/syn.sb" 2>/dev/null
             check "simt/synth/${m}_cuda/batch-invariance" sh -c "test -s '$T/syn.s1' && head -n 1 '$T/syn.sb' | cmp - '$T/syn.s1'"
             for b in 1 "$mb"; do
-                $syn --batch "$b" --prompt 8 -n 3 --logits "$T/syn.l$b" >/dev/null 2>&1
-                DF_CUDA_LINEAR_ONE=async $syn --batch "$b" --prompt 8 -n 3 --logits "$T/syn.l${b}a" >/dev/null 2>&1
-                check "simt/synth/${m}_cuda/batch$b-async-same-logits" sh -c "test -s '$T/syn.l$b' && cmp '$T/syn.l$b' '$T/syn.l${b}a'"
-                check "simt/synth/${m}_cuda/batch$b-logits-finite" build/compare_logits "$T/syn.l$b" "$T/syn.l$b" "$vocab" 3 "$b"
+                l="$T/syn_$m.l$b"
+                $syn --batch "$b" --prompt 8 -n 3 --logits "$l" >/dev/null 2>&1 || rm -f "$l"
+                DF_CUDA_LINEAR_ONE=async $syn --batch "$b" --prompt 8 -n 3 --logits "${l}a" >/dev/null 2>&1 || rm -f "${l}a"
+                check "simt/synth/${m}_cuda/batch$b-async-same-logits" sh -c "test -s '$l' && cmp '$l' '${l}a'"
+                check "simt/synth/${m}_cuda/batch$b-logits-finite" build/compare_logits "$l" "$l" "$vocab" 3 "$b"
             done
         done
     fi
