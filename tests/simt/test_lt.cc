@@ -106,12 +106,24 @@ static bool within(double y, double ref, double abs_sum, int k, bool bf16_out)
     return fabs(y - ref) <= bound && isfinite(y);
 }
 
-static float bf16_float(uint16_t bits)
+/* Every output got(i), i = t n + r, of m tokens by n rows against the fp64 sum over c < k of
+ * term(t, r, c), within that bound; the first 3 misses reported under `what`. */
+template <typename Got, typename Term>
+static void check_outputs(const char *what, int m, int n, int k, bool bf16_out, Got got, Term term)
 {
-    const uint32_t b = (uint32_t)bits << 16;
-    float v;
-    memcpy(&v, &b, sizeof v);
-    return v;
+    int bad = 0;
+    for (int t = 0; t < m; t++)
+        for (int r = 0; r < n; r++) {
+            double ref = 0.0, abs_sum = 0.0;
+            for (int c = 0; c < k; c++) {
+                const double v = term(t, r, c);
+                ref += v;
+                abs_sum += fabs(v);
+            }
+            const double y = got((size_t)t * n + r);
+            if (!within(y, ref, abs_sum, k, bf16_out) && bad++ < 3)
+                fail("%s: y[%d][%d] = %.9g, fp64 %.9g (sum|terms| %.3g)", what, t, r, y, ref, abs_sum);
+        }
 }
 
 /* 4 for FP8: g (fixed, f32 output) run on d_xs gave y; the same run captured, then d_xs rewritten
@@ -179,19 +191,9 @@ static void tensor_case(struct df_lt *lt, int n, int k, int m)
         fail("fp8 per tensor %dx%d m %d: %s", n, k, m, df_lt_status(rc));
     std::vector<float> y((size_t)m * n);
     cudaMemcpy(y.data(), d_y, y.size() * 4, cudaMemcpyDeviceToHost);
-    int bad = 0;
-    for (int t = 0; t < m; t++)
-        for (int r = 0; r < n; r++) {
-            double ref = 0.0, abs_sum = 0.0;
-            for (int c = 0; c < k; c++) {
-                const double term = (double)e4m3_to_f32(w[(size_t)r * k + c]) * e4m3_to_f32(x[(size_t)t * k + c]) *
-                                    scales[0] * scales[1];
-                ref += term;
-                abs_sum += fabs(term);
-            }
-            if (!within(y[(size_t)t * n + r], ref, abs_sum, k, false) && bad++ < 3)
-                fail("fp8 per tensor %dx%d m %d: y[%d][%d] = %.9g, fp64 %.9g", n, k, m, t, r, y[(size_t)t * n + r], ref);
-        }
+    check_outputs("fp8 per tensor", m, n, k, false, [&](size_t i) { return y[i]; }, [&](int t, int r, int c) {
+        return (double)e4m3_to_f32(w[(size_t)r * k + c]) * e4m3_to_f32(x[(size_t)t * k + c]) * scales[0] * scales[1];
+    });
     df_lt_plan_destroy(g);
     cudaFree(d_w), cudaFree(d_x), cudaFree(d_scales), cudaFree(d_y);
 }
@@ -253,23 +255,15 @@ static void fp8_case(struct df_lt *lt, int n, int k, int m)
             cudaMemcpy(yf.data(), d_y, yf.size() * 4, cudaMemcpyDeviceToHost);
         else
             cudaMemcpy(yb.data(), d_yb, yb.size() * 2, cudaMemcpyDeviceToHost);
-        int bad = 0;
-        for (int t = 0; t < rows; t++)
-            for (int r = 0; r < n; r++) {
-                double ref = 0.0, abs_sum = 0.0;
-                for (int c = 0; c < k; c++) {
-                    const double term = (double)e4m3_to_f32(w[(size_t)r * k + c]) * ws[df_fp8_wscale_index(r, c, k)] *
-                                        e4m3_to_f32(q[(size_t)t * k + c]) *
-                                        xs[df_fp8_xscale_index(t, c / DF_FP8_BLOCK, rows)];
-                    ref += term;
-                    abs_sum += fabs(term);
-                }
-                const size_t i = (size_t)t * n + r;
-                const double got = out == DF_LT_OUT_F32 ? yf[i] : bf16_float(yb[i]);
-                if (!within(got, ref, abs_sum, k, out == DF_LT_OUT_BF16) && bad++ < 3)
-                    fail("fp8 %dx%d m %d %s out: y[%d][%d] = %.9g, fp64 %.9g (sum|terms| %.3g)", n, k, m,
-                         out == DF_LT_OUT_F32 ? "f32" : "bf16", t, r, got, ref, abs_sum);
-            }
+        char what[64];
+        snprintf(what, sizeof what, "fp8 %dx%d m %d %s out", n, k, m, out == DF_LT_OUT_F32 ? "f32" : "bf16");
+        check_outputs(
+            what, rows, n, k, out == DF_LT_OUT_BF16,
+            [&](size_t i) { return out == DF_LT_OUT_F32 ? yf[i] : bf16_to_f32(yb[i]); },
+            [&](int t, int r, int c) {
+                return (double)e4m3_to_f32(w[(size_t)r * k + c]) * ws[df_fp8_wscale_index(r, c, k)] *
+                       e4m3_to_f32(q[(size_t)t * k + c]) * xs[df_fp8_xscale_index(t, c / DF_FP8_BLOCK, rows)];
+            });
         if (out == DF_LT_OUT_F32) {
             captured_scales(g, d_w, d_ws, d_q, d_xs, xs, yf);
             /* 5. fewer rows than a multiple of 4; x off the plan's alignment */
@@ -332,19 +326,9 @@ static void bf16_case(struct df_lt *lt, int n, int k, int m)
             fail("bf16: df_bf16_convert(%.9g) = %04x, f32_bf16_bits %04x", x[i], xb[i], f32_bf16_bits(x[i]));
             break;
         }
-    int bad = 0;
-    for (int t = 0; t < m; t++)
-        for (int r = 0; r < n; r++) {
-            double ref = 0.0, abs_sum = 0.0;
-            for (int c = 0; c < k; c++) {
-                const double term = (double)bf16_float(w[(size_t)r * k + c]) * bf16_float(xb[(size_t)t * k + c]);
-                ref += term;
-                abs_sum += fabs(term);
-            }
-            if (!within(y[(size_t)t * n + r], ref, abs_sum, k, false) && bad++ < 3)
-                fail("bf16 %dx%d m %d (graph replay): y[%d][%d] = %.9g, fp64 %.9g", n, k, m, t, r,
-                     y[(size_t)t * n + r], ref);
-        }
+    check_outputs("bf16 (graph replay)", m, n, k, false, [&](size_t i) { return y[i]; }, [&](int t, int r, int c) {
+        return (double)bf16_to_f32(w[(size_t)r * k + c]) * bf16_to_f32(xb[(size_t)t * k + c]);
+    });
     cudaGraphExecDestroy(exec), cudaGraphDestroy(graph), cudaStreamDestroy(s);
     df_lt_plan_destroy(g);
     cudaFree(d_w), cudaFree(d_xb), cudaFree(d_x), cudaFree(d_y);
