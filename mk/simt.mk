@@ -73,21 +73,32 @@ $(foreach m,$(SIMT_CHUNK_MODELS),$(eval $(call SIMT_MODEL,build/simt/chunk4/$(m)
 $(foreach m,$(SIMT_TRACE_MODELS),$(eval $(call SIMT_MODEL,build/simt/trace/$(m)_cuda/$(m)_cuda,$(CUDA_BENCH_SRC)/trace/$(m)_cuda,build/trace/$(m)_cuda/obj,tests/fixtures/$(m))))
 $(foreach m,$(SIMT_UBSAN_MODELS),$(eval $(call SIMT_MODEL,build/simt/ubsan/$(m)_cuda/$(m)_cuda,generated/$(m)_cuda,build/$(m)_cuda/obj,tests/fixtures/$(m),build/simt/ubsan/obj,$(SIMT_UBSAN))))
 
+# a test program of one source, compiled against the emulator, linked with the objects it names
+define simt_program
+@mkdir -p $(@D)
+$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(filter %.o,$^) -lm
+endef
+
 build/simt/test_simt: tests/simt/test_simt.cc $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR)
-	@mkdir -p $(@D)
-	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(filter %.o,$^)
+	$(simt_program)
 
 # the emulated cuBLASLt through the backend's plans, against lt_gemm.h's scale layouts
 build/simt/test_lt: tests/simt/test_lt.cc $(addprefix $(SIMT_OBJ)/,lt_gemm.o cublas_lt.o simt.o cuda_runtime.o) $(SIMT_HDR)
-	@mkdir -p $(@D)
-	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(filter %.o,$^)
+	$(simt_program)
 
 # mla_check (tests/cuda/mla_check.cu) emulated: its quick cases and its stage variants at a short
 # context, what a GPU session runs of it (the tf32 roundings there are the host's, compared with
 # themselves)
 build/simt/mla_check: tests/cuda/mla_check.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR) $(MLA_HDR)
-	@mkdir -p $(@D)
-	$(SIMT_CXX) $(SIMT_FLAGS) -rdynamic -o $@ $< -x none $(filter %.o,$^) -lm
+	$(simt_program)
+
+# gpu-check's probes emulated, for what they print (tools/gpu-check-read.sh reads it; their times
+# are the emulator's): the copy bandwidth, the launches of a step alone, the token picks
+# against the host's
+build/simt/bandwidth build/simt/launch_floor: build/simt/%: tests/cuda/%.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR)
+	$(simt_program)
+build/simt/sample_check: tests/cuda/sample_check.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(CUDA_OBJ)/runtime/sample.o $(SIMT_HDR)
+	$(simt_program)
 
 # synth_decode (tests/cuda/synth_decode.c: gpu-check's real shapes on weights made on the device)
 # with two reference models' code, bf16 and FP8 weights: its weights' fill and its step loop

@@ -96,7 +96,9 @@
 #      DRAM bytes of each, summed by kernel: tools/ncu_step.awk), its one-token products
 #      (linear_k) in detail, the MLA decode partial kernels' counters (mla_check profile), and
 #      cuobjdump's resource usage of mla_check's kernels.
-# Prints one table at the end. Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt,
+# Prints one table at the end; its values are read out of the programs' outputs by
+# tools/gpu-check-read.sh, whose readers CI runs on the same programs' output (tests/simt/
+# gpu_check_read.sh: the device ones on the emulated device). Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt,
 # mla_check.txt, mla_check_stages.txt, sanitizer_tiny_cuda_*.txt, sample_check.txt,
 # fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
 # mla_check_resources.txt and the audit records to $OUT if set, else to build/gpu-check/.
@@ -118,6 +120,7 @@ T=$(mktemp -d)
 export T
 trap 'rm -rf "$T"' EXIT
 . tests/lib.sh
+. tools/gpu-check-read.sh
 
 # The table is written row by row as the run goes, so that a run stopped from outside (the device
 # call's timeout) still leaves what it measured.
@@ -170,8 +173,9 @@ date -u '+%Y-%m-%d %H:%M UTC'
 nvidia-smi -L || echo "nvidia-smi -L failed"
 gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1)
 echo "$gpu"
-nvcc --version | tail -n 2
-nvccv=$(nvcc --version | sed -n 's/.*release \([0-9.]*\), V\([0-9.]*\).*/\1 (V\2)/p')
+nvcc --version >"$T/nvcc"
+tail -n 2 "$T/nvcc"
+nvccv=$(read_nvcc "$T/nvcc")
 row "date" "$(date -u '+%Y-%m-%d')"
 row "GPU (name, driver, memory)" "${gpu:-none found}"
 row "nvcc" "${nvccv:-not found}"
@@ -298,8 +302,7 @@ section "conformance (tests/cuda/conformance.sh)"
 for m in $MODELS; do
     f0=$FAILED p0=$PASSED
     CUDA_MODELS=$m . tests/cuda/conformance.sh
-    b3=$(sed -n 's/.*max|d|\/std \([^ ]*\).*/\1/p' "$T/cuda_${m}_cuda.b3.cmp" 2>/dev/null)
-    b1=$(sed -n 's/.*max|d|\/std \([^ ]*\).*/\1/p' "$T/cuda_${m}_cuda.b1.cmp" 2>/dev/null)
+    b3=$(read_max_d "$T/cuda_${m}_cuda.b3.cmp") b1=$(read_max_d "$T/cuda_${m}_cuda.b1.cmp")
     verdict=$([ "$FAILED" -eq "$f0" ] && echo pass || echo "FAIL ($((FAILED - f0)) of $((FAILED - f0 + PASSED - p0)))")
     row "conformance ${m}_cuda: $(forced $m && echo "argmax (teacher-forced)" || echo ids), max\\|d\\|/std batch 3 / batch 1, invariance, graph = no graph" \
         "$verdict; ${b3:-?} / ${b1:-?}"
@@ -347,7 +350,7 @@ else
         cat "$T/$m.trace_diff"
         check "gpu/trace/${m}_cuda" test "$tr_rc" -eq 0
         row "${m}_cuda against ${m} (CPU), op by op (DF_TRACE, tests/trace_diff.c)" \
-            "$(sed 's/^trace_diff: //; s/|/\\|/g' "$T/$m.trace_diff" | head -n 1)"
+            "$(read_trace_diff "$T/$m.trace_diff")"
     done
 fi
 
@@ -401,7 +404,7 @@ for m in tiny tiny_fp8act tiny_bf16act; do
         build/$mc/$mc audit --check "$T/$mc.audit.json" --weights build/$mc/$mc.weights >"$T/$mc.check.out" 2>&1; then
         pass "gpu/audit/$mc"
         row "$mc audit record re-derived (--check); gemms" \
-            "reproduced; $(sed -n 's/^  "gemms": \(.*\),$/\1/p' "$T/$mc.audit.json" | cut -c1-300)"
+            "reproduced; $(read_gemms "$T/$mc.audit.json")"
     else
         why=$(cat "$T/$mc.audit.err" "$T/$mc.check.out" 2>/dev/null | tail -n 3 | tr '\n' ' ' | cut -c1-200)
         fail "gpu/audit/$mc" "$why"
@@ -436,7 +439,7 @@ for lc in tiny:200 v3_h16_r32:600; do
             >'$T/long_$lm.cmp' 2>&1"
         cat "$T/long_$lm.cmp"
         row "${lm}_cuda vs CPU $lm, $ln-token prompt + 8 (ids, max\\|d\\|/std; poisoned build = plain)" \
-            "$(same_ids "$T/long_$lm.cpu.ids" "$T/long_$lm.gpu.ids") ids; $(sed -n 's/.*max|d|\/std \([^ ]*\).*/\1/p' "$T/long_$lm.cmp"); $(same_ids "$T/long_$lm.gpu" "$T/long_$lm.poison")"
+            "$(same_ids "$T/long_$lm.cpu.ids" "$T/long_$lm.gpu.ids") ids; $(read_max_d "$T/long_$lm.cmp"); $(same_ids "$T/long_$lm.gpu" "$T/long_$lm.poison")"
     else
         fail "gpu/long-context/$lm/cpu-build"
         tail -n 20 "$T/cpu_$lm.log"
@@ -452,7 +455,7 @@ bench() { # bench NAME GRAPH(1|0) INPUT-ARGS...
     shift 2
     if DF_CUDA_STATS=1 DF_CUDA_GRAPH=$graph build/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights \
         "$@" -n 201 >/dev/null 2>"$T/bench_$name"; then
-        sed -n 's/.*after the first \([0-9.]*\) ms\/step.*/\1/p' "$T/bench_$name"
+        read_decode_ms "$T/bench_$name"
     else
         cat "$T/bench_$name" >&2
         echo "?"
@@ -466,7 +469,7 @@ b4n=$(bench b4n 0 --batch-file "$T/batch4.txt")
 b1p=$(DF_CUDA_PDL=1 bench b1p 1 --ids "$(head -n 1 $fx/prompts.txt)")
 b4p=$(DF_CUDA_PDL=1 bench b4p 1 --batch-file "$T/batch4.txt")
 for b in b1g b1n b4g b4n b1p b4p; do echo "$b:"; cat "$T/bench_$b"; done
-prefill=$(sed -n 's/.*prefill 1 steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/bench_b4g")
+prefill=$(read_prefill_ms "$T/bench_b4g")
 tps() { awk -v b="$1" -v ms="$2" 'BEGIN { if (ms + 0 > 0) printf "%.0f tok/s", b * 1000 / ms; else print "?" }'; }
 row "tiny_cuda decode, batch 1: ms/step with graphs / without" "$b1g / $b1n ($(tps 1 "$b1g") with graphs)"
 row "tiny_cuda decode, batch 4: ms/step with graphs / without" "$b4g / $b4n ($(tps 4 "$b4g") with graphs)"
@@ -475,10 +478,10 @@ row "tiny_cuda prefill, 52 tokens in one step" "${prefill:-?} ms ($(tps 52 "${pr
 
 section "HBM copy bandwidth"
 build/cuda/bandwidth 2 | tee "$T/bw"
-bw=$(sed -n 's/.*best [0-9.]* ms = \([0-9.]*\) GB\/s.*/\1/p' "$T/bw")
+bw=$(read_bandwidth "$T/bw")
 check "gpu/bandwidth" test -n "$bw"
 row "HBM copy, cudaMemcpy D2D 2 GiB (read + write)" "${bw:-?} GB/s"
-wbytes=$(sed -n 's/.*\.data_bytes = \([0-9]*\)u.*/\1/p' generated/tiny_cuda/manifest.c)
+wbytes=$(read_weight_bytes generated/tiny_cuda/manifest.c)
 floor=$(awk -v b="$wbytes" -v g="$bw" 'BEGIN { if (g + 0 > 0) printf "%.2f us", b / (g * 1e9) * 1e6; else print "?" }')
 row "tiny_cuda weight-streaming floor (weights / bandwidth)" "$floor for $wbytes bytes (the step is launch-bound)"
 
@@ -494,28 +497,12 @@ run_until() {
     if [ "$left" -lt 5 ]; then echo "skipped: no time left" >"$T/mid_$tag.err"; : >"$T/mid_$tag.ids"; return 1; fi
     CUDA_MODULE_LOADING=EAGER DF_CUDA_STATS=1 timeout "$left" "$@" >"$T/mid_$tag.ids" 2>"$T/mid_$tag.err"
 }
-mid_decode_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*after the first \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
+mid_decode_ms() { read_decode_ms "$T/mid_$1.err"; }
 two_ms() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f / %.3f ms/step", a, b; else print "? / ?" }'; }
-mid_wall_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*, wall \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
-mid_prefill_ms() { sed -n 's/.*cuda stats: prefill [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.err"; }
+mid_wall_ms() { read_wall_ms "$T/mid_$1.err"; }
+mid_prefill_ms() { read_prefill_ms "$T/mid_$1.err"; }
 # floor_line B MS MS_WITHOUT_GRAPHS FLOOR_FILE: a decode step of batch B against decode_floor's line for B
-floor_line() {
-    local bytes="" experts="" lo="" hi="" floor=""
-    read -r bytes experts lo hi floor < <(awk -v b="$1" '$3 == "batch" && $4 == b {
-        print $6, $8, $10, $12, ($13 == "floor_ms" ? $14 : "") }' "$4")
-    awk -v b="$1" -v ms="$2" -v ms0="$3" -v by="$bytes" -v u="$experts" -v lo="$lo" -v hi="$hi" -v f="$floor" \
-        -v bw="$bw" 'BEGIN {
-        s = (ms + 0 > 0) ? sprintf("%.3f ms/step, %.0f tok/s", ms, b * 1000 / ms) : "? ms/step"
-        if (ms0 + 0 > 0) s = s sprintf(" (without graphs %.3f ms)", ms0)
-        s = s sprintf("; %.1f MB of weights/step", by / 1e6)
-        if (b > 1) s = s sprintf(" (expected union: %.2f experts per MoE layer; %.1f to %.1f MB)", u, lo / 1e6, hi / 1e6)
-        if (f + 0 > 0) {
-            s = s sprintf(", floor %.3f ms at %s GB/s", f, bw)
-            if (ms + 0 > 0) s = s sprintf("; %.2fx the floor (floor = %.0f%% of the step)%s", ms / f, 100 * f / ms,
-                                          b == 1 ? (ms / f <= 1.3 ? ", goal <= 1.3x met" : ", goal <= 1.3x not met") : "")
-        } else s = s ", floor ? (no bandwidth measured)"
-        print s }'
-}
+floor_line() { read_floor "$1" "$2" "$3" "$4" "$bw"; }
 # one_kinds MODEL TAG TAG_ROWS TAG_ASYNC: a batch-1 decode's ms/step with linear_k, linear_rows_k and
 # linear_async_k at one token, and whether the other two gave linear_k's ids
 one_kinds() {
@@ -526,9 +513,7 @@ one_kinds() {
 # profile_row MODEL TAG B: the largest kernels of a DF_CUDA_PROFILE run's decode steps ($T/mid_MODEL.TAG.err)
 profile_row() {
     local top tot
-    top=$(sed -n 's/.*cuda profile: decode \(.*[^ ]\)  *\([0-9.]*%\)  *\([0-9.]*\) ms\/step.*/\1 \2 (\3 ms)/p' \
-          "$T/mid_$1.$2.err" | head -n 4 | tr '\n' ';' | sed 's/;$//; s/;/; /g')
-    tot=$(sed -n 's/.*cuda profile: decode, [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$1.$2.err")
+    top=$(read_profile_top "$T/mid_$1.$2.err" decode) tot=$(read_profile_ms "$T/mid_$1.$2.err" decode)
     row "$1 decode profile, batch $3 (DF_CUDA_PROFILE, graphs off): kernels ms/step; largest" "${tot:-?} ms; ${top:-?}"
 }
 # carried KIND LABEL MODEL...: CARRIED = the models whose generated sources were carried
@@ -675,8 +660,7 @@ if [ -n "$mid_present" ]; then
     t2=$(date +%s)
     [ "$rcw" -eq 0 ] || tail -n 30 "$T/mid_weights.log"
     grep -h -e '^random_checkpoint:' -e '-pack: .* MB in ' "$T/mid_weights.log" | tee -a "$MID_TXT"
-    packs=$(sed -n 's/^\([A-Za-z0-9_]*\)-pack: [0-9]* tensors.*, \([0-9.]* MB\) in \([0-9.]* s\).*/\1 \2 in \3/p' "$T/mid_weights.log" |
-            tr '\n' ',' | sed 's/,$//; s/,/, /g')
+    packs=$(read_packs "$T/mid_weights.log")
     row "mid-size build: make (binaries, packers, tools) / random checkpoints + packing, -j$(nproc)" \
         "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)"), $((t1 - t0)) s / $([ "$rcw" -eq 0 ] && echo ok ||
           echo "FAILED (exit $rcw)"), $((t2 - t1)) s (packer: ${packs:-nothing to pack})"
@@ -748,17 +732,16 @@ for m in $mid_present; do
     profile_row "$m" p1 1
     # the step's launches by themselves: as many kernels that do nothing as the profile counts in
     # a decode step, chained as a graph (build/cuda/launch_floor)
-    nl=$(sed -n 's/.*cuda profile: decode .* \([0-9][0-9.]*\) launches\/step.*/\1/p' "$T/mid_$m.p1.err" |
-         awk '{ s += $1 } END { if (s > 0) printf "%d", s + 0.5 }')
+    nl=$(read_launches "$T/mid_$m.p1.err")
     if [ -n "$nl" ] && [ -x build/cuda/launch_floor ]; then
-        lf=$(timeout "$(mid_cap 30)" build/cuda/launch_floor "$nl" 2>&1 | tee -a "$MID_TXT" | sed -n 's/^launch_floor: \([0-9]* launches: .*\)/\1/p')
+        timeout "$(mid_cap 30)" build/cuda/launch_floor "$nl" >"$T/mid_$m.launch_floor" 2>&1
+        cat "$T/mid_$m.launch_floor" >>"$MID_TXT"
+        lf=$(read_launch_floor "$T/mid_$m.launch_floor")
         row "$m decode, batch 1: its $nl launches a step alone (build/cuda/launch_floor, empty kernels; the graph step: ${d1:-?} ms)" \
             "${lf:-?}"
     fi
     profile_row "$m" pb "$mb"
-    top=$(sed -n 's/.*cuda profile: prefill \(.*[^ ]\)  *\([0-9.]*%\)  *\([0-9.]*\) ms\/step.*/\1 \2 (\3 ms)/p' \
-          "$T/mid_$m.pp.err" | head -n 4 | tr '\n' ';' | sed 's/;$//; s/;/; /g')
-    tot=$(sed -n 's/.*cuda profile: prefill, [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$T/mid_$m.pp.err")
+    top=$(read_profile_top "$T/mid_$m.pp.err" prefill) tot=$(read_profile_ms "$T/mid_$m.pp.err" prefill)
     row "$m prefill profile, a 512-token step (DF_CUDA_PROFILE, the second of two): kernels ms/step; largest" "${tot:-?} ms; ${top:-?}"
     row "$m prefill, 512-token prompts (8, one step each)" \
         "$(awk -v ms="$pf" 'BEGIN { if (ms + 0 > 0) printf "%.2f ms/step, %.0f tok/s", ms, 512 * 1000 / ms; else print "?" }')"
@@ -806,10 +789,10 @@ section "MLA decode (build/cuda/mla_check, docs/cuda-mla.md)"
 # bounds gpu-check if it hangs and leaves the FP8 GEMM check its time.
 if timed_check mla_check "MLA decode kernel (mla_check)" 120 400; then
     row "MLA decode vs mla_attend and fp64, batch invariance (60 cases, f32 and bf16 caches; table: mla_check.txt)" \
-        "$(sed -n 's/^mla_check: \([0-9]* cases.*\)/\1/p' "$T/mla_check")$(timed_out)"
+        "$(read_mla_cases "$T/mla_check")$(timed_out)"
     row "the 3xTF32 splits' roundings on the device = the host's (mla_check)" \
-        "$(sed -n 's/^mla_check: tf32 roundings on the device = the host.s \(.*\)/\1/p' "$T/mla_check")"
-    sed -n 's/^mla_check: \(v2lite\|v3\)\(-bf16\)\{0,1\} \([^:]*\): \(.*\)$/\1\2 \3\t\4/p' "$T/mla_check" >"$T/mla_rows"
+        "$(read_mla_tf32 "$T/mla_check")"
+    read_mla_rows "$T/mla_check" >"$T/mla_rows"
     while IFS=$'\t' read -r k v; do row "MLA decode, $k (cache GB/s, % of copy)" "$v"; done <"$T/mla_rows"
 fi
 
@@ -817,15 +800,15 @@ section "device sampling (build/cuda/sample_check)"
 # A few seconds expected: every row's device pick (sample_k, greedy_k) = the host's, and a time.
 if timed_check sample_check "device sampling (sample_check)" 60 420; then
     row "token picks on the device = on the host (sample_k vs df_sample_with, greedy_k vs df_argmax)" \
-        "$(sed -n 's/^sample_check: \([0-9]* rows sampled.*\)/\1/p' "$T/sample_check")$(timed_out)"
+        "$(read_sample_verdict "$T/sample_check")$(timed_out)"
     row "sample_k time, vocab 129280, top-k 40, top-p 0.95" \
-        "$(sed -n 's/^sample_check: time [^:]*: //p' "$T/sample_check")"
+        "$(read_sample_time "$T/sample_check")"
 fi
 
 section "FP8 block-scaled GEMM (build/cuda/fp8_gemm_check)"
 # About 30 s expected; the timeout keeps the whole gpu-check under 8 minutes even if it hangs.
 if timed_check fp8_gemm_check "FP8 block-scaled GEMM (cuBLASLt)" 300 450; then
-    fp8() { sed -n "s/^fp8_gemm_check: $1//p" "$T/fp8_gemm_check" | head -n 1; }
+    fp8() { read_fp8 "$T/fp8_gemm_check" "$1"; }
     row "FP8 block-scaled GEMM vs fp64 reference (7 shapes x 7 M; table: fp8_gemm_check.txt)" \
         "$(fp8 'correctness ')$(timed_out)"
     row "FP8 e4m3 widening in kernels.cuh on the device (all 256 codes)" "$(fp8 'e4m3 widening on the device (all 256 codes) ')"
@@ -846,7 +829,7 @@ section "MLA decode stages (build/cuda/mla_check stages)"
 # and 16. Under 10 s expected, at most 30, by 450 s: after the correctness checks, which it must
 # not crowd out. mla_check_stages.txt has the table.
 if timed_check mla_check "MLA decode stages (mla_check stages)" 30 450 stages; then
-    sed -n 's/^mla_check stages: \([^:]*\): \(.*\)$/\1\t\2/p' "$T/$out" >"$T/stage_rows"
+    read_mla_stages "$T/$out" >"$T/stage_rows"
     if [ ! -s "$T/stage_rows" ]; then
         fail "gpu/mla_check_stages/summary" "no summary line"
         row "MLA decode stages (mla_check_stages.txt)" "no summary (exit $rc): $(head -n 1 "$T/$out")$(timed_out)"

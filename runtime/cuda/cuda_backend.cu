@@ -132,7 +132,19 @@ double gib(size_t bytes)
     return (double)bytes / (1024.0 * 1024.0 * 1024.0);
 }
 
-/* "cannot allocate ...: out of memory (X GiB free of Y GiB on NAME)" */
+/* A size for a message: "1.25 GiB", or "3.4 MiB" below a GiB. */
+struct size_text {
+    char s[32];
+    explicit size_text(size_t bytes)
+    {
+        if (bytes >= ((size_t)1 << 30))
+            snprintf(s, sizeof s, "%.2f GiB", gib(bytes));
+        else
+            snprintf(s, sizeof s, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));
+    }
+};
+
+/* "cannot allocate N bytes (SIZE) on NAME for WHAT: out of memory (SIZE free of SIZE)" */
 void alloc_error(char *err, size_t errlen, const char *what, size_t bytes, cudaError_t e)
 {
     size_t free_b = 0, total_b = 0;
@@ -141,12 +153,12 @@ void alloc_error(char *err, size_t errlen, const char *what, size_t bytes, cudaE
     cudaGetLastError();
     if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
         cudaGetLastError();
-        set_err(err, errlen, "cannot allocate %zu bytes (%.2f GiB) on %s for %s: %s", bytes, gib(bytes), dev, what,
+        set_err(err, errlen, "cannot allocate %zu bytes (%s) on %s for %s: %s", bytes, size_text(bytes).s, dev, what,
                 cudaGetErrorString(e));
         return;
     }
-    set_err(err, errlen, "cannot allocate %zu bytes (%.2f GiB) on %s for %s: %s (%.2f GiB free of %.2f GiB)", bytes,
-            gib(bytes), dev, what, cudaGetErrorString(e), gib(free_b), gib(total_b));
+    set_err(err, errlen, "cannot allocate %zu bytes (%s) on %s for %s: %s (%s free of %s)", bytes, size_text(bytes).s,
+            dev, what, cudaGetErrorString(e), size_text(free_b).s, size_text(total_b).s);
 }
 
 /* The device must exist and be a Hopper (the binary holds sm_90a code only). */

@@ -776,9 +776,12 @@ int main(int argc, char **argv)
     printf("A and B: the two configurations of each layer (listed at the top); %% of copy: cache GB/s over the copy's;\n"
            "TFLOP/s: 2 (576 + 512) heads flops per position read (the float32 arithmetic; 3xTF32 issues 3 times that,\n"
            "the bf16 kernel 3 (S) and 2 (P V) times that in bf16).\n");
+    /* a line for gpu-check's table per layer at the longest context run, batch 1 and 16 (quick:
+     * 1024 positions, batch 1, untimed: nan, which tests/simt reads as gpu-check does) */
+    const int longest = (quick ? QUICK_CTXS : CTXS).back();
     for (const layer &ly : layers)
         for (const result &r : rows)
-            if (r.name == ly.name && r.ctx == CTXS.back() && (r.n == 1 || r.n == 16)) {
+            if (r.name == ly.name && r.ctx == longest && (r.n == 1 || r.n == 16)) {
                 const int b = r.ms[1] < r.ms[0];
                 printf("mla_check: %s %d positions, batch %d: %.0f GB/s = %.1f%% of copy, %.1f TFLOP/s (%c); "
                        "mla_attend %.0f GB/s\n",

@@ -90,10 +90,11 @@ static int batch(device_rows &d, int vocab)
         cuda_ok(cudaMemcpy(d.logits, l.data(), l.size() * sizeof(float), cudaMemcpyHostToDevice), "upload");
         cuda_ok(cudaMemcpy(d.draw, draw.data(), rows * sizeof(uint32_t), cudaMemcpyHostToDevice), "upload");
         if (pass == 0)
-            dfc::sample_k<<<rows, dfc::SAMPLE_THREADS>>>(d.logits, vocab, s.params, d.draw, d.next);
+            cuda_ok(dfc::launch_on(nullptr, false, dfc::sample_k, rows, dfc::SAMPLE_THREADS, 0, d.logits, vocab, s.params,
+                                   d.draw, d.next), "sample_k");
         else
-            dfc::greedy_k<<<rows, dfc::PICK_THREADS>>>(d.logits, vocab, d.next);
-        cuda_ok(cudaGetLastError(), "launch");
+            cuda_ok(dfc::launch_on(nullptr, false, dfc::greedy_k, rows, dfc::PICK_THREADS, 0, d.logits, vocab, d.next),
+                    "greedy_k");
         cuda_ok(cudaMemcpy(got.data(), d.next, rows * sizeof(int), cudaMemcpyDeviceToHost), "download");
         for (int r = 0; r < rows; r++) {
             const float *row = &l[(size_t)r * vocab];
@@ -122,7 +123,8 @@ static double time_us(device_rows &d, int vocab, int rows)
     for (int k = 0; k < 21; k++) {
         cuda_ok(cudaMemcpy(d.logits, l.data(), l.size() * sizeof(float), cudaMemcpyHostToDevice), "upload");
         cuda_ok(cudaEventRecord(a), "event");
-        dfc::sample_k<<<rows, dfc::SAMPLE_THREADS>>>(d.logits, vocab, s.params, d.draw, d.next);
+        cuda_ok(dfc::launch_on(nullptr, false, dfc::sample_k, rows, dfc::SAMPLE_THREADS, 0, d.logits, vocab, s.params,
+                               d.draw, d.next), "sample_k");
         cuda_ok(cudaEventRecord(b), "event");
         cuda_ok(cudaEventSynchronize(b), "event");
         float ms;

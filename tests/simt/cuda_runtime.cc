@@ -27,6 +27,25 @@ static std::map<const void *, int> max_dynamic_shared;
 constexpr int SMS = 132;
 constexpr int DEFAULT_DYNAMIC_SHARED = 48 << 10, OPTIN_SHARED = 232448;
 
+/* The device's memory: 16 GiB, or DF_SIMT_DEVICE_MIB MiB (a small device, for the paths of an
+ * allocation that does not fit); cudaMalloc counts each allocation at its size rounded up to 256
+ * bytes. */
+static size_t device_bytes(void)
+{
+    static const size_t bytes = [] {
+        const char *v = getenv("DF_SIMT_DEVICE_MIB");
+        char *end = nullptr;
+        const unsigned long long mib = v && *v ? strtoull(v, &end, 10) : 16384;
+        if (v && *v && (*end || mib == 0 || mib > (1ull << 24))) {
+            fprintf(stderr, "simt: DF_SIMT_DEVICE_MIB wants a whole number of MiB, 1 to 2^24, not %s\n", v);
+            exit(3);
+        }
+        return (size_t)mib << 20;
+    }();
+    return bytes;
+}
+static size_t device_used = 0;
+
 static cudaError_t note(cudaError_t e)
 {
     if (e != cudaSuccess)
@@ -46,7 +65,19 @@ const char *cudaGetErrorName(cudaError_t e)
     }
     return "cudaErrorUnknown";
 }
-const char *cudaGetErrorString(cudaError_t e) { return cudaGetErrorName(e); }
+/* The CUDA runtime's own strings, which the backend's messages quote. */
+const char *cudaGetErrorString(cudaError_t e)
+{
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    }
+    return "unknown error";
+}
 
 cudaError_t cudaGetLastError(void)
 {
@@ -67,7 +98,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int dev)
     prop->major = 9;
     prop->minor = 0;
     prop->multiProcessorCount = SMS;
-    prop->totalGlobalMem = (size_t)16 << 30;
+    prop->totalGlobalMem = device_bytes();
     prop->sharedMemPerBlockOptin = OPTIN_SHARED;
     return cudaSuccess;
 }
@@ -80,7 +111,8 @@ cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int dev)
 cudaError_t cudaDriverGetVersion(int *version) { return *version = 13000, cudaSuccess; }
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
 {
-    *free_bytes = *total_bytes = (size_t)16 << 30;
+    *total_bytes = device_bytes();
+    *free_bytes = device_bytes() - device_used;
     return cudaSuccess;
 }
 cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
@@ -88,10 +120,16 @@ cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
 /* Device memory: filled with 0xff bytes (NaN floats), as nothing on a device clears it, and mapped
  * so that its end (rounded up to 256 bytes) meets an inaccessible page: a read or write past it
  * faults (simt.cc names the thread). */
-static std::map<void *, std::pair<void *, size_t>> mappings;
+struct mapping {
+    void *map;
+    size_t span, bytes; /* mapped, counted */
+};
+static std::map<void *, mapping> mappings;
 cudaError_t cudaMalloc(void **p, size_t bytes)
 {
     const size_t page = 4096, rounded = (bytes + 255) / 256 * 256, span = (rounded + page - 1) / page * page + page;
+    if (rounded > device_bytes() - device_used)
+        return note(cudaErrorMemoryAllocation);
     void *m = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
         return note(cudaErrorMemoryAllocation);
@@ -99,7 +137,8 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
     mprotect(guard, page, PROT_NONE);
     *p = guard - rounded;
     memset(*p, 0xff, rounded);
-    mappings[*p] = { m, span };
+    mappings[*p] = { m, span, rounded };
+    device_used += rounded;
     return cudaSuccess;
 }
 cudaError_t cudaFree(void *p)
@@ -109,7 +148,8 @@ cudaError_t cudaFree(void *p)
     const auto it = mappings.find(p);
     if (it == mappings.end())
         return note(cudaErrorInvalidValue);
-    munmap(it->second.first, it->second.second);
+    munmap(it->second.map, it->second.span);
+    device_used -= it->second.bytes;
     mappings.erase(it);
     return cudaSuccess;
 }

@@ -69,6 +69,12 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
     done
     rerun build/simt/tiny_cuda/tiny_cuda tiny eager DF_SIMT_CPASYNC=eager DF_CUDA_LINEAR_ONE=async
     check "simt/cp.async/tiny_cuda/async-rings-eager-equal-at-wait" cmp "$T/tiny_cuda.eager" "$T/tiny_cuda.b3_async"
+    # A device without the memory the model needs (DF_SIMT_DEVICE_MIB: the emulated device's size):
+    # exit 1 and a message with the sizes, for the weights (4.2 MiB) and for the arena (2.1 MiB)
+    expect_fail "simt/out-of-memory/weights" 1 "tiny_cuda: cannot allocate [0-9]+ bytes \\(4\\.2 MiB\\) on simt [^:]*for the weights: out of memory \\(2\\.0 MiB free of 2\\.0 MiB\\)\$" \
+        env DF_SIMT_DEVICE_MIB=2 build/simt/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights --ids 1,2,3 -n 2
+    expect_fail "simt/out-of-memory/arena" 1 "tiny_cuda: cannot allocate [0-9]+ bytes \\(2\\.1 MiB\\) on simt [^:]*for the arena \\(activations, KV cache, workspaces\\): out of memory \\(1\\.8 MiB free of 6\\.0 MiB\\)\$" \
+        env DF_SIMT_DEVICE_MIB=6 build/simt/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights --ids 1,2,3 -n 2
     # The liveness-checking builds (mk/poison.mk: each value's bytes poisoned after its last op) and
     # the 4-token prefill steps (mk/cuda_bench.mk) = the plain build, bit for bit, as gpu-check has them.
     for m in $SIMT_POISON_MODELS; do
@@ -151,8 +157,14 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
             done
         done
     fi
-    # An audit record made by the emulated binary and re-derived by a second run (--check).
-    check "simt/audit/tiny_cuda" sh -c "build/simt/tiny_cuda/tiny_cuda audit --weights build/tiny_cuda/tiny_cuda.weights \
-        >'$T/simt.audit.json' && build/simt/tiny_cuda/tiny_cuda audit --check '$T/simt.audit.json' \
-        --weights build/tiny_cuda/tiny_cuda.weights"
+    # Audit records made by the emulated binaries and re-derived by a second run (--check), those
+    # gpu-check makes: tiny's, and the FP8- and bf16-activation models' with their cuBLASLt
+    # algorithms ("gemms").
+    for m in tiny tiny_fp8act tiny_bf16act; do
+        mc=${m}_cuda
+        check "simt/audit/$mc" sh -c "build/simt/$mc/$mc audit --weights build/$mc/$mc.weights >'$T/$mc.audit.json' &&
+            build/simt/$mc/$mc audit --check '$T/$mc.audit.json' --weights build/$mc/$mc.weights"
+    done
+    # gpu-check's readers on what these programs print (tests/simt/gpu_check_read.sh)
+    . tests/simt/gpu_check_read.sh
 fi
