@@ -97,8 +97,8 @@
 #      (linear_k) in detail, the MLA decode partial kernels' counters (mla_check profile), and
 #      cuobjdump's resource usage of mla_check's kernels.
 # Prints one table at the end; its values are read out of the programs' outputs by
-# tools/gpu-check-read.sh, whose readers CI runs on the same programs' output (tests/simt/
-# gpu_check_read.sh: the device ones on the emulated device). Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt,
+# tools/gpu-check-read.sh, whose readers CI runs on the same programs' output
+# (tests/simt/gpu_check_read.sh: the device ones on the emulated device). Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt,
 # mla_check.txt, mla_check_stages.txt, sanitizer_tiny_cuda_*.txt, sample_check.txt,
 # fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
 # mla_check_resources.txt and the audit records to $OUT if set, else to build/gpu-check/.

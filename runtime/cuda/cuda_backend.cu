@@ -137,7 +137,7 @@ struct size_text {
     char s[32];
     explicit size_text(size_t bytes)
     {
-        if (bytes >= ((size_t)1 << 30))
+        if (gib(bytes) >= 0.9995) /* what would print as 1024.0 MiB */
             snprintf(s, sizeof s, "%.2f GiB", gib(bytes));
         else
             snprintf(s, sizeof s, "%.1f MiB", (double)bytes / (1024.0 * 1024.0));

@@ -127,6 +127,8 @@ struct mapping {
 static std::map<void *, mapping> mappings;
 cudaError_t cudaMalloc(void **p, size_t bytes)
 {
+    if (bytes > device_bytes() - device_used) /* before rounding, which could wrap */
+        return note(cudaErrorMemoryAllocation);
     const size_t page = 4096, rounded = (bytes + 255) / 256 * 256, span = (rounded + page - 1) / page * page + page;
     if (rounded > device_bytes() - device_used)
         return note(cudaErrorMemoryAllocation);

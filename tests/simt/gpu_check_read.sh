@@ -6,18 +6,23 @@
 # comparisons in $T. Not covered: fp8_gemm_check's lines (its shapes are too large to emulate)
 # and ncu's reports.
 . tools/gpu-check-read.sh
+# one_line V: V is one line (a value printed twice would break the table's row)
+read_newline=$(printf '\n_')
+read_newline=${read_newline%_}
+one_line() { case "$1" in *"$read_newline"*) echo "more than one line: $1"; return 1 ;; esac; }
 # numbers V...: every V a decimal number (an exponent allowed); positive V...: and above zero
 numbers() {
     for v; do
-        printf '%s\n' "$v" | grep -Eqx '[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?' || { echo "not a number: '$v'"; return 1; }
+        one_line "$v" && printf '%s\n' "$v" | grep -Eqx '[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?' ||
+            { echo "not a number: '$v'"; return 1; }
     done
 }
 positive() {
     numbers "$@" || return 1
     for v; do awk -v v="$v" 'BEGIN { exit !(v + 0 > 0) }' || { echo "not above zero: $v"; return 1; }; done
 }
-# matches TEXT ERE: TEXT, printed, is a line that the extended regular expression matches whole
-matches() { printf '%s\n' "$1"; printf '%s\n' "$1" | grep -Eqx -- "$2"; }
+# matches TEXT ERE: TEXT, printed, is one line that the extended regular expression matches whole
+matches() { printf '%s\n' "$1"; one_line "$1" && printf '%s\n' "$1" | grep -Eqx -- "$2"; }
 
 # compare_logits's lines, as the conformance left them for every emulated model
 read_conformance() {
@@ -34,6 +39,14 @@ read_audits() {
     done
 }
 check "simt/gpu-check-read/audit-gemms" read_audits
+
+# trace_diff's verdict on the op-level traces (tests/simt/run.sh, above), the row gpu-check shows
+read_traces() {
+    for m in $SIMT_TRACE_MODELS; do
+        matches "$(read_trace_diff "$T/$m.trace_diff")" '[0-9]+ records within [0-9.e-]+; the largest max\\\|d\\\|/std .*' || return 1
+    done
+}
+check "simt/gpu-check-read/trace_diff" read_traces
 
 # DF_CUDA_STATS: the fixture's batch with graphs (decode ms after the first step, wall, prefill);
 # DF_CUDA_PROFILE (graphs off) over 4-token prefill steps, so that prefill has timed steps too
@@ -89,7 +102,7 @@ check "simt/gpu-check-read/synth-stats" positive "$(read_decode_ms "$T/read_syn"
 
 # The host programs. decode_floor's lines under read_floor: a step of 0.5 ms at batch 1 (0.9 ms
 # without graphs), one at batch 16, a batch it has no line for
-build/cuda_bench/bench_v3_cuda/decode_floor 1 16 --gbs 4000 >"$T/read_floor" 2>/dev/null
+build/cuda_bench/bench_v3_cuda/decode_floor --gbs 4000 1 16 >"$T/read_floor" 2>/dev/null
 read_floors() {
     matches "$(read_floor 1 0.5 0.9 "$T/read_floor" 4000)" '0\.500 ms/step, 2000 tok/s \(without graphs 0\.900 ms\); [0-9.]+ MB of weights/step, floor [0-9.]+ ms at 4000 GB/s; [0-9.]+x the floor \(floor = [0-9]+% of the step\), goal <= 1\.3x (not )?met' &&
         matches "$(read_floor 16 2 '' "$T/read_floor" 4000)" '2\.000 ms/step, 8000 tok/s; [0-9.]+ MB of weights/step \(expected union: [0-9.]+ experts per MoE layer; [0-9.]+ to [0-9.]+ MB\), floor [0-9.]+ ms at 4000 GB/s; [0-9.]+x the floor \(floor = [0-9]+% of the step\)' &&
@@ -98,7 +111,7 @@ read_floors() {
 check "simt/gpu-check-read/decode-floor" read_floors
 # the packer's line in a log; the weight bytes of a manifest
 build/tiny/tiny-pack --hf tests/fixtures/tiny/hf --out "$T/read.weights" >/dev/null 2>"$T/read_pack"
-read_pack() { matches "$(read_packs "$T/read_pack")" 'tiny [0-9.]+ MB in [0-9.]+ s' && positive "$(read_weight_bytes generated/tiny/manifest.c)"; }
+read_pack() { matches "$(read_packs "$T/read_pack")" 'tiny [0-9.]+ MB in [0-9.]+ s' && positive "$(read_weight_bytes generated/tiny_cuda/manifest.c)"; }
 check "simt/gpu-check-read/packer" read_pack
 if command -v nvcc >/dev/null; then
     nvcc --version >"$T/read_nvcc"

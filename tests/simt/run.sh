@@ -127,7 +127,9 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
                 --force-file $fx/expected_ids.txt >/dev/null
             DF_TRACE="$T/${m}_cuda.trace" build/simt/trace/${m}_cuda/${m}_cuda --weights build/${m}_cuda/${m}_cuda.weights \
                 --batch-file $fx/prompts.txt -n 10 --force-file $fx/expected_ids.txt >/dev/null
-            check "simt/trace/${m}_cuda/as-cpu-op-by-op" build/trace_diff "$T/$m.trace" "$T/${m}_cuda.trace"
+            build/trace_diff "$T/$m.trace" "$T/${m}_cuda.trace" >"$T/$m.trace_diff" 2>&1
+            tr_rc=$?
+            check "simt/trace/${m}_cuda/as-cpu-op-by-op" sh -c "cat '$T/$m.trace_diff'; exit $tr_rc"
         done
     fi
     # synth_decode (tests/cuda/synth_decode.c: gpu-check's real shapes on weights made on the device)
