@@ -54,14 +54,18 @@ endef
 $(eval $(call SIMT_RUNTIME,$(SIMT_OBJ),))
 $(eval $(call SIMT_RUNTIME,build/simt/ubsan/obj,$(SIMT_UBSAN)))
 
+# $(1) an emulated build's kernels.o, $(2) its generated sources, $(3) flags beyond SIMT_FLAGS
+define SIMT_KERNELS
+$(1): $(2)/forward.c $(SIMT_HDR)
+	@mkdir -p $$(@D)
+	$(SIMT_CXX) $(SIMT_FLAGS) $(3) -I$(2) -c -o $$@ $(2)/kernels.cu
+endef
+
 # $(1) the emulated binary, $(2) the build's generated sources, $(3) its host objects (the CUDA
 # build's), $(4) the model's fixture (its tokenizer); optional $(5) the emulator's object directory
 # and $(6) flags beyond SIMT_FLAGS (the UBSan builds'). kernels.cu is compiled again here.
 define SIMT_MODEL
-$(dir $(1))kernels.o: $(2)/forward.c $(SIMT_HDR)
-	@mkdir -p $$(@D)
-	$(SIMT_CXX) $(SIMT_FLAGS) $(6) -I$(2) -c -o $$@ $(2)/kernels.cu
-
+$(eval $(call SIMT_KERNELS,$(dir $(1))kernels.o,$(2),$(6)))
 $(1): $(dir $(1))kernels.o $(addprefix $(3)/,$(CUDA_GEN_HOST:.c=.o)) $(call simt_rt,$(or $(5),$(SIMT_OBJ))) \
       $(call tok_obj,$(4)/hf,$(patsubst %/obj,%,$(3)))
 	$(SIMT_CXX) $(6) -rdynamic -o $$@ $$(filter %.o,$$^) $(LDLIBS)
@@ -108,18 +112,29 @@ $(SIMT_OBJ)/synth_weights.o: tests/cuda/synth_weights.cu $(SIMT_HDR)
 	@mkdir -p $(@D)
 	$(SIMT_CXX) $(SIMT_FLAGS) -c -o $@ $<
 
+# $(1) the binary, $(2) its emulated kernels.o, $(3) the CUDA build's host objects, $(4) the
+# tokenizer's object
 define SIMT_SYNTH
-build/simt/synth/$(1)_cuda/synth_decode: build/simt/$(1)_cuda/kernels.o $(addprefix build/$(1)_cuda/obj/,$(CUDA_GEN_HOST:.c=.o)) \
-        $(filter-out %/runtime/main.o,$(call simt_rt,$(SIMT_OBJ))) $(CUDA_OBJ)/tests/cuda/synth_decode.o \
-        $(SIMT_OBJ)/synth_weights.o $(call tok_obj,tests/fixtures/$(1)/hf,build/$(1)_cuda)
+$(1): $(2) $(addprefix $(3)/,$(CUDA_GEN_HOST:.c=.o)) $(filter-out %/runtime/main.o,$(call simt_rt,$(SIMT_OBJ))) \
+        $(CUDA_OBJ)/tests/cuda/synth_decode.o $(SIMT_OBJ)/synth_weights.o $(4)
 	@mkdir -p $$(@D)
 	$(SIMT_CXX) -rdynamic -o $$@ $$(filter %.o,$$^) $(LDLIBS)
 endef
-$(foreach m,$(SIMT_SYNTH_MODELS),$(eval $(call SIMT_SYNTH,$(m))))
+$(foreach m,$(SIMT_SYNTH_MODELS),$(eval $(call SIMT_SYNTH,build/simt/synth/$(m)_cuda/synth_decode,build/simt/$(m)_cuda/kernels.o,\
+    build/$(m)_cuda/obj,$(call tok_obj,tests/fixtures/$(m)/hf,build/$(m)_cuda))))
+
+# The models at V3's and V2-Lite's widths that gpu-check runs (mk/cuda_bench.mk: the real shapes
+# on synthetic weights and the mid-size models, whose FP8-activation one takes cuBLASLt's GEMMs):
+# their synth_decode emulated, to run with DF_SIMT_LAUNCHES=only (tests/simt/README.md): their
+# whole schedule's launches and cuBLASLt plans, no kernel run. build/simt/real/<m>/synth_decode
+SIMT_REAL_MODELS := $(CUDA_SYNTH_MODELS) $(CUDA_BENCH_MODELS)
+$(foreach m,$(SIMT_REAL_MODELS),$(eval $(call SIMT_KERNELS,build/simt/real/$(m)/kernels.o,$(CUDA_BENCH_SRC)/$(m))) \
+    $(eval $(call SIMT_SYNTH,build/simt/real/$(m)/synth_decode,build/simt/real/$(m)/kernels.o,$(CUDA_BENCH_DIR)/$(m)/obj,$(TOK_OBJ))))
 
 # The model lists, as shell assignments (tests/simt/run.sh evaluates them)
 .PHONY: print-simt-models
 print-simt-models:
 	@echo "SIMT_MODELS='$(SIMT_MODELS)' SIMT_POISON_MODELS='$(SIMT_POISON_MODELS)'" \
 	      "SIMT_CHUNK_MODELS='$(SIMT_CHUNK_MODELS)' SIMT_UBSAN_MODELS='$(SIMT_UBSAN_MODELS)'" \
-	      "SIMT_TRACE_MODELS='$(SIMT_TRACE_MODELS)' SIMT_SYNTH_MODELS='$(SIMT_SYNTH_MODELS)'"
+	      "SIMT_TRACE_MODELS='$(SIMT_TRACE_MODELS)' SIMT_SYNTH_MODELS='$(SIMT_SYNTH_MODELS)'" \
+	      "SIMT_REAL_MODELS='$(SIMT_REAL_MODELS)'"

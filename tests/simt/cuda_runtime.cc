@@ -138,7 +138,8 @@ cudaError_t cudaMalloc(void **p, size_t bytes)
     unsigned char *guard = (unsigned char *)m + span - page;
     mprotect(guard, page, PROT_NONE);
     *p = guard - rounded;
-    memset(*p, 0xff, rounded);
+    if (!simt::launches_only())
+        memset(*p, 0xff, rounded);
     mappings[*p] = { m, span, rounded };
     device_used += rounded;
     return cudaSuccess;
@@ -160,15 +161,30 @@ cudaError_t cudaHostAlloc(void **p, size_t bytes, unsigned)
     return (*p = malloc(bytes ? bytes : 1)) ? cudaSuccess : note(cudaErrorMemoryAllocation);
 }
 cudaError_t cudaFreeHost(void *p) { return free(p), cudaSuccess; }
-cudaError_t cudaMemset(void *p, int value, size_t bytes) { return memset(p, value, bytes), cudaSuccess; }
+/* With DF_SIMT_LAUNCHES=only, device memory is not set and not copied within the device (which
+ * would touch its pages); copies to and from the host still are: they are small there. */
+static void device_memset(void *p, int value, size_t bytes)
+{
+    if (!simt::launches_only())
+        memset(p, value, bytes);
+}
+static void copy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
+{
+    if (!simt::launches_only() || kind != cudaMemcpyDeviceToDevice)
+        memcpy(dst, src, bytes);
+}
+cudaError_t cudaMemset(void *p, int value, size_t bytes) { return device_memset(p, value, bytes), cudaSuccess; }
 cudaError_t cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s)
 {
-    return simt::stream_enqueue(s, [=]() { memset(p, value, bytes); });
+    return simt::stream_enqueue(s, [=]() { device_memset(p, value, bytes); });
 }
-cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind) { return memcpy(dst, src, bytes), cudaSuccess; }
-cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind, cudaStream_t s)
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind)
 {
-    return simt::stream_enqueue(s, [=]() { memcpy(dst, src, bytes); });
+    return copy(dst, src, bytes, kind), cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s)
+{
+    return simt::stream_enqueue(s, [=]() { copy(dst, src, bytes, kind); });
 }
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { return *s = new CUstream_st, cudaSuccess; }

@@ -159,6 +159,37 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
             done
         done
     fi
+    # The models at real widths gpu-check runs: the real shapes on synthetic weights (DeepSeek-V2-Lite,
+    # V3's first 8 layers) and the mid-size models (bf16, FP8, FP8 activations through cuBLASLt's
+    # GEMMs at V3's widths), on synthetic weights here (synth_decode): their whole
+    # schedules on an emulated H200's memory (DF_SIMT_DEVICE_MIB) with DF_SIMT_LAUNCHES=only, which
+    # checks every launch's configuration (grid, block, dynamic shared memory against the kernel's
+    # opt-in) and every cuBLASLt plan (layouts, alignment, row counts) and runs no kernel: the runs
+    # gpu-check makes (batch 1 and the max batch, each one-token kernel, PDL, the profile without
+    # graphs, --logits), 512-token prompts at the max batch, and one prompt to the max context.
+    if check "simt/real/build" sh -c "make -s -j2 $(for m in $SIMT_REAL_MODELS; do printf 'build/simt/real/%s/synth_decode ' $m; done) \
+        >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
+        # real_runs M: M's runs, each to exit 0 with its DF_CUDA_STATS lines
+        real_runs() {
+            rm_model=$1
+            mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' build/cuda_bench_src/$rm_model/config.h)
+            ctx=$(sed -n 's/^#define MAX_CONTEXT *\([0-9]*\).*/\1/p' build/cuda_bench_src/$rm_model/config.h)
+            for run in "-:1 32 129" "DF_CUDA_LINEAR_ONE=async:1 32 129" "-:$mb 32 129" "DF_CUDA_LINEAR_ONE=async:$mb 32 129" \
+                "-:1 32 5 --logits $T/real.logits" "DF_CUDA_LINEAR_ONE=async:$mb 32 5 --logits $T/real.logits" \
+                "DF_CUDA_PDL=1:1 32 129" "DF_CUDA_LINEAR_ONE=rows:1 32 129" "DF_CUDA_PROFILE=1:1 32 33" \
+                "-:$mb 512 2" "DF_CUDA_PDL=1:$mb 512 2" "-:1 $((ctx - 8)) 8"; do
+                set -- ${run#*:}
+                b=$1 p=$2 n=$3
+                shift 3
+                env DF_SIMT_LAUNCHES=only DF_SIMT_DEVICE_MIB=143360 DF_CUDA_STATS=1 $(echo "${run%%:*}" | sed 's/^-$//') \
+                    build/simt/real/$rm_model/synth_decode --batch "$b" --prompt "$p" -n "$n" "$@" >/dev/null 2>"$T/real.err" &&
+                    grep -q 'cuda stats: decode' "$T/real.err" || { echo "$rm_model: ${run%%:*} --batch $b --prompt $p -n $n $*:"; cat "$T/real.err"; return 1; }
+            done
+        }
+        for m in $SIMT_REAL_MODELS; do
+            check "simt/real/$m/launches-and-gemm-plans" real_runs $m
+        done
+    fi
     # Audit records made by the emulated binaries and re-derived by a second run (--check), those
     # gpu-check makes: tiny's, and the FP8- and bf16-activation models' with their cuBLASLt
     # algorithms ("gemms").

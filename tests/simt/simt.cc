@@ -461,8 +461,21 @@ static void catch_memory_faults()
     sigaction(SIGBUS, &sa, nullptr);
 }
 
+/* DF_SIMT_LAUNCHES=only: each launch is checked (cuda_runtime.cc, check_launch) and not run, and
+ * device memory is neither poisoned nor set (cuda_runtime.cc): the host code of a model whose
+ * weights no emulator could compute on (the real shapes' tens of GB, never touched: they stay
+ * the pages of zeros the system maps) runs its whole schedule in seconds, for what the launches
+ * and cuBLASLt's plans refuse. */
+bool launches_only()
+{
+    static const bool only = env_is("DF_SIMT_LAUNCHES", "only");
+    return only;
+}
+
 void run_grid(dim3 grid, dim3 block, size_t dynamic_bytes, const void *kernel, const std::function<void()> &body)
 {
+    if (launches_only())
+        return;
     catch_memory_faults();
     const int n = (int)(block.x * block.y * block.z);
     const size_t blocks = (size_t)grid.x * grid.y * grid.z;

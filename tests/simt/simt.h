@@ -89,7 +89,8 @@ void async_copy(void *dst, const void *src, int bytes);
 void async_commit();
 void async_wait(int pending);
 
-/* One launch: every block of the grid, one after the other. */
+/* One launch: every block of the grid, one after the other (none with DF_SIMT_LAUNCHES=only). */
+bool launches_only();
 void run_grid(dim3 grid, dim3 block, size_t dynamic_bytes, const void *kernel, const std::function<void()> &body);
 
 } /* namespace simt */
