@@ -124,10 +124,15 @@ $(foreach m,$(SIMT_SYNTH_MODELS),$(eval $(call SIMT_SYNTH,build/simt/synth/$(m)_
     build/$(m)_cuda/obj,$(call tok_obj,tests/fixtures/$(m)/hf,build/$(m)_cuda))))
 
 # The models at V3's and V2-Lite's widths that gpu-check runs (mk/cuda_bench.mk: the real shapes
-# on synthetic weights and the mid-size models, whose FP8-activation one takes cuBLASLt's GEMMs):
-# their synth_decode emulated, to run with DF_SIMT_LAUNCHES=only (tests/simt/README.md): their
-# whole schedule's launches and cuBLASLt plans, no kernel run. build/simt/real/<m>/synth_decode
-SIMT_REAL_MODELS := $(CUDA_SYNTH_MODELS) $(CUDA_BENCH_MODELS)
+# on synthetic weights and the mid-size models, whose FP8-activation one takes cuBLASLt's GEMMs
+# at its widths), and V3's 8 layers with FP8 activations (as DeepSeek's own inference runs V3:
+# cuBLASLt's FP8 GEMMs at V3's widths, k = 7168, 18432, 16384, 2048; generated here for this
+# check only): their synth_decode emulated, to run with DF_SIMT_LAUNCHES=only
+# (tests/simt/README.md): their whole schedule's launches and cuBLASLt plans, no kernel run.
+# build/simt/real/<m>/synth_decode
+$(eval $(call CUDA_MODEL,bench_v3_8l_cuda,--spec specs/bench_v3_8l_cuda.lua --set deploy.activations=fp8 --quiet,\
+    $(CUDA_BENCH_DIR)/bench_v3_8l_fp8act_cuda/hf,$(CUDA_BENCH_SRC)/bench_v3_8l_fp8act_cuda,$(CUDA_BENCH_DIR)/bench_v3_8l_fp8act_cuda))
+SIMT_REAL_MODELS := $(CUDA_SYNTH_MODELS) $(CUDA_BENCH_MODELS) bench_v3_8l_fp8act_cuda
 $(foreach m,$(SIMT_REAL_MODELS),$(eval $(call SIMT_KERNELS,build/simt/real/$(m)/kernels.o,$(CUDA_BENCH_SRC)/$(m))) \
     $(eval $(call SIMT_SYNTH,build/simt/real/$(m)/synth_decode,build/simt/real/$(m)/kernels.o,$(CUDA_BENCH_DIR)/$(m)/obj,$(TOK_OBJ))))
 

@@ -14,8 +14,11 @@
 #   - mla_check's quick cases and stage variants (tests/cuda/mla_check.cu) emulated;
 #   - the CUDA liveness-checking builds, 4-token prefill steps, long prompts against the CPU
 #     builds, the kernels of five models under UBSan, op-level traces against the CPU's,
-#     synth_decode (gpu-check's real shapes' program) with two reference models' code, an audit
-#     record.
+#     synth_decode (gpu-check's real shapes' program) with two reference models' code, a device
+#     too small for a model (DF_SIMT_DEVICE_MIB), the real shapes' and the mid-size models'
+#     schedules with launches only (DF_SIMT_LAUNCHES=only), audit records;
+#   - last, tests/simt/gpu_check_read.sh: sample_check, launch_floor and bandwidth emulated, and
+#     gpu-check's readers on what these programs print.
 make -s build/simt/test_simt build/simt/test_lt >"$T/simt_build" 2>&1 || cat "$T/simt_build"
 check "simt/emulator" build/simt/test_simt
 expect_fail "simt/emulator/deadlock" 3 "deadlock: no barrier can be released" build/simt/test_simt deadlock
@@ -161,19 +164,23 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
     fi
     # The models at real widths gpu-check runs: the real shapes on synthetic weights (DeepSeek-V2-Lite,
     # V3's first 8 layers) and the mid-size models (bf16, FP8, FP8 activations through cuBLASLt's
-    # GEMMs at V3's widths), on synthetic weights here (synth_decode): their whole
+    # GEMMs), on synthetic weights here (synth_decode), and V3's 8 layers with FP8 activations
+    # (cuBLASLt's GEMMs at V3's widths; mk/simt.mk): their whole
     # schedules on an emulated H200's memory (DF_SIMT_DEVICE_MIB) with DF_SIMT_LAUNCHES=only, which
     # checks every launch's configuration (grid, block, dynamic shared memory against the kernel's
-    # opt-in) and every cuBLASLt plan (layouts, alignment, row counts) and runs no kernel: the runs
-    # gpu-check makes (batch 1 and the max batch, each one-token kernel, PDL, the profile without
-    # graphs, --logits), 512-token prompts at the max batch, and one prompt to the max context.
+    # opt-in) and every cuBLASLt plan (layouts, alignment, row counts) and runs no kernel: the
+    # greedy runs gpu-check makes (batch 1 and the max batch, each one-token kernel, PDL, the
+    # profile without graphs, --logits), 512-token prompts at the max batch, and one prompt to the
+    # max context.
     if check "simt/real/build" sh -c "make -s -j2 $(for m in $SIMT_REAL_MODELS; do printf 'build/simt/real/%s/synth_decode ' $m; done) \
         >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
-        # real_runs M: M's runs, each to exit 0 with its DF_CUDA_STATS lines
+        # real_runs M: M's runs, each to exit 0 within a minute with the decode steps asked for
+        # (DF_CUDA_STATS), the prompt to the max context with its prefill steps too
         real_runs() {
             rm_model=$1
             mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' build/cuda_bench_src/$rm_model/config.h)
             ctx=$(sed -n 's/^#define MAX_CONTEXT *\([0-9]*\).*/\1/p' build/cuda_bench_src/$rm_model/config.h)
+            chunk=$(sed -n 's/^#define PREFILL_CHUNK *\([0-9]*\).*/\1/p' build/cuda_bench_src/$rm_model/config.h)
             for run in "-:1 32 129" "DF_CUDA_LINEAR_ONE=async:1 32 129" "-:$mb 32 129" "DF_CUDA_LINEAR_ONE=async:$mb 32 129" \
                 "-:1 32 5 --logits $T/real.logits" "DF_CUDA_LINEAR_ONE=async:$mb 32 5 --logits $T/real.logits" \
                 "DF_CUDA_PDL=1:1 32 129" "DF_CUDA_LINEAR_ONE=rows:1 32 129" "DF_CUDA_PROFILE=1:1 32 33" \
@@ -181,9 +188,12 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
                 set -- ${run#*:}
                 b=$1 p=$2 n=$3
                 shift 3
-                env DF_SIMT_LAUNCHES=only DF_SIMT_DEVICE_MIB=143360 DF_CUDA_STATS=1 $(echo "${run%%:*}" | sed 's/^-$//') \
-                    build/simt/real/$rm_model/synth_decode --batch "$b" --prompt "$p" -n "$n" "$@" >/dev/null 2>"$T/real.err" &&
-                    grep -q 'cuda stats: decode' "$T/real.err" || { echo "$rm_model: ${run%%:*} --batch $b --prompt $p -n $n $*:"; cat "$T/real.err"; return 1; }
+                timeout 60 env DF_SIMT_LAUNCHES=only DF_SIMT_DEVICE_MIB=143360 DF_CUDA_STATS=1 \
+                    $(echo "${run%%:*}" | sed 's/^-$//') build/simt/real/$rm_model/synth_decode --batch "$b" --prompt "$p" \
+                    -n "$n" "$@" >/dev/null 2>"$T/real.err" && grep -q "cuda stats: decode $((n - 1)) steps" "$T/real.err" &&
+                    { [ "$b" -gt 1 ] || [ "$p" -lt "$chunk" ] ||
+                        grep -q "cuda stats: prefill $(((p + chunk - 1) / chunk)) steps" "$T/real.err"; } ||
+                    { echo "$rm_model: ${run%%:*} --batch $b --prompt $p -n $n $*:"; cat "$T/real.err"; return 1; }
             done
         }
         for m in $SIMT_REAL_MODELS; do

@@ -468,7 +468,14 @@ static void catch_memory_faults()
  * and cuBLASLt's plans refuse. */
 bool launches_only()
 {
-    static const bool only = env_is("DF_SIMT_LAUNCHES", "only");
+    static const bool only = [] {
+        const char *v = getenv("DF_SIMT_LAUNCHES");
+        if (v && *v && strcmp(v, "only")) {
+            fprintf(stderr, "simt: DF_SIMT_LAUNCHES is \"only\" or unset, not \"%s\"\n", v);
+            exit(3);
+        }
+        return v && *v;
+    }();
     return only;
 }
 
