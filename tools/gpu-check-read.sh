@@ -48,6 +48,8 @@ read_floor() {
         }' "$4"
 }
 
+# CONFIG_H NAME: a number the generated config.h defines (MAX_BATCH, MAX_CONTEXT, VOCAB, ...)
+read_define() { sed -n "s/^#define $2 *\([0-9]*\).*/\1/p" "$1"; }
 # nvcc --version's release, "13.0 (V13.0.88)"
 read_nvcc() { sed -n 's/.*release \([0-9.]*\), V\([0-9.]*\).*/\1 (V\2)/p' "$1"; }
 # the weight bytes a generated manifest.c declares

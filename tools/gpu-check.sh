@@ -569,7 +569,7 @@ for m in $syn_present; do
         continue
     fi
     pass "gpu/synth/$m/build"
-    mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' "build/cuda_bench_src/$m/config.h")
+    mb=$(read_define "build/cuda_bench_src/$m/config.h" MAX_BATCH)
     # the most telling first, should the time run out: async also takes the routed experts' rows
     # (and at the max batch only theirs: several tokens' products are linear_rows_k's either way)
     syn_run "$m.s1" "$m" --batch 1 --prompt 32 -n 129
@@ -672,7 +672,7 @@ for m in $mid_present; do
         continue
     fi
     pass "gpu/mid/$m/build"
-    mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' "build/cuda_bench_src/$m/config.h")
+    mb=$(read_define "build/cuda_bench_src/$m/config.h" MAX_BATCH)
     mid_ids 32 0 >"$T/mid_p1"
     for s in $(seq 0 $((mb - 1))); do mid_ids 32 "$s"; done >"$T/mid_pb"
     for s in 0 1 2 3 4 5 6 7; do mid_ids 512 "$((s + 100))"; done >"$T/mid_pf"

@@ -3,9 +3,8 @@
 # the emulated device (their figures are the emulator's; what is checked is that each reader
 # finds its value, a number where the table wants one), the host ones as they are. Sourced by
 # tests/simt/run.sh once the emulated models are built and their conformance has left its
-# comparisons in $T. Not covered: fp8_gemm_check's lines (its shapes are too large to emulate)
-# and ncu's reports.
-. tools/gpu-check-read.sh
+# comparisons in $T, and has sourced the readers. Not covered: fp8_gemm_check's lines (its
+# shapes are too large to emulate) and ncu's reports.
 # one_line V: V is one line (a value printed twice would break the table's row)
 read_newline=$(printf '\n_')
 read_newline=${read_newline%_}

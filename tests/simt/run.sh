@@ -19,6 +19,7 @@
 #     schedules with launches only (DF_SIMT_LAUNCHES=only), audit records;
 #   - last, tests/simt/gpu_check_read.sh: sample_check, launch_floor and bandwidth emulated, and
 #     gpu-check's readers on what these programs print.
+. tools/gpu-check-read.sh # read_define, and gpu_check_read.sh's readers
 make -s build/simt/test_simt build/simt/test_lt >"$T/simt_build" 2>&1 || cat "$T/simt_build"
 check "simt/emulator" build/simt/test_simt
 expect_fail "simt/emulator/deadlock" 3 "deadlock: no barrier can be released" build/simt/test_simt deadlock
@@ -144,8 +145,7 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
         >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
         for m in $SIMT_SYNTH_MODELS; do
             syn=build/simt/synth/${m}_cuda/synth_decode
-            mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' generated/${m}_cuda/config.h)
-            vocab=$(sed -n 's/^#define VOCAB *\([0-9]*\).*/\1/p' generated/${m}_cuda/config.h)
+            mb=$(read_define generated/${m}_cuda/config.h MAX_BATCH) vocab=$(read_define generated/${m}_cuda/config.h VOCAB)
             $syn --batch 1 --prompt 8 -n 6 --print-ids >"$T/syn.s1" 2>/dev/null
             for v in rows:DF_CUDA_LINEAR_ONE=rows async:DF_CUDA_LINEAR_ONE=async pdl:DF_CUDA_PDL=1; do
                 env ${v#*:} $syn --batch 1 --prompt 8 -n 6 --print-ids >"$T/syn.v" 2>/dev/null
@@ -177,23 +177,23 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
         # real_runs M: M's runs, each to exit 0 within a minute with the decode steps asked for
         # (DF_CUDA_STATS), the prompt to the max context with its prefill steps too
         real_runs() {
-            rm_model=$1
-            mb=$(sed -n 's/^#define MAX_BATCH *\([0-9]*\).*/\1/p' build/cuda_bench_src/$rm_model/config.h)
-            ctx=$(sed -n 's/^#define MAX_CONTEXT *\([0-9]*\).*/\1/p' build/cuda_bench_src/$rm_model/config.h)
-            chunk=$(sed -n 's/^#define PREFILL_CHUNK *\([0-9]*\).*/\1/p' build/cuda_bench_src/$rm_model/config.h)
-            for run in "-:1 32 129" "DF_CUDA_LINEAR_ONE=async:1 32 129" "-:$mb 32 129" "DF_CUDA_LINEAR_ONE=async:$mb 32 129" \
-                "-:1 32 5 --logits $T/real.logits" "DF_CUDA_LINEAR_ONE=async:$mb 32 5 --logits $T/real.logits" \
-                "DF_CUDA_PDL=1:1 32 129" "DF_CUDA_LINEAR_ONE=rows:1 32 129" "DF_CUDA_PROFILE=1:1 32 33" \
-                "-:$mb 512 2" "DF_CUDA_PDL=1:$mb 512 2" "-:1 $((ctx - 8)) 8"; do
+            rm_cfg=build/cuda_bench_src/$1/config.h rm_bin=build/simt/real/$1/synth_decode
+            mb=$(read_define $rm_cfg MAX_BATCH) ctx=$(read_define $rm_cfg MAX_CONTEXT) chunk=$(read_define $rm_cfg PREFILL_CHUNK)
+            # ENV:B P N [ARGS]: DF_CUDA_PDL=0 is the default (no variable)
+            for run in "DF_CUDA_PDL=0:1 32 129" "DF_CUDA_LINEAR_ONE=async:1 32 129" "DF_CUDA_PDL=0:$mb 32 129" \
+                "DF_CUDA_LINEAR_ONE=async:$mb 32 129" "DF_CUDA_PDL=0:1 32 5 --logits $T/real.logits" \
+                "DF_CUDA_LINEAR_ONE=async:$mb 32 5 --logits $T/real.logits" "DF_CUDA_PDL=1:1 32 129" \
+                "DF_CUDA_LINEAR_ONE=rows:1 32 129" "DF_CUDA_PROFILE=1:1 32 33" "DF_CUDA_PDL=0:$mb 512 2" \
+                "DF_CUDA_PDL=1:$mb 512 2" "DF_CUDA_PDL=0:1 $((ctx - 8)) 8"; do
                 set -- ${run#*:}
                 b=$1 p=$2 n=$3
                 shift 3
                 timeout 60 env DF_SIMT_LAUNCHES=only DF_SIMT_DEVICE_MIB=143360 DF_CUDA_STATS=1 \
-                    $(echo "${run%%:*}" | sed 's/^-$//') build/simt/real/$rm_model/synth_decode --batch "$b" --prompt "$p" \
+                    "${run%%:*}" $rm_bin --batch "$b" --prompt "$p" \
                     -n "$n" "$@" >/dev/null 2>"$T/real.err" && grep -q "cuda stats: decode $((n - 1)) steps" "$T/real.err" &&
                     { [ "$b" -gt 1 ] || [ "$p" -lt "$chunk" ] ||
                         grep -q "cuda stats: prefill $(((p + chunk - 1) / chunk)) steps" "$T/real.err"; } ||
-                    { echo "$rm_model: ${run%%:*} --batch $b --prompt $p -n $n $*:"; cat "$T/real.err"; return 1; }
+                    { echo "$rm_bin: ${run%%:*} --batch $b --prompt $p -n $n $*:"; cat "$T/real.err"; return 1; }
             done
         }
         for m in $SIMT_REAL_MODELS; do
