@@ -29,10 +29,28 @@ SIMT_UBSAN   := -fsanitize=undefined -fno-sanitize-recover=all
 SIMT_UBSAN_MODELS := tiny v3_h16 v3_h16_bf16kv tiny_fp8act tiny_bf16act
 # their trace builds (mk/trace.mk), against the CPU's op by op
 SIMT_TRACE_MODELS := tiny v3_h16
+# What ptxas compiles each kernel to need (registers, static shared memory, __launch_bounds__),
+# for the emulated launches' checks: a table per source of device code (tests/simt/resources.sh),
+# linked into each program that runs it. $(1) the table's object, $(2) the sources, $(3)
+# prerequisites beyond them (a model's generated headers), $(4) nvcc's flags beyond SIMT_PTX.
+SIMT_PTX := $(NVCC) -std=c++20 -O2 -arch=sm_90a $(CUDA_INC)
+define SIMT_RESOURCES
+$(1:.o=.cc): $(2) $(3) $(CUDA_HDR) tests/simt/resources.sh tests/simt/resources.awk
+	@mkdir -p $$(@D)
+	sh tests/simt/resources.sh $$@ '$(SIMT_PTX) $(4)' $(2)
+$(1): $(1:.o=.cc) $(SIMT_HDR)
+	$(SIMT_CXX) $(SIMT_FLAGS) -c -o $$@ $$<
+endef
+SIMT_RT_RESOURCES := $(SIMT_OBJ)/resources/runtime.o
+$(eval $(call SIMT_RESOURCES,$(SIMT_RT_RESOURCES),$(wildcard runtime/cuda/*.cu)))
+$(eval $(call SIMT_RESOURCES,$(SIMT_OBJ)/resources/synth_weights.o,tests/cuda/synth_weights.cu))
+$(foreach t,mla_check launch_floor sample_check,$(eval $(call SIMT_RESOURCES,$(SIMT_OBJ)/resources/$(t).o,tests/cuda/$(t).cu)))
+
 # simt_rt OBJDIR: the host C objects of the CUDA build, and the backend (runtime/cuda/*.cu) and the
-# emulator compiled into OBJDIR
+# emulator compiled into OBJDIR, and the backend's kernels' resources
 simt_rt = $(filter-out $(CUDA_OBJ)/runtime/cuda/%,$(CUDA_RT_OBJ)) \
-          $(patsubst runtime/cuda/%.cu,$(1)/%.o,$(wildcard runtime/cuda/*.cu)) $(addprefix $(1)/,simt.o cuda_runtime.o cublas_lt.o)
+          $(patsubst runtime/cuda/%.cu,$(1)/%.o,$(wildcard runtime/cuda/*.cu)) $(addprefix $(1)/,simt.o cuda_runtime.o cublas_lt.o) \
+          $(SIMT_RT_RESOURCES)
 
 .PHONY: simt-all simt-ubsan simt-trace
 simt-all: $(foreach m,$(SIMT_MODELS),build/simt/$(m)_cuda/$(m)_cuda build/$(m)_cuda/$(m)_cuda.weights) \
@@ -54,11 +72,13 @@ endef
 $(eval $(call SIMT_RUNTIME,$(SIMT_OBJ),))
 $(eval $(call SIMT_RUNTIME,build/simt/ubsan/obj,$(SIMT_UBSAN)))
 
-# $(1) an emulated build's kernels.o, $(2) its generated sources, $(3) flags beyond SIMT_FLAGS
+# $(1) an emulated build's kernels.o, $(2) its generated sources, $(3) flags beyond SIMT_FLAGS;
+# and its kernels' resources, resources.o beside it
 define SIMT_KERNELS
 $(1): $(2)/forward.c $(SIMT_HDR)
 	@mkdir -p $$(@D)
 	$(SIMT_CXX) $(SIMT_FLAGS) $(3) -I$(2) -c -o $$@ $(2)/kernels.cu
+$(call SIMT_RESOURCES,$(dir $(1))resources.o,$(2)/kernels.cu,$(2)/forward.c,-I$(2))
 endef
 
 # $(1) the emulated binary, $(2) the build's generated sources, $(3) its host objects (the CUDA
@@ -66,7 +86,8 @@ endef
 # and $(6) flags beyond SIMT_FLAGS (the UBSan builds'). kernels.cu is compiled again here.
 define SIMT_MODEL
 $(eval $(call SIMT_KERNELS,$(dir $(1))kernels.o,$(2),$(6)))
-$(1): $(dir $(1))kernels.o $(addprefix $(3)/,$(CUDA_GEN_HOST:.c=.o)) $(call simt_rt,$(or $(5),$(SIMT_OBJ))) \
+$(1): $(dir $(1))kernels.o $(dir $(1))resources.o $(addprefix $(3)/,$(CUDA_GEN_HOST:.c=.o)) \
+      $(call simt_rt,$(or $(5),$(SIMT_OBJ))) \
       $(call tok_obj,$(4)/hf,$(patsubst %/obj,%,$(3)))
 	$(SIMT_CXX) $(6) -rdynamic -o $$@ $$(filter %.o,$$^) $(LDLIBS)
 endef
@@ -87,21 +108,27 @@ build/simt/test_simt: tests/simt/test_simt.cc $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cud
 	$(simt_program)
 
 # the emulated cuBLASLt through the backend's plans, against lt_gemm.h's scale layouts
-build/simt/test_lt: tests/simt/test_lt.cc $(addprefix $(SIMT_OBJ)/,lt_gemm.o cublas_lt.o simt.o cuda_runtime.o) $(SIMT_HDR)
+build/simt/test_lt: tests/simt/test_lt.cc $(addprefix $(SIMT_OBJ)/,lt_gemm.o cublas_lt.o simt.o cuda_runtime.o) \
+                    $(SIMT_RT_RESOURCES) $(SIMT_HDR)
 	$(simt_program)
 
 # mla_check (tests/cuda/mla_check.cu) emulated: its quick cases and its stage variants at a short
 # context, what a GPU session runs of it (the tf32 roundings there are the host's, compared with
 # themselves)
-build/simt/mla_check: tests/cuda/mla_check.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR) $(MLA_HDR)
+build/simt/mla_check: tests/cuda/mla_check.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_OBJ)/resources/mla_check.o \
+                      $(SIMT_HDR) $(MLA_HDR)
 	$(simt_program)
 
 # gpu-check's probes emulated, for what they print (tools/gpu-check-read.sh reads it; their times
-# are the emulator's): the copy bandwidth, the launches of a step alone, the token picks
-# against the host's
-build/simt/bandwidth build/simt/launch_floor: build/simt/%: tests/cuda/%.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR)
+# are the emulator's): the copy bandwidth (no kernel of its own), the launches of a step alone,
+# the token picks against the host's
+build/simt/bandwidth: tests/cuda/bandwidth.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(SIMT_HDR)
 	$(simt_program)
-build/simt/sample_check: tests/cuda/sample_check.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(CUDA_OBJ)/runtime/sample.o $(SIMT_HDR)
+build/simt/launch_floor: tests/cuda/launch_floor.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o \
+                         $(SIMT_OBJ)/resources/launch_floor.o $(SIMT_HDR)
+	$(simt_program)
+build/simt/sample_check: tests/cuda/sample_check.cu $(SIMT_OBJ)/simt.o $(SIMT_OBJ)/cuda_runtime.o $(CUDA_OBJ)/runtime/sample.o \
+                         $(SIMT_OBJ)/resources/sample_check.o $(SIMT_HDR)
 	$(simt_program)
 
 # synth_decode (tests/cuda/synth_decode.c: gpu-check's real shapes on weights made on the device)
@@ -115,8 +142,9 @@ $(SIMT_OBJ)/synth_weights.o: tests/cuda/synth_weights.cu $(SIMT_HDR)
 # $(1) the binary, $(2) its emulated kernels.o, $(3) the CUDA build's host objects, $(4) the
 # tokenizer's object
 define SIMT_SYNTH
-$(1): $(2) $(addprefix $(3)/,$(CUDA_GEN_HOST:.c=.o)) $(filter-out %/runtime/main.o,$(call simt_rt,$(SIMT_OBJ))) \
-        $(CUDA_OBJ)/tests/cuda/synth_decode.o $(SIMT_OBJ)/synth_weights.o $(4)
+$(1): $(2) $(dir $(2))resources.o $(addprefix $(3)/,$(CUDA_GEN_HOST:.c=.o)) \
+        $(filter-out %/runtime/main.o,$(call simt_rt,$(SIMT_OBJ))) \
+        $(CUDA_OBJ)/tests/cuda/synth_decode.o $(SIMT_OBJ)/synth_weights.o $(SIMT_OBJ)/resources/synth_weights.o $(4)
 	@mkdir -p $$(@D)
 	$(SIMT_CXX) -rdynamic -o $$@ $$(filter %.o,$$^) $(LDLIBS)
 endef

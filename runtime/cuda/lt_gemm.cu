@@ -311,7 +311,9 @@ int df_lt_run(struct df_lt_gemm *g, const void *w, const float *w_scale, const v
 
 /* ---- activation quantization ------------------------------------------------------------ */
 
-namespace {
+/* In dfc, not an anonymous namespace, as every kernel: the emulated builds find a kernel's
+ * resources (tests/simt/resources.sh) by its exported name. */
+namespace dfc {
 
 constexpr int QUANT_THREADS = 256, QUANT_WARPS = QUANT_THREADS / 32;
 
@@ -347,7 +349,7 @@ __global__ void __launch_bounds__(QUANT_THREADS) act_quant_k(const float *x, int
         scale[df_fp8_xscale_index(t, kb, m)] = s;
 }
 
-} /* namespace */
+} /* namespace dfc */
 
 extern "C" int df_fp8_act_quant(const float *x, int m, int k, uint8_t *q, float *scale, struct CUstream_st *stream)
 {
@@ -356,13 +358,14 @@ extern "C" int df_fp8_act_quant(const float *x, int m, int k, uint8_t *q, float 
     if (k <= 0 || k % 4 != 0)
         return (int)cudaErrorInvalidValue;
     const long items = (long)m * df_fp8_kblocks(k);
-    return (int)dfc::launch_on(stream, false, act_quant_k, dim3((unsigned)((items + QUANT_WARPS - 1) / QUANT_WARPS)),
-                               dim3(QUANT_THREADS), 0, x, m, k, q, scale);
+    return (int)dfc::launch_on(stream, false, dfc::act_quant_k,
+                               dim3((unsigned)((items + dfc::QUANT_WARPS - 1) / dfc::QUANT_WARPS)),
+                               dim3(dfc::QUANT_THREADS), 0, x, m, k, q, scale);
 }
 
 /* ---- bf16 input ------------------------------------------------------------------------------ */
 
-namespace {
+namespace dfc {
 
 /* The bits of f32_round_bf16 (kernels/mat.h), the CPU's rounding of the bf16 precision's inputs. */
 __global__ void __launch_bounds__(QUANT_THREADS) bf16_convert_k(const float *x, size_t count, uint16_t *out)
@@ -372,13 +375,13 @@ __global__ void __launch_bounds__(QUANT_THREADS) bf16_convert_k(const float *x, 
         out[i] = f32_bf16_bits(x[i]);
 }
 
-} /* namespace */
+} /* namespace dfc */
 
 extern "C" int df_bf16_convert(const float *x, size_t count, uint8_t *out, struct CUstream_st *stream)
 {
     if (count == 0)
         return 0;
-    const size_t blocks = (count + QUANT_THREADS - 1) / QUANT_THREADS;
-    return (int)dfc::launch_on(stream, false, bf16_convert_k, dim3((unsigned)(blocks < 65535 ? blocks : 65535)),
-                               dim3(QUANT_THREADS), 0, x, count, reinterpret_cast<uint16_t *>(out));
+    const size_t blocks = (count + dfc::QUANT_THREADS - 1) / dfc::QUANT_THREADS;
+    return (int)dfc::launch_on(stream, false, dfc::bf16_convert_k, dim3((unsigned)(blocks < 65535 ? blocks : 65535)),
+                               dim3(dfc::QUANT_THREADS), 0, x, count, reinterpret_cast<uint16_t *>(out));
 }

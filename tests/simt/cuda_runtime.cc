@@ -1,12 +1,15 @@
 /* cuda_runtime.cc: the runtime API of the emulated builds on host memory (cuda_runtime.h). */
 #include "cuda_runtime.h"
 
+#include <dlfcn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
 
 #include <map>
+#include <string>
 #include <vector>
 
 struct CUgraph_st {
@@ -25,7 +28,9 @@ struct CUevent_st {
 static cudaError_t last_error = cudaSuccess;
 static std::map<const void *, int> max_dynamic_shared;
 constexpr int SMS = 132;
-constexpr int DEFAULT_DYNAMIC_SHARED = 48 << 10, OPTIN_SHARED = 232448;
+/* Shared memory a block may have: static and dynamic together, without the kernel's opt-in and at
+ * most with it; an SM's registers (a warp's are allocated 256 at a time). */
+constexpr int DEFAULT_SHARED = 48 << 10, OPTIN_SHARED = 232448, SM_REGISTERS = 65536, WARP_REGISTER_UNIT = 256;
 
 /* The device's memory: 16 GiB, or DF_SIMT_DEVICE_MIB MiB (a small device, for the paths of an
  * allocation that does not fit); cudaMalloc counts each allocation at its size rounded up to 256
@@ -61,6 +66,7 @@ const char *cudaGetErrorName(cudaError_t e)
     case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
     case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorLaunchOutOfResources: return "cudaErrorLaunchOutOfResources";
     case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
     }
     return "cudaErrorUnknown";
@@ -74,6 +80,7 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorLaunchOutOfResources: return "too many resources requested for launch";
     case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
     }
     return "unknown error";
@@ -246,10 +253,69 @@ cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
 
 namespace simt {
 
+/* ---- the kernels' resources (tests/simt/resources.sh) ---------------------------------------- */
+
+static std::map<std::string, KernelResources> &resource_tables()
+{
+    static std::map<std::string, KernelResources> tables;
+    return tables;
+}
+
+ResourceTable::ResourceTable(const KernelResources *kernels, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const KernelResources &k = kernels[i];
+        const auto [at, fresh] = resource_tables().emplace(k.name, k);
+        const KernelResources &was = at->second;
+        if (!fresh && (was.registers != k.registers || was.static_shared != k.static_shared ||
+                       was.max_threads != k.max_threads)) {
+            fprintf(stderr, "simt: two tables give kernel %s different resources\n", k.name);
+            exit(3);
+        }
+    }
+}
+
+/* The kernel's resources, found by its exported name (the binaries are linked with -rdynamic). A
+ * kernel that has no exported name (internal linkage: static, or an anonymous namespace's) or no
+ * record is a fault of the build: named, the end. */
+static const KernelResources &resources_of(const void *kernel)
+{
+    Dl_info info;
+    if (!dladdr(kernel, &info) || info.dli_saddr != kernel || !info.dli_sname) {
+        fprintf(stderr, "simt: the kernel at %p has no exported name (give it external linkage: the emulator "
+                        "finds its resources by its name)\n", kernel);
+        exit(3);
+    }
+    const auto at = resource_tables().find(info.dli_sname);
+    if (at == resource_tables().end()) {
+        fprintf(stderr, "simt: no resources recorded for kernel %s (is its source's table, tests/simt/resources.sh, "
+                        "linked?)\n", info.dli_sname);
+        exit(3);
+    }
+    return at->second;
+}
+
+/* A refusal the device gives without a word, said here: which kernel, and what it asked for. */
+static cudaError_t refuse(cudaError_t e, const KernelResources &k, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "simt: %s: ", k.name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return note(e);
+}
+
+/* The opt-in's bytes with the static ones may not pass what a block can have at most. */
 cudaError_t func_set_max_dynamic_shared(const void *kernel, int bytes)
 {
     if (bytes < 0 || bytes > OPTIN_SHARED)
         return note(cudaErrorInvalidValue);
+    const KernelResources &k = resources_of(kernel);
+    if (k.static_shared + bytes > OPTIN_SHARED)
+        return refuse(cudaErrorInvalidValue, k, "an opt-in of %d bytes of dynamic shared memory with %d static, over "
+                                                "the %d a block may have", bytes, k.static_shared, OPTIN_SHARED);
     max_dynamic_shared[kernel] = bytes;
     return cudaSuccess;
 }
@@ -265,12 +331,25 @@ cudaError_t stream_enqueue(cudaStream_t s, std::function<void()> work)
 
 cudaError_t check_launch(const void *kernel, dim3 grid, dim3 block, size_t dynamic_bytes)
 {
+    const size_t threads = (size_t)block.x * block.y * block.z;
+    if (grid.x < 1 || grid.y < 1 || grid.z < 1 || grid.x >= (1u << 31) || grid.y > 65535 || grid.z > 65535 ||
+        block.x < 1 || block.y < 1 || block.z < 1 || threads > 1024 || block.z > 64)
+        return note(cudaErrorInvalidConfiguration);
+    const KernelResources &k = resources_of(kernel);
     const auto opt = max_dynamic_shared.find(kernel);
-    const size_t limit = opt == max_dynamic_shared.end() ? DEFAULT_DYNAMIC_SHARED : (size_t)opt->second;
-    const bool ok = grid.x >= 1 && grid.y >= 1 && grid.z >= 1 && grid.x < (1u << 31) && grid.y <= 65535 &&
-                    grid.z <= 65535 && block.x >= 1 && block.y >= 1 && block.z >= 1 &&
-                    (size_t)block.x * block.y * block.z <= 1024 && block.z <= 64 && dynamic_bytes <= limit;
-    return note(ok ? cudaSuccess : cudaErrorInvalidConfiguration);
+    const bool opted = opt != max_dynamic_shared.end();
+    if (opted ? dynamic_bytes > (size_t)opt->second : k.static_shared + dynamic_bytes > DEFAULT_SHARED)
+        return refuse(cudaErrorInvalidValue, k, "%zu bytes of dynamic shared memory with %d static, over %s",
+                      dynamic_bytes, k.static_shared, opted ? "its opt-in" : "the 48 KB a block has without an opt-in");
+    if (k.max_threads && threads > (size_t)k.max_threads)
+        return refuse(cudaErrorLaunchOutOfResources, k, "%zu threads a block, over its __launch_bounds__ of %d",
+                      threads, k.max_threads);
+    const size_t warp_registers =
+        ((size_t)k.registers * 32 + WARP_REGISTER_UNIT - 1) / WARP_REGISTER_UNIT * WARP_REGISTER_UNIT;
+    if ((threads + 31) / 32 * warp_registers > SM_REGISTERS)
+        return refuse(cudaErrorLaunchOutOfResources, k, "%zu threads a block at %d registers each, over the SM's %d",
+                      threads, k.registers, SM_REGISTERS);
+    return cudaSuccess;
 }
 
 } /* namespace simt */

@@ -2,8 +2,10 @@
  * the backend calls, on host memory. A stream runs what it is given at once, in order, unless it
  * is capturing: then launches and copies are recorded into the graph, and run when the graph is
  * launched (a copy from host memory reads it then, as a graph's copy node does). A launch is
- * checked as the device checks it (block size, grid, dynamic shared memory against the kernel's
- * opt-in) and fails with the device's error. One device: 132 SMs, compute capability 9.0. */
+ * checked as the device checks it (block size, grid; and, against what ptxas compiled the kernel
+ * to need, its registers, its __launch_bounds__, its static shared memory with the dynamic and
+ * the kernel's opt-in) and fails with the device's error. One device: 132 SMs, compute
+ * capability 9.0. */
 #ifndef DF_SIMT_CUDA_RUNTIME_H
 #define DF_SIMT_CUDA_RUNTIME_H
 
@@ -17,6 +19,7 @@ enum cudaError {
     cudaErrorMemoryAllocation = 2,
     cudaErrorInsufficientDriver = 35,
     cudaErrorInvalidConfiguration = 9,
+    cudaErrorLaunchOutOfResources = 701,
     cudaErrorStreamCaptureUnsupported = 900
 };
 typedef enum cudaError cudaError_t;
@@ -93,6 +96,19 @@ cudaError_t cudaEventSynchronize(cudaEvent_t e);
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
 
 namespace simt {
+/* What ptxas compiled a kernel to need of an SM, for sm_90a. tests/simt/resources.sh writes a
+ * table of them for each source of device code, and a program links its sources' tables (the
+ * emulator's own test makes up its own); a kernel launched without a record stops the program. */
+struct KernelResources {
+    const char *name;  /* mangled, as the program's exported symbol */
+    int registers;     /* per thread */
+    int static_shared; /* bytes of __shared__ */
+    int max_threads;   /* __launch_bounds__, 0 for none */
+};
+/* Registers a table: each table's file has one, a static object. */
+struct ResourceTable {
+    ResourceTable(const KernelResources *kernels, size_t count);
+};
 cudaError_t func_set_max_dynamic_shared(const void *kernel, int bytes);
 /* Run `work` on the stream now, or record it into the graph being captured. */
 cudaError_t stream_enqueue(cudaStream_t s, std::function<void()> work);

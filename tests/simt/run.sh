@@ -2,9 +2,10 @@
 # tests/run.sh (tests/lib.sh's check, expect_fail and $T). Needs only g++: it runs where CI runs.
 #
 #   - the emulator's own checks (build/simt/test_simt): the warp collectives against their
-#     definitions, cp.async landing at its wait, and a deadlock, a collective's mask that
-#     leaves out a lane that reaches it, a read through a null pointer and a missing barrier each
-#     caught; its cuBLASLt through the backend's plans (build/simt/test_lt);
+#     definitions, cp.async landing at its wait, launches against their kernels' resources, and
+#     a deadlock, a collective's mask that leaves out a lane that reaches it, a read through a
+#     null pointer, a missing barrier and a kernel with no record of its resources each caught;
+#     its cuBLASLt through the backend's plans (build/simt/test_lt);
 #   - every CUDA reference model (the FP8- and bf16-activation ones with cuBLASLt's GEMMs computed
 #     by tests/simt/cublas_lt.cc): tests/cuda/conformance.sh with the emulated binaries, the same
 #     fixtures and tolerances as on a GPU, checks named simt/...;
@@ -31,6 +32,13 @@ expect_fail "simt/emulator/missing-barrier/forward" 1 "forward order: lane 0 rea
 expect_fail "simt/emulator/missing-barrier/reverse" 1 "reverse order: lane 1 read ffffffff" \
     env DF_SIMT_ORDER=reverse build/simt/test_simt race
 check "simt/emulator/reverse" env DF_SIMT_ORDER=reverse build/simt/test_simt
+# A launch is checked against what ptxas compiled its kernel to need (tests/simt/resources.sh;
+# test_simt's own checks make up the figures): a kernel without a record, or without an exported
+# name to find one by, stops the program.
+expect_fail "simt/emulator/resources/unrecorded" 3 "no resources recorded for kernel _Z12unrecorded_kPj" \
+    build/simt/test_simt unrecorded
+expect_fail "simt/emulator/resources/internal-linkage" 3 "the kernel at 0x[0-9a-f]* has no exported name" \
+    build/simt/test_simt hidden
 # The emulated cuBLASLt through the backend's plans, against lt_gemm.h's scale layouts (test_lt.cc).
 check "simt/cublaslt/plans-and-layouts" build/simt/test_lt
 

@@ -8,7 +8,10 @@
  *   test_simt fault     a thread reads through a null pointer: the emulator names the kernel,
  *                       block and thread (exit 3)
  *   test_simt race      threads read a neighbour's shared slot with no barrier between: the
- *                       value read is the poison in one order or the other (exit 1) */
+ *                       value read is the poison in one order or the other (exit 1)
+ *   test_simt unrecorded  a kernel that no table of resources has (exit 3)
+ *   test_simt hidden    a kernel of internal linkage: no name to find its resources by (exit 3) */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +176,22 @@ __global__ void ldmatrix_k(uint32_t *out)
     simt::warp_collective(simt::LDMATRIX_T, 0xffffffffu, &row, sizeof row, out + 8 * l + 4);
 }
 
+/* a thread's mark, for the launches checked against a kernel's resources */
+__global__ void mark_k(unsigned *out)
+{
+    out[threadIdx.x] = 1;
+}
+
+/* launched without a record of its resources, and without an exported name */
+__global__ void unrecorded_k(unsigned *out)
+{
+    out[threadIdx.x] = 2;
+}
+static __global__ void hidden_k(unsigned *out)
+{
+    out[threadIdx.x] = 3;
+}
+
 __global__ void deadlock_k()
 {
     if (threadIdx.x < 16)
@@ -209,8 +228,31 @@ template <typename... P, typename... A> static void launch(void (*k)(P...), unsi
     }
 }
 
+/* What ptxas would compile each kernel to need, made up here: a launch is checked against its
+ * kernel's figures (cuda_runtime.cc, check_launch), and a kernel without them is not launched. */
+static void register_resources()
+{
+    static char names[11][256];
+    const auto name_of = [](const void *kernel, char *name) {
+        Dl_info info;
+        snprintf(name, 256, "%s", dladdr(kernel, &info) && info.dli_sname ? info.dli_sname : "?");
+        return name;
+    };
+    const void *const plain[] = { (const void *)collectives_k, (const void *)async_k,   (const void *)patterns_k,
+                                  (const void *)mma_k,         (const void *)deadlock_k, (const void *)mask_k,
+                                  (const void *)fault_k,       (const void *)race_k };
+    static simt::KernelResources table[11];
+    for (int i = 0; i < 8; i++)
+        table[i] = { name_of(plain[i], names[i]), 32, 0, 0 };
+    table[8] = { name_of((const void *)index_k, names[8]), 65, 0, 0 };         /* a warp's 2080 registers take 2304 */
+    table[9] = { name_of((const void *)mark_k, names[9]), 16, 0, 256 };        /* __launch_bounds__(256) */
+    table[10] = { name_of((const void *)ldmatrix_k, names[10]), 32, 40 << 10, 0 }; /* 40 KB of __shared__ */
+    static const simt::ResourceTable registered(table, 11);
+}
+
 int main(int argc, char **argv)
 {
+    register_resources();
     const char *mode = argc > 1 ? argv[1] : "";
     if (!strcmp(mode, "deadlock")) {
         launch(deadlock_k, 32);
@@ -224,6 +266,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "fault")) {
         launch(fault_k, 32, (const unsigned *)nullptr, out);
+        return 0;
+    }
+    if (!strcmp(mode, "unrecorded") || !strcmp(mode, "hidden")) {
+        launch(mode[0] == 'u' ? unrecorded_k : hidden_k, 32, out);
         return 0;
     }
     if (!strcmp(mode, "race")) {
@@ -314,9 +360,38 @@ int main(int argc, char **argv)
     expect(cudaLaunchKernelEx(&cfg, index_k, out) == cudaErrorInvalidConfiguration, "1025 threads refused", 0, 0, 0);
     cfg.blockDim = dim3(32);
     cfg.dynamicSmemBytes = 64 << 10;
-    expect(cudaLaunchKernelEx(&cfg, ldmatrix_k, (uint32_t *)out) == cudaErrorInvalidConfiguration,
+    expect(cudaLaunchKernelEx(&cfg, ldmatrix_k, (uint32_t *)out) == cudaErrorInvalidValue,
            "64 KB of dynamic shared memory without the opt-in refused", 0, 0, 0);
     cudaGetLastError();
+
+    /* Launches against the kernels' resources (register_resources' figures) */
+    unsigned *marks;
+    cudaMalloc((void **)&marks, 1024 * sizeof *marks);
+    const auto launched = [&](auto kernel, unsigned threads, size_t dynamic, auto arg) {
+        cfg.blockDim = dim3(threads);
+        cfg.dynamicSmemBytes = dynamic;
+        const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, arg);
+        cudaGetLastError();
+        return e;
+    };
+    expect(launched(index_k, 896, 0, marks) == cudaSuccess, "28 warps of 2304 registers", 0, 0, 0);
+    expect(launched(index_k, 928, 0, marks) == cudaErrorLaunchOutOfResources, "29 warps of 2304 registers refused", 0,
+           0, 0);
+    expect(launched(mark_k, 256, 0, marks) == cudaSuccess, "256 threads within __launch_bounds__(256)", 0, 0, 0);
+    expect(launched(mark_k, 257, 0, marks) == cudaErrorLaunchOutOfResources, "257 threads over __launch_bounds__(256)",
+           0, 0, 0);
+    expect(launched(ldmatrix_k, 32, 8 << 10, (uint32_t *)out) == cudaSuccess, "40 KB static and 8 KB dynamic", 0, 0, 0);
+    expect(launched(ldmatrix_k, 32, (8 << 10) + 16, (uint32_t *)out) == cudaErrorInvalidValue,
+           "40 KB static and 8 KB + 16 dynamic without the opt-in refused", 0, 0, 0);
+    expect(cudaFuncSetAttribute(ldmatrix_k, cudaFuncAttributeMaxDynamicSharedMemorySize, 232448 - (40 << 10) + 1) ==
+               cudaErrorInvalidValue,
+           "an opt-in that with the static passes 227 KB refused", 0, 0, 0);
+    cudaGetLastError();
+    expect(cudaFuncSetAttribute(ldmatrix_k, cudaFuncAttributeMaxDynamicSharedMemorySize, 232448 - (40 << 10)) ==
+               cudaSuccess,
+           "an opt-in that with the static makes 227 KB", 0, 0, 0);
+    expect(launched(ldmatrix_k, 32, 232448 - (40 << 10), (uint32_t *)out) == cudaSuccess,
+           "40 KB static and the rest of 227 KB dynamic, opted in", 0, 0, 0);
 
     printf("test_simt: %s\n", failures ? "FAILED" : "collectives, mma, ldmatrix, cp.async and launches as defined");
     return failures != 0;
