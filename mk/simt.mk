@@ -31,11 +31,12 @@ SIMT_UBSAN_MODELS := tiny v3_h16 v3_h16_bf16kv tiny_fp8act tiny_bf16act
 SIMT_TRACE_MODELS := tiny v3_h16
 # What ptxas compiles each kernel to need (registers, static shared memory, __launch_bounds__),
 # for the emulated launches' checks: a table per source of device code (tests/simt/resources.sh),
-# linked into each program that runs it. $(1) the table's object, $(2) the sources, $(3)
-# prerequisites beyond them (a model's generated headers), $(4) nvcc's flags beyond SIMT_PTX.
-SIMT_PTX := $(NVCC) -std=c++20 -O2 -arch=sm_90a $(CUDA_INC)
+# linked into each program that runs it, compiled with the CUDA build's flags. $(1) the table's
+# object, $(2) the sources, $(3) what they are made from, if not themselves (a model's kernels.cu
+# is written with its forward.c), $(4) nvcc's flags beyond SIMT_PTX, $(5) headers beyond CUDA_HDR.
+SIMT_PTX := $(NVCC) $(filter-out $(CUDA_ARCH),$(NVCCFLAGS)) -arch=sm_90a $(CUDA_INC)
 define SIMT_RESOURCES
-$(1:.o=.cc): $(2) $(3) $(CUDA_HDR) tests/simt/resources.sh tests/simt/resources.awk
+$(1:.o=.cc): $(or $(3),$(2)) $(CUDA_HDR) $(5) tests/simt/resources.sh tests/simt/resources.awk
 	@mkdir -p $$(@D)
 	sh tests/simt/resources.sh $$@ '$(SIMT_PTX) $(4)' $(2)
 $(1): $(1:.o=.cc) $(SIMT_HDR)
@@ -44,7 +45,8 @@ endef
 SIMT_RT_RESOURCES := $(SIMT_OBJ)/resources/runtime.o
 $(eval $(call SIMT_RESOURCES,$(SIMT_RT_RESOURCES),$(wildcard runtime/cuda/*.cu)))
 $(eval $(call SIMT_RESOURCES,$(SIMT_OBJ)/resources/synth_weights.o,tests/cuda/synth_weights.cu))
-$(foreach t,mla_check launch_floor sample_check,$(eval $(call SIMT_RESOURCES,$(SIMT_OBJ)/resources/$(t).o,tests/cuda/$(t).cu)))
+$(eval $(call SIMT_RESOURCES,$(SIMT_OBJ)/resources/mla_check.o,tests/cuda/mla_check.cu,,,$(MLA_HDR)))
+$(foreach t,launch_floor sample_check,$(eval $(call SIMT_RESOURCES,$(SIMT_OBJ)/resources/$(t).o,tests/cuda/$(t).cu)))
 
 # simt_rt OBJDIR: the host C objects of the CUDA build, and the backend (runtime/cuda/*.cu) and the
 # emulator compiled into OBJDIR, and the backend's kernels' resources

@@ -32,9 +32,9 @@ __host__ __device__ inline uint64_t mix(uint64_t x)
 
 } /* namespace */
 
-/* In a named namespace, as every kernel: the emulated build finds a kernel's resources
- * (tests/simt/resources.sh) by its exported name. */
-namespace synth {
+/* In dfc, as every kernel, not an anonymous namespace: the emulated build finds a kernel's
+ * resources (tests/simt/resources.sh) by its exported name. */
+namespace dfc {
 
 /* Element i of a tensor is c + a u, u uniform in [-1, 1) from mix(key + i), in the tensor's type. */
 __global__ void fill_k(unsigned char *dst, uint64_t count, enum df_dtype dtype, float c, float a, uint64_t key)
@@ -53,7 +53,7 @@ __global__ void fill_k(unsigned char *dst, uint64_t count, enum df_dtype dtype, 
     }
 }
 
-} /* namespace synth */
+} /* namespace dfc */
 
 namespace {
 
@@ -126,7 +126,7 @@ extern "C" const unsigned char *df_synth_weights(const struct df_manifest *m, ui
         if (!count)
             continue;
         const uint64_t blocks = (count + 255) / 256;
-        e = dfc::launch_on(nullptr, false, synth::fill_k, dim3((unsigned)(blocks < 8192 ? blocks : 8192)), dim3(256), 0,
+        e = dfc::launch_on(nullptr, false, dfc::fill_k, dim3((unsigned)(blocks < 8192 ? blocks : 8192)), dim3(256), 0,
                            dev + t->offset, count, t->dtype, c, a, mix(seed ^ mix((uint64_t)i + 1)));
     }
     free(weight_cols);

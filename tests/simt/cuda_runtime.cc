@@ -29,7 +29,9 @@ static cudaError_t last_error = cudaSuccess;
 static std::map<const void *, int> max_dynamic_shared;
 constexpr int SMS = 132;
 /* Shared memory a block may have: static and dynamic together, without the kernel's opt-in and at
- * most with it; an SM's registers (a warp's are allocated 256 at a time). */
+ * most with it; an SM's registers, in 4 partitions that a block's warps are dealt to in turn (a
+ * block takes its warps rounded up to 4; a warp's registers are allocated 256 at a time: CUDA's
+ * cuda_occupancy.h counts them so). */
 constexpr int DEFAULT_SHARED = 48 << 10, OPTIN_SHARED = 232448, SM_REGISTERS = 65536, WARP_REGISTER_UNIT = 256;
 
 /* The device's memory: 16 GiB, or DF_SIMT_DEVICE_MIB MiB (a small device, for the paths of an
@@ -346,7 +348,7 @@ cudaError_t check_launch(const void *kernel, dim3 grid, dim3 block, size_t dynam
                       threads, k.max_threads);
     const size_t warp_registers =
         ((size_t)k.registers * 32 + WARP_REGISTER_UNIT - 1) / WARP_REGISTER_UNIT * WARP_REGISTER_UNIT;
-    if ((threads + 31) / 32 * warp_registers > SM_REGISTERS)
+    if ((threads + 127) / 128 * 4 * warp_registers > SM_REGISTERS)
         return refuse(cudaErrorLaunchOutOfResources, k, "%zu threads a block at %d registers each, over the SM's %d",
                       threads, k.registers, SM_REGISTERS);
     return cudaSuccess;

@@ -8,9 +8,18 @@ FILENAME ~ /\.ptx$/ && /\.entry / {
     threads[entry] = 0
     next
 }
-FILENAME ~ /\.ptx$/ && /^\.(maxntid|reqntid)/ {
-    split($0, d, /[ ,]+/)
-    threads[entry] = d[2] * d[3] * d[4]
+# __launch_bounds__: a block of at most x, or x by y, or x by y by z threads
+FILENAME ~ /\.ptx$/ && /^\.maxntid/ {
+    n_dims = split($0, d, /[ ,]+/)
+    threads[entry] = 1
+    for (i = 2; i <= n_dims; i++)
+        threads[entry] *= d[i]
+    next
+}
+# an exact block size, which the emulator does not model (no kernel here asks for one)
+FILENAME ~ /\.ptx$/ && /^\.reqntid/ {
+    print "resources.awk: " entry " requires an exact block size (.reqntid), which check_launch does not model" > "/dev/stderr"
+    bad = 1
     next
 }
 FILENAME ~ /\.v$/ && /Compiling entry function/ {
@@ -29,11 +38,13 @@ FILENAME ~ /\.v$/ && /Used [0-9]+ registers/ {
         sub(/ bytes smem.*/, "", smem)
         sub(/.* /, "", smem)
     }
-    row = sprintf("%d, %d, %d", regs, smem, threads[fn])
     if (!(fn in threads)) {
         print "resources.awk: ptxas compiled " fn ", which no PTX given has" > "/dev/stderr"
         bad = 1
-    } else if (fn in rows && rows[fn] != row) {
+        next
+    }
+    row = sprintf("%d, %d, %d", regs, smem, threads[fn])
+    if (fn in rows && rows[fn] != row) {
         print "resources.awk: " fn " compiled twice, to different figures: " rows[fn] " and " row > "/dev/stderr"
         bad = 1
     } else if (!(fn in rows)) {

@@ -1,5 +1,6 @@
 # simt/run.sh: the CUDA backend's device code on the CPU (tests/simt/README.md). Sourced by
-# tests/run.sh (tests/lib.sh's check, expect_fail and $T). Needs only g++: it runs where CI runs.
+# tests/run.sh (tests/lib.sh's check, expect_fail and $T). Needs g++, and nvcc for the kernels'
+# resources (no GPU): it runs where CI runs.
 #
 #   - the emulator's own checks (build/simt/test_simt): the warp collectives against their
 #     definitions, cp.async landing at its wait, launches against their kernels' resources, and

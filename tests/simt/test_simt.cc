@@ -181,6 +181,10 @@ __global__ void mark_k(unsigned *out)
 {
     out[threadIdx.x] = 1;
 }
+__global__ void wide_k(unsigned *out)
+{
+    out[threadIdx.x] = 4;
+}
 
 /* launched without a record of its resources, and without an exported name */
 __global__ void unrecorded_k(unsigned *out)
@@ -232,22 +236,25 @@ template <typename... P, typename... A> static void launch(void (*k)(P...), unsi
  * kernel's figures (cuda_runtime.cc, check_launch), and a kernel without them is not launched. */
 static void register_resources()
 {
-    static char names[11][256];
-    const auto name_of = [](const void *kernel, char *name) {
+    const auto name_of = [](const void *kernel) {
         Dl_info info;
-        snprintf(name, 256, "%s", dladdr(kernel, &info) && info.dli_sname ? info.dli_sname : "?");
-        return name;
+        return dladdr(kernel, &info) && info.dli_sname ? info.dli_sname : "?";
     };
-    const void *const plain[] = { (const void *)collectives_k, (const void *)async_k,   (const void *)patterns_k,
-                                  (const void *)mma_k,         (const void *)deadlock_k, (const void *)mask_k,
-                                  (const void *)fault_k,       (const void *)race_k };
-    static simt::KernelResources table[11];
-    for (int i = 0; i < 8; i++)
-        table[i] = { name_of(plain[i], names[i]), 32, 0, 0 };
-    table[8] = { name_of((const void *)index_k, names[8]), 65, 0, 0 };         /* a warp's 2080 registers take 2304 */
-    table[9] = { name_of((const void *)mark_k, names[9]), 16, 0, 256 };        /* __launch_bounds__(256) */
-    table[10] = { name_of((const void *)ldmatrix_k, names[10]), 32, 40 << 10, 0 }; /* 40 KB of __shared__ */
-    static const simt::ResourceTable registered(table, 11);
+    static simt::KernelResources table[] = {
+        { name_of((const void *)collectives_k), 32, 0, 0 },
+        { name_of((const void *)async_k), 32, 0, 0 },
+        { name_of((const void *)patterns_k), 32, 0, 0 },
+        { name_of((const void *)mma_k), 32, 0, 0 },
+        { name_of((const void *)deadlock_k), 32, 0, 0 },
+        { name_of((const void *)mask_k), 32, 0, 0 },
+        { name_of((const void *)fault_k), 32, 0, 0 },
+        { name_of((const void *)race_k), 32, 0, 0 },
+        { name_of((const void *)index_k), 81, 0, 0 },        /* a warp's 2592 registers take 2816 */
+        { name_of((const void *)wide_k), 200, 0, 0 },        /* a warp's 6400, a block's warps counted by 4 */
+        { name_of((const void *)mark_k), 16, 0, 256 },       /* __launch_bounds__(256) */
+        { name_of((const void *)ldmatrix_k), 32, 40 << 10, 0 }, /* 40 KB of __shared__ */
+    };
+    static const simt::ResourceTable registered(table, sizeof table / sizeof *table);
 }
 
 int main(int argc, char **argv)
@@ -374,9 +381,12 @@ int main(int argc, char **argv)
         cudaGetLastError();
         return e;
     };
-    expect(launched(index_k, 896, 0, marks) == cudaSuccess, "28 warps of 2304 registers", 0, 0, 0);
-    expect(launched(index_k, 928, 0, marks) == cudaErrorLaunchOutOfResources, "29 warps of 2304 registers refused", 0,
+    expect(launched(index_k, 640, 0, marks) == cudaSuccess, "20 warps of 2816 registers", 0, 0, 0);
+    expect(launched(index_k, 768, 0, marks) == cudaErrorLaunchOutOfResources, "24 warps of 2816 registers refused", 0,
            0, 0);
+    expect(launched(wide_k, 256, 0, marks) == cudaSuccess, "8 warps of 6400 registers", 0, 0, 0);
+    expect(launched(wide_k, 288, 0, marks) == cudaErrorLaunchOutOfResources,
+           "9 warps of 6400 registers, counted as 12, refused", 0, 0, 0);
     expect(launched(mark_k, 256, 0, marks) == cudaSuccess, "256 threads within __launch_bounds__(256)", 0, 0, 0);
     expect(launched(mark_k, 257, 0, marks) == cudaErrorLaunchOutOfResources, "257 threads over __launch_bounds__(256)",
            0, 0, 0);
