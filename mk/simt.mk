@@ -166,10 +166,10 @@ SIMT_REAL_MODELS := $(CUDA_SYNTH_MODELS) $(CUDA_BENCH_MODELS) bench_v3_8l_fp8act
 $(foreach m,$(SIMT_REAL_MODELS),$(eval $(call SIMT_KERNELS,build/simt/real/$(m)/kernels.o,$(CUDA_BENCH_SRC)/$(m))) \
     $(eval $(call SIMT_SYNTH,build/simt/real/$(m)/synth_decode,build/simt/real/$(m)/kernels.o,$(CUDA_BENCH_DIR)/$(m)/obj,$(TOK_OBJ))))
 
-# The model lists, as shell assignments (tests/simt/run.sh evaluates them)
+# The model lists and the tables' nvcc, as shell assignments (tests/simt/run.sh evaluates them)
 .PHONY: print-simt-models
 print-simt-models:
 	@echo "SIMT_MODELS='$(SIMT_MODELS)' SIMT_POISON_MODELS='$(SIMT_POISON_MODELS)'" \
 	      "SIMT_CHUNK_MODELS='$(SIMT_CHUNK_MODELS)' SIMT_UBSAN_MODELS='$(SIMT_UBSAN_MODELS)'" \
 	      "SIMT_TRACE_MODELS='$(SIMT_TRACE_MODELS)' SIMT_SYNTH_MODELS='$(SIMT_SYNTH_MODELS)'" \
-	      "SIMT_REAL_MODELS='$(SIMT_REAL_MODELS)'"
+	      "SIMT_REAL_MODELS='$(SIMT_REAL_MODELS)' SIMT_PTX='$(SIMT_PTX)'"

@@ -22,6 +22,7 @@
 #   - last, tests/simt/gpu_check_read.sh: sample_check, launch_floor and bandwidth emulated, and
 #     gpu-check's readers on what these programs print.
 . tools/gpu-check-read.sh # read_define, and gpu_check_read.sh's readers
+eval "$(make -s --no-print-directory print-simt-models)" # the model lists, SIMT_PTX
 make -s build/simt/test_simt build/simt/test_lt >"$T/simt_build" 2>&1 || cat "$T/simt_build"
 check "simt/emulator" build/simt/test_simt
 expect_fail "simt/emulator/deadlock" 3 "deadlock: no barrier can be released" build/simt/test_simt deadlock
@@ -40,6 +41,26 @@ expect_fail "simt/emulator/resources/unrecorded" 3 "no resources recorded for ke
     build/simt/test_simt unrecorded
 expect_fail "simt/emulator/resources/internal-linkage" 3 "the kernel at 0x[0-9a-f]* has no exported name" \
     build/simt/test_simt hidden
+# The tables' figures are ptxas' own: a kernel of known needs (__launch_bounds__(128), 4 KB of
+# __shared__) gets a row of them; a PTX entry without ptxas' figures, and an exact block size
+# (.reqntid, not modelled), are refused.
+cat >"$T/res_k.cu" <<'CU'
+__global__ void __launch_bounds__(128) res_k(float *p)
+{
+    __shared__ float tile[1024];
+    tile[threadIdx.x] = p[threadIdx.x];
+    __syncthreads();
+    p[threadIdx.x] = tile[1023 - threadIdx.x];
+}
+CU
+check "simt/resources/figures" sh -c "sh tests/simt/resources.sh '$T/res_k.cc' '$SIMT_PTX' '$T/res_k.cu' &&
+    grep -q '{ \"_Z5res_kPf\", [1-9][0-9]*, 4096, 128 },' '$T/res_k.cc'"
+$SIMT_PTX -ptx -o "$T/res_k.ptx" "$T/res_k.cu" && $SIMT_PTX -cubin -Xptxas -v -o /dev/null "$T/res_k.ptx" 2>"$T/res_k.v"
+expect_fail "simt/resources/entry-without-figures" 1 "no ptxas figures for other_k" sh -c \
+    "sed 's/\.entry _Z5res_kPf(/.entry other_k(/' '$T/res_k.ptx' >'$T/res_other.ptx' &&
+        awk -f tests/simt/resources.awk '$T/res_other.ptx' '$T/res_k.v'"
+expect_fail "simt/resources/exact-block-size" 1 "requires an exact block size" sh -c \
+    "sed 's/^\.maxntid/.reqntid/' '$T/res_k.ptx' >'$T/res_req.ptx' && awk -f tests/simt/resources.awk '$T/res_req.ptx' '$T/res_k.v'"
 # The emulated cuBLASLt through the backend's plans, against lt_gemm.h's scale layouts (test_lt.cc).
 check "simt/cublaslt/plans-and-layouts" build/simt/test_lt
 
@@ -54,7 +75,6 @@ if check "simt/mla_check/build" sh -c "make -s build/simt/mla_check >'$T/simt_bu
         tail -3 '$T/mla_stages.txt'; [ \$rc = 0 ] && [ \$(grep -c '^mla_check stages: ' '$T/mla_stages.txt') = 6 ]"
 fi
 
-eval "$(make -s --no-print-directory print-simt-models)"
 if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
     make -s build/compare_logits
     CUDA_MODELS=$SIMT_MODELS CUDA_BIN_DIR=build/simt CUDA_CHECK=simt
