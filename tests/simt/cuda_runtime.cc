@@ -1,7 +1,6 @@
 /* cuda_runtime.cc: the runtime API of the emulated builds on host memory (cuda_runtime.h). */
 #include "cuda_runtime.h"
 
-#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,21 +276,20 @@ ResourceTable::ResourceTable(const KernelResources *kernels, size_t count)
     }
 }
 
-/* The kernel's resources, found by its exported name (the binaries are linked with -rdynamic). A
- * kernel that has no exported name (internal linkage: static, or an anonymous namespace's) or no
- * record is a fault of the build: named, the end. */
+/* The kernel's resources, found by its exported name. A kernel that has no exported name (internal
+ * linkage) or no record is a fault of the build: named, the end. */
 static const KernelResources &resources_of(const void *kernel)
 {
-    Dl_info info;
-    if (!dladdr(kernel, &info) || info.dli_saddr != kernel || !info.dli_sname) {
+    const char *name = exported_name(kernel);
+    if (!name) {
         fprintf(stderr, "simt: the kernel at %p has no exported name (give it external linkage: the emulator "
                         "finds its resources by its name)\n", kernel);
         exit(3);
     }
-    const auto at = resource_tables().find(info.dli_sname);
+    const auto at = resource_tables().find(name);
     if (at == resource_tables().end()) {
         fprintf(stderr, "simt: no resources recorded for kernel %s (is its source's table, tests/simt/resources.sh, "
-                        "linked?)\n", info.dli_sname);
+                        "linked?)\n", name);
         exit(3);
     }
     return at->second;

@@ -77,15 +77,20 @@ static size_t dynamic_used;
 /* weak: a program without __shared__ statics (test_lt) has no such section, and both are null */
 extern "C" unsigned char __start_simt_shared[] __attribute__((weak)), __stop_simt_shared[] __attribute__((weak));
 
-/* The kernel's name, demangled (the binaries are linked with -rdynamic; a kernel of internal
- * linkage has no exported name, and the nearest one before it is not its). */
-static const char *kernel_name(const void *kernel)
+const char *exported_name(const void *kernel)
 {
     Dl_info info;
-    if (!kernel || !dladdr(kernel, &info) || info.dli_saddr != kernel || !info.dli_sname)
+    return kernel && dladdr(kernel, &info) && info.dli_saddr == kernel ? info.dli_sname : nullptr;
+}
+
+/* The kernel's name, demangled. */
+static const char *kernel_name(const void *kernel)
+{
+    const char *name = exported_name(kernel);
+    if (!name)
         return "a kernel";
-    char *plain = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, nullptr);
-    return plain ? plain : info.dli_sname;
+    char *plain = abi::__cxa_demangle(name, nullptr, nullptr, nullptr);
+    return plain ? plain : name;
 }
 
 void fail(const char *fmt, ...)

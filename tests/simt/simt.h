@@ -64,6 +64,9 @@ namespace simt {
 
 unsigned lane(); /* of the thread that runs */
 unsigned char *dynamic_shared();
+/* A kernel's mangled name, as the program exports it (linked with -rdynamic); null for one of
+ * internal linkage (static, or an anonymous namespace's), whose nearest exported name is not its. */
+const char *exported_name(const void *kernel);
 [[noreturn]] void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The collectives: the calling lane waits until every lane of `mask` has arrived with the same

@@ -11,7 +11,6 @@
  *                       value read is the poison in one order or the other (exit 1)
  *   test_simt unrecorded  a kernel that no table of resources has (exit 3)
  *   test_simt hidden    a kernel of internal linkage: no name to find its resources by (exit 3) */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,10 +235,7 @@ template <typename... P, typename... A> static void launch(void (*k)(P...), unsi
  * kernel's figures (cuda_runtime.cc, check_launch), and a kernel without them is not launched. */
 static void register_resources()
 {
-    const auto name_of = [](const void *kernel) {
-        Dl_info info;
-        return dladdr(kernel, &info) && info.dli_sname ? info.dli_sname : "?";
-    };
+    const auto name_of = simt::exported_name;
     static simt::KernelResources table[] = {
         { name_of((const void *)collectives_k), 32, 0, 0 },
         { name_of((const void *)async_k), 32, 0, 0 },
