@@ -157,8 +157,8 @@ function M.build(spec, shapes, man)
       "attention scratch: absorbed queries and latent outputs of the step's tokens")
   elseif s.mla_split then
     buf("attn_ws", 1, s.mla_split_floats,
-      "attention scratch: absorbed queries, latent outputs and split-KV partials of max_batch tokens at every "
-      .. "chunk (a slice of a step takes as many tokens as it holds)")
+      "attention scratch: the step's absorbed queries and latent outputs, split-KV partials of max_batch tokens "
+      .. "at every chunk (a slice of a step takes as many tokens as they hold)")
   else
     buf("attn_ws", 1, 2 * s.kv_lora + s.max_context, "attention scratch: absorbed query, scores, latent sum")
   end
@@ -263,7 +263,7 @@ function M.build(spec, shapes, man)
          kv = spec.deploy.kv_cache,
          out = "attn", ws = "attn_ws", heads = s.heads, nope = s.qk_nope, rope_dim = s.qk_rope,
          v_head = s.v_head, kv_lora = s.kv_lora, max_context = s.max_context, rows = "n",
-         split = s.mla_split and { slice = B, ws_floats = s.mla_split_floats } or nil })
+         split = s.mla_split and { step = N, slice = B, ws_floats = s.mla_split_floats } or nil })
     linear(p .. ".o_proj", "attn", "proj")
     op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
   end

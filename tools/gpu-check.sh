@@ -419,9 +419,9 @@ section "long context: the CUDA builds against the CPU builds (attention over se
 # logits within the reference tolerance (1e-3 of their std):
 #   tiny, 200 tokens: every position past 64 crosses an online-softmax chunk of mla_attend;
 #   v3_h16_r32, 600 tokens: the split-KV kernel over cache rows of 288 (the mid-size models'
-#   shape) merges up to 3 chunks of 256 positions, spread over blocks.
+#   shape) merges up to 4 chunks (of 64 to 192 positions), spread over blocks.
 # and the liveness-checking build of each (mk/poison.mk) = its plain build, bit for bit: for
-# v3_h16_r32 the prefill slices' partial records 2 and 3 apart (of 4), several chunks a token.
+# v3_h16_r32 the prefill slices' partial records 1 to 4 apart (of 4), several chunks a token.
 for lc in tiny:200 v3_h16_r32:600; do
     lm=${lc%%:*} ln=${lc#*:}
     touch generated/$lm/*

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
-    { "forward.c", "026d50e9065220e273dfc4de10ab5966fe40840214d7498a897169cba8dedf74" },
-    { "kernels.cu", "bb95db76905b11c130402f86f553b185ef07fd2eb5ba88975439610ccc696513" },
+    { "forward.c", "3504b4775c5921eabd37f4a0b6a46b257f907b6fd5d3ea7f47794f55002c42cd" },
+    { "kernels.cu", "20db97b0eae97b1ba0e43de2c6fc901e06148b10de9fa74425bcdae21f44244a" },
     { "kernels.h", "af3cd2aa67a6729c3b2cfa523f48c4b838eed6c409d4cf9bb400cd2d562ac008" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
-    { "plan.txt", "0161a6798ed95b407fca9aec9cd519e6d9d60f5e8718f838f6b3a5bca6b71a59" },
+    { "plan.txt", "53fb01375d6fdbb681bc9b3de2ed2fb463ced9434f1d86029cf3c6ae694245da" },
     { "spec.lua", "e2f5b9bcf3b2296accec961d03fa65c946574b7db4b3791da6fdf60c6b8176eb" },
     { "trust.c", "891f69b830405f2f142fa880f60639ce22e8cf46f019d0263b140342b7044d9e" },
     { "weights.h", "7fdb83acb4184e58571b7a67ea6cde79286a67165bf98f1475d8dbf5458e58b2" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "02eef868767bdc6ec80a9b99a3d19bdfef821d54b9a8301b9c78a1729f21af1e",
+    .sources_sha256 = "8838b0f024ff89a914fb17a8c956b97226be74c3a895bb1ff9188186baf6bea5",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
-    { "forward.c", "37092e1c3a48b8b47f022cf8c312a6622f7836074a6c6eee8f42288ed563a65e" },
-    { "kernels.cu", "ee71be65ee8217649d5dc5541eb53bcd9ff8b484e01b9a8338090c9492ee5469" },
+    { "forward.c", "2db0f83e7c65e038390223490a0351cf80200ee972aed9153bc7346bfab2a57d" },
+    { "kernels.cu", "e50ee7c41a40e84178b7ed7ff5ad1c2066297d3a5f06f2e9b92997f44b4452c7" },
     { "kernels.h", "6052f0b423d3b3cdaf495e593ee6200a767b284202ef0c6ae30f2be15784a281" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "efcb621f9ab1c9a9245cf46bac9c7a49ef25eaf3d87964ca53c0ae6269f35b5b" },
+    { "plan.txt", "c18fe05146cab0e978ad84115d663358c5def5c56878c19bb1f154fc42a8dd14" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
     { "weights.h", "eda4ccfc64543b6ed71dd8faac815854397eb8781b0ef81f9f6a4e9b50658dbf" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "fd984d7252726865cb9dd1635e34c445848b1e917c81ec5fb1d77843a9dea598",
+    .sources_sha256 = "91466754e149fdb2920b7cffb5d3a183c9b8aa09f5169e48fa423351470a8294",
     .n_sources = 10,
     .sources = sources,
 };

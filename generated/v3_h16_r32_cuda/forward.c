@@ -22,8 +22,8 @@
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
  * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 11697920u
-#define STEP_OFFSET 11691776u
+#define ARENA_BYTES 20471552u
+#define STEP_OFFSET 20465408u
 _Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
@@ -57,23 +57,23 @@ static const struct df_expert L1_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 11413504); /* [256][128] residual stream */
-    float *h = (float *)(void *)(arena + 10240256); /* [256][128] normed input of a sublayer */
-    float *proj = (float *)(void *)(arena + 11010048); /* [256][128] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 10780672); /* [256][96] low-rank query */
-    float *q = (float *)(void *)(arena + 9437184); /* [256][1024] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 10485760); /* [256][288] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 10485760); /* [256][512] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 11010048); /* [1][100864] attention scratch: absorbed queries, latent outputs and split-KV partials of max_batch tokens at every chunk (a slice of a step takes as many tokens as it holds) */
-    float *rope = (float *)(void *)(arena + 11544576); /* [1024][32] RoPE cos/sin per position (YaRN frequencies) */
-    float *kv_cache_l0 = (float *)(void *)(arena + 0); /* [4096][288] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
-    float *dense_gate = (float *)(void *)(arena + 9437184); /* [256][256] dense MLP gate, then silu(gate) * up */
-    float *kv_cache_l1 = (float *)(void *)(arena + 4718592); /* [4096][288] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
-    float *router_logits = (float *)(void *)(arena + 9437184); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 10371328); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 10375424); /* [256][4] their combine weights */
-    float *expert_ws = (float *)(void *)(arena + 9437184); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
-    float *shared_gate = (float *)(void *)(arena + 9437184); /* [256][64] shared MLP gate, then silu(gate) * up */
+    float *x = (float *)(void *)(arena + 20187136); /* [256][128] residual stream */
+    float *h = (float *)(void *)(arena + 803072); /* [256][128] normed input of a sublayer */
+    float *proj = (float *)(void *)(arena + 934144); /* [256][128] output of a sublayer before the residual add */
+    float *q_a = (float *)(void *)(arena + 294912); /* [256][96] low-rank query */
+    float *q = (float *)(void *)(arena + 18614272); /* [256][1024] queries, per head: nope then rope part */
+    float *kv_a = (float *)(void *)(arena + 0); /* [256][288] latent c_kv then the shared RoPE key */
+    float *attn = (float *)(void *)(arena + 19662848); /* [256][512] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 0); /* [1][2294272] attention scratch: the step's absorbed queries and latent outputs, split-KV partials of max_batch tokens at every chunk (a slice of a step takes as many tokens as they hold) */
+    float *rope = (float *)(void *)(arena + 20318208); /* [1024][32] RoPE cos/sin per position (YaRN frequencies) */
+    float *kv_cache_l0 = (float *)(void *)(arena + 9177088); /* [4096][288] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
+    float *dense_gate = (float *)(void *)(arena + 0); /* [256][256] dense MLP gate, then silu(gate) * up */
+    float *kv_cache_l1 = (float *)(void *)(arena + 13895680); /* [4096][288] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
+    float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
+    int *route_ids = (int *)(void *)(arena + 1065216); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 1069312); /* [256][4] their combine weights */
+    float *expert_ws = (float *)(void *)(arena + 0); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
+    float *shared_gate = (float *)(void *)(arena + 0); /* [256][64] shared MLP gate, then silu(gate) * up */
 
     /* layer 0: dense FFN */
     rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
@@ -107,10 +107,10 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 11413504); /* [256][128] residual stream */
-    float *xe = (float *)(void *)(arena + 9437184); /* [4][128] rows that produce logits */
-    float *he = (float *)(void *)(arena + 9439232); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 11675648); /* [4][1000] the step's logits (read by the runtime) */
+    float *x = (float *)(void *)(arena + 20187136); /* [256][128] residual stream */
+    float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
+    float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
+    float *logits = (float *)(void *)(arena + 20449280); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -122,9 +122,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 11413504); /* [256][128] residual stream */
-    float *he = (float *)(void *)(arena + 9439232); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 11675648); /* [4][1000] the step's logits (read by the runtime) */
+    float *x = (float *)(void *)(arena + 20187136); /* [256][128] residual stream */
+    float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
+    float *logits = (float *)(void *)(arena + 20449280); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -160,7 +160,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 11544576));
+    rope_init((float *)(void *)(arena + 20318208));
 }
 
 const struct df_model df_model = {
@@ -169,6 +169,6 @@ const struct df_model df_model = {
     .spec_sha256 = "893dfab71ab274c8cc1e37b3bed48303f79e8162072915f20bb4564d06b37fd0",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 11675648u,
+    .logits_offset = 20449280u,
     .init = init, .prefill = prefill, .decode = decode,
 };

@@ -1,11 +1,8 @@
-/* mla_slices.cuh: how mla_split.cuh cuts a step's tokens into slices that its workspace holds
- * (the plan's attn_ws: the absorbed queries, o_lat and the split-KV partial records of max
- * batch tokens, each token's records JMAX apart). Host code of the split path, tested on the
- * CPU (tests/cuda/test_mla_split.cu). */
+/* mla_slices.cuh: how mla_split.cuh cuts a step's tokens into slices whose split-KV partial
+ * records its workspace holds (the plan's attn_ws: max batch tokens' records, each token's JMAX
+ * apart). Host code of the split path, tested on the CPU (tests/cuda/test_mla_split.cu). */
 #ifndef DF_CUDA_MLA_SLICES_CUH
 #define DF_CUDA_MLA_SLICES_CUH
-
-#include <stddef.h>
 
 #include "mla_decode.cuh"
 
@@ -19,22 +16,19 @@ struct split_slice {
 
 /* The slice from token t0 of a step of n. With at most S tokens left, all of them at stride JMAX:
  * a decode step (n <= S, the max batch) is one slice whatever its positions, so the graph that
- * captures it holds for every later step. Otherwise as many tokens as the workspace of S tokens
- * at stride JMAX holds (their absorbed queries, o_lat and stride records each), the stride the
- * most chunks among them: a prefill's tokens of short prompts have few chunks, so a slice takes
- * far more than S of them (V2-Lite's shape, 512 positions: 252 tokens where S is 8). pos_host:
- * the step's positions, on the host (read only past S tokens). */
-template <int H, int L, int R, int C, int JMAX, int S>
-split_slice next_split_slice(const int *pos_host, int t0, int n)
+ * captures it holds for every later step. Otherwise as many tokens as the records of S tokens at
+ * stride JMAX hold, at the stride of the most chunks among them: a prefill's tokens of short
+ * prompts have few chunks, so a slice takes far more than S of them (V2-Lite's shape, positions
+ * 256..511: 128 tokens of up to 8 chunks where S is 8). pos_host: the step's positions, on the
+ * host (read only past S tokens). */
+template <int C, int JMAX, int S> split_slice next_split_slice(const int *pos_host, int t0, int n)
 {
     if (n - t0 <= S)
         return { t0, n - t0, JMAX };
-    const size_t rec = (size_t)H * (L + 2), per_token = (size_t)H * (2 * L + R);
-    const size_t room = (size_t)S * (per_token + (size_t)JMAX * rec);
     split_slice s = { t0, 0, 1 };
     for (int t = t0; t < n; t++) {
         const int nj = mla::chunk_count(pos_host[t] + 1, C, JMAX), stride = nj > s.stride ? nj : s.stride;
-        if ((size_t)(s.n + 1) * (per_token + (size_t)stride * rec) > room)
+        if ((long)(s.n + 1) * stride > (long)S * JMAX)
             break;
         s.n++;
         s.stride = stride;

@@ -1,13 +1,15 @@
 /* mla_split.cuh: a step's absorbed MLA attention through the split-KV decode kernel
  * (mla_decode.cuh), for the layers whose shapes its configuration below takes (heads a
  * multiple of 16, L a multiple of 256, L + R of 32 over an f32 cache and of 64 over a bf16
- * one; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three kernels per slice of
- * the step's tokens (split_slice: as many as the workspace holds):
- *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)]: a block per (token, head, tile of
- *      columns), absorb_tile as mla_attend's;
- *   2. mla_decode (an f32 cache) or mla_decode_bf16 (a bf16 one): o_lat[t][h], the
+ * one; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three steps:
+ *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)] for the step's tokens: a block per
+ *      (token, head, tile of columns), absorb_tile as mla_attend's;
+ *   2. per slice of the tokens (split_slice: as many as the workspace's partial records hold),
+ *      mla_decode (an f32 cache) or mla_decode_bf16 (a bf16 one): o_lat[t][h], the
  *      softmax-weighted sum of the latent cache rows 0..pos;
- *   3. out[t][h][d] = W_uv(h)[d] . o_lat[t][h] by row_dot (mla_attend's last phase has its bits).
+ *   3. out[t][h][d] = W_uv(h)[d] . o_lat[t][h] for the step's tokens, by row_dot (mla_attend's
+ *      last phase has its bits).
+ * A decode step (at most the max batch of tokens) is one slice: 4 launches.
  * A token's result depends on its position and slot alone (mla_decode's chunks are a function
  * of the position; where its records lie in the workspace changes no arithmetic), so the
  * slicing changes no bit and prefill gives decode's bits. */
@@ -24,15 +26,17 @@
 
 namespace dfc {
 
-/* The configurations: chunks of 256 positions, as many as CTX needs (so every chunk is 256
- * long), a block per 16 heads; over an f32 cache tiles of 32 positions two in flight
- * (mla_check's configuration A, measured on an H200: docs/cuda-mla.md), over a bf16 cache
+/* The configurations: chunks of split_chunk's C positions (64 or 128 for 16 heads, 256 for
+ * V3's 128) up to CTX / 256 of them (JMAX; longer contexts take longer chunks, so the workspace
+ * is the same for every C), a block per 16 heads; over an f32 cache tiles of 32 positions two in
+ * flight (mla_check's configuration A, measured on an H200: docs/cuda-mla.md), over a bf16 cache
  * (deploy.kv_cache = "bf16") tiles of 64 two in flight, the queries as 3 bf16 terms and the
  * weights as 2 (mla_check's bf16 A). Both keep the same workspace records. */
 template <int H, int L, int R, int CTX>
-using mla_split_cfg = mla_decode_cfg<H, L, R, CTX, 256, (CTX + 255) / 256, 1, 32, 2>;
+using mla_split_cfg = mla_decode_cfg<H, L, R, CTX, mla::split_chunk(H, L, R, 4), (CTX + 255) / 256, 1, 32, 2>;
 template <int H, int L, int R, int CTX>
-using mla_split_bf16_cfg = mla_decode_bf16_cfg<H, L, R, CTX, 256, (CTX + 255) / 256, 64, 2, 3, 2>;
+using mla_split_bf16_cfg =
+    mla_decode_bf16_cfg<H, L, R, CTX, mla::split_chunk(H, L, R, 2), (CTX + 255) / 256, 64, 2, 3, 2>;
 
 /* The configuration over a cache of CE: float, or uint16_t (bf16). */
 template <int H, int L, int R, int CTX, typename CE> struct split_cfg_for {
@@ -42,12 +46,12 @@ template <int H, int L, int R, int CTX> struct split_cfg_for<H, L, R, CTX, uint1
     using type = mla_split_bf16_cfg<H, L, R, CTX>;
 };
 
-/* Floats of the workspace for slices of S tokens over a cache of CE: the absorbed queries,
- * o_lat, the split kernel's partials (gen/shapes.lua sizes the plan's attn_ws by the same count,
- * the same for both caches). */
-template <int H, int L, int R, int CTX, typename CE> constexpr size_t mla_split_floats(int S)
+/* Floats of the workspace for steps of at most N tokens in slices of S over a cache of CE: the
+ * absorbed queries and o_lat of N tokens, the split kernel's partials of S (gen/shapes.lua sizes
+ * the plan's attn_ws by the same count, the same for both caches). */
+template <int H, int L, int R, int CTX, typename CE> constexpr size_t mla_split_floats(int N, int S)
 {
-    return (size_t)S * H * (L + R) + (size_t)S * H * L + split_cfg_for<H, L, R, CTX, CE>::type::ws_floats(S);
+    return (size_t)N * H * (L + R) + (size_t)N * H * L + split_cfg_for<H, L, R, CTX, CE>::type::ws_floats(S);
 }
 
 #ifdef __CUDACC__
@@ -112,11 +116,12 @@ void split_decode(const float *q_abs, const uint16_t *cache, const int *slot, co
     mla_decode_bf16<mla_split_bf16_cfg<H, L, R, CTX>>(q_abs, cache, slot, pos, n, scale, part, o_lat, stride);
 }
 
-/* The step's n tokens in slices (next_split_slice); ws: mla_split_floats<H, L, R, CTX, CE>(S)
- * floats; CE: the cache's element (float, or uint16_t: bf16); pos on the device, pos_host the
- * same on the host. The split kernel's shared-memory opt-in is made on the first call, which is
- * a prefill (a decode step, the one captured as a graph, always follows one). */
-template <int DT, int H, int NOPE, int R, int VH, int L, int CTX, int S, typename CE>
+/* The step's n <= N tokens, the split kernel's in slices (next_split_slice); ws:
+ * mla_split_floats<H, L, R, CTX, CE>(N, S) floats; CE: the cache's element (float, or uint16_t:
+ * bf16); pos on the device, pos_host the same on the host. The split kernel's shared-memory
+ * opt-in is made on the first call, which is a prefill (a decode step, the one captured as a
+ * graph, always follows one). */
+template <int DT, int H, int NOPE, int R, int VH, int L, int CTX, int N, int S, typename CE>
 void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const CE *cache,
                       const int *slot, const int *pos, const int *pos_host, int n, float sm_scale, float *ws, float *out)
 {
@@ -129,18 +134,21 @@ void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale
         }
         ready = true;
     }
+    if (n <= 0)
+        return;
     using D = typename split_cfg_for<H, L, R, CTX, CE>::type;
     const float *sc = reinterpret_cast<const float *>(kv_b_scale);
+    float *q_abs = ws, *o_lat = ws + (size_t)N * H * (L + R), *part = o_lat + (size_t)N * H * L;
+    launch("mla_split (absorb)", mla_absorb_k<DT, H, NOPE, R, VH, L>, dim3(n * H, absorb_tiles<DT, L>()), THREADS, 0,
+           kv_b, sc, q, q_abs);
     for (int t0 = 0; t0 < n;) {
-        const split_slice s = next_split_slice<H, L, R, D::C, D::JMAX, S>(pos_host, t0, n);
-        float *q_abs = ws, *o_lat = ws + (size_t)s.n * H * (L + R), *part = o_lat + (size_t)s.n * H * L;
-        launch("mla_split (absorb)", mla_absorb_k<DT, H, NOPE, R, VH, L>, dim3(s.n * H, absorb_tiles<DT, L>()), THREADS,
-               0, kv_b, sc, q + (size_t)t0 * H * (NOPE + R), q_abs);
-        split_decode<H, L, R, CTX>(q_abs, cache, slot + t0, pos + t0, s.n, sm_scale, part, o_lat, s.stride);
-        launch("mla_split (out)", mla_out_k<DT, H, NOPE, VH, L>, ceil_div(s.n * H * VH, WARPS), THREADS, 0, kv_b, sc,
-               o_lat, s.n, out + (size_t)t0 * H * VH);
+        const split_slice s = next_split_slice<D::C, D::JMAX, S>(pos_host, t0, n);
+        split_decode<H, L, R, CTX>(q_abs + (size_t)t0 * H * (L + R), cache, slot + t0, pos + t0, s.n, sm_scale, part,
+                                   o_lat + (size_t)t0 * H * L, s.stride);
         t0 += s.n;
     }
+    launch("mla_split (out)", mla_out_k<DT, H, NOPE, VH, L>, ceil_div(n * H * VH, WARPS), THREADS, 0, kv_b, sc, o_lat, n,
+           out);
 }
 
 #endif /* __CUDACC__ */

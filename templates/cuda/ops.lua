@@ -214,11 +214,11 @@ return {
     end,
     body = function(o, c)
       if o.split then
-        return fmt("static_assert(dfc::mla_split_floats<%d, %d, %d, %d, %s>(%d) == %du, \"the plan's attn_ws\");\n" ..
-          "    dfc::mla_attend_split<%s, %d, %d, %d, %d, %d, %d, %d>(kv_b, %s, q, cache, slot, pos, pos_host, n, SOFTMAX_SCALE, " ..
-          "ws, out);",
-          o.heads, o.kv_lora, o.rope_dim, o.max_context, c.ctype(o.kv), o.split.slice, o.split.ws_floats,
-          DT[o.dtype], o.heads, o.nope, o.rope_dim, o.v_head, o.kv_lora, o.max_context, o.split.slice,
+        return fmt("static_assert(dfc::mla_split_floats<%d, %d, %d, %d, %s>(%d, %d) == %du, \"the plan's attn_ws\");\n" ..
+          "    dfc::mla_attend_split<%s, %d, %d, %d, %d, %d, %d, %d, %d>(kv_b, %s, q, cache, slot, pos, pos_host, n, " ..
+          "SOFTMAX_SCALE, ws, out);",
+          o.heads, o.kv_lora, o.rope_dim, o.max_context, c.ctype(o.kv), o.split.step, o.split.slice, o.split.ws_floats,
+          DT[o.dtype], o.heads, o.nope, o.rope_dim, o.v_head, o.kv_lora, o.max_context, o.split.step, o.split.slice,
           scale_arg(o.dtype, "kv_b"))
       end
       return fmt("(void)ws; /* the CPU's serial scratch: each (token, head) block keeps its own in shared memory */\n" ..

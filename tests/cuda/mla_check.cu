@@ -27,8 +27,9 @@
  * (A, B below). Data: fresh random values for every case (cache uniform in [-1, 1), queries
  * in +-2.5, scale 0.135 as V3's: scores spread over about +-10, so a few dozen positions carry
  * most of the weight), plus three rows per token whose key matches one head's query (its
- * signs): at its last position, at the start of its last 256-chunk and at position 0, so that
- * dropping or misplacing a chunk edge moves an output by about 1.
+ * signs): at its last position, at the last multiple of 256 before it (a chunk edge for chunks
+ * of 64, 128 and 256) and at position 0, so that dropping or misplacing a chunk edge moves an
+ * output by about 1.
  *
  * First (not under profile or stages): the splits' tf32 roundings (tf32_rna, tf32_rn) on the
  * device against their host definitions, bit for bit, over every float of four binades.
@@ -74,6 +75,7 @@
 #include "kernels.cuh"
 #include "mla_decode.cuh"
 #include "mla_decode_bf16.cuh"
+#include "mla_split.cuh"
 #include "mla_stages.cuh"
 
 /* ---- what the launchers need from the backend -------------------------------------------- */
@@ -99,21 +101,23 @@ constexpr size_t FLUSH_BYTES = (size_t)256 << 20;
 static const std::vector<int> CTXS = { 1, 100, 1024, 4096, 32768 }, BATCHES = { 1, 4, 16 };
 static const std::vector<int> QUICK_CTXS = { 100, 1024 }, QUICK_BATCHES = { 1, 4 };
 
-/* A: a 32-position tile, double-buffered (mla_split.cuh's configuration); for V2-Lite, B: A with
- * the 3xTF32 splits by cvt.rn instead of cvt.rna (the same accuracy, 5 instructions a split not 8;
- * B was 16-position tiles 4 deep until 2026-11-29, slower than A on the H200); for V3, B: 32 heads
- * a block, 512-position chunks, 16-position tiles. test_mla_split checks V2A's, V2B's and V3B's
- * layouts and products. */
-using V2A = dfc::mla_decode_cfg<16, L, R, CTX, 256, 128, 1, 32, 2>;
-using V2B = dfc::mla_decode_cfg<16, L, R, CTX, 256, 128, 1, 32, 2, true>;
-using V3A = dfc::mla_decode_cfg<128, L, R, CTX, 256, 128, 1, 32, 2>;
+/* A: mla_split.cuh's configuration (32-position tiles, double-buffered; chunks of 64 positions
+ * for 16 heads, of 256 for 128: split_chunk); for V2-Lite, B: A with the 3xTF32 splits by cvt.rn
+ * instead of cvt.rna (the same accuracy, 5 instructions a split not 8; B was 16-position tiles 4
+ * deep until 2026-11-29, slower than A on the H200); for V3, B: 32 heads a block, 512-position
+ * chunks, 16-position tiles. test_mla_split checks V2A's, V2B's and V3B's layouts and products. */
+using V2A = dfc::mla_split_cfg<16, L, R, CTX>;
+using V2B = dfc::mla_decode_cfg<16, L, R, CTX, V2A::C, V2A::JMAX, 1, 32, 2, true>;
+using V3A = dfc::mla_split_cfg<128, L, R, CTX>;
 using V3B = dfc::mla_decode_cfg<128, L, R, CTX, 512, 64, 2, 16, 3>;
-/* Over a bf16 cache, A: tiles of 64 double-buffered, the queries as 3 bf16 terms and the weights
- * as 2 (mla_split.cuh's configuration); B: tiles of 32, 4 deep. test_mla_bf16 checks both layouts. */
-using V2A16 = dfc::mla_decode_bf16_cfg<16, L, R, CTX, 256, 128, 64, 2, 3, 2>;
-using V2B16 = dfc::mla_decode_bf16_cfg<16, L, R, CTX, 256, 128, 32, 4, 3, 2>;
-using V3A16 = dfc::mla_decode_bf16_cfg<128, L, R, CTX, 256, 128, 64, 2, 3, 2>;
-using V3B16 = dfc::mla_decode_bf16_cfg<128, L, R, CTX, 256, 128, 32, 4, 3, 2>;
+/* Over a bf16 cache, A: mla_split.cuh's configuration (tiles of 64 double-buffered, the queries
+ * as 3 bf16 terms and the weights as 2; chunks of 128 positions for 16 heads, 256 for 128); B:
+ * tiles of 32, 4 deep, A's chunks. test_mla_bf16 checks both layouts. */
+using V2A16 = dfc::mla_split_bf16_cfg<16, L, R, CTX>;
+using V2B16 = dfc::mla_decode_bf16_cfg<16, L, R, CTX, V2A16::C, V2A16::JMAX, 32, 4, 3, 2>;
+using V3A16 = dfc::mla_split_bf16_cfg<128, L, R, CTX>;
+using V3B16 = dfc::mla_decode_bf16_cfg<128, L, R, CTX, V3A16::C, V3A16::JMAX, 32, 4, 3, 2>;
+static_assert(V2A::C == 64 && V2A16::C == 128 && V3A::C == 256 && V3A16::C == 256, "the chunks the variants' names say");
 
 /* cache: float, or uint16_t (bf16) for the layers that say so */
 /* stride: a token's partial records apart in ws (0: the configuration's JMAX) */
@@ -438,7 +442,7 @@ static std::vector<float> prepare_case(const layer &ly, int ctx, int n, const bu
     }
     fill(B.cache, (size_t)SLOTS * CTX * ROW, seed, 1.0f);
     fill(B.q, (size_t)NMAX * H * ROW, seed ^ 0x5bd1e995u, QAMP);
-    /* the spikes: key = sign(query) of head t + k at positions len - 1, the last 256-chunk's start, 0 */
+    /* the spikes: key = sign(query) of head t + k at positions len - 1, the last multiple of 256 before it, 0 */
     const std::vector<float> q = download(B.q, (size_t)n * H * ROW);
     for (int t = 0; t < n; t++) {
         const int at[3] = { len[t] - 1, (len[t] - 1) / 256 * 256, 0 };
@@ -682,16 +686,16 @@ int main(int argc, char **argv)
 
     const layer layers[4] = {
         { "v2lite", 16, run_old<16>,
-          { make_variant<V2A>("A: chunk 256, tile 32 x 2 stages"),
-            make_variant<V2B>("B: chunk 256, tile 32 x 2 stages, splits by cvt.rn") },
+          { make_variant<V2A>("A: chunk 64, tile 32 x 2 stages"),
+            make_variant<V2B>("B: chunk 64, tile 32 x 2 stages, splits by cvt.rn") },
           nullptr },
         { "v3", 128, run_old<128>,
           { make_variant<V3A>("A: 16 heads a block, chunk 256, tile 32 x 2 stages"),
             make_variant<V3B>("B: 32 heads a block, chunk 512, tile 16 x 3 stages") },
           nullptr },
         { "v2lite-bf16", 16, run_old<16>,
-          { make_variant16<V2A16>("A: chunk 256, tile 64 x 2 stages, 3 + 2 terms"),
-            make_variant16<V2B16>("B: chunk 256, tile 32 x 4 stages, 3 + 2 terms") },
+          { make_variant16<V2A16>("A: chunk 128, tile 64 x 2 stages, 3 + 2 terms"),
+            make_variant16<V2B16>("B: chunk 128, tile 32 x 4 stages, 3 + 2 terms") },
           run_old16<16> },
         { "v3-bf16", 128, run_old<128>,
           { make_variant16<V3A16>("A: 16 heads a block, chunk 256, tile 64 x 2 stages, 3 + 2 terms"),

@@ -39,8 +39,8 @@ static const double U = 0x1p-24;
 /* The configuration the generated code uses (mla_split.cuh: tiles of 64, 3 query and 2 weight
  * terms), one with tiles of 32 (two k-parts per n-tile) and 3 stages, and a small one whose
  * JMAX cap is reached at 1024 positions. */
-using B64 = mla_decode_bf16_cfg<16, 512, 64, 32768, 256, 128, 64, 2, 3, 2>;
-using B32 = mla_decode_bf16_cfg<16, 512, 64, 32768, 256, 128, 32, 3, 2, 1>;
+using B64 = mla_decode_bf16_cfg<16, 512, 64, 32768, split_chunk(16, 512, 64, 2), 128, 64, 2, 3, 2>;
+using B32 = mla_decode_bf16_cfg<16, 512, 64, 32768, B64::C, 128, 32, 3, 2, 1>;
 using BSMALL = mla_decode_bf16_cfg<16, 256, 64, 4096, 64, 16, 32, 2, 3, 2>;
 
 static float bf16f(uint16_t b) { return bf16_to_f32(b); }
@@ -432,7 +432,7 @@ int main(void)
     test_tile_products<B64>("16 heads, T=64, 3+2 terms");
     test_tile_products<B32>("16 heads, T=32, 2+1 terms");
     /* the weights' PT terms: each within 2^-8 PT relative */
-    mla_model::softmax_split<B64>("chunk 256, tiles of 64 (cap 128), 2 weight terms: partials merged in chunk order = "
+    mla_model::softmax_split<B64>("chunk 128, tiles of 64 (cap 128), 2 weight terms: partials merged in chunk order = "
                                   "fp64 softmax, also rising scores", model_block<B64>, ldexp(1.0, -8 * B64::PT), 40000, to_bf16);
     mla_model::softmax_split<BSMALL>("chunk 64, tiles of 32 (cap 16), 2 weight terms: partials merged in chunk order = "
                                      "fp64 softmax, also rising scores", model_block<BSMALL>, ldexp(1.0, -8 * BSMALL::PT), 5000,

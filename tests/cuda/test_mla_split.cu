@@ -3,8 +3,9 @@
  * Compiled by nvcc, so these are the very functions the device code compiles (host side).
  *
  *  - chunks: cover 0..pos exactly, at most JMAX, lengths a function of the position alone,
- *    fixed (C) while the context is short; the blocks' tile streams cover every position once,
- *    each chunk whole in one block, whatever the grid;
+ *    fixed (C) while the context is short; the production C (split_chunk) the shortest multiple
+ *    of 64 whose cache rows hold 4 times a chunk's record, at most 256; the blocks' tile streams
+ *    cover every position once, each chunk whole in one block, whatever the grid;
  *  - 3xTF32: the split's bits and error, and the product's error (2^-20 relative bound);
  *  - fragments: the mma.m16n8k8 layouts and the fragment-ordered queries are bijections;
  *  - shared memory: the swizzle is a permutation of each row; the fragment loads and the
@@ -18,8 +19,8 @@
  *  - a token's result has the same bits alone or in a batch of 16, on any grid, whatever
  *    order the chunks are computed in, its records JMAX apart or fewer;
  *  - a step's slices (mla_slices.cuh's next_split_slice): every token in one, in order, each
- *    within the workspace with no token's chunks past the stride, as many tokens as fit, and a
- *    step of at most S tokens (decode) one slice at stride JMAX whatever its positions.
+ *    within the workspace's records with no token's chunks past the stride, as many tokens as
+ *    fit, and a step of at most S tokens (decode) one slice at stride JMAX whatever its positions.
  * What the device adds (the mma's internal summation, expf's last bit, the shuffles) is not
  * modelled bit for bit; tests/cuda/mla_check.cu checks the kernels on a GPU.
  *
@@ -50,11 +51,11 @@ static const double U = 0x1p-24;
 /* The configurations the GPU check runs (tests/cuda/mla_check.cu), a small one whose JMAX cap
  * is reached at 1024 positions, and the mid-size benchmark model's (specs/bench_v3_cuda.lua:
  * kv_lora 256 + rope 32, a row of 288, whose 36 k-steps the 8 warps share 4 and 5). */
-using V2A = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2>; /* mla_split_cfg<16, 512, 64, 32768> */
+using V2A = mla_decode_cfg<16, 512, 64, 32768, split_chunk(16, 512, 64, 4), 128, 1, 32, 2>; /* mla_split_cfg's */
 using V3B = mla_decode_cfg<128, 512, 64, 32768, 512, 64, 2, 16, 3>;
 using SMALL = mla_decode_cfg<16, 512, 64, 4096, 64, 16, 1, 32, 2>;
-using R288 = mla_decode_cfg<16, 256, 32, 1024, 256, 4, 1, 32, 2>; /* mla_split_cfg<16, 256, 32, 1024> */
-using V2B = mla_decode_cfg<16, 512, 64, 32768, 256, 128, 1, 32, 2, true>; /* mla_check's V2B: V2A, splits by cvt.rn */
+using R288 = mla_decode_cfg<16, 256, 32, 1024, split_chunk(16, 256, 32, 4), 4, 1, 32, 2>; /* mla_split_cfg's */
+using V2B = mla_decode_cfg<16, 512, 64, 32768, V2A::C, V2A::JMAX, 1, 32, 2, true>; /* mla_check's V2B: V2A, splits by cvt.rn */
 
 /* ---- chunks ------------------------------------------------------------------------------- */
 static void test_chunks(int C, int JMAX, int max_len, int step)
@@ -73,6 +74,30 @@ static void test_chunks(int C, int JMAX, int max_len, int step)
         CHECK(cl >= prev, "len %d: chunk length %d after %d", len, cl, prev);
         prev = cl;
     }
+    case_end();
+}
+
+/* split_chunk for a layer's shape and cache element (E bytes): a multiple of 64 of at most 256
+ * whose cache rows hold at least 4 times a chunk's record, the shortest such, or 256; and its
+ * values for the shapes deployed (docs/cuda-mla.md). */
+static void test_split_chunk(void)
+{
+    case_begin("split_chunk: the shortest multiple of 64 whose rows hold 4 records, at most 256");
+    for (int H = 16; H <= 128; H += 16)
+        for (int L = 128; L <= 1024; L += 128)
+            for (int R : { 32, 64 })
+                for (int E : { 2, 4 }) {
+                    const int C = split_chunk(H, L, R, E);
+                    const auto holds = [&](long c) { return c * (L + R) * E >= 4L * 4 * H * (L + 2); };
+                    CHECK(C % 64 == 0 && C >= 64 && C <= 256, "H %d L %d R %d E %d: %d", H, L, R, E, C);
+                    CHECK(C == 256 || holds(C), "H %d L %d R %d E %d: %d does not hold 4 records", H, L, R, E, C);
+                    CHECK(C == 64 || !holds(C - 64), "H %d L %d R %d E %d: %d holds them already", H, L, R, E, C - 64);
+                }
+    CHECK(split_chunk(16, 512, 64, 4) == 64 && split_chunk(16, 512, 64, 2) == 128, "V2-Lite: %d and %d",
+          split_chunk(16, 512, 64, 4), split_chunk(16, 512, 64, 2));
+    CHECK(split_chunk(128, 512, 64, 4) == 256 && split_chunk(128, 512, 64, 2) == 256, "V3: %d and %d",
+          split_chunk(128, 512, 64, 4), split_chunk(128, 512, 64, 2));
+    CHECK(split_chunk(16, 256, 32, 4) == 64, "the mid-size models: %d", split_chunk(16, 256, 32, 4));
     case_end();
 }
 
@@ -109,23 +134,22 @@ static void test_tile_stream(void)
 }
 
 /* ---- a step's slices (mla_slices.cuh) ------------------------------------------------------ */
-/* The slices of steps of n tokens at positions pos (host), for a layer of H heads, L + R, C and
- * JMAX as mla_split_cfg's, workspace for S tokens: checked against the workspace's floats
- * (mla_split_floats' count, written out here). Returns the slices of the last step. */
-template <int H, int L, int R, int C, int JMAX, int S> static int check_slices(const std::vector<int> &pos, const char *what)
+/* The slices of steps of n tokens at positions pos (host), for C and JMAX as mla_split_cfg's,
+ * the workspace's partial records for S tokens at stride JMAX (mla_split_floats' count of them).
+ * Returns the slices of the last step. */
+template <int C, int JMAX, int S> static int check_slices(const std::vector<int> &pos, const char *what)
 {
     const int n = (int)pos.size();
-    const size_t per_token = (size_t)H * (L + R) + (size_t)H * L, rec = (size_t)H * (L + 2);
-    const size_t room = (size_t)S * per_token + (size_t)S * JMAX * rec;
+    const size_t room = (size_t)S * JMAX; /* records */
     int t0 = 0, slices = 0;
     while (t0 < n) {
-        const split_slice s = next_split_slice<H, L, R, C, JMAX, S>(pos.data(), t0, n);
+        const split_slice s = next_split_slice<C, JMAX, S>(pos.data(), t0, n);
         CHECK(s.t0 == t0 && s.n >= 1 && t0 + s.n <= n, "%s: slice at %d: t0 %d, %d tokens of %d", what, t0, s.t0, s.n, n);
         if (s.n < 1)
             return slices;
         CHECK(s.stride >= 1 && s.stride <= JMAX, "%s: slice at %d: stride %d", what, t0, s.stride);
-        CHECK((size_t)s.n * (per_token + (size_t)s.stride * rec) <= room, "%s: slice at %d of %d tokens at stride %d: "
-              "over the workspace", what, t0, s.n, s.stride);
+        CHECK((size_t)s.n * s.stride <= room, "%s: slice at %d of %d tokens at stride %d: over the workspace", what, t0,
+              s.n, s.stride);
         int most = 1;
         for (int t = t0; t < t0 + s.n; t++)
             most = std::max(most, chunk_count(pos[t] + 1, C, JMAX));
@@ -135,8 +159,7 @@ template <int H, int L, int R, int C, int JMAX, int S> static int check_slices(c
                   n - t0, S, s.n, s.stride);
         else if (t0 + s.n < n) { /* as many as fit: one more would not */
             const int more = std::max(most, chunk_count(pos[t0 + s.n] + 1, C, JMAX));
-            CHECK((size_t)(s.n + 1) * (per_token + (size_t)more * rec) > room, "%s: slice at %d of %d tokens: one more "
-                  "fits", what, t0, s.n);
+            CHECK((size_t)(s.n + 1) * more > room, "%s: slice at %d of %d tokens: one more fits", what, t0, s.n);
         }
         t0 += s.n;
         slices++;
@@ -155,14 +178,14 @@ static std::vector<int> run_of(int p0, int n)
 
 template <int H, int L, int R, int CTX, int S> static void test_slices(const char *name)
 {
-    using D = mla_decode_cfg<H, L, R, CTX, 256, (CTX + 255) / 256, 1, 32, 2>; /* mla_split_cfg's C and JMAX */
+    using D = mla_decode_cfg<H, L, R, CTX, split_chunk(H, L, R, 4), (CTX + 255) / 256, 1, 32, 2>; /* mla_split_cfg's */
     case_begin(name);
     for (int n = 1; n <= S; n++) /* a decode step: any positions, one slice */
         for (int k = 0; k < 20; k++) {
             std::vector<int> pos(n);
             for (int &p : pos)
                 p = (int)(rnd64() % CTX);
-            check_slices<H, L, R, D::C, D::JMAX, S>(pos, "decode");
+            check_slices<D::C, D::JMAX, S>(pos, "decode");
         }
     for (int k = 0; k < 200; k++) { /* prefill steps: prompts' runs, and random positions */
         std::vector<int> pos;
@@ -172,10 +195,10 @@ template <int H, int L, int R, int CTX, int S> static void test_slices(const cha
             for (int p : run_of(p0, len))
                 pos.push_back(p);
         }
-        check_slices<H, L, R, D::C, D::JMAX, S>(pos, "prefill runs");
+        check_slices<D::C, D::JMAX, S>(pos, "prefill runs");
         for (int &p : pos)
             p = (int)(rnd64() % CTX);
-        check_slices<H, L, R, D::C, D::JMAX, S>(pos, "prefill, random positions");
+        check_slices<D::C, D::JMAX, S>(pos, "prefill, random positions");
     }
     case_end();
 }
@@ -616,18 +639,19 @@ int main(void)
     test_chunks(8, 4, 200, 1);
     test_chunks(V2A::C, V2A::JMAX, 300000, 97);
     test_chunks(V3B::C, V3B::JMAX, 300000, 97);
+    test_split_chunk();
     test_tile_stream();
     test_slices<16, 512, 64, 32768, 8>("slices, V2-Lite's shape (S 8, cap 128)");
     test_slices<128, 512, 64, 8192, 8>("slices, V3's shape (S 8, cap 32)");
     test_slices<16, 256, 32, 1024, 16>("slices, the mid-size models' shape (S 16, cap 4)");
     {
         /* what the slices gain: V2-Lite's shape, a 512-token prompt in two steps of 256 */
-        case_begin("slices, V2-Lite's shape: a 512-token prompt's steps (positions 0..255, 256..511) in 1 and 2 "
-                   "slices (252 + 4 tokens), S 8");
-        const int first = check_slices<16, 512, 64, V2A::C, V2A::JMAX, 8>(run_of(0, 256), "0..255");
-        const int second = check_slices<16, 512, 64, V2A::C, V2A::JMAX, 8>(run_of(256, 256), "256..511");
-        const split_slice s = next_split_slice<16, 512, 64, V2A::C, V2A::JMAX, 8>(run_of(256, 256).data(), 0, 256);
-        CHECK(first == 1 && second == 2 && s.n == 252 && s.stride == 2, "%d and %d slices; the second step's first: %d "
+        case_begin("slices, V2-Lite's shape: a 512-token prompt's steps (positions 0..255, 256..511) in 1 slice (up to "
+                   "4 chunks a token) and 2 (146 tokens of up to 7 chunks, 110 of 8), S 8");
+        const int first = check_slices<V2A::C, V2A::JMAX, 8>(run_of(0, 256), "0..255");
+        const int second = check_slices<V2A::C, V2A::JMAX, 8>(run_of(256, 256), "256..511");
+        const split_slice s = next_split_slice<V2A::C, V2A::JMAX, 8>(run_of(256, 256).data(), 0, 256);
+        CHECK(first == 1 && second == 2 && s.n == 146 && s.stride == 7, "%d and %d slices; the second step's first: %d "
               "tokens at stride %d", first, second, s.n, s.stride);
         case_end();
     }
@@ -641,7 +665,7 @@ int main(void)
     test_tile_products<V3B>("32 heads, T=16");
     test_tile_products<R288>("16 heads, a row of 288 (k-steps 4 and 5 a warp)");
     test_tile_products<V2B>("16 heads, T=32, the splits by cvt.rn");
-    mla_model::softmax_split<V2A>("chunk 256, tiles of 32 (cap 128): partials merged in chunk order = fp64 softmax, "
+    mla_model::softmax_split<V2A>("chunk 64, tiles of 32 (cap 128): partials merged in chunk order = fp64 softmax, "
                                   "also rising scores", model_block<V2A>, 0.0, 40000, as_is);
     mla_model::softmax_split<SMALL>("chunk 64, tiles of 32 (cap 16): partials merged in chunk order = fp64 softmax, "
                                     "also rising scores", model_block<SMALL>, 0.0, 5000, as_is);

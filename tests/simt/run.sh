@@ -122,8 +122,8 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
     done
     # Long prompts against the CPU build (ids equal, logits within the reference tolerance) and the
     # poisoned build: tiny's 200 tokens cross mla_attend's chunks of 64; v3_h16_r32's 600 make the
-    # split-KV kernel merge up to 3 chunks over rows of 288, from prefill slices whose records are
-    # 2 and 3 apart (of 4).
+    # split-KV kernel merge up to 4 chunks (of 64 to 192 positions) over rows of 288, from prefill
+    # slices whose records are 1 to 4 apart (of 4).
     for lc in tiny:200 v3_h16_r32:600; do
         lm=${lc%%:*} ln=${lc#*:}
         long=$(awk -v n=$ln 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", i ? "," : "", (i * 37 + 11) % 1000 }')
