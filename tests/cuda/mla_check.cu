@@ -75,7 +75,7 @@
 #include "kernels.cuh"
 #include "mla_decode.cuh"
 #include "mla_decode_bf16.cuh"
-#include "mla_split.cuh"
+#include "mla_split_cfg.cuh"
 #include "mla_stages.cuh"
 
 /* ---- what the launchers need from the backend -------------------------------------------- */

@@ -30,6 +30,7 @@
 #include "host_test.h"
 #include "mla_decode_bf16.cuh"
 #include "mla_model.h"
+#include "mla_split_cfg.cuh"
 
 using namespace dfc;
 using namespace dfc::mla;
@@ -39,7 +40,7 @@ static const double U = 0x1p-24;
 /* The configuration the generated code uses (mla_split.cuh: tiles of 64, 3 query and 2 weight
  * terms), one with tiles of 32 (two k-parts per n-tile) and 3 stages, and a small one whose
  * JMAX cap is reached at 1024 positions. */
-using B64 = mla_decode_bf16_cfg<16, 512, 64, 32768, split_chunk(16, 512, 64, 2), 128, 64, 2, 3, 2>;
+using B64 = mla_split_bf16_cfg<16, 512, 64, 32768>;
 using B32 = mla_decode_bf16_cfg<16, 512, 64, 32768, B64::C, 128, 32, 3, 2, 1>;
 using BSMALL = mla_decode_bf16_cfg<16, 256, 64, 4096, 64, 16, 32, 2, 3, 2>;
 

@@ -41,6 +41,7 @@
 #include "mla_decode.cuh"
 #include "mla_model.h"
 #include "mla_slices.cuh"
+#include "mla_split_cfg.cuh"
 
 using namespace dfc;
 using namespace dfc::mla;
@@ -51,10 +52,10 @@ static const double U = 0x1p-24;
 /* The configurations the GPU check runs (tests/cuda/mla_check.cu), a small one whose JMAX cap
  * is reached at 1024 positions, and the mid-size benchmark model's (specs/bench_v3_cuda.lua:
  * kv_lora 256 + rope 32, a row of 288, whose 36 k-steps the 8 warps share 4 and 5). */
-using V2A = mla_decode_cfg<16, 512, 64, 32768, split_chunk(16, 512, 64, 4), 128, 1, 32, 2>; /* mla_split_cfg's */
+using V2A = mla_split_cfg<16, 512, 64, 32768>;
 using V3B = mla_decode_cfg<128, 512, 64, 32768, 512, 64, 2, 16, 3>;
 using SMALL = mla_decode_cfg<16, 512, 64, 4096, 64, 16, 1, 32, 2>;
-using R288 = mla_decode_cfg<16, 256, 32, 1024, split_chunk(16, 256, 32, 4), 4, 1, 32, 2>; /* mla_split_cfg's */
+using R288 = mla_split_cfg<16, 256, 32, 1024>;
 using V2B = mla_decode_cfg<16, 512, 64, 32768, V2A::C, V2A::JMAX, 1, 32, 2, true>; /* mla_check's V2B: V2A, splits by cvt.rn */
 
 /* ---- chunks ------------------------------------------------------------------------------- */
@@ -108,7 +109,8 @@ static void test_split_chunk(void)
 static void test_tile_stream(void)
 {
     case_begin("tile stream: each position in one tile of one block, chunks whole, for ny = 1..JMAX");
-    const int lens[] = { 1, 2, 31, 32, 33, 255, 256, 257, 4096, 32768, 32768 + 5, 100000 };
+    const int lens[] = { 1, 2, 31, 32, 33, 63, 64, 65, 255, 256, 257, 4096, 8192, 8193, 16385, 20000, 24577, 32768,
+                         32768 + 5, 100000 };
     for (int len : lens) {
         const int cl = chunk_len(len, V2A::C, V2A::JMAX), nj = chunk_count(len, V2A::C, V2A::JMAX);
         for (int ny = 1; ny <= V2A::JMAX; ny++) {
@@ -176,9 +178,9 @@ static std::vector<int> run_of(int p0, int n)
     return pos;
 }
 
-template <int H, int L, int R, int CTX, int S> static void test_slices(const char *name)
+template <int H, int L, int R, int CTX, int S, typename CE = float> static void test_slices(const char *name)
 {
-    using D = mla_decode_cfg<H, L, R, CTX, split_chunk(H, L, R, 4), (CTX + 255) / 256, 1, 32, 2>; /* mla_split_cfg's */
+    using D = typename split_cfg_for<H, L, R, CTX, CE>::type; /* the backend's configuration */
     case_begin(name);
     for (int n = 1; n <= S; n++) /* a decode step: any positions, one slice */
         for (int k = 0; k < 20; k++) {
@@ -644,6 +646,8 @@ int main(void)
     test_slices<16, 512, 64, 32768, 8>("slices, V2-Lite's shape (S 8, cap 128)");
     test_slices<128, 512, 64, 8192, 8>("slices, V3's shape (S 8, cap 32)");
     test_slices<16, 256, 32, 1024, 16>("slices, the mid-size models' shape (S 16, cap 4)");
+    test_slices<16, 512, 64, 32768, 8, uint16_t>("slices, V2-Lite's shape over a bf16 cache (S 8, cap 128, chunks of "
+                                                 "128)");
     {
         /* what the slices gain: V2-Lite's shape, a 512-token prompt in two steps of 256 */
         case_begin("slices, V2-Lite's shape: a 512-token prompt's steps (positions 0..255, 256..511) in 1 slice (up to "
