@@ -63,7 +63,9 @@
 #      synthetic weights"): DeepSeek-V2-Lite as specs/deepseek_v2_lite.lua declares it (bf16, 31.4
 #      GB) and V3's first 8 layers (specs/bench_v3_8l_cuda.lua, FP8, 63 GB), their weights made on
 #      the device: decode at batch 1 and 8 against the floor, the other one-token kernels and PDL
-#      (the same ids), a batch-1 step's profile; at most 90 s, by 300 s into the run;
+#      (the same ids), a batch-1 step's profile, last decode at batch 1 past a 2048-token prompt
+#      (a chat's context: 32 attention chunks of 64 a layer for V2-Lite); at most 90 s, by 300 s
+#      into the run;
 #   8. mid-size decode against the weight-streaming floor (mk/cuda_bench.mk, docs/cuda.md
 #      "Mid-size decode measurement"): bench_v3_cuda (bf16, 1.67 GB) and bench_v3_fp8_cuda (FP8,
 #      1.10 GB; and bench_v3_fp8act_cuda, the same with FP8 activations through cuBLASLt's FP8
@@ -585,7 +587,10 @@ for m in $syn_present; do
     DF_CUDA_PDL=1 syn_run "$m.s1p" "$m" --batch 1 --prompt 32 -n 129
     DF_CUDA_LINEAR_ONE=rows syn_run "$m.s1r" "$m" --batch 1 --prompt 32 -n 129
     DF_CUDA_PROFILE=1 syn_run "$m.sp" "$m" --batch 1 --prompt 32 -n 33
-    for r in s1 s1a sb sba s1p s1r sp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$SYN_TXT"
+    # a lone token past 2048 positions, whose attention the chunks of 64 spread over 32 blocks a
+    # layer where chunks of 256 made 8 (docs/cuda-mla.md, "How long a chunk is")
+    syn_run "$m.s2k" "$m" --batch 1 --prompt 2048 -n 65
+    for r in s1 s1a sb sba s1p s1r sp s2k; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$SYN_TXT"
     build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$SYN_TXT" >"$T/mid_$m.floor"
     cat "$T/mid_$m.floor"
     d1=$(mid_decode_ms "$m.s1") db=$(mid_decode_ms "$m.sb")
@@ -613,6 +618,8 @@ for m in $syn_present; do
             "$(floor_line "$b" "$([ "$b" = 1 ] && echo "$d1" || echo "$db")" "" "$T/mid_$m.floor")"
     done
     profile_row "$m" sp 1
+    row "$m (synthetic weights) decode, batch 1 past a 2048-token prompt (64 steps)" \
+        "$(floor_line 1 "$(mid_decode_ms "$m.s2k")" "" "$T/mid_$m.floor")"
 done
 
 section "mid-size decode against the weight-streaming floor (mk/cuda_bench.mk)"

@@ -199,8 +199,8 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
     # checks every launch's configuration (grid, block, dynamic shared memory against the kernel's
     # opt-in) and every cuBLASLt plan (layouts, alignment, row counts) and runs no kernel: the
     # greedy runs gpu-check makes (batch 1 and the max batch, each one-token kernel, PDL, the
-    # profile without graphs, --logits), 512-token prompts at the max batch, and one prompt to the
-    # max context.
+    # profile without graphs, --logits, decode past a 2048-token prompt, or half the context where
+    # that is shorter), 512-token prompts at the max batch, and one prompt to the max context.
     if check "simt/real/build" sh -c "make -s -j2 $(for m in $SIMT_REAL_MODELS; do printf 'build/simt/real/%s/synth_decode ' $m; done) \
         >'$T/simt_build' 2>&1 || { cat '$T/simt_build'; exit 1; }"; then
         # real_runs M: M's runs, each to exit 0 within a minute with the decode steps asked for
@@ -213,7 +213,8 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
                 "DF_CUDA_LINEAR_ONE=async:$mb 32 129" "DF_CUDA_PDL=0:1 32 5 --logits $T/real.logits" \
                 "DF_CUDA_LINEAR_ONE=async:$mb 32 5 --logits $T/real.logits" "DF_CUDA_PDL=1:1 32 129" \
                 "DF_CUDA_LINEAR_ONE=rows:1 32 129" "DF_CUDA_PROFILE=1:1 32 33" "DF_CUDA_PDL=0:$mb 512 2" \
-                "DF_CUDA_PDL=1:$mb 512 2" "DF_CUDA_PDL=0:1 $((ctx - 8)) 8"; do
+                "DF_CUDA_PDL=1:$mb 512 2" "DF_CUDA_PDL=0:1 $((ctx < 4096 ? ctx / 2 : 2048)) 65" \
+                "DF_CUDA_PDL=0:1 $((ctx - 8)) 8"; do
                 set -- ${run#*:}
                 b=$1 p=$2 n=$3
                 shift 3
