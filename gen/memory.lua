@@ -17,11 +17,17 @@ local M = {}
 
 local GIB = 1 << 30
 
--- 1536 -> "1.50 KiB": two decimals in the largest unit that is at most the value.
+-- 1536 -> "1.50 KiB": two decimals (or digits) in the largest unit that is at most the value;
+-- rounded up with up (a need stated so that it never reads as less than it is).
 local UNITS = { { "GiB", 1 << 30 }, { "MiB", 1 << 20 }, { "KiB", 1 << 10 } }
-local function human(bytes, digits)
+local function human(bytes, digits, up)
+  digits = digits or 2
   for _, u in ipairs(UNITS) do
-    if bytes >= u[2] then return string.format("%." .. (digits or 2) .. "f %s", bytes / u[2], u[1]) end
+    if bytes >= u[2] then
+      local v = bytes / u[2]
+      if up then v = math.ceil(v * 10 ^ digits) / 10 ^ digits end
+      return string.format("%." .. digits .. "f %s", v, u[1])
+    end
   end
   return string.format("%d B", bytes)
 end
@@ -102,8 +108,9 @@ function M.check(rep, spec, source)
   local why = rep.weights > gib * GIB
     and "the weights alone exceed one GPU: this model needs several GPUs (multi-GPU is not supported yet)"
     or "lower deploy.max_batch or deploy.max_context (the KV cache grows with both) or declare a larger GPU"
+  -- the total rounded up: a need just over the budget must not read as equal to it
   spec_mod.fail(source, "deploy.gpu_memory_gib", string.format("needs %s (%s) but deploy.gpu_memory_gib is %s; %s",
-    human(rep.total, 1), table.concat(parts, ", "), util.num(gib), why))
+    human(rep.total, 1, true), table.concat(parts, ", "), util.num(gib), why))
 end
 
 return M

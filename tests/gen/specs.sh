@@ -51,7 +51,7 @@ expect_fail "spec/cuda-kv-lora-rank" 3 "bad_kv_lora.lua: model.kv_lora_rank: 60 
     lua5.4 gen/main.lua --spec "$T/bad_kv_lora.lua" --set deploy.target=cuda --out "$T/out_kv_lora"
 check "spec/cuda-kv-lora-rank/cpu-takes-it" lua5.4 gen/main.lua --quiet --spec "$T/bad_kv_lora.lua" --out "$T/out_kv_lora_cpu"
 rm -rf "$T/out_gpu"
-expect_fail "spec/gpu-memory-exceeded" 3 "tiny_cuda.lua: deploy.gpu_memory_gib: needs 6.3 MiB \(weights 4.2 MiB, KV cache 960.0 KiB, .*\) but deploy.gpu_memory_gib is 0.006; lower deploy.max_batch" \
+expect_fail "spec/gpu-memory-exceeded" 3 "tiny_cuda.lua: deploy.gpu_memory_gib: needs 6.4 MiB \(weights 4.2 MiB, KV cache 960.0 KiB, .*\) but deploy.gpu_memory_gib is 0.006; lower deploy.max_batch" \
     lua5.4 gen/main.lua --spec specs/tiny_cuda.lua --set deploy.gpu_memory_gib=0.006 --out "$T/out_gpu"
 [ ! -e "$T/out_gpu" ] || fail "spec/gpu-memory-exceeded/nothing-written"
 expect_fail "spec/set-bad-value" 3 'tiny_cuda.lua: deploy.gpu_memory_gib: must be a positive number, got "lots"' \
