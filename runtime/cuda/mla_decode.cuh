@@ -63,20 +63,6 @@ DF_HD constexpr int chunk_count(int len, int C, int JMAX)
     return (len + chunk_len(len, C, JMAX) - 1) / chunk_len(len, C, JMAX);
 }
 
-/* C for a layer of H heads, rows of L + R cached values of E bytes (mla_split.cuh's
- * configurations): the shortest multiple of 64 positions whose cache rows have at least 4 times
- * the bytes of the partial record a chunk leaves (H (L + 2) floats, written, then read by the
- * combine), and at most 256. A block's time is the SM's work on its tiles, one after another
- * (docs/cuda-mla.md), so a lone token's context of 1024 positions took 4 blocks of 8 tiles at
- * C = 256; the shorter a chunk, the more SMs share a short context. 16 heads over an f32 cache:
- * 64 (16 blocks of 2 tiles), over a bf16 one 128; 128 heads (V3): 256, the cap. */
-DF_HD constexpr int split_chunk(int H, int L, int R, int E)
-{
-    const long rec_bytes = 4L * H * (L + 2), row_bytes = (long)(L + R) * E;
-    const long c = (4 * rec_bytes + 64 * row_bytes - 1) / (64 * row_bytes) * 64;
-    return c < 256 ? (int)c : 256;
-}
-
 /* A block takes chunks y, y + ny, ... (ny = gridDim.y) and streams their tiles of T positions
  * in order, chunk j's tile i; the loads run STAGES - 1 tiles ahead, across chunk ends. */
 struct tile_cursor {

@@ -19,8 +19,8 @@ struct split_slice {
  * captures it holds for every later step. Otherwise as many tokens as the records of S tokens at
  * stride JMAX hold, at the stride of the most chunks among them: a prefill's tokens of short
  * prompts have few chunks, so a slice takes far more than S of them (V2-Lite's shape, positions
- * 256..511: slices of 146 tokens of up to 7 chunks and 110 of 8, where S is 8). pos_host: the step's positions, on the
- * host (read only past S tokens). */
+ * 256..511: slices of 146 tokens of up to 7 chunks and 110 of 8, where S is 8). pos_host: the
+ * step's positions, on the host (read only past S tokens). */
 template <int C, int JMAX, int S> split_slice next_split_slice(const int *pos_host, int t0, int n)
 {
     if (n - t0 <= S)

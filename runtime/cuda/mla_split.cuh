@@ -1,7 +1,7 @@
 /* mla_split.cuh: a step's absorbed MLA attention through the split-KV decode kernel
- * (mla_decode.cuh), for the layers whose shapes its configuration below takes (heads a
- * multiple of 16, L a multiple of 256, L + R of 32 over an f32 cache and of 64 over a bf16
- * one; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three steps:
+ * (mla_decode.cuh), for the layers whose shapes its configuration (mla_split_cfg.cuh) takes
+ * (heads a multiple of 16, L a multiple of 256, L + R of 32 over an f32 cache and of 64 over a
+ * bf16 one; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three steps:
  *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)] for the step's tokens: a block per
  *      (token, head, tile of columns), absorb_tile as mla_attend's;
  *   2. per slice of the tokens (split_slice: as many as the workspace's partial records hold),

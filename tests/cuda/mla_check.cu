@@ -101,18 +101,18 @@ constexpr size_t FLUSH_BYTES = (size_t)256 << 20;
 static const std::vector<int> CTXS = { 1, 100, 1024, 4096, 32768 }, BATCHES = { 1, 4, 16 };
 static const std::vector<int> QUICK_CTXS = { 100, 1024 }, QUICK_BATCHES = { 1, 4 };
 
-/* A: mla_split.cuh's configuration (32-position tiles, double-buffered; chunks of 64 positions
- * for 16 heads, of 256 for 128: split_chunk); for V2-Lite, B: A with the 3xTF32 splits by cvt.rn
- * instead of cvt.rna (the same accuracy, 5 instructions a split not 8; B was 16-position tiles 4
+/* A: the backend's configuration (mla_split_cfg.cuh: 32-position tiles, double-buffered; chunks
+ * of 64 positions for 16 heads, of 256 for 128: split_chunk); for V2-Lite, B: A with the 3xTF32
+ * splits by cvt.rn instead of cvt.rna (the same accuracy, 5 instructions a split not 8; B was 16-position tiles 4
  * deep until 2026-11-29, slower than A on the H200); for V3, B: 32 heads a block, 512-position
  * chunks, 16-position tiles. test_mla_split checks V2A's, V2B's and V3B's layouts and products. */
 using V2A = dfc::mla_split_cfg<16, L, R, CTX>;
 using V2B = dfc::mla_decode_cfg<16, L, R, CTX, V2A::C, V2A::JMAX, 1, 32, 2, true>;
 using V3A = dfc::mla_split_cfg<128, L, R, CTX>;
 using V3B = dfc::mla_decode_cfg<128, L, R, CTX, 512, 64, 2, 16, 3>;
-/* Over a bf16 cache, A: mla_split.cuh's configuration (tiles of 64 double-buffered, the queries
- * as 3 bf16 terms and the weights as 2; chunks of 128 positions for 16 heads, 256 for 128); B:
- * tiles of 32, 4 deep, A's chunks. test_mla_bf16 checks both layouts. */
+/* Over a bf16 cache, A: the backend's configuration (mla_split_cfg.cuh: tiles of 64
+ * double-buffered, the queries as 3 bf16 terms and the weights as 2; chunks of 128 positions for
+ * 16 heads, 256 for 128); B: tiles of 32, 4 deep, A's chunks. test_mla_bf16 checks both layouts. */
 using V2A16 = dfc::mla_split_bf16_cfg<16, L, R, CTX>;
 using V2B16 = dfc::mla_decode_bf16_cfg<16, L, R, CTX, V2A16::C, V2A16::JMAX, 32, 4, 3, 2>;
 using V3A16 = dfc::mla_split_bf16_cfg<128, L, R, CTX>;

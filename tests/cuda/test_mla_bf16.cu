@@ -37,7 +37,7 @@ using namespace dfc::mla;
 
 static const double U = 0x1p-24;
 
-/* The configuration the generated code uses (mla_split.cuh: tiles of 64, 3 query and 2 weight
+/* The configuration the generated code uses (mla_split_cfg.cuh: tiles of 64, 3 query and 2 weight
  * terms), one with tiles of 32 (two k-parts per n-tile) and 3 stages, and a small one whose
  * JMAX cap is reached at 1024 positions. */
 using B64 = mla_split_bf16_cfg<16, 512, 64, 32768>;
