@@ -61,11 +61,12 @@ local function manifest_rows(man)
   return table.concat(out, "\n")
 end
 
--- The routed experts' weight offsets of each MoE layer, for moe_experts.
+-- The routed experts' weight offsets of each MoE layer, for moe_experts (and moe_shared: the same
+-- experts with the shared ones, a CUDA fusion).
 local function expert_tables(sched, man)
   local out = {}
   for _, o in ipairs(sched.functions[1].ops) do
-    if o.op == "moe_experts" then
+    if o.op == "moe_experts" or o.op == "moe_shared" then
       out[#out + 1] = string.format("\n/* layer %d routed experts: gate, up, down%s */\nstatic const struct df_expert %s_EXPERTS[%d] = {",
         o.layer, o.dtype == "f8e4m3" and ", then their block scales" or "", o.prefix:upper(), o.experts)
       for e = 0, o.experts - 1 do

@@ -58,9 +58,14 @@ end
 --                (residual_add, then dead) adds into that buffer itself: y + W x, the add's sum
 --                (the shared experts' down projection into the routed experts' output);
 --   rope_cache   rope_heads on the queries and the mla_cache_write after it (other buffers),
---                side by side in one launch.
+--                side by side in one launch;
+--   moe_shared   the routed experts (f32 activations), then the shared experts' swiglu of the
+--                same input and their down projection accumulated into the routed experts'
+--                output: the shared rows in the routed experts' two launches (kernels.cuh,
+--                moe_experts with SINTER).
 -- Products through cuBLASLt (gemm), and SwiGLUs that prepare their output (quant, round), stay.
-local function plain_linear(o) return o and o.op == "linear" and not o.gemm and not o.accumulate end
+local function plain_product(o) return o and o.op == "linear" and not o.gemm end
+local function plain_linear(o) return plain_product(o) and not o.accumulate end
 -- The fields of an op that name buffers, in argument order.
 -- (gemm_in, gemm_scales, gemm_ws: a product through cuBLASLt's prepared input, its FP8 scales
 -- and cuBLASLt's workspace.)
@@ -75,17 +80,47 @@ function M.touches(o, b)
   return false
 end
 -- Whether buffer b of the layers' list is dead after position i: the next op that touches it
--- is a plain product writing all its rows from another buffer (any other touch counts as a
--- read), or none does and b is not the residual stream x, which the layers hand to the head.
+-- is a plain product (or a fused SwiGLU) writing all its rows from another buffer (any other
+-- touch counts as a read), or none does and b is not the residual stream x, which the layers
+-- hand to the head.
 local function dead_after(list, i, b)
   for k = i + 1, #list do
     local o = list[k]
-    if M.touches(o, b) then return plain_linear(o) and o.y == b and o.x ~= b and o.rows == "n" end
+    if M.touches(o, b) then
+      return (plain_linear(o) and o.y == b or o.op == "swiglu" and o.g == b) and o.x ~= b and o.rows == "n"
+    end
   end
   return b ~= "x"
 end
 local function same_product(a, b)
   return a.x == b.x and a.rows == b.rows and a.dtype == b.dtype and a.act == b.act and a.din == b.din
+end
+-- A copy of op o with the fields of changes set (tests/gen/fusion.lua uses it too).
+local function with(o, changes)
+  local t = {}
+  for k, v in pairs(o) do t[k] = v end
+  for k, v in pairs(changes) do t[k] = v end
+  return t
+end
+M.with = with
+-- moe_shared over a list whose SwiGLUs and accumulates are fused already.
+local function fuse_moe_shared(list)
+  local out, i = {}, 1
+  while i <= #list do
+    local a, b, c = list[i], list[i + 1], list[i + 2]
+    if a.op == "moe_experts" and a.act == "f32" and b and b.op == "swiglu" and b.x == a.x and b.rows == a.rows
+        and b.dtype == a.dtype and b.act == "f32" and b.din == a.dim and b.g ~= a.out and b.g ~= a.x
+        and c and plain_product(c) and c.accumulate and c.x == b.g and c.y == a.out and c.rows == a.rows
+        and c.dtype == a.dtype and c.act == "f32" and c.din == b.dout and c.dout == a.dim
+        and dead_after(list, i + 2, b.g) then
+      out[#out + 1] = with(a, { op = "moe_shared", sgate = b.w, sup = b.w2, sdown = c.w, sinter = b.dout, g = b.g })
+      i = i + 3
+    else
+      out[#out + 1] = a
+      i = i + 1
+    end
+  end
+  return out
 end
 -- (M.fuse_launches: tests/gen/fuse_cases.lua tries its guards on made-up lists.)
 function M.fuse_launches(list)
@@ -110,17 +145,14 @@ function M.fuse_launches(list)
       i = i + 2
     elseif plain_linear(a) and b and b.op == "residual_add" and b.y == a.y and b.x ~= a.x and b.x ~= a.y
         and b.dim == a.dout and b.rows == a.rows and dead_after(list, i + 1, a.y) then
-      local f = {}
-      for k, v in pairs(a) do f[k] = v end
-      f.y, f.accumulate = b.x, true
-      out[#out + 1] = f
+      out[#out + 1] = with(a, { y = b.x, accumulate = true })
       i = i + 2
     else
       out[#out + 1] = a
       i = i + 1
     end
   end
-  return out
+  return fuse_moe_shared(out)
 end
 
 function M.build(spec, shapes, man)
@@ -157,7 +189,7 @@ function M.build(spec, shapes, man)
       "attention scratch: absorbed queries and latent outputs of the step's tokens")
   elseif s.mla_split then
     buf("attn_ws", 1, s.mla_split_floats,
-      "attention scratch: the step's absorbed queries and latent outputs, split-KV partials of max_batch tokens "
+      "attention scratch: the step's absorbed queries, split-KV partials of max_batch tokens "
       .. "at every chunk (a slice of a step takes as many tokens as they hold)")
   else
     buf("attn_ws", 1, 2 * s.kv_lora + s.max_context, "attention scratch: absorbed query, scores, latent sum")
@@ -379,6 +411,7 @@ local DEFINES = {
   embed = { "out" }, gather_rows = { "out" }, rmsnorm = { "out" }, add_rmsnorm = { "out" },
   linear = { "y", "gemm_in", "gemm_scales", "gemm_ws" }, linear_pair = { "y", "y2" }, swiglu = { "g" },
   mla_attend = { "out", "ws" }, moe_route = { "ids", "weights" }, moe_experts = { "out", "ws" },
+  moe_shared = { "out", "ws", "g" },
   mla_cache_write = { "cache" }, rope_cache = { "cache" },
   -- in place, or adding into a buffer
   residual_add = {}, rope_heads = {}, silu_mul = {}, act_quant = {}, act_round_bf16 = {},

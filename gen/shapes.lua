@@ -21,7 +21,7 @@ function M.derive(spec)
   s.cache_row = m.kv_lora_rank + m.qk_rope           -- floats cached per token per layer
   -- CUDA attention through the split-KV decode kernel (runtime/cuda/mla_split.cuh) where its
   -- shapes allow; its workspace holds a step's (prefill_chunk tokens') absorbed queries and
-  -- latent outputs, and max_batch tokens' partials of up to max_context / 256 chunks each
+  -- max_batch tokens' partials of up to max_context / 256 chunks each
   -- (mla_split_floats there, checked at compile time; a slice of a step takes as many tokens as
   -- those records hold: runtime/cuda/mla_slices.cuh).
   -- Its shared memory must fit 227 KB: over an f32 cache (80 cache_row + 5200) floats (tiles of
@@ -33,7 +33,7 @@ function M.derive(spec)
   local row_unit = d.kv_cache == "bf16" and 64 or 32
   s.mla_split = d.target == "cuda" and m.heads % 16 == 0 and m.kv_lora_rank % 256 == 0 and s.cache_row % row_unit == 0
     and smem <= 227 * 1024
-  s.mla_split_floats = d.prefill_chunk * m.heads * (2 * m.kv_lora_rank + m.qk_rope)
+  s.mla_split_floats = d.prefill_chunk * m.heads * (m.kv_lora_rank + m.qk_rope)
     + d.max_batch * math.ceil(d.max_context / 256) * m.heads * (m.kv_lora_rank + 2)
   -- CUDA: a product in a reduced-precision activation mode (act: "fp8" or "bf16") runs through
   -- cuBLASLt (runtime/cuda/lt_linear.cu) where cuBLASLt takes its shape: the block-scaled FP8

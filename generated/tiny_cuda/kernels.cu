@@ -75,20 +75,10 @@ void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int
     dfc::moe_route<16, 4, 4>(ROUTE, logits, bias, n, ids, weights);
 }
 
-void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
+void moe_shared_bf16_128x64_k4_s64(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out, const unsigned char *gate, const unsigned char *up, const unsigned char *down, float *g)
 {
     static_assert(dfc::moe_scratch_floats<128, 64, 16, 4>(PREFILL_CHUNK) * sizeof(float) <= 803072u, "the plan's expert_ws");
-    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, ws, out);
-}
-
-void swiglu_bf16_128x64(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g)
-{
-    dfc::swiglu<DF_BF16, 64, 128>(gate, NULL, up, NULL, x, n, g);
-}
-
-void linear_bf16_64x128_add(const unsigned char *w, const float *x, int n, float *y)
-{
-    dfc::linear<DF_BF16, 128, 64, true>(w, NULL, x, n, y);
+    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_F32, 64>(w, table, x, ids, weights, n, ws, out, { gate, NULL, up, NULL, down, NULL, g });
 }
 
 void residual_add_128(float *x, const float *y, int n)

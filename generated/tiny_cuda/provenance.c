@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "e44763bb495046d1ee0e8d42f691bd55e82bab8ec0573e481ab9ce1ac1e5eeb9" },
-    { "forward.c", "d7680d3af21bce396cb74f0ded7fae44ba40a9345cabe1a814fd3d63ab7feec4" },
-    { "kernels.cu", "68e04dbf1360aba4cf30330ff5360318d6e4d7ef17466e5f5b0df2f6861fbb28" },
-    { "kernels.h", "d83246c1fa439e3d695e63ed6c24fbe21800ce1d31d0855c62db557114197724" },
+    { "forward.c", "c3b811eeb5dc112993973f5104599f02b9522cd9157cf636fa4b08767855dbdc" },
+    { "kernels.cu", "193638a062f70040ae7a4d28658754a30d7ae1f236762ad16234605136b5d730" },
+    { "kernels.h", "407111825b6c0355acbd305cc1381767199bc1308138b7f638d4559a7b379d1e" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
-    { "plan.txt", "4296fda0673d0ac26422125e5d15795853249cffb5913c91565d3d2e04f35fe6" },
+    { "plan.txt", "d0480c7ece4d32ca2da305b6ac55ba8df4faa43e06ec71785ee648647165ab31" },
     { "spec.lua", "5cde04f0cb55add36a42401b7e4f95e99faee0b76d317da072c0a09a7066fe69" },
     { "trust.c", "1b0f18bed890fe7b92c83846c73622d443f27f38ffc82995a57a0a289095a86c" },
     { "weights.h", "9fa90ea34ba48ad29d701b4b2fb2748d4f99f142e75e40af23916e3ee3698232" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "00f4163b514df8789c3c642b63cb3d43d4105a6483f4a1bd874e28ac0efc2dc4",
+    .sources_sha256 = "4887ba1cc215ab631f6f24f4f931c064f40c76053ba0439d63bcca9698c8338a",
     .n_sources = 10,
     .sources = sources,
 };

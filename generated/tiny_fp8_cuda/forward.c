@@ -22,8 +22,8 @@
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
  * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 3102720u
-#define STEP_OFFSET 3088384u
+#define ARENA_BYTES 3176448u
+#define STEP_OFFSET 3162112u
 _Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
@@ -65,15 +65,15 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *kv_a = (float *)(void *)(arena + 196608); /* [256][160] latent c_kv then the shared RoPE key */
     float *attn = (float *)(void *)(arena + 196608); /* [256][160] attention output, per head v_head values */
     float *attn_ws = (float *)(void *)(arena + 360448); /* [1][544] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 3055872); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *rope = (float *)(void *)(arena + 3129600); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 1130752); /* [1024][160] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 0); /* [256][328] dense MLP gate, then silu(gate) * up */
     float *kv_cache_l1 = (float *)(void *)(arena + 1786112); /* [1024][160] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
     float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 3094528); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 3098624); /* [256][4] their combine weights */
+    int *route_ids = (int *)(void *)(arena + 3168256); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 3172352); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 0); /* [1][282640] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
-    float *shared_gate = (float *)(void *)(arena + 0); /* [256][72] shared MLP gate, then silu(gate) * up */
+    float *shared_gate = (float *)(void *)(arena + 3055872); /* [256][72] shared MLP gate, then silu(gate) * up */
 
     /* layer 0: dense FFN */
     rmsnorm_200(x, w + L0_ATTN_NORM, step->n, h);
@@ -98,9 +98,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     add_rmsnorm_200(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_200x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
-    moe_experts_fp8_200x72_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
-    swiglu_fp8_200x72(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_GATE_PROJ_SCALE, w + L1_SHARED_UP_PROJ, w + L1_SHARED_UP_PROJ_SCALE, h, step->n, shared_gate);
-    linear_fp8_72x200_add(w + L1_SHARED_DOWN_PROJ, w + L1_SHARED_DOWN_PROJ_SCALE, shared_gate, step->n, proj);
+    moe_shared_fp8_200x72_k4_s72(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj, w + L1_SHARED_GATE_PROJ, w + L1_SHARED_GATE_PROJ_SCALE, w + L1_SHARED_UP_PROJ, w + L1_SHARED_UP_PROJ_SCALE, w + L1_SHARED_DOWN_PROJ, w + L1_SHARED_DOWN_PROJ_SCALE, shared_gate);
     residual_add_200(x, proj, step->n);
 }
 
@@ -110,7 +108,7 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
     float *x = (float *)(void *)(arena + 2441472); /* [256][200] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][200] rows that produce logits */
     float *he = (float *)(void *)(arena + 3328); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 3072256); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 3145984); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -124,7 +122,7 @@ static void decode_ops(const unsigned char *w, unsigned char *arena, const struc
 {
     float *x = (float *)(void *)(arena + 2441472); /* [256][200] residual stream */
     float *he = (float *)(void *)(arena + 3328); /* [4][200] final-normed rows */
-    float *logits = (float *)(void *)(arena + 3072256); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 3145984); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x200(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -160,7 +158,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 3055872));
+    rope_init((float *)(void *)(arena + 3129600));
 }
 
 const struct df_model df_model = {
@@ -169,6 +167,6 @@ const struct df_model df_model = {
     .spec_sha256 = "556aa850377e20554dde38683d0bd16c72c997567df5e7ea9d99460a5191afdc",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 3072256u,
+    .logits_offset = 3145984u,
     .init = init, .prefill = prefill, .decode = decode,
 };

@@ -75,20 +75,10 @@ void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int
     dfc::moe_route<16, 4, 4>(ROUTE, logits, bias, n, ids, weights);
 }
 
-void moe_experts_fp8_200x72_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
+void moe_shared_fp8_200x72_k4_s72(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out, const unsigned char *gate, const unsigned char *gate_scale, const unsigned char *up, const unsigned char *up_scale, const unsigned char *down, const unsigned char *down_scale, float *g)
 {
     static_assert(dfc::moe_scratch_floats<200, 72, 16, 4>(PREFILL_CHUNK) * sizeof(float) <= 1130752u, "the plan's expert_ws");
-    dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, ws, out);
-}
-
-void swiglu_fp8_200x72(const unsigned char *gate, const unsigned char *gate_scale, const unsigned char *up, const unsigned char *up_scale, const float *x, int n, float *g)
-{
-    dfc::swiglu<DF_F8E4M3, 72, 200>(gate, gate_scale, up, up_scale, x, n, g);
-}
-
-void linear_fp8_72x200_add(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y)
-{
-    dfc::linear<DF_F8E4M3, 200, 72, true>(w, w_scale, x, n, y);
+    dfc::moe_experts<DF_F8E4M3, 200, 72, 16, 4, DF_ACT_F32, 72>(w, table, x, ids, weights, n, ws, out, { gate, gate_scale, up, up_scale, down, down_scale, g });
 }
 
 void residual_add_200(float *x, const float *y, int n)

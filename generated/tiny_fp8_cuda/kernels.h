@@ -26,9 +26,7 @@ void swiglu_fp8_200x328(const unsigned char *gate, const unsigned char *gate_sca
 void linear_fp8_328x200(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
 void linear_f32_200x16(const unsigned char *w, const float *x, int n, float *y);
 void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights);
-void moe_experts_fp8_200x72_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out);
-void swiglu_fp8_200x72(const unsigned char *gate, const unsigned char *gate_scale, const unsigned char *up, const unsigned char *up_scale, const float *x, int n, float *g);
-void linear_fp8_72x200_add(const unsigned char *w, const unsigned char *w_scale, const float *x, int n, float *y);
+void moe_shared_fp8_200x72_k4_s72(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out, const unsigned char *gate, const unsigned char *gate_scale, const unsigned char *up, const unsigned char *up_scale, const unsigned char *down, const unsigned char *down_scale, float *g);
 void residual_add_200(float *x, const float *y, int n);
 void embed_bf16_1000x200(const unsigned char *w, const int *tokens, int n, float *out);
 void gather_rows_200(const float *x, const int *rows, int n, float *out);

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6081cccc561eeb718db0ec3b194767bc915febd3512b5830f79ca6334c02f402" },
-    { "forward.c", "e930cebffc72cd34486858791e9ca1f85a1759bee76cdb9d53f96f592fd769b6" },
-    { "kernels.cu", "ccf0da52f3fde25449c4ae54262b9293bfd9922cfbdb49f4a4ccf266d34c9a87" },
-    { "kernels.h", "6732c2154ee698c776b1298db92115b6a8d27b4d8a4cb08568049c77981a545f" },
+    { "forward.c", "d97ce9056caa636b95583a925e82718ec1f2830d996974eeab4787673ed90bc3" },
+    { "kernels.cu", "3711190f1e6d0db35c4904714fe0070b2a1023c6897064c17a9bbc28d299bfa0" },
+    { "kernels.h", "1f937e3d77e3dec2f28d5ce2ca340432f65adf4cb00de661df23e24e689f6ed4" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
-    { "plan.txt", "67d19e8bf7976cf1938633c9292c427f01edb81ba50d1c8eec7cb265da1ec8ab" },
+    { "plan.txt", "b8ce0204416d1787244b440abcbf03fe00a2fba8cd1c8048f002ddbff1cf1c3d" },
     { "spec.lua", "f0a4b6dfd4c8238cc74897ad0c4c299c24fa746cff1c3c5cfd00bcb1fe69403e" },
     { "trust.c", "03d13b15be6c5d97f4fe86faca90a094865a5dc96000376ad92af0e200234819" },
     { "weights.h", "d829277861746f73f465526dadae84f04c634d13712fdfdd1ed02c7798e7f229" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "74049e652dc2e5f2558043d993ca0a347475ad169fe212b346fb398c333c9b51",
+    .sources_sha256 = "df5a6feb3cc13d036c5affb744404b87acf2b8733149dec192f829fe007c47f6",
     .n_sources = 10,
     .sources = sources,
 };

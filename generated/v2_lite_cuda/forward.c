@@ -22,8 +22,8 @@
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
  * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 2226176u
-#define STEP_OFFSET 2211840u
+#define ARENA_BYTES 2357248u
+#define STEP_OFFSET 2342912u
 _Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
@@ -84,15 +84,15 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *kv_a = (float *)(void *)(arena + 196608); /* [256][80] latent c_kv then the shared RoPE key */
     float *attn = (float *)(void *)(arena + 196608); /* [256][128] attention output, per head v_head values */
     float *attn_ws = (float *)(void *)(arena + 327680); /* [1][384] attention scratch: absorbed query, scores, latent sum */
-    float *rope = (float *)(void *)(arena + 2179328); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
+    float *rope = (float *)(void *)(arena + 2310400); /* [256][16] RoPE cos/sin per position (YaRN frequencies) */
     float *kv_cache_l0 = (float *)(void *)(arena + 803072); /* [1024][80] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 0); /* [256][256] dense MLP gate, then silu(gate) * up */
     float *kv_cache_l1 = (float *)(void *)(arena + 1130752); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
     float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 2217984); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 2222080); /* [256][4] their combine weights */
+    int *route_ids = (int *)(void *)(arena + 2349056); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 2353152); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 0); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
-    float *shared_gate = (float *)(void *)(arena + 0); /* [256][128] shared MLP gate, then silu(gate) * up */
+    float *shared_gate = (float *)(void *)(arena + 2179328); /* [256][128] shared MLP gate, then silu(gate) * up */
     float *kv_cache_l2 = (float *)(void *)(arena + 1458432); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */
 
     /* layer 0: dense FFN */
@@ -114,9 +114,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     add_rmsnorm_128(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, NULL, step->n, route_ids, route_w);
-    moe_experts_bf16_128x64_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
-    swiglu_bf16_128x128(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_UP_PROJ, h, step->n, shared_gate);
-    linear_bf16_128x128_add(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
+    moe_shared_bf16_128x64_k4_s128(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj, w + L1_SHARED_GATE_PROJ, w + L1_SHARED_UP_PROJ, w + L1_SHARED_DOWN_PROJ, shared_gate);
 
     /* layer 2: MoE, 16 routed (1 groups, top-1 groups, top-4 experts) + 2 shared; its first op adds the previous layer's output to the residual stream */
     add_rmsnorm_128(x, proj, w + L2_ATTN_NORM, step->n, h);
@@ -127,9 +125,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     add_rmsnorm_128(x, proj, w + L2_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L2_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, NULL, step->n, route_ids, route_w);
-    moe_experts_bf16_128x64_k4(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
-    swiglu_bf16_128x128(w + L2_SHARED_GATE_PROJ, w + L2_SHARED_UP_PROJ, h, step->n, shared_gate);
-    linear_bf16_128x128_add(w + L2_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
+    moe_shared_bf16_128x64_k4_s128(w, L2_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj, w + L2_SHARED_GATE_PROJ, w + L2_SHARED_UP_PROJ, w + L2_SHARED_DOWN_PROJ, shared_gate);
     residual_add_128(x, proj, step->n);
 }
 
@@ -139,7 +135,7 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
     float *x = (float *)(void *)(arena + 1786112); /* [256][128] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2195712); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 2326784); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -153,7 +149,7 @@ static void decode_ops(const unsigned char *w, unsigned char *arena, const struc
 {
     float *x = (float *)(void *)(arena + 1786112); /* [256][128] residual stream */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 2195712); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 2326784); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -189,7 +185,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 2179328));
+    rope_init((float *)(void *)(arena + 2310400));
 }
 
 const struct df_model df_model = {
@@ -198,6 +194,6 @@ const struct df_model df_model = {
     .spec_sha256 = "ae4b1236ee4ce182d7ec5d7c88a4650de44e412131ffe39da17258dcba421ada",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 2195712u,
+    .logits_offset = 2326784u,
     .init = init, .prefill = prefill, .decode = decode,
 };

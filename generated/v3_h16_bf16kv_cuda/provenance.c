@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
-    { "forward.c", "3504b4775c5921eabd37f4a0b6a46b257f907b6fd5d3ea7f47794f55002c42cd" },
-    { "kernels.cu", "20db97b0eae97b1ba0e43de2c6fc901e06148b10de9fa74425bcdae21f44244a" },
-    { "kernels.h", "af3cd2aa67a6729c3b2cfa523f48c4b838eed6c409d4cf9bb400cd2d562ac008" },
+    { "forward.c", "a4a081a992783f1601e6c343362d79798747226dd479ef09836063f265aeafd4" },
+    { "kernels.cu", "b3926c9f849e728bc6b918acee4b0d7da188e68ff7a2404c8afb44443c369b40" },
+    { "kernels.h", "73388086718c5b9279aa6b81202848ab9ed4557d44a9a1b8d9f7050f1ec715cb" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
-    { "plan.txt", "53fb01375d6fdbb681bc9b3de2ed2fb463ced9434f1d86029cf3c6ae694245da" },
+    { "plan.txt", "e85c7e06288ea49f922a386cb13349fbcc30329ce2a3e16daea98fba4105dc56" },
     { "spec.lua", "e2f5b9bcf3b2296accec961d03fa65c946574b7db4b3791da6fdf60c6b8176eb" },
     { "trust.c", "891f69b830405f2f142fa880f60639ce22e8cf46f019d0263b140342b7044d9e" },
     { "weights.h", "7fdb83acb4184e58571b7a67ea6cde79286a67165bf98f1475d8dbf5458e58b2" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "8838b0f024ff89a914fb17a8c956b97226be74c3a895bb1ff9188186baf6bea5",
+    .sources_sha256 = "92f35e74191593b2aef5cf238526e1aaf239d78c40a1677803fdda92a313b884",
     .n_sources = 10,
     .sources = sources,
 };

@@ -41,7 +41,7 @@ void rope_cache_h16_32p64_256p64(float *q, const float *kv_a, const unsigned cha
 
 void mla_attend_split_bf16_h16_256p64_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, const int *pos_host, int n, float *ws, float *out)
 {
-    static_assert(dfc::mla_split_floats<16, 256, 64, 256, float>(256, 4) == 2375808u, "the plan's attn_ws");
+    static_assert(dfc::mla_split_floats<16, 256, 64, 256, float>(256, 4) == 1327232u, "the plan's attn_ws");
     dfc::mla_attend_split<DF_BF16, 16, 32, 64, 32, 256, 256, 256, 4>(kv_b, NULL, q, cache, slot, pos, pos_host, n, SOFTMAX_SCALE, ws, out);
 }
 
@@ -75,20 +75,10 @@ void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int
     dfc::moe_route<16, 4, 4>(ROUTE, logits, bias, n, ids, weights);
 }
 
-void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out)
+void moe_shared_bf16_128x64_k4_s64(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out, const unsigned char *gate, const unsigned char *up, const unsigned char *down, float *g)
 {
     static_assert(dfc::moe_scratch_floats<128, 64, 16, 4>(PREFILL_CHUNK) * sizeof(float) <= 803072u, "the plan's expert_ws");
-    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_F32>(w, table, x, ids, weights, n, ws, out);
-}
-
-void swiglu_bf16_128x64(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g)
-{
-    dfc::swiglu<DF_BF16, 64, 128>(gate, NULL, up, NULL, x, n, g);
-}
-
-void linear_bf16_64x128_add(const unsigned char *w, const float *x, int n, float *y)
-{
-    dfc::linear<DF_BF16, 128, 64, true>(w, NULL, x, n, y);
+    dfc::moe_experts<DF_BF16, 128, 64, 16, 4, DF_ACT_F32, 64>(w, table, x, ids, weights, n, ws, out, { gate, NULL, up, NULL, down, NULL, g });
 }
 
 void residual_add_128(float *x, const float *y, int n)

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
-    { "forward.c", "2db0f83e7c65e038390223490a0351cf80200ee972aed9153bc7346bfab2a57d" },
-    { "kernels.cu", "e50ee7c41a40e84178b7ed7ff5ad1c2066297d3a5f06f2e9b92997f44b4452c7" },
-    { "kernels.h", "6052f0b423d3b3cdaf495e593ee6200a767b284202ef0c6ae30f2be15784a281" },
+    { "forward.c", "7fe7a8509278b21f5fe74f8c5bf3c0b846e38b1ef7d74305ddb9d9048aaecf8a" },
+    { "kernels.cu", "0ad466c50b779795ac091e5308dfbd8f77e01200dc13a698f3d5c6f772b00144" },
+    { "kernels.h", "cbbd817b3645d9b8f2f3b714a931951cf8a08b5f7bd2293e1fd6a4556198ff32" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "c18fe05146cab0e978ad84115d663358c5def5c56878c19bb1f154fc42a8dd14" },
+    { "plan.txt", "764952692c04719a76799113852e2eed02688a13e81b3f8569d94111eb5276a3" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
     { "weights.h", "eda4ccfc64543b6ed71dd8faac815854397eb8781b0ef81f9f6a4e9b50658dbf" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "91466754e149fdb2920b7cffb5d3a183c9b8aa09f5169e48fa423351470a8294",
+    .sources_sha256 = "ff2f432601971705296ba938e6e2629a429918330301ad64ec44c801625c02fa",
     .n_sources = 10,
     .sources = sources,
 };

@@ -22,8 +22,8 @@
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
  * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 20471552u
-#define STEP_OFFSET 20465408u
+#define ARENA_BYTES 16277248u
+#define STEP_OFFSET 16271104u
 _Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
@@ -57,23 +57,23 @@ static const struct df_expert L1_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 20187136); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 15992832); /* [256][128] residual stream */
     float *h = (float *)(void *)(arena + 803072); /* [256][128] normed input of a sublayer */
     float *proj = (float *)(void *)(arena + 934144); /* [256][128] output of a sublayer before the residual add */
     float *q_a = (float *)(void *)(arena + 294912); /* [256][96] low-rank query */
-    float *q = (float *)(void *)(arena + 18614272); /* [256][1024] queries, per head: nope then rope part */
+    float *q = (float *)(void *)(arena + 14419968); /* [256][1024] queries, per head: nope then rope part */
     float *kv_a = (float *)(void *)(arena + 0); /* [256][288] latent c_kv then the shared RoPE key */
-    float *attn = (float *)(void *)(arena + 19662848); /* [256][512] attention output, per head v_head values */
-    float *attn_ws = (float *)(void *)(arena + 0); /* [1][2294272] attention scratch: the step's absorbed queries and latent outputs, split-KV partials of max_batch tokens at every chunk (a slice of a step takes as many tokens as they hold) */
-    float *rope = (float *)(void *)(arena + 20318208); /* [1024][32] RoPE cos/sin per position (YaRN frequencies) */
-    float *kv_cache_l0 = (float *)(void *)(arena + 9177088); /* [4096][288] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
+    float *attn = (float *)(void *)(arena + 15468544); /* [256][512] attention output, per head v_head values */
+    float *attn_ws = (float *)(void *)(arena + 0); /* [1][1245696] attention scratch: the step's absorbed queries, split-KV partials of max_batch tokens at every chunk (a slice of a step takes as many tokens as they hold) */
+    float *rope = (float *)(void *)(arena + 16123904); /* [1024][32] RoPE cos/sin per position (YaRN frequencies) */
+    float *kv_cache_l0 = (float *)(void *)(arena + 4982784); /* [4096][288] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 0); /* [256][256] dense MLP gate, then silu(gate) * up */
-    float *kv_cache_l1 = (float *)(void *)(arena + 13895680); /* [4096][288] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
+    float *kv_cache_l1 = (float *)(void *)(arena + 9701376); /* [4096][288] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
     float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 1065216); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 1069312); /* [256][4] their combine weights */
+    int *route_ids = (int *)(void *)(arena + 1130752); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 1134848); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 0); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
-    float *shared_gate = (float *)(void *)(arena + 0); /* [256][64] shared MLP gate, then silu(gate) * up */
+    float *shared_gate = (float *)(void *)(arena + 1065216); /* [256][64] shared MLP gate, then silu(gate) * up */
 
     /* layer 0: dense FFN */
     rmsnorm_128(x, w + L0_ATTN_NORM, step->n, h);
@@ -98,19 +98,17 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     add_rmsnorm_128(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
     moe_route_e16_k4(router_logits, w + L1_ROUTER_BIAS, step->n, route_ids, route_w);
-    moe_experts_bf16_128x64_k4(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj);
-    swiglu_bf16_128x64(w + L1_SHARED_GATE_PROJ, w + L1_SHARED_UP_PROJ, h, step->n, shared_gate);
-    linear_bf16_64x128_add(w + L1_SHARED_DOWN_PROJ, shared_gate, step->n, proj);
+    moe_shared_bf16_128x64_k4_s64(w, L1_EXPERTS, h, route_ids, route_w, step->n, expert_ws, proj, w + L1_SHARED_GATE_PROJ, w + L1_SHARED_UP_PROJ, w + L1_SHARED_DOWN_PROJ, shared_gate);
     residual_add_128(x, proj, step->n);
 }
 
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 20187136); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 15992832); /* [256][128] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 20449280); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 16254976); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -122,9 +120,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 20187136); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 15992832); /* [256][128] residual stream */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 20449280); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 16254976); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -160,7 +158,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 20318208));
+    rope_init((float *)(void *)(arena + 16123904));
 }
 
 const struct df_model df_model = {
@@ -169,6 +167,6 @@ const struct df_model df_model = {
     .spec_sha256 = "893dfab71ab274c8cc1e37b3bed48303f79e8162072915f20bb4564d06b37fd0",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 20449280u,
+    .logits_offset = 16254976u,
     .init = init, .prefill = prefill, .decode = decode,
 };

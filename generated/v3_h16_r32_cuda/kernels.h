@@ -26,9 +26,7 @@ void swiglu_bf16_128x256(const unsigned char *gate, const unsigned char *up, con
 void linear_bf16_256x128(const unsigned char *w, const float *x, int n, float *y);
 void linear_f32_128x16(const unsigned char *w, const float *x, int n, float *y);
 void moe_route_e16_k4(const float *logits, const unsigned char *bias, int n, int *ids, float *weights);
-void moe_experts_bf16_128x64_k4(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out);
-void swiglu_bf16_128x64(const unsigned char *gate, const unsigned char *up, const float *x, int n, float *g);
-void linear_bf16_64x128_add(const unsigned char *w, const float *x, int n, float *y);
+void moe_shared_bf16_128x64_k4_s64(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out, const unsigned char *gate, const unsigned char *up, const unsigned char *down, float *g);
 void residual_add_128(float *x, const float *y, int n);
 void embed_bf16_1000x128(const unsigned char *w, const int *tokens, int n, float *out);
 void gather_rows_128(const float *x, const int *rows, int n, float *out);

@@ -1494,30 +1494,60 @@ template <int E> struct expert_table {
     struct df_expert e[E];
 };
 
+/* The shared experts of a MoE layer where the routed experts' per-pair kernels run them too (the
+ * schedule's moe_shared): their gate and up matrices (SINTER rows of DIM columns), down (DIM rows
+ * of SINTER columns), each with its FP8 block scales (NULL otherwise), and act, silu(gate) * up of
+ * each token (SINTER floats a token: the schedule's shared_gate). */
+struct shared_ffn {
+    const unsigned char *gate, *gate_scale, *up, *up_scale, *down, *down_scale;
+    float *act;
+};
+
 /* Per (token, chosen expert) pair and output row r < INTER, by one warp:
  * act[pair][r] = silu(gate_r . x_t) * (up_r . x_t), swiglu_row's value. ASYNC (with
  * DF_CUDA_LINEAR_ONE=async): the two rows through the warp's ring (async_lane_dots), each lane's
- * shares lane_dot's, so the same bits. */
-template <int DT, int DIM, int INTER, int E, int K, bool ASYNC>
+ * shares lane_dot's, so the same bits. SINTER > 0: the n tokens' shared experts too, in the
+ * blocks past the n K pairs' (SP a token, INTER of its SINTER rows each): sh.act[t][r], the value
+ * swiglu_k gives. */
+template <int DT, int DIM, int INTER, int E, int K, bool ASYNC, int SINTER = 0>
 __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab,
-                                                         const float *x, const int *ids, float *act)
+                                                         const float *x, const int *ids, float *act, int n,
+                                                         const shared_ffn sh)
 {
     pdl_enter();
-    const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP, pair = blockIdx.y;
-    if (r >= INTER)
+    constexpr int SP = SINTER > 0 ? (SINTER + INTER - 1) / INTER : 1; /* (1: no shared blocks) */
+    const int lane = threadIdx.x % WARP, rb = blockIdx.x * WARPS + threadIdx.x / WARP, pair = blockIdx.y;
+    if (rb >= INTER)
         return;
-    const struct df_expert &e = tab.e[ids[pair]];
-    const float *const sg = reinterpret_cast<const float *>(w + e.gate_scale);
-    const float *const su = reinterpret_cast<const float *>(w + e.up_scale), *const xt = x + (size_t)(pair / K) * DIM;
+    const unsigned char *wg, *wu;
+    const float *sg, *su, *xt;
+    float *dst;
+    int r = rb;
+    if (SINTER > 0 && pair >= n * K) { /* shared rows (i % SP) INTER + rb of token i / SP */
+        const int i = pair - n * K;
+        r = (i % SP) * INTER + rb;
+        if (r >= SINTER)
+            return;
+        wg = sh.gate, wu = sh.up;
+        sg = reinterpret_cast<const float *>(sh.gate_scale), su = reinterpret_cast<const float *>(sh.up_scale);
+        xt = x + (size_t)(i / SP) * DIM;
+        dst = sh.act + (size_t)(i / SP) * SINTER + r;
+    } else {
+        const struct df_expert &e = tab.e[ids[pair]];
+        wg = w + e.gate, wu = w + e.up;
+        sg = reinterpret_cast<const float *>(w + e.gate_scale), su = reinterpret_cast<const float *>(w + e.up_scale);
+        xt = x + (size_t)(pair / K) * DIM;
+        dst = act + (size_t)pair * INTER + r;
+    }
     float v;
     if constexpr (ASYNC) {
         __shared__ async_stage<DT, DIM, 2> st;
-        v = swiglu_row_async<DT, DIM>(w + e.gate, sg, w + e.up, su, r, xt, st.b[threadIdx.x / WARP], lane);
+        v = swiglu_row_async<DT, DIM>(wg, sg, wu, su, r, xt, st.b[threadIdx.x / WARP], lane);
     } else {
-        v = swiglu_row<DT, DIM>(w + e.gate, sg, w + e.up, su, r, xt, lane);
+        v = swiglu_row<DT, DIM>(wg, sg, wu, su, r, xt, lane);
     }
     if (lane == 0)
-        act[(size_t)pair * INTER + r] = v;
+        *dst = v;
 }
 
 /* out[t][r] = sum over k, best first, of weight[t][k] (down_r . act[t K + k]) with the down rows
@@ -1525,11 +1555,13 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
  * moe_combine_k's (the bits of the grouped path's down and combine, in one launch). The lanes'
  * shares are computed two experts at a time (lane_dot_each: both rows' loads in flight), or with
  * ASYNC the K rows one after the other through the warp's ring (async_lane_dots), all before the
- * K butterflies, then the sum in k order. */
-template <int DT, int DIM, int INTER, int E, int K, bool ASYNC>
+ * K butterflies, then the sum in k order. SINTER > 0: plus the shared experts' down row r . sh.act[t]
+ * (row_dot's sum), added last as the schedule's accumulate adds it (linear_k with ACC: y + W x). */
+template <int DT, int DIM, int INTER, int E, int K, bool ASYNC, int SINTER = 0>
 __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned char *w,
                                                               const __grid_constant__ expert_table<E> tab, const int *ids,
-                                                              const float *act, const float *weights, float *out)
+                                                              const float *act, const float *weights, float *out,
+                                                              const shared_ffn sh)
 {
     pdl_enter();
     const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP, t = blockIdx.y;
@@ -1573,6 +1605,12 @@ __global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned cha
 #pragma unroll
     for (int k = 0; k < K; k++)
         sum = fmaf(weights[t * K + k], warp_sum(part[k][0]), sum);
+    if constexpr (SINTER > 0) {
+        float s[1];
+        row_dot<DT, SINTER, 1>(sh.down, reinterpret_cast<const float *>(sh.down_scale), r, sh.act + (size_t)t * SINTER,
+                               SINTER, 1, lane, s);
+        sum += s[0];
+    }
     if (lane == 0)
         out[(size_t)t * DIM + r] = sum;
 }
@@ -1943,11 +1981,15 @@ template <int DIM, int INTER, int E, int K> DF_HD constexpr size_t moe_scratch_f
 /* scratch: moe_scratch_floats(n) floats (the plan's expert_ws). ACT:
  * the precision of the products' inputs (enum df_act): x comes prepared (quantized or rounded
  * by the schedule), and down's input (silu(gate) * up) is quantized (DF_ACT_FP8) or rounded
- * (DF_ACT_BF16) here. */
-template <int DT, int DIM, int INTER, int E, int K, int ACT>
+ * (DF_ACT_BF16) here. SINTER > 0 (the schedule's moe_shared, f32 activations): the shared
+ * experts too, sh.act = silu(gate x) * (up x) and out += down sh.act, in the per-pair kernels'
+ * launches (two for the whole MoE layer) or, grouped by expert, as swiglu and linear with ACC
+ * after them: the bits of the three ops either way. */
+template <int DT, int DIM, int INTER, int E, int K, int ACT, int SINTER = 0>
 void moe_experts(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids,
-                 const float *weights, int n, float *scratch, float *out)
+                 const float *weights, int n, float *scratch, float *out, const shared_ffn &sh = {})
 {
+    static_assert(SINTER == 0 || ACT == DF_ACT_F32, "the shared experts run here with f32 activations only");
     if (n <= 0)
         return;
     expert_table<E> tab;
@@ -1959,13 +2001,13 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
      * linear_async_k; the same bits); else grouped by expert */
     const bool per_pair = n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E;
     if (per_pair) {
-        const dim3 grid(ceil_div(INTER, WARPS), n * K);
+        const dim3 grid(ceil_div(INTER, WARPS), n * K + n * ((SINTER + INTER - 1) / INTER));
         if (one_token_ring<DT, DIM>())
-            launch("moe_experts (gate, up; async)", moe_gate_up_k<DT, DIM, INTER, E, K, async_rows<DT, DIM>::OK>, grid,
-                   THREADS, 0, w, tab, x, ids, act);
+            launch("moe_experts (gate, up; async)", moe_gate_up_k<DT, DIM, INTER, E, K, async_rows<DT, DIM>::OK, SINTER>,
+                   grid, THREADS, 0, w, tab, x, ids, act, n, sh);
         else
-            launch("moe_experts (gate, up)", moe_gate_up_k<DT, DIM, INTER, E, K, false>, grid, THREADS, 0, w, tab, x,
-                   ids, act);
+            launch("moe_experts (gate, up)", moe_gate_up_k<DT, DIM, INTER, E, K, false, SINTER>, grid, THREADS, 0, w,
+                   tab, x, ids, act, n, sh);
     } else {
         launch("moe_experts (pairs by expert)", moe_pairs_k<K>, E, THREADS, 0, ids, n, counts, lists);
         launch("moe_experts (gate, up; by expert)", moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, false>,
@@ -1979,17 +2021,22 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     if (per_pair) {
         const dim3 grid(ceil_div(DIM, WARPS), n);
         if (one_token_ring<DT, INTER>())
-            launch("moe_experts (down, combine; async)", moe_down_combine_k<DT, DIM, INTER, E, K, async_rows<DT, INTER>::OK>,
-                   grid, THREADS, 0, w, tab, ids, act, weights, out);
+            launch("moe_experts (down, combine; async)",
+                   moe_down_combine_k<DT, DIM, INTER, E, K, async_rows<DT, INTER>::OK, SINTER>, grid, THREADS, 0, w, tab,
+                   ids, act, weights, out, sh);
         else
-            launch("moe_experts (down, combine)", moe_down_combine_k<DT, DIM, INTER, E, K, false>, grid, THREADS, 0, w,
-                   tab, ids, act, weights, out);
+            launch("moe_experts (down, combine)", moe_down_combine_k<DT, DIM, INTER, E, K, false, SINTER>, grid, THREADS,
+                   0, w, tab, ids, act, weights, out, sh);
         return;
     }
     launch("moe_experts (down; by expert)", moe_grouped_k<DT, DIM, INTER, E, K, TOKEN_TILE, true>,
            dim3(ceil_div(DIM, WARPS * rows_per_warp<DT, INTER>::R), E), THREADS, 0, w, tab, act, counts, lists, n, y);
     launch("moe_experts (combine)", moe_combine_k<DIM, K>, elementwise_blocks((size_t)n * DIM), THREADS, 0, y, weights,
            n, out);
+    if constexpr (SINTER > 0) {
+        swiglu<DT, SINTER, DIM>(sh.gate, sh.gate_scale, sh.up, sh.up_scale, x, n, sh.act);
+        linear<DT, DIM, SINTER, true>(sh.down, sh.down_scale, sh.act, n, out);
+    }
 }
 
 #endif /* __CUDACC__ */

@@ -619,19 +619,19 @@ __global__ void __launch_bounds__(THREADS, 1) partial_k(const float *q, const fl
     stream_chunks<D, f32_tiles<D>>(q, cache, slot, pos, scale, stride, ws, smem_f32);
 }
 
-/* Block (head h, token t) of L threads: o_lat = (sum_j w_j o_j) / (sum_j w_j l_j), chunks in
- * order. The partials' (m, l) are gathered into shared memory by all threads at once; warp 0
- * finds their max, every thread computes its chunks' weights, and while thread 0 sums L in
- * chunk order each thread sums its column (combine_column: 8 loads in flight a thread, L
- * threads a block). */
+/* Column threadIdx.x of (token t, head h)'s o_lat = (sum_j w_j o_j) / (sum_j w_j l_j), chunks in
+ * order, by every thread of a block of L, one column each. The partials' (m, l) are gathered into
+ * shared memory by all threads at once; warp 0 finds their max, every thread computes its chunks'
+ * weights, and while thread 0 sums L in chunk order each thread sums its column (combine_column:
+ * 8 loads in flight a thread, L threads a block). combine_k, and mla_split.cuh's
+ * mla_combine_out_k, which applies W_uv in the same block. */
 template <class D>
-__global__ void __launch_bounds__(D::L) combine_k(const int *pos, int stride, const float *ws, float *out)
+__device__ __forceinline__ float combine_one(const int *pos, int stride, const float *ws, int h, int t)
 {
-    pdl_enter();
     static_assert(D::L % WARP == 0 && D::L <= 1024, "L: whole warps, at most 1024 threads (a column each)");
     __shared__ float sw[D::JMAX], sml[2 * D::JMAX];
     __shared__ float sM, sL;
-    const int h = blockIdx.x, t = blockIdx.y, c = threadIdx.x;
+    const int c = threadIdx.x;
     const int nj = chunk_count(pos[t] + 1, D::C, D::JMAX);
     const float *rec = ws + D::rec_at(t, 0, stride), *ml = rec + (size_t)D::HEADS * D::L + 2 * (size_t)h;
     for (int j = c; j < nj; j += D::L) {
@@ -655,7 +655,16 @@ __global__ void __launch_bounds__(D::L) combine_k(const int *pos, int stride, co
         sL = combine_sum(sw, sml, nj, 2);
     const float o = combine_column(sw, rec + (size_t)h * D::L + c, nj, D::REC);
     __syncthreads();
-    out[((size_t)t * D::HEADS + h) * D::L + c] = o / sL;
+    return o / sL;
+}
+
+/* Block (head h, token t) of L threads: o_lat[t][h] (combine_one). */
+template <class D>
+__global__ void __launch_bounds__(D::L) combine_k(const int *pos, int stride, const float *ws, float *out)
+{
+    pdl_enter();
+    const int h = blockIdx.x, t = blockIdx.y;
+    out[((size_t)t * D::HEADS + h) * D::L + threadIdx.x] = combine_one<D>(pos, stride, ws, h, t);
 }
 
 /* The SM count that sizes the grid (setup_partial). */

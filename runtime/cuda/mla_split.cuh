@@ -5,11 +5,12 @@
  *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)] for the step's tokens: a block per
  *      (token, head, tile of columns), absorb_tile as mla_attend's;
  *   2. per slice of the tokens (split_slice: as many as the workspace's partial records hold),
- *      mla_decode (an f32 cache) or mla_decode_bf16 (a bf16 one): o_lat[t][h], the
- *      softmax-weighted sum of the latent cache rows 0..pos;
- *   3. out[t][h][d] = W_uv(h)[d] . o_lat[t][h] for the step's tokens, by row_dot (mla_attend's
- *      last phase has its bits).
- * A decode step (at most the max batch of tokens) is one slice: 4 launches.
+ *      the partial kernel of mla_decode (an f32 cache) or mla_decode_bf16 (a bf16 one): per
+ *      chunk of the cache rows 0..pos, its softmax-weighted sum's partial record;
+ *   3. and in a second launch per slice, the records merged into o_lat[t][h] (combine_one, the
+ *      combine kernel's value) in shared memory, then out[t][h][d] = W_uv(h)[d] . o_lat[t][h]
+ *      by row_dot (mla_attend's last phase has its bits).
+ * A decode step (at most the max batch of tokens) is one slice: 3 launches.
  * A token's result depends on its position and slot alone (mla_decode's chunks are a function
  * of the position; where its records lie in the workspace changes no arithmetic), so the
  * slicing changes no bit and prefill gives decode's bits. */
@@ -49,23 +50,46 @@ __global__ void __launch_bounds__(THREADS) mla_absorb_k(const unsigned char *kv_
             qa[L + j] = s_q[NOPE + j];
 }
 
-/* 3: a warp per output (token, head, d). */
-template <int DT, int H, int NOPE, int VH, int L>
-__global__ void __launch_bounds__(THREADS) mla_out_k(const unsigned char *kv_b, const float *kv_b_scale,
-                                                     const float *o_lat, int n, float *out)
+/* 3: block (head h, token t) of L threads: o_lat[t][h] into shared memory (combine_one: a
+ * column a thread), then out[t][h][d] = W_uv(h)[d] . o_lat for every d < VH: warp w takes rows
+ * w, w + L / 32, ..., G at a time with their loads in flight together (lane_dot_each: each row's
+ * sum row_dot's, so mla_attend's bits). */
+template <class D, int DT, int NOPE, int VH>
+__global__ void __launch_bounds__(D::L) mla_combine_out_k(const unsigned char *kv_b, const float *kv_b_scale,
+                                                          const int *pos, int stride, const float *ws, float *out)
 {
+    constexpr int NW = D::L / WARP, RW = (VH + NW - 1) / NW, G = RW < 4 ? RW : 4;
     pdl_enter();
-    const int lane = threadIdx.x % WARP, i = blockIdx.x * WARPS + threadIdx.x / WARP;
-    if (i >= n * H * VH)
-        return;
-    const int d = i % VH, th = i / VH, h = th % H;
-    float acc[1];
-    row_dot<DT, L, 1>(kv_b, kv_b_scale, h * (NOPE + VH) + NOPE + d, o_lat + (size_t)th * L, 0, 1, lane, acc);
-    if (lane == 0)
-        out[(size_t)th * VH + d] = acc[0];
+    __shared__ __align__(16) float s_o[D::L];
+    const int h = blockIdx.x, t = blockIdx.y, lane = threadIdx.x % WARP, w = threadIdx.x / WARP;
+    s_o[threadIdx.x] = mla::combine_one<D>(pos, stride, ws, h, t);
+    __syncthreads();
+    const auto row_of = [&](int i) { /* W_uv(h)'s row for the warp's i-th d (the last again past the end) */
+        const int d = w + NW * i;
+        return h * (NOPE + VH) + NOPE + (d < VH ? d : VH - 1);
+    };
+    for (int i0 = 0; i0 < RW; i0 += G) {
+        const unsigned char *wr[G];
+        const float *sr[G], *xs[G];
+        float part[G][1] = {};
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+            wr[g] = w_row<DT, D::L>(kv_b, row_of(i0 + g));
+            sr[g] = s_row<DT, D::L>(kv_b_scale, row_of(i0 + g));
+            xs[g] = s_o;
+        }
+        lane_dot_each<DT, D::L, G>(wr, sr, xs, lane, part);
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+            const int d = w + NW * (i0 + g);
+            const float v = warp_sum(part[g][0]);
+            if (lane == 0 && i0 + g < RW && d < VH)
+                out[((size_t)t * D::HEADS + h) * VH + d] = v;
+        }
+    }
 }
 
-/* Step 2 over the cache's type: its kernel's setup and its launch. */
+/* Step 2 over the cache's type: its kernel's setup and its launch (the partial kernel alone). */
 template <int H, int L, int R, int CTX> cudaError_t split_setup(const float *)
 {
     return mla_decode_setup<mla_split_cfg<H, L, R, CTX>>();
@@ -75,16 +99,19 @@ template <int H, int L, int R, int CTX> cudaError_t split_setup(const uint16_t *
     return mla_decode_bf16_setup<mla_split_bf16_cfg<H, L, R, CTX>>();
 }
 template <int H, int L, int R, int CTX>
-void split_decode(const float *q_abs, const float *cache, const int *slot, const int *pos, int n, float scale,
-                  float *part, float *o_lat, int stride)
+void split_partial(const float *q_abs, const float *cache, const int *slot, const int *pos, int n, float scale,
+                   float *part, int stride)
 {
-    mla_decode<mla_split_cfg<H, L, R, CTX>>(q_abs, cache, slot, pos, n, scale, part, o_lat, stride);
+    using D = mla_split_cfg<H, L, R, CTX>;
+    mla::launch_partial<D>(mla::partial_k<D>, "mla_decode (partial)", q_abs, cache, slot, pos, n, scale, stride, part);
 }
 template <int H, int L, int R, int CTX>
-void split_decode(const float *q_abs, const uint16_t *cache, const int *slot, const int *pos, int n, float scale,
-                  float *part, float *o_lat, int stride)
+void split_partial(const float *q_abs, const uint16_t *cache, const int *slot, const int *pos, int n, float scale,
+                   float *part, int stride)
 {
-    mla_decode_bf16<mla_split_bf16_cfg<H, L, R, CTX>>(q_abs, cache, slot, pos, n, scale, part, o_lat, stride);
+    using D = mla_split_bf16_cfg<H, L, R, CTX>;
+    mla::launch_partial<D>(mla::partial16_k<D>, "mla_decode_bf16 (partial)", q_abs, cache, slot, pos, n, scale, stride,
+                           part);
 }
 
 /* The step's n <= N tokens, the split kernel's in slices (next_split_slice); ws:
@@ -110,17 +137,17 @@ void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale
         return;
     using D = typename split_cfg_for<H, L, R, CTX, CE>::type;
     const float *sc = reinterpret_cast<const float *>(kv_b_scale);
-    float *q_abs = ws, *o_lat = ws + (size_t)N * H * (L + R), *part = o_lat + (size_t)N * H * L;
+    float *q_abs = ws, *part = ws + (size_t)N * H * (L + R);
     launch("mla_split (absorb)", mla_absorb_k<DT, H, NOPE, R, VH, L>, dim3(n * H, absorb_tiles<DT, L>()), THREADS, 0,
            kv_b, sc, q, q_abs);
     for (int t0 = 0; t0 < n;) {
         const split_slice s = next_split_slice<D::C, D::JMAX, S>(pos_host, t0, n);
-        split_decode<H, L, R, CTX>(q_abs + (size_t)t0 * H * (L + R), cache, slot + t0, pos + t0, s.n, sm_scale, part,
-                                   o_lat + (size_t)t0 * H * L, s.stride);
+        split_partial<H, L, R, CTX>(q_abs + (size_t)t0 * H * (L + R), cache, slot + t0, pos + t0, s.n, sm_scale, part,
+                                    s.stride);
+        launch("mla_split (combine, out)", mla_combine_out_k<D, DT, NOPE, VH>, dim3(H, s.n), L, 0, kv_b, sc, pos + t0,
+               s.stride, part, out + (size_t)t0 * H * VH);
         t0 += s.n;
     }
-    launch("mla_split (out)", mla_out_k<DT, H, NOPE, VH, L>, ceil_div(n * H * VH, WARPS), THREADS, 0, kv_b, sc, o_lat, n,
-           out);
 }
 
 #endif /* __CUDACC__ */

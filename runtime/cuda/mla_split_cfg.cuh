@@ -48,11 +48,11 @@ template <int H, int L, int R, int CTX> struct split_cfg_for<H, L, R, CTX, uint1
 };
 
 /* Floats of the workspace for steps of at most N tokens in slices of S over a cache of CE: the
- * absorbed queries and o_lat of N tokens, the split kernel's partials of S (gen/shapes.lua sizes
- * the plan's attn_ws by the same count, the same for both caches). */
+ * absorbed queries of N tokens, the split kernel's partials of S (gen/shapes.lua sizes the plan's
+ * attn_ws by the same count, the same for both caches; o_lat never leaves the combine's block). */
 template <int H, int L, int R, int CTX, typename CE> constexpr size_t mla_split_floats(int N, int S)
 {
-    return (size_t)N * H * (L + R) + (size_t)N * H * L + split_cfg_for<H, L, R, CTX, CE>::type::ws_floats(S);
+    return (size_t)N * H * (L + R) + split_cfg_for<H, L, R, CTX, CE>::type::ws_floats(S);
 }
 
 } /* namespace dfc */

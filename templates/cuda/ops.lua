@@ -33,6 +33,20 @@ local function mat_args(c, dtype, wname)
   return c.weight(wname)
 end
 
+-- The routed experts' launcher call (moe_experts, moe_shared: more template arguments and the
+-- shared experts' struct after the routed ones') and its call-site arguments.
+local function moe_body(o, c, act, more_targs, more_args)
+  return fmt("static_assert(dfc::moe_scratch_floats<%d, %d, %d, %d>(PREFILL_CHUNK) * sizeof(float) <= %du, " ..
+    "\"the plan's expert_ws\");\n" ..
+    "    dfc::moe_experts<%s, %d, %d, %d, %d, %s%s>(w, table, x, ids, weights, n, ws, out%s);",
+    o.dim, o.inter, o.experts, o.topk, c.bytes(o.ws), DT[o.dtype], o.dim, o.inter, o.experts, o.topk, ACT[act],
+    more_targs, more_args or "")
+end
+local function moe_args(o, c)
+  return fmt("w, %s, %s, %s, %s, %s, %s, %s", c.expert_table(o), c.buf(o.x), c.buf(o.ids), c.buf(o.weights),
+    c.rows(o), c.buf(o.ws), c.buf(o.out))
+end
+
 return {
   -- o.gemm ("fp8" or "bf16", gen/shapes.lua): through cuBLASLt's GEMM of that kind, its prepared
   -- input in the plan's o.gemm_in (FP8 scales in o.gemm_scales) and cuBLASLt's workspace in
@@ -247,15 +261,28 @@ return {
     params = function()
       return "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out"
     end,
+    body = function(o, c) return moe_body(o, c, o.act, "") end,
+    args = function(o, c) return moe_args(o, c) end,
+  },
+  -- The routed experts with the shared ones in their launches (gen/schedule.lua, fuse_launches):
+  -- o.sgate, o.sup, o.sdown the shared experts' matrices (o.sinter rows), o.g their
+  -- silu(gate) * up.
+  moe_shared = {
+    name = function(o)
+      return fmt("moe_shared_%s_%dx%d_k%d_s%d", SHORT[o.dtype], o.dim, o.inter, o.topk, o.sinter)
+    end,
+    params = function(o)
+      return "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out, "
+        .. mat_params(o.dtype, "gate") .. ", " .. mat_params(o.dtype, "up") .. ", " .. mat_params(o.dtype, "down")
+        .. ", float *g"
+    end,
     body = function(o, c)
-      return fmt("static_assert(dfc::moe_scratch_floats<%d, %d, %d, %d>(PREFILL_CHUNK) * sizeof(float) <= %du, " ..
-        "\"the plan's expert_ws\");\n" ..
-        "    dfc::moe_experts<%s, %d, %d, %d, %d, %s>(w, table, x, ids, weights, n, ws, out);",
-        o.dim, o.inter, o.experts, o.topk, c.bytes(o.ws), DT[o.dtype], o.dim, o.inter, o.experts, o.topk, ACT[o.act])
+      return moe_body(o, c, "f32", fmt(", %d", o.sinter), fmt(", { gate, %s, up, %s, down, %s, g }",
+        scale_arg(o.dtype, "gate"), scale_arg(o.dtype, "up"), scale_arg(o.dtype, "down")))
     end,
     args = function(o, c)
-      return fmt("w, %s, %s, %s, %s, %s, %s, %s", c.expert_table(o), c.buf(o.x), c.buf(o.ids), c.buf(o.weights),
-        c.rows(o), c.buf(o.ws), c.buf(o.out))
+      return fmt("%s, %s, %s, %s, %s", moe_args(o, c), mat_args(c, o.dtype, o.sgate), mat_args(c, o.dtype, o.sup),
+        mat_args(c, o.dtype, o.sdown), c.buf(o.g))
     end,
   },
 }

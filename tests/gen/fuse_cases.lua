@@ -23,6 +23,24 @@ local function cache(kv_a, rope_dim)
            rope_dim = rope_dim or 4, max_context = 16, rows = "n" }
 end
 
+local function moe(more)
+  local o = { op = "moe_experts", layer = 1, prefix = "l1", dtype = "bf16", act = "f32", x = "h", ids = "ids",
+              weights = "wts", ws = "ews", out = "proj", experts = 8, topk = 2, dim = 32, inter = 16, rows = "n" }
+  for k, v in pairs(more or {}) do o[k] = v end
+  return o
+end
+-- A MoE layer's ops (f32 activations unless more.act says): the routed experts, then the shared
+-- experts' gate and up of h (or shared_x), their SwiGLU, down into sh, added into the experts'
+-- output; then the ops of rest.
+local function moe_layer(more, shared_x, rest)
+  local a = more and more.act or "f32"
+  local list = { moe(more), lin("sg", shared_x or "h", "sgate", { act = a, din = 32, dout = 16 }),
+    lin("su", shared_x or "h", "sup", { act = a, din = 32, dout = 16 }), silu("sgate", "sup"),
+    lin("sd", "sgate", "sh", { act = a, din = 16, dout = 32 }), add("proj", "sh") }
+  for _, o in ipairs(rest or {}) do list[#list + 1] = o end
+  return list
+end
+
 -- Each case: a list, then the fused list's ops as "kind" or, for products, "kind:y" (the output
 -- it writes; kind "accumulate" for a linear that adds into it), in order.
 local cases = {
@@ -50,6 +68,15 @@ local cases = {
     { "linear:sh", "residual_add" } },
   { "accumulate, the residual stream left unwritten at the end: nothing", { lin("d", "gate", "x"), add("proj", "x") },
     { "linear:x", "residual_add" } },
+  { "moe_shared", moe_layer(), { "moe_shared" } },
+  { "moe_shared, the next layer's SwiGLU redefining the shared gate: both fused",
+    moe_layer(nil, nil, moe_layer()), { "moe_shared", "moe_shared" } },
+  { "moe_shared, the shared gate read later: nothing", moe_layer(nil, nil, { add("x", "sgate") }),
+    { "moe_experts", "swiglu:sgate", "accumulate:proj", "residual_add" } },
+  { "moe_shared with bf16 activations: nothing", moe_layer({ act = "bf16" }),
+    { "moe_experts", "swiglu:sgate", "accumulate:proj" } },
+  { "moe_shared, the shared experts of another input: nothing", moe_layer(nil, "h2"),
+    { "moe_experts", "swiglu:sgate", "accumulate:proj" } },
   { "rope_cache", { rope, cache("kv_a") }, { "rope_cache" } },
   { "rope_cache over the queries themselves: nothing", { rope, cache("q") }, { "rope_heads", "mla_cache_write" } },
   { "rope_cache of other rope dims: nothing", { rope, cache("kv_a", 8) }, { "rope_heads", "mla_cache_write" } },

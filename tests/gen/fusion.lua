@@ -6,7 +6,8 @@
 -- The spec's layer ops are built twice: for its CUDA target (fused) and with deploy.target =
 -- "cpu" (nothing fused). Each fused op of the first is expanded back into the ops it stands for
 -- (swiglu: gate, up, silu_mul; linear_pair: two products; accumulate: the product into its own
--- buffer, then residual_add; rope_cache: rope_heads, mla_cache_write), and the two lists must
+-- buffer, then residual_add; rope_cache: rope_heads, mla_cache_write; moe_shared: moe_experts,
+-- then the shared experts' swiglu and accumulate, each expanded as above), and the two lists must
 -- then agree op by op on every field that says what is computed (kinds, weights, shapes,
 -- buffers read and written). The buffers a fusion removed (a SwiGLU's up, a product's output
 -- that was only added) cannot be named from the fused op: there the expansion holds a
@@ -29,15 +30,10 @@ local function layer_ops(path, set)
   end
 end
 
-local function copy(o, changes)
-  local t = {}
-  for k, v in pairs(o) do t[k] = v end
-  for k, v in pairs(changes) do t[k] = v end
-  return t
-end
+local copy = schedule.with
 
 local HIDDEN = {} -- a removed buffer (compared by identity, bound on first use)
-local counts = { swiglu = 0, linear_pair = 0, accumulate = 0, rope_cache = 0 }
+local counts = { swiglu = 0, linear_pair = 0, accumulate = 0, rope_cache = 0, moe_shared = 0 }
 local function expand(o, out)
   local function add(t) out[#out + 1] = t end
   if o.op == "swiglu" then
@@ -55,6 +51,14 @@ local function expand(o, out)
     add({ op = "rope_heads", x = o.x, heads = o.heads, nope = o.nope, rope_dim = o.rope_dim, rows = o.rows })
     add({ op = "mla_cache_write", kv_a = o.kv_a, norm = o.norm, cache = o.cache, kv = o.kv, kv_lora = o.kv_lora,
           rope_dim = o.rope_dim, max_context = o.max_context, rows = o.rows })
+  elseif o.op == "moe_shared" then
+    counts.moe_shared = counts.moe_shared + 1
+    add(copy(o, { op = "moe_experts", sgate = false, sup = false, sdown = false, sinter = false, g = false }))
+    counts.swiglu, counts.accumulate = counts.swiglu - 1, counts.accumulate - 1 -- (counted as moe_shared's)
+    expand({ op = "swiglu", w = o.sgate, w2 = o.sup, dtype = o.dtype, act = o.act, din = o.dim, dout = o.sinter,
+             x = o.x, g = o.g, rows = o.rows }, out)
+    expand({ op = "linear", w = o.sdown, dtype = o.dtype, act = o.act, din = o.sinter, dout = o.dim, x = o.g,
+             y = o.out, rows = o.rows, accumulate = true }, out)
   elseif o.op == "linear" and o.accumulate then
     counts.accumulate = counts.accumulate + 1
     local tmp = setmetatable({}, HIDDEN)
@@ -120,6 +124,6 @@ for ph, name in pairs(bound) do
   end
   ::next_buffer::
 end
-print(string.format("%s: %d ops fused into %d: %d swiglu, %d linear_pair, %d accumulate, %d rope_cache", path, #plain,
-  #fused, counts.swiglu, counts.linear_pair, counts.accumulate, counts.rope_cache))
+print(string.format("%s: %d ops fused into %d: %d swiglu, %d linear_pair, %d accumulate, %d rope_cache, %d moe_shared",
+  path, #plain, #fused, counts.swiglu, counts.linear_pair, counts.accumulate, counts.rope_cache, counts.moe_shared))
 os.exit(bad == 0 and #fused < #plain and 0 or 1)

@@ -98,25 +98,25 @@ expect_fail "real/deepseek_v3/refused-at-80-gib" 3 \
     lua5.4 gen/main.lua --spec specs/deepseek_v3.lua --out "$T/v3_refused"
 [ ! -e "$T/v3_refused" ] || fail "real/deepseek_v3/refused/nothing-written"
 
-# V2-Lite (44.516 GiB in all) is generated for its 80 GiB, its plan.txt what --print-memory
-# printed, and for 44.52 GiB; at 44.51 it is refused, and the KV cache is what to cut.
+# V2-Lite (44.508 GiB in all) is generated for its 80 GiB, its plan.txt what --print-memory
+# printed, and for 44.51 GiB; at 44.5 it is refused, and the KV cache is what to cut.
 real_in_plan() ( diff "$2" "$1/plan.txt" )
 check "real/deepseek_v2_lite/accepted-at-80-gib" lua5.4 gen/main.lua --quiet --spec specs/deepseek_v2_lite.lua --out "$T/v2l"
 check "real/deepseek_v2_lite/plan.txt-is-print-memory" real_in_plan "$T/v2l" "$T/mem_deepseek_v2_lite"
 check "real/deepseek_v2_lite/adds-up" real_adds_up "$T/mem_deepseek_v2_lite"
-check "real/deepseek_v2_lite/accepted-at-44.52" lua5.4 gen/main.lua --quiet --spec specs/deepseek_v2_lite.lua \
-    --set deploy.gpu_memory_gib=44.52 --out "$T/v2l_fits"
-expect_fail "real/deepseek_v2_lite/refused-at-44.51" 3 \
-    'deepseek_v2_lite.lua: deploy.gpu_memory_gib: needs 44.6 GiB \(weights 29.3 GiB, KV cache 15.2 GiB, .*\) but deploy.gpu_memory_gib is 44.51; lower deploy.max_batch or deploy.max_context' \
-    lua5.4 gen/main.lua --spec specs/deepseek_v2_lite.lua --set deploy.gpu_memory_gib=44.51 --out "$T/v2l_refused"
+check "real/deepseek_v2_lite/accepted-at-44.51" lua5.4 gen/main.lua --quiet --spec specs/deepseek_v2_lite.lua \
+    --set deploy.gpu_memory_gib=44.51 --out "$T/v2l_fits"
+expect_fail "real/deepseek_v2_lite/refused-at-44.5" 3 \
+    'deepseek_v2_lite.lua: deploy.gpu_memory_gib: needs 44.6 GiB \(weights 29.3 GiB, KV cache 15.2 GiB, .*\) but deploy.gpu_memory_gib is 44.5; lower deploy.max_batch or deploy.max_context' \
+    lua5.4 gen/main.lua --spec specs/deepseek_v2_lite.lua --set deploy.gpu_memory_gib=44.5 --out "$T/v2l_refused"
 [ ! -e "$T/v2l_refused" ] || fail "real/deepseek_v2_lite/refused/nothing-written"
 # With a bf16 KV cache the cache is half (27 layers x 8 x 32768 x 576 values of 2 bytes), and
-# the refused 44.51 GiB is enough.
+# the refused 44.5 GiB is enough.
 lua5.4 gen/main.lua --spec specs/deepseek_v2_lite.lua --set deploy.kv_cache=bf16 --print-memory >"$T/mem_v2l_bf16kv" 2>&1
 check "real/deepseek_v2_lite/bf16-kv-cache-half" real_mem_is "$T/mem_v2l_bf16kv" "KV cache" "b == 27 * 8 * 32768 * 576 * 2"
 check "real/deepseek_v2_lite/bf16-kv-cache-adds-up" real_adds_up "$T/mem_v2l_bf16kv"
-check "real/deepseek_v2_lite/bf16-kv-cache-accepted-at-44.51" lua5.4 gen/main.lua --quiet --spec specs/deepseek_v2_lite.lua \
-    --set deploy.kv_cache=bf16 --set deploy.gpu_memory_gib=44.51 --out "$T/v2l_bf16kv"
+check "real/deepseek_v2_lite/bf16-kv-cache-accepted-at-44.5" lua5.4 gen/main.lua --quiet --spec specs/deepseek_v2_lite.lua \
+    --set deploy.kv_cache=bf16 --set deploy.gpu_memory_gib=44.5 --out "$T/v2l_bf16kv"
 
 # ---- the generated code compiles (mk/real.mk's rules) ------------------------------------
 check "real/deepseek_v3/cpu-build" make -s build/real/cpu/deepseek_v3/deepseek_v3
