@@ -110,6 +110,7 @@ local function fuse_moe_shared(list)
     local a, b, c = list[i], list[i + 1], list[i + 2]
     if a.op == "moe_experts" and a.act == "f32" and b and b.op == "swiglu" and b.x == a.x and b.rows == a.rows
         and b.dtype == a.dtype and b.act == "f32" and b.din == a.dim and b.g ~= a.out and b.g ~= a.x
+        and b.g ~= a.ids and b.g ~= a.weights and b.g ~= a.ws
         and c and plain_product(c) and c.accumulate and c.x == b.g and c.y == a.out and c.rows == a.rows
         and c.dtype == a.dtype and c.act == "f32" and c.din == b.dout and c.dout == a.dim
         and dead_after(list, i + 2, b.g) then

@@ -72,6 +72,11 @@ constexpr int TOKEN_TILE = 8;           /* tokens that share one read of a weigh
  * lost at 1.5 (decode at batch 16: 0.66 against 0.43 ms a step) and won at 48 (512-token
  * prefill: 6.8 against 9.7 ms); a full tile of 8 sits between. Both give the same bits. */
 constexpr int MOE_GROUPED_MIN_PAIRS_PER_EXPERT = 8;
+/* The shared experts' rows run in the routed experts' per-pair launches (moe_experts with
+ * SINTER) for steps of at most this many tokens: there each token's warps read the shared
+ * matrices whole, where swiglu_k and linear_rows_k read them once per TOKEN_TILE tokens, so the
+ * launches saved pay only for a lone token (decode at batch 1; unmeasured). Same bits either way. */
+constexpr int MOE_SHARED_IN_PAIRS_MAX_TOKENS = 1;
 constexpr int ATTN_CHUNK = 64;          /* positions per online-softmax chunk in mla_attend */
 
 static inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
@@ -1983,8 +1988,8 @@ template <int DIM, int INTER, int E, int K> DF_HD constexpr size_t moe_scratch_f
  * by the schedule), and down's input (silu(gate) * up) is quantized (DF_ACT_FP8) or rounded
  * (DF_ACT_BF16) here. SINTER > 0 (the schedule's moe_shared, f32 activations): the shared
  * experts too, sh.act = silu(gate x) * (up x) and out += down sh.act, in the per-pair kernels'
- * launches (two for the whole MoE layer) or, grouped by expert, as swiglu and linear with ACC
- * after them: the bits of the three ops either way. */
+ * launches (two for the whole MoE layer) for a lone token (MOE_SHARED_IN_PAIRS_MAX_TOKENS), else
+ * as swiglu and linear with ACC after the routed experts: the bits of the three ops either way. */
 template <int DT, int DIM, int INTER, int E, int K, int ACT, int SINTER = 0>
 void moe_experts(const unsigned char *w, const struct df_expert *table, const float *x, const int *ids,
                  const float *weights, int n, float *scratch, float *out, const shared_ffn &sh = {})
@@ -1992,14 +1997,21 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     static_assert(SINTER == 0 || ACT == DF_ACT_F32, "the shared experts run here with f32 activations only");
     if (n <= 0)
         return;
-    expert_table<E> tab;
-    memcpy(tab.e, table, sizeof tab.e);
-    float *act = scratch, *y = scratch + (size_t)n * K * INTER;
-    int *counts = reinterpret_cast<int *>(y + (size_t)n * K * DIM), *lists = counts + E;
     /* few tokens per expert: each (token, expert) alone, a warp per row (fills the GPU better),
      * its rows through the warp's ring with DF_CUDA_LINEAR_ONE=async (one token's products, as
      * linear_async_k; the same bits); else grouped by expert */
     const bool per_pair = n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E;
+    if constexpr (SINTER > 0)
+        if (!per_pair || n > MOE_SHARED_IN_PAIRS_MAX_TOKENS) { /* the shared experts after the routed */
+            moe_experts<DT, DIM, INTER, E, K, ACT>(w, table, x, ids, weights, n, scratch, out);
+            swiglu<DT, SINTER, DIM>(sh.gate, sh.gate_scale, sh.up, sh.up_scale, x, n, sh.act);
+            linear<DT, DIM, SINTER, true>(sh.down, sh.down_scale, sh.act, n, out);
+            return;
+        }
+    expert_table<E> tab;
+    memcpy(tab.e, table, sizeof tab.e);
+    float *act = scratch, *y = scratch + (size_t)n * K * INTER;
+    int *counts = reinterpret_cast<int *>(y + (size_t)n * K * DIM), *lists = counts + E;
     if (per_pair) {
         const dim3 grid(ceil_div(INTER, WARPS), n * K + n * ((SINTER + INTER - 1) / INTER));
         if (one_token_ring<DT, DIM>())
@@ -2033,10 +2045,6 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
            dim3(ceil_div(DIM, WARPS * rows_per_warp<DT, INTER>::R), E), THREADS, 0, w, tab, act, counts, lists, n, y);
     launch("moe_experts (combine)", moe_combine_k<DIM, K>, elementwise_blocks((size_t)n * DIM), THREADS, 0, y, weights,
            n, out);
-    if constexpr (SINTER > 0) {
-        swiglu<DT, SINTER, DIM>(sh.gate, sh.gate_scale, sh.up, sh.up_scale, x, n, sh.act);
-        linear<DT, DIM, SINTER, true>(sh.down, sh.down_scale, sh.act, n, out);
-    }
 }
 
 #endif /* __CUDACC__ */

@@ -6,7 +6,8 @@
  *      cache  per slot CTX rows of [c_kv (L) | k_pe (R)] floats (mla_cache_write's layout)
  *      slot, pos per token: it attends to positions 0..pos of its slot
  * Out: o_lat  [token][head][L] = sum_p softmax_p(scale (q_lat . c_kv[p] + q_pe . k_pe[p])) c_kv[p]
- *      (W_uv is applied afterwards, as today).
+ *      (W_uv is applied afterwards: mla_split.cuh's mla_combine_out_k merges the partials and
+ *      applies it in one launch; mla_decode's combine_k leaves o_lat).
  *
  * Plan:
  *  - a block holds 16 x MT heads of one token (the M side of the tensor-core products), so one
@@ -107,7 +108,7 @@ DF_HD inline void run_add(run &r, float mnew, float corr, float tsum)
 }
 
 /* A (token, head)'s nj chunk partials, (m, l) at ml + j * stride, merged: M = max m_j (exact
- * in any order), each chunk's weight w_j = exp(m_j - M) (independent of the others: combine_k
+ * in any order), each chunk's weight w_j = exp(m_j - M) (independent of the others: combine_one
  * computes them a thread each) and L = sum_j w_j l_j, summed in chunk order. */
 DF_HD inline float combine_max(const float *ml, int nj, size_t stride)
 {

@@ -5,7 +5,7 @@
  *      cache  per slot CTX rows of [c_kv (L) | k_pe (R)] bf16 values (their bits)
  *      slot, pos per token: it attends to positions 0..pos of its slot
  * Out: the same workspace records as mla_decode.cuh's partial kernel, merged by its combine
- *      kernel into o_lat [token][head][L].
+ *      kernel into o_lat [token][head][L] (mla_split.cuh: by mla_combine_out_k, with W_uv).
  *
  * mla_decode.cuh's plan (a block per 16 heads of a token; chunks a function of the position;
  * tiles of T positions streamed STAGES deep with cp.async; per tile S = Q K^T, the online

@@ -604,7 +604,8 @@ struct stage_set {
     stages::variant v[stages::VARIANTS];
 };
 
-/* Each set at ctx positions, batch 1 and NMAX: the production launch (partial + combine),
+/* Each set at ctx positions, batch 1 and NMAX: mla_decode's launch (partial + combine; the
+ * backend's merge also applies W_uv since 2026-11-30: mla_split.cuh's mla_combine_out_k),
  * then every variant, timed as the cases are (L2 flushed before each run); a table, and a
  * summary line per (layer, batch) for gpu-check. */
 template <int N>

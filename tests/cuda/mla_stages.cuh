@@ -53,7 +53,7 @@ __global__ void __launch_bounds__(dfc::mla::THREADS, 1) ablated_k(const float *q
     dfc::mla::stream_chunks<D, K>(q, cache, slot, pos, scale, stride, ws, smem_ablated);
 }
 
-/* One variant's launch, as the backend makes it (mla::launch_partial, mla::launch_combine: the
+/* One variant's launch, as mla_decode makes it (mla::launch_partial, mla::launch_combine: the
  * production grid, records JMAX apart); o: the combine's output. */
 typedef void (*launch_fn)(const float *q, const void *cache, const int *slot, const int *pos, int n, float scale,
                           float *ws, float *o);

@@ -77,6 +77,8 @@ local cases = {
     { "moe_experts", "swiglu:sgate", "accumulate:proj" } },
   { "moe_shared, the shared experts of another input: nothing", moe_layer(nil, "h2"),
     { "moe_experts", "swiglu:sgate", "accumulate:proj" } },
+  { "moe_shared, the shared gate written into the experts' ids: nothing", moe_layer({ ids = "sgate" }),
+    { "moe_experts", "swiglu:sgate", "accumulate:proj" } },
   { "rope_cache", { rope, cache("kv_a") }, { "rope_cache" } },
   { "rope_cache over the queries themselves: nothing", { rope, cache("q") }, { "rope_heads", "mla_cache_write" } },
   { "rope_cache of other rope dims: nothing", { rope, cache("kv_a", 8) }, { "rope_heads", "mla_cache_write" } },

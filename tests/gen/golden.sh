@@ -135,7 +135,7 @@ for s in tiny_cuda tiny_fp8_cuda tiny_fp8act_cuda v2_lite_cuda v2_group_cuda v3_
     check "cuda/fusion/$s" lua5.4 tests/gen/fusion.lua specs/$s.lua
 done
 check "cuda/fusion/deepseek_v3" lua5.4 tests/gen/fusion.lua specs/deepseek_v3.lua gpu_memory_gib=1000
-# ... and its guards on made-up lists: what it must leave alone (tests/gen/fuse_cases.lua, 19 cases)
+# ... and its guards on made-up lists: what it must leave alone (tests/gen/fuse_cases.lua, 20 cases)
 check "cuda/fusion/guards" lua5.4 tests/gen/fuse_cases.lua
 check "cuda/fusion/deepseek_v2_lite" lua5.4 tests/gen/fusion.lua specs/deepseek_v2_lite.lua
 # The memory plans are valid static arenas: aligned, every named buffer planned, no two values

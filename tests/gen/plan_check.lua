@@ -116,11 +116,14 @@ if spec.deploy.target == "cuda" then
   local moe, gemm = false, false
   for _, f in ipairs(sched.functions) do
     for _, o in ipairs(f.ops) do
-      moe = moe or o.op == "moe_experts"
+      moe = moe or o.op == "moe_experts" or o.op == "moe_shared"
       gemm = gemm or o.gemm ~= nil
     end
   end
   if moe then need("expert_ws", (N * s.topk * (s.moe_inter + s.hidden) + s.routed * (N + 1)) * 4, "moe_experts") end
+  if s.shared > 0 and sched.buffers.shared_gate then
+    need("shared_gate", N * s.shared_inter * 4, "the shared experts' SwiGLU")
+  end
   if gemm then
     local rows = (N + 3) // 4 * 4
     for _, f in ipairs(sched.functions) do
