@@ -1524,25 +1524,21 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
     const int lane = threadIdx.x % WARP, rb = blockIdx.x * WARPS + threadIdx.x / WARP, pair = blockIdx.y;
     if (rb >= INTER)
         return;
+    const bool shared = SINTER > 0 && pair >= n * K;
+    const int i = pair - n * K, r = shared ? (i % SP) * INTER + rb : rb; /* shared: token i / SP */
+    if (shared && r >= SINTER)
+        return;
     const unsigned char *wg, *wu;
     const float *sg, *su, *xt;
-    float *dst;
-    int r = rb;
-    if (SINTER > 0 && pair >= n * K) { /* shared rows (i % SP) INTER + rb of token i / SP */
-        const int i = pair - n * K;
-        r = (i % SP) * INTER + rb;
-        if (r >= SINTER)
-            return;
+    if (shared) {
         wg = sh.gate, wu = sh.up;
         sg = reinterpret_cast<const float *>(sh.gate_scale), su = reinterpret_cast<const float *>(sh.up_scale);
         xt = x + (size_t)(i / SP) * DIM;
-        dst = sh.act + (size_t)(i / SP) * SINTER + r;
     } else {
         const struct df_expert &e = tab.e[ids[pair]];
         wg = w + e.gate, wu = w + e.up;
         sg = reinterpret_cast<const float *>(w + e.gate_scale), su = reinterpret_cast<const float *>(w + e.up_scale);
         xt = x + (size_t)(pair / K) * DIM;
-        dst = act + (size_t)pair * INTER + r;
     }
     float v;
     if constexpr (ASYNC) {
@@ -1551,8 +1547,8 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
     } else {
         v = swiglu_row<DT, DIM>(wg, sg, wu, su, r, xt, lane);
     }
-    if (lane == 0)
-        *dst = v;
+    if (lane == 0) /* (the destination found after the products: no pointer kept across them) */
+        (shared ? sh.act + (size_t)(i / SP) * SINTER : act + (size_t)pair * INTER)[r] = v;
 }
 
 /* out[t][r] = sum over k, best first, of weight[t][k] (down_r . act[t K + k]) with the down rows
