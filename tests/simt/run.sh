@@ -106,7 +106,7 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
     # exit 1 and a message with the sizes, for the weights (4.2 MiB) and for the arena (2.1 MiB)
     expect_fail "simt/out-of-memory/weights" 1 "tiny_cuda: cannot allocate [0-9]+ bytes \\(4\\.2 MiB\\) on simt [^:]*for the weights: out of memory \\(2\\.0 MiB free of 2\\.0 MiB\\)\$" \
         env DF_SIMT_DEVICE_MIB=2 build/simt/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights --ids 1,2,3 -n 2
-    expect_fail "simt/out-of-memory/arena" 1 "tiny_cuda: cannot allocate [0-9]+ bytes \\(2\\.1 MiB\\) on simt [^:]*for the arena \\(activations, KV cache, workspaces\\): out of memory \\(1\\.8 MiB free of 6\\.0 MiB\\)\$" \
+    expect_fail "simt/out-of-memory/arena" 1 "tiny_cuda: cannot allocate [0-9]+ bytes \\(2\\.2 MiB\\) on simt [^:]*for the arena \\(activations, KV cache, workspaces\\): out of memory \\(1\\.8 MiB free of 6\\.0 MiB\\)\$" \
         env DF_SIMT_DEVICE_MIB=6 build/simt/tiny_cuda/tiny_cuda --weights build/tiny_cuda/tiny_cuda.weights --ids 1,2,3 -n 2
     # The liveness-checking builds (mk/poison.mk: each value's bytes poisoned after its last op) and
     # the 4-token prefill steps (mk/cuda_bench.mk) = the plain build, bit for bit, as gpu-check has them.
