@@ -1508,6 +1508,10 @@ struct shared_ffn {
     float *act;
 };
 
+/* Blocks along y that moe_gate_up_k gives each token's SINTER shared rows, INTER rows a block
+ * row (the routed pairs' block rows): 0 without shared experts. */
+template <int SINTER, int INTER> DF_HD constexpr int shared_block_rows() { return (SINTER + INTER - 1) / INTER; }
+
 /* Per (token, chosen expert) pair and output row r < INTER, by one warp:
  * act[pair][r] = silu(gate_r . x_t) * (up_r . x_t), swiglu_row's value. ASYNC (with
  * DF_CUDA_LINEAR_ONE=async): the two rows through the warp's ring (async_lane_dots), each lane's
@@ -1520,7 +1524,7 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
                                                          const shared_ffn sh)
 {
     pdl_enter();
-    constexpr int SP = SINTER > 0 ? (SINTER + INTER - 1) / INTER : 1; /* (1: no shared blocks) */
+    constexpr int SP = SINTER > 0 ? shared_block_rows<SINTER, INTER>() : 1; /* (1: no shared blocks) */
     const int lane = threadIdx.x % WARP, rb = blockIdx.x * WARPS + threadIdx.x / WARP, pair = blockIdx.y;
     if (rb >= INTER)
         return;
@@ -2009,7 +2013,7 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     float *act = scratch, *y = scratch + (size_t)n * K * INTER;
     int *counts = reinterpret_cast<int *>(y + (size_t)n * K * DIM), *lists = counts + E;
     if (per_pair) {
-        const dim3 grid(ceil_div(INTER, WARPS), n * K + n * ((SINTER + INTER - 1) / INTER));
+        const dim3 grid(ceil_div(INTER, WARPS), n * (K + shared_block_rows<SINTER, INTER>()));
         if (one_token_ring<DT, DIM>())
             launch("moe_experts (gate, up; async)", moe_gate_up_k<DT, DIM, INTER, E, K, async_rows<DT, DIM>::OK, SINTER>,
                    grid, THREADS, 0, w, tab, x, ids, act, n, sh);

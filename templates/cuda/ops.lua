@@ -42,6 +42,8 @@ local function moe_body(o, c, act, more_targs, more_args)
     o.dim, o.inter, o.experts, o.topk, c.bytes(o.ws), DT[o.dtype], o.dim, o.inter, o.experts, o.topk, ACT[act],
     more_targs, more_args or "")
 end
+local MOE_PARAMS = "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, "
+  .. "const float *weights, int n, float *ws, float *out"
 local function moe_args(o, c)
   return fmt("w, %s, %s, %s, %s, %s, %s, %s", c.expert_table(o), c.buf(o.x), c.buf(o.ids), c.buf(o.weights),
     c.rows(o), c.buf(o.ws), c.buf(o.out))
@@ -258,11 +260,9 @@ return {
     name = function(o)
       return fmt("moe_experts_%s_%dx%d_k%d%s", SHORT[o.dtype], o.dim, o.inter, o.topk, o.act ~= "f32" and "_" .. o.act .. "act" or "")
     end,
-    params = function()
-      return "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out"
-    end,
+    params = function() return MOE_PARAMS end,
     body = function(o, c) return moe_body(o, c, o.act, "") end,
-    args = function(o, c) return moe_args(o, c) end,
+    args = moe_args,
   },
   -- The routed experts with the shared ones in their launches (gen/schedule.lua, fuse_launches):
   -- o.sgate, o.sup, o.sdown the shared experts' matrices (o.sinter rows), o.g their
@@ -272,8 +272,7 @@ return {
       return fmt("moe_shared_%s_%dx%d_k%d_s%d", SHORT[o.dtype], o.dim, o.inter, o.topk, o.sinter)
     end,
     params = function(o)
-      return "const unsigned char *w, const struct df_expert *table, const float *x, const int *ids, const float *weights, int n, float *ws, float *out, "
-        .. mat_params(o.dtype, "gate") .. ", " .. mat_params(o.dtype, "up") .. ", " .. mat_params(o.dtype, "down")
+      return MOE_PARAMS .. ", " .. mat_params(o.dtype, "gate") .. ", " .. mat_params(o.dtype, "up") .. ", " .. mat_params(o.dtype, "down")
         .. ", float *g"
     end,
     body = function(o, c)

@@ -34,33 +34,30 @@ local copy = schedule.with
 
 local HIDDEN = {} -- a removed buffer (compared by identity, bound on first use)
 local counts = { swiglu = 0, linear_pair = 0, accumulate = 0, rope_cache = 0, moe_shared = 0 }
-local function expand(o, out)
+-- (tally false: the parts of a moe_shared, counted as its own)
+local function expand(o, out, tally)
   local function add(t) out[#out + 1] = t end
+  local kind = o.accumulate and "accumulate" or o.op
+  if counts[kind] and tally ~= false then counts[kind] = counts[kind] + 1 end
   if o.op == "swiglu" then
-    counts.swiglu = counts.swiglu + 1
     local up = setmetatable({}, HIDDEN)
     add(copy(o, { op = "linear", w2 = false, g = false, y = o.g }))
     add(copy(o, { op = "linear", w = o.w2, w2 = false, g = false, y = up }))
     add({ op = "silu_mul", g = o.g, u = up, dim = o.dout, rows = o.rows })
   elseif o.op == "linear_pair" then
-    counts.linear_pair = counts.linear_pair + 1
     add(copy(o, { op = "linear", w2 = false, y2 = false, dout2 = false }))
     add(copy(o, { op = "linear", w = o.w2, w2 = false, y = o.y2, y2 = false, dout = o.dout2, dout2 = false }))
   elseif o.op == "rope_cache" then
-    counts.rope_cache = counts.rope_cache + 1
     add({ op = "rope_heads", x = o.x, heads = o.heads, nope = o.nope, rope_dim = o.rope_dim, rows = o.rows })
     add({ op = "mla_cache_write", kv_a = o.kv_a, norm = o.norm, cache = o.cache, kv = o.kv, kv_lora = o.kv_lora,
           rope_dim = o.rope_dim, max_context = o.max_context, rows = o.rows })
   elseif o.op == "moe_shared" then
-    counts.moe_shared = counts.moe_shared + 1
     add(copy(o, { op = "moe_experts", sgate = false, sup = false, sdown = false, sinter = false, g = false }))
-    counts.swiglu, counts.accumulate = counts.swiglu - 1, counts.accumulate - 1 -- (counted as moe_shared's)
     expand({ op = "swiglu", w = o.sgate, w2 = o.sup, dtype = o.dtype, act = o.act, din = o.dim, dout = o.sinter,
-             x = o.x, g = o.g, rows = o.rows }, out)
+             x = o.x, g = o.g, rows = o.rows }, out, false)
     expand({ op = "linear", w = o.sdown, dtype = o.dtype, act = o.act, din = o.sinter, dout = o.dim, x = o.g,
-             y = o.out, rows = o.rows, accumulate = true }, out)
+             y = o.out, rows = o.rows, accumulate = true }, out, false)
   elseif o.op == "linear" and o.accumulate then
-    counts.accumulate = counts.accumulate + 1
     local tmp = setmetatable({}, HIDDEN)
     add(copy(o, { accumulate = false, y = tmp }))
     add({ op = "residual_add", x = o.y, y = tmp, dim = o.dout, rows = o.rows })
