@@ -62,7 +62,11 @@ end
 --   moe_shared   the routed experts (f32 activations), then the shared experts' swiglu of the
 --                same input and their down projection accumulated into the routed experts'
 --                output: the shared rows in the routed experts' two launches (kernels.cuh,
---                moe_experts with SINTER).
+--                moe_experts with SINTER);
+--   rope_in      a rope_cache, then the split-KV attention (mla_attend with split) of its
+--                queries, which are dead after it: the rotation in the attention's first launch,
+--                which copies the rope parts anyway, and the cache rows in more blocks of it
+--                (mla_split.cuh, ROPE_IN); the queries stay unrotated.
 -- Products through cuBLASLt (gemm), and SwiGLUs that prepare their output (quant, round), stay.
 local function plain_product(o) return o and o.op == "linear" and not o.gemm end
 local function plain_linear(o) return plain_product(o) and not o.accumulate end
@@ -80,14 +84,15 @@ function M.touches(o, b)
   return false
 end
 -- Whether buffer b of the layers' list is dead after position i: the next op that touches it
--- is a plain product (or a fused SwiGLU) writing all its rows from another buffer (any other
--- touch counts as a read), or none does and b is not the residual stream x, which the layers
--- hand to the head.
+-- is a product (its own kernel's or cuBLASLt's; a fused pair or SwiGLU too) writing all its rows
+-- from another buffer (any other touch counts as a read), or none does and b is not the
+-- residual stream x, which the layers hand to the head.
 local function dead_after(list, i, b)
   for k = i + 1, #list do
     local o = list[k]
     if M.touches(o, b) then
-      return (plain_linear(o) and o.y == b or o.op == "swiglu" and o.g == b) and o.x ~= b and o.rows == "n"
+      return (o.op == "linear" and not o.accumulate and o.y == b or o.op == "linear_pair" and (o.y == b or o.y2 == b)
+        or o.op == "swiglu" and o.g == b) and o.x ~= b and o.rows == "n"
     end
   end
   return b ~= "x"
@@ -103,57 +108,63 @@ local function with(o, changes)
   return t
 end
 M.with = with
--- moe_shared over a list whose SwiGLUs and accumulates are fused already.
-local function fuse_moe_shared(list)
+-- One pass of fusions over list: at each position fusion(list, i) gives the fused op and the
+-- count of ops it stands for, or nothing (the op stays).
+local function fuse_pass(list, fusion)
   local out, i = {}, 1
   while i <= #list do
-    local a, b, c = list[i], list[i + 1], list[i + 2]
-    if a.op == "moe_experts" and a.act == "f32" and b and b.op == "swiglu" and b.x == a.x and b.rows == a.rows
-        and b.dtype == a.dtype and b.act == "f32" and b.din == a.dim and b.g ~= a.out and b.g ~= a.x
-        and b.g ~= a.ids and b.g ~= a.weights and b.g ~= a.ws
-        and c and plain_product(c) and c.accumulate and c.x == b.g and c.y == a.out and c.rows == a.rows
-        and c.dtype == a.dtype and c.act == "f32" and c.din == b.dout and c.dout == a.dim
-        and dead_after(list, i + 2, b.g) then
-      out[#out + 1] = with(a, { op = "moe_shared", sgate = b.w, sup = b.w2, sdown = c.w, sinter = b.dout, g = b.g })
-      i = i + 3
-    else
-      out[#out + 1] = a
-      i = i + 1
-    end
+    local fused, count = fusion(list, i)
+    out[#out + 1] = fused or list[i]
+    i = i + (fused and count or 1)
   end
   return out
 end
+-- The first pass: swiglu, linear_pair, rope_cache, accumulate.
+local function products_at(list, i)
+  local a, b, c = list[i], list[i + 1], list[i + 2]
+  if plain_linear(a) and plain_linear(b) and same_product(a, b) and a.dout == b.dout and c and c.op == "silu_mul"
+      and c.g == a.y and c.u == b.y and not c.quant and not c.round and a.y ~= a.x
+      and dead_after(list, i + 2, b.y) then
+    return { op = "swiglu", w = a.w, w2 = b.w, dtype = a.dtype, act = a.act, din = a.din, dout = a.dout, x = a.x,
+             g = a.y, rows = a.rows }, 3
+  elseif plain_linear(a) and plain_linear(b) and same_product(a, b) and a.y ~= a.x and b.y ~= a.x and a.y ~= b.y then
+    return { op = "linear_pair", w = a.w, w2 = b.w, dtype = a.dtype, act = a.act, din = a.din, dout = a.dout,
+             dout2 = b.dout, x = a.x, y = a.y, y2 = b.y, rows = a.rows }, 2
+  elseif a.op == "rope_heads" and b and b.op == "mla_cache_write" and b.rows == a.rows and b.kv_a ~= a.x
+      and b.rope_dim == a.rope_dim then
+    return { op = "rope_cache", x = a.x, rope = a.rope, heads = a.heads, nope = a.nope, rope_dim = a.rope_dim,
+             kv_a = b.kv_a, norm = b.norm, cache = b.cache, kv = b.kv, kv_lora = b.kv_lora,
+             max_context = b.max_context, rows = a.rows }, 2
+  elseif plain_linear(a) and b and b.op == "residual_add" and b.y == a.y and b.x ~= a.x and b.x ~= a.y
+      and b.dim == a.dout and b.rows == a.rows and dead_after(list, i + 1, a.y) then
+    return with(a, { y = b.x, accumulate = true }), 2
+  end
+end
+-- moe_shared, over a list whose SwiGLUs and accumulates are fused already.
+local function moe_shared_at(list, i)
+  local a, b, c = list[i], list[i + 1], list[i + 2]
+  if a.op == "moe_experts" and a.act == "f32" and b and b.op == "swiglu" and b.x == a.x and b.rows == a.rows
+      and b.dtype == a.dtype and b.act == "f32" and b.din == a.dim and b.g ~= a.out and b.g ~= a.x
+      and b.g ~= a.ids and b.g ~= a.weights and b.g ~= a.ws
+      and c and plain_product(c) and c.accumulate and c.x == b.g and c.y == a.out and c.rows == a.rows
+      and c.dtype == a.dtype and c.act == "f32" and c.din == b.dout and c.dout == a.dim
+      and dead_after(list, i + 2, b.g) then
+    return with(a, { op = "moe_shared", sgate = b.w, sup = b.w2, sdown = c.w, sinter = b.dout, g = b.g }), 3
+  end
+end
+-- rope_in, over a list whose rope_cache ops are fused already.
+local function rope_in_at(list, i)
+  local a, b = list[i], list[i + 1]
+  if a.op == "rope_cache" and b and b.op == "mla_attend" and b.split and b.q == a.x and b.cache == a.cache
+      and b.kv == a.kv and b.rows == a.rows and b.heads == a.heads and b.nope == a.nope
+      and b.rope_dim == a.rope_dim and b.kv_lora == a.kv_lora and b.max_context == a.max_context
+      and a.kv_a ~= b.out and a.kv_a ~= b.ws and dead_after(list, i + 1, a.x) then
+    return with(b, { kv_a = a.kv_a, norm = a.norm, rope = a.rope, rope_in = true }), 2
+  end
+end
 -- (M.fuse_launches: tests/gen/fuse_cases.lua tries its guards on made-up lists.)
 function M.fuse_launches(list)
-  local out, i = {}, 1
-  while i <= #list do
-    local a, b, c = list[i], list[i + 1], list[i + 2]
-    if plain_linear(a) and plain_linear(b) and same_product(a, b) and a.dout == b.dout and c and c.op == "silu_mul"
-        and c.g == a.y and c.u == b.y and not c.quant and not c.round and a.y ~= a.x
-        and dead_after(list, i + 2, b.y) then
-      out[#out + 1] = { op = "swiglu", w = a.w, w2 = b.w, dtype = a.dtype, act = a.act, din = a.din, dout = a.dout,
-                        x = a.x, g = a.y, rows = a.rows }
-      i = i + 3
-    elseif plain_linear(a) and plain_linear(b) and same_product(a, b) and a.y ~= a.x and b.y ~= a.x and a.y ~= b.y then
-      out[#out + 1] = { op = "linear_pair", w = a.w, w2 = b.w, dtype = a.dtype, act = a.act, din = a.din, dout = a.dout,
-                        dout2 = b.dout, x = a.x, y = a.y, y2 = b.y, rows = a.rows }
-      i = i + 2
-    elseif a.op == "rope_heads" and b and b.op == "mla_cache_write" and b.rows == a.rows and b.kv_a ~= a.x
-        and b.rope_dim == a.rope_dim then
-      out[#out + 1] = { op = "rope_cache", x = a.x, rope = a.rope, heads = a.heads, nope = a.nope, rope_dim = a.rope_dim,
-                        kv_a = b.kv_a, norm = b.norm, cache = b.cache, kv = b.kv, kv_lora = b.kv_lora,
-                        max_context = b.max_context, rows = a.rows }
-      i = i + 2
-    elseif plain_linear(a) and b and b.op == "residual_add" and b.y == a.y and b.x ~= a.x and b.x ~= a.y
-        and b.dim == a.dout and b.rows == a.rows and dead_after(list, i + 1, a.y) then
-      out[#out + 1] = with(a, { y = b.x, accumulate = true })
-      i = i + 2
-    else
-      out[#out + 1] = a
-      i = i + 1
-    end
-  end
-  return fuse_moe_shared(out)
+  return fuse_pass(fuse_pass(fuse_pass(list, products_at), moe_shared_at), rope_in_at)
 end
 
 function M.build(spec, shapes, man)

@@ -22,8 +22,8 @@
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
  * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 8935680u
-#define STEP_OFFSET 8929536u
+#define ARENA_BYTES 9263360u
+#define STEP_OFFSET 9257216u
 _Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
@@ -57,15 +57,15 @@ static const struct df_expert L1_EXPERTS[16] = {
 /* The decoder layers over the step's n tokens: x in, x out. */
 static void layers(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 8716800); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 9044480); /* [256][128] residual stream */
     float *h = (float *)(void *)(arena + 803072); /* [256][128] normed input of a sublayer */
     float *proj = (float *)(void *)(arena + 934144); /* [256][128] output of a sublayer before the residual add */
-    float *q_a = (float *)(void *)(arena + 327680); /* [256][96] low-rank query */
+    float *q_a = (float *)(void *)(arena + 0); /* [256][96] low-rank query */
     float *q = (float *)(void *)(arena + 5308928); /* [256][1536] queries, per head: nope then rope part */
-    float *kv_a = (float *)(void *)(arena + 0); /* [256][320] latent c_kv then the shared RoPE key */
+    float *kv_a = (float *)(void *)(arena + 8716800); /* [256][320] latent c_kv then the shared RoPE key */
     float *attn = (float *)(void *)(arena + 8192512); /* [256][512] attention output, per head v_head values */
     float *attn_ws = (float *)(void *)(arena + 0); /* [1][1327232] attention scratch: the step's absorbed queries, split-KV partials of max_batch tokens at every chunk (a slice of a step takes as many tokens as they hold) */
-    float *rope = (float *)(void *)(arena + 8847872); /* [256][64] RoPE cos/sin per position (YaRN frequencies) */
+    float *rope = (float *)(void *)(arena + 9175552); /* [256][64] RoPE cos/sin per position (YaRN frequencies) */
     uint16_t *kv_cache_l0 = (uint16_t *)(void *)(arena + 6881792); /* [1024][320] layer 0 latent KV cache: [slot][position] c_kv then k_pe */
     float *dense_gate = (float *)(void *)(arena + 0); /* [256][256] dense MLP gate, then silu(gate) * up */
     uint16_t *kv_cache_l1 = (uint16_t *)(void *)(arena + 7537152); /* [1024][320] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
@@ -80,8 +80,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_pair_bf16_128x96_320(w + L0_Q_A_PROJ, w + L0_KV_A_PROJ, h, step->n, q_a, kv_a);
     rmsnorm_96(q_a, w + L0_Q_A_NORM, step->n, q_a);
     linear_bf16_96x1536(w + L0_Q_B_PROJ, q_a, step->n, q);
-    rope_cache_h16_32p64_256p64_bf16kv(q, kv_a, w + L0_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l0);
-    mla_attend_split_bf16_h16_256p64_v32_bf16kv(w + L0_KV_B_PROJ, q, kv_cache_l0, STEP_SLOT, STEP_POS, step->pos, step->n, attn_ws, attn);
+    mla_attend_split_rope_bf16_h16_256p64_v32_bf16kv(w + L0_KV_B_PROJ, q, kv_a, w + L0_KV_A_NORM, rope, kv_cache_l0, STEP_SLOT, STEP_POS, step->pos, step->n, attn_ws, attn);
     linear_bf16_512x128(w + L0_O_PROJ, attn, step->n, proj);
     add_rmsnorm_128(x, proj, w + L0_FFN_NORM, step->n, h);
     swiglu_bf16_128x256(w + L0_GATE_PROJ, w + L0_UP_PROJ, h, step->n, dense_gate);
@@ -92,8 +91,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     linear_pair_bf16_128x96_320(w + L1_Q_A_PROJ, w + L1_KV_A_PROJ, h, step->n, q_a, kv_a);
     rmsnorm_96(q_a, w + L1_Q_A_NORM, step->n, q_a);
     linear_bf16_96x1536(w + L1_Q_B_PROJ, q_a, step->n, q);
-    rope_cache_h16_32p64_256p64_bf16kv(q, kv_a, w + L1_KV_A_NORM, rope, STEP_SLOT, STEP_POS, step->n, kv_cache_l1);
-    mla_attend_split_bf16_h16_256p64_v32_bf16kv(w + L1_KV_B_PROJ, q, kv_cache_l1, STEP_SLOT, STEP_POS, step->pos, step->n, attn_ws, attn);
+    mla_attend_split_rope_bf16_h16_256p64_v32_bf16kv(w + L1_KV_B_PROJ, q, kv_a, w + L1_KV_A_NORM, rope, kv_cache_l1, STEP_SLOT, STEP_POS, step->pos, step->n, attn_ws, attn);
     linear_bf16_512x128(w + L1_O_PROJ, attn, step->n, proj);
     add_rmsnorm_128(x, proj, w + L1_FFN_NORM, step->n, h);
     linear_f32_128x16(w + L1_ROUTER, h, step->n, router_logits);
@@ -105,10 +103,10 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
 /* Prompt tokens; logits for the last prompt token of each sequence (step->emit). */
 static void prefill_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 8716800); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 9044480); /* [256][128] residual stream */
     float *xe = (float *)(void *)(arena + 0); /* [4][128] rows that produce logits */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 8913408); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 9241088); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -120,9 +118,9 @@ static void prefill_ops(const unsigned char *w, unsigned char *arena, const stru
 /* One new token per sequence; logits for every token. */
 static void decode_ops(const unsigned char *w, unsigned char *arena, const struct df_step *step)
 {
-    float *x = (float *)(void *)(arena + 8716800); /* [256][128] residual stream */
+    float *x = (float *)(void *)(arena + 9044480); /* [256][128] residual stream */
     float *he = (float *)(void *)(arena + 2048); /* [4][128] final-normed rows */
-    float *logits = (float *)(void *)(arena + 8913408); /* [4][1000] the step's logits (read by the runtime) */
+    float *logits = (float *)(void *)(arena + 9241088); /* [4][1000] the step's logits (read by the runtime) */
 
     embed_bf16_1000x128(w + EMBED, STEP_TOKEN, step->n, x);
     layers(w, arena, step);
@@ -158,7 +156,7 @@ void rope_init(float *rope)
 
 static void init(unsigned char *arena)
 {
-    rope_init((float *)(void *)(arena + 8847872));
+    rope_init((float *)(void *)(arena + 9175552));
 }
 
 const struct df_model df_model = {
@@ -167,6 +165,6 @@ const struct df_model df_model = {
     .spec_sha256 = "e2f5b9bcf3b2296accec961d03fa65c946574b7db4b3791da6fdf60c6b8176eb",
     .vocab = VOCAB, .max_batch = MAX_BATCH, .max_context = MAX_CONTEXT, .prefill_chunk = PREFILL_CHUNK,
     .arena_bytes = ARENA_BYTES,
-    .logits_offset = 8913408u,
+    .logits_offset = 9241088u,
     .init = init, .prefill = prefill, .decode = decode,
 };

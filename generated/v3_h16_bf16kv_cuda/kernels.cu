@@ -34,15 +34,10 @@ void linear_bf16_96x1536(const unsigned char *w, const float *x, int n, float *y
     dfc::linear<DF_BF16, 1536, 96>(w, NULL, x, n, y);
 }
 
-void rope_cache_h16_32p64_256p64_bf16kv(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, uint16_t *cache)
-{
-    dfc::rope_cache<16, 32, 64, 256, 256>(q, kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
-}
-
-void mla_attend_split_bf16_h16_256p64_v32_bf16kv(const unsigned char *kv_b, const float *q, const uint16_t *cache, const int *slot, const int *pos, const int *pos_host, int n, float *ws, float *out)
+void mla_attend_split_rope_bf16_h16_256p64_v32_bf16kv(const unsigned char *kv_b, const float *q, const float *kv_a, const unsigned char *norm, const float *rope, uint16_t *cache, const int *slot, const int *pos, const int *pos_host, int n, float *ws, float *out)
 {
     static_assert(dfc::mla_split_floats<16, 256, 64, 256, uint16_t>(256, 4) == 1327232u, "the plan's attn_ws");
-    dfc::mla_attend_split<DF_BF16, 16, 32, 64, 32, 256, 256, 256, 4>(kv_b, NULL, q, cache, slot, pos, pos_host, n, SOFTMAX_SCALE, ws, out);
+    dfc::mla_attend_split<DF_BF16, 16, 32, 64, 32, 256, 256, 256, 4, uint16_t, true>(kv_b, NULL, q, cache, slot, pos, pos_host, n, SOFTMAX_SCALE, ws, out, { kv_a, reinterpret_cast<const float *>(norm), rope, RMS_EPS, cache });
 }
 
 void linear_bf16_512x128(const unsigned char *w, const float *x, int n, float *y)

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
-    { "forward.c", "a4a081a992783f1601e6c343362d79798747226dd479ef09836063f265aeafd4" },
-    { "kernels.cu", "b3926c9f849e728bc6b918acee4b0d7da188e68ff7a2404c8afb44443c369b40" },
-    { "kernels.h", "73388086718c5b9279aa6b81202848ab9ed4557d44a9a1b8d9f7050f1ec715cb" },
+    { "forward.c", "79475a02e9c34a2d8cf1e5f539521a61eaaf86548056657adb588e3ead3d07db" },
+    { "kernels.cu", "e0f814c3c993585f47ae48cb0d295131e8c58871c24f82887be62460c861759f" },
+    { "kernels.h", "21d1a3eebc7592406abc985b1b861e7e684f6a0ec7a26193ce55eb77b771448d" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
-    { "plan.txt", "e85c7e06288ea49f922a386cb13349fbcc30329ce2a3e16daea98fba4105dc56" },
+    { "plan.txt", "8e9d0b6d443149012c39722b571e5653058048ff23528c531a32f27bf0d8adf9" },
     { "spec.lua", "e2f5b9bcf3b2296accec961d03fa65c946574b7db4b3791da6fdf60c6b8176eb" },
     { "trust.c", "891f69b830405f2f142fa880f60639ce22e8cf46f019d0263b140342b7044d9e" },
     { "weights.h", "7fdb83acb4184e58571b7a67ea6cde79286a67165bf98f1475d8dbf5458e58b2" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "92f35e74191593b2aef5cf238526e1aaf239d78c40a1677803fdda92a313b884",
+    .sources_sha256 = "de8621c93ef18f2c5790b0e1432af1222b13c6bd7afd07fd13c5080795dac657",
     .n_sources = 10,
     .sources = sources,
 };

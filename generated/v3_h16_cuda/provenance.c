@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
-    { "forward.c", "7fe7a8509278b21f5fe74f8c5bf3c0b846e38b1ef7d74305ddb9d9048aaecf8a" },
-    { "kernels.cu", "0ad466c50b779795ac091e5308dfbd8f77e01200dc13a698f3d5c6f772b00144" },
-    { "kernels.h", "cbbd817b3645d9b8f2f3b714a931951cf8a08b5f7bd2293e1fd6a4556198ff32" },
+    { "forward.c", "2d262bc37b645a6c0d55ab085630c71fa425790b2fb3ac1cff616adba5623bc7" },
+    { "kernels.cu", "ef91401cf6d64b5264c4ff6bb80df0c6feab23314031065838c5552d4f807f5a" },
+    { "kernels.h", "44b83c99858e41230c8e27e9a95d75343dee387bea8abc41da9b2a41b69a9cd3" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "764952692c04719a76799113852e2eed02688a13e81b3f8569d94111eb5276a3" },
+    { "plan.txt", "eeda454fecb46e43aed5d477834b3c7abcc25e5a475ee05c46656e182177956d" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
     { "weights.h", "eda4ccfc64543b6ed71dd8faac815854397eb8781b0ef81f9f6a4e9b50658dbf" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "ff2f432601971705296ba938e6e2629a429918330301ad64ec44c801625c02fa",
+    .sources_sha256 = "eb54fbbfbc40e5195eab3a8fcbcf13d47ddd96c399b76db6e85271f356e86e49",
     .n_sources = 10,
     .sources = sources,
 };

@@ -34,15 +34,10 @@ void linear_bf16_96x1024(const unsigned char *w, const float *x, int n, float *y
     dfc::linear<DF_BF16, 1024, 96>(w, NULL, x, n, y);
 }
 
-void rope_cache_h16_32p32_256p32(float *q, const float *kv_a, const unsigned char *norm, const float *rope, const int *slot, const int *pos, int n, float *cache)
-{
-    dfc::rope_cache<16, 32, 32, 256, 1024>(q, kv_a, norm, rope, slot, pos, n, RMS_EPS, cache);
-}
-
-void mla_attend_split_bf16_h16_256p32_v32(const unsigned char *kv_b, const float *q, const float *cache, const int *slot, const int *pos, const int *pos_host, int n, float *ws, float *out)
+void mla_attend_split_rope_bf16_h16_256p32_v32(const unsigned char *kv_b, const float *q, const float *kv_a, const unsigned char *norm, const float *rope, float *cache, const int *slot, const int *pos, const int *pos_host, int n, float *ws, float *out)
 {
     static_assert(dfc::mla_split_floats<16, 256, 32, 1024, float>(256, 4) == 1245696u, "the plan's attn_ws");
-    dfc::mla_attend_split<DF_BF16, 16, 32, 32, 32, 256, 1024, 256, 4>(kv_b, NULL, q, cache, slot, pos, pos_host, n, SOFTMAX_SCALE, ws, out);
+    dfc::mla_attend_split<DF_BF16, 16, 32, 32, 32, 256, 1024, 256, 4, float, true>(kv_b, NULL, q, cache, slot, pos, pos_host, n, SOFTMAX_SCALE, ws, out, { kv_a, reinterpret_cast<const float *>(norm), rope, RMS_EPS, cache });
 }
 
 void linear_bf16_512x128(const unsigned char *w, const float *x, int n, float *y)

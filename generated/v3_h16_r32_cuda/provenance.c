@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "90c07288ac6b9d8b59e9c53d3fbb80f68ccac87daa82ddb35c91c2372c5cae79" },
-    { "forward.c", "b2b6fcbc79ec195b818907e55186cf9e600ff52875d1f35b69e3e6343bc6b62c" },
-    { "kernels.cu", "4ed2abf43c6081c7bc7169318634ccc663dcc85710d483b1db9d7a5524d91074" },
-    { "kernels.h", "e0b4d647c097673703c5d1d7c18c384b994cfb33cfb7c1d47f3885681120607c" },
+    { "forward.c", "f97a30b85279690b6c20d0bdccc9fc7d347a58c14a917c02714eb05e3947a0ed" },
+    { "kernels.cu", "68ec0d6b4c3e6d16bc4ccf9d6a002af7ab1094533d52103d958281faaf1c307d" },
+    { "kernels.h", "5de9a6234062a1486ba7d835522a255520016c7a5ef4a54fb78c2301b6e0fe12" },
     { "manifest.c", "a6659fbdc902f3ba9b98dda94d0b9664258dc40cf7342967524f2b05e2ac0c27" },
     { "manifest.json", "cb9d76f46409e9c2c961f44aced34f9e72327b8c341621fdf53c89d571967812" },
-    { "plan.txt", "727d652e8183cc683954aa7a4377d87588db52eca1dae619bbbc37d991900fca" },
+    { "plan.txt", "b833b70efb6af028c041c49dec08c328bf3b9f992f2f8dadc1f9b3b8e181ec48" },
     { "spec.lua", "893dfab71ab274c8cc1e37b3bed48303f79e8162072915f20bb4564d06b37fd0" },
     { "trust.c", "85097c1158713282c1135d0ae27ba89ef20ecdc55f0a8a81e962d4831f38c206" },
     { "weights.h", "2930ea9557406d22820df71ccafb4eec67a538e57d27803be02d739d85118349" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "6fe0a8d2d6092f22cc0ad1103518316e948ca5f7500171529e9726aaca0e1db2",
+    .sources_sha256 = "8d4ea4d13fe39963e18e70e95658722e1e10c8525c8dbb72f8cbec6bc6aed341",
     .n_sources = 10,
     .sources = sources,
 };

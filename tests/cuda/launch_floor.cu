@@ -1,7 +1,7 @@
 /* launch_floor.cu: what a decode step's kernel launches cost by themselves on this GPU
  * (tools/gpu-check.sh; docs/cuda.md, "Mid-size decode measurement").
  *
- *   build/cuda/launch_floor [N]     N launches a step (default 115), 1 to 100000
+ *   build/cuda/launch_floor [N]     N launches a step (default 107), 1 to 100000
  *
  * A decode step is a chain of N small kernels on one stream, replayed as one CUDA graph. Here
  * the same chain of N kernels that do nothing but the backend's pdl_enter, launched through the
@@ -10,7 +10,7 @@
  * streaming kernel's grid); as a captured graph (the mean of 100 replays after 3) and as plain
  * launches (graphs off). The time a real step needs beyond its kernels' work is about this.
  * Prints a line per way, then one summary line:
- *   launch_floor: 115 launches: graph 0.xxx ms (x.xx us a launch) ...
+ *   launch_floor: 107 launches: graph 0.xxx ms (x.xx us a launch) ...
  * Exit 1 with the CUDA error if there is no device, 2 on a bad argument. */
 #include <cuda_runtime.h>
 
@@ -79,7 +79,7 @@ static double graph_ms(long n, dim3 grid, dim3 block)
 int main(int argc, char **argv)
 {
     char *end = NULL;
-    const long n = argc > 1 ? strtol(argv[1], &end, 10) : 115;
+    const long n = argc > 1 ? strtol(argv[1], &end, 10) : 107;
     if (argc > 2 || (argc > 1 && (end == argv[1] || *end)) || n < 1 || n > 100000) {
         fprintf(stderr, "usage: %s [N]   (N launches a step, 1 to 100000)\n", argv[0]);
         return 2;

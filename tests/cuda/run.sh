@@ -206,7 +206,7 @@ CU
         check "cuda/gpu/fp8_gemm_check" timeout 300 build/cuda/fp8_gemm_check
         check "cuda/gpu/mla_check" timeout 150 build/cuda/mla_check
         check "cuda/gpu/mla_check-stages" sh -c "timeout 120 build/cuda/mla_check stages | grep -q '^mla_check stages: v2lite A batch 1:'"
-        check "cuda/gpu/launch_floor" sh -c "timeout 60 build/cuda/launch_floor | grep -q '^launch_floor: 115 launches: graph'"
+        check "cuda/gpu/launch_floor" sh -c "timeout 60 build/cuda/launch_floor | grep -q '^launch_floor: 107 launches: graph'"
         check "cuda/gpu/sample_check" timeout 60 build/cuda/sample_check
     else
         expect_fail "cuda/no-device-refusal" 1 "no CUDA device" \

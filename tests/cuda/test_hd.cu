@@ -24,6 +24,7 @@
 
 #include "cuda_rt.h"
 #include "kernels.cuh"
+#include "mla_split.cuh"
 
 using namespace dfc;
 
@@ -598,7 +599,8 @@ template <int DT, int ROWS1, int ROWS2, int COLS, int T> static void pair_rows(v
 
 static void test_pair_blocks(void)
 {
-    case_begin("fused launches: linear_pair_k's blocks cover both matrices' rows once, rope_cache_k's both ops; the token grid");
+    case_begin("fused launches: linear_pair_k's blocks cover both matrices' rows once, rope_cache_k's both ops (and "
+               "mla_absorb_k's with it); the token grid");
     pair_rows<DF_BF16, 96, 320, 128, 0>();
     pair_rows<DF_BF16, 96, 320, 128, 1>();
     pair_rows<DF_BF16, 96, 320, 128, TOKEN_TILE>();
@@ -621,6 +623,10 @@ static void test_pair_blocks(void)
             CHECK(br * THREADS >= n * heads && (br - 1) * THREADS < n * heads, "n %d heads %d: %d rope blocks", n, heads,
                   br);
             CHECK(bc * WARPS >= n && (bc - 1) * WARPS < n, "n %d: %d cache blocks", n, bc);
+            /* mla_absorb_k with the rope_cache fused in: n x heads blocks, then the same cache blocks */
+            CHECK(absorb_grid_x<false>(n, heads) == n * heads && absorb_grid_x<true>(n, heads) == n * heads + bc,
+                  "n %d heads %d: absorb grid %d, with the cache blocks %d", n, heads, absorb_grid_x<false>(n, heads),
+                  absorb_grid_x<true>(n, heads));
         }
     linear_one = LINEAR_ONE_WARP; /* DF_CUDA_LINEAR_ONE unset: linear_k's layout for one token */
     CHECK(linear_tile(1) == 0 && linear_tile(2) == TOKEN_TILE && linear_tile(9) == TOKEN_TILE, "linear_tile");

@@ -1,6 +1,7 @@
 -- fuse_cases.lua: the guards of gen/schedule.lua's fuse_launches on made-up op lists: what it
 -- fuses and, above all, what it must leave alone (a buffer still read later, a product through
--- cuBLASLt, an output that is its own input, a SwiGLU that prepares its output).
+-- cuBLASLt, an output that is its own input, a SwiGLU that prepares its output, an attention
+-- that is not the split path's).
 --
 --   lua5.4 tests/gen/fuse_cases.lua      (prints "ok CASE" / "FAIL CASE: ..."; exit 1 on a failure)
 package.path = "gen/?.lua;" .. package.path
@@ -21,6 +22,15 @@ local rope = { op = "rope_heads", x = "q", heads = 2, nope = 4, rope_dim = 4, ro
 local function cache(kv_a, rope_dim)
   return { op = "mla_cache_write", kv_a = kv_a, norm = "l0.kv_a_norm", cache = "kv_cache.l0", kv = "f32", kv_lora = 8,
            rope_dim = rope_dim or 4, max_context = 16, rows = "n" }
+end
+
+-- The split-KV attention of the queries q over cache kv_cache.l0 (more: fields to change).
+local function attend(more)
+  local o = { op = "mla_attend", q = "q", w = "l0.kv_b_proj", dtype = "bf16", cache = "kv_cache.l0", kv = "f32",
+              out = "attn", ws = "attn_ws", heads = 2, nope = 4, rope_dim = 4, v_head = 4, kv_lora = 8,
+              max_context = 16, rows = "n", split = { step = 4, slice = 2, ws_floats = 1000 } }
+  for k, v in pairs(more or {}) do o[k] = v end
+  return o
 end
 
 local function moe(more)
@@ -82,13 +92,29 @@ local cases = {
   { "rope_cache", { rope, cache("kv_a") }, { "rope_cache" } },
   { "rope_cache over the queries themselves: nothing", { rope, cache("q") }, { "rope_heads", "mla_cache_write" } },
   { "rope_cache of other rope dims: nothing", { rope, cache("kv_a", 8) }, { "rope_heads", "mla_cache_write" } },
+  { "rope_in", { rope, cache("kv_a"), attend(), lin("o", "attn", "proj") }, { "rope_in", "linear:proj" } },
+  { "rope_in, the next layer's product redefining the queries", { rope, cache("kv_a"), attend(), lin("qb", "qa", "q") },
+    { "rope_in", "linear:q" } },
+  { "rope_in, the next layer's pair of products redefining the queries",
+    { rope, cache("kv_a"), attend(), lin("qp", "h", "q"), lin("kva", "h", "kv_a") }, { "rope_in", "linear_pair:q" } },
+  { "rope_in, the next layer's pair of products of the queries: nothing",
+    { rope, cache("kv_a"), attend(), lin("qp", "q", "q2"), lin("kva", "q", "kv_a") },
+    { "rope_cache", "mla_attend", "linear_pair:q2" } },
+  { "rope_in, the attention not split: nothing", { rope, cache("kv_a"), attend({ split = false }) },
+    { "rope_cache", "mla_attend" } },
+  { "rope_in, the rotated queries read later: nothing", { rope, cache("kv_a"), attend(), add("x", "q") },
+    { "rope_cache", "mla_attend", "residual_add" } },
+  { "rope_in, another layer's cache: nothing", { rope, cache("kv_a"), attend({ cache = "kv_cache.l1" }) },
+    { "rope_cache", "mla_attend" } },
+  { "rope_in, kv_a the attention's workspace: nothing", { rope, cache("kv_a"), attend({ ws = "kv_a" }) },
+    { "rope_cache", "mla_attend" } },
 }
 
 local failed = 0
 for _, c in ipairs(cases) do
   local got = {}
   for _, o in ipairs(schedule.fuse_launches(c[2])) do
-    local kind = o.accumulate and "accumulate" or o.op
+    local kind = o.accumulate and "accumulate" or o.rope_in and "rope_in" or o.op
     got[#got + 1] = (o.op == "linear" or o.op == "linear_pair" or o.op == "swiglu") and (kind .. ":" .. (o.y or o.g)) or kind
   end
   local want, g = table.concat(c[3], " "), table.concat(got, " ")

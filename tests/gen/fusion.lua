@@ -7,7 +7,8 @@
 -- "cpu" (nothing fused). Each fused op of the first is expanded back into the ops it stands for
 -- (swiglu: gate, up, silu_mul; linear_pair: two products; accumulate: the product into its own
 -- buffer, then residual_add; rope_cache: rope_heads, mla_cache_write; moe_shared: moe_experts,
--- then the shared experts' swiglu and accumulate, each expanded as above), and the two lists must
+-- then the shared experts' swiglu and accumulate, each expanded as above; rope_in: the rope_cache
+-- it took in, expanded, then mla_attend), and the two lists must
 -- then agree op by op on every field that says what is computed (kinds, weights, shapes,
 -- buffers read and written). The buffers a fusion removed (a SwiGLU's up, a product's output
 -- that was only added) cannot be named from the fused op: there the expansion holds a
@@ -33,11 +34,11 @@ end
 local copy = schedule.with
 
 local HIDDEN = {} -- a removed buffer (compared by identity, bound on first use)
-local counts = { swiglu = 0, linear_pair = 0, accumulate = 0, rope_cache = 0, moe_shared = 0 }
--- (tally false: the parts of a moe_shared, counted as its own)
+local counts = { swiglu = 0, linear_pair = 0, accumulate = 0, rope_cache = 0, moe_shared = 0, rope_in = 0 }
+-- (tally false: the parts of a moe_shared or rope_in, counted as its own)
 local function expand(o, out, tally)
   local function add(t) out[#out + 1] = t end
-  local kind = o.accumulate and "accumulate" or o.op
+  local kind = o.accumulate and "accumulate" or o.rope_in and "rope_in" or o.op
   if counts[kind] and tally ~= false then counts[kind] = counts[kind] + 1 end
   if o.op == "swiglu" then
     local up = setmetatable({}, HIDDEN)
@@ -57,6 +58,11 @@ local function expand(o, out, tally)
              x = o.x, g = o.g, rows = o.rows }, out, false)
     expand({ op = "linear", w = o.sdown, dtype = o.dtype, act = o.act, din = o.sinter, dout = o.dim, x = o.g,
              y = o.out, rows = o.rows, accumulate = true }, out, false)
+  elseif o.op == "mla_attend" and o.rope_in then
+    expand({ op = "rope_cache", x = o.q, heads = o.heads, nope = o.nope, rope_dim = o.rope_dim, kv_a = o.kv_a,
+             norm = o.norm, cache = o.cache, kv = o.kv, kv_lora = o.kv_lora, max_context = o.max_context,
+             rows = o.rows }, out, false)
+    add(copy(o, { kv_a = false, norm = false, rope = false, rope_in = false }))
   elseif o.op == "linear" and o.accumulate then
     local tmp = setmetatable({}, HIDDEN)
     add(copy(o, { accumulate = false, y = tmp }))
@@ -121,6 +127,7 @@ for ph, name in pairs(bound) do
   end
   ::next_buffer::
 end
-print(string.format("%s: %d ops fused into %d: %d swiglu, %d linear_pair, %d accumulate, %d rope_cache, %d moe_shared",
-  path, #plain, #fused, counts.swiglu, counts.linear_pair, counts.accumulate, counts.rope_cache, counts.moe_shared))
+print(string.format("%s: %d ops fused into %d: %d swiglu, %d linear_pair, %d accumulate, %d rope_cache, %d moe_shared, "
+  .. "%d rope_in", path, #plain, #fused, counts.swiglu, counts.linear_pair, counts.accumulate, counts.rope_cache,
+  counts.moe_shared, counts.rope_in))
 os.exit(bad == 0 and #fused < #plain and 0 or 1)
