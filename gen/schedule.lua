@@ -66,7 +66,8 @@ end
 --   rope_in      a rope_cache, then the split-KV attention (mla_attend with split) of its
 --                queries, which are dead after it: the rotation in the attention's first launch,
 --                which copies the rope parts anyway, and the cache rows in more blocks of it
---                (mla_split.cuh, ROPE_IN); the queries stay unrotated.
+--                (mla_split.cuh); the queries stay unrotated. The split path has no other form:
+--                templates/cuda/ops.lua refuses a split attention without it.
 -- Products through cuBLASLt (gemm), and SwiGLUs that prepare their output (quant, round), stay.
 local function plain_product(o) return o and o.op == "linear" and not o.gemm end
 local function plain_linear(o) return plain_product(o) and not o.accumulate end

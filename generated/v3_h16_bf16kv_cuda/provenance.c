@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
     { "forward.c", "79475a02e9c34a2d8cf1e5f539521a61eaaf86548056657adb588e3ead3d07db" },
-    { "kernels.cu", "e0f814c3c993585f47ae48cb0d295131e8c58871c24f82887be62460c861759f" },
+    { "kernels.cu", "4bc1dcb612389650838011af3640060ecaac858da31faa51a09b2bc843ee995e" },
     { "kernels.h", "21d1a3eebc7592406abc985b1b861e7e684f6a0ec7a26193ce55eb77b771448d" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "de8621c93ef18f2c5790b0e1432af1222b13c6bd7afd07fd13c5080795dac657",
+    .sources_sha256 = "406779ca546a25cc1a173d09deab3c066c91b614d708ff54e23da71ee0b8ec5e",
     .n_sources = 10,
     .sources = sources,
 };

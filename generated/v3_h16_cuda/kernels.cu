@@ -37,7 +37,7 @@ void linear_bf16_96x1536(const unsigned char *w, const float *x, int n, float *y
 void mla_attend_split_rope_bf16_h16_256p64_v32(const unsigned char *kv_b, const float *q, const float *kv_a, const unsigned char *norm, const float *rope, float *cache, const int *slot, const int *pos, const int *pos_host, int n, float *ws, float *out)
 {
     static_assert(dfc::mla_split_floats<16, 256, 64, 256, float>(256, 4) == 1327232u, "the plan's attn_ws");
-    dfc::mla_attend_split<DF_BF16, 16, 32, 64, 32, 256, 256, 256, 4, float, true>(kv_b, NULL, q, cache, slot, pos, pos_host, n, SOFTMAX_SCALE, ws, out, { kv_a, reinterpret_cast<const float *>(norm), rope, RMS_EPS, cache });
+    dfc::mla_attend_split<DF_BF16, 16, 32, 64, 32, 256, 256, 256, 4>(kv_b, NULL, q, { kv_a, reinterpret_cast<const float *>(norm), rope, RMS_EPS }, cache, slot, pos, pos_host, n, SOFTMAX_SCALE, ws, out);
 }
 
 void linear_bf16_512x128(const unsigned char *w, const float *x, int n, float *y)

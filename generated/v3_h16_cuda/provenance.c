@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
     { "forward.c", "2d262bc37b645a6c0d55ab085630c71fa425790b2fb3ac1cff616adba5623bc7" },
-    { "kernels.cu", "ef91401cf6d64b5264c4ff6bb80df0c6feab23314031065838c5552d4f807f5a" },
+    { "kernels.cu", "0e62ae90628d679301abeae979cf9ef4a6cfdc2de9d9e656c7f1d2e59ef23ba9" },
     { "kernels.h", "44b83c99858e41230c8e27e9a95d75343dee387bea8abc41da9b2a41b69a9cd3" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "eb54fbbfbc40e5195eab3a8fcbcf13d47ddd96c399b76db6e85271f356e86e49",
+    .sources_sha256 = "610d0fe9912a3a20b83cd3e75195c53cb395ed314db92eeba15612513493a908",
     .n_sources = 10,
     .sources = sources,
 };

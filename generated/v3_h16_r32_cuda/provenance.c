@@ -7,7 +7,7 @@
 static const struct df_source_file sources[10] = {
     { "config.h", "90c07288ac6b9d8b59e9c53d3fbb80f68ccac87daa82ddb35c91c2372c5cae79" },
     { "forward.c", "f97a30b85279690b6c20d0bdccc9fc7d347a58c14a917c02714eb05e3947a0ed" },
-    { "kernels.cu", "68ec0d6b4c3e6d16bc4ccf9d6a002af7ab1094533d52103d958281faaf1c307d" },
+    { "kernels.cu", "7960ae371ef772c8b93fe6f510119afb19191e2cfb9306f858cd6759e67f2726" },
     { "kernels.h", "5de9a6234062a1486ba7d835522a255520016c7a5ef4a54fb78c2301b6e0fe12" },
     { "manifest.c", "a6659fbdc902f3ba9b98dda94d0b9664258dc40cf7342967524f2b05e2ac0c27" },
     { "manifest.json", "cb9d76f46409e9c2c961f44aced34f9e72327b8c341621fdf53c89d571967812" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "8d4ea4d13fe39963e18e70e95658722e1e10c8525c8dbb72f8cbec6bc6aed341",
+    .sources_sha256 = "d417e879bc3709321c83ef1483ca116ab70a05d0d4b4e0b45822fe6bca2a4fb9",
     .n_sources = 10,
     .sources = sources,
 };

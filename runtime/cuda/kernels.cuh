@@ -1127,30 +1127,24 @@ __global__ void __launch_bounds__(THREADS) gather_rows_k(const float *x, const i
     block_row_store<DIM>([&](int c) { return src[c]; }, out + (size_t)blockIdx.x * DIM);
 }
 
-/* A head's rope part src rotated for position pos (rope_rotate) into dst, which may be src: in
- * registers, as in place each pair's loads would wait for the pair before's stores. */
-template <int ROPE> __device__ __forceinline__ void rope_row(const float *src, const float *rope, int pos, float *dst)
-{
-    float r[ROPE];
-#pragma unroll
-    for (int c = 0; c < ROPE; c++)
-        r[c] = src[c];
-    rope_rotate(r, rope, pos, ROPE);
-#pragma unroll
-    for (int c = 0; c < ROPE; c++)
-        dst[c] = r[c];
-}
-
-/* Block bx of rope_heads, after pdl_enter: a thread per (token, head), rope_row on the head's
- * rope part in place. */
+/* Block bx of rope_heads, after pdl_enter: a thread per (token, head), rope_rotate on the head's
+ * rope part. */
 template <int NHEADS, int NOPE, int ROPE>
 __device__ __forceinline__ void rope_heads_block(float *q, const float *rope, const int *pos, int n, int bx)
 {
     const int i = bx * THREADS + threadIdx.x;
     if (i >= n * NHEADS)
         return;
-    float *v = q + (size_t)i * (NOPE + ROPE) + NOPE;
-    rope_row<ROPE>(v, rope, pos[i / NHEADS], v);
+    const int t = i / NHEADS;
+    /* rotated in registers: in place, each pair's loads would wait for the pair before's stores */
+    float *v = q + (size_t)i * (NOPE + ROPE) + NOPE, r[ROPE];
+#pragma unroll
+    for (int c = 0; c < ROPE; c++)
+        r[c] = v[c];
+    rope_rotate(r, rope, pos[t], ROPE);
+#pragma unroll
+    for (int c = 0; c < ROPE; c++)
+        v[c] = r[c];
 }
 
 template <int NHEADS, int NOPE, int ROPE>

@@ -3,9 +3,9 @@
  * (heads a multiple of 16, L a multiple of 256, L + R of 32 over an f32 cache and of 64 over a
  * bf16 one; gen/shapes.lua decides). mla_attend's math (kernels.cuh) in three steps:
  *   1. q_abs[t][h] = [W_uk(h)^T q_nope(t, h) | q_pe(t, h)] for the step's tokens: a block per
- *      (token, head, tile of columns), absorb_tile as mla_attend's; where the schedule fused
- *      the rope_cache op in, q_pe is rotated here (rope_heads' rotation) and more blocks of the
- *      launch write the step's rows into the cache (mla_cache_write's);
+ *      (token, head, tile of columns), absorb_tile as mla_attend's; the schedule's rope_cache
+ *      op is taken in (rope_in): q_pe is rotated here, rope_heads' arithmetic, and more blocks
+ *      of the launch write the step's rows into the cache, mla_cache_write's;
  *   2. per slice of the tokens (split_slice: as many as the workspace's partial records hold),
  *      the partial kernel of mla_decode (an f32 cache) or mla_decode_bf16 (a bf16 one): per
  *      chunk of the cache rows 0..pos, its softmax-weighted sum's partial record;
@@ -30,37 +30,33 @@ namespace dfc {
 
 #ifdef __CUDACC__
 
-/* The rope_cache op's inputs where the schedule fused it into the attention's first launch
- * (gen/schedule.lua, fuse_launches: rope_in): the step's kv_a rows, the latent's norm, the RoPE
- * table, the cache that mla_cache_write fills. */
-template <typename CE> struct rope_cache_in {
+/* The rope_cache op's inputs, which step 1 takes in (gen/schedule.lua, fuse_launches: rope_in):
+ * the step's kv_a rows, the latent's norm, the RoPE table; its cache is the attention's. */
+struct rope_cache_in {
     const float *kv_a, *norm, *rope;
     float eps;
-    CE *cache;
 };
 
-/* Step 1's grid: n x H blocks of each tile, and with the rope_cache op fused in (ROPE_IN) after
- * those of tile 0 mla_cache_write's, a warp per token (the other tiles' such blocks return). */
-template <bool ROPE_IN> DF_HD constexpr int absorb_grid_x(int n, int heads)
-{
-    return n * heads + (ROPE_IN ? (n + WARPS - 1) / WARPS : 0);
-}
+/* Step 1's grid along x: the n x H blocks of each tile, then mla_cache_write's, a warp per token
+ * (those of the tiles past 0 return at once). */
+DF_HD constexpr int absorb_grid_x(int n, int heads) { return n * heads + (n + WARPS - 1) / WARPS; }
 
 /* 1: a block per (token, head, tile of absorb_vec's TILE columns: absorb_tile); the tiles at 0
- * copy the rope part, which ROPE_IN rotates first (thread 0: rope_row, rope_heads' per head),
- * q's own rope part left unrotated. */
-template <int DT, int H, int NOPE, int R, int VH, int L, int CTX, typename CE, bool ROPE_IN>
+ * rotate the rope part into place (rope_pair, a thread a pair: rope_rotate's arithmetic, so
+ * rope_heads' bits), q's own left as it is; then the blocks of mla_cache_write. */
+template <int DT, int H, int NOPE, int R, int VH, int L, int CTX, typename CE>
 __global__ void __launch_bounds__(THREADS) mla_absorb_k(const unsigned char *kv_b, const float *kv_b_scale,
-                                                        const float *q, const int *slot, const int *pos, int n,
-                                                        rope_cache_in<CE> rc, float *q_abs)
+                                                        const float *q, rope_cache_in rc, const int *slot,
+                                                        const int *pos, int n, CE *cache, float *q_abs)
 {
     constexpr int QK = NOPE + R;
+    static_assert(R % 2 == 0 && R / 2 <= THREADS, "a thread per rope pair");
     __shared__ float s_q[QK];
     __shared__ float part[WARPS][absorb_vec<DT>::TILE];
     pdl_enter();
-    if (ROPE_IN && (int)blockIdx.x >= n * H) {
+    if ((int)blockIdx.x >= n * H) {
         if (blockIdx.y == 0)
-            mla_cache_write_block<L, R, CTX, CE>(rc.kv_a, rc.norm, rc.rope, slot, pos, n, rc.eps, rc.cache,
+            mla_cache_write_block<L, R, CTX, CE>(rc.kv_a, rc.norm, rc.rope, slot, pos, n, rc.eps, cache,
                                                  blockIdx.x - n * H);
         return;
     }
@@ -71,14 +67,12 @@ __global__ void __launch_bounds__(THREADS) mla_absorb_k(const unsigned char *kv_
     __syncthreads();
     float *qa = q_abs + ((size_t)t * H + h) * (L + R);
     absorb_tile<DT, NOPE, VH, L>(kv_b, kv_b_scale, s_q, h, blockIdx.y, part, qa);
-    if (blockIdx.y != 0)
-        return;
-    if (ROPE_IN) {
-        if (threadIdx.x == 0)
-            rope_row<R>(s_q + NOPE, rc.rope, pos[t], qa + L);
-    } else {
-        for (int j = threadIdx.x; j < R; j += THREADS)
-            qa[L + j] = s_q[NOPE + j];
+    if (blockIdx.y == 0 && (int)threadIdx.x < R / 2) {
+        const int i = 2 * threadIdx.x;
+        float v[2] = { s_q[NOPE + i], s_q[NOPE + i + 1] };
+        rope_pair(v, rc.rope + (size_t)pos[t] * R + i);
+        qa[L + i] = v[0];
+        qa[L + i + 1] = v[1];
     }
 }
 
@@ -148,14 +142,14 @@ void split_partial(const float *q_abs, const uint16_t *cache, const int *slot, c
 
 /* The step's n <= N tokens, the split kernel's in slices (next_split_slice); ws:
  * mla_split_floats<H, L, R, CTX, CE>(N, S) floats; CE: the cache's element (float, or uint16_t:
- * bf16); pos on the device, pos_host the same on the host. ROPE_IN: q's rope parts unrotated,
- * and the step's rows not yet in the cache: step 1 does the rope_cache op's work (rc, whose
- * cache is cache). The split kernel's shared-memory opt-in is made on the first call, which is
- * a prefill (a decode step, the one captured as a graph, always follows one). */
-template <int DT, int H, int NOPE, int R, int VH, int L, int CTX, int N, int S, typename CE, bool ROPE_IN = false>
-void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, const CE *cache,
-                      const int *slot, const int *pos, const int *pos_host, int n, float sm_scale, float *ws, float *out,
-                      rope_cache_in<CE> rc = {})
+ * bf16); pos on the device, pos_host the same on the host. q's rope parts unrotated and the
+ * step's rows not yet in the cache: step 1 does the rope_cache op's work (rc). The split
+ * kernel's shared-memory opt-in is made on the first call, which is a prefill (a decode step,
+ * the one captured as a graph, always follows one). */
+template <int DT, int H, int NOPE, int R, int VH, int L, int CTX, int N, int S, typename CE>
+void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale, const float *q, rope_cache_in rc,
+                      CE *cache, const int *slot, const int *pos, const int *pos_host, int n, float sm_scale, float *ws,
+                      float *out)
 {
     static_assert(N >= S, "a step holds at least the max batch (a decode step: one slice)");
     static bool ready = false;
@@ -172,8 +166,8 @@ void mla_attend_split(const unsigned char *kv_b, const unsigned char *kv_b_scale
     using D = typename split_cfg_for<H, L, R, CTX, CE>::type;
     const float *sc = reinterpret_cast<const float *>(kv_b_scale);
     float *q_abs = ws, *part = ws + (size_t)N * H * (L + R);
-    launch("mla_split (absorb)", mla_absorb_k<DT, H, NOPE, R, VH, L, CTX, CE, ROPE_IN>,
-           dim3(absorb_grid_x<ROPE_IN>(n, H), absorb_tiles<DT, L>()), THREADS, 0, kv_b, sc, q, slot, pos, n, rc, q_abs);
+    launch("mla_split (absorb, rope, cache)", mla_absorb_k<DT, H, NOPE, R, VH, L, CTX, CE>,
+           dim3(absorb_grid_x(n, H), absorb_tiles<DT, L>()), THREADS, 0, kv_b, sc, q, rc, slot, pos, n, cache, q_abs);
     for (int t0 = 0; t0 < n;) {
         const split_slice s = next_split_slice<D::C, D::JMAX, S>(pos_host, t0, n);
         split_partial<H, L, R, CTX>(q_abs + (size_t)t0 * H * (L + R), cache, slot + t0, pos + t0, s.n, sm_scale, part,

@@ -54,15 +54,20 @@ static inline void rope_table_init(float *table, int max_context, int dim, doubl
     }
 }
 
+/* Rotate the pair v[0], v[1] by the angle whose cosine and sine are cs[0], cs[1]. */
+static inline DF_HD void rope_pair(float *v, const float *cs)
+{
+    const float c = cs[0], s = cs[1], x0 = v[0], x1 = v[1];
+    v[0] = x0 * c - x1 * s;
+    v[1] = x0 * s + x1 * c;
+}
+
 /* Rotate the interleaved pairs of v[0..dim) to position pos. */
 static inline DF_HD void rope_rotate(float *v, const float *table, int pos, int dim)
 {
     const float *cs = table + (size_t)pos * dim;
-    for (int i = 0; i < dim; i += 2) {
-        const float c = cs[i], s = cs[i + 1], x0 = v[i], x1 = v[i + 1];
-        v[i] = x0 * c - x1 * s;
-        v[i + 1] = x0 * s + x1 * c;
-    }
+    for (int i = 0; i < dim; i += 2)
+        rope_pair(v + i, cs + i);
 }
 
 /* The rope part of every head of every query row, in place:

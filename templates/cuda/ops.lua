@@ -217,29 +217,31 @@ return {
         c.rows(o), c.buf(o.cache))
     end,
   },
-  -- o.rope_in (gen/schedule.lua, fuse_launches): the rope_cache op before it in its first launch,
-  -- which takes that op's kv_a, norm and rope table and writes the cache.
+  -- o.split: through the split-KV kernel (runtime/cuda/mla_split.cuh), whose first launch takes
+  -- the rope_cache op before it in (o.rope_in, gen/schedule.lua, fuse_launches): that op's kv_a,
+  -- norm and rope table, and the cache written.
   mla_attend = {
     name = function(o)
-      return fmt("mla_attend%s_%s_h%d_%dp%d_v%d%s", o.split and (o.rope_in and "_split_rope" or "_split") or "",
-        SHORT[o.dtype], o.heads, o.kv_lora, o.rope_dim, o.v_head, kv_suffix(o))
+      assert(not o.split or o.rope_in, "mla_attend: the split path takes the rope_cache op before it in (rope_in)")
+      return fmt("mla_attend%s_%s_h%d_%dp%d_v%d%s", o.split and "_split_rope" or "", SHORT[o.dtype], o.heads,
+        o.kv_lora, o.rope_dim, o.v_head, kv_suffix(o))
     end,
     params = function(o, c)
       -- the split path also takes the positions on the host (step->pos), which size its slices
       return mat_params(o.dtype, "kv_b") .. ", const float *q, "
-        .. (o.rope_in and "const float *kv_a, const unsigned char *norm, const float *rope, " or "const ")
+        .. (o.split and "const float *kv_a, const unsigned char *norm, const float *rope, " or "const ")
         .. c.ctype(o.kv) .. " *cache, const int *slot, const int *pos, " .. (o.split and "const int *pos_host, " or "")
         .. "int n, float *ws, float *out"
     end,
     body = function(o, c)
       if o.split then
         return fmt("static_assert(dfc::mla_split_floats<%d, %d, %d, %d, %s>(%d, %d) == %du, \"the plan's attn_ws\");\n" ..
-          "    dfc::mla_attend_split<%s, %d, %d, %d, %d, %d, %d, %d, %d%s>(kv_b, %s, q, cache, slot, pos, pos_host, n, " ..
-          "SOFTMAX_SCALE, ws, out%s);",
+          "    dfc::mla_attend_split<%s, %d, %d, %d, %d, %d, %d, %d, %d>(kv_b, %s, q, " ..
+          "{ kv_a, reinterpret_cast<const float *>(norm), rope, RMS_EPS }, cache, slot, pos, pos_host, n, " ..
+          "SOFTMAX_SCALE, ws, out);",
           o.heads, o.kv_lora, o.rope_dim, o.max_context, c.ctype(o.kv), o.split.step, o.split.slice, o.split.ws_floats,
           DT[o.dtype], o.heads, o.nope, o.rope_dim, o.v_head, o.kv_lora, o.max_context, o.split.step, o.split.slice,
-          o.rope_in and fmt(", %s, true", c.ctype(o.kv)) or "", scale_arg(o.dtype, "kv_b"),
-          o.rope_in and ", { kv_a, reinterpret_cast<const float *>(norm), rope, RMS_EPS, cache }" or "")
+          scale_arg(o.dtype, "kv_b"))
       end
       return fmt("(void)ws; /* the CPU's serial scratch: each (token, head) block keeps its own in shared memory */\n" ..
         "    dfc::mla_attend<%s, %d, %d, %d, %d, %d, %d>(kv_b, %s, q, cache, slot, pos, n, SOFTMAX_SCALE, out);",
@@ -247,7 +249,7 @@ return {
     end,
     args = function(o, c)
       return fmt("%s, %s, %s%s, STEP_SLOT, STEP_POS, %s%s, %s, %s", mat_args(c, o.dtype, o.w), c.buf(o.q),
-        o.rope_in and fmt("%s, %s, %s, ", c.buf(o.kv_a), c.weight(o.norm), c.buf(o.rope)) or "", c.buf(o.cache),
+        o.split and fmt("%s, %s, %s, ", c.buf(o.kv_a), c.weight(o.norm), c.buf(o.rope)) or "", c.buf(o.cache),
         o.split and "step->pos, " or "", c.rows(o), c.buf(o.ws), c.buf(o.out))
     end,
   },

@@ -14,8 +14,9 @@
 -- that was only added) cannot be named from the fused op: there the expansion holds a
 -- placeholder, which must stand for the same buffer wherever it appears, and that buffer must
 -- be dead after the placeholder's last use (the next op of the unfused list that touches it
--- overwrites it). Prints the counts of fused ops; exit 1 on a difference or if nothing was
--- fused.
+-- overwrites it). So must the queries after a rope_in, which leaves them unrotated where the
+-- unfused list rotates them in place. Prints the counts of fused ops; exit 1 on a difference
+-- or if nothing was fused.
 package.path = "gen/?.lua;tests/gen/?.lua;" .. package.path
 local spec_mod = require("spec")
 local shapes_mod = require("shapes")
@@ -34,6 +35,7 @@ end
 local copy = schedule.with
 
 local HIDDEN = {} -- a removed buffer (compared by identity, bound on first use)
+local stale = {} -- { buffer, op } for each buffer a fused op leaves other than the unfused ops do
 local counts = { swiglu = 0, linear_pair = 0, accumulate = 0, rope_cache = 0, moe_shared = 0, rope_in = 0 }
 -- (tally false: the parts of a moe_shared or rope_in, counted as its own)
 local function expand(o, out, tally)
@@ -49,9 +51,10 @@ local function expand(o, out, tally)
     add(copy(o, { op = "linear", w2 = false, y2 = false, dout2 = false }))
     add(copy(o, { op = "linear", w = o.w2, w2 = false, y = o.y2, y2 = false, dout = o.dout2, dout2 = false }))
   elseif o.op == "rope_cache" then
-    add({ op = "rope_heads", x = o.x, heads = o.heads, nope = o.nope, rope_dim = o.rope_dim, rows = o.rows })
-    add({ op = "mla_cache_write", kv_a = o.kv_a, norm = o.norm, cache = o.cache, kv = o.kv, kv_lora = o.kv_lora,
-          rope_dim = o.rope_dim, max_context = o.max_context, rows = o.rows })
+    add({ op = "rope_heads", x = o.x, rope = o.rope, heads = o.heads, nope = o.nope, rope_dim = o.rope_dim,
+          rows = o.rows })
+    add({ op = "mla_cache_write", kv_a = o.kv_a, rope = o.rope, norm = o.norm, cache = o.cache, kv = o.kv,
+          kv_lora = o.kv_lora, rope_dim = o.rope_dim, max_context = o.max_context, rows = o.rows })
   elseif o.op == "moe_shared" then
     add(copy(o, { op = "moe_experts", sgate = false, sup = false, sdown = false, sinter = false, g = false }))
     expand({ op = "swiglu", w = o.sgate, w2 = o.sup, dtype = o.dtype, act = o.act, din = o.dim, dout = o.sinter,
@@ -59,10 +62,11 @@ local function expand(o, out, tally)
     expand({ op = "linear", w = o.sdown, dtype = o.dtype, act = o.act, din = o.sinter, dout = o.dim, x = o.g,
              y = o.out, rows = o.rows, accumulate = true }, out, false)
   elseif o.op == "mla_attend" and o.rope_in then
-    expand({ op = "rope_cache", x = o.q, heads = o.heads, nope = o.nope, rope_dim = o.rope_dim, kv_a = o.kv_a,
-             norm = o.norm, cache = o.cache, kv = o.kv, kv_lora = o.kv_lora, max_context = o.max_context,
-             rows = o.rows }, out, false)
+    expand({ op = "rope_cache", x = o.q, rope = o.rope, heads = o.heads, nope = o.nope, rope_dim = o.rope_dim,
+             kv_a = o.kv_a, norm = o.norm, cache = o.cache, kv = o.kv, kv_lora = o.kv_lora,
+             max_context = o.max_context, rows = o.rows }, out, false)
     add(copy(o, { kv_a = false, norm = false, rope = false, rope_in = false }))
+    stale[#stale + 1] = { o.q, #out }
   elseif o.op == "linear" and o.accumulate then
     local tmp = setmetatable({}, HIDDEN)
     add(copy(o, { accumulate = false, y = tmp }))
@@ -73,7 +77,7 @@ local function expand(o, out, tally)
 end
 
 -- The fields that say what an op computes (not how a backend runs it: gemm, split, ws).
-local FIELDS = { "op", "w", "x", "y", "g", "u", "out", "q", "kv_a", "cache", "norm", "kv", "dtype", "act", "din",
+local FIELDS = { "op", "w", "x", "y", "g", "u", "out", "q", "kv_a", "rope", "cache", "norm", "kv", "dtype", "act", "din",
                  "dout", "dim", "rows", "heads", "nope", "rope_dim", "kv_lora", "max_context", "experts", "topk", "quant",
                  "round", "text" }
 
@@ -107,26 +111,29 @@ for i = 1, math.max(#expanded, #plain) do
     end
   end
 end
--- A buffer a fusion no longer writes must be dead after the ops it stood in: in the unfused list
--- the next op that touches it writes all its rows from another buffer without reading it, or
--- none does and it is not the residual stream x (which the layers hand to the head).
-for ph, name in pairs(bound) do
-  for k = last_use[ph] + 1, #plain do
+-- A buffer a fusion no longer writes (or leaves other than the unfused ops do) must be dead
+-- after the ops it stood in: in the unfused list the next op that touches it writes all its
+-- rows from another buffer without reading it, or none does and it is not the residual stream
+-- x (which the layers hand to the head).
+local function dead_after(name, last)
+  for k = last + 1, #plain do
     local o = plain[k]
     if schedule.touches(o, name) then
       if not (o.op == "linear" and o.y == name and o.x ~= name and o.rows == "n") then
-        print(string.format("op %d (%s) reads %s, which the fused list no longer writes", k, o.op, name))
+        print(string.format("op %d (%s) reads %s, which the fused list no longer writes as the unfused one does", k,
+          o.op, name))
         bad = bad + 1
       end
-      goto next_buffer
+      return
     end
   end
   if name == "x" then
     print("the fused list no longer writes x, which the layers hand to the head")
     bad = bad + 1
   end
-  ::next_buffer::
 end
+for ph, name in pairs(bound) do dead_after(name, last_use[ph]) end
+for _, s in ipairs(stale) do dead_after(s[1], s[2]) end
 print(string.format("%s: %d ops fused into %d: %d swiglu, %d linear_pair, %d accumulate, %d rope_cache, %d moe_shared, "
   .. "%d rope_in", path, #plain, #fused, counts.swiglu, counts.linear_pair, counts.accumulate, counts.rope_cache,
   counts.moe_shared, counts.rope_in))

@@ -127,7 +127,7 @@ gemm_reuse() { # FORWARD.C
         END { exit bad || !reuses }' "$1"
 }
 check "cuda/tiny_bf16act_cuda-gemm-input-reuse" gemm_reuse generated/tiny_bf16act_cuda/forward.c
-# The CUDA schedule's fused ops (swiglu, linear_pair, accumulate, rope_cache, moe_shared: gen/schedule.lua) expanded
+# The CUDA schedule's fused ops (swiglu, linear_pair, accumulate, rope_cache, moe_shared, rope_in: gen/schedule.lua) expanded
 # back are the CPU's op list, op by op (tests/gen/fusion.lua), on the reference models and on
 # the real shapes of DeepSeek-V3 (FP8 weights) and V2-Lite (bf16).
 for s in tiny_cuda tiny_fp8_cuda tiny_fp8act_cuda v2_lite_cuda v2_group_cuda v3_h16_cuda v3_h16_r32_cuda \
@@ -135,7 +135,7 @@ for s in tiny_cuda tiny_fp8_cuda tiny_fp8act_cuda v2_lite_cuda v2_group_cuda v3_
     check "cuda/fusion/$s" lua5.4 tests/gen/fusion.lua specs/$s.lua
 done
 check "cuda/fusion/deepseek_v3" lua5.4 tests/gen/fusion.lua specs/deepseek_v3.lua gpu_memory_gib=1000
-# ... and its guards on made-up lists: what it must leave alone (tests/gen/fuse_cases.lua, 20 cases)
+# ... and its guards on made-up lists: what it must leave alone (tests/gen/fuse_cases.lua, 31 cases)
 check "cuda/fusion/guards" lua5.4 tests/gen/fuse_cases.lua
 check "cuda/fusion/deepseek_v2_lite" lua5.4 tests/gen/fusion.lua specs/deepseek_v2_lite.lua
 # The memory plans are valid static arenas: aligned, every named buffer planned, no two values
