@@ -39,7 +39,10 @@ usage: gen/main.lua (--spec FILE | --hf DIR --name NAME) --out DIR [--set deploy
                 to compare two builds of one model op by op (deploy.activations = "f32" only)
   --poison      a checking build: after the last op that reads a buffer's value, the forward pass
                 fills the buffer with all-ones bytes (df_poison: NaN as floats, -1 as ints), so that
-                an op reading a value the memory plan counts as dead makes garbage (tests/poison.sh)]]
+                an op reading a value the memory plan counts as dead makes garbage (tests/poison.sh)
+  --unfused     a checking build (CUDA): the schedule without the launch fusions it can do without
+                (gen/schedule.lua, fuse_launches), whose logits must equal the fused build's bit for
+                bit (tests/simt/run.sh)]]
 
 local function usage_error(msg)
   io.stderr:write("gen: " .. msg .. "\n" .. USAGE .. "\n")
@@ -56,6 +59,7 @@ local function parse_args(argv)
     elseif k == "--print-memory" then a.print_memory = true
     elseif k == "--trace" then a.trace = true
     elseif k == "--poison" then a.poison = true
+    elseif k == "--unfused" then a.unfused = true
     elseif k == "--help" or k == "-h" then print(USAGE) os.exit(0)
     elseif k == "--spec" or k == "--hf" or k == "--name" or k == "--out" or k == "--set" then
       local v = argv[i + 1] or usage_error(k .. " needs a value")
@@ -103,7 +107,7 @@ local function generate(a)
   end
   local shapes = shapes_mod.derive(spec)
   local man = manifest.build(spec, shapes)
-  local sched = schedule.build(spec, shapes, man)
+  local sched = schedule.build(spec, shapes, man, { unfused = a.unfused })
   local plan = plan_mod.build(sched, spec.deploy.target)
   local mem = memory.report(spec, shapes, man, plan)
   local plan_txt = plan_mod.describe(plan, spec) .. "\n" .. memory.describe(mem, spec)

@@ -63,11 +63,12 @@ end
 --                same input and their down projection accumulated into the routed experts'
 --                output: the shared rows in the routed experts' two launches (kernels.cuh,
 --                moe_experts with SINTER);
---   rope_in      a rope_cache, then the split-KV attention (mla_attend with split) of its
---                queries, which are dead after it: the rotation in the attention's first launch,
---                which copies the rope parts anyway, and the cache rows in more blocks of it
---                (mla_split.cuh); the queries stay unrotated. The split path has no other form:
---                templates/cuda/ops.lua refuses a split attention without it.
+--   rope_in      rope_heads and mla_cache_write, then the split-KV attention (mla_attend with
+--                split) of the queries, which are dead after it: the rotation in the
+--                attention's first launch, which copies the rope parts anyway, and the cache
+--                rows in more blocks of it (mla_split.cuh); the queries stay unrotated. The
+--                split path has no other form: templates/cuda/ops.lua refuses a split attention
+--                without it, and the build without fusions (gen/main.lua --unfused) keeps it.
 -- Products through cuBLASLt (gemm), and SwiGLUs that prepare their output (quant, round), stay.
 local function plain_product(o) return o and o.op == "linear" and not o.gemm end
 local function plain_linear(o) return plain_product(o) and not o.accumulate end
@@ -120,7 +121,18 @@ local function fuse_pass(list, fusion)
   end
   return out
 end
--- The first pass: swiglu, linear_pair, rope_cache, accumulate.
+-- rope_in (the first pass, over the unfused list).
+local function rope_in_at(list, i)
+  local a, b, c = list[i], list[i + 1], list[i + 2]
+  if a.op == "rope_heads" and b and b.op == "mla_cache_write" and b.rows == a.rows and b.kv_a ~= a.x
+      and b.rope == a.rope and b.rope_dim == a.rope_dim and c and c.op == "mla_attend" and c.split
+      and c.q == a.x and c.cache == b.cache and c.kv == b.kv and c.rows == a.rows and c.heads == a.heads
+      and c.nope == a.nope and c.rope_dim == a.rope_dim and c.kv_lora == b.kv_lora
+      and c.max_context == b.max_context and b.kv_a ~= c.out and b.kv_a ~= c.ws and dead_after(list, i + 2, a.x) then
+    return with(c, { kv_a = b.kv_a, norm = b.norm, rope = a.rope, rope_in = true }), 3
+  end
+end
+-- Then swiglu, linear_pair, rope_cache, accumulate.
 local function products_at(list, i)
   local a, b, c = list[i], list[i + 1], list[i + 2]
   if plain_linear(a) and plain_linear(b) and same_product(a, b) and a.dout == b.dout and c and c.op == "silu_mul"
@@ -153,22 +165,16 @@ local function moe_shared_at(list, i)
     return with(a, { op = "moe_shared", sgate = b.w, sup = b.w2, sdown = c.w, sinter = b.dout, g = b.g }), 3
   end
 end
--- rope_in, over a list whose rope_cache ops are fused already.
-local function rope_in_at(list, i)
-  local a, b = list[i], list[i + 1]
-  if a.op == "rope_cache" and b and b.op == "mla_attend" and b.split and b.q == a.x and b.cache == a.cache
-      and b.kv == a.kv and b.rows == a.rows and b.heads == a.heads and b.nope == a.nope
-      and b.rope_dim == a.rope_dim and b.kv_lora == a.kv_lora and b.max_context == a.max_context
-      and a.kv_a ~= b.out and a.kv_a ~= b.ws and dead_after(list, i + 1, a.x) then
-    return with(b, { kv_a = a.kv_a, norm = a.norm, rope = a.rope, rope_in = true }), 2
-  end
-end
--- (M.fuse_launches: tests/gen/fuse_cases.lua tries its guards on made-up lists.)
-function M.fuse_launches(list)
-  return fuse_pass(fuse_pass(fuse_pass(list, products_at), moe_shared_at), rope_in_at)
+-- (M.fuse_launches: tests/gen/fuse_cases.lua tries its guards on made-up lists.) required_only:
+-- only what the kernels need (rope_in), for a build that checks the fusions' bits (--unfused).
+function M.fuse_launches(list, required_only)
+  list = fuse_pass(list, rope_in_at)
+  if required_only then return list end
+  return fuse_pass(fuse_pass(list, products_at), moe_shared_at)
 end
 
-function M.build(spec, shapes, man)
+-- opts.unfused: the CUDA schedule without the launch fusions it can do without (gen/main.lua --unfused).
+function M.build(spec, shapes, man, opts)
   local s, m = shapes, spec.model
   local wdt = function(name) return man.by_name[name].dtype end
   -- The activations a product with weights of this dtype takes: deploy.activations
@@ -352,7 +358,7 @@ function M.build(spec, shapes, man)
     op({ op = "residual_add", x = "x", y = "proj", dim = s.hidden, rows = "n" })
   end
   local layer_ops = fuse_into_norms(ops)
-  if spec.deploy.target == "cuda" then layer_ops = M.fuse_launches(layer_ops) end
+  if spec.deploy.target == "cuda" then layer_ops = M.fuse_launches(layer_ops, opts and opts.unfused) end
 
   -- The head's product takes f32 inputs (lm_head is bf16 in every DeepSeek checkpoint); an FP8
   -- lm_head with FP8 activations would need its input quantized here.

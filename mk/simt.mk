@@ -1,7 +1,7 @@
 # mk/simt.mk: the CUDA reference models with their device code emulated on the CPU (tests/simt/,
 # docs/testing.md "The CUDA code on the CPU"). Included by the Makefile after mk/cuda.mk,
 # mk/cuda_bench.mk and mk/poison.mk (and before mk/trace.mk, whose sources it names by their
-# directory, $(CUDA_BENCH_SRC)/trace).
+# directory, $(CUDA_BENCH_SRC)/trace, and mk/unfused.mk, which adds its models to simt-all).
 #
 #   make simt-all                     every emulated model: build/simt/<m>_cuda/<m>_cuda
 #   make simt-ubsan                   some of them under UBSan: build/simt/ubsan/<m>_cuda/<m>_cuda
@@ -172,4 +172,4 @@ print-simt-models:
 	@echo "SIMT_MODELS='$(SIMT_MODELS)' SIMT_POISON_MODELS='$(SIMT_POISON_MODELS)'" \
 	      "SIMT_CHUNK_MODELS='$(SIMT_CHUNK_MODELS)' SIMT_UBSAN_MODELS='$(SIMT_UBSAN_MODELS)'" \
 	      "SIMT_TRACE_MODELS='$(SIMT_TRACE_MODELS)' SIMT_SYNTH_MODELS='$(SIMT_SYNTH_MODELS)'" \
-	      "SIMT_REAL_MODELS='$(SIMT_REAL_MODELS)' SIMT_PTX='$(SIMT_PTX)'"
+	      "SIMT_REAL_MODELS='$(SIMT_REAL_MODELS)' SIMT_UNFUSED_MODELS='$(UNFUSED_MODELS)' SIMT_PTX='$(SIMT_PTX)'"
