@@ -20,7 +20,7 @@
 #
 # The device session's call (the lent GPU machine has no lua5.4 and no mbedTLS). Here first:
 #   make cuda-bench-prepare     (generated sources of the mid-size models, the tokenizer object,
-#                                build/gpu-deps; it prints the carry list and its size, 24 MB)
+#                                build/gpu-deps; it prints the carry list and its size, 28 MB)
 # then run with
 #   carry:     ["build/gpu-deps", "build/cuda_bench_src",
 #               "build/tokenizers/deepseek-v3.c", "build/tokenizers/deepseek-v3.o"]
@@ -50,6 +50,8 @@
 #      the first point where they part; docs/testing.md, "Op-level traces"); the fixtures' prompts in 4-token prefill steps = in one step (tiny, tiny_fp8act and
 #      tiny_bf16act again with prefill_chunk 4, mk/cuda_bench.mk); the liveness-checking builds
 #      (mk/poison.mk: each dead value's bytes filled with 0xff) = the plain builds, bit for bit;
+#      the builds without the schedule's launch fusions (mk/unfused.mk) = the fused builds, bit
+#      for bit (the fixture batch and prompt 0 alone);
 #      then tiny_cuda against the
 #      CPU build of tiny on a 200-token prompt (attention past several chunks); audit records of
 #      tiny, tiny_fp8act and tiny_bf16act on the GPU, re-derived by --check (written to $OUT,
@@ -238,12 +240,17 @@ TRACE_TARGETS=$([ -d build/cuda_bench_src/trace/v3_h16_cuda ] &&
 POISON_MODELS=$(sed -n 's/^POISON_MODELS := //p' mk/poison.mk)
 poison_bin() { echo "build/poison/$1_cuda/$1_cuda"; }
 POISON_TARGETS=$(for m in $POISON_MODELS; do [ -d "build/cuda_bench_src/poison/${m}_cuda" ] && poison_bin $m; done)
+# The builds without the launch fusions (mk/unfused.mk; their own kernels.o).
+UNFUSED_MODELS=$(sed -n 's/^UNFUSED_MODELS := //p' mk/unfused.mk)
+unfused_bin() { echo "build/unfused/$1_cuda/$1_cuda"; }
+UNFUSED_TARGETS=$(for m in $UNFUSED_MODELS; do [ -d "build/cuda_bench_src/unfused/${m}_cuda" ] && unfused_bin $m; done)
 SYN_MODELS="deepseek_v2_lite bench_v3_8l_cuda" # mk/cuda_bench.mk's CUDA_SYNTH_MODELS
 SYNTH_TARGETS=$(for m in $SYN_MODELS; do [ -f "build/cuda_bench_src/$m/kernels.cu" ] &&
     printf "build/cuda_bench/$m/%s " synth_decode decode_floor; done)
 # sanitize: the reference models and the kernel checks only
-[ "$MODE" = sanitize ] && CHUNK_TARGETS="" POISON_TARGETS="" TRACE_TARGETS="" SYNTH_TARGETS=""
-if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits $CHUNK_TARGETS $POISON_TARGETS $TRACE_TARGETS $SYNTH_TARGETS \
+[ "$MODE" = sanitize ] && CHUNK_TARGETS="" POISON_TARGETS="" UNFUSED_TARGETS="" TRACE_TARGETS="" SYNTH_TARGETS=""
+if make -k -j"$(nproc)" $MAKEVARS cuda-all cuda-tests build/compare_logits $CHUNK_TARGETS $POISON_TARGETS $UNFUSED_TARGETS \
+    $TRACE_TARGETS $SYNTH_TARGETS \
     >"$T/build.log" 2>&1; then
     pass "gpu/build"
     row "build (make -j$(nproc) cuda-all cuda-tests)" "ok, $(($(date +%s) - t0)) s"
@@ -394,6 +401,23 @@ section "liveness: each value's bytes poisoned after its last op = the plain bui
 for m in $POISON_MODELS; do
     like_conformance "gpu/poison/${m}_cuda" "build/cuda_bench_src/poison" "$(poison_bin $m)" \
         "build/${m}_cuda/${m}_cuda.weights" $m "${m}_cuda: dead values poisoned = plain build (logits, bit for bit)"
+done
+
+section "launch fusions: the builds without them = the fused builds, bit for bit"
+# gen/main.lua --unfused (mk/unfused.mk): the schedule without the launch fusions it can do
+# without (all but rope_in). Each fused kernel computes every output as the kernels it replaces
+# do; on the device nvcc contracts each kernel's multiply-adds into fma its own way, so this is
+# where that claim meets the machine code. The fixture batch, then prompt 0 alone as the
+# conformance ran it (a lone token's decode steps: moe_shared's pair kernels).
+for m in $UNFUSED_MODELS; do
+    like_conformance "gpu/unfused/${m}_cuda" "build/cuda_bench_src/unfused" "$(unfused_bin $m)" \
+        "build/${m}_cuda/${m}_cuda.weights" $m "${m}_cuda: without the launch fusions = fused build (logits, bit for bit)"
+    [ -x "$(unfused_bin $m)" ] && [ -f "$T/${m}_cuda.b1" ] || continue
+    $(unfused_bin $m) --weights "build/${m}_cuda/${m}_cuda.weights" --ids "$(head -n 1 tests/fixtures/$m/prompts.txt)" \
+        -n 10 --logits "$T/${m}_cuda.b1_unfused" $(force_args $m "$T/${m}_cuda.force.0") >/dev/null 2>&1
+    check "gpu/unfused/${m}_cuda/prompt-alone" cmp "$T/${m}_cuda.b1_unfused" "$T/${m}_cuda.b1"
+    row "${m}_cuda, prompt 0 alone: without the launch fusions = fused build" \
+        "$(same_ids "$T/${m}_cuda.b1_unfused" "$T/${m}_cuda.b1")"
 done
 
 section "audit records on the GPU: made, then re-derived by a second process (--check)"

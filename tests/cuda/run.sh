@@ -89,6 +89,7 @@ if [ -z "$cuda_nvcc" ]; then
     cuda_skip "cuda/build/bench" "no nvcc"
     cuda_skip "cuda/build/trace/tiny_cuda" "no nvcc"
     cuda_skip "cuda/build/poison" "no nvcc"
+    cuda_skip "cuda/build/unfused" "no nvcc"
 else
     for m in $CUDA_MODELS; do
         check "cuda/build/${m}_cuda" make -s build/${m}_cuda/${m}_cuda build/${m}_cuda/${m}_cuda.weights
@@ -101,6 +102,9 @@ else
     poison_models=$(sed -n 's/^POISON_MODELS := //p' mk/poison.mk)
     check "cuda/build/poison" sh -c "make -s $(for m in $poison_models; do printf 'build/poison/%s_cuda/%s_cuda ' $m $m; done) &&
         for m in $poison_models; do cmp build/\${m}_cuda/obj/kernels.o build/poison/\${m}_cuda/obj/kernels.o || exit 1; done"
+    # the builds without the launch fusions (mk/unfused.mk), which tools/gpu-check.sh runs
+    check "cuda/build/unfused" make -s $(for m in $(sed -n 's/^UNFUSED_MODELS := //p' mk/unfused.mk); do
+        printf 'build/unfused/%s_cuda/%s_cuda ' $m $m; done)
     check "cuda/sass-sm_90a/bench_v3_cuda" sh -c "grep -c 'sm_90a' build/cuda_bench/bench_v3_cuda/bench_v3_cuda >/dev/null"
     check "cuda/host/test_hd" build/cuda/test_hd
     check "cuda/host/test_quant" build/cuda/test_quant

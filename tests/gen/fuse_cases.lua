@@ -18,10 +18,11 @@ local function silu(g, u, more)
   for k, v in pairs(more or {}) do o[k] = v end
   return o
 end
-local rope = { op = "rope_heads", x = "q", heads = 2, nope = 4, rope_dim = 4, rows = "n" }
+local with = schedule.with
+local rope = { op = "rope_heads", x = "q", rope = "rope", heads = 2, nope = 4, rope_dim = 4, rows = "n" }
 local function cache(kv_a, rope_dim)
-  return { op = "mla_cache_write", kv_a = kv_a, norm = "l0.kv_a_norm", cache = "kv_cache.l0", kv = "f32", kv_lora = 8,
-           rope_dim = rope_dim or 4, max_context = 16, rows = "n" }
+  return { op = "mla_cache_write", kv_a = kv_a, rope = "rope", norm = "l0.kv_a_norm", cache = "kv_cache.l0", kv = "f32",
+           kv_lora = 8, rope_dim = rope_dim or 4, max_context = 16, rows = "n" }
 end
 
 -- The split-KV attention of the queries q over cache kv_cache.l0 (more: fields to change).
@@ -52,7 +53,8 @@ local function moe_layer(more, shared_x, rest)
 end
 
 -- Each case: a list, then the fused list's ops as "kind" or, for products, "kind:y" (the output
--- it writes; kind "accumulate" for a linear that adds into it), in order.
+-- it writes; kind "accumulate" for a linear that adds into it), in order; true fourth: only the
+-- fusions the kernels need (fuse_launches' required_only, gen/main.lua --unfused).
 local cases = {
   { "swiglu", { lin("g", "h", "gate"), lin("u", "h", "up"), silu("gate", "up"), lin("d", "gate", "out") },
     { "swiglu:gate", "linear:out" } },
@@ -100,6 +102,11 @@ local cases = {
   { "rope_in, the queries redefined for fewer rows first: nothing",
     { rope, cache("kv_a"), attend(), lin("qb", "qa", "q", { rows = "n_emit" }) },
     { "rope_cache", "mla_attend", "linear:q" } },
+  { "rope_in, the cache row rotated by another table: nothing",
+    { rope, with(cache("kv_a"), { rope = "rope2" }), attend() }, { "rope_cache", "mla_attend" } },
+  { "rope_in in a build without the other fusions (--unfused)",
+    { rope, cache("kv_a"), attend(), lin("qp", "h", "q"), lin("kva", "h", "kv_a") },
+    { "rope_in", "linear:q", "linear:kv_a" }, true },
   { "rope_in, kv_a the attention's output: nothing", { rope, cache("kv_a"), attend({ out = "kv_a" }) },
     { "rope_cache", "mla_attend" } },
   { "rope_in, the next layer's pair of products redefining the queries",
@@ -120,7 +127,7 @@ local cases = {
 local failed = 0
 for _, c in ipairs(cases) do
   local got = {}
-  for _, o in ipairs(schedule.fuse_launches(c[2])) do
+  for _, o in ipairs(schedule.fuse_launches(c[2], c[4])) do
     local kind = o.accumulate and "accumulate" or o.rope_in and "rope_in" or o.op
     got[#got + 1] = (o.op == "linear" or o.op == "linear_pair" or o.op == "swiglu") and (kind .. ":" .. (o.y or o.g)) or kind
   end

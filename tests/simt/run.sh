@@ -115,16 +115,15 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
         check "simt/poison/${m}_cuda/logits-equal-plain-build" cmp "$T/${m}_cuda.poison" "$T/${m}_cuda.b3"
     done
     # The builds without the launch fusions (mk/unfused.mk) = the fused build, bit for bit: on the
-    # fixture batch, and on prompt 0 alone (a lone token's decode steps, where moe_shared runs the
-    # shared experts in the routed experts' pair kernels).
+    # fixture batch, and on prompt 0 alone as the conformance ran it (a lone token's decode steps,
+    # where moe_shared runs the shared experts in the routed experts' pair kernels).
     for m in $SIMT_UNFUSED_MODELS; do
         rerun build/simt/unfused/${m}_cuda/${m}_cuda $m unfused
         check "simt/unfused/${m}_cuda/logits-equal-fused-build" cmp "$T/${m}_cuda.unfused" "$T/${m}_cuda.b3"
-        for d in build/simt build/simt/unfused; do
-            $d/${m}_cuda/${m}_cuda --weights build/${m}_cuda/${m}_cuda.weights -n 10 --logits "$T/${m}_cuda.alone.${d##*/}" \
-                --ids "$(head -n 1 tests/fixtures/$m/prompts.txt)" >/dev/null
-        done
-        check "simt/unfused/${m}_cuda/prompt-alone-equal-fused-build" cmp "$T/${m}_cuda.alone.unfused" "$T/${m}_cuda.alone.simt"
+        build/simt/unfused/${m}_cuda/${m}_cuda --weights build/${m}_cuda/${m}_cuda.weights -n 10 \
+            --ids "$(head -n 1 tests/fixtures/$m/prompts.txt)" --logits "$T/${m}_cuda.b1_unfused" \
+            $(force_args $m "$T/${m}_cuda.force.0") >/dev/null
+        check "simt/unfused/${m}_cuda/prompt-alone-equal-fused-build" cmp "$T/${m}_cuda.b1_unfused" "$T/${m}_cuda.b1"
     done
     for m in $SIMT_CHUNK_MODELS; do
         build/simt/chunk4/${m}_cuda/${m}_cuda --weights build/cuda_bench/${m}_chunk4_cuda/${m}_cuda.weights \
