@@ -113,6 +113,10 @@ local function generate(a)
   local plan_txt = plan_mod.describe(plan, spec) .. "\n" .. memory.describe(mem, spec)
   if a.print_memory then io.write(plan_txt) os.exit(0) end
   memory.check(mem, spec, source)
+  if a.unfused and spec.deploy.target ~= "cuda" then
+    spec_mod.fail(source, "deploy.target", "--unfused leaves out the CUDA schedule's launch fusions; this model's target is "
+      .. spec_mod.show(spec.deploy.target) .. ", whose schedule has none")
+  end
   if a.trace and spec.deploy.activations ~= "f32" then
     spec_mod.fail(source, "deploy.activations", "--trace compares f32 activations; this model's are " ..
       spec_mod.show(spec.deploy.activations) .. " (its buffers hold prepared GEMM inputs)")

@@ -74,6 +74,9 @@ bad_config dtype         "torch_dtype: unsupported \"int8\"" '"torch_dtype": "bf
 bad_config not-json      "not a JSON object"                  '^{' '['
 expect_fail "config/no-file" 3 "config.json: cannot read" lua5.4 gen/main.lua --hf "$T/nowhere" --name x --out "$T/nowhere_out"
 expect_fail "gen/usage" 2 "give exactly one of --spec or --hf" lua5.4 gen/main.lua --out "$T/x"
+# a build without the launch fusions (mk/unfused.mk) is a CUDA schedule's: a CPU spec is refused
+expect_fail "gen/unfused-cpu-refused" 3 "deploy.target: --unfused leaves out the CUDA schedule's launch fusions" \
+    lua5.4 gen/main.lua --spec specs/tiny.lua --unfused --out "$T/unfused_cpu"
 
 # An imported config.json gives the committed spec of the same model; with a precision asked
 # for, tiny's and tiny_fp8's checkpoints give tiny_bf16act, tiny_bf16kv and tiny_fp8act.
