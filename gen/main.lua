@@ -105,6 +105,10 @@ local function generate(a)
   if not util.read_file(tdir .. "/ops.lua") then
     spec_mod.fail(source, "deploy.target", spec_mod.show(spec.deploy.target) .. " backend is not available in this tree (no templates/" .. spec.deploy.target .. ")")
   end
+  if a.unfused and spec.deploy.target ~= "cuda" then
+    spec_mod.fail(source, "deploy.target", "--unfused leaves out the CUDA schedule's launch fusions; this model's target is "
+      .. spec_mod.show(spec.deploy.target) .. ", whose schedule has none")
+  end
   local shapes = shapes_mod.derive(spec)
   local man = manifest.build(spec, shapes)
   local sched = schedule.build(spec, shapes, man, { unfused = a.unfused })
@@ -113,10 +117,6 @@ local function generate(a)
   local plan_txt = plan_mod.describe(plan, spec) .. "\n" .. memory.describe(mem, spec)
   if a.print_memory then io.write(plan_txt) os.exit(0) end
   memory.check(mem, spec, source)
-  if a.unfused and spec.deploy.target ~= "cuda" then
-    spec_mod.fail(source, "deploy.target", "--unfused leaves out the CUDA schedule's launch fusions; this model's target is "
-      .. spec_mod.show(spec.deploy.target) .. ", whose schedule has none")
-  end
   if a.trace and spec.deploy.activations ~= "f32" then
     spec_mod.fail(source, "deploy.activations", "--trace compares f32 activations; this model's are " ..
       spec_mod.show(spec.deploy.activations) .. " (its buffers hold prepared GEMM inputs)")

@@ -121,11 +121,16 @@ local function fuse_pass(list, fusion)
   end
   return out
 end
+-- Whether a is rope_heads and b the mla_cache_write after it, of other buffers and the same rope
+-- dims (rope_cache's and rope_in's first two ops).
+local function rope_then_cache(a, b)
+  return a.op == "rope_heads" and b and b.op == "mla_cache_write" and b.rows == a.rows and b.kv_a ~= a.x
+    and b.rope_dim == a.rope_dim
+end
 -- rope_in (the first pass, over the unfused list).
 local function rope_in_at(list, i)
   local a, b, c = list[i], list[i + 1], list[i + 2]
-  if a.op == "rope_heads" and b and b.op == "mla_cache_write" and b.rows == a.rows and b.kv_a ~= a.x
-      and b.rope == a.rope and b.rope_dim == a.rope_dim and c and c.op == "mla_attend" and c.split
+  if rope_then_cache(a, b) and b.rope == a.rope and c and c.op == "mla_attend" and c.split
       and c.q == a.x and c.cache == b.cache and c.kv == b.kv and c.rows == a.rows and c.heads == a.heads
       and c.nope == a.nope and c.rope_dim == a.rope_dim and c.kv_lora == b.kv_lora
       and c.max_context == b.max_context and b.kv_a ~= c.out and b.kv_a ~= c.ws and dead_after(list, i + 2, a.x) then
@@ -143,8 +148,7 @@ local function products_at(list, i)
   elseif plain_linear(a) and plain_linear(b) and same_product(a, b) and a.y ~= a.x and b.y ~= a.x and a.y ~= b.y then
     return { op = "linear_pair", w = a.w, w2 = b.w, dtype = a.dtype, act = a.act, din = a.din, dout = a.dout,
              dout2 = b.dout, x = a.x, y = a.y, y2 = b.y, rows = a.rows }, 2
-  elseif a.op == "rope_heads" and b and b.op == "mla_cache_write" and b.rows == a.rows and b.kv_a ~= a.x
-      and b.rope_dim == a.rope_dim then
+  elseif rope_then_cache(a, b) then
     return { op = "rope_cache", x = a.x, rope = a.rope, heads = a.heads, nope = a.nope, rope_dim = a.rope_dim,
              kv_a = b.kv_a, norm = b.norm, cache = b.cache, kv = b.kv, kv_lora = b.kv_lora,
              max_context = b.max_context, rows = a.rows }, 2

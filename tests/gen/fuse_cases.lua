@@ -27,11 +27,9 @@ end
 
 -- The split-KV attention of the queries q over cache kv_cache.l0 (more: fields to change).
 local function attend(more)
-  local o = { op = "mla_attend", q = "q", w = "l0.kv_b_proj", dtype = "bf16", cache = "kv_cache.l0", kv = "f32",
-              out = "attn", ws = "attn_ws", heads = 2, nope = 4, rope_dim = 4, v_head = 4, kv_lora = 8,
-              max_context = 16, rows = "n", split = { step = 4, slice = 2, ws_floats = 1000 } }
-  for k, v in pairs(more or {}) do o[k] = v end
-  return o
+  return with({ op = "mla_attend", q = "q", w = "l0.kv_b_proj", dtype = "bf16", cache = "kv_cache.l0", kv = "f32",
+                out = "attn", ws = "attn_ws", heads = 2, nope = 4, rope_dim = 4, v_head = 4, kv_lora = 8,
+                max_context = 16, rows = "n", split = { step = 4, slice = 2, ws_floats = 1000 } }, more or {})
 end
 
 local function moe(more)
