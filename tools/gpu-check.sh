@@ -5,7 +5,8 @@
 # The second form is for a second device call: the build, then compute-sanitizer's memcheck and
 # racecheck over the reference models' paths and synccheck, memcheck and racecheck over
 # mla_check's quick cases (the full run reaches its own compute-sanitizer section only while it
-# is under 180 s, which the builds alone may pass), all by 440 s; logs sanitizer_*.txt.
+# is under 180 s, which the builds alone may pass), all by 440 s; logs sanitizer_*.txt (in
+# more.tgz when $OUT is set).
 #
 # Needs nvcc, make and a C compiler; no lua5.4 (the reference models' generated CUDA sources are
 # committed, the mid-size and real-shape models' come from make cuda-bench-prepare, and nothing is regenerated
@@ -28,8 +29,10 @@
 #   timeout_s: 480 (the script's own deadlines end by 450 s; the table is written row by row,
 #               so a run stopped earlier still returns what it measured)
 # It writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt, mla_check.txt,
-# mla_check_stages.txt, sample_check.txt, fp8_gemm_check.txt, sanitizer_*.txt and three audit
-# records (<m>_cuda.audit.json) to $OUT. The sanitize form: the same carry, timeout_s 480.
+# mla_check_stages.txt, sample_check.txt, fp8_gemm_check.txt, sanitizer_*.txt, the ncu reports
+# and three audit records (<m>_cuda.audit.json) to $OUT; at the end, all but the log, the table,
+# mid_size.txt, synth.txt, mla_check.txt and fp8_gemm_check.txt go into $OUT/more.tgz (a call
+# brings back 8 files). The sanitize form: the same carry, timeout_s 480.
 #
 #   1. machine: nvidia-smi -L, the driver, nvcc's version;
 #   2. build: the CUDA reference models (tests/models), their packers and weights, the host tests, the
@@ -125,6 +128,10 @@ export T
 trap 'rm -rf "$T"' EXIT
 . tests/lib.sh
 . tools/gpu-check-read.sh
+# Every run without programmatic dependent launch unless it says DF_CUDA_PDL=1, as in the runs
+# before 2026-11-30, so that the figures compare across runs; the binaries' default (the steps
+# of one token programmatic, launch.cuh) is at batch 1 the PDL rows' figure, elsewhere the plain.
+export DF_CUDA_PDL=0
 
 # The table is written row by row as the run goes, so that a run stopped from outside (the device
 # call's timeout) still leaves what it measured.
@@ -135,25 +142,40 @@ same_ids() { if [ -s "$1" ] && [ -s "$2" ]; then cmp -s "$1" "$2" && echo same |
 elapsed() { echo $(($(date +%s) - START)); }
 section() { echo; echo "== $* ($(elapsed) s)"; }
 MODELS=$CUDA_BASE_MODELS # tests/models
+# A device call brings back at most 8 files from $OUT (the device library's README, Limits): the
+# log, the table and the four main outputs come back as they are, every other output (the
+# sanitizer logs, the audit records, sample_check.txt, the ncu reports) in more.tgz.
+KEEP_OUT="gpu-check.log gpu-check.md mid_size.txt synth.txt mla_check.txt fp8_gemm_check.txt more.tgz"
+bundle_out() {
+    local f b extras=()
+    for f in "$OUTD"/*; do
+        b=$(basename "$f")
+        case " $KEEP_OUT " in *" $b "*) ;; *) [ -f "$f" ] && extras+=("$b") ;; esac
+    done
+    [ "${#extras[@]}" -gt 0 ] && tar -czf "$OUTD/more.tgz" -C "$OUTD" "${extras[@]}" && (cd "$OUTD" && rm -f "${extras[@]}")
+    echo "in $OUTD/more.tgz: ${extras[*]:-nothing}"
+}
 # the last row, the table, and the exit status
 finish() {
     section "result"
     row "checks" "$PASSED passed, $FAILED failed${FAILED_NAMES:+:$FAILED_NAMES}; $(elapsed) s in all"
     cat "$TABLE"
+    [ -n "${OUT:-}" ] && bundle_out
     echo "log: $LOG, table: $TABLE"
     [ "$FAILED" -eq 0 ]
     exit
 }
 # sanitize TOOL NAME END CMD...: CMD (with $SAN_ENV's assignments in its environment) under
-# compute-sanitizer's TOOL, which exits 9 on an error it finds, with a timeout of at most 120 s
-# that ends by END seconds into the run; a check gpu/sanitizer/NAME/TOOL, and "NAME TOOL: clean"
-# (or FAILED, TIMED OUT, skipped) added to $san for the table.
+# compute-sanitizer's TOOL, which exits 9 on an error it finds, with a timeout of at most
+# $SAN_CAP s (120 unless set) that ends by END seconds into the run; a check
+# gpu/sanitizer/NAME/TOOL, and "NAME TOOL: clean" (or FAILED, TIMED OUT, skipped) added to $san
+# for the table.
 SAN_ENV=""
 sanitize() {
     local tool=$1 name=$2 end=$3 left rc
     shift 3
     left=$((end - $(elapsed)))
-    [ "$left" -gt 120 ] && left=120
+    [ "$left" -gt "${SAN_CAP:-120}" ] && left=${SAN_CAP:-120}
     if [ "$left" -lt 10 ]; then san="$san $name $tool: skipped (no time);"; return; fi
     timeout "$left" env $SAN_ENV compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 10 "$@" \
         >"$T/san_${name}_$tool" 2>&1
@@ -287,7 +309,9 @@ if [ "$MODE" = sanitize ]; then
             sanitize racecheck "$m" 440 $(model_run "$m")
             [ "$m" = v3_h16_cuda ] && SAN_ENV=DF_CUDA_LINEAR_ONE=async sanitize racecheck "${m}_async" 440 $(model_run "$m")
         done
-        for tool in synccheck memcheck racecheck; do sanitize "$tool" mla_check 440 build/cuda/mla_check quick; done
+        for tool in synccheck memcheck; do sanitize "$tool" mla_check 440 build/cuda/mla_check quick; done
+        # racecheck: 15 of the 16 cases in 116 s on an H200 (2026-11-30), so more than 120 s
+        SAN_CAP=240 sanitize racecheck mla_check 440 build/cuda/mla_check quick
     fi
     row "compute-sanitizer (sanitizer_*.txt)" "$san"
     finish
@@ -311,6 +335,7 @@ section "conformance (tests/cuda/conformance.sh)"
 for m in $MODELS; do
     f0=$FAILED p0=$PASSED
     CUDA_MODELS=$m . tests/cuda/conformance.sh
+    cat "$T/cuda_${m}_cuda.b3.cmp" "$T/cuda_${m}_cuda.b1.cmp" 2>/dev/null # every bound's figure, into the log
     b3=$(read_max_d "$T/cuda_${m}_cuda.b3.cmp") b1=$(read_max_d "$T/cuda_${m}_cuda.b1.cmp")
     verdict=$([ "$FAILED" -eq "$f0" ] && echo pass || echo "FAIL ($((FAILED - f0)) of $((FAILED - f0 + PASSED - p0)))")
     row "conformance ${m}_cuda: $(forced $m && echo "argmax (teacher-forced)" || echo ids), max\\|d\\|/std batch 3 / batch 1, invariance, graph = no graph" \

@@ -16,8 +16,9 @@
  * directly.
  *
  * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison; so does DF_TRACE,
- * runtime/trace.h); DF_CUDA_PDL=1 launches the step's kernels with programmatic dependent
- * launch (launch.cuh);
+ * runtime/trace.h); DF_CUDA_PDL=1 launches every step's kernels with programmatic dependent
+ * launch, DF_CUDA_PDL=0 none, and without the variable those of the steps of one token
+ * (launch.cuh, pdl_on);
  * DF_CUDA_STATS=1 prints, at exit, the steps run and their mean wall time
  * (from the step's start to its logits, or picked tokens, on the host), and for decode the
  * wall time per step from one decode step's end to the next one's, which also holds the host's
@@ -345,8 +346,9 @@ unsigned char *arena_create(size_t bytes, char *err, size_t errlen)
 void print_stats(void)
 {
     const char *name[2] = { "prefill", "decode" };
+    const char *pdl[3] = { "off", "on", "on for the steps of one token" };
     fprintf(stderr, "%s: cuda stats: graphs %s, %d captured; programmatic dependent launch %s\n", model_name(),
-            g.use_graph ? "on" : "off", g.captures, dfc::pdl_on() ? "on" : "off");
+            g.use_graph ? "on" : "off", g.captures, pdl[dfc::pdl_read_mode()]);
     for (int p = 0; p < 2; p++) {
         if (!g.steps[p])
             continue;
@@ -619,6 +621,7 @@ extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *ste
     df_cuda_pack_step(step, cap, g.step_host);
     g.step_offset = step_offset;
     g.step_cap = cap;
+    dfc::pdl_one_token_step = step->n == 1; /* a captured graph keeps its launches' attribute */
     const size_t bytes = DF_CUDA_STEP_IN_BYTES(cap);
     int *dev = (int *)(void *)(arena + step_offset);
     if (phase == DF_CUDA_DECODE && g.use_graph) {

@@ -1,7 +1,7 @@
 /* launch.cuh: how the backend launches its kernels, and what every kernel does first.
  *
- * Programmatic dependent launch (Hopper; DF_CUDA_PDL=1, off by default until a GPU has
- * measured it): a kernel launched with the programmatic-stream-serialization attribute may be
+ * Programmatic dependent launch (Hopper; by default for the steps of one token, pdl_on below): a
+ * kernel launched with the programmatic-stream-serialization attribute may be
  * scheduled while the kernel before it on the stream still runs, once every block of that
  * kernel has executed griddepcontrol.launch_dependents (or exited). A decode step is about 20
  * small kernels a layer, each a few microseconds (docs/cuda.md, "Mid-size decode
@@ -76,17 +76,30 @@ template <int N> inline void cp_async_wait() { simt::async_wait(N); }
 #define DFC_DYNAMIC_SHARED(name) unsigned char *const name = simt::dynamic_shared()
 #endif
 
-/* DF_CUDA_PDL: -1 read the variable at the first launch; the backend sets 0 under
- * DF_CUDA_PROFILE (whose events between launches would break the overlap anyway). */
+/* Which launches are programmatic. DF_CUDA_PDL=0: none; DF_CUDA_PDL=1 (any other value): every
+ * step's; unset: the kernels of a step of one token (pdl_one_token_step, which the backend sets
+ * before each step's launches). An H200 measured PDL at batch 1 faster by 1 to 7% a decode step
+ * (4 of 5 models, the fifth the same), and at batch 16 and in prefill slower by 5 to 12%
+ * (2026-11-30, docs/gpu-runs/2026-11-30-h200/); the bits are the same either way. pdl_mode: -1
+ * until the variable is read at the first launch, then 0 none, 1 every step, 2 one-token steps;
+ * the backend sets 0 under DF_CUDA_PROFILE (whose events between launches would break the
+ * overlap anyway). */
 inline int pdl_mode = -1;
+inline bool pdl_one_token_step = false;
 
-inline bool pdl_on()
+inline int pdl_read_mode()
 {
     if (pdl_mode < 0) {
         const char *v = getenv("DF_CUDA_PDL");
-        pdl_mode = v && *v && strcmp(v, "0");
+        pdl_mode = !v || !*v ? 2 : strcmp(v, "0") ? 1 : 0;
     }
-    return pdl_mode == 1;
+    return pdl_mode;
+}
+
+inline bool pdl_on()
+{
+    const int mode = pdl_read_mode();
+    return mode == 1 || (mode == 2 && pdl_one_token_step);
 }
 
 /* kernel<<<grid, block, smem, stream>>>(args...), with the programmatic attribute when
@@ -119,7 +132,7 @@ void launch_as(bool programmatic, const char *name, void (*kernel)(P...), dim3 g
     df_cuda_launched(name);
 }
 
-/* The step's kernels: programmatic when DF_CUDA_PDL is on. */
+/* The step's kernels: programmatic when pdl_on says so. */
 template <typename... P, typename... A>
 void launch(const char *name, void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A &&...args)
 {

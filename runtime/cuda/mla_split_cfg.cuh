@@ -30,11 +30,13 @@ DF_HD constexpr int split_chunk(int H, int L, int R, int E)
 /* The configurations: chunks of split_chunk's C positions (64 or 128 for 16 heads, 256 for
  * V3's 128) up to CTX / 256 of them (JMAX; longer contexts take longer chunks, so the workspace
  * is the same for every C), a block per 16 heads; over an f32 cache tiles of 32 positions two in
- * flight (mla_check's configuration A, measured on an H200: docs/cuda-mla.md), over a bf16 cache
+ * flight, the 3xTF32 splits by cvt.rn (mla_check's V2-Lite configuration B: as accurate as A, the
+ * same bits but at exact ties, and faster in all 15 of its cases on an H200 on 2026-11-30, 8% at
+ * 32768 positions: docs/cuda-mla.md), over a bf16 cache
  * (deploy.kv_cache = "bf16") tiles of 64 two in flight, the queries as 3 bf16 terms and the
  * weights as 2 (mla_check's bf16 A). Both keep the same workspace records. */
 template <int H, int L, int R, int CTX>
-using mla_split_cfg = mla_decode_cfg<H, L, R, CTX, split_chunk(H, L, R, 4), (CTX + 255) / 256, 1, 32, 2>;
+using mla_split_cfg = mla_decode_cfg<H, L, R, CTX, split_chunk(H, L, R, 4), (CTX + 255) / 256, 1, 32, 2, true>;
 template <int H, int L, int R, int CTX>
 using mla_split_bf16_cfg =
     mla_decode_bf16_cfg<H, L, R, CTX, split_chunk(H, L, R, 2), (CTX + 255) / 256, 64, 2, 3, 2>;

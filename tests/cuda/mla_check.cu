@@ -101,13 +101,14 @@ constexpr size_t FLUSH_BYTES = (size_t)256 << 20;
 static const std::vector<int> CTXS = { 1, 100, 1024, 4096, 32768 }, BATCHES = { 1, 4, 16 };
 static const std::vector<int> QUICK_CTXS = { 100, 1024 }, QUICK_BATCHES = { 1, 4 };
 
-/* A: the backend's configuration (mla_split_cfg.cuh: 32-position tiles, double-buffered; chunks
- * of 64 positions for 16 heads, of 256 for 128: split_chunk); for V2-Lite, B: A with the 3xTF32
- * splits by cvt.rn instead of cvt.rna (the same accuracy, 5 instructions a split not 8; B was 16-position tiles 4
- * deep until 2026-11-29, slower than A on the H200); for V3, B: 32 heads a block, 512-position
- * chunks, 16-position tiles. test_mla_split checks V2A's, V2B's and V3B's layouts and products. */
+/* A: the backend's configuration (mla_split_cfg.cuh: 32-position tiles, double-buffered, the
+ * 3xTF32 splits by cvt.rn; chunks of 64 positions for 16 heads, of 256 for 128: split_chunk); for
+ * V2-Lite, B: A with the splits by cvt.rna (8 instructions a split, not 5: the backend's until
+ * 2026-11-30, when the H200 measured the cvt.rn form faster in every case; B was 16-position
+ * tiles 4 deep until 2026-11-29); for V3, B: 32 heads a block, 512-position chunks,
+ * 16-position tiles, cvt.rna. test_mla_split checks V2A's, V2B's and V3B's layouts and products. */
 using V2A = dfc::mla_split_cfg<16, L, R, CTX>;
-using V2B = dfc::mla_decode_cfg<16, L, R, CTX, V2A::C, V2A::JMAX, 1, 32, 2, true>;
+using V2B = dfc::mla_decode_cfg<16, L, R, CTX, V2A::C, V2A::JMAX, 1, 32, 2, false>;
 using V3A = dfc::mla_split_cfg<128, L, R, CTX>;
 using V3B = dfc::mla_decode_cfg<128, L, R, CTX, 512, 64, 2, 16, 3>;
 /* Over a bf16 cache, A: the backend's configuration (mla_split_cfg.cuh: tiles of 64
@@ -687,11 +688,11 @@ int main(int argc, char **argv)
 
     const layer layers[4] = {
         { "v2lite", 16, run_old<16>,
-          { make_variant<V2A>("A: chunk 64, tile 32 x 2 stages"),
-            make_variant<V2B>("B: chunk 64, tile 32 x 2 stages, splits by cvt.rn") },
+          { make_variant<V2A>("A: chunk 64, tile 32 x 2 stages, splits by cvt.rn"),
+            make_variant<V2B>("B: chunk 64, tile 32 x 2 stages, splits by cvt.rna") },
           nullptr },
         { "v3", 128, run_old<128>,
-          { make_variant<V3A>("A: 16 heads a block, chunk 256, tile 32 x 2 stages"),
+          { make_variant<V3A>("A: 16 heads a block, chunk 256, tile 32 x 2 stages, splits by cvt.rn"),
             make_variant<V3B>("B: 32 heads a block, chunk 512, tile 16 x 3 stages") },
           nullptr },
         { "v2lite-bf16", 16, run_old<16>,

@@ -56,7 +56,7 @@ using V2A = mla_split_cfg<16, 512, 64, 32768>;
 using V3B = mla_decode_cfg<128, 512, 64, 32768, 512, 64, 2, 16, 3>;
 using SMALL = mla_decode_cfg<16, 512, 64, 4096, 64, 16, 1, 32, 2>;
 using R288 = mla_split_cfg<16, 256, 32, 1024>;
-using V2B = mla_decode_cfg<16, 512, 64, 32768, V2A::C, V2A::JMAX, 1, 32, 2, true>; /* mla_check's V2B: V2A, splits by cvt.rn */
+using V2B = mla_decode_cfg<16, 512, 64, 32768, V2A::C, V2A::JMAX, 1, 32, 2, false>; /* mla_check's V2B: V2A, splits by cvt.rna */
 
 /* ---- chunks ------------------------------------------------------------------------------- */
 static void test_chunks(int C, int JMAX, int max_len, int step)
@@ -665,10 +665,10 @@ int main(void)
     test_banks<V2A>("V2-Lite shape, MT=1");
     test_banks<V3B>("V3 shape, MT=2");
     test_banks<R288>("a row of 288, MT=1");
-    test_tile_products<V2A>("16 heads, T=32");
+    test_tile_products<V2A>("16 heads, T=32, the splits by cvt.rn");
     test_tile_products<V3B>("32 heads, T=16");
     test_tile_products<R288>("16 heads, a row of 288 (k-steps 4 and 5 a warp)");
-    test_tile_products<V2B>("16 heads, T=32, the splits by cvt.rn");
+    test_tile_products<V2B>("16 heads, T=32, the splits by cvt.rna");
     mla_model::softmax_split<V2A>("chunk 64, tiles of 32 (cap 128): partials merged in chunk order = fp64 softmax, "
                                   "also rising scores", model_block<V2A>, 0.0, 40000, as_is);
     mla_model::softmax_split<SMALL>("chunk 64, tiles of 32 (cap 16): partials merged in chunk order = fp64 softmax, "

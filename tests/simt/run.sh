@@ -187,7 +187,8 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
             syn=build/simt/synth/${m}_cuda/synth_decode
             mb=$(read_define generated/${m}_cuda/config.h MAX_BATCH) vocab=$(read_define generated/${m}_cuda/config.h VOCAB)
             $syn --batch 1 --prompt 8 -n 6 --print-ids >"$T/syn.s1" 2>/dev/null
-            for v in rows:DF_CUDA_LINEAR_ONE=rows async:DF_CUDA_LINEAR_ONE=async pdl:DF_CUDA_PDL=1; do
+            # (without the variable, the one-token steps launch programmatically: launch.cuh, pdl_on)
+            for v in rows:DF_CUDA_LINEAR_ONE=rows async:DF_CUDA_LINEAR_ONE=async pdl:DF_CUDA_PDL=1 no-pdl:DF_CUDA_PDL=0; do
                 env ${v#*:} $syn --batch 1 --prompt 8 -n 6 --print-ids >"$T/syn.v" 2>/dev/null
                 check "simt/synth/${m}_cuda/same-ids/${v%%:*}" sh -c "test -s '$T/syn.s1' && cmp '$T/syn.s1' '$T/syn.v'"
             done
@@ -219,7 +220,8 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
         real_runs() {
             rm_cfg=build/cuda_bench_src/$1/config.h rm_bin=build/simt/real/$1/synth_decode
             mb=$(read_define $rm_cfg MAX_BATCH) ctx=$(read_define $rm_cfg MAX_CONTEXT) chunk=$(read_define $rm_cfg PREFILL_CHUNK)
-            # ENV:B P N [ARGS]: DF_CUDA_PDL=0 is the default (no variable)
+            # ENV:B P N [ARGS]: ENV an assignment for the run (DF_CUDA_PDL=0 where none is wanted:
+            # no programmatic launch; without the variable the one-token steps have them)
             for run in "DF_CUDA_PDL=0:1 32 129" "DF_CUDA_LINEAR_ONE=async:1 32 129" "DF_CUDA_PDL=0:$mb 32 129" \
                 "DF_CUDA_LINEAR_ONE=async:$mb 32 129" "DF_CUDA_PDL=0:1 32 5 --logits $T/real.logits" \
                 "DF_CUDA_LINEAR_ONE=async:$mb 32 5 --logits $T/real.logits" "DF_CUDA_PDL=1:1 32 129" \
