@@ -79,8 +79,9 @@ template <int N> inline void cp_async_wait() { simt::async_wait(N); }
 /* Which launches are programmatic. DF_CUDA_PDL=0: none; DF_CUDA_PDL=1 (any other value): every
  * step's; unset: the kernels of a step of one token (pdl_one_token_step, which the backend sets
  * before each step's launches). An H200 measured PDL at batch 1 faster by 1 to 7% a decode step
- * (4 of 5 models, the fifth the same), and at batch 16 and in prefill slower by 5 to 12%
- * (2026-11-30, docs/gpu-runs/2026-11-30-h200/); the bits are the same either way. pdl_mode: -1
+ * (4 of 5 models, the fifth the same); at batch 16 and in prefill it was slower by 5 to 12%
+ * with f32 activations, and within 2% either way with FP8 ones (2026-11-30,
+ * docs/gpu-runs/2026-11-30-h200/). The bits are the same either way. pdl_mode: -1
  * until the variable is read at the first launch, then 0 none, 1 every step, 2 one-token steps;
  * the backend sets 0 under DF_CUDA_PROFILE (whose events between launches would break the
  * overlap anyway). */

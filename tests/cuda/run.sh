@@ -242,7 +242,7 @@ CU
                 greedy/device-pick-equals-host-pick sample/device-sample-equals-host-sample/temperature \
                 sample/device-sample-equals-host-sample/cuts invariance/prompt1-alone-equals-batch \
                 invariance/prompt2-alone-equals-batch invariance/prompt0-alone-equals-batch \
-                invariance/no-graph-equals-graph invariance/pdl-equals-no-pdl \
+                invariance/no-graph-equals-graph invariance/pdl-equals-no-pdl invariance/one-token-pdl-equals-no-pdl \
                 invariance/linear-one-rows-equals-linear_k invariance/linear-one-async-equals-linear_k \
                 invariance/batch-async-equals-linear_k; do
                 case $c in */batch[13]-ids) forced $m && continue ;; esac
