@@ -53,33 +53,36 @@
 # 10; the CPU builds flip at its 8th step and in prompt 2's prefill). Its rows
 # are the batch's, bit for bit (invariance below), where all three bounds hold.
 # On a GPU (tests/cuda/conformance.sh: tests/lib.sh, tolerance_gpu) the
-# products are cuBLASLt's block-scaled FP8 GEMM. The H200 measured its error at
-# 1.5e-4 to 2.2e-4 normwise against fp64, with f32 output
-# (tests/cuda/fp8_gemm_check.cu); float32's is about 1e-7. So flips happen in
-# every prompt: the H200 measured a median of 2.4e-2, a max of 0.78 and argmax
-# 29 of 30 (docs/gpu-runs/2026-11-30-h200/).
+# products whose shape cuBLASLt takes are its block-scaled FP8 GEMM; of this
+# model's, o_proj (k = 160; the others keep the backend's float32-summing
+# kernels). The H200 measured that GEMM's error at 1.5e-4 to 2.2e-4 normwise
+# against fp64, with f32 output (tests/cuda/fp8_gemm_check.cu), where
+# float32's is about 1e-7. So a flip happens in every prompt: the H200
+# measured a median of 2.4e-2, a max of 0.78 and argmax 29 of 30
+# (docs/gpu-runs/2026-11-30-h200/).
 #
-# How far the reference itself moves under an error of that size
-# (tools/fp8act_noise.py: each FP8 product's output plus 2e-4 rms(row) N(0,1),
-# teacher-forced in one pass, 16 seeds): max 0.29-1.24, median 0.035-0.043,
-# argmax 26-30 of 30, and prompt 0 alone 9-10 of 10. At 1e-4: median
-# 0.031-0.036, argmax 27-30. Noise of float32's size (2e-7, on the products'
-# inputs or outputs) moves no activation across a step in that one-pass
-# harness (median 4e-7). The spread quoted above for 2e-7 was measured some
-# other way, and its script was not kept.
+# tools/fp8act_noise.py measures both sides of a bound in this statistic, HF
+# teacher-forced in one pass:
+# - the spread: o_proj's output plus 2e-4 rms(row) N(0,1), 16 seeds: max
+#   0.17-1.25, median 0.022-0.026, argmax 28-30 of 30 (prompt 0 alone: median
+#   0.022-0.028, 9-10 of 10). At 5e-5 the median is 0.018-0.022, at 1e-5 mostly
+#   0.013;
+# - what the bound must catch: one product family's input left unquantized
+#   gives medians of 0.035 (the dense down projection), 0.060 (o_proj), 0.070
+#   (q_b), 0.081 (q_a) and 0.090 (kv_a), with argmax 22-28 of 30; running in
+#   f32, 0.084 and 23 of 30. The shared experts' down projection (0.0043) is
+#   tests/gen/golden.sh's.
 #
 # The GPU's batch bounds:
-# - max < 2, as on the CPU;
-# - median < 6e-2: 1.4x the largest of the 16, and below the 0.078 that
-#   running in f32 costs;
-# - argmax on at least 80% of the rows (the fewest was 26 of 30).
-# Prompt 0 alone keeps its bounds. These bounds catch the precision left out,
-# but not one product left unquantized (medians from 0.035). On a GPU that is
-# checked by:
-# - tests/gen/golden.sh, on the same generated code;
-# - fp8_gemm_check: the device's quantization against the CPU's, bit for bit,
-#   and the GEMM against fp64;
-# - the emulated device's run under the CPU's bounds (tests/simt).
+# - max < 2 and argmax on at least 90% of the rows, as on the CPU;
+# - median < 3e-2: 1.14x the spread's largest, 0.85x the smallest failure's.
+#
+# Noise of float32's size (2e-7, on products' inputs or outputs) moves no
+# activation across a step in that harness (median 4e-7). The spread quoted
+# above for 2e-7 (medians 0.014-0.023) was measured some other way, and its
+# script was not kept. The CPU's bound of 1e-2 stands on its two sides as
+# measured here: the binary's 1.1e-6 (the emulated device's 6.4e-7) below it,
+# and every failure above, from 0.035.
 #
 # tiny_bf16kv and v3_h16_bf16kv (deploy.kv_cache = "bf16") against
 # transformers with the same latents rounded to bf16 (tools/make_fixtures.py,

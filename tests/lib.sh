@@ -26,9 +26,10 @@ force_args() { forced "$1" && echo "--force-file $2"; }
 # teacher-forced model a median bound of 0.15 (tests/conformance.sh says why).
 tolerance_one() { if forced "$1"; then echo "2 0.15 0.9"; else tolerance "$1"; fi; }
 # The batch's bounds on a GPU (tests/cuda/conformance.sh with CUDA_CHECK=cuda): tolerance's, but
-# tiny_fp8act's products are cuBLASLt's FP8 GEMM there, 2e-4 from fp64 normwise where float32's
-# are 1e-7, and its bounds are the fixture's own spread under that error (tests/conformance.sh).
-tolerance_gpu() { if [ "$1" = tiny_fp8act ]; then echo "2 6e-2 0.8"; else tolerance "$1"; fi; }
+# tiny_fp8act's o_proj is cuBLASLt's FP8 GEMM there, 2e-4 from fp64 normwise where float32's is
+# 1e-7, and its median bound sits between the fixture's own spread under that error and what it
+# must catch (tests/conformance.sh).
+tolerance_gpu() { if [ "$1" = tiny_fp8act ]; then echo "2 3e-2 0.9"; else tolerance "$1"; fi; }
 
 pass() { PASSED=$((PASSED + 1)); echo "ok   $1"; }
 fail() { FAILED=$((FAILED + 1)); FAILED_NAMES="$FAILED_NAMES $1"; echo "FAIL $1${2:+: $2}"; }

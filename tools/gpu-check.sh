@@ -155,7 +155,9 @@ bundle_out() {
     fi
 }
 # A run stopped from outside (the device call's timeout) bundles what it wrote too.
-[ -n "${OUT:-}" ] && trap 'bundle_out; exit 143' TERM
+# (Best effort: bash runs the trap once the command in progress returns, and with the log's tee
+# gone a write would end it, hence PIPE ignored first.)
+[ -n "${OUT:-}" ] && trap 'trap "" PIPE; bundle_out; exit 143' TERM
 # the last row, the table, and the exit status
 finish() {
     section "result"
@@ -310,6 +312,10 @@ if [ "$MODE" = sanitize ]; then
             sanitize racecheck "$m" 440 $(model_run "$m")
             [ "$m" = v3_h16_cuda ] && SAN_ENV=DF_CUDA_LINEAR_ONE=async sanitize racecheck "${m}_async" 440 $(model_run "$m")
         done
+        # a lone prompt: one-token decode steps, launched programmatically by default (launch.cuh)
+        m=v3_h16_cuda
+        sanitize racecheck "${m}_alone" 440 build/$m/$m --weights build/$m/$m.weights \
+            --ids "$(head -n 1 tests/fixtures/v3_h16/prompts.txt)" -n 3
         for tool in synccheck memcheck; do sanitize "$tool" mla_check 440 build/cuda/mla_check quick; done
         # racecheck: 15 of the 16 cases in 116 s on an H200 (2026-11-30), so more than 120 s
         SAN_CAP=240 sanitize racecheck mla_check 440 build/cuda/mla_check quick
