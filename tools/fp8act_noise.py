@@ -21,8 +21,9 @@ step-by-step ones.
 
 Two runs place a bound between that spread and what it should catch, in the same statistic:
   --f32              no quantization at all: the precision left out;
-  --unquantized NAME one product family's inputs left unquantized (a module-name suffix: o_proj, q_b_proj,
-                     kv_a_proj_with_mqa, mlp.down_proj, ...).
+  --unquantized NAMES product families whose inputs are left unquantized (parameter-name suffixes,
+                     comma-separated: o_proj, q_b_proj, kv_a_proj_with_mqa, mlp.down_proj, experts.down_proj,
+                     experts.gate_up_proj, shared_experts.down_proj, ...).
 
 The logits are compared with the fixture's as build/compare_logits compares them: max|d|/std(ref); the median of
 |d|/std(ref) over all logits, the element at n/2 of the sorted differences; argmax agreement over the 30 rows. The
@@ -44,9 +45,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_fixtures as mf  # noqa: E402  (the fixture's model and precision, as the fixture was made)
 
 
+def storage(t):
+    """Which parameter a weight belongs to: transformers' routed experts call F.linear on slices of a 3-D
+    parameter (one expert each), whose data_ptr is the parameter's only for the first expert."""
+    return t.untyped_storage().data_ptr()
+
+
 def cublaslt_shape(weight):
     """Whether the GPU runs this FP8 product through cuBLASLt: k a multiple of 16 and n of 4, as gen/shapes.lua's
-    `gemm` decides (an F.linear weight is [..., n, k])."""
+    `gemm` decides (an F.linear weight is [..., n, k]). The routed experts never do (moe_experts; excluded by
+    the caller)."""
     n, k = weight.shape[-2], weight.shape[-1]
     return k % 16 == 0 and n % 4 == 0
 
@@ -58,16 +66,20 @@ class FP8Products(torch.overrides.TorchFunctionMode):
 
     def __init__(self, keep, unquantized, noisy, eps, gen):
         super().__init__()
-        self.keep, self.unquantized = {w.data_ptr() for w in keep}, unquantized
+        self.keep, self.unquantized = keep, unquantized  # sets of storage()
         self.noisy, self.eps, self.gen = noisy, eps, gen
-        self.noised = 0
+        self.noised = self.unquantized_calls = 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func is not F.linear or args[1].data_ptr() in self.keep:
+        if func is not F.linear or storage(args[1]) in self.keep:
             return func(*args, **kwargs)
         w = args[1]
-        x = args[0] if w.data_ptr() in self.unquantized else mf.fp8_input(args[0])
+        if storage(w) in self.unquantized:
+            self.unquantized_calls += 1
+            x = args[0]
+        else:
+            x = mf.fp8_input(args[0])
         y = func(x, *args[1:], **kwargs)
         if self.eps and self.noisy(w):
             self.noised += 1
@@ -100,7 +112,9 @@ def main():
     ap.add_argument("--seeds", type=int, default=16)
     ap.add_argument("--all", action="store_true", help="noise on every FP8 product, not only cuBLASLt's")
     ap.add_argument("--f32", action="store_true", help="no quantization and no noise: the precision left out")
-    ap.add_argument("--unquantized", default="", help="a module-name suffix whose products' inputs stay float32")
+    ap.add_argument("--unquantized", default="",
+                    help="parameter-name suffixes, comma-separated, whose products' inputs stay float32 "
+                         "(o_proj, q_b_proj, mlp.down_proj, experts.down_proj, experts.gate_up_proj, ...)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     spec = mf.FIXTURES["tiny_fp8act"]
@@ -109,7 +123,8 @@ def main():
     hf = os.path.join(a.fixtures, base, "hf")
     model, _ = mf.dequantized_model(hf, mf.read_checkpoint(hf))
     model.eval()
-    keep = [mod.weight for n, mod in model.named_modules() if n.endswith(prec["keep"])]
+    keep = {storage(mod.weight) for n, mod in model.named_modules() if n.endswith(prec["keep"])}
+    experts = {storage(p) for n, p in model.named_parameters() if ".experts." in n}
     fx = os.path.join(a.fixtures, "tiny_fp8act")
     with open(os.path.join(fx, "prompts.txt")) as f:
         prompts = [list(map(int, line.split(","))) for line in f.read().splitlines()]
@@ -117,20 +132,25 @@ def main():
         ids = [list(map(int, line.split(","))) for line in f.read().splitlines()]
     ref = torch.from_numpy(np.fromfile(os.path.join(fx, "expected_logits.bin"), dtype="<f4"))
     ref = ref.reshape(len(prompts), mf.N_GEN, C["vocab_size"])
-    fp8 = [mod.weight for n, mod in model.named_modules() if hasattr(mod, "weight") and n.endswith("proj")]
+    params = dict(model.named_parameters())
+    fp8 = {n: p for n, p in params.items() if p.dim() >= 2 and storage(p) not in keep and "embed" not in n}
     if a.f32:
-        unquantized = {p.data_ptr() for p in model.parameters()}
+        unquantized = {storage(p) for p in fp8.values()}
     else:
-        unquantized = {mod.weight.data_ptr() for n, mod in model.named_modules()
-                       if a.unquantized and n.endswith(a.unquantized) and hasattr(mod, "weight")}
-        assert not a.unquantized or unquantized, f"no module ends with {a.unquantized}"
-    noisy = (lambda w: True) if a.all else cublaslt_shape
+        suffixes = [x for x in a.unquantized.split(",") if x]
+        unquantized = {storage(p) for n, p in fp8.items()
+                       if any(n.endswith(x) or n.endswith(x + ".weight") for x in suffixes)}
+        assert not suffixes or unquantized, f"no FP8 weight's name ends with one of {suffixes}"
+
+    def noisy(w):
+        return a.all or (cublaslt_shape(w) and storage(w) not in experts)
     what = ("no quantization (f32)" if a.f32 else
             f"{a.unquantized} unquantized" if a.unquantized else
             f"noise {a.eps:g} on {'every FP8 product' if a.all else 'the products cuBLASLt runs on a GPU'}")
-    print(f"tiny_fp8act, teacher-forced, {what}; cuBLASLt shapes among the FP8 weights: "
-          f"{sorted({tuple(w.shape[-2:]) for w in fp8 if cublaslt_shape(w)})}")
-    print("seed | max|d|/std | median |d|/std | argmax agrees | prompt 0 alone: max, median, argmax | products noised")
+    gemms = sorted(n for n, p in fp8.items() if cublaslt_shape(p) and storage(p) not in experts)
+    print(f"tiny_fp8act, teacher-forced, {what}; the FP8 weights cuBLASLt runs on a GPU: {gemms}")
+    print("seed | max|d|/std | median |d|/std | argmax agrees | prompt 0 alone: max, median, argmax | "
+          "products noised, unquantized")
     for seed in range(1 if a.f32 or a.unquantized else a.seeds + 1):
         gen = torch.Generator().manual_seed(seed)
         eps = 0.0 if (a.f32 or a.unquantized or not seed) else a.eps
@@ -140,7 +160,7 @@ def main():
         mx, med, agree, rows = compare(ref, got)
         mx0, med0, agree0, rows0 = compare(ref[:1], got[:1])
         print(f"{seed if eps else '0 (no noise)'} | {mx:.3g} | {med:.3g} | {agree} of {rows} | "
-              f"{mx0:.3g}, {med0:.3g}, {agree0} of {rows0} | {mode.noised}")
+              f"{mx0:.3g}, {med0:.3g}, {agree0} of {rows0} | {mode.noised}, {mode.unquantized_calls}")
 
 
 if __name__ == "__main__":
