@@ -173,6 +173,7 @@ function M.emit(ctx)
     end,
     buf = function(name) return cvar(name) end,
     bytes = function(name) return sched.buffers[name].bytes end,
+    offset = function(name) return sched.buffers[name].offset end,
     ctype = function(elem) return CTYPE[elem] end,
     rows = function(o) return o.rows == "n_emit" and "step->n_emit" or "step->n" end,
     expert_table = function(o) return o.prefix:upper() .. "_EXPERTS" end,
@@ -236,6 +237,20 @@ function M.emit(ctx)
   local fn = {}
   for _, f in ipairs(sched.functions) do fn[f.name] = body(f) end
 
+  -- What the model's init does for the ops beside the RoPE table (a template's `init`: on CUDA,
+  -- cuBLASLt's plan of each GEMM shape), each line once, in order of first use.
+  local init_calls, init_seen = {}, {}
+  for _, f in ipairs(sched.functions) do
+    for _, o in ipairs(f.ops) do
+      local k = ops[o.op]
+      local line = k and k.init and k.init(o, c)
+      if line and not init_seen[line] then
+        init_seen[line] = true
+        init_calls[#init_calls + 1] = "    " .. line
+      end
+    end
+  end
+
   local defs, decls = {}, { "void rope_init(float *rope);" }
   for _, i in ipairs(inst_order) do
     decls[#decls + 1] = i.sig .. ";"
@@ -253,6 +268,7 @@ function M.emit(ctx)
     expert_tables = expert_tables(sched, man),
     fn_layers = fn.layers, fn_prefill = fn.prefill, fn_decode = fn.decode,
     rope_offset = sched.buffers.rope.offset, logits_offset = sched.buffers.logits.offset,
+    init_calls = #init_calls > 0 and "\n" .. table.concat(init_calls, "\n") or "",
     arena_bytes = plan.peak,
     step_offset = sched.buffers.step and sched.buffers.step.offset, step_bytes = sched.buffers.step and sched.buffers.step.bytes,
     n_tensors = #man.tensors, rows = manifest_rows(man), sha_bytes = table.concat(sha_bytes, ", "),

@@ -222,6 +222,15 @@ void rope_init(float *rope)
 static void init(unsigned char *arena)
 {
     rope_init((float *)(void *)(arena + 35454976));
+    df_cuda_lt_linear_plan(DF_CUDA_GEMM_BF16, 96, 128, PREFILL_CHUNK, arena + 0);
+    df_cuda_lt_linear_plan(DF_CUDA_GEMM_BF16, 80, 128, PREFILL_CHUNK, arena + 0);
+    df_cuda_lt_linear_plan(DF_CUDA_GEMM_BF16, 192, 96, PREFILL_CHUNK, arena + 0);
+    df_cuda_lt_linear_plan(DF_CUDA_GEMM_BF16, 128, 128, PREFILL_CHUNK, arena + 0);
+    df_cuda_lt_linear_plan(DF_CUDA_GEMM_BF16, 256, 128, PREFILL_CHUNK, arena + 0);
+    df_cuda_lt_linear_plan(DF_CUDA_GEMM_BF16, 128, 256, PREFILL_CHUNK, arena + 0);
+    df_cuda_lt_linear_plan(DF_CUDA_GEMM_BF16, 64, 128, PREFILL_CHUNK, arena + 0);
+    df_cuda_lt_linear_plan(DF_CUDA_GEMM_BF16, 128, 64, PREFILL_CHUNK, arena + 0);
+    df_cuda_lt_linear_plan(DF_CUDA_GEMM_BF16, 1000, 128, MAX_BATCH, arena + 0);
 }
 
 const struct df_model df_model = {

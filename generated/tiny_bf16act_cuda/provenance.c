@@ -6,7 +6,7 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "c76e04fc9df2a854cab35f708bc1365c0c6322d068dfa14938b1ffb7c10edde4" },
-    { "forward.c", "2b00b5fc85134022015c4001b0fa045e345909e5df707631e2a311ad2e4f46d6" },
+    { "forward.c", "c12b486aa7e073722f85dd97aca1e5f0d1ce933300358126d4bdd8dc6c67c6bd" },
     { "kernels.cu", "126470469a09a5b86328bc9fe9b41d87e2209446a72844d99b9bfffe007aa8ff" },
     { "kernels.h", "8c925c1afea447796923d1ef7668c7ab0e560298748aa001184b20ef0740ca88" },
     { "manifest.c", "aa296553a8ef9ba4c7988e3c52322ba7185fdd75c13bb321c4caab6d5b98d6a0" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "8c843b18af979e5d840528cc070525f947a87b673510b412a883baee3a48719b",
+    .sources_sha256 = "0532896420acf6f70c3440d090cf452d0e7f87d43896f20e683706427e38f422",
     .n_sources = 10,
     .sources = sources,
 };

@@ -171,6 +171,7 @@ void rope_init(float *rope)
 static void init(unsigned char *arena)
 {
     rope_init((float *)(void *)(arena + 35479552));
+    df_cuda_lt_linear_plan(DF_CUDA_GEMM_FP8, 200, 160, PREFILL_CHUNK, arena + 0);
 }
 
 const struct df_model df_model = {

@@ -105,6 +105,11 @@ void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int cap, const 
                        const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales,
                        void *workspace, int reuse_input);
 
+/* The plan df_cuda_lt_linear makes for a shape at its first call, made now: the generated init
+ * calls it for each GEMM shape of the model, so that no step pays for the plans (cuBLASLt's
+ * heuristic and the check of every row count). Exits with a message if cuBLASLt fails. */
+void df_cuda_lt_linear_plan(enum df_cuda_gemm kind, int n_out, int k, int cap, void *workspace);
+
 /* Drop the GEMM plans and cuBLASLt's handle (before the arena goes); with report, first print
  * each shape's algorithm to stderr. */
 void df_cuda_lt_linear_release(int report);

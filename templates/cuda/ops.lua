@@ -12,6 +12,9 @@
 local DT = { f32 = "DF_F32", bf16 = "DF_BF16", f8e4m3 = "DF_F8E4M3" }
 local SHORT = { f32 = "f32", bf16 = "bf16", f8e4m3 = "fp8" }
 local GEMM_KIND = { fp8 = "DF_CUDA_GEMM_FP8", bf16 = "DF_CUDA_GEMM_BF16" }
+-- The most rows a product through cuBLASLt runs, which its plan is made for: the output head's
+-- are at most a batch, the others' a prefill chunk.
+local function gemm_cap(o) return o.cap == "batch" and "MAX_BATCH" or "PREFILL_CHUNK" end
 local ACT = { f32 = "DF_ACT_F32", bf16 = "DF_ACT_BF16", fp8 = "DF_ACT_FP8" }
 local fmt = string.format
 -- The suffix of the instances that take a bf16 latent cache (deploy.kv_cache; its element's C
@@ -64,8 +67,8 @@ return {
         (o.gemm and ", unsigned char *in, float *scales, void *workspace, int reuse_input" or "")
     end,
     body = function(o, c)
-      if o.gemm then -- planned for the most rows it runs: the head's are at most a batch
-        local cap = o.cap == "batch" and "MAX_BATCH" or "PREFILL_CHUNK"
+      if o.gemm then -- planned for the most rows it runs (gemm_cap)
+        local cap = gemm_cap(o)
         -- what df_cuda_lt_linear writes for cap rows: FP8, codes of cap rounded up to 4 rows and
         -- their scales [block][row]; bf16, the values of cap rows
         local rows4 = fmt("(%s + 3) / 4 * 4", cap)
@@ -89,6 +92,11 @@ return {
       end
       return fmt("dfc::linear<%s, %d, %d%s>(w, %s, x, n, y);", DT[o.dtype], o.dout, o.din, o.accumulate and ", true" or "",
         scale_arg(o.dtype, "w"))
+    end,
+    -- at start-up (forward.c's init): the shape's cuBLASLt plan, so that no step pays for it
+    init = function(o, c)
+      return o.gemm and fmt("df_cuda_lt_linear_plan(%s, %d, %d, %s, arena + %d);", GEMM_KIND[o.gemm], o.dout, o.din,
+        gemm_cap(o), c.offset(o.gemm_ws))
     end,
     args = function(o, c)
       return fmt("%s, %s, %s, %s%s", mat_args(c, o.dtype, o.w), c.buf(o.x), c.rows(o), c.buf(o.y),

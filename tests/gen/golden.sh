@@ -105,6 +105,14 @@ lt_gemms() { # KERNELS fp8|bf16 yes|no
         }
         END { exit bad || (on == "yes") != (gemms > 0) }' "$1"
 }
+# Every cuBLASLt GEMM shape of the kernels is planned in forward.c's init (df_cuda_lt_linear_plan),
+# and only those, so that no step pays for a plan (runtime/cuda/lt_linear.cu).
+gemms_planned() { # KERNELS.CU FORWARD.C
+    calls=$(sed -n 's/.*df_cuda_lt_linear(\(DF_CUDA_GEMM_[A-Z0-9]*, [0-9]*, [0-9]*\),.*/\1/p' "$1" | sort -u)
+    plans=$(sed -n '/^static void init(/,/^}/s/.*df_cuda_lt_linear_plan(\(DF_CUDA_GEMM_[A-Z0-9]*, [0-9]*, [0-9]*\),.*/\1/p' \
+        "$2" | sort -u)
+    [ -n "$calls" ] && [ "$calls" = "$plans" ]
+}
 # A GEMM that reuses the prepared input in gemm_in (GEMM_INPUT_REUSE) reads the buffer the GEMM before read,
 # unwritten since (within one function), and every GEMM that could reuse does.
 gemm_reuse() { # FORWARD.C
@@ -150,6 +158,9 @@ check "cuda/tiny_fp8act_cuda-fp8-gemms" lt_gemms generated/tiny_fp8act_cuda/kern
 check "cuda/tiny_fp8_cuda-no-fp8-gemms" lt_gemms generated/tiny_fp8_cuda/kernels.cu fp8 no
 check "cuda/tiny_bf16act_cuda-bf16-gemms" lt_gemms generated/tiny_bf16act_cuda/kernels.cu bf16 yes
 check "cuda/tiny_cuda-no-bf16-gemms" lt_gemms generated/tiny_cuda/kernels.cu bf16 no
+for m in tiny_fp8act tiny_bf16act; do
+    check "cuda/${m}_cuda-gemms-planned-at-init" gemms_planned generated/${m}_cuda/kernels.cu generated/${m}_cuda/forward.c
+done
 # The same on real shapes, where every FP8 (bf16) weight but the experts' takes the GEMM and the
 # MLPs' up projections reuse their gate's input: DeepSeek-V3 with FP8 activations, V2-Lite with
 # bf16 ones, on CUDA (generated here, not committed).
@@ -158,11 +169,13 @@ check "cuda/deepseek_v3-fp8act-generates" lua5.4 gen/main.lua --quiet --spec spe
 check "precision/deepseek_v3_cuda-fp8-activations" prepared_inputs "$T/v3fp8/forward.c" fp8 fp8
 check "cuda/deepseek_v3_cuda-fp8-gemms" lt_gemms "$T/v3fp8/kernels.cu" fp8 yes
 check "cuda/deepseek_v3_cuda-gemm-input-reuse" gemm_reuse "$T/v3fp8/forward.c"
+check "cuda/deepseek_v3_cuda-gemms-planned-at-init" gemms_planned "$T/v3fp8/kernels.cu" "$T/v3fp8/forward.c"
 check "cuda/deepseek_v2_lite-bf16act-generates" lua5.4 gen/main.lua --quiet --spec specs/deepseek_v2_lite.lua \
     --set deploy.activations=bf16 --out "$T/v2lbf16"
 check "precision/deepseek_v2_lite_cuda-bf16-activations" prepared_inputs "$T/v2lbf16/forward.c" bf16 bf16
 check "cuda/deepseek_v2_lite_cuda-bf16-gemms" lt_gemms "$T/v2lbf16/kernels.cu" bf16 yes
 check "cuda/deepseek_v2_lite_cuda-gemm-input-reuse" gemm_reuse "$T/v2lbf16/forward.c"
+check "cuda/deepseek_v2_lite_cuda-gemms-planned-at-init" gemms_planned "$T/v2lbf16/kernels.cu" "$T/v2lbf16/forward.c"
 check "precision/tiny_fp8act-experts-quantize-down-input" grep -q "DF_F8E4M3, DF_ACT_FP8 }" generated/tiny_fp8act/kernels.c
 check "precision/tiny_fp8act_cuda-experts-quantize-down-input" grep -q "DF_F8E4M3, 200, 72, 16, 4, DF_ACT_FP8>" generated/tiny_fp8act_cuda/kernels.cu
 check "precision/tiny_bf16act_cuda-experts-round-down-input" grep -q "DF_BF16, 128, 64, 16, 4, DF_ACT_BF16>" generated/tiny_bf16act_cuda/kernels.cu
