@@ -213,7 +213,7 @@ int df_audit_make(struct df_audit_record *r, struct df_session *s, const char *p
         rc = run(r, s, prog, &r->sampling, sampled, false);
     if (rc)
         return rc;
-    /* after the runs: a GPU makes its GEMM plans at their first call */
+    /* the GEMM plans a GPU's model made at start-up (its init), each shape's algorithm */
     r->gemms[0] = '\0';
     if (s->engine.model->backend->gemm_algorithms)
         s->engine.model->backend->gemm_algorithms(r->gemms, sizeof r->gemms);

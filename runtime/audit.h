@@ -47,7 +47,7 @@ struct df_audit_record {
     char arithmetic[16];              /* what fixes the bits: "simd16", "scalar" or the GPU backend's name */
     char kernels[16], cpu_model[96];  /* informational: the ISA in use, the CPU's name */
     char device[160];                 /* informational: the GPU's name and properties, "" on the CPU */
-    char gemms[4096];                 /* informational: the algorithm of each GEMM shape the runs used
+    char gemms[4096];                 /* informational: the algorithm of each GEMM shape of the model
                                        * (cuBLASLt's, on a GPU), "" where there is none */
     int threads;                      /* informational */
     struct df_sampling sampling;

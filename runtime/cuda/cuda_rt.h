@@ -96,18 +96,20 @@ void df_cuda_launched(const char *kernel);
  *     bf16 into in (exact), then the bf16 GEMM on n rows (scales unused).
  * With reuse_input, in (and scales) already hold this x, prepared by the call before on the
  * same rows (the generator says so: gen/schedule.lua), and are not prepared again.
- * Each shape's algorithm is chosen once, by cuBLASLt's heuristic for 512 rows or cap (the most it
- * runs: the chunk, or the batch for the output head) where that is more, and run with split-K
- * off for every n, so that a token's outputs do not depend on the batch, nor on the chunk the
- * binary was built with (up to 512). Nothing for n = 0 (a prefill chunk in which no
- * prompt ends has no logits rows). Exits with a message if cuBLASLt fails. */
+ * Each shape's algorithm is chosen once, at start-up (df_cuda_lt_linear_plan, below), and run
+ * with split-K off for every n, so that a token's outputs do not depend on the batch, nor on
+ * the chunk the binary was built with (up to 512). Nothing for n = 0 (a prefill chunk in which
+ * no prompt ends has no logits rows). Exits with a message if cuBLASLt fails, and if the shape
+ * was not planned, was planned for fewer rows than cap, or workspace is not the plans'. */
 void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int cap, const unsigned char *w,
                        const unsigned char *w_scale, const float *x, int n, float *y, unsigned char *in, float *scales,
                        void *workspace, int reuse_input);
 
-/* The plan df_cuda_lt_linear makes for a shape at its first call, made now: the generated init
- * calls it for each GEMM shape of the model, so that no step pays for the plans (cuBLASLt's
- * heuristic and the check of every row count). Exits with a message if cuBLASLt fails. */
+/* A shape's plan: cuBLASLt's heuristic asked for 512 rows, or cap (the most the shape runs: the
+ * chunk, or the batch for the output head) where that is more, and the first of its candidates
+ * that runs with split-K off at every row count up to those. The generated init calls it for
+ * each GEMM shape of the model, so that no step pays for the plans. A shape planned before is
+ * kept. Exits with a message if cuBLASLt fails, or if workspace is not the first plan's. */
 void df_cuda_lt_linear_plan(enum df_cuda_gemm kind, int n_out, int k, int cap, void *workspace);
 
 /* Drop the GEMM plans and cuBLASLt's handle (before the arena goes); with report, first print

@@ -9,7 +9,7 @@
  *
  * Batch invariance. cuBLASLt's heuristic picks its algorithm (tile, split-K) per shape AND per
  * number of rows, so a token's sums could change with the batch. Here each shape has one plan,
- * made at its first call, the heuristic asked for PLAN_ROWS rows (or the most the shape runs,
+ * made at start-up, the heuristic asked for PLAN_ROWS rows (or the most the shape runs,
  * the chunk's or the batch's, where that is more), so that builds of one model with different
  * prefill chunks up to PLAN_ROWS pick the same algorithm: the first of the heuristic's
  * candidates that runs with split-K off at every row count up to those, from one token's (4
@@ -24,7 +24,9 @@
  * are buffers of the plan (gemm_in, gemm_scales, gemm_ws). The plans are host objects, made at
  * start-up by the generated init (forward.c: df_cuda_lt_linear_plan for each shape), so that no
  * step pays for them: on an H200 a model's first step took 1.1 to 2.1 s longer while they were
- * made there (2026-11-30). A shape that none was made for is planned at its first call. */
+ * made there (2026-11-30). A step that finds its shape unplanned, or planned for fewer rows
+ * than it may run, or given another workspace than cuBLASLt's handle holds, stops the binary
+ * (a generator's fault: tests/gen/golden.sh checks the init). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +43,14 @@ const char *const KIND_NAME[2] = { "FP8", "bf16" };
 struct gemm_shape {
     enum df_cuda_gemm kind;
     int n_out, k;
+    int planned;              /* the most rows the plan was checked for */
     int rows;                 /* the rows the plan is set to run now */
     struct df_lt_gemm *plan;
 };
 
 struct {
     struct df_lt *lt;
+    void *workspace; /* the one lt was made with */
     gemm_shape shapes[MAX_SHAPES];
     int count;
 } st;
@@ -65,17 +69,35 @@ int gemm_rows(enum df_cuda_gemm kind, int n)
     return kind == DF_CUDA_GEMM_FP8 ? df_fp8_gemm_rows(n) : n;
 }
 
-gemm_shape *shape_of(enum df_cuda_gemm kind, int n_out, int k, int cap, void *workspace)
+gemm_shape *find(enum df_cuda_gemm kind, int n_out, int k)
 {
-    char err[256];
-    if (!st.lt && !(st.lt = df_lt_create(workspace, DF_CUDA_GEMM_WS_BYTES, err, sizeof err)))
-        fail(kind, n_out, k, 0, "cannot create cuBLASLt's handle", err);
     for (int i = 0; i < st.count; i++)
         if (st.shapes[i].kind == kind && st.shapes[i].n_out == n_out && st.shapes[i].k == k)
             return &st.shapes[i];
+    return NULL;
+}
+
+} /* namespace */
+
+extern "C" void df_cuda_lt_linear_plan(enum df_cuda_gemm kind, int n_out, int k, int cap, void *workspace)
+{
+    char err[256];
+    if (!st.lt) {
+        if (!(st.lt = df_lt_create(workspace, DF_CUDA_GEMM_WS_BYTES, err, sizeof err)))
+            fail(kind, n_out, k, 0, "cannot create cuBLASLt's handle", err);
+        st.workspace = workspace;
+    } else if (workspace != st.workspace) {
+        fail(kind, n_out, k, 0, "planned with another workspace than the one cuBLASLt's handle holds", NULL);
+    }
+    const int rows = gemm_rows(kind, cap > PLAN_ROWS ? cap : PLAN_ROWS);
+    const gemm_shape *seen = find(kind, n_out, k);
+    if (seen) { /* planned for another of its products: the same rows unless cap passes PLAN_ROWS */
+        if (seen->planned < rows)
+            fail(kind, n_out, k, rows, "planned before for fewer rows", NULL);
+        return;
+    }
     if (st.count == MAX_SHAPES)
         fail(kind, n_out, k, 0, "more distinct shapes than the backend's table holds", NULL);
-    const int rows = gemm_rows(kind, cap > PLAN_ROWS ? cap : PLAN_ROWS);
     struct df_lt_gemm *plan = df_lt_plan(st.lt, kind == DF_CUDA_GEMM_FP8 ? DF_LT_FP8_BLOCK : DF_LT_BF16,
                                          DF_LT_OUT_F32, n_out, k, rows, err, sizeof err);
     if (!plan)
@@ -85,16 +107,7 @@ gemm_shape *shape_of(enum df_cuda_gemm kind, int n_out, int k, int cap, void *wo
     const int rc = df_lt_fix(plan, gemm_rows(kind, 1), kind == DF_CUDA_GEMM_FP8 ? 4 : 1);
     if (rc != 0)
         fail(kind, n_out, k, rows, "no candidate of the heuristic runs every row count up to the most", df_lt_status(rc));
-    gemm_shape *s = &st.shapes[st.count++];
-    *s = gemm_shape{ kind, n_out, k, rows, plan };
-    return s;
-}
-
-} /* namespace */
-
-extern "C" void df_cuda_lt_linear_plan(enum df_cuda_gemm kind, int n_out, int k, int cap, void *workspace)
-{
-    (void)shape_of(kind, n_out, k, cap, workspace);
+    st.shapes[st.count++] = gemm_shape{ kind, n_out, k, rows, rows, plan };
 }
 
 extern "C" void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int cap, const unsigned char *w,
@@ -103,7 +116,13 @@ extern "C" void df_cuda_lt_linear(enum df_cuda_gemm kind, int n_out, int k, int 
 {
     if (n <= 0) /* a prefill chunk in which no prompt ends has no logits rows */
         return;
-    gemm_shape *s = shape_of(kind, n_out, k, cap, workspace);
+    gemm_shape *s = find(kind, n_out, k);
+    if (!s)
+        fail(kind, n_out, k, n, "not planned: the model's init plans every GEMM shape", NULL);
+    if (workspace != st.workspace)
+        fail(kind, n_out, k, n, "another workspace than the one cuBLASLt's handle holds", NULL);
+    if (gemm_rows(kind, cap) > s->planned)
+        fail(kind, n_out, k, cap, "planned for fewer rows than this product may run", NULL);
     const int rows = gemm_rows(kind, n);
     if (s->rows != rows) {
         const int rc = df_lt_set_rows(s->plan, rows);
@@ -160,4 +179,5 @@ extern "C" void df_cuda_lt_linear_release(int report)
     st.count = 0;
     df_lt_destroy(st.lt);
     st.lt = NULL;
+    st.workspace = NULL;
 }

@@ -8,7 +8,9 @@
 -- pointers: `c.weight` gives `w + OFFSET` into the uploaded weights, `c.buf` an
 -- arena buffer (`c.bytes` its planned size), `c.ctype` an element's C type (`params` and `body`
 -- get `c` too); the step's token/slot/pos/emit are the STEP_* arrays of the plan's step buffer
--- (forward.c), the row counts the host's step->n / step->n_emit.
+-- (forward.c), the row counts the host's step->n / step->n_emit. An op may also have `init`:
+-- a line for forward.c's init, run once at start-up (each distinct line once; `c.offset` gives
+-- a buffer's offset in the arena): the cuBLASLt GEMMs' plans.
 local DT = { f32 = "DF_F32", bf16 = "DF_BF16", f8e4m3 = "DF_F8E4M3" }
 local SHORT = { f32 = "f32", bf16 = "bf16", f8e4m3 = "fp8" }
 local GEMM_KIND = { fp8 = "DF_CUDA_GEMM_FP8", bf16 = "DF_CUDA_GEMM_BF16" }

@@ -105,13 +105,19 @@ lt_gemms() { # KERNELS fp8|bf16 yes|no
         }
         END { exit bad || (on == "yes") != (gemms > 0) }' "$1"
 }
-# Every cuBLASLt GEMM shape of the kernels is planned in forward.c's init (df_cuda_lt_linear_plan),
-# and only those, so that no step pays for a plan (runtime/cuda/lt_linear.cu).
+# Every cuBLASLt GEMM of the kernels (kind, n, k, and the rows it is planned for) is planned in
+# forward.c's init (df_cuda_lt_linear_plan), and only those, so that no step pays for a plan
+# (runtime/cuda/lt_linear.cu); with the steps' workspace, the plan's gemm_ws.
 gemms_planned() { # KERNELS.CU FORWARD.C
-    calls=$(sed -n 's/.*df_cuda_lt_linear(\(DF_CUDA_GEMM_[A-Z0-9]*, [0-9]*, [0-9]*\),.*/\1/p' "$1" | sort -u)
-    plans=$(sed -n '/^static void init(/,/^}/s/.*df_cuda_lt_linear_plan(\(DF_CUDA_GEMM_[A-Z0-9]*, [0-9]*, [0-9]*\),.*/\1/p' \
+    local calls plans ws spaces
+    calls=$(sed -n 's/.*df_cuda_lt_linear(\(DF_CUDA_GEMM_[A-Z0-9]*, [0-9]*, [0-9]*, [A-Z_]*\),.*/\1/p' "$1" | sort -u)
+    plans=$(sed -n '/^static void init(/,/^}/s/.*df_cuda_lt_linear_plan(\(DF_CUDA_GEMM_[A-Z0-9]*, [0-9]*, [0-9]*, [A-Z_]*\),.*/\1/p' \
         "$2" | sort -u)
-    [ -n "$calls" ] && [ "$calls" = "$plans" ]
+    ws=$(sed -n 's/.*\*gemm_ws = (unsigned char \*)(void \*)(arena + \([0-9]*\));.*/\1/p' "$2" | sort -u)
+    spaces=$(sed -n '/^static void init(/,/^}/s/.*df_cuda_lt_linear_plan(.*, arena + \([0-9]*\));.*/\1/p' "$2" | sort -u)
+    if [ -n "$calls" ] && [ "$calls" = "$plans" ] && [ -n "$ws" ] && [ "$ws" = "$spaces" ]; then return 0; fi
+    printf 'the GEMMs: %s\nplanned: %s\ngemm_ws at %s, the plans'"'"' workspace at %s\n' "$calls" "$plans" "$ws" "$spaces"
+    return 1
 }
 # A GEMM that reuses the prepared input in gemm_in (GEMM_INPUT_REUSE) reads the buffer the GEMM before read,
 # unwritten since (within one function), and every GEMM that could reuse does.
