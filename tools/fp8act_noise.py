@@ -52,36 +52,36 @@ def storage(t):
 
 
 def cublaslt_shape(weight):
-    """Whether the GPU runs this FP8 product through cuBLASLt: k a multiple of 16 and n of 4, as gen/shapes.lua's
-    `gemm` decides (an F.linear weight is [..., n, k]). The routed experts never do (moe_experts; excluded by
-    the caller)."""
+    """Whether cuBLASLt takes this FP8 product's shape: k a multiple of 16 and n of 4, as gen/shapes.lua's `gemm`
+    decides (an F.linear weight is [..., n, k]). The routed experts never go to it (moe_experts): main leaves them
+    out."""
     n, k = weight.shape[-2], weight.shape[-1]
     return k % 16 == 0 and n % 4 == 0
 
 
 class FP8Products(torch.overrides.TorchFunctionMode):
-    """mf.LinearInputs with mf.fp8_input (or, for the products in `unquantized` or under f32, the input as it is),
-    plus noise on the outputs of the products that `noisy` selects. The kept products (router, kv_b_proj, lm_head)
-    are left alone."""
+    """mf.LinearInputs with mf.fp8_input (or, for the products in `unquantized`, the input as it is), plus noise on
+    the outputs of the products in `noisy` (None: every one). The kept products (router, kv_b_proj, lm_head) are
+    left alone. keep, unquantized and noisy are sets of storage()."""
 
     def __init__(self, keep, unquantized, noisy, eps, gen):
         super().__init__()
-        self.keep, self.unquantized = keep, unquantized  # sets of storage()
-        self.noisy, self.eps, self.gen = noisy, eps, gen
+        self.keep, self.unquantized, self.noisy = keep, unquantized, noisy
+        self.eps, self.gen = eps, gen
         self.noised = self.unquantized_calls = 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func is not F.linear or storage(args[1]) in self.keep:
+        w = storage(args[1]) if func is F.linear else None
+        if w is None or w in self.keep:
             return func(*args, **kwargs)
-        w = args[1]
-        if storage(w) in self.unquantized:
+        if w in self.unquantized:
             self.unquantized_calls += 1
             x = args[0]
         else:
             x = mf.fp8_input(args[0])
         y = func(x, *args[1:], **kwargs)
-        if self.eps and self.noisy(w):
+        if self.eps and (self.noisy is None or w in self.noisy):
             self.noised += 1
             rms = y.pow(2).mean(dim=-1, keepdim=True).sqrt()
             y = y + self.eps * rms * torch.randn(y.shape, generator=self.gen, dtype=torch.float64).to(y.dtype)
@@ -141,14 +141,12 @@ def main():
         unquantized = {storage(p) for n, p in fp8.items()
                        if any(n.endswith(x) or n.endswith(x + ".weight") for x in suffixes)}
         assert not suffixes or unquantized, f"no FP8 weight's name ends with one of {suffixes}"
-
-    def noisy(w):
-        return a.all or (cublaslt_shape(w) and storage(w) not in experts)
+    gemms = {n: storage(p) for n, p in fp8.items() if cublaslt_shape(p) and storage(p) not in experts}
+    noisy = None if a.all else set(gemms.values())
     what = ("no quantization (f32)" if a.f32 else
             f"{a.unquantized} unquantized" if a.unquantized else
             f"noise {a.eps:g} on {'every FP8 product' if a.all else 'the products cuBLASLt runs on a GPU'}")
-    gemms = sorted(n for n, p in fp8.items() if cublaslt_shape(p) and storage(p) not in experts)
-    print(f"tiny_fp8act, teacher-forced, {what}; the FP8 weights cuBLASLt runs on a GPU: {gemms}")
+    print(f"tiny_fp8act, teacher-forced, {what}; the FP8 weights cuBLASLt runs on a GPU: {sorted(gemms)}")
     print("seed | max|d|/std | median |d|/std | argmax agrees | prompt 0 alone: max, median, argmax | "
           "products noised, unquantized")
     for seed in range(1 if a.f32 or a.unquantized else a.seeds + 1):
