@@ -16,8 +16,12 @@ local M = {}
 -- cuBLASLt's workspace on CUDA: DF_CUDA_GEMM_WS_BYTES (runtime/cuda/cuda_rt.h; kernels.cu
 -- checks the plan's gemm_ws holds it), cuBLAS's advice for Hopper.
 M.GEMM_WS_BYTES = 32 << 20
--- The step arrays on CUDA: token, slot, pos, emit, next, draw (DF_CUDA_STEP_*, cuda_rt.h).
+-- The step arrays on CUDA: token, slot, pos, emit, next, draw (DF_CUDA_STEP_*, cuda_rt.h), of
+-- prefill_chunk ints each; then for each of max_batch rows the device picks' ints
+-- (DF_CUDA_PICK_ROW_INTS: greedy_k's DF_CUDA_PICK_SLICES = 32 slices' (value, index) pairs and a
+-- count; forward.c's _Static_assert checks the two agree).
 M.STEP_ARRAYS = 6
+M.PICK_ROW_INTS = 2 * 32 + 1
 
 -- Ops fused into the norms, one pass over the rows instead of two (and on a GPU one launch
 -- instead of two); each row's arithmetic is unchanged:
@@ -222,8 +226,9 @@ function M.build(spec, shapes, man, opts)
   buf("logits", B, s.vocab, "the step's logits (read by the runtime)", { persistent = true })
   buf("rope", s.max_context, s.qk_rope, "RoPE cos/sin per position (YaRN frequencies)", { persistent = true })
   if spec.deploy.target == "cuda" then -- written by the runtime before and read after each step
-    buf("step", M.STEP_ARRAYS, N, "the step's token, slot, pos and emit arrays, the tokens picked on the device, "
-      .. "the sampling draws (runtime/cuda/cuda_rt.h)", { elem = "i32", persistent = true })
+    buf("step", 1, M.STEP_ARRAYS * N + M.PICK_ROW_INTS * B, "the step's token, slot, pos and emit arrays, "
+      .. "the tokens picked on the device, the sampling draws, the device picks' area (runtime/cuda/cuda_rt.h)",
+      { elem = "i32", persistent = true })
   end
 
   -- Inputs prepared in place: with FP8 activations a buffer is quantized (act_quant),

@@ -15,6 +15,22 @@ read_decode_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*after the first 
 read_wall_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*, wall \([0-9.]*\) ms\/step.*/\1/p' "$1"; }
 read_prefill_ms() { sed -n 's/.*cuda stats: prefill [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$1"; }
 
+# ncu's text report with the SpeedOfLight, WarpStateStats and LaunchStats sections (ncu_linear.txt,
+# ncu_latency.txt): each profiled kernel, "i name (grid X): D us, memory M%, DRAM R%, C cycles
+# between a warp's instructions (W cycles waiting for what)", "; " between kernels.
+# The waiting is ncu's own sentence about the largest stall, cut after its reason.
+read_ncu_kernels() {
+    awk '/ Context [0-9]+, Stream / { n++; name[n] = $0; sub(/^ *(void )?/, "", name[n]); sub(/[<(].*/, "", name[n])
+                                       if (match($0, /\([0-9]+, [0-9]+, [0-9]+\)x/)) g[n] = substr($0, RSTART + 1, RLENGTH - 3) }
+         / Duration / { d[n] = $NF " " $(NF - 1) } /^ *Memory Throughput +%/ { mt[n] = $NF }
+         /^ *DRAM Throughput +%/ { dr[n] = $NF } /^ *Warp Cycles Per Issued Instruction / { wc[n] = $NF }
+         /each warp of this workload spends .* cycles being stalled/ && !(n in st) {
+             w = $0; sub(/.*spends /, "", w); sub(/ cycles being stalled/, " cycles", w); sub(/ *$/, "", w); st[n] = w }
+         END { for (i = 1; i <= n; i++)
+                   printf "%s%d %s (grid %s): %s, memory %s%%, DRAM %s%%, %s cycles between a warp'"'"'s instructions (%s)",
+                       (i > 1 ? "; " : ""), i, name[i], g[i], d[i], mt[i], dr[i], wc[i], st[i] }' "$1"
+}
+
 # DF_CUDA_PROFILE (the same file): FILE PHASE (decode or prefill): the phase's kernels' ms a step;
 # its four largest kernels, "name share% (ms ms); ..."; a decode step's launches, summed
 read_profile_ms() { sed -n "s/.*cuda profile: $2, [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p" "$1"; }
@@ -80,5 +96,6 @@ read_mla_stages() { sed -n 's/^mla_check stages: \([^:]*\): \(.*\)$/\1\t\2/p' "$
 # build/cuda/sample_check: its verdict ("N rows sampled ..."); one launch's time
 read_sample_verdict() { sed -n 's/^sample_check: \([0-9]* rows sampled.*\)/\1/p' "$1"; }
 read_sample_time() { sed -n 's/^sample_check: time [^:]*: //p' "$1"; }
+read_greedy_time() { sed -n 's/^sample_check: greedy time [^:]*: //p' "$1"; }
 # build/cuda/fp8_gemm_check: FILE PREFIX: what follows "fp8_gemm_check: PREFIX" on its first line
 read_fp8() { sed -n "s/^fp8_gemm_check: $2//p" "$1" | head -n 1; }

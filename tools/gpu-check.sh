@@ -101,13 +101,15 @@
 #      against the CPU's, bit for bit;
 #  13. if ncu is there and time allows: a mid-size decode step's kernels one by one (time and
 #      DRAM bytes of each, summed by kernel: tools/ncu_step.awk), its one-token products
-#      (linear_k) in detail, the MLA decode partial kernels' counters (mla_check profile), and
-#      cuobjdump's resource usage of mla_check's kernels.
+#      (linear_k) in detail, its latency-bound kernels in detail (the split-KV attention at a
+#      short context, the routing, the experts' down and combine, the pick: their warps'
+#      stalls), the MLA decode partial kernels' counters (mla_check profile), and cuobjdump's
+#      resource usage of mla_check's kernels.
 # Prints one table at the end; its values are read out of the programs' outputs by
 # tools/gpu-check-read.sh, whose readers CI runs on the same programs' output
 # (tests/simt/gpu_check_read.sh: the device ones on the emulated device). Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt,
 # mla_check.txt, mla_check_stages.txt, sanitizer_tiny_cuda_*.txt, sample_check.txt,
-# fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_mla.txt,
+# fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_latency.txt, ncu_mla.txt,
 # mla_check_resources.txt and the audit records to $OUT if set, else to build/gpu-check/.
 # Exit 0 when every check passed.
 set -u
@@ -871,6 +873,7 @@ if timed_check sample_check "device sampling (sample_check)" 60 420; then
         "$(read_sample_verdict "$T/sample_check")$(timed_out)"
     row "sample_k time, vocab 129280, top-k 40, top-p 0.95" \
         "$(read_sample_time "$T/sample_check")"
+    row "greedy_k time, vocab 129280" "$(read_greedy_time "$T/sample_check")"
 fi
 
 section "FP8 block-scaled GEMM (build/cuda/fp8_gemm_check)"
@@ -947,13 +950,22 @@ else
             build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights --ids "$(cat "$T/mid_p1")" -n 2 \
             >"$OUTD/ncu_linear.txt" 2>&1
         ncu_rc=$?
-        ncu_rows=$(awk '/linear_k/ && /Context/ { n++; if (match($0, /\([0-9]+, [0-9]+, [0-9]+\)x/)) g[n] = substr($0, RSTART + 1, RLENGTH - 3) }
-            / Duration / { d[n] = $NF " " $(NF - 1) } /^ *Memory Throughput +%/ { mt[n] = $NF }
-            /^ *DRAM Throughput +%/ { dr[n] = $NF }
-            END { for (i = 1; i <= n; i++) printf "%s%d (grid %s): %s, memory %s%%, DRAM %s%%", (i > 1 ? "; " : ""), i, g[i],
-                  d[i], mt[i], dr[i] }' "$OUTD/ncu_linear.txt")
         row "$m one-token products (linear_k) under ncu: the prefill's lm_head, then decode (ncu_linear.txt; exit $ncu_rc)" \
-            "${ncu_rows:-none profiled}"
+            "$(read_ncu_kernels "$OUTD/ncu_linear.txt" | grep . || echo none profiled)"
+    fi
+    # the kernels that wait on latency at a short context (2026-11-30: the split-KV attention, 14
+    # us a launch at 33 positions, the routing 10 us, the experts' down and combine at 486 GB/s,
+    # the pick 18 us), the first 12 of them in a one-token prompt's prefill and decode (the
+    # attention at 1 and 2 positions), and why they wait: ncu_latency.txt
+    if [ "$(elapsed)" -le 405 ]; then
+        DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((435 - $(elapsed))) "$NCU" --clock-control none \
+            -k 'regex:partial_k|mla_absorb_k|mla_combine_out_k|moe_route_k|moe_down_combine_k|greedy_k' \
+            --kernel-name-base function --launch-count 12 --section SpeedOfLight --section WarpStateStats \
+            --section Occupancy --section LaunchStats \
+            build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights --ids 1 -n 2 >"$OUTD/ncu_latency.txt" 2>&1
+        ncu_rc=$?
+        row "$m latency-bound kernels under ncu, a one-token prompt (ncu_latency.txt; exit $ncu_rc)" \
+            "$(read_ncu_kernels "$OUTD/ncu_latency.txt" | grep . || echo none profiled)"
     fi
 fi
 

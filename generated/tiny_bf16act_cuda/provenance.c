@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "c76e04fc9df2a854cab35f708bc1365c0c6322d068dfa14938b1ffb7c10edde4" },
-    { "forward.c", "c12b486aa7e073722f85dd97aca1e5f0d1ce933300358126d4bdd8dc6c67c6bd" },
+    { "forward.c", "149dd50defbeafcd208c3a8f130c5cecade2343397a7842d4273f32827852554" },
     { "kernels.cu", "126470469a09a5b86328bc9fe9b41d87e2209446a72844d99b9bfffe007aa8ff" },
     { "kernels.h", "8c925c1afea447796923d1ef7668c7ab0e560298748aa001184b20ef0740ca88" },
     { "manifest.c", "aa296553a8ef9ba4c7988e3c52322ba7185fdd75c13bb321c4caab6d5b98d6a0" },
     { "manifest.json", "99f160da98c4835b5351ce1bcf5657fa3d0cc02fe0367587dcb790aa9662e468" },
-    { "plan.txt", "ce9ae379a909f71b8658eb31a7ae8901083a7d5c5dde36d577a6657083eb3ea2" },
+    { "plan.txt", "4daf4ebbb00fa7f06904510299da54be30c202c5ae0772e03bebe371f80f627e" },
     { "spec.lua", "2ddddc0f0543576f08ac3ee961509d6eedebffae5c4a31044960e2a85eae5881" },
     { "trust.c", "c5b1420c5d443bad6475cce6132fa6e091ce2710a959d8b469080b2b50009433" },
     { "weights.h", "e93cbd6fda579c8e0ab6027d32897a538cef733fffa1b569f5335533692d5cef" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "0532896420acf6f70c3440d090cf452d0e7f87d43896f20e683706427e38f422",
+    .sources_sha256 = "6bc1aa6baca027222f7862ab0697b18da131c217835bd76fa4164867af451388",
     .n_sources = 10,
     .sources = sources,
 };

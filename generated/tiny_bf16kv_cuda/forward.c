@@ -21,10 +21,12 @@
 /* The arena is the plan (plan.txt): every buffer at its offset, the runtime's
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
- * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 1800192u
+ * tokens picked on the device and the sampling draws, then the device picks' area for
+ * MAX_BATCH rows; runtime/cuda/cuda_rt.h). */
+#define ARENA_BYTES 1801472u
 #define STEP_OFFSET 1785856u
-_Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
+_Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK, MAX_BATCH) <= 7424u,
+               "the plan's step buffer holds the step arrays and the picks' area");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
 #define STEP_POS   ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_POS * PREFILL_CHUNK)
@@ -90,8 +92,8 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *dense_gate = (float *)(void *)(arena + 0); /* [256][256] dense MLP gate, then silu(gate) * up */
     uint16_t *kv_cache_l1 = (uint16_t *)(void *)(arena + 966912); /* [1024][80] layer 1 latent KV cache: [slot][position] c_kv then k_pe */
     float *router_logits = (float *)(void *)(arena + 0); /* [256][16] router scores per expert */
-    int *route_ids = (int *)(void *)(arena + 1792000); /* [256][4] chosen experts per token, best first */
-    float *route_w = (float *)(void *)(arena + 1796096); /* [256][4] their combine weights */
+    int *route_ids = (int *)(void *)(arena + 1793280); /* [256][4] chosen experts per token, best first */
+    float *route_w = (float *)(void *)(arena + 1797376); /* [256][4] their combine weights */
     float *expert_ws = (float *)(void *)(arena + 0); /* [1][200720] expert scratch: silu(gate) * up, then the output, of each (token, expert) pair; each expert's pair count and list (ints) */
     float *shared_gate = (float *)(void *)(arena + 1687808); /* [256][64] shared MLP gate, then silu(gate) * up */
     uint16_t *kv_cache_l2 = (uint16_t *)(void *)(arena + 1130752); /* [1024][80] layer 2 latent KV cache: [slot][position] c_kv then k_pe */

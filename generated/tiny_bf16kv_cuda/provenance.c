@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "eeab18565c9ed74964d970da4f2ed511cf5bde8f3a6489b1eb692b33908fda33" },
-    { "forward.c", "79304cf4d8ab1fdabc3eaf1a3ddfa7a2cb2bd6284a5ce85f4de772fe4cb9732f" },
+    { "forward.c", "20a985b1899ed998983fe61d1fb13987393beb7c83029027c7b8347490ba5dc3" },
     { "kernels.cu", "a690645e4d541d3af9daf5a9c78d018f3605a1c84810d14c93264f4b32baa61c" },
     { "kernels.h", "653c16ec501913829d5f67d9f3934a67af41af16aa159b86d578cc70fdfbb367" },
     { "manifest.c", "aaff331e25d9dacfe57997bc576938da4129e3daf01c7e43180f5efdfa925d77" },
     { "manifest.json", "adac804e951459f44dc9ec02f68f590db9bde9d7c50e8eb0ceb0a48c4801805b" },
-    { "plan.txt", "a974f882e84339a2a94fe9931237696c0d3ccfb004ab1a68b50f3e065ad4b46d" },
+    { "plan.txt", "52c01793e2bebc0b6311693334181f2e0d1c922cdcb76023ce87e23cb2d8dde1" },
     { "spec.lua", "789a5ab7938c3b47f9c908fcc16cf55060afc923f75f1c930dd0fcd92ff2ca84" },
     { "trust.c", "52866a06539774a1970f376f94cfbbe70a6c6d7951634654a801f55ed1f2a521" },
     { "weights.h", "4e8a89e41af54e9f0bfb860e4d464e149e02c3b83d63998883bd59f5c5549891" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "587d4d964884f7b62d4c6ecd2b89f73d0608661f012b7c38080ed8655fcfa514",
+    .sources_sha256 = "cb18b7a05dfb8538588736b56ad34aab796f1a39fd51eba8163fed58bb40ab83",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "e44763bb495046d1ee0e8d42f691bd55e82bab8ec0573e481ab9ce1ac1e5eeb9" },
-    { "forward.c", "c3b811eeb5dc112993973f5104599f02b9522cd9157cf636fa4b08767855dbdc" },
+    { "forward.c", "323903e4f53e7b22127e08e32a4517dcd8407dde75e601637e194ffc989feda6" },
     { "kernels.cu", "193638a062f70040ae7a4d28658754a30d7ae1f236762ad16234605136b5d730" },
     { "kernels.h", "407111825b6c0355acbd305cc1381767199bc1308138b7f638d4559a7b379d1e" },
     { "manifest.c", "a23c07c21b8854568150923820f9eacf04d62278601f2dff740f590257722879" },
     { "manifest.json", "c1d59e790365fd397992742f690201dd0205e9664ca5ec8772e596568cf3c93b" },
-    { "plan.txt", "d0480c7ece4d32ca2da305b6ac55ba8df4faa43e06ec71785ee648647165ab31" },
+    { "plan.txt", "4e6a8fec268e9807c8efa7138764f5c498a446c8d77af60eb7dffd85cb337058" },
     { "spec.lua", "5cde04f0cb55add36a42401b7e4f95e99faee0b76d317da072c0a09a7066fe69" },
     { "trust.c", "1b0f18bed890fe7b92c83846c73622d443f27f38ffc82995a57a0a289095a86c" },
     { "weights.h", "9fa90ea34ba48ad29d701b4b2fb2748d4f99f142e75e40af23916e3ee3698232" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "4887ba1cc215ab631f6f24f4f931c064f40c76053ba0439d63bcca9698c8338a",
+    .sources_sha256 = "7b196bc69b1196226e85279c9b87cfcaeb84a347e20af9dd9c1ad68bde656278",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "9b4b64aadcd8fd8b9d22df4c49c5a117cfeb59a38cf01f581e2d96a14528d9bc" },
-    { "forward.c", "524eba886e965df42272b65724a966f26538a984f83639c5110e1b0844def360" },
+    { "forward.c", "4351df223c6385e026ddbe5717eb865af9163907ab1e78ce965bff03be8b1e9e" },
     { "kernels.cu", "f4b7fa43436156be82fda1daf445e4d314dc25c2991fb34eef188d1c21d8e81e" },
     { "kernels.h", "0fa0d2df57c0a03c2a3c45fa1113c71c6e6cc0ca75f9e906e271d44570add197" },
     { "manifest.c", "e229972b1bc23a8951e7c1b9ff126701a9b8f31934b6837796cb7aed3e43e92f" },
     { "manifest.json", "481e7562b30562af0ca7ed7e65ec27284176b472408de3cb9c4d72122be0fc0f" },
-    { "plan.txt", "3d41f3514bcc20f7d98b92121e7bc23d4803f5f8e079194b4663e122d2c0a4d7" },
+    { "plan.txt", "80099712349a991930ded92b2d68692463ba9aa4c65b613b1d777f0957be0194" },
     { "spec.lua", "556aa850377e20554dde38683d0bd16c72c997567df5e7ea9d99460a5191afdc" },
     { "trust.c", "fd29c84f39a38c67db4bccabc3f3b2482a6eefba908679f2abe947e94ba604ff" },
     { "weights.h", "23fd1549398d4a1dc9701ff9f0472729be49cd9e3367e3de8bef6f5a2efd1d46" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "2faa35df27d8b213320ceb1e4012cd3689a77d2b2edb418bf7061f30c513befc",
+    .sources_sha256 = "4f50e3b7662dac4f698a5d3c1b507ce0190b3b6409ed56c4b0bdaed364e89446",
     .n_sources = 10,
     .sources = sources,
 };

@@ -21,10 +21,12 @@
 /* The arena is the plan (plan.txt): every buffer at its offset, the runtime's
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
- * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 35520256u
+ * tokens picked on the device and the sampling draws, then the device picks' area for
+ * MAX_BATCH rows; runtime/cuda/cuda_rt.h). */
+#define ARENA_BYTES 35521536u
 #define STEP_OFFSET 35512064u
-_Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
+_Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK, MAX_BATCH) <= 7424u,
+               "the plan's step buffer holds the step arrays and the picks' area");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
 #define STEP_POS   ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_POS * PREFILL_CHUNK)
@@ -77,7 +79,7 @@ static void layers(const unsigned char *w, unsigned char *arena, const struct df
     float *shared_gate = (float *)(void *)(arena + 0); /* [256][72] shared MLP gate, then silu(gate) * up */
     float *shared_up = (float *)(void *)(arena + 73728); /* [256][72] shared MLP up */
     unsigned char *gemm_in = (unsigned char *)(void *)(arena + 35438592); /* [256][160] the input of cuBLASLt's GEMMs, prepared: e4m3 codes or bf16 values */
-    float *gemm_scales = (float *)(void *)(arena + 35518208); /* [2][256] their 1x128 block scales (FP8) */
+    float *gemm_scales = (float *)(void *)(arena + 35519488); /* [2][256] their 1x128 block scales (FP8) */
     unsigned char *gemm_ws = (unsigned char *)(void *)(arena + 0); /* [1][33554432] cuBLASLt's workspace */
 
     /* layer 0: dense FFN */

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "020369116e4f6b7ba1caa8d59aa09bb0d725c4b79f9bd7644f3a87cc70cc4279" },
-    { "forward.c", "fa428626bce0ffc64afef7afc7eb431d844dcb2cf7276aa328b823240aa6948d" },
+    { "forward.c", "da155004841633ab39eaf674508082a355addaac4811ba3f842a103791e6a6d0" },
     { "kernels.cu", "cd876a1c969365e91c1c351737e7036b3f605aaff81c1728dae613afe208421c" },
     { "kernels.h", "0ee7a52faa099250aa1a4d20e39f45bc44242c9f06494327ba88706bf7704b7b" },
     { "manifest.c", "d945db218685f8b1dfe7abe4b3d841efb599907fba31a932316290e8a3aca647" },
     { "manifest.json", "0c4909445e6af607f7a3ce189b4a65563008398a11d2ff97aee83fd9c4297af0" },
-    { "plan.txt", "b8a21667273b33f9818ee655fec987f1f9b9a66689678c7bbff93aa97fd7a440" },
+    { "plan.txt", "7575b33d9f63190ab09f11cdce722bcee157196b7d1eccb89a9ae8d8977c7717" },
     { "spec.lua", "c62d3ba3e3166c5caf45ce00aad04bb9548abbe087e7364d175eca32e6c595ef" },
     { "trust.c", "54db14cb588ce87b73111a7a38b1e4db6b2ac8373fd9e75d7e20718b8b7fc645" },
     { "weights.h", "2eb822730c817d167061f5445b24da74634e7473734e0b8b769043e3d1979190" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "eda9f3bc75df6930e68b634cbd9e6e4e42711e3b6e1bf6bd1c49d01adacdef0c",
+    .sources_sha256 = "1ea20aac9d85773392039c29879d0f6c73f856edbbc32c30ea27b72237d0b9ec",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "6081cccc561eeb718db0ec3b194767bc915febd3512b5830f79ca6334c02f402" },
-    { "forward.c", "d97ce9056caa636b95583a925e82718ec1f2830d996974eeab4787673ed90bc3" },
+    { "forward.c", "456fb8c49d58b004f13f2ad2ba070c66e2d546fbd036fd90db1a86cd51cc6b0e" },
     { "kernels.cu", "3711190f1e6d0db35c4904714fe0070b2a1023c6897064c17a9bbc28d299bfa0" },
     { "kernels.h", "1f937e3d77e3dec2f28d5ce2ca340432f65adf4cb00de661df23e24e689f6ed4" },
     { "manifest.c", "5876a2e44c59f0877ace4a37923ab906f0d5912aa4115af750b905880a6a67ed" },
     { "manifest.json", "42d32d1cd759172fdcc093594ffd026f01b26c471f363c5810c4ad5ead7346be" },
-    { "plan.txt", "b8ce0204416d1787244b440abcbf03fe00a2fba8cd1c8048f002ddbff1cf1c3d" },
+    { "plan.txt", "3ec77b0c71cd9ba33a22b8674f848ab1ee336af407d1fd43c14074d1deefe9b3" },
     { "spec.lua", "f0a4b6dfd4c8238cc74897ad0c4c299c24fa746cff1c3c5cfd00bcb1fe69403e" },
     { "trust.c", "03d13b15be6c5d97f4fe86faca90a094865a5dc96000376ad92af0e200234819" },
     { "weights.h", "d829277861746f73f465526dadae84f04c634d13712fdfdd1ed02c7798e7f229" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "df5a6feb3cc13d036c5affb744404b87acf2b8733149dec192f829fe007c47f6",
+    .sources_sha256 = "a9cbed7a9ca03677aef3eded85a4810e0acb9272454c0d22c74a5e15fce67cb8",
     .n_sources = 10,
     .sources = sources,
 };

@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "71190ac5b9fd512dff01810ea943d85e8bbdcc0ed335926a148c2a6845df75f5" },
-    { "forward.c", "7f707b2e0d74619e98b741e7c0729da86ccf214d6763ee2ff76b43b111b5eab4" },
+    { "forward.c", "891e8a65e3e9db2813d56f1c4709bc0922bd8cd348940f35c3a8f700e63ae3ff" },
     { "kernels.cu", "e9d09a5c20f08082a9c3e54cebba9ca59d964440f6ee448776fe0a51a311c3de" },
     { "kernels.h", "3450dabae373025fc39d1d2a4d8f4bae78207d0ce053ae811bba719174c60bce" },
     { "manifest.c", "b0080a488e5bc0284ee7148ed6b52170600dd6d59af06645df2a5b66958b9b57" },
     { "manifest.json", "95c867bc371e9064954d0c84872cace6c573514e68984663f1f2f65f2f1f4e9d" },
-    { "plan.txt", "dc53e769f5b5ab94e27094b83137fde96f2fb7b8b7a3b44d619a6b15043deb3d" },
+    { "plan.txt", "41b3ca8eaae0e8f9f27069ee6d112c63fae646d5d5251082624f53f85627081d" },
     { "spec.lua", "ae4b1236ee4ce182d7ec5d7c88a4650de44e412131ffe39da17258dcba421ada" },
     { "trust.c", "fc4eb78519d6d644a7617238a503803bb846f0ea5c6133ba56c1828fce67a10b" },
     { "weights.h", "da4909d2c0ff78ca527919828c00062757f9b78ff5600aa8cb03ca618782cf2d" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "92fa5a152db8bd358389585f90a2be1f2b94f3f879f43c32539608b8369925eb",
+    .sources_sha256 = "423defb2956eeacb18a2fc49fc901b8d4b7ebac47e25759d864949a95ef14b1d",
     .n_sources = 10,
     .sources = sources,
 };

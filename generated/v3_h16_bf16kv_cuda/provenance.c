@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "d9c47ee3c97b7343d539d76cb1f451ecfc5b416ace68a5dc02b75ebe0eccdb68" },
-    { "forward.c", "79475a02e9c34a2d8cf1e5f539521a61eaaf86548056657adb588e3ead3d07db" },
+    { "forward.c", "dab919c7ebc3f123b0cc66b8b2726b225c153029737b5a3b249a7b1c7fd2c53e" },
     { "kernels.cu", "4bc1dcb612389650838011af3640060ecaac858da31faa51a09b2bc843ee995e" },
     { "kernels.h", "21d1a3eebc7592406abc985b1b861e7e684f6a0ec7a26193ce55eb77b771448d" },
     { "manifest.c", "5c2ab33597fafce233b292cf09f02eec21e7c143aa9610a36ebd5e2aa94a269d" },
     { "manifest.json", "fcf34485caba31a02b1f47f6dd8fd5b940a0adc6b09a2245ef8ed932e5d6399b" },
-    { "plan.txt", "8e9d0b6d443149012c39722b571e5653058048ff23528c531a32f27bf0d8adf9" },
+    { "plan.txt", "d7590fe6d775650ff315e1f4f4a815c5c1f38fbb640356ef85ef84090882c3ea" },
     { "spec.lua", "e2f5b9bcf3b2296accec961d03fa65c946574b7db4b3791da6fdf60c6b8176eb" },
     { "trust.c", "891f69b830405f2f142fa880f60639ce22e8cf46f019d0263b140342b7044d9e" },
     { "weights.h", "7fdb83acb4184e58571b7a67ea6cde79286a67165bf98f1475d8dbf5458e58b2" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "406779ca546a25cc1a173d09deab3c066c91b614d708ff54e23da71ee0b8ec5e",
+    .sources_sha256 = "a4d3addcc00b4fd184e63def8d23bf9f3e6261806d9ec6f934b0ed9283f753fa",
     .n_sources = 10,
     .sources = sources,
 };

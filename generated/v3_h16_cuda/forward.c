@@ -21,10 +21,12 @@
 /* The arena is the plan (plan.txt): every buffer at its offset, the runtime's
  * step arrays included (the plan's step buffer: the step's token, slot, pos and
  * emit, PREFILL_CHUNK ints each, copied in at the start of a step, then the
- * tokens picked on the device and the sampling draws; runtime/cuda/cuda_rt.h). */
-#define ARENA_BYTES 10574080u
+ * tokens picked on the device and the sampling draws, then the device picks' area for
+ * MAX_BATCH rows; runtime/cuda/cuda_rt.h). */
+#define ARENA_BYTES 10575360u
 #define STEP_OFFSET 10567936u
-_Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK) <= 6144u, "the plan's step buffer holds the step arrays");
+_Static_assert(DF_CUDA_STEP_BYTES(PREFILL_CHUNK, MAX_BATCH) <= 7424u,
+               "the plan's step buffer holds the step arrays and the picks' area");
 #define STEP_TOKEN ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_TOKEN * PREFILL_CHUNK)
 #define STEP_SLOT  ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_SLOT * PREFILL_CHUNK)
 #define STEP_POS   ((const int *)(const void *)(arena + STEP_OFFSET) + DF_CUDA_STEP_POS * PREFILL_CHUNK)

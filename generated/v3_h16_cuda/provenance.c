@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "00a136441e59067fd5965d4fefc9a36ac23e2a2a8fdd9eb0874c2a9558b5745f" },
-    { "forward.c", "2d262bc37b645a6c0d55ab085630c71fa425790b2fb3ac1cff616adba5623bc7" },
+    { "forward.c", "1454b2deb4bdfd80cb85dead6ebbcc1d8778888e3248bd7a52018aa066f4b707" },
     { "kernels.cu", "0e62ae90628d679301abeae979cf9ef4a6cfdc2de9d9e656c7f1d2e59ef23ba9" },
     { "kernels.h", "44b83c99858e41230c8e27e9a95d75343dee387bea8abc41da9b2a41b69a9cd3" },
     { "manifest.c", "d90bf5556e7f9a4ec43c851d6be43682c9b1340961528cf1ba3ab0f2e0900c24" },
     { "manifest.json", "a49d3110d49b20802fab60a5ac0cafee402d3fe8528234b54cc855538242a73c" },
-    { "plan.txt", "eeda454fecb46e43aed5d477834b3c7abcc25e5a475ee05c46656e182177956d" },
+    { "plan.txt", "05553cc7580fe0eb326c4a6b160ee8d312ceb1a5be1cb1fc085316b2df259c0a" },
     { "spec.lua", "9838e23d5fbac9d5ba930a83abdbca71a5e82e80a27a33360733578064696566" },
     { "trust.c", "d564ebedd7658a3f6f9b1dcf9f6303e1cebb7b3631caafb58d5f03f900a72f04" },
     { "weights.h", "eda4ccfc64543b6ed71dd8faac815854397eb8781b0ef81f9f6a4e9b50658dbf" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "610d0fe9912a3a20b83cd3e75195c53cb395ed314db92eeba15612513493a908",
+    .sources_sha256 = "eabe2e1057aeed25bead4055eed41be666b32944739740b461a9f03e133baf13",
     .n_sources = 10,
     .sources = sources,
 };

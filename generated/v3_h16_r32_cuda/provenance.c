@@ -6,12 +6,12 @@
 /* SHA-256 of every other file generated with this one. */
 static const struct df_source_file sources[10] = {
     { "config.h", "90c07288ac6b9d8b59e9c53d3fbb80f68ccac87daa82ddb35c91c2372c5cae79" },
-    { "forward.c", "f97a30b85279690b6c20d0bdccc9fc7d347a58c14a917c02714eb05e3947a0ed" },
+    { "forward.c", "a3a9f1321fd93a4363e87eb0be82357525b867df1d1c5142c3cea1f72336a42e" },
     { "kernels.cu", "7960ae371ef772c8b93fe6f510119afb19191e2cfb9306f858cd6759e67f2726" },
     { "kernels.h", "5de9a6234062a1486ba7d835522a255520016c7a5ef4a54fb78c2301b6e0fe12" },
     { "manifest.c", "a6659fbdc902f3ba9b98dda94d0b9664258dc40cf7342967524f2b05e2ac0c27" },
     { "manifest.json", "cb9d76f46409e9c2c961f44aced34f9e72327b8c341621fdf53c89d571967812" },
-    { "plan.txt", "b833b70efb6af028c041c49dec08c328bf3b9f992f2f8dadc1f9b3b8e181ec48" },
+    { "plan.txt", "7b351fcabda5d08141424ac9fa548c278d84406a120577c67a1ed9729eca6196" },
     { "spec.lua", "893dfab71ab274c8cc1e37b3bed48303f79e8162072915f20bb4564d06b37fd0" },
     { "trust.c", "85097c1158713282c1135d0ae27ba89ef20ecdc55f0a8a81e962d4831f38c206" },
     { "weights.h", "2930ea9557406d22820df71ccafb4eec67a538e57d27803be02d739d85118349" },
@@ -73,7 +73,7 @@ const struct df_provenance df_provenance = {
     "  },\n"
     "}\n",
     /* SHA-256 of the listing "<sha256>  <name>\n" of the files above, in this order */
-    .sources_sha256 = "d417e879bc3709321c83ef1483ca116ab70a05d0d4b4e0b45822fe6bca2a4fb9",
+    .sources_sha256 = "55171f0ed8e5c27ee9142f51df967b58049adf921406a7e298ad5c7c51bd5711",
     .n_sources = 10,
     .sources = sources,
 };

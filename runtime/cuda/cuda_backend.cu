@@ -48,7 +48,7 @@ namespace {
 struct state {
     cudaStream_t stream = nullptr;
     bool stream_ok = false;
-    int *step_host = nullptr;        /* pinned: the step buffer's layout (cuda_rt.h), 6 x cap ints */
+    int *step_host = nullptr;        /* pinned: the step buffer's arrays (cuda_rt.h), 6 x cap ints */
     size_t step_bytes = 0;
     size_t step_offset = 0;          /* the plan's step buffer in the arena, and its cap */
     int step_cap = 0;
@@ -321,13 +321,15 @@ unsigned char *arena_create(size_t bytes, char *err, size_t errlen)
         alloc_error(err, errlen, "the arena (activations, KV cache, workspaces)", bytes, e);
         return NULL;
     }
+    /* zeroed: among the rest, greedy_k's counts of its rows' slices done start at 0 (the step
+     * buffer's picks' area; each launch's last block of a row resets its count) */
     if ((e = cudaMemset(a, 0, bytes)) != cudaSuccess || (e = cudaDeviceSynchronize()) != cudaSuccess) {
         set_err(err, errlen, "cannot clear the arena: %s", cudaGetErrorString(e));
         cudaFree(a);
         return NULL;
     }
     const struct df_model *m = &df_model;
-    g.step_bytes = DF_CUDA_STEP_BYTES(m->prefill_chunk);
+    g.step_bytes = DF_CUDA_STEP_ARRAYS_BYTES(m->prefill_chunk);
     g.logits_bytes = (size_t)m->max_batch * (size_t)m->vocab * sizeof(float);
     if ((e = cudaHostAlloc((void **)&g.step_host, g.step_bytes, cudaHostAllocDefault)) != cudaSuccess ||
         (e = cudaHostAlloc((void **)&g.logits_host, g.logits_bytes, cudaHostAllocDefault)) != cudaSuccess) {
@@ -501,13 +503,15 @@ void read_picks(unsigned char *arena, int rows, int *out)
     memcpy(out, next_host, sizeof(int) * (size_t)(rows > 0 ? rows : 0));
 }
 
-/* The greedy tokens of the first rows of the logits: picked on the device (dfc::greedy_k). */
+/* The greedy tokens of the first rows of the logits: picked on the device (dfc::greedy_k, its
+ * slices' picks in the step buffer's picks' area). */
 void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int *out)
 {
     check_pick_rows(rows, vocab);
     if (rows > 0) {
-        dfc::launch_as(false, "greedy_k", dfc::greedy_k, rows, dfc::PICK_THREADS, 0,
-                       (const float *)(const void *)(arena + offset), vocab, step_slot(arena, DF_CUDA_STEP_NEXT));
+        (void)dfc::launch_greedy(g.stream, (const float *)(const void *)(arena + offset), rows, vocab,
+                                 step_slot(arena, DF_CUDA_STEP_NEXT), step_slot(arena, DF_CUDA_STEP_PICK));
+        df_cuda_launched("greedy_k");
     }
     read_picks(arena, rows, out);
 }

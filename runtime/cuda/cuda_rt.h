@@ -8,7 +8,9 @@
  *     each (cap = the model's prefill chunk), copied from a pinned host buffer at
  *     the start of each step (inside the decode graph); then next, `cap` ints, the
  *     tokens the device picks from the logits (greedy_tokens, sample_tokens), and
- *     draw, `cap` 24-bit random draws for sample_tokens;
+ *     draw, `cap` 24-bit random draws for sample_tokens; then the picks' area,
+ *     greedy_k's slices' picks and a count for each of the max batch's rows
+ *     (below: DF_CUDA_PICK_ROW_INTS);
  *   - expert_ws, the routed experts' scratch (kernels.cuh, moe_scratch_floats);
  *   - with FP8 or bf16 activations, gemm_in, gemm_scales and gemm_ws: the input of
  *     cuBLASLt's GEMMs (df_cuda_lt_linear below), rows of e4m3 codes or bf16 values
@@ -31,16 +33,25 @@ extern "C" {
 #endif
 
 /* The step buffer: token[cap], slot[cap], pos[cap], emit[cap] (the part copied in at each step),
- * next[cap], draw[cap]. */
+ * next[cap], draw[cap] (DF_CUDA_STEP_ARRAYS_BYTES: the pinned staging buffer's layout too); then,
+ * for each of the batch's rows whose token can be picked on the device, greedy_k's
+ * (runtime/cuda/pick.cuh) DF_CUDA_PICK_SLICES picks of its slices of the row, (value, index)
+ * pairs, and the count of those slices done (0 between launches). gen/schedule.lua sizes the
+ * plan's step buffer by the same count (STEP_ARRAYS, PICK_ROW_INTS). */
+#define DF_CUDA_PICK_SLICES 32
+#define DF_CUDA_PICK_ROW_INTS (2 * DF_CUDA_PICK_SLICES + 1)
 #define DF_CUDA_STEP_IN_BYTES(cap) ((size_t)4 * (size_t)(cap) * sizeof(int))
-#define DF_CUDA_STEP_BYTES(cap) ((size_t)6 * (size_t)(cap) * sizeof(int))
+#define DF_CUDA_STEP_ARRAYS_BYTES(cap) ((size_t)6 * (size_t)(cap) * sizeof(int))
+#define DF_CUDA_STEP_BYTES(cap, batch) \
+    (DF_CUDA_STEP_ARRAYS_BYTES(cap) + (size_t)DF_CUDA_PICK_ROW_INTS * (size_t)(batch) * sizeof(int))
 enum {
     DF_CUDA_STEP_TOKEN = 0,
     DF_CUDA_STEP_SLOT = 1,
     DF_CUDA_STEP_POS = 2,
     DF_CUDA_STEP_EMIT = 3,
     DF_CUDA_STEP_NEXT = 4,
-    DF_CUDA_STEP_DRAW = 5
+    DF_CUDA_STEP_DRAW = 5,
+    DF_CUDA_STEP_PICK = 6 /* the picks' area begins where a 7th array would */
 };
 
 /* cuBLASLt's workspace: 32 MiB is cuBLAS's advice for Hopper (the plan's gemm_ws). */

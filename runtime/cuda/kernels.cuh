@@ -65,7 +65,7 @@ void linear(const struct df_mat *m, const float *x, int n, float *y);
 namespace dfc {
 
 constexpr int WARP = 32;
-constexpr int THREADS = 256;            /* every kernel's block size */
+constexpr int THREADS = 256;            /* every kernel's block size (moe_down_combine_k's: down_threads) */
 constexpr int WARPS = THREADS / WARP;   /* rows (or tokens) per block in warp-per-row kernels */
 constexpr int TOKEN_TILE = 8;           /* tokens that share one read of a weight row in linear */
 /* The grouped MoE from this many (token, expert) pairs per expert on average: on the H200 it
@@ -306,7 +306,7 @@ DF_UNROLL
 
 /* A warp's ring (ring_lane_dots) over R rows of COLS columns: a row's steps (a warp's STEP
  * columns, 16 bytes a lane), and the STAGES of the stream's R x STEPS steps a warp keeps in
- * flight (4: 2 KB a warp, 16 KB of shared memory a block, so that 6 blocks an SM, as registers
+ * flight (4: 2 KB a warp, 16 KB of shared memory a block of 8 warps, so that 6 blocks an SM, as registers
  * allow, leave L1 room for the token's row, which every warp reads: 28 KB at 7168 columns, 72 KB
  * at 18432; fewer only for a stream of fewer steps). PENDING: the groups a lane's wait leaves in
  * flight when it reads a step (its own and every later one started: STAGES - 1).
@@ -753,10 +753,10 @@ __global__ void __launch_bounds__(THREADS) linear_k(const unsigned char *w, cons
     linear_one_block<DT, ROWS, COLS, ACC>(w, scale, x, y, blockIdx.x);
 }
 
-/* The warps' rings in shared memory (a kernel's, for streams of R rows): each warp's STAGES slots
- * of a warp step's bytes. */
-template <int DT, int COLS, int R = 1> struct async_stage {
-    __align__(16) unsigned char b[WARPS][async_rows<DT, COLS, R>::STAGES][WARP * 16];
+/* The warps' rings in shared memory (a kernel's, for streams of R rows): each of its NW warps'
+ * STAGES slots of a warp step's bytes. */
+template <int DT, int COLS, int R = 1, int NW = WARPS> struct async_stage {
+    __align__(16) unsigned char b[NW][async_rows<DT, COLS, R>::STAGES][WARP * 16];
 };
 
 /* ring_lane_dots through a warp's ring (its slots of async_stage) with cp.async: a lane copies
@@ -1555,69 +1555,78 @@ __global__ void __launch_bounds__(THREADS) moe_gate_up_k(const unsigned char *w,
         (shared ? sh.act + (size_t)(i / SP) * SINTER : act + (size_t)pair * INTER)[r] = v;
 }
 
+/* The parts of an output row of moe_down_combine_k, a warp each: one per chosen expert, and the
+ * shared experts' row where they run there (SINTER > 0); the rows a block takes, as many as fill
+ * WARPS warps (at least one); its threads. */
+template <int K, int SINTER> DF_HD constexpr int down_parts() { return K + (SINTER > 0 ? 1 : 0); }
+template <int K, int SINTER> DF_HD constexpr int down_block_rows()
+{
+    return down_parts<K, SINTER>() >= WARPS ? 1 : WARPS / down_parts<K, SINTER>();
+}
+template <int K, int SINTER> DF_HD constexpr int down_threads()
+{
+    return WARP * down_parts<K, SINTER>() * down_block_rows<K, SINTER>();
+}
+
 /* out[t][r] = sum over k, best first, of weight[t][k] (down_r . act[t K + k]) with the down rows
- * of token t's k-th expert, r < DIM, by one warp: each product row_dot's sum, the weighted sum
- * moe_combine_k's (the bits of the grouped path's down and combine, in one launch). The lanes'
- * shares are computed two experts at a time (lane_dot_each: both rows' loads in flight), or with
- * ASYNC the K rows one after the other through the warp's ring (async_lane_dots), all before the
- * K butterflies, then the sum in k order. SINTER > 0: plus the shared experts' down row r . sh.act[t]
- * (row_dot's sum), added last as the schedule's accumulate adds it (linear_k with ACC: y + W x). */
+ * of token t's k-th expert, r < DIM: moe_combine_k's weighted sum (the bits of the grouped path's
+ * down and combine, in one launch). A warp per (row, part): part k < K is expert k's product
+ * (lane_dot's shares, or with ASYNC the row through the warp's ring, async_lane_dots: the same
+ * shares), its sum row_dot's; part K, where SINTER > 0, the shared experts' down row r . sh.act[t]
+ * (row_dot's sum). The parts' sums meet in shared memory, and one thread a row adds them in k
+ * order, the shared part last, as the schedule's accumulate adds it (linear_k with ACC: y + W x).
+ * So a token's rows are read by K (or K + 1) warps at once, not one after the other by one warp:
+ * at batch 1 the bytes in flight are what bound this kernel (the H200, 2026-11-30: 486 GB/s with
+ * a warp per row, two experts' loads at a time, on the mid-size model). */
 template <int DT, int DIM, int INTER, int E, int K, bool ASYNC, int SINTER = 0>
-__global__ void __launch_bounds__(THREADS) moe_down_combine_k(const unsigned char *w,
-                                                              const __grid_constant__ expert_table<E> tab, const int *ids,
-                                                              const float *act, const float *weights, float *out,
-                                                              const shared_ffn sh)
+__global__ void __launch_bounds__(down_threads<K, SINTER>())
+    moe_down_combine_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab, const int *ids,
+                       const float *act, const float *weights, float *out, const shared_ffn sh)
 {
     pdl_enter();
-    const int lane = threadIdx.x % WARP, r = blockIdx.x * WARPS + threadIdx.x / WARP, t = blockIdx.y;
-    if (r >= DIM)
-        return;
-    float part[K][1] = {};
-    /* token t's k-th expert: its down row r, that row's block scales, the pair's input */
-    const auto pair_row = [&](int k, const unsigned char *&wr, const float *&sr, const float *&xs) {
-        const int pair = t * K + k;
-        const struct df_expert &e = tab.e[ids[pair]];
-        wr = w_row<DT, INTER>(w + e.down, r);
-        sr = s_row<DT, INTER>(reinterpret_cast<const float *>(w + e.down_scale), r);
-        xs = act + (size_t)pair * INTER;
-    };
-    if constexpr (ASYNC) {
-        __shared__ async_stage<DT, INTER, K> st;
-        const unsigned char *wr[K];
-        const float *sr[K], *xs[K];
-#pragma unroll
-        for (int k = 0; k < K; k++)
-            pair_row(k, wr[k], sr[k], xs[k]);
-        async_lane_dots<DT, INTER, K>(wr, sr, xs, st.b[threadIdx.x / WARP], lane, part);
-    } else {
-#pragma unroll
-        for (int k0 = 0; k0 < K; k0 += 2) {
-            constexpr int G = 2;
-            const unsigned char *wr[G];
-            const float *sr[G], *xs[G];
-            float p[G][1] = {};
-#pragma unroll
-            for (int g = 0; g < G; g++) /* past K (K odd) the last expert again, its part unused */
-                pair_row(k0 + g < K ? k0 + g : K - 1, wr[g], sr[g], xs[g]);
-            lane_dot_each<DT, INTER, G>(wr, sr, xs, lane, p);
-#pragma unroll
-            for (int g = 0; g < G; g++)
-                if (k0 + g < K)
-                    part[k0 + g][0] = p[g][0];
+    constexpr int P = down_parts<K, SINTER>(), RB = down_block_rows<K, SINTER>();
+    static_assert(down_threads<K, SINTER>() <= 1024, "moe_down_combine_k: a warp per part, at most 32 a block");
+    __shared__ float sums[RB][P];
+    const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, k = warp % P, t = blockIdx.y;
+    const int r = blockIdx.x * RB + warp / P;
+    if (r < DIM) { /* (no return: the block meets at the barrier below) */
+        float s = 0.0f;
+        if (k < K) {
+            const int pair = t * K + k;
+            const struct df_expert &e = tab.e[ids[pair]];
+            const unsigned char *const wr[1] = { w_row<DT, INTER>(w + e.down, r) };
+            const float *const sr[1] = { s_row<DT, INTER>(reinterpret_cast<const float *>(w + e.down_scale), r) };
+            const float *const xs[1] = { act + (size_t)pair * INTER };
+            float part[1][1] = {};
+            if constexpr (ASYNC) {
+                __shared__ async_stage<DT, INTER, 1, P * RB> st;
+                async_lane_dots<DT, INTER, 1>(wr, sr, xs, st.b[warp], lane, part);
+            } else {
+                lane_dot<DT, INTER, 1>(wr[0], sr[0], xs[0], 0, 1, lane, part[0]);
+            }
+            s = warp_sum(part[0][0]);
         }
+        if constexpr (SINTER > 0)
+            if (k == K) {
+                float sp[1];
+                row_dot<DT, SINTER, 1>(sh.down, reinterpret_cast<const float *>(sh.down_scale), r,
+                                       sh.act + (size_t)t * SINTER, SINTER, 1, lane, sp);
+                s = sp[0];
+            }
+        if (lane == 0)
+            sums[warp / P][k] = s;
     }
-    float sum = 0.0f;
+    __syncthreads();
+    const int ro = blockIdx.x * RB + (int)threadIdx.x;
+    if ((int)threadIdx.x < RB && ro < DIM) {
+        float sum = 0.0f;
 #pragma unroll
-    for (int k = 0; k < K; k++)
-        sum = fmaf(weights[t * K + k], warp_sum(part[k][0]), sum);
-    if constexpr (SINTER > 0) {
-        float s[1];
-        row_dot<DT, SINTER, 1>(sh.down, reinterpret_cast<const float *>(sh.down_scale), r, sh.act + (size_t)t * SINTER,
-                               SINTER, 1, lane, s);
-        sum += s[0];
+        for (int j = 0; j < K; j++)
+            sum = fmaf(weights[t * K + j], sums[threadIdx.x][j], sum);
+        if constexpr (SINTER > 0)
+            sum += sums[threadIdx.x][K];
+        out[(size_t)t * DIM + ro] = sum;
     }
-    if (lane == 0)
-        out[(size_t)t * DIM + r] = sum;
 }
 
 /* ---- MoE grouped by expert (steps of several tokens) --------------------------------------
@@ -2031,13 +2040,14 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     else if constexpr (ACT == DF_ACT_BF16)
         act_round_bf16<INTER>(act, n * K);
     if (per_pair) {
-        const dim3 grid(ceil_div(DIM, WARPS), n);
+        const dim3 grid(ceil_div(DIM, down_block_rows<K, SINTER>()), n);
+        const int threads = down_threads<K, SINTER>();
         if (one_token_ring<DT, INTER>())
             launch("moe_experts (down, combine; async)",
-                   moe_down_combine_k<DT, DIM, INTER, E, K, async_rows<DT, INTER>::OK, SINTER>, grid, THREADS, 0, w, tab,
+                   moe_down_combine_k<DT, DIM, INTER, E, K, async_rows<DT, INTER>::OK, SINTER>, grid, threads, 0, w, tab,
                    ids, act, weights, out, sh);
         else
-            launch("moe_experts (down, combine)", moe_down_combine_k<DT, DIM, INTER, E, K, false, SINTER>, grid, THREADS,
+            launch("moe_experts (down, combine)", moe_down_combine_k<DT, DIM, INTER, E, K, false, SINTER>, grid, threads,
                    0, w, tab, ids, act, weights, out, sh);
         return;
     }

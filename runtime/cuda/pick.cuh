@@ -1,13 +1,14 @@
-/* pick.cuh: the kernels that pick each row's next token from the logits on the device, one
- * block per row: greedy_k (df_argmax's token) and sample_k (df_sample_with's token for the
- * row's 24-bit draw: kernels/sample_select.h's definition, on the same integers, so it is the
- * token the host's sampler picks from the same row and draw).
+/* pick.cuh: the kernels that pick each row's next token from the logits on the device:
+ * greedy_k (df_argmax's token; a block per slice of the row, greedy_slices) and sample_k
+ * (df_sample_with's token for the row's 24-bit draw, a block per row: kernels/sample_select.h's
+ * definition, on the same integers, so it is the token the host's sampler picks from the same
+ * row and draw).
  *
  * sample_k first turns the row's logits, in place, into the integer weights (the rows are used
  * up: they are not read again in the step), then finds the top-k and top-p cuts by radix
  * selection, one pass over the row per 11-bit digit of the keys (5 passes for a vocabulary
- * of up to 2^17; histograms in shared memory, digit 0's counted a warp at a time; warp 0 picks
- * the bucket), then draws in id order:
+ * of up to 2^17; histograms in shared memory, digit 0's counted in each thread's registers and
+ * added once a pass; warp 0 picks the bucket), then draws in id order:
  * each thread sums a contiguous run of ids, a block scan, and the thread whose run holds the
  * point finds the token. Every sum is an integer, so no reduction order changes the pick. */
 #ifndef DF_CUDA_PICK_CUH
@@ -15,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "cuda_rt.h"
 #include "kernels/argmax.h"
 #include "kernels/sample_select.h"
 #include "launch.cuh"
@@ -75,15 +77,63 @@ __device__ int block_argmax(const float *row, int vocab, float *value)
     return i;
 }
 
-constexpr int PICK_THREADS = 1024; /* greedy_k: a block per row, 64 KB of the row in flight */
+/* greedy_k's slices of a row: ceil(vocab / GREEDY_SLICE_TARGET) of them, at most
+ * DF_CUDA_PICK_SLICES (so longer than the target past 32 x 4096 columns), of equal length
+ * rounded up to a multiple of 4 columns (so that a slice of an aligned row of a multiple of 4
+ * columns takes block_argmax's vectors of 4), the last one shorter; greedy_slices says how many
+ * the row takes then. */
+constexpr int GREEDY_THREADS = 256, GREEDY_SLICE_TARGET = 4096;
+DF_HD inline int greedy_slice_len(int vocab)
+{
+    const int s = (vocab + GREEDY_SLICE_TARGET - 1) / GREEDY_SLICE_TARGET,
+              n = s < DF_CUDA_PICK_SLICES ? s : DF_CUDA_PICK_SLICES;
+    return ((vocab + n - 1) / n + 3) / 4 * 4;
+}
+DF_HD inline int greedy_slices(int vocab) { return (vocab + greedy_slice_len(vocab) - 1) / greedy_slice_len(vocab); }
 
-__global__ void __launch_bounds__(PICK_THREADS) greedy_k(const float *logits, int vocab, int *next)
+/* next[row] = df_argmax(row) by a block per (slice, row): block_argmax over its slice, the pick
+ * (value, index in the row) into the row's part of the picks' area (picks: DF_CUDA_PICK_ROW_INTS
+ * ints a row, cuda_rt.h); the block that counts the row's last slice done (the count, then reset
+ * to 0 for the next launch) takes the slices' picks in kernels/argmax.h's total order, so the
+ * order the blocks finish in cannot change the token. One SM's block per row read a row of V3's
+ * 129280 logits in 18 us on the H200 (ncu, 2026-11-30: 29 GB/s); 32 slices spread it over 32. */
+__global__ void __launch_bounds__(GREEDY_THREADS) greedy_k(const float *logits, int vocab, int *next, int *picks)
 {
     pdl_enter();
+    __shared__ bool last;
+    const int row = blockIdx.y, slice = blockIdx.x, slices = gridDim.x, len = greedy_slice_len(vocab);
+    const int lo = slice * len, n = min(len, vocab - lo);
+    int *mine = picks + (size_t)row * DF_CUDA_PICK_ROW_INTS, *done = mine + 2 * DF_CUDA_PICK_SLICES;
     float v;
-    const int i = block_argmax<PICK_THREADS>(logits + (size_t)blockIdx.x * (size_t)vocab, vocab, &v);
-    if (threadIdx.x == 0)
-        next[blockIdx.x] = i;
+    const int i = block_argmax<GREEDY_THREADS>(logits + (size_t)row * (size_t)vocab + lo, n, &v);
+    if (threadIdx.x == 0) {
+        mine[2 * slice] = (int)__float_as_uint(v);
+        mine[2 * slice + 1] = i < 0 ? -1 : lo + i;
+        __threadfence(); /* the pick is visible to every block before the count says so */
+        last = atomicAdd(done, 1) == slices - 1;
+    }
+    __syncthreads();
+    if (!last || threadIdx.x >= 32)
+        return;
+    __threadfence(); /* (the other blocks' picks, read after their counts) */
+    const volatile int *parts = mine;
+    float bv = -INFINITY;
+    int bi = -1;
+    for (int s = threadIdx.x; s < slices; s += 32)
+        argmax_pick(&bv, &bi, __uint_as_float((unsigned)parts[2 * s]), parts[2 * s + 1]);
+    for (int m = 16; m > 0; m /= 2)
+        argmax_pick(&bv, &bi, __shfl_xor_sync(PICK_FULL_MASK, bv, m), __shfl_xor_sync(PICK_FULL_MASK, bi, m));
+    if (threadIdx.x == 0) {
+        next[row] = bi;
+        *done = 0;
+    }
+}
+
+/* greedy_k over rows rows of vocab logits on stream; picks: the picks' area (its counts 0). */
+inline cudaError_t launch_greedy(cudaStream_t stream, const float *logits, int rows, int vocab, int *next, int *picks)
+{
+    return launch_on(stream, false, greedy_k, dim3(greedy_slices(vocab), rows), GREEDY_THREADS, 0, logits, vocab, next,
+                     picks);
 }
 
 constexpr int SAMPLE_THREADS = 1024, SAMPLE_WARPS = SAMPLE_THREADS / 32;
@@ -164,27 +214,31 @@ __device__ __forceinline__ struct df_sample_cut select_cut(const float *row, int
         }
         __syncthreads();
         const struct df_select sel = sh.sel;
-        for (int base = 0; base < vocab; base += SAMPLE_THREADS) { /* as many rounds for every thread */
-            const int i = base + (int)threadIdx.x;
-            const uint32_t w = i < vocab ? weight_at(row, i) : 0;
+        /* Digit 0, where most of a peaked row's tokens fall: counted in the thread's registers and
+         * added once a pass, a warp's sums first (one address hit by every lane would serialize
+         * the atomics, and a warp's sum per round cost a butterfly per round); the rest one pair
+         * of atomics per token. */
+        unsigned zero_count = 0;
+        uint64_t zero_sum = 0;
+        for (int i = threadIdx.x; i < vocab; i += SAMPLE_THREADS) {
+            const uint32_t w = weight_at(row, i);
             const uint64_t key = df_sample_key(w, i, bits);
-            const int d = i < vocab && key >= low && df_select_in(&sel, key) ? df_select_digit(&sel, key) : -1;
-            /* Digit 0, where most of a peaked row's tokens fall: one pair of atomics per warp
-             * (one address hit by every lane would serialize them), the rest one per token. */
-            const unsigned zero = __ballot_sync(PICK_FULL_MASK, d == 0);
-            if (zero) {
-                uint64_t v = d == 0 ? w : 0;
-                for (int m = 16; m > 0; m /= 2)
-                    v += __shfl_xor_sync(PICK_FULL_MASK, v, m);
-                if ((int)(threadIdx.x % 32) == __ffs(zero) - 1) {
-                    atomicAdd(&sh.count[0], (unsigned)__popc(zero));
-                    atomicAdd(&sh.sum[0], (unsigned long long)v);
-                }
-            }
-            if (d > 0) {
+            const int d = key >= low && df_select_in(&sel, key) ? df_select_digit(&sel, key) : -1;
+            if (d == 0) {
+                zero_count++;
+                zero_sum += w;
+            } else if (d > 0) {
                 atomicAdd(&sh.count[d], 1u);
                 atomicAdd(&sh.sum[d], (unsigned long long)w);
             }
+        }
+        for (int m = 16; m > 0; m /= 2) {
+            zero_count += __shfl_xor_sync(PICK_FULL_MASK, zero_count, m);
+            zero_sum += __shfl_xor_sync(PICK_FULL_MASK, zero_sum, m);
+        }
+        if (threadIdx.x % 32 == 0 && zero_count > 0) {
+            atomicAdd(&sh.count[0], zero_count);
+            atomicAdd(&sh.sum[0], (unsigned long long)zero_sum);
         }
         __syncthreads();
         if (threadIdx.x < 32)

@@ -7,11 +7,12 @@
  *                             "skip sample_check: no CUDA device" and exit 0 without a GPU
  *
  * Rows (batches of 16, each row its own shape and draw): vocabularies 1, 3, 100, 1024, 2049,
- * 40000 and DeepSeek-V3's 129280; logits of sample_rows.h's shapes (ties, infinities, NaNs,
+ * 4097, 40000, 100003, DeepSeek-V3's 129280 and 131077; logits of sample_rows.h's shapes (ties, infinities, NaNs,
  * denormals, ...); temperatures 0.05 to 1000, top-k 0 (none), 1, 40, 1999, 2^30,
  * top-p 1 (none), 0.95, 0.5, 1e-6, 0. Then the time of one sample_k launch (CUDA events, median
  * of 20) for 1 and 16 rows of V3's vocabulary with temperature 0.8, top-k 40 and top-p 0.95,
- * printed as "sample_check: time ...", which tools/gpu-check.sh reports. */
+ * printed as "sample_check: time ...", and of one greedy_k launch for the same rows
+ * ("sample_check: greedy time ..."), which tools/gpu-check.sh reports. */
 #include <cuda_runtime.h>
 
 #include <math.h>
@@ -52,17 +53,22 @@ struct device_rows {
     float *logits = nullptr;
     uint32_t *draw = nullptr;
     int *next = nullptr;
+    int *picks = nullptr; /* greedy_k's picks' area, the step buffer's (cuda_rt.h), its counts 0 */
     explicit device_rows(size_t floats)
     {
+        const size_t pick_bytes = 16 * DF_CUDA_PICK_ROW_INTS * sizeof(int);
         cuda_ok(cudaMalloc((void **)&logits, floats * sizeof(float)), "cudaMalloc");
         cuda_ok(cudaMalloc((void **)&draw, 16 * sizeof(uint32_t)), "cudaMalloc");
         cuda_ok(cudaMalloc((void **)&next, 16 * sizeof(int)), "cudaMalloc");
+        cuda_ok(cudaMalloc((void **)&picks, pick_bytes), "cudaMalloc");
+        cuda_ok(cudaMemset(picks, 0, pick_bytes), "cudaMemset");
     }
     ~device_rows()
     {
         cudaFree(logits);
         cudaFree(draw);
         cudaFree(next);
+        cudaFree(picks);
     }
 };
 
@@ -93,8 +99,7 @@ static int batch(device_rows &d, int vocab)
             cuda_ok(dfc::launch_on(nullptr, false, dfc::sample_k, rows, dfc::SAMPLE_THREADS, 0, d.logits, vocab, s.params,
                                    d.draw, d.next), "sample_k");
         else
-            cuda_ok(dfc::launch_on(nullptr, false, dfc::greedy_k, rows, dfc::PICK_THREADS, 0, d.logits, vocab, d.next),
-                    "greedy_k");
+            cuda_ok(dfc::launch_greedy(nullptr, d.logits, rows, vocab, d.next, d.picks), "greedy_k");
         cuda_ok(cudaMemcpy(got.data(), d.next, rows * sizeof(int), cudaMemcpyDeviceToHost), "download");
         for (int r = 0; r < rows; r++) {
             const float *row = &l[(size_t)r * vocab];
@@ -109,8 +114,9 @@ static int batch(device_rows &d, int vocab)
     return differ;
 }
 
-/* Median time of one sample_k launch over rows rows of vocab logits (refilled before each). */
-static double time_us(device_rows &d, int vocab, int rows)
+/* Median time of one sample_k launch (greedy: greedy_k's) over rows rows of vocab logits
+ * (refilled before each). */
+static double time_us(device_rows &d, int vocab, int rows, bool greedy)
 {
     struct df_sampler s = sampler(vocab, 0.8f, 40, 0.95f);
     std::vector<float> l((size_t)rows * vocab);
@@ -123,8 +129,11 @@ static double time_us(device_rows &d, int vocab, int rows)
     for (int k = 0; k < 21; k++) {
         cuda_ok(cudaMemcpy(d.logits, l.data(), l.size() * sizeof(float), cudaMemcpyHostToDevice), "upload");
         cuda_ok(cudaEventRecord(a), "event");
-        cuda_ok(dfc::launch_on(nullptr, false, dfc::sample_k, rows, dfc::SAMPLE_THREADS, 0, d.logits, vocab, s.params,
-                               d.draw, d.next), "sample_k");
+        if (greedy)
+            cuda_ok(dfc::launch_greedy(nullptr, d.logits, rows, vocab, d.next, d.picks), "greedy_k");
+        else
+            cuda_ok(dfc::launch_on(nullptr, false, dfc::sample_k, rows, dfc::SAMPLE_THREADS, 0, d.logits, vocab,
+                                   s.params, d.draw, d.next), "sample_k");
         cuda_ok(cudaEventRecord(b), "event");
         cuda_ok(cudaEventSynchronize(b), "event");
         float ms;
@@ -146,18 +155,22 @@ int main(void)
         printf("skip sample_check: no CUDA device\n");
         return 0;
     }
-    static const int vocab[] = { 1, 3, 100, 1024, 2049, 40000, 129280 };
-    device_rows d((size_t)16 * 129280);
+    /* 4097, 100003, 131077: greedy_k's last slice shorter, and past 32 slices of 4096 */
+    static const int vocab[] = { 1, 3, 100, 1024, 2049, 4097, 40000, 100003, 129280, 131077 };
+    const int vocabs = (int)(sizeof vocab / sizeof *vocab);
+    device_rows d((size_t)16 * vocab[vocabs - 1]);
     int differ = 0, batches = 0;
-    for (int v = 0; v < 7; v++)
+    for (int v = 0; v < vocabs; v++)
         for (int k = 0; k < (vocab[v] > 40000 ? 8 : 30); k++, batches++)
             differ += batch(d, vocab[v]);
     const std::vector<uint32_t> draws(16, 0x5a5a5a);
     cuda_ok(cudaMemcpy(d.draw, draws.data(), 16 * sizeof(uint32_t), cudaMemcpyHostToDevice), "upload");
-    const double t1 = time_us(d, 129280, 1), t16 = time_us(d, 129280, 16);
+    const double t1 = time_us(d, 129280, 1, false), t16 = time_us(d, 129280, 16, false);
+    const double g1 = time_us(d, 129280, 1, true), g16 = time_us(d, 129280, 16, true);
     printf("sample_check: %d rows sampled and %d picked greedily, %d differ from the host\n", batches * 16,
            batches * 16, differ);
     printf("sample_check: time for vocab 129280, T 0.8, top-k 40, top-p 0.95: %.1f us for 1 row, %.1f us for 16\n", t1,
            t16);
+    printf("sample_check: greedy time for vocab 129280: %.1f us for 1 row, %.1f us for 16\n", g1, g16);
     return differ ? 1 : 0;
 }

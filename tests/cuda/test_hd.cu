@@ -303,7 +303,7 @@ template <int DT, int COLS> static void test_row(const char *dtname)
                   "row %d: %.9g among rows %d..%d for one token (T = 1), %.9g alone", r, one_acc[r - r0][0], r0,
                   r0 + nr - 1, acc[0]);
         }
-        /* lane_dot_each (swiglu_row, moe_down_combine_k): row r with token 1 beside row (r + 5) %
+        /* lane_dot_each (swiglu_row): row r with token 1 beside row (r + 5) %
          * rows with token 0, each lane's two shares = lane_dot's for each row alone */
         const int r2 = (r + 5) % rows;
         const unsigned char *const wr[2] = { w_row<DT, COLS>(m.w.data(), r), w_row<DT, COLS>(m.w.data(), r2) };
@@ -564,7 +564,7 @@ static void test_step_layout(void)
     const int cap = 7, token[5] = { 10, 11, 12, 13, 14 }, slot[5] = { 0, 0, 1, 2, 2 }, pos[5] = { 3, 4, 0, 8, 9 };
     const int emit[2] = { 1, 4 };
     const struct df_step step = { 5, token, slot, pos, 2, emit };
-    std::vector<int> st(DF_CUDA_STEP_BYTES(cap) / sizeof(int), -1);
+    std::vector<int> st(DF_CUDA_STEP_ARRAYS_BYTES(cap) / sizeof(int), -1);
     df_cuda_pack_step(&step, cap, st.data());
     for (int i = 0; i < 5; i++) {
         CHECK(st[DF_CUDA_STEP_TOKEN * cap + i] == token[i], "token %d", i);

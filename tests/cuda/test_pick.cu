@@ -3,8 +3,10 @@
  * there is no GPU, the check that the kernel's way of splitting the work gives the host's
  * token. Compiled by nvcc, with pick.cuh's constants and the shared kernels/sample_select.h
  * pieces (the very functions the kernel calls); what the device adds is emulated here:
- *   - block_argmax: each of the 1024 threads' strided scan (vectors of 4 columns where the row
- *     allows), the warps' xor butterflies, every thread across the 32 warps' winners;
+ *   - block_argmax: each thread's strided scan (vectors of 4 columns where the row allows), the
+ *     warps' xor butterflies, every thread across the warps' winners (sample_k's 1024 threads
+ *     over the row; greedy_k's 256 over each of its slices, then a warp's strided scan and
+ *     butterfly across the slices' picks);
  *   - a pass's histogram (integer atomics: their order cannot matter; the threads are run
  *     last to first anyway);
  *   - warp_pick: each lane's sum of its 64 buckets, the inclusive __shfl_up scan across the
@@ -14,7 +16,7 @@
  * The GPU check of the kernel itself is build/cuda/sample_check.
  *
  * Rows: vocabularies at every edge of the 1024-thread runs and 32-lane warps (1 to 2049, 40000,
- * 129280), logits of sample_rows.h's shapes (ties, infinities, NaNs, denormals, ...);
+ * 129280) and of greedy_k's slices (4097, 100003, 131077), logits of sample_rows.h's shapes (ties, infinities, NaNs, denormals, ...);
  * temperatures 1e-20 to 1e30;
  * top-k 0 (none), 1 to 2^30; top-p 1 (none) to 0; draws random, 0 and 2^24 - 1. Every row must
  * give the host's token: no tolerance. Prints "ok NAME" / "FAIL NAME: detail", then
@@ -37,8 +39,6 @@ extern "C" {
 
 using dfc::SAMPLE_LANE_BUCKETS;
 using dfc::SAMPLE_THREADS;
-constexpr int WARPS = SAMPLE_THREADS / 32;
-static_assert(dfc::PICK_THREADS == SAMPLE_THREADS, "the emulated block_argmax serves greedy_k's blocks and sample_k's");
 
 static int anomalies; /* a pick written by no lane or thread, or by several */
 
@@ -48,31 +48,55 @@ struct emu_smem {
     struct df_select sel;
 };
 
-static int block_argmax(const float *row, int vocab, float *value)
+/* The xor butterflies of warps of 32 threads, in place. */
+static void butterflies(std::vector<float> &v, std::vector<int> &id)
 {
-    std::vector<float> v(SAMPLE_THREADS, -INFINITY);
-    std::vector<int> id(SAMPLE_THREADS, -1);
-    const bool by4 = vocab % 4 == 0 && reinterpret_cast<uintptr_t>(row) % 16 == 0; /* vectors of 4 */
-    for (int t = 0; t < SAMPLE_THREADS; t++)
-        if (by4)
-            for (int c = t; c < vocab / 4; c += SAMPLE_THREADS)
-                for (int k = 0; k < 4; k++)
-                    argmax_pick(&v[t], &id[t], row[4 * c + k], 4 * c + k);
-        else
-            for (int c = t; c < vocab; c += SAMPLE_THREADS)
-                argmax_pick(&v[t], &id[t], row[c], c);
     for (int m = 16; m > 0; m /= 2) {
         const std::vector<float> ov = v;
         const std::vector<int> oi = id;
-        for (int t = 0; t < SAMPLE_THREADS; t++)
+        for (size_t t = 0; t < v.size(); t++)
             argmax_pick(&v[t], &id[t], ov[t ^ m], oi[t ^ m]);
     }
+}
+
+static int block_argmax(const float *row, int vocab, float *value, int threads = SAMPLE_THREADS)
+{
+    std::vector<float> v(threads, -INFINITY);
+    std::vector<int> id(threads, -1);
+    const bool by4 = vocab % 4 == 0 && reinterpret_cast<uintptr_t>(row) % 16 == 0; /* vectors of 4 */
+    for (int t = 0; t < threads; t++)
+        if (by4)
+            for (int c = t; c < vocab / 4; c += threads)
+                for (int k = 0; k < 4; k++)
+                    argmax_pick(&v[t], &id[t], row[4 * c + k], 4 * c + k);
+        else
+            for (int c = t; c < vocab; c += threads)
+                argmax_pick(&v[t], &id[t], row[c], c);
+    butterflies(v, id);
     float bv = v[0];
     int bi = id[0];
-    for (int w = 1; w < WARPS; w++)
+    for (int w = 1; w < threads / 32; w++)
         argmax_pick(&bv, &bi, v[w * 32], id[w * 32]);
     *value = bv;
     return bi;
+}
+
+/* greedy_k: each slice's block_argmax (GREEDY_THREADS), its pick's index in the row, then the
+ * last block's warp across the slices' picks (lane l: slices l, l + 32, ...; the butterfly).
+ * *slices: how many the row took. */
+static int greedy_k(const float *row, int vocab, int *slices)
+{
+    const int len = dfc::greedy_slice_len(vocab), n = dfc::greedy_slices(vocab);
+    std::vector<float> v(32, -INFINITY);
+    std::vector<int> id(32, -1);
+    for (int s = 0; s < n; s++) {
+        float sv;
+        const int lo = s * len, si = block_argmax(row + lo, std::min(len, vocab - lo), &sv, dfc::GREEDY_THREADS);
+        argmax_pick(&v[s % 32], &id[s % 32], sv, si < 0 ? -1 : lo + si);
+    }
+    butterflies(v, id);
+    *slices = n;
+    return id[0];
 }
 
 /* The order stated directly: the first index of the largest value, a NaN read as -inf (and
@@ -220,7 +244,13 @@ static int emulated_sample_k(const float *logits, int vocab, const struct df_sam
 
 int main(void)
 {
-    static const int vocab[] = { 1, 2, 3, 5, 31, 32, 33, 100, 1023, 1024, 1025, 2047, 2048, 2049, 40000, 129280 };
+    /* ... and for greedy_k's slices: one (up to 4096), several of 4096 or fewer with a shorter last
+     * one (4097: 2052 and 2045, a last slice column by column after a slice in vectors; 100003),
+     * 32 of 4040 (129280), and the cap, slices longer than 4096 (131077: 32 of 4100, the last
+     * 3977) */
+    static const int vocab[] = { 1,    2,    3,    5,    31,   32,   33,    100,    1023,   1024,
+                                 1025, 2047, 2048, 2049, 4097, 40000, 100003, 129280, 131077 };
+    const int vocabs = (int)(sizeof vocab / sizeof *vocab);
     static const float temp[] = { 1e-20f, 0.05f, 0.7f, 1.0f, 3.0f, 1000.0f, 1e30f };
     static const int top_k[] = { 0, 1, 2, 3, 40, 64, 1024, 1999, 1 << 30 };
     static const float top_p[] = { 1.0f, 0.99999999f, 0.999999f, 0.95f, 0.5f, 1e-6f, 1e-9f, 0.0f };
@@ -229,7 +259,7 @@ int main(void)
     case_begin("sample_k's plan emulated thread by thread = df_sample_with (2500 rows)");
     int differ = 0;
     for (int r = 0; r < rows; r++) {
-        const int n = vocab[rnd64() % 16], kind = (int)(rnd64() % SAMPLE_ROW_KINDS);
+        const int n = vocab[rnd64() % vocabs], kind = (int)(rnd64() % SAMPLE_ROW_KINDS);
         std::vector<float> l(n);
         for (int i = 0; i < n; i++)
             l[i] = sample_row_logit(kind, i, n);
@@ -255,19 +285,20 @@ int main(void)
     /* greedy_k's pick, by both of block_argmax's scans: in vectors of 4 (an aligned row whose
      * length is a multiple of 4) and column by column (the same rows one float further on);
      * against df_argmax and against the order stated directly (first_largest) */
-    case_begin("block_argmax's plan emulated thread by thread = df_argmax = the first largest logit, NaN as -inf; "
-               "in vectors of 4 and column by column");
-    int wrong = 0, by4 = 0;
+    case_begin("greedy_k's plan (slices of block_argmax, then a warp across them) emulated thread by thread = "
+               "df_argmax = the first largest logit, NaN as -inf; in vectors of 4 and column by column");
+    int wrong = 0, by4 = 0, most_slices = 0;
     for (int r = 0; r < 600; r++) {
-        const int n = vocab[rnd64() % 16], kind = (int)(rnd64() % SAMPLE_ROW_KINDS);
+        const int n = vocab[rnd64() % vocabs], kind = (int)(rnd64() % SAMPLE_ROW_KINDS);
         std::vector<float> buf(n + 4);
         float *rows_at[2] = { buf.data(), buf.data() + 1 };
         for (float *row : rows_at) {
             for (int i = 0; i < n; i++)
                 row[i] = sample_row_logit(kind, i, n);
             by4 += n % 4 == 0 && reinterpret_cast<uintptr_t>(row) % 16 == 0;
-            float largest;
-            const int got = block_argmax(row, n, &largest), want = df_argmax(row, n);
+            int slices;
+            const int got = greedy_k(row, n, &slices), want = df_argmax(row, n);
+            most_slices = std::max(most_slices, slices);
             if ((got != want || got != first_largest(row, n)) && wrong++ == 0)
                 failf("row %d (vocab %d, kind %d, offset %d): emulated %d, df_argmax %d", r, n, kind,
                       (int)(row - buf.data()), got, want);
@@ -275,6 +306,7 @@ int main(void)
     }
     CHECK(wrong == 0, "%d rows differ", wrong);
     CHECK(by4 > 100, "only %d rows took the vectors of 4", by4);
+    CHECK(most_slices == DF_CUDA_PICK_SLICES, "at most %d slices a row", most_slices);
     case_end();
     return host_test_summary();
 }

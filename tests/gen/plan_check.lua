@@ -17,7 +17,8 @@
 --   - no op names a buffer that is not persistent before an op of the phase defined it (what
 --     a buffer holds when a phase starts is another's bytes);
 --   - the arena's size is the end of its last buffer;
---   - on CUDA the buffers the runtime and kernels.cu size are there: step (6 x chunk ints),
+--   - on CUDA the buffers the runtime and kernels.cu size are there: step (6 x chunk ints, then
+--     the picks' area, PICK_ROW_INTS x max_batch ints),
 --     expert_ws (moe_scratch_floats for the chunk) with MoE layers; with products through
 --     cuBLASLt gemm_in (the chunk rounded up to 4 rows of the widest input: a byte a column
 --     FP8, two bf16), gemm_scales for FP8 (its 1x128 blocks for those rows) and gemm_ws.
@@ -111,7 +112,8 @@ local function need(name, bytes, why)
 end
 if spec.deploy.target == "cuda" then
   local s, N = shapes, shapes.chunk
-  need("step", schedule.STEP_ARRAYS * N * 4, "the runtime's step arrays")
+  need("step", (schedule.STEP_ARRAYS * N + schedule.PICK_ROW_INTS * s.max_batch) * 4,
+    "the runtime's step arrays and device picks' area")
   if not sched.buffers.step.persistent then fail("step is not persistent") end
   local moe, gemm = false, false
   for _, f in ipairs(sched.functions) do

@@ -4,7 +4,8 @@
 # finds its value, a number where the table wants one), the host ones as they are. Sourced by
 # tests/simt/run.sh once the emulated models are built and their conformance has left its
 # comparisons in $T, and has sourced the readers. Not covered: fp8_gemm_check's lines (its
-# shapes are too large to emulate) and ncu's reports.
+# shapes are too large to emulate) and ncu's reports, but for read_ncu_kernels on the report an
+# H200's ncu wrote on 2026-11-30 (docs/gpu-runs/2026-11-30-h200/followup/ncu_linear.txt).
 # one_line V: V is one line (a value printed twice would break the table's row)
 read_newline=$(printf '\n_')
 read_newline=${read_newline%_}
@@ -74,13 +75,21 @@ check "simt/gpu-check-read/launch_floor" matches "$(read_launch_floor "$T/read_l
 build/simt/bandwidth 0.01 >"$T/read_bw" 2>&1
 check "simt/gpu-check-read/bandwidth" positive "$(read_bandwidth "$T/read_bw")"
 
-# sample_check in full (its picks against the host's: a check of its own) and its two lines
+# sample_check in full (its picks against the host's: a check of its own) and its three lines
 check "simt/sample_check" sh -c "build/simt/sample_check >'$T/read_sample' 2>&1; rc=\$?; cat '$T/read_sample'; exit \$rc"
 read_sample() {
     matches "$(read_sample_verdict "$T/read_sample")" '[0-9]+ rows sampled and [0-9]+ picked greedily, 0 differ from the host' &&
-        matches "$(read_sample_time "$T/read_sample")" '[0-9.]+ us for 1 row, [0-9.]+ us for 16'
+        matches "$(read_sample_time "$T/read_sample")" '[0-9.]+ us for 1 row, [0-9.]+ us for 16' &&
+        matches "$(read_greedy_time "$T/read_sample")" '[0-9.]+ us for 1 row, [0-9.]+ us for 16'
 }
 check "simt/gpu-check-read/sample_check" read_sample
+
+# ncu's text report (8 kernels profiled), the first of them whole
+read_ncu() {
+    ncu_rows=$(read_ncu_kernels docs/gpu-runs/2026-11-30-h200/followup/ncu_linear.txt)
+    matches "$ncu_rows" '1 linear_k \(grid 16160, 1, 1\): 68\.58 us, memory 81\.12%, DRAM 81\.12%, 50\.22 cycles between a warp.s instructions \(45\.1 cycles waiting for a scoreboard dependency\)(; [0-9] linear_k \(grid [0-9]+, 1, 1\): [0-9.]+ us, memory [0-9.]+%, DRAM [0-9.]+%, [0-9.]+ cycles between a warp.s instructions \([0-9.]+ cycles waiting for [a-zA-Z ]+\)){7}'
+}
+check "simt/gpu-check-read/ncu_kernels" read_ncu
 
 # mla_check's quick cases and stage variants (run above): the verdict, the tf32 roundings' line,
 # a "layer positions, batch<TAB>figures" row per layer (quick: untimed, so nan), and a summary

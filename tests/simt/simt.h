@@ -104,6 +104,8 @@ extern dim3 blockDim, gridDim;
 #define warpSize 32
 
 inline void __syncthreads() { simt::sync_block(); }
+/* One fiber at a time over one memory: every write is seen by every later read already. */
+inline void __threadfence() {}
 inline void __syncwarp(unsigned mask = 0xffffffffu) { simt::warp_collective(simt::SYNCWARP, mask, nullptr, 0, nullptr); }
 
 template <typename T> inline uint64_t simt_bits(T v)
