@@ -103,13 +103,15 @@
 #      DRAM bytes of each, summed by kernel: tools/ncu_step.awk), its one-token products
 #      (linear_k) in detail, its latency-bound kernels in detail (the split-KV attention at a
 #      short context, the routing, the experts' down and combine, the pick: their warps'
-#      stalls), the MLA decode partial kernels' counters (mla_check profile), and cuobjdump's
-#      resource usage of mla_check's kernels.
+#      stalls), V3's one-token FP8 products in detail (synth_decode of bench_v3_8l_cuda), the MLA
+#      decode partial kernels' counters (mla_check profile), and cuobjdump's resource usage of
+#      mla_check's kernels.
 # Prints one table at the end; its values are read out of the programs' outputs by
 # tools/gpu-check-read.sh, whose readers CI runs on the same programs' output
 # (tests/simt/gpu_check_read.sh: the device ones on the emulated device). Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt,
 # mla_check.txt, mla_check_stages.txt, sanitizer_tiny_cuda_*.txt, sample_check.txt,
-# fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_latency.txt, ncu_mla.txt,
+# fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_latency.txt,
+# ncu_v3_products.txt, ncu_mla.txt,
 # mla_check_resources.txt and the audit records to $OUT if set, else to build/gpu-check/.
 # Exit 0 when every check passed.
 set -u
@@ -967,6 +969,29 @@ else
         row "$m latency-bound kernels under ncu, a one-token prompt (ncu_latency.txt; exit $ncu_rc)" \
             "$(read_ncu_kernels "$OUTD/ncu_latency.txt" | grep . || echo none profiled)"
     fi
+fi
+
+section "V3's one-token FP8 products under ncu (synth_decode of bench_v3_8l_cuda)"
+# fp8_gemm_check on 2026-11-30: at one token linear_k took 94 us for V3's 7168x18432 FP8 product
+# (1.4 TB/s, a third of the copy), cuBLASLt 47.5 us; the mid-size output head streams at 81%.
+# Why, from the first 5 linear_k launches of V3's first 8 layers on synthetic weights (the
+# prefill's output head, then a decode step's q_b, o_proj, the dense down projection, q_b), with
+# the same sections as above: ncu_v3_products.txt.
+m=bench_v3_8l_cuda
+if [ -z "$NCU" ]; then
+    row "$m one-token products under ncu" "ncu not found"
+elif [ ! -x "build/cuda_bench/$m/synth_decode" ]; then
+    row "$m one-token products under ncu" "not run: its synth_decode was not built"
+elif [ "$(elapsed)" -gt 400 ]; then
+    row "$m one-token products under ncu" "skipped: $(elapsed) s spent already"
+else
+    DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((430 - $(elapsed))) "$NCU" --clock-control none \
+        -k regex:linear_k --kernel-name-base function --launch-count 5 --section SpeedOfLight \
+        --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section LaunchStats \
+        build/cuda_bench/$m/synth_decode --batch 1 --prompt 32 -n 2 >"$OUTD/ncu_v3_products.txt" 2>&1
+    ncu_rc=$?
+    row "$m one-token products (linear_k) under ncu: the prefill's output head, then decode (ncu_v3_products.txt; exit $ncu_rc)" \
+        "$(read_ncu_kernels "$OUTD/ncu_v3_products.txt" | grep . || echo none profiled)"
 fi
 
 section "MLA decode kernels under ncu (build/cuda/mla_check profile)"
