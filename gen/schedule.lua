@@ -19,7 +19,7 @@ M.GEMM_WS_BYTES = 32 << 20
 -- The step arrays on CUDA: token, slot, pos, emit, next, draw (DF_CUDA_STEP_*, cuda_rt.h), of
 -- prefill_chunk ints each; then for each of max_batch rows the device picks' ints
 -- (DF_CUDA_PICK_ROW_INTS: greedy_k's DF_CUDA_PICK_SLICES = 32 slices' (value, index) pairs and a
--- count; forward.c's _Static_assert checks the two agree).
+-- count, which a sample reads too; forward.c's _Static_assert checks the two agree).
 M.STEP_ARRAYS = 6
 M.PICK_ROW_INTS = 2 * 32 + 1
 

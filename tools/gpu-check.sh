@@ -90,9 +90,10 @@
 #      invariance, their cache GB/s against the copy bandwidth (build/cuda/mla_check,
 #      docs/cuda-mla.md; under a minute); after step 12, where the 16-head partial kernels' time
 #      goes without hardware counters: each with stages left out (mla_check stages; seconds);
-#  11. the token picks on the device (build/cuda/sample_check): sample_k and greedy_k against the
-#      host's df_sample_with and df_argmax on the same rows and draws, every row the same token;
-#      sample_k's time for V3's vocabulary;
+#  11. the token picks on the device (build/cuda/sample_check): a sample (launch_sample:
+#      greedy_k, sample_weights_k, sample_k) and greedy_k against the host's df_sample_with and
+#      df_argmax on the same rows and draws, every row the same token; their times for V3's
+#      vocabulary;
 #  12. the FP8 block-scaled GEMM through cuBLASLt (build/cuda/fp8_gemm_check,
 #      docs/cuda-fp8-gemm.md): correctness against an fp64 reference, TFLOP/s against
 #      cuBLASLt's per-tensor FP8 and bf16 GEMMs, decode sizes against the own `linear`, whether
@@ -869,11 +870,11 @@ if timed_check mla_check "MLA decode kernel (mla_check)" 120 400; then
 fi
 
 section "device sampling (build/cuda/sample_check)"
-# A few seconds expected: every row's device pick (sample_k, greedy_k) = the host's, and a time.
+# A few seconds expected: every row's device pick (launch_sample, greedy_k) = the host's, and times.
 if timed_check sample_check "device sampling (sample_check)" 60 420; then
-    row "token picks on the device = on the host (sample_k vs df_sample_with, greedy_k vs df_argmax)" \
+    row "token picks on the device = on the host (launch_sample vs df_sample_with, greedy_k vs df_argmax)" \
         "$(read_sample_verdict "$T/sample_check")$(timed_out)"
-    row "sample_k time, vocab 129280, top-k 40, top-p 0.95" \
+    row "a sample's time (launch_sample: greedy_k, sample_weights_k, sample_k), vocab 129280, top-k 40, top-p 0.95" \
         "$(read_sample_time "$T/sample_check")"
     row "greedy_k time, vocab 129280" "$(read_greedy_time "$T/sample_check")"
 fi

@@ -517,8 +517,8 @@ void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int
 }
 
 /* The sampled tokens of the first rows of the logits, row r with draw[r]: the draws go to the
- * step buffer's draw[] (through the pinned buffer), dfc::sample_k picks on the device and uses
- * the rows up. */
+ * step buffer's draw[] (through the pinned buffer), dfc::launch_sample picks on the device (its
+ * largest logits' picks in the step buffer's picks' area) and uses the rows up. */
 void sample_tokens(unsigned char *arena, size_t offset, int rows, int vocab, const struct df_sample_params *p,
                    const uint32_t *draw, int *out)
 {
@@ -529,8 +529,9 @@ void sample_tokens(unsigned char *arena, size_t offset, int rows, int vocab, con
         int *draw_dev = step_slot(arena, DF_CUDA_STEP_DRAW);
         check(cudaMemcpyAsync(draw_dev, draw_host, sizeof(uint32_t) * (size_t)rows, cudaMemcpyHostToDevice, g.stream),
               "copying the random draws");
-        dfc::launch_as(false, "sample_k", dfc::sample_k, rows, dfc::SAMPLE_THREADS, 0, (float *)(void *)(arena + offset),
-                       vocab, *p, (const uint32_t *)(const void *)draw_dev, step_slot(arena, DF_CUDA_STEP_NEXT));
+        (void)dfc::launch_sample(g.stream, (float *)(void *)(arena + offset), rows, vocab, *p,
+                                 (const uint32_t *)(const void *)draw_dev, step_slot(arena, DF_CUDA_STEP_NEXT),
+                                 step_slot(arena, DF_CUDA_STEP_PICK), df_cuda_launched);
     }
     read_picks(arena, rows, out);
 }

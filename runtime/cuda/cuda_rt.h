@@ -36,7 +36,8 @@ extern "C" {
  * next[cap], draw[cap] (DF_CUDA_STEP_ARRAYS_BYTES: the pinned staging buffer's layout too); then,
  * for each of the batch's rows whose token can be picked on the device, greedy_k's
  * (runtime/cuda/pick.cuh) DF_CUDA_PICK_SLICES picks of its slices of the row, (value, index)
- * pairs, and the count of those slices done (0 between launches). gen/schedule.lua sizes the
+ * pairs, and the count of those slices done (0 between launches); a sample's sample_weights_k
+ * reads the picks for the row's largest logit. gen/schedule.lua sizes the
  * plan's step buffer by the same count (STEP_ARRAYS, PICK_ROW_INTS). */
 #define DF_CUDA_PICK_SLICES 32
 #define DF_CUDA_PICK_ROW_INTS (2 * DF_CUDA_PICK_SLICES + 1)

@@ -1,11 +1,13 @@
 /* pick.cuh: the kernels that pick each row's next token from the logits on the device:
- * greedy_k (df_argmax's token; a block per slice of the row, greedy_slices) and sample_k
- * (df_sample_with's token for the row's 24-bit draw, a block per row: kernels/sample_select.h's
+ * greedy_k (df_argmax's token; a block per slice of the row, greedy_slices) and launch_sample's
+ * three (df_sample_with's token for the row's 24-bit draw: kernels/sample_select.h's
  * definition, on the same integers, so it is the token the host's sampler picks from the same
  * row and draw).
  *
- * sample_k first turns the row's logits, in place, into the integer weights (the rows are used
- * up: they are not read again in the step), then finds the top-k and top-p cuts by radix
+ * A sample is three launches (launch_sample): greedy_k's (the row's largest logit), then
+ * sample_weights_k turns the row's logits, in place, into the integer weights (the rows are used
+ * up: they are not read again in the step), a block per slice as greedy_k's, then sample_k, a
+ * block per row, finds the top-k and top-p cuts by radix
  * selection, one pass over the row per 11-bit digit of the keys (5 passes for a vocabulary
  * of up to 2^17; histograms in shared memory, digit 0's counted in each thread's registers and
  * added once a pass; warp 0 picks the bucket), then draws in id order:
@@ -91,6 +93,23 @@ DF_HD inline int greedy_slice_len(int vocab)
 }
 DF_HD inline int greedy_slices(int vocab) { return (vocab + greedy_slice_len(vocab) - 1) / greedy_slice_len(vocab); }
 
+/* The row's pick from its slices' picks (a row's part of the picks' area), by warp 0: lane l
+ * takes slices l, l + 32, ..., then the butterfly, in kernels/argmax.h's total order; the index
+ * in the row, and its value in *value (block_argmax's over the whole row: the row's value at
+ * that index). */
+__device__ __forceinline__ int merge_picks(const int *picks, int slices, float *value)
+{
+    const volatile int *parts = picks;
+    float bv = -INFINITY;
+    int bi = -1;
+    for (int s = threadIdx.x; s < slices; s += 32)
+        argmax_pick(&bv, &bi, __uint_as_float((unsigned)parts[2 * s]), parts[2 * s + 1]);
+    for (int m = 16; m > 0; m /= 2)
+        argmax_pick(&bv, &bi, __shfl_xor_sync(PICK_FULL_MASK, bv, m), __shfl_xor_sync(PICK_FULL_MASK, bi, m));
+    *value = bv;
+    return bi;
+}
+
 /* next[row] = df_argmax(row) by a block per (slice, row): block_argmax over its slice, the pick
  * (value, index in the row) into the row's part of the picks' area (picks: DF_CUDA_PICK_ROW_INTS
  * ints a row, cuda_rt.h); the block that counts the row's last slice done (the count, then reset
@@ -116,13 +135,8 @@ __global__ void __launch_bounds__(GREEDY_THREADS) greedy_k(const float *logits, 
     if (!last || threadIdx.x >= 32)
         return;
     __threadfence(); /* (the other blocks' picks, read after their counts) */
-    const volatile int *parts = mine;
-    float bv = -INFINITY;
-    int bi = -1;
-    for (int s = threadIdx.x; s < slices; s += 32)
-        argmax_pick(&bv, &bi, __uint_as_float((unsigned)parts[2 * s]), parts[2 * s + 1]);
-    for (int m = 16; m > 0; m /= 2)
-        argmax_pick(&bv, &bi, __shfl_xor_sync(PICK_FULL_MASK, bv, m), __shfl_xor_sync(PICK_FULL_MASK, bi, m));
+    float bv;
+    const int bi = merge_picks(mine, slices, &bv);
     if (threadIdx.x == 0) {
         next[row] = bi;
         *done = 0;
@@ -134,6 +148,28 @@ inline cudaError_t launch_greedy(cudaStream_t stream, const float *logits, int r
 {
     return launch_on(stream, false, greedy_k, dim3(greedy_slices(vocab), rows), GREEDY_THREADS, 0, logits, vocab, next,
                      picks);
+}
+
+/* sample_k's first pass, a block per (slice, row) as greedy_k's, launched after it: the row's
+ * logits turned, in place, into the integer weights df_sample_weight gives against the row's
+ * largest logit, the value of greedy_k's pick (merge_picks again over the row's slices' picks,
+ * which greedy_k leaves in place; the row's own element at the pick may already be a weight). */
+__global__ void __launch_bounds__(GREEDY_THREADS) sample_weights_k(float *logits, int vocab, double scale,
+                                                                   const int *picks)
+{
+    pdl_enter();
+    __shared__ float largest;
+    const int row = blockIdx.y, len = greedy_slice_len(vocab), lo = blockIdx.x * len, hi = min(vocab, lo + len);
+    if (threadIdx.x < 32) {
+        float v;
+        (void)merge_picks(picks + (size_t)row * DF_CUDA_PICK_ROW_INTS, gridDim.x, &v);
+        if (threadIdx.x == 0)
+            largest = v;
+    }
+    __syncthreads();
+    float *r = logits + (size_t)row * (size_t)vocab;
+    for (int i = lo + (int)threadIdx.x; i < hi; i += GREEDY_THREADS)
+        r[i] = __uint_as_float(df_sample_weight(r[i], largest, scale));
 }
 
 constexpr int SAMPLE_THREADS = 1024, SAMPLE_WARPS = SAMPLE_THREADS / 32;
@@ -271,24 +307,18 @@ __device__ __forceinline__ uint64_t block_exclusive_sum(uint64_t v, sample_smem 
     return before;
 }
 
+/* The row's token from its weights (sample_weights_k's), a block per row; next[row] holds
+ * greedy_k's pick on entry, the token where no token can be drawn. */
 __global__ void __launch_bounds__(SAMPLE_THREADS)
     sample_k(float *logits, int vocab, struct df_sample_params p, const uint32_t *draw, int *next)
 {
     pdl_enter();
     __shared__ sample_smem sh;
     float *row = logits + (size_t)blockIdx.x * (size_t)vocab;
-    float largest;
-    const int best = block_argmax<SAMPLE_THREADS>(row, vocab, &largest);
-    for (int i = threadIdx.x; i < vocab; i += SAMPLE_THREADS)
-        row[i] = __uint_as_float(df_sample_weight(row[i], largest, p.scale));
-    __syncthreads();
     const int bits = p.index_bits;
     struct df_sample_cut cut = select_cut(row, vocab, bits, df_sample_key_min(bits), 0, p.top_k, sh);
-    if (cut.sum == 0) { /* no token can be drawn: a row of NaNs */
-        if (threadIdx.x == 0)
-            next[blockIdx.x] = best;
+    if (cut.sum == 0) /* no positive weight (the row's largest is NaN): greedy_k's pick stays */
         return;
-    }
     if (p.p24 < DF_SAMPLE_P_ONE)
         cut = select_cut(row, vocab, bits, cut.key, 1, df_sample_top_p_target(p.p24, cut.sum), sh);
     const uint64_t point = df_sample_point(draw[blockIdx.x], cut.sum);
@@ -305,6 +335,29 @@ __global__ void __launch_bounds__(SAMPLE_THREADS)
                 next[blockIdx.x] = i;
                 break;
             }
+}
+
+/* df_sample_with's token for rows rows of vocab logits on stream (used up: they hold weights
+ * after), row r with draw[r]: greedy_k (the largest logit), sample_weights_k, sample_k; picks:
+ * the picks' area (its counts 0). After each launch launched(its kernel's name), where given
+ * (the backend's df_cuda_launched: its error, its profile event). The first launch error, or
+ * cudaSuccess. */
+inline cudaError_t launch_sample(cudaStream_t stream, float *logits, int rows, int vocab, const struct df_sample_params &p,
+                                 const uint32_t *draw, int *next, int *picks, void (*launched)(const char *) = nullptr)
+{
+    const auto after = [&](cudaError_t e, const char *name) {
+        if (launched)
+            launched(name);
+        return e;
+    };
+    cudaError_t e = after(launch_greedy(stream, logits, rows, vocab, next, picks), "greedy_k");
+    if (e == cudaSuccess)
+        e = after(launch_on(stream, false, sample_weights_k, dim3(greedy_slices(vocab), rows), GREEDY_THREADS, 0, logits,
+                            vocab, p.scale, (const int *)picks),
+                  "sample_weights_k");
+    if (e == cudaSuccess)
+        e = after(launch_on(stream, false, sample_k, rows, SAMPLE_THREADS, 0, logits, vocab, p, draw, next), "sample_k");
+    return e;
 }
 
 } // namespace dfc

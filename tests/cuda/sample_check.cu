@@ -1,16 +1,18 @@
 /* sample_check.cu: the device's token picks (runtime/cuda/pick.cuh) against the host's on the
- * same rows: sample_k against df_sample_with (runtime/sample.c) with the same 24-bit draws, and
- * greedy_k against df_argmax. Both samplers compute kernels/sample_select.h's integer
- * definition, so every row must give the same token: no tolerance.
+ * same rows: launch_sample (greedy_k, sample_weights_k, sample_k) against df_sample_with
+ * (runtime/sample.c) with the same 24-bit draws, and greedy_k against df_argmax. Both samplers
+ * compute kernels/sample_select.h's integer definition, so every row must give the same token:
+ * no tolerance.
  *
  *   build/cuda/sample_check   a few seconds; exit 0 if every row agreed, 1 otherwise;
  *                             "skip sample_check: no CUDA device" and exit 0 without a GPU
  *
  * Rows (batches of 16, each row its own shape and draw): vocabularies 1, 3, 100, 1024, 2049,
- * 4097, 40000, 100003, DeepSeek-V3's 129280 and 131077; logits of sample_rows.h's shapes (ties, infinities, NaNs,
- * denormals, ...); temperatures 0.05 to 1000, top-k 0 (none), 1, 40, 1999, 2^30,
- * top-p 1 (none), 0.95, 0.5, 1e-6, 0. Then the time of one sample_k launch (CUDA events, median
- * of 20) for 1 and 16 rows of V3's vocabulary with temperature 0.8, top-k 40 and top-p 0.95,
+ * 4097, 40000, 100003, DeepSeek-V3's 129280 and 131077; logits of sample_rows.h's shapes (ties,
+ * infinities, NaNs, denormals, ...); temperatures 0.05 to 1000, top-k 0 (none), 1, 40, 1999,
+ * 2^30, top-p 1 (none), 0.95, 0.5, 1e-6, 0. Then the time of one sample (launch_sample's three
+ * launches; CUDA events, median of 20) for 1 and 16 rows of V3's vocabulary with temperature
+ * 0.8, top-k 40 and top-p 0.95,
  * printed as "sample_check: time ...", and of one greedy_k launch for the same rows
  * ("sample_check: greedy time ..."), which tools/gpu-check.sh reports. */
 #include <cuda_runtime.h>
@@ -84,7 +86,7 @@ static int batch(device_rows &d, int vocab)
     std::vector<uint32_t> draw(rows);
     std::vector<int> got(rows);
     int differ = 0;
-    /* one configuration for the batch (sample_k takes one), a shape and a draw per row */
+    /* one configuration for the batch (launch_sample takes one), a shape and a draw per row */
     struct df_sampler s = sampler(vocab, temp[rnd64() % 5], top_k[rnd64() % 5], top_p[rnd64() % 5]);
     for (int r = 0; r < rows; r++) {
         const int kind = (int)(rnd64() % SAMPLE_ROW_KINDS);
@@ -96,8 +98,7 @@ static int batch(device_rows &d, int vocab)
         cuda_ok(cudaMemcpy(d.logits, l.data(), l.size() * sizeof(float), cudaMemcpyHostToDevice), "upload");
         cuda_ok(cudaMemcpy(d.draw, draw.data(), rows * sizeof(uint32_t), cudaMemcpyHostToDevice), "upload");
         if (pass == 0)
-            cuda_ok(dfc::launch_on(nullptr, false, dfc::sample_k, rows, dfc::SAMPLE_THREADS, 0, d.logits, vocab, s.params,
-                                   d.draw, d.next), "sample_k");
+            cuda_ok(dfc::launch_sample(nullptr, d.logits, rows, vocab, s.params, d.draw, d.next, d.picks), "launch_sample");
         else
             cuda_ok(dfc::launch_greedy(nullptr, d.logits, rows, vocab, d.next, d.picks), "greedy_k");
         cuda_ok(cudaMemcpy(got.data(), d.next, rows * sizeof(int), cudaMemcpyDeviceToHost), "download");
@@ -114,8 +115,8 @@ static int batch(device_rows &d, int vocab)
     return differ;
 }
 
-/* Median time of one sample_k launch (greedy: greedy_k's) over rows rows of vocab logits
- * (refilled before each). */
+/* Median time of one sample (launch_sample's three launches; greedy: greedy_k's one) over rows
+ * rows of vocab logits (refilled before each). */
 static double time_us(device_rows &d, int vocab, int rows, bool greedy)
 {
     struct df_sampler s = sampler(vocab, 0.8f, 40, 0.95f);
@@ -132,8 +133,7 @@ static double time_us(device_rows &d, int vocab, int rows, bool greedy)
         if (greedy)
             cuda_ok(dfc::launch_greedy(nullptr, d.logits, rows, vocab, d.next, d.picks), "greedy_k");
         else
-            cuda_ok(dfc::launch_on(nullptr, false, dfc::sample_k, rows, dfc::SAMPLE_THREADS, 0, d.logits, vocab,
-                                   s.params, d.draw, d.next), "sample_k");
+            cuda_ok(dfc::launch_sample(nullptr, d.logits, rows, vocab, s.params, d.draw, d.next, d.picks), "launch_sample");
         cuda_ok(cudaEventRecord(b), "event");
         cuda_ok(cudaEventSynchronize(b), "event");
         float ms;

@@ -1,12 +1,12 @@
-/* test_pick.cu: the device sampler's plan (runtime/cuda/pick.cuh, sample_k) run on the CPU,
+/* test_pick.cu: the device sampler's plan (runtime/cuda/pick.cuh, launch_sample) run on the CPU,
  * thread by thread and lane by lane, against the host's sampler (df_sample_with): in CI, where
  * there is no GPU, the check that the kernel's way of splitting the work gives the host's
  * token. Compiled by nvcc, with pick.cuh's constants and the shared kernels/sample_select.h
  * pieces (the very functions the kernel calls); what the device adds is emulated here:
- *   - block_argmax: each thread's strided scan (vectors of 4 columns where the row allows), the
- *     warps' xor butterflies, every thread across the warps' winners (sample_k's 1024 threads
- *     over the row; greedy_k's 256 over each of its slices, then a warp's strided scan and
- *     butterfly across the slices' picks);
+ *   - greedy_k (a sample's first launch, for the row's largest logit): each slice's
+ *     block_argmax, each of its 256 threads' strided scan (vectors of 4 columns where the slice
+ *     allows), the warps' xor butterflies, every thread across the warps' winners; then a
+ *     warp's strided scan and butterfly across the slices' picks (merge_picks);
  *   - a pass's histogram (integer atomics: their order cannot matter; the threads are run
  *     last to first anyway);
  *   - warp_pick: each lane's sum of its 64 buckets, the inclusive __shfl_up scan across the
@@ -16,7 +16,8 @@
  * The GPU check of the kernel itself is build/cuda/sample_check.
  *
  * Rows: vocabularies at every edge of the 1024-thread runs and 32-lane warps (1 to 2049, 40000,
- * 129280) and of greedy_k's slices (4097, 100003, 131077), logits of sample_rows.h's shapes (ties, infinities, NaNs, denormals, ...);
+ * 129280) and of greedy_k's slices (4097, 100003, 131077), logits of sample_rows.h's shapes
+ * (ties, infinities, NaNs, denormals, ...);
  * temperatures 1e-20 to 1e30;
  * top-k 0 (none), 1 to 2^30; top-p 1 (none) to 0; draws random, 0 and 2^24 - 1. Every row must
  * give the host's token: no tolerance. Prints "ok NAME" / "FAIL NAME: detail", then
@@ -59,7 +60,7 @@ static void butterflies(std::vector<float> &v, std::vector<int> &id)
     }
 }
 
-static int block_argmax(const float *row, int vocab, float *value, int threads = SAMPLE_THREADS)
+static int block_argmax(const float *row, int vocab, float *value, int threads)
 {
     std::vector<float> v(threads, -INFINITY);
     std::vector<int> id(threads, -1);
@@ -82,9 +83,9 @@ static int block_argmax(const float *row, int vocab, float *value, int threads =
 }
 
 /* greedy_k: each slice's block_argmax (GREEDY_THREADS), its pick's index in the row, then the
- * last block's warp across the slices' picks (lane l: slices l, l + 32, ...; the butterfly).
- * *slices: how many the row took. */
-static int greedy_k(const float *row, int vocab, int *slices)
+ * last block's warp across the slices' picks (merge_picks, lane l: slices l, l + 32, ...; the
+ * butterfly), its value in *value (sample_weights_k's largest). *slices: how many the row took. */
+static int greedy_k(const float *row, int vocab, int *slices, float *value)
 {
     const int len = dfc::greedy_slice_len(vocab), n = dfc::greedy_slices(vocab);
     std::vector<float> v(32, -INFINITY);
@@ -96,6 +97,7 @@ static int greedy_k(const float *row, int vocab, int *slices)
     }
     butterflies(v, id);
     *slices = n;
+    *value = v[0];
     return id[0];
 }
 
@@ -197,7 +199,8 @@ static int emulated_sample_k(const float *logits, int vocab, const struct df_sam
 {
     static emu_smem sh;
     float largest;
-    const int best = block_argmax(logits, vocab, &largest);
+    int slices;
+    const int best = greedy_k(logits, vocab, &slices, &largest);
     std::vector<uint32_t> w(vocab);
     for (int i = 0; i < vocab; i++)
         w[i] = df_sample_weight(logits[i], largest, p.scale);
@@ -256,7 +259,7 @@ int main(void)
     static const float top_p[] = { 1.0f, 0.99999999f, 0.999999f, 0.95f, 0.5f, 1e-6f, 1e-9f, 0.0f };
     const int rows = 2500;
 
-    case_begin("sample_k's plan emulated thread by thread = df_sample_with (2500 rows)");
+    case_begin("launch_sample's plan emulated thread by thread = df_sample_with (2500 rows)");
     int differ = 0;
     for (int r = 0; r < rows; r++) {
         const int n = vocab[rnd64() % vocabs], kind = (int)(rnd64() % SAMPLE_ROW_KINDS);
@@ -297,7 +300,12 @@ int main(void)
                 row[i] = sample_row_logit(kind, i, n);
             by4 += n % 4 == 0 && reinterpret_cast<uintptr_t>(row) % 16 == 0;
             int slices;
-            const int got = greedy_k(row, n, &slices), want = df_argmax(row, n);
+            float largest;
+            const int got = greedy_k(row, n, &slices, &largest), want = df_argmax(row, n);
+            /* the value a sample's weights are taken against: the row's own, bit for bit */
+            if (got >= 0 && memcmp(&largest, &row[got], sizeof largest) != 0 && wrong++ == 0)
+                failf("row %d (vocab %d, kind %d): the pick's value %a is not row[%d] = %a", r, n, kind,
+                      (double)largest, got, (double)row[got]);
             most_slices = std::max(most_slices, slices);
             if ((got != want || got != first_largest(row, n)) && wrong++ == 0)
                 failf("row %d (vocab %d, kind %d, offset %d): emulated %d, df_argmax %d", r, n, kind,
