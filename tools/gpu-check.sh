@@ -911,6 +911,21 @@ if timed_check mla_check "MLA decode stages (mla_check stages)" 30 450 stages; t
     while IFS=$'\t' read -r k v; do row "MLA decode stages, $k (mla_check_stages.txt)" "$v"; done <"$T/stage_rows"
 fi
 
+# ncu_detail END OUT LABEL REGEX COUNT CMD...: the first COUNT launches of the kernels REGEX
+# matches in CMD (graphs off), each with ncu's speed of light, memory, warp stall, occupancy and
+# launch sections, into $OUTD/OUT, stopped at END s of the run; a row LABEL of read_ncu_kernels'
+# line for them
+ncu_detail() {
+    local end=$1 out=$2 label=$3 regex=$4 count=$5 rc
+    shift 5
+    DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((end - $(elapsed))) "$NCU" --clock-control none \
+        -k "regex:$regex" --kernel-name-base function --launch-count "$count" --section SpeedOfLight \
+        --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section LaunchStats \
+        "$@" >"$OUTD/$out" 2>&1
+    rc=$?
+    row "$label ($out; exit $rc)" "$(read_ncu_kernels "$OUTD/$out" | grep . || echo none profiled)"
+}
+
 section "a mid-size decode step's kernels under ncu"
 # bench_v3_cuda at batch 1, graphs off so that every kernel is a launch of its own: a 32-token
 # prompt, its prefill and two decode steps (-n 3). ncu times each kernel alone and counts its
@@ -947,28 +962,17 @@ else
     # logits), then the first decode step's; how far from the copy bandwidth, and why (warp
     # stalls, occupancy, the memory system); ncu_linear.txt
     if [ "$(elapsed)" -le 400 ]; then
-        DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((430 - $(elapsed))) "$NCU" --clock-control none \
-            -k regex:linear_k --kernel-name-base function --launch-count 8 --section SpeedOfLight \
-            --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section LaunchStats \
-            build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights --ids "$(cat "$T/mid_p1")" -n 2 \
-            >"$OUTD/ncu_linear.txt" 2>&1
-        ncu_rc=$?
-        row "$m one-token products (linear_k) under ncu: the prefill's lm_head, then decode (ncu_linear.txt; exit $ncu_rc)" \
-            "$(read_ncu_kernels "$OUTD/ncu_linear.txt" | grep . || echo none profiled)"
+        ncu_detail 430 ncu_linear.txt "$m one-token products (linear_k) under ncu: the prefill's lm_head, then decode" \
+            linear_k 8 build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights --ids "$(cat "$T/mid_p1")" -n 2
     fi
     # the kernels that wait on latency at a short context (2026-11-30: the split-KV attention, 14
     # us a launch at 33 positions, the routing 10 us, the experts' down and combine at 486 GB/s,
     # the pick 18 us), the first 12 of them in a one-token prompt's prefill and decode (the
     # attention at 1 and 2 positions), and why they wait: ncu_latency.txt
     if [ "$(elapsed)" -le 405 ]; then
-        DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((435 - $(elapsed))) "$NCU" --clock-control none \
-            -k 'regex:partial_k|mla_absorb_k|mla_combine_out_k|moe_route_k|moe_down_combine_k|greedy_k' \
-            --kernel-name-base function --launch-count 12 --section SpeedOfLight --section WarpStateStats \
-            --section Occupancy --section LaunchStats \
-            build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights --ids 1 -n 2 >"$OUTD/ncu_latency.txt" 2>&1
-        ncu_rc=$?
-        row "$m latency-bound kernels under ncu, a one-token prompt (ncu_latency.txt; exit $ncu_rc)" \
-            "$(read_ncu_kernels "$OUTD/ncu_latency.txt" | grep . || echo none profiled)"
+        ncu_detail 435 ncu_latency.txt "$m latency-bound kernels under ncu, a one-token prompt" \
+            'partial_k|mla_absorb_k|mla_combine_out_k|moe_route_k|moe_down_combine_k|greedy_k' 12 \
+            build/cuda_bench/$m/$m --weights build/cuda_bench/$m/$m.weights --ids 1 -n 2
     fi
 fi
 
@@ -986,13 +990,8 @@ elif [ ! -x "build/cuda_bench/$m/synth_decode" ]; then
 elif [ "$(elapsed)" -gt 400 ]; then
     row "$m one-token products under ncu" "skipped: $(elapsed) s spent already"
 else
-    DF_CUDA_GRAPH=0 CUDA_MODULE_LOADING=EAGER timeout $((430 - $(elapsed))) "$NCU" --clock-control none \
-        -k regex:linear_k --kernel-name-base function --launch-count 5 --section SpeedOfLight \
-        --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section LaunchStats \
-        build/cuda_bench/$m/synth_decode --batch 1 --prompt 32 -n 2 >"$OUTD/ncu_v3_products.txt" 2>&1
-    ncu_rc=$?
-    row "$m one-token products (linear_k) under ncu: the prefill's output head, then decode (ncu_v3_products.txt; exit $ncu_rc)" \
-        "$(read_ncu_kernels "$OUTD/ncu_v3_products.txt" | grep . || echo none profiled)"
+    ncu_detail 430 ncu_v3_products.txt "$m one-token products (linear_k) under ncu: the prefill's output head, then decode" \
+        linear_k 5 build/cuda_bench/$m/synth_decode --batch 1 --prompt 32 -n 2
 fi
 
 section "MLA decode kernels under ncu (build/cuda/mla_check profile)"

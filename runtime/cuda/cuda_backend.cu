@@ -510,8 +510,7 @@ void greedy_tokens(unsigned char *arena, size_t offset, int rows, int vocab, int
     check_pick_rows(rows, vocab);
     if (rows > 0) {
         (void)dfc::launch_greedy(g.stream, (const float *)(const void *)(arena + offset), rows, vocab,
-                                 step_slot(arena, DF_CUDA_STEP_NEXT), step_slot(arena, DF_CUDA_STEP_PICK));
-        df_cuda_launched("greedy_k");
+                                 step_slot(arena, DF_CUDA_STEP_NEXT), step_slot(arena, DF_CUDA_STEP_PICK), df_cuda_launched);
     }
     read_picks(arena, rows, out);
 }

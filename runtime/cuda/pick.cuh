@@ -91,7 +91,11 @@ DF_HD inline int greedy_slice_len(int vocab)
               n = s < DF_CUDA_PICK_SLICES ? s : DF_CUDA_PICK_SLICES;
     return ((vocab + n - 1) / n + 3) / 4 * 4;
 }
-DF_HD inline int greedy_slices(int vocab) { return (vocab + greedy_slice_len(vocab) - 1) / greedy_slice_len(vocab); }
+DF_HD inline int greedy_slices(int vocab)
+{
+    const int len = greedy_slice_len(vocab);
+    return (vocab + len - 1) / len;
+}
 
 /* The row's pick from its slices' picks (a row's part of the picks' area), by warp 0: lane l
  * takes slices l, l + 32, ..., then the butterfly, in kernels/argmax.h's total order; the index
@@ -143,11 +147,17 @@ __global__ void __launch_bounds__(GREEDY_THREADS) greedy_k(const float *logits, 
     }
 }
 
-/* greedy_k over rows rows of vocab logits on stream; picks: the picks' area (its counts 0). */
-inline cudaError_t launch_greedy(cudaStream_t stream, const float *logits, int rows, int vocab, int *next, int *picks)
+/* greedy_k over rows rows of vocab logits on stream; picks: the picks' area (its counts 0). Then
+ * launched("greedy_k"), where given (the backend's df_cuda_launched: its error, its profile
+ * event). The launch's error, or cudaSuccess. */
+inline cudaError_t launch_greedy(cudaStream_t stream, const float *logits, int rows, int vocab, int *next, int *picks,
+                                 void (*launched)(const char *) = nullptr)
 {
-    return launch_on(stream, false, greedy_k, dim3(greedy_slices(vocab), rows), GREEDY_THREADS, 0, logits, vocab, next,
-                     picks);
+    const cudaError_t e = launch_on(stream, false, greedy_k, dim3(greedy_slices(vocab), rows), GREEDY_THREADS, 0, logits,
+                                    vocab, next, picks);
+    if (launched)
+        launched("greedy_k");
+    return e;
 }
 
 /* sample_k's first pass, a block per (slice, row) as greedy_k's, launched after it: the row's
@@ -350,7 +360,7 @@ inline cudaError_t launch_sample(cudaStream_t stream, float *logits, int rows, i
             launched(name);
         return e;
     };
-    cudaError_t e = after(launch_greedy(stream, logits, rows, vocab, next, picks), "greedy_k");
+    cudaError_t e = launch_greedy(stream, logits, rows, vocab, next, picks, launched);
     if (e == cudaSuccess)
         e = after(launch_on(stream, false, sample_weights_k, dim3(greedy_slices(vocab), rows), GREEDY_THREADS, 0, logits,
                             vocab, p.scale, (const int *)picks),
