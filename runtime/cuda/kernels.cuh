@@ -400,40 +400,49 @@ template <int DT, int COLS> struct rows_per_warp {
 
 /* lane_dot for rows r0 .. r0 + R - 1 of w (the first nr of them exist) and nt <= T vectors,
  * over the columns [c0, c1) (c0 a multiple of STEP): each activation vector is read once for
- * the R rows, column c of token t at x[t * xstride + c - c0]. Every (row, token) sum takes
- * lane_dot's vectors in lane_dot's order with lane_dot's arithmetic, so calls over consecutive
- * column ranges, in order, give lane_dot's bits. */
-template <int DT, int COLS, int T, int R>
+ * the R rows, column c of token t at x[t * xstride + c - c0]; the R rows' loads of U steps are
+ * issued before any of their products. Every (row, token) sum takes lane_dot's vectors in
+ * lane_dot's order with lane_dot's arithmetic, so calls over consecutive column ranges, in
+ * order, give lane_dot's bits. */
+template <int DT, int COLS, int T, int R, int U = 1>
 DF_HD inline void lane_dot_rows(const unsigned char *w, const float *scale, int r0, int nr, const float *x,
                                 int xstride, int nt, int lane, int c0, int c1, float (&part)[R][T])
 {
     using RV = row_vec<DT, COLS>;
     constexpr int V = RV::V, STEP = RV::STEP;
-    for (int c = c0 + lane * V; c < c1; c += STEP) {
-        uint32_t wd[R][RV::WORDS];
+    for (int c = c0 + lane * V; c < c1; c += U * STEP) {
+        uint32_t wd[U][R][RV::WORDS];
 DF_UNROLL
-        for (int r = 0; r < R; r++)
-            if (r < nr)
-                load_raw<DT, V>(w + ((size_t)(r0 + r) * COLS + c) * esize<DT>::value, wd[r]);
-        float wv[R][V], sc[R];
+        for (int u = 0; u < U; u++)
 DF_UNROLL
-        for (int r = 0; r < R; r++) {
-            sc[r] = 0.0f;
-            if (r < nr) {
-                widen<DT, V>(wd[r], wv[r]);
-                if constexpr (DT == DF_F8E4M3)
-                    sc[r] = scale[(size_t)((r0 + r) / DF_FP8_BLOCK) * RV::SCALE_LD + c / DF_FP8_BLOCK];
+            for (int r = 0; r < R; r++)
+                if (r < nr && c + u * STEP < c1)
+                    load_raw<DT, V>(w + ((size_t)(r0 + r) * COLS + c + u * STEP) * esize<DT>::value, wd[u][r]);
+DF_UNROLL
+        for (int u = 0; u < U; u++) {
+            const int cu = c + u * STEP;
+            if (cu >= c1)
+                break;
+            float wv[R][V], sc[R];
+DF_UNROLL
+            for (int r = 0; r < R; r++) {
+                sc[r] = 0.0f;
+                if (r < nr) {
+                    widen<DT, V>(wd[u][r], wv[r]);
+                    if constexpr (DT == DF_F8E4M3)
+                        sc[r] = scale[(size_t)((r0 + r) / DF_FP8_BLOCK) * RV::SCALE_LD + cu / DF_FP8_BLOCK];
+                }
             }
-        }
 DF_UNROLL
-        for (int t = 0; t < T; t++) {
-            if (t < nt) {
-                float xv[V];
-                load_x<V>(x + (size_t)t * xstride + (c - c0), xv);
+            for (int t = 0; t < T; t++) {
+                if (t < nt) {
+                    float xv[V];
+                    load_x<V>(x + (size_t)t * xstride + (cu - c0), xv);
 DF_UNROLL
-                for (int r = 0; r < R; r++)
-                    if (r < nr)
-                        part[r][t] = vec_acc<DT, V>(wv[r], xv, sc[r], part[r][t]);
+                    for (int r = 0; r < R; r++)
+                        if (r < nr)
+                            part[r][t] = vec_acc<DT, V>(wv[r], xv, sc[r], part[r][t]);
+                }
             }
         }
     }
@@ -641,11 +650,15 @@ __device__ __forceinline__ void linear_one_block(const unsigned char *w, const f
 constexpr int KCOLS = 1024;
 
 /* acc[r][t] += W[r0 + r] . xrow[t] for the nr <= R rows of this warp and nt <= T activation
- * rows (xrow: T row pointers in shared memory, the first nt set). The block stages the rows
- * KCOLS columns at a time in xs, where its warps read them (a tile of x for a large K would
- * not stay in L1: 8 tokens of 18432 columns are 590 KB). Every thread of the block calls it
- * (nr may be 0); each (row, token) sum has linear_k's bits (lane_dot_rows over consecutive
- * column ranges). */
+ * rows (xrow: T row pointers in shared memory, the first nt set). Several tokens: the block
+ * stages the rows KCOLS columns at a time in xs, where its warps read them (a tile of x for a
+ * large K would not stay in L1: 8 tokens of 18432 columns are 590 KB). One token (T = 1,
+ * DF_CUDA_LINEAR_ONE=rows): its row is read through L1 by each warp, without barriers between
+ * ranges, the warp's R rows' loads of U steps in flight together (lane_dot's U: 4 KB a warp for
+ * 2 FP8 rows), so that each activation vector serves R rows where linear_k's warp reads it for
+ * one (an FP8 row's 16 weight bytes a lane take 64 bytes of the token). Every thread of the
+ * block calls it (nr may be 0); each (row, token) sum has linear_k's bits (lane_dot_rows over
+ * consecutive column ranges). */
 template <int DT, int COLS, int T, int R>
 __device__ __forceinline__ void block_rows_dot(const unsigned char *w, const float *scale, int r0, int nr,
                                                const float *const *xrow, int nt, float *xs, float (&acc)[R][T])
@@ -653,26 +666,32 @@ __device__ __forceinline__ void block_rows_dot(const unsigned char *w, const flo
     constexpr int KC = COLS < KCOLS ? COLS : KCOLS;
     static_assert(KC == COLS || KCOLS % row_vec<DT, COLS>::STEP == 0, "KCOLS: a multiple of the warp's step");
     const int lane = threadIdx.x % WARP;
-    for (int c0 = 0; c0 < COLS; c0 += KC) {
-        const int kc = COLS - c0 < KC ? COLS - c0 : KC;
-        __syncthreads(); /* the previous range (or the caller's xrow) is ready */
-        if constexpr (COLS % 4 == 0) { /* 16-byte loads: rows and ranges start aligned */
-            for (int i = threadIdx.x; i < nt * KC / 4; i += THREADS) {
-                const int t = i / (KC / 4), c = 4 * (i % (KC / 4));
-                if (c < kc)
-                    *reinterpret_cast<float4 *>(&xs[t * KC + c]) =
-                        *reinterpret_cast<const float4 *>(&xrow[t][c0 + c]);
+    if constexpr (T == 1) {
+        __syncthreads(); /* the caller's xrow */
+        if (nr > 0 && nt > 0)
+            lane_dot_rows<DT, COLS, 1, R, row_vec<DT, COLS>::U>(w, scale, r0, nr, xrow[0], 0, 1, lane, 0, COLS, acc);
+    } else {
+        for (int c0 = 0; c0 < COLS; c0 += KC) {
+            const int kc = COLS - c0 < KC ? COLS - c0 : KC;
+            __syncthreads(); /* the previous range (or the caller's xrow) is ready */
+            if constexpr (COLS % 4 == 0) { /* 16-byte loads: rows and ranges start aligned */
+                for (int i = threadIdx.x; i < nt * KC / 4; i += THREADS) {
+                    const int t = i / (KC / 4), c = 4 * (i % (KC / 4));
+                    if (c < kc)
+                        *reinterpret_cast<float4 *>(&xs[t * KC + c]) =
+                            *reinterpret_cast<const float4 *>(&xrow[t][c0 + c]);
+                }
+            } else {
+                for (int i = threadIdx.x; i < nt * KC; i += THREADS) {
+                    const int t = i / KC, c = i % KC;
+                    if (c < kc)
+                        xs[i] = xrow[t][c0 + c];
+                }
             }
-        } else {
-            for (int i = threadIdx.x; i < nt * KC; i += THREADS) {
-                const int t = i / KC, c = i % KC;
-                if (c < kc)
-                    xs[i] = xrow[t][c0 + c];
-            }
+            __syncthreads();
+            if (nr > 0)
+                lane_dot_rows<DT, COLS, T, R>(w, scale, r0, nr, xs, KC, nt, lane, c0, c0 + kc, acc);
         }
-        __syncthreads();
-        if (nr > 0)
-            lane_dot_rows<DT, COLS, T, R>(w, scale, r0, nr, xs, KC, nt, lane, c0, c0 + kc, acc);
     }
 #pragma unroll
     for (int r = 0; r < R; r++)
@@ -702,10 +721,11 @@ template <int R, int T, class F> __device__ __forceinline__ void each_own_sum(in
                 f(r, t);
 }
 
-/* Shared memory of block_rows_dot: the staged columns and the row pointers. */
+/* Shared memory of block_rows_dot: the staged columns (for one token, which is not staged, 4
+ * unused floats) and the row pointers. */
 template <int COLS, int T> struct rows_smem {
     static constexpr int KC = COLS < KCOLS ? COLS : KCOLS;
-    __align__(16) float xs[T * KC];
+    __align__(16) float xs[T == 1 ? 4 : T * KC];
     const float *xrow[T];
 };
 
@@ -1736,8 +1756,8 @@ static inline unsigned elementwise_blocks(size_t count)
 }
 
 /* One token's product: linear_k (a warp per row, the token read through L1 by every warp); with
- * DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, the token staged in
- * shared memory once per block); with DF_CUDA_LINEAR_ONE=async, linear_async_k (linear_k's
+ * DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, each of the token's
+ * vectors read through L1 once for the R rows: block_rows_dot); with DF_CUDA_LINEAR_ONE=async, linear_async_k (linear_k's
  * layout, the weights through shared memory, 4 steps in flight per warp) where its rows allow,
  * and linear_pair_k's blocks as its, swiglu_k's for one token, and the routed experts' per-pair
  * kernels (each pair one token's products) their rows the same way (moe_gate_up_k,

@@ -144,9 +144,13 @@ static void emu_rows_dot(const tmat &m, int r0, int nr, const float *x, int nt,
         for (int r = 0; r < R; r++)
             for (int t = 0; t < T; t++)
                 p[r][t] = 0.0f;
-        for (int c0 = 0; c0 < COLS; c0 += KCOLS) /* linear_rows_k's column ranges */
-            lane_dot_rows<DT, COLS, T, R>(m.w.data(), m.scale.data(), r0, nr, x + c0, COLS, nt, l, c0,
-                                          COLS - c0 < KCOLS ? COLS : c0 + KCOLS, p);
+        if constexpr (T == 1) /* one token: the whole row in one call, U steps at a time */
+            lane_dot_rows<DT, COLS, 1, R, row_vec<DT, COLS>::U>(m.w.data(), m.scale.data(), r0, nr, x, 0, nt, l, 0,
+                                                                COLS, p);
+        else
+            for (int c0 = 0; c0 < COLS; c0 += KCOLS) /* linear_rows_k's column ranges */
+                lane_dot_rows<DT, COLS, T, R>(m.w.data(), m.scale.data(), r0, nr, x + c0, COLS, nt, l, c0,
+                                              COLS - c0 < KCOLS ? COLS : c0 + KCOLS, p);
         memcpy(part[l], p, sizeof p);
     }
     for (int r = 0; r < R; r++)
