@@ -1371,6 +1371,26 @@ __device__ __forceinline__ void warp_argmax_pick(float &v, int &i)
 }
 #endif
 
+/* The best two of a set in argmax_pick's order, (v1, i1) then (v2, i2) (an index < 0: none; a
+ * missing one keeps the value 0): top2_pick takes one more candidate (v, i) into them, and
+ * top2_merge another set's best two. The order is total, so the two are the set's whatever
+ * order its members come in: a butterfly of top2_merge gives every lane a group's best and its
+ * runner-up, which moe_route_token finds by two scans. */
+DF_HD inline void top2_pick(float &v1, int &i1, float &v2, int &i2, float v, int i)
+{
+    /* selects, not branches: the lanes of a warp differ in which way each goes */
+    const bool first = argmax_beats(v, i, v1, i1), second = argmax_beats(v, i, v2, i2);
+    v2 = first ? v1 : second ? v : v2;
+    i2 = first ? i1 : second ? i : i2;
+    v1 = first ? v : v1;
+    i1 = first ? i : i1;
+}
+DF_HD inline void top2_merge(float &v1, int &i1, float &v2, int &i2, float w1, int j1, float w2, int j2)
+{
+    top2_pick(v1, i1, v2, i2, w1, j1);
+    top2_pick(v1, i1, v2, i2, w2, j2);
+}
+
 /* argmax_allowed's pick among G groups, in registers: the first allowed group of the largest
  * score is kept and no longer allowed. Every index is a constant once the loops unroll, where
  * argmax_allowed over the arrays and keep[its pick] put moe_route_k's scores in local memory. */
@@ -1394,7 +1414,8 @@ DF_UNROLL
 }
 
 /* moe_route_token with a warp per token: lane l holds experts l, l + 32, ...; every argmax
- * of the serial version is a warp_argmax_pick, so the same experts are chosen in the same
+ * of the serial version is a warp_argmax_pick, and each group's best two (its two scans) a
+ * butterfly of top2_merge, in the same order, so the same experts are chosen in the same
  * order (for scores that are not NaN). Softmax sums (V2) add in the butterfly's order. */
 template <int E, int K, int G>
 __global__ void __launch_bounds__(THREADS) moe_route_k(const struct df_route_shape shape, const float *logits,
@@ -1445,27 +1466,33 @@ __global__ void __launch_bounds__(THREADS) moe_route_k(const struct df_route_sha
     }
     if (shape.method != DF_GREEDY && G > 1) {
         constexpr int PER = E / G;
-        float group_score[G];
+        /* each group's best two choices (top2_pick), the lane's own, then the butterfly of
+         * top2_merge round by round for all the groups at once: five rounds in a row where a
+         * best and then a runner-up for each group in turn were ten each */
+        float v1[G], v2[G], group_score[G];
+        int i1[G], i2[G];
         bool group_ok[G];
 #pragma unroll
         for (int g = 0; g < G; g++) {
-            float v1 = 0.0f, v2 = 0.0f;
-            int b1 = -1, b2 = -1;
+            v1[g] = v2[g] = 0.0f;
+            i1[g] = i2[g] = -1;
+        }
 #pragma unroll
-            for (int j = 0; j < NE; j++)
+        for (int j = 0; j < NE; j++)
+#pragma unroll
+            for (int g = 0; g < G; g++)
                 if (allowed[j] && (lane + j * WARP) / PER == g)
-                    argmax_pick(&v1, &b1, choice[j], lane + j * WARP);
-            warp_argmax_pick(v1, b1);
-            if (shape.method == DF_NOAUX_TC) {
+                    top2_pick(v1[g], i1[g], v2[g], i2[g], choice[j], lane + j * WARP);
 #pragma unroll
-                for (int j = 0; j < NE; j++)
-                    if (allowed[j] && (lane + j * WARP) / PER == g && lane + j * WARP != b1)
-                        argmax_pick(&v2, &b2, choice[j], lane + j * WARP);
-                warp_argmax_pick(v2, b2);
-                group_score[g] = v1 + v2;
-            } else {
-                group_score[g] = v1;
-            }
+        for (int m = WARP / 2; m > 0; m /= 2)
+#pragma unroll
+            for (int g = 0; g < G; g++)
+                top2_merge(v1[g], i1[g], v2[g], i2[g], __shfl_xor_sync(0xffffffffu, v1[g], m),
+                           __shfl_xor_sync(0xffffffffu, i1[g], m), __shfl_xor_sync(0xffffffffu, v2[g], m),
+                           __shfl_xor_sync(0xffffffffu, i2[g], m));
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+            group_score[g] = shape.method == DF_NOAUX_TC ? v1[g] + v2[g] : v1[g];
             group_ok[g] = true;
         }
         bool keep[G];

@@ -8,14 +8,21 @@
 #define DF_KERNELS_ARGMAX_H
 
 #include <math.h>
+#include <stdbool.h>
 
 #include "hd.h"
 
-/* Keep the better of candidate (*v, *i) and (v2, i2); an index < 0 is no candidate. */
+/* Whether candidate (v2, i2) comes before (v, i) in that order; an index < 0 is no candidate. */
+static inline DF_HD bool argmax_beats(float v2, int i2, float v, int i)
+{
+    const float a = v2 != v2 ? -INFINITY : v2, b = v != v ? -INFINITY : v;
+    return i2 >= 0 && (i < 0 || a > b || (a == b && i2 < i));
+}
+
+/* Keep the better of candidate (*v, *i) and (v2, i2). */
 static inline DF_HD void argmax_pick(float *v, int *i, float v2, int i2)
 {
-    const float a = v2 != v2 ? -INFINITY : v2, b = *v != *v ? -INFINITY : *v;
-    if (i2 >= 0 && (*i < 0 || a > b || (a == b && i2 < *i))) {
+    if (argmax_beats(v2, i2, *v, *i)) {
         *v = v2;
         *i = i2;
     }

@@ -536,6 +536,62 @@ static void test_route_pick(void)
 
 /* moe_route_k's choice of groups (keep_best_group, topk_group times) = moe_route_token's
  * (argmax_allowed, then that group no longer allowed): ties, NaN scores, groups not allowed. */
+/* moe_route_k's group scores: each lane's best two of a group (top2_pick over its experts l,
+ * l + 32, ...), then the butterfly of top2_merge, against moe_route_token's two scans (the best,
+ * then the best of the rest): the same two experts, so the same sum (ties, NaN, -inf). */
+static void test_route_top2(void)
+{
+    case_begin("top2_pick / top2_merge: a group's best two over a warp's butterfly = moe_route_token's two scans");
+    const int shapes[4][2] = { { 256, 8 }, { 64, 8 }, { 160, 8 }, { 16, 4 } }; /* experts, groups */
+    for (int trial = 0; trial < 2000; trial++) {
+        const int E = shapes[trial % 4][0], G = shapes[trial % 4][1], PER = E / G;
+        const bool nans = trial % 5 == 4;
+        float c[256];
+        for (int e = 0; e < E; e++) {
+            c[e] = (float)(rnd64() % 7) * 0.25f; /* few values: many ties */
+            if (nans && rnd64() % 3 == 0)
+                c[e] = rnd64() % 2 ? NAN : -INFINITY;
+        }
+        for (int g = 0; g < G; g++) {
+            float v1[WARP], v2[WARP];
+            int i1[WARP], i2[WARP];
+            for (int l = 0; l < WARP; l++) {
+                v1[l] = v2[l] = 0.0f;
+                i1[l] = i2[l] = -1;
+                for (int e = l; e < E; e += WARP)
+                    if (e / PER == g)
+                        top2_pick(v1[l], i1[l], v2[l], i2[l], c[e], e);
+            }
+            for (int m = WARP / 2; m > 0; m /= 2) {
+                float n1[WARP], n2[WARP];
+                int j1[WARP], j2[WARP];
+                for (int l = 0; l < WARP; l++) {
+                    n1[l] = v1[l], n2[l] = v2[l], j1[l] = i1[l], j2[l] = i2[l];
+                    top2_merge(n1[l], j1[l], n2[l], j2[l], v1[l ^ m], i1[l ^ m], v2[l ^ m], i2[l ^ m]);
+                }
+                memcpy(v1, n1, sizeof v1), memcpy(v2, n2, sizeof v2), memcpy(i1, j1, sizeof i1), memcpy(i2, j2, sizeof i2);
+            }
+            bool allowed[256];
+            for (int e = 0; e < PER; e++)
+                allowed[e] = true;
+            const int b1 = g * PER + argmax_allowed(c + g * PER, allowed, PER);
+            allowed[b1 - g * PER] = false;
+            const int b2 = g * PER + argmax_allowed(c + g * PER, allowed, PER);
+            for (int l = 0; l < WARP; l++) {
+                CHECK(i1[l] == i1[0] && i2[l] == i2[0] && i1[l] != i2[l] && i1[l] / PER == g && i2[l] / PER == g,
+                      "trial %d (E %d) group %d lane %d: experts %d %d, lane 0 %d %d", trial, E, g, l, i1[l], i2[l],
+                      i1[0], i2[0]);
+                if (!nans)
+                    CHECK(i1[l] == b1 && i2[l] == b2 && memcmp(&v1[l], &c[b1], sizeof(float)) == 0 &&
+                              memcmp(&v2[l], &c[b2], sizeof(float)) == 0,
+                          "trial %d (E %d) group %d lane %d: experts %d %d, the two scans %d %d", trial, E, g, l,
+                          i1[l], i2[l], b1, b2);
+            }
+        }
+    }
+    case_end();
+}
+
 static void test_keep_groups(void)
 {
     case_begin("keep_best_group: moe_route_k's top groups = argmax_allowed's, in order (ties, NaN, disallowed groups)");
@@ -728,6 +784,7 @@ int main(void)
 {
     test_load_w();
     test_route_pick();
+    test_route_top2();
     test_keep_groups();
     test_norm_quant_layout();
     test_pair_blocks();
