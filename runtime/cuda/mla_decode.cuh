@@ -369,12 +369,21 @@ __device__ __forceinline__ void load_tile(const float *kv, int p_first, int p_en
 }
 
 /* Warp w's share of S = Q K^T for one tile: its k-steps (ks_first) of every (m-tile,
- * n-tile), into part[w][head][position]. The softmax adds the 8 warps' parts in order. */
+ * n-tile), into part[w][head][position]. The softmax adds the 8 warps' parts in order. The
+ * k-steps' loop is written out to KSW of them, the last skipped where a warp has fewer, so that
+ * the compiler can load a k-step's fragments while the one before is on the tensor cores (with
+ * the count known only at run time, ptxas kept it a loop: each k-step's loads and splits
+ * waited for the one before). */
 template <class D>
 __device__ __forceinline__ void tile_scores(const float *sQ, const float *tile, float *sPart, int w, int lane)
 {
     float acc[D::MT][D::NTS][4] = {};
-    for (int ks = ks_first(w, D::KS); ks < ks_first(w + 1, D::KS); ks++) {
+    const int ks0 = ks_first(w, D::KS), nks = ks_first(w + 1, D::KS) - ks0;
+#pragma unroll
+    for (int k = 0; k < D::KSW; k++) {
+        if (k >= nks)
+            break;
+        const int ks = ks0 + k;
         uint32_t ahi[D::MT][4], alo[D::MT][4];
 #pragma unroll
         for (int mt = 0; mt < D::MT; mt++) {
