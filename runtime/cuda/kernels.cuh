@@ -100,6 +100,8 @@ template <int DT, int COLS> struct row_vec {
                              : (COLS % 2 == 0) ? 2 : 1;
     static constexpr int STEP = WARP * V;           /* columns per warp step */
     static constexpr int U = 4;                     /* steps in flight per lane */
+    static constexpr int STEPS = (COLS + STEP - 1) / STEP;      /* steps of a row */
+    static constexpr int U_ROW = U < STEPS ? U : STEPS;         /* U, or all of a shorter row's */
     static constexpr int WORDS = (V * esize<DT>::value + 3) / 4; /* 32-bit words of one lane's vector */
     static constexpr int SCALE_LD = DF_FP8_SCALE_LD(COLS); /* FP8: floats per row of block scales */
 };
@@ -649,27 +651,31 @@ __device__ __forceinline__ void linear_one_block(const unsigned char *w, const f
  * a multiple of every STEP. */
 constexpr int KCOLS = 1024;
 
+/* How block_rows_dot is given its tokens' rows (token_rows): T pointers, or one token's row. */
+template <int T> struct token_rows_of { using type = const float *const *; };
+template <> struct token_rows_of<1> { using type = const float *; };
+
 /* acc[r][t] += W[r0 + r] . xrow[t] for the nr <= R rows of this warp and nt <= T activation
- * rows (xrow: T row pointers in shared memory, the first nt set). Several tokens: the block
- * stages the rows KCOLS columns at a time in xs, where its warps read them (a tile of x for a
- * large K would not stay in L1: 8 tokens of 18432 columns are 590 KB). One token (T = 1,
- * DF_CUDA_LINEAR_ONE=rows): its row is read through L1 by each warp, without barriers between
- * ranges, the warp's R rows' loads of U steps in flight together (lane_dot's U: 4 KB a warp for
- * 2 FP8 rows), so that each activation vector serves R rows where linear_k's warp reads it for
- * one (an FP8 row's 16 weight bytes a lane take 64 bytes of the token). Every thread of the
- * block calls it (nr may be 0); each (row, token) sum has linear_k's bits (lane_dot_rows over
- * consecutive column ranges). */
+ * rows (token_rows: T row pointers in shared memory, the first nt set, or a lone token's row
+ * itself). Several tokens: the block stages the rows KCOLS columns at a time in
+ * xs, where its warps read them (a tile of x for a large K would not stay in L1: 8 tokens of
+ * 18432 columns are 590 KB). One token (T = 1, DF_CUDA_LINEAR_ONE=rows): each warp reads its row
+ * in place through L1, with no barrier, the warp's R rows' loads of U steps in flight together
+ * (lane_dot's U: 4 KB a warp for 2 FP8 rows), so that each activation vector serves R rows where
+ * linear_k's warp reads it for one (an FP8 row's 16 weight bytes a lane take 64 bytes of the
+ * token). Every thread of the block calls it (nr may be 0); each (row, token) sum has
+ * linear_k's bits (lane_dot_rows over consecutive column ranges). */
 template <int DT, int COLS, int T, int R>
 __device__ __forceinline__ void block_rows_dot(const unsigned char *w, const float *scale, int r0, int nr,
-                                               const float *const *xrow, int nt, float *xs, float (&acc)[R][T])
+                                               typename token_rows_of<T>::type xrow, int nt, float *xs,
+                                               float (&acc)[R][T])
 {
     constexpr int KC = COLS < KCOLS ? COLS : KCOLS;
     static_assert(KC == COLS || KCOLS % row_vec<DT, COLS>::STEP == 0, "KCOLS: a multiple of the warp's step");
     const int lane = threadIdx.x % WARP;
     if constexpr (T == 1) {
-        __syncthreads(); /* the caller's xrow */
         if (nr > 0 && nt > 0)
-            lane_dot_rows<DT, COLS, 1, R, row_vec<DT, COLS>::U>(w, scale, r0, nr, xrow[0], 0, 1, lane, 0, COLS, acc);
+            lane_dot_rows<DT, COLS, 1, R, row_vec<DT, COLS>::U_ROW>(w, scale, r0, nr, xrow, 0, 1, lane, 0, COLS, acc);
     } else {
         for (int c0 = 0; c0 < COLS; c0 += KC) {
             const int kc = COLS - c0 < KC ? COLS - c0 : KC;
@@ -729,6 +735,22 @@ template <int COLS, int T> struct rows_smem {
     const float *xrow[T];
 };
 
+/* The rows of tokens t0 .. t0 + T - 1 of x (COLS floats each) as block_rows_dot reads them
+ * (token_rows_of<T>): for one token its row itself, a pointer the compiler knows to be global
+ * memory, read with no barrier; for several, pointers in sm.xrow that threads < T set
+ * (block_rows_dot's first barrier orders them). */
+template <int COLS, int T>
+__device__ __forceinline__ typename token_rows_of<T>::type token_rows(rows_smem<COLS, T> &sm, const float *x, int t0)
+{
+    if constexpr (T == 1) {
+        return x + (size_t)t0 * COLS;
+    } else {
+        if (threadIdx.x < T)
+            sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
+        return sm.xrow;
+    }
+}
+
 /* Block (bx, blockIdx.y) of a product for several tokens, after pdl_enter: y[t][r] = W[r] . x[t]
  * (ACC: +=, as linear_one_block), a warp per R rows (rows_per_warp), T tokens per read of the
  * rows (block_rows_dot, in the kernel's sm: one per kernel, whichever matrix its block takes),
@@ -741,10 +763,8 @@ __device__ __forceinline__ void linear_rows_block(const unsigned char *w, const 
     const int t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
     int r0;
     const int nr = warp_rows<ROWS, R>(bx, r0);
-    if (threadIdx.x < T)
-        sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
     float acc[R][T] = {};
-    block_rows_dot<DT, COLS, T, R>(w, scale, r0, nr, sm.xrow, nt, sm.xs, acc);
+    block_rows_dot<DT, COLS, T, R>(w, scale, r0, nr, token_rows(sm, x, t0), nt, sm.xs, acc);
     each_own_sum<R, T>(nr, nt, [&](int r, int t) {
         float *out = &y[(size_t)(t0 + t) * ROWS + r0 + r];
         *out = ACC ? *out + acc[r][t] : acc[r][t];
@@ -888,15 +908,15 @@ __global__ void __launch_bounds__(THREADS) linear_pair_k(const unsigned char *w1
     }
 }
 
-/* silu(gate . x) * (up . x) for this warp's rows r0 .. r0 + nr - 1 and the nt staged activation
- * rows (block_rows_dot twice): the gate's sums wait in gate (the warp's R x T floats of shared
+/* silu(gate . x) * (up . x) for this warp's rows r0 .. r0 + nr - 1 and the nt activation rows
+ * (token_rows; block_rows_dot twice): the gate's sums wait in gate (the warp's R x T floats of shared
  * memory) while the up projection's are made, so that one set of sums is in registers at a
  * time (both would double them, and halve the blocks per SM); store(r, t, v) takes each existing
  * (row, token) value, on lane (r T + t) % WARP. Every thread of the block calls it. */
 template <int DT, int COLS, int T, int R, class F>
 __device__ __forceinline__ void swiglu_rows(const unsigned char *wg, const float *sg, const unsigned char *wu,
-                                            const float *su, int r0, int nr, const float *const *xrow, int nt,
-                                            float *xs, float (&gate)[R][T], F store)
+                                            const float *su, int r0, int nr, typename token_rows_of<T>::type xrow,
+                                            int nt, float *xs, float (&gate)[R][T], F store)
 {
     {
         float a[R][T] = {};
@@ -970,10 +990,8 @@ __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, con
         const int t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
         int r0;
         const int nr = warp_rows<INTER, R>(blockIdx.x, r0);
-        if (threadIdx.x < T)
-            sm.xrow[threadIdx.x] = x + (size_t)(t0 + threadIdx.x) * COLS;
         __shared__ float gate[WARPS][R][T];
-        swiglu_rows<DT, COLS, T, R>(wg, sg, wu, su, r0, nr, sm.xrow, nt, sm.xs, gate[threadIdx.x / WARP],
+        swiglu_rows<DT, COLS, T, R>(wg, sg, wu, su, r0, nr, token_rows(sm, x, t0), nt, sm.xs, gate[threadIdx.x / WARP],
                                     [&](int r, int t, float v) { g[(size_t)(t0 + t) * INTER + r0 + r] = v; });
     }
 }
@@ -1733,6 +1751,8 @@ __global__ void __launch_bounds__(THREADS) moe_grouped_k(const unsigned char *w,
 {
     pdl_enter();
     constexpr int ROWS = DOWN ? DIM : INTER, COLS = DOWN ? INTER : DIM, R = rows_per_warp<DT, COLS>::R;
+    static_assert(T > 1, "several tokens: block_rows_dot reads a lone token's row pointer with no barrier, "
+                         "where this kernel rewrites sm.xrow for each tile of its pairs");
     __shared__ rows_smem<COLS, T> sm;
     const int count = counts[blockIdx.y], *list = lists + (size_t)blockIdx.y * n;
     const struct df_expert &e = tab.e[blockIdx.y];

@@ -145,8 +145,8 @@ static void emu_rows_dot(const tmat &m, int r0, int nr, const float *x, int nt,
             for (int t = 0; t < T; t++)
                 p[r][t] = 0.0f;
         if constexpr (T == 1) /* one token: the whole row in one call, U steps at a time */
-            lane_dot_rows<DT, COLS, 1, R, row_vec<DT, COLS>::U>(m.w.data(), m.scale.data(), r0, nr, x, 0, nt, l, 0,
-                                                                COLS, p);
+            lane_dot_rows<DT, COLS, 1, R, row_vec<DT, COLS>::U_ROW>(m.w.data(), m.scale.data(), r0, nr, x, 0, nt,
+                                                                    l, 0, COLS, p);
         else
             for (int c0 = 0; c0 < COLS; c0 += KCOLS) /* linear_rows_k's column ranges */
                 lane_dot_rows<DT, COLS, T, R>(m.w.data(), m.scale.data(), r0, nr, x + c0, COLS, nt, l, c0,
@@ -534,14 +534,13 @@ static void test_route_pick(void)
     case_end();
 }
 
-/* moe_route_k's choice of groups (keep_best_group, topk_group times) = moe_route_token's
- * (argmax_allowed, then that group no longer allowed): ties, NaN scores, groups not allowed. */
 /* moe_route_k's group scores: each lane's best two of a group (top2_pick over its experts l,
- * l + 32, ...), then the butterfly of top2_merge, against moe_route_token's two scans (the best,
- * then the best of the rest): the same two experts, so the same sum (ties, NaN, -inf). */
+ * l + 32, ...), then the butterfly of top2_merge, against two scans in argmax_pick's order (the
+ * best, then the best of the rest) and, where no score is NaN, moe_route_token's two scans
+ * (argmax_allowed): the same two experts, so the same sum (ties, -inf, NaN). */
 static void test_route_top2(void)
 {
-    case_begin("top2_pick / top2_merge: a group's best two over a warp's butterfly = moe_route_token's two scans");
+    case_begin("top2_pick / top2_merge: a group's best two over a warp's butterfly = two scans (ties, -inf, NaN)");
     const int shapes[4][2] = { { 256, 8 }, { 64, 8 }, { 160, 8 }, { 16, 4 } }; /* experts, groups */
     for (int trial = 0; trial < 2000; trial++) {
         const int E = shapes[trial % 4][0], G = shapes[trial % 4][1], PER = E / G;
@@ -549,8 +548,10 @@ static void test_route_top2(void)
         float c[256];
         for (int e = 0; e < E; e++) {
             c[e] = (float)(rnd64() % 7) * 0.25f; /* few values: many ties */
+            if (trial % 3 == 0 && rnd64() % 4 == 0)
+                c[e] = -INFINITY;
             if (nans && rnd64() % 3 == 0)
-                c[e] = rnd64() % 2 ? NAN : -INFINITY;
+                c[e] = NAN;
         }
         for (int g = 0; g < G; g++) {
             float v1[WARP], v2[WARP];
@@ -571,27 +572,35 @@ static void test_route_top2(void)
                 }
                 memcpy(v1, n1, sizeof v1), memcpy(v2, n2, sizeof v2), memcpy(i1, j1, sizeof i1), memcpy(i2, j2, sizeof i2);
             }
+            float s1 = 0.0f, s2 = 0.0f; /* two scans in argmax_pick's order */
+            int b1 = -1, b2 = -1;
+            for (int e = g * PER; e < (g + 1) * PER; e++)
+                argmax_pick(&s1, &b1, c[e], e);
+            for (int e = g * PER; e < (g + 1) * PER; e++)
+                if (e != b1)
+                    argmax_pick(&s2, &b2, c[e], e);
             bool allowed[256];
             for (int e = 0; e < PER; e++)
                 allowed[e] = true;
-            const int b1 = g * PER + argmax_allowed(c + g * PER, allowed, PER);
-            allowed[b1 - g * PER] = false;
-            const int b2 = g * PER + argmax_allowed(c + g * PER, allowed, PER);
+            const int a1 = g * PER + argmax_allowed(c + g * PER, allowed, PER);
+            allowed[a1 - g * PER] = false;
+            const int a2 = g * PER + argmax_allowed(c + g * PER, allowed, PER);
             for (int l = 0; l < WARP; l++) {
-                CHECK(i1[l] == i1[0] && i2[l] == i2[0] && i1[l] != i2[l] && i1[l] / PER == g && i2[l] / PER == g,
-                      "trial %d (E %d) group %d lane %d: experts %d %d, lane 0 %d %d", trial, E, g, l, i1[l], i2[l],
-                      i1[0], i2[0]);
+                CHECK(i1[l] == b1 && i2[l] == b2 && memcmp(&v1[l], &c[b1], sizeof(float)) == 0 &&
+                          memcmp(&v2[l], &c[b2], sizeof(float)) == 0,
+                      "trial %d (E %d) group %d lane %d: experts %d %d, the scans %d %d", trial, E, g, l, i1[l], i2[l],
+                      b1, b2);
                 if (!nans)
-                    CHECK(i1[l] == b1 && i2[l] == b2 && memcmp(&v1[l], &c[b1], sizeof(float)) == 0 &&
-                              memcmp(&v2[l], &c[b2], sizeof(float)) == 0,
-                          "trial %d (E %d) group %d lane %d: experts %d %d, the two scans %d %d", trial, E, g, l,
-                          i1[l], i2[l], b1, b2);
+                    CHECK(i1[l] == a1 && i2[l] == a2, "trial %d (E %d) group %d lane %d: experts %d %d, argmax_allowed "
+                          "%d %d", trial, E, g, l, i1[l], i2[l], a1, a2);
             }
         }
     }
     case_end();
 }
 
+/* moe_route_k's choice of groups (keep_best_group, topk_group times) = moe_route_token's
+ * (argmax_allowed, then that group no longer allowed): ties, NaN scores, groups not allowed. */
 static void test_keep_groups(void)
 {
     case_begin("keep_best_group: moe_route_k's top groups = argmax_allowed's, in order (ties, NaN, disallowed groups)");
