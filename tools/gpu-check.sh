@@ -104,7 +104,8 @@
 #      DRAM bytes of each, summed by kernel: tools/ncu_step.awk), its one-token products
 #      (linear_k) in detail, its latency-bound kernels in detail (the split-KV attention at a
 #      short context, the routing, the experts' down and combine, the pick: their warps'
-#      stalls), V3's one-token FP8 products in detail (synth_decode of bench_v3_8l_cuda), the MLA
+#      stalls), V3's one-token FP8 products in detail (synth_decode of bench_v3_8l_cuda, by
+#      linear_k and by the rows variant), the MLA
 #      decode partial kernels' counters (mla_check profile), and cuobjdump's resource usage of
 #      mla_check's kernels.
 # Prints one table at the end; its values are read out of the programs' outputs by
@@ -112,7 +113,7 @@
 # (tests/simt/gpu_check_read.sh: the device ones on the emulated device). Writes gpu-check.log, gpu-check.md, mid_size.txt, synth.txt,
 # mla_check.txt, mla_check_stages.txt, sanitizer_tiny_cuda_*.txt, sample_check.txt,
 # fp8_gemm_check.txt, ncu_decode.csv, ncu_decode.txt, ncu_linear.txt, ncu_latency.txt,
-# ncu_v3_products.txt, ncu_mla.txt,
+# ncu_v3_products.txt, ncu_v3_rows.txt, ncu_mla.txt,
 # mla_check_resources.txt and the audit records to $OUT if set, else to build/gpu-check/.
 # Exit 0 when every check passed.
 set -u
@@ -992,6 +993,13 @@ elif [ "$(elapsed)" -gt 400 ]; then
 else
     ncu_detail 430 ncu_v3_products.txt "$m one-token products (linear_k) under ncu: the prefill's output head, then decode" \
         linear_k 5 build/cuda_bench/$m/synth_decode --batch 1 --prompt 32 -n 2
+    # the same products by the rows variant (DF_CUDA_LINEAR_ONE=rows: 2 FP8 rows a warp share
+    # each read of the token, 4 steps of loads in flight, since 2026-12-01): ncu_v3_rows.txt
+    if [ "$(elapsed)" -le 410 ]; then
+        DF_CUDA_LINEAR_ONE=rows ncu_detail 440 ncu_v3_rows.txt \
+            "$m one-token products (linear_rows_k, DF_CUDA_LINEAR_ONE=rows) under ncu: the output head, then decode" \
+            linear_rows_k 5 build/cuda_bench/$m/synth_decode --batch 1 --prompt 32 -n 2
+    fi
 fi
 
 section "MLA decode kernels under ncu (build/cuda/mla_check profile)"
