@@ -268,6 +268,16 @@ template <int KS> DF_HD inline void qfrag_source(int idx, int &h, int &c)
     c = ks * 8 + frag_a_col(lane, i);
 }
 
+/* Its inverse: the index that holds head h, column c. A head's columns 4 j .. 4 j + 3 lie 4
+ * floats apart (lanes 4 g .. 4 g + 3, one element i), so a 16-byte load of a query row lands
+ * in four stores at index, + 4, + 8, + 12. */
+template <int KS> DF_HD inline int qfrag_index(int h, int c)
+{
+    const int mt = h / 16, hr = h % 16, ks = c / 8, cr = c % 8;
+    const int lane = 4 * (hr % 8) + cr % 4, i = hr / 8 + 2 * (cr / 4);
+    return ((mt * KS + ks) * WARP + lane) * 4 + i;
+}
+
 } /* namespace mla */
 
 /* ---- a layer's shape and the kernel's choices -----------------------------------------------
@@ -597,12 +607,27 @@ template <class D> struct f32_tiles {
     {
         mla::load_tile<D>(kv, p_first, p_end, sTile(smem, stage), tid);
     }
+    /* The block's HG query rows 16 bytes at a time, every load before the first store: one trip
+     * to L2 (9 loads a thread for rows of 576), where a float at a time in fragment order took
+     * one trip per 4 (ptxas unrolled by 4); then each 4 columns to their places (qfrag_index). */
     static __device__ void queries(const float *qt, unsigned char *smem, int tid)
     {
-        for (int i = tid; i < D::Q_F; i += THREADS) {
-            int h, c;
-            qfrag_source<D::KS>(i, h, c);
-            sQ(smem)[i] = qt[h * D::ROW + c];
+        constexpr int N4 = D::Q_F / 4, PER = (N4 + THREADS - 1) / THREADS;
+        float4 v[PER];
+#pragma unroll
+        for (int k = 0; k < PER; k++)
+            if (tid + k * THREADS < N4)
+                v[k] = reinterpret_cast<const float4 *>(qt)[tid + k * THREADS];
+#pragma unroll
+        for (int k = 0; k < PER; k++) {
+            const int j = tid + k * THREADS;
+            if (j < N4) {
+                float *d = sQ(smem) + qfrag_index<D::KS>(4 * j / D::ROW, 4 * j % D::ROW);
+                d[0] = v[k].x;
+                d[4] = v[k].y;
+                d[8] = v[k].z;
+                d[12] = v[k].w;
+            }
         }
     }
     static __device__ void scores(unsigned char *smem, int stage, int w, int lane)

@@ -375,6 +375,13 @@ static void test_fragments(void)
             int h, col;
             qfrag_source<KS>(idx, h, col);
             CHECK(h >= 0 && h < HG && col >= 0 && col < ROW, "MT %d: index %d -> (%d, %d)", mt, idx, h, col);
+            CHECK(qfrag_index<KS>(h, col) == idx, "MT %d: index %d -> (%d, %d) -> %d", mt, idx, h, col,
+                  qfrag_index<KS>(h, col));
+            /* the queries' 16-byte loads: columns 4 j .. 4 j + 3 of a head 4 floats apart */
+            if (col % 4 == 0)
+                for (int u = 1; u < 4; u++)
+                    CHECK(qfrag_index<KS>(h, col + u) == idx + 4 * u, "MT %d: (%d, %d) at %d, + %d at %d", mt, h,
+                          col, idx, u, qfrag_index<KS>(h, col + u));
             if (h >= 0 && h < HG && col >= 0 && col < ROW)
                 seen[(size_t)h * ROW + col]++;
         }
