@@ -78,13 +78,14 @@ __global__ void __launch_bounds__(THREADS) mla_absorb_k(const unsigned char *kv_
 
 /* 3: block (head h, token t) of L threads: o_lat[t][h] into shared memory (combine_one: a
  * column a thread), then out[t][h][d] = W_uv(h)[d] . o_lat for every d < VH: warp w takes rows
- * w, w + L / 32, ..., G at a time with their loads in flight together (lane_dot_each: each row's
- * sum row_dot's, so mla_attend's bits). */
+ * w, w + L / 32, ..., G (up to 8: all of a warp's rows for V3's and V2-Lite's 128 of 512, one trip
+ * to memory where 4 took two) at a time with their loads in flight together (lane_dot_each: each
+ * row's sum row_dot's, so mla_attend's bits). */
 template <class D, int DT, int NOPE, int VH>
 __global__ void __launch_bounds__(D::L) mla_combine_out_k(const unsigned char *kv_b, const float *kv_b_scale,
                                                           const int *pos, int stride, const float *ws, float *out)
 {
-    constexpr int NW = D::L / WARP, RW = (VH + NW - 1) / NW, G = RW < 4 ? RW : 4;
+    constexpr int NW = D::L / WARP, RW = (VH + NW - 1) / NW, G = RW < 8 ? RW : 8;
     pdl_enter();
     __shared__ __align__(16) float s_o[D::L];
     const int h = blockIdx.x, t = blockIdx.y, lane = threadIdx.x % WARP, w = threadIdx.x / WARP;

@@ -248,6 +248,30 @@ static void check_ring(const tmat &m, int rows, const float *x, int r, bool lazy
     }
 }
 
+/* lane_dot_each over rows r + 5 g (mod rows), row g with token (g + 1) % 2 of x: each lane's
+ * shares of every row = lane_dot's for that row alone. */
+template <int DT, int COLS, int R> static void check_each(const tmat &m, int rows, const float *x, int r)
+{
+    const unsigned char *wr[R];
+    const float *sr[R], *xs[R];
+    for (int g = 0; g < R; g++) {
+        wr[g] = w_row<DT, COLS>(m.w.data(), (r + 5 * g) % rows);
+        sr[g] = s_row<DT, COLS>(m.scale.data(), (r + 5 * g) % rows);
+        xs[g] = x + (size_t)((g + 1) % 2) * COLS;
+    }
+    const unsigned char *const(&cwr)[R] = wr;
+    const float *const(&csr)[R] = sr, *const(&cxs)[R] = xs;
+    for (int l = 0; l < WARP; l++) {
+        float each[R][1] = {}, alone[R][1] = {};
+        lane_dot_each<DT, COLS, R>(cwr, csr, cxs, l, each);
+        for (int g = 0; g < R; g++)
+            lane_dot<DT, COLS, 1>(wr[g], sr[g], xs[g], COLS, 1, l, alone[g]);
+        for (int g = 0; g < R; g++)
+            CHECK(memcmp(each[g], alone[g], sizeof(float)) == 0, "%d rows from %d, row %d lane %d: lane_dot_each %.9g, "
+                  "lane_dot %.9g", R, r, g, l, each[g][0], alone[g][0]);
+    }
+}
+
 template <int DT, int COLS> static void test_row(const char *dtname)
 {
     char name[160];
@@ -307,21 +331,11 @@ template <int DT, int COLS> static void test_row(const char *dtname)
                   "row %d: %.9g among rows %d..%d for one token (T = 1), %.9g alone", r, one_acc[r - r0][0], r0,
                   r0 + nr - 1, acc[0]);
         }
-        /* lane_dot_each (swiglu_row): row r with token 1 beside row (r + 5) %
-         * rows with token 0, each lane's two shares = lane_dot's for each row alone */
-        const int r2 = (r + 5) % rows;
-        const unsigned char *const wr[2] = { w_row<DT, COLS>(m.w.data(), r), w_row<DT, COLS>(m.w.data(), r2) };
-        const float *const sr[2] = { s_row<DT, COLS>(m.scale.data(), r), s_row<DT, COLS>(m.scale.data(), r2) };
-        const float *const xs[2] = { x.data() + COLS, x.data() };
-        for (int l = 0; l < WARP; l++) {
-            float both[2][1] = {}, alone[2][1] = {};
-            lane_dot_each<DT, COLS, 2>(wr, sr, xs, l, both);
-            for (int g = 0; g < 2; g++)
-                lane_dot<DT, COLS, 1>(wr[g], sr[g], xs[g], COLS, 1, l, alone[g]);
-            CHECK(memcmp(both, alone, sizeof both) == 0,
-                  "rows %d, %d lane %d: lane_dot_each %.9g %.9g, lane_dot %.9g %.9g", r, r2, l, both[0][0],
-                  both[1][0], alone[0][0], alone[1][0]);
-        }
+        /* lane_dot_each: row r with token 1 beside row (r + 5) % rows with token 0 (swiglu_row),
+         * and 8 rows r + 5 g with tokens g % 2 (mla_combine_out_k's W_uv rows), each lane's
+         * shares = lane_dot's for each row alone */
+        check_each<DT, COLS, 2>(m, rows, x.data(), r);
+        check_each<DT, COLS, 8>(m, rows, x.data(), r);
         /* the warps' rings (ring_lane_dots): linear_async_k's one row, the experts' two (gate
          * and up) and six (V2-Lite's down rows of a token) */
         if constexpr (async_rows<DT, COLS>::OK)
