@@ -980,9 +980,11 @@ fi
 section "V3's one-token FP8 products under ncu (synth_decode of bench_v3_8l_cuda)"
 # fp8_gemm_check on 2026-11-30: at one token linear_k took 94 us for V3's 7168x18432 FP8 product
 # (1.4 TB/s, a third of the copy), cuBLASLt 47.5 us; the mid-size output head streams at 81%.
-# Why, from the first 5 linear_k launches of V3's first 8 layers on synthetic weights (the
-# prefill's output head, then a decode step's q_b, o_proj, the dense down projection, q_b), with
-# the same sections as above: ncu_v3_products.txt.
+# Why, from the first 5 linear_k launches of V3's first 8 layers on synthetic weights, with the
+# same sections as above: a one-token prompt, so that its prefill's products are one token's
+# (layer 0's q_b, o_proj and dense down projection, then layer 1's q_b and o_proj; a longer
+# prompt's would be linear_rows_k's of 8 tokens, which the rows variant's run would then take):
+# ncu_v3_products.txt.
 m=bench_v3_8l_cuda
 if [ -z "$NCU" ]; then
     row "$m one-token products under ncu" "ncu not found"
@@ -991,14 +993,14 @@ elif [ ! -x "build/cuda_bench/$m/synth_decode" ]; then
 elif [ "$(elapsed)" -gt 400 ]; then
     row "$m one-token products under ncu" "skipped: $(elapsed) s spent already"
 else
-    ncu_detail 430 ncu_v3_products.txt "$m one-token products (linear_k) under ncu: the prefill's output head, then decode" \
-        linear_k 5 build/cuda_bench/$m/synth_decode --batch 1 --prompt 32 -n 2
+    ncu_detail 430 ncu_v3_products.txt "$m one-token products (linear_k) under ncu: q_b, o_proj, down, q_b, o_proj" \
+        linear_k 5 build/cuda_bench/$m/synth_decode --batch 1 --prompt 1 -n 2
     # the same products by the rows variant (DF_CUDA_LINEAR_ONE=rows: 2 FP8 rows a warp share
     # each read of the token, 4 steps of loads in flight, since 2026-12-01): ncu_v3_rows.txt
     if [ "$(elapsed)" -le 410 ]; then
         DF_CUDA_LINEAR_ONE=rows ncu_detail 440 ncu_v3_rows.txt \
-            "$m one-token products (linear_rows_k, DF_CUDA_LINEAR_ONE=rows) under ncu: the output head, then decode" \
-            linear_rows_k 5 build/cuda_bench/$m/synth_decode --batch 1 --prompt 32 -n 2
+            "$m one-token products (linear_rows_k, DF_CUDA_LINEAR_ONE=rows) under ncu: q_b, o_proj, down, q_b, o_proj" \
+            linear_rows_k 5 build/cuda_bench/$m/synth_decode --batch 1 --prompt 1 -n 2
     fi
 fi
 

@@ -280,7 +280,7 @@ DF_HD inline void lane_dot_each(const unsigned char *const (&wrow)[R], const flo
                                 const float *const (&x)[R], int lane, float (&part)[R][1])
 {
     using RV = row_vec<DT, COLS>;
-    constexpr int V = RV::V, U = RV::U, STEP = RV::STEP;
+    constexpr int V = RV::V, U = RV::U_ROW, STEP = RV::STEP; /* a row of 2 or 3 steps: all at once */
     int c = lane * V;
     for (; c + (U - 1) * STEP < COLS; c += U * STEP) {
         uint32_t wd[R][U][RV::WORDS];

@@ -268,14 +268,16 @@ template <int KS> DF_HD inline void qfrag_source(int idx, int &h, int &c)
     c = ks * 8 + frag_a_col(lane, i);
 }
 
-/* Its inverse: the index that holds head h, column c. A head's columns 4 j .. 4 j + 3 lie 4
- * floats apart (lanes 4 g .. 4 g + 3, one element i), so a 16-byte load of a query row lands
- * in four stores at index, + 4, + 8, + 12. */
-template <int KS> DF_HD inline int qfrag_index(int h, int c)
+/* The queries' loads into that order (f32_tiles::queries) by units: unit u is heads g = u % 8
+ * and g + 8 of m-tile u / 8 / KS over the 8 columns of k-step (u / 8) % KS, four 16-byte loads;
+ * its store s < 4 is lane 4 g + t's whole fragment, t = (s + g / 2) % 4, whose element i is head
+ * g + 8 (i & 1), column t + 4 (i >> 1) of them. The rotation by g / 2 puts the 16-byte stores of
+ * 8 units (one k-step) in 8 different groups of 4 banks. Returns the store's float index; t. */
+template <int KS> DF_HD inline int qunit_store(int u, int s, int &t)
 {
-    const int mt = h / 16, hr = h % 16, ks = c / 8, cr = c % 8;
-    const int lane = 4 * (hr % 8) + cr % 4, i = hr / 8 + 2 * (cr / 4);
-    return ((mt * KS + ks) * WARP + lane) * 4 + i;
+    const int g = u % 8, ks = (u / 8) % KS, mt = u / 8 / KS;
+    t = (s + g / 2) % 4;
+    return ((mt * KS + ks) * WARP + 4 * g + t) * 4;
 }
 
 } /* namespace mla */
@@ -607,27 +609,38 @@ template <class D> struct f32_tiles {
     {
         mla::load_tile<D>(kv, p_first, p_end, sTile(smem, stage), tid);
     }
-    /* The block's HG query rows 16 bytes at a time, every load before the first store: one trip
-     * to L2 (9 loads a thread for rows of 576), where a float at a time in fragment order took
-     * one trip per 4 (ptxas unrolled by 4); then each 4 columns to their places (qfrag_index). */
+    /* The block's queries by units (qunit_store), every 16-byte load before the first store:
+     * one trip to L2 (12 loads a thread for 16 heads of 576), where a float at a time in
+     * fragment order took a trip for every 4 (ptxas unrolled by 4); then 16-byte stores, whole
+     * fragments, 8 units' in all 32 banks. */
     static __device__ void queries(const float *qt, unsigned char *smem, int tid)
     {
-        constexpr int N4 = D::Q_F / 4, PER = (N4 + THREADS - 1) / THREADS;
-        float4 v[PER];
-#pragma unroll
-        for (int k = 0; k < PER; k++)
-            if (tid + k * THREADS < N4)
-                v[k] = reinterpret_cast<const float4 *>(qt)[tid + k * THREADS];
+        constexpr int UNITS = D::MT * D::KS * 8, PER = (UNITS + THREADS - 1) / THREADS;
+        float4 v[PER][4]; /* head g columns 0-3, 4-7; head g + 8 columns 0-3, 4-7 */
 #pragma unroll
         for (int k = 0; k < PER; k++) {
-            const int j = tid + k * THREADS;
-            if (j < N4) {
-                float *d = sQ(smem) + qfrag_index<D::KS>(4 * j / D::ROW, 4 * j % D::ROW);
-                d[0] = v[k].x;
-                d[4] = v[k].y;
-                d[8] = v[k].z;
-                d[12] = v[k].w;
+            const int u = tid + k * THREADS;
+            if (u < UNITS) {
+                const float4 *r = reinterpret_cast<const float4 *>(
+                    qt + (size_t)((u / 8 / D::KS) * 16 + u % 8) * D::ROW + (u / 8) % D::KS * 8);
+                v[k][0] = r[0];
+                v[k][1] = r[1];
+                v[k][2] = r[2 * D::ROW]; /* head g + 8: 8 rows of ROW floats on */
+                v[k][3] = r[2 * D::ROW + 1];
             }
+        }
+        const auto at = [](const float4 &a, int t) { return t == 0 ? a.x : t == 1 ? a.y : t == 2 ? a.z : a.w; };
+#pragma unroll
+        for (int k = 0; k < PER; k++) {
+            const int u = tid + k * THREADS;
+            if (u < UNITS)
+#pragma unroll
+                for (int s = 0; s < 4; s++) {
+                    int t;
+                    const int idx = qunit_store<D::KS>(u, s, t);
+                    *reinterpret_cast<float4 *>(sQ(smem) + idx) =
+                        make_float4(at(v[k][0], t), at(v[k][2], t), at(v[k][1], t), at(v[k][3], t));
+                }
         }
     }
     static __device__ void scores(unsigned char *smem, int stage, int w, int lane)

@@ -259,11 +259,9 @@ template <int DT, int COLS, int R> static void check_each(const tmat &m, int row
         sr[g] = s_row<DT, COLS>(m.scale.data(), (r + 5 * g) % rows);
         xs[g] = x + (size_t)((g + 1) % 2) * COLS;
     }
-    const unsigned char *const(&cwr)[R] = wr;
-    const float *const(&csr)[R] = sr, *const(&cxs)[R] = xs;
     for (int l = 0; l < WARP; l++) {
         float each[R][1] = {}, alone[R][1] = {};
-        lane_dot_each<DT, COLS, R>(cwr, csr, cxs, l, each);
+        lane_dot_each<DT, COLS, R>(wr, sr, xs, l, each);
         for (int g = 0; g < R; g++)
             lane_dot<DT, COLS, 1>(wr[g], sr[g], xs[g], COLS, 1, l, alone[g]);
         for (int g = 0; g < R; g++)
@@ -332,7 +330,7 @@ template <int DT, int COLS> static void test_row(const char *dtname)
                   r0 + nr - 1, acc[0]);
         }
         /* lane_dot_each: row r with token 1 beside row (r + 5) % rows with token 0 (swiglu_row),
-         * and 8 rows r + 5 g with tokens g % 2 (mla_combine_out_k's W_uv rows), each lane's
+         * and 8 rows r + 5 g with tokens (g + 1) % 2 (mla_combine_out_k's W_uv rows), each lane's
          * shares = lane_dot's for each row alone */
         check_each<DT, COLS, 2>(m, rows, x.data(), r);
         check_each<DT, COLS, 8>(m, rows, x.data(), r);

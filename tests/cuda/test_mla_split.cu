@@ -375,18 +375,44 @@ static void test_fragments(void)
             int h, col;
             qfrag_source<KS>(idx, h, col);
             CHECK(h >= 0 && h < HG && col >= 0 && col < ROW, "MT %d: index %d -> (%d, %d)", mt, idx, h, col);
-            CHECK(qfrag_index<KS>(h, col) == idx, "MT %d: index %d -> (%d, %d) -> %d", mt, idx, h, col,
-                  qfrag_index<KS>(h, col));
-            /* the queries' 16-byte loads: columns 4 j .. 4 j + 3 of a head 4 floats apart */
-            if (col % 4 == 0)
-                for (int u = 1; u < 4; u++)
-                    CHECK(qfrag_index<KS>(h, col + u) == idx + 4 * u, "MT %d: (%d, %d) at %d, + %d at %d", mt, h,
-                          col, idx, u, qfrag_index<KS>(h, col + u));
+
             if (h >= 0 && h < HG && col >= 0 && col < ROW)
                 seen[(size_t)h * ROW + col]++;
         }
         for (size_t e = 0; e < seen.size(); e++)
             CHECK(seen[e] == 1, "MT %d: query (%zu, %zu) held %d times", mt, e / ROW, e % ROW, seen[e]);
+        /* the queries' loads by units (qunit_store): each store a lane's whole fragment, the
+         * elements qfrag_source says, every index once, and a k-step's 8 units' stores s in 8
+         * different groups of 4 banks */
+        std::vector<int> stored((size_t)HG * ROW, 0);
+        for (int u = 0; u < mt * KS * 8; u++)
+            for (int s = 0; s < 4; s++) {
+                int t;
+                const int idx = qunit_store<KS>(u, s, t), g = u % 8, ks = (u / 8) % KS, m16 = u / 8 / KS * 16;
+                CHECK(idx % 4 == 0 && idx >= 0 && idx + 4 <= HG * ROW, "MT %d unit %d store %d: index %d", mt, u, s,
+                      idx);
+                if (idx % 4 != 0 || idx < 0 || idx + 4 > HG * ROW)
+                    continue;
+                for (int i = 0; i < 4; i++) {
+                    int h, col;
+                    qfrag_source<KS>(idx + i, h, col);
+                    CHECK(h == m16 + g + 8 * (i & 1) && col == ks * 8 + t + 4 * (i >> 1),
+                          "MT %d unit %d store %d element %d: (%d, %d) where qfrag_source has (%d, %d)", mt, u, s, i,
+                          m16 + g + 8 * (i & 1), ks * 8 + t + 4 * (i >> 1), h, col);
+                    stored[idx + i]++;
+                }
+                if (g == 7) {
+                    bool groups[8] = {};
+                    for (int v = u - 7; v <= u; v++) {
+                        int tv;
+                        groups[qunit_store<KS>(v, s, tv) / 4 % 8] = true;
+                    }
+                    CHECK(std::count(groups, groups + 8, true) == 8, "MT %d units %d..%d store %d: banks shared", mt,
+                          u - 7, u, s);
+                }
+            }
+        for (size_t e = 0; e < stored.size(); e++)
+            CHECK(stored[e] == 1, "MT %d: query index %zu stored %d times", mt, e, stored[e]);
     }
     case_end();
 }
