@@ -657,9 +657,9 @@ template <> struct token_rows_of<1> { using type = const float *; };
 
 /* acc[r][t] += W[r0 + r] . xrow[t] for the nr <= R rows of this warp and nt <= T activation
  * rows (token_rows: T row pointers in shared memory, the first nt set, or a lone token's row
- * itself). Several tokens: the block stages the rows KCOLS columns at a time in
- * xs, where its warps read them (a tile of x for a large K would not stay in L1: 8 tokens of
- * 18432 columns are 590 KB). One token (T = 1, DF_CUDA_LINEAR_ONE=rows): each warp reads its row
+ * itself). Several tokens: the block stages the rows KCOLS columns at a time in xs, where its
+ * warps read them (a tile of x for a large K would not stay in L1: 8 tokens of 18432 columns are
+ * 590 KB). One token (T = 1, DF_CUDA_LINEAR_ONE=rows): each warp reads its row
  * in place through L1, with no barrier, the warp's R rows' loads of U steps in flight together
  * (lane_dot's U: 4 KB a warp for 2 FP8 rows), so that each activation vector serves R rows where
  * linear_k's warp reads it for one (an FP8 row's 16 weight bytes a lane take 64 bytes of the
@@ -909,10 +909,10 @@ __global__ void __launch_bounds__(THREADS) linear_pair_k(const unsigned char *w1
 }
 
 /* silu(gate . x) * (up . x) for this warp's rows r0 .. r0 + nr - 1 and the nt activation rows
- * (token_rows; block_rows_dot twice): the gate's sums wait in gate (the warp's R x T floats of shared
- * memory) while the up projection's are made, so that one set of sums is in registers at a
- * time (both would double them, and halve the blocks per SM); store(r, t, v) takes each existing
- * (row, token) value, on lane (r T + t) % WARP. Every thread of the block calls it. */
+ * (token_rows; block_rows_dot twice): the gate's sums wait in gate (the warp's R x T floats of
+ * shared memory) while the up projection's are made, so that one set of sums is in registers at
+ * a time (both would double them, and halve the blocks per SM); store(r, t, v) takes each
+ * existing (row, token) value, on lane (r T + t) % WARP. Every thread of the block calls it. */
 template <int DT, int COLS, int T, int R, class F>
 __device__ __forceinline__ void swiglu_rows(const unsigned char *wg, const float *sg, const unsigned char *wu,
                                             const float *su, int r0, int nr, typename token_rows_of<T>::type xrow,
@@ -991,7 +991,8 @@ __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, con
         int r0;
         const int nr = warp_rows<INTER, R>(blockIdx.x, r0);
         __shared__ float gate[WARPS][R][T];
-        swiglu_rows<DT, COLS, T, R>(wg, sg, wu, su, r0, nr, token_rows(sm, x, t0), nt, sm.xs, gate[threadIdx.x / WARP],
+        swiglu_rows<DT, COLS, T, R>(wg, sg, wu, su, r0, nr, token_rows(sm, x, t0), nt, sm.xs,
+                                    gate[threadIdx.x / WARP],
                                     [&](int r, int t, float v) { g[(size_t)(t0 + t) * INTER + r0 + r] = v; });
     }
 }
@@ -1804,11 +1805,11 @@ static inline unsigned elementwise_blocks(size_t count)
 
 /* One token's product: linear_k (a warp per row, the token read through L1 by every warp); with
  * DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, each of the token's
- * vectors read through L1 once for the R rows: block_rows_dot); with DF_CUDA_LINEAR_ONE=async, linear_async_k (linear_k's
- * layout, the weights through shared memory, 4 steps in flight per warp) where its rows allow,
- * and linear_pair_k's blocks as its, swiglu_k's for one token, and the routed experts' per-pair
- * kernels (each pair one token's products) their rows the same way (moe_gate_up_k,
- * moe_down_combine_k).
+ * vectors read through L1 once for the R rows: block_rows_dot); with DF_CUDA_LINEAR_ONE=async,
+ * linear_async_k (linear_k's layout, the weights through shared memory, 4 steps in flight per
+ * warp) where its rows allow, and linear_pair_k's blocks as its, swiglu_k's for one token, and
+ * the routed experts' per-pair kernels (each pair one token's products) their rows the same way
+ * (moe_gate_up_k, moe_down_combine_k).
  * All give the same bits, so which one stays is a matter of speed, to be measured on a GPU
  * (gpu-check's decode at batch 1 and fp8_gemm_check's M = 1 line time them) before one is kept.
  * -1: read the variable at the first call; a test sets it directly. */

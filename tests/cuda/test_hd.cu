@@ -582,7 +582,8 @@ static void test_route_top2(void)
                     n1[l] = v1[l], n2[l] = v2[l], j1[l] = i1[l], j2[l] = i2[l];
                     top2_merge(n1[l], j1[l], n2[l], j2[l], v1[l ^ m], i1[l ^ m], v2[l ^ m], i2[l ^ m]);
                 }
-                memcpy(v1, n1, sizeof v1), memcpy(v2, n2, sizeof v2), memcpy(i1, j1, sizeof i1), memcpy(i2, j2, sizeof i2);
+                memcpy(v1, n1, sizeof v1), memcpy(v2, n2, sizeof v2);
+                memcpy(i1, j1, sizeof i1), memcpy(i2, j2, sizeof i2);
             }
             float s1 = 0.0f, s2 = 0.0f; /* two scans in argmax_pick's order */
             int b1 = -1, b2 = -1;
