@@ -317,7 +317,7 @@ DF_UNROLL
 template <int DT, int COLS, int R = 1> struct async_rows {
     using RV = row_vec<DT, COLS>;
     static constexpr bool OK = RV::V * esize<DT>::value == 16;
-    static constexpr int STEPS = (COLS + RV::STEP - 1) / RV::STEP;
+    static constexpr int STEPS = RV::STEPS;
     static constexpr int STAGES = R * STEPS < 4 ? R * STEPS : 4;
     static constexpr int PENDING = STAGES - 1;
     /* the steps of a row the device code writes out: all of a short row's (the experts' 4 to

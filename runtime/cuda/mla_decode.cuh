@@ -260,7 +260,8 @@ template <int SP> DF_HD inline void frag_p(const float *p, int h0, int k0, int l
 
 /* The block's queries in fragment order, so that a lane's A fragment (m-tile mt, k-step ks)
  * is one 16-byte load at float index ((mt KS + ks) 32 + lane) 4: element idx holds head h,
- * column c of the block's queries. */
+ * column c of the block's queries. The layout's definition: the kernel writes it by
+ * qunit_store, which tests/cuda/test_mla_split.cu checks against this. */
 template <int KS> DF_HD inline void qfrag_source(int idx, int &h, int &c)
 {
     const int i = idx & 3, lane = (idx >> 2) & (WARP - 1), ks = (idx >> 7) % KS, mt = (idx >> 7) / KS;

@@ -147,17 +147,23 @@ __global__ void __launch_bounds__(GREEDY_THREADS) greedy_k(const float *logits, 
     }
 }
 
-/* greedy_k over rows rows of vocab logits on stream; picks: the picks' area (its counts 0). Then
- * launched("greedy_k"), where given (the backend's df_cuda_launched: its error, its profile
- * event). The launch's error, or cudaSuccess. */
+/* A launch's error e, after launched(name) where given (the backend's df_cuda_launched: its
+ * error, its profile event; the test programs give none). */
+inline cudaError_t reported(cudaError_t e, void (*launched)(const char *), const char *name)
+{
+    if (launched)
+        launched(name);
+    return e;
+}
+
+/* greedy_k over rows rows of vocab logits on stream; picks: the picks' area (its counts 0); then
+ * launched("greedy_k") (reported). The launch's error, or cudaSuccess. */
 inline cudaError_t launch_greedy(cudaStream_t stream, const float *logits, int rows, int vocab, int *next, int *picks,
                                  void (*launched)(const char *) = nullptr)
 {
-    const cudaError_t e = launch_on(stream, false, greedy_k, dim3(greedy_slices(vocab), rows), GREEDY_THREADS, 0, logits,
-                                    vocab, next, picks);
-    if (launched)
-        launched("greedy_k");
-    return e;
+    return reported(launch_on(stream, false, greedy_k, dim3(greedy_slices(vocab), rows), GREEDY_THREADS, 0, logits,
+                              vocab, next, picks),
+                    launched, "greedy_k");
 }
 
 /* sample_k's first pass, a block per (slice, row) as greedy_k's, launched after it: the row's
@@ -349,24 +355,19 @@ __global__ void __launch_bounds__(SAMPLE_THREADS)
 
 /* df_sample_with's token for rows rows of vocab logits on stream (used up: they hold weights
  * after), row r with draw[r]: greedy_k (the largest logit), sample_weights_k, sample_k; picks:
- * the picks' area (its counts 0). After each launch launched(its kernel's name), where given
- * (the backend's df_cuda_launched: its error, its profile event). The first launch error, or
- * cudaSuccess. */
+ * the picks' area (its counts 0). Each launch reported by its kernel's name (reported). The
+ * first launch error, or cudaSuccess. */
 inline cudaError_t launch_sample(cudaStream_t stream, float *logits, int rows, int vocab, const struct df_sample_params &p,
                                  const uint32_t *draw, int *next, int *picks, void (*launched)(const char *) = nullptr)
 {
-    const auto after = [&](cudaError_t e, const char *name) {
-        if (launched)
-            launched(name);
-        return e;
-    };
     cudaError_t e = launch_greedy(stream, logits, rows, vocab, next, picks, launched);
     if (e == cudaSuccess)
-        e = after(launch_on(stream, false, sample_weights_k, dim3(greedy_slices(vocab), rows), GREEDY_THREADS, 0, logits,
-                            vocab, p.scale, (const int *)picks),
-                  "sample_weights_k");
+        e = reported(launch_on(stream, false, sample_weights_k, dim3(greedy_slices(vocab), rows), GREEDY_THREADS, 0,
+                               logits, vocab, p.scale, (const int *)picks),
+                     launched, "sample_weights_k");
     if (e == cudaSuccess)
-        e = after(launch_on(stream, false, sample_k, rows, SAMPLE_THREADS, 0, logits, vocab, p, draw, next), "sample_k");
+        e = reported(launch_on(stream, false, sample_k, rows, SAMPLE_THREADS, 0, logits, vocab, p, draw, next), launched,
+                     "sample_k");
     return e;
 }
 
