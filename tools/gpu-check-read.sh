@@ -17,9 +17,11 @@ read_prefill_ms() { sed -n 's/.*cuda stats: prefill [0-9]* steps, \([0-9.]*\) ms
 
 # ncu's text report with the SpeedOfLight, MemoryWorkloadAnalysis, WarpStateStats and LaunchStats
 # sections (ncu_linear.txt, ncu_latency.txt, ncu_v3_*.txt): each profiled kernel, "i name (grid
-# X): D us, memory M%, DRAM R%, L2 T%, L1 hit H%, C cycles between a warp's instructions (W cycles
-# waiting for what)", "; " between kernels (L2: its throughput against its peak; L1 hit: of the
-# L1/TEX cache's requests, which tell whether a product's token stays in L1).
+# X): D us, memory M%, DRAM R%, L2 T%, L1 U% (hit H%), C cycles between a warp's instructions (W
+# cycles waiting for what)", "; " between kernels (L2 and L1: their throughput against their peaks;
+# hit: of the L1/TEX cache's requests, which tell whether a product's token stays in L1). An FP8
+# one-token product whose L1 is near 100% while DRAM is far from it is bound by its reads of the
+# token (docs/cuda.md, "What remains": a warp's 16-byte loads of it span 16 cache lines).
 # The waiting is ncu's own sentence about the largest stall, cut after its reason.
 read_ncu_kernels() {
     awk '/ Context [0-9]+, Stream / { n++; name[n] = $0; sub(/^ *(void )?/, "", name[n]); sub(/[<(].*/, "", name[n])
@@ -27,11 +29,12 @@ read_ncu_kernels() {
          / Duration / { d[n] = $NF " " $(NF - 1) } /^ *Memory Throughput +%/ { mt[n] = $NF }
          /^ *DRAM Throughput +%/ { dr[n] = $NF } /^ *Warp Cycles Per Issued Instruction / { wc[n] = $NF }
          /^ *L2 Cache Throughput +%/ { l2[n] = $NF } /^ *L1\/TEX Hit Rate +%/ { l1[n] = $NF }
+         /^ *L1\/TEX Cache Throughput +%/ { l1t[n] = $NF }
          /each warp of this workload spends .* cycles being stalled/ && !(n in st) {
              w = $0; sub(/.*spends /, "", w); sub(/ cycles being stalled/, " cycles", w); sub(/ *$/, "", w); st[n] = w }
          END { for (i = 1; i <= n; i++)
-                   printf "%s%d %s (grid %s): %s, memory %s%%, DRAM %s%%, L2 %s%%, L1 hit %s%%, %s cycles between a warp'"'"'s instructions (%s)",
-                       (i > 1 ? "; " : ""), i, name[i], g[i], d[i], mt[i], dr[i], l2[i], l1[i], wc[i], st[i] }' "$1"
+                   printf "%s%d %s (grid %s): %s, memory %s%%, DRAM %s%%, L2 %s%%, L1 %s%% (hit %s%%), %s cycles between a warp'"'"'s instructions (%s)",
+                       (i > 1 ? "; " : ""), i, name[i], g[i], d[i], mt[i], dr[i], l2[i], l1t[i], l1[i], wc[i], st[i] }' "$1"
 }
 
 # DF_CUDA_PROFILE (the same file): FILE PHASE (decode or prefill): the phase's kernels' ms a step;

@@ -138,6 +138,50 @@ DF_UNROLL
 #endif
 }
 
+/* Where column c of an activation row staged in shared memory lies in the row's KC floats there
+ * (block_rows_dot's tokens, token t's row at t KC; mla_attend_k's and mla_combine_out_k's o_lat):
+ * at staged_index<V>(c), where V is the lane's vector (row_vec) of the rows that read it
+ * (lane_dot_rows, lane_dot_each with STAGED). A lane reads its V floats as V / 4 16-byte units,
+ * and its neighbour's start 4 V bytes further on. Shared memory serves a warp's 16-byte loads a
+ * quarter warp (8 lanes) a wavefront, from 8 groups of 4 banks; in plain order those 8 lanes'
+ * units fall in 2 of the groups for V = 16 (FP8 rows: a 4-way conflict, 4 wavefronts each) and in
+ * 4 for V = 8 (bf16: 2-way). So the units of each aligned run of V / 4 (one lane's vector) are
+ * rotated by unit / 8: the 8 lanes' k-th units then fall in 8 distinct groups, whatever the row's
+ * width (test_hd checks every load and store of rows up to KCOLS wide), and the staging's stores,
+ * 8 consecutive units a quarter warp, still do. Rows of 4 floats or fewer a lane are left
+ * in order: no conflict there. */
+template <int V> DF_HD inline int staged_index(int c)
+{
+    constexpr int G = V >= 8 ? V / 4 : 1; /* a lane's units */
+    const int u = c >> 2;
+    return G == 1 ? c : (((u & ~(G - 1)) | ((u + (u >> 3)) & (G - 1))) << 2) | (c & 3);
+}
+
+/* The V floats of columns c .. c + V - 1 (c a multiple of V) of a staged row: load_x's values.
+ * Unit k of the vector is at staged_index's place, c + 4 ((k + c / 32) mod V / 4): a run of V / 4
+ * units starts at a multiple of V / 4 and never crosses a multiple of 8. */
+template <int V> DF_HD inline void load_x_staged(const float *xs, int c, float *v)
+{
+    if constexpr (V >= 8) {
+        constexpr int G = V / 4;
+DF_UNROLL
+        for (int k = 0; k < G; k++)
+            load_x<4>(xs + c + 4 * ((k + (c >> 5)) & (G - 1)), v + 4 * k);
+    } else {
+        load_x<V>(xs + c, v);
+    }
+}
+
+/* The V activations of columns c .. of the row at x: load_x's, or with STAGED (the row in
+ * staged_index's order) load_x_staged's. */
+template <int V, bool STAGED> DF_HD inline void load_x_at(const float *x, int c, float *v)
+{
+    if constexpr (STAGED)
+        load_x_staged<V>(x, c, v);
+    else
+        load_x<V>(x + c, v);
+}
+
 /* The V * esize bytes of V packed weights at p (aligned for V), read as one access
  * (little-endian words). */
 template <int DT, int V> DF_HD inline void load_raw(const unsigned char *p, uint32_t *wd)
@@ -226,9 +270,10 @@ DF_UNROLL
 }
 
 /* One V-column vector of a row (its words wd, at column c) times nt <= T activation
- * vectors, added into part[t]: column by column, or for FP8 the vector's sum times the
- * scale of its block (srow: the row's block scales). */
-template <int DT, int COLS, int T>
+ * vectors (x[t * xstride + c], or with STAGED in staged_index's order), added into part[t]:
+ * column by column, or for FP8 the vector's sum times the scale of its block (srow: the row's
+ * block scales). */
+template <int DT, int COLS, int T, bool STAGED = false>
 DF_HD inline void vec_fma(const uint32_t *wd, const float *srow, const float *x, int xstride, int nt, int c,
                           float (&part)[T])
 {
@@ -239,7 +284,7 @@ DF_UNROLL
     for (int t = 0; t < T; t++) {
         if (t < nt) {
             float xv[V];
-            load_x<V>(x + (size_t)t * xstride + c, xv);
+            load_x_at<V, STAGED>(x + (size_t)t * xstride, c, xv);
             part[t] = vec_acc<DT, V>(wv, xv, DT == DF_F8E4M3 ? srow[c / DF_FP8_BLOCK] : 0.0f, part[t]);
         }
     }
@@ -272,10 +317,10 @@ DF_UNROLL
 }
 
 /* lane_dot for R rows at once, row r at wrow[r] (scales srow[r]) with its own vector x[r]
- * (one token each): the U steps' loads of all R rows are issued before any of their products,
- * so that a warp has R rows' loads in flight instead of one row's. Each row's products are
- * lane_dot's, in lane_dot's order, so each part[r] has lane_dot's bits. */
-template <int DT, int COLS, int R>
+ * (one token each; STAGED: in staged_index's order): the U steps' loads of all R rows are issued
+ * before any of their products, so that a warp has R rows' loads in flight instead of one row's.
+ * Each row's products are lane_dot's, in lane_dot's order, so each part[r] has lane_dot's bits. */
+template <int DT, int COLS, int R, bool STAGED = false>
 DF_HD inline void lane_dot_each(const unsigned char *const (&wrow)[R], const float *const (&srow)[R],
                                 const float *const (&x)[R], int lane, float (&part)[R][1])
 {
@@ -293,7 +338,7 @@ DF_UNROLL
         for (int r = 0; r < R; r++)
 DF_UNROLL
             for (int u = 0; u < U; u++)
-                vec_fma<DT, COLS, 1>(wd[r][u], srow[r], x[r], 0, 1, c + u * STEP, part[r]);
+                vec_fma<DT, COLS, 1, STAGED>(wd[r][u], srow[r], x[r], 0, 1, c + u * STEP, part[r]);
     }
     for (; c < COLS; c += STEP) {
         uint32_t wd[R][RV::WORDS];
@@ -302,7 +347,7 @@ DF_UNROLL
             load_raw<DT, V>(wrow[r] + (size_t)c * esize<DT>::value, wd[r]);
 DF_UNROLL
         for (int r = 0; r < R; r++)
-            vec_fma<DT, COLS, 1>(wd[r], srow[r], x[r], 0, 1, c, part[r]);
+            vec_fma<DT, COLS, 1, STAGED>(wd[r], srow[r], x[r], 0, 1, c, part[r]);
     }
 }
 
@@ -402,11 +447,12 @@ template <int DT, int COLS> struct rows_per_warp {
 
 /* lane_dot for rows r0 .. r0 + R - 1 of w (the first nr of them exist) and nt <= T vectors,
  * over the columns [c0, c1) (c0 a multiple of STEP): each activation vector is read once for
- * the R rows, column c of token t at x[t * xstride + c - c0]; the R rows' loads of U steps are
+ * the R rows, column c of token t at x[t * xstride + c - c0] (STAGED: at x[t * xstride +
+ * staged_index<V>(c - c0)], block_rows_dot's staging buffer); the R rows' loads of U steps are
  * issued before any of their products. Every (row, token) sum takes lane_dot's vectors in
  * lane_dot's order with lane_dot's arithmetic, so calls over consecutive column ranges, in
  * order, give lane_dot's bits. */
-template <int DT, int COLS, int T, int R, int U = 1>
+template <int DT, int COLS, int T, int R, int U = 1, bool STAGED = false>
 DF_HD inline void lane_dot_rows(const unsigned char *w, const float *scale, int r0, int nr, const float *x,
                                 int xstride, int nt, int lane, int c0, int c1, float (&part)[R][T])
 {
@@ -439,7 +485,7 @@ DF_UNROLL
             for (int t = 0; t < T; t++) {
                 if (t < nt) {
                     float xv[V];
-                    load_x<V>(x + (size_t)t * xstride + (cu - c0), xv);
+                    load_x_at<V, STAGED>(x + (size_t)t * xstride, cu - c0, xv);
 DF_UNROLL
                     for (int r = 0; r < R; r++)
                         if (r < nr)
@@ -651,19 +697,46 @@ __device__ __forceinline__ void linear_one_block(const unsigned char *w, const f
  * a multiple of every STEP. */
 constexpr int KCOLS = 1024;
 
+/* Columns c0 .. c0 + kc - 1 of the nt rows xrow[t] (COLS floats each) into xs, KC floats a
+ * token, in staged_index<V>'s order: thread `thread` of `threads` copies every threads-th
+ * 16-byte unit (every threads-th float where COLS is not a multiple of 4). */
+template <int COLS, int KC, int V>
+DF_HD inline void stage_x(const float *const *xrow, int nt, int c0, int kc, float *xs, int thread, int threads)
+{
+    if constexpr (COLS % 4 == 0) { /* 16-byte loads: rows and ranges start aligned */
+        for (int i = thread; i < nt * KC / 4; i += threads) {
+            const int t = i / (KC / 4), c = 4 * (i % (KC / 4));
+            if (c < kc) {
+                float *to = &xs[t * KC + staged_index<V>(c)];
+#ifdef __CUDA_ARCH__
+                *reinterpret_cast<float4 *>(to) = *reinterpret_cast<const float4 *>(&xrow[t][c0 + c]);
+#else
+                memcpy(to, &xrow[t][c0 + c], 4 * sizeof(float));
+#endif
+            }
+        }
+    } else {
+        for (int i = thread; i < nt * KC; i += threads) {
+            const int t = i / KC, c = i % KC;
+            if (c < kc)
+                xs[t * KC + staged_index<V>(c)] = xrow[t][c0 + c];
+        }
+    }
+}
+
 /* How block_rows_dot is given its tokens' rows (token_rows): T pointers, or one token's row. */
 template <int T> struct token_rows_of { using type = const float *const *; };
 template <> struct token_rows_of<1> { using type = const float *; };
 
 /* acc[r][t] += W[r0 + r] . xrow[t] for the nr <= R rows of this warp and nt <= T activation
  * rows (token_rows: T row pointers in shared memory, the first nt set, or a lone token's row
- * itself). Several tokens: the block stages the rows KCOLS columns at a time in xs, where its
- * warps read them (a tile of x for a large K would not stay in L1: 8 tokens of 18432 columns are
- * 590 KB). One token (T = 1, DF_CUDA_LINEAR_ONE=rows): each warp reads its row
- * in place through L1, with no barrier, the warp's R rows' loads of U steps in flight together
- * (lane_dot's U: 4 KB a warp for 2 FP8 rows), so that each activation vector serves R rows where
- * linear_k's warp reads it for one (an FP8 row's 16 weight bytes a lane take 64 bytes of the
- * token). Every thread of the block calls it (nr may be 0); each (row, token) sum has
+ * itself). Several tokens: the block stages the rows KCOLS columns at a time in xs (stage_x, in
+ * staged_index's order, which spares the warps' reads bank conflicts), where its warps read them
+ * (a tile of x for a large K would not stay in L1: 8 tokens of 18432 columns are 590 KB). One
+ * token (T = 1, DF_CUDA_LINEAR_ONE=rows): each warp reads its row in place through L1, with no
+ * barrier, the warp's R rows' loads of U steps in flight together (lane_dot's U: 4 KB a warp
+ * for 2 FP8 rows), so that each activation vector serves R rows where linear_k's warp reads it
+ * for one (an FP8 row's 16 weight bytes a lane take 64 bytes of the token). Every thread of the block calls it (nr may be 0); each (row, token) sum has
  * linear_k's bits (lane_dot_rows over consecutive column ranges). */
 template <int DT, int COLS, int T, int R>
 __device__ __forceinline__ void block_rows_dot(const unsigned char *w, const float *scale, int r0, int nr,
@@ -680,23 +753,10 @@ __device__ __forceinline__ void block_rows_dot(const unsigned char *w, const flo
         for (int c0 = 0; c0 < COLS; c0 += KC) {
             const int kc = COLS - c0 < KC ? COLS - c0 : KC;
             __syncthreads(); /* the previous range (or the caller's xrow) is ready */
-            if constexpr (COLS % 4 == 0) { /* 16-byte loads: rows and ranges start aligned */
-                for (int i = threadIdx.x; i < nt * KC / 4; i += THREADS) {
-                    const int t = i / (KC / 4), c = 4 * (i % (KC / 4));
-                    if (c < kc)
-                        *reinterpret_cast<float4 *>(&xs[t * KC + c]) =
-                            *reinterpret_cast<const float4 *>(&xrow[t][c0 + c]);
-                }
-            } else {
-                for (int i = threadIdx.x; i < nt * KC; i += THREADS) {
-                    const int t = i / KC, c = i % KC;
-                    if (c < kc)
-                        xs[i] = xrow[t][c0 + c];
-                }
-            }
+            stage_x<COLS, KC, row_vec<DT, COLS>::V>(xrow, nt, c0, kc, xs, threadIdx.x, THREADS);
             __syncthreads();
             if (nr > 0)
-                lane_dot_rows<DT, COLS, T, R>(w, scale, r0, nr, xs, KC, nt, lane, c0, c0 + kc, acc);
+                lane_dot_rows<DT, COLS, T, R, 1, true>(w, scale, r0, nr, xs, KC, nt, lane, c0, c0 + kc, acc);
         }
     }
 #pragma unroll
@@ -1356,19 +1416,19 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
 #pragma unroll
     for (int k = 0; k < OPT; k++) {
         const int c = tid + k * THREADS;
-        if (c < L)
-            s_olat[c] = o[k] / s;
+        if (c < L) /* (in staged_index's order, as lane_dot_rows reads it below) */
+            s_olat[staged_index<row_vec<DT, L>::V>(c)] = o[k] / s;
     }
     __syncthreads();
 
     /* W_uv: a warp per RU consecutive rows, their loads in flight together (lane_dot_rows:
-       each row's sum is row_dot's) */
+       each row's sum is row_dot's), o_lat read without bank conflicts (STAGED) */
     constexpr int RU = rows_per_warp<DT, L>::R;
     float *oh = out + ((size_t)t * NHEADS + h) * VH;
     for (int d0 = warp * RU; d0 < VH; d0 += WARPS * RU) {
         const int nr = VH - d0 < RU ? VH - d0 : RU;
         float acc[RU][1] = {};
-        lane_dot_rows<DT, L, 1, RU>(kv_b, kv_b_scale, w_row + NOPE + d0, nr, s_olat, L, 1, lane, 0, L, acc);
+        lane_dot_rows<DT, L, 1, RU, 1, true>(kv_b, kv_b_scale, w_row + NOPE + d0, nr, s_olat, L, 1, lane, 0, L, acc);
 #pragma unroll
         for (int r = 0; r < RU; r++) {
             acc[r][0] = warp_sum(acc[r][0]);
@@ -1636,51 +1696,59 @@ template <int K, int SINTER> DF_HD constexpr int down_threads()
 
 /* out[t][r] = sum over k, best first, of weight[t][k] (down_r . act[t K + k]) with the down rows
  * of token t's k-th expert, r < DIM: moe_combine_k's weighted sum (the bits of the grouped path's
- * down and combine, in one launch). A warp per (row, part): part k < K is expert k's product
- * (lane_dot's shares, or with ASYNC the row through the warp's ring, async_lane_dots: the same
- * shares), its sum row_dot's; part K, where SINTER > 0, the shared experts' down row r . sh.act[t]
- * (row_dot's sum). The parts' sums meet in shared memory, and one thread a row adds them in k
- * order, the shared part last, as the schedule's accumulate adds it (linear_k with ACC: y + W x).
- * So a token's rows are read by K (or K + 1) warps at once, not one after the other by one warp:
- * at batch 1 the bytes in flight are what bound this kernel (the H200, 2026-11-30: 486 GB/s with
- * a warp per row, two experts' loads at a time, on the mid-size model). */
-template <int DT, int DIM, int INTER, int E, int K, bool ASYNC, int SINTER = 0>
+ * down and combine, in one launch). A warp per (RD rows, part): part k < K is expert k's products
+ * (lane_dot's shares; with ASYNC the row through the warp's ring, async_lane_dots; with RD > 1,
+ * DF_CUDA_LINEAR_ONE=rows, the RD consecutive rows by lane_dot_rows, which reads each vector of
+ * the pair's act row once for all of them: the same shares), each sum row_dot's; part K, where
+ * SINTER > 0, the shared experts' down rows . sh.act[t] (row_dot's sums). The parts' sums meet in
+ * shared memory, and one thread a row adds them in k order, the shared part last, as the
+ * schedule's accumulate adds it (linear_k with ACC: y + W x). So a token's rows are read by K (or
+ * K + 1) warps at once, not one after the other by one warp: at batch 1 the bytes in flight are
+ * what bound this kernel (the H200, 2026-11-30: 486 GB/s with a warp per row, two experts' loads
+ * at a time, on the mid-size model). */
+template <int DT, int DIM, int INTER, int E, int K, bool ASYNC, int SINTER = 0, int RD = 1>
 __global__ void __launch_bounds__(down_threads<K, SINTER>())
     moe_down_combine_k(const unsigned char *w, const __grid_constant__ expert_table<E> tab, const int *ids,
                        const float *act, const float *weights, float *out, const shared_ffn sh)
 {
     pdl_enter();
-    constexpr int P = down_parts<K, SINTER>(), RB = down_block_rows<K, SINTER>();
+    constexpr int P = down_parts<K, SINTER>(), RB = down_block_rows<K, SINTER>() * RD; /* RB: the block's rows */
     static_assert(down_threads<K, SINTER>() <= 1024, "moe_down_combine_k: a warp per part, at most 32 a block");
+    static_assert(RD == 1 || !ASYNC, "moe_down_combine_k: the warps' rings take a row a warp");
     __shared__ float sums[RB][P];
     const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, k = warp % P, t = blockIdx.y;
-    const int r = blockIdx.x * RB + warp / P;
-    if (r < DIM) { /* (no return: the block meets at the barrier below) */
-        float s = 0.0f;
+    const int rw = warp / P * RD, r0 = blockIdx.x * RB + rw, nr = DIM - r0 < RD ? DIM - r0 : RD;
+    if (nr > 0) { /* (no return: the block meets at the barrier below) */
+        float part[RD][1] = {};
         if (k < K) {
             const int pair = t * K + k;
             const struct df_expert &e = tab.e[ids[pair]];
-            const unsigned char *const wr[1] = { w_row<DT, INTER>(w + e.down, r) };
-            const float *const sr[1] = { s_row<DT, INTER>(reinterpret_cast<const float *>(w + e.down_scale), r) };
-            const float *const xs[1] = { act + (size_t)pair * INTER };
-            float part[1][1] = {};
-            if constexpr (ASYNC) {
-                __shared__ async_stage<DT, INTER, 1, P * RB> st;
-                async_lane_dots<DT, INTER, 1>(wr, sr, xs, st.b[warp], lane, part);
+            const float *const scale = reinterpret_cast<const float *>(w + e.down_scale), *const x = act + (size_t)pair * INTER;
+            if constexpr (RD > 1) {
+                lane_dot_rows<DT, INTER, 1, RD, row_vec<DT, INTER>::U_ROW>(w + e.down, scale, r0, nr, x, 0, 1, lane, 0,
+                                                                           INTER, part);
             } else {
-                lane_dot<DT, INTER, 1>(wr[0], sr[0], xs[0], 0, 1, lane, part[0]);
+                const unsigned char *const wr[1] = { w_row<DT, INTER>(w + e.down, r0) };
+                const float *const sr[1] = { s_row<DT, INTER>(scale, r0) }, *const xs[1] = { x };
+                if constexpr (ASYNC) {
+                    __shared__ async_stage<DT, INTER, 1, P * RB> st;
+                    async_lane_dots<DT, INTER, 1>(wr, sr, xs, st.b[warp], lane, part);
+                } else {
+                    lane_dot<DT, INTER, 1>(wr[0], sr[0], xs[0], 0, 1, lane, part[0]);
+                }
             }
-            s = warp_sum(part[0][0]);
         }
         if constexpr (SINTER > 0)
-            if (k == K) {
-                float sp[1];
-                row_dot<DT, SINTER, 1>(sh.down, reinterpret_cast<const float *>(sh.down_scale), r,
-                                       sh.act + (size_t)t * SINTER, SINTER, 1, lane, sp);
-                s = sp[0];
-            }
-        if (lane == 0)
-            sums[warp / P][k] = s;
+            if (k == K)
+                lane_dot_rows<DT, SINTER, 1, RD, row_vec<DT, SINTER>::U_ROW>(
+                    sh.down, reinterpret_cast<const float *>(sh.down_scale), r0, nr, sh.act + (size_t)t * SINTER, 0, 1,
+                    lane, 0, SINTER, part);
+#pragma unroll
+        for (int r = 0; r < RD; r++) {
+            const float s = warp_sum(part[r][0]);
+            if (lane == 0 && r < nr)
+                sums[rw + r][k] = s;
+        }
     }
     __syncthreads();
     const int ro = blockIdx.x * RB + (int)threadIdx.x;
@@ -1809,7 +1877,7 @@ static inline unsigned elementwise_blocks(size_t count)
  * linear_async_k (linear_k's layout, the weights through shared memory, 4 steps in flight per
  * warp) where its rows allow, and linear_pair_k's blocks as its, swiglu_k's for one token, and
  * the routed experts' per-pair kernels (each pair one token's products) their rows the same way
- * (moe_gate_up_k, moe_down_combine_k).
+ * (moe_gate_up_k, moe_down_combine_k); with rows, moe_down_combine_k's warps take R rows each.
  * All give the same bits, so which one stays is a matter of speed, to be measured on a GPU
  * (gpu-check's decode at batch 1 and fp8_gemm_check's M = 1 line time them) before one is kept.
  * -1: read the variable at the first call; a test sets it directly. */
@@ -2076,7 +2144,8 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
         return;
     /* few tokens per expert: each (token, expert) alone, a warp per row (fills the GPU better),
      * its rows through the warp's ring with DF_CUDA_LINEAR_ONE=async (one token's products, as
-     * linear_async_k; the same bits); else grouped by expert */
+     * linear_async_k), R down rows a warp with rows (as linear_rows_k for one token): the same
+     * bits; else grouped by expert */
     const bool per_pair = n * K < MOE_GROUPED_MIN_PAIRS_PER_EXPERT * E;
     if constexpr (SINTER > 0)
         if (!per_pair || n > MOE_SHARED_IN_PAIRS_MAX_TOKENS) { /* the shared experts after the routed */
@@ -2110,10 +2179,15 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     if (per_pair) {
         const dim3 grid(ceil_div(DIM, down_block_rows<K, SINTER>()), n);
         const int threads = down_threads<K, SINTER>();
+        constexpr int RD = rows_per_warp<DT, INTER>::R;
         if (one_token_ring<DT, INTER>())
             launch("moe_experts (down, combine; async)",
                    moe_down_combine_k<DT, DIM, INTER, E, K, async_rows<DT, INTER>::OK, SINTER>, grid, threads, 0, w, tab,
                    ids, act, weights, out, sh);
+        else if (linear_one_kind() == LINEAR_ONE_ROWS)
+            launch("moe_experts (down, combine; rows)", moe_down_combine_k<DT, DIM, INTER, E, K, false, SINTER, RD>,
+                   dim3(ceil_div(DIM, down_block_rows<K, SINTER>() * RD), n), threads, 0, w, tab, ids, act, weights,
+                   out, sh);
         else
             launch("moe_experts (down, combine)", moe_down_combine_k<DT, DIM, INTER, E, K, false, SINTER>, grid, threads,
                    0, w, tab, ids, act, weights, out, sh);

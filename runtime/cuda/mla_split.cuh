@@ -80,7 +80,8 @@ __global__ void __launch_bounds__(THREADS) mla_absorb_k(const unsigned char *kv_
  * column a thread), then out[t][h][d] = W_uv(h)[d] . o_lat for every d < VH: warp w takes rows
  * w, w + L / 32, ..., G (up to 8: all of a warp's rows for V3's and V2-Lite's 128 of 512, one trip
  * to memory where 4 took two) at a time with their loads in flight together (lane_dot_each: each
- * row's sum row_dot's, so mla_attend's bits). */
+ * row's sum row_dot's, so mla_attend's bits), o_lat in staged_index's order (no bank conflicts
+ * where the warps read it). */
 template <class D, int DT, int NOPE, int VH>
 __global__ void __launch_bounds__(D::L) mla_combine_out_k(const unsigned char *kv_b, const float *kv_b_scale,
                                                           const int *pos, int stride, const float *ws, float *out)
@@ -89,7 +90,7 @@ __global__ void __launch_bounds__(D::L) mla_combine_out_k(const unsigned char *k
     pdl_enter();
     __shared__ __align__(16) float s_o[D::L];
     const int h = blockIdx.x, t = blockIdx.y, lane = threadIdx.x % WARP, w = threadIdx.x / WARP;
-    s_o[threadIdx.x] = mla::combine_one<D>(pos, stride, ws, h, t);
+    s_o[staged_index<row_vec<DT, D::L>::V>(threadIdx.x)] = mla::combine_one<D>(pos, stride, ws, h, t);
     __syncthreads();
     const auto row_of = [&](int i) { /* W_uv(h)'s row for the warp's i-th d (the last again past the end) */
         const int d = w + NW * i;
@@ -105,7 +106,7 @@ __global__ void __launch_bounds__(D::L) mla_combine_out_k(const unsigned char *k
             sr[g] = s_row<DT, D::L>(kv_b_scale, row_of(i0 + g));
             xs[g] = s_o;
         }
-        lane_dot_each<DT, D::L, G>(wr, sr, xs, lane, part);
+        lane_dot_each<DT, D::L, G, true>(wr, sr, xs, lane, part);
 #pragma unroll
         for (int g = 0; g < G; g++) {
             const int d = w + NW * (i0 + g);

@@ -8,8 +8,8 @@
 # dependent launch (DF_CUDA_PDL=1, runtime/cuda/launch.cuh), and prompt 0 alone as run by default
 # (its one-token steps with programmatic launches) equals it without them (DF_CUDA_PDL=0), and
 # prompt 0 alone with the other
-# one-token products (DF_CUDA_LINEAR_ONE=rows, async), and the batch with async (the routed
-# experts' per-pair kernels through the warps' rings); greedy tokens picked on the device (no
+# one-token products (DF_CUDA_LINEAR_ONE=rows, async), and the batch with each (the routed
+# experts' per-pair kernels through the warps' rings, or R down rows a warp); greedy tokens picked on the device (no
 # --logits) equal those picked on the host from the copied logits, and so do sampled ones
 # (temperature, top-k and top-p: sample_tokens against df_sample, the same definition).
 #
@@ -87,10 +87,12 @@ for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
             $(force_args $m "$T/$mc.force.0") >/dev/null
         check "$CUDA_CHECK/invariance/$mc/linear-one-$k-equals-linear_k" cmp "$T/$mc.one_$k" "$T/$mc.b1"
     done
-    # ... and the batch's steps with async, where the routed experts' per-pair kernels take their
-    # rows through the warp's ring (moe_gate_up_k, moe_down_combine_k; the products of several
-    # tokens are linear_rows_k's either way)
-    DF_CUDA_LINEAR_ONE=async $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.b3_async" \
-        $(force_args $m $fx/expected_ids.txt) >/dev/null
-    check "$CUDA_CHECK/invariance/$mc/batch-async-equals-linear_k" cmp "$T/$mc.b3_async" "$T/$mc.b3"
+    # ... and the batch's steps with them, where the routed experts' per-pair kernels take their
+    # rows through the warp's ring (async: moe_gate_up_k, moe_down_combine_k) or R down rows a warp
+    # (rows: moe_down_combine_k); the products of several tokens are linear_rows_k's either way
+    for k in rows async; do
+        DF_CUDA_LINEAR_ONE=$k $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.b3_$k" \
+            $(force_args $m $fx/expected_ids.txt) >/dev/null
+        check "$CUDA_CHECK/invariance/$mc/batch-$k-equals-linear_k" cmp "$T/$mc.b3_$k" "$T/$mc.b3"
+    done
 done

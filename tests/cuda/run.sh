@@ -244,7 +244,7 @@ CU
                 invariance/prompt2-alone-equals-batch invariance/prompt0-alone-equals-batch \
                 invariance/no-graph-equals-graph invariance/pdl-equals-no-pdl invariance/one-token-pdl-equals-no-pdl \
                 invariance/linear-one-rows-equals-linear_k invariance/linear-one-async-equals-linear_k \
-                invariance/batch-async-equals-linear_k; do
+                invariance/batch-rows-equals-linear_k invariance/batch-async-equals-linear_k; do
                 case $c in */batch[13]-ids) forced $m && continue ;; esac
                 cuda_skip "cuda/${c%%/*}/${m}_cuda/${c#*/}" "no CUDA device"
             done

@@ -131,14 +131,18 @@ static void emu_row_dot(const tmat &m, int r, const float *x, int xstride, int n
     }
 }
 
-/* linear_rows_k's warp emulated: lane_dot_rows per lane over rows r0 .. r0 + nr - 1, then the
- * butterfly of each (row, token). */
+/* linear_rows_k's warp emulated: lane_dot_rows per lane over rows r0 .. r0 + nr - 1 (several
+ * tokens: from block_rows_dot's staging buffer, stage_x's), then the butterfly of each (row,
+ * token). */
 template <int DT, int COLS, int T>
 static void emu_rows_dot(const tmat &m, int r0, int nr, const float *x, int nt,
                          float (&acc)[rows_per_warp<DT, COLS>::R][T])
 {
-    constexpr int R = rows_per_warp<DT, COLS>::R;
-    static float part[WARP][R][T];
+    constexpr int R = rows_per_warp<DT, COLS>::R, KC = COLS < KCOLS ? COLS : KCOLS;
+    static float part[WARP][R][T], xs[T * KC];
+    const float *xrow[T];
+    for (int t = 0; t < T; t++)
+        xrow[t] = x + (size_t)t * COLS;
     for (int l = 0; l < WARP; l++) {
         float p[R][T];
         for (int r = 0; r < R; r++)
@@ -148,9 +152,13 @@ static void emu_rows_dot(const tmat &m, int r0, int nr, const float *x, int nt,
             lane_dot_rows<DT, COLS, 1, R, row_vec<DT, COLS>::U_ROW>(m.w.data(), m.scale.data(), r0, nr, x, 0, nt,
                                                                     l, 0, COLS, p);
         else
-            for (int c0 = 0; c0 < COLS; c0 += KCOLS) /* linear_rows_k's column ranges */
-                lane_dot_rows<DT, COLS, T, R>(m.w.data(), m.scale.data(), r0, nr, x + c0, COLS, nt, l, c0,
-                                              COLS - c0 < KCOLS ? COLS : c0 + KCOLS, p);
+            for (int c0 = 0; c0 < COLS; c0 += KC) { /* block_rows_dot's column ranges, staged as it stages them */
+                const int kc = COLS - c0 < KC ? COLS - c0 : KC;
+                for (auto &v : xs)
+                    v = NAN; /* a read of what was not staged shows */
+                stage_x<COLS, KC, row_vec<DT, COLS>::V>(xrow, nt, c0, kc, xs, 0, 1);
+                lane_dot_rows<DT, COLS, T, R, 1, true>(m.w.data(), m.scale.data(), r0, nr, xs, KC, nt, l, c0, c0 + kc, p);
+            }
         memcpy(part[l], p, sizeof p);
     }
     for (int r = 0; r < R; r++)
@@ -249,24 +257,33 @@ static void check_ring(const tmat &m, int rows, const float *x, int r, bool lazy
 }
 
 /* lane_dot_each over rows r + 5 g (mod rows), row g with token (g + 1) % 2 of x: each lane's
- * shares of every row = lane_dot's for that row alone. */
+ * shares of every row = lane_dot's for that row alone, with the tokens as they are and staged
+ * (STAGED: in staged_index's order, as mla_combine_out_k keeps its o_lat). */
 template <int DT, int COLS, int R> static void check_each(const tmat &m, int rows, const float *x, int r)
 {
+    std::vector<float> staged(2 * COLS);
+    for (int i = 0; i < 2 * COLS; i++)
+        staged[staged_index<row_vec<DT, COLS>::V>(i % COLS) + (i / COLS) * COLS] = x[i];
     const unsigned char *wr[R];
-    const float *sr[R], *xs[R];
+    const float *sr[R], *xs[R], *xst[R];
     for (int g = 0; g < R; g++) {
         wr[g] = w_row<DT, COLS>(m.w.data(), (r + 5 * g) % rows);
         sr[g] = s_row<DT, COLS>(m.scale.data(), (r + 5 * g) % rows);
         xs[g] = x + (size_t)((g + 1) % 2) * COLS;
+        xst[g] = staged.data() + (size_t)((g + 1) % 2) * COLS;
     }
     for (int l = 0; l < WARP; l++) {
-        float each[R][1] = {}, alone[R][1] = {};
+        float each[R][1] = {}, each_staged[R][1] = {}, alone[R][1] = {};
         lane_dot_each<DT, COLS, R>(wr, sr, xs, l, each);
+        lane_dot_each<DT, COLS, R, true>(wr, sr, xst, l, each_staged);
         for (int g = 0; g < R; g++)
             lane_dot<DT, COLS, 1>(wr[g], sr[g], xs[g], COLS, 1, l, alone[g]);
-        for (int g = 0; g < R; g++)
+        for (int g = 0; g < R; g++) {
             CHECK(memcmp(each[g], alone[g], sizeof(float)) == 0, "%d rows from %d, row %d lane %d: lane_dot_each %.9g, "
                   "lane_dot %.9g", R, r, g, l, each[g][0], alone[g][0]);
+            CHECK(memcmp(each_staged[g], alone[g], sizeof(float)) == 0, "%d rows from %d, row %d lane %d: lane_dot_each "
+                  "of the staged token %.9g, lane_dot %.9g", R, r, g, l, each_staged[g][0], alone[g][0]);
+        }
     }
 }
 
@@ -344,6 +361,65 @@ template <int DT, int COLS> static void test_row(const char *dtname)
                 check_ring<DT, COLS, 8>(m, rows, x.data(), r, lazy);
             }
     }
+    case_end();
+}
+
+/* staged_index<V> over a staging buffer of `tokens` rows of kc floats (token t's column c at
+ * t kc + staged_index<V>(c)): a permutation that keeps each lane's vector (an aligned run of V
+ * floats) in its run, under which a quarter warp's 16-byte loads (lanes 8q .. 8q + 7, the k-th
+ * unit of each lane's vector in a step) and the staging's stores (8 consecutive units) fall in
+ * distinct groups of 4 banks: one wavefront each. */
+template <int V> static void check_staged(int kc, int tokens)
+{
+    const int n = kc * tokens;
+    const auto at = [&](int i) { return i / kc * kc + staged_index<V>(i % kc); };
+    std::vector<int> hits(n, 0);
+    for (int i = 0; i < n; i++) {
+        const int p = at(i);
+        CHECK(p >= 0 && p < n && p / V == i / V, "V %d: float %d staged at %d, outside its vector", V, i, p);
+        if (p >= 0 && p < n)
+            hits[p]++;
+    }
+    for (int p = 0; p < n; p++)
+        CHECK(hits[p] == 1, "V %d: slot %d taken %d times", V, p, hits[p]);
+    if constexpr (V >= 4) {
+        const auto distinct_groups = [](const int *unit, int count) {
+            int seen = 0;
+            for (int j = 0; j < count; j++)
+                seen |= 1 << (unit[j] % 8);
+            return __builtin_popcount(seen) == count;
+        };
+        for (int t = 0; t < tokens; t++)
+            for (int step = 0; step < kc; step += 32 * V)
+                for (int q = 0; q < 4; q++)
+                    for (int k = 0; k < V / 4; k++) {
+                        int unit[8], count = 0;
+                        for (int j = 0; j < 8; j++)
+                            if (step + (8 * q + j) * V < kc)
+                                unit[count++] = at(t * kc + step + (8 * q + j) * V + 4 * k) / 4;
+                        CHECK(distinct_groups(unit, count), "V %d kc %d: token %d, step at %d, lanes %d..%d, unit %d: "
+                              "a bank conflict", V, kc, t, step, 8 * q, 8 * q + 7, k);
+                    }
+        for (int u0 = 0; u0 + 8 <= n / 4; u0 += 8) {
+            int unit[8];
+            for (int j = 0; j < 8; j++)
+                unit[j] = at(4 * (u0 + j)) / 4;
+            CHECK(distinct_groups(unit, 8), "V %d: the stores of units %d..%d: a bank conflict", V, u0, u0 + 7);
+        }
+    }
+}
+
+static void test_staged_layout(void)
+{
+    case_begin("staged activations (block_rows_dot): a permutation within each lane's vector, no bank conflicts");
+    for (int kc = 16; kc <= KCOLS; kc += 16) /* every width of FP8 rows, and of bf16 rows below */
+        check_staged<16>(kc, 3);
+    for (int kc = 8; kc <= KCOLS; kc += 8)
+        check_staged<8>(kc, 3);
+    check_staged<16>(KCOLS, TOKEN_TILE);
+    check_staged<4>(KCOLS, 2);
+    check_staged<2>(200, 2);
+    check_staged<1>(7, 3);
     case_end();
 }
 
@@ -811,6 +887,7 @@ int main(void)
     test_norm_quant_layout();
     test_pair_blocks();
     test_absorb();
+    test_staged_layout();
     test_row<DF_BF16, 128>("bf16");
     test_row<DF_BF16, 96>("bf16");
     test_row<DF_BF16, 200>("bf16");
