@@ -140,30 +140,37 @@ DF_UNROLL
 
 /* Where column c of an activation row staged in shared memory lies in the row's KC floats there
  * (block_rows_dot's tokens, token t's row at t KC; mla_attend_k's and mla_combine_out_k's o_lat):
- * at staged_index<V>(c), where V is the lane's vector (row_vec) of the rows that read it
- * (lane_dot_rows, lane_dot_each with STAGED). A lane reads its V floats as V / 4 16-byte units,
- * and its neighbour's start 4 V bytes further on. Shared memory serves a warp's 16-byte loads a
- * quarter warp (8 lanes) a wavefront, from 8 groups of 4 banks; in plain order those 8 lanes'
- * units fall in 2 of the groups for V = 16 (FP8 rows: a 4-way conflict, 4 wavefronts each) and in
- * 4 for V = 8 (bf16: 2-way). So the units of each aligned run of V / 4 (one lane's vector) are
- * rotated by unit / 8: the 8 lanes' k-th units then fall in 8 distinct groups, whatever the row's
- * width (test_hd checks every load and store of rows up to KCOLS wide), and the staging's stores,
- * 8 consecutive units a quarter warp, still do. Rows of 4 floats or fewer a lane are left
- * in order: no conflict there. */
-template <int V> DF_HD inline int staged_index(int c)
+ * at staged_index<G>(c), G = stage_units of the rows that read it (lane_dot_rows, lane_dot_each
+ * with STAGED). A lane reads its V floats as V / 4 16-byte units, and its neighbour's start 4 V
+ * bytes further on. Shared memory serves a warp's 16-byte loads a quarter warp (8 lanes) a
+ * wavefront, from 8 groups of 4 banks; in plain order those 8 lanes' units fall in 2 of the
+ * groups for V = 16 (FP8 rows: a 4-way conflict, 4 wavefronts each) and in 4 for V = 8 (bf16:
+ * 2-way). So the G units of each aligned run (one lane's vector, G = V / 4) are rotated by
+ * unit / 8: the 8 lanes' k-th units then fall in 8 distinct groups, whatever the row's width
+ * (test_hd checks every load and store of rows up to KCOLS wide), and the staging's stores, 8
+ * consecutive units a quarter warp, still do. G = 1: plain order. */
+template <int G> DF_HD inline int staged_index(int c)
 {
-    constexpr int G = V >= 8 ? V / 4 : 1; /* a lane's units */
     const int u = c >> 2;
     return G == 1 ? c : (((u & ~(G - 1)) | ((u + (u >> 3)) & (G - 1))) << 2) | (c & 3);
 }
 
-/* The V floats of columns c .. c + V - 1 (c a multiple of V) of a staged row: load_x's values.
- * Unit k of the vector is at staged_index's place, c + 4 ((k + c / 32) mod V / 4): a run of V / 4
- * units starts at a multiple of V / 4 and never crosses a multiple of 8. */
-template <int V> DF_HD inline void load_x_staged(const float *xs, int c, float *v)
+/* The units staged_index rotates for rows of COLS columns of DT: all of a lane's 16-byte weight
+ * vector (FP8: 4, bf16: 2), which every real shape has. Other rows stay in plain order (G = 1):
+ * f32's vectors meet no conflict, and the rotation's address registers made a tiny model's
+ * grouped kernel of 8-byte FP8 vectors spill (tiny_fp8act: 200 columns). */
+template <int DT, int COLS> DF_HD constexpr int stage_units()
 {
-    if constexpr (V >= 8) {
-        constexpr int G = V / 4;
+    return row_vec<DT, COLS>::V * esize<DT>::value == 16 && row_vec<DT, COLS>::V >= 8 ? row_vec<DT, COLS>::V / 4 : 1;
+}
+
+/* The V floats of columns c .. c + V - 1 (c a multiple of V) of a row staged with G units
+ * rotated: load_x's values. Unit k of the vector is at staged_index's place, c + 4 ((k + c / 32)
+ * mod G): a run of G units starts at a multiple of G and never crosses a multiple of 8. */
+template <int V, int G> DF_HD inline void load_x_staged(const float *xs, int c, float *v)
+{
+    if constexpr (G > 1) {
+        static_assert(V == 4 * G, "load_x_staged: the rotated units are the lane's vector");
 DF_UNROLL
         for (int k = 0; k < G; k++)
             load_x<4>(xs + c + 4 * ((k + (c >> 5)) & (G - 1)), v + 4 * k);
@@ -172,12 +179,13 @@ DF_UNROLL
     }
 }
 
-/* The V activations of columns c .. of the row at x: load_x's, or with STAGED (the row in
- * staged_index's order) load_x_staged's. */
-template <int V, bool STAGED> DF_HD inline void load_x_at(const float *x, int c, float *v)
+/* A lane's vector of activations, columns c .. of the row at x, for rows of COLS columns of DT:
+ * load_x's, or with STAGED (the row in staged_index's order) load_x_staged's. */
+template <int DT, int COLS, bool STAGED> DF_HD inline void load_x_at(const float *x, int c, float *v)
 {
+    constexpr int V = row_vec<DT, COLS>::V;
     if constexpr (STAGED)
-        load_x_staged<V>(x, c, v);
+        load_x_staged<V, stage_units<DT, COLS>()>(x, c, v);
     else
         load_x<V>(x + c, v);
 }
@@ -284,7 +292,7 @@ DF_UNROLL
     for (int t = 0; t < T; t++) {
         if (t < nt) {
             float xv[V];
-            load_x_at<V, STAGED>(x + (size_t)t * xstride, c, xv);
+            load_x_at<DT, COLS, STAGED>(x + (size_t)t * xstride, c, xv);
             part[t] = vec_acc<DT, V>(wv, xv, DT == DF_F8E4M3 ? srow[c / DF_FP8_BLOCK] : 0.0f, part[t]);
         }
     }
@@ -448,7 +456,7 @@ template <int DT, int COLS> struct rows_per_warp {
 /* lane_dot for rows r0 .. r0 + R - 1 of w (the first nr of them exist) and nt <= T vectors,
  * over the columns [c0, c1) (c0 a multiple of STEP): each activation vector is read once for
  * the R rows, column c of token t at x[t * xstride + c - c0] (STAGED: at x[t * xstride +
- * staged_index<V>(c - c0)], block_rows_dot's staging buffer); the R rows' loads of U steps are
+ * staged_index<G>(c - c0)], block_rows_dot's staging buffer); the R rows' loads of U steps are
  * issued before any of their products. Every (row, token) sum takes lane_dot's vectors in
  * lane_dot's order with lane_dot's arithmetic, so calls over consecutive column ranges, in
  * order, give lane_dot's bits. */
@@ -485,7 +493,7 @@ DF_UNROLL
             for (int t = 0; t < T; t++) {
                 if (t < nt) {
                     float xv[V];
-                    load_x_at<V, STAGED>(x + (size_t)t * xstride, cu - c0, xv);
+                    load_x_at<DT, COLS, STAGED>(x + (size_t)t * xstride, cu - c0, xv);
 DF_UNROLL
                     for (int r = 0; r < R; r++)
                         if (r < nr)
@@ -698,16 +706,16 @@ __device__ __forceinline__ void linear_one_block(const unsigned char *w, const f
 constexpr int KCOLS = 1024;
 
 /* Columns c0 .. c0 + kc - 1 of the nt rows xrow[t] (COLS floats each) into xs, KC floats a
- * token, in staged_index<V>'s order: thread `thread` of `threads` copies every threads-th
+ * token, in staged_index<G>'s order: thread `thread` of `threads` copies every threads-th
  * 16-byte unit (every threads-th float where COLS is not a multiple of 4). */
-template <int COLS, int KC, int V>
+template <int COLS, int KC, int G>
 DF_HD inline void stage_x(const float *const *xrow, int nt, int c0, int kc, float *xs, int thread, int threads)
 {
     if constexpr (COLS % 4 == 0) { /* 16-byte loads: rows and ranges start aligned */
         for (int i = thread; i < nt * KC / 4; i += threads) {
             const int t = i / (KC / 4), c = 4 * (i % (KC / 4));
             if (c < kc) {
-                float *to = &xs[t * KC + staged_index<V>(c)];
+                float *to = &xs[t * KC + staged_index<G>(c)];
 #ifdef __CUDA_ARCH__
                 *reinterpret_cast<float4 *>(to) = *reinterpret_cast<const float4 *>(&xrow[t][c0 + c]);
 #else
@@ -719,7 +727,7 @@ DF_HD inline void stage_x(const float *const *xrow, int nt, int c0, int kc, floa
         for (int i = thread; i < nt * KC; i += threads) {
             const int t = i / KC, c = i % KC;
             if (c < kc)
-                xs[t * KC + staged_index<V>(c)] = xrow[t][c0 + c];
+                xs[t * KC + staged_index<G>(c)] = xrow[t][c0 + c];
         }
     }
 }
@@ -736,8 +744,9 @@ template <> struct token_rows_of<1> { using type = const float *; };
  * token (T = 1, DF_CUDA_LINEAR_ONE=rows): each warp reads its row in place through L1, with no
  * barrier, the warp's R rows' loads of U steps in flight together (lane_dot's U: 4 KB a warp
  * for 2 FP8 rows), so that each activation vector serves R rows where linear_k's warp reads it
- * for one (an FP8 row's 16 weight bytes a lane take 64 bytes of the token). Every thread of the block calls it (nr may be 0); each (row, token) sum has
- * linear_k's bits (lane_dot_rows over consecutive column ranges). */
+ * for one (an FP8 row's 16 weight bytes a lane take 64 bytes of the token). Every thread of the
+ * block calls it (nr may be 0); each (row, token) sum has linear_k's bits (lane_dot_rows over
+ * consecutive column ranges). */
 template <int DT, int COLS, int T, int R>
 __device__ __forceinline__ void block_rows_dot(const unsigned char *w, const float *scale, int r0, int nr,
                                                typename token_rows_of<T>::type xrow, int nt, float *xs,
@@ -753,7 +762,7 @@ __device__ __forceinline__ void block_rows_dot(const unsigned char *w, const flo
         for (int c0 = 0; c0 < COLS; c0 += KC) {
             const int kc = COLS - c0 < KC ? COLS - c0 : KC;
             __syncthreads(); /* the previous range (or the caller's xrow) is ready */
-            stage_x<COLS, KC, row_vec<DT, COLS>::V>(xrow, nt, c0, kc, xs, threadIdx.x, THREADS);
+            stage_x<COLS, KC, stage_units<DT, COLS>()>(xrow, nt, c0, kc, xs, threadIdx.x, THREADS);
             __syncthreads();
             if (nr > 0)
                 lane_dot_rows<DT, COLS, T, R, 1, true>(w, scale, r0, nr, xs, KC, nt, lane, c0, c0 + kc, acc);
@@ -1417,7 +1426,7 @@ __global__ void __launch_bounds__(THREADS) mla_attend_k(const unsigned char *kv_
     for (int k = 0; k < OPT; k++) {
         const int c = tid + k * THREADS;
         if (c < L) /* (in staged_index's order, as lane_dot_rows reads it below) */
-            s_olat[staged_index<row_vec<DT, L>::V>(c)] = o[k] / s;
+            s_olat[staged_index<stage_units<DT, L>()>(c)] = o[k] / s;
     }
     __syncthreads();
 
@@ -1723,7 +1732,8 @@ __global__ void __launch_bounds__(down_threads<K, SINTER>())
         if (k < K) {
             const int pair = t * K + k;
             const struct df_expert &e = tab.e[ids[pair]];
-            const float *const scale = reinterpret_cast<const float *>(w + e.down_scale), *const x = act + (size_t)pair * INTER;
+            const float *const scale = reinterpret_cast<const float *>(w + e.down_scale);
+            const float *const x = act + (size_t)pair * INTER;
             if constexpr (RD > 1) {
                 lane_dot_rows<DT, INTER, 1, RD, row_vec<DT, INTER>::U_ROW>(w + e.down, scale, r0, nr, x, 0, 1, lane, 0,
                                                                            INTER, part);

@@ -90,7 +90,7 @@ __global__ void __launch_bounds__(D::L) mla_combine_out_k(const unsigned char *k
     pdl_enter();
     __shared__ __align__(16) float s_o[D::L];
     const int h = blockIdx.x, t = blockIdx.y, lane = threadIdx.x % WARP, w = threadIdx.x / WARP;
-    s_o[staged_index<row_vec<DT, D::L>::V>(threadIdx.x)] = mla::combine_one<D>(pos, stride, ws, h, t);
+    s_o[staged_index<stage_units<DT, D::L>()>(threadIdx.x)] = mla::combine_one<D>(pos, stride, ws, h, t);
     __syncthreads();
     const auto row_of = [&](int i) { /* W_uv(h)'s row for the warp's i-th d (the last again past the end) */
         const int d = w + NW * i;

@@ -156,7 +156,7 @@ static void emu_rows_dot(const tmat &m, int r0, int nr, const float *x, int nt,
                 const int kc = COLS - c0 < KC ? COLS - c0 : KC;
                 for (auto &v : xs)
                     v = NAN; /* a read of what was not staged shows */
-                stage_x<COLS, KC, row_vec<DT, COLS>::V>(xrow, nt, c0, kc, xs, 0, 1);
+                stage_x<COLS, KC, stage_units<DT, COLS>()>(xrow, nt, c0, kc, xs, 0, 1);
                 lane_dot_rows<DT, COLS, T, R, 1, true>(m.w.data(), m.scale.data(), r0, nr, xs, KC, nt, l, c0, c0 + kc, p);
             }
         memcpy(part[l], p, sizeof p);
@@ -263,7 +263,7 @@ template <int DT, int COLS, int R> static void check_each(const tmat &m, int row
 {
     std::vector<float> staged(2 * COLS);
     for (int i = 0; i < 2 * COLS; i++)
-        staged[staged_index<row_vec<DT, COLS>::V>(i % COLS) + (i / COLS) * COLS] = x[i];
+        staged[staged_index<stage_units<DT, COLS>()>(i % COLS) + (i / COLS) * COLS] = x[i];
     const unsigned char *wr[R];
     const float *sr[R], *xs[R], *xst[R];
     for (int g = 0; g < R; g++) {
@@ -364,25 +364,25 @@ template <int DT, int COLS> static void test_row(const char *dtname)
     case_end();
 }
 
-/* staged_index<V> over a staging buffer of `tokens` rows of kc floats (token t's column c at
- * t kc + staged_index<V>(c)): a permutation that keeps each lane's vector (an aligned run of V
- * floats) in its run, under which a quarter warp's 16-byte loads (lanes 8q .. 8q + 7, the k-th
- * unit of each lane's vector in a step) and the staging's stores (8 consecutive units) fall in
- * distinct groups of 4 banks: one wavefront each. */
-template <int V> static void check_staged(int kc, int tokens)
+/* staged_index<G> over a staging buffer of `tokens` rows of kc floats (token t's column c at
+ * t kc + staged_index<G>(c)), for lanes' vectors of V floats: a permutation that keeps each
+ * vector (an aligned run of V floats) in its run; with CONFLICT_FREE, a quarter warp's 16-byte
+ * loads (lanes 8q .. 8q + 7, the k-th unit of each lane's vector in a step) and the staging's
+ * stores (8 consecutive units) fall in distinct groups of 4 banks: one wavefront each. */
+template <int V, int G, bool CONFLICT_FREE> static void check_staged(int kc, int tokens)
 {
     const int n = kc * tokens;
-    const auto at = [&](int i) { return i / kc * kc + staged_index<V>(i % kc); };
+    const auto at = [&](int i) { return i / kc * kc + staged_index<G>(i % kc); };
     std::vector<int> hits(n, 0);
     for (int i = 0; i < n; i++) {
         const int p = at(i);
-        CHECK(p >= 0 && p < n && p / V == i / V, "V %d: float %d staged at %d, outside its vector", V, i, p);
+        CHECK(p >= 0 && p < n && p / V == i / V, "V %d G %d: float %d staged at %d, outside its vector", V, G, i, p);
         if (p >= 0 && p < n)
             hits[p]++;
     }
     for (int p = 0; p < n; p++)
-        CHECK(hits[p] == 1, "V %d: slot %d taken %d times", V, p, hits[p]);
-    if constexpr (V >= 4) {
+        CHECK(hits[p] == 1, "V %d G %d: slot %d taken %d times", V, G, p, hits[p]);
+    if constexpr (CONFLICT_FREE) {
         const auto distinct_groups = [](const int *unit, int count) {
             int seen = 0;
             for (int j = 0; j < count; j++)
@@ -412,14 +412,20 @@ template <int V> static void check_staged(int kc, int tokens)
 static void test_staged_layout(void)
 {
     case_begin("staged activations (block_rows_dot): a permutation within each lane's vector, no bank conflicts");
+    constexpr bool rotated = stage_units<DF_F8E4M3, 7168>() == 4 && stage_units<DF_BF16, 7168>() == 2;
+    constexpr bool plain = stage_units<DF_F32, 7168>() == 1 && stage_units<DF_F8E4M3, 200>() == 1 &&
+                           stage_units<DF_BF16, 6>() == 1;
+    CHECK(rotated, "16-byte weight vectors rotate all their units");
+    CHECK(plain, "f32 rows and narrower vectors stay in order");
     for (int kc = 16; kc <= KCOLS; kc += 16) /* every width of FP8 rows, and of bf16 rows below */
-        check_staged<16>(kc, 3);
+        check_staged<16, 4, true>(kc, 3);
     for (int kc = 8; kc <= KCOLS; kc += 8)
-        check_staged<8>(kc, 3);
-    check_staged<16>(KCOLS, TOKEN_TILE);
-    check_staged<4>(KCOLS, 2);
-    check_staged<2>(200, 2);
-    check_staged<1>(7, 3);
+        check_staged<8, 2, true>(kc, 3);
+    check_staged<16, 4, true>(KCOLS, TOKEN_TILE);
+    check_staged<4, 1, true>(KCOLS, 2);
+    check_staged<8, 1, false>(200, 2); /* tiny_fp8act's FP8 rows of 200: 8-byte vectors, plain */
+    check_staged<2, 1, false>(200, 2);
+    check_staged<1, 1, false>(7, 3);
     case_end();
 }
 
