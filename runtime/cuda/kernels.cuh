@@ -103,6 +103,7 @@ template <int DT, int COLS> struct row_vec {
     static constexpr int STEPS = (COLS + STEP - 1) / STEP;      /* steps of a row */
     static constexpr int U_ROW = U < STEPS ? U : STEPS;         /* U, or all of a shorter row's */
     static constexpr int WORDS = (V * esize<DT>::value + 3) / 4; /* 32-bit words of one lane's vector */
+    static constexpr bool FULL = V * esize<DT>::value == 16;    /* 16-byte vectors: every real shape */
     static constexpr int SCALE_LD = DF_FP8_SCALE_LD(COLS); /* FP8: floats per row of block scales */
 };
 
@@ -161,7 +162,7 @@ template <int G> DF_HD inline int staged_index(int c)
  * grouped kernel of 8-byte FP8 vectors spill (tiny_fp8act: 200 columns). */
 template <int DT, int COLS> DF_HD constexpr int stage_units()
 {
-    return row_vec<DT, COLS>::V * esize<DT>::value == 16 && row_vec<DT, COLS>::V >= 8 ? row_vec<DT, COLS>::V / 4 : 1;
+    return row_vec<DT, COLS>::FULL ? row_vec<DT, COLS>::V / 4 : 1;
 }
 
 /* The V floats of columns c .. c + V - 1 (c a multiple of V) of a row staged with G units
@@ -369,7 +370,7 @@ DF_UNROLL
  * shape); other rows take linear_k's and lane_dot_each's loads. */
 template <int DT, int COLS, int R = 1> struct async_rows {
     using RV = row_vec<DT, COLS>;
-    static constexpr bool OK = RV::V * esize<DT>::value == 16;
+    static constexpr bool OK = RV::FULL;
     static constexpr int STEPS = RV::STEPS;
     static constexpr int STAGES = R * STEPS < 4 ? R * STEPS : 4;
     static constexpr int PENDING = STAGES - 1;
