@@ -454,6 +454,33 @@ template <int DT, int COLS> struct rows_per_warp {
                              : 32 / row_vec<DT, COLS>::V;
 };
 
+/* Steps of each of R rows that lane_dot_rows keeps in flight: row_vec's U_ROW, fewer where R
+ * passes rows_per_warp's count, so that a warp has the same bytes in flight (4 KB for FP8). */
+template <int DT, int COLS, int R> DF_HD constexpr int rows_steps()
+{
+    constexpr int U = row_vec<DT, COLS>::U_ROW * rows_per_warp<DT, COLS>::R / R;
+    return U < 1 ? 1 : U > row_vec<DT, COLS>::U_ROW ? row_vec<DT, COLS>::U_ROW : U;
+}
+
+/* Rows a warp of linear_rows_k for one token (DF_CUDA_LINEAR_ONE=rows), which reads the token in
+ * place through L1. A lane's 16 bytes of an FP8 row take 64 bytes of the token, and a warp's
+ * 16-byte load of it spans 16 cache lines, so the token's reads, not the weights', fill L1
+ * (docs/cuda.md, "What remains": FP8 rows): FP8 rows of 16-byte vectors go 4 a warp, a quarter
+ * of linear_k's reads of the token per weight byte, 2 steps of each in flight (rows_steps), in
+ * 128 registers for V3's shapes, as many blocks an SM as 2 rows took. Others take
+ * rows_per_warp's count. (The experts' down rows stay rows_per_warp's: moe_experts.) */
+template <int DT, int COLS> DF_HD constexpr int one_token_rows()
+{
+    return DT == DF_F8E4M3 && row_vec<DT, COLS>::FULL ? 4 : rows_per_warp<DT, COLS>::R;
+}
+
+/* Rows a warp of a product's kernel for T tokens a read of the rows: linear_k's one (T = 0),
+ * one_token_rows (T = 1), rows_per_warp's (several tokens). */
+template <int DT, int COLS, int T> DF_HD constexpr int warp_row_count()
+{
+    return T == 0 ? 1 : T == 1 ? one_token_rows<DT, COLS>() : rows_per_warp<DT, COLS>::R;
+}
+
 /* lane_dot for rows r0 .. r0 + R - 1 of w (the first nr of them exist) and nt <= T vectors,
  * over the columns [c0, c1) (c0 a multiple of STEP): each activation vector is read once for
  * the R rows, column c of token t at x[t * xstride + c - c0] (STAGED: at x[t * xstride +
@@ -743,11 +770,11 @@ template <> struct token_rows_of<1> { using type = const float *; };
  * staged_index's order, which spares the warps' reads bank conflicts), where its warps read them
  * (a tile of x for a large K would not stay in L1: 8 tokens of 18432 columns are 590 KB). One
  * token (T = 1, DF_CUDA_LINEAR_ONE=rows): each warp reads its row in place through L1, with no
- * barrier, the warp's R rows' loads of U steps in flight together (lane_dot's U: 4 KB a warp
- * for 2 FP8 rows), so that each activation vector serves R rows where linear_k's warp reads it
- * for one (an FP8 row's 16 weight bytes a lane take 64 bytes of the token). Every thread of the
- * block calls it (nr may be 0); each (row, token) sum has linear_k's bits (lane_dot_rows over
- * consecutive column ranges). */
+ * barrier, the warp's R rows' loads of rows_steps' steps in flight together (4 KB a warp for 4
+ * FP8 rows: one_token_rows), so that each activation vector serves R rows where linear_k's warp
+ * reads it for one (an FP8 row's 16 weight bytes a lane take 64 bytes of the token). Every
+ * thread of the block calls it (nr may be 0); each (row, token) sum has linear_k's bits
+ * (lane_dot_rows over consecutive column ranges). */
 template <int DT, int COLS, int T, int R>
 __device__ __forceinline__ void block_rows_dot(const unsigned char *w, const float *scale, int r0, int nr,
                                                typename token_rows_of<T>::type xrow, int nt, float *xs,
@@ -758,7 +785,7 @@ __device__ __forceinline__ void block_rows_dot(const unsigned char *w, const flo
     const int lane = threadIdx.x % WARP;
     if constexpr (T == 1) {
         if (nr > 0 && nt > 0)
-            lane_dot_rows<DT, COLS, 1, R, row_vec<DT, COLS>::U_ROW>(w, scale, r0, nr, xrow, 0, 1, lane, 0, COLS, acc);
+            lane_dot_rows<DT, COLS, 1, R, rows_steps<DT, COLS, R>()>(w, scale, r0, nr, xrow, 0, 1, lane, 0, COLS, acc);
     } else {
         for (int c0 = 0; c0 < COLS; c0 += KC) {
             const int kc = COLS - c0 < KC ? COLS - c0 : KC;
@@ -822,14 +849,14 @@ __device__ __forceinline__ typename token_rows_of<T>::type token_rows(rows_smem<
 }
 
 /* Block (bx, blockIdx.y) of a product for several tokens, after pdl_enter: y[t][r] = W[r] . x[t]
- * (ACC: +=, as linear_one_block), a warp per R rows (rows_per_warp), T tokens per read of the
+ * (ACC: +=, as linear_one_block), a warp per R rows (warp_row_count), T tokens per read of the
  * rows (block_rows_dot, in the kernel's sm: one per kernel, whichever matrix its block takes),
  * tokens blockIdx.y T onwards. */
 template <int DT, int ROWS, int COLS, int T, bool ACC>
 __device__ __forceinline__ void linear_rows_block(const unsigned char *w, const float *scale, const float *x, int n,
                                                   float *y, int bx, rows_smem<COLS, T> &sm)
 {
-    constexpr int R = rows_per_warp<DT, COLS>::R;
+    constexpr int R = warp_row_count<DT, COLS, T>();
     const int t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
     int r0;
     const int nr = warp_rows<ROWS, R>(bx, r0);
@@ -847,7 +874,7 @@ __device__ __forceinline__ void linear_rows_block(const unsigned char *w, const 
 template <int DT, int ROWS, int COLS, int T>
 __device__ __forceinline__ void prefetch_block(const unsigned char *w, int bx)
 {
-    constexpr int R = T == 0 ? 1 : rows_per_warp<DT, COLS>::R, ROW_BYTES = COLS * esize<DT>::value;
+    constexpr int R = warp_row_count<DT, COLS, T>(), ROW_BYTES = COLS * esize<DT>::value;
     int r0;
     const int nr = warp_rows<ROWS, R>(bx, r0);
     if (threadIdx.x % WARP == 0 && blockIdx.y == 0)
@@ -939,7 +966,7 @@ __global__ void __launch_bounds__(THREADS) linear_rows_k(const unsigned char *w,
 /* Blocks along x of a product of ROWS rows: linear_k's (T = 0) or linear_rows_k's. */
 template <int DT, int ROWS, int COLS, int T> DF_HD constexpr int linear_blocks()
 {
-    constexpr int RB = T == 0 ? WARPS : WARPS * rows_per_warp<DT, COLS>::R; /* rows per block */
+    constexpr int RB = WARPS * warp_row_count<DT, COLS, T>(); /* rows per block */
     return (ROWS + RB - 1) / RB;
 }
 
@@ -1055,7 +1082,7 @@ __global__ void __launch_bounds__(THREADS) swiglu_k(const unsigned char *wg, con
         if (lane == 0)
             g[r] = v;
     } else {
-        constexpr int R = rows_per_warp<DT, COLS>::R;
+        constexpr int R = warp_row_count<DT, COLS, T>();
         __shared__ rows_smem<COLS, T> sm;
         const int t0 = blockIdx.y * T, nt = n - t0 < T ? n - t0 : T;
         int r0;
@@ -1736,8 +1763,8 @@ __global__ void __launch_bounds__(down_threads<K, SINTER>())
             const float *const scale = reinterpret_cast<const float *>(w + e.down_scale);
             const float *const x = act + (size_t)pair * INTER;
             if constexpr (RD > 1) {
-                lane_dot_rows<DT, INTER, 1, RD, row_vec<DT, INTER>::U_ROW>(w + e.down, scale, r0, nr, x, 0, 1, lane, 0,
-                                                                           INTER, part);
+                lane_dot_rows<DT, INTER, 1, RD, rows_steps<DT, INTER, RD>()>(w + e.down, scale, r0, nr, x, 0, 1, lane,
+                                                                             0, INTER, part);
             } else {
                 const unsigned char *const wr[1] = { w_row<DT, INTER>(w + e.down, r0) };
                 const float *const sr[1] = { s_row<DT, INTER>(scale, r0) }, *const xs[1] = { x };
@@ -1751,7 +1778,7 @@ __global__ void __launch_bounds__(down_threads<K, SINTER>())
         }
         if constexpr (SINTER > 0)
             if (k == K)
-                lane_dot_rows<DT, SINTER, 1, RD, row_vec<DT, SINTER>::U_ROW>(
+                lane_dot_rows<DT, SINTER, 1, RD, rows_steps<DT, SINTER, RD>()>(
                     sh.down, reinterpret_cast<const float *>(sh.down_scale), r0, nr, sh.act + (size_t)t * SINTER, 0, 1,
                     lane, 0, SINTER, part);
 #pragma unroll
@@ -2190,6 +2217,8 @@ void moe_experts(const unsigned char *w, const struct df_expert *table, const fl
     if (per_pair) {
         const dim3 grid(ceil_div(DIM, down_block_rows<K, SINTER>()), n);
         const int threads = down_threads<K, SINTER>();
+        /* (at one_token_rows' 4 FP8 rows a warp, V3's kernel with the shared expert took 134
+         * registers: one block of 288 threads an SM, where 2 fit at 2 rows) */
         constexpr int RD = rows_per_warp<DT, INTER>::R;
         if (one_token_ring<DT, INTER>())
             launch("moe_experts (down, combine; async)",

@@ -137,8 +137,8 @@ else
     fi
     # Programmatic dependent launch (runtime/cuda/launch.cuh): in the PTX of every kernel the
     # backend has (these models' instances: dense and MoE layers, mla_attend and the split-KV
-    # kernels over both caches, FP8 and bf16 activations, the fused launches; the mid-size model
-    # gpu-check times, generated above; the GEMM input preparation; the device picks), no path
+    # kernels over both caches, FP8 and bf16 activations, the fused launches; the mid-size models
+    # gpu-check times, bf16 and FP8, generated above; the GEMM input preparation; the device picks), no path
     # from a kernel's entry reaches a memory access without passing its wait
     # (tests/cuda/pdl_order.awk follows the branches).
     # No kernel of them keeps anything in local memory (ptxas -v on the same PTX: no stack frame,
@@ -154,7 +154,8 @@ else
     for pdl_src in generated/v3_h16_cuda/kernels.cu generated/v3_h16_bf16kv_cuda/kernels.cu \
             generated/tiny_fp8act_cuda/kernels.cu generated/tiny_bf16act_cuda/kernels.cu \
             build/cuda_bench_src/bench_v3_cuda/kernels.cu build/cuda_bench_src/deepseek_v2_lite/kernels.cu \
-            build/cuda_bench_src/bench_v3_8l_cuda/kernels.cu runtime/cuda/lt_gemm.cu runtime/cuda/cuda_backend.cu; do
+            build/cuda_bench_src/bench_v3_8l_cuda/kernels.cu build/cuda_bench_src/bench_v3_fp8_cuda/kernels.cu \
+            runtime/cuda/lt_gemm.cu runtime/cuda/cuda_backend.cu; do
         pdl_ptx="$T/pdl_$(echo "$pdl_src" | tr / _).ptx"
         check "cuda/pdl/wait-first/$pdl_src" sh -c "'$cuda_nvcc' -std=c++20 -O2 -arch=sm_90a -ptx -Iruntime -Iruntime/cuda \
             -I$(dirname "$pdl_src") -o '$pdl_ptx' $pdl_src && awk -f tests/cuda/pdl_order.awk '$pdl_ptx'"

@@ -131,14 +131,14 @@ static void emu_row_dot(const tmat &m, int r, const float *x, int xstride, int n
     }
 }
 
-/* linear_rows_k's warp emulated: lane_dot_rows per lane over rows r0 .. r0 + nr - 1 (several
- * tokens: from block_rows_dot's staging buffer, stage_x's), then the butterfly of each (row,
- * token). */
+/* linear_rows_k's warp emulated: lane_dot_rows per lane over rows r0 .. r0 + nr - 1 (one token:
+ * one_token_rows of them; several: rows_per_warp's, from block_rows_dot's staging buffer,
+ * stage_x's), then the butterfly of each (row, token). */
 template <int DT, int COLS, int T>
 static void emu_rows_dot(const tmat &m, int r0, int nr, const float *x, int nt,
-                         float (&acc)[rows_per_warp<DT, COLS>::R][T])
+                         float (&acc)[warp_row_count<DT, COLS, T>()][T])
 {
-    constexpr int R = rows_per_warp<DT, COLS>::R, KC = COLS < KCOLS ? COLS : KCOLS;
+    constexpr int R = warp_row_count<DT, COLS, T>(), KC = COLS < KCOLS ? COLS : KCOLS;
     static float part[WARP][R][T], xs[T * KC];
     const float *xrow[T];
     for (int t = 0; t < T; t++)
@@ -148,9 +148,9 @@ static void emu_rows_dot(const tmat &m, int r0, int nr, const float *x, int nt,
         for (int r = 0; r < R; r++)
             for (int t = 0; t < T; t++)
                 p[r][t] = 0.0f;
-        if constexpr (T == 1) /* one token: the whole row in one call, U steps at a time */
-            lane_dot_rows<DT, COLS, 1, R, row_vec<DT, COLS>::U_ROW>(m.w.data(), m.scale.data(), r0, nr, x, 0, nt,
-                                                                    l, 0, COLS, p);
+        if constexpr (T == 1) /* one token: the whole row in one call, rows_steps at a time */
+            lane_dot_rows<DT, COLS, 1, R, rows_steps<DT, COLS, R>()>(m.w.data(), m.scale.data(), r0, nr, x, 0, nt, l,
+                                                                     0, COLS, p);
         else
             for (int c0 = 0; c0 < COLS; c0 += KC) { /* block_rows_dot's column ranges, staged as it stages them */
                 const int kc = COLS - c0 < KC ? COLS - c0 : KC;
@@ -287,6 +287,27 @@ template <int DT, int COLS, int R> static void check_each(const tmat &m, int row
     }
 }
 
+/* Row r among the R rows of a warp of linear_rows_k for T tokens a read (warp_row_count), first
+ * or last of a group cut short: its sums for the tokens (a full tile, and one of fewer) = acc,
+ * its sums alone, bit for bit. */
+template <int DT, int COLS, int T>
+static void check_rows_group(const tmat &m, int rows, const float *x, int r, const float *acc)
+{
+    constexpr int R = warp_row_count<DT, COLS, T>();
+    for (int first = 0; first < 2; first++) {
+        const int r0 = first ? r : (r - (R - 1) > 0 ? r - (R - 1) : 0), nr = first ? R : r - r0 + 1;
+        if (r0 + nr > rows)
+            continue;
+        float rows_acc[R][T];
+        const int nt = first || T < 4 ? T : T - 3;
+        emu_rows_dot<DT, COLS, T>(m, r0, nr, x, nt, rows_acc);
+        for (int t = 0; t < nt; t++)
+            CHECK(memcmp(&rows_acc[r - r0][t], &acc[t], sizeof(float)) == 0,
+                  "row %d token %d: %.9g among rows %d..%d (%d tokens, T = %d), %.9g alone", r, t, rows_acc[r - r0][t],
+                  r0, r0 + nr - 1, nt, T, acc[t]);
+    }
+}
+
 template <int DT, int COLS> static void test_row(const char *dtname)
 {
     char name[160];
@@ -326,26 +347,10 @@ template <int DT, int COLS> static void test_row(const char *dtname)
             CHECK(memcmp(&solo[0], &acc[t], sizeof(float)) == 0, "row %d token %d: %.9g with T = 1, %.9g in a tile", r,
                   t, solo[0], acc[t]);
         }
-        /* the same row among R rows of linear_rows_k (first, or last of a short group), all tokens */
-        constexpr int R = rows_per_warp<DT, COLS>::R;
-        for (int first = 0; first < 2; first++) {
-            const int r0 = first ? r : (r - (R - 1) > 0 ? r - (R - 1) : 0), nr = first ? R : r - r0 + 1;
-            if (r0 + nr > rows)
-                continue;
-            float rows_acc[R][T];
-            const int nt = first ? T : T - 3; /* a full tile, and one of fewer tokens */
-            emu_rows_dot<DT, COLS, T>(m, r0, nr, x.data(), nt, rows_acc);
-            for (int t = 0; t < nt; t++)
-                CHECK(memcmp(&rows_acc[r - r0][t], &acc[t], sizeof(float)) == 0,
-                      "row %d token %d: %.9g among rows %d..%d (%d tokens), %.9g alone", r, t, rows_acc[r - r0][t],
-                      r0, r0 + nr - 1, nt, acc[t]);
-            /* linear_rows_k for one token (DF_CUDA_LINEAR_ONE=rows): token 0 in a tile of one */
-            float one_acc[R][1];
-            emu_rows_dot<DT, COLS, 1>(m, r0, nr, x.data(), 1, one_acc);
-            CHECK(memcmp(&one_acc[r - r0][0], &acc[0], sizeof(float)) == 0,
-                  "row %d: %.9g among rows %d..%d for one token (T = 1), %.9g alone", r, one_acc[r - r0][0], r0,
-                  r0 + nr - 1, acc[0]);
-        }
+        /* the same row among the rows of a warp of linear_rows_k: all tokens, and token 0 in a
+         * tile of one (DF_CUDA_LINEAR_ONE=rows) */
+        check_rows_group<DT, COLS, T>(m, rows, x.data(), r, acc);
+        check_rows_group<DT, COLS, 1>(m, rows, x.data(), r, acc);
         /* lane_dot_each: row r with token 1 beside row (r + 5) % rows with token 0 (swiglu_row),
          * and 8 rows r + 5 g with tokens (g + 1) % 2 (mla_combine_out_k's W_uv rows), each lane's
          * shares = lane_dot's for each row alone */
@@ -746,7 +751,7 @@ static void test_step_layout(void)
 template <int DT, int ROWS1, int ROWS2, int COLS, int T> static void pair_rows(void)
 {
     constexpr int B1 = linear_blocks<DT, ROWS1, COLS, T>(), B2 = linear_blocks<DT, ROWS2, COLS, T>();
-    constexpr int R = T == 0 ? 1 : rows_per_warp<DT, COLS>::R;
+    constexpr int R = warp_row_count<DT, COLS, T>();
     std::vector<int> seen(ROWS1 + ROWS2, 0);
     for (int bx = 0; bx < B1 + B2; bx++) {
         const bool second = bx >= B1;
@@ -770,7 +775,20 @@ static void test_pair_blocks(void)
     pair_rows<DF_BF16, 96, 320, 128, TOKEN_TILE>();
     pair_rows<DF_F8E4M3, 136, 160, 200, 0>();
     pair_rows<DF_F8E4M3, 136, 160, 200, TOKEN_TILE>();
-    pair_rows<DF_F8E4M3, 1536, 576, 7168, TOKEN_TILE>(); /* V3's q_a and kv_a */
+    pair_rows<DF_F8E4M3, 136, 160, 208, 1>();            /* 4 rows a warp */
+    pair_rows<DF_F8E4M3, 1536, 576, 7168, 1>();          /* V3's q_a and kv_a */
+    pair_rows<DF_F8E4M3, 1536, 576, 7168, TOKEN_TILE>();
+    /* one token's rows a warp (one_token_rows, rows_steps): 4 FP8 rows of 16-byte vectors, 2 steps
+     * of each in flight, the 4 KB a warp of rows_per_warp's 2 rows of 4 steps */
+    constexpr bool fp8 = one_token_rows<DF_F8E4M3, 7168>() == 4 && rows_steps<DF_F8E4M3, 7168, 4>() == 2 &&
+                         rows_steps<DF_F8E4M3, 7168, 2>() == 4 && rows_steps<DF_F8E4M3, 7168, 1>() == 4;
+    constexpr bool others = one_token_rows<DF_F8E4M3, 200>() == rows_per_warp<DF_F8E4M3, 200>::R &&
+                            one_token_rows<DF_BF16, 7168>() == 4 && rows_steps<DF_BF16, 7168, 4>() == 4 &&
+                            one_token_rows<DF_F32, 7168>() == rows_per_warp<DF_F32, 7168>::R;
+    constexpr bool short_rows = rows_steps<DF_F8E4M3, 1408, 4>() == 1 && rows_steps<DF_F8E4M3, 144, 4>() == 1;
+    CHECK(fp8, "FP8 rows of 7168 columns");
+    CHECK(others, "8-byte FP8 vectors, bf16 and f32 rows: rows_per_warp's count");
+    CHECK(short_rows, "short rows: a step at least");
     pair_rows<DF_F32, 7, 5, 6, 0>();
     pair_rows<DF_F32, 7, 5, 6, TOKEN_TILE>();
     for (int n = 1; n <= 40; n++)

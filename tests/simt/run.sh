@@ -242,6 +242,19 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
         for m in $SIMT_REAL_MODELS; do
             check "simt/real/$m/launches-and-gemm-plans" real_runs $m
         done
+        # ... and the mid-size FP8 model's kernels run, at one token: no reference model has FP8
+        # rows of 16-byte vectors (16 columns a lane), which every real shape has, and which take
+        # their own rows a warp with DF_CUDA_LINEAR_ONE=rows (one_token_rows: 4). Its decode's
+        # logits with each one-token kernel: the same bits.
+        fp8_syn=build/simt/real/bench_v3_fp8_cuda/synth_decode
+        for one in linear_k rows async; do
+            env DF_CUDA_PDL=0 $([ $one = linear_k ] || echo DF_CUDA_LINEAR_ONE=$one) $fp8_syn --batch 1 --prompt 2 -n 4 \
+                --logits "$T/fp8_$one.logits" >/dev/null 2>"$T/fp8_$one.err" || { cat "$T/fp8_$one.err"; rm -f "$T/fp8_$one.logits"; }
+        done
+        for one in rows async; do
+            check "simt/real/bench_v3_fp8_cuda/one-token-$one-same-logits" sh -c \
+                "test -s '$T/fp8_linear_k.logits' && cmp '$T/fp8_linear_k.logits' '$T/fp8_$one.logits'"
+        done
     fi
     # Audit records made by the emulated binaries and re-derived by a second run (--check), those
     # gpu-check makes: tiny's, and the FP8- and bf16-activation models' with their cuBLASLt
