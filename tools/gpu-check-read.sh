@@ -14,6 +14,9 @@ read_max_d() { sed -n 's/.*max|d|\/std \([^ ]*\).*/\1/p' "$1" 2>/dev/null; }
 read_decode_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*after the first \([0-9.]*\) ms\/step.*/\1/p' "$1"; }
 read_wall_ms() { sed -n 's/.*cuda stats: decode [0-9]* steps.*, wall \([0-9.]*\) ms\/step.*/\1/p' "$1"; }
 read_prefill_ms() { sed -n 's/.*cuda stats: prefill [0-9]* steps, \([0-9.]*\) ms\/step.*/\1/p' "$1"; }
+# ... and one token's products as the first decode step of one token timed them in its graph
+# (linear_one.cuh: without DF_CUDA_LINEAR_ONE on a GPU): "W / R / A ms/step, KIND kept"
+read_tuned() { sed -n 's/.*cuda stats: decode graph of 1 token(s), one token.s products linear_k \/ rows \/ async: \(.*\)/\1/p' "$1"; }
 
 # ncu's text report with the SpeedOfLight, MemoryWorkloadAnalysis, WarpStateStats and LaunchStats
 # sections (ncu_linear.txt, ncu_latency.txt, ncu_v3_*.txt): each profiled kernel, "i name (grid

@@ -47,8 +47,8 @@
 #      bf16-cache bounds, the latter's attention through the split-KV kernel over a bf16 cache;
 #      v3_h16_r32_cuda: the split-KV kernel over f32 cache rows of 288, the mid-size models');
 #      batch invariance, graph = no graph, programmatic dependent launch (DF_CUDA_PDL=1) = none,
-#      the three one-token products (DF_CUDA_LINEAR_ONE) alike, device greedy = host greedy and
-#      device sampling = host sampling, bit for bit; op-level traces of v3_h16 and of the first three
+#      the three one-token products (DF_CUDA_LINEAR_ONE) and the default's timed choice alike,
+#      device greedy = host greedy and device sampling = host sampling, bit for bit; op-level traces of v3_h16 and of the first three
 #      models whose checks failed (the CPU and CUDA trace builds, gen/main.lua --trace: trace_diff names
 #      the first point where they part; docs/testing.md, "Op-level traces"); the fixtures' prompts in 4-token prefill steps = in one step (tiny, tiny_fp8act and
 #      tiny_bf16act again with prefill_chunk 4, mk/cuda_bench.mk); the liveness-checking builds
@@ -79,8 +79,9 @@
 #      the copy bandwidth of 6) and the ratio (goal at batch 1: <= 1.3x), prefill tok/s of
 #      512-token prompts and where a prefill step's time goes (DF_CUDA_PROFILE); greedy ids with graphs = without, batch-invariant, and picked on the
 #      device = picked on the host (--logits, whose step time is shown too), sampled on the device
-#      = sampled on the host (the step times of both too); batch 1 again with the other
-#      one-token linear kernels (DF_CUDA_LINEAR_ONE=rows, async: the same ids, which is fastest); batch 1,
+#      = sampled on the host (the step times of both too); batch 1 again with each kind of
+#      one-token product (DF_CUDA_LINEAR_ONE=linear_k, rows, async: the same ids, which is
+#      fastest, beside the default's timing of the three in its first decode graph); batch 1,
 #      16 and prefill again with programmatic dependent launch (DF_CUDA_PDL=1: the same ids); what
 #      a step's launches cost alone (build/cuda/launch_floor: as many empty kernels as the
 #      profile counts, as a graph, with and without PDL); at most 150 s;
@@ -178,8 +179,9 @@ finish() {
 # compute-sanitizer's TOOL, which exits 9 on an error it finds, with a timeout of at most
 # $SAN_CAP s (120 unless set) that ends by END seconds into the run; a check
 # gpu/sanitizer/NAME/TOOL, and "NAME TOOL: clean" (or FAILED, TIMED OUT, skipped) added to $san
-# for the table.
-SAN_ENV=""
+# for the table. linear_k for one token's products unless SAN_ENV names another: timing the three
+# in the first decode graph (the default) would run that step 15 times more under the tool.
+SAN_ENV=DF_CUDA_LINEAR_ONE=linear_k
 sanitize() {
     local tool=$1 name=$2 end=$3 left rc
     shift 3
@@ -572,12 +574,14 @@ mid_wall_ms() { read_wall_ms "$T/mid_$1.err"; }
 mid_prefill_ms() { read_prefill_ms "$T/mid_$1.err"; }
 # floor_line B MS MS_WITHOUT_GRAPHS FLOOR_FILE: a decode step of batch B against decode_floor's line for B
 floor_line() { read_floor "$1" "$2" "$3" "$4" "$bw"; }
-# one_kinds MODEL TAG TAG_ROWS TAG_ASYNC: a batch-1 decode's ms/step with linear_k, linear_rows_k and
-# linear_async_k at one token, and whether the other two gave linear_k's ids
+# one_kinds MODEL TAG TAG_LINEAR_K TAG_ROWS TAG_ASYNC: a batch-1 decode's ms/step with linear_k,
+# linear_rows_k and linear_async_k at one token, and by default (TAG: the three timed in the first
+# decode step's graph, the fastest kept), with the default's own times of the three; whether the
+# three gave the default's ids
 one_kinds() {
-    local a="$T/mid_$1.$2.ids" w r s
-    w=$(mid_decode_ms "$1.$2") r=$(mid_decode_ms "$1.$3") s=$(mid_decode_ms "$1.$4")
-    echo "${w:-?} / ${r:-?} / ${s:-?} ms/step; ids $(same_ids "$a" "$T/mid_$1.$3.ids"), $(same_ids "$a" "$T/mid_$1.$4.ids")"
+    local a="$T/mid_$1.$2.ids" d w r s
+    d=$(mid_decode_ms "$1.$2") w=$(mid_decode_ms "$1.$3") r=$(mid_decode_ms "$1.$4") s=$(mid_decode_ms "$1.$5")
+    echo "${w:-?} / ${r:-?} / ${s:-?}; default ${d:-?} ms/step (in its graph: $(t=$(read_tuned "$T/mid_$1.$2.err"); echo "${t:-?}")); ids $(same_ids "$a" "$T/mid_$1.$3.ids"), $(same_ids "$a" "$T/mid_$1.$4.ids"), $(same_ids "$a" "$T/mid_$1.$5.ids")"
 }
 # profile_row MODEL TAG B: the largest kernels of a DF_CUDA_PROFILE run's decode steps ($T/mid_MODEL.TAG.err)
 profile_row() {
@@ -653,11 +657,12 @@ for m in $syn_present; do
     done
     DF_CUDA_PDL=1 syn_run "$m.s1p" "$m" --batch 1 --prompt 32 -n 129
     DF_CUDA_LINEAR_ONE=rows syn_run "$m.s1r" "$m" --batch 1 --prompt 32 -n 129
+    DF_CUDA_LINEAR_ONE=linear_k syn_run "$m.s1w" "$m" --batch 1 --prompt 32 -n 129
     DF_CUDA_PROFILE=1 syn_run "$m.sp" "$m" --batch 1 --prompt 32 -n 33
     # a lone token past 2048 positions, whose attention the chunks of 64 spread over 32 blocks a
     # layer where chunks of 256 made 8 (docs/cuda-mla.md, "How long a chunk is")
     syn_run "$m.s2k" "$m" --batch 1 --prompt 2048 -n 65
-    for r in s1 s1a sb sba s1p s1r sp s2k; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$SYN_TXT"
+    for r in s1 s1a sb sba s1p s1r s1w sp s2k; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$SYN_TXT"
     build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$SYN_TXT" >"$T/mid_$m.floor"
     cat "$T/mid_$m.floor"
     d1=$(mid_decode_ms "$m.s1") db=$(mid_decode_ms "$m.sb")
@@ -666,17 +671,18 @@ for m in $syn_present; do
     # the same weights and prompt give the same ids whichever one-token kernel, with or without PDL;
     # the batch's first sequence is the prompt of batch 1
     check "gpu/synth/$m/same-ids" sh -c "test -s '$T/mid_$m.s1.ids' && cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1r.ids' &&
-        cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1a.ids' && cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1p.ids'"
+        cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1a.ids' && cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1p.ids' &&
+        cmp '$T/mid_$m.s1.ids' '$T/mid_$m.s1w.ids'"
     check "gpu/synth/$m/batch-invariance" sh -c "test -s '$T/mid_$m.s1.ids' && head -n 1 '$T/mid_$m.sb.ids' | cmp - '$T/mid_$m.s1.ids'"
     check "gpu/synth/$m/batch$mb-async-same-ids" sh -c "test -s '$T/mid_$m.sb.ids' && cmp '$T/mid_$m.sb.ids' '$T/mid_$m.sba.ids'"
     for b in 1 "$mb"; do
         check "gpu/synth/$m/batch$b-async-same-logits" sh -c "test -s '$T/syn_$m.l$b' && cmp '$T/syn_$m.l$b' '$T/syn_$m.l${b}a'"
     done
-    row "$m (synthetic weights): logits of 5 steps at batch 1 and $mb, linear_k's kernels against the warps' rings (DF_CUDA_LINEAR_ONE=async)" \
+    row "$m (synthetic weights): logits of 5 steps at batch 1 and $mb, the default's kernels (timed) against the warps' rings (DF_CUDA_LINEAR_ONE=async)" \
         "$(for b in 1 "$mb"; do printf 'batch %s: %s; ' "$b" "$(same_ids "$T/syn_$m.l$b" "$T/syn_$m.l${b}a" | sed 's/^same$/the same bits/')"; done | sed 's/; $//')"
-    row "$m (synthetic weights) decode, batch 1: linear_k / linear_rows_k / linear_async_k at one token (DF_CUDA_LINEAR_ONE=rows, async)" \
-        "$(one_kinds "$m" s1 s1r s1a)"
-    row "$m (synthetic weights) decode, batch $mb: the experts' per-pair kernels as they are / through the warps' rings (DF_CUDA_LINEAR_ONE=async)" \
+    row "$m (synthetic weights) decode, batch 1: linear_k / linear_rows_k / linear_async_k at one token (DF_CUDA_LINEAR_ONE), and the default's choice" \
+        "$(one_kinds "$m" s1 s1w s1r s1a)"
+    row "$m (synthetic weights) decode, batch $mb: the experts' per-pair kernels by default (timed) / through the warps' rings (DF_CUDA_LINEAR_ONE=async)" \
         "$(two_ms "$db" "$(mid_decode_ms "$m.sba")"); ids $(same_ids "$T/mid_$m.sb.ids" "$T/mid_$m.sba.ids")"
     row "$m (synthetic weights) decode, batch 1: with programmatic dependent launch (DF_CUDA_PDL=1)" \
         "$(d=$(mid_decode_ms "$m.s1p"); echo "${d:-?}") ms/step; ids $(same_ids "$T/mid_$m.s1.ids" "$T/mid_$m.s1p.ids")"
@@ -752,9 +758,10 @@ for m in $mid_present; do
     for s in 0 1 2 3 4 5 6 7; do mid_ids 512 "$((s + 100))"; done >"$T/mid_pf"
     mid_run "$m.b1" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
     mid_run "$m.b1n" "$m" 0 --ids "$(cat "$T/mid_p1")" -n 129
-    # the other one-token kernels (kernels.cuh, linear): the same ids, which is fastest
+    # each kind of one-token product (linear_one.cuh), named: the same ids, which is fastest
     DF_CUDA_LINEAR_ONE=rows mid_run "$m.b1r" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
     DF_CUDA_LINEAR_ONE=async mid_run "$m.b1a" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
+    DF_CUDA_LINEAR_ONE=linear_k mid_run "$m.b1w" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
     mid_run "$m.bb" "$m" 1 --batch-file "$T/mid_pb" -n 129
     # programmatic dependent launch (runtime/cuda/launch.cuh): the same ids, which is faster
     DF_CUDA_PDL=1 mid_run "$m.b1p" "$m" 1 --ids "$(cat "$T/mid_p1")" -n 129
@@ -775,7 +782,7 @@ for m in $mid_present; do
     # which makes cuBLASLt's plans): what a prefill attention kernel would gain
     head -n 2 "$T/mid_pf" >"$T/mid_pf2"
     DF_CUDA_PROFILE=1 mid_run "$m.pp" "$m" 0 --batch-file "$T/mid_pf2" -n 1
-    for r in b1 b1n b1r b1a bb b1p bbp pfp bbl bs bsl pf p1 pb pp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
+    for r in b1 b1n b1r b1a b1w bb b1p bbp pfp bbl bs bsl pf p1 pb pp; do echo "$m $r:"; cat "$T/mid_$m.$r.err"; done | tee -a "$MID_TXT"
     build/cuda_bench/$m/decode_floor ${bw:+--gbs "$bw"} 1 "$mb" 2>&1 | tee -a "$MID_TXT" >"$T/mid_$m.floor"
     cat "$T/mid_$m.floor"
     d1=$(mid_decode_ms "$m.b1") d1n=$(mid_decode_ms "$m.b1n") db=$(mid_decode_ms "$m.bb") pf=$(mid_prefill_ms "$m.pf")
@@ -785,9 +792,9 @@ for m in $mid_present; do
     # greedy ids: with graphs = without; sequence 0 of the batch = the same prompt alone
     check "gpu/mid/$m/graph-equals-no-graph" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1n.ids'"
     check "gpu/mid/$m/linear-one-same-ids" sh -c "test -s '$T/mid_$m.b1.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1r.ids' &&
-        cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1a.ids'"
-    row "$m decode, batch 1: linear_k / linear_rows_k / linear_async_k at one token (DF_CUDA_LINEAR_ONE=rows, async)" \
-        "$(one_kinds "$m" b1 b1r b1a)"
+        cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1a.ids' && cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1w.ids'"
+    row "$m decode, batch 1: linear_k / linear_rows_k / linear_async_k at one token (DF_CUDA_LINEAR_ONE), and the default's choice" \
+        "$(one_kinds "$m" b1 b1w b1r b1a)"
     check "gpu/mid/$m/pdl-same-ids" sh -c "test -s '$T/mid_$m.b1.ids' && test -s '$T/mid_$m.bb.ids' &&
         cmp '$T/mid_$m.b1.ids' '$T/mid_$m.b1p.ids' && cmp '$T/mid_$m.bb.ids' '$T/mid_$m.bbp.ids'"
     row "$m decode, batch 1 / $mb / prefill: without / with programmatic dependent launch (DF_CUDA_PDL=1)" \
@@ -995,8 +1002,8 @@ elif [ "$(elapsed)" -gt 400 ]; then
 else
     ncu_detail 430 ncu_v3_products.txt "$m one-token products (linear_k) under ncu: q_b, o_proj, down, q_b, o_proj" \
         linear_k 5 build/cuda_bench/$m/synth_decode --batch 1 --prompt 1 -n 2
-    # the same products by the rows variant (DF_CUDA_LINEAR_ONE=rows: 2 FP8 rows a warp share
-    # each read of the token, 4 steps of loads in flight, since 2026-12-01): ncu_v3_rows.txt
+    # the same products by the rows variant (DF_CUDA_LINEAR_ONE=rows: 4 FP8 rows a warp share
+    # each read of the token, 2 steps of each in flight, since 2026-12-01): ncu_v3_rows.txt
     if [ "$(elapsed)" -le 410 ]; then
         DF_CUDA_LINEAR_ONE=rows ncu_detail 440 ncu_v3_rows.txt \
             "$m one-token products (linear_rows_k, DF_CUDA_LINEAR_ONE=rows) under ncu: q_b, o_proj, down, q_b, o_proj" \

@@ -13,7 +13,9 @@
  * (its first node copies the step's token/slot/pos from the pinned buffer, so a
  * replay sees the tokens written there before the launch) and replayed for
  * every later step with the same number of tokens. Prefill runs its kernels
- * directly.
+ * directly. One token's products come in three kinds of the same bits (kernels.cuh,
+ * linear_one_kind); the first decode step of each token count times the three in its graph
+ * and keeps the fastest (tune_one_token), unless DF_CUDA_LINEAR_ONE names one.
  *
  * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison; so does DF_TRACE,
  * runtime/trace.h); DF_CUDA_PDL=1 launches every step's kernels with programmatic dependent
@@ -29,6 +31,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <vector>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +43,7 @@ extern "C" {
 #include "trace.h"
 }
 #include "cuda_rt.h"
+#include "linear_one.cuh"
 #include "lt_gemm.h"
 #include "pick.cuh"
 
@@ -69,6 +73,15 @@ struct state {
     double wall = 0.0, last_decode_end = -1.0;
     long wall_steps = 0;
     int captures = 0;
+    /* one token's products: timed (tune_one_token), the events that time them, and each token
+     * count's times and kind kept */
+    bool tune = false;
+    cudaEvent_t tune_ev[2] = { nullptr, nullptr };
+    struct tuned_count {
+        int n, kind;
+        float ms[dfc::LINEAR_ONE_KINDS];
+    };
+    std::vector<tuned_count> tuned;
 };
 
 state g;
@@ -206,6 +219,17 @@ bool open_device(char *err, size_t errlen)
                 cudaStreamDestroy(g.stream);
                 return false;
             }
+    }
+    const int one = dfc::linear_one_setting();
+    g.tune = one == dfc::LINEAR_ONE_TUNE && g.use_graph;
+    dfc::linear_one = one == dfc::LINEAR_ONE_TUNE ? dfc::LINEAR_ONE_WARP : one;
+    if (g.tune && ((e = cudaEventCreate(&g.tune_ev[0])) != cudaSuccess ||
+                   (e = cudaEventCreate(&g.tune_ev[1])) != cudaSuccess)) {
+        set_err(err, errlen, "cannot create the events that time one token's products: %s", cudaGetErrorString(e));
+        if (g.tune_ev[0])
+            cudaEventDestroy(g.tune_ev[0]);
+        cudaStreamDestroy(g.stream);
+        return false;
     }
     g.stream_ok = true;
     return true;
@@ -349,8 +373,13 @@ void print_stats(void)
 {
     const char *name[2] = { "prefill", "decode" };
     const char *pdl[3] = { "off", "on", "on for the steps of one token" };
-    fprintf(stderr, "%s: cuda stats: graphs %s, %d captured; programmatic dependent launch %s\n", model_name(),
-            g.use_graph ? "on" : "off", g.captures, pdl[dfc::pdl_read_mode()]);
+    fprintf(stderr, "%s: cuda stats: graphs %s, %d captured; programmatic dependent launch %s; one token's products %s\n",
+            model_name(), g.use_graph ? "on" : "off", g.captures, pdl[dfc::pdl_read_mode()],
+            g.tune ? "timed" : dfc::linear_one_names[dfc::linear_one_kind()]);
+    for (const state::tuned_count &t : g.tuned)
+        fprintf(stderr, "%s: cuda stats: decode graph of %d token(s), one token's products linear_k / rows / async: "
+                "%.4f / %.4f / %.4f ms/step, %s kept\n", model_name(), t.n, t.ms[dfc::LINEAR_ONE_WARP],
+                t.ms[dfc::LINEAR_ONE_ROWS], t.ms[dfc::LINEAR_ONE_ASYNC], dfc::linear_one_names[t.kind]);
     for (int p = 0; p < 2; p++) {
         if (!g.steps[p])
             continue;
@@ -610,6 +639,59 @@ extern "C" void df_cuda_upload(void *dst, const void *src, size_t bytes)
     check(cudaStreamSynchronize(g.stream), "uploading a table");
 }
 
+/* The decode step as a graph: the copy of the step's arrays (dev, bytes), then its kernels. */
+cudaGraphExec_t capture_decode(df_cuda_ops_fn ops, const unsigned char *w, unsigned char *arena,
+                               const struct df_step *step, int *dev, size_t bytes)
+{
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    check(cudaStreamBeginCapture(g.stream, cudaStreamCaptureModeThreadLocal), "capturing the decode step");
+    check(cudaMemcpyAsync(dev, g.step_host, bytes, cudaMemcpyHostToDevice, g.stream), "capturing the step copy");
+    ops(w, arena, step);
+    check(cudaStreamEndCapture(g.stream, &graph), "capturing the decode step");
+    check(cudaGraphInstantiate(&exec, graph, 0), "instantiating the decode graph");
+    check(cudaGraphDestroy(graph), "capturing the decode step");
+    g.captures++;
+    return exec;
+}
+
+/* The decode graph of step->n tokens with the fastest kind of one token's products: captured
+ * with each, launched once (the first launch uploads it), then TUNE_REPS launches timed with
+ * events. The kinds give the same bits (the GPU's conformance compares them), and a decode step
+ * writes only what it computes from what it reads (its tokens' KV rows, the activations, the
+ * logits), so the launches leave what one leaves. Once a token count: the kind is kept for the
+ * later captures of the same count (g.tuned), and stays linear_one for what runs outside graphs. */
+cudaGraphExec_t tune_one_token(df_cuda_ops_fn ops, const unsigned char *w, unsigned char *arena,
+                               const struct df_step *step, int *dev, size_t bytes)
+{
+    constexpr int TUNE_REPS = 4;
+    state::tuned_count t = { step->n, 0, {} };
+    cudaGraphExec_t best = nullptr;
+    for (int k = 0; k < dfc::LINEAR_ONE_KINDS; k++) {
+        dfc::linear_one = k;
+        cudaGraphExec_t exec = capture_decode(ops, w, arena, step, dev, bytes);
+        check(cudaGraphLaunch(exec, g.stream), "timing the decode graph");
+        check(cudaEventRecord(g.tune_ev[0], g.stream), "timing the decode graph");
+        for (int i = 0; i < TUNE_REPS; i++)
+            check(cudaGraphLaunch(exec, g.stream), "timing the decode graph");
+        check(cudaEventRecord(g.tune_ev[1], g.stream), "timing the decode graph");
+        check(cudaEventSynchronize(g.tune_ev[1]), "timing the decode graph");
+        check(cudaEventElapsedTime(&t.ms[k], g.tune_ev[0], g.tune_ev[1]), "timing the decode graph");
+        t.ms[k] /= TUNE_REPS;
+        if (!best || t.ms[k] < t.ms[t.kind]) {
+            if (best)
+                check(cudaGraphExecDestroy(best), "dropping a slower decode graph");
+            best = exec;
+            t.kind = k;
+        } else {
+            check(cudaGraphExecDestroy(exec), "dropping a slower decode graph");
+        }
+    }
+    dfc::linear_one = t.kind;
+    g.tuned.push_back(t);
+    return best;
+}
+
 extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *step, int cap, size_t step_offset,
                              df_cuda_ops_fn ops, const unsigned char *w, unsigned char *arena)
 {
@@ -634,15 +716,17 @@ extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *ste
                 check(cudaGraphExecDestroy(g.graph), "dropping the decode graph");
                 g.graph = NULL;
             }
-            cudaGraph_t graph;
-            check(cudaStreamBeginCapture(g.stream, cudaStreamCaptureModeThreadLocal), "capturing the decode step");
-            check(cudaMemcpyAsync(dev, g.step_host, bytes, cudaMemcpyHostToDevice, g.stream), "capturing the step copy");
-            ops(w, arena, step);
-            check(cudaStreamEndCapture(g.stream, &graph), "capturing the decode step");
-            check(cudaGraphInstantiate(&g.graph, graph, 0), "instantiating the decode graph");
-            check(cudaGraphDestroy(graph), "capturing the decode step");
+            const state::tuned_count *t = nullptr;
+            for (const state::tuned_count &c : g.tuned)
+                t = c.n == step->n ? &c : t;
+            if (g.tune && !t) {
+                g.graph = tune_one_token(ops, w, arena, step, dev, bytes);
+            } else {
+                if (t)
+                    dfc::linear_one = t->kind;
+                g.graph = capture_decode(ops, w, arena, step, dev, bytes);
+            }
             g.graph_n = step->n;
-            g.captures++;
         }
         check(cudaGraphLaunch(g.graph, g.stream), "launching the decode graph");
     } else {

@@ -43,6 +43,7 @@
 #include "kernels/mat.h"
 #include "kernels/rope.h"
 #include "launch.cuh"
+#include "linear_one.cuh"
 
 /* moe.h gives the routing (moe_route_token) and struct df_expert. It includes
  * linear.h, the CPU's threaded linear, which is C but not C++ (it converts a
@@ -1907,31 +1908,6 @@ static inline unsigned elementwise_blocks(size_t count)
 {
     size_t b = (count + THREADS - 1) / THREADS;
     return (unsigned)(b < 1024 ? (b ? b : 1) : 1024);
-}
-
-/* One token's product: linear_k (a warp per row, the token read through L1 by every warp); with
- * DF_CUDA_LINEAR_ONE=rows, linear_rows_k for one token (R rows per warp, each of the token's
- * vectors read through L1 once for the R rows: block_rows_dot); with DF_CUDA_LINEAR_ONE=async,
- * linear_async_k (linear_k's layout, the weights through shared memory, 4 steps in flight per
- * warp) where its rows allow, and linear_pair_k's blocks as its, swiglu_k's for one token, and
- * the routed experts' per-pair kernels (each pair one token's products) their rows the same way
- * (moe_gate_up_k, moe_down_combine_k); with rows, moe_down_combine_k's warps take R rows each.
- * All give the same bits, so which one stays is a matter of speed, to be measured on a GPU
- * (gpu-check's decode at batch 1 and fp8_gemm_check's M = 1 line time them) before one is kept.
- * -1: read the variable at the first call; a test sets it directly. */
-enum { LINEAR_ONE_WARP = 0, LINEAR_ONE_ROWS = 1, LINEAR_ONE_ASYNC = 2 };
-inline int linear_one = -1;
-
-inline int linear_one_kind()
-{
-    if (linear_one < 0) {
-        const char *v = getenv("DF_CUDA_LINEAR_ONE");
-        linear_one = !v ? LINEAR_ONE_WARP : !strcmp(v, "rows") ? LINEAR_ONE_ROWS
-                     : !strcmp(v, "async") ? LINEAR_ONE_ASYNC : LINEAR_ONE_WARP;
-        if (v && linear_one == LINEAR_ONE_WARP)
-            fprintf(stderr, "DF_CUDA_LINEAR_ONE=%s: not rows or async; linear_k runs\n", v);
-    }
-    return linear_one;
 }
 
 /* Whether one token's products over rows of COLS columns take the warps' rings (ring_lane_dots):

@@ -7,8 +7,9 @@
 # (DF_CUDA_GRAPH=0) equals decode with them, and so does every step with programmatic
 # dependent launch (DF_CUDA_PDL=1, runtime/cuda/launch.cuh), and prompt 0 alone as run by default
 # (its one-token steps with programmatic launches) equals it without them (DF_CUDA_PDL=0), and
-# prompt 0 alone with the other
-# one-token products (DF_CUDA_LINEAR_ONE=rows, async), and the batch with each (the routed
+# prompt 0 alone with each kind of
+# one-token product (DF_CUDA_LINEAR_ONE=linear_k, rows, async) and with the kinds timed in the
+# decode graph (tune: each graph launched 5 times), and the batch with each (the routed
 # experts' per-pair kernels through the warps' rings, or R down rows a warp); greedy tokens picked on the device (no
 # --logits) equal those picked on the host from the copied logits, and so do sampled ones
 # (temperature, top-k and top-p: sample_tokens against df_sample, the same definition).
@@ -80,19 +81,20 @@ for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
     DF_CUDA_PDL=0 $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --logits "$T/$mc.b1_nopdl" \
         $(force_args $m "$T/$mc.force.0") >/dev/null
     check "$CUDA_CHECK/invariance/$mc/one-token-pdl-equals-no-pdl" cmp "$T/$mc.b1_nopdl" "$T/$mc.b1"
-    # the other one-token products (kernels.cuh, linear: linear_rows_k, linear_async_k), which a
-    # lone prompt's decode steps run
-    for k in rows async; do
+    # each kind of one-token product (linear_one.cuh: linear_k, linear_rows_k, linear_async_k),
+    # which a lone prompt's decode steps run, and the kinds timed in the decode graph, its launches
+    # replayed (tune), against the default's run (tune on a GPU, linear_k emulated)
+    for k in linear_k rows async tune; do
         DF_CUDA_LINEAR_ONE=$k $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --logits "$T/$mc.one_$k" \
             $(force_args $m "$T/$mc.force.0") >/dev/null
-        check "$CUDA_CHECK/invariance/$mc/linear-one-$k-equals-linear_k" cmp "$T/$mc.one_$k" "$T/$mc.b1"
+        check "$CUDA_CHECK/invariance/$mc/linear-one-$k-equals-default" cmp "$T/$mc.one_$k" "$T/$mc.b1"
     done
     # ... and the batch's steps with them, where the routed experts' per-pair kernels take their
     # rows through the warp's ring (async: moe_gate_up_k, moe_down_combine_k) or R down rows a warp
     # (rows: moe_down_combine_k); the products of several tokens are linear_rows_k's either way
-    for k in rows async; do
+    for k in linear_k rows async tune; do
         DF_CUDA_LINEAR_ONE=$k $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.b3_$k" \
             $(force_args $m $fx/expected_ids.txt) >/dev/null
-        check "$CUDA_CHECK/invariance/$mc/batch-$k-equals-linear_k" cmp "$T/$mc.b3_$k" "$T/$mc.b3"
+        check "$CUDA_CHECK/invariance/$mc/batch-$k-equals-default" cmp "$T/$mc.b3_$k" "$T/$mc.b3"
     done
 done

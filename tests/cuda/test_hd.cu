@@ -769,7 +769,7 @@ template <int DT, int ROWS1, int ROWS2, int COLS, int T> static void pair_rows(v
 static void test_pair_blocks(void)
 {
     case_begin("fused launches: linear_pair_k's blocks cover both matrices' rows once, rope_cache_k's both ops (and "
-               "mla_absorb_k's with it); the token grid");
+               "mla_absorb_k's with it); the token grid; DF_CUDA_LINEAR_ONE's kinds");
     pair_rows<DF_BF16, 96, 320, 128, 0>();
     pair_rows<DF_BF16, 96, 320, 128, 1>();
     pair_rows<DF_BF16, 96, 320, 128, TOKEN_TILE>();
@@ -809,7 +809,22 @@ static void test_pair_blocks(void)
             CHECK(absorb_grid_x(n, heads) == n * heads + bc, "n %d heads %d: absorb grid %d", n, heads,
                   absorb_grid_x(n, heads));
         }
-    linear_one = LINEAR_ONE_WARP; /* DF_CUDA_LINEAR_ONE unset: linear_k's layout for one token */
+    /* DF_CUDA_LINEAR_ONE (linear_one_setting): each kind by its name, tune, and unset a device's
+     * default, tune; another value runs linear_k (with a message); linear_one_kind takes tune as
+     * linear_k until the backend has timed the kinds */
+    for (int k = 0; k < LINEAR_ONE_KINDS; k++) {
+        setenv("DF_CUDA_LINEAR_ONE", linear_one_names[k], 1);
+        CHECK(linear_one_setting() == k, "DF_CUDA_LINEAR_ONE=%s", linear_one_names[k]);
+    }
+    setenv("DF_CUDA_LINEAR_ONE", "tune", 1);
+    CHECK(linear_one_setting() == LINEAR_ONE_TUNE, "DF_CUDA_LINEAR_ONE=tune");
+    linear_one = -1;
+    CHECK(linear_one_kind() == LINEAR_ONE_WARP, "linear_one_kind before the timing");
+    setenv("DF_CUDA_LINEAR_ONE", "fastest", 1);
+    CHECK(linear_one_setting() == LINEAR_ONE_WARP, "DF_CUDA_LINEAR_ONE=fastest");
+    unsetenv("DF_CUDA_LINEAR_ONE");
+    CHECK(linear_one_setting() == LINEAR_ONE_TUNE, "DF_CUDA_LINEAR_ONE unset");
+    linear_one = LINEAR_ONE_WARP; /* linear_k's layout for one token */
     CHECK(linear_tile(1) == 0 && linear_tile(2) == TOKEN_TILE && linear_tile(9) == TOKEN_TILE, "linear_tile");
     linear_one = LINEAR_ONE_ROWS;
     CHECK(linear_tile(1) == 1 && linear_tile(2) == TOKEN_TILE, "linear_tile with DF_CUDA_LINEAR_ONE=rows");

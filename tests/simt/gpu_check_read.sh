@@ -107,6 +107,11 @@ check "simt/gpu-check-read/mla_check" read_mla
 # synth_decode's DF_CUDA_STATS (printed as it frees its arena)
 DF_CUDA_STATS=1 build/simt/synth/v3_h16_cuda/synth_decode --batch 1 --prompt 8 -n 4 >/dev/null 2>"$T/read_syn"
 check "simt/gpu-check-read/synth-stats" positive "$(read_decode_ms "$T/read_syn")"
+# ... and with one token's products timed in the decode graph (the default on a GPU)
+DF_CUDA_STATS=1 DF_CUDA_LINEAR_ONE=tune build/simt/synth/v3_h16_cuda/synth_decode --batch 1 --prompt 8 -n 4 >/dev/null \
+    2>"$T/read_tuned"
+check "simt/gpu-check-read/tuned" matches "$(read_tuned "$T/read_tuned")" \
+    '[0-9.]+ / [0-9.]+ / [0-9.]+ ms/step, (linear_k|rows|async) kept'
 
 # The host programs. decode_floor's lines under read_floor: a step of 0.5 ms at batch 1 (0.9 ms
 # without graphs), one at batch 16, a batch it has no line for

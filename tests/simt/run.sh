@@ -188,7 +188,8 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
             mb=$(read_define generated/${m}_cuda/config.h MAX_BATCH) vocab=$(read_define generated/${m}_cuda/config.h VOCAB)
             $syn --batch 1 --prompt 8 -n 6 --print-ids >"$T/syn.s1" 2>/dev/null
             # (without the variable, the one-token steps launch programmatically: launch.cuh, pdl_on)
-            for v in rows:DF_CUDA_LINEAR_ONE=rows async:DF_CUDA_LINEAR_ONE=async pdl:DF_CUDA_PDL=1 no-pdl:DF_CUDA_PDL=0; do
+            for v in rows:DF_CUDA_LINEAR_ONE=rows async:DF_CUDA_LINEAR_ONE=async tune:DF_CUDA_LINEAR_ONE=tune \
+                pdl:DF_CUDA_PDL=1 no-pdl:DF_CUDA_PDL=0; do
                 env ${v#*:} $syn --batch 1 --prompt 8 -n 6 --print-ids >"$T/syn.v" 2>/dev/null
                 check "simt/synth/${m}_cuda/same-ids/${v%%:*}" sh -c "test -s '$T/syn.s1' && cmp '$T/syn.s1' '$T/syn.v'"
             done
@@ -225,7 +226,8 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
             for run in "DF_CUDA_PDL=0:1 32 129" "DF_CUDA_LINEAR_ONE=async:1 32 129" "DF_CUDA_PDL=0:$mb 32 129" \
                 "DF_CUDA_LINEAR_ONE=async:$mb 32 129" "DF_CUDA_PDL=0:1 32 5 --logits $T/real.logits" \
                 "DF_CUDA_LINEAR_ONE=async:$mb 32 5 --logits $T/real.logits" "DF_CUDA_PDL=1:1 32 129" \
-                "DF_CUDA_LINEAR_ONE=rows:1 32 129" "DF_CUDA_PROFILE=1:1 32 33" "DF_CUDA_PDL=0:$mb 512 2" \
+                "DF_CUDA_LINEAR_ONE=rows:1 32 129" "DF_CUDA_LINEAR_ONE=tune:1 32 129" "DF_CUDA_LINEAR_ONE=tune:$mb 32 129" \
+                "DF_CUDA_PROFILE=1:1 32 33" "DF_CUDA_PDL=0:$mb 512 2" \
                 "DF_CUDA_PDL=1:$mb 512 2" "DF_CUDA_PDL=0:1 $((ctx < 4096 ? ctx / 2 : 2048)) 65" \
                 "DF_CUDA_PDL=0:1 $((ctx - 8)) 8"; do
                 set -- ${run#*:}
