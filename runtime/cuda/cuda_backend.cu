@@ -13,14 +13,15 @@
  * (its first node copies the step's token/slot/pos from the pinned buffer, so a
  * replay sees the tokens written there before the launch) and replayed for
  * every later step with the same number of tokens. Prefill runs its kernels
- * directly. One token's products come in three kinds of the same bits (kernels.cuh,
- * linear_one_kind); the first decode step of each token count times the three in its graph
+ * directly. One token's products come in three kinds of the same bits (linear_one.cuh);
+ * the first decode step of each token count times the three in its graph
  * and keeps the fastest (tune_one_token), unless DF_CUDA_LINEAR_ONE names one.
  *
  * Environment: DF_CUDA_GRAPH=0 runs decode without graphs (for comparison; so does DF_TRACE,
  * runtime/trace.h); DF_CUDA_PDL=1 launches every step's kernels with programmatic dependent
  * launch, DF_CUDA_PDL=0 none, and without the variable those of the steps of one token
- * (launch.cuh, pdl_on);
+ * (launch.cuh, pdl_on); DF_CUDA_LINEAR_ONE=linear_k, rows or async fixes the kind of one token's
+ * products, =tune times them (without the variable: tune on a device, linear_one.cuh);
  * DF_CUDA_STATS=1 prints, at exit, the steps run and their mean wall time
  * (from the step's start to its logits, or picked tokens, on the host), and for decode the
  * wall time per step from one decode step's end to the next one's, which also holds the host's
@@ -31,11 +32,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <vector>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <vector>
 
 extern "C" {
 #include "backend.h"
