@@ -177,6 +177,15 @@ void alloc_error(char *err, size_t errlen, const char *what, size_t bytes, cudaE
             dev, what, cudaGetErrorString(e), size_text(free_b).s, size_text(total_b).s);
 }
 
+void drop_tune_events(void)
+{
+    for (cudaEvent_t &e : g.tune_ev) {
+        if (e)
+            cudaEventDestroy(e);
+        e = nullptr;
+    }
+}
+
 /* The device must exist and be a Hopper (the binary holds sm_90a code only). */
 bool open_device(char *err, size_t errlen)
 {
@@ -228,8 +237,7 @@ bool open_device(char *err, size_t errlen)
     if (g.tune && ((e = cudaEventCreate(&g.tune_ev[0])) != cudaSuccess ||
                    (e = cudaEventCreate(&g.tune_ev[1])) != cudaSuccess)) {
         set_err(err, errlen, "cannot create the events that time one token's products: %s", cudaGetErrorString(e));
-        if (g.tune_ev[0])
-            cudaEventDestroy(g.tune_ev[0]);
+        drop_tune_events();
         cudaStreamDestroy(g.stream);
         return false;
     }
@@ -331,6 +339,8 @@ void detach_weights(const unsigned char *weights)
         if (prof.on)
             for (int i = 0; i < profile::EVENTS; i++)
                 cudaEventDestroy(prof.ev[i]);
+        drop_tune_events();
+        g.tuned.clear();
         cudaStreamDestroy(g.stream);
         g.stream_ok = false;
     }
@@ -658,40 +668,44 @@ cudaGraphExec_t capture_decode(df_cuda_ops_fn ops, const unsigned char *w, unsig
 }
 
 /* The decode graph of step->n tokens with the fastest kind of one token's products: captured
- * with each, launched once (the first launch uploads it), then TUNE_REPS launches timed with
- * events. The kinds give the same bits (the GPU's conformance compares them), and a decode step
- * writes only what it computes from what it reads (its tokens' KV rows, the activations, the
- * logits), so the launches leave what one leaves. Once a token count: the kind is kept for the
- * later captures of the same count (g.tuned), and stays linear_one for what runs outside graphs. */
+ * with each and launched once (the first launch uploads a graph), then, ROUNDS times, each
+ * kind's graph launched REPS times between two events, the kinds in turn (so that a clock
+ * that drifts favours none); a kind's time is its best round's. The kinds give the same bits
+ * (the GPU's conformance compares them), and a decode step writes only what it computes from
+ * what it reads (its tokens' KV rows, the activations, the logits), so the 15 launches leave
+ * what one leaves. Once a token count: the kind is kept for the later captures of the same
+ * count (g.tuned), and stays linear_one for what runs outside graphs. */
 cudaGraphExec_t tune_one_token(df_cuda_ops_fn ops, const unsigned char *w, unsigned char *arena,
                                const struct df_step *step, int *dev, size_t bytes)
 {
-    constexpr int TUNE_REPS = 4;
+    constexpr int ROUNDS = 2, REPS = 2, KINDS = dfc::LINEAR_ONE_KINDS;
     state::tuned_count t = { step->n, 0, {} };
-    cudaGraphExec_t best = nullptr;
-    for (int k = 0; k < dfc::LINEAR_ONE_KINDS; k++) {
+    cudaGraphExec_t exec[KINDS];
+    for (int k = 0; k < KINDS; k++) {
         dfc::linear_one = k;
-        cudaGraphExec_t exec = capture_decode(ops, w, arena, step, dev, bytes);
-        check(cudaGraphLaunch(exec, g.stream), "timing the decode graph");
-        check(cudaEventRecord(g.tune_ev[0], g.stream), "timing the decode graph");
-        for (int i = 0; i < TUNE_REPS; i++)
-            check(cudaGraphLaunch(exec, g.stream), "timing the decode graph");
-        check(cudaEventRecord(g.tune_ev[1], g.stream), "timing the decode graph");
-        check(cudaEventSynchronize(g.tune_ev[1]), "timing the decode graph");
-        check(cudaEventElapsedTime(&t.ms[k], g.tune_ev[0], g.tune_ev[1]), "timing the decode graph");
-        t.ms[k] /= TUNE_REPS;
-        if (!best || t.ms[k] < t.ms[t.kind]) {
-            if (best)
-                check(cudaGraphExecDestroy(best), "dropping a slower decode graph");
-            best = exec;
-            t.kind = k;
-        } else {
-            check(cudaGraphExecDestroy(exec), "dropping a slower decode graph");
-        }
+        exec[k] = capture_decode(ops, w, arena, step, dev, bytes);
+        check(cudaGraphLaunch(exec[k], g.stream), "timing the decode graph");
     }
+    for (int round = 0; round < ROUNDS; round++)
+        for (int k = 0; k < KINDS; k++) {
+            check(cudaEventRecord(g.tune_ev[0], g.stream), "timing the decode graph");
+            for (int i = 0; i < REPS; i++)
+                check(cudaGraphLaunch(exec[k], g.stream), "timing the decode graph");
+            check(cudaEventRecord(g.tune_ev[1], g.stream), "timing the decode graph");
+            check(cudaEventSynchronize(g.tune_ev[1]), "timing the decode graph");
+            float ms = 0.0f;
+            check(cudaEventElapsedTime(&ms, g.tune_ev[0], g.tune_ev[1]), "timing the decode graph");
+            ms /= REPS;
+            t.ms[k] = round == 0 || ms < t.ms[k] ? ms : t.ms[k];
+        }
+    for (int k = 1; k < KINDS; k++)
+        t.kind = t.ms[k] < t.ms[t.kind] ? k : t.kind;
+    for (int k = 0; k < KINDS; k++)
+        if (k != t.kind)
+            check(cudaGraphExecDestroy(exec[k]), "dropping a slower decode graph");
     dfc::linear_one = t.kind;
     g.tuned.push_back(t);
-    return best;
+    return exec[t.kind];
 }
 
 extern "C" void df_cuda_step(enum df_cuda_phase phase, const struct df_step *step, int cap, size_t step_offset,

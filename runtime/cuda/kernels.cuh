@@ -456,11 +456,12 @@ template <int DT, int COLS> struct rows_per_warp {
 };
 
 /* Steps of each of R rows that lane_dot_rows keeps in flight: row_vec's U_ROW, fewer where R
- * passes rows_per_warp's count, so that a warp has the same bytes in flight (4 KB for FP8). */
+ * passes rows_per_warp's count, so that a warp has at least the bytes in flight it had with
+ * rows_per_warp's rows (4 KB for FP8 rows of 4 steps or more; 4 for 3, where 2 rows had 3). */
 template <int DT, int COLS, int R> DF_HD constexpr int rows_steps()
 {
-    constexpr int U = row_vec<DT, COLS>::U_ROW * rows_per_warp<DT, COLS>::R / R;
-    return U < 1 ? 1 : U > row_vec<DT, COLS>::U_ROW ? row_vec<DT, COLS>::U_ROW : U;
+    constexpr int U = (row_vec<DT, COLS>::U_ROW * rows_per_warp<DT, COLS>::R + R - 1) / R;
+    return U > row_vec<DT, COLS>::U_ROW ? row_vec<DT, COLS>::U_ROW : U;
 }
 
 /* Rows a warp of linear_rows_k for one token (DF_CUDA_LINEAR_ONE=rows), which reads the token in

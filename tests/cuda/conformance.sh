@@ -9,7 +9,8 @@
 # (its one-token steps with programmatic launches) equals it without them (DF_CUDA_PDL=0), and
 # prompt 0 alone with each kind of
 # one-token product (DF_CUDA_LINEAR_ONE=linear_k, rows, async) and with the kinds timed in the
-# decode graph (tune: each graph launched 5 times), and the batch with each (the routed
+# decode graph (tune: the first decode step's graph launched 5 times a kind; the default on a
+# GPU, where the named kinds check it), and the batch with each (the routed
 # experts' per-pair kernels through the warps' rings, or R down rows a warp); greedy tokens picked on the device (no
 # --logits) equal those picked on the host from the copied logits, and so do sampled ones
 # (temperature, top-k and top-p: sample_tokens against df_sample, the same definition).

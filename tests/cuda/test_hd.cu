@@ -785,10 +785,11 @@ static void test_pair_blocks(void)
     constexpr bool others = one_token_rows<DF_F8E4M3, 200>() == rows_per_warp<DF_F8E4M3, 200>::R &&
                             one_token_rows<DF_BF16, 7168>() == 4 && rows_steps<DF_BF16, 7168, 4>() == 4 &&
                             one_token_rows<DF_F32, 7168>() == rows_per_warp<DF_F32, 7168>::R;
-    constexpr bool short_rows = rows_steps<DF_F8E4M3, 1408, 4>() == 1 && rows_steps<DF_F8E4M3, 144, 4>() == 1;
+    constexpr bool short_rows = rows_steps<DF_F8E4M3, 1408, 4>() == 2 && rows_steps<DF_F8E4M3, 1536, 4>() == 2 &&
+                                rows_steps<DF_F8E4M3, 144, 4>() == 1;
     CHECK(fp8, "FP8 rows of 7168 columns");
     CHECK(others, "8-byte FP8 vectors, bf16 and f32 rows: rows_per_warp's count");
-    CHECK(short_rows, "short rows: a step at least");
+    CHECK(short_rows, "rows of 3 steps: 2 in flight (at least 2 rows' 3); of one step: that one");
     pair_rows<DF_F32, 7, 5, 6, 0>();
     pair_rows<DF_F32, 7, 5, 6, TOKEN_TILE>();
     for (int n = 1; n <= 40; n++)

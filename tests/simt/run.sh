@@ -246,11 +246,11 @@ if check "simt/build" sh -c "make -s -j2 simt-all >'$T/simt_build' 2>&1 || { cat
         done
         # ... and the mid-size FP8 model's kernels run, at one token: no reference model has FP8
         # rows of 16-byte vectors (16 columns a lane), which every real shape has, and which take
-        # their own rows a warp with DF_CUDA_LINEAR_ONE=rows (one_token_rows: 4). Its decode's
-        # logits with each one-token kernel: the same bits.
+        # their own rows a warp with DF_CUDA_LINEAR_ONE=rows (one_token_rows: 4). Its
+        # logits of 4 decode steps with each one-token kernel: the same bits.
         fp8_syn=build/simt/real/bench_v3_fp8_cuda/synth_decode
         for one in linear_k rows async; do
-            env DF_CUDA_PDL=0 $([ $one = linear_k ] || echo DF_CUDA_LINEAR_ONE=$one) $fp8_syn --batch 1 --prompt 2 -n 4 \
+            env DF_CUDA_PDL=0 $([ $one = linear_k ] || echo DF_CUDA_LINEAR_ONE=$one) $fp8_syn --batch 1 --prompt 2 -n 5 \
                 --logits "$T/fp8_$one.logits" >/dev/null 2>"$T/fp8_$one.err" || { cat "$T/fp8_$one.err"; rm -f "$T/fp8_$one.logits"; }
         done
         for one in rows async; do
