@@ -8,9 +8,9 @@
 # dependent launch (DF_CUDA_PDL=1, runtime/cuda/launch.cuh), and prompt 0 alone as run by default
 # (its one-token steps with programmatic launches) equals it without them (DF_CUDA_PDL=0), and
 # prompt 0 alone with each kind of
-# one-token product (DF_CUDA_LINEAR_ONE=linear_k, rows, async) and with the kinds timed in the
-# decode graph (tune: the first decode step's graph launched 5 times a kind; the default on a
-# GPU, where the named kinds check it), and the batch with each (the routed
+# one-token product (DF_CUDA_LINEAR_ONE=linear_k, rows, async) against the default, which on a
+# GPU times them in the decode graph (the first decode step's graph launched 5 times a kind);
+# emulated, where the default is linear_k, rows, async and the timed kinds (tune); and the batch with each (the routed
 # experts' per-pair kernels through the warps' rings, or R down rows a warp); greedy tokens picked on the device (no
 # --logits) equal those picked on the host from the copied logits, and so do sampled ones
 # (temperature, top-k and top-p: sample_tokens against df_sample, the same definition).
@@ -83,9 +83,11 @@ for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
         $(force_args $m "$T/$mc.force.0") >/dev/null
     check "$CUDA_CHECK/invariance/$mc/one-token-pdl-equals-no-pdl" cmp "$T/$mc.b1_nopdl" "$T/$mc.b1"
     # each kind of one-token product (linear_one.cuh: linear_k, linear_rows_k, linear_async_k),
-    # which a lone prompt's decode steps run, and the kinds timed in the decode graph, its launches
-    # replayed (tune), against the default's run (tune on a GPU, linear_k emulated)
-    for k in linear_k rows async tune; do
+    # which a lone prompt's decode steps run, against the default's run: on a GPU the kinds timed
+    # in the decode graph, its launches replayed (tune), which the three named kinds check;
+    # emulated linear_k, against which tune is checked
+    one_kinds="rows async $([ "$CUDA_CHECK" = simt ] && echo tune || echo linear_k)"
+    for k in $one_kinds; do
         DF_CUDA_LINEAR_ONE=$k $bin --weights $wts --ids "$(head -n 1 $fx/prompts.txt)" -n $N --logits "$T/$mc.one_$k" \
             $(force_args $m "$T/$mc.force.0") >/dev/null
         check "$CUDA_CHECK/invariance/$mc/linear-one-$k-equals-default" cmp "$T/$mc.one_$k" "$T/$mc.b1"
@@ -93,7 +95,7 @@ for m in ${CUDA_MODELS:-$CUDA_BASE_MODELS}; do
     # ... and the batch's steps with them, where the routed experts' per-pair kernels take their
     # rows through the warp's ring (async: moe_gate_up_k, moe_down_combine_k) or R down rows a warp
     # (rows: moe_down_combine_k); the products of several tokens are linear_rows_k's either way
-    for k in linear_k rows async tune; do
+    for k in $one_kinds; do
         DF_CUDA_LINEAR_ONE=$k $bin --weights $wts --batch-file $fx/prompts.txt -n $N --logits "$T/$mc.b3_$k" \
             $(force_args $m $fx/expected_ids.txt) >/dev/null
         check "$CUDA_CHECK/invariance/$mc/batch-$k-equals-default" cmp "$T/$mc.b3_$k" "$T/$mc.b3"

@@ -244,7 +244,7 @@ CU
                 sample/device-sample-equals-host-sample/cuts invariance/prompt1-alone-equals-batch \
                 invariance/prompt2-alone-equals-batch invariance/prompt0-alone-equals-batch \
                 invariance/no-graph-equals-graph invariance/pdl-equals-no-pdl invariance/one-token-pdl-equals-no-pdl \
-                $(for k in linear_k rows async tune; do printf 'invariance/linear-one-%s-equals-default invariance/batch-%s-equals-default ' $k $k; done); do
+                $(for k in linear_k rows async; do printf 'invariance/linear-one-%s-equals-default invariance/batch-%s-equals-default ' $k $k; done); do
                 case $c in */batch[13]-ids) forced $m && continue ;; esac
                 cuda_skip "cuda/${c%%/*}/${m}_cuda/${c#*/}" "no CUDA device"
             done
